@@ -1,0 +1,194 @@
+"""Typed defaults for every stage, each documented.
+
+Values here are the defaults a study starts from; a study's TOML file (keys
+matching the CLI flags) overrides them. Nothing in the package mutates them.
+
+Sources for the planning targets
+--------------------------------
+- 鄂尔多斯市全民健身实施计划(2021—2025年), 鄂府发〔2023〕30号: per-capita sports
+  ground area at least 3.5 m² by 2025; the "15-minute fitness circle".
+- Ordos 2024 work plan for the national fitness-for-all model city (全民运动健身
+  模范市): 3.4 m² per resident by end of 2024; build 1 sports park, 3 small fitness
+  centres, 10 km of fitness trails, 3 multi-sport courts; at least 60 % of school
+  sports venues open to the public; the city-level "five ones".
+- GB 50180-2018 (城市居住区规划设计标准): 5/10/15-minute life circles, used for
+  the 300 / 500 / 1,000 m service tiers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final
+
+__all__ = [
+    "AREA_COUNTED_KINDS",
+    "CITY_LEVEL_FIVE_ONES",
+    "DATA_PROCESSED_DIR",
+    "DATA_RAW_DIR",
+    "DEFAULT_AMAP_SAMPLE",
+    "DEFAULT_COVERAGE_THRESHOLDS_M",
+    "DEFAULT_MAX_DISTANCE_M",
+    "DEFAULT_MAX_SNAP_DISTANCE_M",
+    "DEFAULT_TRAIL_WIDTH_M",
+    "DEFAULT_WALK_SPEED_KMH",
+    "FACILITY_KINDS",
+    "KIND_SERVICE_DISTANCE_M",
+    "OUTPUTS_DIR",
+    "PLAN_TARGETS",
+    "PROJECT_ROOT",
+    "SAMPLE_DIR",
+    "SPORTS_PARK_MIN_AREA_M2",
+    "TYPICAL_AREA_M2",
+    "PlanTarget",
+]
+
+#: Root of a source checkout (the folder holding ``pyproject.toml``).
+PROJECT_ROOT: Final[Path] = Path(__file__).resolve().parent.parent
+#: Raw inputs; never modified by the package.
+DATA_RAW_DIR: Final[Path] = PROJECT_ROOT / "data" / "raw"
+#: Derived caches and study tables.
+DATA_PROCESSED_DIR: Final[Path] = PROJECT_ROOT / "data" / "processed"
+#: Maps and reports.
+OUTPUTS_DIR: Final[Path] = PROJECT_ROOT / "outputs"
+#: The embedded Ordos sample (real boundaries, synthetic network/population/facilities).
+SAMPLE_DIR: Final[Path] = DATA_RAW_DIR / "sample"
+#: The sample's Amap-style export of facilities, in GCJ-02.
+DEFAULT_AMAP_SAMPLE: Final[Path] = SAMPLE_DIR / "facilities_amap_gcj02.csv"
+
+#: The controlled vocabulary of the ``kind`` column of a facility table.
+FACILITY_KINDS: Final[tuple[str, ...]] = (
+    "stadium",
+    "gymnasium",
+    "swimming_pool",
+    "fitness_centre",
+    "sports_park",
+    "park",
+    "multi_sport_court",
+    "pitch",
+    "fitness_path",
+    "fitness_trail",
+    "playground",
+    "school_venue",
+    "other",
+)
+
+#: Kinds whose ``area_m2`` counts as sports venue *field* area (体育场地面积).
+#: Parks and playgrounds give access to exercise but are not sports grounds in
+#: the national venue census, so their area is left out of per-capita area.
+AREA_COUNTED_KINDS: Final[frozenset[str]] = frozenset(FACILITY_KINDS) - {"park", "playground"}
+
+#: Typical venue field area per kind (m²), used by ``area_policy="typical"``
+#: when a row has no area. Court 多功能运动场 about 40 x 20 m; pitch an 11-a-side
+#: field 105 x 68 m; stadium field and track about 2 ha; small fitness centre
+#: (小型全民健身中心) about 1,500 m² of hall; fitness path (健身路径) one set of
+#: outdoor equipment about 200 m². Trails use length x width instead.
+TYPICAL_AREA_M2: Final[MappingProxyType[str, float]] = MappingProxyType(
+    {
+        "stadium": 20_000.0,
+        "gymnasium": 3_000.0,
+        "swimming_pool": 1_250.0,
+        "fitness_centre": 1_500.0,
+        "sports_park": 40_000.0,
+        "park": 0.0,
+        "multi_sport_court": 800.0,
+        "pitch": 7_140.0,
+        "fitness_path": 200.0,
+        "fitness_trail": 0.0,
+        "playground": 0.0,
+        "school_venue": 8_000.0,
+        "other": 500.0,
+    }
+)
+
+#: Walking service distance per kind (metres along the network): small sites
+#: 300-500 m (5-minute life circle), fitness centres and parks 1,000 m
+#: (15-minute circle), the sports park 1,500 m.
+KIND_SERVICE_DISTANCE_M: Final[MappingProxyType[str, float]] = MappingProxyType(
+    {
+        "stadium": 1_000.0,
+        "gymnasium": 1_000.0,
+        "swimming_pool": 1_000.0,
+        "fitness_centre": 1_000.0,
+        "sports_park": 1_500.0,
+        "park": 1_000.0,
+        "multi_sport_court": 500.0,
+        "pitch": 500.0,
+        "fitness_path": 300.0,
+        "fitness_trail": 500.0,
+        "playground": 300.0,
+        "school_venue": 500.0,
+        "other": 500.0,
+    }
+)
+
+#: Coverage tiers reported for every cell (metres along the network).
+DEFAULT_COVERAGE_THRESHOLDS_M: Final[tuple[float, ...]] = (300.0, 500.0, 1_000.0)
+#: Distances beyond this are reported as unreachable (``inf``).
+DEFAULT_MAX_DISTANCE_M: Final[float] = 5_000.0
+#: Cells or facilities farther than this from any street are unreachable.
+DEFAULT_MAX_SNAP_DISTANCE_M: Final[float] = 300.0
+#: Walking speed used to express distances as minutes (4.5 km/h = 75 m/min).
+DEFAULT_WALK_SPEED_KMH: Final[float] = 4.5
+#: Width used to turn a fitness trail's length into venue area.
+DEFAULT_TRAIL_WIDTH_M: Final[float] = 2.0
+#: Minimum area of a sports park for the "five ones" and for new sites (4 ha).
+SPORTS_PARK_MIN_AREA_M2: Final[float] = 40_000.0
+
+#: The city-level "five ones": label -> kinds that satisfy it. The large fitness
+#: centre is met by a ``fitness_centre`` or ``gymnasium`` of at least 2,000 m².
+CITY_LEVEL_FIVE_ONES: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "stadium": ("stadium",),
+        "gymnasium": ("gymnasium",),
+        "swimming_hall": ("swimming_pool",),
+        "large_fitness_centre": ("fitness_centre",),
+        "sports_park": ("sports_park",),
+    }
+)
+
+
+@dataclass(frozen=True)
+class PlanTarget:
+    """One measurable target of the Ordos fitness-for-all plan.
+
+    Attributes
+    ----------
+    key : str
+        Machine name used in the scorecard.
+    description : str
+        What is measured, in the target's own unit.
+    target : float
+        The value to reach.
+    unit : str
+        Unit of ``target`` (``"m2_per_capita"``, ``"share"``, ``"count"``, ``"km"``).
+    year : int
+        Year by which the target applies.
+    source : str
+        The planning document that sets it.
+    """
+
+    key: str
+    description: str
+    target: float
+    unit: str
+    year: int
+    source: str
+
+
+_PLAN_2024 = "鄂尔多斯市创建国家全民运动健身模范市 2024 年工作方案 (Ordos 2024 model-city work plan)"
+_PLAN_2025 = "鄂尔多斯市全民健身实施计划(2021—2025年), 鄂府发〔2023〕30号"
+
+#: The plan's targets, in the order the scorecard lists them.
+PLAN_TARGETS: Final[tuple[PlanTarget, ...]] = (
+    PlanTarget("per_capita_area_2024", "per-capita sports venue area", 3.4, "m2_per_capita", 2024, _PLAN_2024),
+    PlanTarget("per_capita_area_2025", "per-capita sports venue area", 3.5, "m2_per_capita", 2025, _PLAN_2025),
+    PlanTarget("open_school_share", "share of school sports venues open to the public", 0.6, "share", 2024, _PLAN_2024),
+    PlanTarget("fitness_circle_15min", "population share within 1,000 m walk of a fitness venue", 1.0, "share", 2025, _PLAN_2025),
+    PlanTarget("new_sports_parks", "new sports parks", 1, "count", 2024, _PLAN_2024),
+    PlanTarget("new_fitness_centres", "new small fitness centres", 3, "count", 2024, _PLAN_2024),
+    PlanTarget("new_multi_sport_courts", "new multi-sport courts", 3, "count", 2024, _PLAN_2024),
+    PlanTarget("new_fitness_trails_km", "new fitness trails", 10.0, "km", 2024, _PLAN_2024),
+    PlanTarget("five_ones", "city-level five ones present", 5, "count", 2025, _PLAN_2025),
+)
