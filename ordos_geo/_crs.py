@@ -22,11 +22,11 @@ from ordos_geo._errors import InputDataError
 
 __all__ = [
     "CoordinateSystem",
+    "bd09_to_wgs84",
     "convert_to_wgs84",
     "gcj02_to_wgs84",
-    "bd09_to_wgs84",
-    "wgs84_to_gcj02",
     "metric_crs_for",
+    "wgs84_to_gcj02",
 ]
 
 CoordinateSystem = Literal["wgs84", "gcj02", "bd09"]
@@ -134,7 +134,7 @@ def metric_crs_for(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
     lon, lat = (lon_min + lon_max) / 2, (lat_min + lat_max) / 2
     x0, y0, x1, y1 = _CHINA_BBOX
     if x0 <= lon <= x1 and y0 <= lat <= y1:
-        zone = int(round((lon - _CGCS2000_GK3_FIRST_CM) / 3.0))
+        zone = round((lon - _CGCS2000_GK3_FIRST_CM) / 3.0)
         return pyproj.CRS.from_epsg(_CGCS2000_GK3_FIRST_EPSG + zone)
     utm = int((lon + 180) // 6) + 1
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + utm)

@@ -185,7 +185,9 @@ PLAN_TARGETS: Final[tuple[PlanTarget, ...]] = (
     PlanTarget("per_capita_area_2024", "per-capita sports venue area", 3.4, "m2_per_capita", 2024, _PLAN_2024),
     PlanTarget("per_capita_area_2025", "per-capita sports venue area", 3.5, "m2_per_capita", 2025, _PLAN_2025),
     PlanTarget("open_school_share", "share of school sports venues open to the public", 0.6, "share", 2024, _PLAN_2024),
-    PlanTarget("fitness_circle_15min", "population share within 1,000 m walk of a fitness venue", 1.0, "share", 2025, _PLAN_2025),
+    PlanTarget(
+        "fitness_circle_15min", "population share within a 1,000 m walk of a venue", 1.0, "share", 2025, _PLAN_2025
+    ),
     PlanTarget("new_sports_parks", "new sports parks", 1, "count", 2024, _PLAN_2024),
     PlanTarget("new_fitness_centres", "new small fitness centres", 3, "count", 2024, _PLAN_2024),
     PlanTarget("new_multi_sport_courts", "new multi-sport courts", 3, "count", 2024, _PLAN_2024),

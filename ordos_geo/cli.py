@@ -1,0 +1,205 @@
+"""Command line: a thin layer over :mod:`ordos_geo.pipeline`.
+
+``ordos-geo run`` runs the default study on the embedded sample;
+``ordos-geo run --config study.toml`` runs a user's study. Flags match the
+TOML keys (see :mod:`ordos_geo.config`). Errors print one line naming the
+file, the field and the fix; ``-v`` shows progress logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ordos_geo._errors import ConfigError, OrdosGeoError
+from ordos_geo.config import FacilitySource, StudyConfig, sample_config
+
+__all__ = ["main"]
+
+logger = logging.getLogger("ordos_geo")
+
+_SITE_TYPES = {"sports_park": "sports_park", "fitness_centre": "fitness_centre", "court": "multi_sport_court"}
+
+
+def _add_study_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="study TOML file (default: the embedded Ordos sample)")
+    parser.add_argument("--name", help="study name; names the output folders")
+    parser.add_argument("--network", type=Path, help="walk network: .osm, .osm.bz2, .osm.pbf or .graphml")
+    parser.add_argument("--population", type=Path, help="population GeoTIFF or points with a population column")
+    parser.add_argument("--facilities", type=Path, help="facility file (GeoJSON, GPKG, SHP, CSV, XLSX)")
+    parser.add_argument(
+        "--facilities-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of --facilities coordinates"
+    )
+    parser.add_argument("--boundaries", type=Path, help="district/banner boundaries (any vector file)")
+    parser.add_argument("--candidates", type=Path, help="candidate sites (points or parcels)")
+    parser.add_argument("--proposed-trails", type=Path, help="proposed trail lines to check")
+    parser.add_argument("--thresholds-m", type=float, nargs="+", help="coverage tiers in metres (default 300 500 1000)")
+    parser.add_argument("--max-distance-m", type=float, help="distance cap in metres (default 5000)")
+    parser.add_argument("--walk-speed-kmh", type=float, help="walking speed for minutes (default 4.5)")
+    parser.add_argument("--max-snap-distance-m", type=float, help="max distance to the street (default 300)")
+    parser.add_argument("--area-policy", choices=("typical", "exclude"), help="rows without area_m2")
+    parser.add_argument("--language", choices=("zh", "en"), help="map and report labels")
+    parser.add_argument("--out", type=Path, help="write every output into this folder")
+    parser.add_argument("--no-cache", action="store_true", help="rebuild the network instead of using the cache")
+
+
+def _study_config(args: argparse.Namespace) -> StudyConfig:
+    config = StudyConfig.from_toml(args.config) if args.config else sample_config()
+    overrides = {
+        "name": args.name,
+        "network": args.network,
+        "population": args.population,
+        "boundaries": args.boundaries,
+        "candidates": args.candidates,
+        "proposed_trails": args.proposed_trails,
+        "thresholds_m": tuple(args.thresholds_m) if args.thresholds_m else None,
+        "max_distance_m": args.max_distance_m,
+        "walk_speed_kmh": args.walk_speed_kmh,
+        "max_snap_distance_m": args.max_snap_distance_m,
+        "area_policy": args.area_policy,
+        "language": args.language,
+        "out": args.out.resolve() if args.out else None,
+    }
+    if args.facilities is not None:
+        overrides["facilities"] = (FacilitySource(args.facilities, args.facilities_coordinates or "wgs84"),)
+    elif args.facilities_coordinates is not None:
+        msg = "--facilities-coordinates needs --facilities (or set facilities_coordinates in the study TOML)"
+        raise ConfigError(msg)
+    if args.network is not None and args.config is None:
+        # A user's own network makes it a user's study, not the synthetic sample.
+        overrides["synthetic"] = False
+    return config.with_overrides(**overrides)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from ordos_geo import pipeline
+
+    config = _study_config(args)
+    stages = ["accessibility", "siting", "trails", "maps"]
+    for stage in ("siting", "trails", "maps"):
+        if getattr(args, f"no_{stage}"):
+            stages.remove(stage)
+    results = pipeline.run_study(config, stages=tuple(stages), use_cache=not args.no_cache)
+    for key, path in sorted(results.written.items()):
+        print(f"{key:>18}: {path}")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from ordos_geo import sample, settings
+
+    written = sample.build_sample(args.out or settings.SAMPLE_DIR, seed=args.seed)
+    for key, path in sorted(written.items()):
+        print(f"{key:>18}: {path}")
+    return 0
+
+
+def _cmd_site(args: argparse.Namespace) -> int:
+    from ordos_geo import pipeline
+
+    config = _study_config(args).with_overrides(
+        siting_plan={_SITE_TYPES[args.type]: args.p}, siting_method=args.method, trails_enabled=False
+    )
+    results = pipeline.run_study(config, stages=("accessibility", "siting"), use_cache=not args.no_cache)
+    ranked = results.siting.ranked[_SITE_TYPES[args.type]]
+    columns = [c for c in ("rank", "candidate_id", "name", "newly_covered_population", "reason") if c in ranked]
+    print(ranked[columns].head(max(args.p, 10)).to_string(index=False))
+    for key, path in sorted(results.written.items()):
+        print(f"{key:>18}: {path}")
+    return 0
+
+
+def _cmd_trails(args: argparse.Namespace) -> int:
+    from ordos_geo import pipeline
+
+    overrides: dict[str, object] = {"siting_enabled": False}
+    if args.trails_command == "check":
+        overrides["proposed_trails"] = args.proposed.resolve()
+    if args.budget_m is not None:
+        overrides["trail_budget_m"] = args.budget_m
+    config = _study_config(args).with_overrides(**overrides)
+    results = pipeline.run_study(config, stages=("accessibility", "trails", "maps"), use_cache=not args.no_cache)
+    if args.trails_command == "check" and results.trail_check is not None:
+        print(results.trail_check.report.to_string(index=False))
+    elif results.trail_plan is not None:
+        print(results.trail_plan.trails.drop(columns="geometry").to_string(index=False))
+    for key, path in sorted(results.written.items()):
+        print(f"{key:>18}: {path}")
+    return 0
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from ordos_geo import fetch
+
+    out = args.out or Path.cwd() / "data" / "raw" / args.area
+    written = fetch.fetch_area(args.area, out_dir=out)
+    print(json.dumps({k: str(v) for k, v in written.items()}, indent=2, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ordos-geo`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="ordos-geo",
+        description="Walking accessibility and facility planning for the Ordos fitness network (就近健身).",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="show progress (-v) or debug (-vv) logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a whole study (default: the embedded sample)")
+    _add_study_options(run)
+    for stage in ("siting", "trails", "maps"):
+        run.add_argument(f"--no-{stage}", action="store_true", help=f"skip the {stage} stage")
+    run.set_defaults(func=_cmd_run)
+
+    sample = sub.add_parser("sample", help="rebuild the embedded sample byte for byte (needs the dev extra)")
+    sample.add_argument("--out", type=Path, help="folder to write (default data/raw/sample)")
+    sample.add_argument("--seed", type=int, default=20240601, help="random seed (default 20240601)")
+    sample.set_defaults(func=_cmd_sample)
+
+    site = sub.add_parser("site", help="rank candidate sites for one facility type")
+    _add_study_options(site)
+    site.add_argument("--type", required=True, choices=sorted(_SITE_TYPES), help="facility type to site")
+    site.add_argument("--p", type=int, default=1, help="number of sites to choose")
+    site.add_argument("--method", choices=("exact", "greedy"), default="exact", help="exact MILP or greedy")
+    site.set_defaults(func=_cmd_site)
+
+    trails = sub.add_parser("trails", help="plan fitness trails or check proposed ones")
+    trails_sub = trails.add_subparsers(dest="trails_command", required=True)
+    plan = trails_sub.add_parser("plan", help="route the trail budget through underserved neighbourhoods")
+    check = trails_sub.add_parser("check", help="check proposed trails against underserved neighbourhoods")
+    check.add_argument("proposed", type=Path, help="proposed trail lines (any CRS)")
+    for p in (plan, check):
+        _add_study_options(p)
+        p.add_argument("--budget-m", type=float, help="total trail length budget (default 10000)")
+    trails.set_defaults(func=_cmd_trails)
+
+    fetch = sub.add_parser("fetch", help="download a real district's network, features and population (online)")
+    fetch.add_argument("--area", required=True, help="adcode (e.g. 150602) or name (e.g. Dongsheng, 东胜区)")
+    fetch.add_argument("--out", type=Path, help="folder to write (default data/raw/<area>)")
+    fetch.set_defaults(func=_cmd_fetch)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ordos-geo`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verbose:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO)
+    try:
+        return int(args.func(args))
+    except OrdosGeoError as exc:
+        print(f"ordos-geo: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,394 @@
+"""The study pipeline: inputs -> network -> accessibility -> siting -> trails -> indicators -> maps.
+
+Each stage lives in its own module; this one only wires them together for a
+:class:`~ordos_geo.config.StudyConfig` and hands the results to ``io`` to write.
+Notebooks use the same functions (:func:`load_study`, :func:`compute_accessibility`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ordos_geo import io
+from ordos_geo._errors import InputDataError
+from ordos_geo.config import StudyConfig, sample_config
+from ordos_geo.network import WalkNetwork, load_walk_network
+
+__all__ = [
+    "Study",
+    "StudyResults",
+    "assign_districts",
+    "compute_accessibility",
+    "load_study",
+    "run_study",
+    "study_summary",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Study:
+    """A loaded, validated study, every layer in the network's metric CRS.
+
+    Attributes
+    ----------
+    config : StudyConfig
+    network : WalkNetwork
+    cells : geopandas.GeoDataFrame
+        Populated cells with ``cell_id``, ``population``, ``district``.
+    facilities : geopandas.GeoDataFrame
+        Existing facilities (schema of :func:`ordos_geo.io.read_facilities`).
+    boundaries : geopandas.GeoDataFrame or None
+        Districts/banners (``level == "district"``) and the city outline.
+    """
+
+    config: StudyConfig
+    network: WalkNetwork
+    cells: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    boundaries: gpd.GeoDataFrame | None
+
+
+@dataclass(eq=False)
+class StudyResults:
+    """What :func:`run_study` computed and where it wrote it."""
+
+    study: Study
+    accessibility: Any = None
+    indicators: pd.DataFrame | None = None
+    scorecard: pd.DataFrame | None = None
+    siting: Any = None
+    trail_plan: Any = None
+    trail_check: Any = None
+    written: dict[str, Path] = field(default_factory=dict)
+
+
+def assign_districts(gdf: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Fill the ``district`` column from the district polygon holding each feature.
+
+    Features are located by a representative point (inside polygons). Rows that
+    already have a district keep it; features outside every district get ``None``.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Features in the same CRS as ``boundaries``.
+    boundaries : geopandas.GeoDataFrame or None
+        Boundaries with ``name_en`` and ``level``; only ``level == "district"``
+        rows are used (all rows when there is no ``level`` column).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with ``district`` filled.
+    """
+    out = gdf.copy()
+    if "district" not in out.columns:
+        out["district"] = None
+    if boundaries is None or out.empty:
+        return out
+    districts = boundaries
+    if "level" in districts.columns:
+        districts = districts[districts["level"] == "district"]
+    if districts.empty:
+        return out
+    points = gpd.GeoDataFrame(geometry=out.geometry.representative_point(), index=out.index, crs=out.crs)
+    joined = gpd.sjoin(points, districts[["name_en", "geometry"]], how="left", predicate="within")
+    located = joined.loc[~joined.index.duplicated(keep="first"), "name_en"].reindex(out.index)
+    missing = out["district"].isna() | (out["district"].astype(str).str.strip() == "")
+    out.loc[missing, "district"] = located[missing]
+    out["district"] = out["district"].where(out["district"].notna(), None)
+    return out
+
+
+def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: bool = True) -> Study:
+    """Load and validate every input of a study.
+
+    Parameters
+    ----------
+    config : StudyConfig, path to a study TOML, or None
+        ``None`` loads the embedded Ordos sample (synthetic network, population
+        and facilities inside real county boundaries).
+    use_cache : bool
+        Reuse the cached projected network in ``./data/processed/networks``.
+
+    Returns
+    -------
+    Study
+        Inputs projected to the network's metric CRS, districts assigned.
+    """
+    if config is None:
+        config = sample_config()
+    elif not isinstance(config, StudyConfig):
+        config = StudyConfig.from_toml(config)
+    config.check_inputs_exist()
+
+    boundaries = io.read_boundaries(config.boundaries) if config.boundaries is not None else None
+    study_area = boundaries
+    network = load_walk_network(
+        config.network, cache_dir=Path.cwd() / "data" / "processed" / "networks", use_cache=use_cache
+    )
+    cells = io.read_population(config.population, study_area=study_area)
+    frames = [
+        io.read_facilities(
+            source.path,
+            coordinate_system=source.coordinates,
+            area_policy=config.area_policy,
+            trail_width_m=config.trail_width_m,
+            study_area=study_area,
+        )
+        for source in config.facilities
+    ]
+    facilities = _concat_facilities(frames, [s.path.name for s in config.facilities])
+
+    crs = network.crs
+    cells = cells.to_crs(crs)
+    facilities = facilities.to_crs(crs)
+    if boundaries is not None:
+        boundaries = boundaries.to_crs(crs)
+        cells = assign_districts(cells, boundaries)
+        facilities = assign_districts(facilities, boundaries)
+    elif "district" not in cells.columns:
+        cells["district"] = None
+    logger.info(
+        "study %s: %s cells, %s people, %s facilities",
+        config.name,
+        f"{len(cells):,}",
+        f"{cells['population'].sum():,.0f}",
+        f"{len(facilities):,}",
+    )
+    return Study(config=config, network=network, cells=cells, facilities=facilities, boundaries=boundaries)
+
+
+def _concat_facilities(frames: list[gpd.GeoDataFrame], names: list[str]) -> gpd.GeoDataFrame:
+    """Stack facility tables from several files, keeping ids unique across files."""
+    if len(frames) == 1:
+        return frames[0]
+    ids = pd.concat([f["facility_id"].astype(str) for f in frames], ignore_index=True)
+    if ids.duplicated().any():
+        # Prefix ids with the file stem so rows from different exports stay distinct.
+        frames = [
+            f.assign(facility_id=Path(name).stem + ":" + f["facility_id"].astype(str))
+            for f, name in zip(frames, names, strict=True)
+        ]
+    frames = [f.to_crs(4326) for f in frames]
+    out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
+    if out["facility_id"].duplicated().any():
+        dup = out.loc[out["facility_id"].duplicated(), "facility_id"].tolist()[:5]
+        msg = f"facility ids are not unique across {', '.join(names)}: {dup}; give each row its own facility_id"
+        raise InputDataError(msg)
+    return out
+
+
+def compute_accessibility(study: Study, *, facilities: gpd.GeoDataFrame | None = None) -> Any:
+    """Run the accessibility stage on a loaded study.
+
+    Parameters
+    ----------
+    study : Study
+    facilities : geopandas.GeoDataFrame, optional
+        Facilities to use instead of ``study.facilities`` (e.g. with planned sites).
+
+    Returns
+    -------
+    ordos_geo.accessibility.AccessibilityResult
+    """
+    from ordos_geo import accessibility
+
+    cfg = study.config
+    return accessibility.compute_accessibility(
+        study.network,
+        study.cells,
+        study.facilities if facilities is None else facilities,
+        thresholds_m=cfg.thresholds_m,
+        max_distance_m=cfg.max_distance_m,
+        walk_speed_kmh=cfg.walk_speed_kmh,
+        max_snap_distance_m=cfg.max_snap_distance_m,
+    )
+
+
+def study_summary(study: Study) -> dict[str, Any]:
+    """Counts of nodes, edges, cells, people, facilities by kind and by district."""
+    cells = study.cells
+    fac = study.facilities
+    return {
+        "study": study.config.name,
+        "synthetic_sample": study.config.synthetic,
+        "crs": study.network.crs.to_string(),
+        "network": {
+            "nodes": study.network.n_nodes,
+            "edges": study.network.n_edges,
+            "cleaning": study.network.report,
+        },
+        "cells": len(cells),
+        "population": float(round(cells["population"].sum(), 1)),
+        "population_by_district": {
+            str(k): float(round(v, 1))
+            for k, v in cells.groupby(cells["district"].fillna("(outside)"))["population"].sum().items()
+        },
+        "facilities": len(fac),
+        "facilities_by_kind": {str(k): int(v) for k, v in fac["kind"].value_counts().sort_index().items()},
+        "facilities_by_district": {
+            str(k): int(v) for k, v in fac["district"].fillna("(outside)").value_counts().sort_index().items()
+        },
+    }
+
+
+def run_study(
+    config: StudyConfig | str | Path | None = None,
+    *,
+    stages: tuple[str, ...] = ("accessibility", "siting", "trails", "maps"),
+    use_cache: bool = True,
+) -> StudyResults:
+    """Run a whole study and write its outputs.
+
+    Parameters
+    ----------
+    config : StudyConfig, path to a study TOML, or None
+        ``None`` runs the embedded Ordos sample.
+    stages : tuple of str
+        Which stages after loading to run, in data-flow order.
+    use_cache : bool
+        Reuse the cached network.
+
+    Returns
+    -------
+    StudyResults
+        Results and the paths written.
+    """
+    study = load_study(config, use_cache=use_cache)
+    cfg = study.config
+    results = StudyResults(study=study)
+    summary = study_summary(study)
+    table_dir, map_dir = cfg.table_dir(), cfg.map_dir()
+
+    if "accessibility" in stages:
+        _run_accessibility(results)
+        summary["citywide"] = _citywide(results.indicators)
+    if "siting" in stages and cfg.siting_enabled and results.accessibility is not None:
+        _run_siting(results)
+    if "trails" in stages and cfg.trails_enabled and results.accessibility is not None:
+        _run_trails(results)
+    if results.accessibility is not None:
+        _write_tables(results, table_dir)
+    if "maps" in stages and results.accessibility is not None:
+        _write_maps(results, map_dir)
+    results.written["summary"] = io.write_json(summary, table_dir / "summary.json")
+    logger.info("study %s written to %s", cfg.name, table_dir)
+    return results
+
+
+def _citywide(indicators: pd.DataFrame | None) -> dict[str, Any]:
+    if indicators is None:
+        return {}
+    row = indicators.loc[indicators["district"] == "citywide"]
+    if row.empty:
+        return {}
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
+
+
+def _run_accessibility(results: StudyResults) -> None:
+    from ordos_geo import indicators
+
+    study = results.study
+    results.accessibility = compute_accessibility(study)
+    results.indicators = indicators.compute_indicators(
+        results.accessibility.cells,
+        study.facilities,
+        boundaries=study.boundaries,
+        thresholds_m=study.config.thresholds_m,
+    )
+    results.scorecard = indicators.scorecard(results.indicators, study.facilities)
+
+
+def _run_siting(results: StudyResults) -> None:
+    from ordos_geo import siting
+
+    study = results.study
+    candidates = None
+    if study.config.candidates is not None:
+        candidates = io.read_candidates(study.config.candidates).to_crs(study.network.crs)
+    osm_features = None
+    if candidates is None and study.config.network.suffix in (".osm", ".bz2", ".pbf"):
+        osm_features = io.read_osm_features(study.config.network, siting.CANDIDATE_OSM_TAGS)
+        osm_features = osm_features.to_crs(study.network.crs)
+    results.siting = siting.plan_sites(
+        study.network,
+        results.accessibility.cells,
+        study.facilities,
+        candidates=candidates,
+        osm_features=osm_features,
+        underserved=results.accessibility.underserved,
+        plan=study.config.siting_plan,
+        method=study.config.siting_method,
+    )
+
+
+def _run_trails(results: StudyResults) -> None:
+    from ordos_geo import trails
+
+    study = results.study
+    cfg = study.config
+    acc = results.accessibility
+    results.trail_plan = trails.plan_trails(
+        study.network,
+        acc.cells,
+        budget_m=cfg.trail_budget_m,
+        min_trail_m=cfg.min_trail_m,
+        max_trails=cfg.max_trails,
+        reach_m=cfg.trail_reach_m,
+    )
+    if cfg.proposed_trails is not None and cfg.proposed_trails.exists():
+        proposed = io.read_lines(cfg.proposed_trails)
+        results.trail_check = trails.check_trails(
+            study.network, acc.cells, proposed, reach_m=cfg.trail_reach_m, neighbourhoods=acc.underserved
+        )
+
+
+def _write_tables(results: StudyResults, table_dir: Path) -> None:
+    acc = results.accessibility
+    written = results.written
+    written["accessibility"] = io.write_geopackage(
+        {"cells": acc.cells, "underserved": acc.underserved}, table_dir / "accessibility.gpkg"
+    )
+    written["indicators"] = io.write_csv(results.indicators, table_dir / "indicators.csv")
+    written["scorecard"] = io.write_csv(results.scorecard, table_dir / "scorecard.csv")
+    if results.siting is not None:
+        for site_type, ranked in results.siting.ranked.items():
+            written[f"sites_{site_type}"] = io.write_csv(
+                pd.DataFrame(ranked.drop(columns="geometry")), table_dir / f"sites_{site_type}.csv"
+            )
+        layers = {"sites": results.siting.chosen}
+        written["sites"] = io.write_geopackage(layers, table_dir / "sites.gpkg")
+    if results.trail_plan is not None:
+        layers = {"planned": results.trail_plan.trails}
+        if results.trail_check is not None:
+            layers["checked"] = results.trail_check.matched
+            written["trail_report"] = io.write_csv(results.trail_check.report, table_dir / "trail_report.csv")
+        written["trails"] = io.write_geopackage(layers, table_dir / "trails.gpkg")
+
+
+def _write_maps(results: StudyResults, map_dir: Path) -> None:
+    from ordos_geo import maps
+
+    study = results.study
+    acc = results.accessibility
+    cfg = study.config
+    common = {"language": cfg.language, "synthetic": cfg.synthetic}
+    coverage = maps.coverage_map(
+        acc.cells,
+        study.facilities,
+        boundaries=study.boundaries,
+        service_areas=acc.service_areas,
+        underserved=acc.underserved,
+        walk_speed_kmh=cfg.walk_speed_kmh,
+        **common,
+    )
+    results.written["coverage_map"] = io.write_text(maps.render_html(coverage), map_dir / "coverage.html")
