@@ -11,13 +11,27 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
+
+from ordos_geo import _osm_tags, settings
+from ordos_geo._crs import convert_to_wgs84, metric_crs_for
+from ordos_geo._errors import ConfigError, InputDataError, MissingDependencyError
+from ordos_geo._validate import (
+    check_columns,
+    check_input_file,
+    check_non_negative_finite,
+    check_unique,
+    describe_rows,
+)
 
 __all__ = [
     "atomic_path",
@@ -68,7 +82,7 @@ def write_bytes(data: bytes, path: str | os.PathLike[str]) -> Path:
 
 
 def write_text(text: str, path: str | os.PathLike[str]) -> Path:
-    """Write UTF-8 ``text`` to ``path`` atomically (``\\n`` line ends) and return the path."""
+    r"""Write UTF-8 ``text`` to ``path`` atomically (``\n`` line ends) and return the path."""
     return write_bytes(text.encode("utf-8"), path)
 
 
@@ -87,7 +101,7 @@ def _json_default(value: Any) -> Any:
 
 
 def write_csv(table: pd.DataFrame, path: str | os.PathLike[str], *, index: bool = False) -> Path:
-    """Write ``table`` as UTF-8 CSV atomically (``\\n`` line ends)."""
+    r"""Write ``table`` as UTF-8 CSV atomically (``\n`` line ends)."""
     return write_text(table.to_csv(index=index, lineterminator="\n"), path)
 
 
@@ -128,3 +142,1014 @@ def write_with(writer: Callable[[Path], None], path: str | os.PathLike[str]) -> 
 
 
 __all__ += ["write_with"]
+
+
+# ---------------------------------------------------------------------------
+# Readers. Each validates at entry and raises errors naming file, field and fix.
+# ---------------------------------------------------------------------------
+
+__all__ += [
+    "FACILITY_COLUMNS",
+    "FACILITY_SUFFIXES",
+    "read_boundaries",
+    "read_facilities",
+    "read_osm_features",
+    "read_population",
+]
+
+#: Columns of the facilities GeoDataFrame, in order (see TEAM_BRIEF data contracts).
+FACILITY_COLUMNS: tuple[str, ...] = (
+    "facility_id", "name", "kind", "area_m2", "area_source", "open_to_public", "capacity", "district", "geometry",
+)
+_VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".geojsonl", ".geojsons")
+_TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+#: File endings :func:`read_facilities` reads.
+FACILITY_SUFFIXES: tuple[str, ...] = _VECTOR_SUFFIXES + _TABLE_SUFFIXES
+_RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img")
+_OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".xml", ".osm.pbf", ".pbf")
+
+#: Accepted spellings of each schema column (compared case-insensitively, first match wins).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "facility_id": ("facility_id", "id", "fid_", "编号"),
+    "name": ("name", "名称", "name_zh", "title"),
+    "kind": ("kind", "类别", "设施类型"),
+    "area_m2": ("area_m2", "area", "面积", "场地面积", "面积_m2"),
+    "open_to_public": ("open_to_public", "open", "public", "对外开放", "开放"),
+    "capacity": ("capacity", "容量"),
+    "district": ("district", "adname", "区县", "旗区", "county"),
+}
+_LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "lon_wgs84", "wgs84_lon", "gcj_lon", "bd_lon")
+_LAT_NAMES = ("lat", "latitude", "y", "纬度", "lat_wgs84", "wgs84_lat", "gcj_lat", "bd_lat")
+_LOCATION_NAMES = ("location", "坐标", "lnglat", "lonlat")
+_WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
+_TRUE = frozenset({"true", "yes", "y", "1", "是", "开放", "t"})
+_FALSE = frozenset({"false", "no", "n", "0", "否", "不开放", "f"})
+_LINE_TYPES = frozenset({"LineString", "MultiLineString"})
+
+
+def _find_column(columns: Any, names: tuple[str, ...]) -> str | None:
+    lowered = {str(c).strip().lower(): c for c in columns}
+    for candidate in names:
+        if candidate.lower() in lowered:
+            return lowered[candidate.lower()]
+    return None
+
+
+def _row_labels(table: pd.DataFrame, positions: Any, *, name_column: str | None = None) -> list[str]:
+    """1-based row numbers, with the row's name where there is one: ``3 (Dongsheng Stadium)``."""
+    labels = []
+    for position in np.asarray(positions, dtype=int).tolist():
+        label = str(position + 1)
+        if name_column is not None and name_column in table.columns:
+            value = table[name_column].iloc[position]
+            if isinstance(value, str) and value.strip():
+                label += f" ({value.strip()})"
+        labels.append(label)
+    return labels
+
+
+def _read_table(file: Path) -> pd.DataFrame:
+    """Read a CSV / TSV / Excel table of strings, trying UTF-8 then GB18030 (Chinese Excel)."""
+    suffix = file.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            try:
+                import openpyxl  # noqa: F401
+            except ImportError as error:  # pragma: no cover - dependency
+                msg = f"{file}: reading Excel needs openpyxl: pip install openpyxl"
+                raise MissingDependencyError(msg) from error
+            return pd.read_excel(file, dtype=object, engine="openpyxl")
+        sep = "\t" if suffix == ".tsv" else None
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return pd.read_csv(file, dtype=str, sep=sep, engine="python", encoding=encoding, skipinitialspace=True)
+            except UnicodeDecodeError:
+                continue
+        msg = f"{file}: cannot decode the text; save the table as UTF-8 CSV"
+        raise InputDataError(msg)
+    except pd.errors.EmptyDataError as error:
+        msg = f"{file}: the table is empty (no header, no rows); export the facility list again"
+        raise InputDataError(msg) from error
+    except (pd.errors.ParserError, ValueError, OSError) as error:
+        if isinstance(error, InputDataError):
+            raise
+        msg = f"{file}: cannot read this table ({error}); save it as UTF-8 CSV or .xlsx with one header row"
+        raise InputDataError(msg) from error
+
+
+def _points_from_table(
+    table: pd.DataFrame, *, file: Path, lon_column: str | None, lat_column: str | None
+) -> gpd.GeoDataFrame:
+    """Build geometries (CRS unset: degrees of the declared datum) from lon/lat or WKT columns."""
+    name_column = _find_column(table.columns, _ALIASES["name"])
+    if lon_column is not None or lat_column is not None:
+        check_columns(table, [c for c in (lon_column, lat_column) if c is not None], name=file.name,
+                      hint="check lon_column= / lat_column=")
+    lon_col = lon_column or _find_column(table.columns, _LON_NAMES)
+    lat_col = lat_column or _find_column(table.columns, _LAT_NAMES)
+    if lon_col is not None and lat_col is not None:
+        lon = pd.to_numeric(table[lon_col], errors="coerce").to_numpy(float)
+        lat = pd.to_numeric(table[lat_col], errors="coerce").to_numpy(float)
+        where = f"columns `{lon_col}`/`{lat_col}`"
+    else:
+        location_col = _find_column(table.columns, _LOCATION_NAMES)
+        wkt_col = _find_column(table.columns, _WKT_NAMES)
+        if location_col is not None:
+            parts = table[location_col].astype(str).str.split(r"[,，\s]+", n=1, expand=True, regex=True)
+            parts = parts.reindex(columns=[0, 1])
+            lon = pd.to_numeric(parts[0], errors="coerce").to_numpy(float)
+            lat = pd.to_numeric(parts[1], errors="coerce").to_numpy(float)
+            where = f"column `{location_col}` (\"lon,lat\")"
+        elif wkt_col is not None:
+            geometry = shapely.from_wkt(table[wkt_col].to_numpy(dtype=object), on_invalid="ignore")
+            bad = np.flatnonzero(shapely.is_missing(geometry) | shapely.is_empty(geometry))
+            if bad.size:
+                msg = (f"{file.name}: column `{wkt_col}` has {bad.size} missing or invalid WKT geometries "
+                       f"({_describe(table, bad, name_column)}); fix or drop those rows")
+                raise InputDataError(msg)
+            return gpd.GeoDataFrame(table.drop(columns=[wkt_col]), geometry=geometry, crs=None)
+        else:
+            found = ", ".join(f"`{c}`" for c in table.columns)
+            msg = (f"{file.name}: no coordinate columns; expected longitude/latitude columns such as `lon`/`lat`, "
+                   f"`lng`/`lat`, `longitude`/`latitude` or `经度`/`纬度` (columns found: {found}); "
+                   "name them with lon_column= and lat_column=")
+            raise InputDataError(msg)
+    missing = np.flatnonzero(~np.isfinite(lon) | ~np.isfinite(lat))
+    if missing.size:
+        msg = (f"{file.name}: {where} have {missing.size} missing or non-numeric coordinates "
+               f"({_describe(table, missing, name_column)}); fill them or drop those rows")
+        raise InputDataError(msg)
+    swapped = np.flatnonzero((np.abs(lat) > 90) & (np.abs(lon) <= 90))
+    if swapped.size:
+        msg = (f"{file.name}: {where} look swapped: latitude beyond ±90° but longitude within it "
+               f"({_describe(table, swapped, name_column)}); swap lon_column= and lat_column=")
+        raise InputDataError(msg)
+    outside = np.flatnonzero((np.abs(lat) > 90) | (np.abs(lon) > 180))
+    if outside.size:
+        msg = (f"{file.name}: {where} are not longitude/latitude degrees "
+               f"({_describe(table, outside, name_column)}); give WGS-84, GCJ-02 or BD-09 degrees")
+        raise InputDataError(msg)
+    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs=None)
+
+
+def _describe(table: pd.DataFrame, positions: Any, name_column: str | None = None) -> str:
+
+    return describe_rows(_row_labels(table, positions, name_column=name_column))
+
+
+def _read_vector(file: Path, *, layer: str | int | None, what: str) -> gpd.GeoDataFrame:
+
+    if layer is None and file.suffix.lower() in (".gpkg", ".gml", ".kml"):
+        import pyogrio
+
+        try:
+            layers = [str(row[0]) for row in pyogrio.list_layers(file)]
+        except Exception:  # unreadable: reported by read_file below
+            layers = []
+        if len(layers) > 1:
+            msg = f"{file}: holds {len(layers)} layers ({', '.join(layers)}); choose one with layer="
+            raise InputDataError(msg)
+    try:
+        frame = gpd.read_file(file, layer=layer, engine="pyogrio")
+    except Exception as error:  # pyogrio raises DataSourceError / DataLayerError / ValueError
+        msg = f"{file}: cannot read this {what} layer ({error}); check the file and layer= name"
+        raise InputDataError(msg) from error
+    if len(frame) == 0:
+        msg = f"{file}: the {what} layer has no features; export it again with its rows"
+        raise InputDataError(msg)
+    if frame.crs is None:
+        msg = (f"{file}: the {what} layer has no CRS, so its coordinates cannot be placed; set it, e.g. "
+               "gdf.set_crs(4326) in Python or `ogr2ogr -a_srs EPSG:4326 out.gpkg in.shp` (for a Shapefile, "
+               "supply the .prj file)")
+        raise InputDataError(msg)
+    return frame
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, *, coordinate_system: str, name: str) -> gpd.GeoDataFrame:
+
+    if frame.crs is not None and frame.crs.is_geographic and coordinate_system == "wgs84" and frame.crs != 4326:
+        frame = frame.to_crs(4326)
+    return convert_to_wgs84(frame, source=coordinate_system, name=name)  # type: ignore[arg-type]
+
+
+def _check_geometries(frame: gpd.GeoDataFrame, *, name: str, name_column: str | None) -> None:
+
+    geometry = frame.geometry.array
+    bad = np.flatnonzero(shapely.is_missing(geometry) | shapely.is_empty(geometry))
+    if bad.size:
+        msg = (f"{name}: {bad.size} features have no geometry ({_describe(frame, bad, name_column)}); "
+               "give them coordinates or drop them")
+        raise InputDataError(msg)
+
+
+def _check_degrees(frame: gpd.GeoDataFrame, *, name: str, name_column: str | None) -> None:
+    """Raise if WGS-84 geometries have latitudes beyond ±90° or longitudes beyond ±180°."""
+    bounds = shapely.bounds(frame.geometry.array)
+    bad_lat = (np.abs(bounds[:, 1]) > 90) | (np.abs(bounds[:, 3]) > 90)
+    bad_lon = (np.abs(bounds[:, 0]) > 180) | (np.abs(bounds[:, 2]) > 180)
+    bad = np.flatnonzero(bad_lat | bad_lon)
+    if not bad.size:
+        return
+    swappable = bad_lat[bad] & (np.abs(bounds[bad][:, [0, 2]]) <= 90).all(axis=1)
+    advice = ("longitude and latitude look swapped (latitude beyond ±90°): write coordinates as (lon, lat)"
+              if swappable.all() else "coordinates are not longitude/latitude degrees: check the layer's CRS")
+    msg = f"{name}: {bad.size} features out of range ({_describe(frame, bad, name_column)}); {advice}"
+    raise InputDataError(msg)
+
+
+def _check_inside(
+    frame: gpd.GeoDataFrame, study_area: gpd.GeoDataFrame | gpd.GeoSeries | Any, *, name: str,
+    name_column: str | None, what: str,
+) -> None:
+    """Raise if features fall outside the study area, suggesting a lon/lat swap where that fits."""
+    area = _study_area_parts(study_area, 4326)
+    # a tolerance of ~0.1 m (1e-6 degree) for points drawn exactly on a boundary
+    inside = _inside_any(area, frame.geometry.to_numpy(), tolerance=1e-6)
+    outside = np.flatnonzero(~inside)
+    if not outside.size:
+        return
+    xy = shapely.get_coordinates(shapely.point_on_surface(frame.geometry.to_numpy()[outside]))
+    swapped_inside = _inside_any(area, shapely.points(xy[:, ::-1]))
+    advice = ("their longitude and latitude look swapped (swapped they fall inside): swap lon_column= and "
+              "lat_column=, or fix the source" if swapped_inside.all() else
+              "check the coordinates and coordinate_system= ('wgs84', 'gcj02' for Amap, 'bd09' for Baidu)")
+    minx, miny, maxx, maxy = shapely.total_bounds(area)
+    msg = (f"{name}: {outside.size} of {len(frame)} {what} outside the study area (lon {minx:.3f}..{maxx:.3f}, "
+           f"lat {miny:.3f}..{maxy:.3f}): {_describe(frame, outside, name_column)}; {advice}")
+    raise InputDataError(msg)
+
+
+def _parse_bool(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None
+                ) -> np.ndarray:
+
+    out = np.ones(len(values), dtype=bool)
+    bad = []
+    for i, value in enumerate(values.tolist()):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        if isinstance(value, bool | np.bool_):
+            out[i] = bool(value)
+            continue
+        text = str(value).strip().lower()
+        if text.endswith(".0"):
+            text = text[:-2]
+        if text == "" or text == "nan":
+            continue
+        if text in _TRUE:
+            out[i] = True
+        elif text in _FALSE:
+            out[i] = False
+        else:
+            bad.append(i)
+    if bad:
+        msg = (f"{name}: column `{column}` has values that are not yes/no ({_describe(table, bad, name_column)}); "
+               "use true/false, yes/no, 1/0 or 是/否 (empty means open)")
+        raise InputDataError(msg)
+    return out
+
+
+def _numeric(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None
+             ) -> np.ndarray:
+
+    text = values.astype(object).where(values.notna(), None)
+    cleaned = text.map(lambda v: v.replace(",", "").strip() if isinstance(v, str) else v)
+    cleaned = cleaned.map(lambda v: None if isinstance(v, str) and v == "" else v)
+    numbers = np.array(pd.to_numeric(cleaned, errors="coerce"), dtype=float)
+    bad = np.flatnonzero(np.isnan(numbers) & cleaned.notna().to_numpy())
+    if bad.size:
+        msg = f"{name}: column `{column}` has non-numeric values ({_describe(table, bad, name_column)}); give numbers"
+        raise InputDataError(msg)
+    return numbers
+
+
+def read_facilities(
+    path: str | os.PathLike[str],
+    *,
+    coordinate_system: str = "wgs84",
+    lon_column: str | None = None,
+    lat_column: str | None = None,
+    area_policy: str = "typical",
+    trail_width_m: float = settings.DEFAULT_TRAIL_WIDTH_M,
+    study_area: gpd.GeoDataFrame | gpd.GeoSeries | Any | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a facility list into the facilities schema, in WGS-84.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        GeoJSON, GeoPackage, Shapefile (with its ``.prj``), FlatGeobuf; or a
+        CSV / TSV / Excel ``.xlsx`` table with longitude/latitude columns
+        (``lon``/``lng``/``longitude``/``x``/``经度`` and
+        ``lat``/``latitude``/``y``/``纬度``), an Amap-style ``location``
+        column ``"lon,lat"``, or a ``wkt`` column.
+    coordinate_system : {"wgs84", "gcj02", "bd09"}
+        Datum of the coordinates: Amap (Gaode) exports are ``"gcj02"``, Baidu
+        ``"bd09"``; they are converted to WGS-84.
+    lon_column, lat_column : str, optional
+        Coordinate column names of a table, when not auto-detected.
+    area_policy : {"typical", "exclude"}
+        Rows without ``area_m2``: ``"typical"`` uses ``settings.TYPICAL_AREA_M2``
+        of their kind (``area_source="typical"``); ``"exclude"`` leaves NaN
+        (``area_source="missing"``) so they are left out of area totals. The
+        rows are named in a logged warning either way. ``fitness_trail`` lines
+        without an area get length (metres, in the data's metric CRS) x
+        ``trail_width_m`` (``area_source="length_x_width"``).
+    trail_width_m : float
+        Trail width in metres.
+    study_area : GeoDataFrame, GeoSeries or shapely geometry, optional
+        Boundaries the facilities must fall in (a shapely geometry is read as
+        WGS-84). Rows outside raise an error, which suggests swapping lon/lat
+        when that would put them inside.
+    layer : str or int, optional
+        Layer of a multi-layer file (GeoPackage).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, columns ``facility_id`` (str, unique; generated ``F0001``...
+        when the file has no id column), ``name``, ``kind`` (one of
+        ``settings.FACILITY_KINDS``), ``area_m2`` (m², >= 0 or NaN),
+        ``area_source``, ``open_to_public`` (bool, default true), ``capacity``
+        (float, NaN if unknown), ``district`` (str or None), ``geometry``
+        (Point, (Multi)Polygon or (Multi)LineString).
+
+    Notes
+    -----
+    A file without a ``kind`` column but with OSM tags (``leisure``, ``sport``,
+    ``amenity``) is mapped by the table in :mod:`ordos_geo._osm_tags`: features
+    that are not exercise places (picnic tables, parking...) are dropped, and
+    features no rule matches become ``"other"`` with a ``UserWarning`` naming
+    their rows. Column names are matched case-insensitively, with Chinese and
+    Amap aliases (``名称``, ``面积``, ``adname``...). The file is only read.
+
+    Raises
+    ------
+    InputFileNotFoundError
+        Missing file.
+    InputDataError
+        Empty file, missing column, unknown kind, negative or non-numeric
+        area, CRS-less layer, coordinates swapped or outside the study area,
+        duplicated ids.
+    """
+    if area_policy not in ("typical", "exclude"):
+        msg = f"area_policy={area_policy!r} is not known; use 'typical' or 'exclude'"
+        raise ConfigError(msg)
+    if coordinate_system not in ("wgs84", "gcj02", "bd09"):
+        msg = f"coordinate_system={coordinate_system!r} is not known; use 'wgs84', 'gcj02' (Amap) or 'bd09' (Baidu)"
+        raise ConfigError(msg)
+    if not (np.isfinite(trail_width_m) and trail_width_m > 0):
+        msg = f"trail_width_m={trail_width_m!r} must be a positive number of metres"
+        raise ConfigError(msg)
+    file = check_input_file(path, what="facility", suffixes=FACILITY_SUFFIXES)
+    name = file.name
+    if file.name.lower().endswith(_TABLE_SUFFIXES):
+        table = _read_table(file)
+        table = table.dropna(how="all").reset_index(drop=True)
+        if len(table) == 0:
+            msg = f"{file}: the table has a header but no rows; add the facilities"
+            raise InputDataError(msg)
+        frame = _points_from_table(table, file=file, lon_column=lon_column, lat_column=lat_column)
+    else:
+        frame = _read_vector(file, layer=layer, what="facility")
+    frame = frame.reset_index(drop=True)
+    columns = {key: _find_column(frame.columns.drop(frame.geometry.name), names) for key, names in _ALIASES.items()}
+    name_column = columns["name"]
+    _check_geometries(frame, name=name, name_column=name_column)
+    frame = _to_wgs84(frame, coordinate_system=coordinate_system, name=name)
+    _check_degrees(frame, name=name, name_column=name_column)
+    if study_area is not None:
+        _check_inside(frame, study_area, name=name, name_column=name_column, what="facilities")
+    n = len(frame)
+    geometry_types = frame.geom_type.to_numpy(dtype=object)
+
+    # kind ----------------------------------------------------------------
+    keep = np.ones(n, dtype=bool)
+    if columns["kind"] is not None:
+        kinds = frame[columns["kind"]].map(_normalise_kind).astype(object)
+        empty = np.flatnonzero(kinds.isna().to_numpy())
+        if empty.size:
+            msg = (f"{name}: column `{columns['kind']}` is empty in {_describe(frame, empty, name_column)}; "
+                   f"give each row one of {', '.join(settings.FACILITY_KINDS)}")
+            raise InputDataError(msg)
+        valid = kinds.isin(settings.FACILITY_KINDS).to_numpy()
+        if not valid.all():
+            bad = np.flatnonzero(~valid)
+            values = sorted({str(v) for v in frame[columns["kind"]].iloc[bad]})  # as the user wrote them
+            msg = (f"{name}: column `{columns['kind']}` has unknown kinds {', '.join(repr(v) for v in values[:10])} "
+                   f"({_describe(frame, bad, name_column)}); valid kinds: {', '.join(settings.FACILITY_KINDS)}")
+            raise InputDataError(msg)
+        kinds = kinds.to_numpy(dtype=object)
+    elif any(_find_column(frame.columns, (key,)) is not None for key in _osm_tags.OSM_TAG_KEYS):
+        tag_columns = {key: _find_column(frame.columns, (key,)) for key in
+                       ("leisure", "sport", "amenity", "building", "highway", "name")}
+        records = pd.DataFrame({k: frame[c] if c is not None else None for k, c in tag_columns.items()})
+        kinds = np.array([_osm_tags.kind_from_osm_tags(tags, geometry_type=g)
+                          for tags, g in zip(records.to_dict("records"), geometry_types, strict=True)], dtype=object)
+        unmapped = np.flatnonzero(kinds == _osm_tags.UNMAPPED)
+        if unmapped.size:
+            warnings.warn(
+                f"{name}: {unmapped.size} features have OSM tags no rule maps to a facility kind "
+                f"({_describe(frame, unmapped, name_column)}); they are kept as kind 'other'. Add a `kind` column "
+                "to classify them (table in ordos_geo._osm_tags)",
+                UserWarning,
+                stacklevel=2,
+            )
+            kinds[unmapped] = "other"
+        dropped = np.array([k is None for k in kinds])
+        if dropped.any():
+            logger.info("%s: dropped %s features that are not exercise places (%s)", name, int(dropped.sum()),
+                        describe_rows(np.flatnonzero(dropped) + 1))
+            keep &= ~dropped
+    else:
+        check_columns(frame, ["kind"], name=name,
+                      hint=f"add `kind` with one of {', '.join(settings.FACILITY_KINDS)}, or OSM tags "
+                           "`leisure`/`sport`/`amenity` to map from")
+        raise AssertionError  # pragma: no cover - check_columns raised
+
+    # area ----------------------------------------------------------------
+    if columns["area_m2"] is not None:
+        area = _numeric(frame[columns["area_m2"]], name=name, column=columns["area_m2"], table=frame,
+                        name_column=name_column)
+        check_non_negative_finite(pd.Series(area), name=name, column=columns["area_m2"],
+                                  meaning="areas are venue field areas in m², fix or drop those rows",
+                                  row_labels=lambda rows: _row_labels(frame, rows, name_column=name_column))
+    else:
+        area = np.full(n, np.nan)
+    area_source = np.where(np.isnan(area), "missing", "input").astype(object)
+    is_line = np.isin(geometry_types, list(_LINE_TYPES))
+    trail_rows = np.flatnonzero(np.isnan(area) & (kinds == "fitness_trail") & is_line)
+    if trail_rows.size:
+
+        lines = frame.geometry.iloc[trail_rows]
+        lengths = lines.to_crs(metric_crs_for(lines)).length.to_numpy(float)
+        area[trail_rows] = lengths * trail_width_m
+        area_source[trail_rows] = "length_x_width"
+    missing_area = np.flatnonzero(np.isnan(area) & keep)
+    if missing_area.size:
+        if area_policy == "typical":
+            area[missing_area] = [settings.TYPICAL_AREA_M2[k] for k in kinds[missing_area]]
+            area_source[missing_area] = "typical"
+            action = "using the typical area of their kind (settings.TYPICAL_AREA_M2)"
+        else:
+            action = "leaving them out of area totals (area_policy='exclude')"
+        logger.warning("%s: %s facilities have no area (%s); %s", name, missing_area.size,
+                       _describe(frame, missing_area, name_column), action)
+
+    # the rest --------------------------------------------------------------
+    if columns["open_to_public"] is not None:
+        open_to_public = _parse_bool(frame[columns["open_to_public"]], name=name, column=columns["open_to_public"],
+                                     table=frame, name_column=name_column)
+    else:
+        open_to_public = np.ones(n, dtype=bool)
+    if columns["capacity"] is not None:
+        capacity = _numeric(frame[columns["capacity"]], name=name, column=columns["capacity"], table=frame,
+                            name_column=name_column)
+        check_non_negative_finite(pd.Series(capacity), name=name, column=columns["capacity"],
+                                  meaning="capacity is a number of people, fix or drop those rows",
+                                  row_labels=lambda rows: _row_labels(frame, rows, name_column=name_column))
+    else:
+        capacity = np.full(n, np.nan)
+    names = (frame[name_column].map(lambda v: str(v).strip() if v is not None and v == v else "")
+             if name_column is not None else pd.Series([""] * n))
+    district = (frame[columns["district"]].map(lambda v: str(v).strip() if v is not None and v == v else None)
+                if columns["district"] is not None else pd.Series([None] * n, dtype=object))
+    if columns["facility_id"] is not None:
+        ids = frame[columns["facility_id"]].map(lambda v: None if v is None or v != v else _id_text(v))
+        missing_id = np.flatnonzero(ids.isna().to_numpy() & keep)
+        if missing_id.size:
+            msg = (f"{name}: column `{columns['facility_id']}` is empty in {_describe(frame, missing_id, name_column)}"
+                   "; fill the ids or drop the column to generate them")
+            raise InputDataError(msg)
+
+        kept = np.flatnonzero(keep)
+        check_unique(ids.iloc[kept].reset_index(drop=True), name=name, column=columns["facility_id"],
+                     row_labels=_row_labels(frame, kept, name_column=name_column))
+    else:
+        width = max(4, len(str(int(keep.sum()))))
+        ids = pd.Series([None] * n, dtype=object)
+        ids.iloc[np.flatnonzero(keep)] = [f"F{i:0{width}d}" for i in range(1, int(keep.sum()) + 1)]
+
+    out = gpd.GeoDataFrame(
+        {
+            "facility_id": ids.to_numpy(dtype=object),
+            "name": names.to_numpy(dtype=object),
+            "kind": kinds,
+            "area_m2": area,
+            "area_source": area_source,
+            "open_to_public": open_to_public,
+            "capacity": capacity,
+            "district": district.to_numpy(dtype=object),
+        },
+        geometry=frame.geometry.array,
+        crs=4326,
+    )
+    out = out.loc[keep].reset_index(drop=True)
+    out["district"] = pd.Series(
+        [d if isinstance(d, str) and d else None for d in out["district"].tolist()], index=out.index, dtype=object
+    )
+    logger.info("%s: %s facilities (%s)", name, len(out),
+                ", ".join(f"{k} {v}" for k, v in out["kind"].value_counts().sort_index().items()))
+    return out
+
+
+def _normalise_kind(value: Any) -> str | None:
+    """``" Multi-sport court "`` -> ``"multi_sport_court"``; empty -> None."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = "_".join(str(value).strip().lower().replace("-", " ").split())
+    return text or None
+
+
+def _id_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_population(
+    path: str | os.PathLike[str],
+    *,
+    population_column: str = "population",
+    study_area: gpd.GeoDataFrame | gpd.GeoSeries | Any | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a population grid (GeoTIFF) or population points/polygons into populated cells.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A single-band GeoTIFF of people per cell (WorldPop / GHSL style, any
+        CRS, nodata honoured); or a vector file (GeoJSON, GeoPackage,
+        Shapefile...) of points or polygons with a population column.
+    population_column : str
+        Population column of a vector file.
+    study_area : GeoDataFrame, GeoSeries or shapely geometry, optional
+        Keep only cells whose centre lies in it (a shapely geometry is read as
+        WGS-84). For a raster only the window covering it is read.
+    layer : str or int, optional
+        Layer of a multi-layer vector file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, one row per populated cell (population > 0): ``cell_id``
+        (int, unique: ``row * width + col`` of the raster cell; for vector
+        input the ``cell_id`` column if present and unique, else the row
+        position), ``population`` (float, people), ``geometry`` (the cell
+        polygon; vector points stay points, each standing for its people).
+
+    Raises
+    ------
+    InputDataError
+        Negative or non-finite values (count and first positions), a raster
+        without CRS, no populated valid cell, a missing population column.
+    """
+    file = check_input_file(path, what="population", suffixes=_RASTER_SUFFIXES + _VECTOR_SUFFIXES)
+    if file.name.lower().endswith(_RASTER_SUFFIXES):
+        cells = _population_from_raster(file, study_area=study_area)
+    else:
+        cells = _population_from_vector(file, population_column=population_column, study_area=study_area,
+                                        layer=layer)
+    logger.info("%s: %s populated cells, %s people", file.name, f"{len(cells):,}",
+                f"{cells['population'].sum():,.0f}")
+    return cells
+
+
+def _study_area_parts(study_area: Any, crs: Any) -> np.ndarray:
+    """The study area's geometries in ``crs`` (a shapely geometry is read as WGS-84)."""
+    if isinstance(study_area, gpd.GeoDataFrame | gpd.GeoSeries):
+        if study_area.crs is None:
+            msg = "study_area has no CRS; set it with .set_crs(...)"
+            raise InputDataError(msg)
+        parts = study_area.to_crs(crs).geometry.to_numpy()
+    else:
+        parts = gpd.GeoSeries([study_area], crs=4326).to_crs(crs).to_numpy()
+    return parts[~(shapely.is_missing(parts) | shapely.is_empty(parts))]
+
+
+def _inside_any(parts: np.ndarray, geometries: np.ndarray, *, tolerance: float = 0.0) -> np.ndarray:
+    """Boolean mask: which ``geometries`` lie within ``tolerance`` of one of ``parts`` (an STRtree, no union)."""
+    inside = np.zeros(len(geometries), dtype=bool)
+    if len(parts) and len(geometries):
+        tree = shapely.STRtree(parts)
+        if tolerance > 0:
+            hits = tree.query(geometries, predicate="dwithin", distance=tolerance)
+        else:
+            hits = tree.query(geometries, predicate="intersects")
+        inside[hits[0]] = True
+    return inside
+
+
+def _population_from_raster(file: Path, *, study_area: Any) -> gpd.GeoDataFrame:
+    import rasterio
+    import rasterio.windows
+
+    try:
+        dataset = rasterio.open(file)
+    except rasterio.errors.RasterioError as error:
+        msg = f"{file}: cannot read this raster ({error}); give a GeoTIFF of people per cell"
+        raise InputDataError(msg) from error
+    with dataset:
+        if dataset.crs is None:
+            msg = (f"{file}: the raster has no CRS; set it, e.g. `gdal_edit.py -a_srs EPSG:4326 {file.name}` "
+                   "(WorldPop and GHSL grids are EPSG:4326 / ESRI:54009)")
+            raise InputDataError(msg)
+        if dataset.count < 1:
+            msg = f"{file}: the raster has no band; give a single-band population grid"
+            raise InputDataError(msg)
+        window = None
+        area = None
+        if study_area is not None:
+            area = _study_area_parts(study_area, dataset.crs)
+            full = rasterio.windows.Window(0, 0, dataset.width, dataset.height)
+            try:
+                window = rasterio.windows.from_bounds(*shapely.total_bounds(area), transform=dataset.transform)
+                window = window.round_offsets(op="floor").round_lengths(op="ceil").intersection(full)
+            except rasterio.errors.WindowError:
+                window = rasterio.windows.Window(0, 0, 0, 0)
+        values = dataset.read(1, window=window, masked=True)
+        row_offset = int(window.row_off) if window is not None else 0
+        col_offset = int(window.col_off) if window is not None else 0
+        transform = dataset.transform
+        width = dataset.width
+        crs = dataset.crs
+    data = np.asarray(values.data, dtype=float)
+    valid = ~np.ma.getmaskarray(values)
+    if dataset.nodata is not None and np.isnan(dataset.nodata):
+        valid &= ~np.isnan(data)
+    _reject_bad_cells(file, data, valid, row_offset, col_offset)
+    populated = valid & (data > 0)
+    rows, cols = np.nonzero(populated)
+    if rows.size == 0:
+        n_valid = int(valid.sum())
+        where = " inside the study area" if study_area is not None else ""
+        msg = (f"{file}: no populated cells{where}: {n_valid:,} valid cells, none above 0 (nodata = "
+               f"{dataset.nodata}); check the raster covers the study area and its nodata value")
+        raise InputDataError(msg)
+    rows = rows + row_offset
+    cols = cols + col_offset
+    population = data[rows - row_offset, cols - col_offset]
+    # cell corners through the affine transform (handles rotation), vectorised
+    corner_cols = cols[:, None] + np.array([0, 1, 1, 0, 0])[None, :]
+    corner_rows = rows[:, None] + np.array([0, 0, 1, 1, 0])[None, :]
+    xs = transform.a * corner_cols + transform.b * corner_rows + transform.c
+    ys = transform.d * corner_cols + transform.e * corner_rows + transform.f
+    polygons = shapely.polygons(np.stack([xs, ys], axis=-1))
+    cells = gpd.GeoDataFrame(
+        {"cell_id": rows.astype(np.int64) * width + cols.astype(np.int64), "population": population},
+        geometry=polygons, crs=crs,
+    )
+    if area is not None:
+        centres = shapely.points((xs[:, 0] + xs[:, 2]) / 2, (ys[:, 0] + ys[:, 2]) / 2)
+        cells = cells.loc[_inside_any(area, centres)].reset_index(drop=True)
+        if len(cells) == 0:
+            msg = f"{file}: no populated cell centre lies inside the study area; check the raster covers it"
+            raise InputDataError(msg)
+    return cells.to_crs(4326)
+
+
+def _reject_bad_cells(file: Path, data: np.ndarray, valid: np.ndarray, row_offset: int, col_offset: int) -> None:
+    for label, bad in (("non-finite", valid & ~np.isfinite(data)), ("negative", valid & (data < 0))):
+        if bad.any():
+            rows, cols = np.nonzero(bad)
+            first = ", ".join(f"(row {r + row_offset}, col {c + col_offset})" for r, c in
+                              zip(rows[:5].tolist(), cols[:5].tolist(), strict=True))
+            msg = (f"{file}: {int(bad.sum()):,} {label} population values that are not nodata, first at {first}; "
+                   "people per cell must be >= 0: set those cells to the raster's nodata value or 0")
+            raise InputDataError(msg)
+
+
+def _population_from_vector(
+    file: Path, *, population_column: str, study_area: Any, layer: str | int | None
+) -> gpd.GeoDataFrame:
+    frame = _read_vector(file, layer=layer, what="population").reset_index(drop=True)
+    column = population_column if population_column in frame.columns else _find_column(
+        frame.columns.drop(frame.geometry.name), (population_column, "pop", "人口"))
+    if column is None:
+        check_columns(frame, [population_column], name=file.name, hint="pass population_column=")
+    _check_geometries(frame, name=file.name, name_column=None)
+    values = _numeric(frame[column], name=file.name, column=column, table=frame, name_column=None)
+    check_non_negative_finite(pd.Series(values), name=file.name, column=column,
+                              meaning="population counts people and must be >= 0",
+                              row_labels=lambda rows: _row_labels(frame, rows))
+    if "cell_id" in frame.columns and not frame["cell_id"].duplicated().any() and frame["cell_id"].notna().all():
+        cell_id = pd.to_numeric(frame["cell_id"], errors="coerce")
+        cell_id = cell_id.to_numpy(np.int64) if cell_id.notna().all() else np.arange(len(frame), dtype=np.int64)
+    else:
+        cell_id = np.arange(len(frame), dtype=np.int64)
+    cells = gpd.GeoDataFrame({"cell_id": cell_id, "population": values}, geometry=frame.geometry.array,
+                             crs=frame.crs).to_crs(4326)
+    populated = np.nan_to_num(values) > 0
+    if study_area is not None:
+        area = _study_area_parts(study_area, 4326)
+        populated &= _inside_any(area, shapely.point_on_surface(cells.geometry.to_numpy()))
+    cells = cells.loc[populated].reset_index(drop=True)
+    if len(cells) == 0:
+        msg = f"{file}: column `{column}` has no value above 0; no populated feature to analyse"
+        raise InputDataError(msg)
+    return cells
+
+
+def read_boundaries(
+    path: str | os.PathLike[str],
+    *,
+    adcode_column: str = "adcode",
+    name_column: str | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read district / banner (or neighbourhood) boundaries.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any vector file with polygons and a CRS.
+    adcode_column : str
+        Code column (administrative division code, or any unique id). Also
+        tried: ``code``, ``id``, ``区划代码``.
+    name_column : str, optional
+        Chinese (or local) name column; default the first of ``name_zh``,
+        ``name``, ``名称``.
+    layer : str or int, optional
+        Layer of a multi-layer file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326: ``adcode`` (str, unique), ``name_zh``, ``name_en``
+        (filled from ``name_zh`` when absent), ``level`` (``"city"`` for a code
+        ending in ``00``, else ``"district"``, when the file has no ``level``),
+        geometry (Multi)Polygon.
+    """
+    file = check_input_file(path, what="boundary", suffixes=_VECTOR_SUFFIXES)
+    frame = _read_vector(file, layer=layer, what="boundary").reset_index(drop=True)
+    attributes = frame.columns.drop(frame.geometry.name)
+    code_col = adcode_column if adcode_column in frame.columns else _find_column(
+        attributes, (adcode_column, "adcode", "code", "id", "区划代码"))
+    if code_col is None:
+        check_columns(frame, [adcode_column], name=file.name, hint="pass adcode_column=")
+    if name_column is not None:
+        check_columns(frame, [name_column], name=file.name, hint="check name_column=")
+    name_col = name_column or _find_column(attributes, ("name_zh", "name", "名称"))
+    _check_geometries(frame, name=file.name, name_column=name_col)
+    polygonal = frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    if not polygonal.all():
+        bad = np.flatnonzero(~polygonal)
+        msg = (f"{file.name}: boundaries must be polygons; {_describe(frame, bad, name_col)} are "
+               f"{', '.join(sorted(set(frame.geom_type.iloc[bad])))}")
+        raise InputDataError(msg)
+    codes = frame[code_col].map(lambda v: None if v is None or v != v else _id_text(v))
+    if codes.isna().any():
+        empty = _describe(frame, np.flatnonzero(codes.isna()), name_col)
+        msg = f"{file.name}: column `{code_col}` is empty in {empty}; fill the codes"
+        raise InputDataError(msg)
+    labels = _row_labels(frame, np.arange(len(frame)), name_column=name_col)
+    check_unique(codes, name=file.name, column=code_col, row_labels=labels)
+    names_zh = frame[name_col].astype(str).to_numpy(dtype=object) if name_col else codes.to_numpy(dtype=object)
+    en_col = _find_column(attributes, ("name_en", "english_name", "name:en"))
+    names_en = frame[en_col].where(frame[en_col].notna(), pd.Series(names_zh)).astype(str).to_numpy(dtype=object) \
+        if en_col else names_zh.copy()
+    level_col = _find_column(attributes, ("level",))
+    default_level = np.where(codes.str.endswith("00").to_numpy(), "city", "district").astype(object)
+    levels = frame[level_col].where(frame[level_col].notna(), pd.Series(default_level)).astype(str).to_numpy(
+        dtype=object) if level_col else default_level
+    out = gpd.GeoDataFrame({"adcode": codes.to_numpy(dtype=object), "name_zh": names_zh, "name_en": names_en,
+                            "level": levels}, geometry=frame.geometry.array, crs=frame.crs)
+    if not out.crs.equals(4326):
+        out = out.to_crs(4326)
+    return out
+
+
+def read_osm_features(
+    path: str | os.PathLike[str], tags: Mapping[str, bool | str | list[str]]
+) -> gpd.GeoDataFrame:
+    """Read tagged OSM features (points, lines, polygons) from an extract.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``.osm``, ``.osm.bz2``, ``.osm.gz`` (read with
+        ``osmnx.features_from_xml``) or ``.osm.pbf`` (read with pyrosm).
+    tags : mapping
+        osmnx-style tag query: key -> ``True`` (any value), a value or a list
+        of values, e.g. ``{"landuse": ["grass", "brownfield"], "leisure": True}``.
+        A feature matching any of them is returned.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, columns ``osm_type`` (``"node"``, ``"way"``, ``"relation"``),
+        ``osm_id`` (int), one column per key of ``tags`` plus ``name``,
+        ``sport``, ``amenity``, ``leisure``, ``building``, ``landuse`` when
+        present, and the geometry. Empty (with these columns) when nothing
+        matches.
+    """
+    file = check_input_file(path, what="OSM extract", suffixes=_OSM_SUFFIXES)
+    if not tags:
+        msg = "tags must name at least one OSM key, e.g. {'leisure': True}"
+        raise ConfigError(msg)
+    tags = {str(k): (v if isinstance(v, bool | str) else list(v)) for k, v in tags.items()}
+    wanted = list(dict.fromkeys([*tags, "name", "sport", "amenity", "leisure", "building", "landuse"]))
+    if file.name.lower().endswith((".pbf",)):
+        frame = _osm_features_pbf(file, tags)
+    else:
+        frame = _osm_features_xml(file, tags)
+    if frame is None or len(frame) == 0:
+        return gpd.GeoDataFrame({"osm_type": [], "osm_id": [], **{k: [] for k in wanted}}, geometry=[], crs=4326)
+    for key in wanted:
+        if key not in frame.columns:
+            frame[key] = None
+    return gpd.GeoDataFrame(frame[["osm_type", "osm_id", *wanted]], geometry=frame.geometry.array, crs=4326)
+
+
+def _osm_features_xml(file: Path, tags: Mapping[str, Any]) -> gpd.GeoDataFrame | None:
+    import osmnx as ox
+
+    try:
+        frame = ox.features_from_xml(file, tags=dict(tags))
+    except ox._errors.InsufficientResponseError:
+        return None
+    except Exception as error:
+        msg = f"{file}: cannot read OSM features ({error}); check it is a complete OSM XML file"
+        raise InputDataError(msg) from error
+    frame = frame.reset_index()
+    frame = frame.rename(columns={"element": "osm_type", "id": "osm_id"})
+    return frame.set_crs(4326, allow_override=True) if frame.crs is None else frame.to_crs(4326)
+
+
+def _osm_features_pbf(file: Path, tags: Mapping[str, Any]) -> gpd.GeoDataFrame | None:
+    from ordos_geo.network import _import_pyrosm
+
+    pyrosm = _import_pyrosm()
+    custom_filter = {k: (True if v is True else [v] if isinstance(v, str) else list(v)) for k, v in tags.items()}
+    try:
+        osm = pyrosm.OSM(str(file), progress=False)
+        frame = osm.get_data_by_custom_criteria(custom_filter=custom_filter, keep_nodes=True, keep_ways=True,
+                                                keep_relations=True)
+    except Exception as error:
+        msg = f"{file}: cannot read OSM features ({error}); check it is a complete .osm.pbf file"
+        raise InputDataError(msg) from error
+    if frame is None or len(frame) == 0:
+        return None
+    frame = frame.rename(columns={"id": "osm_id"})
+    if "osm_type" not in frame.columns:
+        frame["osm_type"] = None
+    return frame.set_crs(4326, allow_override=True) if frame.crs is None else frame.to_crs(4326)
+
+
+__all__ += ["download_file", "write_graphml", "write_raster"]
+
+
+def download_file(
+    url: str,
+    path: str | os.PathLike[str],
+    *,
+    get: Callable[..., Any] | None = None,
+    chunk_size: int = 1 << 20,
+    timeout: float = 60.0,
+) -> Path:
+    """Download ``url`` to ``path`` in chunks, atomically (a broken download leaves nothing).
+
+    Parameters
+    ----------
+    url : str
+        HTTP(S) address.
+    path : str or os.PathLike
+        Destination file.
+    get : callable, optional
+        ``requests.get``-compatible function (tests pass a recorded one).
+    chunk_size : int
+        Bytes per chunk.
+    timeout : float
+        Seconds to wait for the server.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if get is None:
+        import requests
+
+        get = requests.get
+    from tqdm.auto import tqdm
+
+    with get(url, stream=True, timeout=timeout) as response:
+        response.raise_for_status()
+        total = int(response.headers.get("content-length", 0) or 0) or None
+        with atomic_path(path) as tmp, tmp.open("wb") as file, tqdm(
+            total=total, unit="B", unit_scale=True, desc=Path(path).name, disable=None, leave=False
+        ) as bar:
+            for chunk in response.iter_content(chunk_size=chunk_size):
+                if chunk:
+                    file.write(chunk)
+                    bar.update(len(chunk))
+    return Path(path)
+
+
+def write_graphml(graph: Any, path: str | os.PathLike[str]) -> Path:
+    """Save an osmnx graph as GraphML atomically (``osmnx.save_graphml``)."""
+    import osmnx as ox
+
+    return write_with(lambda tmp: ox.save_graphml(graph, tmp), path)
+
+
+def write_raster(array: np.ndarray, profile: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write a (bands, rows, cols) or (rows, cols) array as a GeoTIFF atomically.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        Cell values.
+    profile : mapping
+        rasterio profile (``crs``, ``transform``, ``nodata``, ``dtype``...);
+        driver, size and count are set from ``array``.
+    path : str or os.PathLike
+        Destination ``.tif``.
+    """
+    import rasterio
+
+    data = array if array.ndim == 3 else array[None, :, :]
+    meta = dict(profile)
+    meta.update(driver="GTiff", count=data.shape[0], height=data.shape[1], width=data.shape[2], dtype=data.dtype)
+    meta.setdefault("compress", "deflate")
+
+    def _write(tmp: Path) -> None:
+        with rasterio.open(tmp, "w", **meta) as dataset:
+            dataset.write(data)
+
+    return write_with(_write, path)
+
+
+__all__ += ["read_candidates", "read_lines", "read_vector"]
+
+
+def read_vector(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "vector",
+    layer: str | int | None = None,
+    coordinate_system: str = "wgs84",
+    geometry_types: tuple[str, ...] | None = None,
+    lon_column: str | None = None,
+    lat_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read any vector layer (or a CSV/Excel table with lon/lat or WKT columns) into WGS-84.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        GeoJSON, GeoPackage, Shapefile, FlatGeobuf...; or CSV / Excel.
+    what : str
+        What the file holds, for messages (``"candidate sites"``).
+    layer : str or int, optional
+        Layer of a multi-layer file.
+    coordinate_system : {"wgs84", "gcj02", "bd09"}
+        Datum of degree coordinates (Amap: ``"gcj02"``, Baidu: ``"bd09"``).
+    geometry_types : tuple of str, optional
+        Accepted shapely geometry types; other rows raise, naming them.
+    lon_column, lat_column : str, optional
+        Coordinate columns of a table.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        All attribute columns, geometry in EPSG:4326, index ``0..n-1``.
+    """
+    file = check_input_file(path, what=what, suffixes=FACILITY_SUFFIXES)
+    if file.name.lower().endswith(_TABLE_SUFFIXES):
+        table = _read_table(file).dropna(how="all").reset_index(drop=True)
+        if len(table) == 0:
+            msg = f"{file}: the table has a header but no rows"
+            raise InputDataError(msg)
+        frame = _points_from_table(table, file=file, lon_column=lon_column, lat_column=lat_column)
+    else:
+        frame = _read_vector(file, layer=layer, what=what)
+    frame = frame.reset_index(drop=True)
+    name_column = _find_column(frame.columns.drop(frame.geometry.name), _ALIASES["name"])
+    _check_geometries(frame, name=file.name, name_column=name_column)
+    frame = _to_wgs84(frame, coordinate_system=coordinate_system, name=file.name)
+    _check_degrees(frame, name=file.name, name_column=name_column)
+    if geometry_types is not None:
+        wrong = np.flatnonzero(~frame.geom_type.isin(geometry_types).to_numpy())
+        if wrong.size:
+            found = ", ".join(sorted(set(frame.geom_type.iloc[wrong])))
+            msg = (f"{file.name}: {what} must be {' / '.join(geometry_types)}; "
+                   f"{_describe(frame, wrong, name_column)} are {found}")
+            raise InputDataError(msg)
+    return frame
+
+
+def read_candidates(
+    path: str | os.PathLike[str], *, layer: str | int | None = None, coordinate_system: str = "wgs84"
+) -> gpd.GeoDataFrame:
+    """Read candidate sites (points or parcels) into WGS-84; ``siting.candidates_from_file`` sets the schema."""
+    return read_vector(path, what="candidate sites", layer=layer, coordinate_system=coordinate_system,
+                       geometry_types=("Point", "Polygon", "MultiPolygon"))
+
+
+def read_lines(
+    path: str | os.PathLike[str], *, layer: str | int | None = None, coordinate_system: str = "wgs84"
+) -> gpd.GeoDataFrame:
+    """Read (Multi)LineStrings, e.g. proposed fitness trails, into WGS-84."""
+    return read_vector(path, what="trail lines", layer=layer, coordinate_system=coordinate_system,
+                       geometry_types=("LineString", "MultiLineString"))

@@ -1,0 +1,174 @@
+"""Shared input checks: each raises an error that names the input, the field and the fix.
+
+Readers call these once, at their entry, so every stage can trust what it gets:
+the file exists and is not empty, required columns are present, numbers are
+finite and non-negative, a vector layer has a CRS.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ordos_geo._errors import InputDataError, InputFileNotFoundError
+
+__all__ = [
+    "check_columns",
+    "check_input_file",
+    "check_non_negative_finite",
+    "check_unique",
+    "describe_rows",
+]
+
+#: How many offending rows an error message lists before "and N more".
+MAX_ROWS_LISTED = 10
+
+
+def describe_rows(rows: Iterable[object], *, limit: int = MAX_ROWS_LISTED) -> str:
+    """Return ``"rows 4, 9, 12"`` (at most ``limit`` listed, then ``"and N more"``).
+
+    Parameters
+    ----------
+    rows : iterable
+        Row labels, as the user sees them (1-based data rows of a table file, or
+        index labels).
+    limit : int
+        Maximum number of rows spelled out.
+
+    Returns
+    -------
+    str
+    """
+    rows = list(rows)
+    shown = ", ".join(str(r) for r in rows[:limit])
+    word = "row" if len(rows) == 1 else "rows"
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"{word} {shown}{more}"
+
+
+def check_input_file(
+    path: str | os.PathLike[str],
+    *,
+    what: str,
+    suffixes: Sequence[str] | None = None,
+) -> Path:
+    """Check that an input file exists, is a file, is not empty and has a known suffix.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The input path.
+    what : str
+        What the file should hold, for the message (``"walk network"``).
+    suffixes : sequence of str, optional
+        Accepted endings in lower case (``".osm.bz2"``, ``".geojson"``); ``None``
+        accepts any.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputFileNotFoundError
+        The path does not exist.
+    InputDataError
+        The path is a folder, the file is empty, or its suffix is not accepted.
+    """
+    file = Path(path)
+    if not file.exists():
+        msg = f"{file}: {what} file not found; check the path (relative paths are from {Path.cwd()})"
+        raise InputFileNotFoundError(msg)
+    if not file.is_file():
+        msg = f"{file}: expected a {what} file but found a folder; give the file inside it"
+        raise InputDataError(msg)
+    if file.stat().st_size == 0:
+        msg = f"{file}: {what} file is empty (0 bytes); re-export or re-download it"
+        raise InputDataError(msg)
+    if suffixes is not None and not any(file.name.lower().endswith(s) for s in suffixes):
+        msg = f"{file}: unsupported {what} file type; use one of {', '.join(suffixes)}"
+        raise InputDataError(msg)
+    return file
+
+
+def check_columns(table: pd.DataFrame, required: Iterable[str], *, name: str, hint: str = "") -> None:
+    """Raise if any ``required`` column is missing, naming it and the columns found.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table read from the input.
+    required : iterable of str
+        Column names that must be present.
+    name : str
+        Input name for the message (usually the file name).
+    hint : str
+        Extra advice appended to the message.
+    """
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        found = ", ".join(f"`{c}`" for c in table.columns if c != "geometry") or "none"
+        cols = ", ".join(f"`{c}`" for c in missing)
+        word = "column" if len(missing) == 1 else "columns"
+        msg = f"{name}: missing {word} {cols}; columns found: {found}"
+        if hint:
+            msg += f"; {hint}"
+        raise InputDataError(msg)
+
+
+def check_non_negative_finite(
+    values: pd.Series,
+    *,
+    name: str,
+    column: str,
+    meaning: str,
+    row_labels: Sequence[object] | Callable[[np.ndarray], Sequence[object]] | None = None,
+) -> None:
+    """Raise if a numeric column has negative or infinite values (NaN is allowed).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Numeric values (NaN = missing, checked elsewhere).
+    name : str
+        Input name for the message.
+    column : str
+        Column name for the message.
+    meaning : str
+        What the values mean and the fix, e.g. ``"areas are field areas in m², fix or drop those rows"``.
+    row_labels : sequence or callable, optional
+        Row labels shown to the user, aligned with ``values``, or a function
+        from row positions to labels (called only on failure); defaults to the index.
+    """
+    array = values.to_numpy(dtype=float)
+
+    def labels(positions: np.ndarray) -> Sequence[object]:
+        if callable(row_labels):
+            return row_labels(positions)
+        source = row_labels if row_labels is not None else values.index
+        return np.asarray(source, dtype=object)[positions].tolist()
+
+    for problem, bad in (("negative", np.flatnonzero(array < 0)), ("infinite", np.flatnonzero(np.isinf(array)))):
+        if bad.size:
+            msg = (
+                f"{name}: column `{column}` has {bad.size} {problem} "
+                f"{'value' if bad.size == 1 else 'values'} ({describe_rows(labels(bad))}); {meaning}"
+            )
+            raise InputDataError(msg)
+
+
+def check_unique(values: pd.Series, *, name: str, column: str, row_labels: Sequence[object] | None = None) -> None:
+    """Raise if ``values`` has duplicates, naming the duplicated values and their rows."""
+    duplicated = values.duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        labels = np.asarray(row_labels if row_labels is not None else values.index, dtype=object)
+        dupes = sorted({str(v) for v in values[duplicated]})
+        msg = (
+            f"{name}: column `{column}` must be unique but {', '.join(dupes[:MAX_ROWS_LISTED])} repeat "
+            f"({describe_rows(labels[duplicated])}); give each row its own id or drop the column to generate ids"
+        )
+        raise InputDataError(msg)

@@ -1,0 +1,379 @@
+"""Plan indicators per district and citywide, the "five ones" checklist and the target scorecard.
+
+Definitions
+-----------
+- **Venue area** (体育场地面积): the sum of ``area_m2`` of facilities whose kind
+  is in ``settings.AREA_COUNTED_KINDS`` (parks and playgrounds are left out);
+  school venues count only when ``open_to_public``; fitness trails count as
+  length x width (``area_m2`` from the reader, or ``trail_width_m`` x the
+  line's length when missing). Missing areas count as 0 and are reported in
+  ``n_missing_area``.
+- **Per-capita area**: venue area / resident population of the cells.
+- **Open-school share**: open school venues / all school venues.
+- **Coverage shares**: population in cells with ``covered_<t>m`` (walk network
+  distance to the nearest facility of any kind within ``t`` metres, from
+  :func:`ordos_geo.accessibility.compute_accessibility`) / population.
+- Facilities are assigned to districts by their ``district`` column or, when
+  it is missing, by the district boundary containing their representative
+  point. The citywide row counts every facility and cell.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ordos_geo import settings
+from ordos_geo._crs import metric_crs_for
+from ordos_geo._errors import InputDataError
+
+__all__ = [
+    "CITYWIDE",
+    "LARGE_FITNESS_CENTRE_MIN_AREA_M2",
+    "compute_indicators",
+    "five_ones",
+    "scorecard",
+    "venue_area_m2",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Name of the row that aggregates the whole study area.
+CITYWIDE: str = "citywide"
+
+#: Floor area that makes a fitness centre the city-level "large fitness centre"
+#: (全民健身中心) of the five ones. Only ``fitness_centre`` rows qualify (a
+#: gymnasium is its own item of the five ones, so it is not counted twice).
+LARGE_FITNESS_CENTRE_MIN_AREA_M2: float = 2_000.0
+
+
+def _share(part: float, whole: float) -> float:
+    return float(part / whole) if whole > 0 else math.nan
+
+
+def venue_area_m2(facilities: gpd.GeoDataFrame, *, trail_width_m: float = settings.DEFAULT_TRAIL_WIDTH_M) -> pd.Series:
+    """Counted sports venue field area of each facility (m²), indexed like ``facilities``.
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        With ``kind``, ``area_m2`` and ``open_to_public``.
+    trail_width_m : float, default 2
+        Width turning a fitness trail's length into area where ``area_m2`` is missing.
+
+    Returns
+    -------
+    pandas.Series
+        0 for kinds not counted (parks, playgrounds), closed school venues and
+        missing areas.
+    """
+    for column in ("kind",):
+        if column not in facilities.columns:
+            msg = f"facilities: column `{column}` is missing; read facilities with ordos_geo.io.read_facilities"
+            raise InputDataError(msg)
+    kind = facilities["kind"].astype(str)
+    if "area_m2" in facilities.columns:
+        area = pd.to_numeric(facilities["area_m2"], errors="coerce").astype(float)
+    else:
+        area = pd.Series(np.nan, index=facilities.index)
+    trail_missing = (kind == "fitness_trail") & area.isna()
+    if trail_missing.any() and facilities.crs is not None:
+        trails = facilities.loc[trail_missing]
+        lines = trails.geometry if not trails.crs.is_geographic else trails.to_crs(metric_crs_for(trails)).geometry
+        is_line = np.isin(shapely.get_type_id(np.asarray(lines.values)), (1, 2, 5))
+        area.loc[trail_missing] = np.where(is_line, lines.length.to_numpy() * trail_width_m, np.nan)
+    negative = area < 0
+    if negative.any():
+        rows = ", ".join(str(r) for r in np.flatnonzero(negative.to_numpy())[:5])
+        msg = (
+            f"facilities: column `area_m2` has {int(negative.sum())} negative values (rows {rows}); "
+            "areas are field areas in m², fix or drop those rows"
+        )
+        raise InputDataError(msg)
+    counted = kind.isin(settings.AREA_COUNTED_KINDS)
+    if "open_to_public" in facilities.columns:
+        open_ = facilities["open_to_public"].fillna(False).astype(bool)
+    else:
+        open_ = pd.Series(True, index=facilities.index)
+    counted &= (kind != "school_venue") | open_
+    return area.where(counted, 0.0).fillna(0.0)
+
+
+def _facility_districts(facilities: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) -> pd.Series:
+    district = (
+        facilities["district"].astype(object).where(facilities["district"].notna(), None)
+        if "district" in facilities.columns
+        else pd.Series(None, index=facilities.index, dtype=object)
+    )
+    missing = district.isna()
+    if missing.any() and boundaries is not None and len(facilities):
+        bounds = _district_boundaries(boundaries)
+        if facilities.crs is None:
+            msg = "facilities: no CRS; cannot place facilities in district boundaries (set it with gdf.set_crs)"
+            raise InputDataError(msg)
+        bounds = bounds.to_crs(facilities.crs)
+        points = facilities.loc[missing].geometry.representative_point()
+        joined = gpd.sjoin(
+            gpd.GeoDataFrame(geometry=points, crs=facilities.crs), bounds[["name_en", "geometry"]], predicate="within"
+        )
+        joined = joined[~joined.index.duplicated(keep="first")]
+        district.loc[joined.index] = joined["name_en"].to_numpy()
+    return district
+
+
+def _district_boundaries(boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if "name_en" not in boundaries.columns:
+        msg = "boundaries: column `name_en` is missing; read boundaries with ordos_geo.io.read_boundaries"
+        raise InputDataError(msg)
+    if "level" in boundaries.columns:
+        boundaries = boundaries[boundaries["level"] == "district"]
+    return boundaries
+
+
+def compute_indicators(
+    cells: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    boundaries: gpd.GeoDataFrame | None = None,
+    thresholds_m: Sequence[float] = settings.DEFAULT_COVERAGE_THRESHOLDS_M,
+    trail_width_m: float = settings.DEFAULT_TRAIL_WIDTH_M,
+) -> pd.DataFrame:
+    """Plan indicators per district and citywide.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        Population cells with ``population``, ``district`` and the
+        ``covered_<t>m`` / ``covered_service`` columns of
+        :func:`ordos_geo.accessibility.compute_accessibility` (coverage
+        columns that are missing give NaN shares).
+    facilities : geopandas.GeoDataFrame
+        All facilities (``kind``, ``area_m2``, ``open_to_public``, optional
+        ``district``), including closed school venues.
+    boundaries : geopandas.GeoDataFrame, optional
+        District boundaries (``name_en``, ``level``) to place facilities that
+        have no ``district``, and to list districts without cells.
+    thresholds_m : sequence of float, default (300, 500, 1000)
+        Coverage tiers reported as ``share_within_<t>m``.
+    trail_width_m : float, default 2
+        Width of fitness trails whose ``area_m2`` is missing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per district, then a ``"citywide"`` row: ``district``,
+        ``population``, ``venue_area_m2``, ``per_capita_area_m2`` (m² per
+        resident), ``n_school_venues``, ``n_school_venues_open``,
+        ``open_school_share``, ``share_within_<t>m`` per tier,
+        ``share_covered_service``, ``n_facilities``, ``n_<kind>`` for every
+        kind of ``settings.FACILITY_KINDS``, ``n_missing_area``.
+    """
+    if "population" not in cells.columns:
+        msg = "population cells: column `population` is missing; read cells with ordos_geo.io.read_population"
+        raise InputDataError(msg)
+    population = pd.to_numeric(cells["population"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    cell_district = (
+        cells["district"].astype(object).where(cells["district"].notna(), None).to_numpy()
+        if "district" in cells.columns
+        else np.full(len(cells), None, dtype=object)
+    )
+    fac_district = _facility_districts(facilities, boundaries).to_numpy()
+    area = venue_area_m2(facilities, trail_width_m=trail_width_m).to_numpy(dtype=float)
+    kind = facilities["kind"].astype(str).to_numpy()
+    open_ = (
+        facilities["open_to_public"].fillna(False).astype(bool).to_numpy()
+        if "open_to_public" in facilities.columns
+        else np.ones(len(facilities), dtype=bool)
+    )
+    raw_area = (
+        pd.to_numeric(facilities["area_m2"], errors="coerce").to_numpy(dtype=float)
+        if "area_m2" in facilities.columns
+        else np.full(len(facilities), np.nan)
+    )
+    missing_area = np.isin(kind, list(settings.AREA_COUNTED_KINDS)) & np.isnan(raw_area) & (kind != "fitness_trail")
+
+    covered = {}
+    for t in thresholds_m:
+        column = f"covered_{round(float(t))}m"
+        covered[column.replace("covered_", "share_within_")] = (
+            cells[column].fillna(False).astype(bool).to_numpy() if column in cells.columns else None
+        )
+    covered["share_covered_service"] = (
+        cells["covered_service"].fillna(False).astype(bool).to_numpy() if "covered_service" in cells.columns else None
+    )
+
+    names = {d for d in cell_district if d is not None} | {d for d in fac_district if d is not None}
+    if boundaries is not None:
+        names |= set(_district_boundaries(boundaries)["name_en"].dropna().astype(str))
+    rows = []
+    for name in [*sorted(names, key=str), CITYWIDE]:
+        cmask = np.ones(len(cells), bool) if name == CITYWIDE else cell_district == name
+        fmask = np.ones(len(facilities), bool) if name == CITYWIDE else fac_district == name
+        pop = float(population[cmask].sum())
+        venue = float(area[fmask].sum())
+        school = fmask & (kind == "school_venue")
+        row = {
+            "district": name,
+            "population": pop,
+            "venue_area_m2": venue,
+            "per_capita_area_m2": _share(venue, pop),
+            "n_school_venues": int(school.sum()),
+            "n_school_venues_open": int((school & open_).sum()),
+            "open_school_share": _share(float((school & open_).sum()), float(school.sum())),
+        }
+        for column, mask in covered.items():
+            row[column] = _share(float(population[cmask & mask].sum()), pop) if mask is not None else math.nan
+        row["n_facilities"] = int(fmask.sum())
+        for k in settings.FACILITY_KINDS:
+            row[f"n_{k}"] = int((fmask & (kind == k)).sum())
+        row["n_missing_area"] = int((fmask & missing_area).sum())
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    city = table.iloc[-1]
+    logger.info(
+        "indicators: %d districts; citywide %.2f m² per resident, %s residents",
+        len(table) - 1,
+        city["per_capita_area_m2"],
+        f"{city['population']:,.0f}",
+    )
+    return table
+
+
+def five_ones(facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The city-level "five ones" checklist (一场一馆一池一中心一公园).
+
+    Items and rules: ``stadium`` (any stadium), ``gymnasium`` (any gymnasium),
+    ``swimming_hall`` (any swimming pool), ``large_fitness_centre`` (a
+    ``fitness_centre`` of at least :data:`LARGE_FITNESS_CENTRE_MIN_AREA_M2`),
+    ``sports_park`` (a sports park of at least
+    ``settings.SPORTS_PARK_MIN_AREA_M2``, 4 ha; the polygon's area is used
+    when ``area_m2`` is missing and the CRS is metric).
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        With ``kind``, ``name``, ``area_m2``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``item``, ``kinds``, ``rule``, ``present`` (bool), ``n``, ``names``
+        (``"; "``-joined names of the qualifying facilities).
+    """
+    kind = facilities["kind"].astype(str)
+    area = (
+        pd.to_numeric(facilities["area_m2"], errors="coerce").astype(float)
+        if "area_m2" in facilities.columns
+        else pd.Series(np.nan, index=facilities.index)
+    )
+    if facilities.crs is not None and not facilities.crs.is_geographic:
+        polygon = np.isin(shapely.get_type_id(np.asarray(facilities.geometry.values)), (3, 6))
+        area = area.where(area.notna() | ~polygon, facilities.geometry.area)
+    names = (
+        facilities["name"].astype(str)
+        if "name" in facilities.columns
+        else facilities.get("facility_id", pd.Series(facilities.index.astype(str), index=facilities.index)).astype(str)
+    )
+    min_area = {
+        "large_fitness_centre": LARGE_FITNESS_CENTRE_MIN_AREA_M2,
+        "sports_park": settings.SPORTS_PARK_MIN_AREA_M2,
+    }
+    rows = []
+    for item, kinds in settings.CITY_LEVEL_FIVE_ONES.items():
+        mask = kind.isin(kinds)
+        rule = f"kind in {', '.join(kinds)}"
+        if item in min_area:
+            mask &= area >= min_area[item]
+            rule += f" and area_m2 >= {min_area[item]:,.0f}"
+        chosen = sorted(names[mask])
+        rows.append(
+            {
+                "item": item,
+                "kinds": ", ".join(kinds),
+                "rule": rule,
+                "present": bool(mask.any()),
+                "n": int(mask.sum()),
+                "names": "; ".join(chosen),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def scorecard(
+    indicators: pd.DataFrame,
+    facilities: gpd.GeoDataFrame | None = None,
+    *,
+    targets: Sequence[settings.PlanTarget] = settings.PLAN_TARGETS,
+    new_counts: Mapping[str, float] | None = None,
+    district: str = CITYWIDE,
+) -> pd.DataFrame:
+    """Score the plan's targets: met or not, and the gap in the target's own unit.
+
+    Parameters
+    ----------
+    indicators : pandas.DataFrame
+        Output of :func:`compute_indicators`.
+    facilities : geopandas.GeoDataFrame, optional
+        For the ``five_ones`` target (value NaN without it).
+    targets : sequence of settings.PlanTarget, default settings.PLAN_TARGETS
+        The targets.
+    new_counts : mapping, optional
+        Values of the build targets (keys ``new_*``, e.g. the number of new
+        sports parks a siting plan proposes, km of new trails); default 0.
+    district : str, default "citywide"
+        Which row of ``indicators`` to score.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``key``, ``description``, ``year``, ``source``, ``target``, ``value``,
+        ``unit``, ``met`` (bool), ``gap`` (``max(target - value, 0)``; NaN
+        when the value is unknown).
+    """
+    row = indicators.loc[indicators["district"] == district]
+    if row.empty:
+        msg = f"indicators: no row for district {district!r}; choose one of {indicators['district'].tolist()}"
+        raise InputDataError(msg)
+    row = row.iloc[0]
+    new_counts = dict(new_counts or {})
+    n_five = float(five_ones(facilities)["present"].sum()) if facilities is not None else math.nan
+
+    def value_of(target: settings.PlanTarget) -> float:
+        key = target.key
+        if key.startswith("new_"):
+            return float(new_counts.get(key, 0.0))
+        if key == "five_ones":
+            return n_five
+        if target.unit == "m2_per_capita":
+            return float(row.get("per_capita_area_m2", math.nan))
+        if key == "open_school_share":
+            return float(row.get("open_school_share", math.nan))
+        if key == "fitness_circle_15min":
+            return float(row.get("share_within_1000m", math.nan))
+        logger.warning("scorecard: no rule to measure target %r; its value is left unknown", key)
+        return math.nan
+
+    records = []
+    for target in targets:
+        value = value_of(target)
+        known = not math.isnan(value)
+        records.append(
+            {
+                "key": target.key,
+                "description": target.description,
+                "year": target.year,
+                "source": target.source,
+                "target": float(target.target),
+                "value": value,
+                "unit": target.unit,
+                "met": bool(known and value >= target.target - 1e-12),
+                "gap": max(float(target.target) - value, 0.0) if known else math.nan,
+            }
+        )
+    return pd.DataFrame(records)

@@ -1,0 +1,218 @@
+"""Indicators: per-capita area, coverage shares, five ones and scorecard against hand arithmetic."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from ordos_geo import settings
+from ordos_geo._errors import InputDataError
+from ordos_geo.indicators import CITYWIDE, compute_indicators, five_ones, scorecard, venue_area_m2
+
+CRS = "EPSG:32650"
+X0, Y0 = 500_000.0, 4_400_000.0
+
+
+def _point(x, y):
+    return shapely.Point(X0 + x, Y0 + y)
+
+
+@pytest.fixture
+def boundaries() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "adcode": ["1", "2", "0"],
+            "name_zh": ["甲", "乙", "市"],
+            "name_en": ["A", "B", "City"],
+            "level": ["district", "district", "city"],
+        },
+        geometry=[
+            shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
+            shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000),
+            shapely.box(X0, Y0, X0 + 2000, Y0 + 1000),
+        ],
+        crs=CRS,
+    )
+
+
+@pytest.fixture
+def cells() -> gpd.GeoDataFrame:
+    # two cells in A (100 + 300 people), two in B (200 + 400)
+    return gpd.GeoDataFrame(
+        {
+            "cell_id": [1, 2, 3, 4],
+            "population": [100.0, 300.0, 200.0, 400.0],
+            "district": ["A", "A", "B", "B"],
+            "covered_300m": [True, False, False, False],
+            "covered_500m": [True, True, False, False],
+            "covered_1000m": [True, True, True, False],
+            "covered_service": [True, False, True, False],
+        },
+        geometry=[shapely.box(X0 + x, Y0, X0 + x + 100, Y0 + 100) for x in (100, 300, 1100, 1300)],
+        crs=CRS,
+    )
+
+
+@pytest.fixture
+def facilities() -> gpd.GeoDataFrame:
+    rows = [
+        # id, kind, area, open, district, geometry
+        ("f1", "stadium", 20_000.0, True, "A", _point(100, 100)),
+        ("f2", "park", 50_000.0, True, "A", _point(200, 100)),  # parks are not venue area
+        ("f3", "school_venue", 8_000.0, True, "A", _point(300, 100)),
+        ("f4", "school_venue", 6_000.0, False, "B", _point(1100, 100)),  # closed: not counted
+        ("f5", "fitness_trail", np.nan, True, "B", shapely.LineString([(X0 + 1100, Y0 + 500), (X0 + 1600, Y0 + 500)])),
+        ("f6", "multi_sport_court", 800.0, True, None, _point(1500, 500)),  # placed in B by the boundaries
+        ("f7", "school_venue", 2_000.0, True, "B", _point(1700, 100)),
+        ("f8", "fitness_centre", np.nan, True, "A", _point(500, 500)),  # area unknown
+    ]
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": [r[0] for r in rows],
+            "name": [f"name {r[0]}" for r in rows],
+            "kind": [r[1] for r in rows],
+            "area_m2": [r[2] for r in rows],
+            "open_to_public": [r[3] for r in rows],
+            "district": [r[4] for r in rows],
+        },
+        geometry=[r[5] for r in rows],
+        crs=CRS,
+    )
+
+
+def test_venue_area_rules(facilities):
+    area = venue_area_m2(facilities, trail_width_m=2.0)
+    assert area.tolist() == pytest.approx([20_000.0, 0.0, 8_000.0, 0.0, 1_000.0, 800.0, 2_000.0, 0.0])
+
+
+def test_indicators_by_hand(cells, facilities, boundaries):
+    table = compute_indicators(cells, facilities, boundaries=boundaries).set_index("district")
+    assert table.index.tolist() == ["A", "B", CITYWIDE]
+    assert table["population"].tolist() == [400.0, 600.0, 1000.0]
+    # A: stadium 20,000 + open school 8,000; B: trail 500 m x 2 m + court 800 + open school 2,000
+    assert table["venue_area_m2"].tolist() == pytest.approx([28_000.0, 3_800.0, 31_800.0])
+    assert table["per_capita_area_m2"].tolist() == pytest.approx([70.0, 3_800.0 / 600.0, 31.8])
+    assert table["open_school_share"].tolist() == pytest.approx([1.0, 0.5, 2.0 / 3.0])
+    assert table["share_within_300m"].tolist() == pytest.approx([0.25, 0.0, 0.1])
+    assert table["share_within_500m"].tolist() == pytest.approx([1.0, 0.0, 0.4])
+    assert table["share_within_1000m"].tolist() == pytest.approx([1.0, 200.0 / 600.0, 0.6])
+    assert table["share_covered_service"].tolist() == pytest.approx([0.25, 200.0 / 600.0, 0.3])
+    assert table["n_school_venue"].tolist() == [1, 2, 3]
+    assert table["n_multi_sport_court"].tolist() == [0, 1, 1]
+    assert table["n_facilities"].tolist() == [4, 4, 8]
+    assert table["n_missing_area"].tolist() == [1, 0, 1]
+    for kind in settings.FACILITY_KINDS:
+        assert f"n_{kind}" in table.columns
+
+
+def test_indicators_without_boundaries_unplaced_facility_only_citywide(cells, facilities):
+    table = compute_indicators(cells, facilities).set_index("district")
+    assert table.loc["B", "venue_area_m2"] == pytest.approx(3_000.0)  # the court has no district
+    assert table.loc[CITYWIDE, "venue_area_m2"] == pytest.approx(31_800.0)
+
+
+def test_negative_area_is_a_clear_error(cells, facilities):
+    facilities.loc[2, "area_m2"] = -5.0
+    with pytest.raises(InputDataError, match="area_m2"):
+        compute_indicators(cells, facilities)
+
+
+def _five_ones_facilities(include_big_park=True):
+    rows = [
+        ("stadium", "City stadium", 20_000.0, _point(0, 0)),
+        ("gymnasium", "City gym", 3_000.0, _point(10, 0)),
+        ("swimming_pool", "Pool", 1_250.0, _point(20, 0)),
+        ("fitness_centre", "Small centre", 1_500.0, _point(30, 0)),
+        ("fitness_centre", "Big centre", 2_500.0, _point(40, 0)),
+        ("sports_park", "Little park", 30_000.0, _point(50, 0)),
+    ]
+    if include_big_park:
+        # 250 x 200 m = 5 ha, area from the polygon
+        rows.append(("sports_park", "Big park", np.nan, shapely.box(X0, Y0 + 100, X0 + 250, Y0 + 300)))
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": [f"x{i}" for i in range(len(rows))],
+            "kind": [r[0] for r in rows],
+            "name": [r[1] for r in rows],
+            "area_m2": [r[2] for r in rows],
+        },
+        geometry=[r[3] for r in rows],
+        crs=CRS,
+    )
+
+
+def test_five_ones():
+    table = five_ones(_five_ones_facilities()).set_index("item")
+    assert table.index.tolist() == list(settings.CITY_LEVEL_FIVE_ONES)
+    assert table["present"].all()
+    assert table.loc["large_fitness_centre", "names"] == "Big centre"
+    assert table.loc["sports_park", "names"] == "Big park"
+    missing = five_ones(_five_ones_facilities(include_big_park=False)).set_index("item")
+    assert not missing.loc["sports_park", "present"]
+    assert missing["present"].sum() == 4
+
+
+def test_scorecard(cells, facilities, boundaries):
+    table = compute_indicators(cells, facilities, boundaries=boundaries)
+    card = scorecard(
+        table,
+        _five_ones_facilities(include_big_park=False),
+        new_counts={"new_sports_parks": 1, "new_fitness_trails_km": 4.5},
+    ).set_index("key")
+    assert card.index.tolist() == [t.key for t in settings.PLAN_TARGETS]
+    assert card.loc["per_capita_area_2025", "value"] == pytest.approx(31.8)
+    assert bool(card.loc["per_capita_area_2025", "met"])
+    assert card.loc["per_capita_area_2025", "gap"] == 0.0
+    assert card.loc["open_school_share", "value"] == pytest.approx(2 / 3)
+    assert bool(card.loc["open_school_share", "met"])
+    assert card.loc["fitness_circle_15min", "value"] == pytest.approx(0.6)
+    assert not card.loc["fitness_circle_15min", "met"]
+    assert card.loc["fitness_circle_15min", "gap"] == pytest.approx(0.4)
+    assert bool(card.loc["new_sports_parks", "met"])
+    assert card.loc["new_fitness_centres", "value"] == 0
+    assert card.loc["new_fitness_centres", "gap"] == 3
+    assert card.loc["new_fitness_trails_km", "gap"] == pytest.approx(5.5)
+    assert card.loc["five_ones", "value"] == 4
+    assert card.loc["five_ones", "gap"] == 1
+    # district B alone misses the per-capita target
+    b = scorecard(table, district="B").set_index("key")
+    assert b.loc["per_capita_area_2024", "value"] == pytest.approx(3_800.0 / 600.0)
+    assert math.isnan(b.loc["five_ones", "value"])
+    assert not b.loc["five_ones", "met"]
+    assert card["met"].dtype == bool
+    with pytest.raises(InputDataError, match="district"):
+        scorecard(table, district="nowhere")
+
+
+def test_indicators_from_accessibility_result(facilities, boundaries):
+    # end to end with the accessibility stage: one street through both districts
+    import networkx as nx
+
+    from ordos_geo.accessibility import compute_accessibility
+    from ordos_geo.network import walk_network_from_graph
+
+    graph = nx.MultiDiGraph(crs=CRS)
+    graph.add_node(1, x=X0, y=Y0 + 100)
+    graph.add_node(2, x=X0 + 2000, y=Y0 + 100)
+    for a, b in ((1, 2), (2, 1)):
+        graph.add_edge(a, b, length=2000.0, highway="footway")
+    network = walk_network_from_graph(graph)
+    cells = gpd.GeoDataFrame(
+        {"cell_id": [1, 2], "population": [10.0, 30.0], "district": ["A", "B"]},
+        geometry=[
+            shapely.box(X0 + 90, Y0 + 90, X0 + 110, Y0 + 110),
+            shapely.box(X0 + 1890, Y0 + 90, X0 + 1910, Y0 + 110),
+        ],
+        crs=CRS,
+    )
+    result = compute_accessibility(network, cells, facilities, service_areas_by="none")
+    table = compute_indicators(result.cells, facilities, boundaries=boundaries).set_index("district")
+    # cell 1 (x=100) is 0 m from the stadium; cell 2 (x=1900) is 200 m from the open school at x=1700
+    assert result.cells["dist_m_any"].tolist() == pytest.approx([0.0, 200.0])
+    assert table.loc[CITYWIDE, "share_within_300m"] == pytest.approx(1.0)
+    assert isinstance(table, pd.DataFrame)

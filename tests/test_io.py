@@ -1,0 +1,617 @@
+"""Readers: facilities, population, boundaries, OSM features; bad inputs; raw inputs untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import prcoords
+import pyproj
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import from_origin
+
+from ordos_geo import _osm_tags, io, settings
+from ordos_geo._errors import ConfigError, InputDataError, InputFileNotFoundError
+
+# Dongsheng, Ordos
+LON0, LAT0 = 109.98, 39.82
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text.strip() + "\n", encoding="utf-8")
+    return path
+
+
+def facility_frame(**overrides) -> gpd.GeoDataFrame:
+    data = {
+        "name": ["东胜体育场 Dongsheng Stadium", "Court A", "Fitness path 1"],
+        "kind": ["stadium", "multi_sport_court", "fitness_path"],
+        "area_m2": [21000.0, 800.0, 210.0],
+        "open_to_public": ["yes", "no", "是"],
+        "district": ["Dongsheng", "Dongsheng", None],
+    }
+    data.update(overrides)
+    points = gpd.points_from_xy([LON0, LON0 + 0.01, LON0 + 0.02], [LAT0, LAT0 + 0.01, LAT0 + 0.02])
+    return gpd.GeoDataFrame(data, geometry=points, crs=4326)
+
+
+@pytest.fixture
+def study_area() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"adcode": ["150602"]}, geometry=[shapely.box(109.8, 39.7, 110.2, 40.0)], crs=4326)
+
+
+# --- facilities: formats -----------------------------------------------------------------------------
+
+
+def test_geojson_full_schema(tmp_path: Path) -> None:
+    path = tmp_path / "facilities.geojson"
+    facility_frame(facility_id=["S1", "S2", "S3"], capacity=[40000, None, 20]).to_file(path, driver="GeoJSON")
+    out = io.read_facilities(path)
+    assert tuple(out.columns) == io.FACILITY_COLUMNS
+    assert out.crs.to_epsg() == 4326
+    assert out["facility_id"].tolist() == ["S1", "S2", "S3"]
+    assert out["kind"].tolist() == ["stadium", "multi_sport_court", "fitness_path"]
+    assert out["area_m2"].tolist() == [21000.0, 800.0, 210.0]
+    assert out["area_source"].tolist() == ["input"] * 3
+    assert out["open_to_public"].tolist() == [True, False, True]
+    assert out["open_to_public"].dtype == bool
+    np.testing.assert_array_equal(out["capacity"].to_numpy(), [40000.0, np.nan, 20.0])
+    assert out["district"].tolist() == ["Dongsheng", "Dongsheng", None]
+    assert out.geometry.x.tolist() == pytest.approx([LON0, LON0 + 0.01, LON0 + 0.02])
+
+
+@pytest.mark.parametrize(
+    ("lon_name", "lat_name"),
+    [("lon", "lat"), ("lng", "lat"), ("Longitude", "Latitude"), ("经度", "纬度"), ("x", "y")],
+)
+def test_csv_lon_lat_columns_detected(tmp_path: Path, lon_name: str, lat_name: str) -> None:
+    path = write_csv(tmp_path / "f.csv", f"""
+name,kind,area_m2,{lon_name},{lat_name}
+Court,multi_sport_court,600,{LON0},{LAT0}
+""")
+    out = io.read_facilities(path)
+    assert (out.geometry.x.iloc[0], out.geometry.y.iloc[0]) == pytest.approx((LON0, LAT0))
+    assert out["facility_id"].tolist() == ["F0001"]
+    assert out["open_to_public"].tolist() == [True]  # default when the column is absent
+
+
+def test_explicit_lon_lat_columns_and_amap_location(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "f.csv", f"""
+name,kind,area_m2,E,N
+Court,multi_sport_court,600,{LON0},{LAT0}
+""")
+    out = io.read_facilities(path, lon_column="E", lat_column="N")
+    assert out.geometry.x.iloc[0] == pytest.approx(LON0)
+    with pytest.raises(InputDataError, match=r"missing column `east`; columns found: `name`, `kind`, `area_m2`, `E`"):
+        io.read_facilities(path, lon_column="east", lat_column="N")
+    amap = write_csv(tmp_path / "amap.csv", f"""
+name,kind,area_m2,location,adname
+Court,multi_sport_court,600,"{LON0},{LAT0}",东胜区
+""")
+    out = io.read_facilities(amap)
+    assert (out.geometry.x.iloc[0], out.geometry.y.iloc[0]) == pytest.approx((LON0, LAT0))
+    assert out["district"].tolist() == ["东胜区"]
+
+
+def test_gcj02_csv_is_shifted_back_to_wgs84(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "amap.csv", f"""
+name,kind,area_m2,lon,lat
+Court,multi_sport_court,600,{LON0},{LAT0}
+Pitch,pitch,7000,{LON0 + 0.05},{LAT0 - 0.05}
+""")
+    raw = io.read_facilities(path)
+    gcj = io.read_facilities(path, coordinate_system="gcj02")
+    shift = gcj.geometry.x.to_numpy() - raw.geometry.x.to_numpy()
+    # Amap's offset near Dongsheng is about 0.005-0.006 degrees of longitude (WGS-84 lies west of GCJ-02)
+    assert np.all((shift < -0.004) & (shift > -0.007))
+    # independent check: prcoords' forward WGS-84 -> GCJ-02 gives back the raw numbers
+    for x, y, rx, ry in zip(gcj.geometry.x, gcj.geometry.y, raw.geometry.x, raw.geometry.y, strict=True):
+        forward = prcoords.wgs_gcj(prcoords.Coords(y, x))
+        assert (forward.lon, forward.lat) == pytest.approx((rx, ry), abs=1e-7)
+    bd = io.read_facilities(path, coordinate_system="bd09")
+    assert np.all(bd.geometry.x.to_numpy() - raw.geometry.x.to_numpy() < -0.01)  # BD-09 adds a further offset
+
+
+def test_excel_and_geopackage_and_shapefile(tmp_path: Path) -> None:
+    frame = facility_frame()
+    table = pd.DataFrame(frame.drop(columns="geometry"))
+    table["lon"], table["lat"] = frame.geometry.x, frame.geometry.y
+    xlsx = tmp_path / "f.xlsx"
+    table.to_excel(xlsx, index=False)
+    gpkg = tmp_path / "f.gpkg"
+    frame.to_crs(4546).to_file(gpkg, layer="venues", driver="GPKG")  # projected CRS: converted back to degrees
+    shp = tmp_path / "f.shp"
+    frame.rename(columns={"open_to_public": "open"}).to_file(shp)
+    for path, kwargs in ((xlsx, {}), (gpkg, {"layer": "venues"}), (shp, {})):
+        out = io.read_facilities(path, **kwargs)
+        assert out["kind"].tolist() == ["stadium", "multi_sport_court", "fitness_path"], path.name
+        assert out["open_to_public"].tolist() == [True, False, True], path.name
+        assert out.geometry.x.to_numpy() == pytest.approx(frame.geometry.x.to_numpy(), abs=1e-9), path.name
+
+
+def test_geopackage_with_several_layers_needs_layer(tmp_path: Path) -> None:
+    path = tmp_path / "city.gpkg"
+    facility_frame().to_file(path, layer="venues", driver="GPKG")
+    facility_frame().to_file(path, layer="schools", driver="GPKG")
+    with pytest.raises(InputDataError, match=r"city\.gpkg: holds 2 layers \(venues, schools\); choose one with layer="):
+        io.read_facilities(path)
+    assert len(io.read_facilities(path, layer="schools")) == 3
+
+
+def test_sample_amap_csv_is_gcj02() -> None:
+    path = settings.DEFAULT_AMAP_SAMPLE
+    if not path.exists():
+        pytest.skip(f"{path} not generated yet")
+    raw = io.read_facilities(path)
+    wgs = io.read_facilities(path, coordinate_system="gcj02")
+    shift = wgs.geometry.x.to_numpy() - raw.geometry.x.to_numpy()
+    assert np.all((shift < -0.004) & (shift > -0.007))  # ~0.005-0.006 degrees west near Ordos
+
+
+def test_open_to_public_values(tmp_path: Path) -> None:
+    values = ["yes", "no", "1", "0", "true", "FALSE", "是", "否", ""]
+    rows = "\n".join(f"S{i},school_venue,8000,{LON0},{LAT0},{v}" for i, v in enumerate(values))
+    path = write_csv(tmp_path / "f.csv", "name,kind,area_m2,lon,lat,open_to_public\n" + rows)
+    out = io.read_facilities(path)
+    assert out["open_to_public"].tolist() == [True, False, True, False, True, False, True, False, True]
+    bad = write_csv(tmp_path / "bad.csv", f"""
+name,kind,area_m2,lon,lat,open_to_public
+School 1,school_venue,8000,{LON0},{LAT0},maybe
+""")
+    with pytest.raises(InputDataError, match=r"`open_to_public` has values that are not yes/no \(row 1 \(School 1\)\)"):
+        io.read_facilities(bad)
+
+
+def test_missing_area_policies(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = write_csv(tmp_path / "f.csv", f"""
+name,kind,area_m2,lon,lat
+Court,multi_sport_court,,{LON0},{LAT0}
+Pitch,pitch,7000,{LON0},{LAT0}
+School,school_venue,,{LON0},{LAT0}
+""")
+    with caplog.at_level(logging.WARNING, logger="ordos_geo.io"):
+        typical = io.read_facilities(path)
+    assert "2 facilities have no area (rows 1 (Court), 3 (School))" in caplog.text
+    assert typical["area_m2"].tolist() == [
+        settings.TYPICAL_AREA_M2["multi_sport_court"], 7000.0, settings.TYPICAL_AREA_M2["school_venue"]
+    ]
+    assert typical["area_source"].tolist() == ["typical", "input", "typical"]
+    excluded = io.read_facilities(path, area_policy="exclude")
+    assert np.isnan(excluded["area_m2"].to_numpy()[[0, 2]]).all()
+    assert excluded["area_m2"].iloc[1] == 7000.0
+    assert excluded["area_source"].tolist() == ["missing", "input", "missing"]
+    with pytest.raises(ConfigError, match="area_policy='drop' is not known"):
+        io.read_facilities(path, area_policy="drop")
+
+
+def test_fitness_trail_area_is_length_times_width_and_polygons_kept(tmp_path: Path) -> None:
+    trail = shapely.LineString([(LON0, LAT0), (LON0 + 0.01, LAT0), (LON0 + 0.01, LAT0 + 0.005)])
+    park = shapely.box(LON0, LAT0, LON0 + 0.002, LAT0 + 0.002)
+    frame = gpd.GeoDataFrame(
+        {"name": ["River trail", "Park"], "kind": ["fitness_trail", "park"], "area_m2": [None, 5000.0]},
+        geometry=[trail, park], crs=4326,
+    )
+    path = tmp_path / "trail.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    out = io.read_facilities(path, trail_width_m=3.0)
+    geodesic_m = pyproj.Geod(ellps="GRS80").geometry_length(trail)  # independent of the projection used
+    assert out["area_m2"].iloc[0] == pytest.approx(geodesic_m * 3.0, rel=1e-3)
+    assert out["area_source"].tolist() == ["length_x_width", "input"]
+    assert out.geometry.iloc[1].equals(park)  # polygons keep their polygon
+    assert out.geom_type.tolist() == ["LineString", "Polygon"]
+
+
+def test_osm_tagged_file_is_mapped_with_a_warning(tmp_path: Path) -> None:
+    rows = [
+        ("pitch", "soccer", None, None),
+        ("pitch", "basketball", None, None),
+        ("sports_centre", None, None, "yes"),
+        ("sports_centre", None, None, None),
+        ("stadium", None, None, None),
+        ("swimming_pool", None, None, None),
+        ("fitness_station", None, None, None),
+        ("park", None, None, None),
+        ("playground", None, None, None),
+        (None, None, "school", None),
+        ("picnic_table", None, None, None),  # not an exercise place: dropped
+        ("bird_hide", None, None, None),  # no rule: kept as "other", warned
+    ]
+    frame = gpd.GeoDataFrame(
+        {
+            "name": [f"feature {i}" for i in range(len(rows))],
+            "leisure": [r[0] for r in rows], "sport": [r[1] for r in rows],
+            "amenity": [r[2] for r in rows], "building": [r[3] for r in rows],
+        },
+        geometry=gpd.points_from_xy([LON0] * len(rows), [LAT0] * len(rows)), crs=4326,
+    )
+    path = tmp_path / "osm.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    with pytest.warns(UserWarning, match=r"1 features have OSM tags no rule maps.*row 12 \(feature 11\)"):
+        out = io.read_facilities(path)
+    assert out["kind"].tolist() == [
+        "pitch", "multi_sport_court", "gymnasium", "fitness_centre", "stadium", "swimming_pool", "fitness_path",
+        "park", "playground", "school_venue", "other",
+    ]
+    assert "feature 10" not in out["name"].tolist()
+    assert out["facility_id"].tolist() == [f"F{i:04d}" for i in range(1, 12)]
+
+
+@pytest.mark.parametrize(
+    ("tags", "geometry_type", "kind"),
+    [
+        ({"leisure": "sports_centre", "sport": "swimming"}, "Polygon", "swimming_pool"),
+        ({"leisure": "track"}, "LineString", "fitness_trail"),
+        ({"leisure": "track"}, "Polygon", "pitch"),
+        ({"leisure": "park", "name": "康巴什体育公园"}, "Polygon", "sports_park"),
+        ({"amenity": "gym"}, "Point", "fitness_centre"),
+        ({"leisure": "ice_rink"}, "Point", "other"),
+        ({"amenity": "parking"}, "Polygon", None),
+        ({"leisure": "pitch", "sport": "table_tennis;basketball"}, "Point", "multi_sport_court"),
+    ],
+)
+def test_osm_tag_table(tags: dict, geometry_type: str, kind: str | None) -> None:
+    assert _osm_tags.kind_from_osm_tags(tags, geometry_type=geometry_type) == kind
+    if kind is not None:
+        assert kind in settings.FACILITY_KINDS
+
+
+# --- facilities: bad input ---------------------------------------------------------------------------
+
+
+def test_missing_and_empty_files(tmp_path: Path) -> None:
+    with pytest.raises(InputFileNotFoundError, match=r"nope\.csv: facility file not found; check the path"):
+        io.read_facilities(tmp_path / "nope.csv")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(InputDataError, match=r"empty\.csv: facility file is empty \(0 bytes\)"):
+        io.read_facilities(empty)
+    header_only = write_csv(tmp_path / "header.csv", "name,kind,lon,lat")
+    with pytest.raises(InputDataError, match="the table has a header but no rows"):
+        io.read_facilities(header_only)
+    empty_layer = tmp_path / "empty.geojson"
+    empty_layer.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"empty\.geojson: the facility layer has no features"):
+        io.read_facilities(empty_layer)
+    with pytest.raises(InputDataError, match=r"unsupported facility file type; use one of \.geojson"):
+        io.read_facilities(write_csv(tmp_path / "f.docx", "x"))
+
+
+def test_missing_kind_column(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "f.csv", f"""
+name,area_m2,lon,lat
+Court,600,{LON0},{LAT0}
+""")
+    expected = r"f\.csv: missing column `kind`; columns found: `name`, `area_m2`, `lon`, `lat`"
+    with pytest.raises(InputDataError, match=expected):
+        io.read_facilities(path)
+
+
+def test_missing_coordinate_columns(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "f.csv", """
+name,kind,area_m2,address
+Court,multi_sport_court,600,Tianjiao Road
+""")
+    with pytest.raises(InputDataError, match=r"f\.csv: no coordinate columns.*columns found: `name`, `kind`"):
+        io.read_facilities(path)
+
+
+def test_unknown_kind(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "f.csv", f"""
+name,kind,area_m2,lon,lat
+Court,multi_sport_court,600,{LON0},{LAT0}
+Hall,basketball_hall,900,{LON0},{LAT0}
+Ice,ice rink,900,{LON0},{LAT0}
+""")
+    with pytest.raises(InputDataError) as info:
+        io.read_facilities(path)
+    message = str(info.value)
+    assert "column `kind` has unknown kinds 'basketball_hall', 'ice rink' (rows 2 (Hall), 3 (Ice))" in message
+    assert "valid kinds: " + ", ".join(settings.FACILITY_KINDS) in message
+    spelled = write_csv(tmp_path / "s.csv", f"name,kind,area_m2,lon,lat\nCourt, Multi-sport court ,600,{LON0},{LAT0}\n")
+    assert io.read_facilities(spelled)["kind"].tolist() == ["multi_sport_court"]
+    empty = write_csv(tmp_path / "e.csv", f"name,kind,area_m2,lon,lat\nCourt,,600,{LON0},{LAT0}\n")
+    with pytest.raises(InputDataError, match=r"e\.csv: column `kind` is empty in row 1 \(Court\); give each row"):
+        io.read_facilities(empty)
+
+
+def test_swapped_lon_lat(tmp_path: Path, study_area: gpd.GeoDataFrame) -> None:
+    obvious = write_csv(tmp_path / "swapped.csv", f"""
+name,kind,area_m2,lon,lat
+Court,multi_sport_court,600,{LAT0},{LON0}
+""")
+    with pytest.raises(InputDataError, match=r"look swapped: latitude beyond ±90° .*row 1 \(Court\).*swap lon_column"):
+        io.read_facilities(obvious)
+    # a vector layer written (lat, lon): refused as out of range, the message says swapped
+    layer = tmp_path / "latlon.geojson"
+    facility_frame().assign(geometry=gpd.points_from_xy([LAT0] * 3, [LON0] * 3)).to_file(layer)
+    with pytest.raises(InputDataError, match=r"latlon\.geojson: 3 features out of range .*look swapped"):
+        io.read_facilities(layer)
+    # swapped points of a study area west of 90 E (both orders are valid degrees): the study area catches
+    # them and the message suggests the swap because swapped they fall inside
+    path = write_csv(tmp_path / "g.csv", """
+name,kind,area_m2,lon,lat
+Good,pitch,7000,45.2,43.1
+Swapped,multi_sport_court,600,43.2,45.1
+""")
+    west = gpd.GeoDataFrame(geometry=[shapely.box(45.0, 43.0, 45.5, 43.5)], crs=4326)
+    expected = r"1 of 2 facilities outside the study area .*row 2 \(Swapped\).*look swapped"
+    with pytest.raises(InputDataError, match=expected):
+        io.read_facilities(path, study_area=west)
+
+
+def test_points_outside_study_area_not_swapped(tmp_path: Path, study_area: gpd.GeoDataFrame) -> None:
+    path = write_csv(tmp_path / "f.csv", """
+name,kind,area_m2,lon,lat
+Beijing,pitch,7000,116.4,39.9
+""")
+    expected = r"1 of 1 facilities outside the study area .*row 1 \(Beijing\); check the coord"
+    with pytest.raises(InputDataError, match=expected):
+        io.read_facilities(path, study_area=study_area)
+
+
+def test_crs_less_layer(tmp_path: Path) -> None:
+    shp = tmp_path / "venues.shp"
+    facility_frame().rename(columns={"open_to_public": "open"}).to_file(shp)
+    shp.with_suffix(".prj").unlink()
+    with pytest.raises(InputDataError, match=r"venues\.shp: the facility layer has no CRS.*set it.*\.prj"):
+        io.read_facilities(shp)
+
+
+def test_negative_and_non_numeric_area(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "f.csv", f"""
+name,kind,area_m2,lon,lat
+A,pitch,7000,{LON0},{LAT0}
+B,pitch,-5,{LON0},{LAT0}
+C,pitch,300,{LON0},{LAT0}
+D,pitch,-1,{LON0},{LAT0}
+""")
+    with pytest.raises(
+        InputDataError,
+        match=r"f\.csv: column `area_m2` has 2 negative values \(rows 2 \(B\), 4 \(D\)\); areas are venue field areas",
+    ):
+        io.read_facilities(path)
+    text = write_csv(tmp_path / "t.csv", f"name,kind,area_m2,lon,lat\nA,pitch,big,{LON0},{LAT0}\n")
+    with pytest.raises(InputDataError, match=r"column `area_m2` has non-numeric values \(row 1 \(A\)\)"):
+        io.read_facilities(text)
+    infinite = write_csv(tmp_path / "i.csv", f"name,kind,area_m2,lon,lat\nA,pitch,inf,{LON0},{LAT0}\n")
+    with pytest.raises(InputDataError, match=r"column `area_m2` has 1 infinite value \(row 1 \(A\)\)"):
+        io.read_facilities(infinite)
+
+
+def test_duplicate_ids_and_missing_coordinates(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "f.csv", f"""
+id,name,kind,area_m2,lon,lat
+7,A,pitch,7000,{LON0},{LAT0}
+7,B,pitch,7000,{LON0},{LAT0}
+""")
+    with pytest.raises(InputDataError, match=r"column `id` must be unique but 7 repeat \(rows 1 \(A\), 2 \(B\)\)"):
+        io.read_facilities(path)
+    hole = write_csv(tmp_path / "h.csv", f"name,kind,area_m2,lon,lat\nA,pitch,7000,,{LAT0}\n")
+    with pytest.raises(InputDataError, match=r"1 missing or non-numeric coordinates \(row 1 \(A\)\)"):
+        io.read_facilities(hole)
+
+
+# --- population ----------------------------------------------------------------------------------------
+
+
+def write_raster(path: Path, array: np.ndarray, *, crs=4326, transform=None, nodata=-99999.0) -> Path:
+    transform = transform or from_origin(LON0, LAT0, 1 / 1200, 1 / 1200)  # 3 arc-seconds like WorldPop
+    with rasterio.open(path, "w", driver="GTiff", height=array.shape[0], width=array.shape[1], count=1,
+                       dtype=array.dtype, crs=crs, transform=transform, nodata=nodata) as dataset:
+        dataset.write(array, 1)
+    return path
+
+
+def test_population_raster_cells(tmp_path: Path) -> None:
+    array = np.array([[5.0, 0.0, -99999.0], [12.5, -99999.0, 3.0]], dtype="float32")
+    path = write_raster(tmp_path / "pop.tif", array)
+    cells = io.read_population(path)
+    assert cells.crs.to_epsg() == 4326
+    assert cells["cell_id"].tolist() == [0, 3, 5]  # row * width + col of the populated, valid cells
+    assert cells["population"].tolist() == [5.0, 12.5, 3.0]
+    assert cells["population"].sum() == pytest.approx(20.5)
+    step = 1 / 1200
+    # cell (row 1, col 2): x from LON0 + 2 steps, y from LAT0 - 2 steps to LAT0 - 1 step
+    assert cells.geometry.iloc[2].bounds == pytest.approx((LON0 + 2 * step, LAT0 - 2 * step, LON0 + 3 * step,
+                                                           LAT0 - step))
+    assert cells["cell_id"].is_unique
+
+
+def test_population_raster_in_projected_crs(tmp_path: Path) -> None:
+    array = np.array([[1.0, 2.0], [3.0, 4.0]], dtype="float32")
+    path = write_raster(tmp_path / "utm.tif", array, crs=32649, transform=from_origin(500_000, 4_400_000, 100, 100))
+    cells = io.read_population(path)
+    assert cells.crs.to_epsg() == 4326
+    back = cells.to_crs(32649)
+    assert back.area.to_numpy() == pytest.approx([10_000.0] * 4, rel=1e-6)  # 100 m x 100 m cells
+    assert back.geometry.iloc[3].bounds == pytest.approx((500_100, 4_399_800, 500_200, 4_399_900), abs=1e-3)
+
+
+def test_population_nan_nodata_and_study_area(tmp_path: Path) -> None:
+    array = np.full((4, 4), np.nan, dtype="float32")
+    array[0, 0], array[3, 3] = 10.0, 20.0
+    path = write_raster(tmp_path / "nan.tif", array, nodata=np.nan)
+    cells = io.read_population(path)
+    assert cells["cell_id"].tolist() == [0, 15]
+    step = 1 / 1200
+    corner = shapely.box(LON0 + 2.5 * step, LAT0 - 4 * step, LON0 + 4 * step, LAT0 - 2.5 * step)
+    area = gpd.GeoDataFrame(geometry=[corner], crs=4326)
+    inside = io.read_population(path, study_area=area)
+    assert inside["cell_id"].tolist() == [15]  # global ids survive the windowed read
+
+
+def test_population_bad_rasters(tmp_path: Path) -> None:
+    negative = np.array([[1.0, -2.0], [-3.0, 4.0]], dtype="float32")
+    with pytest.raises(InputDataError,
+                       match=r"neg\.tif: 2 negative population values that are not nodata, first at \(row 0, col 1\), "
+                             r"\(row 1, col 0\)"):
+        io.read_population(write_raster(tmp_path / "neg.tif", negative))
+    infinite = np.array([[1.0, np.inf]], dtype="float32")
+    with pytest.raises(InputDataError, match=r"1 non-finite population values .*\(row 0, col 1\)"):
+        io.read_population(write_raster(tmp_path / "inf.tif", infinite))
+    all_nodata = np.full((3, 3), -99999.0, dtype="float32")
+    with pytest.raises(InputDataError, match=r"nodata\.tif: no populated cells: 0 valid cells"):
+        io.read_population(write_raster(tmp_path / "nodata.tif", all_nodata))
+    zeros = np.zeros((2, 2), dtype="float32")
+    with pytest.raises(InputDataError, match=r"zeros\.tif: no populated cells: 4 valid cells, none above 0"):
+        io.read_population(write_raster(tmp_path / "zeros.tif", zeros))
+    no_crs = tmp_path / "nocrs.tif"
+    with rasterio.open(no_crs, "w", driver="GTiff", height=1, width=1, count=1, dtype="float32",
+                       transform=from_origin(LON0, LAT0, 1 / 1200, 1 / 1200)) as dataset:
+        dataset.write(np.ones((1, 1), dtype="float32"), 1)
+    with pytest.raises(InputDataError, match=r"nocrs\.tif: the raster has no CRS; set it"):
+        io.read_population(no_crs)
+
+
+def test_population_points(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame(
+        {"cell_id": [10, 11, 12], "population": [100.0, 0.0, 50.0]},
+        geometry=gpd.points_from_xy([LON0, LON0 + 0.01, LON0 + 0.02], [LAT0] * 3), crs=4326,
+    )
+    path = tmp_path / "pop.gpkg"
+    frame.to_file(path, driver="GPKG")
+    cells = io.read_population(path)
+    assert cells["cell_id"].tolist() == [10, 12]  # unpopulated points dropped
+    assert cells["population"].tolist() == [100.0, 50.0]
+    assert cells.geom_type.unique().tolist() == ["Point"]
+    expected = r"pop\.gpkg: missing column `people`; columns found: `cell_id`, `population`"
+    with pytest.raises(InputDataError, match=expected):
+        io.read_population(path, population_column="people")
+    frame.assign(population=[1.0, -1.0, 2.0]).to_file(tmp_path / "neg.gpkg", driver="GPKG")
+    with pytest.raises(InputDataError, match=r"column `population` has 1 negative value \(row 2\)"):
+        io.read_population(tmp_path / "neg.gpkg")
+
+
+def test_sample_population_matches_rasterio_sum() -> None:
+    path = settings.SAMPLE_DIR / "population.tif"
+    if not path.exists():
+        pytest.skip(f"{path} not generated yet")
+    cells = io.read_population(path)
+    with rasterio.open(path) as dataset:
+        values = dataset.read(1, masked=True).astype(float)
+        width = dataset.width
+    positive = values.filled(0) > 0
+    assert len(cells) == int(positive.sum())
+    assert cells["population"].sum() == pytest.approx(float(values.filled(0)[positive].sum()))
+    rows, cols = np.nonzero(positive)
+    assert sorted(cells["cell_id"]) == sorted((rows * width + cols).tolist())
+
+
+# --- boundaries ----------------------------------------------------------------------------------------
+
+
+def test_read_boundaries_fills_names_and_levels(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame(
+        {"adcode": [150600, 150602], "name": ["鄂尔多斯市", "东胜区"]},
+        geometry=[shapely.box(107, 37, 111, 40), shapely.box(109.5, 39.6, 110.3, 40.0)], crs=4326,
+    ).to_crs(4546)
+    path = tmp_path / "b.gpkg"
+    frame.to_file(path, driver="GPKG")
+    out = io.read_boundaries(path)
+    assert out["adcode"].tolist() == ["150600", "150602"]
+    assert out["name_zh"].tolist() == ["鄂尔多斯市", "东胜区"]
+    assert out["name_en"].tolist() == ["鄂尔多斯市", "东胜区"]  # no English names: the Chinese ones
+    assert out["level"].tolist() == ["city", "district"]
+    assert out.crs.to_epsg() == 4326
+    assert out.geometry.iloc[1].bounds == pytest.approx((109.5, 39.6, 110.3, 40.0), abs=1e-6)
+    points = tmp_path / "p.geojson"
+    gpd.GeoDataFrame({"adcode": ["1"]}, geometry=[shapely.Point(0, 0)], crs=4326).to_file(points)
+    with pytest.raises(InputDataError, match=r"p\.geojson: boundaries must be polygons; row 1 are Point"):
+        io.read_boundaries(points)
+
+
+def test_sample_boundaries() -> None:
+    path = settings.SAMPLE_DIR / "boundaries.geojson"
+    if not path.exists():
+        pytest.skip(f"{path} not generated yet")
+    out = io.read_boundaries(path)
+    assert set(out["adcode"]) >= {"150602", "150603"}
+    assert out.loc[out["adcode"] == "150602", "name_zh"].item() == "东胜区"
+    assert out.loc[out["adcode"] == "150600", "level"].item() == "city"
+
+
+# --- OSM features ----------------------------------------------------------------------------------------
+
+
+def test_osm_features_from_xml(shared_data: Path) -> None:
+    features = io.read_osm_features(shared_data / "west_oakland.osm.bz2", {"leisure": True, "amenity": True})
+    # Counted by hand in the XML: 4 nodes and 7 ways carry a leisure or amenity tag (no relation does).
+    assert len(features) == 11
+    assert features["osm_type"].value_counts().to_dict() == {"way": 7, "node": 4}
+    assert set(features.loc[features["leisure"].notna(), "leisure"]) == {"park", "playground"}
+    assert features.crs.to_epsg() == 4326
+    # and they map to facility kinds
+    mapped = [_osm_tags.kind_from_osm_tags(r) for r in features[["leisure", "amenity"]].to_dict("records")]
+    assert mapped.count("park") == 1 and mapped.count("playground") == 1 and mapped.count("school_venue") == 1
+
+
+def test_osm_features_from_pbf(helsinki_pbf: Path) -> None:
+    features = io.read_osm_features(helsinki_pbf, {"leisure": ["pitch", "sports_centre"]})
+    assert len(features) > 0
+    assert set(features["leisure"]) <= {"pitch", "sports_centre"}
+    assert features.crs.to_epsg() == 4326
+    lon, lat = features.geometry.representative_point().x, features.geometry.representative_point().y
+    assert lon.between(24.8, 25.1).all() and lat.between(60.1, 60.3).all()
+
+
+def test_osm_features_nothing_matches(shared_data: Path) -> None:
+    features = io.read_osm_features(shared_data / "munich_small.osm", {"leisure": "stadium"})
+    assert len(features) == 0 and "leisure" in features.columns
+
+
+# --- raw inputs are never modified ------------------------------------------------------------------------
+
+
+def test_readers_do_not_modify_inputs(tmp_path: Path) -> None:
+    csv = write_csv(tmp_path / "f.csv", f"name,kind,lon,lat\nCourt,multi_sport_court,{LON0},{LAT0}\n")
+    geojson = tmp_path / "f.geojson"
+    facility_frame().to_file(geojson, driver="GeoJSON")
+    tif = write_raster(tmp_path / "p.tif", np.array([[1.0, 2.0]], dtype="float32"))
+    paths = [csv, geojson, tif]
+    before = {p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in paths}
+    listing = sorted(tmp_path.iterdir())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        io.read_facilities(csv, coordinate_system="gcj02")
+        io.read_facilities(geojson)
+        io.read_population(tif)
+    after = {p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in paths}
+    assert after == before
+    assert sorted(tmp_path.iterdir()) == listing  # no side files (.aux.xml, caches) either
+
+
+# --- candidates and lines --------------------------------------------------------------------------------
+
+
+def test_read_lines_and_candidates(tmp_path: Path) -> None:
+    trail = shapely.LineString([(LON0, LAT0), (LON0 + 0.01, LAT0)])
+    lines = tmp_path / "trails.gpkg"
+    gpd.GeoDataFrame({"name": ["River trail"]}, geometry=[trail], crs=4326).to_crs(4546).to_file(lines)
+    out = io.read_lines(lines)
+    assert out.crs.to_epsg() == 4326
+    assert shapely.get_coordinates(out.geometry.iloc[0]) == pytest.approx(shapely.get_coordinates(trail), abs=1e-9)
+    points = tmp_path / "points.geojson"
+    gpd.GeoDataFrame({"name": ["Site"]}, geometry=[shapely.Point(LON0, LAT0)], crs=4326).to_file(points)
+    with pytest.raises(InputDataError, match=r"points\.geojson: trail lines must be LineString / MultiLineString; "
+                                             r"row 1 \(Site\) are Point"):
+        io.read_lines(points)
+    sites = write_csv(tmp_path / "sites.csv", f"name,area_m2,lon,lat\nVacant lot,12000,{LON0},{LAT0}\n")
+    candidates = io.read_candidates(sites, coordinate_system="gcj02")
+    assert candidates["name"].tolist() == ["Vacant lot"]
+    assert -0.007 < candidates.geometry.x.iloc[0] - LON0 < -0.004
+
+
+def test_osm_features_accept_tuple_tags(shared_data: Path) -> None:
+    from types import MappingProxyType
+
+    tags = MappingProxyType({"leisure": ("park", "playground"), "amenity": ("school",)})
+    features = io.read_osm_features(shared_data / "west_oakland.osm.bz2", tags)
+    assert sorted(features["leisure"].dropna()) == ["park", "playground"]
+    assert features["amenity"].dropna().tolist() == ["school"]

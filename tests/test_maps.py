@@ -1,0 +1,567 @@
+"""Tests of ordos_geo.maps: offline pages, GCJ-02 shift, escaping, sizes, and real Chromium rendering."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import prcoords
+import pyproj
+import pytest
+import shapely
+from _map_fixtures import CRS, ORIGIN, XSS_NAME, make_layers, make_scorecard
+from shapely.geometry import LineString, Point, box
+
+from ordos_geo import _offline_assets, maps
+from ordos_geo._errors import InputDataError
+
+TO_WGS84 = pyproj.Transformer.from_crs(CRS, 4326, always_xy=True)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _layers_of(m: folium.Map) -> list[maps._FeatureLayer]:
+    return [child for child in m._children.values() if isinstance(child, maps._FeatureLayer)]
+
+
+def _data_of(layer: maps._FeatureLayer) -> dict:
+    return json.loads(layer.data.json_text)
+
+
+def _layer_named(m: folium.Map, fragment: str) -> maps._FeatureLayer:
+    found = [layer for layer in _layers_of(m) if fragment in layer.layer_name]
+    assert len(found) == 1, [layer.layer_name for layer in _layers_of(m)]
+    return found[0]
+
+
+def _feature_with(data: dict, text: str) -> dict:
+    hits = [f for f in data["features"] if text in json.dumps(f["properties"], ensure_ascii=False)]
+    assert len(hits) == 1
+    return hits[0]
+
+
+@pytest.fixture(scope="module")
+def layers():
+    return make_layers()
+
+
+@pytest.fixture(scope="module")
+def site_inputs(layers):
+    x0, y0 = ORIGIN
+    candidates = gpd.GeoDataFrame(
+        {
+            "rank": [2, 1, 3],
+            "candidate_id": ["k2", "k1", "k3"],
+            "name": [XSS_NAME, "North lot", "School yard"],
+            "newly_covered_population": [300.0, 840.0, 12.0],
+            "delta_per_capita_area_city_m2": [0.0011, 0.0011, 0.0011],
+            "reason": ["covers 300 residents", "covers 840 residents now 1.4 km from any court", "little gain"],
+        },
+        geometry=[Point(x0 + 500, y0 + 450), Point(x0 + 100, y0 + 300), Point(x0 + 300, y0 + 200)],
+        crs=CRS,
+    )
+    chosen = candidates.iloc[:2].assign(site_type="multi_sport_court")
+    after = layers.cells.assign(dist_m_any=layers.cells["dist_m_any"] * 0.5)
+    return candidates, chosen, after
+
+
+@pytest.fixture(scope="module")
+def trail_inputs(layers):
+    x0, y0 = ORIGIN
+    planned = gpd.GeoDataFrame(
+        {"trail_id": [1], "length_m": [608.3], "name": [XSS_NAME]},
+        geometry=[LineString([(x0, y0), (x0 + 600, y0 + 100)])],
+        crs=CRS,
+    )
+    checked = gpd.GeoDataFrame(
+        {"trail_id": ["p1"]}, geometry=[LineString([(x0, y0 + 500), (x0 + 600, y0 + 400)])], crs=CRS
+    )
+    underserved = layers.underserved.assign(reached=[True, False])
+    return planned, checked, underserved
+
+
+def _coverage(layers, **kwargs):
+    options = {
+        "boundaries": layers.boundaries,
+        "service_areas": layers.service_areas,
+        "underserved": layers.underserved,
+        "basemap": "none",
+    }
+    options.update(kwargs)
+    return maps.coverage_map(layers.cells, layers.facilities, **options)
+
+
+# ---------------------------------------------------------------------------- offline pages
+
+
+def test_every_page_is_self_contained(layers, site_inputs, trail_inputs):
+    candidates, chosen, after = site_inputs
+    planned, checked, underserved = trail_inputs
+    pages = {
+        "coverage": _coverage(layers, basemap="osm"),
+        "sites": maps.sites_map({"multi_sport_court": candidates}, chosen, layers.cells, after),
+        "trails": maps.trails_map(planned, checked, underserved=underserved, basemap="amap"),
+    }
+    for name, m in pages.items():
+        page = maps.render_html(m)
+        assert _offline_assets.external_resources(page) == [], name
+        assert re.search(r"<script[^>]*\bsrc=", page) is None, name
+        assert re.search(r"<link[^>]*\bhref=", page) is None, name
+        assert "L.version" not in page  # sanity: the library itself is there, not a loader
+        assert 't.version="1.9.3"' in page
+        # The lead's writer renders the root directly: same page.
+        assert _offline_assets.external_resources(m.get_root().render()) == []
+    index = maps.index_page({"coverage": "coverage.html"}, make_scorecard())
+    assert _offline_assets.external_resources(index) == []
+
+
+def test_external_resource_check_catches_default_folium():
+    page = folium.Map(location=[39.6, 109.78]).get_root().render()
+    found = _offline_assets.external_resources(page)
+    assert any("leaflet" in tag for tag in found)
+    assert any("bootstrap" in tag for tag in found)
+
+
+def test_render_html_makes_a_plain_folium_map_offline():
+    m = folium.Map(location=[39.6, 109.78], tiles=None)
+    folium.CircleMarker([39.6, 109.78], radius=5).add_to(m)
+    page = maps.render_html(m)
+    assert _offline_assets.external_resources(page) == []
+    assert page.count(_offline_assets.leaflet_js()[:200]) == 1  # inlined once even if rendered twice
+    assert maps.render_html(m).count(_offline_assets.leaflet_js()[:200]) == 1
+
+
+def test_font_awesome_icons_are_refused():
+    m = folium.Map(location=[39.6, 109.78], tiles=None)
+    folium.Marker([39.6, 109.78], icon=folium.Icon(icon="star")).add_to(m)
+    with pytest.raises(InputDataError, match=r"folium\.Icon"):
+        maps.render_html(m)
+
+
+def test_leaflet_css_images_are_inlined():
+    css = _offline_assets.leaflet_css()
+    assert "url(images/" not in css
+    assert css.count("data:image/png;base64,") == 3
+
+
+# ---------------------------------------------------------------------------- content
+
+
+def test_coverage_layers_and_counts(layers):
+    m = _coverage(layers)
+    by_name = {layer.layer_name: layer for layer in _layers_of(m)}
+    base = [layer for layer in by_name.values() if not layer.overlay]
+    # any + one per dist_m_<kind> column (park, multi_sport_court), sharing one data copy
+    assert len(base) == 3
+    assert len({id(layer.data) for layer in base}) == 1
+    assert [layer.show for layer in base] == [True, False, False]
+    assert all(layer.n_features == 30 for layer in base)
+    counts = {kind: _layer_named(m, f"{maps._kind_name(kind, 'zh')} (").n_features for kind in ("park",)}
+    assert counts == {"park": 1}
+    assert _layer_named(m, "多功能运动场 (2)").n_features == 2
+    assert _layer_named(m, "服务不足片区").n_features == 2
+    assert _layer_named(m, "行政区界").n_features == 2  # the city outline is left out
+    tiers = [layer for layer in by_name.values() if "服务范围" in layer.layer_name]
+    assert [layer.n_features for layer in tiers] == [1, 1]  # merged per tier
+    assert not any(layer.show for layer in tiers)
+
+
+def test_kinds_option_limits_layers(layers):
+    m = _coverage(layers, kinds=["park"])
+    names = [layer.layer_name for layer in _layers_of(m)]
+    assert not any("多功能运动场" in name for name in names)
+    assert sum("公园" in name for name in names) == 2  # distance layer + facility layer
+
+
+def test_cell_distances_are_embedded_as_numbers(layers):
+    m = _coverage(layers)
+    data = _data_of(_layer_named(m, "任一设施"))
+    values = [f["properties"]["any"] for f in data["features"]]
+    expected = [None if not np.isfinite(d) else round(d) for d in layers.cells["dist_m_any"]]
+    assert values == expected
+    parks = [f["properties"]["park"] for f in data["features"]]
+    assert parks[0] is None and parks[7] is None and parks[1] == 200
+
+
+def test_display_coordinates_are_wgs84(layers):
+    m = _coverage(layers)
+    court = _feature_with(_data_of(_layer_named(m, "多功能运动场 (2)")), "Court A")
+    lon, lat = TO_WGS84.transform(ORIGIN[0] + 50, ORIGIN[1] + 50)
+    assert court["geometry"]["coordinates"] == pytest.approx([lon, lat], abs=6e-6)
+
+
+def test_amap_basemap_shifts_every_overlay_to_gcj02(layers):
+    plain = _coverage(layers, basemap="osm")
+    shifted = _coverage(layers, basemap="amap")
+    page = maps.render_html(shifted)
+    assert "autonavi.com/appmaptile" in page
+    lon, lat = TO_WGS84.transform(ORIGIN[0] + 50, ORIGIN[1] + 50)
+    expected = prcoords.wgs_gcj(prcoords.Coords(lat, lon))
+    court = _feature_with(_data_of(_layer_named(shifted, "多功能运动场 (2)")), "Court A")
+    assert court["geometry"]["coordinates"] == pytest.approx([expected.lon, expected.lat], abs=6e-6)
+    # The offset near Ordos is a few hundred metres, and every layer moved by it.
+    for plain_layer, shifted_layer in zip(_layers_of(plain), _layers_of(shifted), strict=True):
+        assert plain_layer.layer_name == shifted_layer.layer_name
+        a = shapely.from_geojson(json.dumps(_data_of(plain_layer)))
+        b = shapely.from_geojson(json.dumps(_data_of(shifted_layer)))
+        da = np.array(shapely.bounds(shapely.union_all(a)))
+        db = np.array(shapely.bounds(shapely.union_all(b)))
+        dx = (db[0] - da[0]) * 111_320 * np.cos(np.radians(39.6))
+        dy = (db[1] - da[1]) * 110_574
+        assert 200 < np.hypot(dx, dy) < 900, plain_layer.layer_name
+    sites_layer = _layers_of(maps.trails_map(make_layers().facilities.iloc[[4]], basemap="amap"))[0]
+    assert sites_layer.n_features == 1
+
+
+def test_tianditu_needs_a_key(layers, caplog):
+    with caplog.at_level(logging.WARNING, logger="ordos_geo.maps"):
+        page = maps.render_html(_coverage(layers, basemap="tianditu"))
+    assert "tianditu_key" in caplog.text
+    assert "tile.openstreetmap.org" in page and "tianditu.gov.cn" not in page
+    page = maps.render_html(_coverage(layers, basemap="tianditu", tianditu_key="abc123"))
+    assert "tianditu.gov.cn/vec_w" in page and "tk=abc123" in page and "tianditu.gov.cn/cva_w" in page
+
+
+def test_no_basemap_has_no_tiles(layers):
+    page = maps.render_html(_coverage(layers, basemap="none"))
+    assert "L.tileLayer" not in page
+
+
+def test_names_are_escaped(layers):
+    m = _coverage(layers)
+    page = maps.render_html(m)
+    assert XSS_NAME not in page
+    assert "onerror=alert(1)\\u0026gt;" in page  # escaped, then JSON-escaped
+    facility = _feature_with(_data_of(_layer_named(m, "全民健身中心")), "onerror")
+    assert facility["properties"]["_tip"] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert "<b>&lt;img src=x onerror=alert(1)&gt;</b>" in facility["properties"]["_pop"]
+    neighbourhood = _feature_with(_data_of(_layer_named(m, "服务不足片区")), "onerror")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in neighbourhood["properties"]["_tip"]
+
+
+def test_title_and_caption_are_escaped(layers):
+    page = maps.render_html(_coverage(layers, title="</script><b>x", sources="<i>src</i>"))
+    assert "</script><b>x" not in page
+    assert "<title>&lt;/script&gt;&lt;b&gt;x</title>" in page
+    assert "<i>src</i>" not in page
+
+
+def test_labels_follow_language(layers):
+    zh = maps.render_html(_coverage(layers, language="zh"))
+    en = maps.render_html(_coverage(layers, language="en"))
+    assert "步行距离" in zh and "Walk to the nearest venue" not in zh
+    assert "Walk to the nearest venue" in en and "步行距离" not in en
+    for page in (zh, en):
+        assert "synthetic sample (合成样例)" in page
+    assert "synthetic sample" not in maps.render_html(_coverage(layers, synthetic=False))
+    with pytest.raises(InputDataError, match="language"):
+        _coverage(layers, language="fr")
+
+
+def test_legend_gives_metres_and_minutes_at_walk_speed(layers):
+    m = _coverage(layers, walk_speed_kmh=6.0, language="en")  # 100 m per minute
+    page = maps.render_html(m)
+    assert "300–500 m · 3–5 min" in page
+    assert "1,000–2,000 m · 10–20 min" in page
+    default = maps.render_html(_coverage(layers, language="en"))  # 75 m per minute
+    assert "300–500 m · 4–6.7 min" in default
+
+
+def test_geometry_is_simplified_and_rounded(layers):
+    x0, y0 = ORIGIN
+    round_park = layers.facilities.iloc[[3]].copy()
+    round_park.geometry = [Point(x0 + 300, y0 + 300).buffer(200, resolution=256)]  # 1,024 vertices
+    m = maps.coverage_map(layers.cells, round_park, basemap="none")
+    data = _data_of(_layer_named(m, "公园 (1)"))
+    ring = data["features"][0]["geometry"]["coordinates"][0]
+    assert len(ring) < 100
+    decimals = max(len(str(v).split(".")[1]) for xy in ring for v in xy)
+    assert decimals <= 5
+    # Simplified at 5 m (+ about 1 m of rounding): the outline stays within 6 m of the original.
+    shown = gpd.GeoSeries([shapely.Polygon(ring)], crs=4326).to_crs(CRS).iloc[0]
+    assert shapely.hausdorff_distance(shown.exterior, round_park.geometry.iloc[0].exterior) < 6.0
+
+
+def test_bad_inputs_raise_clear_errors(layers):
+    with pytest.raises(InputDataError, match="dist_m_any"):
+        maps.coverage_map(layers.cells.drop(columns="dist_m_any"), layers.facilities)
+    with pytest.raises(InputDataError, match="no CRS"):
+        maps.coverage_map(layers.cells.set_crs(None, allow_override=True), layers.facilities)
+    with pytest.raises(InputDataError, match="basemap"):
+        maps.coverage_map(layers.cells, layers.facilities, basemap="google")
+    with pytest.raises(InputDataError, match="planned"):
+        maps.trails_map(None, None)
+
+
+def test_sites_map_layers_and_popups(layers, site_inputs):
+    candidates, chosen, after = site_inputs
+    m = maps.sites_map({"multi_sport_court": candidates}, chosen, layers.cells, after, language="en", basemap="none")
+    cand_layer = _layer_named(m, "Candidates")
+    data = _data_of(cand_layer)
+    ranks = [f["properties"]["_tip"].split()[0] for f in data["features"]]
+    assert ranks == ["#1", "#2", "#3"]  # sorted by rank
+    popup = _feature_with(data, "North lot")["properties"]["_pop"]
+    assert "840" in popup and "+0.0011" in popup and "1.4 km from any court" in popup
+    assert _layer_named(m, "Chosen plan").n_features == 2
+    base = [layer.layer_name for layer in _layers_of(m) if not layer.overlay]
+    assert base == ["Coverage before · any venue", "Coverage after · any venue"]
+    assert _layer_named(m, "Coverage after").show and not _layer_named(m, "Coverage before").show
+    # siting's chosen frame has plan_order instead of rank
+    chosen_plan = chosen.drop(columns="rank").assign(plan_order=[2, 1])
+    m = maps.sites_map({}, chosen_plan, layers.cells, language="en", basemap="none")
+    tips = [f["properties"]["_pop"] for f in _data_of(_layer_named(m, "Chosen plan"))["features"]]
+    assert "North lot" in tips[0] and "<th>Rank</th><td>1</td>" in tips[0]
+    top = maps.sites_map({"multi_sport_court": candidates}, {"multi_sport_court": chosen}, layers.cells, top_n=2)
+    assert _layer_named(top, "候选点").n_features == 2
+
+
+def test_trails_map_band_and_reached(trail_inputs):
+    planned, checked, underserved = trail_inputs
+    x0, y0 = ORIGIN
+    off = gpd.GeoDataFrame({"line": [0], "length_m": [80.0]}, geometry=[LineString([(x0, y0), (x0 + 80, y0)])], crs=CRS)
+    m = maps.trails_map(
+        planned, checked, underserved=underserved, off_network=off, reach_m=300.0, basemap="none", language="en"
+    )
+    assert _layer_named(m, "Parts off the walk network (1)").n_features == 1
+    assert _layer_named(m, "reached (1)").n_features == 1
+    assert _layer_named(m, "missed (1)").n_features == 1
+    band = _data_of(_layer_named(m, "Reach band · Planned"))
+    shape = shapely.from_geojson(json.dumps(band["features"][0]["geometry"]))
+    shown = gpd.GeoSeries([shape], crs=4326).to_crs(CRS).iloc[0]
+    exact = planned.geometry.iloc[0].buffer(300.0, quad_segs=64)  # the stadium-shaped 300 m band
+    # within 10 m display simplification + 1.4 m arc sag (8 segments per quarter) + 1 m rounding
+    assert shapely.hausdorff_distance(shown.exterior, exact.exterior) < 12.5
+    assert shown.area == pytest.approx(2 * 300 * planned.length.iloc[0] + np.pi * 300**2, rel=0.025)
+    popup = _data_of(_layer_named(m, "Planned trails (1)"))["features"][0]["properties"]["_pop"]
+    assert "608.3" in popup and "&lt;img" in popup
+
+
+def test_index_page(layers):
+    page = maps.index_page({"Coverage": "coverage.html", "Sites <b>": "sites.html"}, make_scorecard(), language="en")
+    assert '<a href="coverage.html">Coverage</a>' in page
+    assert "Sites &lt;b&gt;" in page
+    assert XSS_NAME not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert page.count("<tr class=") == 3 and "✓ met" in page and "✗ not met" in page
+    with pytest.raises(InputDataError, match="relative path"):
+        maps.index_page({"x": "javascript:alert(1)"}, make_scorecard())
+
+
+def test_city_scale_page_stays_small():
+    """10,000 cells of 100 m with four kinds: measure bytes per cell and keep the page under 15 MB."""
+    x0, y0 = ORIGIN
+    n = 100
+    xs, ys = np.meshgrid(np.arange(n) * 100.0 + x0, np.arange(n) * 100.0 + y0)
+    rng = np.random.default_rng(0)
+    cells = gpd.GeoDataFrame(
+        {"population": rng.uniform(1, 500, n * n), "dist_m_any": rng.uniform(0, 3000, n * n)}
+        | {f"dist_m_{k}": rng.uniform(0, 5000, n * n) for k in ("park", "pitch", "multi_sport_court")},
+        geometry=shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 100, ys.ravel() + 100),
+        crs=CRS,
+    )
+    facilities = gpd.GeoDataFrame(
+        {"kind": ["park"] * 50, "name": [f"p{i}" for i in range(50)]},
+        geometry=shapely.points(rng.uniform(x0, x0 + 10_000, 50), rng.uniform(y0, y0 + 10_000, 50)),
+        crs=CRS,
+    )
+    start = time.perf_counter()
+    page = maps.render_html(maps.coverage_map(cells, facilities, basemap="none"))
+    elapsed = time.perf_counter() - start
+    size = len(page.encode("utf-8"))
+    per_cell = (size - 300_000) / len(cells)
+    assert size < 15 * 1024 * 1024
+    assert per_cell < 270  # the module docstring's size estimate (about 250 B a cell) relies on this
+    assert elapsed < 20
+
+
+# ---------------------------------------------------------------------------- real browser
+
+browser_mark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from _browser import Browser, find_chromium
+
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium); browser tests skipped")
+    pytest.importorskip("websocket", reason="websocket-client is not installed; browser tests skipped")
+    with Browser(executable) as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory, layers, site_inputs, trail_inputs) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("pages")
+    candidates, chosen, after = site_inputs
+    planned, checked, underserved = trail_inputs
+    built = {
+        "coverage": _coverage(layers),
+        "coverage_osm": _coverage(layers, basemap="osm", language="en"),
+        "sites": maps.sites_map({"multi_sport_court": candidates}, chosen, layers.cells, after, basemap="none"),
+        "trails": maps.trails_map(
+            planned, checked, underserved=underserved, boundaries=layers.boundaries, basemap="amap"
+        ),
+    }
+    out = {}
+    for name, m in built.items():
+        out[name] = folder / f"{name}.html"
+        out[name].write_text(maps.render_html(m), encoding="utf-8")
+    out["index"] = folder / "index.html"
+    out["index"].write_text(maps.index_page({"coverage": "coverage.html"}, make_scorecard()), encoding="utf-8")
+    out["default_folium"] = folder / "default_folium.html"
+    out["default_folium"].write_text(folium.Map(location=[39.6, 109.78]).get_root().render(), encoding="utf-8")
+    out["unsafe"] = folder / "unsafe.html"
+    out["unsafe"].write_text(f"<!DOCTYPE html><html><body><div>{XSS_NAME}</div></body></html>", encoding="utf-8")
+    return out
+
+
+COUNT_JS = """({
+  container: document.querySelectorAll('.leaflet-container').length,
+  layerControl: document.querySelectorAll('.leaflet-control-layers').length,
+  legend: document.querySelectorAll('.ordos-legend').length,
+  caption: document.querySelectorAll('.ordos-caption').length,
+  title: (document.querySelector('.ordos-title') || {}).textContent || '',
+  scale: document.querySelectorAll('.leaflet-control-scale').length,
+  paths: document.querySelectorAll('path.leaflet-interactive').length,
+  markers: document.querySelectorAll('.leaflet-marker-icon').length,
+  red: document.querySelectorAll('path.leaflet-interactive[fill="#d73027"]').length
+})"""
+
+
+def _assert_clean(report, allowed_hosts=()):
+    assert report.exceptions == []
+    assert report.console_errors == []
+    assert report.dialogs == []
+    for entry in report.log_errors:  # only basemap tiles may fail (no network here)
+        assert any(host in entry.get("url", "") for host in allowed_hosts), entry
+
+
+@browser_mark
+def test_browser_coverage_page_draws_offline(browser, pages, tmp_path):
+    report = browser.open(pages["coverage"])
+    _assert_clean(report)
+    counts = browser.evaluate(COUNT_JS)
+    # 30 cells + 2 district outlines + 2 neighbourhoods + park polygon + trail line; 3 point facilities.
+    assert counts["paths"] == 36
+    assert counts["markers"] == 3
+    assert counts["container"] == counts["layerControl"] == counts["legend"] == counts["caption"] == 1
+    assert counts["scale"] == 1
+    assert counts["title"] == "就近健身：步行可达性"
+    # dist_m_any = 150 m x cell index (last cell unreachable): > 2,000 m from index 14 on -> 16 red cells.
+    assert counts["red"] == 16
+    shot = browser.screenshot(tmp_path / "coverage.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+@browser_mark
+def test_browser_switching_distance_layer(browser, pages):
+    browser.open(pages["coverage"])
+    clicked = browser.evaluate(
+        """(() => { const inputs = document.querySelectorAll('.leaflet-control-layers-base input');
+        inputs[1].click();
+        return document.querySelectorAll('.leaflet-control-layers-base label')[1].textContent; })()"""
+    )
+    assert "公园" in clicked
+    counts = browser.evaluate(COUNT_JS)
+    assert counts["paths"] == 36
+    # park distance = 150 i + 50 (i % 7 == 0 unreachable): > 2,000 m for i >= 14, plus i = 0 and 7 -> 18.
+    assert counts["red"] == 18
+    browser.evaluate("document.querySelectorAll('.leaflet-control-layers-base input')[3].click()")
+    assert browser.evaluate(COUNT_JS)["paths"] == 6  # cells hidden
+
+
+@browser_mark
+def test_browser_xss_name_shows_as_text(browser, pages, tmp_path):
+    report = browser.open(pages["coverage"])
+    opened = browser.evaluate(
+        """(() => { const name = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
+        const map = window[name]; let n = 0;
+        map.eachLayer(l => {
+          if (l.getPopup && l.getPopup() && String(l.getPopup().getContent()).includes('onerror')) {
+            l.openPopup(); n++; }
+        });
+        map.eachLayer(l => {
+          if (l.getTooltip && l.getTooltip() && String(l.getTooltip().getContent()).includes('onerror')) {
+            l.openTooltip(); n++; }
+        });
+        return n; })()"""
+    )
+    assert opened == 3  # facility popup + facility tooltip + neighbourhood tooltip
+    browser.evaluate("new Promise(r => setTimeout(r, 200))", await_promise=True)
+    texts = browser.evaluate(
+        """({popup: (document.querySelector('.leaflet-popup-content') || {}).textContent || '',
+            tooltips: Array.from(document.querySelectorAll('.leaflet-tooltip')).map(t => t.textContent),
+            images: document.querySelectorAll('img[src="x"]').length})"""
+    )
+    assert XSS_NAME in texts["popup"]
+    assert sum(XSS_NAME in t for t in texts["tooltips"]) == 2
+    assert texts["images"] == 0
+    assert report.dialogs == [] and report.exceptions == []
+    browser.screenshot(tmp_path / "xss.png")
+
+
+@browser_mark
+def test_browser_detects_unsafe_and_cdn_pages(browser, pages):
+    """The checks above can fail: raw markup does open a dialog, a default folium page breaks offline."""
+    report = browser.open(pages["unsafe"])
+    assert report.dialogs == ["1"]
+    report = browser.open(pages["default_folium"])
+    assert any("L is not defined" in text for text in report.exceptions)
+    assert browser.evaluate("document.querySelectorAll('.leaflet-container').length") == 0
+
+
+@browser_mark
+def test_browser_osm_page_reads_without_tiles(browser, pages):
+    report = browser.open(pages["coverage_osm"])
+    _assert_clean(report, allowed_hosts=("tile.openstreetmap.org",))
+    counts = browser.evaluate(COUNT_JS)
+    assert counts["paths"] == 36 and counts["markers"] == 3 and counts["legend"] == 1
+    assert counts["title"] == "Nearby fitness: walking access"
+
+
+@browser_mark
+def test_browser_sites_and_trails_pages(browser, pages, tmp_path):
+    report = browser.open(pages["sites"])
+    _assert_clean(report)
+    counts = browser.evaluate(COUNT_JS)
+    assert counts["paths"] == 30  # cells after (boundaries not given)
+    assert counts["markers"] == 5  # 3 ranked candidates + 2 chosen
+    assert counts["legend"] == 1 and counts["layerControl"] == 1
+    browser.screenshot(tmp_path / "sites.png")
+    report = browser.open(pages["trails"])
+    _assert_clean(report, allowed_hosts=("autonavi.com",))
+    counts = browser.evaluate(COUNT_JS)
+    # 2 reach bands + 2 trails + reached + missed + 2 district outlines
+    assert counts["paths"] == 8 and counts["markers"] == 0
+    browser.screenshot(tmp_path / "trails.png")
+
+
+@browser_mark
+def test_browser_index_page(browser, pages):
+    report = browser.open(pages["index"])
+    _assert_clean(report)
+    info = browser.evaluate(
+        """({rows: document.querySelectorAll('table tbody tr').length,
+            links: Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href')),
+            text: document.body.textContent})"""
+    )
+    assert info["rows"] == 3 and info["links"] == ["coverage.html"]
+    assert XSS_NAME in info["text"]
+
+
+def test_fixture_cells_grid_is_as_documented(layers):
+    """Guard the hand counts used in the browser tests."""
+    cells = layers.cells
+    assert len(cells) == 30
+    any_red = int((~np.isfinite(cells["dist_m_any"]) | (cells["dist_m_any"] > 2000)).sum())
+    park_red = int((~np.isfinite(cells["dist_m_park"]) | (cells["dist_m_park"] > 2000)).sum())
+    assert (any_red, park_red) == (16, 18)
+    assert box(*cells.total_bounds).area == pytest.approx(600 * 500)

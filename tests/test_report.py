@@ -1,0 +1,155 @@
+"""Tests of ordos_geo.report: content, escaping, charts, and the page in a real browser."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from _map_fixtures import XSS_NAME, make_indicators, make_layers, make_scorecard
+
+from ordos_geo import _offline_assets, report
+from ordos_geo._errors import InputDataError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def layers():
+    return make_layers()
+
+
+@pytest.fixture(scope="module")
+def full_report(layers):
+    before_after = pd.DataFrame(
+        {"indicator": ["share_within_1000m", "per_capita_area_m2"], "before": [0.72, 2.93], "after": [0.81, 3.02]}
+    )
+    return report.build_report(
+        make_scorecard(),
+        make_indicators(),
+        cells=layers.cells,
+        sites=layers.facilities.iloc[:2],
+        trails=layers.facilities.iloc[[4]],
+        before_after=before_after,
+        language="en",
+    )
+
+
+def test_html_is_self_contained_with_embedded_charts(full_report):
+    page = full_report.html
+    assert _offline_assets.external_resources(page) == []
+    assert re.search(r"<(script|link)\b", page) is None
+    embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert [base64.b64decode(e) for e in embedded] == list(full_report.charts.values())
+    assert list(full_report.charts) == list(report.CHART_NAMES)
+    for png in full_report.charts.values():
+        assert png.startswith(PNG_MAGIC) and len(png) > 10_000
+
+
+def test_markdown_references_chart_files(full_report):
+    md = full_report.markdown
+    for name in report.CHART_NAMES:
+        assert f"](charts/{name})" in md
+    assert "data:image" not in md
+    assert "| per_capita_area_2025 | per-capita sports venue area | 3.5 | 2.9 | m2_per_capita | ✗ not met | 0.6 |" in md
+    # shares shown as percentages, district rows present
+    assert "| Kangbashi | 120,000 | 4.1 | 45.0% | 66.0% | 82.0% |" in md
+
+
+def test_sections_for_sites_trails_before_after(full_report, layers):
+    for heading in (
+        "Plan scorecard",
+        "Indicators by district",
+        "Chosen new sites",
+        "Fitness trails",
+        "Before and after",
+    ):
+        assert heading in full_report.html and heading in full_report.markdown
+    # trail length added from the projected geometry: the fixture line is 290.17 m + 290.69 m
+    trail = layers.facilities.geometry.iloc[4]
+    assert f"{trail.length:,.2f}".rstrip("0") in full_report.markdown
+    assert "Court A" in full_report.html and "Court B" in full_report.html
+
+
+def test_values_are_escaped(full_report):
+    for text in (full_report.html, full_report.markdown):
+        assert XSS_NAME not in text
+        assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    frame = make_scorecard().assign(description=["a | b", "x", "y"])
+    md = report.build_report(frame, make_indicators()).markdown
+    assert "a \\| b" in md
+
+
+def test_synthetic_note_and_language(layers):
+    zh = report.build_report(make_scorecard(), make_indicators(), language="zh")
+    assert "规划目标评分卡" in zh.html and "synthetic sample (合成样例)" in zh.html
+    assert "synthetic sample" in zh.markdown
+    plain = report.build_report(make_scorecard(), make_indicators(), language="en", synthetic=False)
+    assert "synthetic sample" not in plain.html and "synthetic sample" not in plain.markdown
+    with pytest.raises(InputDataError, match="language"):
+        report.build_report(make_scorecard(), make_indicators(), language="fr")
+
+
+def test_charts_are_deterministic(layers):
+    first = report.build_report(make_scorecard(), make_indicators(), cells=layers.cells)
+    second = report.build_report(make_scorecard(), make_indicators(), cells=layers.cells)
+    assert first.charts == second.charts
+    assert first.html == second.html
+
+
+def test_distance_histogram_matches_hand_count(layers):
+    edges, population, unreachable = report.distance_histogram(layers.cells)
+    # cells i = 0..28 at 150 i m with population 10 + i; cell 29 (population 39) unreachable
+    assert unreachable == 39.0
+    assert edges[0] == 0 and edges[1] == 250 and edges[-1] >= 28 * 150
+    assert population[0] == 10 + 11  # 0 m and 150 m
+    assert population[1] == 12 + 13  # 300 m and 450 m
+    assert population.sum() == sum(10 + i for i in range(29))
+
+
+def test_distance_band_shares_from_indicators():
+    labels, shares = report.distance_band_shares(make_indicators())
+    assert labels == ["0–300", "300–500", "500–1,000", "> 1,000"]
+    assert shares == pytest.approx([0.325, 0.543 - 0.325, 0.72 - 0.543, 0.28])
+    assert sum(shares) == pytest.approx(1.0)
+
+
+def test_report_without_cells_draws_band_chart():
+    result = report.build_report(make_scorecard(), make_indicators(), language="en")
+    assert result.charts["distance_distribution.png"].startswith(PNG_MAGIC)
+
+
+def test_bad_inputs_are_named():
+    with pytest.raises(InputDataError, match=r"scorecard.*met"):
+        report.build_report(make_scorecard().drop(columns="met"), make_indicators())
+    with pytest.raises(InputDataError, match="indicators"):
+        report.build_report(make_scorecard(), [1, 2])
+    cells = pd.DataFrame({"population": [1.0], "distance": [np.inf]})
+    with pytest.raises(InputDataError, match="dist_m_any"):
+        report.build_report(make_scorecard(), make_indicators(), cells=cells)
+
+
+@pytest.mark.browser
+def test_browser_report_page(full_report, tmp_path):
+    from _browser import Browser, find_chromium
+
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium); browser test skipped")
+    pytest.importorskip("websocket", reason="websocket-client is not installed; browser test skipped")
+    path = tmp_path / "report.html"
+    path.write_text(full_report.html, encoding="utf-8")
+    with Browser(executable) as browser:
+        page = browser.open(path)
+        assert page.exceptions == [] and page.console_errors == [] and page.dialogs == [] and page.log_errors == []
+        info = browser.evaluate(
+            """({images: Array.from(document.images).map(i => [i.complete, i.naturalWidth]),
+                tables: document.querySelectorAll('table').length,
+                text: document.body.textContent})"""
+        )
+        assert len(info["images"]) == 2 and all(done and width > 500 for done, width in info["images"])
+        assert info["tables"] == 5
+        assert XSS_NAME in info["text"]
+        browser.screenshot(tmp_path / "report.png")

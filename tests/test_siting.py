@@ -1,0 +1,490 @@
+"""Siting: exact MCLP vs brute force, greedy gaps, locks, budget, capacity, errors, network coverage."""
+
+from __future__ import annotations
+
+import itertools
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse
+import shapely
+
+from ordos_geo import siting
+from ordos_geo._errors import InfeasibleError, InputDataError, SolverError
+from ordos_geo.network import walk_network_from_graph
+from ordos_geo.siting import CombinedCoverage, MaximalCoverage, SitingRule
+
+CRS = "EPSG:32649"  # UTM 49N, the zone of Ordos
+X0, Y0 = 500_000.0, 4_400_000.0
+
+
+# ---------------------------------------------------------------------------
+# helpers: brute force references
+# ---------------------------------------------------------------------------
+
+
+def brute_force(weights, dense, p, *, allowed=None, costs=None, budget=None, locked=None):
+    """Best newly covered weight over all p-subsets (independent reference)."""
+    n = dense.shape[0]
+    allowed = range(n) if allowed is None else allowed
+    w = np.where(locked, 0.0, weights) if locked is not None else weights
+    best, best_sets = -1.0, []
+    for combo in itertools.combinations(allowed, p):
+        if budget is not None and sum(costs[j] for j in combo) > budget + 1e-9:
+            continue
+        value = float(w[dense[list(combo)].any(axis=0)].sum())
+        if value > best + 1e-9:
+            best, best_sets = value, [combo]
+        elif abs(value - best) <= 1e-9:
+            best_sets.append(combo)
+    return best, best_sets
+
+
+def random_instance(seed, n_cand=8, n_demand=25, density=0.25):
+    rng = np.random.default_rng(seed)
+    dense = rng.random((n_cand, n_demand)) < density
+    weights = rng.integers(1, 50, n_demand).astype(float)
+    return weights, dense
+
+
+# ---------------------------------------------------------------------------
+# exact == brute force; greedy gaps
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_exact_equals_brute_force_and_greedy_gap_is_reported(seed, p):
+    weights, dense = random_instance(seed)
+    best, best_sets = brute_force(weights, dense, p)
+    exact = MaximalCoverage.from_coverage(weights, scipy.sparse.csr_matrix(dense), p=p).solve("exact")
+    assert exact.objective_value == pytest.approx(best)
+    assert tuple(sorted(exact.selected_sites.tolist())) in best_sets
+    assert exact.status == "Optimal"
+    # the greedy run inside exact: its value is a real p-subset value, below the optimum
+    assert exact.greedy_objective <= best + 1e-9
+    assert exact.gap_abs == pytest.approx(best - exact.greedy_objective)
+    assert exact.gap_abs >= 0
+    greedy = MaximalCoverage.from_coverage(weights, scipy.sparse.csr_matrix(dense), p=p).solve("greedy")
+    chosen = greedy.selected_sites.tolist()
+    assert len(set(chosen)) == p
+    assert greedy.objective_value == pytest.approx(weights[dense[chosen].any(axis=0)].sum())
+    assert greedy.objective_value == pytest.approx(exact.greedy_objective)
+    assert greedy.upper_bound >= best - 1e-9  # the online bound is a valid bound
+    # marginal gains add up to the objective
+    assert exact.marginal_gains["sites"].sum() == pytest.approx(best)
+
+
+def test_greedy_strictly_suboptimal_and_exact_finds_optimum():
+    # demand a=3, b=3, c=2, d=2; candidate 0 covers {a, b}, 1 covers {a, c}, 2 covers {b, d}
+    weights = np.array([3.0, 3.0, 2.0, 2.0])
+    dense = np.array([[1, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1]], dtype=bool)
+    model = MaximalCoverage.from_coverage(weights, scipy.sparse.csr_matrix(dense), p=2).solve("exact")
+    assert sorted(model.selected_sites.tolist()) == [1, 2]
+    assert model.objective_value == pytest.approx(10.0)  # 3 + 2 + 3 + 2
+    assert model.greedy_objective == pytest.approx(8.0)  # greedy takes 0 (6), then 1 or 2 (+2)
+    assert model.gap_abs == pytest.approx(2.0)
+    assert model.gap_rel == pytest.approx(0.2)
+    greedy = MaximalCoverage.from_coverage(weights, scipy.sparse.csr_matrix(dense), p=2).solve("greedy", lp_bound=True)
+    assert greedy.selected_sites.tolist() == [0, 1]  # tie between 1 and 2 goes to the lower position
+    assert greedy.lp_bound >= 10.0 - 1e-9
+    assert greedy.upper_bound >= 10.0 - 1e-9
+
+
+def test_deterministic_tie_breaking():
+    # four identical candidates and two identical pairs: ties everywhere
+    dense = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=bool)
+    weights = np.ones(4)
+    runs = [
+        MaximalCoverage.from_coverage(weights, scipy.sparse.csr_matrix(dense), p=2).solve(m).selected_sites.tolist()
+        for m in ("greedy", "greedy", "exact", "exact")
+    ]
+    assert runs[0] == runs[1] == [0, 2]
+    assert runs[2] == runs[3]
+    assert sorted(runs[2]) in ([0, 2], [0, 3], [1, 2], [1, 3])
+
+
+# ---------------------------------------------------------------------------
+# locked facilities, budget, capacity
+# ---------------------------------------------------------------------------
+
+
+def test_locked_candidates_are_never_chosen_and_their_coverage_is_not_new():
+    weights, dense = random_instance(3, n_cand=7, n_demand=20, density=0.35)
+    standalone = (dense * weights).sum(axis=1)
+    best_site = int(np.argmax(standalone))  # the most attractive site is an existing facility
+    locked_demand = dense[best_site]
+    others = [j for j in range(7) if j != best_site]
+    best, _ = brute_force(weights, dense, 2, allowed=others, locked=locked_demand)
+    for method in ("exact", "greedy"):
+        model = MaximalCoverage.from_coverage(
+            weights, scipy.sparse.csr_matrix(dense), p=2, locked_candidates=[best_site]
+        ).solve(method)
+        assert best_site not in model.selected_sites.tolist()
+        value = weights[dense[model.selected_sites].any(axis=0) & ~locked_demand].sum()
+        assert model.objective_value == pytest.approx(value)
+        assert not model.covered_share[locked_demand].any()
+    assert model.layers[0].locked_weight == pytest.approx(weights[locked_demand].sum())
+    exact = MaximalCoverage.from_coverage(weights, scipy.sparse.csr_matrix(dense), p=2, locked_candidates=[best_site])
+    assert exact.solve("exact").objective_value == pytest.approx(best)
+
+
+def test_locked_coverage_mask_counts_zero():
+    weights = np.array([100.0, 1.0, 1.0])
+    dense = np.array([[1, 0, 0], [0, 1, 1]], dtype=bool)
+    model = MaximalCoverage.from_coverage(weights, dense, p=1, locked_coverage=np.array([True, False, False]))
+    model.solve("exact")
+    assert model.selected_sites.tolist() == [1]
+    assert model.objective_value == pytest.approx(2.0)
+
+
+def test_budget_respected_and_equals_brute_force():
+    weights, dense = random_instance(5, n_cand=8, n_demand=30, density=0.3)
+    costs = np.array([5.0, 1.0, 2.0, 7.0, 3.0, 1.0, 4.0, 2.0])
+    budget = 6.0
+    best, _ = brute_force(weights, dense, 3, costs=costs, budget=budget)
+    for method in ("exact", "greedy"):
+        model = MaximalCoverage.from_coverage(weights, dense, p=3, budget=budget, costs=costs).solve(method)
+        assert costs[model.selected_sites].sum() <= budget + 1e-9
+        assert len(model.selected_sites) == 3
+        if method == "exact":
+            assert model.objective_value == pytest.approx(best)
+        else:
+            assert model.objective_value <= best + 1e-9
+
+
+def test_budget_too_small_raises_with_cheapest_cost():
+    weights, dense = random_instance(5, n_cand=4, n_demand=10)
+    costs = np.array([5.0, 4.0, 3.0, 6.0])
+    with pytest.raises(InfeasibleError, match=r"cheapest eligible sites alone cost 7\.00"):
+        MaximalCoverage.from_coverage(weights, dense, p=2, budget=6.0, costs=costs)
+
+
+def test_capacity_respected_exact_beats_greedy():
+    # three demand points of 10; site 0 covers all with capacity 15, site 1 covers d0 (cap 100), site 2 d2 (cap 4)
+    weights = np.array([10.0, 10.0, 10.0])
+    dense = np.array([[1, 1, 1], [1, 0, 0], [0, 0, 1]], dtype=bool)
+    capacity = np.array([15.0, 100.0, 4.0])
+    one = MaximalCoverage.from_coverage(weights, dense, p=1, capacity=capacity).solve("exact")
+    assert one.selected_sites.tolist() == [0]
+    assert one.objective_value == pytest.approx(15.0)  # capped, not 30
+    two = MaximalCoverage.from_coverage(weights, dense, p=2, capacity=capacity).solve("exact")
+    # {0,1}: site 1 serves d0 (10), site 0 serves 15 of d1+d2 -> 25; {0,2}: 4 + 15 = 19; {1,2}: 14
+    assert sorted(two.selected_sites.tolist()) == [0, 1]
+    assert two.objective_value == pytest.approx(25.0)
+    assert two.objective_value <= capacity[two.selected_sites].sum() + 1e-9
+    # greedy takes site 0 first and spreads its 15 over all three points, leaving only 5 for site 1
+    assert two.greedy_objective == pytest.approx(20.0)
+    assert two.gap_abs == pytest.approx(5.0)
+    greedy = MaximalCoverage.from_coverage(weights, dense, p=2, capacity=capacity).solve("greedy")
+    assert greedy.upper_bound >= 25.0 - 1e-9  # LP bound used with capacities
+
+
+# ---------------------------------------------------------------------------
+# combined plan
+# ---------------------------------------------------------------------------
+
+
+def test_combined_plan_one_facility_per_site_equals_brute_force():
+    rng = np.random.default_rng(11)
+    n_cand, n_demand = 6, 20
+    weights = rng.integers(1, 30, n_demand).astype(float)
+    small = rng.random((n_cand, n_demand)) < 0.2  # court radius
+    large = small | (rng.random((n_cand, n_demand)) < 0.3)  # centre radius covers more
+    p = {"court": 2, "centre": 2}
+    model = CombinedCoverage.from_coverages(weights, {"court": small, "centre": large}, p=p).solve("exact")
+    best = -1.0
+    for courts in itertools.combinations(range(n_cand), 2):
+        rest = [j for j in range(n_cand) if j not in courts]
+        for centres in itertools.combinations(rest, 2):
+            value = weights[small[list(courts)].any(axis=0)].sum() + weights[large[list(centres)].any(axis=0)].sum()
+            best = max(best, value)
+    assert model.objective_value == pytest.approx(best)
+    chosen = model.selected["court"].tolist() + model.selected["centre"].tolist()
+    assert len(set(chosen)) == 4  # no site hosts two new facilities
+    assert model.greedy_objective <= best + 1e-9
+    assert model.upper_bound >= best - 1e-9
+
+
+def test_p_larger_than_eligible_candidates_raises():
+    weights, dense = random_instance(1, n_cand=5, n_demand=10)
+    eligible = np.array([True, True, False, True, False])
+    with pytest.raises(
+        InfeasibleError, match=r"p=4 sites requested but only 3 of 5 candidates are eligible \(2 small\)"
+    ):
+        MaximalCoverage.from_coverage(weights, dense, p=4, eligible=eligible, excluded="2 small")
+    with pytest.raises(InfeasibleError, match="needs 5 sites but only 4 distinct candidates"):
+        CombinedCoverage.from_coverages(weights, {"a": dense[:4], "b": dense[:4]}, p={"a": 3, "b": 2})
+
+
+def test_empty_inputs_raise():
+    with pytest.raises(InfeasibleError, match="demand_weights is empty"):
+        MaximalCoverage.from_coverage(np.zeros(0), scipy.sparse.csr_matrix((3, 0)), p=1)
+    with pytest.raises(InfeasibleError, match="no candidate sites"):
+        MaximalCoverage.from_coverage(np.ones(3), scipy.sparse.csr_matrix((0, 3)), p=1)
+    with pytest.raises(InputDataError, match="method must be"):
+        MaximalCoverage.from_coverage(np.ones(2), np.eye(2, dtype=bool), p=1).solve("magic")
+
+
+def test_solver_status_other_than_optimal_raises_solver_error():
+    weights, dense = random_instance(2, n_cand=30, n_demand=200, density=0.1)
+    model = MaximalCoverage.from_coverage(weights, dense, p=5)
+    with pytest.raises(SolverError, match="HiGHS stopped with status 'Time limit reached'"):
+        model.solve("exact", time_limit_s=0.0)
+
+
+# ---------------------------------------------------------------------------
+# rules and candidates
+# ---------------------------------------------------------------------------
+
+
+def test_rule_table_and_aliases():
+    rules = siting.DEFAULT_RULES
+    assert rules["sports_park"].min_land_area_m2 == 40_000.0
+    assert rules["sports_park"].service_distance_m == 1_500.0
+    assert not rules["sports_park"].unknown_area_ok
+    assert rules["multi_sport_court"].service_distance_m == 500.0
+    assert rules["fitness_centre"].service_distance_m == 1_000.0
+    assert siting.resolve_site_type("court") == "multi_sport_court"
+    assert siting.resolve_site_type("fitness_centre") == "fitness_centre"
+    with pytest.raises(InputDataError, match="unknown site type 'pool'"):
+        siting.resolve_site_type("pool")
+    with pytest.raises(InputDataError, match="kind 'arena' is not one of"):
+        SitingRule("x", "arena", min_land_area_m2=1, service_distance_m=1, added_venue_area_m2=1)
+
+
+def _square(x, y, side):
+    return shapely.box(x, y, x + side, y + side)
+
+
+def test_candidates_from_file_computes_parcel_area_in_metres():
+    parcels = gpd.GeoDataFrame(
+        {"name": ["a", None], "cost": [1.0, 2.0]},
+        geometry=[_square(X0, Y0, 100.0), shapely.Point(X0, Y0)],
+        crs=CRS,
+    ).to_crs(4326)
+    cands = siting.candidates_from_file(parcels)
+    assert cands["candidate_id"].tolist() == ["cand_1", "cand_2"]
+    assert cands["name"].tolist() == ["a", "cand_2"]
+    assert cands.loc[0, "area_m2"] == pytest.approx(10_000.0, rel=2e-3)
+    assert np.isnan(cands.loc[1, "area_m2"])  # a point has unknown land area
+    mask, note = siting.eligible_candidates(cands, siting.DEFAULT_RULES["sports_park"])
+    assert mask.tolist() == [False, False]
+    assert note.startswith("1 smaller than 40,000 m² (largest of those 10,0")
+    assert "1 with unknown land area" in note
+    mask, _ = siting.eligible_candidates(cands, siting.DEFAULT_RULES["multi_sport_court"])
+    assert mask.tolist() == [True, True]
+
+
+def test_candidates_from_osm_keeps_vacant_green_parks_without_sport_and_large_schools():
+    geoms = [
+        _square(X0, Y0, 50),  # grass -> kept
+        _square(X0 + 100, Y0, 50),  # park with sport -> dropped
+        _square(X0 + 200, Y0, 50),  # park, no sport -> kept
+        _square(X0 + 300, Y0, 50),  # small school (2,500 m²) -> dropped
+        _square(X0 + 400, Y0, 150),  # large school (22,500 m²) -> kept
+        _square(X0 + 600, Y0, 50),  # residential -> dropped
+        shapely.Point(X0 + 700, Y0),  # a brownfield point: no area -> dropped
+    ]
+    features = gpd.GeoDataFrame(
+        {
+            "osmid": [1, 2, 3, 4, 5, 6, 7],
+            "landuse": ["grass", None, None, None, None, "residential", "brownfield"],
+            "leisure": [None, "park", "park", None, None, None, None],
+            "sport": [None, "basketball", None, None, None, None, None],
+            "amenity": [None, None, None, "school", "school", None, None],
+            "name": [None, "Sports Park", "Quiet Park", "Small School", "Big School", None, None],
+        },
+        geometry=geoms,
+        crs=CRS,
+    )
+    cands = siting.candidates_from_osm(features)
+    assert cands["candidate_id"].tolist() == ["osm_1", "osm_3", "osm_5"]
+    assert cands["land_type"].tolist() == ["grass", "park", "school_grounds"]
+    assert cands["area_m2"].tolist() == pytest.approx([2_500.0, 2_500.0, 22_500.0])
+    assert (cands["source"] == "osm").all()
+
+
+# ---------------------------------------------------------------------------
+# the walk network: coverage known by hand
+# ---------------------------------------------------------------------------
+
+
+def path_network(n_nodes=16, step=100.0):
+    """A straight two-way street along x: nodes every 100 m from X0."""
+    graph = nx.MultiDiGraph(crs=CRS)
+    for i in range(n_nodes):
+        graph.add_node(i, x=X0 + i * step, y=Y0)
+    for i in range(n_nodes - 1):
+        graph.add_edge(i, i + 1, length=step)
+        graph.add_edge(i + 1, i, length=step)
+    return walk_network_from_graph(graph)
+
+
+@pytest.fixture(scope="module")
+def network():
+    return path_network()
+
+
+def line_cells(xs, population, **columns):
+    return gpd.GeoDataFrame(
+        {"cell_id": range(len(xs)), "population": np.asarray(population, dtype=float), **columns},
+        geometry=[shapely.Point(X0 + x, Y0) for x in xs],
+        crs=CRS,
+    )
+
+
+def line_candidates(xs, areas):
+    return siting.candidates_from_file(
+        gpd.GeoDataFrame({"area_m2": areas}, geometry=[shapely.Point(X0 + x, Y0) for x in xs], crs=CRS)
+    )
+
+
+def test_from_geodataframe_coverage_matches_hand_distances(network):
+    cells = line_cells([50, 250, 450, 650, 850], [10, 20, 30, 40, 50])
+    cands = line_candidates([0, 500, 1000], [1_000.0, 1_000.0, 1_000.0])
+    model = MaximalCoverage.from_geodataframe(network, cells, cands, service_distance_m=300.0, p=1)
+    # along the street: x=0 reaches 50, 250; x=500 reaches 250, 450, 650; x=1000 reaches 850 (650 is 350 m)
+    expected = np.array([[1, 1, 0, 0, 0], [0, 1, 1, 1, 0], [0, 0, 0, 0, 1]], dtype=bool)
+    assert (model.coverages["sites"].toarray() > 0).tolist() == expected.tolist()
+    assert model.solve("exact").selected_sites.tolist() == [1]
+    assert model.objective_value == pytest.approx(90.0)
+    two = MaximalCoverage.from_geodataframe(network, cells, cands, service_distance_m=300.0, p=2).solve("exact")
+    assert sorted(two.selected_sites.tolist()) == [1, 2]
+    assert two.objective_value == pytest.approx(140.0)
+    # an existing facility at x=1000 serves 850: x=1000 adds nothing new, the best pair is {0, 500}
+    existing = gpd.GeoDataFrame(
+        {"facility_id": ["f1"], "kind": ["multi_sport_court"]}, geometry=[shapely.Point(X0 + 1000, Y0)], crs=CRS
+    )
+    locked = MaximalCoverage.from_geodataframe(
+        network, cells, cands, service_distance_m=300.0, p=2, existing=existing
+    ).solve("exact")
+    assert sorted(locked.selected_sites.tolist()) == [0, 1]
+    assert locked.objective_value == pytest.approx(100.0)
+    # land-area rule: x=500 is too small for 5,000 m² -> the exact plan for p=1 is x=1000 (50)
+    sized = line_candidates([0, 500, 1000], [6_000.0, 1_000.0, 6_000.0])
+    ruled = MaximalCoverage.from_geodataframe(
+        network, cells, sized, service_distance_m=300.0, p=1, min_land_area_m2=5_000.0
+    ).solve("exact")
+    assert ruled.selected_sites.tolist() == [2]
+
+
+def test_plan_sites_ranked_table_on_a_street(network):
+    xs = [50, 250, 450, 650, 850, 1050, 1250]
+    population = [10, 20, 30, 40, 50, 60, 70]
+    # one existing court at x=0: current walking distances along the street are the x values
+    facilities = gpd.GeoDataFrame(
+        {
+            "facility_id": ["court0"],
+            "name": ["old court"],
+            "kind": ["multi_sport_court"],
+            "area_m2": [800.0],
+            "open_to_public": [True],
+        },
+        geometry=[shapely.Point(X0, Y0)],
+        crs=CRS,
+    )
+    cells = line_cells(
+        xs,
+        population,
+        district=["Dongsheng"] * 7,
+        dist_m_any=np.array(xs, dtype=float),
+        dist_m_multi_sport_court=np.array(xs, dtype=float),
+    )
+    cands = line_candidates([0, 500, 1000], [900.0, 900.0, 900.0])
+    result = siting.plan_sites(network, cells, facilities, candidates=cands, plan={"court": 1})
+    table = result.ranked["multi_sport_court"]
+    assert table["candidate_id"].tolist() == ["cand_3", "cand_2", "cand_1"]
+    # court radius 500 m; the old court locks 50, 250, 450
+    # x=1000 covers 650, 850, 1050, 1250 -> 220; x=500 then adds nothing (standalone 650 + 850 = 90)
+    assert table["newly_covered_population"].tolist() == pytest.approx([220.0, 0.0, 0.0])
+    assert table["standalone_covered_population"].tolist() == pytest.approx([220.0, 90.0, 0.0])
+    # tiers vs dist_m_any: x=1000 brings 850/1050/1250 within 300 m, 650..1250 within 500, 1050/1250 within 1 km
+    assert table["newly_within_300m"].tolist() == pytest.approx([180.0, 70.0, 0.0])
+    assert table["newly_within_500m"].tolist() == pytest.approx([220.0, 0.0, 0.0])
+    assert table["newly_within_1000m"].tolist() == pytest.approx([130.0, 0.0, 0.0])
+    assert table["delta_per_capita_area_city_m2"].tolist() == pytest.approx([800 / 280] * 3)
+    assert table["distance_to_nearest_same_kind_m"].tolist() == pytest.approx([1000.0, 500.0, 0.0], abs=1e-6)
+    # mean current distance of the newly covered: (40*650 + 50*850 + 60*1050 + 70*1250) / 220 = 995 m
+    assert table["reason"].iloc[0] == "covers 220 residents of east Dongsheng now 995 m from any court"
+    assert table["in_plan"].tolist() == [True, False, False]
+    chosen = result.chosen
+    assert chosen["candidate_id"].tolist() == ["cand_3"]
+    assert chosen["newly_covered_population"].tolist() == pytest.approx([220.0])
+    new = result.new_facilities
+    assert new["facility_id"].tolist() == ["new_multi_sport_court_1"]
+    assert new["kind"].tolist() == ["multi_sport_court"]
+    assert new["area_m2"].tolist() == [800.0]
+    gaps = result.gaps.set_index("instance")
+    assert gaps.loc["combined", "exact_objective"] == pytest.approx(220.0)
+    assert gaps.loc["multi_sport_court", "gap_abs"] == pytest.approx(0.0)
+
+
+def test_plan_sites_no_candidate_large_enough(network):
+    cells = line_cells([50, 250], [10, 20], district=["Dongsheng"] * 2)
+    cands = line_candidates([0, 500, 900], [30_000.0, 12_000.0, np.nan])
+    with pytest.raises(InfeasibleError) as info:
+        siting.plan_sites(network, cells, None, candidates=cands, plan={"sports_park": 1})
+    message = str(info.value)
+    assert "no candidate can host a sports park" in message
+    assert "2 smaller than 40,000 m² (largest of those 30,000 m²)" in message
+    assert "1 with unknown land area" in message
+
+
+def test_plan_sites_combined_respects_budget_and_reports_gaps(network):
+    xs = np.arange(50, 1500, 100)
+    cells = line_cells(xs, np.arange(1, len(xs) + 1) * 10.0, district=["Dongsheng"] * len(xs))
+    cands = line_candidates([0, 300, 600, 900, 1200, 1500], [3_000.0] * 6)
+    cands["cost"] = [1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
+    result = siting.plan_sites(
+        network, cells, None, candidates=cands, plan={"fitness_centre": 1, "court": 2}, budget=5.0
+    )
+    assert result.chosen["cost"].sum() <= 5.0
+    assert result.chosen["candidate_id"].is_unique
+    assert len(result.chosen) == 3
+    assert set(result.gaps["instance"]) == {"fitness_centre", "multi_sport_court", "combined"}
+    assert (result.gaps["gap_abs"] >= 0).all()
+    assert (result.gaps["upper_bound"] >= result.gaps["exact_objective"] - 1e-6).all()
+    greedy = siting.plan_sites(
+        network, cells, None, candidates=cands, plan={"fitness_centre": 1, "court": 2}, budget=5.0, method="greedy"
+    )
+    combined = greedy.gaps.set_index("instance").loc["combined"]
+    assert np.isnan(combined["exact_objective"])
+    assert combined["upper_bound"] >= result.gaps.set_index("instance").loc["combined", "exact_objective"] - 1e-6
+
+
+def test_candidates_from_underserved_snap_to_nearest_node(network):
+    underserved = gpd.GeoDataFrame(
+        {"neighbourhood_id": [7, 8, 9], "population": [100.0, 50.0, 80.0], "district": ["Dongsheng"] * 3},
+        geometry=[_square(X0 + 180, Y0 - 20, 40), _square(X0 + 200, Y0 - 30, 30), _square(X0 + 1020, Y0 + 10, 40)],
+        crs=CRS,
+    )
+    cands = siting.candidates_from_underserved(network, underserved)
+    # centres x=200 (node 2), x=215 (node 2 again: one candidate), x=1040 (node 10)
+    assert sorted(cands["network_node"].tolist()) == [2, 10]
+    assert cands["candidate_id"].tolist() == ["underserved_7", "underserved_9"]
+    assert np.isnan(cands["area_m2"]).all()
+    assert cands.geometry.x.tolist() == pytest.approx([X0 + 200, X0 + 1000])
+
+
+def test_chosen_sites_as_facilities_schema(network):
+    cells = line_cells([50, 250, 450], [10, 20, 30], district=["Dongsheng"] * 3)
+    cands = line_candidates([0, 400], [900.0, 900.0])
+    result = siting.plan_sites(network, cells, None, candidates=cands, plan={"court": 1})
+    new = result.new_facilities
+    assert list(new.columns) == [
+        "facility_id",
+        "name",
+        "kind",
+        "area_m2",
+        "area_source",
+        "open_to_public",
+        "capacity",
+        "district",
+        "geometry",
+    ]
+    assert isinstance(new, gpd.GeoDataFrame)
+    assert pd.api.types.is_bool_dtype(new["open_to_public"])

@@ -1,0 +1,459 @@
+"""Tests of the trails stage: prize model, planner, exact solver, bound and checker.
+
+Every expected value comes from hand arithmetic, networkx, or brute force over
+all edge subsets of a tiny graph.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from ordos_geo import trails
+from ordos_geo._errors import InputDataError
+from ordos_geo.network import WalkNetwork, walk_network_from_graph
+
+CRS = "EPSG:32650"
+X0, Y0 = 500_000.0, 4_000_000.0
+
+
+def _graph(nodes: dict[int, tuple[float, float]], edges: list[tuple], *, two_way: bool = True) -> nx.MultiDiGraph:
+    """Osmnx-style graph from local coordinates (metres) and (u, v[, length[, highway]]) edges."""
+    graph = nx.MultiDiGraph(crs=CRS)
+    for n, (x, y) in nodes.items():
+        graph.add_node(n, x=X0 + x, y=Y0 + y)
+    for e in edges:
+        u, v = e[0], e[1]
+        straight = float(np.hypot(nodes[u][0] - nodes[v][0], nodes[u][1] - nodes[v][1]))
+        length = e[2] if len(e) > 2 and e[2] is not None else straight
+        highway = e[3] if len(e) > 3 else "residential"
+        graph.add_edge(u, v, length=length, highway=highway)
+        if two_way:
+            graph.add_edge(v, u, length=length, highway=highway)
+    return graph
+
+
+def _grid(nx_: int, ny_: int, spacing: float = 100.0) -> tuple[dict, list]:
+    nodes = {i * ny_ + j: (i * spacing, j * spacing) for i in range(nx_) for j in range(ny_)}
+    edges = []
+    for i in range(nx_):
+        for j in range(ny_):
+            if i + 1 < nx_:
+                edges.append((i * ny_ + j, (i + 1) * ny_ + j))
+            if j + 1 < ny_:
+                edges.append((i * ny_ + j, i * ny_ + j + 1))
+    return nodes, edges
+
+
+def _perturbed_grid(rng: np.random.Generator, nx_: int, ny_: int, *, drop: float = 0.1) -> WalkNetwork:
+    nodes, edges = _grid(nx_, ny_)
+    nodes = {n: (x + rng.uniform(-25, 25), y + rng.uniform(-25, 25)) for n, (x, y) in nodes.items()}
+    kept = [e for e in edges if rng.random() > drop]
+    # Lengths at least the straight line (curvy streets), as in real data.
+    lengths = [float(np.hypot(*(np.subtract(nodes[u], nodes[v])))) * rng.uniform(1.0, 1.3) for u, v in kept]
+    return walk_network_from_graph(_graph(nodes, [(u, v, ln) for (u, v), ln in zip(kept, lengths, strict=True)]))
+
+
+def _cells(xy, population, *, underserved=None, size: float = 10.0, **columns) -> gpd.GeoDataFrame:
+    xy = np.asarray(xy, dtype=float)
+    boxes = shapely.box(
+        X0 + xy[:, 0] - size / 2, Y0 + xy[:, 1] - size / 2, X0 + xy[:, 0] + size / 2, Y0 + xy[:, 1] + size / 2
+    )
+    data = {"cell_id": np.arange(len(xy)), "population": np.asarray(population, dtype=float)}
+    data["under"] = np.ones(len(xy), dtype=bool) if underserved is None else np.asarray(underserved, dtype=bool)
+    data.update(columns)
+    return gpd.GeoDataFrame(data, geometry=boxes, crs=CRS)
+
+
+def _segment_graph(model: trails.TrailPrizeModel, segments) -> nx.MultiGraph:
+    graph = nx.MultiGraph()
+    for s in segments:
+        graph.add_edge(int(model.segment_u[s]), int(model.segment_v[s]), key=int(s))
+    return graph
+
+
+def _brute_force(model, allowed_ids, *, budget, min_len, max_trails) -> float:
+    """Best deduplicated population over every edge subset that obeys the trail rules."""
+    best = 0.0
+    ids = list(allowed_ids)
+    for r in range(1, len(ids) + 1):
+        for subset in itertools.combinations(ids, r):
+            length = model.segment_length[list(subset)].sum()
+            if length > budget + 1e-9:
+                continue
+            graph = _segment_graph(model, subset)
+            comps = list(nx.connected_components(graph))
+            if len(comps) > max_trails:
+                continue
+            comp_len = [sum(model.segment_length[k] for _, _, k in graph.subgraph(c).edges(keys=True)) for c in comps]
+            if min(comp_len) < min_len - 1e-9:
+                continue
+            best = max(best, model.population_reached(subset))
+    return best
+
+
+# ------------------------------------------------------------------------------------------------ prize model
+
+
+def test_directed_edges_pair_into_segments():
+    nodes, edges = _grid(3, 2)
+    graph = _graph(nodes, edges)
+    graph.add_edge(0, 5, length=300.0, highway="footway")  # one-way diagonal: a segment on its own
+    network = walk_network_from_graph(graph)
+    model = trails.build_prize_model(network, _cells([[50, 0]], [1]), underserved_column="under")
+    assert network.n_edges == 2 * len(edges) + 1
+    assert model.n_segments == len(edges) + 1
+    # Both directions of every street map to the same segment.
+    e = network.edges
+    for s in range(model.n_segments):
+        members = np.flatnonzero(model.segment_of_edge == s)
+        assert len(members) in (1, 2)
+        assert {frozenset((e.u[m], e.v[m])) for m in members} == {frozenset((model.segment_u[s], model.segment_v[s]))}
+
+
+def test_prize_model_matches_networkx_reference():
+    rng = np.random.default_rng(7)
+    network = _perturbed_grid(rng, 6, 6, drop=0.15)
+    xy = rng.uniform(-20, 520, size=(60, 2))
+    cells = _cells(xy, rng.integers(1, 50, 60), underserved=rng.random(60) < 0.7)
+    reach_m = 230.0
+    model = trails.build_prize_model(network, cells, reach_m=reach_m, underserved_column="under")
+
+    # Independent reference: brute-force nearest edge, splice the snap point into an undirected
+    # networkx graph, bounded Dijkstra; a segment is reached when an end node is within reach
+    # or the cell sits on it.
+    base = nx.Graph()
+    for s in range(model.n_segments):
+        base.add_edge(int(model.segment_u[s]), int(model.segment_v[s]), weight=float(model.segment_length[s]))
+    seg_geoms = network.edges.geometry.to_numpy()[model.segment_edge]
+    expected = np.zeros((model.n_segments, len(model.cell_positions)), dtype=bool)
+    for j, pos in enumerate(model.cell_positions):
+        point = cells.geometry.iloc[pos].centroid
+        distances = shapely.distance(seg_geoms, point)
+        s = int(np.argmin(distances))
+        if distances[s] > 300:
+            continue
+        geom = seg_geoms[s]
+        frac = geom.project(point) / geom.length
+        a, b, length = int(model.segment_u[s]), int(model.segment_v[s]), float(model.segment_length[s])
+        graph = base.copy()
+        graph.add_edge("cell", a, weight=frac * length)
+        graph.add_edge("cell", b, weight=(1 - frac) * length)
+        dist = nx.single_source_dijkstra_path_length(graph, "cell", cutoff=reach_m, weight="weight")
+        for t in range(model.n_segments):
+            if t == s or int(model.segment_u[t]) in dist or int(model.segment_v[t]) in dist:
+                expected[t, j] = True
+    assert model.reach.shape == expected.shape
+    assert np.array_equal(model.reach.toarray(), expected)
+    assert model.total_population == pytest.approx(cells.loc[cells["under"], "population"].sum())
+
+
+def test_underserved_from_dist_m_any():
+    cells = _cells([[0, 0], [1, 1], [2, 2], [3, 3]], [1, 1, 1, 1])
+    cells["dist_m_any"] = [500.0, 1000.0, 1000.5, np.inf]
+    assert trails.underserved_mask(cells).tolist() == [False, False, True, True]
+    with pytest.raises(InputDataError, match="dist_m_any"):
+        trails.underserved_mask(cells.drop(columns="dist_m_any"))
+
+
+# ------------------------------------------------------------------------------------------------ planner
+
+
+def _ladder(n: int = 31, spacing: float = 100.0, rung: float = 100.0) -> tuple[WalkNetwork, dict]:
+    """Two rails (y=0 nodes 0..n-1, y=rung nodes n..2n-1) joined by rungs."""
+    nodes = {i: (i * spacing, 0.0) for i in range(n)} | {n + i: (i * spacing, rung) for i in range(n)}
+    edges = [(i, i + 1) for i in range(n - 1)] + [(n + i, n + i + 1) for i in range(n - 1)]
+    edges += [(i, n + i) for i in range(n)]
+    return walk_network_from_graph(_graph(nodes, edges)), nodes
+
+
+def test_planner_finds_the_obvious_best_kilometre_on_a_ladder():
+    network, _ = _ladder()
+    # 100 residents at the middle of each bottom-rail block from x=1000 to 2000, 5 on every
+    # top-rail block; reach 30 m, so each cell reaches only the segment it sits on.
+    heavy = [[1050 + 100 * k, 0] for k in range(10)]
+    light = [[50 + 100 * k, 100] for k in range(30)]
+    cells = _cells(heavy + light, [100] * 10 + [5] * 30)
+    plan = trails.plan_trails(
+        network, cells, budget_m=1000, min_trail_m=1000, max_trails=1, reach_m=30, underserved_column="under"
+    )
+    assert plan.population_reached == pytest.approx(1000.0)  # hand count: 10 x 100
+    assert len(plan.trails) == 1
+    edges = network.edges.iloc[plan.segments[0]]
+    xs = sorted({(min(a, b), max(a, b)) for a, b in zip(edges.u, edges.v, strict=True)})
+    assert xs == [(i, i + 1) for i in range(10, 20)]
+    assert plan.trails["length_m"].iloc[0] == pytest.approx(1000.0)
+    assert not plan.trails["is_loop"].iloc[0]
+    assert plan.upper_bound >= plan.population_reached
+    assert plan.gap >= 0
+
+
+def test_planner_grows_when_residents_per_metre_are_below_one():
+    # Same ladder, 100x sparser population: a growth step gains 0.01-1 residents per metre.
+    network, _ = _ladder()
+    heavy = [[1050 + 100 * k, 0] for k in range(10)]
+    light = [[50 + 100 * k, 100] for k in range(30)]
+    cells = _cells(heavy + light, [1.0] * 10 + [0.05] * 30)
+    plan = trails.plan_trails(
+        network, cells, budget_m=1000, min_trail_m=1000, max_trails=1, reach_m=30, underserved_column="under"
+    )
+    assert plan.population_reached == pytest.approx(10.0)
+    assert plan.total_length_m == pytest.approx(1000.0)
+
+
+def test_planner_prefers_a_loop_when_the_loop_is_the_prize():
+    network, _ = _ladder(n=12)
+    # Residents on the four sides of the block between x=500 and x=600.
+    cells = _cells([[550, 0], [550, 100], [500, 50], [600, 50], [150, 0]], [50, 50, 50, 50, 10])
+    plan = trails.plan_trails(
+        network, cells, budget_m=400, min_trail_m=400, max_trails=1, reach_m=20, underserved_column="under"
+    )
+    assert plan.population_reached == pytest.approx(200.0)
+    assert bool(plan.trails["is_loop"].iloc[0])
+    assert plan.trails["n_segments"].iloc[0] == 4
+    assert plan.trails["area_m2"].iloc[0] == pytest.approx(400 * 2.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_heuristic_exact_and_brute_force_agree_on_tiny_graphs(seed):
+    rng = np.random.default_rng(seed)
+    network = _perturbed_grid(rng, 3, 3, drop=0.0)  # 12 segments
+    xy = rng.uniform(-20, 220, size=(25, 2))
+    cells = _cells(xy, rng.integers(1, 100, 25))
+    budget = float(rng.choice([250.0, 400.0, 550.0]))
+    max_trails = int(rng.integers(1, 3))
+    min_len = float(rng.choice([0.0, 150.0]))
+    model = trails.build_prize_model(network, cells, reach_m=90, underserved_column="under")
+    assert model.n_segments == 12
+    best = _brute_force(model, range(12), budget=budget, min_len=min_len, max_trails=max_trails)
+    kwargs = dict(budget_m=budget, min_trail_m=min_len, max_trails=max_trails, prize_model=model)
+    exact = trails.plan_trails(network, cells, method="exact", **kwargs)
+    heuristic = trails.plan_trails(network, cells, method="heuristic", **kwargs)
+    assert exact.population_reached == pytest.approx(best)
+    assert exact.upper_bound == pytest.approx(best)
+    assert exact.gap == pytest.approx(0.0, abs=1e-9)
+    # The heuristic's bound (no MILP) is a true upper bound, and the heuristic is close.
+    assert heuristic.upper_bound >= best - 1e-6
+    assert heuristic.population_reached <= best + 1e-6
+    assert heuristic.population_reached >= 0.8 * best
+    for plan in (exact, heuristic):
+        assert plan.total_length_m <= budget + 1e-6
+        assert len(plan.trails) <= max_trails
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_budget_connectivity_and_trail_rules_hold_on_random_graphs(seed):
+    rng = np.random.default_rng(100 + seed)
+    network = _perturbed_grid(rng, 9, 9, drop=0.12)
+    n = 150
+    cells = _cells(rng.uniform(-50, 850, size=(n, 2)), rng.integers(1, 80, n), underserved=rng.random(n) < 0.6)
+    budget = float(rng.uniform(300, 2500))
+    max_trails = int(rng.integers(1, 4))
+    min_len = float(rng.choice([0.0, 200.0, 400.0]))
+    plan = trails.plan_trails(
+        network,
+        cells,
+        budget_m=budget,
+        min_trail_m=min_len,
+        max_trails=max_trails,
+        reach_m=float(rng.choice([150.0, 300.0])),
+        underserved_column="under",
+        method="heuristic",
+    )
+    model = plan.prize_model
+    assert plan.total_length_m <= budget + 1e-6
+    assert len(plan.trails) <= max_trails
+    assert plan.upper_bound >= plan.population_reached - 1e-9
+    assert 0 <= plan.gap <= 1
+    all_segments = np.concatenate(plan.segment_ids) if plan.segment_ids else np.zeros(0, int)
+    assert len(set(all_segments.tolist())) == len(all_segments)  # trails do not share segments
+    assert plan.population_reached == pytest.approx(model.population_reached(all_segments))
+    for ids, row in zip(plan.segment_ids, plan.trails.itertuples(), strict=True):
+        assert nx.is_connected(_segment_graph(model, ids))
+        assert row.length_m == pytest.approx(model.segment_length[ids].sum())
+        assert row.length_m >= min(min_len, budget) - 1e-6
+    # Trails are separate components: no node shared between two trails.
+    node_sets = [set(model.segment_u[ids]) | set(model.segment_v[ids]) for ids in plan.segment_ids]
+    for a, b in itertools.combinations(node_sets, 2):
+        assert not a & b
+
+
+def test_forbidden_highways_and_user_excluded_edges_are_never_used():
+    network, _ = _ladder(n=12)
+    graph = network.graph.copy()
+    for u, v, data in graph.edges(data=True):
+        if {u, v} == {5, 6}:
+            data["highway"] = "motorway"
+    network = walk_network_from_graph(graph)
+    cells = _cells([[550, 0], [650, 0], [750, 0]], [100, 100, 100])
+    excluded = np.flatnonzero(
+        ((network.edges.u == 6) & (network.edges.v == 7)) | ((network.edges.u == 7) & (network.edges.v == 6))
+    )
+    plan = trails.plan_trails(
+        network,
+        cells,
+        budget_m=600,
+        min_trail_m=0,
+        max_trails=1,
+        reach_m=20,
+        underserved_column="under",
+        forbidden_edges=excluded,
+        method="heuristic",
+    )
+    used = network.edges.iloc[np.concatenate(plan.segments)]
+    pairs = {frozenset((a, b)) for a, b in zip(used.u, used.v, strict=True)}
+    assert frozenset((5, 6)) not in pairs
+    assert frozenset((6, 7)) not in pairs
+    assert plan.population_reached == pytest.approx(100.0)  # only the block 7-8 is still usable
+
+
+def test_preferred_footways_win_ties():
+    # A residential street and a footway of equal length meet at node 1, where the only
+    # residents live: both reach them, and the footway is chosen (cost x 0.8).
+    nodes = {0: (0, 0), 1: (300, 0), 2: (600, 0)}
+    graph = _graph(nodes, [(0, 1, None, "residential"), (1, 2, None, "footway")])
+    network = walk_network_from_graph(graph)
+    cells = _cells([[300, 0]], [10])
+    for method in ("heuristic", "auto"):
+        plan = trails.plan_trails(
+            network, cells, budget_m=300, min_trail_m=0, reach_m=10, underserved_column="under", method=method
+        )
+        assert plan.population_reached == pytest.approx(10.0)
+        assert network.edges.highway.iloc[plan.segments[0]].tolist() == ["footway"]
+
+
+def test_as_facilities_follows_the_facilities_schema():
+    network, _ = _ladder(n=12)
+    cells = _cells([[550, 0], [650, 0]], [100, 100])
+    plan = trails.plan_trails(
+        network, cells, budget_m=500, min_trail_m=0, reach_m=20, underserved_column="under", method="heuristic"
+    )
+    facilities = plan.as_facilities()
+    assert list(facilities.columns) == [*trails.FACILITY_COLUMNS, "geometry"]
+    assert facilities["facility_id"].tolist() == [f"T{i + 1}" for i in range(len(plan.trails))]
+    assert (facilities["kind"] == "fitness_trail").all()
+    assert facilities["area_m2"].tolist() == pytest.approx((plan.trails["length_m"] * 2.0).tolist())
+    assert (facilities["area_source"] == "length_x_width").all()
+    assert facilities["open_to_public"].all()
+    assert facilities.crs == network.crs
+
+
+def test_planner_rejects_bad_input():
+    network, _ = _ladder(n=5)
+    cells = _cells([[50, 0]], [1])
+    with pytest.raises(InputDataError, match="to_crs"):
+        trails.plan_trails(network, cells.to_crs(4326), underserved_column="under")
+    with pytest.raises(InputDataError, match="dist_m_any"):
+        trails.plan_trails(network, cells)
+    with pytest.raises(InputDataError, match="budget_m"):
+        trails.plan_trails(network, cells, underserved_column="under", budget_m=0)
+
+
+# ------------------------------------------------------------------------------------------------ checker
+
+
+@pytest.fixture
+def checked_grid():
+    nodes, edges = _grid(5, 5)  # 0..400 m square, 100 m blocks
+    network = walk_network_from_graph(_graph(nodes, edges))
+    # Hand distances with reach 150 m to the trail along y=0 from x=0 to x=200:
+    # A on the trail; B 60 m up x=300 (160 m to node (200,0)); C 50 m from (200,0);
+    # D 40 m above (100,100) = 140 m to (100,0); E far; F not underserved; G 160 m.
+    xy = [[50, 0], [300, 60], [250, 0], [100, 140], [400, 400], [10, 300], [0, 160]]
+    cells = _cells(
+        xy,
+        [10, 20, 30, 40, 50, 60, 70],
+        underserved=[True, True, True, True, True, False, True],
+        district=["West", "East", "East", "West", "East", "West", "West"],
+        existing_reached=[False, False, False, False, True, False, False],
+    )
+    hoods = gpd.GeoDataFrame(
+        {"neighbourhood_id": [1, 2], "population": [150.0, 70.0], "district": ["West", "East"]},
+        geometry=[
+            shapely.box(X0 - 50, Y0 - 50, X0 + 260, Y0 + 260),
+            shapely.box(X0 + 260, Y0 - 50, X0 + 450, Y0 + 450),
+        ],
+        crs=CRS,
+    )
+    line = shapely.LineString([(X0 - 250, Y0), (X0, Y0), (X0 + 100, Y0), (X0 + 200, Y0)])
+    proposed = gpd.GeoDataFrame({"name": ["river walk"]}, geometry=[line], crs=CRS).to_crs(4326)
+    return network, cells, hoods, proposed
+
+
+def test_check_trails_counts_the_population_a_hand_count_gives(checked_grid):
+    network, cells, hoods, proposed = checked_grid
+    check = trails.check_trails(network, cells, proposed, reach_m=150, neighbourhoods=hoods, underserved_column="under")
+    assert check.population_reached_before == pytest.approx(50.0)  # E, by an existing trail
+    assert check.population_reached_after == pytest.approx(50.0 + 10 + 30 + 40)  # + A, C, D
+    report = check.report.set_index(["level", "district"], drop=False)
+    hood = check.report[check.report.level == "neighbourhood"].set_index("neighbourhood_id")
+    assert hood.loc[1, "underserved_population"] == pytest.approx(10 + 30 + 40 + 70)
+    assert hood.loc[1, "reached_after"] == pytest.approx(80.0)
+    assert hood.loc[1, "share_after"] == pytest.approx(80 / 150)
+    assert hood.loc[1, "trail_length_m"] == pytest.approx(250.0, abs=0.5)  # from x=-50 to 200 inside the box
+    assert not hood.loc[1, "missed"]
+    assert hood.loc[2, "underserved_population"] == pytest.approx(20 + 50)
+    assert hood.loc[2, "added"] == pytest.approx(0.0)
+    assert hood.loc[2, "missed"]
+    district = check.report[check.report.level == "district"].set_index("district")
+    assert district.loc["West", "underserved_population"] == pytest.approx(120.0)
+    assert district.loc["West", "added"] == pytest.approx(50.0)
+    assert district.loc["East", "reached_before"] == pytest.approx(50.0)
+    assert district.loc["East", "reached_after"] == pytest.approx(80.0)
+    total = report.iloc[-1]
+    assert total["level"] == "total"
+    assert total["underserved_population"] == pytest.approx(220.0)
+    assert total["trail_length_m"] == pytest.approx(450.0, abs=0.5)
+    assert total["added_area_m2"] == pytest.approx(900.0, abs=1.0)
+    # Off-network: the line beyond 50 m west of the grid, 200 m.
+    assert check.off_network["length_m"].sum() == pytest.approx(200.0, abs=0.5)
+    assert sorted(check.matched["length_m"].tolist()) == [100.0, 100.0]
+    assert check.lines["n_pieces"].tolist() == [1]
+    assert check.lines["matched_length_m"].iloc[0] == pytest.approx(200.0)
+
+
+def test_check_reports_disconnected_pieces(checked_grid):
+    network, cells, _, _ = checked_grid
+    lines = shapely.MultiLineString([[(X0, Y0), (X0 + 100, Y0)], [(X0 + 300, Y0 + 400), (X0 + 400, Y0 + 400)]])
+    proposed = gpd.GeoDataFrame(geometry=[lines], crs=CRS)
+    check = trails.check_trails(network, cells, proposed, reach_m=150, underserved_column="under")
+    assert check.lines["n_pieces"].tolist() == [2]
+    assert check.off_network.empty
+    assert set(check.matched["piece"]) == {0, 1}
+    # A (own segment), D (40 + 100 m), C (50 + 100 m = exactly the reach) and E (existing, and on
+    # the far piece); no neighbourhoods -> district + total rows.
+    assert check.population_reached_after == pytest.approx(10 + 40 + 30 + 50)
+    assert check.report["level"].tolist() == ["district", "district", "total"]
+
+
+def test_check_of_a_plan_agrees_with_the_plan(checked_grid):
+    network, cells, hoods, _ = checked_grid
+    plan = trails.plan_trails(
+        network, cells, budget_m=300, min_trail_m=0, max_trails=1, reach_m=150, underserved_column="under"
+    )
+    proposed = plan.trails[["trail_id", "geometry"]]
+    check = trails.check_trails(
+        network, cells, proposed, reach_m=150, underserved_column="under", prize_model=plan.prize_model
+    )
+    assert plan.population_reached > 0
+    assert set(check.segment_ids.tolist()) == set(np.concatenate(plan.segment_ids).tolist())
+    planned = trails.trail_report(plan, cells, neighbourhoods=hoods)
+    checked = trails.trail_report(check, cells, neighbourhoods=hoods)
+    pd.testing.assert_series_equal(planned["reached_after"], checked["reached_after"])
+    assert planned.iloc[-1]["trail_length_m"] == pytest.approx(plan.total_length_m)
+    assert check.population_reached_after == pytest.approx(planned.iloc[-1]["reached_after"])
+
+
+def test_check_rejects_lines_without_crs_and_points(checked_grid):
+    network, cells, _, proposed = checked_grid
+    with pytest.raises(InputDataError, match="no CRS"):
+        trails.check_trails(network, cells, proposed.set_crs(None, allow_override=True), underserved_column="under")
+    points = gpd.GeoDataFrame(geometry=[shapely.Point(X0, Y0)], crs=CRS)
+    with pytest.raises(InputDataError, match="LineStrings"):
+        trails.check_trails(network, cells, points, underserved_column="under")
