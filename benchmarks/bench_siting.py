@@ -43,7 +43,7 @@ def make_instance(n_candidates: int, n_cells: int, radius_m: float, seed: int, p
     population = rng.lognormal(mean=3.0, sigma=1.0, size=n_cells)
     if population_model == "clustered":
         # towns: a few dense centres (2 km Gaussian bumps) on a sparse background, as in Ordos' districts
-        n_towns = max(1, int(round(side / 5_000.0)))
+        n_towns = max(1, round(side / 5_000.0))
         centres = rng.uniform(0.0, side, (n_towns, 2))
         boost = np.zeros(n_cells)
         for centre in centres:
@@ -173,8 +173,8 @@ def main() -> None:
     parser.add_argument("--population", choices=["clustered", "uniform"], default="clustered")
     parser.add_argument("--no-reduce", action="store_true", help="exact without the bound reduction")
     parser.add_argument("--time-limit", type=float, default=300.0, help="HiGHS time limit per solve (s)")
-    parser.add_argument("--spopt-candidates", type=int, default=500)
-    parser.add_argument("--spopt-cells", type=int, default=20_000)
+    parser.add_argument("--spopt-candidates", type=int, default=200)
+    parser.add_argument("--spopt-cells", type=int, default=8_000)
     parser.add_argument("--child", choices=["exact", "greedy", "spopt"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -182,10 +182,11 @@ def main() -> None:
         return
 
     dense_gb = args.candidates * args.cells * 8 / 1e9
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"machine: {platform.node()} {os.cpu_count()} cores, python {platform.python_version()}")
     print(
         f"instance: {args.candidates:,} candidates x {args.cells:,} cells, p={args.p}, radius {args.radius:,.0f} m, "
-        f"seed {args.seed}"
+        f"seed {args.seed}, population {args.population}"
     )
     runs = [
         run_child("greedy", args, args.candidates, args.cells),
@@ -194,33 +195,48 @@ def main() -> None:
         run_child("exact", args, args.spopt_candidates, args.spopt_cells),
         run_child("spopt", args, args.spopt_candidates, args.spopt_cells),
     ]
+    other = "uniform" if args.population == "clustered" else "clustered"
+    variant = [
+        run_child("greedy", args, args.candidates, args.cells, "--population", other),
+        run_child("exact", args, args.candidates, args.cells, "--population", other),
+    ]
+    for r in runs:
+        r["population"] = args.population
+    for r in variant:
+        r["population"] = other
     spopt_full = {
         "method": "spopt",
         "candidates": args.candidates,
         "cells": args.cells,
         "status": f"not run: dense cost matrix {dense_gb:.0f} GB (+ a second dense copy), over the 4 GB target",
     }
+    spopt_full["population"] = args.population
     runs.insert(2, spopt_full)
+    runs.extend(variant)
     header = (
-        "| size | method | build s | solve s | peak RSS MB | objective | greedy gap vs exact | status |\n"
-        "|---|---|---:|---:|---:|---:|---:|---|"
+        "| size | population | method | build s | solve s | peak RSS MB | objective | greedy gap vs exact | status |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---|"
     )
     print(header)
-    exact_by_size = {(r["candidates"], r["cells"]): r.get("objective") for r in runs if r["method"] == "exact"}
+    exact_by_size = {
+        (r["candidates"], r["cells"], r["population"]): r.get("objective") for r in runs if r["method"] == "exact"
+    }
     for r in runs:
         size = f"{r['candidates']:,} x {r['cells']:,}"
         gap = "-"
-        exact_value = exact_by_size.get((r["candidates"], r["cells"]))
+        exact_value = exact_by_size.get((r["candidates"], r["cells"], r["population"]))
         if r["method"] == "greedy" and exact_value and r.get("objective") is not None:
             gap = f"{(exact_value - r['objective']) / exact_value:.4%}"
         elif r["method"] == "greedy" and r.get("upper_bound") is not None:
             gap = f"<= {(r['upper_bound'] - r['objective']) / r['upper_bound']:.4%} (bound)"
         status = r.get("status", "")
         print(
-            f"| {size} | {r['method']} | {fmt(r.get('build_s'), '.2f')} | {fmt(r.get('solve_s'), '.2f')} | "
-            f"{fmt(r.get('peak_rss_mb'), ',.0f')} | {fmt(r.get('objective'), ',.1f')} | {gap} | {status} |"
+            f"| {size} | {r['population']} | {r['method']} | {fmt(r.get('build_s'), '.2f')} | "
+            f"{fmt(r.get('solve_s'), '.2f')} | {fmt(r.get('peak_rss_mb'), ',.0f')} | "
+            f"{fmt(r.get('objective'), ',.1f')} | {gap} | {status} |"
         )
     small = [r for r in runs if (r["candidates"], r["cells"]) == (args.spopt_candidates, args.spopt_cells)]
+    runs = [r for r in runs if r["population"] == args.population]
     by = {r["method"]: r for r in small}
     if "spopt" in by and by["spopt"].get("solve_s") and by.get("exact", {}).get("solve_s"):
         ours = by["exact"]["build_s"] + by["exact"]["solve_s"]

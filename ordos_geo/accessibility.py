@@ -240,7 +240,7 @@ class _SegmentGrid:
         lo = np.minimum(a, b).min(axis=0) - 1.0
         hi = np.maximum(a, b).max(axis=0) + 1.0
         area = float(np.prod(hi - lo))
-        cell_m = float(np.clip(0.75 * math.sqrt(area / max(len(a), 1)), 5.0, 250.0))
+        cell_m = float(np.clip(0.45 * math.sqrt(area / max(len(a), 1)), 5.0, 250.0))
         n_cols = int((hi[0] - lo[0]) // cell_m) + 1
         n_rows = int((hi[1] - lo[1]) // cell_m) + 1
         # cut segments into pieces no longer than a cell so long diagonals register in few cells

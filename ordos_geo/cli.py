@@ -37,6 +37,9 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--boundaries", type=Path, help="district/banner boundaries (any vector file)")
     parser.add_argument("--candidates", type=Path, help="candidate sites (points or parcels)")
     parser.add_argument("--proposed-trails", type=Path, help="proposed trail lines to check")
+    parser.add_argument(
+        "--proposed-trails-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of the proposed trail lines"
+    )
     parser.add_argument("--thresholds-m", type=float, nargs="+", help="coverage tiers in metres (default 300 500 1000)")
     parser.add_argument("--max-distance-m", type=float, help="distance cap in metres (default 5000)")
     parser.add_argument("--walk-speed-kmh", type=float, help="walking speed for minutes (default 4.5)")
@@ -56,6 +59,7 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "boundaries": args.boundaries,
         "candidates": args.candidates,
         "proposed_trails": args.proposed_trails,
+        "proposed_trails_coordinates": args.proposed_trails_coordinates,
         "thresholds_m": tuple(args.thresholds_m) if args.thresholds_m else None,
         "max_distance_m": args.max_distance_m,
         "walk_speed_kmh": args.walk_speed_kmh,

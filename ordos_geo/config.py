@@ -16,6 +16,7 @@ A study names its inputs and parameters::
     boundaries = "districts.geojson"   # --boundaries
     candidates = "parcels.geojson"     # --candidates (optional)
     proposed_trails = "trails.geojson" # --proposed-trails (optional)
+    proposed_trails_coordinates = "wgs84"  # --proposed-trails-coordinates
 
     [accessibility]
     thresholds_m = [300, 500, 1000]    # --thresholds-m
@@ -82,6 +83,7 @@ class StudyConfig:
     boundaries: Path | None = None
     candidates: Path | None = None
     proposed_trails: Path | None = None
+    proposed_trails_coordinates: str = "wgs84"
     language: str = "zh"
     synthetic: bool = False
     thresholds_m: tuple[float, ...] = settings.DEFAULT_COVERAGE_THRESHOLDS_M
@@ -116,6 +118,12 @@ class StudyConfig:
             raise ConfigError(msg)
         if self.siting_method not in ("exact", "greedy"):
             msg = f"{where}: [siting] method must be 'exact' or 'greedy', got {self.siting_method!r}"
+            raise ConfigError(msg)
+        if self.proposed_trails_coordinates not in _COORDINATE_SYSTEMS:
+            msg = (
+                f"{where}: [inputs] proposed_trails_coordinates {self.proposed_trails_coordinates!r} is unknown; "
+                f"use one of {', '.join(_COORDINATE_SYSTEMS)}"
+            )
             raise ConfigError(msg)
         for source in self.facilities:
             if source.coordinates not in _COORDINATE_SYSTEMS:
@@ -247,6 +255,7 @@ class StudyConfig:
                 boundaries=path_of("boundaries", required=False),
                 candidates=path_of("candidates", required=False),
                 proposed_trails=path_of("proposed_trails", required=False),
+                proposed_trails_coordinates=str(inputs.get("proposed_trails_coordinates", "wgs84")),
                 thresholds_m=tuple(float(t) for t in acc.get("thresholds_m", settings.DEFAULT_COVERAGE_THRESHOLDS_M)),
                 max_distance_m=float(acc.get("max_distance_m", settings.DEFAULT_MAX_DISTANCE_M)),
                 walk_speed_kmh=float(acc.get("walk_speed_kmh", settings.DEFAULT_WALK_SPEED_KMH)),

@@ -15,17 +15,20 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from ordos_geo import io
+from ordos_geo import indicators, io
 from ordos_geo._errors import InputDataError
 from ordos_geo.config import StudyConfig, sample_config
+from ordos_geo.indicators import CITYWIDE
 from ordos_geo.network import WalkNetwork, load_walk_network
 
 __all__ = [
     "Study",
     "StudyResults",
     "assign_districts",
+    "before_after_table",
     "compute_accessibility",
     "load_study",
+    "planned_facilities",
     "run_study",
     "study_summary",
 ]
@@ -66,7 +69,13 @@ class StudyResults:
     scorecard: pd.DataFrame | None = None
     siting: Any = None
     trail_plan: Any = None
+    trail_plan_report: pd.DataFrame | None = None
     trail_check: Any = None
+    facilities_after: gpd.GeoDataFrame | None = None
+    accessibility_after: Any = None
+    indicators_after: pd.DataFrame | None = None
+    scorecard_after: pd.DataFrame | None = None
+    before_after: pd.DataFrame | None = None
     written: dict[str, Path] = field(default_factory=dict)
 
 
@@ -254,7 +263,9 @@ def run_study(
     config : StudyConfig, path to a study TOML, or None
         ``None`` runs the embedded Ordos sample.
     stages : tuple of str
-        Which stages after loading to run, in data-flow order.
+        Which stages after loading to run, in data-flow order: any of
+        ``"accessibility"``, ``"siting"``, ``"trails"``, ``"maps"`` (siting,
+        trails and maps need accessibility).
     use_cache : bool
         Reuse the cached network.
 
@@ -272,14 +283,16 @@ def run_study(
     if "accessibility" in stages:
         _run_accessibility(results)
         summary["citywide"] = _citywide(results.indicators)
-    if "siting" in stages and cfg.siting_enabled and results.accessibility is not None:
-        _run_siting(results)
-    if "trails" in stages and cfg.trails_enabled and results.accessibility is not None:
-        _run_trails(results)
-    if results.accessibility is not None:
+        if "siting" in stages and cfg.siting_enabled:
+            _run_siting(results)
+        if "trails" in stages and cfg.trails_enabled:
+            _run_trails(results)
+        if results.siting is not None or results.trail_plan is not None:
+            _run_after_plan(results)
+            summary["citywide_after_plan"] = _citywide(results.indicators_after)
         _write_tables(results, table_dir)
-    if "maps" in stages and results.accessibility is not None:
-        _write_maps(results, map_dir)
+        if "maps" in stages:
+            _write_maps(results, map_dir)
     results.written["summary"] = io.write_json(summary, table_dir / "summary.json")
     logger.info("study %s written to %s", cfg.name, table_dir)
     return results
@@ -288,15 +301,13 @@ def run_study(
 def _citywide(indicators: pd.DataFrame | None) -> dict[str, Any]:
     if indicators is None:
         return {}
-    row = indicators.loc[indicators["district"] == "citywide"]
+    row = indicators.loc[indicators["district"] == CITYWIDE]
     if row.empty:
         return {}
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
 
 
 def _run_accessibility(results: StudyResults) -> None:
-    from ordos_geo import indicators
-
     study = results.study
     results.accessibility = compute_accessibility(study)
     results.indicators = indicators.compute_indicators(
@@ -304,6 +315,7 @@ def _run_accessibility(results: StudyResults) -> None:
         study.facilities,
         boundaries=study.boundaries,
         thresholds_m=study.config.thresholds_m,
+        trail_width_m=study.config.trail_width_m,
     )
     results.scorecard = indicators.scorecard(results.indicators, study.facilities)
 
@@ -314,9 +326,9 @@ def _run_siting(results: StudyResults) -> None:
     study = results.study
     candidates = None
     if study.config.candidates is not None:
-        candidates = io.read_candidates(study.config.candidates).to_crs(study.network.crs)
+        candidates = siting.candidates_from_file(io.read_candidates(study.config.candidates).to_crs(study.network.crs))
     osm_features = None
-    if candidates is None and study.config.network.suffix in (".osm", ".bz2", ".pbf"):
+    if candidates is None and not study.config.network.name.lower().endswith(".graphml"):
         osm_features = io.read_osm_features(study.config.network, siting.CANDIDATE_OSM_TAGS)
         osm_features = osm_features.to_crs(study.network.crs)
     results.siting = siting.plan_sites(
@@ -328,6 +340,8 @@ def _run_siting(results: StudyResults) -> None:
         underserved=results.accessibility.underserved,
         plan=study.config.siting_plan,
         method=study.config.siting_method,
+        thresholds_m=study.config.thresholds_m,
+        max_snap_distance_m=study.config.max_snap_distance_m,
     )
 
 
@@ -344,12 +358,100 @@ def _run_trails(results: StudyResults) -> None:
         min_trail_m=cfg.min_trail_m,
         max_trails=cfg.max_trails,
         reach_m=cfg.trail_reach_m,
+        width_m=cfg.trail_width_m,
+        max_snap_distance_m=cfg.max_snap_distance_m,
     )
-    if cfg.proposed_trails is not None and cfg.proposed_trails.exists():
-        proposed = io.read_lines(cfg.proposed_trails)
+    results.trail_plan_report = trails.trail_report(results.trail_plan, acc.cells, neighbourhoods=acc.underserved)
+    if cfg.proposed_trails is not None:
+        proposed = io.read_lines(cfg.proposed_trails, coordinate_system=cfg.proposed_trails_coordinates)
         results.trail_check = trails.check_trails(
-            study.network, acc.cells, proposed, reach_m=cfg.trail_reach_m, neighbourhoods=acc.underserved
+            study.network,
+            acc.cells,
+            proposed.to_crs(study.network.crs),
+            reach_m=cfg.trail_reach_m,
+            neighbourhoods=acc.underserved,
+            width_m=cfg.trail_width_m,
+            prize_model=results.trail_plan.prize_model,
         )
+
+
+def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:
+    """The study's existing facilities plus the chosen new sites and planned trails.
+
+    Parameters
+    ----------
+    results : StudyResults
+        After the siting and/or trails stages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Facilities schema, in the network CRS.
+    """
+    study = results.study
+    frames = [study.facilities]
+    if results.siting is not None and not results.siting.new_facilities.empty:
+        frames.append(results.siting.new_facilities.to_crs(study.network.crs))
+    if results.trail_plan is not None and not results.trail_plan.trails.empty:
+        frames.append(results.trail_plan.as_facilities().to_crs(study.network.crs))
+    combined = pd.concat([f for f in frames], ignore_index=True)
+    return gpd.GeoDataFrame(combined, geometry="geometry", crs=study.network.crs)
+
+
+def _run_after_plan(results: StudyResults) -> None:
+    """Recompute accessibility and indicators with the planned sites and trails added."""
+    study = results.study
+    after = assign_districts(planned_facilities(results), study.boundaries)
+    results.facilities_after = after
+    results.accessibility_after = compute_accessibility(study, facilities=after)
+    results.indicators_after = indicators.compute_indicators(
+        results.accessibility_after.cells,
+        after,
+        boundaries=study.boundaries,
+        thresholds_m=study.config.thresholds_m,
+        trail_width_m=study.config.trail_width_m,
+    )
+    new_counts = _new_counts(results)
+    results.scorecard_after = indicators.scorecard(results.indicators_after, after, new_counts=new_counts)
+    results.before_after = before_after_table(results.indicators, results.indicators_after)
+
+
+def _new_counts(results: StudyResults) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    if results.siting is not None:
+        kinds = results.siting.new_facilities["kind"].value_counts()
+        counts["new_sports_parks"] = float(kinds.get("sports_park", 0))
+        counts["new_fitness_centres"] = float(kinds.get("fitness_centre", 0))
+        counts["new_multi_sport_courts"] = float(kinds.get("multi_sport_court", 0))
+    if results.trail_plan is not None:
+        counts["new_fitness_trails_km"] = float(results.trail_plan.trails["length_m"].sum() / 1000.0)
+    return counts
+
+
+def before_after_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Side-by-side indicators before and after the plan, one row per district and figure.
+
+    Parameters
+    ----------
+    before, after : pandas.DataFrame
+        Outputs of :func:`ordos_geo.indicators.compute_indicators`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``district``, ``indicator``, ``before``, ``after``, ``change``.
+    """
+    figures = [
+        c for c in before.columns if c == "per_capita_area_m2" or c.startswith("share_") or c == "venue_area_m2"
+    ]
+    b = before.set_index("district")[figures]
+    a = after.set_index("district")[figures].reindex(b.index)
+    long_b = b.stack(future_stack=True).rename("before")
+    long_a = a.stack(future_stack=True).rename("after")
+    table = pd.concat([long_b, long_a], axis=1).reset_index()
+    table.columns = ["district", "indicator", "before", "after"]
+    table["change"] = table["after"] - table["before"]
+    return table
 
 
 def _write_tables(results: StudyResults, table_dir: Path) -> None:
@@ -365,23 +467,32 @@ def _write_tables(results: StudyResults, table_dir: Path) -> None:
             written[f"sites_{site_type}"] = io.write_csv(
                 pd.DataFrame(ranked.drop(columns="geometry")), table_dir / f"sites_{site_type}.csv"
             )
-        layers = {"sites": results.siting.chosen}
-        written["sites"] = io.write_geopackage(layers, table_dir / "sites.gpkg")
+        written["sites"] = io.write_geopackage({"sites": results.siting.chosen}, table_dir / "sites.gpkg")
+        written["siting_gaps"] = io.write_csv(results.siting.gaps, table_dir / "siting_gaps.csv")
     if results.trail_plan is not None:
         layers = {"planned": results.trail_plan.trails}
+        report = results.trail_plan_report.assign(trails="planned")
         if results.trail_check is not None:
             layers["checked"] = results.trail_check.matched
-            written["trail_report"] = io.write_csv(results.trail_check.report, table_dir / "trail_report.csv")
+            if not results.trail_check.off_network.empty:
+                layers["off_network"] = results.trail_check.off_network
+            report = pd.concat([report, results.trail_check.report.assign(trails="checked")], ignore_index=True)
         written["trails"] = io.write_geopackage(layers, table_dir / "trails.gpkg")
+        written["trail_report"] = io.write_csv(report, table_dir / "trail_report.csv")
+    if results.before_after is not None:
+        written["before_after"] = io.write_csv(results.before_after, table_dir / "before_after.csv")
+        written["scorecard_after"] = io.write_csv(results.scorecard_after, table_dir / "scorecard_after.csv")
 
 
 def _write_maps(results: StudyResults, map_dir: Path) -> None:
-    from ordos_geo import maps
+    from ordos_geo import maps, report
 
     study = results.study
     acc = results.accessibility
     cfg = study.config
-    common = {"language": cfg.language, "synthetic": cfg.synthetic}
+    common: dict[str, Any] = {"language": cfg.language, "synthetic": cfg.synthetic}
+    written = results.written
+    pages: dict[str, str] = {}
     coverage = maps.coverage_map(
         acc.cells,
         study.facilities,
@@ -391,4 +502,60 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
         walk_speed_kmh=cfg.walk_speed_kmh,
         **common,
     )
-    results.written["coverage_map"] = io.write_text(maps.render_html(coverage), map_dir / "coverage.html")
+    written["coverage_map"] = io.write_text(maps.render_html(coverage), map_dir / "coverage.html")
+    pages["coverage"] = "coverage.html"
+    if results.siting is not None:
+        sites = maps.sites_map(
+            results.siting.ranked,
+            results.siting.chosen,
+            acc.cells,
+            results.accessibility_after.cells if results.accessibility_after is not None else None,
+            boundaries=study.boundaries,
+            walk_speed_kmh=cfg.walk_speed_kmh,
+            **common,
+        )
+        written["sites_map"] = io.write_text(maps.render_html(sites), map_dir / "sites.html")
+        pages["sites"] = "sites.html"
+    if results.trail_plan is not None:
+        check = results.trail_check
+        trails_page = maps.trails_map(
+            results.trail_plan.trails,
+            check.lines if check is not None else None,
+            underserved=_reached_neighbourhoods(results),
+            off_network=check.off_network if check is not None else None,
+            boundaries=study.boundaries,
+            reach_m=cfg.trail_reach_m,
+            **common,
+        )
+        written["trails_map"] = io.write_text(maps.render_html(trails_page), map_dir / "trails.html")
+        pages["trails"] = "trails.html"
+    scorecard = results.scorecard_after if results.scorecard_after is not None else results.scorecard
+    pages["report"] = "report.html"
+    written["index"] = io.write_text(
+        maps.index_page(pages, scorecard, language=cfg.language, synthetic=cfg.synthetic), map_dir / "index.html"
+    )
+    built = report.build_report(
+        results.scorecard,
+        results.indicators,
+        cells=acc.cells,
+        sites=results.siting.chosen if results.siting is not None else None,
+        trails=results.trail_plan.trails if results.trail_plan is not None else None,
+        before_after=results.before_after,
+        language=cfg.language,
+        synthetic=cfg.synthetic,
+        walk_speed_kmh=cfg.walk_speed_kmh,
+    )
+    written["report"] = io.write_text(built.html, map_dir / "report.html")
+    written["report_md"] = io.write_text(built.markdown, map_dir / "report.md")
+    for name, png in built.charts.items():
+        io.write_bytes(png, map_dir / "charts" / name)
+
+
+def _reached_neighbourhoods(results: StudyResults) -> gpd.GeoDataFrame:
+    """Underserved neighbourhoods with a ``reached`` flag from the planned trails' report."""
+    underserved = results.accessibility.underserved.copy()
+    report = results.trail_plan_report
+    if "neighbourhood_id" in report.columns and "reached_after" in report.columns:
+        reached = report.dropna(subset=["neighbourhood_id"]).set_index("neighbourhood_id")["reached_after"]
+        underserved["reached"] = underserved["neighbourhood_id"].map(reached).fillna(0) > 0
+    return underserved

@@ -957,8 +957,12 @@ class CombinedCoverage:
     Use :meth:`from_coverages` (core) or :meth:`from_geodataframe`, then
     :meth:`solve`.
 
-    Attributes (after ``solve``)
-    ----------------------------
+    Attributes
+    ----------
+    layers : list
+        One aggregated model layer per type (eligible sites, demand groups).
+    coverages : dict of str to scipy.sparse.csr_matrix
+        The coverage matrices given (candidates x demand), per type.
     selected : dict of str to numpy.ndarray
         Chosen candidate positions per type, in decreasing marginal gain.
     objective_value : float
@@ -973,6 +977,8 @@ class CombinedCoverage:
         else the lazy-greedy online bound or the LP relaxation).
     covered : dict of str to numpy.ndarray
         Per type, the share (0..1) of each demand point newly covered.
+
+    ``selected`` and the values are set by :meth:`solve`.
     """
 
     def __init__(
@@ -1721,7 +1727,8 @@ def candidates_from_osm(
     -------
     geopandas.GeoDataFrame
         Candidates (:data:`CANDIDATE_COLUMNS`), ``source == "osm"``, sorted by
-        ``candidate_id`` (``osm_<osm id or row>``), same CRS as ``features``.
+        ``candidate_id`` (``osm_<type><id>``, e.g. ``osm_way123``, or ``osm_row<i>``), same CRS as
+        ``features``.
     """
     _require_crs(features, "OSM features")
     if len(features) == 0:
@@ -1735,10 +1742,15 @@ def candidates_from_osm(
     school = ((amenity == "school").to_numpy()) & (np.nan_to_num(area) >= min_school_grounds_m2)
     keep = is_polygon & (vacant | park | school)
     land_type = np.where(vacant, landuse.to_numpy(dtype=object), np.where(park, "park", "school_grounds"))
-    if "osmid" in features:
+    if "osm_id" in features:
+        kinds = _tag(features, "osm_type").fillna("").astype(str).to_numpy()
+        osm_ids = np.array(
+            [f"{k}{i}" for k, i in zip(kinds, features["osm_id"].astype(str), strict=True)], dtype=object
+        )
+    elif "osmid" in features:
         osm_ids = features["osmid"].astype(str).to_numpy()
     elif features.index.nlevels > 1:
-        osm_ids = np.array(["_".join(map(str, idx)) for idx in features.index], dtype=object)
+        osm_ids = np.array(["".join(map(str, idx)) for idx in features.index], dtype=object)
     else:
         osm_ids = np.array([f"row{i}" for i in range(len(features))], dtype=object)
     names = _tag(features, "name").to_numpy(dtype=object)

@@ -27,6 +27,19 @@ in both directions. Distances come from a bounded Dijkstra
 local subgraphs, and the reach is stored as a sparse ``segments x cells``
 matrix (:class:`TrailPrizeModel`).
 
+Optimality gap
+--------------
+On small instances (at most :data:`EXACT_MAX_SEGMENTS` allowed segments)
+``method="auto"`` also solves an exact MILP with HiGHS (single-commodity
+length flow from at most ``max_trails`` roots, so every trail is connected and
+at least ``min_trail_m`` long) and the gap is the solver's. On large ones the
+bound is the "frontier" bound of :func:`_upper_bound`: each segment of a
+connected trail adds at most the residents that reach it but not the node it
+shares with an earlier segment, and a fractional knapsack of those gains over
+the budget bounds the total. It is valid but loose when the population is
+noisy at the cell level (the knapsack picks the luckiest streets anywhere), so
+a large-instance gap is an upper estimate of the true one.
+
 All geometry is in the network's metric CRS (``WalkNetwork.crs``); lengths in
 metres, areas in m².
 """
@@ -1367,7 +1380,18 @@ def plan_trails(
     best_value = max(best_value, 0.0)
     upper = max(upper, best_value)
 
-    trails = [c for c in _components(model, best_segments)]
+    trails = []
+    for comp in _components(model, best_segments):
+        if model.segment_length[comp].sum() < min_len - 1e-6:
+            logger.warning(
+                "trails: dropped a %.0f m trail that cannot reach min_trail_m=%.0f m on allowed streets",
+                model.segment_length[comp].sum(),
+                min_len,
+            )
+            continue
+        trails.append(comp)
+    if len(trails) != len(_components(model, best_segments)):
+        best_value = model.population_reached([s for c in trails for s in c])
     trails.sort(key=lambda c: -model.population_reached(c))
     rows = []
     for i, comp in enumerate(trails, start=1):
@@ -1518,7 +1542,9 @@ def check_trails(
     underserved_column : str, optional
         Boolean column marking underserved cells.
     existing_reached_column : str
-        Column of ``cells`` marking residents existing trails reach (0 if absent).
+        Boolean column of ``cells`` marking residents existing trails reach;
+        when absent, ``dist_m_fitness_trail <= reach_m`` if that column exists,
+        else nobody.
     width_m : float
         Trail width for the added venue area (m).
     prize_model : TrailPrizeModel, optional
@@ -1684,6 +1710,8 @@ def _report_table(
     after[model.reached_cells(segment_ids)] = True
     if existing_reached_column in cells.columns:
         before = cells[existing_reached_column].to_numpy(dtype=bool)[positions]
+    elif "dist_m_fitness_trail" in cells.columns:  # existing trails, from the accessibility stage
+        before = cells["dist_m_fitness_trail"].to_numpy(dtype=float)[positions] <= model.reach_m
     else:
         before = np.zeros(len(positions), dtype=bool)
     after |= before
@@ -1752,6 +1780,7 @@ def _report_table(
         }
     )
     table = pd.DataFrame(rows)
+    table["neighbourhood_id"] = pd.Series([r["neighbourhood_id"] for r in rows], dtype=object)
     table["added"] = table["reached_after"] - table["reached_before"]
     with np.errstate(invalid="ignore", divide="ignore"):
         pop = table["underserved_population"].to_numpy(dtype=float)
@@ -1759,7 +1788,6 @@ def _report_table(
         table["share_after"] = np.where(pop > 0, table["reached_after"] / np.where(pop > 0, pop, 1), np.nan)
     table["added_area_m2"] = table["trail_length_m"] * width_m
     table["missed"] = (table["added"] <= 0) & (table["underserved_population"] > 0)
-    table["neighbourhood_id"] = table["neighbourhood_id"].astype(object)
     return table[list(REPORT_COLUMNS)].reset_index(drop=True)
 
 
@@ -1781,7 +1809,9 @@ def trail_report(
     neighbourhoods : geopandas.GeoDataFrame, optional
         Underserved neighbourhoods (``AccessibilityResult.underserved``).
     existing_reached_column : str
-        Column of ``cells`` marking residents existing trails already reach.
+        Boolean column of ``cells`` marking residents existing trails already
+        reach; when absent, ``dist_m_fitness_trail <= reach_m`` (from the
+        accessibility stage) is used if present, else nobody.
 
     Returns
     -------

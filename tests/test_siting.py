@@ -488,3 +488,47 @@ def test_chosen_sites_as_facilities_schema(network):
     ]
     assert isinstance(new, gpd.GeoDataFrame)
     assert pd.api.types.is_bool_dtype(new["open_to_public"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bound_reduction_does_not_change_the_optimum(seed):
+    # clustered weights: a few heavy demand points many sites overlap on
+    rng = np.random.default_rng(100 + seed)
+    n_cand, n_demand = 40, 300
+    points = rng.uniform(0, 10, (n_demand, 2))
+    sites = rng.uniform(0, 10, (n_cand, 2))
+    dense = np.linalg.norm(points[None, :, :] - sites[:, None, :], axis=2) < 1.5
+    weights = rng.lognormal(2.0, 1.0, n_demand) * (1 + 10 * np.exp(-((points - 5) ** 2).sum(axis=1) / 4))
+    full = MaximalCoverage.from_coverage(weights, dense, p=4).solve("exact", reduce=False)
+    reduced = MaximalCoverage.from_coverage(weights, dense, p=4).solve("exact", reduce=True)
+    assert reduced.objective_value == pytest.approx(full.objective_value, rel=1e-9)
+    value = weights[dense[reduced.selected_sites].any(axis=0)].sum()
+    assert reduced.objective_value == pytest.approx(value, rel=1e-9)
+    assert reduced.greedy_objective <= reduced.objective_value + 1e-9
+
+
+@pytest.mark.slow
+def test_plan_sites_smoke_on_the_embedded_sample():
+    from ordos_geo import io, pipeline, settings
+
+    if not (settings.SAMPLE_DIR / "walk_network.osm").exists():
+        pytest.skip("embedded sample not generated")
+    study = pipeline.load_study()
+    features = io.read_osm_features(study.config.network, siting.CANDIDATE_OSM_TAGS).to_crs(study.network.crs)
+    result = siting.plan_sites(study.network, study.cells, study.facilities, osm_features=features)
+    chosen = result.chosen
+    assert chosen["site_type"].value_counts().to_dict() == {
+        "multi_sport_court": 3,
+        "fitness_centre": 3,
+        "sports_park": 1,
+    }
+    assert chosen["candidate_id"].is_unique
+    park = chosen[chosen["site_type"] == "sports_park"]
+    assert (park["area_m2"] >= settings.SPORTS_PARK_MIN_AREA_M2).all()
+    gaps = result.gaps.set_index("instance")
+    assert (gaps["exact_objective"] >= gaps["greedy_objective"] - 1e-6).all()
+    # the combined plan's value is the sum of its chosen sites' newly covered residents
+    assert chosen["newly_covered_population"].sum() == pytest.approx(gaps.loc["combined", "exact_objective"])
+    for key, table in result.ranked.items():
+        assert table["rank"].tolist() == list(range(1, len(table) + 1))
+        assert table["reason"].str.len().gt(0).all(), key

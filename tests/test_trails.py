@@ -328,6 +328,22 @@ def test_preferred_footways_win_ties():
         assert network.edges.highway.iloc[plan.segments[0]].tolist() == ["footway"]
 
 
+def test_green_land_is_preferred_and_lines_to_avoid_are_excluded():
+    # Two residential streets of equal length meet at node 1, where the residents live.
+    nodes = {0: (0, 0), 1: (300, 0), 2: (600, 0)}
+    network = walk_network_from_graph(_graph(nodes, [(0, 1), (1, 2)]))
+    cells = _cells([[300, 0]], [10])
+    park = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 320, Y0 - 50, X0 + 650, Y0 + 50)], crs=CRS).to_crs(4326)
+    kwargs = dict(budget_m=300, min_trail_m=0, reach_m=10, underserved_column="under", method="heuristic")
+    plan = trails.plan_trails(network, cells, green_land=park, **kwargs)
+    edge = network.edges.iloc[plan.segments[0][0]]
+    assert {edge.u, edge.v} == {1, 2}  # through the park
+    avoid = gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 + 300, Y0), (X0 + 600, Y0)])], crs=CRS)
+    plan = trails.plan_trails(network, cells, green_land=park, forbidden_edges=avoid, **kwargs)
+    edge = network.edges.iloc[plan.segments[0][0]]
+    assert {edge.u, edge.v} == {0, 1}
+
+
 def test_as_facilities_follows_the_facilities_schema():
     network, _ = _ladder(n=12)
     cells = _cells([[550, 0], [650, 0]], [100, 100])
@@ -457,3 +473,14 @@ def test_check_rejects_lines_without_crs_and_points(checked_grid):
     points = gpd.GeoDataFrame(geometry=[shapely.Point(X0, Y0)], crs=CRS)
     with pytest.raises(InputDataError, match="LineStrings"):
         trails.check_trails(network, cells, points, underserved_column="under")
+
+
+def test_existing_trails_from_the_accessibility_columns(checked_grid):
+    network, cells, _, proposed = checked_grid
+    cells = cells.drop(columns="existing_reached")
+    cells["dist_m_fitness_trail"] = [np.inf, 480.0, np.inf, 520.0, np.inf, np.inf, np.inf]
+    check = trails.check_trails(network, cells, proposed, reach_m=150, underserved_column="under")
+    # Nobody is within 150 m of an existing trail (B is 480 m away).
+    assert check.population_reached_before == pytest.approx(0.0)
+    check = trails.check_trails(network, cells, proposed, reach_m=500, underserved_column="under")
+    assert check.population_reached_before == pytest.approx(20.0)  # B at 480 m <= 500 m
