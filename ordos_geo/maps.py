@@ -163,7 +163,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "missed": "未覆盖的服务不足片区",
         "off_network": "不在路网上的线段",
         "sources": "数据：OpenStreetMap 路网，行政区划边界，人口格网，体育设施清单",
-        "synthetic": "synthetic sample (合成样例)：人口与设施为虚构数据，仅供演示",
+        "synthetic": "synthetic sample (合成样例)：路网、人口与设施为合成数据，仅供演示；行政边界为真实数据",
         "scorecard": "规划目标评分卡",
         "maps": "地图",
         "met": "达标",
@@ -213,7 +213,10 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "missed": "Underserved neighbourhoods missed",
         "off_network": "Parts off the walk network",
         "sources": "Data: OpenStreetMap walk network, district boundaries, population grid, sports facility inventory",
-        "synthetic": "synthetic sample (合成样例): population and facilities are invented for demonstration",
+        "synthetic": (
+            "synthetic sample (合成样例): network, population and facilities are synthetic, "
+            "for demonstration; boundaries are real"
+        ),
         "scorecard": "Plan scorecard",
         "maps": "Maps",
         "met": "met",

@@ -50,7 +50,7 @@ _BAR_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
 _TEXT: Mapping[str, Mapping[str, str]] = {
     "zh": {
         "title": "就近健身设施规划报告",
-        "synthetic": "synthetic sample (合成样例)：本报告的人口与设施为虚构数据，仅供演示。",
+        "synthetic": "synthetic sample (合成样例)：本报告的路网、人口与设施为合成数据，仅供演示；行政边界为真实数据。",
         "scorecard": "规划目标评分卡",
         "districts": "分区指标",
         "charts": "图表",
@@ -72,8 +72,8 @@ _TEXT: Mapping[str, Mapping[str, str]] = {
     },
     "en": {
         "title": "Nearby-fitness facility planning report",
-        "synthetic": "synthetic sample (合成样例): population and facilities in this report are invented for "
-        "demonstration.",
+        "synthetic": "synthetic sample (合成样例): the network, population and facilities in this report are "
+        "synthetic, for demonstration; the boundaries are real.",
         "scorecard": "Plan scorecard",
         "districts": "Indicators by district",
         "charts": "Charts",
