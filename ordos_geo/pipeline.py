@@ -24,6 +24,7 @@ from ordos_geo.network import WalkNetwork, load_walk_network
 __all__ = [
     "Study",
     "StudyResults",
+    "analyse_study",
     "assign_districts",
     "before_after_table",
     "compute_accessibility",
@@ -31,6 +32,7 @@ __all__ = [
     "planned_facilities",
     "run_study",
     "study_summary",
+    "write_results",
 ]
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,7 @@ class StudyResults:
     indicators_after: pd.DataFrame | None = None
     scorecard_after: pd.DataFrame | None = None
     before_after: pd.DataFrame | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
     written: dict[str, Path] = field(default_factory=dict)
 
 
@@ -275,27 +278,75 @@ def run_study(
         Results and the paths written.
     """
     study = load_study(config, use_cache=use_cache)
+    results = analyse_study(study, stages=stages)
+    write_results(results, maps="maps" in stages)
+    return results
+
+
+def analyse_study(
+    study: Study, *, stages: tuple[str, ...] = ("accessibility", "siting", "trails")
+) -> StudyResults:
+    """Run the analysis stages on a loaded study, in memory (nothing is written).
+
+    Parameters
+    ----------
+    study : Study
+        From :func:`load_study`.
+    stages : tuple of str
+        Any of ``"accessibility"``, ``"siting"``, ``"trails"``; siting and
+        trails need accessibility. When siting or trails run, accessibility
+        and indicators are computed again with the planned sites and trails
+        added (``accessibility_after``, ``indicators_after``, ``before_after``).
+
+    Returns
+    -------
+    StudyResults
+    """
     cfg = study.config
     results = StudyResults(study=study)
-    summary = study_summary(study)
-    table_dir, map_dir = cfg.table_dir(), cfg.map_dir()
-
-    if "accessibility" in stages:
-        _run_accessibility(results)
-        summary["citywide"] = _citywide(results.indicators)
-        if "siting" in stages and cfg.siting_enabled:
-            _run_siting(results)
-        if "trails" in stages and cfg.trails_enabled:
-            _run_trails(results)
-        if results.siting is not None or results.trail_plan is not None:
-            _run_after_plan(results)
-            summary["citywide_after_plan"] = _citywide(results.indicators_after)
-        _write_tables(results, table_dir)
-        if "maps" in stages:
-            _write_maps(results, map_dir)
-    results.written["summary"] = io.write_json(summary, table_dir / "summary.json")
-    logger.info("study %s written to %s", cfg.name, table_dir)
+    results.summary = study_summary(study)
+    if "accessibility" not in stages:
+        return results
+    _run_accessibility(results)
+    results.summary["citywide"] = _citywide(results.indicators)
+    if "siting" in stages and cfg.siting_enabled:
+        _run_siting(results)
+    if "trails" in stages and cfg.trails_enabled:
+        _run_trails(results)
+    if results.siting is not None or results.trail_plan is not None:
+        _run_after_plan(results)
+        results.summary["citywide_after_plan"] = _citywide(results.indicators_after)
     return results
+
+
+def write_results(results: StudyResults, *, maps: bool = True) -> dict[str, Path]:
+    """Write a study's tables, GeoPackages, ``summary.json`` and (optionally) maps and report.
+
+    Tables go to ``config.table_dir()``, maps to ``config.map_dir()``; every
+    file is written atomically by :mod:`ordos_geo.io`.
+
+    Parameters
+    ----------
+    results : StudyResults
+        From :func:`analyse_study`.
+    maps : bool
+        Also write ``coverage.html``, ``sites.html``, ``trails.html``,
+        ``index.html`` and the report.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Everything written, also kept in ``results.written``.
+    """
+    cfg = results.study.config
+    table_dir, map_dir = cfg.table_dir(), cfg.map_dir()
+    if results.accessibility is not None:
+        _write_tables(results, table_dir)
+        if maps:
+            _write_maps(results, map_dir)
+    results.written["summary"] = io.write_json(results.summary, table_dir / "summary.json")
+    logger.info("study %s written to %s", cfg.name, table_dir)
+    return results.written
 
 
 def _citywide(indicators: pd.DataFrame | None) -> dict[str, Any]:

@@ -39,7 +39,16 @@ from shapely.geometry import LineString, MultiLineString, Point, Polygon, box
 from ordos_geo import _crs, io, settings
 from ordos_geo._errors import MissingDependencyError
 
-__all__ = ["DEFAULT_SEED", "DISTRICTS", "SAMPLE_FILES", "AdminUnit", "build_sample"]
+__all__ = [
+    "CALIBRATION_PER_CAPITA_AREA_M2",
+    "CORE_POPULATION_SHARE",
+    "DEFAULT_SEED",
+    "DISTRICTS",
+    "SAMPLE_FILES",
+    "AdminUnit",
+    "build_sample",
+    "core_population",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +99,18 @@ DISTRICTS: tuple[AdminUnit, ...] = (
     AdminUnit("150627", "伊金霍洛旗", "Ejin Horo", "district", 247_983, _CENSUS),
 )
 
+#: Share of each district's 2020 census population that lives in the central core the
+#: sample covers (central Kangbashi, central Dongsheng): **estimate, unverified**. One
+#: factor for both districts, so the raster keeps the census ratio 574,242 : 118,796;
+#: the raster holds Dongsheng 172,273 and Kangbashi 35,639 (``core_population``).
+CORE_POPULATION_SHARE = 0.30
+
+#: Range the sample's citywide per-capita venue area (m² per resident, computed with the
+#: study's rules) is calibrated into: below the plan's 3.4 m² (2024) / 3.5 m² (2025) so
+#: that siting and trails matter, near the real figures of ``ordos_facts.md`` section 4
+#: (Inner Mongolia 2.93 m² end-2024; Jungar 3.12 m² 2025-03; Otog 2.88 m² 2024-10).
+CALIBRATION_PER_CAPITA_AREA_M2 = (2.5, 3.0)
+
 #: Metric working CRS of the generator: CGCS2000 3-degree Gauss-Krüger CM 111E.
 _WORK_CRS = 4546
 #: Boundary simplification tolerance (degrees, about 30 m) and output precision.
@@ -98,6 +119,17 @@ _GEOJSON_PRECISION = 7
 #: Raster resolution: 3 arc-seconds, the WorldPop grid.
 _CELL_DEG = 1.0 / 1200.0
 _NODATA = -99999.0
+
+
+def core_population(unit: AdminUnit) -> int:
+    """Persons the sample's raster holds for ``unit``: its 2020 census total x ``CORE_POPULATION_SHARE``.
+
+    Rounded half up to a whole person (Dongsheng 574,242 -> 172,273; Kangbashi
+    118,796 -> 35,639), so the ratio of two districts matches the census ratio to
+    within rounding.
+    """
+    return math.floor(unit.population_2020 * CORE_POPULATION_SHARE + 0.5)
+
 
 # Landmarks (ordos_facts.md sections 2 and 3), lon/lat WGS-84.
 _GENGHIS_KHAN_SQUARE = (109.785, 39.604)
@@ -809,19 +841,65 @@ def _build_links(scene: _Scene, rng: np.random.Generator, kang: dict[str, Any], 
 
 
 # --------------------------------------------------------------------------- facilities
+#: Venue field areas (体育场地面积, m²) of the landmark venues: **estimates** from their
+#: sourced facilities (ordos_facts.md section 2), not survey values.
+#: Ordos Sports Centre: main field with 400 m track about 2.4 ha; the complex (planned
+#: 1,350 mu) also holds a warm-up field with a 400 m track (about 2 ha) and an outdoor
+#: court area; arena floor plus training halls; natatorium water and decks (10-lane
+#: 50 m competition pool, diving pool, 6-lane warm-up pool). Dongsheng Stadium: field
+#: and track about 2 ha.
+_LANDMARK_AREA_M2: dict[str, float] = {
+    "ordos_stadium": 24_000.0,
+    "ordos_warmup_field": 20_000.0,
+    "ordos_outdoor_courts": 12_000.0,
+    "ordos_gymnasium": 8_000.0,
+    "ordos_natatorium": 3_500.0,
+    "dongsheng_stadium": 21_000.0,
+    "dongsheng_gymnasium": 3_200.0,
+    "dongsheng_natatorium": 1_250.0,
+    "dongsheng_outdoor_courts": 10_000.0,
+}
+#: Share of a sports park's polygon that is sports ground (pitches, courts, track).
+_SPORTS_PARK_FIELD_SHARE = 0.6
+#: School sports grounds (m²): a secondary school's with a 400 m track and courts, a
+#: primary school's with a 200-300 m track; and the share open to the public (below
+#: the plan's 60 % target), drawn separately for each school type.
+_SECONDARY_SCHOOL_AREA_M2 = (14_000.0, 24_000.0)
+_PRIMARY_SCHOOL_AREA_M2 = (3_500.0, 7_500.0)
+_N_PRIMARY_SCHOOLS = 12
+_SCHOOL_OPEN_SHARE = 0.45
+#: Community venues in residential blocks outside the gap zones: (kind, Chinese
+#: name, English name, (min, max) venue field area in m², count). Estimates: a
+#: 多功能运动场 is one or two courts (a basketball court with run-off about 650 m²);
+#: an 11-a-side pitch 105 x 68 m; a 7-a-side pitch about 65 x 45 m with run-off; one
+#: set of outdoor equipment about 200 m²; a small fitness centre's halls; a gateball
+#: court about 600 m²; a tennis club of 2-4 courts (about 670 m² each).
+_COMMUNITY_VENUES: tuple[tuple[str, str, str, tuple[float, float], int], ...] = (
+    ("multi_sport_court", "多功能运动场", "Multi-sport court", (600.0, 1_800.0), 70),
+    ("pitch", "足球场", "Football pitch", (6_800.0, 7_500.0), 6),
+    ("pitch", "七人制足球场", "7-a-side pitch", (2_800.0, 4_200.0), 14),
+    ("fitness_path", "健身路径", "Fitness path", (150.0, 300.0), 40),
+    ("playground", "儿童游乐场", "Playground", (0.0, 0.0), 10),
+    ("fitness_centre", "全民健身中心", "Fitness centre", (1_500.0, 3_000.0), 6),
+    ("other", "门球场", "Gateball court", (500.0, 800.0), 3),
+    ("other", "网球场", "Tennis courts", (1_300.0, 2_700.0), 4),
+)
+
+
 def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, Any], dong: dict[str, Any]) -> None:
-    """Landmarks, parks, sports parks, trails, school venues and small venues outside the gap zones."""
+    """Landmarks, parks, sports parks, trails, school venues and community venues outside the gap zones."""
     fac = scene.facilities
+    area = _LANDMARK_AREA_M2
     # Ordos Sports Centre (real facts, position [unverified]) on the NE edge of Kangbashi
     s_blocks = [kang["blocks"][k].poly for k in kang["sports_blocks"]]
     c0, c1 = s_blocks[0].centroid, s_blocks[1].centroid
-    prov = "real venue (ordos_facts.md), position [unverified]"
+    prov = "real venue (ordos_facts.md), position [unverified], field area estimated"
     fac.append(
         _Facility(
             "鄂尔多斯体育中心体育场 Ordos Sports Centre Stadium",
             "stadium",
             Point(c0.x, c0.y + 40),
-            20_000.0,
+            area["ordos_stadium"],
             capacity=60_000,
             provenance=prov,
         )
@@ -831,7 +909,7 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
             "鄂尔多斯体育中心体育馆 Ordos Sports Centre Gymnasium",
             "gymnasium",
             Point(c1.x - 40, c1.y + 60),
-            4_000.0,
+            area["ordos_gymnasium"],
             capacity=12_000,
             provenance=prov,
         )
@@ -841,7 +919,7 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
             "鄂尔多斯体育中心游泳馆 Ordos Sports Centre Natatorium",
             "swimming_pool",
             Point(c1.x + 40, c1.y - 50),
-            2_500.0,
+            area["ordos_natatorium"],
             capacity=4_000,
             provenance=prov,
         )
@@ -862,18 +940,31 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
             "东胜体育场 Dongsheng Stadium",
             "stadium",
             Point(sx, sy),
-            22_000.0,
+            area["dongsheng_stadium"],
             capacity=35_107,
-            provenance="real venue at its sourced coordinate",
+            provenance="real venue at its sourced coordinate, field area estimated",
         )
     )
     # Dongsheng stadium's neighbours in the same sports block
     sb = next(b for b in dong["blocks"] if b.poly.contains(Point(sx, sy)))
-    bx0, by0, bx1, _ = sb.poly.bounds
+    bx0, by0, bx1, by1 = sb.poly.bounds
     fac.append(
-        _Facility("东胜体育馆 Dongsheng Gymnasium", "gymnasium", Point(bx0 + 40, by0 + 40), 3_200.0, capacity=5_000)
+        _Facility(
+            "东胜体育馆 Dongsheng Gymnasium",
+            "gymnasium",
+            Point(bx0 + 40, by0 + 40),
+            area["dongsheng_gymnasium"],
+            capacity=5_000,
+        )
     )
-    fac.append(_Facility("东胜游泳馆 Dongsheng Natatorium", "swimming_pool", Point(bx1 - 40, by0 + 40), 1_250.0))
+    fac.append(
+        _Facility(
+            "东胜游泳馆 Dongsheng Natatorium",
+            "swimming_pool",
+            Point(bx1 - 40, by0 + 40),
+            area["dongsheng_natatorium"],
+        )
+    )
     # parks: every park block (polygons shared with the OSM leisure=park ways)
     for core in ("Kangbashi", "Dongsheng"):
         blocks = [b for b in scene.blocks if b.core == core and b.use == "park"]
@@ -904,7 +995,11 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
     scene.osm.add_polygon(
         sp, {"leisure": "park", "name": "康巴什体育公园", "name:en": "Kangbashi Sports Park (synthetic)"}
     )
-    fac.append(_Facility("康巴什体育公园 Kangbashi Sports Park", "sports_park", sp, round(sp.area * 0.6, -1)))
+    fac.append(
+        _Facility(
+            "康巴什体育公园 Kangbashi Sports Park", "sports_park", sp, round(sp.area * _SPORTS_PARK_FIELD_SHARE, -1)
+        )
+    )
     small = next(b for b in dong["blocks"] if b.use == "park")
     x0, y0, x1, y1 = small.poly.bounds
     fac.append(
@@ -930,6 +1025,33 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
             provenance="real park name and area (ordos_facts.md), position [unverified]",
         )
     )
+    # the sports centres' outdoor grounds (synthetic rows beside the real venues)
+    fac.append(
+        _Facility(
+            "鄂尔多斯体育中心热身场 Ordos Sports Centre warm-up field and track",
+            "pitch",
+            Point(c0.x, c0.y - 80),
+            area["ordos_warmup_field"],
+            provenance="synthetic part of a real venue, position [unverified], field area estimated",
+        )
+    )
+    fac.append(
+        _Facility(
+            "鄂尔多斯体育中心室外运动场 Ordos Sports Centre outdoor courts",
+            "multi_sport_court",
+            Point(c1.x, c1.y - 110),
+            area["ordos_outdoor_courts"],
+            provenance="synthetic part of a real venue, position [unverified], field area estimated",
+        )
+    )
+    fac.append(
+        _Facility(
+            "东胜体育场室外运动场 Dongsheng Stadium outdoor courts",
+            "multi_sport_court",
+            Point(bx0 + 40, by1 - 40),
+            area["dongsheng_outdoor_courts"],
+        )
+    )
     # fitness trails: the river promenade and a loop in a Dongsheng park
     prom = kang["promenade"]
     trail = shapely.ops.substring(prom, 0.3 * prom.length, 0.3 * prom.length + 2_400.0)
@@ -939,51 +1061,46 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
     fac.append(
         _Facility("东胜公园环形健身步道 Dongsheng Park Loop Trail", "fitness_trail", LineString(loop.coords), None)
     )
-    # school venues: one per school block, about 45 % open
-    schools = [b for b in scene.blocks if b.use == "school"]
-    open_flags = np.zeros(len(schools), dtype=bool)
-    open_flags[rng.permutation(len(schools))[: round(0.45 * len(schools))]] = True
-    for k, (b, is_open) in enumerate(zip(schools, open_flags, strict=True)):
-        c = b.poly.centroid
-        fac.append(
-            _Facility(
-                f"{_CORE_ZH[b.core]}第{k + 1}学校运动场 {b.core} School {k + 1} sports ground",
-                "school_venue",
-                Point(c.x, c.y),
-                None if k == 2 else 8_160.0 + 400.0 * (k % 4),
-                open_to_public=bool(is_open),
-            )
-        )
-    # small venues in residential blocks outside the gap zones
-    small_kinds = [
-        ("multi_sport_court", "多功能运动场", "Multi-sport court", 800.0),
-        ("pitch", "足球场", "Football pitch", 7_140.0),
-        ("fitness_path", "健身路径", "Fitness path", 200.0),
-        ("playground", "儿童游乐场", "Playground", 0.0),
-        ("fitness_centre", "全民健身中心", "Fitness centre", 1_500.0),
-        ("other", "门球场", "Gateball court", 600.0),
-    ]
-    counts = {
-        "multi_sport_court": 14,
-        "pitch": 6,
-        "fitness_path": 14,
-        "playground": 10,
-        "fitness_centre": 4,
-        "other": 3,
-    }
+    # school venues: one secondary school ground per school block (the OSM 中学), primary
+    # schools inside residential blocks; about 45 % of each type open to the public
     candidates = [b for b in scene.blocks if b.use == "residential" and _is_rect(b) and not _in_gap(scene, b)]
-    order = rng.permutation(len(candidates))
+    residents = _block_residents(scene, candidates)
+    # a random order of the candidate blocks, more populous blocks earlier: venues follow residents
+    order = rng.choice(len(candidates), size=len(candidates), replace=False, p=residents / residents.sum())
     pos = 0
-    missing_left = 3
-    for kind, zh, en, area in small_kinds:
-        for k in range(counts[kind]):
+    secondary = [b for b in scene.blocks if b.use == "school"]
+    primary = [candidates[order[k]] for k in range(_N_PRIMARY_SCHOOLS)]
+    pos += _N_PRIMARY_SCHOOLS
+    for level, blocks, (low, high) in (
+        ("secondary", secondary, _SECONDARY_SCHOOL_AREA_M2),
+        ("primary", primary, _PRIMARY_SCHOOL_AREA_M2),
+    ):
+        open_flags = np.zeros(len(blocks), dtype=bool)
+        open_flags[rng.permutation(len(blocks))[: round(_SCHOOL_OPEN_SHARE * len(blocks))]] = True
+        for k, (b, is_open) in enumerate(zip(blocks, open_flags, strict=True)):
+            value = round(float(rng.uniform(low, high)), -2)
+            if level == "secondary":
+                c = b.poly.centroid
+                p = Point(c.x, c.y)
+                name = f"{_CORE_ZH[b.core]}第{k + 1}中学运动场 {b.core} Secondary School {k + 1} sports ground"
+            else:
+                x0, y0, x1, y1 = b.poly.bounds
+                p = Point(rng.uniform(x0 + 40, x1 - 40), rng.uniform(y0 + 40, y1 - 40))
+                name = f"{_CORE_ZH[b.core]}第{k + 1}小学运动场 {b.core} Primary School {k + 1} sports ground"
+            missing = level == "secondary" and k == 2  # one school without an area (missing-area policy)
+            fac.append(_Facility(name, "school_venue", p, None if missing else value, open_to_public=bool(is_open)))
+    # community venues in residential blocks outside the gap zones
+    missing_kinds = {"multi_sport_court", "pitch", "fitness_path"}  # one row each without an area
+    for kind, zh, en, (low, high), count in _COMMUNITY_VENUES:
+        for k in range(count):
             b = candidates[order[pos % len(order)]]
             pos += 1
             x0, y0, x1, y1 = b.poly.bounds
             p = Point(rng.uniform(x0 + 30, x1 - 30), rng.uniform(y0 + 30, y1 - 30))
-            value: float | None = round(area * float(rng.uniform(0.8, 1.25)), -1) if area else 0.0
-            if kind in ("multi_sport_court", "fitness_path", "pitch") and missing_left and k == 5:
-                value, missing_left = None, missing_left - 1
+            value: float | None = round(float(rng.uniform(low, high)), -1) if high else 0.0
+            if kind in missing_kinds and k == 5:
+                value = None
+                missing_kinds.discard(kind)
             fac.append(_Facility(f"{_CORE_ZH[b.core]}{zh}{k + 1} {en} {k + 1} ({b.core})", kind, p, value))
     # the Amap-style community survey (separate rows, GCJ-02 on output)
     amap_kinds = [
@@ -992,12 +1109,24 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
         ("playground", "儿童乐园", "体育休闲服务;休闲场所;游乐场", 0.0),
     ]
     for k in range(18):
-        kind, zh, amap_type, area = amap_kinds[k % 3 if k < 15 else 0]
+        kind, zh, amap_type, typical = amap_kinds[k % 3 if k < 15 else 0]
         b = candidates[order[(pos + k) % len(order)]]
         x0, y0, x1, y1 = b.poly.bounds
         p = Point(rng.uniform(x0 + 25, x1 - 25), rng.uniform(y0 + 25, y1 - 25))
-        value = None if k in (4, 11) else (round(area * float(rng.uniform(0.7, 1.4)), -1) if area else 0.0)
+        value = None if k in (4, 11) else (round(typical * float(rng.uniform(0.7, 1.4)), -1) if typical else 0.0)
         scene.amap.append(_Facility(f"{zh}(社区{k + 1})", kind, p, value, provenance=amap_type))
+
+
+def _block_residents(scene: _Scene, blocks: Sequence[_Block]) -> np.ndarray:
+    """Approximate residents of each block: its density x area share of its core's population."""
+    units = {u.name_en: u for u in DISTRICTS}
+    core_weight = {
+        core: sum(b.density * b.poly.area for b in scene.blocks if b.core == core and b.use == "residential")
+        for core in _CORE_ZH
+    }
+    return np.array(
+        [b.density * b.poly.area / core_weight[b.core] * core_population(units[b.core]) for b in blocks], dtype=float
+    )
 
 
 def _in_gap(scene: _Scene, block: _Block) -> bool:
@@ -1119,7 +1248,7 @@ def _population_grid(
         if unit.name_en not in ("Dongsheng", "Kangbashi"):
             continue
         sel = np.flatnonzero((district == unit.name_en) & (weight > 0))
-        people[sel] = _largest_remainder(weight[sel], unit.population_2020)
+        people[sel] = _largest_remainder(weight[sel], core_population(unit))
         totals[unit.name_en] = int(people[sel].sum())
     stray = (weight > 0) & ~np.isin(district, ["Dongsheng", "Kangbashi"])
     people[stray] = 0.0

@@ -47,6 +47,9 @@ from ordos_geo._errors import InfeasibleError, InputDataError, SolverError
 from ordos_geo.network import WalkNetwork
 
 __all__ = [
+    "CANDIDATE_COLUMNS",
+    "CANDIDATE_OSM_TAGS",
+    "DEFAULT_MIN_SCHOOL_GROUNDS_M2",
     "DEFAULT_PLAN",
     "DEFAULT_RULES",
     "SITE_TYPE_ALIASES",
@@ -181,7 +184,6 @@ DEFAULT_RULES: Final[Mapping[str, SitingRule]] = MappingProxyType(
 SITE_TYPE_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "sports_park": "sports_park",
-        "park": "sports_park",
         "fitness_centre": "fitness_centre",
         "fitness_center": "fitness_centre",
         "centre": "fitness_centre",
@@ -245,11 +247,20 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
+_HIGHS_BANNER_SHOWN = False
+
+
 def _new_highs() -> Any:
+    """A silent HiGHS instance (the first one in a process prints a banner on C stdout: swallowed)."""
+    global _HIGHS_BANNER_SHOWN
     import highspy
 
-    with _quiet_stdout():
+    if _HIGHS_BANNER_SHOWN:
         highs = highspy.Highs()
+    else:
+        with _quiet_stdout():
+            highs = highspy.Highs()
+        _HIGHS_BANNER_SHOWN = True
     highs.setOptionValue("output_flag", False)
     return highs
 
@@ -1353,23 +1364,6 @@ class CombinedCoverage:
             shares[layer.key] = share
         return shares
 
-    def summary(self) -> pd.DataFrame:
-        """One row per type and one for the total: p, candidates, objective, greedy, gap, bound."""
-        rows = []
-        for layer in self.layers:
-            rows.append(
-                {
-                    "instance": layer.key,
-                    "p": layer.p,
-                    "n_eligible_candidates": len(layer.sites),
-                    "n_demand_groups": len(layer.group_weight),
-                    "locked_population": layer.locked_weight,
-                    "newly_covered_population": float(self.marginal_gains.get(layer.key, np.zeros(0)).sum()),
-                }
-            )
-        table = pd.DataFrame(rows)
-        return table
-
 
 class MaximalCoverage(CombinedCoverage):
     r"""Maximal covering location problem (MCLP) for one facility type.
@@ -2381,6 +2375,7 @@ def _gap_row(instance: str, model: CombinedCoverage, n_demand: int) -> dict[str,
         "gap_abs": model.gap_abs,
         "gap_rel": model.gap_rel,
         "upper_bound": model.upper_bound,
+        "lp_bound": model.lp_bound,
         "exact_seconds": model.exact_seconds,
         "greedy_seconds": model.greedy_seconds,
     }
@@ -2447,7 +2442,8 @@ def plan_sites(
         The rule table.
     method : {"exact", "greedy"}
         How the joint plan and each type are solved (see
-        :meth:`CombinedCoverage.solve`).
+        :meth:`CombinedCoverage.solve`); with ``"greedy"`` the LP relaxation is
+        also solved, for the bound in ``gaps``.
     budget : float, optional
         Upper bound on the summed candidate ``cost`` of the joint plan.
     osm_features : geopandas.GeoDataFrame, optional
@@ -2522,9 +2518,9 @@ def plan_sites(
     n_cells = len(prepared.cells)
     gap_rows = []
     for key in types:
-        single = build([key], with_budget=False).solve(method, time_limit_s=time_limit_s)
+        single = build([key], with_budget=False).solve(method, time_limit_s=time_limit_s, lp_bound=True)
         gap_rows.append(_gap_row(key, single, n_cells))
-    model = build(list(types), with_budget=True).solve(method, time_limit_s=time_limit_s)
+    model = build(list(types), with_budget=True).solve(method, time_limit_s=time_limit_s, lp_bound=True)
     gap_rows.append(_gap_row("combined", model, n_cells))
     gaps = pd.DataFrame(gap_rows)
 
