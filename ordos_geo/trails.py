@@ -47,6 +47,7 @@ metres, areas in m².
 from __future__ import annotations
 
 import heapq
+import itertools
 import logging
 import math
 from collections.abc import Iterable, Sequence
@@ -89,7 +90,7 @@ DEFAULT_PREFERRED_HIGHWAYS: tuple[str, ...] = ("footway", "path", "pedestrian", 
 #: Cells farther than this walk from any facility are underserved (the 15-minute circle).
 UNDERSERVED_DISTANCE_M: float = 1_000.0
 #: Largest number of candidate segments solved exactly by ``method="auto"``.
-EXACT_MAX_SEGMENTS: int = 60
+EXACT_MAX_SEGMENTS: int = 30
 #: Spacing of the sample points a proposed line is cut into for snapping (metres).
 CHECK_SAMPLE_SPACING_M: float = 20.0
 
@@ -803,8 +804,8 @@ class _Planner:
         return best
 
     # ---- phases ----
-    def seed(self, k: int, spread_m: float, node_xy: np.ndarray) -> None:
-        """Start ``k`` trails on high-prize segments at least ``spread_m`` apart."""
+    def seed(self, k: int, spread_m: float, node_xy: np.ndarray, *, first: int | None = None) -> None:
+        """Start ``k`` trails on high-prize segments at least ``spread_m`` apart (the first one given)."""
         candidates = np.flatnonzero(self.allowed & (self.length <= self.budget))
         if candidates.size == 0:
             return
@@ -824,6 +825,8 @@ class _Planner:
             pool = top[ok]
             g = self.marginals(pool)
             i = int(np.lexsort((self.cost[pool], -g))[0])  # most residents, then cheapest (preferred) segment
+            if first is not None and not self.trails and np.any(pool == first):
+                i = int(np.flatnonzero(pool == first)[0])
             if g[i] <= 0 and self.trails:
                 break
             self.trails.append(_Trail())
@@ -1247,7 +1250,8 @@ def plan_trails(
     green_land: gpd.GeoDataFrame | None = None,
     width_m: float = settings.DEFAULT_TRAIL_WIDTH_M,
     method: Literal["auto", "heuristic", "exact"] = "auto",
-    time_limit_s: float = 30.0,
+    time_limit_s: float = 20.0,
+    n_starts: int = 3,
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
     prize_model: TrailPrizeModel | None = None,
 ) -> TrailPlan:
@@ -1260,8 +1264,8 @@ def plan_trails(
     ``2 x reach_m`` apart), grows them by the addition - an adjacent segment or
     a short path to a valuable segment - with the best new population per metre,
     swaps low-value leaf segments for better ones, and closes loops when the
-    leftover budget allows. It is run for 1..``max_trails`` trails and the best
-    plan kept.
+    leftover budget allows. It is run for 1..``max_trails`` trails and
+    ``n_starts`` first seeds, and the best plan kept.
 
     Parameters
     ----------
@@ -1298,11 +1302,15 @@ def plan_trails(
         Trail width for the venue area (m).
     method : {"auto", "heuristic", "exact"}
         ``"auto"`` runs the heuristic and, when at most
-        :data:`EXACT_MAX_SEGMENTS` (60) segments are allowed, also the exact
+        :data:`EXACT_MAX_SEGMENTS` (30) segments are allowed, also the exact
         MILP (HiGHS), keeping the better plan;
         ``"exact"`` always solves the MILP (small instances only).
     time_limit_s : float
-        Time limit of the MILP (seconds).
+        Time limit of the MILP (seconds); on timeout the best solution and the
+        solver's bound are used.
+    n_starts : int
+        Multi-start: the heuristic is run with the first trail seeded on each of
+        the ``n_starts`` best spread-out segments (for each trail count).
     max_snap_distance_m : float
         Cells farther than this from the network reach nothing.
     prize_model : TrailPrizeModel, optional
@@ -1354,11 +1362,15 @@ def plan_trails(
     best_value = -1.0
     kept = "heuristic"
     if method in ("auto", "heuristic"):
-        for k in range(1, max_trails + 1):
+        # Multi-start: the first trail starts on each of the n_starts best spread-out segments.
+        planner.reset()
+        planner.seed(max(int(n_starts), 1), 2 * model.reach_m, network.node_xy)
+        firsts = [t.segments[0] for t in planner.trails] or [None]
+        for k, first in itertools.product(range(1, max_trails + 1), firsts):
             if k > 1 and k * min_len > budget_m + 1e-9:
                 break
             planner.reset()
-            planner.seed(k, 2 * model.reach_m, network.node_xy)
+            planner.seed(k, 2 * model.reach_m, network.node_xy, first=first)
             planner.grow()
             planner.improve()
             planner.close_loops()

