@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| step | value |")
     print("|---|---|")
     print(f"| prize model (snap + bounded Dijkstra + reach matrix) | {t_prize:.1f} s |")
-    print(f"| planning (heuristic 1..3 trails + improvement + bound) | {t_plan:.1f} s |")
+    print(f"| planning (heuristic: 1..3 trails x 3 starts, improvement, bound) | {t_plan:.1f} s |")
     print(f"| total | {t_prize + t_plan:.1f} s |")
     print(f"| trails | {len(plan.trails)} ({plan.total_length_m:,.0f} m of {args.budget_m:,.0f} m) |")
     print(f"| population reached | {plan.population_reached:,.0f} |")

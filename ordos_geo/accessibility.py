@@ -240,7 +240,7 @@ class _SegmentGrid:
         lo = np.minimum(a, b).min(axis=0) - 1.0
         hi = np.maximum(a, b).max(axis=0) + 1.0
         area = float(np.prod(hi - lo))
-        cell_m = float(np.clip(0.45 * math.sqrt(area / max(len(a), 1)), 5.0, 250.0))
+        cell_m = float(np.clip(0.6 * math.sqrt(area / max(len(a), 1)), 5.0, 250.0))
         n_cols = int((hi[0] - lo[0]) // cell_m) + 1
         n_rows = int((hi[1] - lo[1]) // cell_m) + 1
         # cut segments into pieces no longer than a cell so long diagonals register in few cells
@@ -1054,7 +1054,13 @@ def _links(index: _NetworkIndex, edge: np.ndarray, offset: np.ndarray, how: str)
 
 
 def _pairs_within(
-    index: _NetworkIndex, orig: SnappedPoints, dest: SnappedPoints, limit: float, *, progress: bool | None = None
+    index: _NetworkIndex,
+    orig: SnappedPoints,
+    dest: SnappedPoints,
+    limit: float,
+    *,
+    progress: bool | None = None,
+    sort: bool = True,
 ) -> pd.DataFrame:
     """Origin owner, destination owner and network distance of all pairs within ``limit``."""
     o_ok = np.flatnonzero(orig.reachable)
@@ -1149,6 +1155,8 @@ def _pairs_within(
         dist_all = np.concatenate([rest_cost, dist_all[first]])
     a, b = key // n_targets, key % n_targets
     origin, destination = (b, a) if backwards else (a, b)
+    if not sort:
+        return pd.DataFrame({"origin": origin, "destination": destination, "distance_m": dist_all})
     order = np.argsort(origin * (dest.n_owners + 1) + destination, kind="stable")
     return pd.DataFrame(
         {
@@ -1419,6 +1427,22 @@ def _reachable_segments(
     b = np.concatenate(parts_b)
     scale = np.where(index.length[e] > 0, index.geom_length[e] / np.maximum(index.length[e], 1e-12), 0.0)
     full = (a <= 1e-9) & (b >= index.length[e] - 1e-9)
+    # a whole edge once per group; drop its partial pieces
+    n_edges = len(index.length)
+    full_keys = _unique_sorted(g[full] * n_edges + e[full])
+    key = g * n_edges + e
+    if len(full_keys):
+        slot = np.minimum(np.searchsorted(full_keys, key), len(full_keys) - 1)
+        covered = full_keys[slot] == key
+    else:
+        covered = np.zeros(len(key), dtype=bool)
+    first_full = np.zeros(len(key), dtype=bool)
+    if full.any():
+        full_pos = np.flatnonzero(full)
+        _, first = np.unique(key[full_pos], return_index=True)
+        first_full[full_pos[first]] = True
+    keep = first_full | (~full & ~covered)
+    g, e, a, b, scale, full = g[keep], e[keep], a[keep], b[keep], scale[keep], full[keep]
     lines = np.empty(len(e), dtype=object)
     lines[full] = index.geoms[e[full]]
     part = ~full & (b > a)
@@ -1444,10 +1468,12 @@ def _service_area_polygons(
             continue
         order = np.argsort(g, kind="stable")
         g, lines = g[order], lines[order]
-        groups = _unique_sorted(g)
-        multi = shapely.multilinestrings(lines, indices=np.searchsorted(groups, g))
-        polygons = shapely.buffer(multi, buffer_m, quad_segs=4)
-        out.extend((int(grp), float(threshold), poly) for grp, poly in zip(groups, polygons, strict=True))
+        # buffering each piece and dissolving is far faster in GEOS than buffering crossing linework at once
+        bands = shapely.buffer(lines, buffer_m, quad_segs=4)
+        starts = np.flatnonzero(np.concatenate([[True], g[1:] != g[:-1]]))
+        ends = np.append(starts[1:], len(g))
+        for start, end in zip(starts, ends, strict=True):
+            out.append((int(g[start]), float(threshold), shapely.union_all(bands[start:end])))
     return out
 
 
@@ -1816,7 +1842,7 @@ def compute_accessibility(
         out[covered_column(t)] = true_any <= t
     out["covered_service"] = covered_service
 
-    od = _pairs_within(index, orig, dest, catchment, progress=progress)
+    od = _pairs_within(index, orig, dest, catchment, progress=progress, sort=False)
     area = (
         pd.to_numeric(fac["area_m2"], errors="coerce").to_numpy(dtype=float)
         if "area_m2" in fac.columns

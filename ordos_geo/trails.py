@@ -962,6 +962,10 @@ def _components(model: TrailPrizeModel, segments: Sequence[int]) -> list[list[in
     return list(groups.values())
 
 
+def _long_enough(model: TrailPrizeModel, segments: Sequence[int], min_len: float) -> bool:
+    return float(model.segment_length[list(segments)].sum()) >= min_len - 1e-6
+
+
 def _knapsack_bound(gains: np.ndarray, lengths: np.ndarray, budget: float) -> float:
     """Fractional knapsack: most gain fitting in ``budget`` metres when segments may be split."""
     keep = gains > 0
@@ -1375,6 +1379,7 @@ def plan_trails(
             planner.improve()
             planner.close_loops()
             segments = [s for t in planner.trails for s in t.segments]
+            segments = [s for c in _components(model, segments) if _long_enough(model, c, min_len) for s in c]
             value = model.population_reached(segments)
             logger.debug("trail heuristic with %d seeds: %.0f residents", k, value)
             if value > best_value + 1e-9 or (abs(value - best_value) <= 1e-9 and len(segments) < len(best_segments)):
@@ -1390,11 +1395,14 @@ def plan_trails(
         if objective > best_value + 1e-9:
             best_value, best_segments, kept = objective, chosen, "exact"
     best_value = max(best_value, 0.0)
+    if best_value <= 0:
+        logger.warning("trails: no underserved resident can be reached by a trail; the plan is empty")
+        best_segments = []
     upper = max(upper, best_value)
 
     trails = []
     for comp in _components(model, best_segments):
-        if model.segment_length[comp].sum() < min_len - 1e-6:
+        if not _long_enough(model, comp, min_len):
             logger.warning(
                 "trails: dropped a %.0f m trail that cannot reach min_trail_m=%.0f m on allowed streets",
                 model.segment_length[comp].sum(),
@@ -1560,7 +1568,7 @@ def check_trails(
     width_m : float
         Trail width for the added venue area (m).
     prize_model : TrailPrizeModel, optional
-        Reuse a model (for example ``plan.prize_model``).
+        Reuse a model (for example ``plan.prize_model``); its ``reach_m`` wins.
 
     Returns
     -------

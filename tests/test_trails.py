@@ -484,3 +484,13 @@ def test_existing_trails_from_the_accessibility_columns(checked_grid):
     assert check.population_reached_before == pytest.approx(0.0)
     check = trails.check_trails(network, cells, proposed, reach_m=500, underserved_column="under")
     assert check.population_reached_before == pytest.approx(20.0)  # B at 480 m <= 500 m
+
+
+def test_plan_is_empty_when_nobody_is_underserved():
+    network, _ = _ladder(n=6)
+    cells = _cells([[50, 0], [150, 0]], [1, 2], underserved=[False, False])
+    plan = trails.plan_trails(network, cells, underserved_column="under")
+    assert len(plan.trails) == 0
+    assert plan.population_reached == 0 and plan.gap == 0
+    assert len(plan.as_facilities()) == 0
+    assert trails.trail_report(plan, cells)["level"].tolist() == ["total"]
