@@ -26,7 +26,9 @@ test: install-dev
 	$(BIN)/python -m pytest
 
 bench: install-dev
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/bench_accessibility.py
+	$(BIN)/python benchmarks/bench_siting.py
+	$(BIN)/python benchmarks/bench_trails.py
 
 clean:
 	rm -rf $(VENV) data/processed/* outputs/*
