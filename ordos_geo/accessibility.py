@@ -874,7 +874,8 @@ def _nearest_core(
             full_best = np.full(orig.n_owners, np.inf)
             full_group = np.full(orig.n_owners, -1, dtype=np.int64)
             _reduce_min(full_best, full_group, orig.owner[o_ok], best, best_group)
-        full_true = np.where(full_group >= 0, full_best - penalty[np.maximum(full_group, 0)], np.inf)
+        chosen_penalty = penalty[np.maximum(full_group, 0)] if n_groups else np.zeros(orig.n_owners)
+        full_true = np.where(full_group >= 0, full_best - chosen_penalty, np.inf)
         too_far = ~(full_true <= max_distance_m)
         full_true[too_far] = np.inf
         full_best[too_far] = np.inf

@@ -139,8 +139,8 @@ def _district_boundaries(boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def compute_indicators(
     cells: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
-    *,
     boundaries: gpd.GeoDataFrame | None = None,
+    *,
     thresholds_m: Sequence[float] = settings.DEFAULT_COVERAGE_THRESHOLDS_M,
     trail_width_m: float = settings.DEFAULT_TRAIL_WIDTH_M,
 ) -> pd.DataFrame:
@@ -252,8 +252,9 @@ def five_ones(facilities: gpd.GeoDataFrame) -> pd.DataFrame:
     ``swimming_hall`` (any swimming pool), ``large_fitness_centre`` (a
     ``fitness_centre`` of at least :data:`LARGE_FITNESS_CENTRE_MIN_AREA_M2`),
     ``sports_park`` (a sports park of at least
-    ``settings.SPORTS_PARK_MIN_AREA_M2``, 4 ha; the polygon's area is used
-    when ``area_m2`` is missing and the CRS is metric).
+    ``settings.SPORTS_PARK_MIN_AREA_M2``, 4 ha, of *land*: the polygon's own
+    area when the park is mapped as a polygon, since ``area_m2`` holds only its
+    sports field area; ``area_m2`` for a park given as a point).
 
     Parameters
     ----------
@@ -272,9 +273,14 @@ def five_ones(facilities: gpd.GeoDataFrame) -> pd.DataFrame:
         if "area_m2" in facilities.columns
         else pd.Series(np.nan, index=facilities.index)
     )
-    if facilities.crs is not None and not facilities.crs.is_geographic:
+    land_area = area.copy()
+    if facilities.crs is not None and len(facilities):
         polygon = np.isin(shapely.get_type_id(np.asarray(facilities.geometry.values)), (3, 6))
-        area = area.where(area.notna() | ~polygon, facilities.geometry.area)
+        metric = facilities.geometry if not facilities.crs.is_geographic else facilities.geometry.to_crs(
+            metric_crs_for(facilities)
+        )
+        area = area.where(area.notna() | ~polygon, metric.area)
+        land_area = land_area.where(~polygon, metric.area)
     names = (
         facilities["name"].astype(str)
         if "name" in facilities.columns
@@ -288,7 +294,10 @@ def five_ones(facilities: gpd.GeoDataFrame) -> pd.DataFrame:
     for item, kinds in settings.CITY_LEVEL_FIVE_ONES.items():
         mask = kind.isin(kinds)
         rule = f"kind in {', '.join(kinds)}"
-        if item in min_area:
+        if item == "sports_park":
+            mask &= land_area >= min_area[item]
+            rule += f" and land area (polygon, else area_m2) >= {min_area[item]:,.0f} m²"
+        elif item in min_area:
             mask &= area >= min_area[item]
             rule += f" and area_m2 >= {min_area[item]:,.0f}"
         chosen = sorted(names[mask])

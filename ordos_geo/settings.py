@@ -136,8 +136,9 @@ DEFAULT_TRAIL_WIDTH_M: Final[float] = 2.0
 #: Minimum area of a sports park for the "five ones" and for new sites (4 ha).
 SPORTS_PARK_MIN_AREA_M2: Final[float] = 40_000.0
 
-#: The city-level "five ones": label -> kinds that satisfy it. The large fitness
-#: centre is met by a ``fitness_centre`` or ``gymnasium`` of at least 2,000 m².
+#: The city-level "five ones" (一场一馆一池一中心一公园): label -> kinds that
+#: satisfy it. The large fitness centre needs a ``fitness_centre`` of at least
+#: 2,000 m² and the sports park at least 4 ha of land (see ``indicators.five_ones``).
 CITY_LEVEL_FIVE_ONES: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType(
     {
         "stadium": ("stadium",),

@@ -520,3 +520,14 @@ def test_sample_accessibility_runs_and_is_consistent():
     public = fac[fac["open_to_public"].fillna(True).astype(bool)]
     check = acc.nearest_facility(network, cells.loc[sub.index], public)
     assert np.allclose(check["distance_m"].to_numpy(), sub["dist_m_any"].to_numpy(), atol=1.0)
+
+
+def test_no_facilities_everything_unreachable():
+    network = make_network({1: (0, 0), 2: (100, 0)}, [(1, 2, False)])
+    cells = square_cells([(10, 0), (90, 0)])
+    none = facilities([(50, 0)], ["a"]).iloc[:0]
+    assert np.isinf(acc.nearest_facility(network, cells, none)["distance_m"]).all()
+    assert acc.od_distances(network, cells, none, max_distance_m=100).empty
+    result = acc.compute_accessibility(network, cells, none)
+    assert result.cells["underserved"].all()
+    assert result.underserved["population"].sum() == pytest.approx(200.0)

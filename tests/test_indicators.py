@@ -157,6 +157,20 @@ def test_five_ones():
     assert missing["present"].sum() == 4
 
 
+def test_five_ones_sports_park_is_measured_by_land_not_field_area():
+    facilities = _five_ones_facilities(include_big_park=False)
+    # a 250 x 200 m park (5 ha of land) whose sports fields cover only 2.8 ha
+    big_land = shapely.box(X0, Y0, X0 + 250, Y0 + 200)
+    facilities.loc[len(facilities)] = ["x9", "sports_park", "Field-area park", 28_000.0, big_land]
+    # a 150 x 200 m park (3 ha of land) with an inflated field area does not qualify
+    small_land = shapely.box(X0, Y0, X0 + 150, Y0 + 200)
+    facilities.loc[len(facilities)] = ["x10", "sports_park", "Small land", 45_000.0, small_land]
+    table = five_ones(facilities).set_index("item")
+    assert table.loc["sports_park", "names"] == "Field-area park"
+    # the same answer from degrees: the polygon is measured in a metric CRS
+    assert five_ones(facilities.to_crs(4326)).set_index("item").loc["sports_park", "names"] == "Field-area park"
+
+
 def test_scorecard(cells, facilities, boundaries):
     table = compute_indicators(cells, facilities, boundaries=boundaries)
     card = scorecard(
