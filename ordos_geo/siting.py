@@ -23,14 +23,11 @@ the walk network; populations are residents; areas are m².
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import logging
 import math
-import os
-import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Final
@@ -44,6 +41,7 @@ from scipy.spatial import cKDTree
 
 from ordos_geo import settings
 from ordos_geo._errors import InfeasibleError, InputDataError, SolverError
+from ordos_geo._highs import new_highs
 from ordos_geo.network import WalkNetwork
 
 __all__ = [
@@ -226,43 +224,6 @@ def resolve_site_type(name: str, rules: Mapping[str, SitingRule] = DEFAULT_RULES
 # ---------------------------------------------------------------------------
 # The optimisation engine (shared by the single-type and the combined model)
 # ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence C-level stdout (HiGHS prints a banner when its first instance is built)."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), fd)
-            yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-
-
-_HIGHS_BANNER_SHOWN = False
-
-
-def _new_highs() -> Any:
-    """A silent HiGHS instance (the first one in a process prints a banner on C stdout: swallowed)."""
-    global _HIGHS_BANNER_SHOWN
-    import highspy
-
-    if _HIGHS_BANNER_SHOWN:
-        highs = highspy.Highs()
-    else:
-        with _quiet_stdout():
-            highs = highspy.Highs()
-        _HIGHS_BANNER_SHOWN = True
-    highs.setOptionValue("output_flag", False)
-    return highs
 
 
 @dataclass
@@ -794,7 +755,7 @@ def _solve_lp(
         layers = _reduce_layers(layers, lower_bound, reference_sets or ())
         logger.debug("siting: bound reduction kept %s of %s sites", sum(len(layer.sites) for layer in layers), before)
     lp, x_columns = _build_lp(layers, costs, budget, integer=integer)
-    highs = _new_highs()
+    highs = new_highs()
     highs.setOptionValue("random_seed", 0)
     highs.setOptionValue("threads", 1)
     if integer:

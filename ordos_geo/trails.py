@@ -64,6 +64,7 @@ from tqdm.auto import tqdm
 
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError, MissingDependencyError, SolverError
+from ordos_geo._highs import new_highs
 from ordos_geo.accessibility import snap_points
 from ordos_geo.network import WalkNetwork
 
@@ -1097,8 +1098,7 @@ def _solve_exact(
         val = [1.0] + [1.0] * len(node_in[i]) + [-1.0] * len(node_out[i])
         rows.append((idx, val, 0.0, 0.0))
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", 1e-9)
     h.addCols(n_col, cost, lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
