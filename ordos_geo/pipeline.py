@@ -37,6 +37,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: OSM tags of the green land trails prefer to run through or along.
+GREEN_LAND_TAGS: dict[str, list[str]] = {
+    "leisure": ["park", "garden", "nature_reserve"],
+    "landuse": ["grass", "greenfield", "meadow", "forest", "recreation_ground", "village_green"],
+}
+
 
 @dataclass(eq=False)
 class Study:
@@ -402,9 +408,15 @@ def _run_trails(results: StudyResults) -> None:
     study = results.study
     cfg = study.config
     acc = results.accessibility
+    green_land = None
+    if not cfg.network.name.lower().endswith(".graphml"):
+        # Trails prefer paths through parks and green land read from the same extract.
+        green_land = io.read_osm_features(cfg.network, GREEN_LAND_TAGS)
+        green_land = green_land[green_land.geom_type.isin(["Polygon", "MultiPolygon"])]
     results.trail_plan = trails.plan_trails(
         study.network,
         acc.cells,
+        green_land=green_land if green_land is not None and len(green_land) else None,
         budget_m=cfg.trail_budget_m,
         min_trail_m=cfg.min_trail_m,
         max_trails=cfg.max_trails,

@@ -143,3 +143,16 @@ def test_unknown_kind_in_a_user_file_is_reported(tmp_path):
     assert result.returncode == 2
     assert "skatepark" in result.stderr and "kind" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_site_command_ranks_one_type(tmp_path, capsys):
+    code = main(["site", "--type", "court", "--p", "3", "--out", str(tmp_path)])
+    assert code == 0
+    ranked = pd.read_csv(tmp_path / "sites_multi_sport_court.csv")
+    assert list(ranked["rank"][:3]) == [1, 2, 3]
+    assert (ranked["newly_covered_population"] >= 0).all()
+    chosen = gpd.read_file(tmp_path / "sites.gpkg", layer="sites")
+    assert len(chosen) == 3
+    assert not (tmp_path / "sites_sports_park.csv").exists()
+    assert "covers" in capsys.readouterr().out
