@@ -133,7 +133,7 @@ def _format_value(value: Any, column: str, text: Mapping[str, str]) -> str:
             return "✓ " + text["met"] if value else "✗ " + text["not_met"]
         return "✓" if value else "✗"
     if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
+        return str(int(value)) if column == "year" else f"{int(value):,}"
     if isinstance(value, float | np.floating):
         number = float(value)
         if not math.isfinite(number):
@@ -376,6 +376,17 @@ def _trail_table(trails: gpd.GeoDataFrame) -> pd.DataFrame:
     return table
 
 
+def _drop_empty_districts(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Leave out districts with neither residents nor venues in the study (e.g. banners outside the sample)."""
+    if "population" not in indicators.columns:
+        return indicators
+    empty = pd.to_numeric(indicators["population"], errors="coerce").fillna(0).eq(0)
+    if "venue_area_m2" in indicators.columns:
+        empty &= pd.to_numeric(indicators["venue_area_m2"], errors="coerce").fillna(0).eq(0)
+    empty &= indicators["district"].astype(str) != "citywide"
+    return indicators.loc[~empty].reset_index(drop=True)
+
+
 def build_report(
     scorecard: pd.DataFrame,
     indicators: pd.DataFrame,
@@ -431,6 +442,7 @@ def build_report(
         raise InputDataError(msg)
     scorecard = _check_table(scorecard, "scorecard", ("key", "target", "value", "met"))
     indicators = _check_table(indicators, "indicators", ("district",))
+    indicators = _drop_empty_districts(indicators)
     if cells is not None:
         _check_table(cells, "cells", ("population", "dist_m_any"))
     text = _TEXT[language]

@@ -153,3 +153,18 @@ def test_browser_report_page(full_report, tmp_path):
         assert info["tables"] == 5
         assert XSS_NAME in info["text"]
         browser.screenshot(tmp_path / "report.png")
+
+
+def test_districts_outside_the_study_are_left_out_and_years_are_plain():
+    indicators = pd.concat(
+        [
+            make_indicators(),
+            pd.DataFrame({"district": ["Uxin"], "population": [0.0], "per_capita_area_m2": [np.nan]}),
+        ],
+        ignore_index=True,
+    )
+    scorecard = make_scorecard().assign(year=[2025, 2025, 2024])
+    built = report.build_report(scorecard, indicators, synthetic=False, language="en")
+    assert "Uxin" not in built.html and "Uxin" not in built.markdown
+    assert "Kangbashi" in built.html
+    assert "<td>2025</td>" in built.html and "2,025" not in built.html
