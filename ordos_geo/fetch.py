@@ -42,6 +42,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from ordos_geo import io, settings
@@ -133,6 +134,25 @@ def _clip_population(source: Path, boundary: shapely.Geometry, target: Path) -> 
     return {"cells": int(valid.sum()), "population_total": float(values[valid].sum())}
 
 
+def _study_toml(row: pd.Series, *, has_population: bool) -> str:
+    """A study file for the fetched folder, ready for ``ordos-geo run --config``."""
+    population = 'population = "population.tif"' if has_population else '# population = "..."  # add a raster'
+    name = f"{row['adcode']}_{row['name_en']}".replace(" ", "_").replace("/", "_")
+    return (
+        "# Written by `ordos-geo fetch`: real OpenStreetMap and WorldPop data (see provenance.json).\n"
+        "[study]\n"
+        f'name = "{name}"\n'
+        "synthetic = false\n\n"
+        "[inputs]\n"
+        'network = "walk_network.graphml"\n'
+        f"{population}\n"
+        "# OSM sports/leisure features; kinds come from the OSM tag table (ordos_geo/_osm_tags.py).\n"
+        "# Add your own survey with extra_facilities = [{ path = \"survey.csv\", coordinates = \"gcj02\" }]\n"
+        'facilities = "osm_features.geojson"\n'
+        'boundaries = "boundary.geojson"\n'
+    )
+
+
 def fetch_area(
     area: str,
     *,
@@ -166,7 +186,8 @@ def fetch_area(
     -------
     dict of str to pathlib.Path
         ``boundary``, ``network``, ``features``, ``population`` (unless
-        skipped) and ``provenance`` paths.
+        skipped), ``provenance`` and ``study`` (a ``study.toml`` for
+        ``ordos-geo run --config``) paths.
     """
     import osmnx as ox
 
@@ -225,6 +246,7 @@ def fetch_area(
             **stats,
         }
     written["provenance"] = io.write_json(provenance, out / "provenance.json")
+    written["study"] = io.write_text(_study_toml(row, has_population="population" in written), out / "study.toml")
     logger.info("fetch: wrote %s", ", ".join(str(p) for p in written.values()))
     return written
 

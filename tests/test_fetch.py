@@ -71,7 +71,7 @@ def recorded_services(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
 def test_fetch_area_offline(recorded_services: dict[str, list], tmp_path: Path) -> None:
     out = tmp_path / "data" / "raw" / "150602"
     written = fetch.fetch_area("Dongsheng", out_dir=out, boundaries=RECORDED / "boundaries.geojson")
-    assert set(written) == {"boundary", "network", "features", "population", "provenance"}
+    assert set(written) == {"boundary", "network", "features", "population", "provenance", "study"}
     assert all(path.is_file() and path.parent == out for path in written.values())
     boundary = shapely.box(109.995, 39.795, 110.005, 39.805)
     # osmnx was asked for the walk network and the sports features of the chosen boundary
@@ -119,6 +119,24 @@ def test_fetch_area_offline(recorded_services: dict[str, list], tmp_path: Path) 
     fetch.fetch_area("150602", out_dir=tmp_path / "again", boundaries=RECORDED / "boundaries.geojson",
                      download_dir=tmp_path / "data" / "raw" / "_downloads")
     assert len(recorded_services["get"]) == 2
+
+
+def test_fetch_command_writes_a_study_ready_to_run(
+    recorded_services: dict[str, list], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ordos_geo.cli import main
+    from ordos_geo.config import StudyConfig
+
+    out = tmp_path / "150602"
+    assert main(["fetch", "--area", "150602", "--out", str(out)]) == 0
+    assert str(out / "provenance.json") in capsys.readouterr().out
+    config = StudyConfig.from_toml(out / "study.toml")
+    config.check_inputs_exist()
+    assert config.name == "150602_Dongsheng" and not config.synthetic
+    assert config.network == (out / "walk_network.graphml").resolve()
+    assert config.population == (out / "population.tif").resolve()
+    assert [s.path.name for s in config.facilities] == ["osm_features.geojson"]
+    assert io.read_boundaries(config.boundaries)["adcode"].tolist() == ["150602"]
 
 
 def test_fetch_area_unknown_area_lists_choices(recorded_services: dict[str, list], tmp_path: Path) -> None:
