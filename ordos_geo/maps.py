@@ -62,6 +62,7 @@ from folium.template import Template
 from ordos_geo import _offline_assets
 from ordos_geo._crs import metric_crs_for, wgs84_to_gcj02
 from ordos_geo._errors import InputDataError
+from ordos_geo.report import html_table
 from ordos_geo.settings import DEFAULT_WALK_SPEED_KMH, FACILITY_KINDS
 
 __all__ = [
@@ -73,7 +74,6 @@ __all__ = [
     "Basemap",
     "Language",
     "coverage_map",
-    "html_table",
     "index_page",
     "render_html",
     "shift_to_gcj02",
@@ -1325,29 +1325,6 @@ def render_html(m: folium.Map) -> str:
     return page
 
 
-def _format_cell(value: Any, column: str, labels: Mapping[str, str]) -> str:
-    if column == "met" and isinstance(value, bool | np.bool_):
-        return html.escape("✓ " + labels["met"] if value else "✗ " + labels["not_met"])
-    if isinstance(value, float | np.floating):
-        if not math.isfinite(float(value)):
-            return "–"
-        return html.escape(f"{float(value):,.3f}".rstrip("0").rstrip("."))
-    return _text(value)
-
-
-def html_table(frame: pd.DataFrame, labels: Mapping[str, str], *, css_class: str = "ordos-table") -> str:
-    """Render a DataFrame as an escaped HTML table (every header and cell escaped)."""
-    head = "".join(f"<th>{_text(column)}</th>" for column in frame.columns)
-    body = []
-    for _, row in frame.iterrows():
-        row_class = ""
-        if "met" in frame.columns and isinstance(row["met"], bool | np.bool_):
-            row_class = ' class="met"' if row["met"] else ' class="not-met"'
-        cells = "".join(f"<td>{_format_cell(row[c], str(c), labels)}</td>" for c in frame.columns)
-        body.append(f"<tr{row_class}>{cells}</tr>")
-    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-
-
 _PAGE_CSS = """
 body{font:14px/1.5 system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","Microsoft YaHei",sans-serif;
   margin:2em auto;max-width:1100px;padding:0 1em;color:#222}
@@ -1407,6 +1384,6 @@ def index_page(
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{page_title}</title>'
         f"<style>{_PAGE_CSS}</style></head><body><h1>{page_title}</h1>{note}"
         f'<h2>{html.escape(labels["maps"])}</h2><ul class="maps">{links}</ul>'
-        f"<h2>{html.escape(labels['scorecard'])}</h2>{html_table(scorecard, labels)}"
+        f"<h2>{html.escape(labels['scorecard'])}</h2>{html_table(scorecard, labels, css_class='ordos-table')}"
         f"<p>{html.escape(labels['sources'])}</p></body></html>\n"
     )

@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 from ordos_geo._errors import InputDataError
 from ordos_geo.settings import DEFAULT_WALK_SPEED_KMH
 
-__all__ = ["CHART_NAMES", "Report", "build_report", "distance_band_shares", "distance_histogram"]
+__all__ = ["CHART_NAMES", "Report", "build_report", "distance_band_shares", "distance_histogram", "html_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,18 @@ def _table_frame(frame: pd.DataFrame | gpd.GeoDataFrame) -> pd.DataFrame:
     return frame
 
 
-def _html_table(frame: pd.DataFrame, text: Mapping[str, str]) -> str:
+def html_table(frame: pd.DataFrame, text: Mapping[str, str], *, css_class: str | None = None) -> str:
+    """Render a table as escaped HTML (every header and cell escaped; ``met`` rows classed).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or geopandas.GeoDataFrame
+        The table (a geometry column is dropped).
+    text : mapping
+        Labels with ``met`` and ``not_met`` for the scorecard's ``met`` column.
+    css_class : str, optional
+        ``class`` attribute of the table.
+    """
     frame = _table_frame(frame)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
@@ -164,7 +175,8 @@ def _html_table(frame: pd.DataFrame, text: Mapping[str, str]) -> str:
             css = ' class="met"' if row["met"] else ' class="not-met"'
         cells = "".join(f"<td>{html.escape(_format_value(row[c], str(c), text))}</td>" for c in frame.columns)
         rows.append(f"<tr{css}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    attribute = f' class="{html.escape(css_class)}"' if css_class else ""
+    return f"<table{attribute}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _md_cell(value: str) -> str:
@@ -477,7 +489,7 @@ def build_report(
         html_parts.append(f'<p class="note">{html.escape(text["synthetic"])}</p>')
         md_parts += [f"> {_md_cell(text['synthetic'])}", ""]
     for heading, frame in sections:
-        html_parts.append(f"<h2>{html.escape(heading)}</h2>{_html_table(frame, text)}")
+        html_parts.append(f"<h2>{html.escape(heading)}</h2>{html_table(frame, text)}")
         md_parts += [f"## {_md_cell(heading)}", "", _md_table(frame, text), ""]
     html_parts.append(f"<h2>{html.escape(text['charts'])}</h2>")
     md_parts += [f"## {_md_cell(text['charts'])}", ""]
@@ -490,7 +502,7 @@ def build_report(
         )
         md_parts += [f"![{_md_cell(caption)}]({chart_dir.rstrip('/')}/{name})", ""]
     for heading, frame in extra:
-        body = _html_table(frame, text) if len(frame) else f"<p>{html.escape(text['none'])}</p>"
+        body = html_table(frame, text) if len(frame) else f"<p>{html.escape(text['none'])}</p>"
         html_parts.append(f"<h2>{html.escape(heading)}</h2>{body}")
         md_parts += [f"## {_md_cell(heading)}", "", _md_table(frame, text) if len(frame) else text["none"], ""]
     html_parts.append(f"<p>{html.escape(text['sources'])}</p></body></html>\n")
