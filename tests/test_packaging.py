@@ -50,3 +50,15 @@ def test_top_level_layout_exists():
     for file in ("environment.yml", "README.md", "pyproject.toml", ".ci/run", "Makefile"):
         assert (REPO_ROOT / file).is_file(), file
     assert "make test" in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_stage_modules_are_reachable_from_the_package_lazily():
+    code = (
+        "import sys, ordos_geo as og\n"
+        "assert 'ordos_geo.maps' not in sys.modules\n"
+        "assert og.maps.coverage_map and og.pipeline.run_study and og.siting.plan_sites\n"
+        "assert 'ordos_geo.maps' in sys.modules\n"
+        "print(sorted(set(og.__all__) - set(dir(og))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
