@@ -46,6 +46,20 @@ tile: sources are grouped into square tiles and each search runs on the
 sub-network within the Euclidean reach of the tile (network distance is never
 shorter than the straight line), so memory stays bounded by the tile size, never
 ``n_sources x n_nodes``.
+
+Large inputs
+------------
+scipy's Dijkstra and the numpy / shapely calls hold the GIL, so threads do not
+help. On POSIX, :func:`compute_accessibility` with large inputs (at least
+``_FORK_MIN_POINTS`` cells, ``_FORK_MIN_WORK`` node searches) hands work to
+``fork``-ed child processes that share the inputs copy-on-write and write their
+results into shared memory: the cell centroids while the network index is
+built, half of the cell snapping while the facilities are snapped, and the
+per-kind nearest-facility searches while the E2SFCA catchment pairs are found.
+The children run the same functions as the single-process path, so results are
+identical; without ``fork`` (Windows), with other threads running (tqdm's idle
+monitor thread excepted), or if a child fails, the work is done in the calling
+process.
 """
 
 from __future__ import annotations
@@ -58,8 +72,9 @@ import os
 import signal
 import threading
 import time
+import warnings
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -71,6 +86,7 @@ import scipy.sparse
 import shapely
 from scipy.sparse.csgraph import connected_components, dijkstra
 from tqdm.auto import tqdm
+from tqdm.std import TMonitor
 
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
@@ -117,9 +133,11 @@ _GRID_CELL_FACTOR = 0.6
 #: Dense distance entries per Dijkstra call (rows x sub-network nodes), about 128 MB of float64.
 _DENSE_BUDGET = 1 << 24
 #: Node searches (nodes x kinds) from which the per-kind nearest searches are split over a forked child process.
-_FORK_MIN_WORK = 4_000_000
+_FORK_MIN_WORK = 500_000
 #: Share of the kinds whose nearest search runs in the child while the parent finds the catchment pairs.
 _NEAREST_CHILD_SHARE = 1.0
+#: Origins from which their snapping runs in a forked child while the facilities are snapped.
+_FORK_MIN_POINTS = 50_000
 
 
 # --------------------------------------------------------------------------------------------------
@@ -720,6 +738,67 @@ def _snap_xy(
     return edge, offset, snap
 
 
+def _simple_origins(origins: gpd.GeoDataFrame) -> bool:
+    """Many polygon origins without entrances: one centroid access point each, so the output size is known."""
+    if len(origins) < _FORK_MIN_POINTS or "entrances" in origins.columns:
+        return False
+    return bool(np.isin(shapely.get_type_id(np.asarray(origins.geometry.values, dtype=object)), (3, 6)).all())
+
+
+def _start_centroids(origins: gpd.GeoDataFrame) -> _Forked | None:
+    """Centroids of many polygon origins, computed in a forked child (``None`` when not worthwhile)."""
+    if not (_simple_origins(origins) and _can_fork()):
+        return None
+    geoms = np.asarray(origins.geometry.values, dtype=object)
+
+    def fill(xy: np.ndarray) -> None:
+        xy[:] = shapely.get_coordinates(shapely.centroid(geoms))[:, :2]
+
+    return _Forked([((len(geoms), 2), np.float64)], fill, background=True)
+
+
+def _start_origin_points(
+    network: WalkNetwork, origins: gpd.GeoDataFrame, max_snap_distance_m: float, *, centroids: _Forked | None
+) -> Callable[[], SnappedPoints]:
+    """Snap the origins at their centroids, half of them in a forked child; call the result to get them all.
+
+    Used for many polygon origins without entrances (``centroids`` from
+    :func:`_start_centroids`); otherwise the origins are snapped here by
+    :func:`snap_points` when the returned function is called.
+    """
+    if centroids is None:
+        return lambda: _origin_points(network, origins, max_snap_distance_m)
+    _check_frame(network, origins, "snap_points input")
+    index = _network_index(network)
+    _ = index.segments  # build the shared index before forking
+    try:
+        (xy,) = centroids.result()
+    except BaseException:
+        centroids.cancel()
+        raise
+    n = len(xy)
+    half = n // 2
+
+    def fill(edge: np.ndarray, offset: np.ndarray, snap: np.ndarray) -> None:
+        edge[:], offset[:], snap[:] = _snap_xy(index, xy[:half], max_snap_distance_m)
+
+    job = _Forked([((half,), np.int64), ((half,), np.float64), ((half,), np.float64)], fill, background=True)
+
+    def result() -> SnappedPoints:
+        try:
+            rest = _snap_xy(index, xy[half:], max_snap_distance_m)
+            first = job.result()
+        except BaseException:
+            job.cancel()
+            raise
+        edge, offset, snap = (np.concatenate([a, b]) for a, b in zip(first, rest, strict=True))
+        owner = np.arange(n, dtype=np.int64)
+        return SnappedPoints(owner=owner, edge=edge, offset_m=offset, snap_distance_m=snap, point_xy=xy, n_owners=n)
+
+    result.cancel = job.cancel  # type: ignore[attr-defined]
+    return result
+
+
 def snap_points(
     network: WalkNetwork,
     gdf: gpd.GeoDataFrame,
@@ -942,63 +1021,67 @@ class _NearestSearch:
         out_group[:] = full_group
 
 
-class _NearestJob:
-    """Nearest-facility searches of several kinds, part of them in a forked child process.
+def _can_fork() -> bool:
+    """Whether work can go to a forked child.
 
-    scipy's Dijkstra holds the GIL, so threads do not overlap; on a large
-    network the kinds ``[0, n_child)`` run in a ``fork``-ed child that writes
-    into shared memory while the calling process does other work (the
-    remaining kinds, the catchment pairs). Where ``fork`` is unavailable, other
-    threads are running, the network is small or the child fails, everything
-    runs in this process with the same code, so results are identical.
+    Needs POSIX ``fork`` and no other threads that a fork could strand while
+    they hold a lock the child needs; tqdm's monitor thread only sleeps and
+    the children never touch tqdm, so it is allowed.
+    """
+    if not hasattr(os, "fork"):
+        return False
+    current = threading.current_thread()
+    return current is threading.main_thread() and all(
+        isinstance(thread, TMonitor) for thread in threading.enumerate() if thread is not current
+    )
+
+
+class _Forked:
+    """Fill fixed-size arrays with ``fill(*arrays)`` in a forked child process, or here.
+
+    scipy's Dijkstra and most numpy / shapely calls used here hold the GIL, so
+    threads do not overlap; a ``fork``-ed child shares the inputs copy-on-write
+    and writes its results into anonymous shared memory while this process
+    does other work. When ``fork`` is unavailable, other threads run,
+    ``background`` is false or the child fails, :meth:`result` runs ``fill``
+    here with the same code, so results are identical either way.
     """
 
-    def __init__(self, search: _NearestSearch, kind_names: Sequence[str], n_child: int, *, progress=None) -> None:
-        self.search = search
-        self.kind_names = list(kind_names)
-        n_owners = search.orig.n_owners
-        shape = (len(self.kind_names), n_owners)
-        self.n_child = 0
+    def __init__(
+        self, specs: Sequence[tuple[tuple[int, ...], type]], fill: Callable[..., None], *, background: bool
+    ) -> None:
+        self.fill = fill
         self.pid = 0
         self.child_s = 0.0
-        self.progress = progress
-        work = search.n * n_child
-        fork_ok = (
-            n_child > 0
-            and work >= _FORK_MIN_WORK
-            and hasattr(os, "fork")
-            and threading.active_count() == 1
-            and n_owners > 0
-        )
-        if fork_ok:
-            nbytes = 3 * 8 * shape[0] * max(shape[1], 1) + 8
-            self._buffer = mmap.mmap(-1, nbytes)  # anonymous shared memory, inherited by the child
+        sizes = [int(np.prod(shape)) for shape, _dtype in specs]
+        if background and _can_fork():
+            self._buffer = mmap.mmap(-1, 8 * (sum(sizes) + 1))  # MAP_SHARED | MAP_ANONYMOUS: inherited by the child
             flat = np.frombuffer(self._buffer, dtype=np.float64)
-            size = shape[0] * shape[1]
-            self.best = flat[:size].reshape(shape)
-            self.true = flat[size : 2 * size].reshape(shape)
-            self.group = flat[2 * size : 3 * size].view(np.int64).reshape(shape)
-            self._elapsed = flat[3 * size : 3 * size + 1]
-            self.n_child = min(n_child, shape[0])
+            self.arrays = []
+            at = 0
+            for (shape, dtype), size in zip(specs, sizes, strict=True):
+                self.arrays.append(flat[at : at + size].view(dtype).reshape(shape))
+                at += size
+            self._elapsed = flat[at : at + 1]
             self.pid = self._fork()
         else:
-            self.best = np.empty(shape)
-            self.true = np.empty(shape)
-            self.group = np.empty(shape, dtype=np.int64)
+            self.arrays = [np.empty(shape, dtype=dtype) for shape, dtype in specs]
+        self.done = False
 
     def _fork(self) -> int:
-        pid = os.fork()
-        if pid == 0:  # child: compute, write into the shared arrays, leave without cleanup handlers
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns on fork with other threads; _can_fork allows only tqdm's idle monitor thread
+            warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # child: fill the shared arrays, then leave without running any cleanup of the parent's state
             code = 1
             try:
                 clock = time.perf_counter()
-                for k in range(self.n_child):
-                    self.search.kind(k, self.best[k], self.true[k], self.group[k])
+                self.fill(*self.arrays)
                 self._elapsed[0] = time.perf_counter() - clock
                 code = 0
             finally:
                 os._exit(code)
-        logger.debug("nearest facility: %d kinds in child process %d", self.n_child, pid)
         return pid
 
     def cancel(self) -> None:
@@ -1009,27 +1092,70 @@ class _NearestJob:
                 os.waitpid(self.pid, 0)
             self.pid = 0
 
-    def result(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Per kind name: perturbed distance, true distance and nearest group of each origin owner."""
-        todo = list(range(self.n_child, len(self.kind_names)))
-        for k in tqdm(
-            todo, desc="nearest facility", unit="kind", disable=None if self.progress is None else not self.progress
-        ):
-            self.search.kind(k, self.best[k], self.true[k], self.group[k])
+    def result(self) -> list[np.ndarray]:
+        """The filled arrays, waiting for the child if there is one."""
         if self.pid:
             _, status = os.waitpid(self.pid, 0)
             self.pid = 0
-            if os.waitstatus_to_exitcode(status) != 0:
-                logger.warning("nearest facility: child process failed; searching its kinds here")
-                for k in range(self.n_child):
-                    self.search.kind(k, self.best[k], self.true[k], self.group[k])
-            else:
+            if os.waitstatus_to_exitcode(status) == 0:
                 self.child_s = float(self._elapsed[0])
-        # private copies: the shared buffer may be reused or freed
-        return {
-            kind: (self.best[k].copy(), self.true[k].copy(), self.group[k].copy())
-            for k, kind in enumerate(self.kind_names)
-        }
+                self.done = True
+            else:
+                logger.warning("accessibility: a child process failed; doing its work in this process")
+        if not self.done:
+            self.fill(*self.arrays)
+            self.done = True
+        return self.arrays  # views keep the shared mapping alive as long as they are used
+
+
+class _NearestJob:
+    """Nearest-facility searches of several kinds, the first ``n_child`` kinds possibly in a forked child.
+
+    On a large network (``nodes x n_child >= _FORK_MIN_WORK``) the kinds
+    ``[0, n_child)`` run in a child process (:class:`_Forked`) while the
+    caller does other work; the other kinds run here in :meth:`result`.
+    """
+
+    def __init__(self, search: _NearestSearch, kind_names: Sequence[str], n_child: int, *, progress=None) -> None:
+        self.search = search
+        self.kind_names = list(kind_names)
+        self.progress = progress
+        n_kinds = len(self.kind_names)
+        n_owners = search.orig.n_owners
+        self.n_child = min(n_child, n_kinds) if search.n * n_child >= _FORK_MIN_WORK and n_owners > 0 else 0
+        shape = (self.n_child, n_owners)
+
+        def fill(best: np.ndarray, true: np.ndarray, group: np.ndarray) -> None:
+            for k in range(self.n_child):
+                search.kind(k, best[k], true[k], group[k])
+
+        self.child = _Forked(
+            [(shape, np.float64), (shape, np.float64), (shape, np.int64)], fill, background=self.n_child > 0
+        )
+
+    @property
+    def child_s(self) -> float:
+        """Seconds the child process spent (0 when everything ran here)."""
+        return self.child.child_s
+
+    def cancel(self) -> None:
+        """Stop the child process (when the caller fails)."""
+        self.child.cancel()
+
+    def result(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per kind name: perturbed distance, true distance and nearest group of each origin owner."""
+        out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        n_owners = self.search.orig.n_owners
+        todo = range(self.n_child, len(self.kind_names))
+        disable = None if self.progress is None else not self.progress
+        for k in tqdm(todo, desc="nearest facility", unit="kind", disable=disable):
+            arrays = (np.empty(n_owners), np.empty(n_owners), np.empty(n_owners, dtype=np.int64))
+            self.search.kind(k, *arrays)
+            out[self.kind_names[k]] = arrays
+        best, true, group = self.child.result()
+        for k in range(self.n_child):
+            out[self.kind_names[k]] = (best[k], true[k], group[k])
+        return {kind: out[kind] for kind in self.kind_names}
 
 
 def _start_nearest(
@@ -1198,7 +1324,7 @@ def _bounded_search(
     tiles = np.split(present, splits)
 
     grid = _node_grid(index, tile_m)
-    local_of = np.full(index.n_nodes, -1, dtype=np.int64)
+    local_of = np.full(index.n_nodes + 1, -1, dtype=np.int64)  # the last entry stays -1 (no node)
     link_order = np.argsort(src_group, kind="stable")
     link_ptr = np.concatenate([[0], np.cumsum(np.bincount(src_group, minlength=n_groups))])
     for groups in tqdm(tiles, desc=desc, unit="tile", disable=None if progress is None else not progress):
@@ -1290,19 +1416,24 @@ def _pairs_within(
         node1, cost1, node2, cost2 = _links(index, d_edge, d_off, "entry")
     n_targets = (orig.n_owners if backwards else dest.n_owners) + 1
     unique_owner = len(t_owner) < 2 or bool(np.all(np.diff(t_owner) > 0))
-    # node -> target points
-    link_node = np.concatenate([node1, node2[node2 >= 0]])
-    link_point = np.concatenate([np.arange(len(node1)), np.flatnonzero(node2 >= 0)])
+    # node -> target point links, sorted by node; each link knows the point's other link (node n_nodes: none)
+    has2 = node2 >= 0
+    first_of = np.flatnonzero(has2)
+    link_node = np.concatenate([node1, node2[has2]])
+    link_point = np.concatenate([np.arange(len(node1)), first_of])
+    link_cost = np.concatenate([cost1, cost2[has2]])
+    other_node = np.concatenate([np.where(has2, node2, index.n_nodes), node1[has2]])
+    other_cost = np.concatenate([cost2, cost1[has2]])
+    is_first = np.concatenate([np.ones(len(node1), dtype=bool), np.zeros(len(first_of), dtype=bool)])
     link_order = np.argsort(link_node, kind="stable")
-    link_point = link_point[link_order]
     link_ptr = np.concatenate([[0], np.cumsum(np.bincount(link_node, minlength=index.n_nodes))])
+    link_point, link_cost = link_point[link_order], link_cost[link_order]
+    other_node, other_cost, is_first = other_node[link_order], other_cost[link_order], is_first[link_order]
 
     groups_out: list[np.ndarray] = []
     owners_out: list[np.ndarray] = []
     dist_out: list[np.ndarray] = []
     search = _bounded_search(index, graph, src_group, node, cost, src_xy, src_xy_group, limit, progress=progress)
-    link_which = np.concatenate([np.ones(len(node1), np.int8), np.full(int((node2 >= 0).sum()), 2, np.int8)])
-    link_which = link_which[link_order]
     for groups, nodes, dist, local_of in search:
         r, c = np.nonzero(dist <= limit)
         node_hit = nodes[c]
@@ -1313,19 +1444,15 @@ def _pairs_within(
             continue
         idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
         row = np.repeat(r, counts)
-        point = link_point[idx]
-        which = link_which[idx]
-        l1 = local_of[node1[point]]
-        n2 = node2[point]
-        l2 = np.where(n2 >= 0, local_of[np.maximum(n2, 0)], -1)
-        d1 = np.where(l1 >= 0, dist[row, np.maximum(l1, 0)], np.inf) + cost1[point]
-        d2 = np.where(l2 >= 0, dist[row, np.maximum(l2, 0)], np.inf) + cost2[point]
+        via_this = np.repeat(dist[r, c], counts) + link_cost[idx]
+        other_col = local_of[other_node[idx]]  # local_of[n_nodes] == -1
+        via_other = np.where(other_col >= 0, dist[row, other_col], np.inf) + other_cost[idx]
         # each (row, point) once: from its first link, or from the second when the first is not reached
-        emit = (which == 1) | ~np.isfinite(d1)
-        cand = np.minimum(d1, d2)
+        emit = is_first[idx] | ~np.isfinite(via_other)
+        cand = np.minimum(via_this, via_other)
         emit &= cand <= limit
         groups_out.append(groups[row[emit]])
-        owners_out.append(t_owner[point[emit]])
+        owners_out.append(t_owner[link_point[idx[emit]]])
         dist_out.append(cand[emit])
     group = np.concatenate(groups_out) if groups_out else np.empty(0, np.int64)
     owner = np.concatenate(owners_out) if owners_out else np.empty(0, np.int64)
@@ -1995,8 +2122,6 @@ def compute_accessibility(
     limit = _check_distance(max_distance_m, "max_distance_m")
     catchment = _check_distance(catchment_m, "catchment_m")
     service = dict(settings.KIND_SERVICE_DISTANCE_M if service_distance_m is None else service_distance_m)
-    index = _network_index(network)
-
     fac = facilities
     if public_only and "open_to_public" in fac.columns:
         closed = ~fac["open_to_public"].fillna(True).astype(bool).to_numpy()
@@ -2013,8 +2138,20 @@ def compute_accessibility(
     kind_index = {k: i for i, k in enumerate(kind_names)}
     kind_of_fac = fac["kind"].astype(str).map(kind_index).to_numpy(dtype=np.int64)
 
-    orig = _origin_points(network, cells, max_snap_distance_m)
-    dest = snap_points(network, fac, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m)
+    # large inputs: the cell centroids are computed in a forked child while the network index is built here,
+    # then half of the cells are snapped in a child while the facilities and the other half are snapped here
+    centroids = _start_centroids(cells)
+    cell_points = None
+    try:
+        index = _network_index(network)
+        cell_points = _start_origin_points(network, cells, max_snap_distance_m, centroids=centroids)
+        dest = snap_points(network, fac, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m)
+        orig = cell_points()
+    except BaseException:
+        if centroids is not None:
+            centroids.cancel()
+        getattr(cell_points, "cancel", lambda: None)()
+        raise
     rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable") if len(ids) else np.empty(0, np.int64)
     lap("snapping")
     # the per-kind nearest searches run (partly) in a forked child while this process finds the catchment pairs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -531,3 +532,72 @@ def test_no_facilities_everything_unreachable():
     result = acc.compute_accessibility(network, cells, none)
     assert result.cells["underserved"].all()
     assert result.underserved["population"].sum() == pytest.approx(200.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# large-network path: work in forked child processes gives exactly the single-process result
+# --------------------------------------------------------------------------------------------------
+
+
+def _grid_study(rng) -> tuple[WalkNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    network = _random_grid(rng, size=16)
+    lo, hi = network.node_xy.min(axis=0), network.node_xy.max(axis=0)
+    centres = rng.uniform(lo, hi, size=(400, 2))
+    cells = gpd.GeoDataFrame(
+        {"cell_id": np.arange(len(centres)), "population": rng.uniform(10, 500, len(centres))},
+        geometry=shapely.box(centres[:, 0] - 25, centres[:, 1] - 25, centres[:, 0] + 25, centres[:, 1] + 25),
+        crs=CRS,
+    )
+    fac_xy = rng.uniform(lo, hi, size=(18, 2))
+    geoms = list(shapely.points(fac_xy))
+    geoms[0] = shapely.box(*(fac_xy[0] - 60), *(fac_xy[0] + 60))  # a park reached at its boundary
+    fac = gpd.GeoDataFrame(
+        {
+            "facility_id": [f"f{i:02d}" for i in rng.permutation(len(fac_xy))],
+            "kind": ["park", "fitness_path", "ball_court"] * 6,
+            "area_m2": rng.uniform(100, 2000, len(fac_xy)),
+        },
+        geometry=geoms,
+        crs=CRS,
+    )
+    return network, cells, fac
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_children_give_identical_results(monkeypatch):
+    network, cells, fac = _grid_study(np.random.default_rng(11))
+    inline = acc.compute_accessibility(network, cells, fac, service_areas_by="none", progress=False)
+    assert inline.timings_s["nearest_child"] == 0.0  # small input: everything in this process
+
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(acc.os, "fork", counting_fork)
+    monkeypatch.setattr(acc, "_FORK_MIN_WORK", 0)
+    monkeypatch.setattr(acc, "_FORK_MIN_POINTS", 0)
+    forked = acc.compute_accessibility(network, cells, fac, service_areas_by="none", progress=False)
+    assert len(forks) == 3  # cell centroids, half of the cell snapping, the per-kind nearest searches
+    assert forked.timings_s["nearest_child"] > 0.0
+    pd.testing.assert_frame_equal(forked.cells, inline.cells, check_exact=True)
+    assert np.isfinite(inline.cells["dist_m_any"]).sum() > 300  # the comparison covers real distances
+
+
+def test_failed_child_work_is_redone_in_this_process(caplog):
+    parent = os.getpid()
+
+    def fill(out: np.ndarray) -> None:
+        if os.getpid() != parent:
+            raise RuntimeError("child dies")
+        out[:] = np.arange(5)
+
+    job = acc._Forked([((5,), np.int64)], fill, background=True)
+    (out,) = job.result()
+    assert out.tolist() == [0, 1, 2, 3, 4]
+    if acc._can_fork():
+        assert "child process failed" in caplog.text
