@@ -458,22 +458,9 @@ def test_random_grid_matches_networkx_reference():
 
 
 def _helsinki_network(path: Path) -> WalkNetwork:
-    try:
-        from ordos_geo.network import load_walk_network  # another stage's loader, when present
-    except ImportError:
-        load_walk_network = None
-    if load_walk_network is not None:
-        try:
-            return load_walk_network(path)
-        except TypeError:
-            pass
-    pyrosm = pytest.importorskip("pyrosm")
-    ox = pytest.importorskip("osmnx")
-    osm = pyrosm.OSM(str(path))
-    nodes, edges = osm.get_network(network_type="walking", nodes=True)
-    graph = osm.to_graph(nodes, edges, graph_type="networkx", osmnx_compatible=True)
-    graph = ox.project_graph(graph, to_crs="EPSG:32635")
-    return walk_network_from_graph(graph)
+    from ordos_geo.network import load_walk_network
+
+    return load_walk_network(path, cache_dir=None)
 
 
 @pytest.mark.slow
@@ -491,6 +478,21 @@ def test_helsinki_matches_networkx_reference(helsinki_pbf):
 # --------------------------------------------------------------------------------------------------
 # the embedded sample
 # --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_sample_matches_networkx_reference():
+    from ordos_geo import settings
+    from ordos_geo.network import load_walk_network
+
+    network = load_walk_network(settings.SAMPLE_DIR / "walk_network.osm", cache_dir=None)
+    rng = np.random.default_rng(3)
+    xy = network.node_xy
+    # origins and facilities in both towns (Kangbashi south-west, Dongsheng north-east) and between them
+    origin_xy = xy[rng.choice(len(xy), 300, replace=False)] + rng.uniform(-60, 60, size=(300, 2))
+    fac_xy = xy[rng.choice(len(xy), 20, replace=False)] + rng.uniform(-60, 60, size=(20, 2))
+    n_finite = _check_against_networkx(network, origin_xy, fac_xy, 5000.0, rng)
+    assert n_finite > 200
 
 
 def test_sample_accessibility_runs_and_is_consistent():
