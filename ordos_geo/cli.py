@@ -40,6 +40,8 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--proposed-trails-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of the proposed trail lines"
     )
+    parser.add_argument("--trail-exclusions", type=Path, help="lines or areas planned trails must avoid")
+    parser.add_argument("--siting-budget", type=float, help="total cost allowed for new sites (`cost` column)")
     parser.add_argument("--thresholds-m", type=float, nargs="+", help="coverage tiers in metres (default 300 500 1000)")
     parser.add_argument("--max-distance-m", type=float, help="distance cap in metres (default 5000)")
     parser.add_argument("--walk-speed-kmh", type=float, help="walking speed for minutes (default 4.5)")
@@ -60,6 +62,8 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "candidates": args.candidates,
         "proposed_trails": args.proposed_trails,
         "proposed_trails_coordinates": args.proposed_trails_coordinates,
+        "trail_exclusions": args.trail_exclusions,
+        "siting_budget": args.siting_budget,
         "thresholds_m": tuple(args.thresholds_m) if args.thresholds_m else None,
         "max_distance_m": args.max_distance_m,
         "walk_speed_kmh": args.walk_speed_kmh,

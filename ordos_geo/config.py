@@ -17,6 +17,7 @@ A study names its inputs and parameters::
     candidates = "parcels.geojson"     # --candidates (optional)
     proposed_trails = "trails.geojson" # --proposed-trails (optional)
     proposed_trails_coordinates = "wgs84"  # --proposed-trails-coordinates
+    trail_exclusions = "no_trails.geojson" # --trail-exclusions: lines/areas trails must avoid (optional)
 
     [accessibility]
     thresholds_m = [300, 500, 1000]    # --thresholds-m
@@ -28,6 +29,7 @@ A study names its inputs and parameters::
     [siting]
     enabled = true
     method = "exact"                   # --siting-method: exact | greedy
+    budget = 12000000                  # --siting-budget: total `cost` of the candidates file (optional)
     plan = { sports_park = 1, fitness_centre = 3, multi_sport_court = 3 }
 
     [trails]
@@ -84,6 +86,7 @@ class StudyConfig:
     candidates: Path | None = None
     proposed_trails: Path | None = None
     proposed_trails_coordinates: str = "wgs84"
+    trail_exclusions: Path | None = None
     language: str = "zh"
     synthetic: bool = False
     thresholds_m: tuple[float, ...] = settings.DEFAULT_COVERAGE_THRESHOLDS_M
@@ -93,6 +96,7 @@ class StudyConfig:
     area_policy: str = "typical"
     siting_enabled: bool = True
     siting_method: str = "exact"
+    siting_budget: float | None = None
     siting_plan: dict[str, int] = field(
         default_factory=lambda: {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3}
     )
@@ -147,6 +151,9 @@ class StudyConfig:
         if not self.thresholds_m or any(not t > 0 for t in self.thresholds_m):
             msg = f"{where}: [accessibility] thresholds_m must list positive distances, got {self.thresholds_m!r}"
             raise ConfigError(msg)
+        if self.siting_budget is not None and not self.siting_budget > 0:
+            msg = f"{where}: [siting] budget must be a positive total cost, got {self.siting_budget!r}"
+            raise ConfigError(msg)
         for kind, count in self.siting_plan.items():
             if not isinstance(count, int) or count < 0:
                 msg = f"{where}: [siting] plan.{kind} must be a non-negative integer, got {count!r}"
@@ -169,6 +176,7 @@ class StudyConfig:
             "boundaries": self.boundaries,
             "candidates": self.candidates,
             "proposed_trails": self.proposed_trails,
+            "trail_exclusions": self.trail_exclusions,
         }
         paths |= {k: v for k, v in optional.items() if v is not None}
         for key, path in paths.items():
@@ -256,6 +264,7 @@ class StudyConfig:
                 candidates=path_of("candidates", required=False),
                 proposed_trails=path_of("proposed_trails", required=False),
                 proposed_trails_coordinates=str(inputs.get("proposed_trails_coordinates", "wgs84")),
+                trail_exclusions=path_of("trail_exclusions", required=False),
                 thresholds_m=tuple(float(t) for t in acc.get("thresholds_m", settings.DEFAULT_COVERAGE_THRESHOLDS_M)),
                 max_distance_m=float(acc.get("max_distance_m", settings.DEFAULT_MAX_DISTANCE_M)),
                 walk_speed_kmh=float(acc.get("walk_speed_kmh", settings.DEFAULT_WALK_SPEED_KMH)),
@@ -263,6 +272,7 @@ class StudyConfig:
                 area_policy=str(acc.get("area_policy", "typical")),
                 siting_enabled=bool(siting.get("enabled", True)),
                 siting_method=str(siting.get("method", "exact")),
+                siting_budget=float(siting["budget"]) if "budget" in siting else None,
                 siting_plan=dict(
                     siting.get("plan", {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3})
                 ),

@@ -397,6 +397,7 @@ def _run_siting(results: StudyResults) -> None:
         underserved=results.accessibility.underserved,
         plan=study.config.siting_plan,
         method=study.config.siting_method,
+        budget=study.config.siting_budget,
         thresholds_m=study.config.thresholds_m,
         max_snap_distance_m=study.config.max_snap_distance_m,
     )
@@ -417,6 +418,9 @@ def _run_trails(results: StudyResults) -> None:
         study.network,
         acc.cells,
         green_land=green_land if green_land is not None and len(green_land) else None,
+        forbidden_edges=io.read_vector(cfg.trail_exclusions, what="trail exclusions")
+        if cfg.trail_exclusions is not None
+        else None,
         budget_m=cfg.trail_budget_m,
         min_trail_m=cfg.min_trail_m,
         max_trails=cfg.max_trails,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -156,3 +157,34 @@ def test_site_command_ranks_one_type(tmp_path, capsys):
     assert len(chosen) == 3
     assert not (tmp_path / "sites_sports_park.csv").exists()
     assert "covers" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_trail_exclusions_are_avoided(tmp_path):
+    import dataclasses
+
+    import shapely
+
+    from ordos_geo import pipeline
+    from ordos_geo.config import sample_config
+
+    config = dataclasses.replace(sample_config(), siting_enabled=False, proposed_trails=None)
+    study = pipeline.load_study(config)
+    first = pipeline.analyse_study(study, stages=("accessibility", "trails")).trail_plan
+    edges = study.network.edges
+
+    def midpoints(plan):
+        used = np.concatenate(plan.segments)
+        return shapely.line_interpolate_point(edges.geometry.values[used], 0.5, normalized=True)
+
+    # forbid a 30 m band around the first plan's longest trail, given in WGS-84 like a user's file
+    band = first.trails.sort_values("length_m").geometry.iloc[-1].buffer(30)
+    assert (shapely.distance(midpoints(first), band) == 0).sum() > 10
+    path = tmp_path / "no_trails.geojson"
+    gpd.GeoDataFrame(geometry=[band], crs=study.network.crs).to_crs(4326).to_file(path, driver="GeoJSON")
+    study.config = config.with_overrides(trail_exclusions=path)
+    second = pipeline.analyse_study(study, stages=("accessibility", "trails")).trail_plan
+    # no street segment whose middle lies within the avoid tolerance (10 m) of the excluded area is used
+    # (1 m of slack for the WGS-84 round trip of the file)
+    assert shapely.distance(midpoints(second), band).min() > 10 - 1
+    assert second.trails["length_m"].sum() <= 10_000 + 1e-6

@@ -86,3 +86,13 @@ def test_sample_config_points_at_the_embedded_sample():
     assert config.synthetic
     assert config.network.name == "walk_network.osm"
     assert {s.coordinates for s in config.facilities} == {"wgs84", "gcj02"}
+
+
+def test_siting_budget_and_trail_exclusions_keys(tmp_path):
+    base = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geojson"\n'
+    path = _write(tmp_path, base + 'trail_exclusions = "zones/no_trails.geojson"\n[siting]\nbudget = 2.5e6\n')
+    config = StudyConfig.from_toml(path)
+    assert config.siting_budget == 2.5e6
+    assert config.trail_exclusions == (tmp_path / "zones" / "no_trails.geojson").resolve()
+    with pytest.raises(ConfigError, match=r"\[siting\] budget must be a positive total cost"):
+        StudyConfig.from_toml(_write(tmp_path, base + "[siting]\nbudget = 0\n"))
