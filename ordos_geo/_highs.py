@@ -35,7 +35,7 @@ def _quiet_stdout() -> Iterator[None]:
 
 
 def new_highs() -> Any:
-    """Return a ``highspy.Highs`` with output off (the first one's banner is swallowed)."""
+    """Return a single-threaded ``highspy.Highs`` with output off (the first one's banner is swallowed)."""
     global _BANNER_SHOWN
     try:
         import highspy
@@ -49,4 +49,8 @@ def new_highs() -> Any:
             highs = highspy.Highs()
         _BANNER_SHOWN = True
     highs.setOptionValue("output_flag", False)
+    # HiGHS starts one global thread pool, sized by the first instance that solves; an instance
+    # asking for another size afterwards fails with status 'Not Set'. Every instance asks for one
+    # thread, which also keeps solves deterministic.
+    highs.setOptionValue("threads", 1)
     return highs

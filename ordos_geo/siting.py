@@ -757,7 +757,6 @@ def _solve_lp(
     lp, x_columns = _build_lp(layers, costs, budget, integer=integer)
     highs = new_highs()
     highs.setOptionValue("random_seed", 0)
-    highs.setOptionValue("threads", 1)
     if integer:
         highs.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         highs.setOptionValue("mip_abs_gap", 1e-7)

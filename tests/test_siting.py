@@ -532,3 +532,36 @@ def test_plan_sites_smoke_on_the_embedded_sample():
     for key, table in result.ranked.items():
         assert table["rank"].tolist() == list(range(1, len(table) + 1))
         assert table["reason"].str.len().gt(0).all(), key
+
+
+def test_exact_solve_after_trails_milp_in_the_same_process():
+    """HiGHS sizes one global thread pool on first solve; siting after the trails MILP must still solve."""
+    import subprocess
+    import sys
+
+    code = """
+import networkx as nx
+import numpy as np
+import scipy.sparse
+from ordos_geo import siting, trails
+from ordos_geo.network import walk_network_from_graph
+import geopandas as gpd, shapely
+
+g = nx.MultiDiGraph(crs="EPSG:32650")
+for i in range(4):
+    g.add_node(i, x=500000.0 + 100 * i, y=4400000.0)
+for i in range(3):
+    for a, b in ((i, i + 1), (i + 1, i)):
+        g.add_edge(a, b, length=100.0, highway="footway")
+net = walk_network_from_graph(g)
+cells = gpd.GeoDataFrame({"population": [10.0, 20.0], "dist_m_any": [np.inf, np.inf]},
+                         geometry=[shapely.Point(500050, 4400010), shapely.Point(500250, 4400010)], crs="EPSG:32650")
+plan = trails.plan_trails(net, cells, budget_m=300, min_trail_m=100, max_trails=1, method="exact")
+assert plan.method.startswith("exact"), plan.method
+coverage = scipy.sparse.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool))
+model = siting.MaximalCoverage.from_coverage(np.array([5.0, 1.0, 7.0]), coverage, p=1).solve("exact")
+print(model.objective_value)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.strip().splitlines()[-1]) == 8.0
