@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 from ordos_geo import settings
 from ordos_geo._errors import InfeasibleError, InputDataError, SolverError
 from ordos_geo._highs import new_highs
+from ordos_geo.io import FACILITY_COLUMNS
 from ordos_geo.network import WalkNetwork
 
 __all__ = [
@@ -2590,7 +2591,7 @@ def _chosen_frame(rows: list[dict[str, Any]], candidates: gpd.GeoDataFrame) -> g
 def _as_facilities(chosen: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Chosen sites as facilities-schema rows (to recompute indicators with the plan built)."""
     if len(chosen) == 0:
-        columns = ["facility_id", "name", "kind", "area_m2", "area_source", "open_to_public", "capacity", "district"]
+        columns = [c for c in FACILITY_COLUMNS if c != "geometry"]
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=chosen.crs)
     frame = gpd.GeoDataFrame(
         {

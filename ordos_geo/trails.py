@@ -1148,18 +1148,6 @@ def _trail_is_loop(model: TrailPrizeModel, segments: Sequence[int]) -> bool:
     return len(segments) >= len(nodes)
 
 
-FACILITY_COLUMNS: tuple[str, ...] = (
-    "facility_id",
-    "name",
-    "kind",
-    "area_m2",
-    "area_source",
-    "open_to_public",
-    "capacity",
-    "district",
-)
-
-
 @dataclass(eq=False)
 class TrailPlan:
     """Planned fitness trails.

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from ordos_geo import trails
+from ordos_geo import io, trails
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork, walk_network_from_graph
 
@@ -351,7 +351,7 @@ def test_as_facilities_follows_the_facilities_schema():
         network, cells, budget_m=500, min_trail_m=0, reach_m=20, underserved_column="under", method="heuristic"
     )
     facilities = plan.as_facilities()
-    assert list(facilities.columns) == [*trails.FACILITY_COLUMNS, "geometry"]
+    assert tuple(facilities.columns) == io.FACILITY_COLUMNS
     assert facilities["facility_id"].tolist() == [f"T{i + 1}" for i in range(len(plan.trails))]
     assert (facilities["kind"] == "fitness_trail").all()
     assert facilities["area_m2"].tolist() == pytest.approx((plan.trails["length_m"] * 2.0).tolist())
