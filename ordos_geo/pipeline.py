@@ -461,7 +461,7 @@ def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:
         frames.append(results.siting.new_facilities.to_crs(study.network.crs))
     if results.trail_plan is not None and not results.trail_plan.trails.empty:
         frames.append(results.trail_plan.as_facilities().to_crs(study.network.crs))
-    combined = pd.concat([f for f in frames], ignore_index=True)
+    combined = pd.concat(frames, ignore_index=True)
     return gpd.GeoDataFrame(combined, geometry="geometry", crs=study.network.crs)
 
 
