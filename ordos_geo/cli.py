@@ -48,6 +48,15 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-snap-distance-m", type=float, help="max distance to the street (default 300)")
     parser.add_argument("--area-policy", choices=("typical", "exclude"), help="rows without area_m2")
     parser.add_argument("--language", choices=("zh", "en"), help="map and report labels")
+    parser.add_argument("--population-column", help="population column of a vector population file")
+    parser.add_argument("--lon-column", help="longitude column of a facility table, when not auto-detected")
+    parser.add_argument("--lat-column", help="latitude column of a facility table, when not auto-detected")
+    parser.add_argument(
+        "--layer",
+        action="append",
+        metavar="INPUT=LAYER",
+        help="layer of a multi-layer file, e.g. --layer facilities=venues (repeatable)",
+    )
     parser.add_argument("--out", type=Path, help="write every output into this folder")
     parser.add_argument("--no-cache", action="store_true", help="rebuild the network instead of using the cache")
 
@@ -70,6 +79,10 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "max_snap_distance_m": args.max_snap_distance_m,
         "area_policy": args.area_policy,
         "language": args.language,
+        "population_column": args.population_column,
+        "lon_column": args.lon_column,
+        "lat_column": args.lat_column,
+        "layers": _layers(args.layer, config.layers) if args.layer else None,
         "out": args.out.resolve() if args.out else None,
     }
     if args.facilities is not None:
@@ -81,6 +94,17 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         # A user's own network makes it a user's study, not the synthetic sample.
         overrides["synthetic"] = False
     return config.with_overrides(**overrides)
+
+
+def _layers(given: list[str], layers: dict[str, str]) -> dict[str, str]:
+    out = dict(layers)
+    for item in given:
+        key, sep, layer = item.partition("=")
+        if not sep or not key.strip() or not layer.strip():
+            msg = f"--layer {item!r}: write INPUT=LAYER, e.g. --layer facilities=venues"
+            raise ConfigError(msg)
+        out[key.strip()] = layer.strip()
+    return out
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -207,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OrdosGeoError as exc:
         print(f"ordos-geo: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("ordos-geo: interrupted; finished outputs were kept, nothing half-written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,14 +43,28 @@ A study names its inputs and parameters::
     [output]
     out = "results"                    # --out: one folder for every output
 
+Input files take options too: ``population_column = "pop"`` (--population-column),
+``lon_column``/``lat_column`` of a facility table (--lon-column/--lat-column),
+``layers = { facilities = "venues" }`` for multi-layer GeoPackages
+(--layer facilities=venues), and ``[siting] min_land_area_m2 = { sports_park = 10000 }``.
+
+The whole file is validated before any work: an unknown key is named with the
+nearest valid one, a value of the wrong type (a string is not a list) or out of
+range is refused, and every error names the key and whether it came from the
+file or from a command-line flag.
+
 Without ``[output] out``, tables go to ``./data/processed/<name>/`` and maps to
 ``./outputs/maps/<name>/`` under the current directory.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
+import re
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +74,185 @@ from ordos_geo._errors import ConfigError, InputFileNotFoundError
 __all__ = ["FacilitySource", "StudyConfig", "sample_config"]
 
 _COORDINATE_SYSTEMS = ("wgs84", "gcj02", "bd09")
+_SECTIONS = ("study", "inputs", "accessibility", "siting", "trails", "output")
+#: Input keys that may name a layer of a multi-layer file in ``[inputs] layers``.
+_LAYERED_INPUTS = ("population", "facilities", "boundaries", "candidates", "proposed_trails", "trail_exclusions")
+
+
+class _Invalid(Exception):
+    """A value failed its check; the message says what is expected (the caller adds where)."""
+
+
+def _shown(value: Any) -> str:
+    return f"{value!r} (a {type(value).__name__})"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number(*, gt: float | None = None, ge: float | None = None, le: float | None = None,
+            integer: bool = False) -> Callable[[Any], Any]:
+    """A check for one number in a range (``gt``/``ge`` below, ``le`` above)."""
+    bounds = [f"> {gt:g}" if gt is not None else "", f">= {ge:g}" if ge is not None else "",
+              f"<= {le:g}" if le is not None else ""]
+    wanted = ("a whole number" if integer else "a number") + " " + " and ".join(b for b in bounds if b)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, float) and integer and value.is_integer():
+            value = int(value)
+        ok = _is_number(value) and (not integer or isinstance(value, int)) and math.isfinite(value)
+        ok = ok and (gt is None or value > gt) and (ge is None or value >= ge) and (le is None or value <= le)
+        if not ok:
+            raise _Invalid(f"must be {wanted.strip()}, got {_shown(value)}")
+        return value if integer else float(value)
+
+    return check
+
+
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else check(value)
+
+
+def _distances(value: Any) -> tuple[float, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
+        raise _Invalid(f"must be a list of distances in metres, e.g. [300, 500, 1000], got {_shown(value)}")
+    tiers = tuple(_number(gt=0)(v) for v in value)
+    if len(set(tiers)) != len(tiers):
+        raise _Invalid(f"lists a distance twice: {list(value)!r}; give each tier once")
+    return tuple(sorted(tiers))
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise _Invalid(f"must be one of {', '.join(repr(o) for o in options)}, got {_shown(value)}")
+        return str(value)
+
+    return check
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"must be true or false, got {_shown(value)}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _Invalid(f"must be a non-empty text, got {_shown(value)}")
+    return value
+
+
+def _folder_name(value: Any) -> str:
+    if (
+        not isinstance(value, str)
+        or value in (".", "..")
+        or value != value.strip()
+        or value.startswith(".")
+        or not re.fullmatch(r"[\w\-. ]{1,100}", value)
+    ):
+        raise _Invalid(
+            f"must be a plain folder name (letters, digits, '-', '_', '.', not starting with '.'), got {_shown(value)}"
+        )
+    return value
+
+
+def _path(value: Any) -> Path:
+    if not isinstance(value, str | Path) or not str(value).strip():
+        raise _Invalid(f"must be a path (text), got {_shown(value)}")
+    return Path(value).resolve()
+
+
+def _mapping_of(keys: Sequence[str], check: Callable[[Any], Any], example: str) -> Callable[[Any], dict[str, Any]]:
+    def parse(value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise _Invalid(f"must be a table such as {example}, got {_shown(value)}")
+        out = {}
+        for key, item in value.items():
+            if key not in keys:
+                raise _Invalid(f"has unknown entry {key!r}{_nearest(key, keys)}; use one of {', '.join(keys)}")
+            try:
+                out[key] = check(item)
+            except _Invalid as error:
+                raise _Invalid(f"entry {key!r} {error}") from None
+        return out
+
+    return parse
+
+
+def _nearest(word: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _key(section: str, default: Any, check: Callable[[Any], Any], *, key: str | None = None,
+         flag: str | None = None, path: bool = False, also: tuple[str, ...] = ()) -> Any:
+    """Declare a study-file key: its section, default, check and command-line flag.
+
+    Adding a key to the study file is one field written with this helper; the
+    TOML key defaults to the field name, the flag to ``--<field-name>``.
+    ``path=True`` resolves a text relative to the study file; ``also`` lists
+    further keys of the section read by the field's own builder.
+    """
+    meta = {"section": section, "key": key, "check": check, "flag": flag, "path": path, "also": also}
+    if default is MISSING:
+        return field(metadata=meta)
+    if isinstance(default, dict | list):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _toml_key(f: Field[Any]) -> str:
+    return f.metadata["key"] or f.name
 
 
 @dataclass(frozen=True)
 class FacilitySource:
-    """One facility file and the coordinate system its coordinates are in."""
+    """One facility file, the coordinate system of its coordinates and how to read it.
+
+    ``layer`` names the layer of a multi-layer GeoPackage; ``lon_column`` and
+    ``lat_column`` the coordinate columns of a table when they are not found
+    by their usual names.
+    """
 
     path: Path
     coordinates: str = "wgs84"
+    layer: str | None = None
+    lon_column: str | None = None
+    lat_column: str | None = None
+
+
+_SOURCE_KEYS = ("path", "coordinates", "layer", "lon_column", "lat_column")
+
+
+def _facility_sources(value: Any) -> tuple[FacilitySource, ...]:
+    if isinstance(value, FacilitySource):
+        value = (value,)
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
+        raise _Invalid(f"must name at least one facility file, got {_shown(value)}")
+    sources = []
+    for item in value:
+        if isinstance(item, FacilitySource):
+            item = {k: getattr(item, k) for k in _SOURCE_KEYS}
+        if not isinstance(item, Mapping) or "path" not in item:
+            raise _Invalid(f"entries need a path, e.g. {{ path = 'amap.csv', coordinates = 'gcj02' }}, got {item!r}")
+        unknown = [k for k in item if k not in _SOURCE_KEYS]
+        if unknown:
+            raise _Invalid(f"entry key {unknown[0]!r} is unknown{_nearest(unknown[0], _SOURCE_KEYS)}; "
+                           f"use {', '.join(_SOURCE_KEYS)}")
+        try:
+            coordinates = _choice(*_COORDINATE_SYSTEMS)(item.get("coordinates", "wgs84"))
+        except _Invalid as error:
+            raise _Invalid(f"file {Path(str(item['path'])).name}: coordinates {error}") from None
+        sources.append(FacilitySource(
+            _path(item["path"]), coordinates,
+            *(_optional(_text)(item.get(k)) for k in ("layer", "lon_column", "lat_column")),
+        ))
+    return tuple(sources)
+
+
+_SITE_TYPES = ("sports_park", "fitness_centre", "multi_sport_court")
 
 
 @dataclass(frozen=True)
@@ -75,101 +260,105 @@ class StudyConfig:
     """Every input path and parameter of one study.
 
     Attributes mirror the TOML keys (see the module docstring); paths are
-    absolute once loaded.
+    absolute once loaded. Each attribute declared with ``_key`` is one key of
+    the study file: its section, default, check and flag, validated (with the
+    cross-key rules) whenever a config is built or overridden.
+
+    Example
+    -------
+    >>> from ordos_geo.config import sample_config
+    >>> sample_config().with_overrides(max_distance_m=3000.0).max_distance_m
+    3000.0
     """
 
-    name: str
-    network: Path
-    population: Path
-    facilities: tuple[FacilitySource, ...]
-    boundaries: Path | None = None
-    candidates: Path | None = None
-    proposed_trails: Path | None = None
-    proposed_trails_coordinates: str = "wgs84"
-    trail_exclusions: Path | None = None
-    language: str = "zh"
-    synthetic: bool = False
-    thresholds_m: tuple[float, ...] = settings.DEFAULT_COVERAGE_THRESHOLDS_M
-    max_distance_m: float = settings.DEFAULT_MAX_DISTANCE_M
-    walk_speed_kmh: float = settings.DEFAULT_WALK_SPEED_KMH
-    max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M
-    area_policy: str = "typical"
-    siting_enabled: bool = True
-    siting_method: str = "exact"
-    siting_budget: float | None = None
-    siting_plan: dict[str, int] = field(
-        default_factory=lambda: {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3}
+    name: str = _key("study", MISSING, _folder_name)
+    network: Path = _key("inputs", MISSING, _path, path=True)
+    population: Path = _key("inputs", MISSING, _path, path=True)
+    facilities: tuple[FacilitySource, ...] = _key(
+        "inputs", MISSING, _facility_sources, also=("facilities_coordinates", "extra_facilities")
     )
-    trails_enabled: bool = True
-    trail_budget_m: float = 10_000.0
-    min_trail_m: float = 1_000.0
-    max_trails: int = 3
-    trail_reach_m: float = 500.0
-    trail_width_m: float = settings.DEFAULT_TRAIL_WIDTH_M
-    out: Path | None = None
+    boundaries: Path | None = _key("inputs", None, _optional(_path), path=True)
+    candidates: Path | None = _key("inputs", None, _optional(_path), path=True)
+    proposed_trails: Path | None = _key("inputs", None, _optional(_path), path=True)
+    proposed_trails_coordinates: str = _key("inputs", "wgs84", _choice(*_COORDINATE_SYSTEMS))
+    trail_exclusions: Path | None = _key("inputs", None, _optional(_path), path=True)
+    population_column: str = _key("inputs", "population", _text)
+    lon_column: str | None = _key("inputs", None, _optional(_text))
+    lat_column: str | None = _key("inputs", None, _optional(_text))
+    layers: dict[str, str] = _key(
+        "inputs", {}, _mapping_of(_LAYERED_INPUTS, _text, '{ facilities = "venues" }'), flag="--layer"
+    )
+    language: str = _key("study", "zh", _choice("zh", "en"))
+    synthetic: bool = _key("study", False, _boolean)
+    thresholds_m: tuple[float, ...] = _key("accessibility", settings.DEFAULT_COVERAGE_THRESHOLDS_M, _distances)
+    max_distance_m: float = _key("accessibility", settings.DEFAULT_MAX_DISTANCE_M, _number(gt=0, le=100_000))
+    walk_speed_kmh: float = _key("accessibility", settings.DEFAULT_WALK_SPEED_KMH, _number(gt=0, le=20))
+    max_snap_distance_m: float = _key("accessibility", settings.DEFAULT_MAX_SNAP_DISTANCE_M, _number(gt=0, le=10_000))
+    area_policy: str = _key("accessibility", "typical", _choice("typical", "exclude"))
+    siting_enabled: bool = _key("siting", True, _boolean, key="enabled")
+    siting_method: str = _key("siting", "exact", _choice("exact", "greedy"), key="method")
+    siting_budget: float | None = _key("siting", None, _optional(_number(gt=0)), key="budget")
+    siting_plan: dict[str, int] = _key(
+        "siting", {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3},
+        _mapping_of(_SITE_TYPES, _number(ge=0, le=10_000, integer=True), "{ sports_park = 1 }"), key="plan",
+    )
+    siting_min_land_area_m2: dict[str, float] = _key(
+        "siting", {}, _mapping_of(_SITE_TYPES, _number(gt=0), "{ sports_park = 10000 }"), key="min_land_area_m2"
+    )
+    trails_enabled: bool = _key("trails", True, _boolean, key="enabled")
+    trail_budget_m: float = _key("trails", 10_000.0, _number(gt=0, le=1_000_000), key="budget_m")
+    min_trail_m: float = _key("trails", 1_000.0, _number(gt=0))
+    max_trails: int = _key("trails", 3, _number(ge=1, le=1_000, integer=True))
+    trail_reach_m: float = _key("trails", 500.0, _number(gt=0, le=100_000), key="reach_m")
+    trail_width_m: float = _key("trails", settings.DEFAULT_TRAIL_WIDTH_M, _number(gt=0, le=100), key="width_m")
+    out: Path | None = _key("output", None, _optional(_path), path=True)
     source: Path | None = None
+    flags: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        where = str(self.source) if self.source else "study configuration"
-        if not self.name or any(c in self.name for c in "/\\"):
-            msg = f"{where}: [study] name {self.name!r} must be a non-empty folder name without slashes"
-            raise ConfigError(msg)
-        if self.language not in ("zh", "en"):
-            msg = f"{where}: [study] language must be 'zh' or 'en', got {self.language!r}"
-            raise ConfigError(msg)
-        if self.area_policy not in ("typical", "exclude"):
-            msg = f"{where}: [accessibility] area_policy must be 'typical' or 'exclude', got {self.area_policy!r}"
-            raise ConfigError(msg)
-        if self.siting_method not in ("exact", "greedy"):
-            msg = f"{where}: [siting] method must be 'exact' or 'greedy', got {self.siting_method!r}"
-            raise ConfigError(msg)
-        if self.proposed_trails_coordinates not in _COORDINATE_SYSTEMS:
+        for f in _key_fields():
+            try:
+                object.__setattr__(self, f.name, f.metadata["check"](getattr(self, f.name)))
+            except _Invalid as error:
+                raise ConfigError(f"{self._where(f.name)} {error}") from None
+        if self.max_distance_m < max(self.thresholds_m):
             msg = (
-                f"{where}: [inputs] proposed_trails_coordinates {self.proposed_trails_coordinates!r} is unknown; "
-                f"use one of {', '.join(_COORDINATE_SYSTEMS)}"
+                f"{self._where('max_distance_m')} ({self.max_distance_m:g} m) is below the largest coverage tier "
+                f"{self._where('thresholds_m', short=True)} ({max(self.thresholds_m):g} m); distances beyond it "
+                "would be cut off, so raise max_distance_m to at least the largest tier"
             )
             raise ConfigError(msg)
-        for source in self.facilities:
-            if source.coordinates not in _COORDINATE_SYSTEMS:
-                msg = (
-                    f"{where}: facilities file {source.path.name} has coordinates {source.coordinates!r}; "
-                    f"use one of {', '.join(_COORDINATE_SYSTEMS)}"
-                )
-                raise ConfigError(msg)
-        positive = {
-            "[accessibility] max_distance_m": self.max_distance_m,
-            "[accessibility] walk_speed_kmh": self.walk_speed_kmh,
-            "[accessibility] max_snap_distance_m": self.max_snap_distance_m,
-            "[trails] budget_m": self.trail_budget_m,
-            "[trails] reach_m": self.trail_reach_m,
-            "[trails] width_m": self.trail_width_m,
-        }
-        for key, value in positive.items():
-            if not value > 0:
-                msg = f"{where}: {key} must be a positive number, got {value!r}"
-                raise ConfigError(msg)
-        if not self.thresholds_m or any(not t > 0 for t in self.thresholds_m):
-            msg = f"{where}: [accessibility] thresholds_m must list positive distances, got {self.thresholds_m!r}"
+        if self.min_trail_m > self.trail_budget_m:
+            msg = (f"{self._where('min_trail_m')} ({self.min_trail_m:g} m) is longer than the whole "
+                   f"{self._where('trail_budget_m', short=True)} ({self.trail_budget_m:g} m); lower one of them")
             raise ConfigError(msg)
-        if self.siting_budget is not None and not self.siting_budget > 0:
-            msg = f"{where}: [siting] budget must be a positive total cost, got {self.siting_budget!r}"
-            raise ConfigError(msg)
-        for kind, count in self.siting_plan.items():
-            if not isinstance(count, int) or count < 0:
-                msg = f"{where}: [siting] plan.{kind} must be a non-negative integer, got {count!r}"
-                raise ConfigError(msg)
+
+    def _where(self, name: str, *, short: bool = False) -> str:
+        """Where a field's value came from: ``--flag (command-line flag)`` or ``file: [section] key``."""
+        f = _fields_by_name()[name]
+        if name in self.flags:
+            flag = f.metadata["flag"] or "--" + name.replace("_", "-")
+            return flag if short else f"{flag} (command-line flag)"
+        key = f"[{f.metadata['section']}] {_toml_key(f)}"
+        if short:
+            return key
+        return f"{self.source}: {key}" if self.source else f"study configuration: {key}"
 
     def with_overrides(self, **overrides: Any) -> StudyConfig:
-        """Return a copy with the given (non-None) fields replaced."""
-        known = {f.name for f in fields(self)}
-        unknown = set(overrides) - known
-        if unknown:
-            msg = f"unknown study option(s): {', '.join(sorted(unknown))}"
-            raise ConfigError(msg)
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """Return a copy with the given (non-None) fields replaced, validated as command-line flags.
 
-    def check_inputs_exist(self) -> None:
-        """Raise :class:`InputFileNotFoundError` naming the first missing input."""
+        Errors about a replaced value name its flag (``--max-distance-m``).
+        """
+        known = {f.name for f in fields(self)} - {"flags"}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            msg = f"unknown study option {unknown[0]!r}{_nearest(unknown[0], sorted(known))}"
+            raise ConfigError(msg)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, flags=self.flags | set(given), **given)
+
+    def input_paths(self) -> dict[str, Path]:
+        """Every input file of the study, by its key (facility files as ``facilities (name)``)."""
         paths = {"network": self.network, "population": self.population}
         paths |= {f"facilities ({s.path.name})": s.path for s in self.facilities}
         optional = {
@@ -178,12 +367,18 @@ class StudyConfig:
             "proposed_trails": self.proposed_trails,
             "trail_exclusions": self.trail_exclusions,
         }
-        paths |= {k: v for k, v in optional.items() if v is not None}
-        for key, path in paths.items():
+        return paths | {k: v for k, v in optional.items() if v is not None}
+
+    def check_inputs_exist(self) -> None:
+        """Raise :class:`InputFileNotFoundError` naming the first missing input."""
+        for key, path in self.input_paths().items():
             if not path.exists():
                 where = f" (set in {self.source})" if self.source else ""
                 msg = f"[inputs] {key}: file not found: {path}{where}; check the path (relative to the config file)"
                 raise InputFileNotFoundError(msg)
+            if path.is_dir() and not path.name.lower().endswith(".gdb"):
+                msg = f"[inputs] {key}: {path} is a folder, not a file; name the file inside it"
+                raise ConfigError(msg)
 
     def table_dir(self) -> Path:
         """Folder for tables, GeoPackages and ``summary.json``."""
@@ -205,91 +400,111 @@ class StudyConfig:
         Returns
         -------
         StudyConfig
+
+        Raises
+        ------
+        ConfigError
+            Not TOML, an unknown section or key (named with the nearest valid
+            one), a value of the wrong type or out of range.
         """
         path = Path(path)
         if not path.exists():
             msg = f"{path}: study configuration not found; pass --config with an existing TOML file"
             raise InputFileNotFoundError(msg)
+        if not path.is_file():
+            msg = f"{path}: is a folder, not a study file; pass --config with the TOML file (e.g. {path}/study.toml)"
+            raise ConfigError(msg)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             msg = f"{path}: not valid TOML ({exc}); see the README for the study file format"
             raise ConfigError(msg) from exc
+        except OSError as exc:
+            msg = f"{path}: cannot read the study file ({exc.strerror}); check its permissions"
+            raise ConfigError(msg) from exc
         return cls.from_mapping(data, base_dir=path.parent, source=path)
 
     @classmethod
-    def from_mapping(cls, data: dict[str, Any], *, base_dir: Path, source: Path | None = None) -> StudyConfig:
-        """Build a study from the nested mapping of a TOML file."""
+    def from_mapping(cls, data: Mapping[str, Any], *, base_dir: Path, source: Path | None = None) -> StudyConfig:
+        """Build a study from the nested mapping of a TOML file, refusing unknown sections and keys."""
         where = str(source) if source else "study configuration"
-        allowed = {"study", "inputs", "accessibility", "siting", "trails", "output"}
-        unknown = set(data) - allowed
-        if unknown:
-            msg = f"{where}: unknown section(s) [{'], ['.join(sorted(unknown))}]; allowed: {', '.join(sorted(allowed))}"
-            raise ConfigError(msg)
-        study = data.get("study", {})
-        inputs = data.get("inputs", {})
-        acc = data.get("accessibility", {})
-        siting = data.get("siting", {})
-        trails = data.get("trails", {})
-        output = data.get("output", {})
-
-        def path_of(key: str, *, required: bool) -> Path | None:
-            value = inputs.get(key)
-            if value is None:
-                if required:
-                    msg = f"{where}: [inputs] {key} is required (path to the {key} file, relative to the config)"
-                    raise ConfigError(msg)
-                return None
-            return (base_dir / str(value)).resolve()
-
-        facilities = [
-            FacilitySource(path_of("facilities", required=True), str(inputs.get("facilities_coordinates", "wgs84")))
-        ]
-        for extra in inputs.get("extra_facilities", []):
-            if not isinstance(extra, dict) or "path" not in extra:
-                msg = f"{where}: each [inputs] extra_facilities entry needs a path, e.g. {{ path = 'amap.csv' }}"
+        known = _known_keys()
+        for section, table in data.items():
+            if section not in known:
+                hint = _nearest(section, list(known)) or _nearest_key(section, known)
+                msg = f"{where}: unknown section [{section}]{hint}; sections are {', '.join(known)}"
                 raise ConfigError(msg)
-            facilities.append(
-                FacilitySource((base_dir / str(extra["path"])).resolve(), str(extra.get("coordinates", "wgs84")))
-            )
-        try:
-            return cls(
-                name=str(study.get("name", source.stem if source else "study")),
-                language=str(study.get("language", "zh")),
-                synthetic=bool(study.get("synthetic", False)),
-                network=path_of("network", required=True),
-                population=path_of("population", required=True),
-                facilities=tuple(facilities),
-                boundaries=path_of("boundaries", required=False),
-                candidates=path_of("candidates", required=False),
-                proposed_trails=path_of("proposed_trails", required=False),
-                proposed_trails_coordinates=str(inputs.get("proposed_trails_coordinates", "wgs84")),
-                trail_exclusions=path_of("trail_exclusions", required=False),
-                thresholds_m=tuple(float(t) for t in acc.get("thresholds_m", settings.DEFAULT_COVERAGE_THRESHOLDS_M)),
-                max_distance_m=float(acc.get("max_distance_m", settings.DEFAULT_MAX_DISTANCE_M)),
-                walk_speed_kmh=float(acc.get("walk_speed_kmh", settings.DEFAULT_WALK_SPEED_KMH)),
-                max_snap_distance_m=float(acc.get("max_snap_distance_m", settings.DEFAULT_MAX_SNAP_DISTANCE_M)),
-                area_policy=str(acc.get("area_policy", "typical")),
-                siting_enabled=bool(siting.get("enabled", True)),
-                siting_method=str(siting.get("method", "exact")),
-                siting_budget=float(siting["budget"]) if "budget" in siting else None,
-                siting_plan=dict(
-                    siting.get("plan", {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3})
-                ),
-                trails_enabled=bool(trails.get("enabled", True)),
-                trail_budget_m=float(trails.get("budget_m", 10_000.0)),
-                min_trail_m=float(trails.get("min_trail_m", 1_000.0)),
-                max_trails=int(trails.get("max_trails", 3)),
-                trail_reach_m=float(trails.get("reach_m", 500.0)),
-                trail_width_m=float(trails.get("width_m", settings.DEFAULT_TRAIL_WIDTH_M)),
-                out=(base_dir / str(output["out"])).resolve() if "out" in output else None,
-                source=source,
-            )
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, ConfigError):
-                raise
-            msg = f"{where}: a value has the wrong type ({exc}); see the README for the study file format"
-            raise ConfigError(msg) from exc
+            if not isinstance(table, Mapping):
+                msg = f"{where}: [{section}] must be a section of keys, got {_shown(table)}"
+                raise ConfigError(msg)
+            for key in table:
+                if key not in known[section]:
+                    hint = _nearest(key, known[section]) or _nearest_key(key, known)
+                    msg = (f"{where}: [{section}] {key} is not a study key{hint}; keys of [{section}]: "
+                           f"{', '.join(known[section])}")
+                    raise ConfigError(msg)
+        kwargs: dict[str, Any] = {"source": source}
+        for f in _key_fields():
+            table = data.get(f.metadata["section"], {})
+            key = _toml_key(f)
+            if f.name == "facilities":
+                value = _facility_entries(table, base_dir)
+            elif key in table:
+                value = table[key]
+                if f.metadata["path"]:
+                    if not isinstance(value, str):
+                        msg = f"{where}: [{f.metadata['section']}] {key} must be a path (text), got {_shown(value)}"
+                        raise ConfigError(msg)
+                    value = base_dir / value
+            elif f.default is MISSING and f.default_factory is MISSING:
+                if f.name == "name":
+                    value = source.stem if source else "study"
+                else:
+                    msg = (f"{where}: [{f.metadata['section']}] {key} is required (path to the {key} file, "
+                           "relative to the config)")
+                    raise ConfigError(msg)
+            else:
+                continue
+            kwargs[f.name] = value
+        return cls(**kwargs)
+
+
+def _facility_entries(inputs: Mapping[str, Any], base_dir: Path) -> list[Any]:
+    """The raw facility entries of ``[inputs]``: ``facilities`` (text or table) then ``extra_facilities``."""
+    first = inputs.get("facilities")
+    if first is None:
+        return []
+    entries = [dict(first) if isinstance(first, Mapping) else {"path": first}]
+    if "facilities_coordinates" in inputs:
+        entries[0].setdefault("coordinates", inputs["facilities_coordinates"])
+    extra = inputs.get("extra_facilities", [])
+    entries += list(extra) if isinstance(extra, list) else [extra]
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            entry["path"] = str(base_dir / entry["path"])
+    return entries
+
+
+def _key_fields() -> list[Field[Any]]:
+    return [f for f in fields(StudyConfig) if "section" in f.metadata]
+
+
+def _fields_by_name() -> dict[str, Field[Any]]:
+    return {f.name: f for f in _key_fields()}
+
+
+def _known_keys() -> dict[str, list[str]]:
+    known: dict[str, list[str]] = {s: [] for s in _SECTIONS}
+    for f in _key_fields():
+        known[f.metadata["section"]] += [_toml_key(f), *f.metadata["also"]]
+    return known
+
+
+def _nearest_key(word: str, known: Mapping[str, list[str]]) -> str:
+    """Suggest a key of another section (``[trails] threshold_m`` -> ``[accessibility] thresholds_m``)."""
+    where = {k: s for s, keys in known.items() for k in keys}
+    close = difflib.get_close_matches(str(word), list(where), n=1, cutoff=0.6)
+    return f" (did you mean [{where[close[0]]}] {close[0]}?)" if close else ""
 
 
 def sample_config() -> StudyConfig:

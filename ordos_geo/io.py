@@ -244,7 +244,7 @@ def _points_from_table(
     name_column = _find_column(table.columns, _ALIASES["name"])
     if lon_column is not None or lat_column is not None:
         check_columns(table, [c for c in (lon_column, lat_column) if c is not None], name=file.name,
-                      hint="check lon_column= / lat_column=")
+                      hint="check the lon_column / lat_column options (--lon-column / --lat-column)")
     lon_col = lon_column or _find_column(table.columns, _LON_NAMES)
     lat_col = lat_column or _find_column(table.columns, _LAT_NAMES)
     if lon_col is not None and lat_col is not None:
@@ -270,9 +270,12 @@ def _points_from_table(
             return gpd.GeoDataFrame(table.drop(columns=[wkt_col]), geometry=geometry, crs=None)
         else:
             found = ", ".join(f"`{c}`" for c in table.columns)
-            msg = (f"{file.name}: no coordinate columns; expected longitude/latitude columns such as `lon`/`lat`, "
+            msg = (f"{file.name}: no coordinate columns; expected longitude/latitude columns such as "
+                   "`lon`/`lat`, "
                    f"`lng`/`lat`, `longitude`/`latitude` or `经度`/`纬度` (columns found: {found}); "
-                   "name them with lon_column= and lat_column=")
+                   "name them with the lon_column and lat_column options ([inputs] lon_column / lat_column in the "
+                   "study "
+                   "file, --lon-column / --lat-column on the command line)")
             raise InputDataError(msg)
     missing = np.flatnonzero(~np.isfinite(lon) | ~np.isfinite(lat))
     if missing.size:
@@ -282,7 +285,8 @@ def _points_from_table(
     swapped = np.flatnonzero((np.abs(lat) > 90) & (np.abs(lon) <= 90))
     if swapped.size:
         msg = (f"{file.name}: {where} look swapped: latitude beyond ±90° but longitude within it "
-               f"({_describe(table, swapped, name_column)}); swap lon_column= and lat_column=")
+               f"({_describe(table, swapped, name_column)}); swap "
+               "the lon_column and lat_column options (--lon-column / --lat-column)")
         raise InputDataError(msg)
     outside = np.flatnonzero((np.abs(lat) > 90) | (np.abs(lon) > 180))
     if outside.size:
@@ -307,12 +311,15 @@ def _read_vector(file: Path, *, layer: str | int | None, what: str) -> gpd.GeoDa
         except Exception:  # unreadable: reported by read_file below
             layers = []
         if len(layers) > 1:
-            msg = f"{file}: holds {len(layers)} layers ({', '.join(layers)}); choose one with layer="
+            msg = (f"{file}: holds {len(layers)} layers ({', '.join(layers)}); choose one with the layer option "
+                   '(study file: [inputs] layers = { <input> = "<layer>" }; command line: --layer <input>=<layer>; '
+                   "Python: layer=)")
             raise InputDataError(msg)
     try:
         frame = gpd.read_file(file, layer=layer, engine="pyogrio")
     except Exception as error:  # pyogrio raises DataSourceError / DataLayerError / ValueError
-        msg = f"{file}: cannot read this {what} layer ({error}); check the file and layer= name"
+        msg = (f"{file}: cannot read this {what} layer ({error}); check the file and the layer name "
+               "(--layer <input>=<layer>)")
         raise InputDataError(msg) from error
     if len(frame) == 0:
         msg = f"{file}: the {what} layer has no features; export it again with its rows"
@@ -370,9 +377,10 @@ def _check_inside(
         return
     xy = shapely.get_coordinates(shapely.point_on_surface(frame.geometry.to_numpy()[outside]))
     swapped_inside = _inside_any(area, shapely.points(xy[:, ::-1]))
-    advice = ("their longitude and latitude look swapped (swapped they fall inside): swap lon_column= and "
-              "lat_column=, or fix the source" if swapped_inside.all() else
-              "check the coordinates and coordinate_system= ('wgs84', 'gcj02' for Amap, 'bd09' for Baidu)")
+    advice = ("their longitude and latitude look swapped (swapped they fall inside): swap the lon_column "
+              "and lat_column options (--lon-column / --lat-column), or fix the source" if swapped_inside.all() else
+              "check the coordinates and their datum (--facilities-coordinates or [inputs] facilities_coordinates: "
+              "'wgs84', 'gcj02' for Amap, 'bd09' for Baidu)")
     minx, miny, maxx, maxy = shapely.total_bounds(area)
     msg = (f"{name}: {outside.size} of {len(frame)} {what} outside the study area (lon {minx:.3f}..{maxx:.3f}, "
            f"lat {miny:.3f}..{maxy:.3f}): {_describe(frame, outside, name_column)}; {advice}")
@@ -827,7 +835,8 @@ def _population_from_vector(
     column = population_column if population_column in frame.columns else _find_column(
         frame.columns.drop(frame.geometry.name), (population_column, "pop", "人口"))
     if column is None:
-        check_columns(frame, [population_column], name=file.name, hint="pass population_column=")
+        check_columns(frame, [population_column], name=file.name,
+                      hint="name the column with --population-column or [inputs] population_column")
     _check_geometries(frame, name=file.name, name_column=None)
     values = _numeric(frame[column], name=file.name, column=column, table=frame, name_column=None)
     check_non_negative_finite(pd.Series(values), name=file.name, column=column,

@@ -7,7 +7,9 @@ Notebooks use the same functions (:func:`load_study`, :func:`compute_accessibili
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ __all__ = [
     "load_study",
     "planned_facilities",
     "run_study",
+    "siting_rules",
     "study_summary",
     "write_results",
 ]
@@ -148,21 +151,34 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         config = StudyConfig.from_toml(config)
     config.check_inputs_exist()
 
-    boundaries = io.read_boundaries(config.boundaries) if config.boundaries is not None else None
+    layers = config.layers
+    boundaries = (
+        io.read_boundaries(config.boundaries, layer=layers.get("boundaries"))
+        if config.boundaries is not None
+        else None
+    )
     study_area = boundaries
     network = load_walk_network(
         config.network, cache_dir=Path.cwd() / "data" / "processed" / "networks", use_cache=use_cache
     )
-    cells = io.read_population(config.population, study_area=study_area)
+    cells = io.read_population(
+        config.population,
+        population_column=config.population_column,
+        study_area=study_area,
+        layer=layers.get("population"),
+    )
     frames = [
         io.read_facilities(
             source.path,
             coordinate_system=source.coordinates,
+            lon_column=source.lon_column or config.lon_column,
+            lat_column=source.lat_column or config.lat_column,
             area_policy=config.area_policy,
             trail_width_m=config.trail_width_m,
             study_area=study_area,
+            layer=source.layer or (layers.get("facilities") if i == 0 else None),
         )
-        for source in config.facilities
+        for i, source in enumerate(config.facilities)
     ]
     facilities = _concat_facilities(frames, [s.path.name for s in config.facilities])
 
@@ -383,7 +399,11 @@ def _run_siting(results: StudyResults) -> None:
     study = results.study
     candidates = None
     if study.config.candidates is not None:
-        candidates = siting.candidates_from_file(io.read_candidates(study.config.candidates).to_crs(study.network.crs))
+        candidates = siting.candidates_from_file(
+            io.read_candidates(study.config.candidates, layer=study.config.layers.get("candidates")).to_crs(
+                study.network.crs
+            )
+        )
     osm_features = None
     if candidates is None and not study.config.network.name.lower().endswith(".graphml"):
         osm_features = io.read_osm_features(study.config.network, siting.CANDIDATE_OSM_TAGS)
@@ -396,11 +416,31 @@ def _run_siting(results: StudyResults) -> None:
         osm_features=osm_features,
         underserved=results.accessibility.underserved,
         plan=study.config.siting_plan,
+        rules=siting_rules(study.config),
         method=study.config.siting_method,
         budget=study.config.siting_budget,
         thresholds_m=study.config.thresholds_m,
         max_snap_distance_m=study.config.max_snap_distance_m,
     )
+
+
+def siting_rules(config: StudyConfig) -> Mapping[str, Any]:
+    """The siting rules of a study: the defaults with ``[siting] min_land_area_m2`` applied.
+
+    Parameters
+    ----------
+    config : StudyConfig
+
+    Returns
+    -------
+    mapping of str to ordos_geo.siting.SitingRule
+    """
+    from ordos_geo import siting
+
+    rules = dict(siting.DEFAULT_RULES)
+    for site_type, area in config.siting_min_land_area_m2.items():
+        rules[site_type] = dataclasses.replace(rules[site_type], min_land_area_m2=area)
+    return rules
 
 
 def _run_trails(results: StudyResults) -> None:
@@ -418,7 +458,9 @@ def _run_trails(results: StudyResults) -> None:
         study.network,
         acc.cells,
         green_land=green_land if green_land is not None and len(green_land) else None,
-        forbidden_edges=io.read_vector(cfg.trail_exclusions, what="trail exclusions")
+        forbidden_edges=io.read_vector(
+            cfg.trail_exclusions, what="trail exclusions", layer=cfg.layers.get("trail_exclusions")
+        )
         if cfg.trail_exclusions is not None
         else None,
         budget_m=cfg.trail_budget_m,
@@ -430,7 +472,11 @@ def _run_trails(results: StudyResults) -> None:
     )
     results.trail_plan_report = trails.trail_report(results.trail_plan, acc.cells, neighbourhoods=acc.underserved)
     if cfg.proposed_trails is not None:
-        proposed = io.read_lines(cfg.proposed_trails, coordinate_system=cfg.proposed_trails_coordinates)
+        proposed = io.read_lines(
+            cfg.proposed_trails,
+            coordinate_system=cfg.proposed_trails_coordinates,
+            layer=cfg.layers.get("proposed_trails"),
+        )
         results.trail_check = trails.check_trails(
             study.network,
             acc.cells,

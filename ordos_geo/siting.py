@@ -2057,7 +2057,8 @@ def _no_eligible_error(key: str, rule: SitingRule, candidates: gpd.GeoDataFrame,
         f"no candidate can host a {rule.label} ({key}): of {len(candidates)} candidates, {note or 'none qualify'}; "
         f"the rule needs at least {rule.min_land_area_m2:,.0f} m² of land"
         + ("" if rule.unknown_area_ok else " (unknown land area is not accepted)")
-        + "; give larger parcels or lower SitingRule.min_land_area_m2"
+        + "; give larger parcels or lower the minimum ([siting] min_land_area_m2 in the study file, "
+        "or SitingRule.min_land_area_m2 in Python)"
     )
     return InfeasibleError(msg)
 

@@ -51,11 +51,11 @@ def test_missing_required_input_names_the_key(tmp_path):
 
 def test_unknown_section_and_bad_values_are_named(tmp_path):
     base = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geojson"\n'
-    with pytest.raises(ConfigError, match=r"unknown section\(s\) \[acessibility\]"):
+    with pytest.raises(ConfigError, match=r"unknown section \[acessibility\] \(did you mean 'accessibility'\?\)"):
         StudyConfig.from_toml(_write(tmp_path, base + "[acessibility]\nmax_distance_m = 1\n"))
-    with pytest.raises(ConfigError, match="max_distance_m must be a positive number"):
+    with pytest.raises(ConfigError, match=r"\[accessibility\] max_distance_m must be a number > 0"):
         StudyConfig.from_toml(_write(tmp_path, base + "[accessibility]\nmax_distance_m = -5\n"))
-    with pytest.raises(ConfigError, match="coordinates 'mars'"):
+    with pytest.raises(ConfigError, match=r"f\.csv: coordinates must be one of 'wgs84', 'gcj02', 'bd09', got 'mars'"):
         StudyConfig.from_toml(_write(tmp_path, base.replace('"f.geojson"', '"f.csv"\nfacilities_coordinates = "mars"')))
     with pytest.raises(ConfigError, match="not valid TOML"):
         StudyConfig.from_toml(_write(tmp_path, "[inputs\n"))
@@ -94,5 +94,102 @@ def test_siting_budget_and_trail_exclusions_keys(tmp_path):
     config = StudyConfig.from_toml(path)
     assert config.siting_budget == 2.5e6
     assert config.trail_exclusions == (tmp_path / "zones" / "no_trails.geojson").resolve()
-    with pytest.raises(ConfigError, match=r"\[siting\] budget must be a positive total cost"):
+    with pytest.raises(ConfigError, match=r"\[siting\] budget must be a number > 0, got 0"):
         StudyConfig.from_toml(_write(tmp_path, base + "[siting]\nbudget = 0\n"))
+
+
+_BASE = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geojson"\n'
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # a typo is named with the nearest valid key, never silently ignored
+        (
+            "[accessibility]\ntreshold_m = [300]\n",
+            r"\[accessibility\] treshold_m is not a study key \(did you mean 'thresholds_m'\?\)"
+        ),
+        (
+            "[trails]\nthresholds_m = [300]\n",
+            r"\[trails\] thresholds_m is not a study key \(did you mean \[accessibility\] thresholds_m\?\)"
+        ),
+        ("[study]\nnmae = 'x'\n", r"\[study\] nmae is not a study key \(did you mean 'name'\?\)"),
+        # types: a string is not a list, a number or a boolean
+        ('[accessibility]\nthresholds_m = "9"\n', r"thresholds_m must be a list of distances.*got '9' \(a str\)"),
+        ('[accessibility]\nmax_distance_m = "5000"\n', r"max_distance_m must be a number > 0.*got '5000' \(a str\)"),
+        ('[siting]\nenabled = "no"\n', r"\[siting\] enabled must be true or false, got 'no'"),
+        ("[trails]\nmax_trails = 2.5\n", r"\[trails\] max_trails must be a whole number >= 1"),
+        ("[inputs.x]\n", r"\[inputs\] x is not a study key"),
+        ("[siting]\nplan = { sports_park = -1 }\n", r"\[siting\] plan entry 'sports_park' must be a whole number >= 0"),
+        (
+            "[siting]\nplan = { sport_park = 1 }\n",
+            r"plan has unknown entry 'sport_park' \(did you mean 'sports_park'\?\)"
+        ),
+        # ranges
+        ("[accessibility]\nthresholds_m = [300, -5]\n", r"thresholds_m must be a number > 0, got -5"),
+        ("[accessibility]\nthresholds_m = [300, 300]\n", r"thresholds_m lists a distance twice"),
+        ("[accessibility]\nmax_distance_m = 200\n", r"max_distance_m \(200 m\) is below the largest coverage tier"),
+        ("[accessibility]\nwalk_speed_kmh = nan\n", r"walk_speed_kmh must be a number > 0 and <= 20, got nan"),
+        ("[trails]\nmin_trail_m = 20000\n", r"min_trail_m \(20000 m\) is longer than the whole \[trails\] budget_m"),
+        # the study name names a folder under data/processed: never a path out of it
+        ('[study]\nname = ".."\n', r"\[study\] name must be a plain folder name.*got '\.\.'"),
+        ('[study]\nname = "../../etc"\n', r"\[study\] name must be a plain folder name"),
+        ('[study]\nname = "a/b"\n', r"\[study\] name must be a plain folder name"),
+        ('[study]\nname = ""\n', r"\[study\] name must be a plain folder name"),
+        (
+            "[inputs]\nlayers = { facility = 'v' }\n",
+            r"layers has unknown entry 'facility' \(did you mean 'facilities'\?\)"
+        ),
+    ],
+)
+def test_the_whole_study_file_is_validated(tmp_path, extra, message):
+    text = _BASE + extra if not extra.startswith("[inputs]") else _BASE + extra.removeprefix("[inputs]\n")
+    with pytest.raises(ConfigError, match=message) as caught:
+        StudyConfig.from_toml(_write(tmp_path, text))
+    assert str(tmp_path / "study.toml") in str(caught.value)  # the file is named as the source
+    assert "\n" not in str(caught.value)
+
+
+def test_errors_name_a_flag_when_the_value_came_from_a_flag(tmp_path):
+    path = _write(tmp_path, _BASE + "[accessibility]\nthresholds_m = [300, 1000]\n")
+    args = build_parser().parse_args(["run", "--config", str(path), "--max-distance-m", "500"])
+    with pytest.raises(ConfigError) as caught:
+        _study_config(args)
+    text = str(caught.value)
+    # the flag is blamed for its own value, the file for the tier it conflicts with
+    assert text.startswith("--max-distance-m (command-line flag) (500 m) is below the largest coverage tier")
+    assert "[accessibility] thresholds_m (1000 m)" in text and "study.toml" not in text.split("(500 m)")[0]
+    args = build_parser().parse_args(["run", "--config", str(path), "--name", ".."])
+    with pytest.raises(ConfigError, match=r"^--name \(command-line flag\) must be a plain folder name"):
+        _study_config(args)
+    args = build_parser().parse_args(["run", "--config", str(path), "--layer", "facilities"])
+    with pytest.raises(ConfigError, match=r"--layer 'facilities': write INPUT=LAYER"):
+        _study_config(args)
+
+
+def test_input_options_from_the_file_and_flags(tmp_path):
+    table = 'facilities = { path = "f.csv", lon_column = "X", lat_column = "Y" }'
+    text = _BASE.replace('facilities = "f.geojson"', table)
+    text += 'population_column = "people"\nlayers = { population = "grid" }\n'
+    text += "[siting]\nmin_land_area_m2 = { sports_park = 8000 }\n"
+    config = StudyConfig.from_toml(_write(tmp_path, text))
+    (source,) = config.facilities
+    assert (source.path, source.lon_column, source.lat_column) == ((tmp_path / "f.csv").resolve(), "X", "Y")
+    assert config.population_column == "people"
+    assert config.layers == {"population": "grid"}
+    from ordos_geo.pipeline import siting_rules
+
+    rules = siting_rules(config)
+    assert rules["sports_park"].min_land_area_m2 == 8000
+    assert rules["fitness_centre"].min_land_area_m2 == 2000  # the others keep their defaults
+    args = build_parser().parse_args(
+        ["run", "--config", str(tmp_path / "study.toml"), "--layer", "facilities=venues", "--population-column", "p"]
+    )
+    config = _study_config(args)
+    assert config.layers == {"population": "grid", "facilities": "venues"}
+    assert config.population_column == "p"
+
+
+def test_config_pointing_at_a_folder_is_one_error(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder, not a study file"):
+        StudyConfig.from_toml(tmp_path)

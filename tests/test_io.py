@@ -140,7 +140,8 @@ def test_geopackage_with_several_layers_needs_layer(tmp_path: Path) -> None:
     path = tmp_path / "city.gpkg"
     facility_frame().to_file(path, layer="venues", driver="GPKG")
     facility_frame().to_file(path, layer="schools", driver="GPKG")
-    with pytest.raises(InputDataError, match=r"city\.gpkg: holds 2 layers \(venues, schools\); choose one with layer="):
+    with pytest.raises(InputDataError,
+                       match=r"city\.gpkg: holds 2 layers \(venues, schools\); choose one with the layer option"):
         io.read_facilities(path)
     assert len(io.read_facilities(path, layer="schools")) == 3
 
