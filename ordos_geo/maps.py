@@ -59,6 +59,7 @@ import shapely
 from folium.map import Layer
 from folium.template import Template
 
+from ordos_geo import _labels as label_table
 from ordos_geo import _offline_assets
 from ordos_geo._crs import metric_crs_for, wgs84_to_gcj02
 from ordos_geo._errors import InputDataError
@@ -117,132 +118,8 @@ KIND_STYLES: Mapping[str, tuple[str, str]] = {
     "other": ("O", "#878787"),
 }
 
-#: Labels of every map in Chinese and English.
-LABELS: Mapping[str, Mapping[str, str]] = {
-    "zh": {
-        "coverage_title": "就近健身：步行可达性",
-        "sites_title": "新建设施选址",
-        "trails_title": "健身步道规划",
-        "index_title": "就近健身设施规划图集",
-        "legend_distance": "步行距离（到最近设施）",
-        "unreachable": "不可达",
-        "minutes": "分钟",
-        "population": "人口",
-        "district": "区",
-        "distance_to": "步行到最近",
-        "any_kind": "任一设施",
-        "cells_layer": "人口格网 · 到",
-        "hide_cells": "隐藏人口格网",
-        "facilities_layer": "现有设施",
-        "service_area": "服务范围",
-        "boundaries": "行政区界",
-        "underserved": "服务不足片区",
-        "neighbourhood": "片区",
-        "cells": "格网数",
-        "name": "名称",
-        "kind": "类型",
-        "area": "场地面积 m²",
-        "open": "对外开放",
-        "yes": "是",
-        "no": "否",
-        "facility_id": "编号",
-        "candidates": "候选点",
-        "chosen": "选定方案",
-        "rank": "排名",
-        "candidate_id": "候选编号",
-        "newly_covered": "新增覆盖人口",
-        "delta_per_capita": "全市人均面积变化 m²",
-        "reason": "理由",
-        "before": "规划前覆盖",
-        "after": "规划后覆盖",
-        "planned_trails": "规划步道",
-        "checked_trails": "方案步道（核查）",
-        "reach_band": "步道服务带",
-        "reach_band_note": "步道两侧直线 {reach} m，仅示意；分析按步行距离",
-        "reached": "已覆盖的服务不足片区",
-        "missed": "未覆盖的服务不足片区",
-        "off_network": "不在路网上的线段",
-        "sources": "数据：OpenStreetMap 路网，行政区划边界，人口格网，体育设施清单",
-        "synthetic": "synthetic sample (合成样例)：路网、人口与设施为合成数据，仅供演示；行政边界为真实数据",
-        "scorecard": "规划目标评分卡",
-        "maps": "地图",
-        "met": "达标",
-        "not_met": "未达标",
-    },
-    "en": {
-        "coverage_title": "Nearby fitness: walking access",
-        "sites_title": "Sites for new facilities",
-        "trails_title": "Fitness trail plan",
-        "index_title": "Nearby-fitness planning maps",
-        "legend_distance": "Walk to the nearest venue",
-        "unreachable": "unreachable",
-        "minutes": "min",
-        "population": "Population",
-        "district": "District",
-        "distance_to": "Walk to nearest",
-        "any_kind": "any venue",
-        "cells_layer": "Cells · walk to",
-        "hide_cells": "Hide population cells",
-        "facilities_layer": "Existing",
-        "service_area": "Service area",
-        "boundaries": "District boundaries",
-        "underserved": "Underserved neighbourhoods",
-        "neighbourhood": "Neighbourhood",
-        "cells": "cells",
-        "name": "Name",
-        "kind": "Kind",
-        "area": "Field area m²",
-        "open": "Open to public",
-        "yes": "yes",
-        "no": "no",
-        "facility_id": "ID",
-        "candidates": "Candidates",
-        "chosen": "Chosen plan",
-        "rank": "Rank",
-        "candidate_id": "Candidate",
-        "newly_covered": "Newly covered population",
-        "delta_per_capita": "Change in citywide m² per capita",
-        "reason": "Reason",
-        "before": "Coverage before",
-        "after": "Coverage after",
-        "planned_trails": "Planned trails",
-        "checked_trails": "Proposed trails (checked)",
-        "reach_band": "Reach band",
-        "reach_band_note": "{reach} m straight line either side, display only; the analysis uses walking distance",
-        "reached": "Underserved neighbourhoods reached",
-        "missed": "Underserved neighbourhoods missed",
-        "off_network": "Parts off the walk network",
-        "sources": "Data: OpenStreetMap walk network, district boundaries, population grid, sports facility inventory",
-        "synthetic": (
-            "synthetic sample (合成样例): network, population and facilities are synthetic, "
-            "for demonstration; boundaries are real"
-        ),
-        "scorecard": "Plan scorecard",
-        "maps": "Maps",
-        "met": "met",
-        "not_met": "not met",
-    },
-}
-
-_KIND_NAMES: Mapping[str, Mapping[str, str]] = {
-    "zh": {
-        "stadium": "体育场",
-        "gymnasium": "体育馆",
-        "swimming_pool": "游泳馆",
-        "fitness_centre": "全民健身中心",
-        "sports_park": "体育公园",
-        "park": "公园",
-        "multi_sport_court": "多功能运动场",
-        "pitch": "球场",
-        "fitness_path": "健身路径",
-        "fitness_trail": "健身步道",
-        "playground": "游乐场",
-        "school_venue": "学校场地",
-        "other": "其他",
-        "any": "任一设施",
-    },
-    "en": {kind: kind.replace("_", " ") for kind in (*FACILITY_KINDS, "any")} | {"any": "any venue"},
-}
+#: Labels of every map in Chinese and English (the package's one label table, :mod:`ordos_geo._labels`).
+LABELS: Mapping[str, Mapping[str, str]] = label_table.TEXT
 
 _SITE_TYPE_COLUMNS = ("site_type", "type", "facility_type", "kind")
 
@@ -500,14 +377,11 @@ def _table(rows: Sequence[tuple[str, str]], title: str = "") -> str:
 
 
 def _labels(language: str) -> Mapping[str, str]:
-    if language not in LABELS:
-        msg = f"maps: unknown language {language!r}; use 'zh' or 'en'"
-        raise InputDataError(msg)
-    return LABELS[language]
+    return LABELS[label_table.check_language(language, where="maps")]
 
 
 def _kind_name(kind: str, language: str) -> str:
-    return html.escape(_KIND_NAMES[language].get(kind, kind.replace("_", " ")))
+    return html.escape(label_table.kind(kind, language))
 
 
 def _kind_style(kind: str) -> tuple[str, str]:
@@ -1359,7 +1233,9 @@ def index_page(
     Parameters
     ----------
     pages : dict of str to str
-        Link text -> relative path of each map page (``"coverage.html"``).
+        Page name -> relative path of each page (``{"coverage": "coverage.html"}``); the
+        names ``coverage``, ``sites``, ``trails`` and ``report`` are shown in ``language``,
+        other names as given.
     scorecard : pandas.DataFrame
         The plan scorecard (``key``, ``description``, ``target``, ``value``,
         ``unit``, ``met``, ``gap``); every cell is escaped.
@@ -1377,13 +1253,16 @@ def index_page(
     """
     labels = _labels(language)
     page_title = html.escape(title if title is not None else labels["index_title"])
-    links = "".join(f'<li><a href="{_safe_href(href)}">{html.escape(text)}</a></li>' for text, href in pages.items())
+    links = "".join(
+        f'<li><a href="{_safe_href(href)}">{html.escape(labels.get(f"page_{name}", name))}</a></li>'
+        for name, href in pages.items()
+    )
     note = f'<p class="note">{html.escape(labels["synthetic"])}</p>' if synthetic else ""
     return (
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if language == "zh" else "en"}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{page_title}</title>'
         f"<style>{_PAGE_CSS}</style></head><body><h1>{page_title}</h1>{note}"
         f'<h2>{html.escape(labels["maps"])}</h2><ul class="maps">{links}</ul>'
-        f"<h2>{html.escape(labels['scorecard'])}</h2>{html_table(scorecard, labels, css_class='ordos-table')}"
+        f"<h2>{html.escape(labels['scorecard'])}</h2>{html_table(scorecard, language, css_class='ordos-table')}"
         f"<p>{html.escape(labels['sources'])}</p></body></html>\n"
     )

@@ -652,6 +652,7 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
     built = report.build_report(
         results.scorecard,
         results.indicators,
+        scorecard_after=results.scorecard_after,
         cells=acc.cells,
         sites=results.siting.chosen if results.siting is not None else None,
         trails=results.trail_plan.trails if results.trail_plan is not None else None,

@@ -33,10 +33,19 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ordos_geo import _labels as label_table
 from ordos_geo._errors import InputDataError
 from ordos_geo.settings import DEFAULT_WALK_SPEED_KMH
 
-__all__ = ["CHART_NAMES", "Report", "build_report", "distance_band_shares", "distance_histogram", "html_table"]
+__all__ = [
+    "CHART_NAMES",
+    "Report",
+    "build_report",
+    "distance_band_shares",
+    "distance_histogram",
+    "html_table",
+    "localize",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -46,54 +55,6 @@ CHART_NAMES: tuple[str, ...] = ("coverage_by_district.png", "distance_distributi
 _SHARE_COLUMN = re.compile(r"^share_within_(\d+(?:\.\d+)?)m$")
 _CJK_FONT_NAMES = ("Noto Sans CJK", "Source Han Sans", "WenQuanYi", "SimHei", "Microsoft YaHei", "PingFang", "Heiti")
 _BAR_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
-
-_TEXT: Mapping[str, Mapping[str, str]] = {
-    "zh": {
-        "title": "就近健身设施规划报告",
-        "synthetic": "synthetic sample (合成样例)：本报告的路网、人口与设施为合成数据，仅供演示；行政边界为真实数据。",
-        "scorecard": "规划目标评分卡",
-        "districts": "分区指标",
-        "charts": "图表",
-        "sites": "选定新建设施",
-        "trails": "健身步道",
-        "before_after": "规划前后对比",
-        "sources": "数据：OpenStreetMap 路网，行政区划边界，人口格网，体育设施清单。",
-        "met": "达标",
-        "not_met": "未达标",
-        "chart_coverage": "各区步行可达人口比例",
-        "chart_distance": "到最近设施的步行距离分布（按人口）",
-        "share": "人口比例",
-        "distance": "步行距离 (m)",
-        "population": "人口",
-        "unreachable": "不可达",
-        "within": "{t} m 内",
-        "minutes": "分钟",
-        "none": "无",
-    },
-    "en": {
-        "title": "Nearby-fitness facility planning report",
-        "synthetic": "synthetic sample (合成样例): the network, population and facilities in this report are "
-        "synthetic, for demonstration; the boundaries are real.",
-        "scorecard": "Plan scorecard",
-        "districts": "Indicators by district",
-        "charts": "Charts",
-        "sites": "Chosen new sites",
-        "trails": "Fitness trails",
-        "before_after": "Before and after the plan",
-        "sources": "Data: OpenStreetMap walk network, district boundaries, population grid, sports facility inventory.",
-        "met": "met",
-        "not_met": "not met",
-        "chart_coverage": "Population share within walking distance, by district",
-        "chart_distance": "Walking distance to the nearest venue (population-weighted)",
-        "share": "population share",
-        "distance": "walking distance (m)",
-        "population": "population",
-        "unreachable": "unreachable",
-        "within": "within {t} m",
-        "minutes": "min",
-        "none": "none",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -124,8 +85,12 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, float | np.floating) and math.isnan(float(value))
 
 
+def _is_share(column: str) -> bool:
+    return column == "share" or column.startswith("share") or column.endswith("_share")
+
+
 def _format_value(value: Any, column: str, text: Mapping[str, str]) -> str:
-    """Plain (unescaped) text of one table cell."""
+    """Plain (unescaped) text of one table cell; ``column`` is the key that decides the format."""
     if _is_missing(value):
         return "–"
     if isinstance(value, bool | np.bool_):
@@ -138,7 +103,7 @@ def _format_value(value: Any, column: str, text: Mapping[str, str]) -> str:
         number = float(value)
         if not math.isfinite(number):
             return "∞" if number > 0 else "-∞"
-        if column.startswith("share") or column.endswith("_share"):
+        if _is_share(column):
             return f"{number:.1%}"
         if column in ("population",) or abs(number) >= 1000:
             return f"{number:,.0f}"
@@ -154,44 +119,111 @@ def _table_frame(frame: pd.DataFrame | gpd.GeoDataFrame) -> pd.DataFrame:
     return frame
 
 
-def html_table(frame: pd.DataFrame, text: Mapping[str, str], *, css_class: str | None = None) -> str:
-    """Render a table as escaped HTML (every header and cell escaped; ``met`` rows classed).
+#: Columns whose values are keys a reader sees translated: column -> label lookup.
+_VALUE_LABELS: Mapping[str, Any] = {
+    "district": label_table.district,
+    "kind": label_table.kind,
+    "site_type": label_table.kind,
+    "unit": label_table.unit,
+    "source": label_table.source,
+    "indicator": label_table.column,
+    "lever": label_table.lever,
+}
+
+
+def localize(frame: pd.DataFrame | gpd.GeoDataFrame, language: str) -> pd.DataFrame:
+    """A table as a reader of ``language`` sees it, values still numbers and columns still keys.
+
+    Districts, kinds, units, plan citations, indicator and lever names are
+    translated with :mod:`ordos_geo._labels`; a scorecard's ``description`` is
+    taken from its ``key`` (kept as given for targets the label table does not
+    know) and the ``key`` column is dropped. A geometry column is dropped.
 
     Parameters
     ----------
     frame : pandas.DataFrame or geopandas.GeoDataFrame
-        The table (a geometry column is dropped).
-    text : mapping
-        Labels with ``met`` and ``not_met`` for the scorecard's ``met`` column.
+    language : {"zh", "en"}
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    language = label_table.check_language(language, where="report")
+    out = _table_frame(frame).copy()
+    for column, lookup in _VALUE_LABELS.items():
+        if column in out.columns:
+            out[column] = [value if _is_missing(value) else lookup(str(value), language) for value in out[column]]
+    if "key" in out.columns and "description" in out.columns:
+        out["description"] = [
+            label_table.target(str(key), language, default=str(description))
+            for key, description in zip(out["key"], out["description"], strict=True)
+        ]
+        out = out.drop(columns="key")
+    return out
+
+
+def _format_key(frame: pd.DataFrame, row: pd.Series, column: str) -> str:
+    """The key deciding how a cell is formatted: per row in long tables (indicator, unit)."""
+    if column in ("before", "after", "change") and "indicator" in frame.columns:
+        return str(row.get("_indicator_key", row["indicator"]))
+    if column in ("target", "value", "gap") and row.get("_unit_key", row.get("unit")) == "share":
+        return "share"
+    return column
+
+
+def _display_rows(
+    frame: pd.DataFrame | gpd.GeoDataFrame, language: str
+) -> tuple[list[str], list[list[str]], list[Any]]:
+    """Headers, cell texts and the ``met`` flag of each row of a table, in ``language``."""
+    raw = _table_frame(frame)
+    table = localize(raw, language)
+    if "indicator" in raw.columns:
+        table["_indicator_key"] = raw["indicator"].to_numpy()
+    if "unit" in raw.columns:
+        table["_unit_key"] = raw["unit"].to_numpy()
+    text = label_table.text(language)
+    columns = [c for c in table.columns if not str(c).startswith("_")]
+    rows, met = [], []
+    for _, row in table.iterrows():
+        rows.append([_format_value(row[c], _format_key(table, row, str(c)), text) for c in columns])
+        met.append(row["met"] if "met" in table.columns else None)
+    return [label_table.column(str(c), language) for c in columns], rows, met
+
+
+def html_table(frame: pd.DataFrame, language: str, *, css_class: str | None = None) -> str:
+    """Render a table as escaped HTML in ``language`` (every header and cell escaped; ``met`` rows classed).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or geopandas.GeoDataFrame
+        The table with key columns (a geometry column is dropped); headers and
+        key values are translated by :func:`localize`.
+    language : {"zh", "en"}
+        Language of headers and labels.
     css_class : str, optional
         ``class`` attribute of the table.
     """
-    frame = _table_frame(frame)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = []
-    for _, row in frame.iterrows():
+    headers, rows, met = _display_rows(frame, language)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in headers)
+    body = []
+    for cells, flag in zip(rows, met, strict=True):
         css = ""
-        if "met" in frame.columns and isinstance(row["met"], bool | np.bool_):
-            css = ' class="met"' if row["met"] else ' class="not-met"'
-        cells = "".join(f"<td>{html.escape(_format_value(row[c], str(c), text))}</td>" for c in frame.columns)
-        rows.append(f"<tr{css}>{cells}</tr>")
+        if isinstance(flag, bool | np.bool_):
+            css = ' class="met"' if flag else ' class="not-met"'
+        body.append(f"<tr{css}>{''.join(f'<td>{html.escape(c)}</td>' for c in cells)}</tr>")
     attribute = f' class="{html.escape(css_class)}"' if css_class else ""
-    return f"<table{attribute}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f"<table{attribute}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _md_cell(value: str) -> str:
     return html.escape(value, quote=False).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
-def _md_table(frame: pd.DataFrame, text: Mapping[str, str]) -> str:
-    frame = _table_frame(frame)
-    header = "| " + " | ".join(_md_cell(str(c)) for c in frame.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    rows = [
-        "| " + " | ".join(_md_cell(_format_value(row[c], str(c), text)) for c in frame.columns) + " |"
-        for _, row in frame.iterrows()
-    ]
-    return "\n".join([header, rule, *rows])
+def _md_table(frame: pd.DataFrame, language: str) -> str:
+    headers, rows, _ = _display_rows(frame, language)
+    lines = ["| " + " | ".join(_md_cell(c) for c in headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
+    lines += ["| " + " | ".join(_md_cell(c) for c in cells) + " |" for cells in rows]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- charts
@@ -222,11 +254,12 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _coverage_chart(indicators: pd.DataFrame, text: Mapping[str, str], font: str | None) -> bytes:
+def _coverage_chart(indicators: pd.DataFrame, language: str, font: str | None) -> bytes:
+    text = label_table.text(language)
     shares = _share_columns(indicators)
     figure = Figure(figsize=(7.5, 4.0))
     axes = figure.add_subplot()
-    districts = [str(d) for d in indicators["district"]]
+    districts = [label_table.district(str(d), language) for d in indicators["district"]]
     positions = np.arange(len(districts))
     width = 0.8 / max(len(shares), 1)
     for i, (threshold, column) in enumerate(shares):
@@ -388,21 +421,70 @@ def _trail_table(trails: gpd.GeoDataFrame) -> pd.DataFrame:
     return table
 
 
-def _drop_empty_districts(indicators: pd.DataFrame) -> pd.DataFrame:
-    """Leave out districts with neither residents nor venues in the study (e.g. banners outside the sample)."""
+def _empty_districts(indicators: pd.DataFrame) -> set[str]:
+    """Districts with neither residents nor venues in the study (e.g. banners outside the sample)."""
     if "population" not in indicators.columns:
-        return indicators
+        return set()
     empty = pd.to_numeric(indicators["population"], errors="coerce").fillna(0).eq(0)
     if "venue_area_m2" in indicators.columns:
         empty &= pd.to_numeric(indicators["venue_area_m2"], errors="coerce").fillna(0).eq(0)
     empty &= indicators["district"].astype(str) != "citywide"
-    return indicators.loc[~empty].reset_index(drop=True)
+    return set(indicators.loc[empty, "district"].astype(str))
+
+
+def _without(frame: pd.DataFrame, districts: set[str]) -> pd.DataFrame:
+    if "district" not in frame.columns or not districts:
+        return frame
+    return frame.loc[~frame["district"].astype(str).isin(districts)].reset_index(drop=True)
+
+
+#: Indicator columns the report's district table shows, around the ``share_within_<t>m`` tiers
+#: (every column goes to the CSV and the Excel workbook).
+_DISTRICT_COLUMNS = (
+    ("district", "population", "venue_area_m2", "per_capita_area_m2", "open_school_share"),
+    ("share_covered_service", "n_facilities"),
+)
+
+
+def _district_table(indicators: pd.DataFrame) -> pd.DataFrame:
+    head, tail = ([c for c in part if c in indicators.columns] for part in _DISTRICT_COLUMNS)
+    return indicators[[*head, *(column for _, column in _share_columns(indicators)), *tail]]
+
+
+#: Columns of the chosen-sites table in the report (the full table is in ``sites.gpkg`` and the workbook).
+_SITE_COLUMNS = (
+    "plan_order",
+    "rank",
+    "name",
+    "kind",
+    "district",
+    "newly_covered_population",
+    "added_venue_area_m2",
+    "distance_to_nearest_same_kind_m",
+)
+
+
+def _site_table(sites: pd.DataFrame | gpd.GeoDataFrame) -> pd.DataFrame:
+    table = _table_frame(sites)
+    columns = [c for c in _SITE_COLUMNS if c in table.columns]
+    return table[columns] if "name" in columns else table
+
+
+def _citation(scorecard: pd.DataFrame, language: str) -> str:
+    if "source" not in scorecard.columns:
+        return ""
+    sources = list(dict.fromkeys(str(s) for s in scorecard["source"].dropna()))
+    if not sources:
+        return ""
+    joined = ("；" if language == "zh" else "; ").join(label_table.source(s, language) for s in sources)
+    return label_table.text(language)["citation"].format(sources=joined)
 
 
 def build_report(
     scorecard: pd.DataFrame,
     indicators: pd.DataFrame,
     *,
+    scorecard_after: pd.DataFrame | None = None,
     cells: gpd.GeoDataFrame | pd.DataFrame | None = None,
     sites: gpd.GeoDataFrame | pd.DataFrame | None = None,
     trails: gpd.GeoDataFrame | pd.DataFrame | None = None,
@@ -415,6 +497,11 @@ def build_report(
 ) -> Report:
     """Build the planner's report from the study's tables.
 
+    Every label a reader sees (headings, column headers, districts, kinds,
+    units, target descriptions, citations) comes from :mod:`ordos_geo._labels`
+    in ``language``; the tables keep their key columns, which stay the
+    interface of the CSV files.
+
     Parameters
     ----------
     scorecard : pandas.DataFrame
@@ -423,6 +510,10 @@ def build_report(
     indicators : pandas.DataFrame
         One row per district plus ``"citywide"``: ``district``, ``population``,
         ``per_capita_area_m2``, ``share_within_<t>m`` (shares 0-1), ...
+        Districts with neither residents nor venues are left out of every table.
+    scorecard_after : pandas.DataFrame, optional
+        The scorecard with the plan built (new sites and trails counted); shown
+        first when given, today's scorecard after it.
     cells : geopandas.GeoDataFrame, optional
         Cells with ``population`` and ``dist_m_any`` (metres; inf = unreachable)
         for the population-weighted distance histogram; without it the chart
@@ -432,10 +523,11 @@ def build_report(
     trails : geopandas.GeoDataFrame, optional
         Planned or checked trails; ``length_m`` is added from a projected geometry if absent.
     before_after : pandas.DataFrame, optional
-        Indicators before and after the plan, shown as given.
+        ``district``, ``indicator``, ``before``, ``after``, ``change`` (see
+        :func:`ordos_geo.pipeline.before_after_table`).
     language : {"zh", "en"}
-        Language of headings and chart labels (charts fall back to English when
-        no CJK font is installed).
+        Language of every label (charts fall back to English when no CJK font
+        is installed).
     title : str, optional
         Report title.
     synthetic : bool
@@ -448,36 +540,50 @@ def build_report(
     Returns
     -------
     Report
+
+    Examples
+    --------
+    >>> from ordos_geo import report
+    >>> import pandas as pd
+    >>> card = pd.DataFrame({"key": ["per_capita_area_2024"], "description": ["per-capita area"],
+    ...                      "target": [3.4], "value": [2.9], "unit": ["m2_per_capita"], "met": [False]})
+    >>> rows = pd.DataFrame({"district": ["Dongsheng", "citywide"], "population": [10.0, 10.0]})
+    >>> "东胜区" in report.build_report(card, rows, language="zh").html
+    True
     """
-    if language not in _TEXT:
-        msg = f"build_report: unknown language {language!r}; use 'zh' or 'en'"
-        raise InputDataError(msg)
+    language = label_table.check_language(language, where="build_report")
     scorecard = _check_table(scorecard, "scorecard", ("key", "target", "value", "met"))
+    if scorecard_after is not None:
+        scorecard_after = _check_table(scorecard_after, "scorecard_after", ("key", "target", "value", "met"))
     indicators = _check_table(indicators, "indicators", ("district",))
-    indicators = _drop_empty_districts(indicators)
+    empty = _empty_districts(indicators)
+    indicators = _without(indicators, empty)
     if cells is not None:
         _check_table(cells, "cells", ("population", "dist_m_any"))
-    text = _TEXT[language]
+    text = label_table.text(language)
     font = _cjk_font() if language == "zh" else None
-    chart_text = text if (language == "en" or font is not None) else _TEXT["en"]
+    chart_language = language if (language == "en" or font is not None) else "en"
     if language == "zh" and font is None:
         logger.info("report: no CJK font installed; chart labels are in English")
     charts = {
-        CHART_NAMES[0]: _coverage_chart(indicators, chart_text, font),
-        CHART_NAMES[1]: _distance_chart(indicators, cells, chart_text, font, walk_speed_kmh),
+        CHART_NAMES[0]: _coverage_chart(indicators, chart_language, font),
+        CHART_NAMES[1]: _distance_chart(indicators, cells, label_table.text(chart_language), font, walk_speed_kmh),
     }
     page_title = title if title is not None else text["title"]
-    sections: list[tuple[str, pd.DataFrame | None]] = [
-        (text["scorecard"], scorecard),
-        (text["districts"], indicators),
-    ]
+    sections: list[tuple[str, pd.DataFrame | None]] = []
+    if scorecard_after is not None:
+        sections += [(text["scorecard_after"], scorecard_after), (text["scorecard_before"], scorecard)]
+    else:
+        sections.append((text["scorecard"], scorecard))
+    sections.append((text["districts"], _district_table(indicators)))
     extra: list[tuple[str, pd.DataFrame]] = []
     if sites is not None:
-        extra.append((text["sites"], _table_frame(sites)))
+        extra.append((text["sites"], _site_table(sites)))
     if trails is not None:
         extra.append((text["trails"], _trail_table(trails)))
     if before_after is not None:
-        extra.append((text["before_after"], before_after))
+        extra.append((text["before_after"], _without(before_after, empty)))
+    citation = _citation(scorecard, language)
 
     html_parts = [
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if language == "zh" else "en"}"><head><meta charset="utf-8">',
@@ -489,8 +595,8 @@ def build_report(
         html_parts.append(f'<p class="note">{html.escape(text["synthetic"])}</p>')
         md_parts += [f"> {_md_cell(text['synthetic'])}", ""]
     for heading, frame in sections:
-        html_parts.append(f"<h2>{html.escape(heading)}</h2>{html_table(frame, text)}")
-        md_parts += [f"## {_md_cell(heading)}", "", _md_table(frame, text), ""]
+        html_parts.append(f"<h2>{html.escape(heading)}</h2>{html_table(frame, language)}")
+        md_parts += [f"## {_md_cell(heading)}", "", _md_table(frame, language), ""]
     html_parts.append(f"<h2>{html.escape(text['charts'])}</h2>")
     md_parts += [f"## {_md_cell(text['charts'])}", ""]
     captions = (text["chart_coverage"], text["chart_distance"])
@@ -502,9 +608,12 @@ def build_report(
         )
         md_parts += [f"![{_md_cell(caption)}]({chart_dir.rstrip('/')}/{name})", ""]
     for heading, frame in extra:
-        body = html_table(frame, text) if len(frame) else f"<p>{html.escape(text['none'])}</p>"
+        body = html_table(frame, language) if len(frame) else f"<p>{html.escape(text['none'])}</p>"
         html_parts.append(f"<h2>{html.escape(heading)}</h2>{body}")
-        md_parts += [f"## {_md_cell(heading)}", "", _md_table(frame, text) if len(frame) else text["none"], ""]
-    html_parts.append(f"<p>{html.escape(text['sources'])}</p></body></html>\n")
-    md_parts += [_md_cell(text["sources"]), ""]
+        md_parts += [f"## {_md_cell(heading)}", "", _md_table(frame, language) if len(frame) else text["none"], ""]
+    for line in (citation, text["sources"]):
+        if line:
+            html_parts.append(f"<p>{html.escape(line)}</p>")
+            md_parts += [_md_cell(line), ""]
+    html_parts.append("</body></html>\n")
     return Report(html="".join(html_parts), markdown="\n".join(md_parts), charts=charts)

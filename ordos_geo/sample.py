@@ -1529,7 +1529,7 @@ rules (kinds in `settings.AREA_COUNTED_KINDS`, closed school venues left out, tr
 {settings.DEFAULT_TRAIL_WIDTH_M:g} m, both facility files) over the raster's residents, lies in \
 {CALIBRATION_PER_CAPITA_AREA_M2[0]:.1f}-{CALIBRATION_PER_CAPITA_AREA_M2[1]:.1f} m2 (`CALIBRATION_PER_CAPITA_AREA_M2`):
 a city somewhat below the plan's target of 3.4 m2 per resident by end-2024 (3.5 m2 by 2025; 鄂府发〔2023〕30号 and
-the 2024 model-city work plan), close to the real figures of ordos_facts.md section 4: Inner Mongolia 2.93 m2
+鄂府办发〔2024〕52号), close to the real figures of ordos_facts.md section 4: Inner Mongolia 2.93 m2
 (end-2024), Jungar 3.12 m2 (2025-03), Otog 2.88 m2 (2024-10). The sample gives \
 {stats["venue_area_typical"]:,.0f} m2 / {sum(stats["totals"].values()):,} residents = \
 **{stats["venue_area_typical"] / sum(stats["totals"].values()):.2f} m2 per resident** with the default

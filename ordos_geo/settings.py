@@ -7,10 +7,11 @@ Sources for the planning targets
 --------------------------------
 - 鄂尔多斯市全民健身实施计划(2021—2025年), 鄂府发〔2023〕30号: per-capita sports
   ground area at least 3.5 m² by 2025; the "15-minute fitness circle".
-- Ordos 2024 work plan for the national fitness-for-all model city (全民运动健身
-  模范市): 3.4 m² per resident by end of 2024; build 1 sports park, 3 small fitness
-  centres, 10 km of fitness trails, 3 multi-sport courts; at least 60 % of school
-  sports venues open to the public; the city-level "five ones".
+- 《鄂尔多斯市创建全国全民运动健身模范市实施方案》, 鄂府办发〔2024〕52号, issued
+  2024-06-14 (full text in the project's ``shared/plan``): 3.4 m² per resident by
+  the end of 2024; build or rebuild 1 sports park, 3 small fitness centres, 10 km
+  of fitness trails, 3 multi-sport courts; at least 60 % of school sports venues
+  open to the public; the city-level "five ones".
 - GB 50180-2018 (城市居住区规划设计标准): 5/10/15-minute life circles, used for
   the 300 / 500 / 1,000 m service tiers.
 """
@@ -36,6 +37,8 @@ __all__ = [
     "FACILITY_KINDS",
     "KIND_SERVICE_DISTANCE_M",
     "OUTPUTS_DIR",
+    "PLAN_2024",
+    "PLAN_2025",
     "PLAN_TARGETS",
     "PROJECT_ROOT",
     "SAMPLE_DIR",
@@ -178,20 +181,22 @@ class PlanTarget:
     source: str
 
 
-_PLAN_2024 = "鄂尔多斯市创建国家全民运动健身模范市 2024 年工作方案 (Ordos 2024 model-city work plan)"
-_PLAN_2025 = "鄂尔多斯市全民健身实施计划(2021—2025年), 鄂府发〔2023〕30号"
+#: Citation of the 2024 plan (the ``source`` of its targets in the scorecard).
+PLAN_2024: Final[str] = "《鄂尔多斯市创建全国全民运动健身模范市实施方案》（鄂府办发〔2024〕52号，2024-06-14）"
+#: Citation of the 2021-2025 plan (3.5 m² per resident by 2025, the 15-minute fitness circle).
+PLAN_2025: Final[str] = "《鄂尔多斯市全民健身实施计划（2021—2025年）》（鄂府发〔2023〕30号）"
 
 #: The plan's targets, in the order the scorecard lists them.
 PLAN_TARGETS: Final[tuple[PlanTarget, ...]] = (
-    PlanTarget("per_capita_area_2024", "per-capita sports venue area", 3.4, "m2_per_capita", 2024, _PLAN_2024),
-    PlanTarget("per_capita_area_2025", "per-capita sports venue area", 3.5, "m2_per_capita", 2025, _PLAN_2025),
-    PlanTarget("open_school_share", "share of school sports venues open to the public", 0.6, "share", 2024, _PLAN_2024),
+    PlanTarget("per_capita_area_2024", "per-capita sports venue area", 3.4, "m2_per_capita", 2024, PLAN_2024),
+    PlanTarget("per_capita_area_2025", "per-capita sports venue area", 3.5, "m2_per_capita", 2025, PLAN_2025),
+    PlanTarget("open_school_share", "share of school sports venues open to the public", 0.6, "share", 2024, PLAN_2024),
     PlanTarget(
-        "fitness_circle_15min", "population share within a 1,000 m walk of a venue", 1.0, "share", 2025, _PLAN_2025
+        "fitness_circle_15min", "population share within a 1,000 m walk of a venue", 1.0, "share", 2025, PLAN_2025
     ),
-    PlanTarget("new_sports_parks", "new sports parks", 1, "count", 2024, _PLAN_2024),
-    PlanTarget("new_fitness_centres", "new small fitness centres", 3, "count", 2024, _PLAN_2024),
-    PlanTarget("new_multi_sport_courts", "new multi-sport courts", 3, "count", 2024, _PLAN_2024),
-    PlanTarget("new_fitness_trails_km", "new fitness trails", 10.0, "km", 2024, _PLAN_2024),
-    PlanTarget("five_ones", "city-level five ones present", 5, "count", 2025, _PLAN_2025),
+    PlanTarget("new_sports_parks", "new sports parks", 1, "count", 2024, PLAN_2024),
+    PlanTarget("new_fitness_centres", "new small fitness centres", 3, "count", 2024, PLAN_2024),
+    PlanTarget("new_multi_sport_courts", "new multi-sport courts", 3, "count", 2024, PLAN_2024),
+    PlanTarget("new_fitness_trails_km", "new fitness trails", 10.0, "km", 2024, PLAN_2024),
+    PlanTarget("five_ones", "city-level five ones present", 5, "count", 2024, PLAN_2024),
 )

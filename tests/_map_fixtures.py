@@ -112,7 +112,7 @@ def make_layers(n_cols: int = 6, n_rows: int = 5) -> MapLayers:
 def make_scorecard() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "key": ["per_capita_area_2025", "fitness_circle_15min", "new_fitness_trails_km"],
+            "key": ["per_capita_area_2025", "fitness_circle_15min", "user_target_km"],
             "description": ["per-capita sports venue area", "population share within 1,000 m", XSS_NAME],
             "target": [3.5, 1.0, 10.0],
             "value": [2.9, 0.72, 10.4],

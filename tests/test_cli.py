@@ -16,13 +16,6 @@ from ordos_geo import settings
 from ordos_geo.cli import main
 
 
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample_run")
-    assert main(["run", "--out", str(out)]) == 0
-    return out
-
-
 @pytest.mark.slow
 def test_run_writes_every_documented_output(sample_run):
     for name in (

@@ -53,7 +53,9 @@ def test_markdown_references_chart_files(full_report):
     for name in report.CHART_NAMES:
         assert f"](charts/{name})" in md
     assert "data:image" not in md
-    assert "| per_capita_area_2025 | per-capita sports venue area | 3.5 | 2.9 | m2_per_capita | ✗ not met | 0.6 |" in md
+    assert "| per-capita sports venue area | 3.5 | 2.9 | m² per resident | ✗ not met | 0.6 |" in md
+    # a share target is shown as percentages
+    assert "| population share within a 1,000 m walk of a venue | 100.0% | 72.0% | share | ✗ not met | 28.0% |" in md
     # shares shown as percentages, district rows present
     assert "| Kangbashi | 120,000 | 4.1 | 45.0% | 66.0% | 82.0% |" in md
 
@@ -77,17 +79,18 @@ def test_values_are_escaped(full_report):
     for text in (full_report.html, full_report.markdown):
         assert XSS_NAME not in text
         assert "&lt;img src=x onerror=alert(1)&gt;" in text
-    frame = make_scorecard().assign(description=["a | b", "x", "y"])
+    frame = make_scorecard().assign(description=["x", "y", "a | b"])
     md = report.build_report(frame, make_indicators()).markdown
     assert "a \\| b" in md
 
 
 def test_synthetic_note_and_language(layers):
     zh = report.build_report(make_scorecard(), make_indicators(), language="zh")
-    assert "规划目标评分卡" in zh.html and "synthetic sample (合成样例)" in zh.html
-    assert "synthetic sample" in zh.markdown
+    assert "规划目标评分卡" in zh.html and "合成样例" in zh.html and "合成样例" in zh.markdown
+    assert "synthetic" not in zh.html and "synthetic" not in zh.markdown
     plain = report.build_report(make_scorecard(), make_indicators(), language="en", synthetic=False)
     assert "synthetic sample" not in plain.html and "synthetic sample" not in plain.markdown
+    assert "合成样例" not in plain.html
     with pytest.raises(InputDataError, match="language"):
         report.build_report(make_scorecard(), make_indicators(), language="fr")
 

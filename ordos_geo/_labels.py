@@ -1,0 +1,586 @@
+"""Every label a reader sees, in Chinese and English: one table for maps, index, report, charts and Excel.
+
+The keys (column names, target keys, facility kinds, district names as in the
+boundaries' ``name_en``, units, plan citations) stay as they are in the CSV and
+GeoPackage files, which are the stable interface; only what a reader sees is
+translated here. Each table maps a language to ``{key: label}``; a key missing
+from a table falls back to the key itself (a user's own column or district),
+so a label is never lost, only left untranslated.
+
+Examples
+--------
+>>> from ordos_geo import _labels
+>>> _labels.column("per_capita_area_m2", "zh")
+'人均体育场地面积 (m²)'
+>>> _labels.column("share_within_500m", "en")
+'Population share within 500 m'
+>>> _labels.district("Kangbashi", "zh")
+'康巴什区'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final, Literal
+
+from ordos_geo import settings
+from ordos_geo._errors import InputDataError
+
+__all__ = [
+    "COLUMNS",
+    "DISTRICTS",
+    "KINDS",
+    "LANGUAGES",
+    "LEVERS",
+    "SOURCES",
+    "TARGETS",
+    "TEXT",
+    "UNITS",
+    "Language",
+    "check_language",
+    "column",
+    "district",
+    "kind",
+    "lever",
+    "source",
+    "target",
+    "text",
+    "unit",
+]
+
+Language = Literal["zh", "en"]
+#: The languages every table holds.
+LANGUAGES: Final[tuple[str, ...]] = ("zh", "en")
+
+
+def _frozen(table: dict[str, dict[str, str]]) -> Mapping[str, Mapping[str, str]]:
+    return MappingProxyType({language: MappingProxyType(labels) for language, labels in table.items()})
+
+
+#: Headings, notes, legends and captions of the pages, the report and the charts.
+TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            # maps
+            "coverage_title": "就近健身：步行可达性",
+            "sites_title": "新建设施选址",
+            "trails_title": "健身步道规划",
+            "index_title": "就近健身设施规划图集",
+            "legend_distance": "步行距离（到最近设施）",
+            "unreachable": "不可达",
+            "minutes": "分钟",
+            "population": "人口",
+            "district": "旗区",
+            "distance_to": "步行到最近",
+            "any_kind": "任一设施",
+            "cells_layer": "人口格网 · 到",
+            "hide_cells": "隐藏人口格网",
+            "facilities_layer": "现有设施",
+            "service_area": "服务范围",
+            "boundaries": "行政区界",
+            "underserved": "服务不足片区",
+            "neighbourhood": "片区",
+            "cells": "格网数",
+            "name": "名称",
+            "kind": "类型",
+            "area": "场地面积 m²",
+            "open": "对外开放",
+            "yes": "是",
+            "no": "否",
+            "facility_id": "编号",
+            "candidates": "候选点",
+            "chosen": "选定方案",
+            "rank": "排名",
+            "candidate_id": "候选编号",
+            "newly_covered": "新增覆盖人口",
+            "delta_per_capita": "全市人均面积变化 m²",
+            "reason": "理由",
+            "before": "规划前覆盖",
+            "after": "规划后覆盖",
+            "planned_trails": "规划步道",
+            "checked_trails": "方案步道（核查）",
+            "reach_band": "步道服务带",
+            "reach_band_note": "步道两侧直线 {reach} m，仅示意；分析按步行距离",
+            "reached": "已覆盖的服务不足片区",
+            "missed": "未覆盖的服务不足片区",
+            "off_network": "不在路网上的线段",
+            "sources": "数据：OpenStreetMap 路网，行政区划边界，人口格网，体育设施清单",
+            "synthetic": "合成样例：路网、人口与设施为合成数据，仅供演示；行政边界为真实数据",
+            "scorecard": "规划目标评分卡",
+            "maps": "地图",
+            "met": "达标",
+            "not_met": "未达标",
+            # index links
+            "page_coverage": "步行可达性地图",
+            "page_sites": "新建设施选址地图",
+            "page_trails": "健身步道规划地图",
+            "page_report": "规划报告",
+            # report
+            "title": "就近健身设施规划报告",
+            "scorecard_after": "规划目标评分卡（规划实施后）",
+            "scorecard_before": "规划目标评分卡（现状）",
+            "districts": "分区指标",
+            "charts": "图表",
+            "sites": "选定新建设施",
+            "trails": "健身步道",
+            "before_after": "规划前后对比",
+            "gap": "距目标的差距",
+            "gap_intro": (
+                "规划实施后，按人均体育场地面积目标计算尚缺的场地面积（m²），"
+                "以及规划各项措施提供的面积及其占差距的比例。"
+            ),
+            "gap_levers": "各项措施的贡献（全市）",
+            "ranked_sites": "候选选址排名",
+            "share": "人口比例",
+            "distance": "步行距离 (m)",
+            "within": "{t} m 内",
+            "none": "无",
+            "chart_coverage": "各旗区步行可达人口比例",
+            "chart_area": "各旗区人均体育场地面积（规划前后）",
+            "chart_distance": "到最近设施的步行距离分布（按人口）",
+            "area_per_capita": "人均体育场地面积 (m²)",
+            "target_line": "目标 {v} m²（{year} 年）",
+            "share_line": "{v:.0%} 目标线",
+            "plan_before": "规划前",
+            "plan_after": "规划后",
+            "citation": "目标依据：{sources}。",
+        },
+        "en": {
+            "coverage_title": "Nearby fitness: walking access",
+            "sites_title": "Sites for new facilities",
+            "trails_title": "Fitness trail plan",
+            "index_title": "Nearby-fitness planning maps",
+            "legend_distance": "Walk to the nearest venue",
+            "unreachable": "unreachable",
+            "minutes": "min",
+            "population": "Population",
+            "district": "District",
+            "distance_to": "Walk to nearest",
+            "any_kind": "any venue",
+            "cells_layer": "Cells · walk to",
+            "hide_cells": "Hide population cells",
+            "facilities_layer": "Existing",
+            "service_area": "Service area",
+            "boundaries": "District boundaries",
+            "underserved": "Underserved neighbourhoods",
+            "neighbourhood": "Neighbourhood",
+            "cells": "cells",
+            "name": "Name",
+            "kind": "Kind",
+            "area": "Field area m²",
+            "open": "Open to public",
+            "yes": "yes",
+            "no": "no",
+            "facility_id": "ID",
+            "candidates": "Candidates",
+            "chosen": "Chosen plan",
+            "rank": "Rank",
+            "candidate_id": "Candidate",
+            "newly_covered": "Newly covered population",
+            "delta_per_capita": "Change in citywide m² per capita",
+            "reason": "Reason",
+            "before": "Coverage before",
+            "after": "Coverage after",
+            "planned_trails": "Planned trails",
+            "checked_trails": "Proposed trails (checked)",
+            "reach_band": "Reach band",
+            "reach_band_note": "{reach} m straight line either side, display only; the analysis uses walking distance",
+            "reached": "Underserved neighbourhoods reached",
+            "missed": "Underserved neighbourhoods missed",
+            "off_network": "Parts off the walk network",
+            "sources": (
+                "Data: OpenStreetMap walk network, district boundaries, population grid, sports facility inventory"
+            ),
+            "synthetic": (
+                "synthetic sample (合成样例): network, population and facilities are synthetic, "
+                "for demonstration; boundaries are real"
+            ),
+            "scorecard": "Plan scorecard",
+            "maps": "Maps",
+            "met": "met",
+            "not_met": "not met",
+            "page_coverage": "Walking access map",
+            "page_sites": "New sites map",
+            "page_trails": "Fitness trails map",
+            "page_report": "Planning report",
+            "title": "Nearby-fitness facility planning report",
+            "scorecard_after": "Plan scorecard (after the plan)",
+            "scorecard_before": "Plan scorecard (today)",
+            "districts": "Indicators by district",
+            "charts": "Charts",
+            "sites": "Chosen new sites",
+            "trails": "Fitness trails",
+            "before_after": "Before and after the plan",
+            "gap": "Gap to target",
+            "gap_intro": (
+                "Venue area still missing after the plan for the per-capita area targets (m²), and what each "
+                "lever of the plan contributes, in m² and as a share of the gap."
+            ),
+            "gap_levers": "Contribution of each lever (citywide)",
+            "ranked_sites": "Ranked candidate sites",
+            "share": "Population share",
+            "distance": "Walking distance (m)",
+            "within": "within {t} m",
+            "none": "none",
+            "chart_coverage": "Population share within walking distance, by district",
+            "chart_area": "Per-capita venue area by district, before and after the plan",
+            "chart_distance": "Walking distance to the nearest venue (population-weighted)",
+            "area_per_capita": "Venue area per resident (m²)",
+            "target_line": "target {v} m² ({year})",
+            "share_line": "{v:.0%} target",
+            "plan_before": "before",
+            "plan_after": "after",
+            "citation": "Targets from {sources}.",
+        },
+    }
+)
+
+#: Facility kinds (``settings.FACILITY_KINDS``) and ``any``.
+KINDS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            "stadium": "体育场",
+            "gymnasium": "体育馆",
+            "swimming_pool": "游泳馆",
+            "fitness_centre": "全民健身中心",
+            "sports_park": "体育公园",
+            "park": "公园",
+            "multi_sport_court": "多功能运动场",
+            "pitch": "球场",
+            "fitness_path": "健身路径",
+            "fitness_trail": "健身步道",
+            "playground": "游乐场",
+            "school_venue": "学校场地",
+            "other": "其他",
+            "any": "任一设施",
+        },
+        "en": {kind: kind.replace("_", " ") for kind in settings.FACILITY_KINDS} | {"any": "any venue"},
+    }
+)
+
+#: Ordos districts and banners (旗区) by their ``name_en`` in the boundaries, and the citywide row.
+DISTRICTS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            "Dongsheng": "东胜区",
+            "Kangbashi": "康巴什区",
+            "Dalad": "达拉特旗",
+            "Jungar": "准格尔旗",
+            "Otog Front": "鄂托克前旗",
+            "Otog": "鄂托克旗",
+            "Hanggin": "杭锦旗",
+            "Uxin": "乌审旗",
+            "Ejin Horo": "伊金霍洛旗",
+            "Ordos": "鄂尔多斯市",
+            "citywide": "全市",
+        },
+        "en": {"citywide": "Citywide"},
+    }
+)
+
+#: Units of the scorecard's ``unit`` column.
+UNITS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {"m2_per_capita": "m²/人", "share": "比例", "count": "个", "km": "公里", "m2": "m²", "m": "米"},
+        "en": {"m2_per_capita": "m² per resident", "share": "share", "count": "count", "km": "km", "m2": "m²"},
+    }
+)
+
+#: What each plan target (``settings.PLAN_TARGETS`` keys) measures.
+TARGETS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            "per_capita_area_2024": "人均体育场地面积",
+            "per_capita_area_2025": "人均体育场地面积",
+            "open_school_share": "学校体育场馆向社会开放占比",
+            "fitness_circle_15min": "步行 1,000 m 内有健身设施的人口比例（15 分钟健身圈）",
+            "new_sports_parks": "新建改建体育公园",
+            "new_fitness_centres": "新建改建小型全民健身中心",
+            "new_multi_sport_courts": "新建改建多功能运动场",
+            "new_fitness_trails_km": "新建改建健身步道",
+            "five_ones": "市级公共体育设施“五个一”",
+        },
+        "en": {target.key: target.description for target in settings.PLAN_TARGETS}
+        | {"five_ones": "city-level five ones (stadium, gymnasium, pool, fitness centre, sports park)"},
+    }
+)
+
+#: The planning documents cited in the scorecard's ``source`` column.
+SOURCES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {settings.PLAN_2024: settings.PLAN_2024, settings.PLAN_2025: settings.PLAN_2025},
+        "en": {
+            settings.PLAN_2024: (
+                "Implementation plan for building Ordos into a national model city of fitness for all "
+                "(《鄂尔多斯市创建全国全民运动健身模范市实施方案》, 鄂府办发〔2024〕52号, issued 2024-06-14)"
+            ),
+            settings.PLAN_2025: (
+                "Ordos fitness-for-all implementation plan 2021–2025 "
+                "(《鄂尔多斯市全民健身实施计划（2021—2025年）》, 鄂府发〔2023〕30号)"
+            ),
+        },
+    }
+)
+
+#: The levers that close the venue-area gap (``indicators.area_gap``).
+LEVERS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            "new_sites": "新建设施（体育公园、健身中心、多功能运动场）",
+            "trails": "新建健身步道",
+            "open_schools": "开放现未开放的学校体育场馆",
+            "larger_sites": "扩大新建设施规模（用足选址地块，上限）",
+        },
+        "en": {
+            "new_sites": "New sites (sports park, fitness centres, courts)",
+            "trails": "New fitness trails",
+            "open_schools": "Opening the closed school venues",
+            "larger_sites": "Larger new sites (whole parcel, upper bound)",
+        },
+    }
+)
+
+_COLUMNS_ZH: dict[str, str] = {
+    # indicators
+    "district": "旗区",
+    "population": "人口",
+    "venue_area_m2": "体育场地面积 (m²)",
+    "per_capita_area_m2": "人均体育场地面积 (m²)",
+    "n_school_venues": "学校体育场馆数",
+    "n_school_venues_open": "对社会开放的学校场馆数",
+    "open_school_share": "学校场馆开放比例",
+    "share_covered_service": "服务半径覆盖人口比例",
+    "n_facilities": "设施数",
+    "n_missing_area": "缺面积的设施数",
+    # scorecard
+    "key": "指标代码",
+    "description": "指标",
+    "year": "年份",
+    "source": "来源",
+    "target": "目标值",
+    "value": "现值",
+    "unit": "单位",
+    "met": "是否达标",
+    "gap": "差距",
+    # before / after
+    "indicator": "指标",
+    "before": "规划前",
+    "after": "规划后",
+    "change": "变化",
+    # sites
+    "rank": "排名",
+    "plan_order": "方案序号",
+    "candidate_id": "候选编号",
+    "name": "名称",
+    "site_type": "设施类型",
+    "kind": "类型",
+    "newly_covered_population": "新增覆盖人口",
+    "standalone_covered_population": "单独建设可覆盖人口",
+    "added_venue_area_m2": "新增场地面积 (m²)",
+    "delta_per_capita_area_city_m2": "全市人均面积增加 (m²)",
+    "delta_per_capita_area_district_m2": "所在旗区人均面积增加 (m²)",
+    "distance_to_nearest_same_kind_m": "距最近同类设施 (m)",
+    "in_plan": "列入方案",
+    "reason": "理由",
+    "method": "求解方法",
+    "land_type": "用地类型",
+    "area_m2": "面积 (m²)",
+    "cost": "费用",
+    "capacity": "容量",
+    "candidate_index": "候选序号",
+    # trails
+    "trail_id": "步道编号",
+    "length_m": "长度 (m)",
+    "population_reached": "覆盖人口",
+    "n_segments": "路段数",
+    "is_loop": "环线",
+    "level": "层级",
+    "neighbourhood_id": "片区编号",
+    "underserved_population": "服务不足人口",
+    "reached_before": "规划前覆盖人口",
+    "reached_after": "规划后覆盖人口",
+    "added": "新增覆盖人口",
+    "share_before": "规划前覆盖比例",
+    "share_after": "规划后覆盖比例",
+    "trail_length_m": "步道长度 (m)",
+    "added_area_m2": "新增场地面积 (m²)",
+    "missed": "未覆盖",
+    "trails": "步道方案",
+    # gap to target
+    "target_m2_per_capita": "目标人均面积 (m²)",
+    "required_area_m2": "达标所需面积 (m²)",
+    "missing_area_m2": "尚缺面积 (m²)",
+    "lever": "措施",
+    "area_added_m2": "提供面积 (m²)",
+    "share_of_gap": "占差距比例",
+    "per_capita_after_m2": "规划后人均面积 (m²)",
+}
+
+_COLUMNS_EN: dict[str, str] = {
+    "district": "District",
+    "population": "Population",
+    "venue_area_m2": "Venue area (m²)",
+    "per_capita_area_m2": "Venue area per resident (m²)",
+    "n_school_venues": "School venues",
+    "n_school_venues_open": "School venues open to the public",
+    "open_school_share": "Share of school venues open",
+    "share_covered_service": "Population share within service distance",
+    "n_facilities": "Facilities",
+    "n_missing_area": "Facilities without area",
+    "key": "Key",
+    "description": "Target",
+    "year": "Year",
+    "source": "Source",
+    "target": "Target value",
+    "value": "Value",
+    "unit": "Unit",
+    "met": "Met",
+    "gap": "Gap",
+    "indicator": "Indicator",
+    "before": "Before",
+    "after": "After",
+    "change": "Change",
+    "rank": "Rank",
+    "plan_order": "Order in plan",
+    "candidate_id": "Candidate",
+    "name": "Name",
+    "site_type": "Site type",
+    "kind": "Kind",
+    "newly_covered_population": "Newly covered population",
+    "standalone_covered_population": "Population covered alone",
+    "added_venue_area_m2": "Added venue area (m²)",
+    "delta_per_capita_area_city_m2": "Change in citywide m² per resident",
+    "delta_per_capita_area_district_m2": "Change in district m² per resident",
+    "distance_to_nearest_same_kind_m": "Distance to nearest of same kind (m)",
+    "in_plan": "In plan",
+    "reason": "Reason",
+    "method": "Method",
+    "land_type": "Land type",
+    "area_m2": "Area (m²)",
+    "cost": "Cost",
+    "capacity": "Capacity",
+    "candidate_index": "Candidate index",
+    "trail_id": "Trail",
+    "length_m": "Length (m)",
+    "population_reached": "Population reached",
+    "n_segments": "Segments",
+    "is_loop": "Loop",
+    "level": "Level",
+    "neighbourhood_id": "Neighbourhood",
+    "underserved_population": "Underserved population",
+    "reached_before": "Reached before",
+    "reached_after": "Reached after",
+    "added": "Added",
+    "share_before": "Share before",
+    "share_after": "Share after",
+    "trail_length_m": "Trail length (m)",
+    "added_area_m2": "Added area (m²)",
+    "missed": "Missed",
+    "trails": "Trails",
+    "target_m2_per_capita": "Target (m² per resident)",
+    "required_area_m2": "Area required (m²)",
+    "missing_area_m2": "Area still missing (m²)",
+    "lever": "Lever",
+    "area_added_m2": "Area added (m²)",
+    "share_of_gap": "Share of the gap",
+    "per_capita_after_m2": "Venue area per resident after (m²)",
+}
+
+#: Column headers of every table a reader sees (fixed names; see :func:`column` for the patterned ones).
+COLUMNS: Final[Mapping[str, Mapping[str, str]]] = _frozen({"zh": _COLUMNS_ZH, "en": _COLUMNS_EN})
+
+_PATTERNS: tuple[tuple[re.Pattern[str], Mapping[str, str]], ...] = (
+    (
+        re.compile(r"^share_within_(?P<t>\d+(?:\.\d+)?)m$"),
+        {"zh": "{t} m 内人口比例", "en": "Population share within {t} m"},
+    ),
+    (re.compile(r"^newly_within_(?P<t>\d+(?:\.\d+)?)m$"), {"zh": "{t} m 内新增覆盖人口", "en": "Newly within {t} m"}),
+    (re.compile(r"^covered_(?P<t>\d+(?:\.\d+)?)m$"), {"zh": "{t} m 内可达", "en": "Within {t} m"}),
+    (re.compile(r"^dist_m_(?P<k>\w+)$"), {"zh": "到最近{k}步行距离 (m)", "en": "Walk to nearest {k} (m)"}),
+    (re.compile(r"^n_(?P<k>\w+)$"), {"zh": "{k}数量", "en": "No. of {k}"}),
+)
+
+
+def check_language(language: str, *, where: str = "labels") -> Language:
+    """Return ``language`` if it is one of :data:`LANGUAGES`, else raise one clear error.
+
+    Parameters
+    ----------
+    language : str
+        ``"zh"`` or ``"en"``.
+    where : str
+        Name of the caller, for the message.
+    """
+    if language not in LANGUAGES:
+        msg = f"{where}: unknown language {language!r}; use 'zh' or 'en'"
+        raise InputDataError(msg)
+    return language  # type: ignore[return-value]
+
+
+def text(language: str) -> Mapping[str, str]:
+    """Headings, notes and captions in ``language`` (see :data:`TEXT`)."""
+    return TEXT[check_language(language)]
+
+
+def kind(key: str, language: str) -> str:
+    """Name of a facility kind (``"sports_park"`` -> ``"体育公园"``)."""
+    return KINDS[check_language(language)].get(key, key.replace("_", " "))
+
+
+def district(name: str, language: str) -> str:
+    """Name of a district by its ``name_en`` key (``"Dongsheng"`` -> ``"东胜区"``); others unchanged."""
+    return DISTRICTS[check_language(language)].get(str(name), str(name))
+
+
+def unit(key: str, language: str) -> str:
+    """Name of a scorecard unit (``"m2_per_capita"`` -> ``"m²/人"``)."""
+    return UNITS[check_language(language)].get(key, key)
+
+
+def target(key: str, language: str, *, default: str | None = None) -> str:
+    """What a plan target measures, by its key; ``default`` (else the key) when unknown."""
+    return TARGETS[check_language(language)].get(key, key if default is None else default)
+
+
+def lever(key: str, language: str) -> str:
+    """Name of a lever of the plan (``"open_schools"`` -> ``"开放现未开放的学校体育场馆"``)."""
+    return LEVERS[check_language(language)].get(key, key)
+
+
+def source(citation: str, language: str) -> str:
+    """A plan citation as a reader of ``language`` sees it; unknown citations unchanged."""
+    return SOURCES[check_language(language)].get(citation, citation)
+
+
+def column(key: str, language: str) -> str:
+    """Header of a column (``"share_within_300m"`` -> ``"300 m 内人口比例"``); unknown keys unchanged.
+
+    Parameters
+    ----------
+    key : str
+        Column name as in the CSV/GPKG files.
+    language : {"zh", "en"}
+
+    Returns
+    -------
+    str
+    """
+    language = check_language(language)
+    fixed = COLUMNS[language].get(key)
+    if fixed is not None:
+        return fixed
+    for pattern, template in _PATTERNS:
+        match = pattern.match(key)
+        if match is None:
+            continue
+        groups = match.groupdict()
+        if "k" in groups:
+            if groups["k"] not in KINDS[language]:
+                continue
+            groups["k"] = KINDS[language][groups["k"]]
+        if "t" in groups:
+            groups["t"] = f"{float(groups['t']):,.0f}"
+        return template[language].format(**groups)
+    return key
