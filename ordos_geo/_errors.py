@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "FetchError",
     "InfeasibleError",
     "InputDataError",
     "InputFileNotFoundError",
@@ -33,6 +34,10 @@ class InputFileNotFoundError(OrdosGeoError, FileNotFoundError):
 
 class ConfigError(OrdosGeoError, ValueError):
     """A study configuration (TOML or keyword) is invalid."""
+
+
+class FetchError(OrdosGeoError, ConnectionError):
+    """An online service (Overpass, WorldPop) could not be reached or gave an unusable answer."""
 
 
 class NetworkDataError(InputDataError):

@@ -137,6 +137,10 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "distance": "步行距离 (m)",
             "within": "{t} m 内",
             "none": "无",
+            "schools_unknown": (
+                "{n} 所学校体育场馆（来自 OpenStreetMap）是否对社会开放未知，学校场馆开放比例无法计算："
+                "需要教育局提供的开放学校名单（填入设施表的 open_to_public 列）。"
+            ),
             "chart_coverage": "各旗区步行可达人口比例",
             "chart_area": "各旗区人均体育场地面积（规划前后）",
             "chart_distance": "到最近设施的步行距离分布（按人口）",
@@ -224,6 +228,11 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "distance": "Walking distance (m)",
             "within": "within {t} m",
             "none": "none",
+            "schools_unknown": (
+                "{n} school venues (from OpenStreetMap) have no record of opening to the public, so the "
+                "open-school share is unknown: it needs the education bureau's own list of open schools "
+                "(fill the open_to_public column of the facility table)."
+            ),
             "chart_coverage": "Population share within walking distance, by district",
             "chart_area": "Per-capita venue area by district, before and after the plan",
             "chart_distance": "Walking distance to the nearest venue (population-weighted)",
@@ -350,6 +359,7 @@ _COLUMNS_ZH: dict[str, str] = {
     "per_capita_area_m2": "人均体育场地面积 (m²)",
     "n_school_venues": "学校体育场馆数",
     "n_school_venues_open": "对社会开放的学校场馆数",
+    "n_school_venues_open_unknown": "开放情况未知的学校场馆数",
     "open_school_share": "学校场馆开放比例",
     "share_covered_service": "服务半径覆盖人口比例",
     "n_facilities": "设施数",
@@ -425,6 +435,7 @@ _COLUMNS_EN: dict[str, str] = {
     "per_capita_area_m2": "Venue area per resident (m²)",
     "n_school_venues": "School venues",
     "n_school_venues_open": "School venues open to the public",
+    "n_school_venues_open_unknown": "School venues, opening unknown",
     "open_school_share": "Share of school venues open",
     "share_covered_service": "Population share within service distance",
     "n_facilities": "Facilities",

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ordos_geo._errors import ConfigError, OrdosGeoError
-from ordos_geo.config import FacilitySource, StudyConfig, sample_config
+from ordos_geo.config import FacilitySource, FetchConfig, StudyConfig, sample_config
 
 __all__ = ["main"]
 
@@ -167,8 +167,31 @@ def _cmd_trails(args: argparse.Namespace) -> int:
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from ordos_geo import fetch
 
-    out = args.out or Path.cwd() / "data" / "raw" / args.area
-    written = fetch.fetch_area(args.area, out_dir=out)
+    config = FetchConfig.from_toml(args.config) if args.config else FetchConfig()
+    config = config.with_overrides(
+        area=args.area,
+        out=args.out.resolve() if args.out else None,
+        boundary=args.boundary.resolve() if args.boundary else None,
+        boundary_coordinates=args.boundary_coordinates,
+        population=args.population,
+        overpass_url=args.overpass_url,
+        overpass_timeout_s=args.overpass_timeout,
+        downloads=args.downloads.resolve() if args.downloads else None,
+    )
+    if config.area is None:
+        msg = "fetch needs --area (an adcode or name; with --boundary, any label) or `area` in the [fetch] section"
+        raise ConfigError(msg)
+    out = config.out or Path.cwd() / "data" / "raw" / config.area
+    written = fetch.fetch_area(
+        config.area,
+        out_dir=out,
+        boundaries=config.boundary,
+        boundary_coordinates=config.boundary_coordinates,
+        population=config.population,
+        overpass_url=config.overpass_url,
+        overpass_timeout_s=config.overpass_timeout_s,
+        downloads=config.downloads,
+    )
     print(json.dumps({k: str(v) for k, v in written.items()}, indent=2, ensure_ascii=False))
     return 0
 
@@ -211,8 +234,21 @@ def build_parser() -> argparse.ArgumentParser:
     trails.set_defaults(func=_cmd_trails)
 
     fetch = sub.add_parser("fetch", help="download a real district's network, features and population (online)")
-    fetch.add_argument("--area", required=True, help="adcode (e.g. 150602) or name (e.g. Dongsheng, 东胜区)")
+    fetch.add_argument("--config", type=Path, help="study TOML whose [fetch] section gives these options")
+    fetch.add_argument("--area", help="adcode (e.g. 150602) or name (e.g. Dongsheng, 东胜区)")
     fetch.add_argument("--out", type=Path, help="folder to write (default data/raw/<area>)")
+    fetch.add_argument("--overpass-url", help="Overpass API base URL, e.g. a mirror (default https://overpass-api.de/api)")
+    fetch.add_argument("--overpass-timeout", type=float, help="seconds Overpass may spend on a query (default 180)")
+    fetch.add_argument(
+        "--population",
+        help="worldpop (default), worldpop_unconstrained, none, an https:// GeoTIFF URL, or a local raster/table",
+    )
+    fetch.add_argument("--boundary", type=Path, help="your own boundary file (one polygon, or adcode/name columns)")
+    fetch.add_argument(
+        "--boundary-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of --boundary (Amap: gcj02)"
+    )
+    fetch.add_argument("--downloads", type=Path, help="cache of WorldPop files and Overpass answers "
+                       "(default <out>/../_downloads)")
     fetch.set_defaults(func=_cmd_fetch)
     return parser
 

@@ -15,6 +15,7 @@ A study names its inputs and parameters::
     extra_facilities = [{ path = "amap.csv", coordinates = "gcj02" }]
     boundaries = "districts.geojson"   # --boundaries
     candidates = "parcels.geojson"     # --candidates (optional)
+    candidate_land = "candidate_land.geojson"  # OSM land polygons siting turns into candidates (optional)
     proposed_trails = "trails.geojson" # --proposed-trails (optional)
     proposed_trails_coordinates = "wgs84"  # --proposed-trails-coordinates
     trail_exclusions = "no_trails.geojson" # --trail-exclusions: lines/areas trails must avoid (optional)
@@ -42,6 +43,16 @@ A study names its inputs and parameters::
 
     [output]
     out = "results"                    # --out: one folder for every output
+
+    [fetch]                            # read by `ordos-geo fetch --config` (see FetchConfig)
+    area = "150602"                    # --area: adcode or name
+    out = "data/raw/150602"            # --out: folder to write
+    overpass_url = "https://overpass-api.de/api"  # --overpass-url: a mirror from the README
+    overpass_timeout_s = 180           # --overpass-timeout
+    population = "worldpop"            # --population: worldpop | worldpop_unconstrained | none | URL | path
+    boundary = "my_area.geojson"       # --boundary: an area outside the shipped boundaries (optional)
+    boundary_coordinates = "wgs84"     # --boundary-coordinates: wgs84 | gcj02 | bd09
+    downloads = "data/raw/_downloads"  # --downloads: cache of WorldPop files and Overpass answers
 
 Input files take options too: ``population_column = "pop"`` (--population-column),
 ``lon_column``/``lat_column`` of a facility table (--lon-column/--lat-column),
@@ -71,10 +82,10 @@ from typing import Any
 from ordos_geo import settings
 from ordos_geo._errors import ConfigError, InputFileNotFoundError
 
-__all__ = ["FacilitySource", "StudyConfig", "sample_config"]
+__all__ = ["FacilitySource", "FetchConfig", "StudyConfig", "sample_config"]
 
 _COORDINATE_SYSTEMS = ("wgs84", "gcj02", "bd09")
-_SECTIONS = ("study", "inputs", "accessibility", "siting", "trails", "output")
+_SECTIONS = ("study", "inputs", "accessibility", "siting", "trails", "output", "fetch")
 #: Input keys that may name a layer of a multi-layer file in ``[inputs] layers``.
 _LAYERED_INPUTS = ("population", "facilities", "boundaries", "candidates", "proposed_trails", "trail_exclusions")
 
@@ -279,6 +290,7 @@ class StudyConfig:
     )
     boundaries: Path | None = _key("inputs", None, _optional(_path), path=True)
     candidates: Path | None = _key("inputs", None, _optional(_path), path=True)
+    candidate_land: Path | None = _key("inputs", None, _optional(_path), path=True)
     proposed_trails: Path | None = _key("inputs", None, _optional(_path), path=True)
     proposed_trails_coordinates: str = _key("inputs", "wgs84", _choice(*_COORDINATE_SYSTEMS))
     trail_exclusions: Path | None = _key("inputs", None, _optional(_path), path=True)
@@ -364,6 +376,7 @@ class StudyConfig:
         optional = {
             "boundaries": self.boundaries,
             "candidates": self.candidates,
+            "candidate_land": self.candidate_land,
             "proposed_trails": self.proposed_trails,
             "trail_exclusions": self.trail_exclusions,
         }
@@ -408,21 +421,7 @@ class StudyConfig:
             one), a value of the wrong type or out of range.
         """
         path = Path(path)
-        if not path.exists():
-            msg = f"{path}: study configuration not found; pass --config with an existing TOML file"
-            raise InputFileNotFoundError(msg)
-        if not path.is_file():
-            msg = f"{path}: is a folder, not a study file; pass --config with the TOML file (e.g. {path}/study.toml)"
-            raise ConfigError(msg)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            msg = f"{path}: not valid TOML ({exc}); see the README for the study file format"
-            raise ConfigError(msg) from exc
-        except OSError as exc:
-            msg = f"{path}: cannot read the study file ({exc.strerror}); check its permissions"
-            raise ConfigError(msg) from exc
-        return cls.from_mapping(data, base_dir=path.parent, source=path)
+        return cls.from_mapping(_read_toml(path), base_dir=path.parent, source=path)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, base_dir: Path, source: Path | None = None) -> StudyConfig:
@@ -469,6 +468,24 @@ class StudyConfig:
         return cls(**kwargs)
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The mapping of a study file; one-line errors for a missing, unreadable or malformed file."""
+    if not path.exists():
+        msg = f"{path}: study configuration not found; pass --config with an existing TOML file"
+        raise InputFileNotFoundError(msg)
+    if not path.is_file():
+        msg = f"{path}: is a folder, not a study file; pass --config with the TOML file (e.g. {path}/study.toml)"
+        raise ConfigError(msg)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{path}: not valid TOML ({exc}); see the README for the study file format"
+        raise ConfigError(msg) from exc
+    except OSError as exc:
+        msg = f"{path}: cannot read the study file ({exc.strerror}); check its permissions"
+        raise ConfigError(msg) from exc
+
+
 def _facility_entries(inputs: Mapping[str, Any], base_dir: Path) -> list[Any]:
     """The raw facility entries of ``[inputs]``: ``facilities`` (text or table) then ``extra_facilities``."""
     first = inputs.get("facilities")
@@ -495,7 +512,7 @@ def _fields_by_name() -> dict[str, Field[Any]]:
 
 def _known_keys() -> dict[str, list[str]]:
     known: dict[str, list[str]] = {s: [] for s in _SECTIONS}
-    for f in _key_fields():
+    for f in [*_key_fields(), *_fetch_fields()]:
         known[f.metadata["section"]] += [_toml_key(f), *f.metadata["also"]]
     return known
 
@@ -505,6 +522,100 @@ def _nearest_key(word: str, known: Mapping[str, list[str]]) -> str:
     where = {k: s for s, keys in known.items() for k in keys}
     close = difflib.get_close_matches(str(word), list(where), n=1, cutoff=0.6)
     return f" (did you mean [{where[close[0]]}] {close[0]}?)" if close else ""
+
+
+_POPULATION_SOURCES = ("worldpop", "worldpop_unconstrained", "none")
+
+
+def _http_url(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        example = settings.DEFAULT_OVERPASS_URL
+        raise _Invalid(f"must be an http(s) URL ending in /api, e.g. {example}, got {_shown(value)}")
+    return value
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """The ``[fetch]`` section of a study file: what ``ordos-geo fetch`` downloads and from where.
+
+    Attributes mirror the TOML keys and the ``fetch`` flags (see the module
+    docstring); paths are absolute once loaded. ``population`` is a source
+    name (``worldpop``, ``worldpop_unconstrained``, ``none``), a URL or an
+    absolute path.
+
+    Example
+    -------
+    >>> FetchConfig(area="150602").with_overrides(overpass_timeout_s=600).overpass_timeout_s
+    600.0
+    """
+
+    area: str | None = _key("fetch", None, _optional(_text))
+    out: Path | None = _key("fetch", None, _optional(_path), path=True)
+    boundary: Path | None = _key("fetch", None, _optional(_path), path=True)
+    boundary_coordinates: str = _key("fetch", "wgs84", _choice(*_COORDINATE_SYSTEMS))
+    population: str = _key("fetch", "worldpop", _text)
+    overpass_url: str = _key("fetch", settings.DEFAULT_OVERPASS_URL, _http_url)
+    overpass_timeout_s: float = _key("fetch", settings.DEFAULT_OVERPASS_TIMEOUT_S, _number(gt=0, le=86_400),
+                                     flag="--overpass-timeout")
+    downloads: Path | None = _key("fetch", None, _optional(_path), path=True)
+    source: Path | None = None
+    flags: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for f in _fetch_fields():
+            try:
+                object.__setattr__(self, f.name, f.metadata["check"](getattr(self, f.name)))
+            except _Invalid as error:
+                if f.name in self.flags:
+                    where = f"{f.metadata['flag'] or '--' + f.name.replace('_', '-')} (command-line flag)"
+                else:
+                    where = f"{self.source or 'fetch options'}: [fetch] {_toml_key(f)}"
+                raise ConfigError(f"{where} {error}") from None
+
+    def with_overrides(self, **overrides: Any) -> FetchConfig:
+        """Return a copy with the given (non-None) fields replaced, validated as command-line flags."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, flags=self.flags | set(given), **given)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> FetchConfig:
+        """Read the ``[fetch]`` section of a study file; relative paths are relative to the file.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The study file; sections other than ``[fetch]`` are not read.
+
+        Returns
+        -------
+        FetchConfig
+        """
+        path = Path(path)
+        table = _read_toml(path).get("fetch", {})
+        if not isinstance(table, Mapping):
+            msg = f"{path}: [fetch] must be a section of keys, got {_shown(table)}"
+            raise ConfigError(msg)
+        known = _known_keys()["fetch"]
+        for key in table:
+            if key not in known:
+                msg = (f"{path}: [fetch] {key} is not a fetch key{_nearest(key, known)}; keys of [fetch]: "
+                       f"{', '.join(known)}")
+                raise ConfigError(msg)
+        kwargs: dict[str, Any] = {}
+        for f in _fetch_fields():
+            value = table.get(_toml_key(f))
+            if value is None:
+                continue
+            local = f.name == "population" and isinstance(value, str) and value not in _POPULATION_SOURCES and \
+                not value.startswith(("https://", "http://"))
+            if (f.metadata["path"] or local) and isinstance(value, str):
+                value = (path.parent / value).resolve()
+            kwargs[f.name] = str(value) if f.name == "population" else value
+        return cls(**kwargs, source=path)
+
+
+def _fetch_fields() -> list[Field[Any]]:
+    return [f for f in fields(FetchConfig) if "section" in f.metadata]
 
 
 def sample_config() -> StudyConfig:

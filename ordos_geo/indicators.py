@@ -4,12 +4,14 @@ Definitions
 -----------
 - **Venue area** (体育场地面积): the sum of ``area_m2`` of facilities whose kind
   is in ``settings.AREA_COUNTED_KINDS`` (parks and playgrounds are left out);
-  school venues count only when ``open_to_public``; fitness trails count as
+  school venues count only when ``open_to_public`` (not when unknown); fitness trails count as
   length x width (``area_m2`` from the reader, or ``trail_width_m`` x the
   line's length when missing). Missing areas count as 0 and are reported in
   ``n_missing_area``.
 - **Per-capita area**: venue area / resident population of the cells.
-- **Open-school share**: open school venues / all school venues.
+- **Open-school share**: open school venues / all school venues; unknown (NaN)
+  when any school venue's ``open_to_public`` is unknown (``None``, e.g. schools
+  from OpenStreetMap): it needs the education bureau's own list.
 - **Coverage shares**: population in cells with ``covered_<t>m`` (walk network
   distance to the nearest facility of any kind within ``t`` metres, from
   :func:`ordos_geo.accessibility.compute_accessibility`) / population.
@@ -170,7 +172,7 @@ def compute_indicators(
         One row per district, then a ``"citywide"`` row: ``district``,
         ``population``, ``venue_area_m2``, ``per_capita_area_m2`` (m² per
         resident), ``n_school_venues``, ``n_school_venues_open``,
-        ``open_school_share``, ``share_within_<t>m`` per tier,
+        ``n_school_venues_open_unknown``, ``open_school_share``, ``share_within_<t>m`` per tier,
         ``share_covered_service``, ``n_facilities``, ``n_<kind>`` for every
         kind of ``settings.FACILITY_KINDS``, ``n_missing_area``.
     """
@@ -190,6 +192,12 @@ def compute_indicators(
         facilities["open_to_public"].fillna(False).astype(bool).to_numpy()
         if "open_to_public" in facilities.columns
         else np.ones(len(facilities), dtype=bool)
+    )
+    # open_to_public None: not known (OSM schools); the share is then unknown, not a guess
+    unknown_open = (
+        facilities["open_to_public"].isna().to_numpy()
+        if "open_to_public" in facilities.columns
+        else np.zeros(len(facilities), dtype=bool)
     )
     raw_area = (
         pd.to_numeric(facilities["area_m2"], errors="coerce").to_numpy(dtype=float)
@@ -225,7 +233,10 @@ def compute_indicators(
             "per_capita_area_m2": _share(venue, pop),
             "n_school_venues": int(school.sum()),
             "n_school_venues_open": int((school & open_).sum()),
-            "open_school_share": _share(float((school & open_).sum()), float(school.sum())),
+            "n_school_venues_open_unknown": int((school & unknown_open).sum()),
+            "open_school_share": math.nan
+            if (school & unknown_open).any()
+            else _share(float((school & open_).sum()), float(school.sum())),
         }
         for column, mask in covered.items():
             row[column] = _share(float(population[cmask & mask].sum()), pop) if mask is not None else math.nan

@@ -141,7 +141,40 @@ def write_with(writer: Callable[[Path], None], path: str | os.PathLike[str]) -> 
     return Path(path)
 
 
-__all__ += ["write_with"]
+@contextmanager
+def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``path``; move its files into ``path`` on success.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Final folder, created if missing. Files already there that the body
+        does not write are left alone; files it writes replace theirs.
+
+    Yields
+    ------
+    pathlib.Path
+        ``.<name>.part`` beside ``path``: write every file there. If the body
+        raises, the staging folder is removed and ``path`` is untouched, so a
+        failed run never leaves a folder holding only some of its files.
+    """
+    import shutil
+
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".{final.name}.part"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+        final.mkdir(exist_ok=True)
+        for item in sorted(staging.iterdir()):
+            os.replace(item, final / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+__all__ += ["atomic_folder", "write_with"]
 
 
 # ---------------------------------------------------------------------------
@@ -150,6 +183,7 @@ __all__ += ["write_with"]
 
 __all__ += [
     "FACILITY_COLUMNS",
+    "FACILITY_COLUMN_NAMES",
     "FACILITY_SUFFIXES",
     "read_boundaries",
     "read_facilities",
@@ -178,12 +212,16 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "capacity": ("capacity", "容量"),
     "district": ("district", "adname", "区县", "旗区", "county"),
 }
+#: Every column name :func:`read_facilities` reads as a schema column (lower case); other
+#: sources' columns with these names (OSM tags such as ``area=yes``) must be renamed first.
+FACILITY_COLUMN_NAMES: frozenset[str] = frozenset(a.lower() for names in _ALIASES.values() for a in names)
 _LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "lon_wgs84", "wgs84_lon", "gcj_lon", "bd_lon")
 _LAT_NAMES = ("lat", "latitude", "y", "纬度", "lat_wgs84", "wgs84_lat", "gcj_lat", "bd_lat")
 _LOCATION_NAMES = ("location", "坐标", "lnglat", "lonlat")
 _WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
 _TRUE = frozenset({"true", "yes", "y", "1", "是", "开放", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "否", "不开放", "f"})
+_UNKNOWN = frozenset({"unknown", "未知", "?"})
 _LINE_TYPES = frozenset({"LineString", "MultiLineString"})
 
 
@@ -390,7 +428,7 @@ def _check_inside(
 def _parse_bool(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None
                 ) -> np.ndarray:
 
-    out = np.ones(len(values), dtype=bool)
+    out = np.full(len(values), True, dtype=object)
     bad = []
     for i, value in enumerate(values.tolist()):
         if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -407,13 +445,15 @@ def _parse_bool(values: pd.Series, *, name: str, column: str, table: pd.DataFram
             out[i] = True
         elif text in _FALSE:
             out[i] = False
+        elif text in _UNKNOWN:
+            out[i] = None
         else:
             bad.append(i)
     if bad:
         msg = (f"{name}: column `{column}` has values that are not yes/no ({_describe(table, bad, name_column)}); "
-               "use true/false, yes/no, 1/0 or 是/否 (empty means open)")
+               "use true/false, yes/no, 1/0, 是/否 or unknown/未知 (empty means open)")
         raise InputDataError(msg)
-    return out
+    return out if any(v is None for v in out) else out.astype(bool)
 
 
 def _numeric(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None
@@ -478,7 +518,8 @@ def read_facilities(
         EPSG:4326, columns ``facility_id`` (str, unique; generated ``F0001``...
         when the file has no id column), ``name``, ``kind`` (one of
         ``settings.FACILITY_KINDS``), ``area_m2`` (m², >= 0 or NaN),
-        ``area_source``, ``open_to_public`` (bool, default true), ``capacity``
+        ``area_source``, ``open_to_public`` (bool, default true; object with
+        ``None`` where the file says ``unknown``/``未知``), ``capacity``
         (float, NaN if unknown), ``district`` (str or None), ``geometry``
         (Point, (Multi)Polygon or (Multi)LineString).
 
@@ -1013,11 +1054,20 @@ def download_file(
     url: str,
     path: str | os.PathLike[str],
     *,
-    get: Callable[..., Any] | None = None,
+    check: Callable[[Path], None] | None = None,
+    retries: int = 3,
+    backoff_s: float = 5.0,
     chunk_size: int = 1 << 20,
     timeout: float = 60.0,
 ) -> Path:
-    """Download ``url`` to ``path`` in chunks, atomically (a broken download leaves nothing).
+    """Download ``url`` to ``path`` through a ``.part`` file, with retries; a failed download leaves nothing.
+
+    The bytes go to ``<path>.part``; once complete (as long as the server's
+    ``Content-Length`` says) and accepted by ``check``, the file is renamed to
+    ``path``. A connection error, a stall longer than ``timeout`` or an HTTP
+    429/5xx answer is retried after ``backoff_s``, ``2 * backoff_s``, ...
+    seconds; each retry starts from the first byte (servers such as WorldPop's
+    ignore byte ranges). A progress bar shows size and speed on a terminal.
 
     Parameters
     ----------
@@ -1025,34 +1075,72 @@ def download_file(
         HTTP(S) address.
     path : str or os.PathLike
         Destination file.
-    get : callable, optional
-        ``requests.get``-compatible function (tests pass a recorded one).
+    check : callable, optional
+        Called with the complete ``.part`` file; raises (an
+        :class:`~ordos_geo._errors.OrdosGeoError`) to reject it, e.g. an HTML
+        error page from a proxy instead of a GeoTIFF. Not retried.
+    retries : int
+        Attempts after the first.
+    backoff_s : float
+        Wait before the first retry, doubled each time.
     chunk_size : int
         Bytes per chunk.
     timeout : float
-        Seconds to wait for the server.
+        Seconds to wait for the connection and for each chunk.
 
     Returns
     -------
     pathlib.Path
-    """
-    if get is None:
-        import requests
 
-        get = requests.get
+    Raises
+    ------
+    requests.RequestException
+        The last error once every attempt failed, or a 4xx answer (not retried).
+    """
+    import time
+
+    import requests
     from tqdm.auto import tqdm
 
-    with get(url, stream=True, timeout=timeout) as response:
-        response.raise_for_status()
-        total = int(response.headers.get("content-length", 0) or 0) or None
-        with atomic_path(path) as tmp, tmp.open("wb") as file, tqdm(
-            total=total, unit="B", unit_scale=True, desc=Path(path).name, disable=None, leave=False
-        ) as bar:
-            for chunk in response.iter_content(chunk_size=chunk_size):
-                if chunk:
-                    file.write(chunk)
-                    bar.update(len(chunk))
-    return Path(path)
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    part = final.with_name(final.name + ".part")
+    for attempt in range(retries + 1):
+        started = time.monotonic()
+        try:
+            with requests.get(url, stream=True, timeout=timeout) as response:
+                response.raise_for_status()
+                total = int(response.headers.get("content-length", 0) or 0) or None
+                written = 0
+                with part.open("wb") as file, tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                                                   desc=final.name, disable=None, leave=False) as bar:
+                    for chunk in response.iter_content(chunk_size=chunk_size):
+                        file.write(chunk)
+                        written += len(chunk)
+                        bar.update(len(chunk))
+                if total is not None and written != total:
+                    msg = f"{url}: the connection closed after {written:,} of {total:,} bytes"
+                    raise requests.ConnectionError(msg)
+            if check is not None:
+                check(part)
+            os.replace(part, final)
+        except requests.RequestException as error:
+            part.unlink(missing_ok=True)
+            status = error.response.status_code if error.response is not None else None
+            if attempt == retries or (status is not None and status < 500 and status != 429):
+                raise
+            wait = backoff_s * 2**attempt
+            logger.warning("%s: %s; retry %s of %s in %.0f s", final.name, error, attempt + 1, retries, wait)
+            time.sleep(wait)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        else:
+            seconds = max(time.monotonic() - started, 1e-9)
+            logger.info("%s: downloaded %.1f MB in %.0f s (%.1f MB/s)", final.name, written / 1e6, seconds,
+                        written / 1e6 / seconds)
+            return final
+    raise AssertionError  # pragma: no cover - the loop returns or raises
 
 
 def write_graphml(graph: Any, path: str | os.PathLike[str]) -> Path:

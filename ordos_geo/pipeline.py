@@ -405,7 +405,10 @@ def _run_siting(results: StudyResults) -> None:
             )
         )
     osm_features = None
-    if candidates is None and not study.config.network.name.lower().endswith(".graphml"):
+    if candidates is None and study.config.candidate_land is not None:
+        # OSM land polygons fetched beside a GraphML network (`ordos-geo fetch`)
+        osm_features = io.read_vector(study.config.candidate_land, what="candidate land").to_crs(study.network.crs)
+    elif candidates is None and not study.config.network.name.lower().endswith(".graphml"):
         osm_features = io.read_osm_features(study.config.network, siting.CANDIDATE_OSM_TAGS)
         osm_features = osm_features.to_crs(study.network.crs)
     results.siting = siting.plan_sites(

@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 
 from ordos_geo import _labels as label_table
 from ordos_geo._errors import InputDataError
+from ordos_geo.indicators import CITYWIDE
 from ordos_geo.settings import DEFAULT_WALK_SPEED_KMH
 
 __all__ = [
@@ -480,6 +481,15 @@ def _citation(scorecard: pd.DataFrame, language: str) -> str:
     return label_table.text(language)["citation"].format(sources=joined)
 
 
+def _unknown_school_venues(indicators: pd.DataFrame) -> int:
+    """School venues whose opening is unknown, from the citywide row (0 without the column)."""
+    if "n_school_venues_open_unknown" not in indicators:
+        return 0
+    rows = indicators.loc[indicators["district"] == CITYWIDE, "n_school_venues_open_unknown"]
+    values = rows if len(rows) else indicators["n_school_venues_open_unknown"]
+    return int(pd.to_numeric(values, errors="coerce").fillna(0).max())
+
+
 def build_report(
     scorecard: pd.DataFrame,
     indicators: pd.DataFrame,
@@ -594,6 +604,11 @@ def build_report(
     if synthetic:
         html_parts.append(f'<p class="note">{html.escape(text["synthetic"])}</p>')
         md_parts += [f"> {_md_cell(text['synthetic'])}", ""]
+    unknown_schools = _unknown_school_venues(indicators)
+    if unknown_schools:
+        note = text["schools_unknown"].format(n=unknown_schools)
+        html_parts.append(f'<p class="note">{html.escape(note)}</p>')
+        md_parts += [f"> {_md_cell(note)}", ""]
     for heading, frame in sections:
         html_parts.append(f"<h2>{html.escape(heading)}</h2>{html_table(frame, language)}")
         md_parts += [f"## {_md_cell(heading)}", "", _md_table(frame, language), ""]

@@ -32,14 +32,19 @@ __all__ = [
     "DEFAULT_COVERAGE_THRESHOLDS_M",
     "DEFAULT_MAX_DISTANCE_M",
     "DEFAULT_MAX_SNAP_DISTANCE_M",
+    "DEFAULT_OVERPASS_TIMEOUT_S",
+    "DEFAULT_OVERPASS_URL",
     "DEFAULT_TRAIL_WIDTH_M",
     "DEFAULT_WALK_SPEED_KMH",
+    "DOWNLOAD_BACKOFF_S",
+    "DOWNLOAD_RETRIES",
     "FACILITY_KINDS",
     "KIND_SERVICE_DISTANCE_M",
     "OUTPUTS_DIR",
     "PLAN_2024",
     "PLAN_2025",
     "PLAN_TARGETS",
+    "POPULATION_CENSUS_RATIO_WARN",
     "PROJECT_ROOT",
     "SAMPLE_DIR",
     "SPORTS_PARK_MIN_AREA_M2",
@@ -200,3 +205,21 @@ PLAN_TARGETS: Final[tuple[PlanTarget, ...]] = (
     PlanTarget("new_fitness_trails_km", "new fitness trails", 10.0, "km", 2024, PLAN_2024),
     PlanTarget("five_ones", "city-level five ones present", 5, "count", 2024, PLAN_2024),
 )
+
+
+# ---------------------------------------------------------------------------
+# Fetching real data (``ordos-geo fetch``)
+# ---------------------------------------------------------------------------
+
+#: Overpass API base URL used by ``fetch`` (osmnx's default); ``--overpass-url`` picks a mirror.
+DEFAULT_OVERPASS_URL: Final[str] = "https://overpass-api.de/api"
+#: Seconds the Overpass server may spend on one query (osmnx's default), also the HTTP read timeout.
+DEFAULT_OVERPASS_TIMEOUT_S: Final[float] = 180.0
+#: Retries of a failed population download (connection error, stall, HTTP 429/5xx) after the first attempt.
+DOWNLOAD_RETRIES: Final[int] = 4
+#: Seconds before the first retry of a download, doubled each time (5, 10, 20, 40 s).
+DOWNLOAD_BACKOFF_S: Final[float] = 5.0
+#: ``fetch`` warns when the fetched population total is more than this factor above or below the
+#: area's 2020 census figure (WorldPop's 2020 grids match national UN totals; a county can be off by
+#: tens of per cent, a factor of 1.5 points to a wrong source, year or boundary).
+POPULATION_CENSUS_RATIO_WARN: Final[float] = 1.5
