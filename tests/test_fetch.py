@@ -361,6 +361,12 @@ def test_overpass_empty_answer_is_an_error(services: Services, tmp_path: Path,
     assert "OpenStreetMap has no sports or leisure features there" in _fails(tmp_path, capsys)
 
 
+def test_no_walkable_ways_is_an_error(services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = json.loads((RECORDED / "overpass_walk.json").read_text("utf-8")) | {"elements": []}
+    services.walk = (200, {"Content-Type": "application/json"}, json.dumps(empty))
+    assert "--area 150602: OpenStreetMap has no walkable ways there" in _fails(tmp_path, capsys)
+
+
 def test_overpass_connection_lost_mid_fetch(services: Services, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     services.mock.replace(responses.POST, OVERPASS + "/interpreter", body=requests.ConnectionError("reset by peer"))
