@@ -260,7 +260,7 @@ def test_fetch_config_section_drives_the_command(services: Services, tmp_path: P
     assert not any("worldpop" in u for u in services.urls("GET"))  # the local raster was used
     provenance = json.loads((tmp_path / "raw" / "ds" / "provenance.json").read_text(encoding="utf-8"))
     assert provenance["sources"]["population"]["path"] == str((tmp_path / "pop.tif").resolve())
-    with pytest.raises(ConfigError, match=r"unknown \[fetch\] key\(s\) overpass"):
+    with pytest.raises(ConfigError, match=r"\[fetch\] overpass is not a fetch key \(did you mean 'overpass_url'\?\)"):
         (tmp_path / "bad.toml").write_text('[fetch]\noverpass = "x"\n', encoding="utf-8")
         FetchConfig.from_toml(tmp_path / "bad.toml")
 
@@ -406,13 +406,18 @@ def test_worldpop_download_retries_after_a_dropped_connection(services: Services
     assert written["population"].is_file()
 
 
-def test_unknown_area_and_bad_options(services: Services, tmp_path: Path) -> None:
+def test_unknown_area_and_bad_options(services: Services, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigError, match=r"--area 'Atlantis': no boundary match.*150602 东胜区 \(Dongsheng\)"):
         fetch.fetch_area("Atlantis", out_dir=tmp_path, boundaries=RECORDED / "boundaries.geojson")
     with pytest.raises(ConfigError, match=r"--population 'landscan': not a file, a URL or a known source"):
         _fetch(tmp_path, population="landscan")
-    with pytest.raises(ConfigError, match=r"overpass_url 'overpass-api\.de' must be an http"):
+    with pytest.raises(ConfigError, match=r"\[fetch\] overpass_url must be an http\(s\) URL ending in /api"):
         FetchConfig(overpass_url="overpass-api.de")
+    assert main(["fetch", "--area", "150602", "--overpass-timeout", "-5"]) == 2
+    assert "--overpass-timeout (command-line flag) must be a number > 0" in capsys.readouterr().err
+    assert main(["fetch", "--overpass-url", MIRROR]) == 2
+    assert "fetch needs --area" in capsys.readouterr().err
     assert len(services.mock.calls) == 0  # nothing was asked of any server
 
 

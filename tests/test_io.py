@@ -327,7 +327,8 @@ def test_swapped_lon_lat(tmp_path: Path, study_area: gpd.GeoDataFrame) -> None:
 name,kind,area_m2,lon,lat
 Court,multi_sport_court,600,{LAT0},{LON0}
 """)
-    with pytest.raises(InputDataError, match=r"look swapped: latitude beyond ±90° .*row 1 \(Court\).*swap the lon_column and lat_column options"):
+    swapped = r"look swapped: latitude beyond ±90° .*row 1 \(Court\).*swap the lon_column and lat_column options"
+    with pytest.raises(InputDataError, match=swapped):
         io.read_facilities(obvious)
     # a vector layer written (lat, lon): refused as out of range, the message says swapped
     layer = tmp_path / "latlon.geojson"
