@@ -212,14 +212,18 @@ def test_fetched_study_runs_and_reports_the_unknown_school(services: Services, t
 
 
 def test_fetched_candidate_land_becomes_siting_candidates(services: Services, tmp_path: Path) -> None:
-    from ordos_geo import siting
+    from ordos_geo import pipeline
 
     written = _fetch(tmp_path)
-    land = io.read_vector(written["candidate_land"], what="candidate land")
-    candidates = siting.candidates_from_osm(land)
-    areas = dict(zip(candidates["candidate_id"], candidates["land_type"], strict=True))
-    # the 1 ha+ school grounds (0.002 degree square, ~3.8 ha), the park and the grass
-    assert areas == {"osm_way9002": "park", "osm_way9004": "grass", "osm_way9005": "school_grounds"}
+    config = StudyConfig.from_toml(written["study"]).with_overrides(
+        out=tmp_path / "results", trails_enabled=False, siting_plan={"multi_sport_court": 1})
+    results = pipeline.run_study(config, stages=("accessibility", "siting"), use_cache=False)
+    candidates = results.siting.candidates
+    osm = candidates[candidates["source"] == "osm"]
+    # the school grounds (0.002 degree square, ~3.8 ha, over the 1 ha minimum), the park and the grass;
+    # never the venues (the pitch on grass, the courts), which are facilities
+    assert dict(zip(osm["candidate_id"], osm["land_type"], strict=True)) == {
+        "osm_way9002": "park", "osm_way9004": "grass", "osm_way9005": "school_grounds"}
 
 
 def test_fetch_uses_the_overpass_mirror_and_timeout_given(services: Services, tmp_path: Path,
