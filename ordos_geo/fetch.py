@@ -312,7 +312,8 @@ def _overpass(url: str, *, timeout_s: float, cache_dir: Path) -> Iterator[None]:
     """Point osmnx at ``url`` for one fetch (timeout, answer check, cache folder), then restore its settings."""
     import osmnx as ox
 
-    names = ("overpass_url", "requests_timeout", "requests_kwargs", "cache_folder", "overpass_rate_limit")
+    names = ("overpass_url", "requests_timeout", "requests_kwargs", "cache_folder", "overpass_rate_limit",
+             "doh_url_template")
     saved = {name: getattr(ox.settings, name) for name in names}
     getaddrinfo = socket.getaddrinfo  # osmnx pins the server's address by patching this; undone below
     base = url.rstrip("/")
@@ -321,6 +322,9 @@ def _overpass(url: str, *, timeout_s: float, cache_dir: Path) -> Iterator[None]:
     ox.settings.requests_timeout = math.ceil(timeout_s)  # Overpass reads [timeout:N] as whole seconds
     ox.settings.requests_kwargs = {**saved["requests_kwargs"], "hooks": {"response": [_check_overpass_answer]}}
     ox.settings.cache_folder = str(cache_dir)
+    # when the local resolver fails (common behind a proxy), osmnx asks Google's DNS-over-HTTPS, which is
+    # blocked in mainland China and would stall for the whole timeout; the host name works through a proxy
+    ox.settings.doh_url_template = None
     # without a /status page osmnx would wait 60 s before every query
     ox.settings.overpass_rate_limit = saved["overpass_rate_limit"] and has_status
     try:

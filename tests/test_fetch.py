@@ -247,6 +247,20 @@ def test_fetch_uses_the_overpass_mirror_and_timeout_given(services: Services, tm
     assert ox.settings.overpass_url == OVERPASS and ox.settings.requests_timeout == 180
 
 
+def test_no_google_dns_when_the_local_resolver_fails(services: Services, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind a proxy in mainland China the local resolver may fail; osmnx must not fall back to Google DNS."""
+
+    def no_resolver(host: str) -> str:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "gethostbyname", no_resolver)
+    _fetch(tmp_path, population="none")
+    assert not [c for c in services.mock.calls if "8.8.8.8" in c.request.url]  # Google Public DNS
+    assert services.urls("POST") == [OVERPASS + "/interpreter"] * 2
+    assert ox.settings.doh_url_template == "https://8.8.8.8/resolve?name={hostname}"  # restored
+
+
 def test_fetch_config_section_drives_the_command(services: Services, tmp_path: Path) -> None:
     (tmp_path / "study.toml").write_text(
         "[fetch]\n"
@@ -400,11 +414,14 @@ def test_worldpop_html_page_is_rejected(services: Services, tmp_path: Path,
 
 
 def test_worldpop_download_retries_after_a_dropped_connection(services: Services, tmp_path: Path) -> None:
-    services.mock.replace(responses.GET, WORLDPOP_MAXAR, body=requests.ConnectionError("stalled"))
+    services.mock.replace(responses.GET, WORLDPOP_MAXAR, body=requests.ConnectionError("reset"))
+    services.mock.add(responses.GET, WORLDPOP_MAXAR, body=requests.exceptions.ReadTimeout("60 s without a byte"))
     services.mock.add(responses.GET, WORLDPOP_MAXAR, status=503)
+    # the connection closes half-way: fewer bytes than Content-Length
+    services.mock.add(responses.GET, WORLDPOP_MAXAR, body=TIF[: len(TIF) // 2], headers=TIF_HEADERS)
     services.mock.add(responses.GET, WORLDPOP_MAXAR, body=TIF, headers=TIF_HEADERS)
     written = _fetch(tmp_path)
-    assert [u for u in services.urls("GET") if "worldpop" in u] == [WORLDPOP_BSGM] + [WORLDPOP_MAXAR] * 3
+    assert [u for u in services.urls("GET") if "worldpop" in u] == [WORLDPOP_BSGM] + [WORLDPOP_MAXAR] * 5
     assert (tmp_path / "_downloads" / "chn_ppp_2020_constrained.tif").read_bytes() == TIF
     assert not list((tmp_path / "_downloads").glob("*.part"))
     assert written["population"].is_file()
