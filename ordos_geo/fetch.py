@@ -290,9 +290,13 @@ def _check_overpass_answer(response: requests.Response, *args: Any, **kwargs: An
         msg = (f"{base} refused a {size:,}-byte query (HTTP 413, request body too large): a self-hosted server "
                "behind nginx accepts 1 MiB by default; raise nginx's client_max_body_size, or fetch a smaller area")
         raise FetchError(msg)
-    if response.status_code >= 400:
+    if response.status_code >= 500:
         msg = (f"{base} answered HTTP {response.status_code} {response.reason}; the server may be overloaded: "
                "try again later or use a mirror with --overpass-url (README lists them)")
+        raise FetchError(msg)
+    if response.status_code >= 400:
+        msg = (f"{base} answered HTTP {response.status_code} {response.reason}; it refused the query: check that "
+               "--overpass-url is an Overpass API base URL ending in /api, or use a mirror (README lists them)")
         raise FetchError(msg)
     try:
         answer = response.json()

@@ -354,7 +354,7 @@ def test_offline_fails_fast_with_one_line(tmp_path: Path, capsys: pytest.Capture
     [
         (413, r"refused a [\d,]+-byte query \(HTTP 413, request body too large\).*client_max_body_size"),
         (504, r"answered HTTP 504 Gateway Timeout; .*use a mirror with --overpass-url"),
-        (400, r"answered HTTP 400 Bad Request"),
+        (400, r"answered HTTP 400 Bad Request; it refused the query: check that --overpass-url"),
     ],
 )
 def test_overpass_http_errors_are_one_line(services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str],
