@@ -117,6 +117,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "page_sites": "新建设施选址地图",
             "page_trails": "健身步道规划地图",
             "page_report": "规划报告",
+            "page_report_docx": "规划报告（Word 文档）",
+            "page_tables": "数据表（Excel 工作簿）",
             # report
             "title": "就近健身设施规划报告",
             "scorecard_after": "规划目标评分卡（规划实施后）",
@@ -128,10 +130,15 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "before_after": "规划前后对比",
             "gap": "距目标的差距",
             "gap_intro": (
-                "规划实施后，按人均体育场地面积目标计算尚缺的场地面积（m²），"
-                "以及规划各项措施提供的面积及其占差距的比例。"
+                "按人均体育场地面积目标，现状与规划实施后尚缺的体育场地面积（m²），"
+                "以及各项措施提供的面积及其占现状差距的比例（超过 100% 表示该措施单独即可补足）。"
             ),
             "gap_levers": "各项措施的贡献（全市）",
+            "gap_districts": "各旗区距目标的差距",
+            "gap_summary": (
+                "按 {year} 年人均 {target} m² 目标，全市现状缺体育场地面积 {today} m²；"
+                "规划（新建设施与健身步道）实施后仍缺 {after} m²；再开放学校场馆并扩大新建设施后仍缺 {rest} m²。"
+            ),
             "ranked_sites": "候选选址排名",
             "share": "人口比例",
             "distance": "步行距离 (m)",
@@ -150,6 +157,14 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "plan_before": "规划前",
             "plan_after": "规划后",
             "citation": "目标依据：{sources}。",
+            "sheet_scorecard_after": "评分卡（规划后）",
+            "sheet_scorecard": "评分卡（现状）",
+            "sheet_indicators": "分区指标",
+            "sheet_gap": "距目标差距",
+            "sheet_gap_levers": "措施贡献",
+            "sheet_before_after": "规划前后对比",
+            "sheet_sites": "候选选址排名",
+            "sheet_trails": "健身步道",
         },
         "en": {
             "coverage_title": "Nearby fitness: walking access",
@@ -209,6 +224,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "page_sites": "New sites map",
             "page_trails": "Fitness trails map",
             "page_report": "Planning report",
+            "page_report_docx": "Planning report (Word document)",
+            "page_tables": "Tables (Excel workbook)",
             "title": "Nearby-fitness facility planning report",
             "scorecard_after": "Plan scorecard (after the plan)",
             "scorecard_before": "Plan scorecard (today)",
@@ -219,10 +236,16 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "before_after": "Before and after the plan",
             "gap": "Gap to target",
             "gap_intro": (
-                "Venue area still missing after the plan for the per-capita area targets (m²), and what each "
-                "lever of the plan contributes, in m² and as a share of the gap."
+                "Venue area missing today and after the plan for the per-capita area targets (m²), and what each "
+                "lever contributes, in m² and as a share of today's gap (above 100 % means the lever alone closes it)."
             ),
             "gap_levers": "Contribution of each lever (citywide)",
+            "gap_districts": "Gap by district",
+            "gap_summary": (
+                "For {target} m² per resident by {year}, the city lacks {today} m² of venue area today; "
+                "{after} m² after the plan (new sites and trails); {rest} m² after also opening the closed "
+                "school venues and building the new sites larger."
+            ),
             "ranked_sites": "Ranked candidate sites",
             "share": "Population share",
             "distance": "Walking distance (m)",
@@ -242,6 +265,14 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "plan_before": "before",
             "plan_after": "after",
             "citation": "Targets from {sources}.",
+            "sheet_scorecard_after": "Scorecard after plan",
+            "sheet_scorecard": "Scorecard today",
+            "sheet_indicators": "Indicators",
+            "sheet_gap": "Gap to target",
+            "sheet_gap_levers": "Levers",
+            "sheet_before_after": "Before and after",
+            "sheet_sites": "Ranked sites",
+            "sheet_trails": "Trails",
         },
     }
 )
@@ -340,13 +371,13 @@ LEVERS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "new_sites": "新建设施（体育公园、健身中心、多功能运动场）",
             "trails": "新建健身步道",
             "open_schools": "开放现未开放的学校体育场馆",
-            "larger_sites": "扩大新建设施规模（用足选址地块，上限）",
+            "larger_sites": "扩大新建设施规模（达到本地同类最大设施规模，不超过地块）",
         },
         "en": {
             "new_sites": "New sites (sports park, fitness centres, courts)",
             "trails": "New fitness trails",
             "open_schools": "Opening the closed school venues",
-            "larger_sites": "Larger new sites (whole parcel, upper bound)",
+            "larger_sites": "Larger new sites (as large as the largest existing of their kind, within the parcel)",
         },
     }
 )
@@ -425,6 +456,9 @@ _COLUMNS_ZH: dict[str, str] = {
     "lever": "措施",
     "area_added_m2": "提供面积 (m²)",
     "share_of_gap": "占差距比例",
+    "missing_after_m2": "其后仍缺面积 (m²)",
+    "missing_after_plan_m2": "规划实施后仍缺 (m²)",
+    "missing_after_levers_m2": "各项措施后仍缺 (m²)",
     "per_capita_after_m2": "规划后人均面积 (m²)",
 }
 
@@ -496,6 +530,9 @@ _COLUMNS_EN: dict[str, str] = {
     "lever": "Lever",
     "area_added_m2": "Area added (m²)",
     "share_of_gap": "Share of the gap",
+    "missing_after_m2": "Still missing after (m²)",
+    "missing_after_plan_m2": "Still missing after the plan (m²)",
+    "missing_after_levers_m2": "Still missing after every lever (m²)",
     "per_capita_after_m2": "Venue area per resident after (m²)",
 }
 
@@ -511,6 +548,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Mapping[str, str]], ...] = (
     (re.compile(r"^covered_(?P<t>\d+(?:\.\d+)?)m$"), {"zh": "{t} m 内可达", "en": "Within {t} m"}),
     (re.compile(r"^dist_m_(?P<k>\w+)$"), {"zh": "到最近{k}步行距离 (m)", "en": "Walk to nearest {k} (m)"}),
     (re.compile(r"^n_(?P<k>\w+)$"), {"zh": "{k}数量", "en": "No. of {k}"}),
+    (re.compile(r"^share_of_gap_(?P<y>\d{4})$"), {"zh": "占{y}年差距比例", "en": "Share of the {y} gap"}),
 )
 
 

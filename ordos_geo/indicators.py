@@ -18,6 +18,10 @@ Definitions
 - Facilities are assigned to districts by their ``district`` column or, when
   it is missing, by the district boundary containing their representative
   point. The citywide row counts every facility and cell.
+- **Gap to target** (:func:`area_gap`): venue area missing for a per-capita
+  target, ``max(target x population - venue area, 0)``, and the area each lever
+  of :func:`lever_areas` adds (new sites, trails, opening closed school venues,
+  larger sites).
 """
 
 from __future__ import annotations
@@ -38,8 +42,11 @@ from ordos_geo._errors import InputDataError
 __all__ = [
     "CITYWIDE",
     "LARGE_FITNESS_CENTRE_MIN_AREA_M2",
+    "LEVERS",
+    "area_gap",
     "compute_indicators",
     "five_ones",
+    "lever_areas",
     "scorecard",
     "venue_area_m2",
 ]
@@ -397,3 +404,151 @@ def scorecard(
             }
         )
     return pd.DataFrame(records)
+
+
+#: The levers that close the venue-area gap, in the order :func:`area_gap` applies them: the plan's
+#: new sites and trails, then opening the closed school venues, then building the new sites larger.
+LEVERS: tuple[str, ...] = ("new_sites", "trails", "open_schools", "larger_sites")
+
+
+def _by_district(values: pd.Series, district: pd.Series) -> dict[str | None, float]:
+    totals: dict[str | None, float] = {}
+    for name, value in zip(district.to_numpy(dtype=object), values.to_numpy(dtype=float), strict=True):
+        key = None if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
+        totals[key] = totals.get(key, 0.0) + (0.0 if math.isnan(value) else float(value))
+    return totals
+
+
+def lever_areas(
+    facilities: gpd.GeoDataFrame,
+    *,
+    sites: pd.DataFrame | None = None,
+    trails: gpd.GeoDataFrame | None = None,
+    trail_width_m: float = settings.DEFAULT_TRAIL_WIDTH_M,
+) -> dict[str, dict[str | None, float]]:
+    """Venue area (m²) each lever of the plan adds, per district.
+
+    Levers (keys of :data:`LEVERS`):
+
+    - ``new_sites``: the chosen sites' ``added_venue_area_m2``;
+    - ``trails``: the planned trails' area (``area_m2``, else length x ``trail_width_m``);
+    - ``open_schools``: ``area_m2`` of the school venues not open to the public
+      today (they count once opened; see :func:`venue_area_m2`);
+    - ``larger_sites``: each chosen site built as large as the largest existing
+      facility of its kind in the study (local precedent), but no larger than its
+      parcel (``area_m2`` of the site, when known): that size minus
+      ``added_venue_area_m2``, at least 0 (0 for a kind with no existing facility).
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        Existing facilities (``kind``, ``area_m2``, ``open_to_public``, ``district``).
+    sites : pandas.DataFrame, optional
+        Chosen sites (``kind``, ``district``, ``added_venue_area_m2``, optional
+        ``area_m2`` of the parcel), e.g. ``SitingResult.chosen``.
+    trails : geopandas.GeoDataFrame, optional
+        Planned trails as facilities (``kind`` ``fitness_trail``, ``district``),
+        e.g. ``TrailPlan.as_facilities()`` with districts assigned.
+    trail_width_m : float, default 2
+        Width of trails without ``area_m2``.
+
+    Returns
+    -------
+    dict
+        Lever -> {district (None = outside every district): m²}.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> from shapely.geometry import Point
+    >>> schools = gpd.GeoDataFrame({"kind": ["school_venue"], "area_m2": [8000.0], "open_to_public": [False],
+    ...                             "district": ["Dongsheng"]}, geometry=[Point(0, 0)], crs=4546)
+    >>> lever_areas(schools)["open_schools"]
+    {'Dongsheng': 8000.0}
+    """
+    district = facilities["district"] if "district" in facilities.columns else pd.Series(None, index=facilities.index)
+    closed = (facilities["kind"].astype(str) == "school_venue") & ~facilities.get(
+        "open_to_public", pd.Series(True, index=facilities.index)
+    ).fillna(False).astype(bool)
+    area = pd.to_numeric(facilities.get("area_m2", pd.Series(np.nan, index=facilities.index)), errors="coerce")
+    levers: dict[str, dict[str | None, float]] = {lever: {} for lever in LEVERS}
+    levers["open_schools"] = _by_district(area[closed], district[closed])
+    if sites is not None and len(sites):
+        added = pd.to_numeric(sites["added_venue_area_m2"], errors="coerce")
+        levers["new_sites"] = _by_district(added, sites["district"])
+        largest = area.groupby(facilities["kind"].astype(str)).max()
+        size = sites["kind"].astype(str).map(largest).astype(float)
+        if "area_m2" in sites.columns:
+            # a parcel caps the size; np.fmin keeps the size where the parcel is unknown (NaN stays NaN
+            # only when there is no precedent of the kind, which gives 0 below)
+            size = size.where(size.isna(), np.fmin(size, pd.to_numeric(sites["area_m2"], errors="coerce")))
+        levers["larger_sites"] = _by_district((size - added).clip(lower=0).fillna(0.0), sites["district"])
+    if trails is not None and len(trails):
+        levers["trails"] = _by_district(venue_area_m2(trails, trail_width_m=trail_width_m), trails["district"])
+    return levers
+
+
+def area_gap(
+    indicators: pd.DataFrame,
+    levers: Mapping[str, Mapping[str | None, float]],
+    *,
+    targets: Sequence[settings.PlanTarget] = settings.PLAN_TARGETS,
+) -> pd.DataFrame:
+    """Venue area still missing for the per-capita area targets, and what each lever closes.
+
+    For every district (and citywide) and every target in m² per resident:
+    ``required = target x population``; ``missing = max(required - venue area, 0)``
+    today. The levers are applied in the order of ``levers``; each row gives the
+    lever's area, its share of today's gap (``area / missing``; above 1 when the
+    lever alone closes it; NaN when nothing is missing) and the area still missing
+    after it and the levers before it. The citywide row counts every lever's area,
+    also outside the districts; the districts' gaps do not add up to the citywide
+    gap, since a district above the target does not fill another's gap.
+
+    Parameters
+    ----------
+    indicators : pandas.DataFrame
+        Today's indicators (:func:`compute_indicators`): ``district``,
+        ``population``, ``venue_area_m2``.
+    levers : mapping
+        Lever -> {district: m²} (:func:`lever_areas`).
+    targets : sequence of settings.PlanTarget
+        Targets whose unit is ``"m2_per_capita"`` are used.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per district, target and lever: ``district``, ``year``,
+        ``target_m2_per_capita``, ``population``, ``venue_area_m2``,
+        ``required_area_m2``, ``missing_area_m2``, ``lever``, ``area_added_m2``,
+        ``share_of_gap``, ``missing_after_m2``.
+    """
+    per_capita = [t for t in targets if t.unit == "m2_per_capita"]
+    rows = []
+    for _, row in indicators.iterrows():
+        name = str(row["district"])
+        population = float(row["population"])
+        venue = float(row["venue_area_m2"])
+        for target in per_capita:
+            required = float(target.target) * population
+            missing = max(required - venue, 0.0)
+            remaining = missing
+            for lever, by_district in levers.items():
+                added = float(sum(by_district.values())) if name == CITYWIDE else float(by_district.get(name, 0.0))
+                remaining = max(remaining - added, 0.0)
+                rows.append(
+                    {
+                        "district": name,
+                        "year": int(target.year),
+                        "target_m2_per_capita": float(target.target),
+                        "population": population,
+                        "venue_area_m2": venue,
+                        "required_area_m2": required,
+                        "missing_area_m2": missing,
+                        "lever": lever,
+                        "area_added_m2": added,
+                        "share_of_gap": added / missing if missing > 0 else math.nan,
+                        "missing_after_m2": remaining,
+                    }
+                )
+    return pd.DataFrame(rows)

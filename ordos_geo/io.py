@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -175,6 +177,90 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 __all__ += ["atomic_folder", "write_with"]
+
+
+def _excel_value(value: Any) -> Any:
+    """A cell value openpyxl stores as a number, text or blank (NaN, NA and ±inf become blank)."""
+    if value is None or value is pd.NA:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _text_width(value: Any) -> int:
+    """Display width of a cell's text in Excel character units (CJK characters count twice)."""
+    text = f"{value:,.2f}" if isinstance(value, float) else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def write_excel(
+    sheets: Mapping[str, pd.DataFrame],
+    path: str | os.PathLike[str],
+    *,
+    number_formats: Mapping[str, Mapping[str, str]] | None = None,
+) -> Path:
+    """Write tables into one Excel workbook, a sheet each, atomically.
+
+    Headers are written as given (already in the reader's language), numbers as
+    numbers (NaN and infinities as blank cells), the header row bold and frozen,
+    and each column as wide as its longest text (CJK characters count double,
+    at most 60).
+
+    Parameters
+    ----------
+    sheets : mapping of str to pandas.DataFrame
+        Sheet name -> table, in order. Names are cut to Excel's 31 characters.
+    path : str or os.PathLike
+        Destination ``.xlsx``; replaced whole on success.
+    number_formats : mapping, optional
+        Sheet name -> {column header: Excel number format, e.g. ``"0.0%"``}.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tables.xlsx"
+    >>> write_excel({"指标": pd.DataFrame({"人口": [1200.0]})}, path).name
+    'tables.xlsx'
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    formats = number_formats or {}
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, frame in sheets.items():
+        sheet = workbook.create_sheet(re.sub(r"[\\/*?:\[\]]", "_", str(name))[:31])
+        headers = [str(c) for c in frame.columns]
+        sheet.append(headers)
+        for row in frame.itertuples(index=False):
+            sheet.append([_excel_value(v) for v in row])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+        sheet_formats = formats.get(name, {})
+        for j, header in enumerate(headers, start=1):
+            letter = get_column_letter(j)
+            width = max([_text_width(header), *(_text_width(v) for v in frame.iloc[:, j - 1] if v is not None)])
+            sheet.column_dimensions[letter].width = min(width + 2, 60)
+            if header in sheet_formats:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                    cell.number_format = sheet_formats[header]
+    with atomic_path(path) as tmp:
+        workbook.save(tmp)
+    return Path(path)
+
+
+__all__ += ["write_excel"]
 
 
 # ---------------------------------------------------------------------------

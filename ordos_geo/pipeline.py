@@ -87,6 +87,7 @@ class StudyResults:
     indicators_after: pd.DataFrame | None = None
     scorecard_after: pd.DataFrame | None = None
     before_after: pd.DataFrame | None = None
+    area_gap: pd.DataFrame | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     written: dict[str, Path] = field(default_factory=dict)
 
@@ -530,6 +531,16 @@ def _run_after_plan(results: StudyResults) -> None:
     new_counts = _new_counts(results)
     results.scorecard_after = indicators.scorecard(results.indicators_after, after, new_counts=new_counts)
     results.before_after = before_after_table(results.indicators, results.indicators_after)
+    trails = None
+    if results.trail_plan is not None and not results.trail_plan.trails.empty:
+        trails = assign_districts(results.trail_plan.as_facilities().to_crs(study.network.crs), study.boundaries)
+    levers = indicators.lever_areas(
+        study.facilities,
+        sites=results.siting.chosen if results.siting is not None else None,
+        trails=trails,
+        trail_width_m=study.config.trail_width_m,
+    )
+    results.area_gap = indicators.area_gap(results.indicators, levers)
 
 
 def _new_counts(results: StudyResults) -> dict[str, float]:
@@ -598,6 +609,8 @@ def _write_tables(results: StudyResults, table_dir: Path) -> None:
     if results.before_after is not None:
         written["before_after"] = io.write_csv(results.before_after, table_dir / "before_after.csv")
         written["scorecard_after"] = io.write_csv(results.scorecard_after, table_dir / "scorecard_after.csv")
+    if results.area_gap is not None:
+        written["area_gap"] = io.write_csv(results.area_gap, table_dir / "area_gap.csv")
 
 
 def _write_maps(results: StudyResults, map_dir: Path) -> None:
@@ -648,7 +661,7 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
         written["trails_map"] = io.write_text(maps.render_html(trails_page), map_dir / "trails.html")
         pages["trails"] = "trails.html"
     scorecard = results.scorecard_after if results.scorecard_after is not None else results.scorecard
-    pages["report"] = "report.html"
+    pages.update(report="report.html", report_docx="report.docx", tables="tables.xlsx")
     written["index"] = io.write_text(
         maps.index_page(pages, scorecard, language=cfg.language, synthetic=cfg.synthetic), map_dir / "index.html"
     )
@@ -656,7 +669,10 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
         results.scorecard,
         results.indicators,
         scorecard_after=results.scorecard_after,
+        indicators_after=results.indicators_after,
+        area_gap=results.area_gap,
         cells=acc.cells,
+        cells_after=results.accessibility_after.cells if results.accessibility_after is not None else None,
         sites=results.siting.chosen if results.siting is not None else None,
         trails=results.trail_plan.trails if results.trail_plan is not None else None,
         before_after=results.before_after,
@@ -666,8 +682,22 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
     )
     written["report"] = io.write_text(built.html, map_dir / "report.html")
     written["report_md"] = io.write_text(built.markdown, map_dir / "report.md")
+    written["report_docx"] = io.write_bytes(report.to_docx(built), map_dir / "report.docx")
+    sheets, formats = report.workbook_sheets(_workbook_tables(results, built), cfg.language)
+    written["tables_xlsx"] = io.write_excel(sheets, map_dir / "tables.xlsx", number_formats=formats)
     for name, png in built.charts.items():
         io.write_bytes(png, map_dir / "charts" / name)
+
+
+def _workbook_tables(results: StudyResults, built: Any) -> dict[str, pd.DataFrame]:
+    """The workbook's tables: the report's, with every indicator column and every ranked site."""
+    tables = dict(built.tables)
+    tables["indicators"] = results.indicators
+    tables.pop("sites", None)
+    if results.siting is not None:
+        ranked = [pd.DataFrame(frame.drop(columns="geometry")) for frame in results.siting.ranked.values()]
+        tables["sites"] = pd.concat(ranked, ignore_index=True)
+    return tables
 
 
 #: Map captions of the embedded sample: what is real and what is synthetic.

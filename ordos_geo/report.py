@@ -34,7 +34,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ordos_geo import _labels as label_table
-from ordos_geo._errors import InputDataError
+from ordos_geo import settings
+from ordos_geo._errors import InputDataError, MissingDependencyError
 from ordos_geo.indicators import CITYWIDE
 from ordos_geo.settings import DEFAULT_WALK_SPEED_KMH
 
@@ -46,16 +47,22 @@ __all__ = [
     "distance_histogram",
     "html_table",
     "localize",
+    "to_docx",
+    "workbook_sheets",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: File names of the charts, in the order they appear.
-CHART_NAMES: tuple[str, ...] = ("coverage_by_district.png", "distance_distribution.png")
+CHART_NAMES: tuple[str, ...] = ("area_by_district.png", "coverage_by_district.png", "distance_distribution.png")
 
 _SHARE_COLUMN = re.compile(r"^share_within_(\d+(?:\.\d+)?)m$")
 _CJK_FONT_NAMES = ("Noto Sans CJK", "Source Han Sans", "WenQuanYi", "SimHei", "Microsoft YaHei", "PingFang", "Heiti")
 _BAR_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
+
+
+#: One piece of the report's content, see :attr:`Report.blocks`.
+Block = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,26 @@ class Report:
         The same content; charts referenced as ``<chart_dir>/<name>.png``.
     charts : dict of str to bytes
         PNG bytes per chart file name (see :data:`CHART_NAMES`).
+    tables : dict of str to pandas.DataFrame
+        The tables shown, by sheet name (``scorecard_after``, ``scorecard``,
+        ``indicators``, ``gap``, ``gap_levers``, ``sites``, ``trails``,
+        ``before_after``), with key columns and numbers (see :func:`localize`).
+    blocks : tuple
+        The content in order: ``("h2" | "h3" | "p" | "note", text)``,
+        ``("table", frame)``, ``("figure", chart name, caption)``; every
+        renderer (HTML, Markdown, Word) walks the same blocks.
+    title : str
+        The report's title.
+    language : {"zh", "en"}
     """
 
     html: str
     markdown: str
     charts: dict[str, bytes] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    blocks: tuple[Block, ...] = ()
+    title: str = ""
+    language: str = "zh"
 
 
 # --------------------------------------------------------------------------- formatting
@@ -347,25 +369,54 @@ def _distance_chart(
     text: Mapping[str, str],
     font: str | None,
     walk_speed_kmh: float,
+    cells_after: gpd.GeoDataFrame | pd.DataFrame | None = None,
 ) -> bytes:
     figure = Figure(figsize=(7.5, 3.6))
     axes = figure.add_subplot()
     family = font or "sans-serif"
     metres_per_minute = walk_speed_kmh * 1000.0 / 60.0
     if cells is not None:
-        edges, counts, unreachable = distance_histogram(cells)
-        gap_x = float(edges[-1]) + 250.0  # unreachable bar, one bin apart
-        axes.bar(edges[:-1], counts, width=250.0, align="edge", color="#4393c3", edgecolor="#333333", linewidth=0.5)
-        if unreachable > 0:
-            axes.bar([gap_x], [unreachable], width=250.0, align="edge", color="#d73027", edgecolor="#333333")
-            axes.annotate(
-                text["unreachable"],
-                (gap_x + 125.0, unreachable),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-                fontfamily=family,
+        if cells_after is not None:
+            series = [(text["plan_before"], cells, "#bdbdbd"), (text["plan_after"], cells_after, "#2166ac")]
+        else:
+            series = [(text["plan_before"], cells, "#4393c3")]
+        histograms = [(label, color, *distance_histogram(frame)) for label, frame, color in series]
+        top = max(float(h[2][-1]) for h in histograms)
+        width = 250.0 / len(histograms)
+        for i, (label, color, _edges, counts, unreachable) in enumerate(histograms):
+            # every series on the same bins (the widest range), side by side within each bin
+            edges_all = np.arange(0.0, top + 125.0, 250.0)
+            padded = np.zeros(len(edges_all) - 1)
+            padded[: len(counts)] = counts
+            axes.bar(
+                edges_all[:-1] + i * width,
+                padded,
+                width=width,
+                align="edge",
+                color=color,
+                edgecolor="#333333",
+                linewidth=0.4,
+                label=label if len(histograms) > 1 else None,
             )
+            gap_x = top + 250.0  # unreachable bar, one bin apart
+            if unreachable > 0:
+                axes.bar(
+                    [gap_x + i * width],
+                    [unreachable],
+                    width=width,
+                    align="edge",
+                    color="#d73027",
+                    edgecolor="#333333",
+                    linewidth=0.4,
+                )
+                axes.annotate(
+                    text["unreachable"],
+                    (gap_x + 125.0, unreachable),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    fontfamily=family,
+                )
         axes.set_ylabel(text["population"], fontfamily=family)
         axes.set_xlabel(text["distance"], fontfamily=family)
         axes.yaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
@@ -373,6 +424,8 @@ def _distance_chart(
             "top", functions=(lambda m: m / metres_per_minute, lambda t: t * metres_per_minute)
         )
         secondary.set_xlabel(text["minutes"], fontfamily=family)
+        if len(histograms) > 1:
+            axes.legend(prop={"family": family, "size": 8}, loc="upper right")
     else:
         # Without cells: the citywide population share per distance band, from the tier shares.
         labels, values = distance_band_shares(indicators)
@@ -384,6 +437,74 @@ def _distance_chart(
     axes.set_title(text["chart_distance"], fontfamily=family)
     axes.grid(axis="y", color="#dddddd", linewidth=0.6)
     axes.set_axisbelow(True)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as floats (NaN where missing or not a number; all NaN when the column is absent)."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _target(key: str) -> settings.PlanTarget | None:
+    return next((t for t in settings.PLAN_TARGETS if t.key == key), None)
+
+
+def _area_chart(
+    indicators: pd.DataFrame, indicators_after: pd.DataFrame | None, language: str, font: str | None
+) -> bytes:
+    """Per-district bars: venue area per resident (before/after) against the m² targets; open-school share vs 60 %."""
+    text = label_table.text(language)
+    family = font or "sans-serif"
+    figure = Figure(figsize=(7.5, 3.8))
+    left, right = figure.subplots(1, 2, width_ratios=(3, 2))
+    districts = [str(d) for d in indicators["district"]]
+    names = [label_table.district(d, language) for d in districts]
+    positions = np.arange(len(districts))
+    series = [(text["plan_before"], indicators, "#bdbdbd")]
+    if indicators_after is not None:
+        after = indicators_after.set_index("district").reindex(districts).reset_index()
+        series.append((text["plan_after"], after, "#2166ac"))
+    width = 0.8 / len(series)
+    for i, (label, frame, color) in enumerate(series):
+        values = _numbers(frame, "per_capita_area_m2")
+        left.bar(
+            positions + (i - (len(series) - 1) / 2) * width,
+            np.nan_to_num(values),
+            width,
+            label=label,
+            color=color,
+            edgecolor="#333333",
+            linewidth=0.5,
+        )
+    for target, style in ((_target("per_capita_area_2024"), "-"), (_target("per_capita_area_2025"), "--")):
+        if target is not None:
+            left.axhline(
+                target.target,
+                color="#d73027",
+                linestyle=style,
+                linewidth=1.2,
+                label=text["target_line"].format(v=f"{target.target:g}", year=target.year),
+            )
+    left.set_xticks(positions, names, fontfamily=family, fontsize=8)
+    left.set_ylabel(text["area_per_capita"], fontfamily=family)
+    left.legend(prop={"family": family, "size": 7}, loc="upper left")
+    school = _target("open_school_share")
+    values = _numbers(indicators, "open_school_share")
+    right.bar(positions, np.nan_to_num(values), 0.6, color="#91cf60", edgecolor="#333333", linewidth=0.5)
+    if school is not None:
+        right.axhline(school.target, color="#d73027", linewidth=1.2, label=text["share_line"].format(v=school.target))
+        right.legend(prop={"family": family, "size": 7}, loc="upper left")
+    right.set_ylim(0, 1)
+    right.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
+    right.set_xticks(positions, names, fontfamily=family, fontsize=8)
+    right.set_ylabel(label_table.column("open_school_share", language), fontfamily=family)
+    for axes in (left, right):
+        axes.grid(axis="y", color="#dddddd", linewidth=0.6)
+        axes.set_axisbelow(True)
+    figure.suptitle(text["chart_area"], fontfamily=family, fontsize=11)
     figure.tight_layout()
     return _png(figure)
 
@@ -452,6 +573,9 @@ def _district_table(indicators: pd.DataFrame) -> pd.DataFrame:
     return indicators[[*head, *(column for _, column in _share_columns(indicators)), *tail]]
 
 
+#: Levers the plan itself pulls (the rest are further options), see ``indicators.LEVERS``.
+_PLAN_LEVERS = ("new_sites", "trails")
+
 #: Columns of the chosen-sites table in the report (the full table is in ``sites.gpkg`` and the workbook).
 _SITE_COLUMNS = (
     "plan_order",
@@ -469,6 +593,46 @@ def _site_table(sites: pd.DataFrame | gpd.GeoDataFrame) -> pd.DataFrame:
     table = _table_frame(sites)
     columns = [c for c in _SITE_COLUMNS if c in table.columns]
     return table[columns] if "name" in columns else table
+
+
+def _gap_tables(area_gap: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The gap per district and target year, and the citywide contribution of each lever.
+
+    ``area_gap`` is the long table of :func:`ordos_geo.indicators.area_gap`. The
+    plan's own levers are the new sites and the trails, so the area still missing
+    after the plan is what remains after them.
+    """
+    keys = ["district", "year"]
+    first = area_gap.groupby(keys, sort=False).head(1).set_index(keys)
+    after_plan = area_gap[area_gap["lever"].isin(_PLAN_LEVERS)].groupby(keys, sort=False)["missing_after_m2"].last()
+    after_all = area_gap.groupby(keys, sort=False)["missing_after_m2"].last()
+    per_district = first[
+        ["target_m2_per_capita", "population", "venue_area_m2", "required_area_m2", "missing_area_m2"]
+    ].assign(
+        missing_after_plan_m2=after_plan.reindex(first.index).fillna(first["missing_area_m2"]),
+        missing_after_levers_m2=after_all,
+    )
+    city = area_gap[area_gap["district"] == "citywide"]
+    levers = city.pivot_table(index="lever", columns="year", values="share_of_gap", sort=False, dropna=False)
+    levers.columns = [f"share_of_gap_{year}" for year in levers.columns]
+    areas = city.groupby("lever", sort=False)["area_added_m2"].first()
+    levers = pd.concat([areas, levers], axis=1).reset_index()
+    return per_district.reset_index(), levers
+
+
+def _gap_summary(per_district: pd.DataFrame, language: str) -> list[str]:
+    city = per_district[per_district["district"] == "citywide"]
+    template = label_table.text(language)["gap_summary"]
+    return [
+        template.format(
+            year=int(row["year"]),
+            target=f"{row['target_m2_per_capita']:g}",
+            today=f"{row['missing_area_m2']:,.0f}",
+            after=f"{row['missing_after_plan_m2']:,.0f}",
+            rest=f"{row['missing_after_levers_m2']:,.0f}",
+        )
+        for _, row in city.iterrows()
+    ]
 
 
 def _citation(scorecard: pd.DataFrame, language: str) -> str:
@@ -495,7 +659,10 @@ def build_report(
     indicators: pd.DataFrame,
     *,
     scorecard_after: pd.DataFrame | None = None,
+    indicators_after: pd.DataFrame | None = None,
+    area_gap: pd.DataFrame | None = None,
     cells: gpd.GeoDataFrame | pd.DataFrame | None = None,
+    cells_after: gpd.GeoDataFrame | pd.DataFrame | None = None,
     sites: gpd.GeoDataFrame | pd.DataFrame | None = None,
     trails: gpd.GeoDataFrame | pd.DataFrame | None = None,
     before_after: pd.DataFrame | None = None,
@@ -524,10 +691,17 @@ def build_report(
     scorecard_after : pandas.DataFrame, optional
         The scorecard with the plan built (new sites and trails counted); shown
         first when given, today's scorecard after it.
+    indicators_after : pandas.DataFrame, optional
+        Indicators with the plan built, for the per-district area chart.
+    area_gap : pandas.DataFrame, optional
+        From :func:`ordos_geo.indicators.area_gap`: the "gap to target" section
+        (area still missing per district and citywide, and each lever's part).
     cells : geopandas.GeoDataFrame, optional
         Cells with ``population`` and ``dist_m_any`` (metres; inf = unreachable)
         for the population-weighted distance histogram; without it the chart
         shows the citywide share per distance band from ``indicators``.
+    cells_after : geopandas.GeoDataFrame, optional
+        The same cells with the plan built, drawn beside ``cells`` in the histogram.
     sites : geopandas.GeoDataFrame, optional
         The chosen sites (rank, candidate_id, name, newly_covered_population, ...).
     trails : geopandas.GeoDataFrame, optional
@@ -550,6 +724,8 @@ def build_report(
     Returns
     -------
     Report
+        HTML, Markdown, the charts, and ``tables``: the report's tables with
+        their key columns, for the Excel workbook and the Word document.
 
     Examples
     --------
@@ -568,67 +744,241 @@ def build_report(
     indicators = _check_table(indicators, "indicators", ("district",))
     empty = _empty_districts(indicators)
     indicators = _without(indicators, empty)
-    if cells is not None:
-        _check_table(cells, "cells", ("population", "dist_m_any"))
+    if indicators_after is not None:
+        indicators_after = _without(_check_table(indicators_after, "indicators_after", ("district",)), empty)
+    for name, frame in (("cells", cells), ("cells_after", cells_after)):
+        if frame is not None:
+            _check_table(frame, name, ("population", "dist_m_any"))
     text = label_table.text(language)
     font = _cjk_font() if language == "zh" else None
     chart_language = language if (language == "en" or font is not None) else "en"
     if language == "zh" and font is None:
         logger.info("report: no CJK font installed; chart labels are in English")
+    chart_text = label_table.text(chart_language)
     charts = {
-        CHART_NAMES[0]: _coverage_chart(indicators, chart_language, font),
-        CHART_NAMES[1]: _distance_chart(indicators, cells, label_table.text(chart_language), font, walk_speed_kmh),
+        CHART_NAMES[0]: _area_chart(indicators, indicators_after, chart_language, font),
+        CHART_NAMES[1]: _coverage_chart(indicators, chart_language, font),
+        CHART_NAMES[2]: _distance_chart(indicators, cells, chart_text, font, walk_speed_kmh, cells_after),
     }
-    page_title = title if title is not None else text["title"]
-    sections: list[tuple[str, pd.DataFrame | None]] = []
-    if scorecard_after is not None:
-        sections += [(text["scorecard_after"], scorecard_after), (text["scorecard_before"], scorecard)]
-    else:
-        sections.append((text["scorecard"], scorecard))
-    sections.append((text["districts"], _district_table(indicators)))
-    extra: list[tuple[str, pd.DataFrame]] = []
-    if sites is not None:
-        extra.append((text["sites"], _site_table(sites)))
-    if trails is not None:
-        extra.append((text["trails"], _trail_table(trails)))
-    if before_after is not None:
-        extra.append((text["before_after"], _without(before_after, empty)))
-    citation = _citation(scorecard, language)
+    captions = (text["chart_area"], text["chart_coverage"], text["chart_distance"])
 
-    html_parts = [
-        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if language == "zh" else "en"}"><head><meta charset="utf-8">',
-        f"<title>{html.escape(page_title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(page_title)}</h1>",
-    ]
-    md_parts = [f"# {_md_cell(page_title)}", ""]
+    blocks: list[Block] = []
+    tables: dict[str, pd.DataFrame] = {}
+
+    def table(heading: str, frame: pd.DataFrame, sheet: str) -> None:
+        blocks.append(("h2", heading))
+        blocks.append(("table", frame) if len(frame) else ("p", text["none"]))
+        tables[sheet] = frame
+
     if synthetic:
-        html_parts.append(f'<p class="note">{html.escape(text["synthetic"])}</p>')
-        md_parts += [f"> {_md_cell(text['synthetic'])}", ""]
+        blocks.append(("note", text["synthetic"]))
     unknown_schools = _unknown_school_venues(indicators)
     if unknown_schools:
-        note = text["schools_unknown"].format(n=unknown_schools)
-        html_parts.append(f'<p class="note">{html.escape(note)}</p>')
-        md_parts += [f"> {_md_cell(note)}", ""]
-    for heading, frame in sections:
-        html_parts.append(f"<h2>{html.escape(heading)}</h2>{html_table(frame, language)}")
-        md_parts += [f"## {_md_cell(heading)}", "", _md_table(frame, language), ""]
-    html_parts.append(f"<h2>{html.escape(text['charts'])}</h2>")
-    md_parts += [f"## {_md_cell(text['charts'])}", ""]
-    captions = (text["chart_coverage"], text["chart_distance"])
-    for (name, png), caption in zip(charts.items(), captions, strict=True):
-        encoded = base64.b64encode(png).decode("ascii")
-        html_parts.append(
-            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{encoded}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
-        md_parts += [f"![{_md_cell(caption)}]({chart_dir.rstrip('/')}/{name})", ""]
-    for heading, frame in extra:
-        body = html_table(frame, language) if len(frame) else f"<p>{html.escape(text['none'])}</p>"
-        html_parts.append(f"<h2>{html.escape(heading)}</h2>{body}")
-        md_parts += [f"## {_md_cell(heading)}", "", _md_table(frame, language) if len(frame) else text["none"], ""]
-    for line in (citation, text["sources"]):
-        if line:
-            html_parts.append(f"<p>{html.escape(line)}</p>")
-            md_parts += [_md_cell(line), ""]
-    html_parts.append("</body></html>\n")
-    return Report(html="".join(html_parts), markdown="\n".join(md_parts), charts=charts)
+        blocks.append(("note", text["schools_unknown"].format(n=unknown_schools)))
+    if scorecard_after is not None:
+        table(text["scorecard_after"], scorecard_after, "scorecard_after")
+        table(text["scorecard_before"], scorecard, "scorecard")
+    else:
+        table(text["scorecard"], scorecard, "scorecard")
+    table(text["districts"], _district_table(indicators), "indicators")
+    if area_gap is not None:
+        gap = _check_table(area_gap, "area_gap", ("district", "year", "lever", "area_added_m2", "missing_after_m2"))
+        per_district, levers = _gap_tables(_without(gap, empty))
+        blocks += [("h2", text["gap"]), ("p", text["gap_intro"])]
+        blocks += [("p", line) for line in _gap_summary(per_district, language)]
+        blocks += [("h3", text["gap_districts"]), ("table", per_district)]
+        blocks += [("h3", text["gap_levers"]), ("table", levers)]
+        tables["gap"], tables["gap_levers"] = per_district, levers
+    blocks.append(("h2", text["charts"]))
+    blocks += [("figure", name, caption) for name, caption in zip(charts, captions, strict=True)]
+    if sites is not None:
+        table(text["sites"], _site_table(sites), "sites")
+    if trails is not None:
+        table(text["trails"], _trail_table(trails), "trails")
+    if before_after is not None:
+        table(text["before_after"], _without(before_after, empty), "before_after")
+    blocks += [("p", line) for line in (_citation(scorecard, language), text["sources"]) if line]
+
+    page_title = title if title is not None else text["title"]
+    return Report(
+        html=_render_html(page_title, blocks, charts, language),
+        markdown=_render_markdown(page_title, blocks, language, chart_dir),
+        charts=charts,
+        tables=tables,
+        blocks=tuple(blocks),
+        title=page_title,
+        language=language,
+    )
+
+
+def _render_html(title: str, blocks: list[Block], charts: Mapping[str, bytes], language: str) -> str:
+    parts = [
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if language == "zh" else "en"}"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    for block in blocks:
+        kind = block[0]
+        if kind == "table":
+            parts.append(html_table(block[1], language))
+        elif kind == "figure":
+            name, caption = block[1], block[2]
+            encoded = base64.b64encode(charts[name]).decode("ascii")
+            parts.append(
+                f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{encoded}">'
+                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            )
+        elif kind == "note":
+            parts.append(f'<p class="note">{html.escape(block[1])}</p>')
+        else:
+            parts.append(f"<{kind}>{html.escape(block[1])}</{kind}>")
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def _render_markdown(title: str, blocks: list[Block], language: str, chart_dir: str) -> str:
+    lines = [f"# {_md_cell(title)}", ""]
+    prefix = {"h2": "## ", "h3": "### ", "note": "> ", "p": ""}
+    for block in blocks:
+        kind = block[0]
+        if kind == "table":
+            lines += [_md_table(block[1], language), ""]
+        elif kind == "figure":
+            lines += [f"![{_md_cell(block[2])}]({chart_dir.rstrip('/')}/{block[1]})", ""]
+        else:
+            lines += [prefix[kind] + _md_cell(block[1]), ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- Excel and Word
+
+
+def _excel_format(column: str, values: pd.Series) -> str | None:
+    if _is_share(column):
+        return "0.0%"
+    if column == "year" or column.endswith("_id") or column in ("rank", "plan_order"):
+        return "0"
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return None
+    if pd.api.types.is_integer_dtype(values):
+        return "#,##0"
+    return "#,##0.00"
+
+
+def workbook_sheets(
+    tables: Mapping[str, pd.DataFrame], language: str
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
+    """The study's tables as workbook sheets a reader of ``language`` opens: for :func:`ordos_geo.io.write_excel`.
+
+    Sheet names, headers, districts, kinds, units, citations and yes/no are in
+    ``language``; numbers stay numbers, with Excel number formats (percentages
+    for shares). Districts with neither residents nor venues are left out.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        Sheet key (``scorecard``, ``indicators``, ``before_after``, ``sites``,
+        ``trails``, ``gap``, ... ; see ``_labels.TEXT["sheet_<key>"]``) -> table
+        with key columns.
+    language : {"zh", "en"}
+
+    Returns
+    -------
+    sheets : dict of str to pandas.DataFrame
+        Sheet name -> table with translated headers.
+    number_formats : dict
+        Sheet name -> {header: Excel number format}.
+    """
+    language = label_table.check_language(language, where="workbook_sheets")
+    text = label_table.text(language)
+    empty = _empty_districts(tables["indicators"]) if "indicators" in tables else set()
+    sheets: dict[str, pd.DataFrame] = {}
+    formats: dict[str, dict[str, str]] = {}
+    for key, frame in tables.items():
+        raw = _without(_table_frame(frame), empty)
+        table = localize(raw, language)
+        for column in table.columns:
+            flags = table[column].dropna()
+            if len(flags) and flags.map(lambda v: isinstance(v, bool | np.bool_)).all():
+                yes, no = (text["met"], text["not_met"]) if column == "met" else (text["yes"], text["no"])
+                table[column] = [value if _is_missing(value) else (yes if value else no) for value in table[column]]
+        name = text.get(f"sheet_{key}", key)
+        sheets[name] = table.rename(columns=lambda c: label_table.column(str(c), language))
+        formats[name] = {
+            label_table.column(str(c), language): f
+            for c in table.columns
+            if (f := _excel_format(str(c), table[c])) is not None
+        }
+    return sheets, formats
+
+
+def to_docx(report: Report) -> bytes:
+    """The report as a Word document (A4, portrait): the same sections, tables and charts.
+
+    Parameters
+    ----------
+    report : Report
+        From :func:`build_report`.
+
+    Returns
+    -------
+    bytes
+        The ``.docx`` file; the caller writes it with :func:`ordos_geo.io.write_bytes`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> card = pd.DataFrame({"key": ["five_ones"], "target": [5.0], "value": [5.0], "unit": ["count"], "met": [True]})
+    >>> rows = pd.DataFrame({"district": ["citywide"], "population": [10.0]})
+    >>> to_docx(build_report(card, rows))[:2]
+    b'PK'
+    """
+    try:
+        import docx
+        from docx.enum.section import WD_ORIENT
+        from docx.oxml.ns import qn
+        from docx.shared import Mm, Pt
+    except ImportError as error:  # pragma: no cover - python-docx is a dependency
+        msg = "report.docx needs python-docx: pip install 'python-docx>=1.1'"
+        raise MissingDependencyError(msg) from error
+
+    document = docx.Document()
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Mm(20))
+    for style_name in ("Normal", "Title", "Heading 1", "Heading 2", "Caption"):
+        style = document.styles[style_name]
+        style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "Microsoft YaHei")
+    document.styles["Normal"].font.size = Pt(10)
+    document.core_properties.title = report.title
+    document.add_heading(report.title, level=0)
+    for block in report.blocks:
+        kind = block[0]
+        if kind in ("h2", "h3"):
+            document.add_heading(block[1], level=1 if kind == "h2" else 2)
+        elif kind == "table":
+            headers, rows, _ = _display_rows(block[1], report.language)
+            table = document.add_table(rows=1 + len(rows), cols=len(headers))
+            table.style = "Table Grid"
+            for j, header in enumerate(headers):
+                table.cell(0, j).text = header
+                for run in table.cell(0, j).paragraphs[0].runs:
+                    run.font.bold = True
+            for i, cells in enumerate(rows, start=1):
+                for j, value in enumerate(cells):
+                    table.cell(i, j).text = value
+            for row in table.rows:
+                for cell in row.cells:
+                    for paragraph in cell.paragraphs:
+                        for run in paragraph.runs:
+                            run.font.size = Pt(7 if len(headers) > 8 else 8)
+        elif kind == "figure":
+            document.add_picture(io.BytesIO(report.charts[block[1]]), width=Mm(170))
+            document.add_paragraph(block[2], style="Caption")
+        else:
+            document.add_paragraph(block[1])
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

@@ -62,8 +62,8 @@ def test_index_links_every_page_with_its_name(sample_run):
     index = (sample_run / "index.html").read_text(encoding="utf-8")
     links = dict(re.findall(r'<a href="([^"]+)">([^<]+)</a>', index))
     pages = {p.name for p in sample_run.glob("*.html")} - {"index.html"}
-    assert set(links) == pages
-    assert links["sites.html"] == "新建设施选址地图"
+    assert set(links) == pages | {"report.docx", "tables.xlsx"}
+    assert links["sites.html"] == "新建设施选址地图" and links["tables.xlsx"] == "数据表（Excel 工作簿）"
     assert all((sample_run / href).is_file() for href in links)
 
 
@@ -101,3 +101,117 @@ def test_report_leaves_out_districts_without_residents_or_venues(sample_run):
         assert _labels.district(district, "zh") not in text, district
     # the before/after table still holds every district in the CSV (stable interface)
     assert set(empty) <= set(pd.read_csv(sample_run / "before_after.csv")["district"])
+
+
+def test_gap_to_target_matches_the_indicators_after_the_plan(sample_run):
+    indicators = pd.read_csv(sample_run / "indicators.csv").set_index("district")
+    after = pd.read_csv(sample_run / "before_after.csv")
+    venue_after = after[after["indicator"] == "venue_area_m2"].set_index("district")["after"]
+    gap = pd.read_csv(sample_run / "area_gap.csv")
+    sites = gpd.read_file(sample_run / "sites.gpkg", layer="sites")
+    for (district, year), rows in gap.groupby(["district", "year"]):
+        target = {2024: 3.4, 2025: 3.5}[year]
+        population = indicators.loc[district, "population"]
+        today = max(target * population - indicators.loc[district, "venue_area_m2"], 0.0)
+        assert rows["missing_area_m2"].iloc[0] == pytest.approx(today), (district, year)
+        # after the plan's own levers (new sites, trails) the gap is the one of the indicators after the plan
+        plan = rows.set_index("lever").loc["trails", "missing_after_m2"]
+        assert plan == pytest.approx(max(target * population - venue_after[district], 0.0), abs=1e-6), (district, year)
+    city = gap[(gap["district"] == "citywide") & (gap["year"] == 2024)].set_index("lever")
+    assert city.loc["new_sites", "area_added_m2"] == pytest.approx(sites["added_venue_area_m2"].sum())
+    report_text = visible_text((sample_run / "report.html").read_text(encoding="utf-8"))
+    assert f"规划（新建设施与健身步道）实施后仍缺 {city.loc['trails', 'missing_after_m2']:,.0f} m²" in report_text
+
+
+def test_excel_workbook_in_chinese_with_numbers(sample_run):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.load_workbook(sample_run / "tables.xlsx")
+    assert {
+        "评分卡（规划后）",
+        "评分卡（现状）",
+        "分区指标",
+        "规划前后对比",
+        "候选选址排名",
+        "健身步道",
+        "距目标差距",
+    } <= set(book.sheetnames)
+    indicators = pd.read_csv(sample_run / "indicators.csv")
+    sheet = book["分区指标"]
+    headers = [c.value for c in sheet[1]]
+    assert headers[:4] == ["旗区", "人口", "体育场地面积 (m²)", "人均体育场地面积 (m²)"]
+    assert not set(headers) & set(indicators.columns)  # every header translated
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    city = indicators.set_index("district").loc["citywide"]
+    assert rows["全市"][1] == pytest.approx(city["population"]) and isinstance(rows["全市"][1], int | float)
+    assert rows["东胜区"][3] == pytest.approx(indicators.set_index("district").loc["Dongsheng", "per_capita_area_m2"])
+    assert "达拉特旗" not in rows  # no residents, no venues
+    assert sheet.freeze_panes == "A2" and all(sheet.column_dimensions[c].width > 4 for c in "ABCD")
+    share_column = headers.index("300 m 内人口比例") + 1
+    assert sheet.cell(2, share_column).number_format == "0.0%"
+    ranked = book["候选选址排名"]
+    n_ranked = sum(len(pd.read_csv(p)) for p in sample_run.glob("sites_*.csv") if p.stem != "sites_gaps")
+    assert ranked.max_row - 1 == n_ranked
+
+
+def test_word_report_is_a4_with_the_same_sections(sample_run):
+    docx = pytest.importorskip("docx")
+    document = docx.Document(sample_run / "report.docx")
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    page = (sample_run / "report.html").read_text(encoding="utf-8")
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert headings == [html.unescape(h) for h in re.findall(r"<h[23]>(.*?)</h[23]>", page)]
+    assert "距目标的差距" in headings
+    assert len(document.tables) == page.count("<table")
+    assert len(document.inline_shapes) == page.count("<img")
+    cells = " ".join(c.text for t in document.tables for r in t.rows for c in r.cells)
+    assert "东胜区" in cells and "Dongsheng" not in cells and "per_capita_area_m2" not in cells
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_browser_every_page_and_index_link(language, request):
+    from _browser import Browser, find_chromium
+
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium); browser test skipped")
+    pytest.importorskip("websocket", reason="websocket-client is not installed; browser test skipped")
+    run = request.getfixturevalue("sample_run" if language == "zh" else "sample_run_en")
+    with Browser(executable) as browser:
+        index = browser.open(run / "index.html")
+        assert index.exceptions == [] and index.console_errors == [] and index.log_errors == []
+        links = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => [a.href, a.textContent])")
+        assert len(links) == 6
+        for href, label in links:
+            assert href.startswith("file://"), href
+            target = run / href.rsplit("/", 1)[-1]
+            assert target.is_file() and target.stat().st_size > 0, href
+            assert (
+                label
+                in (
+                    "步行可达性地图",
+                    "新建设施选址地图",
+                    "健身步道规划地图",
+                    "规划报告",
+                    "规划报告（Word 文档）",
+                    "数据表（Excel 工作簿）",
+                )
+            ) == (language == "zh"), label
+            if target.suffix != ".html":
+                continue
+            page = browser.open(target)
+            assert page.exceptions == [] and page.console_errors == [] and page.dialogs == [], href
+            # only basemap tiles may fail (no network here); every local resource loads
+            assert all(entry.get("url", "").startswith("http") for entry in page.log_errors), (href, page.log_errors)
+            if target.name == "report.html":
+                lang = browser.evaluate("document.documentElement.lang")
+                assert lang == ("zh-CN" if language == "zh" else "en"), href
+        browser.open(run / "report.html")
+        report_text = browser.evaluate("document.body.innerText")
+        if language == "zh":
+            words = set(re.findall(r"[A-Za-z][A-Za-z0-9_]*", report_text))
+            assert not words & raw_keys(run), sorted(words & raw_keys(run))
+            assert "东胜区" in report_text and "Dongsheng" not in report_text
+        else:
+            assert "Dongsheng" in report_text and "东胜区" not in report_text

@@ -230,3 +230,69 @@ def test_indicators_from_accessibility_result(facilities, boundaries):
     assert result.cells["dist_m_any"].tolist() == pytest.approx([0.0, 200.0])
     assert table.loc[CITYWIDE, "share_within_300m"] == pytest.approx(1.0)
     assert isinstance(table, pd.DataFrame)
+
+
+def test_lever_areas_and_gap_by_hand():
+    from ordos_geo.indicators import area_gap, lever_areas
+
+    point = shapely.Point(X0, Y0)
+    existing = gpd.GeoDataFrame(
+        {
+            "kind": ["school_venue", "school_venue", "school_venue", "fitness_centre", "multi_sport_court"],
+            "area_m2": [5_000.0, 7_000.0, 9_000.0, 2_500.0, 900.0],
+            "open_to_public": [False, True, False, True, True],
+            "district": ["A", "A", "B", "A", "B"],
+        },
+        geometry=[point] * 5,
+        crs=CRS,
+    )
+    sites = pd.DataFrame(
+        {
+            "kind": ["fitness_centre", "multi_sport_court", "sports_park"],
+            "district": ["A", "B", "A"],
+            "added_venue_area_m2": [1_500.0, 800.0, 20_000.0],
+            # parcels: the court's parcel (850 m²) caps it below the largest court (900 m²)
+            "area_m2": [10_000.0, 850.0, 60_000.0],
+        }
+    )
+    trails = gpd.GeoDataFrame(
+        {"kind": ["fitness_trail"], "area_m2": [np.nan], "district": ["B"]},
+        geometry=[shapely.LineString([(X0, Y0), (X0 + 1_000, Y0)])],
+        crs=CRS,
+    )
+    levers = lever_areas(existing, sites=sites, trails=trails, trail_width_m=2.0)
+    assert levers["open_schools"] == {"A": 5_000.0, "B": 9_000.0}
+    assert levers["new_sites"] == {"A": 21_500.0, "B": 800.0}
+    assert levers["trails"] == {"B": 2_000.0}
+    # centre: largest existing 2,500 - 1,500; court: min(900, 850) - 800; park: no existing park -> 0
+    assert levers["larger_sites"] == {"A": 1_000.0, "B": 50.0}
+
+    indicators = pd.DataFrame(
+        {
+            "district": ["A", "B", CITYWIDE],
+            "population": [10_000.0, 2_000.0, 12_000.0],
+            "venue_area_m2": [20_000.0, 10_000.0, 30_000.0],
+        }
+    )
+    target = settings.PlanTarget("t", "per-capita", 3.4, "m2_per_capita", 2024, "plan")
+    gap = area_gap(indicators, levers, targets=[target]).set_index(["district", "lever"])
+    # A: 34,000 required, 14,000 missing; new sites 21,500 close it alone
+    assert gap.loc[("A", "new_sites"), "missing_area_m2"] == pytest.approx(14_000.0)
+    assert gap.loc[("A", "new_sites"), "share_of_gap"] == pytest.approx(21_500 / 14_000)
+    assert gap.loc[("A", "new_sites"), "missing_after_m2"] == 0.0
+    # B: 6,800 required < 10,000: nothing missing, shares undefined
+    assert gap.loc[("B", "trails"), "missing_area_m2"] == 0.0
+    assert math.isnan(gap.loc[("B", "trails"), "share_of_gap"])
+    # citywide: 40,800 - 30,000 = 10,800 missing; levers in order: sites 22,300 close it
+    city = gap.loc[CITYWIDE]
+    assert city.loc["new_sites", "missing_area_m2"] == pytest.approx(10_800.0)
+    assert city["area_added_m2"].to_dict() == pytest.approx(
+        {"new_sites": 22_300.0, "trails": 2_000.0, "open_schools": 14_000.0, "larger_sites": 1_050.0}
+    )
+    assert city["missing_after_m2"].tolist() == [0.0, 0.0, 0.0, 0.0]
+    # a larger target leaves a remainder after each lever, cumulatively
+    big = settings.PlanTarget("t", "per-capita", 6.0, "m2_per_capita", 2025, "plan")
+    city = area_gap(indicators, levers, targets=[big]).set_index(["district", "lever"]).loc[CITYWIDE]
+    missing = 72_000.0 - 30_000.0
+    expected = np.maximum(missing - np.cumsum([22_300.0, 2_000.0, 14_000.0, 1_050.0]), 0)
+    assert city["missing_after_m2"].to_numpy() == pytest.approx(expected)

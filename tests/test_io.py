@@ -617,3 +617,24 @@ def test_osm_features_accept_tuple_tags(shared_data: Path) -> None:
     features = io.read_osm_features(shared_data / "west_oakland.osm.bz2", tags)
     assert sorted(features["leisure"].dropna()) == ["park", "playground"]
     assert features["amenity"].dropna().tolist() == ["school"]
+
+
+def test_write_excel_reads_back_with_numbers_formats_widths_and_frozen_header(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    table = pd.DataFrame({"旗区": ["东胜区", "全市"], "人口": [172_273.0, np.nan], "比例": [0.5, float("inf")]})
+    path = io.write_excel(
+        {"分区指标": table, "a/b:c": table.head(1)},
+        tmp_path / "tables.xlsx",
+        number_formats={"分区指标": {"比例": "0.0%"}},
+    )
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["分区指标", "a_b_c"]
+    sheet = book["分区指标"]
+    assert [c.value for c in sheet[1]] == ["旗区", "人口", "比例"]
+    assert [c.value for c in sheet[2]] == ["东胜区", 172_273, 0.5]
+    assert isinstance(sheet["B2"].value, float | int) and sheet["C2"].number_format == "0.0%"
+    assert sheet["B3"].value is None and sheet["C3"].value is None  # NaN and inf are blank, not text
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    # "东胜区" is 3 CJK characters = 6 units, plus 2; "172,273.00" is 10 + 2
+    assert sheet.column_dimensions["A"].width == 8 and sheet.column_dimensions["B"].width == 12
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]

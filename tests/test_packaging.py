@@ -23,7 +23,7 @@ def _environment_dependencies() -> dict[str, str]:
         if not item.startswith("- ") or item in ("- pip", "- pip:", "- conda-forge") or item.startswith("- -e"):
             continue
         spec = item[2:]
-        if spec.startswith("python"):
+        if re.split(r"[<>=\s]", spec, maxsplit=1)[0] == "python":  # the interpreter, not python-docx
             continue
         name, minimum = _name_and_min(spec)
         deps[name] = minimum

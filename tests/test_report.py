@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import html
+import io
 import re
 
 import numpy as np
@@ -152,7 +154,7 @@ def test_browser_report_page(full_report, tmp_path):
                 tables: document.querySelectorAll('table').length,
                 text: document.body.textContent})"""
         )
-        assert len(info["images"]) == 2 and all(done and width > 500 for done, width in info["images"])
+        assert len(info["images"]) == 3 and all(done and width > 500 for done, width in info["images"])
         assert info["tables"] == 5
         assert XSS_NAME in info["text"]
         browser.screenshot(tmp_path / "report.png")
@@ -171,3 +173,76 @@ def test_districts_outside_the_study_are_left_out_and_years_are_plain():
     assert "Uxin" not in built.html and "Uxin" not in built.markdown
     assert "Kangbashi" in built.html
     assert "<td>2025</td>" in built.html and "2,025" not in built.html
+
+
+def _gap_table():
+    from ordos_geo.indicators import area_gap
+
+    indicators = make_indicators().assign(venue_area_m2=[1_500_000.0, 500_000.0, 2_000_000.0])
+    levers = {
+        "new_sites": {"Dongsheng": 30_000.0},
+        "trails": {"Dongsheng": 20_000.0},
+        "open_schools": {"Dongsheng": 100_000.0, "Kangbashi": 50_000.0},
+        "larger_sites": {},
+    }
+    return indicators, area_gap(indicators, levers)
+
+
+def test_gap_section_gives_the_missing_area_and_each_lever(layers):
+    indicators, gap = _gap_table()
+    built = report.build_report(make_scorecard(), indicators, area_gap=gap, language="en", synthetic=False)
+    md = built.markdown
+    assert "## Gap to target" in md
+    # citywide, 3.4 m²: 720,000 x 3.4 - 2,000,000 = 448,000 today; after the plan (sites and trails) 398,000
+    assert "the city lacks 448,000 m² of venue area today; 398,000 m² after the plan" in md
+    # 2025, 3.5 m²: 520,000 missing; opening schools then leaves 520,000 - 200,000 = 320,000
+    assert "| Citywide | 2025 | 3.5 | 720,000 | 2,000,000 | 2,520,000 | 520,000 | 470,000 | 320,000 |" in md
+    # lever shares of today's gap: 150,000 / 448,000 and / 520,000
+    assert "| Opening the closed school venues | 150,000 | 33.5% | 28.8% |" in md
+    assert set(built.tables) >= {"gap", "gap_levers"}
+
+
+def test_word_document_has_the_report_sections_tables_and_charts(layers):
+    docx = pytest.importorskip("docx")
+    indicators, gap = _gap_table()
+    built = report.build_report(
+        make_scorecard(),
+        indicators,
+        area_gap=gap,
+        cells=layers.cells,
+        sites=layers.facilities.iloc[:2],
+        language="zh",
+    )
+    document = docx.Document(io.BytesIO(report.to_docx(built)))
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    html_headings = [html.unescape(h) for h in re.findall(r"<h[23]>(.*?)</h[23]>", built.html)]
+    assert headings == html_headings
+    assert len(document.tables) == built.html.count("<table")
+    assert len(document.inline_shapes) == len(report.CHART_NAMES)
+    scorecard_table = document.tables[0]
+    assert [c.text for c in scorecard_table.rows[0].cells] == ["指标", "目标值", "现值", "单位", "是否达标", "差距"]
+    assert scorecard_table.rows[1].cells[0].text == "人均体育场地面积"
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "合成样例" in text and "东胜区" in "".join(c.text for t in document.tables for r in t.rows for c in r.cells)
+
+
+def test_workbook_sheets_are_translated_and_numeric():
+    indicators, gap = _gap_table()
+    empty = pd.DataFrame({"district": ["Uxin"], "population": [0.0], "venue_area_m2": [0.0]})
+    tables = {
+        "scorecard": make_scorecard(),
+        "indicators": pd.concat([indicators, empty], ignore_index=True),
+        "gap": gap,
+    }
+    sheets, formats = report.workbook_sheets(tables, "zh")
+    assert list(sheets) == ["评分卡（现状）", "分区指标", "距目标差距"]
+    card = sheets["评分卡（现状）"]
+    assert list(card.columns) == ["指标", "目标值", "现值", "单位", "是否达标", "差距"]
+    assert card["是否达标"].tolist() == ["未达标", "未达标", "达标"]
+    assert card["现值"].tolist() == [2.9, 0.72, 10.4]
+    districts = sheets["分区指标"]
+    assert districts["旗区"].tolist() == ["东胜区", "康巴什区", "全市"]  # Uxin (no residents, no venues) left out
+    assert formats["分区指标"]["300 m 内人口比例"] == "0.0%"
+    assert formats["分区指标"]["年份" if "年份" in districts else "人口"] == "#,##0.00"
