@@ -380,6 +380,13 @@ def _labels(language: str) -> Mapping[str, str]:
     return LABELS[label_table.check_language(language, where="maps")]
 
 
+def _district_name(district: Any, language: str) -> str:
+    """Escaped district name in ``language`` (``"Dongsheng"`` -> ``"东胜区"``); unknown names as given."""
+    if _text(district) == "":
+        return ""
+    return _text(label_table.district(str(district), language))
+
+
 def _kind_name(kind: str, language: str) -> str:
     return html.escape(label_table.kind(kind, language))
 
@@ -582,7 +589,9 @@ def _cells_layers(
     """Cells coloured by distance: one base layer (radio button) per distance column, one shared copy of the data."""
     geometries = _display_geometry(cells, gcj02=gcj02, tolerance_m=0.0)
     population = cells["population"].to_numpy(dtype=float)
-    districts = [_text(d) for d in cells["district"]] if "district" in cells.columns else [""] * len(cells)
+    districts = (
+        [_district_name(d, language) for d in cells["district"]] if "district" in cells.columns else [""] * len(cells)
+    )
     distances = {key: cells[column].to_numpy(dtype=float) for key, column in distance_columns.items()}
     properties = []
     for i in range(len(cells)):
@@ -660,7 +669,7 @@ def _facility_layers(
                     (html.escape(labels["facility_id"]), _text(row.get("facility_id"))),
                     (html.escape(labels["area"]), _fmt_number(area) if _number(area) is not None else ""),
                     (html.escape(labels["open"]), open_text),
-                    (html.escape(labels["district"]), _text(row.get("district"))),
+                    (html.escape(labels["district"]), _district_name(row.get("district"), language)),
                 ],
                 title=name,
             )
@@ -699,7 +708,9 @@ def _boundary_layer(
     )
 
 
-def _underserved_properties(underserved: gpd.GeoDataFrame, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+def _underserved_properties(
+    underserved: gpd.GeoDataFrame, labels: Mapping[str, str], language: str
+) -> list[dict[str, Any]]:
     properties = []
     for _, row in underserved.iterrows():
         title = f"{html.escape(labels['neighbourhood'])} {_text(row.get('neighbourhood_id'))}".strip()
@@ -707,7 +718,7 @@ def _underserved_properties(underserved: gpd.GeoDataFrame, labels: Mapping[str, 
             [
                 (html.escape(labels["population"]), _fmt_number(row.get("population"))),
                 (html.escape(labels["cells"]), _fmt_number(row.get("n_cells")) if "n_cells" in row else ""),
-                (html.escape(labels["district"]), _text(row.get("district"))),
+                (html.escape(labels["district"]), _district_name(row.get("district"), language)),
             ],
             title=title,
         )
@@ -833,7 +844,7 @@ def coverage_map(
         _add_layer(
             m,
             _display_geometry(underserved, gcj02=gcj02),
-            _underserved_properties(underserved, labels),
+            _underserved_properties(underserved, labels, language),
             {
                 "style": {
                     "color": "#b2182b",
@@ -1024,18 +1035,23 @@ def sites_map(
     )
 
 
-def _attribute_popup(row: pd.Series, *, skip: Sequence[str] = ("geometry",), limit: int = 12) -> str:
+def _attribute_popup(row: pd.Series, language: str, *, skip: Sequence[str] = ("geometry",), limit: int = 12) -> str:
+    """Popup of a row's attributes, headers and districts/kinds in ``language`` (values escaped)."""
     rows = []
     for column, value in row.items():
         if column in skip or len(rows) >= limit:
             continue
+        if column == "district" and isinstance(value, str):
+            value = label_table.district(value, language)
+        elif column == "kind" and isinstance(value, str):
+            value = label_table.kind(value, language)
         if isinstance(value, float | np.floating):
             text = _fmt_number(value, 1 if abs(value) < 1000 else 0)
         elif isinstance(value, bool | np.bool_ | int | np.integer | str):
             text = _text(value)
         else:
             continue
-        rows.append((_text(column), text))
+        rows.append((html.escape(label_table.column(str(column), language)), text))
     return _table(rows)
 
 
@@ -1111,7 +1127,7 @@ def trails_map(
     for key, frame in frames.items():
         color, dash = styles[key]
         name = html.escape(labels[f"{key}_trails"])
-        properties = [{"_tip": name, "_pop": _attribute_popup(row)} for _, row in frame.iterrows()]
+        properties = [{"_tip": name, "_pop": _attribute_popup(row, language)} for _, row in frame.iterrows()]
         _add_layer(
             m,
             _display_geometry(frame, gcj02=gcj02),
@@ -1127,7 +1143,7 @@ def trails_map(
         _add_layer(
             m,
             _display_geometry(off_network, gcj02=gcj02),
-            [{"_tip": name, "_pop": _attribute_popup(row)} for _, row in off_network.iterrows()],
+            [{"_tip": name, "_pop": _attribute_popup(row, language)} for _, row in off_network.iterrows()],
             {"style": {"color": "#d7191c", "weight": 6, "opacity": 0.9, "dashArray": "2 6"}},
             name=f"{_line_swatch('#d7191c', dash='2 4')} {name} ({len(off_network)})",
             bounds=bounds,
@@ -1150,7 +1166,7 @@ def trails_map(
             _add_layer(
                 m,
                 _display_geometry(subset, gcj02=gcj02),
-                _underserved_properties(subset, labels),
+                _underserved_properties(subset, labels, language),
                 {"style": {"color": color, "weight": 2.5, "dashArray": "6 4", "fillColor": color, "fillOpacity": 0.1}},
                 name=f"{html.escape(labels[key])} ({len(subset)})",
                 bounds=bounds,

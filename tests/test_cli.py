@@ -36,6 +36,10 @@ def test_run_writes_every_documented_output(sample_run):
         "index.html",
         "report.html",
         "report.md",
+        "report.docx",
+        "tables.xlsx",
+        "area_gap.csv",
+        "scorecard_after.csv",
     ):
         assert (sample_run / name).stat().st_size > 0, name
     # every map says which data are real and which synthetic

@@ -565,3 +565,25 @@ def test_fixture_cells_grid_is_as_documented(layers):
     park_red = int((~np.isfinite(cells["dist_m_park"]) | (cells["dist_m_park"] > 2000)).sum())
     assert (any_red, park_red) == (16, 18)
     assert box(*cells.total_bounds).area == pytest.approx(600 * 500)
+
+
+def test_district_names_follow_language(layers):
+    zh = maps.render_html(_coverage(layers, language="zh"))
+    en = maps.render_html(_coverage(layers, language="en"))
+    # cell tooltips, facility popups and underserved tooltips name districts by the label table
+    assert '"_d":"东胜区"' in zh and '"_d":"康巴什区"' in zh and "Dongsheng" not in zh
+    assert '"_d":"Dongsheng"' in en and "东胜区" not in en
+    # a district the label table does not know is shown as given, never as markup
+    assert XSS_NAME not in zh
+
+
+def test_trail_popups_have_headers_in_language():
+    planned = gpd.GeoDataFrame(
+        {"trail_id": [1], "length_m": [608.3], "kind": ["fitness_trail"], "district": ["Kangbashi"]},
+        geometry=[shapely.LineString([(ORIGIN[0], ORIGIN[1]), (ORIGIN[0] + 600, ORIGIN[1])])],
+        crs=CRS,
+    )
+    page = maps.render_html(maps.trails_map(planned, basemap="none", language="zh"))
+    for text in ("步道编号", "长度 (m)", "健身步道", "康巴什区"):
+        assert text in page, text
+    assert "length_m" not in page.replace('"length_m"', "")
