@@ -9,7 +9,10 @@ written inline (``<script>...</script>``, ``<style>...</style>``):
 
 - Leaflet 1.9.3 from ``xstatic-leaflet`` (the exact version folium 0.20 pins),
   its CSS with the control images inlined as ``data:`` URIs;
-- jQuery 3.7.1 from ``xstatic-jquery`` (folium's ``Popup`` uses it).
+- jQuery 3.7.1 from ``xstatic-jquery`` (folium's ``Popup`` uses it);
+- Leaflet.markercluster 1.5.3 (MIT, its licence beside it), copied from the
+  npm package ``leaflet.markercluster`` into ``ordos_geo/_vendor/`` since no
+  Python package ships it: :func:`markercluster_js`, :func:`markercluster_css`.
 
 Bootstrap, the awesome-markers plugin and the icon fonts are dropped: ordos_geo
 draws its own icons (inline SVG in ``L.divIcon``) and needs no Bootstrap. An
@@ -48,6 +51,8 @@ __all__ = [
     "leaflet_css",
     "leaflet_js",
     "make_offline",
+    "markercluster_css",
+    "markercluster_js",
 ]
 
 #: folium resource names dropped without replacement (fonts/Bootstrap ordos_geo does not use).
@@ -113,6 +118,23 @@ def leaflet_css() -> str:
 def jquery_js() -> str:
     """Return jQuery's minified JavaScript, ready to inline."""
     return _safe_script((_xstatic_dir("jquery") / "jquery.min.js").read_text(encoding="utf-8"))
+
+
+_VENDOR = Path(__file__).parent / "_vendor"
+
+
+@cache
+def markercluster_js() -> str:
+    """Return Leaflet.markercluster's minified JavaScript (npm ``leaflet.markercluster`` 1.5.3), ready to inline."""
+    return _safe_script((_VENDOR / "leaflet.markercluster" / "leaflet.markercluster.js").read_text(encoding="utf-8"))
+
+
+@cache
+def markercluster_css() -> str:
+    """Return Leaflet.markercluster's CSS (its base and default cluster styles)."""
+    folder = _VENDOR / "leaflet.markercluster"
+    return "\n".join((folder / name).read_text(encoding="utf-8") for name in ("MarkerCluster.css",
+                                                                            "MarkerCluster.Default.css"))
 
 
 _INLINE_JS = {"leaflet": leaflet_js, "jquery": jquery_js}

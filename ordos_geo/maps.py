@@ -24,22 +24,25 @@ popup, legend or layer name; all data are embedded as JSON with ``<``, ``>`` and
 ``&`` written as ``\\u003c``-style escapes, so nothing in the data can close a
 ``<script>`` or inject markup.
 
-Size, and when a city needs tiles
----------------------------------
-Geometry is simplified for display in a metric CRS (5 m tolerance) and
-coordinates rounded to 5 decimals (about 1 m). The per-kind distance layers of
-the coverage map share one embedded copy of the cells. One populated cell costs
-about 205 bytes plus about 13 bytes per facility kind with a distance column
-(about 250 bytes with four kinds; measured in tests/test_maps.py); the inline
-libraries about 270 kB. A page stays under 15 MB up to about 55,000 cells of
-100 m with four kinds (550 km² of populated land, a city of 3-4 million at
-Chinese urban densities). Hidden distance layers are built only when first
-shown. Measured with headless Chromium on a busy 2-core machine: 10,000-20,000
-cells (2.8-5.3 MB, SVG) open in about 3 s; above 20,000 the map switches to
-Leaflet's canvas renderer, and 60,000 cells (15.6 MB) open in about 8 s,
-100,000 (25.7 MB) in about 23 s. Central Ordos (Dongsheng and Kangbashi at
-100 m) is well inside these limits; a whole prefecture at 100 m, or any city at
-30 m cells, needs vector tiles (e.g. PMTiles/MVT) instead of embedded GeoJSON.
+Population cells: an image, and numbers read on click
+-----------------------------------------------------
+The cells are not drawn as polygons: each distance column is one palette PNG
+with one pixel per cell on a Web-Mercator grid (see :mod:`ordos_geo._cell_raster`),
+shown as an ``L.imageOverlay`` base layer (one radio button per column). A
+click on a cell opens a popup with its population, district and walking
+distance (rounded to 10 m, the cells being about 100 m wide; the exact values
+are in the GeoPackage), read from integer grids that are deflated in the page
+and inflated by the browser on the first click. A cell costs about 1 byte for
+its population and district and about 1 byte per distance column (measured in
+tests/test_maps.py: under 8 bytes a cell with four columns), so a city of a
+million populated cells with a handful of facility kinds stays within about
+10-15 MB, and the browser decodes a few PNGs instead of building a million
+vector paths. Facility markers of each kind are clustered (Leaflet.markercluster)
+until zoomed in. The first view fits the populated cells, not whole districts.
+
+Geometry of the other layers is simplified for display in a metric CRS (5 m
+tolerance) and coordinates rounded to 5 decimals (about 1 m); the inline
+libraries take about 290 kB.
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ import shapely
 from folium.map import Layer
 from folium.template import Template
 
+from ordos_geo import _cell_raster, _offline_assets
 from ordos_geo import _labels as label_table
-from ordos_geo import _offline_assets
 from ordos_geo._crs import metric_crs_for, wgs84_to_gcj02
 from ordos_geo._errors import InputDataError
 from ordos_geo.report import html_table
@@ -98,8 +101,10 @@ DISTANCE_CLASS_COLORS: tuple[str, ...] = ("#1a9850", "#91cf60", "#fee08b", "#fc8
 _SIMPLIFY_TOLERANCE_M = 5.0
 #: Decimal places kept in longitude/latitude (1e-5 degree is about 1 m).
 _COORD_DECIMALS = 5
-#: Above this many cell polygons the map uses Leaflet's canvas renderer.
+#: Above this many vector features the map uses Leaflet's canvas renderer.
 _CANVAS_ABOVE_FEATURES = 20_000
+#: Cell distances shown on click are rounded to this step (m); the cells are about 100 m wide.
+_CELL_DISTANCE_STEP_M = 10
 
 #: Marker letters and colours per facility kind (inline SVG, no icon font).
 KIND_STYLES: Mapping[str, tuple[str, str]] = {
@@ -167,14 +172,96 @@ window.ordos = (function () {
         if (p._pop) { lyr.bindPopup(p._pop, {maxWidth: 360}); }
       }
     };
-    if (!o.lazy) { return L.geoJSON(data, opts); }
-    // Build the features only when the layer is first shown (base layers hidden at start cost nothing).
-    var group = L.layerGroup();
-    var built = false;
-    group.on('add', function () {
-      if (!built) { built = true; group.addLayer(L.geoJSON(data, opts)); }
-    });
+    if (!o.cluster || !L.markerClusterGroup) { return L.geoJSON(data, opts); }
+    // Markers of one kind merge into a numbered circle of the kind's colour until zoomed in.
+    var group = L.markerClusterGroup({maxClusterRadius: 45, showCoverageOnHover: false, animate: false,
+      disableClusteringAtZoom: 18, chunkedLoading: true,
+      iconCreateFunction: function (cluster) {
+        var n = cluster.getChildCount();
+        var size = n < 10 ? 26 : n < 100 ? 32 : 38;
+        return L.divIcon({className: 'ordos-cluster', iconSize: [size, size],
+          html: '<div style="background:' + o.cluster + ';width:' + size + 'px;height:' + size + 'px;line-height:'
+            + size + 'px">' + n + '</div>'});
+      }});
+    group.addLayer(L.geoJSON(data, opts));
     return group;
+  }
+  // ---- population cells: a PNG per distance column, numbers read from packed grids on click
+  function unpack(grid, width, height) {
+    var text = atob(grid.data);
+    var bytes = new Uint8Array(text.length);
+    for (var k = 0; k < text.length; k++) { bytes[k] = text.charCodeAt(k); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+    return new Response(stream).arrayBuffer().then(function (buffer) {
+      var planes = new Uint8Array(buffer), n = width * height, out = new Float64Array(n);
+      var modulus = Math.pow(256, grid.bytes), scale = 1;
+      for (var b = 0; b < grid.bytes; b++, scale *= 256) {
+        for (var i = 0; i < n; i++) { out[i] += planes[b * n + i] * scale; }
+      }
+      for (var j = 0; j < n; j++) {
+        var z = out[j];
+        var r = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+        if (grid.predict) {
+          var x = j % width;
+          var left = x > 0 ? out[j - 1] : 0, up = j >= width ? out[j - width] : 0;
+          var upLeft = x > 0 && j >= width ? out[j - width - 1] : 0;
+          r += left + up - upLeft;
+        }
+        out[j] = ((r % modulus) + modulus) % modulus;
+      }
+      return out;
+    });
+  }
+  function cellGrid(data, key) {
+    data._grids = data._grids || {};
+    if (!data._grids[key]) { data._grids[key] = unpack(data.grids[key], data.width, data.height); }
+    return data._grids[key];
+  }
+  function cellAt(map, latlng) {
+    var shown = null;
+    map.eachLayer(function (l) { if (l.ordosCells) { shown = l.ordosCells; } });
+    if (!shown) { return null; }
+    var d = shown.data, p = L.CRS.EPSG3857.project(latlng);
+    var col = Math.floor((p.x - d.x0) / d.pw), row = Math.floor((d.y0 - p.y) / d.ph);
+    if (col < 0 || row < 0 || col >= d.width || row >= d.height) { return null; }
+    var i = row * d.width + col;
+    var keys = ['population', 'district', 'dist_' + shown.o.kind];
+    return Promise.all(keys.map(function (k) { return d.grids[k] ? cellGrid(d, k) : null; })).then(function (g) {
+      if (!g[0][i]) { return null; }
+      var distance = g[2][i] === shown.o.unreachableValue ? null : g[2][i] * shown.o.distanceStep;
+      return {population: g[0][i] - 1, district: g[1] && g[1][i] ? d.districts[g[1][i] - 1] : '',
+        distance: distance, o: shown.o};
+    });
+  }
+  function cellPopup(cell) {
+    var o = cell.o;
+    var rows = [[o.popLabel, cell.population.toLocaleString('en-US')]];
+    if (cell.district) { rows.push([o.districtLabel, cell.district]); }
+    rows.push([o.distLabel, formatDistance(cell.distance, o)]);
+    return '<div class="ordos-popup ordos-cell"><table>' + rows.map(function (r) {
+      return '<tr><th>' + r[0] + '</th><td>' + r[1] + '</td></tr>'; }).join('') + '</table></div>';
+  }
+  function onCellClick(map, e) {
+    var source = e.sourceTarget;
+    if (source && source !== map && source.getPopup && source.getPopup()) { return; }
+    var found = cellAt(map, e.latlng);
+    if (!found) { return; }
+    found.then(function (cell) {
+      if (cell) { L.popup({maxWidth: 360}).setLatLng(e.latlng).setContent(cellPopup(cell)).openOn(map); }
+    }).catch(function (err) { console.error('ordos: cannot read the cell values', err); });
+  }
+  function cells(data, o) {
+    var layer = L.imageOverlay(data.png[o.kind], data.bounds,
+      {opacity: o.opacity, className: 'ordos-cells', interactive: false});
+    layer.ordosCells = {data: data, o: o};
+    layer.on('add', function () {
+      var map = layer._map;
+      if (!map._ordosCellClick) {
+        map._ordosCellClick = true;
+        map.on('click', function (e) { onCellClick(map, e); });
+      }
+    });
+    return layer;
   }
   function control(map, position, className, content) {
     var c = L.control({position: position});
@@ -193,7 +280,7 @@ window.ordos = (function () {
     div.innerHTML = content;
     return div;
   }
-  return {layer: layer, control: control, title: title, classIndex: classIndex};
+  return {layer: layer, cells: cells, cellAt: cellAt, control: control, title: title, classIndex: classIndex};
 })();
 """
 
@@ -209,6 +296,10 @@ _ORDOS_CSS = """
   border:1px solid #555}
 .ordos-legend svg{vertical-align:middle;margin-right:4px}
 .ordos-icon{background:none;border:none}
+.ordos-cells{image-rendering:pixelated;image-rendering:crisp-edges}
+.ordos-cluster{background:none;border:none}
+.ordos-cluster div{border-radius:50%;color:#fff;font:700 12px/1 sans-serif;text-align:center;
+  border:2px solid #fff;box-shadow:0 1px 4px rgba(0,0,0,.45)}
 .ordos-legend .kinds{column-count:2;column-gap:10px;margin-top:2px}
 .ordos-legend .kinds div{break-inside:avoid;white-space:nowrap}
 .ordos-popup td{padding:1px 6px 1px 0;vertical-align:top}
@@ -265,6 +356,24 @@ var {{ this.get_name() }} = ordos.layer({{ this.data.get_name() }}, {{ this.opti
         self._name = "OrdosFeatureLayer"
         self.data = data
         self.options_json = _js_json(dict(options))
+        self.n_features = 0
+
+
+class _CellsLayer(Layer):
+    """A base layer of population cells: ``ordos.cells`` draws one distance column's PNG from a :class:`_Data`."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = ordos.cells({{ this.data.get_name() }}, {{ this.options_json }});
+{% endmacro %}"""
+    )
+
+    def __init__(self, data: _Data, options: Mapping[str, Any], *, name: str, show: bool) -> None:
+        super().__init__(name=name, overlay=False, control=True, show=show)
+        self._name = "OrdosCellsLayer"
+        self.data = data
+        self.options = dict(options)
+        self.options_json = _js_json(self.options)
         self.n_features = 0
 
 
@@ -488,6 +597,7 @@ def _new_map(
         control_scale=True,
         prefer_canvas=n_features > _CANVAS_ABOVE_FEATURES,
     )
+    m.options["max_zoom"] = 19  # marker clustering needs the map's own maximum zoom
     if basemap == "osm":
         folium.TileLayer("OpenStreetMap", control=False, max_zoom=19).add_to(m)
     elif basemap == "tianditu":
@@ -510,6 +620,8 @@ def _new_map(
         ).add_to(m)
     m.get_root().header.add_child(_offline_assets.inline_css(_ORDOS_CSS), name="ordos_css")
     m.get_root().header.add_child(_offline_assets.inline_js(_ORDOS_JS), name="ordos_js")
+    m.get_root().header.add_child(_offline_assets.inline_css(_offline_assets.markercluster_css()), name="cluster_css")
+    m.get_root().header.add_child(_offline_assets.inline_js(_offline_assets.markercluster_js()), name="cluster_js")
     return m, basemap == "amap"
 
 
@@ -581,54 +693,81 @@ def _cells_layers(
     labels: Mapping[str, str],
     language: str,
     walk_speed_kmh: float,
-    bounds: list[np.ndarray],
     name_prefix: str,
     shown: str | None,
     hide_layer: bool = True,
-) -> list[_FeatureLayer]:
-    """Cells coloured by distance: one base layer (radio button) per distance column, one shared copy of the data."""
-    geometries = _display_geometry(cells, gcj02=gcj02, tolerance_m=0.0)
-    population = cells["population"].to_numpy(dtype=float)
-    districts = (
-        [_district_name(d, language) for d in cells["district"]] if "district" in cells.columns else [""] * len(cells)
+) -> np.ndarray | None:
+    """Cells coloured by distance: one image base layer (radio button) per distance column, one shared data copy.
+
+    Returns the ``[west, south, east, north]`` of the cells (None without cells).
+    """
+    if len(cells) == 0:
+        return None
+    raster = _cell_raster.cell_raster(cells, gcj02=gcj02)
+    population = np.nan_to_num(cells["population"].to_numpy(dtype=float), nan=0.0)
+    stored_population = np.round(np.clip(population, 0, None)) + 1  # 0 = no cell
+    dtype = np.uint16 if stored_population.max() < 65_535 else np.uint32
+    grids = {"population": _grid_spec(raster.grid(stored_population.astype(dtype), fill=0, dtype=dtype), predict=False)}
+    districts: list[str] = []
+    if "district" in cells.columns:
+        codes, uniques = pd.factorize(cells["district"].astype("string").fillna(""))
+        districts = [_district_name(d, language) for d in uniques]
+        if len(districts) < 255:
+            grids["district"] = _grid_spec(raster.grid((codes + 1).astype(np.uint8), fill=0, dtype=np.uint8))
+    pngs = {}
+    for key, column in distance_columns.items():
+        distance = cells[column].to_numpy(dtype=float)
+        finite = np.isfinite(distance)
+        classes = np.where(finite, np.searchsorted(DISTANCE_BREAKS_M, distance, side="left"), len(DISTANCE_BREAKS_M))
+        pngs[key] = _cell_raster.class_png(
+            raster.grid(classes.astype(np.uint8), fill=255, dtype=np.uint8), DISTANCE_CLASS_COLORS
+        )
+        steps = np.where(finite, np.round(np.clip(distance, 0, None) / _CELL_DISTANCE_STEP_M), np.inf)
+        stored = np.where(steps < _cell_raster.DIST_UNREACHABLE, steps, _cell_raster.DIST_UNREACHABLE)
+        grids[f"dist_{key}"] = _grid_spec(raster.grid(stored.astype(np.uint16), fill=0, dtype=np.uint16))
+    (south, west), (north, east) = raster.bounds_latlon
+    data = _Data(
+        _js_json(
+            {
+                "width": raster.width,
+                "height": raster.height,
+                "x0": raster.x0,
+                "y0": raster.y0,
+                "pw": raster.pixel_w,
+                "ph": raster.pixel_h,
+                "bounds": raster.bounds_latlon,
+                "districts": districts,
+                "png": pngs,
+                "grids": grids,
+            }
+        )
     )
-    distances = {key: cells[column].to_numpy(dtype=float) for key, column in distance_columns.items()}
-    properties = []
-    for i in range(len(cells)):
-        # Compact: the tooltip text is assembled in the browser from these numbers and escaped labels.
-        props: dict[str, Any] = {"_p": _number(population[i])}
-        if districts[i]:
-            props["_d"] = districts[i]
-        for key, values in distances.items():
-            props[key] = _number(values[i])
-        properties.append(props)
-    data = _Data(_feature_collection(geometries, properties))
     m.add_child(data)
-    if len(geometries):
-        bounds.append(np.asarray(shapely.total_bounds(geometries)))
-    layers = []
     for key in distance_columns:
         kind_label = _kind_name(key, language)
         options = {
-            "classBy": key,
-            "breaks": list(DISTANCE_BREAKS_M),
-            "colors": list(DISTANCE_CLASS_COLORS),
-            "style": {"color": "#555555", "weight": 0.3, "opacity": 0.6, "fillOpacity": 0.6},
+            "kind": key,
+            "opacity": 0.7,
+            "distanceStep": _CELL_DISTANCE_STEP_M,
+            "unreachableValue": _cell_raster.DIST_UNREACHABLE,
             "distLabel": f"{html.escape(labels['distance_to'])} {kind_label}",
             "unreachable": html.escape(labels["unreachable"]),
             "metresPerMinute": walk_speed_kmh * 1000.0 / 60.0,
             "minuteLabel": html.escape(labels["minutes"]),
             "popLabel": html.escape(labels["population"]),
             "districtLabel": html.escape(labels["district"]),
-            "lazy": True,
         }
-        layer = _FeatureLayer(data, options, name=f"{name_prefix} {kind_label}", overlay=False, show=key == shown)
-        layer.n_features = len(geometries)
+        layer = _CellsLayer(data, options, name=f"{name_prefix} {kind_label}", show=key == shown)
+        layer.n_features = len(cells)
         m.add_child(layer)
-        layers.append(layer)
     if hide_layer:
         folium.FeatureGroup(name=html.escape(labels["hide_cells"]), overlay=False, show=False).add_to(m)
-    return layers
+    return np.array([west, south, east, north])
+
+
+def _grid_spec(grid: np.ndarray, *, predict: bool = True) -> dict[str, Any]:
+    """A packed value grid as the page reads it (``ordos.unpack``)."""
+    return {"data": _cell_raster.pack_grid(grid, predict=predict), "bytes": grid.dtype.itemsize, "predict": predict}
 
 
 def _facility_layers(
@@ -678,6 +817,7 @@ def _facility_layers(
         options = {
             "icon": icon,
             "iconSize": 22,
+            "cluster": color,
             "style": {"color": color, "weight": 3, "opacity": 0.9, "fillColor": color, "fillOpacity": 0.35},
         }
         name = f"{icon} {html.escape(labels['facilities_layer'])}: {kind_label} ({len(positions)})"
@@ -803,10 +943,10 @@ def coverage_map(
         if kinds is None or kind in kinds:
             distance_columns[kind] = f"dist_m_{kind}"
     m, gcj02 = _new_map(
-        [cells, facilities], basemap=basemap, tianditu_key=tianditu_key, language=language, n_features=len(cells)
+        [cells, facilities], basemap=basemap, tianditu_key=tianditu_key, language=language, n_features=len(facilities)
     )
     bounds: list[np.ndarray] = []
-    _cells_layers(
+    populated = _cells_layers(
         m,
         cells,
         distance_columns,
@@ -814,7 +954,6 @@ def coverage_map(
         labels=labels,
         language=language,
         walk_speed_kmh=walk_speed_kmh,
-        bounds=bounds,
         name_prefix=html.escape(labels["cells_layer"]),
         shown="any",
     )
@@ -862,7 +1001,7 @@ def coverage_map(
     legend.append(f'<div class="kinds">{"".join(kind_rows)}</div>')
     return _finish_map(
         m,
-        bounds,
+        [populated] if populated is not None else bounds,  # the first view fits the populated area
         title=title if title is not None else labels["coverage_title"],
         legend_html="".join(legend),
         labels=labels,
@@ -943,15 +1082,13 @@ def sites_map(
     if cells_after is not None:
         cells_after = _check_frame(cells_after, "cells_after", ["population", "dist_m_any"])
     chosen_by_type = _split_chosen(chosen)
-    n_cells = len(cells_before) + (len(cells_after) if cells_after is not None else 0)
-    m, gcj02 = _new_map(
-        [cells_before], basemap=basemap, tianditu_key=tianditu_key, language=language, n_features=n_cells
-    )
+    m, gcj02 = _new_map([cells_before], basemap=basemap, tianditu_key=tianditu_key, language=language, n_features=0)
     bounds: list[np.ndarray] = []
+    populated: list[np.ndarray] = []
     for cells, key, shown in ((cells_before, "before", cells_after is None), (cells_after, "after", True)):
         if cells is None:
             continue
-        _cells_layers(
+        view = _cells_layers(
             m,
             cells,
             {"any": "dist_m_any"},
@@ -959,11 +1096,12 @@ def sites_map(
             labels=labels,
             language=language,
             walk_speed_kmh=walk_speed_kmh,
-            bounds=bounds,
             name_prefix=html.escape(labels[key]) + " ·",
             shown="any" if shown else None,
             hide_layer=key == "after" or cells_after is None,
         )
+        if view is not None:
+            populated.append(view)
     if boundaries is not None and len(boundaries):
         _boundary_layer(m, boundaries, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
     legend = [_distance_legend(labels, walk_speed_kmh)]
@@ -1026,7 +1164,7 @@ def sites_map(
         legend.append(f"<div>{square}{html.escape(labels['candidates'])} ({html.escape(labels['rank'])})</div>")
     return _finish_map(
         m,
-        bounds,
+        populated or bounds,  # the first view fits the populated area
         title=title if title is not None else labels["sites_title"],
         legend_html="".join(legend),
         labels=labels,

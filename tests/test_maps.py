@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import logging
 import re
 import time
+import zlib
 from pathlib import Path
 
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import prcoords
 import pyproj
 import pytest
 import shapely
 from _map_fixtures import CRS, ORIGIN, XSS_NAME, make_layers, make_scorecard
+from PIL import Image
 from shapely.geometry import LineString, Point, box
 
-from ordos_geo import _offline_assets, maps
+from ordos_geo import _cell_raster, _offline_assets, maps
 from ordos_geo._errors import InputDataError
 
 TO_WGS84 = pyproj.Transformer.from_crs(CRS, 4326, always_xy=True)
@@ -33,6 +38,39 @@ def _layers_of(m: folium.Map) -> list[maps._FeatureLayer]:
 
 def _data_of(layer: maps._FeatureLayer) -> dict:
     return json.loads(layer.data.json_text)
+
+
+def _cell_layers_of(m: folium.Map) -> list[maps._CellsLayer]:
+    return [child for child in m._children.values() if isinstance(child, maps._CellsLayer)]
+
+
+def _unpack(spec: dict, width: int, height: int) -> np.ndarray:
+    """Decode a packed grid independently of the page's loop: un-zigzag, then a 2-D prefix sum."""
+    raw = np.frombuffer(zlib.decompress(base64.b64decode(spec["data"])), dtype=np.uint8)
+    planes = raw.reshape(spec["bytes"], height, width).astype(np.int64)
+    z = sum(planes[k] << (8 * k) for k in range(spec["bytes"]))
+    r = np.where(z % 2 == 0, z // 2, -(z + 1) // 2)
+    if spec["predict"]:
+        r = r.cumsum(axis=0).cumsum(axis=1)
+    return r % (1 << (8 * spec["bytes"]))
+
+
+def _png_pixels(uri: str) -> tuple[np.ndarray, np.ndarray]:
+    """Palette indices and RGBA of a ``data:image/png`` URI."""
+    image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    return np.asarray(image), np.asarray(image.convert("RGBA"))
+
+
+TO_MERCATOR = pyproj.Transformer.from_crs(CRS, 3857, always_xy=True)
+
+
+def _cell_pixels(cells: gpd.GeoDataFrame, data: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of each cell's centroid in the page's image (EPSG:3857 through pyproj, not the module)."""
+    centroids = cells.geometry.centroid
+    x, y = TO_MERCATOR.transform(centroids.x.to_numpy(), centroids.y.to_numpy())
+    col = np.floor((np.asarray(x) - data["x0"]) / data["pw"]).astype(int)
+    row = np.floor((data["y0"] - np.asarray(y)) / data["ph"]).astype(int)
+    return row, col
 
 
 def _layer_named(m: folium.Map, fragment: str) -> maps._FeatureLayer:
@@ -157,7 +195,8 @@ def test_leaflet_css_images_are_inlined():
 def test_coverage_layers_and_counts(layers):
     m = _coverage(layers)
     by_name = {layer.layer_name: layer for layer in _layers_of(m)}
-    base = [layer for layer in by_name.values() if not layer.overlay]
+    base = _cell_layers_of(m)
+    assert not any(not layer.overlay for layer in by_name.values())
     # any + one per dist_m_<kind> column (park, multi_sport_court), sharing one data copy
     assert len(base) == 3
     assert len({id(layer.data) for layer in base}) == 1
@@ -175,19 +214,77 @@ def test_coverage_layers_and_counts(layers):
 
 def test_kinds_option_limits_layers(layers):
     m = _coverage(layers, kinds=["park"])
-    names = [layer.layer_name for layer in _layers_of(m)]
+    names = [layer.layer_name for layer in _layers_of(m) + _cell_layers_of(m)]
     assert not any("多功能运动场" in name for name in names)
     assert sum("公园" in name for name in names) == 2  # distance layer + facility layer
 
 
-def test_cell_distances_are_embedded_as_numbers(layers):
+def test_cells_are_one_pixel_each_with_their_numbers(layers):
     m = _coverage(layers)
-    data = _data_of(_layer_named(m, "任一设施"))
-    values = [f["properties"]["any"] for f in data["features"]]
-    expected = [None if not np.isfinite(d) else round(d) for d in layers.cells["dist_m_any"]]
-    assert values == expected
-    parks = [f["properties"]["park"] for f in data["features"]]
-    assert parks[0] is None and parks[7] is None and parks[1] == 200
+    data = _data_of(_cell_layers_of(m)[0])
+    cells = layers.cells
+    row, col = _cell_pixels(cells, data)
+    width, height = data["width"], data["height"]
+    # 6 x 5 cells of 100 m: one pixel each (the EPSG:4546 grid is turned about 1 degree against Mercator,
+    # so the image may be a pixel wider or taller), all pixels distinct.
+    assert (width, height) in {(6, 5), (7, 5), (6, 6), (7, 6)}
+    assert len(set(zip(row, col, strict=True))) == 30
+    population = _unpack(data["grids"]["population"], width, height)
+    assert population[row, col].tolist() == [round(p) + 1 for p in cells["population"]]
+    assert (population > 0).sum() == 30  # 0 = no cell
+    distance = _unpack(data["grids"]["dist_any"], width, height)
+    expected = [65_535 if not np.isfinite(d) else round(d / 10) for d in cells["dist_m_any"]]
+    assert distance[row, col].tolist() == expected
+    parks = _unpack(data["grids"]["dist_park"], width, height)[row, col]
+    assert parks[0] == parks[7] == 65_535 and parks[1] == 20  # 200 m, in steps of 10 m
+    districts = _unpack(data["grids"]["district"], width, height)[row, col]
+    zh = {"Dongsheng": "东胜区", "Kangbashi": "康巴什区"}  # district names in the map's language (zh)
+    assert [data["districts"][d - 1] for d in districts] == [zh[d] for d in cells["district"]]
+    # The class image: one colour per distance class, transparent where there is no cell.
+    classes, rgba = _png_pixels(data["png"]["any"])
+    assert classes.shape == (height, width)
+    hand = [sum(d > b for b in (300, 500, 1000, 2000)) if np.isfinite(d) else 4 for d in cells["dist_m_any"]]
+    assert classes[row, col].tolist() == hand
+    assert rgba[row[-1], col[-1]].tolist() == [0xD7, 0x30, 0x27, 255]  # unreachable: red
+    empty = np.ones((height, width), bool)
+    empty[row, col] = False
+    assert (rgba[..., 3][empty] == 0).all()
+
+
+def test_pack_grid_round_trip_and_size():
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:300, 0:400]
+    smooth = (np.hypot(xx - 150, yy - 80) * 13).astype(np.uint16)  # a distance field, 13 m per pixel
+    noisy = rng.integers(0, 60_000, size=(300, 400)).astype(np.uint16)
+    for grid, predict in ((smooth, True), (noisy, False), (noisy.astype(np.uint32) * 70_000, True)):
+        spec = {"data": _cell_raster.pack_grid(grid, predict=predict), "bytes": grid.dtype.itemsize,
+                "predict": predict}
+        assert np.array_equal(_unpack(spec, 400, 300), grid)
+    # The prediction is what makes a smooth field small: under 1 byte a cell here, vs 2 raw.
+    assert len(_cell_raster.pack_grid(smooth)) < 0.5 * len(_cell_raster.pack_grid(smooth, predict=False))
+
+
+def test_cell_raster_gives_every_cell_its_own_pixel_on_a_turned_grid():
+    """A 150 x 120 grid of 100 m cells in UTM 50N far from its central meridian (turned 1.6 degrees)."""
+    n_cols, n_rows = 150, 120
+    xs, ys = np.meshgrid(np.arange(n_cols) * 100.0 + 300_000, np.arange(n_rows) * 100.0 + 4_300_000)
+    xs, ys = xs.ravel(), ys.ravel()
+    cells = gpd.GeoDataFrame(geometry=shapely.box(xs, ys, xs + 100, ys + 100), crs="EPSG:32650")
+    raster = _cell_raster.cell_raster(cells)
+    assert (raster.pixel >= 0).all()
+    assert len(np.unique(raster.pixel)) == len(cells)
+    # Pixels are the cells' size on the ground (Mercator stretches by 1 / cos(latitude)).
+    lat = pyproj.Transformer.from_crs("EPSG:32650", 4326, always_xy=True).transform(307_500, 4_306_000)[1]
+    assert raster.pixel_w * np.cos(np.radians(lat)) == pytest.approx(100, rel=0.02)
+    # Each cell's pixel is within 1.5 pixels of its centroid.
+    x, y = pyproj.Transformer.from_crs("EPSG:32650", 3857, always_xy=True).transform(xs + 50, ys + 50)
+    row, col = np.divmod(raster.pixel, raster.width)
+    dx = (raster.x0 + (col + 0.5) * raster.pixel_w - np.asarray(x)) / raster.pixel_w
+    dy = (raster.y0 - (row + 0.5) * raster.pixel_h - np.asarray(y)) / raster.pixel_h
+    assert np.hypot(dx, dy).max() < 1.5
+    # Points instead of polygons: the pixel is the spacing of the points.
+    points = cells.assign(geometry=cells.geometry.centroid)
+    assert _cell_raster.cell_raster(points).pixel_w == pytest.approx(raster.pixel_w, rel=0.02)
 
 
 def test_display_coordinates_are_wgs84(layers):
@@ -310,9 +407,14 @@ def test_sites_map_layers_and_popups(layers, site_inputs):
     popup = _feature_with(data, "North lot")["properties"]["_pop"]
     assert "840" in popup and "+0.0011" in popup and "1.4 km from any court" in popup
     assert _layer_named(m, "Chosen plan").n_features == 2
-    base = [layer.layer_name for layer in _layers_of(m) if not layer.overlay]
+    base = [layer.layer_name for layer in _cell_layers_of(m)]
     assert base == ["Coverage before · any venue", "Coverage after · any venue"]
-    assert _layer_named(m, "Coverage after").show and not _layer_named(m, "Coverage before").show
+    assert [layer.show for layer in _cell_layers_of(m)] == [False, True]  # "after" shown first
+    before, after = (_data_of(layer) for layer in _cell_layers_of(m))
+    row, col = _cell_pixels(layers.cells, after)
+    halved = [65_535 if not np.isfinite(d) else round(d / 2 / 10) for d in layers.cells["dist_m_any"]]
+    assert _unpack(after["grids"]["dist_any"], after["width"], after["height"])[row, col].tolist() == halved
+    assert before["grids"]["dist_any"] != after["grids"]["dist_any"]
     # siting's chosen frame has plan_order instead of rank
     chosen_plan = chosen.drop(columns="rank").assign(plan_order=[2, 1])
     m = maps.sites_map({}, chosen_plan, layers.cells, language="en", basemap="none")
@@ -354,29 +456,31 @@ def test_index_page(layers):
 
 
 def test_city_scale_page_stays_small():
-    """10,000 cells of 100 m with four kinds: measure bytes per cell and keep the page under 15 MB."""
+    """40,000 cells of 100 m, four kinds: the page costs a few bytes a cell (the module docstring's estimate)."""
+    from scipy.spatial import cKDTree
+
     x0, y0 = ORIGIN
-    n = 100
+    n = 200
     xs, ys = np.meshgrid(np.arange(n) * 100.0 + x0, np.arange(n) * 100.0 + y0)
+    xs, ys = xs.ravel(), ys.ravel()
     rng = np.random.default_rng(0)
-    cells = gpd.GeoDataFrame(
-        {"population": rng.uniform(1, 500, n * n), "dist_m_any": rng.uniform(0, 3000, n * n)}
-        | {f"dist_m_{k}": rng.uniform(0, 5000, n * n) for k in ("park", "pitch", "multi_sport_court")},
-        geometry=shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 100, ys.ravel() + 100),
-        crs=CRS,
-    )
+    columns = {"population": rng.gamma(2.0, 20.0, n * n)}
+    for kind in ("any", "park", "pitch", "multi_sport_court"):
+        venues = rng.uniform([x0, y0], [x0 + n * 100, y0 + n * 100], size=(40, 2))
+        # walking distance: 1.3 x the straight line, plus up to 40 m of snapping noise
+        distance = cKDTree(venues).query(np.column_stack([xs + 50, ys + 50]))[0] * 1.3
+        columns[f"dist_m_{kind}"] = distance + rng.uniform(0, 40, n * n)
+    cells = gpd.GeoDataFrame(columns, geometry=shapely.box(xs, ys, xs + 100, ys + 100), crs=CRS)
     facilities = gpd.GeoDataFrame(
         {"kind": ["park"] * 50, "name": [f"p{i}" for i in range(50)]},
-        geometry=shapely.points(rng.uniform(x0, x0 + 10_000, 50), rng.uniform(y0, y0 + 10_000, 50)),
+        geometry=shapely.points(rng.uniform(x0, x0 + 20_000, 50), rng.uniform(y0, y0 + 20_000, 50)),
         crs=CRS,
     )
     start = time.perf_counter()
     page = maps.render_html(maps.coverage_map(cells, facilities, basemap="none"))
     elapsed = time.perf_counter() - start
-    size = len(page.encode("utf-8"))
-    per_cell = (size - 300_000) / len(cells)
-    assert size < 15 * 1024 * 1024
-    assert per_cell < 270  # the module docstring's size estimate (about 250 B a cell) relies on this
+    per_cell = (len(page.encode("utf-8")) - 300_000) / len(cells)  # less the inline libraries (about 290 kB)
+    assert per_cell < 8.0  # the module docstring's size estimate relies on this
     assert elapsed < 20
 
 
@@ -414,6 +518,28 @@ def pages(tmp_path_factory, layers, site_inputs, trail_inputs) -> dict[str, Path
     for name, m in built.items():
         out[name] = folder / f"{name}.html"
         out[name].write_text(maps.render_html(m), encoding="utf-8")
+    far = layers.facilities.iloc[[2]].assign(name="far venue").translate(30_000, 20_000)
+    county = gpd.GeoDataFrame(
+        {"name_zh": ["东胜区"], "name_en": ["Dongsheng"], "level": ["district"]},
+        geometry=[box(ORIGIN[0] - 40_000, ORIGIN[1] - 40_000, ORIGIN[0] + 40_000, ORIGIN[1] + 40_000)],
+        crs=CRS,
+    )
+    rng = np.random.default_rng(5)
+    crowd = gpd.GeoDataFrame(
+        {"kind": ["multi_sport_court"] * 300, "name": [f"court {i}" for i in range(300)]},
+        geometry=shapely.points(
+            rng.uniform(ORIGIN[0], ORIGIN[0] + 600, 300), rng.uniform(ORIGIN[1], ORIGIN[1] + 500, 300)
+        ),
+        crs=CRS,
+    )
+    built["coverage_far"] = maps.coverage_map(
+        layers.cells, gpd.GeoDataFrame(pd.concat([layers.facilities, far]), crs=CRS), boundaries=county,
+        basemap="none",
+    )
+    built["coverage_crowd"] = maps.coverage_map(layers.cells, crowd, basemap="none", language="en")
+    for name in ("coverage_far", "coverage_crowd"):
+        out[name] = folder / f"{name}.html"
+        out[name].write_text(maps.render_html(built[name]), encoding="utf-8")
     out["index"] = folder / "index.html"
     out["index"].write_text(maps.index_page({"coverage": "coverage.html"}, make_scorecard()), encoding="utf-8")
     out["default_folium"] = folder / "default_folium.html"
@@ -432,8 +558,60 @@ COUNT_JS = """({
   scale: document.querySelectorAll('.leaflet-control-scale').length,
   paths: document.querySelectorAll('path.leaflet-interactive').length,
   markers: document.querySelectorAll('.leaflet-marker-icon').length,
-  red: document.querySelectorAll('path.leaflet-interactive[fill="#d73027"]').length
+  cellImages: document.querySelectorAll('img.ordos-cells').length
 })"""
+
+MAP_JS = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
+
+# The shown cell image as drawn by the browser: [width, height, r, g, b, a, r, g, b, a, ...].
+IMAGE_JS = """new Promise(resolve => {
+  const img = document.querySelector('img.ordos-cells');
+  const read = () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const g = canvas.getContext('2d');
+    g.drawImage(img, 0, 0);
+    resolve([canvas.width, canvas.height].concat(Array.from(g.getImageData(0, 0, canvas.width, canvas.height).data)));
+  };
+  if (img.complete) { read(); } else { img.onload = read; }
+})"""
+
+
+def _red_cells(browser, cells: gpd.GeoDataFrame, data: dict) -> int:
+    """How many cells the browser paints in the last (red) class, read at each cell's own pixel."""
+    values = browser.evaluate(IMAGE_JS, await_promise=True)
+    width, height = values[:2]
+    rgba = np.asarray(values[2:], dtype=int).reshape(height, width, 4)
+    row, col = _cell_pixels(cells, data)
+    return int((rgba[row, col] == [0xD7, 0x30, 0x27, 255]).all(axis=1).sum())
+
+
+def _click_at(browser, lat: float, lon: float) -> str:
+    """Click the mouse at a place on the map; return the text of the open popup ('' if none)."""
+    x, y = browser.evaluate(
+        f"(() => {{ const p = {MAP_JS}.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()"
+    )
+    for kind in ("mousePressed", "mouseReleased"):
+        browser.call("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+    browser.evaluate("new Promise(r => setTimeout(r, 300))", await_promise=True)
+    return browser.evaluate("(document.querySelector('.leaflet-popup-content') || {}).textContent || ''")
+
+
+def _cell_latlon(cells: gpd.GeoDataFrame, index: int) -> tuple[float, float]:
+    centre = cells.geometry.iloc[index].centroid
+    lon, lat = TO_WGS84.transform(centre.x, centre.y)
+    return lat, lon
+
+
+def _view_holds_cells(browser, cells: gpd.GeoDataFrame) -> tuple[bool, float]:
+    """Whether the first view holds every cell, and the view's area over the cells' bounding box."""
+    south, west, north, east = browser.evaluate(
+        f"(() => {{ const b = {MAP_JS}.getBounds(); "
+        "return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; })()"
+    )
+    west_c, south_c, east_c, north_c = cells.to_crs(4326).total_bounds
+    holds = west <= west_c and east >= east_c and south <= south_c and north >= north_c
+    return holds, (east - west) * (north - south) / ((east_c - west_c) * (north_c - south_c))
 
 
 def _assert_clean(report, allowed_hosts=()):
@@ -445,24 +623,26 @@ def _assert_clean(report, allowed_hosts=()):
 
 
 @browser_mark
-def test_browser_coverage_page_draws_offline(browser, pages, tmp_path):
+def test_browser_coverage_page_draws_offline(browser, pages, layers, tmp_path):
     report = browser.open(pages["coverage"])
     _assert_clean(report)
     counts = browser.evaluate(COUNT_JS)
-    # 30 cells + 2 district outlines + 2 neighbourhoods + park polygon + trail line; 3 point facilities.
-    assert counts["paths"] == 36
+    # 2 district outlines + 2 neighbourhoods + park polygon + trail line; 3 point facilities; the cells are one image.
+    assert counts["paths"] == 6
     assert counts["markers"] == 3
+    assert counts["cellImages"] == 1
     assert counts["container"] == counts["layerControl"] == counts["legend"] == counts["caption"] == 1
     assert counts["scale"] == 1
     assert counts["title"] == "就近健身：步行可达性"
     # dist_m_any = 150 m x cell index (last cell unreachable): > 2,000 m from index 14 on -> 16 red cells.
-    assert counts["red"] == 16
+    m = _coverage(layers)
+    assert _red_cells(browser, layers.cells, _data_of(_cell_layers_of(m)[0])) == 16
     shot = browser.screenshot(tmp_path / "coverage.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
 @browser_mark
-def test_browser_switching_distance_layer(browser, pages):
+def test_browser_switching_distance_layer(browser, pages, layers):
     browser.open(pages["coverage"])
     clicked = browser.evaluate(
         """(() => { const inputs = document.querySelectorAll('.leaflet-control-layers-base input');
@@ -471,11 +651,17 @@ def test_browser_switching_distance_layer(browser, pages):
     )
     assert "公园" in clicked
     counts = browser.evaluate(COUNT_JS)
-    assert counts["paths"] == 36
+    assert counts["paths"] == 6 and counts["cellImages"] == 1
     # park distance = 150 i + 50 (i % 7 == 0 unreachable): > 2,000 m for i >= 14, plus i = 0 and 7 -> 18.
-    assert counts["red"] == 18
+    data = _data_of(_cell_layers_of(_coverage(layers))[0])
+    assert _red_cells(browser, layers.cells, data) == 18
+    # A click now gives the distance to the nearest park: cell 8 is 150 x 8 + 50 = 1,250 m away.
+    text = _click_at(browser, *_cell_latlon(layers.cells, 8))
+    assert "18" in text and "1250 m" in text and "16.7" in text and "公园" in text
+    assert "不可达" in _click_at(browser, *_cell_latlon(layers.cells, 7))  # no park reachable
     browser.evaluate("document.querySelectorAll('.leaflet-control-layers-base input')[3].click()")
-    assert browser.evaluate(COUNT_JS)["paths"] == 6  # cells hidden
+    counts = browser.evaluate(COUNT_JS)
+    assert counts["paths"] == 6 and counts["cellImages"] == 0  # cells hidden
 
 
 @browser_mark
@@ -523,18 +709,23 @@ def test_browser_osm_page_reads_without_tiles(browser, pages):
     report = browser.open(pages["coverage_osm"])
     _assert_clean(report, allowed_hosts=("tile.openstreetmap.org",))
     counts = browser.evaluate(COUNT_JS)
-    assert counts["paths"] == 36 and counts["markers"] == 3 and counts["legend"] == 1
+    assert counts["paths"] == 6 and counts["markers"] == 3 and counts["legend"] == 1 and counts["cellImages"] == 1
     assert counts["title"] == "Nearby fitness: walking access"
 
 
 @browser_mark
-def test_browser_sites_and_trails_pages(browser, pages, tmp_path):
+def test_browser_sites_and_trails_pages(browser, pages, layers, tmp_path):
     report = browser.open(pages["sites"])
     _assert_clean(report)
     counts = browser.evaluate(COUNT_JS)
-    assert counts["paths"] == 30  # cells after (boundaries not given)
+    assert counts["paths"] == 0 and counts["cellImages"] == 1  # cells after (boundaries not given)
     assert counts["markers"] == 5  # 3 ranked candidates + 2 chosen
     assert counts["legend"] == 1 and counts["layerControl"] == 1
+    holds, ratio = _view_holds_cells(browser, layers.cells)
+    assert holds and ratio < 12
+    # After the plan the distances are halved: cell 9 is 150 x 9 / 2 = 675 m from a venue.
+    text = _click_at(browser, *_cell_latlon(layers.cells, 9))
+    assert "19" in text and "680 m" in text
     browser.screenshot(tmp_path / "sites.png")
     report = browser.open(pages["trails"])
     _assert_clean(report, allowed_hosts=("autonavi.com",))
@@ -542,6 +733,57 @@ def test_browser_sites_and_trails_pages(browser, pages, tmp_path):
     # 2 reach bands + 2 trails + reached + missed + 2 district outlines
     assert counts["paths"] == 8 and counts["markers"] == 0
     browser.screenshot(tmp_path / "trails.png")
+
+
+@browser_mark
+def test_browser_first_view_fits_the_populated_area(browser, pages, layers, tmp_path):
+    """A venue 36 km away and a county-sized outline do not pull the first view off the city."""
+    report = browser.open(pages["coverage_far"])
+    _assert_clean(report)
+    holds, ratio = _view_holds_cells(browser, layers.cells)
+    assert holds
+    assert ratio < 12  # 600 m x 500 m of cells in a 1280 x 860 window; the county would be > 10,000 times larger
+    browser.screenshot(tmp_path / "far.png")
+
+
+@browser_mark
+def test_browser_click_on_a_cell_shows_its_numbers(browser, pages, layers):
+    report = browser.open(pages["coverage"])
+    text = _click_at(browser, *_cell_latlon(layers.cells, 7))
+    # cell 7: 17 people, Dongsheng, 150 x 7 = 1,050 m to the nearest venue, 14.0 minutes at 4.5 km/h
+    assert "人口17" in text and "东胜区" in text and "1050 m · 14.0 分钟" in text
+    text = _click_at(browser, *_cell_latlon(layers.cells, 29))  # the unreachable cell, Kangbashi
+    assert "人口39" in text and "康巴什区" in text and "不可达" in text
+    browser.evaluate("document.querySelector('.leaflet-popup-close-button').click()")
+    south_west = layers.cells.geometry.iloc[0].bounds
+    lon, lat = TO_WGS84.transform(south_west[0] - 150, south_west[1] - 150)  # outside every cell
+    assert _click_at(browser, lat, lon) == ""
+    # A facility's own popup wins over the cell under it.
+    x, y = browser.evaluate(
+        "(() => { const r = document.querySelector('.leaflet-marker-icon').getBoundingClientRect();"
+        " return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+    )
+    for kind in ("mousePressed", "mouseReleased"):
+        browser.call("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+    browser.evaluate("new Promise(r => setTimeout(r, 300))", await_promise=True)
+    popup = browser.evaluate("document.querySelector('.leaflet-popup-content').textContent")
+    assert "人口" not in popup and "类型" in popup
+    _assert_clean(browser.report)
+    assert report.exceptions == []
+
+
+@browser_mark
+def test_browser_crowded_markers_are_clustered(browser, pages):
+    report = browser.open(pages["coverage_crowd"])
+    _assert_clean(report)
+    shown = browser.evaluate(
+        """({markers: document.querySelectorAll('.leaflet-marker-icon:not(.ordos-cluster)').length,
+            clusters: Array.from(document.querySelectorAll('.ordos-cluster')).map(c => Number(c.textContent))})"""
+    )
+    # 300 courts in 600 m x 500 m: drawn as a few numbered circles that add up to all of them.
+    assert len(shown["clusters"]) >= 1
+    assert shown["markers"] + len(shown["clusters"]) < 100
+    assert shown["markers"] + sum(shown["clusters"]) == 300
 
 
 @browser_mark
@@ -570,9 +812,10 @@ def test_fixture_cells_grid_is_as_documented(layers):
 def test_district_names_follow_language(layers):
     zh = maps.render_html(_coverage(layers, language="zh"))
     en = maps.render_html(_coverage(layers, language="en"))
-    # cell tooltips, facility popups and underserved tooltips name districts by the label table
-    assert '"_d":"东胜区"' in zh and '"_d":"康巴什区"' in zh and "Dongsheng" not in zh
-    assert '"_d":"Dongsheng"' in en and "东胜区" not in en
+    # cell popups (the page's district list), facility popups and underserved tooltips name districts by the label table
+    assert _data_of(_cell_layers_of(_coverage(layers, language="zh"))[0])["districts"] == ["东胜区", "康巴什区"]
+    assert _data_of(_cell_layers_of(_coverage(layers, language="en"))[0])["districts"] == ["Dongsheng", "Kangbashi"]
+    assert "Dongsheng" not in zh and "东胜区" not in en
     # a district the label table does not know is shown as given, never as markup
     assert XSS_NAME not in zh
 

@@ -1,0 +1,291 @@
+"""Population cells as a Web-Mercator raster for the maps: one pixel per cell, compact value grids.
+
+A map of a whole district has hundreds of thousands of populated cells; one
+GeoJSON polygon per cell makes a page of hundreds of megabytes that no browser
+opens. :func:`cell_raster` places every cell on one pixel of a grid aligned
+with Web Mercator (the projection Leaflet draws in, so an ``L.imageOverlay``
+lines up exactly), with the pixel size of the cells:
+
+- the pixel of a cell is the one its centroid falls in; where the cell grid is
+  rotated or scaled against Mercator (a UTM grid away from its central
+  meridian, a degree grid far from the equator) two centroids can meet in one
+  pixel: the second goes to the free pixel nearest to its centroid (at most
+  three pixels away), so on a regular grid every cell keeps a pixel of its own
+  and is drawn within about one cell of its true place;
+- :func:`class_png` draws one palette PNG per distance column (a colour per
+  distance class, transparent where there is no cell);
+- :func:`pack_grid` writes the numbers shown on click (population, district,
+  distances) as whole-grid integer arrays, each predicted from its left, upper
+  and upper-left neighbours (PNG's "gradient" idea), split into byte planes and
+  deflated. The page inflates a grid with the browser's ``DecompressionStream``
+  the first time a cell is clicked.
+
+Nothing here knows about folium; :mod:`ordos_geo.maps` embeds the results.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+from PIL import Image
+from scipy.spatial import cKDTree
+
+from ordos_geo._crs import wgs84_to_gcj02
+
+__all__ = ["DIST_UNREACHABLE", "CellRaster", "cell_raster", "class_png", "pack_grid"]
+
+#: Radius of the spherical Web Mercator (EPSG:3857), metres.
+_R = 6_378_137.0
+#: Most pixels a cell image may have (about 160 MB of RGBA in the browser); coarser above.
+_MAX_PIXELS = 40_000_000
+#: Cells whose size is estimated (a sample keeps large grids fast).
+_SIZE_SAMPLE = 4_000
+#: Pixels are this much smaller than the smallest cells, so a grid turned against Mercator finds room.
+_PIXEL_MARGIN = 0.99
+#: Stored value of an unreachable or missing distance (uint16).
+DIST_UNREACHABLE = 65_535
+
+
+@dataclass(frozen=True)
+class CellRaster:
+    """Where each cell sits on the map image.
+
+    Attributes
+    ----------
+    width, height : int
+        Image size in pixels.
+    x0, y0 : float
+        Web-Mercator metres (EPSG:3857) of the image's top-left corner.
+    pixel_w, pixel_h : float
+        Pixel size in Web-Mercator metres.
+    pixel : numpy.ndarray
+        Flat pixel index (``row * width + col``) of each cell, ``-1`` for a
+        cell that found no free pixel (only where cells are denser than the grid).
+    hole, hole_source : numpy.ndarray
+        Empty pixels with occupied pixels on three or four sides (gaps left where
+        cells are a little larger than pixels), and the occupied neighbour each
+        one repeats.
+    """
+
+    width: int
+    height: int
+    x0: float
+    y0: float
+    pixel_w: float
+    pixel_h: float
+    pixel: np.ndarray
+    hole: np.ndarray
+    hole_source: np.ndarray
+
+    @property
+    def bounds_latlon(self) -> list[list[float]]:
+        """``[[south, west], [north, east]]`` of the image, degrees (Leaflet's order)."""
+        west, north = _from_mercator(np.array([self.x0]), np.array([self.y0]))
+        east, south = _from_mercator(
+            np.array([self.x0 + self.width * self.pixel_w]), np.array([self.y0 - self.height * self.pixel_h])
+        )
+        return [[float(south[0]), float(west[0])], [float(north[0]), float(east[0])]]
+
+    def grid(self, values: np.ndarray, *, fill: int, dtype: type) -> np.ndarray:
+        """A ``(height, width)`` array of ``values`` (one per cell) at their pixels, ``fill`` elsewhere."""
+        out = np.full(self.width * self.height, fill, dtype=dtype)
+        placed = self.pixel >= 0
+        out[self.pixel[placed]] = np.asarray(values)[placed]
+        out[self.hole] = out[self.hole_source]
+        return out.reshape(self.height, self.width)
+
+
+def _to_mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lat = np.clip(lat, -85.05112878, 85.05112878)
+    return _R * np.radians(lon), _R * np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
+
+
+def _from_mercator(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.degrees(x / _R), np.degrees(2 * np.arctan(np.exp(y / _R)) - np.pi / 2)
+
+
+def _mercator_xy(xy: np.ndarray, crs: pyproj.CRS, *, gcj02: bool) -> np.ndarray:
+    """``(n, 2)`` coordinates in ``crs`` to Web-Mercator metres (through GCJ-02 if asked)."""
+    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if gcj02:
+        lon, lat = wgs84_to_gcj02(lon, lat)
+    return np.column_stack(_to_mercator(np.asarray(lon), np.asarray(lat)))
+
+
+def _pixel_size(cells: gpd.GeoDataFrame, xy: np.ndarray, *, gcj02: bool) -> tuple[float, float]:
+    """Width and height (Mercator metres) of a pixel: from the cells' areas and bounds, or point spacing."""
+    step = max(1, len(cells) // _SIZE_SAMPLE)
+    sample = cells.geometry.to_numpy()[::step]
+    polygonal = shapely.get_type_id(sample) >= 3
+    if polygonal.mean() > 0.5:
+        parts = shapely.transform(sample[polygonal], lambda c: _mercator_xy(c, cells.crs, gcj02=gcj02))
+        bounds = shapely.bounds(parts)
+        ratio = float(np.median((bounds[:, 2] - bounds[:, 0]) / np.maximum(bounds[:, 3] - bounds[:, 1], 1e-9)))
+        # The smallest cells (Mercator grows them poleward) set the pixel, so no cell lacks one; the
+        # few pixels left empty between larger cells are filled from a neighbour (``CellRaster.grid``).
+        area = float(np.percentile(shapely.area(parts), 1)) * _PIXEL_MARGIN**2
+        if area > 0 and np.isfinite(ratio) and ratio > 0:
+            return float(np.sqrt(area * ratio)), float(np.sqrt(area / ratio))
+    if len(xy) < 2:
+        return 100.0, 100.0
+    distance, _ = cKDTree(xy).query(xy[::step], k=2)
+    spacing = float(np.percentile(distance[:, 1], 1)) * _PIXEL_MARGIN
+    spacing = spacing if spacing > 0 else 100.0
+    return spacing, spacing
+
+
+def cell_raster(cells: gpd.GeoDataFrame, *, gcj02: bool = False) -> CellRaster:
+    """Give every cell one pixel of a Web-Mercator image with the cells' own size.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        Populated cells (polygons of a grid, or points) in any CRS, at least one.
+    gcj02 : bool
+        Shift to GCJ-02 first (for the Amap basemap).
+
+    Returns
+    -------
+    CellRaster
+        The image frame and each cell's pixel.
+    """
+    centroids = shapely.get_coordinates(shapely.centroid(cells.geometry.to_numpy()))
+    xy = _mercator_xy(centroids, cells.crs, gcj02=gcj02)
+    x, y = xy[:, 0], xy[:, 1]
+    pixel_w, pixel_h = _pixel_size(cells, xy, gcj02=gcj02)
+    x0, y0 = float(x.min()) - pixel_w / 2, float(y.max()) + pixel_h / 2
+    width = int((x.max() - x0) // pixel_w) + 1
+    height = int((y0 - y.min()) // pixel_h) + 1
+    if width * height > _MAX_PIXELS:  # a sparse prefecture: coarser pixels, several cells may share one
+        factor = float(np.sqrt(width * height / _MAX_PIXELS))
+        pixel_w, pixel_h = pixel_w * factor, pixel_h * factor
+        x0, y0 = float(x.min()) - pixel_w / 2, float(y.max()) + pixel_h / 2
+        width = int((x.max() - x0) // pixel_w) + 1
+        height = int((y0 - y.min()) // pixel_h) + 1
+    col = np.minimum(((x - x0) // pixel_w).astype(np.int64), width - 1)
+    row = np.minimum(((y0 - y) // pixel_h).astype(np.int64), height - 1)
+    pixel = row * width + col
+    _resolve_collisions(pixel, (x - x0) / pixel_w, (y0 - y) / pixel_h, width, height)
+    hole, hole_source = _holes(pixel, width, height)
+    return CellRaster(width, height, x0, y0, pixel_w, pixel_h, pixel, hole, hole_source)
+
+
+def _holes(pixel: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Empty pixels with at least three occupied 4-neighbours, and the left/right/upper/lower one each repeats."""
+    taken = np.zeros((height + 2, width + 2), dtype=bool)
+    rows, cols = np.divmod(pixel[pixel >= 0], width)
+    taken[rows + 1, cols + 1] = True
+    inner = taken[1:-1, 1:-1]
+    sides = {"left": taken[1:-1, :-2], "right": taken[1:-1, 2:], "up": taken[:-2, 1:-1], "down": taken[2:, 1:-1]}
+    hole = ~inner & (sum(side.astype(np.int8) for side in sides.values()) >= 3)
+    hole_rows, hole_cols = np.nonzero(hole)
+    source_rows, source_cols = hole_rows.copy(), hole_cols.copy()
+    chosen = np.zeros(len(hole_rows), dtype=bool)
+    for name, (dr, dc) in (("left", (0, -1)), ("right", (0, 1)), ("up", (-1, 0)), ("down", (1, 0))):
+        use = ~chosen & sides[name][hole_rows, hole_cols]
+        source_rows[use] += dr
+        source_cols[use] += dc
+        chosen |= use
+    return hole_rows * width + hole_cols, source_rows * width + source_cols
+
+
+def _resolve_collisions(pixel: np.ndarray, fx: np.ndarray, fy: np.ndarray, width: int, height: int) -> None:
+    """Move the second and later cells of a pixel to the nearest free pixel at most three steps away (in place)."""
+    order = np.argsort(pixel, kind="stable")
+    sorted_pixel = pixel[order]
+    duplicate = np.zeros(len(pixel), dtype=bool)
+    duplicate[order[1:]] = sorted_pixel[1:] == sorted_pixel[:-1]
+    if not duplicate.any():
+        return
+    taken = np.zeros(width * height, dtype=bool)
+    taken[pixel[~duplicate]] = True
+    offsets = np.array([(dr, dc) for dr in range(-3, 4) for dc in range(-3, 4) if dr or dc])
+    for i in np.flatnonzero(duplicate):
+        row, col = divmod(int(pixel[i]), width)
+        rows, cols = row + offsets[:, 0], col + offsets[:, 1]
+        inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+        rows, cols = rows[inside], cols[inside]
+        free = ~taken[rows * width + cols]
+        if not free.any():
+            pixel[i] = -1
+            continue
+        rows, cols = rows[free], cols[free]
+        best = np.argmin((rows + 0.5 - fy[i]) ** 2 + (cols + 0.5 - fx[i]) ** 2)
+        pixel[i] = rows[best] * width + cols[best]
+        taken[pixel[i]] = True
+
+
+def class_png(classes: np.ndarray, colors: Sequence[str]) -> str:
+    """A palette PNG (base64 ``data:`` URI) of a ``(height, width)`` grid of class indices.
+
+    Parameters
+    ----------
+    classes : numpy.ndarray
+        uint8 class of each pixel (``0 .. len(colors) - 1``), 255 where there is no cell.
+    colors : sequence of str
+        ``#rrggbb`` colour of each class.
+
+    Returns
+    -------
+    str
+        ``data:image/png;base64,...``; class 255 is transparent.
+    """
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    for i, color in enumerate(colors):
+        palette[i] = [int(color[k : k + 2], 16) for k in (1, 3, 5)]
+    image = Image.fromarray(np.ascontiguousarray(classes, dtype=np.uint8), mode="P")
+    image.putpalette(palette.ravel().tolist())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", transparency=255, compress_level=9)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def pack_grid(grid: np.ndarray, *, predict: bool = True) -> str:
+    """Deflate a ``(height, width)`` grid of unsigned integers for the page (base64).
+
+    Each value is replaced by its difference from ``left + up - upper_left``
+    (modulo the integer width, read as signed and zigzag-coded: 0, -1, 1, -2,
+    ... become 0, 1, 2, 3, ...), the differences are split into byte planes
+    (lowest first, each ``height * width`` bytes) and deflated (zlib). The page
+    reverses this in one pass (``ordos.unpack``).
+
+    Parameters
+    ----------
+    grid : numpy.ndarray
+        ``uint8``, ``uint16`` or ``uint32`` values.
+    predict : bool
+        Code the differences from the neighbours (smooth grids such as
+        distances); False codes the values themselves (noisy grids such as
+        population, where differences only add noise).
+
+    Returns
+    -------
+    str
+        Base64 of the zlib stream.
+    """
+    grid = np.asarray(grid)
+    bits = grid.dtype.itemsize * 8
+    wide = grid.astype(np.int64)
+    if predict:
+        left = np.zeros_like(wide)
+        left[:, 1:] = wide[:, :-1]
+        up = np.zeros_like(wide)
+        up[1:, :] = wide[:-1, :]
+        upper_left = np.zeros_like(wide)
+        upper_left[1:, 1:] = wide[:-1, :-1]
+        wide = wide - left - up + upper_left
+    residual = wide % (1 << bits)
+    # zigzag: small negative differences become small odd numbers, so the high byte planes stay zero
+    signed = np.where(residual >= 1 << (bits - 1), residual - (1 << bits), residual)
+    residual = np.where(signed >= 0, 2 * signed, -2 * signed - 1)
+    planes = [((residual >> (8 * k)) & 0xFF).astype(np.uint8).tobytes() for k in range(bits // 8)]
+    return base64.b64encode(zlib.compress(b"".join(planes), 6)).decode("ascii")
