@@ -28,6 +28,7 @@ from ordos_geo.network import WalkNetwork
 
 __all__ = [
     "BENCH_KINDS",
+    "TYPICAL_AREA_M2",
     "synthetic_cells",
     "synthetic_facilities",
     "synthetic_study",
@@ -51,6 +52,20 @@ BENCH_KINDS: dict[str, float] = {
     "sports_park": 0.04,
     "swimming_pool": 0.03,
     "gymnasium": 0.02,
+}
+
+#: Venue area (m²) given to each synthetic facility of a kind.
+TYPICAL_AREA_M2: dict[str, float] = {
+    "fitness_path": 200.0,
+    "multi_sport_court": 800.0,
+    "playground": 0.0,
+    "park": 0.0,
+    "school_venue": 8000.0,
+    "pitch": 7140.0,
+    "fitness_centre": 1500.0,
+    "sports_park": 48_400.0,
+    "swimming_pool": 1250.0,
+    "gymnasium": 3000.0,
 }
 
 
@@ -203,24 +218,12 @@ def synthetic_facilities(network: WalkNetwork, n_facilities: int, *, seed: int =
         xy[polygon, 0] + half[polygon],
         xy[polygon, 1] + half[polygon],
     )
-    typical = {
-        "fitness_path": 200.0,
-        "multi_sport_court": 800.0,
-        "playground": 0.0,
-        "park": 0.0,
-        "school_venue": 8000.0,
-        "pitch": 7140.0,
-        "fitness_centre": 1500.0,
-        "sports_park": 48_400.0,
-        "swimming_pool": 1250.0,
-        "gymnasium": 3000.0,
-    }
     return gpd.GeoDataFrame(
         {
             "facility_id": [f"F{i:07d}" for i in range(n_facilities)],
             "name": [f"facility {i}" for i in range(n_facilities)],
             "kind": kinds,
-            "area_m2": [typical[k] for k in kinds],
+            "area_m2": [TYPICAL_AREA_M2[k] for k in kinds],
             "area_source": "typical",
             "open_to_public": ~((kinds == "school_venue") & (rng.random(n_facilities) < 0.4)),
             "capacity": np.nan,

@@ -277,11 +277,22 @@ def test_cell_raster_gives_every_cell_its_own_pixel_on_a_turned_grid():
     lat = pyproj.Transformer.from_crs("EPSG:32650", 4326, always_xy=True).transform(307_500, 4_306_000)[1]
     assert raster.pixel_w * np.cos(np.radians(lat)) == pytest.approx(100, rel=0.02)
     # Each cell's pixel is within 1.5 pixels of its centroid.
-    x, y = pyproj.Transformer.from_crs("EPSG:32650", 3857, always_xy=True).transform(xs + 50, ys + 50)
+    to_mercator = pyproj.Transformer.from_crs("EPSG:32650", 3857, always_xy=True)
+    x, y = (np.asarray(v) for v in to_mercator.transform(xs + 50, ys + 50))
     row, col = np.divmod(raster.pixel, raster.width)
     dx = (raster.x0 + (col + 0.5) * raster.pixel_w - np.asarray(x)) / raster.pixel_w
     dy = (raster.y0 - (row + 0.5) * raster.pixel_h - np.asarray(y)) / raster.pixel_h
     assert np.hypot(dx, dy).max() < 1.5
+    # No speckle: pixels are a little smaller than cells, and those left over repeat the cell they lie in ...
+    drawn = raster.grid(np.ones(len(cells), np.uint8), fill=0, dtype=np.uint8)
+    h, w = drawn.shape
+    assert (drawn[h // 10 : -h // 10, w // 10 : -w // 10] == 1).all()
+    # ... while a cell without people stays a gap.
+    gap = 60 * n_cols + 75
+    holed = _cell_raster.cell_raster(cells.drop(index=[gap]))
+    col = int((x[gap] - holed.x0) // holed.pixel_w)
+    row = int((holed.y0 - y[gap]) // holed.pixel_h)
+    assert holed.grid(np.ones(len(cells) - 1, np.uint8), fill=0, dtype=np.uint8)[row, col] == 0
     # Points instead of polygons: the pixel is the spacing of the points.
     points = cells.assign(geometry=cells.geometry.centroid)
     assert _cell_raster.cell_raster(points).pixel_w == pytest.approx(raster.pixel_w, rel=0.02)
