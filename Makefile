@@ -29,6 +29,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/bench_accessibility.py
 	$(BIN)/python benchmarks/bench_siting.py
 	$(BIN)/python benchmarks/bench_trails.py
+	$(BIN)/python benchmarks/bench_end_to_end.py --sizes 100000 400000 --run-args --no-siting
 
 clean:
 	rm -rf $(VENV) data/processed/* outputs/*

@@ -32,7 +32,13 @@ osmnx recipe on the same city written as ``.osm`` XML: ``graph_from_xml``,
 It is the part both do (load, project, snap, nearest distance per kind); it
 does not apply the walking rules (motorway and ``foot=no`` stay in).
 
-Run:  .venv/bin/python benchmarks/bench_end_to_end.py [--sizes 100000 400000] [--run-args --no-siting --no-trails]
+``--map-cells 1360000`` also times the maps stage alone (``maps.coverage_map``
+and ``render_html``, then headless Chromium) on that many cells with stand-in
+distances, without routing: the page size and drawing time of a 1M-node city
+in a minute instead of the whole run.
+
+Run:  .venv/bin/python benchmarks/bench_end_to_end.py [--sizes 100000 400000] [--map-cells 1360000]
+      [--run-args --no-siting --no-trails]
 """
 
 from __future__ import annotations
@@ -369,6 +375,71 @@ def osmnx_recipe(xml: Path, population: Path, facilities: Path) -> dict:
     return times
 
 
+# ---------------------------------------------------------------------------- the maps stage alone
+
+
+def bench_map_page(n_cells: int, *, n_kinds: int = 10, seed: int = 0) -> dict:
+    """Build coverage.html for ``n_cells`` cells of a square city with stand-in distances; size and draw time.
+
+    The distances are 1.3 x the straight line to the nearest of one venue per
+    4,000 cells of each kind (for "any": all venues), plus 0-40 m of snapping
+    noise: smooth like walking distances, so the page's compression sees a
+    realistic field. Cells are 3-arc-second WorldPop-style cells in EPSG:4326.
+    """
+    import geopandas as gpd
+    import pyproj
+    import shapely
+    from scipy.spatial import cKDTree
+
+    from ordos_geo import maps
+
+    rng = np.random.default_rng(seed)
+    side = math.ceil(math.sqrt(n_cells))
+    step = 3.0 / 3600.0
+    lon0, lat0 = CENTRE_LONLAT[0] - side * step / 2, CENTRE_LONLAT[1] - side * step / 2
+    cols, rows = np.meshgrid(np.arange(side), np.arange(side))
+    cols, rows = cols.ravel()[:n_cells], rows.ravel()[:n_cells]
+    west, south = lon0 + cols * step, lat0 + rows * step
+    cells = gpd.GeoDataFrame(
+        {"population": np.round(rng.lognormal(2.3, 0.9, n_cells), 2) + 0.05,
+         "district": np.where(rows < side // 2, "南区", "北区")},
+        geometry=shapely.box(west, south, west + step, south + step), crs=4326,
+    )
+    metric = pyproj.Transformer.from_crs(4326, CITY_CRS, always_xy=True)
+    x, y = metric.transform(west + step / 2, south + step / 2)
+    xy = np.column_stack([x, y])
+    kinds = list(BENCH_KINDS)[:n_kinds]
+    venues_xy = {}
+    for kind in kinds:
+        count = max(3, n_cells // 4000)
+        venues_xy[kind] = xy[rng.integers(0, n_cells, count)]
+    venues_xy["any"] = np.vstack(list(venues_xy.values()))
+    for kind, points in venues_xy.items():
+        distance = cKDTree(points).query(xy)[0] * 1.3 + rng.uniform(0, 40, n_cells)
+        cells[f"dist_m_{kind}"] = np.where(distance < 5000, distance, np.inf)
+    facilities = gpd.GeoDataFrame(
+        {"kind": np.repeat(kinds, [len(venues_xy[k]) for k in kinds]),
+         "name": [f"场馆 {i}" for i in range(len(venues_xy["any"]))]},
+        geometry=shapely.points(venues_xy["any"]), crs=CITY_CRS,
+    )
+    folder = Path(tempfile.mkdtemp(prefix="ordos-map-"))
+    try:
+        start = time.perf_counter()
+        page = maps.render_html(maps.coverage_map(cells, facilities, basemap="none", synthetic=True))
+        build = time.perf_counter() - start
+        path = folder / "coverage.html"
+        path.write_text(page, encoding="utf-8")
+        result = {"cells": n_cells, "kinds": n_kinds, "facilities": len(facilities), "build_s": build,
+                  "coverage_html_mb": path.stat().st_size / 1e6, "browser_draw_s": browser_draw_s(path)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    draw = result["browser_draw_s"]
+    print(f"\n## maps stage alone: {n_cells:,} cells, {n_kinds} kinds + any, {len(facilities):,} venues: "
+          f"coverage.html {result['coverage_html_mb']:.1f} MB built in {build:.1f} s"
+          + (f", drawn by headless Chromium in {draw:.1f} s" if draw is not None else ""), flush=True)
+    return result
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -429,13 +500,15 @@ def bench_size(n_nodes: int, *, run_args: list[str], osmnx: bool, memory_limit_m
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 400_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 400_000])
     parser.add_argument("--run-args", nargs=argparse.REMAINDER, default=[],
                         help="flags passed to `ordos-geo run` (last on the line), e.g. --no-siting --no-trails")
     parser.add_argument("--osmnx-max-nodes", type=int, default=400_000, help="run the osmnx recipe up to this size")
     parser.add_argument("--memory-limit-gb", type=float, default=10.0, help="stop a run whose process tree passes this")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     parser.add_argument("--keep", type=Path, help="copy each city folder (inputs and outputs) here")
+    parser.add_argument("--map-cells", type=int, nargs="*", default=[],
+                        help="also time the maps stage alone on this many cells (e.g. 1360000)")
     args = parser.parse_args()
     print(f"# ordos-geo end to end: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
@@ -444,6 +517,7 @@ def main() -> None:
                    memory_limit_mb=args.memory_limit_gb * 1024, keep=args.keep)
         for n in args.sizes
     ]
+    results += [bench_map_page(n) for n in args.map_cells]
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
 
