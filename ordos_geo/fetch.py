@@ -6,8 +6,8 @@ writes into ``data/raw/<area>/``, all files or none:
 - ``boundary.geojson``: the area's boundary (from the sample's real
   boundaries, the ``boundaries`` given, or the user's own ``boundary`` file);
 - ``walk_network.graphml``: the OSM walk network inside the query polygon,
-  from ``osmnx.graph_from_polygon(network_type="walk")`` (Overpass API),
-  unprojected; :func:`ordos_geo.network.load_walk_network` cleans, projects
+  from :func:`ordos_geo.network.walk_graph_from_polygon` (Overpass API, the
+  walking rule), unprojected; :func:`ordos_geo.network.load_walk_network` cleans, projects
   and caches it;
 - ``osm_features.geojson``: OSM sports venues inside the boundary
   (leisure/sport/amenity tags, :data:`FEATURE_TAGS`), readable by
@@ -74,9 +74,9 @@ import pandas as pd
 import requests
 import shapely
 
-from ordos_geo import _osm_tags, io, settings
+from ordos_geo import _osm_tags, io, network, settings
 from ordos_geo._crs import metric_crs_for
-from ordos_geo._errors import ConfigError, FetchError, InputDataError, NetworkDataError, OrdosGeoError
+from ordos_geo._errors import ConfigError, FetchError, InputDataError, OrdosGeoError
 
 __all__ = [
     "FEATURE_TAGS",
@@ -360,14 +360,9 @@ def _check_reachable(base: str, *, timeout_s: float) -> bool:
 
 
 def _download_walk_network(polygon: shapely.Geometry, *, area: str) -> Any:
-    """The OSM walk network inside ``polygon`` (osmnx's ``network_type="walk"``), unprojected."""
-    import osmnx as ox
-
-    try:
-        return ox.graph_from_polygon(polygon, network_type="walk")
-    except ox._errors.InsufficientResponseError as error:
-        msg = f"--area {area}: OpenStreetMap has no walkable ways there ({error}); check the area or its boundary"
-        raise NetworkDataError(msg) from error
+    """The OSM walk network inside ``polygon`` by the walking rule (:mod:`ordos_geo.network`), unprojected."""
+    graph, _ = network.walk_graph_from_polygon(polygon, label=f"--area {area}")
+    return graph
 
 
 def _download_features(polygon: shapely.Geometry, boundary: shapely.Geometry, *, area: str) -> gpd.GeoDataFrame:
@@ -645,7 +640,8 @@ def fetch_area(
             features = _download_features(polygon, boundary, area=area)
         written["network"] = io.write_graphml(graph, staging / "walk_network.graphml")
         provenance["sources"]["network"] = {
-            "file": "walk_network.graphml", "api": overpass_url, "method": "osmnx.graph_from_polygon",
+            "file": "walk_network.graphml", "api": overpass_url,
+            "method": "ordos_geo.network.walk_graph_from_polygon",
             "network_type": "walk", "nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(),
             "note": f"the boundary buffered by {QUERY_BUFFER_M:g} m, so walks can cross it",
             "licence": _LICENCES["osm"],

@@ -4,12 +4,14 @@ The stage exchanges a :class:`WalkNetwork`: the projected osmnx-style
 ``MultiDiGraph`` plus the arrays the compiled shortest-path engine needs.
 
 :func:`load_walk_network` reads a raw OSM extract (``.osm``, ``.osm.bz2``,
-``.osm.gz``, ``.osm.pbf``), a saved ``.graphml``, or downloads through osmnx (a
-WGS-84 polygon or a place name), then
+``.osm.gz``, ``.osm.pbf``), a saved ``.graphml``, or downloads from Overpass
+(:func:`walk_graph_from_polygon`: a WGS-84 polygon, or a place name osmnx
+geocodes), then
 
-1. keeps the **walkable ways** only, by osmnx's own ``walk`` definition
-   (``osmnx._overpass._get_network_filter("walk")``, evaluated here tag by tag
-   on the file's ways, so a file gives the same network Overpass would);
+1. keeps the **walkable ways** by the walking rule below (the same rule for XML,
+   PBF and Overpass: :func:`overpass_walk_query` asks Overpass for exactly
+   the ways :func:`walk_rule` keeps), and reports per rule what it kept and
+   dropped, and what it keeps or drops beyond osmnx's ``walk`` filter;
 2. **repairs clipped ways**: an extract cut at a bounding box keeps ways whose
    node references point outside it; those references are dropped and each
    remaining run of consecutive nodes (at least two) is kept as its own piece;
@@ -22,12 +24,51 @@ WGS-84 polygon or a place name), then
 6. **caches** the projected graph as GraphML in ``data/processed/networks/``,
    keyed by the SHA-256 of the input bytes and the options.
 
-Walking direction: as in osmnx's ``walk`` network every way is walkable both
-ways, except where pedestrians are explicitly one-way (``oneway:foot=yes`` or
-``oneway=yes`` on a foot-only way: footway, path, pedestrian, steps, corridor);
-those become a single directed edge. The largest component is therefore the
-largest *weakly* connected one (as osmnx); the report counts the nodes outside
-its largest strongly connected part (``nodes_not_strongly_connected``).
+The walking rule
+----------------
+Access is decided by the first row that matches (:data:`WALK_ACCESS_RULES`);
+the shape rows then say how a kept way is walked.
+
+=====================================================  ===============  =====================
+OSM tags                                               walking          reason in the report
+=====================================================  ===============  =====================
+no ``highway`` tag                                     no               ``not_a_street``
+``highway=motorway|motorway_link`` (even ``foot=yes``)  no               ``motorway``
+``highway=abandoned|construction|no|planned|``         no               ``not_built``
+``proposed|razed``
+``foot=no``                                            no               ``foot_no``
+``foot=yes|designated|permissive``                     yes              ``foot_permitted``
+``access=no|private`` (no foot permission)             no               ``access_private``
+``service=private`` (no foot permission)               no               ``service_private``
+``highway=cycleway|bus_guideway|platform|raceway|``    no               ``no_pedestrians``
+``rest_area|services`` (no foot permission)
+any other ``highway``                                  yes              ``street``
+``area=yes`` on ``highway=pedestrian|footway|path``,   across the area  ``pedestrian_area``
+a closed ``highway=pedestrian`` way (unless
+``area=no``), a ``type=multipolygon`` relation with
+one of those highways
+``area=yes`` on any other highway                      no               ``area_not_pedestrian``
+``sidewalk[:both|:left|:right]=separate``              yes, unless      ``sidewalk_separate``
+                                                       sidewalks run    (kept) /
+                                                       alongside        ``sidewalk_separate_
+                                                                        alongside`` (dropped)
+``oneway:foot=yes`` / ``-1``                           one way only
+``oneway=*`` (any highway)                             both ways
+=====================================================  ===============  =====================
+
+Differences from osmnx's ``walk`` filter, on purpose: a foot permission
+overrides ``access=private``, ``service=private`` and the cycleway/platform
+exclusions (shared foot and cycle paths); ``access=no`` is excluded like
+``private``; pedestrian areas (squares, 广场) are walkable *across*: their
+outline, plus a straight link between every two points where other walkable
+ways meet the outline, where that link stays inside the area (holes of
+multipolygons included); ``sidewalk=separate`` roads stay walkable when no
+``footway=sidewalk`` way runs within :data:`SEPARATE_SIDEWALK_SEARCH_M` metres
+along at least half of them (an extract without the sidewalks would otherwise
+lose the street); ``oneway=yes`` never binds walkers (it is for vehicles or
+cyclists), only ``oneway:foot`` does. One-way edges make the largest component
+the largest *weakly* connected one (as osmnx); the report counts the nodes
+outside its largest strongly connected part (``nodes_not_strongly_connected``).
 """
 
 from __future__ import annotations
@@ -60,14 +101,20 @@ from ordos_geo._validate import check_input_file
 
 __all__ = [
     "NETWORK_SUFFIXES",
+    "WALK_ACCESS_RULES",
     "WALK_DEFINITION_VERSION",
     "WalkNetwork",
     "clean_walk_graph",
     "graph_from_osm_file",
+    "in_osmnx_walk",
     "is_walkable",
     "load_walk_network",
+    "overpass_walk_filters",
+    "overpass_walk_query",
     "project_network",
+    "walk_graph_from_polygon",
     "walk_network_from_graph",
+    "walk_rule",
 ]
 
 logger = logging.getLogger(__name__)
@@ -79,9 +126,34 @@ _PBF_SUFFIXES = (".osm.pbf", ".pbf")
 
 #: Version of the walk definition and cleaning rules; part of the cache key, so
 #: bump it whenever the rules below change.
-WALK_DEFINITION_VERSION = "1"
+WALK_DEFINITION_VERSION = "2"
 
-#: osmnx 2.1's ``walk`` Overpass filter, used if osmnx's private helper moves.
+#: The walking rule's access rows, in order; the first row whose tag matches decides
+#: (see the module docstring's table). Each row: ``(reason, key, values, walkable)``;
+#: ``values`` is a ``|``-separated list matched against the whole tag value, ``None``
+#: means "the key is absent". A way no row matches is walkable (``reason`` ``"street"``).
+WALK_ACCESS_RULES: tuple[tuple[str, str, str | None, bool], ...] = (
+    ("not_a_street", "highway", None, False),
+    ("motorway", "highway", "motorway|motorway_link", False),
+    ("not_built", "highway", "abandoned|construction|no|planned|proposed|razed", False),
+    ("foot_no", "foot", "no", False),
+    ("foot_permitted", "foot", "yes|designated|permissive", True),
+    ("access_private", "access", "no|private", False),
+    ("service_private", "service", "private", False),
+    ("no_pedestrians", "highway", "bus_guideway|cycleway|platform|raceway|rest_area|services", False),
+)
+#: Highways whose ``area=yes`` ways (and multipolygons) are pedestrian areas.
+PEDESTRIAN_AREA_HIGHWAYS: tuple[str, ...] = ("pedestrian", "footway", "path")
+#: Keys whose value ``separate`` says the road's sidewalk is mapped as its own way.
+_SIDEWALK_KEYS = ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right")
+#: A ``sidewalk=separate`` road is dropped when mapped sidewalks (``footway=sidewalk``)
+#: run within this many metres of it along at least half its length.
+SEPARATE_SIDEWALK_SEARCH_M = 25.0
+
+_YES = frozenset({"yes", "true", "1"})
+_REVERSE = frozenset({"-1", "reverse"})
+
+#: osmnx 2.1's ``walk`` Overpass filter (for the report's comparison), used if osmnx's private helper moves.
 _OSMNX_WALK_FILTER_FALLBACK = (
     '["highway"]["area"!~"yes"]["access"!~"private"]'
     '["highway"!~"abandoned|bus_guideway|construction|cycleway|motor|no|planned|'
@@ -90,49 +162,215 @@ _OSMNX_WALK_FILTER_FALLBACK = (
     '["sidewalk"!~"separate"]["sidewalk:both"!~"separate"]'
     '["sidewalk:left"!~"separate"]["sidewalk:right"!~"separate"]'
 )
-_FILTER_CLAUSE = re.compile(r'\["(?P<key>[^"]+)"(?:(?P<op>!?~)"(?P<value>[^"]*)")?\]')
-
-#: Highways only pedestrians (and maybe cyclists) use: ``oneway=*`` binds walkers there.
-_FOOT_ONLY_HIGHWAYS = frozenset({"footway", "path", "pedestrian", "steps", "corridor"})
-_YES = frozenset({"yes", "true", "1"})
-_NO = frozenset({"no", "false", "0"})
-_REVERSE = frozenset({"-1", "reverse"})
+_FILTER_CLAUSE = re.compile(r'\["(?P<key>[^"]+)"(?:(?P<op>!?~|=)"(?P<value>[^"]*)")?\]')
 
 #: OSM way tags kept as edge attributes (osmnx's list plus the foot-related ones).
 _EXTRA_WAY_TAGS = ("foot", "footway", "sidewalk", "surface", "lit", "oneway:foot")
 
 
-def _walk_filter_text() -> str:
+def _matches(tags: dict[str, str], key: str, values: str | None) -> bool:
+    value = tags.get(key)
+    if values is None:
+        return value is None
+    return value is not None and value in values.split("|")
+
+
+def walk_rule(tags: dict[str, str], *, closed: bool = False) -> tuple[str, str]:
+    """Apply the walking rule to one OSM way (or multipolygon) and say why.
+
+    Parameters
+    ----------
+    tags : dict of str to str
+        The way's OSM tags.
+    closed : bool
+        Whether the way is closed (first node = last node); a closed
+        ``highway=pedestrian`` way is a pedestrian area unless ``area=no``.
+
+    Returns
+    -------
+    verdict : str
+        ``"line"`` (walkable both ways along the way, or one way with
+        ``oneway:foot``), ``"area"`` (a pedestrian area: walkable across),
+        ``"sidewalk_separate"`` (walkable unless mapped sidewalks run alongside)
+        or ``"drop"``.
+    reason : str
+        The rule that decided: a reason of :data:`WALK_ACCESS_RULES`, ``"street"``,
+        ``"pedestrian_area"``, ``"area_not_pedestrian"`` or ``"sidewalk_separate"``.
+
+    Examples
+    --------
+    >>> walk_rule({"highway": "cycleway", "foot": "designated"})
+    ('line', 'foot_permitted')
+    >>> walk_rule({"highway": "pedestrian", "area": "yes"})
+    ('area', 'pedestrian_area')
+    >>> walk_rule({"highway": "service", "access": "private"})
+    ('drop', 'access_private')
+    """
+    reason = "street"
+    for rule, key, values, walkable in WALK_ACCESS_RULES:
+        if _matches(tags, key, values):
+            if not walkable:
+                return "drop", rule
+            reason = rule
+            break
+    highway = tags.get("highway")
+    area = tags.get("area")
+    if (area == "yes" and highway in PEDESTRIAN_AREA_HIGHWAYS) or (closed and highway == "pedestrian"
+                                                                 and area != "no"):
+        return "area", "pedestrian_area"
+    if area == "yes":
+        return "drop", "area_not_pedestrian"
+    if any(tags.get(key) == "separate" for key in _SIDEWALK_KEYS):
+        return "sidewalk_separate", "sidewalk_separate"
+    return "line", reason
+
+
+def is_walkable(tags: dict[str, str], *, closed: bool = False) -> bool:
+    """Whether the walking rule keeps an OSM way with these tags.
+
+    ``sidewalk=separate`` roads count as walkable here; the loader drops them
+    only where mapped sidewalks run alongside (see :func:`walk_rule`).
+
+    Parameters
+    ----------
+    tags : dict of str to str
+        The way's OSM tags.
+    closed : bool
+        Whether the way is closed.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_walkable({"highway": "footway"}), is_walkable({"highway": "motorway", "foot": "yes"})
+    (True, False)
+    >>> is_walkable({"building": "yes"}), is_walkable({"highway": "cycleway", "foot": "yes"})
+    (False, True)
+    """
+    return walk_rule(tags, closed=closed)[0] != "drop"
+
+
+def _overpass_values(values: str) -> str:
+    return "^(" + values + ")$"
+
+
+def overpass_walk_filters() -> list[str]:
+    """The Overpass way filters of the walking rule (their union is the walk network).
+
+    Built from :data:`WALK_ACCESS_RULES` and :data:`PEDESTRIAN_AREA_HIGHWAYS`:
+    one filter per way a row can admit (a foot permission, or no row at all),
+    each with every earlier excluding row negated, once for lines
+    (``area`` not ``yes``) and once for pedestrian areas. A way matches one of
+    them exactly when :func:`is_walkable` keeps it (closed ``highway=pedestrian``
+    ways are lines here; the loader makes them areas).
+
+    Returns
+    -------
+    list of str
+        Filters such as ``["highway"]["highway"!~"^(motorway|motorway_link)$"]...``.
+
+    Examples
+    --------
+    >>> len(overpass_walk_filters())
+    4
+    """
+    access: list[str] = []
+    negated: list[str] = []
+    for _rule, key, values, walkable in WALK_ACCESS_RULES:
+        clause = f'["{key}"]' if values is None else f'["{key}"~"{_overpass_values(values)}"]'
+        if walkable:
+            access.append("".join(negated) + clause)
+        negated.append(f'["{key}"]' if values is None else f'["{key}"!~"{_overpass_values(values)}"]')
+    access.append("".join(negated))
+    areas = _overpass_values("|".join(PEDESTRIAN_AREA_HIGHWAYS))
+    shapes = ('["area"!~"^yes$"]', f'["area"="yes"]["highway"~"{areas}"]')
+    return [a + s for a in access for s in shapes]
+
+
+def overpass_walk_query(polygon: shapely.Polygon | shapely.MultiPolygon) -> list[str]:
+    """The Overpass QL queries that download the walk network inside a polygon.
+
+    One query per piece osmnx would split the polygon into
+    (``osmnx.settings.max_query_area_size``): the ways of
+    :func:`overpass_walk_filters`, the pedestrian multipolygons, and their nodes
+    and member ways.
+
+    Parameters
+    ----------
+    polygon : shapely.Polygon or shapely.MultiPolygon
+        The area in WGS-84 (longitude, latitude).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import shapely
+    >>> query = overpass_walk_query(shapely.box(109.77, 39.59, 109.80, 39.62))[0]
+    >>> 'way["highway"]' in query and 'relation["type"="multipolygon"]' in query
+    True
+    """
+    from osmnx import _overpass
+
+    areas = _overpass_values("|".join(PEDESTRIAN_AREA_HIGHWAYS))
+    relation_access = [f[: f.index('["area"')] for f in overpass_walk_filters()[::2]]
+    queries = []
+    for coords in _overpass._make_overpass_polygon_coord_strs(polygon):
+        poly = f"(poly:{coords!r})"
+        parts = [f"way{f}{poly};" for f in overpass_walk_filters()]
+        parts += [f'relation["type"="multipolygon"]{a}["highway"~"{areas}"]{poly};' for a in relation_access]
+        queries.append(f"{_overpass._make_overpass_settings()};({''.join(parts)});(._;>;);out;")
+    return queries
+
+
+def _pedestrian_direction(tags: dict[str, str]) -> tuple[bool, bool]:
+    """Return ``(one_way, reversed)`` for walkers: only ``oneway:foot`` binds them."""
+    foot = tags.get("oneway:foot")
+    if foot in _YES:
+        return True, False
+    if foot in _REVERSE:
+        return True, True
+    return False, False
+
+
+def _osmnx_walk_rules() -> list[tuple[str, str | None, re.Pattern[str] | None]]:
     try:
         from osmnx._overpass import _get_network_filter
 
-        return _get_network_filter("walk")
+        text = _get_network_filter("walk")
     except (ImportError, AttributeError, ValueError):  # pragma: no cover - osmnx moved its helper
-        return _OSMNX_WALK_FILTER_FALLBACK
+        text = _OSMNX_WALK_FILTER_FALLBACK
+    return [(m["key"], m["op"], re.compile(m["value"]) if m["value"] is not None else None)
+            for m in _FILTER_CLAUSE.finditer(text)]
 
 
-def _walk_filter_rules() -> list[tuple[str, str | None, re.Pattern[str] | None]]:
-    text = _walk_filter_text()
-    rules = []
-    for match in _FILTER_CLAUSE.finditer(text):
-        value = match["value"]
-        rules.append((match["key"], match["op"], re.compile(value) if value is not None else None))
-    if not rules:  # pragma: no cover - defensive
-        msg = f"cannot parse osmnx's walk filter {text!r}"
-        raise RuntimeError(msg)
-    return rules
+def _overpass_filter_matches(rules: list[tuple[str, str | None, re.Pattern[str] | None]],
+                             tags: dict[str, str]) -> bool:
+    """Evaluate parsed Overpass clauses with Overpass semantics (unanchored regex, ``=`` exact)."""
+    for key, op, pattern in rules:
+        value = tags.get(key)
+        if op is None:
+            if value is None:
+                return False
+        elif op == "=":
+            if value != pattern.pattern:  # type: ignore[union-attr]
+                return False
+        elif op == "~":
+            if value is None or not pattern.search(value):  # type: ignore[union-attr]
+                return False
+        elif value is not None and pattern.search(value):  # type: ignore[union-attr]
+            return False
+    return True
 
 
-_WALK_RULES = _walk_filter_rules()
+_OSMNX_WALK_RULES = _osmnx_walk_rules()
 
 
-def is_walkable(tags: dict[str, str]) -> bool:
-    """Whether an OSM way with these tags belongs to osmnx's ``walk`` network.
-
-    Evaluates osmnx's Overpass filter for ``network_type="walk"`` clause by
-    clause, with Overpass semantics: ``["k"]`` needs the key; ``["k"!~"re"]``
-    passes when the key is absent or its value does not contain a match of the
-    (unanchored, case-sensitive) regular expression.
+def in_osmnx_walk(tags: dict[str, str]) -> bool:
+    """Whether osmnx's own ``walk`` filter keeps a way (for the cleaning report's comparison).
 
     Parameters
     ----------
@@ -145,40 +383,10 @@ def is_walkable(tags: dict[str, str]) -> bool:
 
     Examples
     --------
-    >>> is_walkable({"highway": "footway"}), is_walkable({"highway": "motorway"})
-    (True, False)
-    >>> is_walkable({"building": "yes"}), is_walkable({"highway": "service", "access": "private"})
-    (False, False)
+    >>> in_osmnx_walk({"highway": "cycleway", "foot": "designated"})
+    False
     """
-    for key, op, pattern in _WALK_RULES:
-        value = tags.get(key)
-        if op is None:
-            if value is None:
-                return False
-        elif op == "~":
-            if value is None or not pattern.search(value):  # type: ignore[union-attr]
-                return False
-        elif value is not None and pattern.search(value):  # type: ignore[union-attr]
-            return False
-    return True
-
-
-def _pedestrian_direction(tags: dict[str, str]) -> tuple[bool, bool]:
-    """Return ``(one_way, reversed)`` for walkers on a way with these tags."""
-    foot = tags.get("oneway:foot")
-    if foot is not None:
-        if foot in _YES:
-            return True, False
-        if foot in _REVERSE:
-            return True, True
-        return False, False
-    if tags.get("highway") in _FOOT_ONLY_HIGHWAYS:
-        oneway = tags.get("oneway")
-        if oneway in _YES:
-            return True, False
-        if oneway in _REVERSE:
-            return True, True
-    return False, False
+    return _overpass_filter_matches(_OSMNX_WALK_RULES, tags)
 
 
 # ---------------------------------------------------------------------------
@@ -194,6 +402,10 @@ class _OsmData:
     lat: dict[int, float] = field(default_factory=dict)
     node_tags: dict[int, dict[str, str]] = field(default_factory=dict)
     ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
+    #: multipolygon relations with a ``highway`` tag: (id, [(member way id, role)], tags)
+    relations: list[tuple[int, list[tuple[int, str]], dict[str, str]]] = field(default_factory=list)
+    #: multipolygons already assembled (PBF): (id, polygon in lon/lat, tags)
+    polygons: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
 
 
 def _open_xml(path: Path) -> IO[bytes]:
@@ -232,6 +444,11 @@ def _read_osm_xml(path: Path) -> _OsmData:
                         data.ways.append((int(element.get("id")), refs, tags))  # type: ignore[arg-type]
                     element.clear()
                 elif kind == "relation":
+                    tags = {t.get("k"): t.get("v") for t in element.iter("tag")}
+                    if element.get("action") != "delete" and tags.get("type") == "multipolygon" and "highway" in tags:
+                        members = [(int(m.get("ref")), m.get("role") or "outer")  # type: ignore[arg-type]
+                                   for m in element.iter("member") if m.get("type") == "way"]
+                        data.relations.append((int(element.get("id")), members, tags))  # type: ignore[arg-type]
                     element.clear()
     except ET.ParseError as error:
         msg = f"{path}: not valid OSM XML ({error}); re-export the extract (JOSM, Overpass or osmium) and retry"
@@ -316,6 +533,7 @@ def _read_osm_pbf(path: Path) -> _OsmData:
             for node_id, (x, y) in zip(refs, coords.tolist(), strict=True):
                 data.lon[node_id] = x
                 data.lat[node_id] = y
+    _read_pbf_multipolygons(osm, data)
     # nodes of clipped ways that are present in the file
     try:
         network_nodes, _ = osm.get_network(network_type="all", nodes=True)
@@ -339,6 +557,26 @@ def _read_osm_pbf(path: Path) -> _OsmData:
     return data
 
 
+def _read_pbf_multipolygons(osm: Any, data: _OsmData) -> None:
+    """Add the pedestrian multipolygons of a PBF extract (pyrosm assembles their polygons)."""
+    try:
+        frame = osm.get_data_by_custom_criteria(
+            custom_filter={"highway": list(PEDESTRIAN_AREA_HIGHWAYS)}, keep_nodes=False, keep_ways=False,
+            keep_relations=True,
+        )
+    except Exception:  # pragma: no cover - pyrosm finds no relation at all
+        return
+    if frame is None or len(frame) == 0:
+        return
+    tag_columns = [c for c in frame.columns if c not in _PYROSM_NON_TAG_COLUMNS]
+    for record, geometry in zip(frame.drop(columns="geometry").to_dict("records"), frame.geometry.array,
+                                strict=True):
+        if record.get("osm_type") != "relation" or geometry is None or geometry.is_empty:
+            continue
+        if geometry.geom_type in ("Polygon", "MultiPolygon"):
+            data.polygons.append((int(record["id"]), geometry, _row_tags(record, tag_columns)))
+
+
 # ---------------------------------------------------------------------------
 # Building and cleaning the graph
 # ---------------------------------------------------------------------------
@@ -355,47 +593,238 @@ def _split_at_missing(refs: list[int], present: dict[int, float]) -> list[list[i
     return pieces
 
 
-def _graph_from_osm_data(data: _OsmData, *, name: str) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
-    """Build the unsimplified, unprojected osmnx-style walk graph and the way counts."""
-    import osmnx as ox
+def _local_metres(lon: np.ndarray, lat: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
+    """Equirectangular metres around ``origin`` (good to well under 1 % over a few kilometres)."""
+    scale = 111_320.0 * np.cos(np.radians(origin[1]))
+    return np.column_stack([(lon - origin[0]) * scale, (lat - origin[1]) * 110_574.0])
 
-    keep_tags = list(dict.fromkeys([*ox.settings.useful_tags_way, *_EXTRA_WAY_TAGS]))
-    graph = nx.MultiDiGraph(crs="epsg:4326", created_with=f"ordos_geo / OSMnx {ox.__version__}", name=name)
-    ways_walkable = ways_repaired = ways_unusable = refs_missing = 0
-    for way_id, refs, tags in tqdm(data.ways, desc=f"{name}: walkable ways", unit="way", disable=None, leave=False):
-        if not is_walkable(tags):
+
+@dataclass
+class _Way:
+    """A way (or multipolygon) the walking rule keeps, before it becomes edges."""
+
+    osm_id: int
+    pieces: list[list[int]]
+    tags: dict[str, str]
+    rings: list[list[int]] = field(default_factory=list)  # pedestrian areas: closed node rings
+    polygon: Any = None  # pedestrian areas: the area in lon/lat
+
+
+def _piece_lines(pieces: list[list[int]], data: _OsmData, origin: tuple[float, float]) -> list[shapely.LineString]:
+    lines = []
+    for piece in pieces:
+        lon = np.array([data.lon[n] for n in piece])
+        lat = np.array([data.lat[n] for n in piece])
+        lines.append(shapely.LineString(_local_metres(lon, lat, origin)))
+    return lines
+
+
+def _sidewalks_alongside(roads: list[_Way], lines: list[_Way], data: _OsmData) -> list[bool]:
+    """Whether mapped sidewalks (``footway=sidewalk``) run along each ``sidewalk=separate`` road.
+
+    A road has them when the sidewalk ways within :data:`SEPARATE_SIDEWALK_SEARCH_M`
+    metres of it are, inside that band, at least half as long as the road.
+    """
+    if not roads:
+        return []
+    first = roads[0].pieces[0][0]
+    origin = (data.lon[first], data.lat[first])
+    sidewalks = [line for way in lines if way.tags.get("footway") == "sidewalk"
+                 for line in _piece_lines(way.pieces, data, origin)]
+    tree = shapely.STRtree(sidewalks)
+    answers = []
+    for road in roads:
+        road_lines = _piece_lines(road.pieces, data, origin)
+        band = shapely.union_all([line.buffer(SEPARATE_SIDEWALK_SEARCH_M) for line in road_lines])
+        near = tree.query(band)
+        alongside = sum(sidewalks[i].intersection(band).length for i in near.tolist())
+        answers.append(alongside >= 0.5 * sum(line.length for line in road_lines))
+    return answers
+
+
+def _multipolygon(members: list[tuple[int, str]], way_refs: dict[int, list[int]], data: _OsmData) -> Any:
+    """Assemble a multipolygon relation from its member ways (outer minus inner), or ``None``."""
+    rings: dict[str, list[shapely.LineString]] = {"outer": [], "inner": []}
+    for way_id, role in members:
+        refs = [n for n in way_refs.get(way_id, []) if n in data.lon]
+        if len(refs) >= 2:
+            rings["inner" if role == "inner" else "outer"].append(
+                shapely.LineString([(data.lon[n], data.lat[n]) for n in refs]))
+    outer = shapely.union_all(list(shapely.polygonize(rings["outer"]).geoms)) if rings["outer"] else None
+    if outer is None or outer.is_empty:
+        return None
+    if rings["inner"]:
+        outer = outer.difference(shapely.union_all(list(shapely.polygonize(rings["inner"]).geoms)))
+    return outer if not outer.is_empty else None
+
+
+def _polygonal(polygon: Any) -> Any:
+    """The polygonal part of a possibly self-touching ring (``shapely.make_valid``), or ``None``."""
+    if not polygon.is_valid:
+        fixed = shapely.make_valid(polygon)
+        parts = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in ("Polygon", "MultiPolygon")]
+        polygon = shapely.union_all(parts) if parts else shapely.Polygon()
+    return polygon if polygon.geom_type in ("Polygon", "MultiPolygon") and polygon.area > 0 else None
+
+
+def _polygon_rings(polygon: Any, lookup: dict[tuple[float, float], int], data: _OsmData) -> list[list[int]]:
+    """Node rings of a lon/lat polygon: known nodes by coordinate, new (negative) ids for the others."""
+    rings = []
+    for part in getattr(polygon, "geoms", [polygon]):
+        for ring in [part.exterior, *part.interiors]:
+            ids = []
+            for lon, lat in ring.coords:
+                node = lookup.get((lon, lat))
+                if node is None:
+                    node = -(len(data.lon) + 1)
+                    while node in data.lon:
+                        node -= 1
+                    data.lon[node], data.lat[node] = lon, lat
+                    lookup[(lon, lat)] = node
+                ids.append(node)
+            rings.append([n for n, _ in groupby(ids)])
+    return rings
+
+
+def _area_links(area: _Way, meeting: list[int], data: _OsmData) -> list[tuple[int, int]]:
+    """Straight links between an area's meeting points that stay inside the area."""
+    inside = area.polygon.buffer(1e-7)  # ~1 cm of rounding tolerance in degrees
+    shapely.prepare(inside)
+    on_outline = {frozenset(pair) for ring in area.rings for pair in pairwise(ring)}
+    links = []
+    for i, a in enumerate(meeting):
+        for b in meeting[i + 1:]:
+            if frozenset((a, b)) in on_outline:
+                continue
+            segment = shapely.LineString([(data.lon[a], data.lat[a]), (data.lon[b], data.lat[b])])
+            if inside.covers(segment):
+                links.append((a, b))
+    return links
+
+
+def _classify_ways(data: _OsmData) -> tuple[list[_Way], list[_Way], list[_Way], dict[str, Any]]:
+    """Apply the walking rule to every way and multipolygon: lines, areas, sidewalk=separate roads, counts."""
+    lines: list[_Way] = []
+    areas: list[_Way] = []
+    roads: list[_Way] = []
+    kept: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    beyond: dict[str, int] = {}
+    osmnx_only: dict[str, int] = {}
+    counts = {"ways_walkable": 0, "multipolygons_walkable": 0, "ways_osmnx_walk": 0, "ways_repaired": 0,
+              "ways_unusable": 0, "node_refs_missing": 0}
+    polygons: list[tuple[int, Any, dict[str, str]]] = list(data.polygons)
+    if data.relations:
+        way_refs = {way_id: refs for way_id, refs, _ in data.ways}
+        for rel_id, members, tags in data.relations:
+            polygons.append((rel_id, _multipolygon(members, way_refs, data), tags))
+
+    def tally(verdict: str, reason: str, tags: dict[str, str], *, way: bool = True) -> None:
+        osmnx = way and in_osmnx_walk(tags)  # osmnx's walk network never holds relations
+        counts["ways_osmnx_walk"] += osmnx
+        label = f"{'' if way else 'multipolygon '}highway={tags.get('highway')} {reason}"
+        if verdict == "drop":
+            dropped[reason] = dropped.get(reason, 0) + 1
+            if osmnx:
+                osmnx_only[label] = osmnx_only.get(label, 0) + 1
+        else:
+            kept[reason] = kept.get(reason, 0) + 1
+            if not osmnx:
+                beyond[label] = beyond.get(label, 0) + 1
+
+    for way_id, refs, tags in data.ways:
+        if "highway" not in tags:
             continue
-        ways_walkable += 1
+        closed = len(refs) >= 4 and refs[0] == refs[-1]
+        verdict, reason = walk_rule(tags, closed=closed)
+        tally(verdict, reason, tags)
+        if verdict == "drop":
+            continue
+        counts["ways_walkable"] += 1
         missing = sum(1 for n in refs if n not in data.lon)
         if missing:
-            refs_missing += missing
+            counts["node_refs_missing"] += missing
             pieces = _split_at_missing(refs, data.lon)
         else:
             nodes = [n for n, _ in groupby(refs)]
             pieces = [nodes] if len(nodes) >= 2 else []
         if not pieces:
-            ways_unusable += 1
+            counts["ways_unusable"] += 1
             continue
         if missing:
-            ways_repaired += 1
-        one_way, reverse = _pedestrian_direction(tags)
-        attrs = {"osmid": way_id, **{k: tags[k] for k in keep_tags if k in tags}, "oneway": one_way}
-        for piece in pieces:
-            nodes = piece[::-1] if reverse else piece
-            for node in nodes:
-                if node not in graph:
-                    graph.add_node(node, y=data.lat[node], x=data.lon[node], **data.node_tags.get(node, {}))
-            pairs = list(pairwise(nodes))
-            graph.add_edges_from(pairs, **attrs, reversed=False)
-            if not one_way:
-                graph.add_edges_from([(v, u) for u, v in pairs], **attrs, reversed=True)
-    counts = {
-        "ways_total": len(data.ways),
-        "ways_walkable": ways_walkable,
-        "ways_repaired": ways_repaired,
-        "ways_unusable": ways_unusable,
-        "node_refs_missing": refs_missing,
-    }
+            counts["ways_repaired"] += 1
+        way = _Way(way_id, pieces, tags)
+        if verdict == "area" and not missing and len(pieces[0]) >= 4:
+            polygon = _polygonal(shapely.Polygon([(data.lon[n], data.lat[n]) for n in pieces[0]]))
+            if polygon is not None:
+                way.rings, way.polygon = [pieces[0]], polygon
+                areas.append(way)
+                continue
+        (roads if verdict == "sidewalk_separate" else lines).append(way)
+    lookup = {(data.lon[n], data.lat[n]): n for way in lines + areas + roads for piece in way.pieces for n in piece}
+    if data.relations:
+        for _way_id, refs, _ in data.ways:
+            lookup.update({(data.lon[n], data.lat[n]): n for n in refs if n in data.lon})
+    for rel_id, polygon, tags in polygons:
+        verdict, reason = walk_rule({**tags, "area": tags.get("area", "yes")})
+        tally(verdict, reason, tags, way=False)
+        if verdict == "drop":
+            continue
+        counts["multipolygons_walkable"] += 1
+        if polygon is None:
+            counts["ways_unusable"] += 1
+            continue
+        rings = _polygon_rings(polygon, lookup, data)
+        areas.append(_Way(rel_id, rings, tags, rings=rings, polygon=polygon))
+    counts["walk_rule"] = {"kept": dict(sorted(kept.items())), "dropped": dict(sorted(dropped.items()))}
+    counts["kept_beyond_osmnx_walk"] = dict(sorted(beyond.items()))
+    counts["dropped_from_osmnx_walk"] = dict(sorted(osmnx_only.items()))
+    return lines, areas, roads, counts
+
+
+def _graph_from_osm_data(data: _OsmData, *, name: str) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
+    """Build the unsimplified, unprojected osmnx-style walk graph and the way counts."""
+    import osmnx as ox
+
+    keep_tags = list(dict.fromkeys([*ox.settings.useful_tags_way, *_EXTRA_WAY_TAGS, "area"]))
+    graph = nx.MultiDiGraph(crs="epsg:4326", created_with=f"ordos_geo / OSMnx {ox.__version__}", name=name)
+    lines, areas, roads, counts = _classify_ways(data)
+    alongside = _sidewalks_alongside(roads, lines, data)
+    counts["walk_rule"]["dropped"]["sidewalk_separate_alongside"] = sum(alongside)
+    counts["walk_rule"]["kept"]["sidewalk_separate"] = len(roads) - sum(alongside)
+    counts["ways_walkable"] -= sum(alongside)
+    lines = lines + [road for road, has in zip(roads, alongside, strict=True) if not has]
+    members: dict[int, int] = {}
+    for way in lines + areas:
+        for node in {n for piece in way.pieces for n in piece}:
+            members[node] = members.get(node, 0) + 1
+
+    def add(nodes: list[int], attrs: dict[str, Any], *, both: bool = True) -> None:
+        for node in nodes:
+            if node not in graph:
+                graph.add_node(node, y=data.lat[node], x=data.lon[node], **data.node_tags.get(node, {}))
+        pairs = list(pairwise(nodes))
+        graph.add_edges_from(pairs, **attrs, reversed=False)
+        if both:
+            graph.add_edges_from([(v, u) for u, v in pairs], **attrs, reversed=True)
+
+    for way in tqdm(lines, desc=f"{name}: walkable ways", unit="way", disable=None, leave=False):
+        one_way, reverse = _pedestrian_direction(way.tags)
+        attrs = {"osmid": way.osm_id, **{k: way.tags[k] for k in keep_tags if k in way.tags}, "oneway": one_way}
+        for piece in way.pieces:
+            add(piece[::-1] if reverse else piece, attrs, both=not one_way)
+    links = 0
+    for area in areas:
+        attrs = {"osmid": area.osm_id, **{k: area.tags[k] for k in keep_tags if k in area.tags}, "area": "yes",
+                 "oneway": False}
+        for ring in area.rings:
+            add(ring, attrs)
+        meeting = [n for n in dict.fromkeys(n for ring in area.rings for n in ring) if members.get(n, 0) >= 2]
+        for a, b in _area_links(area, meeting, data):
+            add([a, b], {**attrs, "area_link": True})
+            links += 1
+    counts.update(ways_total=len(data.ways), multipolygons_total=len(data.polygons) + len(data.relations),
+                  pedestrian_areas=len(areas), pedestrian_area_links=links)
     return graph, counts
 
 
@@ -488,8 +917,8 @@ def graph_from_osm_file(path: str | os.PathLike[str], *, simplify: bool = True) 
     report: dict[str, Any] = {"source": str(file), **counts}
     if counts["ways_walkable"] == 0:
         msg = (
-            f"{file}: none of its {counts['ways_total']} ways is walkable (osmnx walk definition: a `highway` "
-            "tag that is not motorway/cycleway/construction..., not access=private, foot=no or area=yes); "
+            f"{file}: none of its {counts['ways_total']} ways is walkable (walking rule: a `highway` tag that "
+            "is not motorway/cycleway/construction..., not access=private or foot=no without foot=yes); "
             "the extract may hold only buildings or land use: export the streets and paths too"
         )
         raise NetworkDataError(msg)
@@ -573,7 +1002,7 @@ def _cache_key(content_digest: str, crs: Any) -> str:
         "content": content_digest,
         "crs": None if crs is None else _metric_crs(crs).to_string(),
         "walk_definition": WALK_DEFINITION_VERSION,
-        "walk_filter": _walk_filter_text(),
+        "walk_filter": overpass_walk_filters(),
     }
     return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
 
@@ -619,8 +1048,8 @@ def load_walk_network(
     source : path, shapely Polygon/MultiPolygon or str
         An OSM extract (``.osm``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``), a
         saved ``.graphml``; or, online, a polygon in WGS-84 (longitude,
-        latitude) or a place name for ``osmnx.graph_from_polygon`` /
-        ``osmnx.graph_from_place`` with ``network_type="walk"``.
+        latitude) or a place name (geocoded with ``osmnx.geocode_to_gdf``)
+        whose walk network :func:`walk_graph_from_polygon` downloads.
     crs : pyproj.CRS, str or int, optional
         Metric CRS to project to. Default: chosen from the data
         (:func:`ordos_geo._crs.metric_crs_for`; Ordos: EPSG:4546).
@@ -733,22 +1162,99 @@ def _graph_online(source: Any, *, kind: str) -> tuple[nx.MultiDiGraph, dict[str,
     import osmnx as ox
 
     label = "polygon" if kind == "polygon" else str(source)
+    if kind == "polygon":
+        polygon = source
+    else:
+        try:
+            polygon = ox.geocode_to_gdf(source).union_all()
+        except (ox._errors.InsufficientResponseError, ValueError, TypeError) as error:
+            msg = f"{label}: Nominatim does not know this place ({error}); check the place name"
+            raise NetworkDataError(msg) from error
+        except OSError as error:  # requests' ConnectionError and timeouts are OSErrors
+            msg = (f"{label}: cannot reach OpenStreetMap (Overpass/Nominatim) ({error}); check the connection, "
+                   "or give an extract file (.osm, .osm.pbf) instead")
+            raise NetworkDataError(msg) from error
     try:
-        if kind == "polygon":
-            graph = ox.graph_from_polygon(source, network_type="walk", retain_all=True, simplify=False)
-        else:
-            graph = ox.graph_from_place(source, network_type="walk", retain_all=True, simplify=False)
-    except (ox._errors.InsufficientResponseError, ValueError, TypeError) as error:
-        msg = f"{label}: OpenStreetMap returned no walkable ways ({error}); check the area or place name"
+        graph, report = walk_graph_from_polygon(polygon, label=label)
+    except OSError as error:  # requests' errors are OSErrors
+        msg = (f"{label}: cannot get the walk network from Overpass {ox.settings.overpass_url} ({error}); check the "
+               "connection, or give an extract file (.osm, .osm.pbf) instead")
         raise NetworkDataError(msg) from error
-    except OSError as error:  # requests' ConnectionError and timeouts are OSErrors
-        msg = (f"{label}: cannot reach OpenStreetMap (Overpass/Nominatim) ({error}); check the connection, or "
-               "give an extract file (.osm, .osm.pbf) instead")
-        raise NetworkDataError(msg) from error
-    report: dict[str, Any] = {"source": f"osmnx:{label}", "ways_total": None, "ways_walkable": None,
-                              "ways_repaired": 0, "ways_unusable": 0, "node_refs_missing": 0}
     return clean_walk_graph(graph, report=report)
 
+
+def _data_from_overpass(responses: list[dict[str, Any]]) -> _OsmData:
+    """Nodes, ways and multipolygon relations of Overpass JSON responses."""
+    data = _OsmData()
+    seen_ways: set[int] = set()
+    seen_relations: set[int] = set()
+    for response in responses:
+        for element in response.get("elements", []):
+            kind, osm_id, tags = element.get("type"), int(element["id"]), element.get("tags") or {}
+            if kind == "node":
+                data.lon[osm_id], data.lat[osm_id] = float(element["lon"]), float(element["lat"])
+                useful = {k: v for k, v in tags.items() if k in ("highway", "junction", "railway", "ref")}
+                if useful:
+                    data.node_tags[osm_id] = useful
+            elif kind == "way" and osm_id not in seen_ways:
+                seen_ways.add(osm_id)
+                data.ways.append((osm_id, [int(n) for n in element.get("nodes", [])], dict(tags)))
+            elif kind == "relation" and osm_id not in seen_relations and tags.get("type") == "multipolygon":
+                seen_relations.add(osm_id)
+                members = [(int(m["ref"]), m.get("role") or "outer") for m in element.get("members", [])
+                           if m.get("type") == "way"]
+                data.relations.append((osm_id, members, dict(tags)))
+    return data
+
+
+def walk_graph_from_polygon(
+    polygon: shapely.Polygon | shapely.MultiPolygon, *, label: str = "polygon"
+) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
+    """Download the walk network inside a polygon from Overpass, by the walking rule.
+
+    Sends :func:`overpass_walk_query` through osmnx's Overpass client (so
+    ``osmnx.settings``: server, timeout, pause, cache, apply) and builds the
+    graph exactly as from a file (pedestrian areas, sidewalk check, one-way
+    rule); nothing is cleaned or simplified yet.
+
+    Parameters
+    ----------
+    polygon : shapely.Polygon or shapely.MultiPolygon
+        The area in WGS-84 (longitude, latitude).
+    label : str
+        Name of the area in messages.
+
+    Returns
+    -------
+    graph : networkx.MultiDiGraph
+        Unsimplified osmnx-style graph in EPSG:4326, all components, edge
+        ``length`` in metres (great circle).
+    report : dict
+        The way counts of the walking rule (as :func:`graph_from_osm_file`).
+
+    Raises
+    ------
+    NetworkDataError
+        No walkable way there.
+    requests.RequestException
+        Overpass could not be reached or failed (the caller says what to do).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> graph, report = walk_graph_from_polygon(shapely.box(109.77, 39.59, 109.80, 39.62))  # doctest: +SKIP
+    """
+    from collections import OrderedDict
+
+    import osmnx as ox
+    from osmnx import _overpass
+
+    responses = [_overpass._overpass_request(OrderedDict(data=query)) for query in overpass_walk_query(polygon)]
+    graph, counts = _graph_from_osm_data(_data_from_overpass(responses), name=label)
+    if graph.number_of_edges() == 0:
+        msg = f"{label}: OpenStreetMap has no walkable ways there; check the area or its boundary"
+        raise NetworkDataError(msg)
+    return ox.distance.add_edge_lengths(graph), {"source": f"overpass:{label}", **counts}
 
 
 @dataclass(frozen=True, eq=False)

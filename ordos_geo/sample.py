@@ -238,11 +238,11 @@ class _OsmBuilder:
         self.ways.append(way)
         return way
 
-    def add_polygon(self, poly: Any, tags: dict[str, str]) -> _Way:
+    def add_polygon(self, poly: Any, tags: dict[str, str], *, junction: bool = False) -> _Way:
         poly = max(_polys_of(poly), key=lambda p: p.area)
         ring = shapely.remove_repeated_points(poly.exterior, 0.5)
         coords = list(ring.coords)
-        return self.add(coords, tags, junction=False)
+        return self.add(coords, tags, junction=junction)
 
     # -- noding
     def _node_ways(self) -> list[list[tuple[float, float]]]:
@@ -651,6 +651,7 @@ def _build_kangbashi(scene: _Scene, rng: np.random.Generator, kangbashi_m: Polyg
             "name": "成吉思汗广场",
             "name:en": "Genghis Khan Square",
         },
+        junction=True,  # a pedestrian area: the streets and the axis that reach it join its outline
     )
     scene.excluded.append(square)
     fixed: dict[int, str] = {}
@@ -676,7 +677,7 @@ def _build_kangbashi(scene: _Scene, rng: np.random.Generator, kangbashi_m: Polyg
     bridges = [
         (ox - 1000, _street_tags("secondary", ("天骄路", "Tianjiao Road"))),
         (ox, {**_FOOT, "name": "中轴步行桥", "name:en": "Axis Footbridge (synthetic)"}),
-        (ox + 2000, {**_FOOT, "oneway": "yes", "name": "单向人行桥", "name:en": "One-way Footbridge (synthetic)"}),
+        (ox + 2000, {**_FOOT, "oneway:foot": "yes", "name": "单向人行桥", "name:en": "One-way Footbridge (synthetic)"}),
     ]
     for x, tags in bridges:
         north = riverside.intersection(LineString([(x, oy - 5000), (x, oy)]))
@@ -689,7 +690,8 @@ def _build_kangbashi(scene: _Scene, rng: np.random.Generator, kangbashi_m: Polyg
         osm.add([(x, top), (x, bottom)], {**tags, "bridge": "yes", "layer": "1"}, junction=False)
         osm.add(
             [(x, bottom), (x, ys_)],
-            {k: v for k, v in tags.items() if k != "oneway"} | ({"oneway": "yes"} if "oneway" in tags else {}),
+            {k: v for k, v in tags.items() if k != "oneway:foot"}
+            | ({"oneway:foot": "yes"} if "oneway:foot" in tags else {}),
         )
     # Azhen (Ejin Horo) stubs south of the river: 通格朗路 / 达尔扈特路
     for x, name in ((ox - 1000, ("通格朗路", "Tonggelang Road")), (ox + 1000, ("达尔扈特路", "Darhat Road"))):
@@ -1470,7 +1472,8 @@ en-wiki lede's 574,442 is a typo; the bulletin's 58.60 % top-3 share confirms 57
 
 ## Walk network (synthetic)
 - Kangbashi: a grid around Genghis Khan Square (39.604 N, 109.785 E) with a north-south pedestrian axis through a
-  2,500 m x 200 m square (sourced size), 鄂尔多斯大街 (Ordos Street) as the main east-west primary road north of the
+  2,500 m x 200 m square (sourced size; a pedestrian area, highway=pedestrian + area=yes, walkable across between
+  the streets that reach its outline), 鄂尔多斯大街 (Ordos Street) as the main east-west primary road north of the
   city government (39.6082 N, 109.7814 E); real road names 乌日嘎街, 那达慕街, 伊克昭街, 乌仁都西路, 天骄路, 萨如拉路,
   萨拉乌苏路, 淖木路 are used, but their positions are schematic. Convention: 街 run east-west, 路 north-south
   **[unverified]**. Names marked "(synthetic)" are invented.

@@ -138,7 +138,7 @@ def test_fetch_area_sends_the_expected_requests_and_writes_a_true_study(services
     assert shapely.get_num_coordinates(polygon) < 40
     assert max(services.bodies) < 64 * 1024
 
-    # the walk network as osmnx built it from the answer: three ways, lengths by hand (haversine)
+    # the walk network as the walking rule built it from the answer: three ways, lengths by hand (haversine)
     graph = ox.load_graphml(written["network"])
     ways = {w for _, _, ids in graph.edges(data="osmid") for w in (ids if isinstance(ids, list) else [ids])}
     assert ways == {201, 202, 203}

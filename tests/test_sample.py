@@ -191,7 +191,7 @@ def test_osm_river_is_crossed_only_at_bridges(osm):
     ]
     assert len(crossing) == 3
     assert all(tags.get("bridge") == "yes" and tags.get("layer") == "1" for tags in crossing)
-    one_way = [tags for tags in crossing if tags.get("oneway") == "yes"]
+    one_way = [tags for tags in crossing if tags.get("oneway:foot") == "yes"]
     assert len(one_way) == 1 and one_way[0]["highway"] == "footway"
 
 
