@@ -29,7 +29,13 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="study TOML file (default: the embedded Ordos sample)")
     parser.add_argument("--name", help="study name; names the output folders")
     parser.add_argument("--network", type=Path, help="walk network: .osm, .osm.bz2, .osm.pbf or .graphml")
-    parser.add_argument("--population", type=Path, help="population GeoTIFF or points with a population column")
+    parser.add_argument(
+        "--population", type=Path,
+        help="population: GeoTIFF, points (CSV/XLSX lon/lat or vector) or community/street polygons with counts",
+    )
+    parser.add_argument(
+        "--population-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of population points/polygons"
+    )
     parser.add_argument("--facilities", type=Path, help="facility file (GeoJSON, GPKG, SHP, CSV, XLSX)")
     parser.add_argument(
         "--facilities-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of --facilities coordinates"
@@ -48,7 +54,7 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-snap-distance-m", type=float, help="max distance to the street (default 300)")
     parser.add_argument("--area-policy", choices=("typical", "exclude"), help="rows without area_m2")
     parser.add_argument("--language", choices=("zh", "en"), help="map and report labels")
-    parser.add_argument("--population-column", help="population column of a vector population file")
+    parser.add_argument("--population-column", help="population count column of a table or vector population file")
     parser.add_argument("--lon-column", help="longitude column of a facility table, when not auto-detected")
     parser.add_argument("--lat-column", help="latitude column of a facility table, when not auto-detected")
     parser.add_argument(
@@ -67,6 +73,7 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "name": args.name,
         "network": args.network,
         "population": args.population,
+        "population_coordinates": args.population_coordinates,
         "boundaries": args.boundaries,
         "candidates": args.candidates,
         "proposed_trails": args.proposed_trails,

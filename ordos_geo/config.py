@@ -9,7 +9,9 @@ A study names its inputs and parameters::
 
     [inputs]                        # paths relative to this file
     network = "walk.osm.pbf"        # --network: .osm, .osm.bz2, .osm.pbf or .graphml
-    population = "population.tif"   # --population: GeoTIFF or points with `population`
+    population = "population.tif"   # --population: GeoTIFF; points (CSV/XLSX lon/lat, or vector) or
+                                    # community/street polygons with a `population` count
+    population_coordinates = "wgs84"   # --population-coordinates: wgs84 | gcj02 | bd09
     facilities = "facilities.geojson"  # --facilities
     facilities_coordinates = "wgs84"   # --facilities-coordinates: wgs84 | gcj02 | bd09
     extra_facilities = [{ path = "amap.csv", coordinates = "gcj02" }]
@@ -295,6 +297,7 @@ class StudyConfig:
     proposed_trails_coordinates: str = _key("inputs", "wgs84", _choice(*_COORDINATE_SYSTEMS))
     trail_exclusions: Path | None = _key("inputs", None, _optional(_path), path=True)
     population_column: str = _key("inputs", "population", _text)
+    population_coordinates: str = _key("inputs", "wgs84", _choice(*_COORDINATE_SYSTEMS))
     lon_column: str | None = _key("inputs", None, _optional(_text))
     lat_column: str | None = _key("inputs", None, _optional(_text))
     layers: dict[str, str] = _key(

@@ -271,6 +271,7 @@ __all__ += [
     "FACILITY_COLUMNS",
     "FACILITY_COLUMN_NAMES",
     "FACILITY_SUFFIXES",
+    "OSM_SUFFIXES",
     "read_boundaries",
     "read_facilities",
     "read_osm_features",
@@ -286,7 +287,8 @@ _TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 #: File endings :func:`read_facilities` reads.
 FACILITY_SUFFIXES: tuple[str, ...] = _VECTOR_SUFFIXES + _TABLE_SUFFIXES
 _RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img")
-_OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".xml", ".osm.pbf", ".pbf")
+#: File endings of OSM extracts :func:`read_osm_features` reads.
+OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".osm.gz", ".xml", ".osm.pbf", ".pbf")
 
 #: Accepted spellings of each schema column (compared case-insensitively, first match wins).
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -808,45 +810,103 @@ def read_population(
     population_column: str = "population",
     study_area: gpd.GeoDataFrame | gpd.GeoSeries | Any | None = None,
     layer: str | int | None = None,
+    coordinate_system: str = "wgs84",
+    lon_column: str | None = None,
+    lat_column: str | None = None,
+    residential: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame | None] | None = None,
+    grid_crs: Any = None,
+    grid_m: float = settings.POPULATION_GRID_M,
 ) -> gpd.GeoDataFrame:
-    """Read a population grid (GeoTIFF) or population points/polygons into populated cells.
+    """Read population in the forms planners hold it into populated cells.
+
+    Three forms, told apart by the file:
+
+    - ``"raster"``: a single-band GeoTIFF of people per cell (WorldPop / GHSL
+      style, any CRS, nodata honoured);
+    - ``"points"``: a CSV / Excel table with longitude/latitude columns (or a
+      vector file of points) and a population column, in WGS-84, GCJ-02 or
+      BD-09; each point stands for its people;
+    - ``"polygons"``: community (社区/居委会) or street (街道) polygons with a
+      count, spread dasymetrically onto a ``grid_m`` grid in ``grid_crs``: each
+      polygon's count goes to the grid cells in proportion to the area of
+      ``residential`` land and buildings inside the polygon and the cell,
+      evenly by area when the polygon holds none; every polygon's total is kept.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A single-band GeoTIFF of people per cell (WorldPop / GHSL style, any
-        CRS, nodata honoured); or a vector file (GeoJSON, GeoPackage,
-        Shapefile...) of points or polygons with a population column.
+        GeoTIFF; CSV / TSV / XLSX; or GeoJSON, GeoPackage, Shapefile...
     population_column : str
-        Population column of a vector file.
+        Population column of a table or vector file (also found as ``pop`` or ``人口``).
     study_area : GeoDataFrame, GeoSeries or shapely geometry, optional
-        Keep only cells whose centre lies in it (a shapely geometry is read as
-        WGS-84). For a raster only the window covering it is read.
+        Keep only raster cells and points inside it (a shapely geometry is
+        read as WGS-84; ``attrs["outside_study_area"]`` counts the people of
+        points left out); polygons lying wholly outside it are refused, the
+        others are spread whole (their cells may reach past its edge).
     layer : str or int, optional
         Layer of a multi-layer vector file.
+    coordinate_system : {"wgs84", "gcj02", "bd09"}
+        Datum of degree coordinates of points and polygons (Amap: ``"gcj02"``).
+    lon_column, lat_column : str, optional
+        Coordinate columns of a table, when not found by their usual names.
+    residential : geopandas.GeoDataFrame or callable, optional
+        Residential land and buildings (e.g. ``read_osm_features(extract,
+        settings.RESIDENTIAL_OSM_TAGS)``) for the polygon form, or a function
+        returning them, called only for that form.
+    grid_crs : pyproj.CRS, str or int, optional
+        Metric CRS of the grid (default: :func:`ordos_geo._crs.metric_crs_for`).
+    grid_m : float
+        Grid cell size in metres (default 100).
 
     Returns
     -------
     geopandas.GeoDataFrame
         EPSG:4326, one row per populated cell (population > 0): ``cell_id``
-        (int, unique: ``row * width + col`` of the raster cell; for vector
-        input the ``cell_id`` column if present and unique, else the row
+        (int, unique: ``row * width + col`` of a raster cell; ``row * 10**7 +
+        col`` of a grid cell of the polygon form, counted from the CRS origin;
+        for points the ``cell_id`` column if present and unique, else the row
         position), ``population`` (float, people), ``geometry`` (the cell
-        polygon; vector points stay points, each standing for its people).
+        polygon; points stay points). ``attrs["population_form"]`` is
+        ``"raster"``, ``"points"`` or ``"polygons"``; points add
+        ``attrs["outside_study_area"]``, polygons
+        ``attrs["population_polygons"]`` and
+        ``attrs["polygons_without_residential"]``.
 
     Raises
     ------
     InputDataError
-        Negative or non-finite values (count and first positions), a raster
-        without CRS, no populated valid cell, a missing population column.
+        No population column, negative or non-finite counts (rows named),
+        polygons outside the study area, a raster without CRS, no populated cell.
+
+    Examples
+    --------
+    >>> from ordos_geo import settings
+    >>> cells = read_population(settings.SAMPLE_DIR / "population.tif")
+    >>> cells.attrs["population_form"], bool(cells["population"].gt(0).all())
+    ('raster', True)
     """
-    file = check_input_file(path, what="population", suffixes=_RASTER_SUFFIXES + _VECTOR_SUFFIXES)
+    file = check_input_file(path, what="population", suffixes=_RASTER_SUFFIXES + _VECTOR_SUFFIXES + _TABLE_SUFFIXES)
     if file.name.lower().endswith(_RASTER_SUFFIXES):
-        cells = _population_from_raster(file, study_area=study_area)
+        cells, form, extra = _population_from_raster(file, study_area=study_area), "raster", {}
     else:
-        cells = _population_from_vector(file, population_column=population_column, study_area=study_area,
-                                        layer=layer)
-    logger.info("%s: %s populated cells, %s people", file.name, f"{len(cells):,}",
+        frame = read_vector(file, what="population", layer=layer, coordinate_system=coordinate_system,
+                            geometry_types=("Point", "MultiPoint", "Polygon", "MultiPolygon"),
+                            lon_column=lon_column, lat_column=lat_column)
+        values = _population_counts(frame, file=file, population_column=population_column)
+        if frame.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+            land = residential() if callable(residential) else residential
+            cells, extra = _population_from_polygons(frame, values, file=file, study_area=study_area,
+                                                     residential=land, grid_crs=grid_crs, grid_m=grid_m)
+            form = "polygons"
+        elif frame.geom_type.isin(["Point", "MultiPoint"]).all():
+            cells, extra = _population_from_points(frame, values, file=file, study_area=study_area)
+            form = "points"
+        else:
+            msg = (f"{file.name}: population features mix points and polygons; give one form per file (points "
+                   "with counts, or community/street polygons with counts)")
+            raise InputDataError(msg)
+    cells.attrs.update(population_form=form, **extra)
+    logger.info("%s: %s population, %s populated cells, %s people", file.name, form, f"{len(cells):,}",
                 f"{cells['population'].sum():,.0f}")
     return cells
 
@@ -955,36 +1015,115 @@ def _reject_bad_cells(file: Path, data: np.ndarray, valid: np.ndarray, row_offse
             raise InputDataError(msg)
 
 
-def _population_from_vector(
-    file: Path, *, population_column: str, study_area: Any, layer: str | int | None
-) -> gpd.GeoDataFrame:
-    frame = _read_vector(file, layer=layer, what="population").reset_index(drop=True)
-    column = population_column if population_column in frame.columns else _find_column(
-        frame.columns.drop(frame.geometry.name), (population_column, "pop", "人口"))
+def _population_counts(frame: gpd.GeoDataFrame, *, file: Path, population_column: str) -> np.ndarray:
+    """The population column of a table or vector file as numbers >= 0 (one-line errors otherwise)."""
+    columns = frame.columns.drop(frame.geometry.name)
+    column = population_column if population_column in columns else _find_column(
+        columns, (population_column, "pop", "人口", "人口数", "常住人口"))
     if column is None:
         check_columns(frame, [population_column], name=file.name,
-                      hint="name the column with --population-column or [inputs] population_column")
-    _check_geometries(frame, name=file.name, name_column=None)
-    values = _numeric(frame[column], name=file.name, column=column, table=frame, name_column=None)
+                      hint="name the count column with --population-column or [inputs] population_column")
+    name_column = _find_column(columns, _ALIASES["name"])
+    values = _numeric(frame[column], name=file.name, column=column, table=frame, name_column=name_column)
     check_non_negative_finite(pd.Series(values), name=file.name, column=column,
                               meaning="population counts people and must be >= 0",
-                              row_labels=lambda rows: _row_labels(frame, rows))
+                              row_labels=lambda rows: _row_labels(frame, rows, name_column=name_column))
+    return values
+
+
+def _population_from_points(
+    frame: gpd.GeoDataFrame, values: np.ndarray, *, file: Path, study_area: Any
+) -> tuple[gpd.GeoDataFrame, dict[str, float]]:
     if "cell_id" in frame.columns and not frame["cell_id"].duplicated().any() and frame["cell_id"].notna().all():
         cell_id = pd.to_numeric(frame["cell_id"], errors="coerce")
         cell_id = cell_id.to_numpy(np.int64) if cell_id.notna().all() else np.arange(len(frame), dtype=np.int64)
     else:
         cell_id = np.arange(len(frame), dtype=np.int64)
-    cells = gpd.GeoDataFrame({"cell_id": cell_id, "population": values}, geometry=frame.geometry.array,
-                             crs=frame.crs).to_crs(4326)
-    populated = np.nan_to_num(values) > 0
+    cells = gpd.GeoDataFrame({"cell_id": cell_id, "population": values}, geometry=frame.geometry.array, crs=4326)
+    populated = values > 0
+    inside = np.ones(len(values), dtype=bool)
     if study_area is not None:
-        area = _study_area_parts(study_area, 4326)
-        populated &= _inside_any(area, shapely.point_on_surface(cells.geometry.to_numpy()))
-    cells = cells.loc[populated].reset_index(drop=True)
+        inside = _inside_any(_study_area_parts(study_area, 4326), shapely.point_on_surface(cells.geometry.array))
+    cells = cells.loc[populated & inside].reset_index(drop=True)
     if len(cells) == 0:
-        msg = f"{file}: column `{column}` has no value above 0; no populated feature to analyse"
+        where = " inside the study area" if study_area is not None else ""
+        msg = f"{file.name}: no point with population above 0{where}; check the counts and the coordinates"
         raise InputDataError(msg)
-    return cells
+    return cells, {"outside_study_area": float(values[populated & ~inside].sum())}
+
+
+#: Precision (metres) population polygons are snapped to before they are cut by the grid.
+_POLYGON_PRECISION_M = 0.1
+
+
+def _population_from_polygons(
+    frame: gpd.GeoDataFrame, values: np.ndarray, *, file: Path, study_area: Any,
+    residential: gpd.GeoDataFrame | None, grid_crs: Any, grid_m: float,
+) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """Spread each polygon's count over residential land/buildings on the grid (dasymetric), totals kept."""
+    name_column = _find_column(frame.columns.drop(frame.geometry.name), _ALIASES["name"])
+    if study_area is not None:
+        outside = np.flatnonzero(~_inside_any(_study_area_parts(study_area, 4326), frame.geometry.to_numpy()))
+        if outside.size:
+            msg = (f"{file.name}: {outside.size} of {len(frame)} population polygons lie outside the study area "
+                   f"({_describe(frame, outside, name_column)}); drop them, or check their coordinates and datum "
+                   "(--population-coordinates: 'wgs84', 'gcj02' for Amap, 'bd09' for Baidu)")
+            raise InputDataError(msg)
+    crs = metric_crs_for(frame.geometry) if grid_crs is None else grid_crs
+    # vertices to 10 cm: a grid-aligned polygon stored in degrees (GeoJSON keeps 7 decimals) is aligned again
+    # (the second call drops the precision model, so cutting by the grid is exact again)
+    polygons = shapely.set_precision(
+        shapely.set_precision(frame.geometry.to_crs(crs).to_numpy(), _POLYGON_PRECISION_M), 0.0)
+    keep = values > 0
+    polygons, counts, owners = polygons[keep], values[keep], np.flatnonzero(keep)
+    # the grid cells each polygon overlaps, and the piece of the polygon in each
+    bounds = shapely.bounds(polygons)
+    lo = np.floor(bounds[:, :2] / grid_m).astype(np.int64)
+    hi = np.ceil(bounds[:, 2:] / grid_m).astype(np.int64)
+    owner_parts, col_parts, row_parts = [], [], []
+    for k in range(len(polygons)):
+        cols, rows = np.meshgrid(np.arange(lo[k, 0], hi[k, 0]), np.arange(lo[k, 1], hi[k, 1]))
+        owner_parts.append(np.full(cols.size, k))
+        col_parts.append(cols.ravel())
+        row_parts.append(rows.ravel())
+    owner = np.concatenate(owner_parts) if owner_parts else np.zeros(0, dtype=np.int64)
+    col = np.concatenate(col_parts) if col_parts else np.zeros(0, dtype=np.int64)
+    row = np.concatenate(row_parts) if row_parts else np.zeros(0, dtype=np.int64)
+    boxes = shapely.box(col * grid_m, row * grid_m, (col + 1) * grid_m, (row + 1) * grid_m)
+    pieces = shapely.intersection(polygons[owner], boxes)
+    area = shapely.area(pieces)
+    area[area < _POLYGON_PRECISION_M**2] = 0.0  # slivers left by rounding
+    weight = np.zeros(len(pieces))
+    if residential is not None and len(residential):
+        land = residential.to_crs(crs).geometry.to_numpy()
+        land = land[np.isin(shapely.get_type_id(land), (3, 6))]  # polygons only
+        if len(land):
+            parts = shapely.get_parts(shapely.union_all(shapely.make_valid(land)))
+            parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+            piece_idx, part_idx = shapely.STRtree(parts).query(pieces, predicate="intersects")
+            overlap = shapely.area(shapely.intersection(pieces[piece_idx], parts[part_idx]))
+            np.add.at(weight, piece_idx, overlap)
+            weight[(area == 0) | (weight < _POLYGON_PRECISION_M**2)] = 0.0
+    total_weight = np.bincount(owner, weights=weight, minlength=len(polygons))
+    total_area = np.bincount(owner, weights=area, minlength=len(polygons))
+    dasymetric = total_weight[owner] > 0
+    share = np.where(dasymetric, weight / np.where(dasymetric, total_weight[owner], 1.0),
+                     area / np.maximum(total_area[owner], 1e-300))
+    people = counts[owner] * share
+    # cells shared by several polygons get the sum of their shares
+    cell_id = row * 10_000_000 + col
+    unique, inverse = np.unique(cell_id, return_inverse=True)
+    population = np.bincount(inverse, weights=people, minlength=len(unique))
+    first = np.zeros(len(unique), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(inverse))[::-1]
+    cells = gpd.GeoDataFrame({"cell_id": unique, "population": population}, geometry=boxes[first], crs=crs)
+    # every cell is kept, also those just outside the study area: each polygon's total stays whole
+    cells = cells.loc[population > 0].reset_index(drop=True).to_crs(4326)
+    if len(cells) == 0:
+        msg = f"{file.name}: no population polygon has a count above 0; check the population column"
+        raise InputDataError(msg)
+    without = int((total_weight == 0).sum())
+    return cells, {"population_polygons": len(owners), "polygons_without_residential": without}
 
 
 def read_boundaries(
@@ -1080,7 +1219,7 @@ def read_osm_features(
         present, and the geometry. Empty (with these columns) when nothing
         matches.
     """
-    file = check_input_file(path, what="OSM extract", suffixes=_OSM_SUFFIXES)
+    file = check_input_file(path, what="OSM extract", suffixes=OSM_SUFFIXES)
     if not tags:
         msg = "tags must name at least one OSM key, e.g. {'leisure': True}"
         raise ConfigError(msg)

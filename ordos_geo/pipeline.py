@@ -17,7 +17,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from ordos_geo import indicators, io
+from ordos_geo import indicators, io, settings
 from ordos_geo._errors import InputDataError
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.indicators import CITYWIDE
@@ -61,6 +61,9 @@ class Study:
         Existing facilities (schema of :func:`ordos_geo.io.read_facilities`).
     boundaries : geopandas.GeoDataFrame or None
         Districts/banners (``level == "district"``) and the city outline.
+    population_input : dict
+        The population file, its form (``settings.POPULATION_FORMS``) and datum,
+        and for polygons how many held no residential land.
     """
 
     config: StudyConfig
@@ -68,6 +71,7 @@ class Study:
     cells: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     boundaries: gpd.GeoDataFrame | None
+    population_input: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -167,7 +171,14 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         population_column=config.population_column,
         study_area=study_area,
         layer=layers.get("population"),
+        coordinate_system=config.population_coordinates,
+        residential=lambda: _residential_land(config.network),
+        grid_crs=network.crs,
     )
+    population_input = {"file": config.population.name, "form": cells.attrs["population_form"],
+                        "coordinates": config.population_coordinates if cells.attrs["population_form"] != "raster"
+                        else None}
+    population_input |= {k: v for k, v in cells.attrs.items() if k != "population_form"}
     frames = [
         io.read_facilities(
             source.path,
@@ -199,7 +210,15 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         f"{cells['population'].sum():,.0f}",
         f"{len(facilities):,}",
     )
-    return Study(config=config, network=network, cells=cells, facilities=facilities, boundaries=boundaries)
+    return Study(config=config, network=network, cells=cells, facilities=facilities, boundaries=boundaries,
+                 population_input=population_input)
+
+
+def _residential_land(network_file: Path) -> gpd.GeoDataFrame | None:
+    """Residential land and buildings of the study's OSM extract (``None`` for a saved GraphML)."""
+    if not network_file.name.lower().endswith(io.OSM_SUFFIXES):
+        return None
+    return io.read_osm_features(network_file, settings.RESIDENTIAL_OSM_TAGS)
 
 
 def _concat_facilities(frames: list[gpd.GeoDataFrame], names: list[str]) -> gpd.GeoDataFrame:
@@ -264,6 +283,7 @@ def study_summary(study: Study) -> dict[str, Any]:
         },
         "cells": len(cells),
         "population": float(round(cells["population"].sum(), 1)),
+        "population_input": dict(study.population_input),
         "population_by_district": {
             str(k): float(round(v, 1))
             for k, v in cells.groupby(cells["district"].fillna("(outside)"))["population"].sum().items()
@@ -331,6 +351,7 @@ def analyse_study(
     if "accessibility" not in stages:
         return results
     _run_accessibility(results)
+    results.summary["population_input"].update(_outside_reach(results.accessibility.cells))
     results.summary["citywide"] = _citywide(results.indicators)
     if "siting" in stages and cfg.siting_enabled:
         _run_siting(results)
@@ -379,6 +400,14 @@ def _citywide(indicators: pd.DataFrame | None) -> dict[str, Any]:
     if row.empty:
         return {}
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
+
+
+def _outside_reach(cells: gpd.GeoDataFrame) -> dict[str, float]:
+    """People in cells farther than ``max_snap_distance_m`` from every street (no walking distance at all)."""
+    total = float(cells["population"].sum())
+    outside = float(cells.loc[~cells["reachable"].astype(bool), "population"].sum())
+    return {"outside_network_reach": round(outside, 1),
+            "outside_network_reach_share": round(outside / total, 4) if total > 0 else 0.0}
 
 
 def _run_accessibility(results: StudyResults) -> None:

@@ -489,6 +489,7 @@ def _fill_block(scene: _Scene, rng: np.random.Generator, block: _Block, counters
     w, h = x1 - x0, y1 - y0
     inner = block.poly.buffer(-15.0, join_style="mitre")
     if block.use == "residential":
+        osm.add_polygon(inner, {"landuse": "residential"})  # where community population polygons spread people
         if _is_rect(block):
             r = rng.random()
             if r < 0.30:  # cul-de-sac from the south or west side
@@ -1492,6 +1493,8 @@ en-wiki lede's 574,442 is a typo; the bulletin's 58.60 % top-3 share confirms 57
 - Deliberate defects for the loader: a detached hamlet (3 lanes, not connected), {stats["missing_refs"]} node
   references to nodes absent from the file on 3 clipped ways at the edges, building and land-use polygons.
 - Candidate land: `landuse=greenfield|grass|brownfield` blocks (several >= 4 ha) and small corner plots, `leisure=park`.
+- Residential blocks are `landuse=residential` (with a few `building=apartments`): the land a community or street
+  population polygon is spread over (`read_population`, polygon form).
 - Blocks mostly 200-350 m, with cul-de-sacs, mid-block footways and park paths. Ids are sequential (nodes from
   {_OsmBuilder.NODE_ID0}, ways from {_OsmBuilder.WAY_ID0}); no timestamps or users.
 

@@ -45,7 +45,10 @@ __all__ = [
     "PLAN_2025",
     "PLAN_TARGETS",
     "POPULATION_CENSUS_RATIO_WARN",
+    "POPULATION_FORMS",
+    "POPULATION_GRID_M",
     "PROJECT_ROOT",
+    "RESIDENTIAL_OSM_TAGS",
     "SAMPLE_DIR",
     "SPORTS_PARK_MIN_AREA_M2",
     "TYPICAL_AREA_M2",
@@ -139,6 +142,15 @@ DEFAULT_MAX_DISTANCE_M: Final[float] = 5_000.0
 DEFAULT_MAX_SNAP_DISTANCE_M: Final[float] = 300.0
 #: Walking speed used to express distances as minutes (4.5 km/h = 75 m/min).
 DEFAULT_WALK_SPEED_KMH: Final[float] = 4.5
+#: Cell size (metres) of the grid community/street population polygons are spread onto (WorldPop's 100 m).
+POPULATION_GRID_M: Final[float] = 100.0
+#: OSM residential land and buildings: where a community/street polygon's people are spread (dasymetric).
+RESIDENTIAL_OSM_TAGS: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType({
+    "landuse": ("residential",),
+    "building": ("residential", "apartments", "house", "detached", "semidetached_house", "terrace", "dormitory"),
+})
+#: The forms of population input :func:`ordos_geo.io.read_population` tells apart.
+POPULATION_FORMS: Final[tuple[str, ...]] = ("raster", "points", "polygons")
 #: Width used to turn a fitness trail's length into venue area.
 DEFAULT_TRAIL_WIDTH_M: Final[float] = 2.0
 #: Minimum area of a sports park for the "five ones" and for new sites (4 ha).

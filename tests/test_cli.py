@@ -189,3 +189,119 @@ def test_trail_exclusions_are_avoided(tmp_path):
     # (1 m of slack for the WGS-84 round trip of the file)
     assert shapely.distance(midpoints(second), band).min() > 10 - 1
     assert second.trails["length_m"].sum() <= 10_000 + 1e-6
+
+
+# --- population in the forms planners hold it ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def population_cwd(tmp_path_factory):
+    """One working folder for the population runs, so they share the network cache."""
+    return tmp_path_factory.mktemp("population_runs")
+
+
+def _accessibility_only(*args: str, cwd) -> subprocess.CompletedProcess:
+    return _run_cli("run", *args, "--no-siting", "--no-trails", "--no-maps", cwd=cwd)
+
+
+@pytest.mark.slow
+def test_run_with_population_points_in_a_gcj02_table(population_cwd):
+    import prcoords
+    import pyproj
+    import shapely
+
+    from ordos_geo import io
+    from ordos_geo.network import load_walk_network
+
+    boundaries = io.read_boundaries(settings.SAMPLE_DIR / "boundaries.geojson")
+    raster = io.read_population(settings.SAMPLE_DIR / "population.tif", study_area=boundaries)
+    centres = raster.to_crs(4546).geometry.centroid.to_crs(4326)
+    gcj = [prcoords.wgs_gcj((lat, lon)) for lon, lat in zip(centres.x, centres.y, strict=True)]
+    table = pd.DataFrame({"lng": [p[1] for p in gcj], "lat": [p[0] for p in gcj], "population": raster["population"]})
+    table.to_csv(population_cwd / "points_gcj02.csv", index=False)
+    out = population_cwd / "points_out"
+    result = _accessibility_only("--population", "points_gcj02.csv", "--population-coordinates", "gcj02",
+                                 "--out", str(out), cwd=population_cwd)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    given = summary["population_input"]
+    assert {k: given[k] for k in ("file", "form", "coordinates")} == {
+        "file": "points_gcj02.csv", "form": "points", "coordinates": "gcj02"}
+    assert summary["population"] == pytest.approx(raster["population"].sum(), abs=0.1)  # every person kept
+    cells = gpd.read_file(out / "accessibility.gpkg", layer="cells")
+    assert len(cells) == len(raster) and (cells.geom_type == "Point").all()
+    # the GCJ-02 offset (hundreds of metres) is undone: each point back on its WGS-84 cell centre within 0.5 m
+    back = cells.to_crs(4326)
+    geod = pyproj.Geod(ellps="WGS84")
+    offsets = geod.inv(back.geometry.x.to_numpy(), back.geometry.y.to_numpy(), centres.x.to_numpy(),
+                       centres.y.to_numpy())[2]
+    assert offsets.max() < 0.5
+    # people beyond the snapping distance (300 m) from every street, measured independently with shapely
+    network = load_walk_network(settings.SAMPLE_DIR / "walk_network.osm", cache_dir=None)
+    tree = shapely.STRtree(network.edges.geometry.to_numpy())
+    points = cells.to_crs(network.crs).geometry.to_numpy()
+    _, gap = tree.query_nearest(points, return_distance=True, all_matches=False)
+    far = cells.loc[gap > settings.DEFAULT_MAX_SNAP_DISTANCE_M, "population"].sum()
+    assert far > 0
+    assert given["outside_network_reach"] == pytest.approx(far, abs=0.1)
+    assert given["outside_network_reach_share"] == pytest.approx(far / cells["population"].sum(), abs=1e-4)
+
+
+@pytest.mark.slow
+def test_run_with_community_polygons_spreads_counts_over_residential_land(population_cwd):
+    import shapely
+
+    from ordos_geo import io
+
+    # twelve 1 km x 800 m communities over central Kangbashi, on the 100 m grid of EPSG:4546 (the study's CRS)
+    x0, y0 = 393_600.0, 4_385_500.0
+    polygons = [shapely.box(x0 + 1000 * i, y0 + 800 * j, x0 + 1000 * (i + 1), y0 + 800 * (j + 1))
+                for i in range(4) for j in range(3)]
+    counts = [1000 * (k + 1) + 7 for k in range(12)]
+    frame = gpd.GeoDataFrame({"name": [f"社区{k}" for k in range(12)], "population": counts}, geometry=polygons,
+                             crs=4546)
+    frame.to_crs(4326).to_file(population_cwd / "communities.geojson", driver="GeoJSON")
+    out = population_cwd / "polygons_out"
+    result = _accessibility_only("--population", "communities.geojson", "--out", str(out), cwd=population_cwd)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    given = summary["population_input"]
+    assert given["form"] == "polygons" and given["population_polygons"] == 12
+    assert summary["population"] == pytest.approx(sum(counts), abs=0.1)
+    cells = gpd.read_file(out / "accessibility.gpkg", layer="cells").to_crs(4546)
+    assert cells.area.to_numpy() == pytest.approx(10_000.0, rel=1e-6)  # whole 100 m cells
+    owner = np.array([int((c.x - x0) // 1000) * 3 + int((c.y - y0) // 800) for c in cells.geometry.centroid])
+    totals = cells.groupby(owner)["population"].sum()
+    assert totals.to_dict() == pytest.approx(dict(enumerate(counts)), rel=1e-9)  # each community kept whole
+    # people sit on the residential land of the extract, read here with osmnx
+    land = io.read_osm_features(settings.SAMPLE_DIR / "walk_network.osm", settings.RESIDENTIAL_OSM_TAGS)
+    housing = shapely.union_all(land.to_crs(4546).geometry.to_numpy())
+    with_housing = np.array([polygons[k].intersects(housing) for k in range(12)])
+    assert given["polygons_without_residential"] == int((~with_housing).sum())
+    on_housing = cells.geometry.intersects(housing).to_numpy()
+    assert on_housing[with_housing[owner]].all()
+    assert given["outside_network_reach"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("nocount.csv", "lon,lat,households\n109.78,39.61,300\n", "nocount.csv: missing column `population`"),
+        ("negative.csv", "lon,lat,population\n109.78,39.61,300\n109.79,39.61,-3\n",
+         "negative.csv: column `population` has 1 negative value (row 2)"),
+        ("outside.geojson", None, "outside.geojson: 1 of 1 population polygons lie outside the study area"),
+    ],
+)
+def test_bad_population_is_one_line(population_cwd, name, text, expected):
+    path = population_cwd / name
+    if text is None:
+        gpd.GeoDataFrame({"population": [10]}, geometry=[gpd.points_from_xy([100.0], [30.0])[0].buffer(0.01)],
+                         crs=4326).to_file(path, driver="GeoJSON")
+    else:
+        path.write_text(text, encoding="utf-8")
+    result = _accessibility_only("--population", name, "--out", str(population_cwd / f"out_{name}"),
+                                 cwd=population_cwd)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], result.stderr

@@ -125,6 +125,10 @@ _BASE = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geoj
             "[siting]\nplan = { sport_park = 1 }\n",
             r"plan has unknown entry 'sport_park' \(did you mean 'sports_park'\?\)"
         ),
+        (
+            '[inputs]\npopulation_coordinates = "gcj"\n',
+            r"\[inputs\] population_coordinates must be one of 'wgs84', 'gcj02', 'bd09', got 'gcj'",
+        ),
         # ranges
         ("[accessibility]\nthresholds_m = [300, -5]\n", r"thresholds_m must be a number > 0, got -5"),
         ("[accessibility]\nthresholds_m = [300, 300]\n", r"thresholds_m lists a distance twice"),
@@ -188,6 +192,14 @@ def test_input_options_from_the_file_and_flags(tmp_path):
     config = _study_config(args)
     assert config.layers == {"population": "grid", "facilities": "venues"}
     assert config.population_column == "p"
+    assert config.population_coordinates == "wgs84"  # the default
+    args = build_parser().parse_args(
+        ["run", "--config", str(tmp_path / "study.toml"), "--population-coordinates", "gcj02"]
+    )
+    assert _study_config(args).population_coordinates == "gcj02"
+    in_file = text.replace('population_column = "people"',
+                           'population_column = "people"\npopulation_coordinates = "bd09"')
+    assert StudyConfig.from_toml(_write(tmp_path, in_file)).population_coordinates == "bd09"
 
 
 def test_config_pointing_at_a_folder_is_one_error(tmp_path):

@@ -491,6 +491,119 @@ def test_population_points(tmp_path: Path) -> None:
         io.read_population(tmp_path / "neg.gpkg")
 
 
+def test_population_points_csv_and_gcj02_xlsx(tmp_path: Path, study_area: gpd.GeoDataFrame) -> None:
+    truth = [(LON0, LAT0), (LON0 + 0.01, LAT0 + 0.005), (LON0 + 0.02, LAT0 - 0.004)]
+    counts = [1200, 0, 875]
+    rows = "\n".join(f"小区{i},{lon},{lat},{n}" for i, ((lon, lat), n) in enumerate(zip(truth, counts, strict=True)))
+    path = write_csv(tmp_path / "pop.csv", "name,lon,lat,population\n" + rows + "\nfar,111.5,39.0,40")
+    cells = io.read_population(path, study_area=study_area)
+    assert cells.attrs == {"population_form": "points", "outside_study_area": 40.0}
+    assert cells["population"].tolist() == [1200.0, 875.0]  # the empty point is dropped, the total kept
+    assert cells.geometry.x.tolist() == pytest.approx([LON0, LON0 + 0.02])
+    # an Amap (GCJ-02) table in Excel, columns 经度/纬度/人口: back on the WGS-84 truth within 0.5 m
+    gcj = [prcoords.wgs_gcj((lat, lon)) for lon, lat in truth]
+    table = pd.DataFrame({"名称": ["A", "B", "C"], "经度": [p[1] for p in gcj], "纬度": [p[0] for p in gcj],
+                          "人口": counts})
+    xlsx = tmp_path / "pop_gcj02.xlsx"
+    table.to_excel(xlsx, index=False)
+    cells = io.read_population(xlsx, coordinate_system="gcj02", population_column="人口")
+    to_metres = pyproj.Geod(ellps="WGS84")
+    for point, (lon, lat) in zip(cells.geometry, [truth[0], truth[2]], strict=True):
+        assert to_metres.inv(point.x, point.y, lon, lat)[2] < 0.5
+    assert cells["population"].sum() == 2075.0
+
+
+def test_population_points_bad_inputs(tmp_path: Path) -> None:
+    no_count = write_csv(tmp_path / "nocount.csv", "name,lon,lat,households\nA,109.98,39.82,300\n")
+    with pytest.raises(InputDataError, match=r"^nocount\.csv: missing column `population`; columns found: `name`, "
+                                             r"`lon`, `lat`, `households`; name the count column with "
+                                             r"--population-column"):
+        io.read_population(no_count)
+    negative = write_csv(tmp_path / "neg.csv", "name,lon,lat,population\nA,109.98,39.82,300\nB,109.99,39.82,-4\n")
+    with pytest.raises(InputDataError, match=r"neg\.csv: column `population` has 1 negative value \(row 2 \(B\)\)"):
+        io.read_population(negative)
+
+
+# Community polygons on the 100 m grid of CGCS2000 GK CM 111E (EPSG:4546), drawn in metres, stored in WGS-84.
+X0, Y0 = 402_000.0, 4_408_000.0
+
+
+def _community_file(tmp_path: Path, polygons: list, counts: list, *, name: str = "communities.geojson") -> Path:
+    frame = gpd.GeoDataFrame({"name": [f"社区{i}" for i in range(len(polygons))], "population": counts},
+                             geometry=polygons, crs=4546).to_crs(4326)
+    path = tmp_path / name
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def _by_cell(cells: gpd.GeoDataFrame) -> dict[tuple[int, int], float]:
+    """Population per grid cell (column, row counted from X0, Y0), from the cells' own geometry."""
+    centres = cells.to_crs(4546).geometry.centroid
+    cols = np.floor((centres.x.to_numpy() - X0) / 100).astype(int)
+    rows = np.floor((centres.y.to_numpy() - Y0) / 100).astype(int)
+    return {(c, r): p for c, r, p in zip(cols.tolist(), rows.tolist(), cells["population"].tolist(), strict=True)}
+
+
+def test_population_polygons_spread_over_residential_land(tmp_path: Path) -> None:
+    # community A: 300 m x 200 m, 600 people; community B: 200 m x 100 m east of it, 50 people, no housing
+    a = shapely.box(X0, Y0, X0 + 300, Y0 + 200)
+    b = shapely.box(X0 + 300, Y0, X0 + 500, Y0 + 100)
+    path = _community_file(tmp_path, [a, b], [600, 50])
+    residential = gpd.GeoDataFrame(
+        {"landuse": ["residential", "residential", "residential", None],
+         "building": [None, None, None, "apartments"]},
+        geometry=[
+            shapely.box(X0, Y0, X0 + 100, Y0 + 100),  # fills cell (0, 0): 10,000 m²
+            shapely.box(X0 + 200, Y0 + 100, X0 + 300, Y0 + 200),  # fills cell (2, 1): 10,000 m²
+            shapely.box(X0 + 150, Y0, X0 + 250, Y0 + 50),  # 2,500 m² in cell (1, 0), 2,500 m² in cell (2, 0)
+            shapely.box(X0 + 10, Y0 + 10, X0 + 60, Y0 + 60),  # a block of flats on residential land: no double count
+        ], crs=4546,
+    ).to_crs(4326)
+    cells = io.read_population(path, residential=residential, grid_crs=4546)
+    assert cells.attrs == {"population_form": "polygons", "population_polygons": 2, "polygons_without_residential": 1}
+    # A: 25,000 m² of housing -> 600 * (10,000, 10,000, 2,500, 2,500) / 25,000; B: evenly over its two cells
+    expected = {(0, 0): 240.0, (2, 1): 240.0, (1, 0): 60.0, (2, 0): 60.0, (3, 0): 25.0, (4, 0): 25.0}
+    got = _by_cell(cells)
+    assert got.keys() == expected.keys()
+    assert got == pytest.approx(expected, abs=1e-6)
+    assert cells.to_crs(4546).area.to_numpy() == pytest.approx(10_000.0)  # whole 100 m cells
+    # without any residential land: evenly by area, each total kept
+    even = _by_cell(io.read_population(path, grid_crs=4546))
+    assert even == pytest.approx({(c, r): 100.0 for c in range(3) for r in range(2)} | {(3, 0): 25.0, (4, 0): 25.0})
+
+
+def test_population_polygons_off_the_grid_keep_their_totals(tmp_path: Path) -> None:
+    # a street (街道) polygon not aligned to the grid, a triangle: its count is kept to the person
+    street = shapely.Polygon([(X0 + 37, Y0 + 11), (X0 + 912, Y0 + 140), (X0 + 300, Y0 + 777)])
+    path = _community_file(tmp_path, [street, shapely.box(X0 - 250, Y0, X0 - 30, Y0 + 95)], [45_678, 321])
+    cells = io.read_population(path, grid_crs=4546)
+    assert cells["population"].sum() == pytest.approx(45_678 + 321, rel=1e-12)
+    metric = cells.to_crs(4546)
+    in_street = metric.geometry.centroid.x.to_numpy() > X0
+    assert cells.loc[in_street, "population"].sum() == pytest.approx(45_678, rel=1e-12)
+    # evenly: each cell holds the count times the share of the triangle's area inside the cell
+    cell = metric.geometry.iloc[int(np.argmax(in_street))]
+    share = street.intersection(cell).area / street.area
+    assert cells.loc[int(np.argmax(in_street)), "population"] == pytest.approx(45_678 * share, rel=1e-6)
+
+
+def test_population_polygons_bad_inputs(tmp_path: Path, study_area: gpd.GeoDataFrame) -> None:
+    far = gpd.GeoSeries([shapely.box(111.5, 39.0, 111.52, 39.02)], crs=4326).to_crs(4546).iloc[0]
+    inside = shapely.box(X0, Y0, X0 + 300, Y0 + 200)
+    outside = _community_file(tmp_path, [inside, far], [10, 20], name="outside.geojson")
+    with pytest.raises(InputDataError, match=r"^outside\.geojson: 1 of 2 population polygons lie outside the study "
+                                             r"area \(row 2 \(社区1\)\); drop them, or check"):
+        io.read_population(outside, study_area=study_area, grid_crs=4546)
+    negative = _community_file(tmp_path, [inside], [-5], name="negative.geojson")
+    with pytest.raises(InputDataError, match=r"negative\.geojson: column `population` has 1 negative value "
+                                             r"\(row 1 \(社区0\)\)"):
+        io.read_population(negative, grid_crs=4546)
+    no_count = tmp_path / "nocount.geojson"
+    gpd.read_file(negative).drop(columns="population").to_file(no_count, driver="GeoJSON")
+    with pytest.raises(InputDataError, match=r"^nocount\.geojson: missing column `population`"):
+        io.read_population(no_count, grid_crs=4546)
+
+
 def test_sample_population_matches_rasterio_sum() -> None:
     path = settings.SAMPLE_DIR / "population.tif"
     if not path.exists():

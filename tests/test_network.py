@@ -718,3 +718,23 @@ def test_sample_network(sample_osm: Path, tmp_path: Path) -> None:
     assert report["components_dropped"] >= 1 and report["nodes_dropped"] >= 2  # the detached component
     assert nx.is_weakly_connected(network.graph)
     assert all(is_walkable({"highway": h}) for h in network.edges["highway"].dropna())
+
+
+def test_sample_square_is_a_pedestrian_area(sample_osm: Path) -> None:
+    root = ET.parse(sample_osm).getroot()
+    lonlat = {int(n.get("id")): (float(n.get("lon")), float(n.get("lat"))) for n in root.iter("node")}
+    ways = [([int(nd.get("ref")) for nd in w.iter("nd")], {t.get("k"): t.get("v") for t in w.iter("tag")})
+            for w in root.iter("way")]
+    (ring,) = [refs for refs, tags in ways if tags.get("name") == "成吉思汗广场"]
+    others = {n for refs, tags in ways if refs is not ring and "highway" in tags and tags.get("foot") != "no"
+              for n in refs}
+    meeting = [n for n in dict.fromkeys(ring) if n in others]
+    assert len(meeting) >= 4  # the axis and the streets reach the square's outline
+    # the two meeting points farthest apart: the square is convex (a rectangle), so the link between them is
+    # inside it, and the walk between them is the straight line (no walk can be shorter)
+    a, b = max(itertools.combinations(meeting, 2), key=lambda p: haversine_m(*lonlat[p[0]], *lonlat[p[1]]))
+    graph, report = graph_from_osm_file(sample_osm, simplify=False)
+    assert report["pedestrian_areas"] == 1 and report["walk_rule"]["kept"]["pedestrian_area"] == 1
+    straight = haversine_m(*lonlat[a], *lonlat[b])
+    assert straight > 500
+    assert nx.shortest_path_length(graph, a, b, weight="length") == pytest.approx(straight, rel=1e-9)
