@@ -2,9 +2,9 @@
 
 Stages of the data flow, one module each: ``io`` -> ``network`` ->
 ``accessibility`` -> ``siting`` -> ``trails`` -> ``indicators`` -> ``maps`` /
-``report``; ``pipeline`` wires them for a study (``config``) and ``cli`` is the
-thin command line. ``sample`` builds the embedded Ordos sample and ``fetch``
-downloads a real district's data.
+``report``; ``pipeline`` wires them for a study (``config``), ``batch`` runs
+many studies on Dask and ``cli`` is the thin command line. ``sample`` builds
+the embedded Ordos sample and ``fetch`` downloads a real district's data.
 
 The stage modules are imported on first use (``ordos_geo.siting`` loads HiGHS,
 ``ordos_geo.maps`` folium), so ``import ordos_geo`` stays fast.
@@ -30,6 +30,7 @@ from ordos_geo._errors import (
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ordos_geo import accessibility as accessibility
+    from ordos_geo import batch as batch
     from ordos_geo import config as config
     from ordos_geo import fetch as fetch
     from ordos_geo import indicators as indicators
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 
 _SUBMODULES = (
     "accessibility",
+    "batch",
     "config",
     "fetch",
     "indicators",

@@ -171,6 +171,29 @@ def _cmd_trails(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from ordos_geo import batch
+
+    studies = batch.read_studies(args.studies)
+    stages = [s for s in batch.DEFAULT_STAGES if not getattr(args, f"no_{s}", False)]
+    with batch.batch_client(
+        scheduler=args.scheduler, n_workers=args.workers, memory_limit=args.memory_limit
+    ) as client:
+        print(f"{len(studies)} studies on {client.scheduler.address}; dashboard: {client.dashboard_link}", flush=True)
+
+        def show(record: dict) -> None:
+            error = f": {record['error']}" if record.get("error") else ""
+            runtime = record.get("runtime_s") or 0.0
+            print(f"{record['study']:>24}: {record['status']} ({runtime:.1f} s){error}", flush=True)
+
+        summary = batch.run_batch(studies, out_dir=args.out, client=client, stages=stages, force=args.force,
+                                  on_record=show)
+    counts = summary["status"].value_counts()
+    print(", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "skipped", "failed")) + f"; summary: "
+          f"{args.out / 'batch_summary.csv'}, {args.out / 'index.html'}")
+    return 1 if counts.get("failed", 0) else 0
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from ordos_geo import fetch
 
@@ -239,6 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
         _add_study_options(p)
         p.add_argument("--budget-m", type=float, help="total trail length budget (default 10000)")
     trails.set_defaults(func=_cmd_trails)
+
+    batch = sub.add_parser("batch", help="run many studies at once on Dask (local cluster or --scheduler)")
+    batch.add_argument("studies", type=Path, help="folder of study TOML files, or a CSV with one row per study")
+    batch.add_argument("--out", type=Path, required=True, help="batch folder: DIR/<study>/ for each study")
+    batch.add_argument(
+        "--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 (default: "
+        "$DASK_SCHEDULER_ADDRESS, else a local cluster)"
+    )
+    batch.add_argument("--workers", type=int, help="local worker processes (default: one per CPU)")
+    batch.add_argument("--memory-limit", default="auto", help="memory per local worker, e.g. 4GB (default: auto)")
+    batch.add_argument("--force", action="store_true", help="rerun studies whose outputs are up to date")
+    for stage in ("siting", "trails", "maps"):
+        batch.add_argument(f"--no-{stage}", action="store_true", help=f"skip the {stage} stage")
+    batch.set_defaults(func=_cmd_batch)
 
     fetch = sub.add_parser("fetch", help="download a real district's network, features and population (online)")
     fetch.add_argument("--config", type=Path, help="study TOML whose [fetch] section gives these options")

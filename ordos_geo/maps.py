@@ -77,6 +77,7 @@ __all__ = [
     "LABELS",
     "Basemap",
     "Language",
+    "batch_index_page",
     "coverage_map",
     "index_page",
     "render_html",
@@ -1419,4 +1420,53 @@ def index_page(
         f'<h2>{html.escape(labels["maps"])}</h2><ul class="maps">{links}</ul>'
         f"<h2>{html.escape(labels['scorecard'])}</h2>{html_table(scorecard, language, css_class='ordos-table')}"
         f"<p>{html.escape(labels['sources'])}</p></body></html>\n"
+    )
+
+
+def batch_index_page(
+    summary: pd.DataFrame,
+    pages: Mapping[str, Mapping[str, str]],
+    *,
+    language: Language = "en",
+) -> str:
+    """Return a self-contained ``index.html`` of a batch: each study's pages, then the summary table.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The batch summary (``study``, ``status``, ... see
+        :data:`ordos_geo.batch.BATCH_SUMMARY_COLUMNS`); every cell is escaped.
+    pages : mapping
+        Study name -> {link text -> relative path} of its pages that exist
+        (``{"coverage": "dongsheng/coverage.html"}``).
+    language : {"zh", "en"}
+        Language of the labels.
+
+    Returns
+    -------
+    str
+        The HTML page (no external resources).
+
+    Examples
+    --------
+    >>> summary = pd.DataFrame({"study": ["a"], "status": ["ok"]})
+    >>> "a/report.html" in batch_index_page(summary, {"a": {"report": "a/report.html"}})
+    True
+    """
+    labels = _labels(language)
+    title = html.escape(labels["batch_title"])
+    items = []
+    for _, row in summary.iterrows():
+        name = str(row["study"])
+        links = " · ".join(
+            f'<a href="{_safe_href(href)}">{html.escape(text)}</a>' for text, href in pages.get(name, {}).items()
+        )
+        items.append(f"<li><b>{html.escape(name)}</b> ({html.escape(str(row['status']))}) {links}</li>")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if language == "zh" else "en"}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>'
+        f"<style>{_PAGE_CSS}</style></head><body><h1>{title}</h1>"
+        f'<h2>{html.escape(labels["studies"])}</h2><ul class="maps">{"".join(items)}</ul>'
+        f'<h2>{html.escape(labels["batch_summary"])}</h2>{html_table(summary, labels, css_class="ordos-table")}'
+        "</body></html>\n"
     )

@@ -94,7 +94,7 @@ import scipy.sparse
 import shapely
 from tqdm.auto import tqdm
 
-from ordos_geo import settings
+from ordos_geo import io, settings
 from ordos_geo._crs import metric_crs_for
 from ordos_geo._errors import ConfigError, InputDataError, MissingDependencyError, NetworkDataError
 from ordos_geo._validate import check_input_file
@@ -989,14 +989,6 @@ def _metric_crs(crs: Any) -> pyproj.CRS:
 # ---------------------------------------------------------------------------
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _cache_key(content_digest: str, crs: Any) -> str:
     options = {
         "content": content_digest,
@@ -1088,7 +1080,7 @@ def load_walk_network(
     kind, label, path = _source_label(source)
     if path is not None:
         path = check_input_file(path, what="walk network", suffixes=NETWORK_SUFFIXES)
-        digest = _sha256_file(path)
+        digest = io.sha256_file(path)
     elif kind == "polygon":
         digest = hashlib.sha256(shapely.to_wkb(source, hex=False)).hexdigest()
     else:
@@ -1120,8 +1112,6 @@ def load_walk_network(
         _add_projected_lengths(projected)
     network = walk_network_from_graph(projected, report=report)
     if cache_path is not None and report_path is not None:
-        from ordos_geo import io
-
         io.write_graphml(projected, cache_path)
         io.write_json(report, report_path)
         network.report.update(cache="miss", cache_path=str(cache_path))
