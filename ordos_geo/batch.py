@@ -272,6 +272,8 @@ def _fingerprint_value(value: Any) -> Any:
         return [_fingerprint_value(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _fingerprint_value(v) for k, v in sorted(value.items())}
+    if isinstance(value, set | frozenset):
+        return sorted(str(v) for v in value)
     return value
 
 
@@ -297,8 +299,10 @@ def study_fingerprint(config: StudyConfig, *, stages: Sequence[str] = DEFAULT_ST
     >>> len(study_fingerprint(sample_config()))
     64
     """
-    settings_of = {
-        f.name: _fingerprint_value(getattr(config, f.name)) for f in fields(config) if f.name not in ("out", "source")
+    settings_of = {  # every setting; not where the outputs go, nor where a value came from (file or flag)
+        f.name: _fingerprint_value(getattr(config, f.name))
+        for f in fields(config)
+        if f.compare and f.name not in ("out", "source")
     }
     payload = {"version": __version__, "stages": list(stages), "config": settings_of}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()

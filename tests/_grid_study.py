@@ -14,10 +14,24 @@ import numpy as np
 import shapely
 from rasterio.transform import from_origin
 
-from ordos_geo import io
+from ordos_geo import io, settings
 
 LON0, LAT0 = 109.90, 39.80
 STEP = 0.001  # degrees between grid nodes: about 85 m east-west, 111 m north-south
+
+#: The embedded sample as a study file (what ``ordos-geo run`` runs by default), absolute paths.
+SAMPLE_TOML = f"""[study]
+name = "ordos_sample"
+synthetic = true
+
+[inputs]
+network = "{settings.SAMPLE_DIR / 'walk_network.osm'}"
+population = "{settings.SAMPLE_DIR / 'population.tif'}"
+facilities = "{settings.SAMPLE_DIR / 'facilities.geojson'}"
+extra_facilities = [{{ path = "{settings.SAMPLE_DIR / 'facilities_amap_gcj02.csv'}", coordinates = "gcj02" }}]
+boundaries = "{settings.SAMPLE_DIR / 'boundaries.geojson'}"
+proposed_trails = "{settings.SAMPLE_DIR / 'proposed_trails.geojson'}"
+"""
 
 _KINDS = ("fitness_path", "multi_sport_court", "park", "pitch", "gymnasium", "school_venue")
 

@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,25 +18,12 @@ import pandas as pd
 import psutil
 import pyogrio
 import pytest
-from _grid_study import write_grid_study
+from _grid_study import SAMPLE_TOML, write_grid_study
 from geopandas.testing import assert_geodataframe_equal
 
-from ordos_geo import batch, settings
+from ordos_geo import batch
 from ordos_geo._errors import ConfigError, InputFileNotFoundError
 from ordos_geo.cli import main
-
-SAMPLE_TOML = f"""[study]
-name = "ordos_sample"
-synthetic = true
-
-[inputs]
-network = "{settings.SAMPLE_DIR / 'walk_network.osm'}"
-population = "{settings.SAMPLE_DIR / 'population.tif'}"
-facilities = "{settings.SAMPLE_DIR / 'facilities.geojson'}"
-extra_facilities = [{{ path = "{settings.SAMPLE_DIR / 'facilities_amap_gcj02.csv'}", coordinates = "gcj02" }}]
-boundaries = "{settings.SAMPLE_DIR / 'boundaries.geojson'}"
-proposed_trails = "{settings.SAMPLE_DIR / 'proposed_trails.geojson'}"
-"""
 
 GOOD = ("grid_a", "grid_b", "ordos_sample")
 
@@ -184,6 +173,17 @@ def test_fingerprint_follows_input_bytes_and_settings_not_locations(studies, tmp
     assert batch.study_fingerprint(config, stages=("accessibility",)) != base
     (moved / "walk.osm").write_text((moved / "walk.osm").read_text().replace('lat="39.80', 'lat="39.81'))
     assert batch.study_fingerprint(config.with_overrides(network=moved / "walk.osm")) != base
+    # a value given as a flag (or CSV column) equal to the file's keeps the hash, in any process
+    code = (
+        "import sys; from ordos_geo import batch; from ordos_geo.config import StudyConfig; "
+        "c = StudyConfig.from_toml(sys.argv[1]).with_overrides(language='en', max_distance_m=5000.0, name='grid_a'); "
+        "print(batch.study_fingerprint(c))"
+    )
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code, str(studies / "grid_a.toml")], env=env, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        assert out == base
 
 
 # ------------------------------------------------------------------------------------------ the batch
