@@ -15,7 +15,8 @@ a node gone) and records it as failed once the retries are spent. A finished
 study leaves a manifest in ``DIR/.ordos-batch/`` with a hash of its inputs,
 configuration and the package version; a later batch skips it while that hash
 and its outputs stand, so a batch killed halfway resumes with the unfinished
-studies only.
+studies only. A study with ``[accessibility] split_by_district`` sends its
+district parts to the cluster as tasks of their own.
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ OVERRIDE_COLUMNS: Mapping[str, Callable[[str], Any]] = {
     "trail_budget_m": _number,
     "siting_enabled": _flag,
     "trails_enabled": _flag,
+    "split_by_district": _flag,
 }
 
 
@@ -341,6 +343,25 @@ def _worker_info() -> dict[str, Any]:
     return {"worker": address, "worker_peak_rss_mb": round(peak_kb / 1024.0, 1)}
 
 
+def _cluster_map() -> Callable[[Callable, list], list] | None:
+    """Inside a Dask worker, a ``map`` sending a split study's district parts to the cluster; else None."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return None
+
+    def cluster_map(function: Callable, items: list) -> list:
+        from distributed import worker_client
+
+        # worker_client secedes this task from the worker's thread pool while its parts run
+        with worker_client() as client:
+            return client.gather(client.map(function, list(items), pure=False))
+
+    return cluster_map
+
+
 def _scorecard_figures(scorecard: pd.DataFrame | None) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     if scorecard is None:
@@ -419,7 +440,7 @@ def run_batch_study(
             if manifest is not None:
                 record.update(manifest.get("figures", {}), status="skipped")
             else:
-                results = pipeline.run_study(config, stages=tuple(stages))
+                results = pipeline.run_study(config, stages=tuple(stages), map_parts=_cluster_map())
                 figures = _scorecard_figures(results.scorecard)
                 study_dir = out_dir / study.name
                 files = sorted(p.relative_to(study_dir).as_posix() for p in study_dir.rglob("*") if p.is_file())

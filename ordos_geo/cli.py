@@ -53,6 +53,12 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--walk-speed-kmh", type=float, help="walking speed for minutes (default 4.5)")
     parser.add_argument("--max-snap-distance-m", type=float, help="max distance to the street (default 300)")
     parser.add_argument("--area-policy", choices=("typical", "exclude"), help="rows without area_m2")
+    parser.add_argument(
+        "--split-by-district",
+        action="store_true",
+        default=None,
+        help="compute accessibility district by district on buffered streets (same result, less per part)",
+    )
     parser.add_argument("--language", choices=("zh", "en"), help="map and report labels")
     parser.add_argument("--population-column", help="population count column of a table or vector population file")
     parser.add_argument("--lon-column", help="longitude column of a facility table, when not auto-detected")
@@ -85,6 +91,7 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "walk_speed_kmh": args.walk_speed_kmh,
         "max_snap_distance_m": args.max_snap_distance_m,
         "area_policy": args.area_policy,
+        "split_by_district": args.split_by_district,
         "language": args.language,
         "population_column": args.population_column,
         "lon_column": args.lon_column,

@@ -28,6 +28,7 @@ A study names its inputs and parameters::
     walk_speed_kmh = 4.5               # --walk-speed-kmh
     max_snap_distance_m = 300          # --max-snap-distance-m
     area_policy = "typical"            # --area-policy: typical | exclude
+    split_by_district = false          # --split-by-district: district by district on buffered streets
 
     [siting]
     enabled = true
@@ -310,6 +311,7 @@ class StudyConfig:
     walk_speed_kmh: float = _key("accessibility", settings.DEFAULT_WALK_SPEED_KMH, _number(gt=0, le=20))
     max_snap_distance_m: float = _key("accessibility", settings.DEFAULT_MAX_SNAP_DISTANCE_M, _number(gt=0, le=10_000))
     area_policy: str = _key("accessibility", "typical", _choice("typical", "exclude"))
+    split_by_district: bool = _key("accessibility", False, _boolean)
     siting_enabled: bool = _key("siting", True, _boolean, key="enabled")
     siting_method: str = _key("siting", "exact", _choice("exact", "greedy"), key="method")
     siting_budget: float | None = _key("siting", None, _optional(_number(gt=0)), key="budget")

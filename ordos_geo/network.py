@@ -112,6 +112,7 @@ __all__ = [
     "overpass_walk_filters",
     "overpass_walk_query",
     "project_network",
+    "subnetwork",
     "walk_graph_from_polygon",
     "walk_network_from_graph",
     "walk_rule",
@@ -1336,15 +1337,6 @@ def walk_network_from_graph(graph: nx.MultiDiGraph, *, report: dict | None = Non
         crs=crs,
     )
     n = len(node_ids)
-    # Keep the shortest of parallel edges: sort by length descending so the
-    # last write (the minimum) wins when duplicates are summed away below.
-    order = np.lexsort((-length, v, u))
-    uu, vv, ll = u[order], v[order], length[order]
-    last = np.ones(len(uu), dtype=bool)
-    last[:-1] = (uu[1:] != uu[:-1]) | (vv[1:] != vv[:-1])
-    # Zero-length edges would vanish from a sparse matrix; keep them as a tiny positive length.
-    weights = np.maximum(ll[last], 1e-9)
-    adjacency = scipy.sparse.csr_matrix((weights, (uu[last], vv[last])), shape=(n, n))
     logger.info("network: %s nodes, %s directed edges", f"{n:,}", f"{len(edges):,}")
     return WalkNetwork(
         graph=graph,
@@ -1352,6 +1344,69 @@ def walk_network_from_graph(graph: nx.MultiDiGraph, *, report: dict | None = Non
         node_ids=node_ids,
         node_xy=node_xy,
         edges=edges,
-        adjacency=adjacency,
+        adjacency=_adjacency(u, v, length, n),
         report=dict(report or {}),
+    )
+
+
+def _adjacency(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> scipy.sparse.csr_matrix:
+    """``(n, n)`` directed adjacency holding the shortest of parallel edges."""
+    # Sort by length descending so the last write (the minimum) wins when duplicates are summed away below.
+    order = np.lexsort((-length, v, u))
+    uu, vv, ll = u[order], v[order], length[order]
+    last = np.ones(len(uu), dtype=bool)
+    last[:-1] = (uu[1:] != uu[:-1]) | (vv[1:] != vv[:-1])
+    # Zero-length edges would vanish from a sparse matrix; keep them as a tiny positive length.
+    weights = np.maximum(ll[last], 1e-9)
+    return scipy.sparse.csr_matrix((weights, (uu[last], vv[last])), shape=(n, n))
+
+
+def subnetwork(network: WalkNetwork, edges: np.ndarray) -> WalkNetwork:
+    """The network restricted to some of its edges, with the nodes they use.
+
+    Nodes and edges keep their relative order, so ties (equally near
+    segments, equally long paths) are broken as in the whole network.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    edges : numpy.ndarray
+        Positions of the edges to keep (any order, repeats allowed).
+
+    Returns
+    -------
+    WalkNetwork
+        Same CRS; ``graph`` is an independent copy of the kept part; ``report``
+        adds ``subnetwork_of`` (the whole network's node and edge counts).
+
+    Examples
+    --------
+    >>> net = load_walk_network(settings.SAMPLE_DIR / "walk_network.osm")  # doctest: +SKIP
+    >>> subnetwork(net, np.arange(10)).n_edges  # doctest: +SKIP
+    10
+    """
+    keep = np.unique(np.asarray(edges, dtype=np.int64))
+    if len(keep) == 0:
+        msg = "subnetwork: no edges to keep; the part of the study area has no walkable street"
+        raise NetworkDataError(msg)
+    part = network.edges.iloc[keep]
+    old_u, old_v = part["u"].to_numpy(dtype=np.int64), part["v"].to_numpy(dtype=np.int64)
+    nodes = np.unique(np.concatenate([old_u, old_v]))
+    new_of = np.full(network.n_nodes, -1, dtype=np.int64)
+    new_of[nodes] = np.arange(len(nodes))
+    u, v = new_of[old_u], new_of[old_v]
+    frame = part.assign(u=u, v=v).reset_index(drop=True)
+    ids = network.node_ids
+    graph = network.graph.edge_subgraph(
+        zip(ids[old_u].tolist(), ids[old_v].tolist(), part["key"].tolist(), strict=True)
+    ).copy()
+    report = {**network.report, "subnetwork_of": {"nodes": network.n_nodes, "edges": network.n_edges}}
+    return WalkNetwork(
+        graph=graph,
+        crs=network.crs,
+        node_ids=ids[nodes],
+        node_xy=network.node_xy[nodes],
+        edges=gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=network.crs),
+        adjacency=_adjacency(u, v, frame["length"].to_numpy(dtype=float), len(nodes)),
+        report=report,
     )

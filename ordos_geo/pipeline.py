@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,14 +241,24 @@ def _concat_facilities(frames: list[gpd.GeoDataFrame], names: list[str]) -> gpd.
     return out
 
 
-def compute_accessibility(study: Study, *, facilities: gpd.GeoDataFrame | None = None) -> Any:
+def compute_accessibility(
+    study: Study, *, facilities: gpd.GeoDataFrame | None = None, map_parts: Callable | None = None
+) -> Any:
     """Run the accessibility stage on a loaded study.
+
+    With ``[accessibility] split_by_district`` the cells are computed district
+    by district on buffered streets and merged
+    (:func:`ordos_geo.accessibility.compute_accessibility_by_district`): the
+    same result.
 
     Parameters
     ----------
     study : Study
     facilities : geopandas.GeoDataFrame, optional
         Facilities to use instead of ``study.facilities`` (e.g. with planned sites).
+    map_parts : callable, optional
+        ``map``-like runner of the district parts (a Dask cluster's, say);
+        default one after another here.
 
     Returns
     -------
@@ -257,15 +267,18 @@ def compute_accessibility(study: Study, *, facilities: gpd.GeoDataFrame | None =
     from ordos_geo import accessibility
 
     cfg = study.config
-    return accessibility.compute_accessibility(
-        study.network,
-        study.cells,
-        study.facilities if facilities is None else facilities,
-        thresholds_m=cfg.thresholds_m,
-        max_distance_m=cfg.max_distance_m,
-        walk_speed_kmh=cfg.walk_speed_kmh,
-        max_snap_distance_m=cfg.max_snap_distance_m,
-    )
+    options = {
+        "thresholds_m": cfg.thresholds_m,
+        "max_distance_m": cfg.max_distance_m,
+        "walk_speed_kmh": cfg.walk_speed_kmh,
+        "max_snap_distance_m": cfg.max_snap_distance_m,
+    }
+    facilities = study.facilities if facilities is None else facilities
+    if cfg.split_by_district:
+        return accessibility.compute_accessibility_by_district(
+            study.network, study.cells, facilities, map_parts=map_parts or map, **options
+        )
+    return accessibility.compute_accessibility(study.network, study.cells, facilities, **options)
 
 
 def study_summary(study: Study) -> dict[str, Any]:
@@ -301,6 +314,7 @@ def run_study(
     *,
     stages: tuple[str, ...] = ("accessibility", "siting", "trails", "maps"),
     use_cache: bool = True,
+    map_parts: Callable | None = None,
 ) -> StudyResults:
     """Run a whole study and write its outputs.
 
@@ -314,6 +328,9 @@ def run_study(
         trails and maps need accessibility).
     use_cache : bool
         Reuse the cached network.
+    map_parts : callable, optional
+        Runner of the district parts of a study split by district (see
+        :func:`compute_accessibility`).
 
     Returns
     -------
@@ -321,13 +338,16 @@ def run_study(
         Results and the paths written.
     """
     study = load_study(config, use_cache=use_cache)
-    results = analyse_study(study, stages=stages)
+    results = analyse_study(study, stages=stages, map_parts=map_parts)
     write_results(results, maps="maps" in stages)
     return results
 
 
 def analyse_study(
-    study: Study, *, stages: tuple[str, ...] = ("accessibility", "siting", "trails")
+    study: Study,
+    *,
+    stages: tuple[str, ...] = ("accessibility", "siting", "trails"),
+    map_parts: Callable | None = None,
 ) -> StudyResults:
     """Run the analysis stages on a loaded study, in memory (nothing is written).
 
@@ -340,6 +360,9 @@ def analyse_study(
         trails need accessibility. When siting or trails run, accessibility
         and indicators are computed again with the planned sites and trails
         added (``accessibility_after``, ``indicators_after``, ``before_after``).
+    map_parts : callable, optional
+        Runner of the district parts of a study split by district (see
+        :func:`compute_accessibility`).
 
     Returns
     -------
@@ -350,7 +373,7 @@ def analyse_study(
     results.summary = study_summary(study)
     if "accessibility" not in stages:
         return results
-    _run_accessibility(results)
+    _run_accessibility(results, map_parts)
     results.summary["population_input"].update(_outside_reach(results.accessibility.cells))
     results.summary["citywide"] = _citywide(results.indicators)
     if "siting" in stages and cfg.siting_enabled:
@@ -358,7 +381,7 @@ def analyse_study(
     if "trails" in stages and cfg.trails_enabled:
         _run_trails(results)
     if results.siting is not None or results.trail_plan is not None:
-        _run_after_plan(results)
+        _run_after_plan(results, map_parts)
         results.summary["citywide_after_plan"] = _citywide(results.indicators_after)
     return results
 
@@ -410,9 +433,9 @@ def _outside_reach(cells: gpd.GeoDataFrame) -> dict[str, float]:
             "outside_network_reach_share": round(outside / total, 4) if total > 0 else 0.0}
 
 
-def _run_accessibility(results: StudyResults) -> None:
+def _run_accessibility(results: StudyResults, map_parts: Callable | None) -> None:
     study = results.study
-    results.accessibility = compute_accessibility(study)
+    results.accessibility = compute_accessibility(study, map_parts=map_parts)
     results.indicators = indicators.compute_indicators(
         results.accessibility.cells,
         study.facilities,
@@ -544,12 +567,12 @@ def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(combined, geometry="geometry", crs=study.network.crs)
 
 
-def _run_after_plan(results: StudyResults) -> None:
+def _run_after_plan(results: StudyResults, map_parts: Callable | None) -> None:
     """Recompute accessibility and indicators with the planned sites and trails added."""
     study = results.study
     after = assign_districts(planned_facilities(results), study.boundaries)
     results.facilities_after = after
-    results.accessibility_after = compute_accessibility(study, facilities=after)
+    results.accessibility_after = compute_accessibility(study, facilities=after, map_parts=map_parts)
     results.indicators_after = indicators.compute_indicators(
         results.accessibility_after.cells,
         after,

@@ -24,6 +24,7 @@ from geopandas.testing import assert_geodataframe_equal
 from ordos_geo import batch
 from ordos_geo._errors import ConfigError, InputFileNotFoundError
 from ordos_geo.cli import main
+from ordos_geo.config import StudyConfig
 
 GOOD = ("grid_a", "grid_b", "ordos_sample")
 
@@ -124,15 +125,15 @@ def test_read_studies_from_a_folder_keeps_paths_relative_to_each_file(studies):
 def test_read_studies_from_a_csv_with_overrides_and_adcodes(studies, tmp_path):
     table = tmp_path / "batch.csv"
     table.write_text(
-        f"study,adcode,name,max_distance_m,thresholds_m,siting_enabled\n"
-        f"{os.path.relpath(studies / 'grid_a.toml', tmp_path)},,grid_a_4km,4000,300 600,no\n"
-        f",150602,dongsheng,,,\n",
+        f"study,adcode,name,max_distance_m,thresholds_m,siting_enabled,split_by_district\n"
+        f"{os.path.relpath(studies / 'grid_a.toml', tmp_path)},,grid_a_4km,4000,300 600,no,yes\n"
+        f",150602,dongsheng,,,,\n",
         encoding="utf-8",
     )
     first, second = batch.read_studies(table)
     assert first.name == "grid_a_4km" and first.config.name == "grid_a_4km"
     assert first.config.max_distance_m == 4000.0 and first.config.thresholds_m == (300.0, 600.0)
-    assert first.config.siting_enabled is False
+    assert first.config.siting_enabled is False and first.config.split_by_district is True
     assert first.config.network == (studies / "inputs_a" / "walk.osm").resolve()
     assert (second.name, second.adcode, second.config) == ("dongsheng", "150602", None)
 
@@ -341,3 +342,59 @@ def test_cli_batch_on_the_cluster_address(client, studies, tmp_path, capsys):
     assert "grid_a: ok" in printed and "grid_bad: failed" in printed and "dashboard:" in printed
     assert "1 ok, 0 skipped, 1 failed" in printed
     assert main(["batch", str(tmp_path / "nothing.csv"), "--out", str(tmp_path / "out")]) == 2
+
+
+# ------------------------------------------------------------------------------------------ split by district
+
+
+@pytest.mark.slow
+def test_split_by_district_equals_the_whole_run_across_a_district_line(tmp_path):
+    from ordos_geo import accessibility, pipeline
+
+    # an 8 km wide grid cut into west and east halves: each part keeps only the streets within its reach,
+    # yet cells by the line walk to venues across it
+    toml = write_grid_study(tmp_path, name="wide", n=90, n_facilities=40, seed=7)
+    config = StudyConfig.from_toml(toml).with_overrides(max_distance_m=1500.0, max_snap_distance_m=60.0)
+    study = pipeline.load_study(config, use_cache=False)
+    options = {"thresholds_m": config.thresholds_m, "max_distance_m": 1500.0, "max_snap_distance_m": 60.0}
+    parts = accessibility.district_parts(study.network, study.cells, study.facilities, **options)
+    assert [p.district for p in parts] == ["East", "West"]
+    assert all(p.network.n_edges < study.network.n_edges for p in parts)
+    whole = accessibility.compute_accessibility(study.network, study.cells, study.facilities, **options)
+    calls = []
+
+    def counting_map(function, items):
+        calls.append(len(items))
+        return map(function, items)
+
+    split = accessibility.compute_accessibility_by_district(
+        study.network, study.cells, study.facilities, map_parts=counting_map, **options
+    )
+    assert calls == [2]
+    assert_geodataframe_equal(split.cells, whole.cells, check_less_precise=False)
+    assert_geodataframe_equal(split.underserved, whole.underserved)
+    assert_geodataframe_equal(split.service_areas, whole.service_areas)
+    # walks do cross the line: some western cells are nearest to an eastern venue
+    east_ids = set(study.facilities.loc[study.facilities["district"] == "East", "facility_id"])
+    west = split.cells[split.cells["district"] == "West"]
+    assert west["nearest_id_any"].isin(east_ids).any()
+
+
+@pytest.mark.slow
+def test_the_sample_split_by_district_on_the_cluster_equals_the_unsplit_run(client, studies, sequential, tmp_path):
+    (sample,) = [s for s in batch.read_studies(studies) if s.name == "ordos_sample"]
+    split = batch.BatchStudy(name="ordos_sample", config=sample.config.with_overrides(split_by_district=True))
+    summary = batch.run_batch([split], out_dir=tmp_path, client=client, stages=("accessibility",))
+    assert summary.at[0, "status"] == "ok", summary.at[0, "error"]
+    # the district parts ran as tasks of their own on the cluster
+    assert any(key.startswith("district_part_cells") for key in client.run_on_scheduler(_task_prefixes))
+    ref, out = sequential / "ordos_sample", tmp_path / "ordos_sample"
+    for layer in ("cells", "underserved"):
+        expected = gpd.read_file(ref / "accessibility.gpkg", layer=layer)
+        assert_geodataframe_equal(gpd.read_file(out / "accessibility.gpkg", layer=layer), expected)
+    for name in ("indicators.csv", "scorecard.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(out / name), pd.read_csv(ref / name), obj=name)
+
+
+def _task_prefixes(dask_scheduler=None) -> list[str]:
+    return list(dask_scheduler.task_prefixes)
