@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import dask
 import geopandas as gpd
 import pandas as pd
 import psutil
@@ -341,6 +342,11 @@ def test_cli_batch_on_the_cluster_address(client, studies, tmp_path, capsys):
     assert code == 1  # one study failed
     assert "grid_a: ok" in printed and "grid_bad: failed" in printed and "dashboard:" in printed
     assert "1 ok, 0 skipped, 1 failed" in printed
+    # DASK_SCHEDULER_ADDRESS (dask's scheduler-address setting) instead of the flag; the finished study is skipped
+    with dask.config.set({"scheduler-address": client.scheduler.address}):
+        code = main(["batch", str(table), "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    assert code == 1 and "grid_a: skipped" in printed and client.scheduler.address in printed
     assert main(["batch", str(tmp_path / "nothing.csv"), "--out", str(tmp_path / "out")]) == 2
 
 
