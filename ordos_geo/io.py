@@ -177,30 +177,7 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_excel(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike[str]) -> Path:
-    """Write tables as the sheets of one ``.xlsx`` workbook (openpyxl), all or nothing.
-
-    Parameters
-    ----------
-    sheets : mapping of str to pandas.DataFrame
-        Sheet name (at most 31 characters, Excel's limit) -> table, in order.
-    path : str or os.PathLike
-        Destination ``.xlsx``; replaced whole on success.
-    """
-    for name in sheets:
-        if not 0 < len(name) <= 31 or any(c in name for c in "[]:*?/\\"):
-            msg = f"{Path(path).name}: sheet name {name!r} must be 1-31 characters without []:*?/\\"
-            raise ConfigError(msg)
-
-    def _write(tmp: Path) -> None:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            for name, table in sheets.items():
-                table.to_excel(writer, sheet_name=name, index=False)
-
-    return write_with(_write, path)
-
-
-__all__ += ["atomic_folder", "write_excel", "write_with"]
+__all__ += ["atomic_folder", "write_with"]
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
