@@ -151,6 +151,11 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "{n} 所学校体育场馆（来自 OpenStreetMap）是否对社会开放未知，学校场馆开放比例无法计算："
                 "需要教育局提供的开放学校名单（填入设施表的 open_to_public 列）。"
             ),
+            "school_opening_districts": "学校体育场馆开放：各区达到 60% 所需开放数",
+            "school_opening": "学校体育场馆开放：建议优先开放的场馆",
+            "planner_targets": "规划填报的非空间指标（分区）",
+            "scenarios": "全天、晚间与周末（含课后开放的学校）、冬季（仅室内场馆）步行可达人口比例",
+            "older_residents": "60 岁及以上居民：适老健身场所步行可达比例（人口按 2020 年普查各区比例拆分）",
             "chart_coverage": "各旗区步行可达人口比例",
             "chart_area": "各旗区人均体育场地面积（规划前后）",
             "chart_distance": "到最近设施的步行距离分布（按人口）",
@@ -161,6 +166,11 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "plan_after": "规划后",
             "citation": "目标依据：{sources}。",
             "sheet_scorecard_after": "评分卡（规划后）",
+            "sheet_school_opening_districts": "学校场馆开放（分区）",
+            "sheet_school_opening": "学校场馆开放顺序",
+            "sheet_planner_targets": "非空间指标",
+            "sheet_scenarios": "全天晚间冬季覆盖",
+            "sheet_older_residents": "60岁及以上居民",
             "sheet_scorecard": "评分卡（现状）",
             "sheet_indicators": "分区指标",
             "sheet_gap": "距目标差距",
@@ -262,6 +272,13 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "open-school share is unknown: it needs the education bureau's own list of open schools "
                 "(fill the open_to_public column of the facility table)."
             ),
+            "school_opening_districts": "School venues to open: the fewest per district to reach 60 %",
+            "school_opening": "School venues to open first",
+            "planner_targets": "Non-spatial targets entered by the planner, by district",
+            "scenarios": "Coverage all day, in the evenings and at weekends (with after-school venues), and in winter "
+            "(indoor venues only)",
+            "older_residents": "Residents aged 60+ near a venue suited to them (split by the 2020 census share per "
+            "district)",
             "chart_coverage": "Population share within walking distance, by district",
             "chart_area": "Per-capita venue area by district, before and after the plan",
             "chart_distance": "Walking distance to the nearest venue (population-weighted)",
@@ -271,6 +288,11 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "plan_before": "before",
             "plan_after": "after",
             "citation": "Targets from {sources}.",
+            "sheet_school_opening_districts": "School venues to open",
+            "sheet_school_opening": "School venues ranked",
+            "sheet_planner_targets": "Non-spatial targets",
+            "sheet_scenarios": "Evenings and winter",
+            "sheet_older_residents": "Residents 60+",
             "sheet_scorecard_after": "Scorecard after plan",
             "sheet_scorecard": "Scorecard today",
             "sheet_indicators": "Indicators",
@@ -301,8 +323,19 @@ KINDS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "school_venue": "学校场地",
             "other": "其他",
             "any": "任一设施",
+            "school_opening": "待开放学校场馆",
+            "sports_health_centre": "运动健康中心",
+            "evenings": "任一设施（晚间与周末，含课后开放的学校）",
+            "winter": "冬季室内场馆",
         },
-        "en": {kind: kind.replace("_", " ") for kind in settings.FACILITY_KINDS} | {"any": "any venue"},
+        "en": {kind: kind.replace("_", " ") for kind in settings.FACILITY_KINDS}
+        | {
+            "any": "any venue",
+            "school_opening": "school venue to open",
+            "sports_health_centre": "sports-health centre",
+            "evenings": "any venue, evenings and weekends (with after-school venues)",
+            "winter": "indoor venue in winter",
+        },
     }
 )
 
@@ -329,8 +362,14 @@ DISTRICTS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
 #: Units of the scorecard's ``unit`` column.
 UNITS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
     {
-        "zh": {"m2_per_capita": "m²/人", "share": "比例", "count": "个", "km": "公里", "m2": "m²", "m": "米"},
-        "en": {"m2_per_capita": "m² per resident", "share": "share", "count": "count", "km": "km", "m2": "m²"},
+        "zh": {
+            "m2_per_capita": "m²/人", "share": "比例", "count": "个", "km": "公里", "m2": "m²", "m": "米",
+            "per_1000": "人/千人",
+        },
+        "en": {
+            "m2_per_capita": "m² per resident", "share": "share", "count": "count", "km": "km", "m2": "m²",
+            "per_1000": "per 1,000 residents",
+        },
     }
 )
 
@@ -347,8 +386,13 @@ TARGETS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "new_multi_sport_courts": "新建改建多功能运动场",
             "new_fitness_trails_km": "新建改建健身步道",
             "five_ones": "市级公共体育设施“五个一”",
+            "sports_instructors_per_1000": "每千人拥有社会体育指导员（人）",
+            "regular_exercise_share": "经常参加体育锻炼的人数比例",
+            "public_venues_open_share": "公共体育场馆定期开放比例",
+            "winter_indoor_1000m": "冬季步行 1,000 m 内有室内场馆的人口比例（非规划指标）",
         },
-        "en": {target.key: target.description for target in settings.PLAN_TARGETS}
+        "en": {target.key: target.description for target in (*settings.PLAN_TARGETS, *settings.PLANNER_TARGETS)}
+        | {"winter_indoor_1000m": "population share within a 1,000 m walk of an indoor venue in winter (not official)"}
         | {"five_ones": "city-level five ones (stadium, gymnasium, pool, fitness centre, sports park)"},
     }
 )
@@ -356,7 +400,11 @@ TARGETS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
 #: The planning documents cited in the scorecard's ``source`` column.
 SOURCES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
     {
-        "zh": {settings.PLAN_2024: settings.PLAN_2024, settings.PLAN_2025: settings.PLAN_2025},
+        "zh": {
+            settings.PLAN_2024: settings.PLAN_2024,
+            settings.PLAN_2025: settings.PLAN_2025,
+            settings.WINTER_NOTE: "非规划指标：仅计冬季可用的室内场馆（settings.WINTER_KINDS）的 15 分钟健身圈",
+        },
         "en": {
             settings.PLAN_2024: (
                 "Implementation plan for building Ordos into a national model city of fitness for all "
@@ -366,6 +414,7 @@ SOURCES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "Ordos fitness-for-all implementation plan 2021–2025 "
                 "(《鄂尔多斯市全民健身实施计划（2021—2025年）》, 鄂府发〔2023〕30号)"
             ),
+            settings.WINTER_NOTE: settings.WINTER_NOTE,
         },
     }
 )
@@ -389,6 +438,16 @@ LEVERS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
 )
 
 _COLUMNS_ZH: dict[str, str] = {
+    # school venues to open, residents aged 60+, targets a planner enters
+    "facility_id": "编号",
+    "n_open_before": "现开放数",
+    "open_share_before": "现开放比例",
+    "required": "至少需开放",
+    "opened": "方案开放数",
+    "open_share_after": "方案后开放比例",
+    "newly_covered_in_plan": "方案中新增覆盖人口",
+    "population_60plus": "60 岁及以上人口",
+    "served": "服务对象",
     # indicators
     "district": "旗区",
     "population": "人口",
@@ -469,6 +528,15 @@ _COLUMNS_ZH: dict[str, str] = {
 }
 
 _COLUMNS_EN: dict[str, str] = {
+    "facility_id": "ID",
+    "n_open_before": "Open now",
+    "open_share_before": "Open share now",
+    "required": "Fewest to open",
+    "opened": "Opened by the plan",
+    "open_share_after": "Open share after",
+    "newly_covered_in_plan": "Newly covered in the plan",
+    "population_60plus": "Residents aged 60+",
+    "served": "Serves",
     "district": "District",
     "population": "Population",
     "venue_area_m2": "Venue area (m²)",
@@ -551,6 +619,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Mapping[str, str]], ...] = (
         {"zh": "{t} m 内人口比例", "en": "Population share within {t} m"},
     ),
     (re.compile(r"^newly_within_(?P<t>\d+(?:\.\d+)?)m$"), {"zh": "{t} m 内新增覆盖人口", "en": "Newly within {t} m"}),
+    (
+        re.compile(r"^share_within_(?P<t>\d+(?:\.\d+)?)m_evenings$"),
+        {"zh": "晚间与周末 {t} m 内人口比例", "en": "Population share within {t} m, evenings and weekends"},
+    ),
+    (
+        re.compile(r"^share_within_(?P<t>\d+(?:\.\d+)?)m_winter$"),
+        {"zh": "冬季 {t} m 内有室内场馆的人口比例", "en": "Population share within {t} m of an indoor venue, winter"},
+    ),
+    (
+        re.compile(r"^share_60plus_within_(?P<t>\d+(?:\.\d+)?)m$"),
+        {"zh": "{t} m 内有适老健身场所的 60 岁及以上人口比例", "en": "Share of residents aged 60+ within {t} m"},
+    ),
     (re.compile(r"^covered_(?P<t>\d+(?:\.\d+)?)m$"), {"zh": "{t} m 内可达", "en": "Within {t} m"}),
     (re.compile(r"^dist_m_(?P<k>\w+)$"), {"zh": "到最近{k}步行距离 (m)", "en": "Walk to nearest {k} (m)"}),
     (re.compile(r"^n_(?P<k>\w+)$"), {"zh": "{k}数量", "en": "No. of {k}"}),

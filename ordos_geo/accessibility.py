@@ -102,6 +102,7 @@ __all__ = [
     "compute_accessibility_by_district",
     "covered_column",
     "dist_column",
+    "distance_to_kinds",
     "district_part_cells",
     "district_parts",
     "e2sfca",
@@ -112,6 +113,7 @@ __all__ = [
     "service_areas",
     "snap_points",
     "underserved_neighbourhoods",
+    "with_scenario",
 ]
 
 logger = logging.getLogger(__name__)
@@ -159,9 +161,71 @@ def nearest_id_column(kind: str) -> str:
     return f"nearest_id_{kind}"
 
 
-def covered_column(threshold_m: float) -> str:
-    """Name of the coverage column for a threshold in metres, e.g. ``covered_1000m``."""
-    return f"covered_{round(float(threshold_m))}m"
+def covered_column(threshold_m: float, scenario: str | None = None) -> str:
+    """Name of the coverage column for a threshold in metres, e.g. ``covered_1000m``.
+
+    With a ``scenario`` (``"winter"``, ``"evenings"``) the column of that
+    scenario's venue set, e.g. ``covered_1000m_winter``.
+    """
+    name = f"covered_{round(float(threshold_m))}m"
+    return f"{name}_{scenario}" if scenario else name
+
+
+def distance_to_kinds(cells: gpd.GeoDataFrame, kinds: Sequence[str]) -> np.ndarray:
+    """Walking metres from each cell to the nearest venue of any of ``kinds`` (inf when none).
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        ``AccessibilityResult.cells`` with ``dist_m_<kind>`` columns (kinds
+        without a column have no venue and are skipped).
+    kinds : sequence of str
+        Facility kinds.
+
+    Returns
+    -------
+    numpy.ndarray
+        One distance per cell.
+    """
+    best = np.full(len(cells), np.inf)
+    for kind in kinds:
+        column = dist_column(kind)
+        if column in cells:
+            best = np.minimum(best, pd.to_numeric(cells[column], errors="coerce").fillna(np.inf).to_numpy(dtype=float))
+    return best
+
+
+def with_scenario(
+    cells: gpd.GeoDataFrame, scenario: str, distance_m: np.ndarray, *, thresholds_m: Sequence[float]
+) -> gpd.GeoDataFrame:
+    """Add a scenario's distance and coverage columns to the cells (a copy).
+
+    A scenario is another set of venues for the same residents: ``winter``
+    (indoor venues only), ``evenings`` (with the school venues open after
+    school hours). Its columns are ``dist_m_<scenario>`` and
+    ``covered_<t>m_<scenario>`` per tier.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        The cells.
+    scenario : str
+        Scenario name.
+    distance_m : numpy.ndarray
+        Walking metres to the nearest venue of the scenario, one per cell.
+    thresholds_m : sequence of float
+        Coverage tiers.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    distance = np.asarray(distance_m, dtype=float)
+    out = cells.copy()
+    out[dist_column(scenario)] = distance
+    for t in thresholds_m:
+        out[covered_column(t, scenario)] = distance <= t
+    return out
 
 
 def minutes_to_metres(

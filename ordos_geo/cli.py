@@ -22,7 +22,13 @@ __all__ = ["main"]
 
 logger = logging.getLogger("ordos_geo")
 
-_SITE_TYPES = {"sports_park": "sports_park", "fitness_centre": "fitness_centre", "court": "multi_sport_court"}
+_SITE_TYPES = {
+    "sports_park": "sports_park",
+    "fitness_centre": "fitness_centre",
+    "court": "multi_sport_court",
+    "sports_health_centre": "sports_health_centre",
+    "school_opening": "school_opening",
+}
 
 
 def _add_study_options(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +53,12 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
         "--proposed-trails-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of the proposed trail lines"
     )
     parser.add_argument("--trail-exclusions", type=Path, help="lines or areas planned trails must avoid")
+    parser.add_argument(
+        "--planner-targets",
+        type=Path,
+        help="CSV of the plan's non-spatial figures per district (district, indicator, value, year, source): "
+        "sports_instructors_per_1000, regular_exercise_share, public_venues_open_share; scored with target and gap",
+    )
     parser.add_argument("--siting-budget", type=float, help="total cost allowed for new sites (`cost` column)")
     parser.add_argument("--thresholds-m", type=float, nargs="+", help="coverage tiers in metres (default 300 500 1000)")
     parser.add_argument("--max-distance-m", type=float, help="distance cap in metres (default 5000)")
@@ -58,6 +70,25 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         default=None,
         help="compute accessibility district by district on buffered streets (same result, less per part)",
+    )
+    parser.add_argument(
+        "--winter-kinds",
+        nargs="+",
+        metavar="KIND",
+        help="indoor venue kinds of the winter scenario (default gymnasium swimming_pool fitness_centre "
+        "sports_health_centre)",
+    )
+    parser.add_argument(
+        "--age-distance-m",
+        type=float,
+        help="walking distance suited to residents aged 60+, for sports-health centres and the 60+ indicator "
+        "(default 500)",
+    )
+    parser.add_argument(
+        "--siting-objective",
+        choices=("coverage", "winter"),
+        help="what new fitness centres maximise: residents newly covered (coverage, default) or residents "
+        "newly within reach of an indoor venue in winter (winter)",
     )
     parser.add_argument("--language", choices=("zh", "en"), help="map and report labels")
     parser.add_argument("--population-column", help="population count column of a table or vector population file")
@@ -85,6 +116,7 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "proposed_trails": args.proposed_trails,
         "proposed_trails_coordinates": args.proposed_trails_coordinates,
         "trail_exclusions": args.trail_exclusions,
+        "planner_targets": args.planner_targets,
         "siting_budget": args.siting_budget,
         "thresholds_m": tuple(args.thresholds_m) if args.thresholds_m else None,
         "max_distance_m": args.max_distance_m,
@@ -92,6 +124,9 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "max_snap_distance_m": args.max_snap_distance_m,
         "area_policy": args.area_policy,
         "split_by_district": args.split_by_district,
+        "winter_kinds": tuple(args.winter_kinds) if args.winter_kinds else None,
+        "age_distance_m": args.age_distance_m,
+        "siting_objective": args.siting_objective,
         "language": args.language,
         "population_column": args.population_column,
         "lon_column": args.lon_column,
@@ -147,13 +182,22 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_site(args: argparse.Namespace) -> int:
     from ordos_geo import pipeline
 
-    config = _study_config(args).with_overrides(
-        siting_plan={_SITE_TYPES[args.type]: args.p}, siting_method=args.method, trails_enabled=False
-    )
+    site_type = _SITE_TYPES[args.type]
+    plan = {"school_opening": 0, site_type: args.p}
+    config = _study_config(args).with_overrides(siting_plan=plan, siting_method=args.method, trails_enabled=False)
     results = pipeline.run_study(config, stages=("accessibility", "siting"), use_cache=not args.no_cache)
-    ranked = results.siting.ranked[_SITE_TYPES[args.type]]
-    columns = [c for c in ("rank", "candidate_id", "name", "newly_covered_population", "reason") if c in ranked]
-    print(ranked[columns].head(max(args.p, 10)).to_string(index=False))
+    if site_type == "school_opening":
+        if results.school_opening is None:
+            print("every school venue is already open to the public; nothing to open")
+        else:
+            print(results.school_opening.districts.to_string(index=False))
+            ranked = results.school_opening.ranked
+            columns = ["rank", "facility_id", "name", "district", "in_plan", "newly_covered_in_plan", "reason"]
+            print(ranked[columns].to_string(index=False))
+    else:
+        ranked = results.siting.ranked[site_type]
+        columns = [c for c in ("rank", "candidate_id", "name", "newly_covered_population", "reason") if c in ranked]
+        print(ranked[columns].head(max(args.p, 10)).to_string(index=False))
     for key, path in sorted(results.written.items()):
         print(f"{key:>18}: {path}")
     return 0
@@ -255,8 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     site = sub.add_parser("site", help="rank candidate sites for one facility type")
     _add_study_options(site)
-    site.add_argument("--type", required=True, choices=sorted(_SITE_TYPES), help="facility type to site")
-    site.add_argument("--p", type=int, default=1, help="number of sites to choose")
+    site.add_argument(
+        "--type",
+        required=True,
+        choices=sorted(_SITE_TYPES),
+        help="facility type to site; school_opening ranks the closed school venues and opens the fewest that "
+        "reach the plan's 60 %% open share, citywide and in every district below it",
+    )
+    site.add_argument("--p", type=int, default=1, help="number of sites to choose (not used by school_opening)")
     site.add_argument("--method", choices=("exact", "greedy"), default="exact", help="exact MILP or greedy")
     site.set_defaults(func=_cmd_site)
 

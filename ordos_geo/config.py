@@ -21,6 +21,7 @@ A study names its inputs and parameters::
     proposed_trails = "trails.geojson" # --proposed-trails (optional)
     proposed_trails_coordinates = "wgs84"  # --proposed-trails-coordinates
     trail_exclusions = "no_trails.geojson" # --trail-exclusions: lines/areas trails must avoid (optional)
+    planner_targets = "targets.csv"    # --planner-targets: non-spatial figures per district (optional)
 
     [accessibility]
     thresholds_m = [300, 500, 1000]    # --thresholds-m
@@ -29,12 +30,18 @@ A study names its inputs and parameters::
     max_snap_distance_m = 300          # --max-snap-distance-m
     area_policy = "typical"            # --area-policy: typical | exclude
     split_by_district = false          # --split-by-district: district by district on buffered streets
+    winter_kinds = ["gymnasium", "swimming_pool", "fitness_centre", "sports_health_centre"]
+                                       # --winter-kinds: indoor venues of the winter scenario
+    age_distance_m = 500               # --age-distance-m: a walk suited to residents aged 60+
 
     [siting]
     enabled = true
     method = "exact"                   # --siting-method: exact | greedy
     budget = 12000000                  # --siting-budget: total `cost` of the candidates file (optional)
-    plan = { sports_park = 1, fitness_centre = 3, multi_sport_court = 3 }
+    objective = "coverage"             # --siting-objective: coverage | winter (fitness centres serve those
+                                       # without an indoor venue in winter)
+    plan = { sports_park = 1, fitness_centre = 3, multi_sport_court = 3, sports_health_centre = 2 }
+                                       # school_opening = 0 skips choosing school venues to open
 
     [trails]
     enabled = true
@@ -144,6 +151,18 @@ def _choice(*options: str) -> Callable[[Any], str]:
         return str(value)
 
     return check
+
+
+def _kinds(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
+        raise _Invalid(f"must be a list of facility kinds, e.g. ['gymnasium', 'swimming_pool'], got {_shown(value)}")
+    for kind in value:
+        if kind not in settings.FACILITY_KINDS:
+            raise _Invalid(
+                f"lists unknown kind {kind!r}{_nearest(str(kind), settings.FACILITY_KINDS)}; "
+                f"use kinds of {', '.join(settings.FACILITY_KINDS)}"
+            )
+    return tuple(dict.fromkeys(str(k) for k in value))
 
 
 def _boolean(value: Any) -> bool:
@@ -266,7 +285,10 @@ def _facility_sources(value: Any) -> tuple[FacilitySource, ...]:
     return tuple(sources)
 
 
-_SITE_TYPES = ("sports_park", "fitness_centre", "multi_sport_court")
+_SITE_TYPES = ("sports_park", "fitness_centre", "multi_sport_court", "sports_health_centre")
+#: Keys of ``[siting] plan``: the site types, and ``school_opening`` (1 = choose the closed school
+#: venues to open first, 0 = skip; how many is set by the plan's 60 % target, not by this number).
+_PLAN_KEYS = (*_SITE_TYPES, "school_opening")
 
 
 @dataclass(frozen=True)
@@ -297,6 +319,7 @@ class StudyConfig:
     proposed_trails: Path | None = _key("inputs", None, _optional(_path), path=True)
     proposed_trails_coordinates: str = _key("inputs", "wgs84", _choice(*_COORDINATE_SYSTEMS))
     trail_exclusions: Path | None = _key("inputs", None, _optional(_path), path=True)
+    planner_targets: Path | None = _key("inputs", None, _optional(_path), path=True)
     population_column: str = _key("inputs", "population", _text)
     population_coordinates: str = _key("inputs", "wgs84", _choice(*_COORDINATE_SYSTEMS))
     lon_column: str | None = _key("inputs", None, _optional(_text))
@@ -312,12 +335,17 @@ class StudyConfig:
     max_snap_distance_m: float = _key("accessibility", settings.DEFAULT_MAX_SNAP_DISTANCE_M, _number(gt=0, le=10_000))
     area_policy: str = _key("accessibility", "typical", _choice("typical", "exclude"))
     split_by_district: bool = _key("accessibility", False, _boolean)
+    winter_kinds: tuple[str, ...] = _key("accessibility", settings.WINTER_KINDS, _kinds)
+    age_distance_m: float = _key(
+        "accessibility", settings.DEFAULT_AGE_DISTANCE_M, _number(gt=0, le=10_000)
+    )
     siting_enabled: bool = _key("siting", True, _boolean, key="enabled")
     siting_method: str = _key("siting", "exact", _choice("exact", "greedy"), key="method")
     siting_budget: float | None = _key("siting", None, _optional(_number(gt=0)), key="budget")
+    siting_objective: str = _key("siting", "coverage", _choice("coverage", "winter"), key="objective")
     siting_plan: dict[str, int] = _key(
-        "siting", {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3},
-        _mapping_of(_SITE_TYPES, _number(ge=0, le=10_000, integer=True), "{ sports_park = 1 }"), key="plan",
+        "siting", {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3, "sports_health_centre": 2},
+        _mapping_of(_PLAN_KEYS, _number(ge=0, le=10_000, integer=True), "{ sports_park = 1 }"), key="plan",
     )
     siting_min_land_area_m2: dict[str, float] = _key(
         "siting", {}, _mapping_of(_SITE_TYPES, _number(gt=0), "{ sports_park = 10000 }"), key="min_land_area_m2"
@@ -384,6 +412,7 @@ class StudyConfig:
             "candidate_land": self.candidate_land,
             "proposed_trails": self.proposed_trails,
             "trail_exclusions": self.trail_exclusions,
+            "planner_targets": self.planner_targets,
         }
         return paths | {k: v for k, v in optional.items() if v is not None}
 
@@ -640,5 +669,6 @@ def sample_config() -> StudyConfig:
         ),
         boundaries=sample / "boundaries.geojson",
         proposed_trails=sample / "proposed_trails.geojson",
+        planner_targets=sample / "planner_targets.csv",
         synthetic=True,
     )

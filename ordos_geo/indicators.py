@@ -15,6 +15,14 @@ Definitions
 - **Coverage shares**: population in cells with ``covered_<t>m`` (walk network
   distance to the nearest facility of any kind within ``t`` metres, from
   :func:`ordos_geo.accessibility.compute_accessibility`) / population.
+- **Scenario shares** ``share_within_<t>m_<scenario>``: the same with the
+  ``covered_<t>m_<scenario>`` columns of a scenario's venue set (``evenings``:
+  with the school venues open after school hours; ``winter``: indoor venues
+  only, ``settings.WINTER_KINDS``), when the cells have them.
+- **Older residents** ``share_60plus_within_<d>m``: residents aged 60+
+  (``population_60plus``) within ``d`` metres (500 m by default) of a venue
+  suited to them (``settings.AGE_FRIENDLY_KINDS``: fitness paths, parks,
+  sports-health centres, gymnasiums) / residents aged 60+.
 - Facilities are assigned to districts by their ``district`` column or, when
   it is missing, by the district boundary containing their representative
   point. The citywide row counts every facility and cell.
@@ -38,6 +46,7 @@ import shapely
 from ordos_geo import settings
 from ordos_geo._crs import metric_crs_for
 from ordos_geo._errors import InputDataError
+from ordos_geo.accessibility import covered_column, distance_to_kinds
 
 __all__ = [
     "CITYWIDE",
@@ -47,6 +56,7 @@ __all__ = [
     "compute_indicators",
     "five_ones",
     "lever_areas",
+    "planner_scorecard",
     "scorecard",
     "venue_area_m2",
 ]
@@ -152,6 +162,8 @@ def compute_indicators(
     *,
     thresholds_m: Sequence[float] = settings.DEFAULT_COVERAGE_THRESHOLDS_M,
     trail_width_m: float = settings.DEFAULT_TRAIL_WIDTH_M,
+    age_distance_m: float = settings.DEFAULT_AGE_DISTANCE_M,
+    age_friendly_kinds: Sequence[str] = settings.AGE_FRIENDLY_KINDS,
 ) -> pd.DataFrame:
     """Plan indicators per district and citywide.
 
@@ -172,6 +184,10 @@ def compute_indicators(
         Coverage tiers reported as ``share_within_<t>m``.
     trail_width_m : float, default 2
         Width of fitness trails whose ``area_m2`` is missing.
+    age_distance_m : float, default 500
+        Walk suited to residents aged 60+ (``share_60plus_within_<d>m``).
+    age_friendly_kinds : sequence of str, default settings.AGE_FRIENDLY_KINDS
+        Venues suited to them (their ``dist_m_<kind>`` columns are used).
 
     Returns
     -------
@@ -181,7 +197,9 @@ def compute_indicators(
         resident), ``n_school_venues``, ``n_school_venues_open``,
         ``n_school_venues_open_unknown``, ``open_school_share``, ``share_within_<t>m`` per tier,
         ``share_covered_service``, ``n_facilities``, ``n_<kind>`` for every
-        kind of ``settings.FACILITY_KINDS``, ``n_missing_area``.
+        kind of ``settings.FACILITY_KINDS``, ``n_missing_area``; then, when the
+        cells have them, ``share_within_<t>m_<scenario>`` per scenario and
+        tier, ``population_60plus`` and ``share_60plus_within_<d>m``.
     """
     if "population" not in cells.columns:
         msg = "population cells: column `population` is missing; read cells with ordos_geo.io.read_population"
@@ -222,6 +240,19 @@ def compute_indicators(
     covered["share_covered_service"] = (
         cells["covered_service"].fillna(False).astype(bool).to_numpy() if "covered_service" in cells.columns else None
     )
+    scenarios = {}
+    for scenario in ("evenings", "winter"):
+        for t in thresholds_m:
+            column = covered_column(t, scenario)
+            if column in cells.columns:
+                scenarios[f"share_within_{round(float(t))}m_{scenario}"] = (
+                    cells[column].fillna(False).astype(bool).to_numpy()
+                )
+    older = None
+    if "population_60plus" in cells.columns:
+        older = pd.to_numeric(cells["population_60plus"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        near = distance_to_kinds(cells, age_friendly_kinds) <= age_distance_m
+        older_column = f"share_60plus_within_{round(float(age_distance_m))}m"
 
     names = {d for d in cell_district if d is not None} | {d for d in fac_district if d is not None}
     if boundaries is not None:
@@ -251,6 +282,11 @@ def compute_indicators(
         for k in settings.FACILITY_KINDS:
             row[f"n_{k}"] = int((fmask & (kind == k)).sum())
         row["n_missing_area"] = int((fmask & missing_area).sum())
+        for column, mask in scenarios.items():
+            row[column] = _share(float(population[cmask & mask].sum()), pop)
+        if older is not None:
+            row["population_60plus"] = float(older[cmask].sum())
+            row[older_column] = _share(float(older[cmask & near].sum()), float(older[cmask].sum()))
         rows.append(row)
     table = pd.DataFrame(rows)
     city = table.iloc[-1]
@@ -339,6 +375,7 @@ def scorecard(
     targets: Sequence[settings.PlanTarget] = settings.PLAN_TARGETS,
     new_counts: Mapping[str, float] | None = None,
     district: str = CITYWIDE,
+    planner_values: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score the plan's targets: met or not, and the gap in the target's own unit.
 
@@ -355,6 +392,14 @@ def scorecard(
         sports parks a siting plan proposes, km of new trails); default 0.
     district : str, default "citywide"
         Which row of ``indicators`` to score.
+        When ``indicators`` has ``share_within_1000m_winter`` (the winter
+        scenario), a row ``winter_indoor_1000m`` follows the plan's targets:
+        not an official target, shown for comparison.
+    planner_values : pandas.DataFrame, optional
+        The non-spatial figures a planner entered
+        (:func:`ordos_geo.io.read_planner_targets`); their targets
+        (``settings.PLANNER_TARGETS``) are scored after the others, each with
+        the value of :func:`planner_scorecard` for ``district``.
 
     Returns
     -------
@@ -396,6 +441,94 @@ def scorecard(
                 "description": target.description,
                 "year": target.year,
                 "source": target.source,
+                "target": float(target.target),
+                "value": value,
+                "unit": target.unit,
+                "met": bool(known and value >= target.target - 1e-12),
+                "gap": max(float(target.target) - value, 0.0) if known else math.nan,
+            }
+        )
+    winter = row.get("share_within_1000m_winter", math.nan)
+    if not math.isnan(float(winter)):
+        # not a plan target: the 15-minute circle again, with the indoor venues that serve in winter only
+        records.append(
+            {
+                "key": "winter_indoor_1000m",
+                "description": "population share within a 1,000 m walk of an indoor venue in winter (not official)",
+                "year": 2025,
+                "source": settings.WINTER_NOTE,
+                "target": 1.0,
+                "value": float(winter),
+                "unit": "share",
+                "met": bool(float(winter) >= 1.0 - 1e-12),
+                "gap": max(1.0 - float(winter), 0.0),
+            }
+        )
+    table = pd.DataFrame(records)
+    if planner_values is not None:
+        entered = planner_scorecard(planner_values, indicators)
+        entered = entered[entered["district"] == district].drop(columns=["district"])
+        table = pd.concat([table, entered[table.columns]], ignore_index=True)
+    return table
+
+
+def planner_scorecard(planner_values: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """Score the non-spatial targets a planner entered, per district and citywide.
+
+    For each district and indicator the latest year's value is scored against
+    ``settings.PLANNER_TARGETS`` (``year`` is the target's year; ``value_year``
+    and ``value_source`` say where the value comes from). The citywide value is the planner's own
+    ``citywide`` row when given, else the mean of the district values weighted
+    by the districts' residents in ``indicators`` (the source then says so).
+
+    Parameters
+    ----------
+    planner_values : pandas.DataFrame
+        From :func:`ordos_geo.io.read_planner_targets`.
+    indicators : pandas.DataFrame
+        From :func:`compute_indicators` (``district``, ``population``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``district``, ``key``, ``description``, ``year``, ``source``,
+        ``value_year``, ``value_source``, ``target``, ``value``, ``unit``,
+        ``met``, ``gap``; one row per
+        district with a value and per target citywide (value NaN when no
+        district gave one).
+    """
+    latest = planner_values.sort_values("year", kind="stable").groupby(["district", "indicator"]).tail(1)
+    population = indicators.set_index("district")["population"].astype(float)
+    rows = []
+    for target in settings.PLANNER_TARGETS:
+        given = latest[latest["indicator"] == target.key]
+        districts = given[given["district"] != CITYWIDE]
+        city = given[given["district"] == CITYWIDE]
+        for district, value, year, source in districts[["district", "value", "year", "source"]].itertuples(
+            index=False
+        ):
+            rows.append((district, target, float(value), int(year), str(source)))
+        if len(city):
+            rows.append((CITYWIDE, target, float(city["value"].iloc[0]), int(city["year"].iloc[0]),
+                         str(city["source"].iloc[0])))
+        else:
+            weights = districts["district"].map(population).fillna(0.0).to_numpy(dtype=float)
+            value = float(np.average(districts["value"], weights=weights)) if weights.sum() > 0 else math.nan
+            year = int(districts["year"].max()) if len(districts) else target.year
+            source = "mean of the district values weighted by residents" if len(districts) else ""
+            rows.append((CITYWIDE, target, value, year, source))
+    records = []
+    for district, target, value, year, source in rows:
+        known = not math.isnan(value)
+        records.append(
+            {
+                "district": district,
+                "key": target.key,
+                "description": target.description,
+                "year": target.year,
+                "source": target.source,
+                "value_year": year,
+                "value_source": source,
                 "target": float(target.target),
                 "value": value,
                 "unit": target.unit,

@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -288,12 +288,14 @@ __all__ += [
     "read_boundaries",
     "read_facilities",
     "read_osm_features",
+    "read_planner_targets",
     "read_population",
 ]
 
 #: Columns of the facilities GeoDataFrame, in order (see TEAM_BRIEF data contracts).
 FACILITY_COLUMNS: tuple[str, ...] = (
-    "facility_id", "name", "kind", "area_m2", "area_source", "open_to_public", "capacity", "district", "geometry",
+    "facility_id", "name", "kind", "area_m2", "area_source", "open_to_public", "capacity", "district",
+    "public_access", "open_hours", "geometry",
 )
 _VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".geojsonl", ".geojsons")
 _TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
@@ -312,6 +314,15 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "open_to_public": ("open_to_public", "open", "public", "对外开放", "开放"),
     "capacity": ("capacity", "容量"),
     "district": ("district", "adname", "区县", "旗区", "county"),
+    "public_access": ("public_access", "access", "开放方式", "开放程度"),
+    "open_hours": ("open_hours", "opening_hours", "开放时间"),
+}
+#: Spellings of each ``public_access`` level (``settings.PUBLIC_ACCESS_LEVELS``).
+_ACCESS_WORDS: dict[str, str] = {
+    "full": "full", "open": "full", "yes": "full", "全天开放": "full", "全天": "full", "全面开放": "full",
+    "after_school": "after_school", "after school": "after_school", "evenings_weekends": "after_school",
+    "课后开放": "after_school", "错时开放": "after_school", "课余开放": "after_school",
+    "closed": "closed", "no": "closed", "不开放": "closed", "未开放": "closed",
 }
 #: Every column name :func:`read_facilities` reads as a schema column (lower case); other
 #: sources' columns with these names (OSM tags such as ``area=yes``) must be renamed first.
@@ -621,8 +632,12 @@ def read_facilities(
         ``settings.FACILITY_KINDS``), ``area_m2`` (m², >= 0 or NaN),
         ``area_source``, ``open_to_public`` (bool, default true; object with
         ``None`` where the file says ``unknown``/``未知``), ``capacity``
-        (float, NaN if unknown), ``district`` (str or None), ``geometry``
-        (Point, (Multi)Polygon or (Multi)LineString).
+        (float, NaN if unknown), ``district`` (str or None), ``public_access``
+        (``settings.PUBLIC_ACCESS_LEVELS``: ``full``, ``after_school`` (open
+        outside school hours), ``closed``; from ``open_to_public`` when the
+        file has no such column, None where that is unknown), ``open_hours``
+        (free text kept as given, or None), ``geometry`` (Point,
+        (Multi)Polygon or (Multi)LineString).
 
     Notes
     -----
@@ -752,6 +767,10 @@ def read_facilities(
                                      table=frame, name_column=name_column)
     else:
         open_to_public = np.ones(n, dtype=bool)
+    public_access, open_to_public = _public_access(frame, columns, open_to_public, name=name,
+                                                   name_column=name_column)
+    open_hours = (frame[columns["open_hours"]].map(lambda v: str(v).strip() if v is not None and v == v else None)
+                  if columns["open_hours"] is not None else pd.Series([None] * n, dtype=object))
     if columns["capacity"] is not None:
         capacity = _numeric(frame[columns["capacity"]], name=name, column=columns["capacity"], table=frame,
                             name_column=name_column)
@@ -790,17 +809,57 @@ def read_facilities(
             "open_to_public": open_to_public,
             "capacity": capacity,
             "district": district.to_numpy(dtype=object),
+            "public_access": public_access,
+            "open_hours": open_hours.to_numpy(dtype=object),
         },
         geometry=frame.geometry.array,
         crs=4326,
     )
     out = out.loc[keep].reset_index(drop=True)
-    out["district"] = pd.Series(
-        [d if isinstance(d, str) and d else None for d in out["district"].tolist()], index=out.index, dtype=object
-    )
+    for column in ("district", "open_hours"):
+        out[column] = pd.Series(
+            [d if isinstance(d, str) and d else None for d in out[column].tolist()], index=out.index, dtype=object
+        )
     logger.info("%s: %s facilities (%s)", name, len(out),
                 ", ".join(f"{k} {v}" for k, v in out["kind"].value_counts().sort_index().items()))
     return out
+
+
+def _public_access(frame: pd.DataFrame, columns: dict[str, str | None], open_to_public: np.ndarray, *, name: str,
+                   name_column: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """``public_access`` per row (``full``/``after_school``/``closed``) and ``open_to_public`` agreeing with it.
+
+    Without the column the level follows ``open_to_public`` (``full`` or
+    ``closed``; None where that is unknown); with it, an empty cell does too,
+    and ``open_to_public`` is true unless the level is ``closed``. A row where
+    both are filled in and disagree (open but ``closed``, or not open but
+    ``full``) is an error.
+    """
+    known = np.array([v is not None for v in open_to_public], dtype=bool)
+    derived = np.array([None if v is None else ("full" if v else "closed") for v in open_to_public], dtype=object)
+    column = columns["public_access"]
+    if column is None:
+        return derived, open_to_public
+    given = frame[column].map(lambda v: None if v is None or v != v or not str(v).strip()
+                              else _ACCESS_WORDS.get(" ".join(str(v).strip().lower().split()), "?"))
+    bad = np.flatnonzero((given == "?").to_numpy())
+    if bad.size:
+        msg = (f"{name}: column `{column}` has unknown access levels ({_describe(frame, bad, name_column)}); "
+               f"use one of {', '.join(settings.PUBLIC_ACCESS_LEVELS)} (or 全天开放/课后开放/不开放)")
+        raise InputDataError(msg)
+    access = np.where(given.isna().to_numpy(), derived, given.to_numpy(dtype=object)).astype(object)
+    if columns["open_to_public"] is not None:
+        stated = frame[columns["open_to_public"]].map(lambda v: v is not None and v == v and str(v).strip() != "")
+        opened = np.array([bool(v) for v in open_to_public])
+        clash = np.flatnonzero(stated.to_numpy(dtype=bool) & known & given.notna().to_numpy()
+                               & ((access == "closed") == opened))
+        if clash.size:
+            msg = (f"{name}: columns `{columns['open_to_public']}` and `{column}` disagree "
+                   f"({_describe(frame, clash, name_column)}); a venue open to the public is `full` or "
+                   "`after_school`, a closed one `closed`: fix one of the two")
+            raise InputDataError(msg)
+    result = np.array([None if a is None else a != "closed" for a in access], dtype=object)
+    return access, result if any(v is None for v in result) else result.astype(bool)
 
 
 def _normalise_kind(value: Any) -> str | None:
@@ -1167,7 +1226,9 @@ def read_boundaries(
         EPSG:4326: ``adcode`` (str, unique), ``name_zh``, ``name_en``
         (filled from ``name_zh`` when absent), ``level`` (``"city"`` for a code
         ending in ``00``, else ``"district"``, when the file has no ``level``),
-        geometry (Multi)Polygon.
+        ``share_60plus`` (share of residents aged 60+, 0-1, when the file has
+        such a column, e.g. the census share per district), geometry
+        (Multi)Polygon.
     """
     file = check_input_file(path, what="boundary", suffixes=_VECTOR_SUFFIXES)
     frame = _read_vector(file, layer=layer, what="boundary").reset_index(drop=True)
@@ -1203,6 +1264,15 @@ def read_boundaries(
         dtype=object) if level_col else default_level
     out = gpd.GeoDataFrame({"adcode": codes.to_numpy(dtype=object), "name_zh": names_zh, "name_en": names_en,
                             "level": levels}, geometry=frame.geometry.array, crs=frame.crs)
+    share_col = _find_column(attributes, ("share_60plus", "share_60_plus", "60岁及以上占比"))
+    if share_col is not None:
+        share = _numeric(frame[share_col], name=file.name, column=share_col, table=frame, name_column=name_col)
+        bad = np.flatnonzero((share < 0) | (share > 1))
+        if bad.size:
+            msg = (f"{file.name}: column `{share_col}` has values outside 0-1 ({_describe(frame, bad, name_col)}); "
+                   "give the share of residents aged 60+ as a fraction, e.g. 0.1158 for 11.58 %")
+            raise InputDataError(msg)
+        out["share_60plus"] = share
     if not out.crs.equals(4326):
         out = out.to_crs(4326)
     return out
@@ -1488,3 +1558,110 @@ def read_lines(
     """Read (Multi)LineStrings, e.g. proposed fitness trails, into WGS-84."""
     return read_vector(path, what="trail lines", layer=layer, coordinate_system=coordinate_system,
                        geometry_types=("LineString", "MultiLineString"))
+
+
+#: Names a planner may use for the whole study area in a planner targets table.
+_CITYWIDE_NAMES = ("citywide", "全市")
+_PLANNER_COLUMNS = ("district", "indicator", "value", "year", "source")
+
+
+def read_planner_targets(
+    path: str | os.PathLike[str], *, districts: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Read the plan's non-spatial figures a planner enters per district.
+
+    The table has one row per district and indicator: ``district`` (a
+    district's ``name_en`` or ``name_zh``, or ``citywide``/``全市``),
+    ``indicator`` (a key of ``settings.PLANNER_TARGETS``: social sports
+    instructors per 1,000 residents, the share of residents exercising
+    regularly, the share of public venues opening regularly), ``value``
+    (shares as ``0.385`` or ``38.5%``), ``year`` and ``source``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        CSV, TSV or Excel table.
+    districts : iterable of str, optional
+        Names a ``district`` may take (besides ``citywide``); any name when None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``district`` (``"citywide"`` for the whole area), ``indicator``,
+        ``value`` (float; shares 0-1), ``year`` (int), ``source`` (str).
+
+    Raises
+    ------
+    InputDataError
+        A missing column, an unknown indicator or district, a value that is
+        not a number (or a share above 100 %), a year that is not a year, or
+        the same district and indicator twice for one year; one line naming
+        the file, the rows and the fix.
+
+    Example
+    -------
+    >>> from ordos_geo import io, settings
+    >>> table = io.read_planner_targets(settings.SAMPLE_DIR / "planner_targets.csv")  # doctest: +SKIP
+    """
+    file = check_input_file(path, what="planner targets", suffixes=_TABLE_SUFFIXES)
+    table = _read_table(file).dropna(how="all").reset_index(drop=True)
+    name = file.name
+    columns = {key: _find_column(table.columns, (key,)) for key in _PLANNER_COLUMNS}
+    missing = [key for key, column in columns.items() if column is None and key != "source"]
+    if missing:
+        msg = (f"{name}: column `{missing[0]}` is missing; the table needs columns "
+               f"{', '.join(_PLANNER_COLUMNS)} (source optional)")
+        raise InputDataError(msg)
+    known = {t.key: t for t in settings.PLANNER_TARGETS}
+    indicator = table[columns["indicator"]].map(lambda v: str(v).strip() if v is not None and v == v else "")
+    bad = np.flatnonzero(~indicator.isin(list(known)).to_numpy())
+    if bad.size:
+        msg = (f"{name}: column `indicator` has unknown values {sorted(set(indicator.iloc[bad]))[:5]} "
+               f"({_describe(table, bad)}); use one of {', '.join(known)}")
+        raise InputDataError(msg)
+    district = table[columns["district"]].map(lambda v: str(v).strip() if v is not None and v == v else "")
+    district = district.where(~district.isin(_CITYWIDE_NAMES), "citywide")
+    if districts is not None:
+        allowed = {str(d) for d in districts} | {"citywide"}
+        bad = np.flatnonzero(~district.isin(sorted(allowed)).to_numpy())
+        if bad.size:
+            msg = (f"{name}: column `district` has unknown districts {sorted(set(district.iloc[bad]))[:5]} "
+                   f"({_describe(table, bad)}); use a district of the boundaries "
+                   f"({', '.join(sorted(allowed - {'citywide'}))}) or citywide")
+            raise InputDataError(msg)
+    raw = table[columns["value"]].astype(object)
+    percent = raw.map(lambda v: isinstance(v, str) and v.strip().endswith("%"))
+    text = raw.map(lambda v: v.strip().rstrip("%") if isinstance(v, str) else v)
+    value = _numeric(text, name=name, column=columns["value"], table=table, name_column=None)
+    value = np.where(percent.to_numpy(dtype=bool), value / 100.0, value)
+    missing_value = np.flatnonzero(np.isnan(value))
+    if missing_value.size:
+        msg = f"{name}: column `value` is empty in {_describe(table, missing_value)}; give a number"
+        raise InputDataError(msg)
+    share = indicator.map(lambda k: known[k].unit == "share").to_numpy(dtype=bool)
+    bad = np.flatnonzero((share & ((value > 1) | (value < 0))) | (value < 0))
+    if bad.size:
+        msg = (f"{name}: column `value` has shares outside 0-100 % or negative values ({_describe(table, bad)}); "
+               "write shares as 0.385 or 38.5%")
+        raise InputDataError(msg)
+    year = _numeric(table[columns["year"]], name=name, column=columns["year"], table=table, name_column=None)
+    bad = np.flatnonzero(np.isnan(year) | (year < 1900) | (year > 2100) | (year != np.round(year)))
+    if bad.size:
+        msg = f"{name}: column `year` is not a year in {_describe(table, bad)}; give the year as e.g. 2024"
+        raise InputDataError(msg)
+    out = pd.DataFrame(
+        {
+            "district": district.to_numpy(dtype=object),
+            "indicator": indicator.to_numpy(dtype=object),
+            "value": value.astype(float),
+            "year": year.astype(int),
+            "source": table[columns["source"]].map(lambda v: "" if v is None or v != v else str(v).strip())
+            if columns["source"] is not None else "",
+        }
+    )
+    twice = np.flatnonzero(out.duplicated(["district", "indicator", "year"], keep="first").to_numpy())
+    if twice.size:
+        msg = (f"{name}: the same district, indicator and year appear twice ({_describe(table, twice)}); "
+               "keep one row each")
+        raise InputDataError(msg)
+    return out

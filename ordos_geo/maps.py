@@ -122,6 +122,8 @@ KIND_STYLES: Mapping[str, tuple[str, str]] = {
     "playground": ("Pg", "#f1b6da"),
     "school_venue": ("Sc", "#4d4d4d"),
     "other": ("O", "#878787"),
+    "sports_health_centre": ("SH", "#b2182b"),
+    "school_opening": ("Op", "#4d4d4d"),
 }
 
 #: Labels of every map in Chinese and English (the package's one label table, :mod:`ordos_geo._labels`).
@@ -1053,6 +1055,7 @@ def sites_map(
     synthetic: bool = True,
     walk_speed_kmh: float = DEFAULT_WALK_SPEED_KMH,
     sources: str | None = None,
+    school_opening: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Map ranked candidate sites, the chosen plan per type and coverage before/after.
 
@@ -1073,16 +1076,29 @@ def sites_map(
         Draw only the best ``top_n`` candidates per type (all if None).
     language, basemap, tianditu_key, title, synthetic, walk_speed_kmh, sources
         As in :func:`coverage_map`.
+    school_opening : geopandas.GeoDataFrame, optional
+        Closed school venues ranked by
+        :func:`ordos_geo.siting.plan_school_opening` (``rank``,
+        ``facility_id``, ``in_plan``, ``newly_covered_in_plan``, ``reason``):
+        the ones to open are drawn as a chosen layer, the rest as candidates.
 
     Returns
     -------
     folium.Map
     """
     labels = _labels(language)
+    ranked = dict(ranked)
+    chosen_by_type = _split_chosen(chosen)
+    if school_opening is not None and len(school_opening):
+        venues = _check_frame(school_opening, "school_opening", ["rank", "in_plan"]).rename(
+            columns={"facility_id": "candidate_id", "newly_covered_in_plan": "newly_covered_population"}
+        )
+        in_plan = venues["in_plan"].astype(bool).to_numpy()
+        ranked["school_opening"] = venues[~in_plan]
+        chosen_by_type["school_opening"] = venues[in_plan]
     cells_before = _check_frame(cells_before, "cells_before", ["population", "dist_m_any"])
     if cells_after is not None:
         cells_after = _check_frame(cells_after, "cells_after", ["population", "dist_m_any"])
-    chosen_by_type = _split_chosen(chosen)
     m, gcj02 = _new_map([cells_before], basemap=basemap, tianditu_key=tianditu_key, language=language, n_features=0)
     bounds: list[np.ndarray] = []
     populated: list[np.ndarray] = []

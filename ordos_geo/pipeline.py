@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ordos_geo import indicators, io, settings
@@ -34,6 +35,7 @@ __all__ = [
     "planned_facilities",
     "run_study",
     "siting_rules",
+    "split_population_60plus",
     "study_summary",
     "write_results",
 ]
@@ -64,6 +66,9 @@ class Study:
     population_input : dict
         The population file, its form (``settings.POPULATION_FORMS``) and datum,
         and for polygons how many held no residential land.
+    planner_targets : pandas.DataFrame or None
+        Non-spatial planner figures (:func:`ordos_geo.io.read_planner_targets`),
+        districts spelled as the boundaries' ``name_en``.
     """
 
     config: StudyConfig
@@ -72,6 +77,7 @@ class Study:
     facilities: gpd.GeoDataFrame
     boundaries: gpd.GeoDataFrame | None
     population_input: dict[str, Any] = field(default_factory=dict)
+    planner_targets: pd.DataFrame | None = None
 
 
 @dataclass(eq=False)
@@ -83,6 +89,7 @@ class StudyResults:
     indicators: pd.DataFrame | None = None
     scorecard: pd.DataFrame | None = None
     siting: Any = None
+    school_opening: Any = None
     trail_plan: Any = None
     trail_plan_report: pd.DataFrame | None = None
     trail_check: Any = None
@@ -131,6 +138,35 @@ def assign_districts(gdf: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None)
     missing = out["district"].isna() | (out["district"].astype(str).str.strip() == "")
     out.loc[missing, "district"] = located[missing]
     out["district"] = out["district"].where(out["district"].notna(), None)
+    return out
+
+
+def split_population_60plus(cells: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Residents aged 60+ per cell: its residents times its district's share (``share_60plus``).
+
+    Cells that already have ``population_60plus`` keep it; without a
+    ``share_60plus`` column in the boundaries nothing is added. Cells outside
+    every district (or in one without a share) get NaN.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        With ``population`` and ``district`` (:func:`assign_districts`).
+    boundaries : geopandas.GeoDataFrame
+        With ``name_en`` and ``share_60plus`` (0-1), e.g. the 2020 census share.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``cells``, or a copy with ``population_60plus`` (residents, not rounded).
+    """
+    if "population_60plus" in cells.columns or "share_60plus" not in boundaries.columns:
+        return cells
+    share = boundaries.dropna(subset=["share_60plus"]).drop_duplicates("name_en").set_index("name_en")["share_60plus"]
+    out = cells.copy()
+    out["population_60plus"] = out["population"].to_numpy(dtype=float) * out["district"].map(share).to_numpy(
+        dtype=float
+    )
     return out
 
 
@@ -201,6 +237,7 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         boundaries = boundaries.to_crs(crs)
         cells = assign_districts(cells, boundaries)
         facilities = assign_districts(facilities, boundaries)
+        cells = split_population_60plus(cells, boundaries)
     elif "district" not in cells.columns:
         cells["district"] = None
     logger.info(
@@ -210,8 +247,25 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         f"{cells['population'].sum():,.0f}",
         f"{len(facilities):,}",
     )
-    return Study(config=config, network=network, cells=cells, facilities=facilities, boundaries=boundaries,
-                 population_input=population_input)
+    planner_targets = None
+    if config.planner_targets is not None:
+        names = None
+        if boundaries is not None:
+            names = set(boundaries["name_en"].astype(str)) | set(boundaries["name_zh"].astype(str))
+        planner_targets = io.read_planner_targets(config.planner_targets, districts=names)
+        if boundaries is not None:
+            # one spelling per district: the boundaries' name_en (the cells' and facilities' district)
+            to_en = dict(zip(boundaries["name_zh"].astype(str), boundaries["name_en"].astype(str), strict=True))
+            planner_targets["district"] = planner_targets["district"].map(lambda d: to_en.get(d, d))
+    return Study(
+        config=config,
+        network=network,
+        cells=cells,
+        facilities=facilities,
+        boundaries=boundaries,
+        population_input=population_input,
+        planner_targets=planner_targets,
+    )
 
 
 def _residential_land(network_file: Path) -> gpd.GeoDataFrame | None:
@@ -244,7 +298,15 @@ def _concat_facilities(frames: list[gpd.GeoDataFrame], names: list[str]) -> gpd.
 def compute_accessibility(
     study: Study, *, facilities: gpd.GeoDataFrame | None = None, map_parts: Callable | None = None
 ) -> Any:
-    """Run the accessibility stage on a loaded study.
+    """Run the accessibility stage on a loaded study, with its evenings and winter scenarios.
+
+    The main figures count the venues open all day: school venues open only
+    after school hours (``public_access == "after_school"``) are left out of
+    them and counted in the ``evenings`` scenario (evenings and weekends, every
+    venue open to the public). The ``winter`` scenario keeps the indoor venues
+    of ``[accessibility] winter_kinds``. Each scenario adds ``dist_m_<scenario>``
+    and ``covered_<t>m_<scenario>`` to the cells
+    (:func:`ordos_geo.accessibility.with_scenario`).
 
     With ``[accessibility] split_by_district`` the cells are computed district
     by district on buffered streets and merged
@@ -274,11 +336,34 @@ def compute_accessibility(
         "max_snap_distance_m": cfg.max_snap_distance_m,
     }
     facilities = study.facilities if facilities is None else facilities
+    after_school = (
+        facilities["public_access"].eq("after_school").to_numpy()
+        if "public_access" in facilities
+        else np.zeros(len(facilities), dtype=bool)
+    )
+    all_day = facilities[~after_school] if after_school.any() else facilities
     if cfg.split_by_district:
-        return accessibility.compute_accessibility_by_district(
-            study.network, study.cells, facilities, map_parts=map_parts or map, **options
+        result = accessibility.compute_accessibility_by_district(
+            study.network, study.cells, all_day, map_parts=map_parts or map, **options
         )
-    return accessibility.compute_accessibility(study.network, study.cells, facilities, **options)
+    else:
+        result = accessibility.compute_accessibility(study.network, study.cells, all_day, **options)
+    evenings = result.cells["dist_m_any"].to_numpy(dtype=float)
+    if after_school.any():
+        # the nearest venue in the evenings: the all-day one or an after-school one, whichever is nearer
+        nearest = accessibility.nearest_facility(
+            study.network,
+            study.cells,
+            facilities[after_school],
+            max_distance_m=cfg.max_distance_m,
+            max_snap_distance_m=cfg.max_snap_distance_m,
+        )
+        evenings = np.minimum(evenings, nearest["distance_m"].to_numpy(dtype=float))
+    cells = accessibility.with_scenario(result.cells, "evenings", evenings, thresholds_m=cfg.thresholds_m)
+    cells = accessibility.with_scenario(
+        cells, "winter", accessibility.distance_to_kinds(cells, cfg.winter_kinds), thresholds_m=cfg.thresholds_m
+    )
+    return dataclasses.replace(result, cells=cells)
 
 
 def study_summary(study: Study) -> dict[str, Any]:
@@ -380,7 +465,8 @@ def analyse_study(
         _run_siting(results)
     if "trails" in stages and cfg.trails_enabled:
         _run_trails(results)
-    if results.siting is not None or results.trail_plan is not None:
+    opened = results.school_opening is not None and not results.school_opening.opened.empty
+    if results.siting is not None or results.trail_plan is not None or opened:
         _run_after_plan(results, map_parts)
         results.summary["citywide_after_plan"] = _citywide(results.indicators_after)
     return results
@@ -442,14 +528,29 @@ def _run_accessibility(results: StudyResults, map_parts: Callable | None) -> Non
         boundaries=study.boundaries,
         thresholds_m=study.config.thresholds_m,
         trail_width_m=study.config.trail_width_m,
+        age_distance_m=study.config.age_distance_m,
     )
-    results.scorecard = indicators.scorecard(results.indicators, study.facilities)
+    results.scorecard = indicators.scorecard(
+        results.indicators, study.facilities, planner_values=study.planner_targets
+    )
 
 
 def _run_siting(results: StudyResults) -> None:
     from ordos_geo import siting
 
     study = results.study
+    plan = dict(study.config.siting_plan)
+    # school opening has no count: its size is the fewest venues reaching the plan's open share
+    if plan.pop(siting.SCHOOL_OPENING, 1) > 0:
+        _run_school_opening(results)
+    if plan.get("sports_health_centre", 0) > 0 and "population_60plus" not in results.accessibility.cells:
+        logger.warning(
+            "siting: no residents aged 60+ (give the boundaries a share_60plus column); "
+            "sports-health centres are not sited"
+        )
+        plan["sports_health_centre"] = 0
+    if not any(count > 0 for count in plan.values()):
+        return
     candidates = None
     if study.config.candidates is not None:
         candidates = siting.candidates_from_file(
@@ -471,7 +572,7 @@ def _run_siting(results: StudyResults) -> None:
         candidates=candidates,
         osm_features=osm_features,
         underserved=results.accessibility.underserved,
-        plan=study.config.siting_plan,
+        plan=plan,
         rules=siting_rules(study.config),
         method=study.config.siting_method,
         budget=study.config.siting_budget,
@@ -481,7 +582,13 @@ def _run_siting(results: StudyResults) -> None:
 
 
 def siting_rules(config: StudyConfig) -> Mapping[str, Any]:
-    """The siting rules of a study: the defaults with ``[siting] min_land_area_m2`` applied.
+    """The siting rules of a study: the defaults with the study's keys applied.
+
+    ``[siting] min_land_area_m2`` per type; ``[accessibility] age_distance_m``
+    as the sports-health centre's service distance; with ``[siting] objective =
+    "winter"`` a fitness centre counts only residents with no indoor venue of
+    ``[accessibility] winter_kinds`` within its 1,000 m (its coverage is locked
+    by every indoor venue, not only by fitness centres and gymnasiums).
 
     Parameters
     ----------
@@ -496,7 +603,37 @@ def siting_rules(config: StudyConfig) -> Mapping[str, Any]:
     rules = dict(siting.DEFAULT_RULES)
     for site_type, area in config.siting_min_land_area_m2.items():
         rules[site_type] = dataclasses.replace(rules[site_type], min_land_area_m2=area)
+    rules["sports_health_centre"] = dataclasses.replace(
+        rules["sports_health_centre"], service_distance_m=config.age_distance_m
+    )
+    if config.siting_objective == "winter":
+        # new fitness centres serve residents with no indoor venue within reach in winter
+        rules["fitness_centre"] = dataclasses.replace(rules["fitness_centre"], locked_kinds=config.winter_kinds)
     return rules
+
+
+def _run_school_opening(results: StudyResults) -> None:
+    from ordos_geo import siting
+    from ordos_geo.settings import PLAN_TARGETS
+
+    study = results.study
+    schools = study.facilities[study.facilities["kind"] == "school_venue"]
+    if schools.empty or schools["open_to_public"].isna().any() or schools["open_to_public"].astype(bool).all():
+        # nothing to open, or whether schools open is unknown (OSM schools): no plan on a guess
+        return
+    target = next(t.target for t in PLAN_TARGETS if t.key == "open_school_share")
+    results.school_opening = siting.plan_school_opening(
+        study.network,
+        results.accessibility.cells,
+        study.facilities,
+        target_share=target,
+        distance_column="dist_m_evenings",
+        thresholds_m=study.config.thresholds_m,
+        method=study.config.siting_method,
+        language=study.config.language,
+        max_snap_distance_m=study.config.max_snap_distance_m,
+    )
+    results.summary["school_opening"] = results.school_opening.districts.to_dict("records")
 
 
 def _run_trails(results: StudyResults) -> None:
@@ -545,7 +682,7 @@ def _run_trails(results: StudyResults) -> None:
 
 
 def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:
-    """The study's existing facilities plus the chosen new sites and planned trails.
+    """The study's existing facilities plus the chosen new sites, opened school venues and planned trails.
 
     Parameters
     ----------
@@ -558,7 +695,13 @@ def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:
         Facilities schema, in the network CRS.
     """
     study = results.study
-    frames = [study.facilities]
+    existing = study.facilities
+    if results.school_opening is not None and not results.school_opening.opened.empty:
+        opened = existing["facility_id"].isin(set(results.school_opening.opened["facility_id"]))
+        existing = existing.copy()
+        existing.loc[opened, "open_to_public"] = True
+        existing.loc[opened, "public_access"] = "after_school"
+    frames = [existing]
     if results.siting is not None and not results.siting.new_facilities.empty:
         frames.append(results.siting.new_facilities.to_crs(study.network.crs))
     if results.trail_plan is not None and not results.trail_plan.trails.empty:
@@ -579,9 +722,12 @@ def _run_after_plan(results: StudyResults, map_parts: Callable | None) -> None:
         boundaries=study.boundaries,
         thresholds_m=study.config.thresholds_m,
         trail_width_m=study.config.trail_width_m,
+        age_distance_m=study.config.age_distance_m,
     )
     new_counts = _new_counts(results)
-    results.scorecard_after = indicators.scorecard(results.indicators_after, after, new_counts=new_counts)
+    results.scorecard_after = indicators.scorecard(
+        results.indicators_after, after, new_counts=new_counts, planner_values=study.planner_targets
+    )
     results.before_after = before_after_table(results.indicators, results.indicators_after)
     trails = None
     if results.trail_plan is not None and not results.trail_plan.trails.empty:
@@ -646,8 +792,24 @@ def _write_tables(results: StudyResults, table_dir: Path) -> None:
             written[f"sites_{site_type}"] = io.write_csv(
                 pd.DataFrame(ranked.drop(columns="geometry")), table_dir / f"sites_{site_type}.csv"
             )
-        written["sites"] = io.write_geopackage({"sites": results.siting.chosen}, table_dir / "sites.gpkg")
-        written["siting_gaps"] = io.write_csv(results.siting.gaps, table_dir / "siting_gaps.csv")
+    opening = results.school_opening
+    if opening is not None:
+        written["school_opening"] = io.write_csv(
+            pd.DataFrame(opening.ranked.drop(columns="geometry")), table_dir / "school_opening.csv"
+        )
+        written["school_opening_districts"] = io.write_csv(
+            opening.districts, table_dir / "school_opening_districts.csv"
+        )
+    layers = {}
+    if results.siting is not None:
+        layers["sites"] = results.siting.chosen
+    if opening is not None:
+        layers["school_opening"] = opening.ranked
+    if layers:
+        written["sites"] = io.write_geopackage(layers, table_dir / "sites.gpkg")
+    gaps = [r.gaps for r in (results.siting, opening) if r is not None and not r.gaps.empty]
+    if gaps:
+        written["siting_gaps"] = io.write_csv(pd.concat(gaps, ignore_index=True), table_dir / "siting_gaps.csv")
     if results.trail_plan is not None:
         layers = {"planned": results.trail_plan.trails}
         report = results.trail_plan_report.assign(trails="planned")
@@ -687,14 +849,16 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
     )
     written["coverage_map"] = io.write_text(maps.render_html(coverage), map_dir / "coverage.html")
     pages["coverage"] = "coverage.html"
-    if results.siting is not None:
+    opening = results.school_opening
+    if results.siting is not None or opening is not None:
         sites = maps.sites_map(
-            results.siting.ranked,
-            results.siting.chosen,
+            results.siting.ranked if results.siting is not None else {},
+            results.siting.chosen if results.siting is not None else None,
             acc.cells,
             results.accessibility_after.cells if results.accessibility_after is not None else None,
             boundaries=study.boundaries,
             walk_speed_kmh=cfg.walk_speed_kmh,
+            school_opening=opening.ranked if opening is not None else None,
             **common,
         )
         written["sites_map"] = io.write_text(maps.render_html(sites), map_dir / "sites.html")
@@ -728,6 +892,7 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
         sites=results.siting.chosen if results.siting is not None else None,
         trails=results.trail_plan.trails if results.trail_plan is not None else None,
         before_after=results.before_after,
+        extra_tables=_report_tables(results),
         language=cfg.language,
         synthetic=cfg.synthetic,
         walk_speed_kmh=cfg.walk_speed_kmh,
@@ -749,6 +914,33 @@ def _workbook_tables(results: StudyResults, built: Any) -> dict[str, pd.DataFram
     if results.siting is not None:
         ranked = [pd.DataFrame(frame.drop(columns="geometry")) for frame in results.siting.ranked.values()]
         tables["sites"] = pd.concat(ranked, ignore_index=True)
+    return tables
+
+
+def _report_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
+    """The report's further sections, by heading key of :func:`ordos_geo.report.build_report`."""
+    tables: dict[str, pd.DataFrame] = {}
+    table = results.indicators
+    shares = [c for c in table.columns if c.startswith("share_within_") and c.count("_") >= 2]
+    scenario = [c for c in shares if c.endswith(("_evenings", "_winter"))]
+    if scenario:
+        tiers = [c for c in shares if c.endswith("m")]
+        ordered = [c for t in tiers for c in (t, f"{t}_evenings", f"{t}_winter") if c in table.columns]
+        tables["scenarios"] = table[["district", *ordered]]
+    older = [c for c in table.columns if c.startswith("share_60plus_within_")]
+    if older:
+        tables["older_residents"] = table[["district", "population_60plus", *older]]
+    if results.study.planner_targets is not None:
+        entered = indicators.planner_scorecard(results.study.planner_targets, results.indicators)
+        tables["planner_targets"] = entered[["district", "key", "description", "target", "value", "unit", "met", "gap"]]
+    opening = results.school_opening
+    if opening is not None:
+        tables["school_opening_districts"] = opening.districts
+        # names stay in the CSV; the report shows ids, so a zh report holds no English names
+        columns = ["rank", "facility_id", "district", "in_plan", "newly_covered_in_plan"]
+        columns += [c for c in opening.ranked.columns if c.startswith("newly_within_")]
+        columns += ["area_m2", "reason"]
+        tables["school_opening"] = pd.DataFrame(opening.ranked[columns])
     return tables
 
 

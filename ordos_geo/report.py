@@ -109,7 +109,7 @@ def _is_missing(value: Any) -> bool:
 
 
 def _is_share(column: str) -> bool:
-    return column == "share" or column.startswith("share") or column.endswith("_share")
+    return column == "share" or column.startswith(("share", "open_share")) or column.endswith("_share")
 
 
 def _format_value(value: Any, column: str, text: Mapping[str, str]) -> str:
@@ -150,6 +150,7 @@ _VALUE_LABELS: Mapping[str, Any] = {
     "unit": label_table.unit,
     "source": label_table.source,
     "indicator": label_table.column,
+    "served": label_table.column,
     "lever": label_table.lever,
 }
 
@@ -582,6 +583,7 @@ _SITE_COLUMNS = (
     "rank",
     "name",
     "kind",
+    "served",
     "district",
     "newly_covered_population",
     "added_venue_area_m2",
@@ -666,6 +668,7 @@ def build_report(
     sites: gpd.GeoDataFrame | pd.DataFrame | None = None,
     trails: gpd.GeoDataFrame | pd.DataFrame | None = None,
     before_after: pd.DataFrame | None = None,
+    extra_tables: Mapping[str, pd.DataFrame] | None = None,
     language: Literal["zh", "en"] = "zh",
     title: str | None = None,
     synthetic: bool = True,
@@ -709,6 +712,12 @@ def build_report(
     before_after : pandas.DataFrame, optional
         ``district``, ``indicator``, ``before``, ``after``, ``change`` (see
         :func:`ordos_geo.pipeline.before_after_table`).
+    extra_tables : mapping of str to pandas.DataFrame, optional
+        Further sections, each under the heading its key names in
+        :data:`ordos_geo._labels.TEXT` (``"school_opening_districts"``,
+        ``"school_opening"``, ``"planner_targets"``, ``"scenarios"`` for the
+        evenings and winter coverage, ``"older_residents"``), shown after the
+        other tables.
     language : {"zh", "en"}
         Language of every label (charts fall back to English when no CJK font
         is installed).
@@ -797,6 +806,11 @@ def build_report(
         table(text["trails"], _trail_table(trails), "trails")
     if before_after is not None:
         table(text["before_after"], _without(before_after, empty), "before_after")
+    for key, frame in (extra_tables or {}).items():
+        if key not in text:
+            msg = f"build_report: no heading for table {key!r}; add it to ordos_geo._labels.TEXT"
+            raise InputDataError(msg)
+        table(text[key], _without(_table_frame(frame), empty), key)
     blocks += [("p", line) for line in (_citation(scorecard, language), text["sources"]) if line]
 
     page_title = title if title is not None else text["title"]

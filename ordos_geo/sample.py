@@ -68,6 +68,7 @@ SAMPLE_FILES: dict[str, str] = {
     "facilities": "facilities.geojson",
     "facilities_amap": "facilities_amap_gcj02.csv",
     "proposed_trails": "proposed_trails.geojson",
+    "planner_targets": "planner_targets.csv",
     "readme": "README.md",
 }
 
@@ -82,6 +83,7 @@ class AdminUnit:
     level: str
     population_2020: int
     population_source: str
+    share_60plus: float
 
 
 _CENSUS = "census_2020"
@@ -90,18 +92,21 @@ _CENSUS_DERIVED = "census_2020_derived"
 #: Ordos and its county-level units with the 2020 (7th) census resident population
 #: (``ordos_facts.md`` section 1). Dongsheng = urban total 693,038 - Kangbashi
 #: 118,796 (note A); Uxin and Otog Front are split from their solid sum 251,290
-#: using remembered 2010 values (note C) and are marked derived.
+#: using remembered 2010 values (note C) and are marked derived. The last number is
+#: the share of residents aged 60+ in the 2020 census (第七次全国人口普查,
+#: ``ordos_facts.md`` section 5, a secondary page reproducing the census table;
+#: confidence medium), written to the boundaries as ``share_60plus``.
 DISTRICTS: tuple[AdminUnit, ...] = (
-    AdminUnit("150600", "鄂尔多斯市", "Ordos", "city", 2_153_638, _CENSUS),
-    AdminUnit("150602", "东胜区", "Dongsheng", "district", 574_242, _CENSUS_DERIVED),
-    AdminUnit("150603", "康巴什区", "Kangbashi", "district", 118_796, _CENSUS),
-    AdminUnit("150621", "达拉特旗", "Dalad", "district", 328_593, _CENSUS),
-    AdminUnit("150622", "准格尔旗", "Jungar", "district", 359_184, _CENSUS),
-    AdminUnit("150623", "鄂托克前旗", "Otog Front", "district", 92_724, _CENSUS_DERIVED),
-    AdminUnit("150624", "鄂托克旗", "Otog", "district", 162_726, _CENSUS),
-    AdminUnit("150625", "杭锦旗", "Hanggin", "district", 110_824, _CENSUS),
-    AdminUnit("150626", "乌审旗", "Uxin", "district", 158_566, _CENSUS_DERIVED),
-    AdminUnit("150627", "伊金霍洛旗", "Ejin Horo", "district", 247_983, _CENSUS),
+    AdminUnit("150600", "鄂尔多斯市", "Ordos", "city", 2_153_638, _CENSUS, 0.1504),
+    AdminUnit("150602", "东胜区", "Dongsheng", "district", 574_242, _CENSUS_DERIVED, 0.1158),
+    AdminUnit("150603", "康巴什区", "Kangbashi", "district", 118_796, _CENSUS, 0.0878),
+    AdminUnit("150621", "达拉特旗", "Dalad", "district", 328_593, _CENSUS, 0.2106),
+    AdminUnit("150622", "准格尔旗", "Jungar", "district", 359_184, _CENSUS, 0.1690),
+    AdminUnit("150623", "鄂托克前旗", "Otog Front", "district", 92_724, _CENSUS_DERIVED, 0.1534),
+    AdminUnit("150624", "鄂托克旗", "Otog", "district", 162_726, _CENSUS, 0.1255),
+    AdminUnit("150625", "杭锦旗", "Hanggin", "district", 110_824, _CENSUS, 0.2202),
+    AdminUnit("150626", "乌审旗", "Uxin", "district", 158_566, _CENSUS_DERIVED, 0.1300),
+    AdminUnit("150627", "伊金霍洛旗", "Ejin Horo", "district", 247_983, _CENSUS, 0.1511),
 )
 
 #: Share of each district's 2020 census population that lives in the central core the
@@ -373,6 +378,8 @@ class _Facility:
     open_to_public: bool = True
     capacity: float | None = None
     provenance: str = "synthetic"
+    public_access: str = "full"
+    open_hours: str | None = None
 
 
 @dataclass
@@ -894,6 +901,14 @@ _COMMUNITY_VENUES: tuple[tuple[str, str, str, tuple[float, float], int], ...] = 
 )
 
 
+#: Opening hours of the school venues by access level (synthetic, in the usual pattern).
+_SCHOOL_OPEN_HOURS: dict[str, str | None] = {
+    "full": "06:00-22:00",
+    "after_school": "工作日 18:00-21:00, 周末节假日 08:00-20:00 (weekdays after school, weekends, holidays)",
+    "closed": None,
+}
+
+
 def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, Any], dong: dict[str, Any]) -> None:
     """Landmarks, parks, sports parks, trails, school venues and community venues outside the gap zones."""
     fac = scene.facilities
@@ -1096,7 +1111,19 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
                 p = Point(rng.uniform(x0 + 40, x1 - 40), rng.uniform(y0 + 40, y1 - 40))
                 name = f"{_CORE_ZH[b.core]}第{k + 1}小学运动场 {b.core} Primary School {k + 1} sports ground"
             missing = level == "secondary" and k == 2  # one school without an area (missing-area policy)
-            fac.append(_Facility(name, "school_venue", p, None if missing else value, open_to_public=bool(is_open)))
+            # open secondary grounds open after school hours (错时开放), open primary grounds all day
+            access = ("after_school" if level == "secondary" else "full") if is_open else "closed"
+            fac.append(
+                _Facility(
+                    name,
+                    "school_venue",
+                    p,
+                    None if missing else value,
+                    open_to_public=bool(is_open),
+                    public_access=access,
+                    open_hours=_SCHOOL_OPEN_HOURS[access],
+                )
+            )
     # community venues in residential blocks outside the gap zones
     missing_kinds = {"multi_sport_court", "pitch", "fitness_path"}  # one row each without an area
     for kind, zh, en, (low, high), count in _COMMUNITY_VENUES:
@@ -1110,6 +1137,16 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
                 value = None
                 missing_kinds.discard(kind)
             fac.append(_Facility(f"{_CORE_ZH[b.core]}{zh}{k + 1} {en} {k + 1} ({b.core})", kind, p, value))
+    # one existing sports-health centre (运动健康中心) near the Dongsheng government, no random draw
+    gx, gy = scene.frame.xy(*_DONGSHENG_GOV)
+    fac.append(
+        _Facility(
+            "东胜区运动健康中心 Dongsheng Sports-Health Centre (synthetic)",
+            "sports_health_centre",
+            Point(gx + 140.0, gy - 90.0),
+            1_200.0,
+        )
+    )
     # the Amap-style community survey (separate rows, GCJ-02 on output)
     amap_kinds = [
         ("fitness_path", "健身路径", "体育休闲服务;运动场馆;运动场所", 200.0),
@@ -1185,6 +1222,8 @@ def _build_boundaries() -> gpd.GeoDataFrame:
             "level": [u.level for u in DISTRICTS],
             "population_2020": [u.population_2020 for u in DISTRICTS],
             "population_source": [u.population_source for u in DISTRICTS],
+            "share_60plus": [u.share_60plus for u in DISTRICTS],
+            "share_60plus_source": "census_2020 (第七次全国人口普查, ordos_facts.md section 5)",
         },
         geometry=out,
         crs=4326,
@@ -1313,6 +1352,8 @@ def _facilities_frame(scene: _Scene, boundaries: gpd.GeoDataFrame) -> gpd.GeoDat
             "area_m2": [np.nan if f.area_m2 is None else float(f.area_m2) for f in scene.facilities],
             "open_to_public": [bool(f.open_to_public) for f in scene.facilities],
             "capacity": [np.nan if f.capacity is None else float(f.capacity) for f in scene.facilities],
+            "public_access": [f.public_access if f.open_to_public else "closed" for f in scene.facilities],
+            "open_hours": [f.open_hours for f in scene.facilities],
             "provenance": [f.provenance for f in scene.facilities],
         },
         geometry=geoms,
@@ -1509,17 +1550,23 @@ persons, the raster holds **Dongsheng {stats["totals"].get("Dongsheng", 0):,} an
 {stats["totals"].get("Kangbashi", 0):,}** ({sum(stats["totals"].values()):,} in all), which keeps the census ratio
 574,242 : 118,796 to within rounding.
 A hamlet of {len(stats["hamlet"])} populated cells lies more than 1 km off the main network (unreachable on purpose).
+Residents aged 60+ are not a second raster: the study splits each cell's residents with its district's 2020 census
+share of residents aged 60+ (boundaries column `share_60plus`, labelled `share_60plus_source`: Dongsheng 11.58 %,
+Kangbashi 8.78 %; ordos_facts.md section 5, 第七次全国人口普查 via a secondary page, confidence medium).
 
 ## Facilities (synthetic, a few real landmarks)
 Schema: `facility_id`, `name` (Chinese + English), `kind` (settings.FACILITY_KINDS), `area_m2` (venue field area; a
 few rows left empty to exercise the missing-area policy; `fitness_trail` rows have none: length x width),
-`open_to_public`, `capacity`, `district`, `provenance`.
+`open_to_public`, `capacity`, `public_access` (`full`, `after_school`, `closed`: settings.PUBLIC_ACCESS_LEVELS),
+`open_hours` (free text, school venues only), `district`, `provenance`.
 Real: Dongsheng Stadium (sourced coordinate, 35,107 seats); Genghis Khan Square (sourced centre and size, schematic
 outline); Ordos Sports Centre stadium (60,000 seats), gymnasium (12,000) and natatorium (4,000), placed on the
 north-east edge of Kangbashi by the Dongkang expressway as described, **position [unverified]**; Jingshan Park
 (景山公园, 27,400 m2, Dongsheng), **position [unverified]**. Field areas of these venues are estimates.
 Everything else is synthetic. School venues: {stats["schools_open"]} of {stats["schools"]} open to the public
-(below the 60 % target): a secondary school's sports ground (400 m track and courts, 14,000-24,000 m2) in each school
+(below the 60 % target); the open secondary grounds open after school hours (`public_access` `after_school`,
+weekday evenings, weekends and holidays), the open primary grounds all day (`full`).
+A secondary school's sports ground (400 m track and courts, 14,000-24,000 m2) in each school
 block, and primary schools' grounds (200-300 m track, 3,500-7,500 m2) in residential blocks. Community venues (courts
 600-1,800 m2, 11-a-side pitches about 7,140 m2, 7-a-side pitches 2,800-4,200 m2, equipment sets about 200 m2, small
 fitness centres 1,500-3,000 m2) are placed in residential blocks, more often in populous ones. Field areas of the
@@ -1546,7 +1593,30 @@ a city somewhat below the plan's target of 3.4 m2 per resident by end-2024 (3.5 
 `proposed_trails.geojson` holds what a planner might draw: T1 along streets of north Dongsheng, T2 along streets of
 west Kangbashi (both gap areas), T3 in east Kangbashi leaving the streets to cut diagonally across a block, so a
 trail check has an off-network part to report.
+
+## Planner targets (invented figures)
+`planner_targets.csv` holds the plan's non-spatial figures for the two districts (`district, indicator, value, year,
+source`): social sports instructors per 1,000 residents (target 3.4), the share of residents exercising regularly
+(38.5 %) and the share of public venues opening regularly (100 %), targets of
+鄂尔多斯市创建全国全民运动健身模范市实施方案 (鄂府办发〔2024〕52号).
+The values are **invented** for the demonstration (each row's `source` says so).
 """
+
+
+def _planner_targets() -> pd.DataFrame:
+    """The plan's non-spatial figures for the two sample districts: invented, labelled as such."""
+    source = "synthetic sample (合成样例): invented figure, not an official statistic"
+    rows = [
+        ("Dongsheng", "sports_instructors_per_1000", 3.1),
+        ("Dongsheng", "regular_exercise_share", "40.2%"),
+        ("Dongsheng", "public_venues_open_share", "95%"),
+        ("Kangbashi", "sports_instructors_per_1000", 3.6),
+        ("Kangbashi", "regular_exercise_share", "37.5%"),
+        ("Kangbashi", "public_venues_open_share", "100%"),
+    ]
+    return pd.DataFrame(
+        [{"district": d, "indicator": k, "value": v, "year": 2024, "source": source} for d, k, v in rows]
+    )
 
 
 # --------------------------------------------------------------------------- main entry
@@ -1636,6 +1706,8 @@ def build_sample(out_dir: Path = settings.SAMPLE_DIR, *, seed: int = DEFAULT_SEE
     logger.info("sample: %s, %d facilities in GCJ-02 (synthetic)", paths["facilities_amap"].name, len(amap))
     io.write_geojson(trails, paths["proposed_trails"], precision=_GEOJSON_PRECISION)
     logger.info("sample: %s, %d proposed trails (synthetic)", paths["proposed_trails"].name, len(trails))
+    io.write_csv(_planner_targets(), paths["planner_targets"])
+    logger.info("sample: %s (synthetic figures)", paths["planner_targets"].name)
     io.write_text(_readme(seed, stats), paths["readme"])
     logger.info("sample: %s", paths["readme"].name)
     return paths

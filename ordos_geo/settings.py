@@ -24,10 +24,12 @@ from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "AGE_FRIENDLY_KINDS",
     "AREA_COUNTED_KINDS",
     "CITY_LEVEL_FIVE_ONES",
     "DATA_PROCESSED_DIR",
     "DATA_RAW_DIR",
+    "DEFAULT_AGE_DISTANCE_M",
     "DEFAULT_AMAP_SAMPLE",
     "DEFAULT_COVERAGE_THRESHOLDS_M",
     "DEFAULT_MAX_DISTANCE_M",
@@ -41,6 +43,7 @@ __all__ = [
     "FACILITY_KINDS",
     "KIND_SERVICE_DISTANCE_M",
     "OUTPUTS_DIR",
+    "PLANNER_TARGETS",
     "PLAN_2024",
     "PLAN_2025",
     "PLAN_TARGETS",
@@ -48,10 +51,13 @@ __all__ = [
     "POPULATION_FORMS",
     "POPULATION_GRID_M",
     "PROJECT_ROOT",
+    "PUBLIC_ACCESS_LEVELS",
     "RESIDENTIAL_OSM_TAGS",
     "SAMPLE_DIR",
     "SPORTS_PARK_MIN_AREA_M2",
     "TYPICAL_AREA_M2",
+    "WINTER_KINDS",
+    "WINTER_NOTE",
     "PlanTarget",
 ]
 
@@ -83,7 +89,16 @@ FACILITY_KINDS: Final[tuple[str, ...]] = (
     "playground",
     "school_venue",
     "other",
+    "sports_health_centre",
 )
+
+#: Levels of the ``public_access`` column of a facility table: ``full`` (open to
+#: the public whenever it is open), ``after_school`` (open to the public outside
+#: school hours: evenings, weekends, holidays, the usual way a school venue opens,
+#: 错时开放), ``closed``. ``after_school`` counts as open for the open-school
+#: share; it is left out of the all-day coverage and counted in the separate
+#: "evenings and weekends" coverage.
+PUBLIC_ACCESS_LEVELS: Final[tuple[str, ...]] = ("full", "after_school", "closed")
 
 #: Kinds whose ``area_m2`` counts as sports venue *field* area (体育场地面积).
 #: Parks and playgrounds give access to exercise but are not sports grounds in
@@ -110,6 +125,7 @@ TYPICAL_AREA_M2: Final[MappingProxyType[str, float]] = MappingProxyType(
         "playground": 0.0,
         "school_venue": 8_000.0,
         "other": 500.0,
+        "sports_health_centre": 1_000.0,
     }
 )
 
@@ -131,8 +147,30 @@ KIND_SERVICE_DISTANCE_M: Final[MappingProxyType[str, float]] = MappingProxyType(
         "playground": 300.0,
         "school_venue": 500.0,
         "other": 500.0,
+        "sports_health_centre": 500.0,
     }
 )
+
+#: Walking distance suited to older residents (metres along the network): 500 m,
+#: the 10-minute life circle of GB 50180-2018, whose 5- and 10-minute circles hold
+#: the elderly-care and outdoor fitness facilities; older people walk more slowly
+#: (about 3 km/h), so 500 m is about 10 minutes for them.
+DEFAULT_AGE_DISTANCE_M: Final[float] = 500.0
+
+#: Venues suited to residents aged 60+ (适老化): outdoor equipment sets (健身路径)
+#: and parks nearby, sports-health centres (运动健康中心, the plan's age-friendly
+#: centres) and gymnasiums (indoor, level floors, seats). The list behind the
+#: ``share_60plus_within_<d>m`` indicator.
+AGE_FRIENDLY_KINDS: Final[tuple[str, ...]] = ("fitness_path", "park", "sports_health_centre", "gymnasium")
+
+#: Indoor venues that still serve in winter (Ordos's January mean is about
+#: -10.5 °C, ordos_facts.md section 5): the ``winter`` scenario's venue set, a
+#: study may change it (``[accessibility] winter_kinds``). School venues are left
+#: out: the facility table does not say which are indoor halls.
+WINTER_KINDS: Final[tuple[str, ...]] = ("gymnasium", "swimming_pool", "fitness_centre", "sports_health_centre")
+
+#: Source of the scorecard's winter row: not a plan target.
+WINTER_NOTE: Final[str] = "not a plan target: the 15-minute circle with the indoor venues of settings.WINTER_KINDS only"
 
 #: Coverage tiers reported for every cell (metres along the network).
 DEFAULT_COVERAGE_THRESHOLDS_M: Final[tuple[float, ...]] = (300.0, 500.0, 1_000.0)
@@ -218,6 +256,36 @@ PLAN_TARGETS: Final[tuple[PlanTarget, ...]] = (
     PlanTarget("five_ones", "city-level five ones present", 5, "count", 2024, PLAN_2024),
 )
 
+#: The plan's targets the tool cannot compute from maps: a planner enters them
+#: per district in a small CSV (``district, indicator, value, year, source``,
+#: read by :func:`ordos_geo.io.read_planner_targets`); the scorecard shows them
+#: with their target and gap. Keys are the CSV's ``indicator`` values.
+PLANNER_TARGETS: Final[tuple[PlanTarget, ...]] = (
+    PlanTarget(
+        "sports_instructors_per_1000",
+        "social sports instructors per 1,000 residents (社会体育指导员)",
+        3.4,
+        "per_1000",
+        2024,
+        PLAN_2024,
+    ),
+    PlanTarget(
+        "regular_exercise_share",
+        "share of residents exercising regularly (经常参加体育锻炼人数比例)",
+        0.385,
+        "share",
+        2024,
+        PLAN_2024,
+    ),
+    PlanTarget(
+        "public_venues_open_share",
+        "share of public sports venues opening regularly (公共体育场馆定期开放)",
+        1.0,
+        "share",
+        2024,
+        PLAN_2024,
+    ),
+)
 
 # ---------------------------------------------------------------------------
 # Fetching real data (``ordos-geo fetch``)

@@ -39,7 +39,7 @@ import scipy.sparse
 import shapely
 from scipy.spatial import cKDTree
 
-from ordos_geo import settings
+from ordos_geo import _labels, settings
 from ordos_geo._errors import InfeasibleError, InputDataError, SolverError
 from ordos_geo._highs import new_highs
 from ordos_geo.io import FACILITY_COLUMNS
@@ -51,15 +51,18 @@ __all__ = [
     "DEFAULT_MIN_SCHOOL_GROUNDS_M2",
     "DEFAULT_PLAN",
     "DEFAULT_RULES",
+    "SCHOOL_OPENING",
     "SITE_TYPE_ALIASES",
     "CombinedCoverage",
     "MaximalCoverage",
+    "SchoolOpeningResult",
     "SitingResult",
     "SitingRule",
     "candidates_from_file",
     "candidates_from_osm",
     "candidates_from_underserved",
     "eligible_candidates",
+    "plan_school_opening",
     "plan_sites",
     "resolve_site_type",
 ]
@@ -100,6 +103,9 @@ class SitingRule:
         the sports park, which needs a surveyed parcel.
     label : str, optional
         Words a planner reads ("multi-sport court"); defaults to the key.
+    weight_column : str, default "population"
+        Cell column the type serves: ``"population"`` (all residents) or
+        ``"population_60plus"`` for the sports-health centre.
     """
 
     site_type: str
@@ -110,6 +116,7 @@ class SitingRule:
     locked_kinds: tuple[str, ...] = ()
     unknown_area_ok: bool = True
     label: str = ""
+    weight_column: str = "population"
 
     def __post_init__(self) -> None:
         if self.kind not in settings.FACILITY_KINDS:
@@ -148,6 +155,12 @@ class SitingRule:
 #:   margins at about 600 m², GB 50180-2018 puts small multi-purpose ball courts
 #:   at roughly 770-1,310 m² of land: 800 m² is the estimate used), 500 m (the
 #:   10-minute circle of GB 50180-2018); adds 800 m² of court.
+#: - ``sports_health_centre`` (运动健康中心 with age-friendly equipment, 适老化, the
+#:   plan's 体卫融合 item "打造2个运动健康中心"): serves residents aged 60+
+#:   (``population_60plus``) within ``settings.DEFAULT_AGE_DISTANCE_M`` (500 m, a
+#:   walk suited to older people); at least 1,500 m² of land for a hall of about
+#:   1,000 m² (``settings.TYPICAL_AREA_M2``) with a forecourt (estimates, no
+#:   standard gives the size); an existing sports-health centre locks its area.
 DEFAULT_RULES: Final[Mapping[str, SitingRule]] = MappingProxyType(
     {
         "sports_park": SitingRule(
@@ -176,6 +189,15 @@ DEFAULT_RULES: Final[Mapping[str, SitingRule]] = MappingProxyType(
             added_venue_area_m2=settings.TYPICAL_AREA_M2["multi_sport_court"],
             label="court",
         ),
+        "sports_health_centre": SitingRule(
+            "sports_health_centre",
+            "sports_health_centre",
+            min_land_area_m2=1_500.0,
+            service_distance_m=settings.DEFAULT_AGE_DISTANCE_M,
+            added_venue_area_m2=settings.TYPICAL_AREA_M2["sports_health_centre"],
+            label="sports-health centre",
+            weight_column="population_60plus",
+        ),
     }
 )
 
@@ -188,12 +210,15 @@ SITE_TYPE_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
         "centre": "fitness_centre",
         "multi_sport_court": "multi_sport_court",
         "court": "multi_sport_court",
+        "sports_health_centre": "sports_health_centre",
+        "health_centre": "sports_health_centre",
     }
 )
 
-#: The plan's new facilities (Ordos 2024 model-city work plan).
+#: The plan's new facilities (Ordos 2024 model-city work plan, 鄂府办发〔2024〕52号):
+#: 1 sports park, 3 small fitness centres, 3 multi-sport courts, 2 sports-health centres.
 DEFAULT_PLAN: Final[Mapping[str, int]] = MappingProxyType(
-    {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3}
+    {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3, "sports_health_centre": 2}
 )
 
 
@@ -489,12 +514,19 @@ class _GreedyOutcome:
 
 
 def _greedy(
-    layers: Sequence[_Layer], costs: np.ndarray | None, budget: float | None, n_candidates: int
+    layers: Sequence[_Layer],
+    costs: np.ndarray | None,
+    budget: float | None,
+    n_candidates: int,
+    minimums: Sequence[tuple[np.ndarray, int]] = (),
 ) -> _GreedyOutcome:
     """Lazy greedy over (layer, site) pairs.
 
     Ties in marginal gain go to the larger standalone gain (what the site
     covers on its own), then to the lower candidate position, then layer order.
+    With ``minimums`` (disjoint candidate groups, each needing at least so many
+    chosen sites) a pick is deferred while taking it would leave too few picks
+    for the groups still short, as with the budget.
 
     Marginal gains only shrink as sites are added (coverage is submodular; the
     capacitated gain ``min(cap, uncovered weight)`` also only shrinks), so a
@@ -540,6 +572,12 @@ def _greedy(
                 extra += float(np.sort(values)[-k:].sum())
         return objective + extra
 
+    group_left = [int(need) for _, need in minimums]
+
+    def starves_groups(cand: int) -> bool:
+        short = sum(max(0, need - int(mask[cand])) for (mask, _), need in zip(minimums, group_left, strict=True))
+        return short > sum(quota) - 1
+
     objective = 0.0
     bound = online_bound(0.0)
     picks: list[tuple[int, int, float]] = []
@@ -555,7 +593,9 @@ def _greedy(
             fresh_round[li][local] = round_no
             heapq.heappush(heap, (-value, neg_alone, cand, li, local))
             continue
-        if cost[cand] + _budget_reserve(layers, quota, li, site_used, cand, cost) > budget_left + 1e-9:
+        if cost[cand] + _budget_reserve(layers, quota, li, site_used, cand, cost) > budget_left + 1e-9 or (
+            minimums and starves_groups(cand)
+        ):
             deferred.append((neg, neg_alone, cand, li, local))
             continue
         # Accept.
@@ -575,6 +615,7 @@ def _greedy(
         quota[li] -= 1
         site_used[cand] = True
         budget_left -= float(cost[cand])
+        group_left = [need - int(mask[cand]) for (mask, _), need in zip(minimums, group_left, strict=True)]
         round_no += 1
         for entry in deferred:
             heapq.heappush(heap, entry)
@@ -582,7 +623,11 @@ def _greedy(
         bound = min(bound, online_bound(objective))
     if sum(quota) > 0:
         short = ", ".join(f"{layers[i].key}: {q} more" for i, q in enumerate(quota) if q)
-        why = "the budget" if budget is not None else "too few distinct candidate sites"
+        why = (
+            "the budget"
+            if budget is not None
+            else "the group minimums" if minimums else "too few distinct candidate sites"
+        )
         msg = f"greedy could not place every site ({short}): {why} does not allow it; try method='exact' or relax it"
         raise InfeasibleError(msg)
     return _GreedyOutcome(picks=picks, objective=objective, upper_bound=max(bound, objective))
@@ -614,7 +659,12 @@ class _MilpOutcome:
 
 
 def _build_lp(
-    layers: Sequence[_Layer], costs: np.ndarray | None, budget: float | None, *, integer: bool
+    layers: Sequence[_Layer],
+    costs: np.ndarray | None,
+    budget: float | None,
+    *,
+    integer: bool,
+    minimums: Sequence[tuple[np.ndarray, int]] = (),
 ) -> tuple[Any, list[np.ndarray]]:
     """Rowwise HighsLp of the (combined) MCLP; returns the LP and each layer's x column offsets."""
     import highspy
@@ -706,6 +756,10 @@ def _build_lp(
         all_x = np.concatenate(x_columns)
         site_cost = np.concatenate([costs[layer.sites] for layer in layers])
         add_rows(scipy.sparse.csr_matrix(site_cost[None, :]), all_x, np.array([-np.inf]), np.array([float(budget)]))
+    for mask, need in minimums:
+        # sum of the x of the group's sites (over every type) >= need
+        cols = np.concatenate([x_cols[mask[layer.sites]] for layer, x_cols in zip(layers, x_columns, strict=True)])
+        add_rows(scipy.sparse.csr_matrix(np.ones((1, len(cols)))), cols, np.array([float(need)]), np.array([np.inf]))
 
     matrix = scipy.sparse.csr_matrix(
         (np.concatenate(triplets_v), (np.concatenate(triplets_r), np.concatenate(triplets_c))), shape=(n_rows, n_cols)
@@ -747,6 +801,7 @@ def _solve_lp(
     warm_start: Sequence[tuple[int, int]] | None = None,
     lower_bound: float | None = None,
     reference_sets: Sequence[Sequence[tuple[int, int]]] | None = None,
+    minimums: Sequence[tuple[np.ndarray, int]] = (),
 ) -> _MilpOutcome:
     import highspy
 
@@ -755,7 +810,7 @@ def _solve_lp(
         before = sum(len(layer.sites) for layer in layers)
         layers = _reduce_layers(layers, lower_bound, reference_sets or ())
         logger.debug("siting: bound reduction kept %s of %s sites", sum(len(layer.sites) for layer in layers), before)
-    lp, x_columns = _build_lp(layers, costs, budget, integer=integer)
+    lp, x_columns = _build_lp(layers, costs, budget, integer=integer, minimums=minimums)
     highs = new_highs()
     highs.setOptionValue("random_seed", 0)
     if integer:
@@ -878,6 +933,21 @@ def _check_counts(layers: Sequence[_Layer], n_candidates: int, excluded: Mapping
         raise InfeasibleError(msg)
 
 
+def _check_minimums(layers: Sequence[_Layer], minimums: Sequence[tuple[np.ndarray, int]]) -> None:
+    eligible = np.zeros(len(minimums[0][0]) if minimums else 0, dtype=bool)
+    for layer in layers:
+        eligible[layer.sites[layer.sites < len(eligible)]] = True
+    for k, (mask, need) in enumerate(minimums):
+        have = int((mask & eligible).sum())
+        if need > have:
+            msg = f"minimums[{k}]: {need} sites required in a group with only {have} eligible candidates; lower it"
+            raise InfeasibleError(msg)
+    total = sum(layer.p for layer in layers)
+    if sum(need for _, need in minimums) > total:
+        msg = f"the group minimums add up to more than the {total} sites to choose; raise p or lower them"
+        raise InfeasibleError(msg)
+
+
 def _check_budget(layers: Sequence[_Layer], costs: np.ndarray | None, budget: float | None) -> None:
     if budget is None:
         return
@@ -962,8 +1032,10 @@ class CombinedCoverage:
         costs: np.ndarray | None,
         budget: float | None,
         excluded: Mapping[str, str] | None = None,
+        minimums: Sequence[tuple[np.ndarray, int]] = (),
     ) -> None:
         self.layers = list(layers)
+        self.minimums = [(np.asarray(mask, dtype=bool), int(need)) for mask, need in minimums if int(need) > 0]
         self.demand_weights = demand_weights
         self.n_candidates = n_candidates
         self.costs = costs
@@ -988,6 +1060,7 @@ class CombinedCoverage:
         self.candidates: gpd.GeoDataFrame | None = None
         self.cells: gpd.GeoDataFrame | None = None
         _check_counts(self.layers, n_candidates, self.excluded)
+        _check_minimums(self.layers, self.minimums)
         _check_budget(self.layers, costs, budget)
 
     # -- constructors ---------------------------------------------------------------------------
@@ -1006,6 +1079,8 @@ class CombinedCoverage:
         budget: float | None = None,
         costs: Any = None,
         excluded: Mapping[str, str] | None = None,
+        weights: Mapping[str, Any] | None = None,
+        minimums: Sequence[tuple[Any, int]] | None = None,
     ) -> CombinedCoverage:
         """Build the model from one sparse coverage matrix per type (the core constructor).
 
@@ -1036,11 +1111,19 @@ class CombinedCoverage:
         excluded : mapping of str to str, optional
             Per type, a sentence saying which rule excluded which candidates,
             quoted in errors.
+        weights : mapping of str to array-like, optional
+            Per type, demand weights replacing ``demand_weights`` for that type
+            (e.g. residents aged 60+ for a sports-health centre); same length.
+        minimums : sequence of (bool mask or positions, int), optional
+            Disjoint groups of candidates, each with the least number of sites
+            (over all types) to choose in it, e.g. school venues to open per
+            district: ``sum_{j in G} x_j >= k_G``.
 
         Returns
         -------
         CombinedCoverage
         """
+        type_weights = dict(weights or {})
         weights = np.asarray(demand_weights, dtype=float).ravel()
         if weights.size == 0:
             msg = "demand_weights is empty: no populated demand points to cover"
@@ -1090,8 +1173,16 @@ class CombinedCoverage:
                 if not np.all(np.isfinite(cap)) or (cap < 0).any():
                     msg = f"capacity[{key!r}] must be finite and >= 0 residents per site"
                     raise InputDataError(msg)
+            layer_weights = weights
+            if key in type_weights:
+                layer_weights = np.asarray(type_weights[key], dtype=float).ravel()
+                if layer_weights.shape != weights.shape or not np.all(np.isfinite(layer_weights)):
+                    msg = f"weights[{key!r}] must hold one finite weight per demand point ({len(weights)})"
+                    raise InputDataError(msg)
             layers.append(
-                _make_layer(key, weights, cover, p=int(p[key]), eligible=allowed, locked_demand=locked, capacity=cap)
+                _make_layer(
+                    key, layer_weights, cover, p=int(p[key]), eligible=allowed, locked_demand=locked, capacity=cap
+                )
             )
         notes = dict(excluded or {})
         if locked_sites.any():
@@ -1099,8 +1190,21 @@ class CombinedCoverage:
                 notes[key] = "; ".join(
                     filter(None, [notes.get(key, ""), f"{int(locked_sites.sum())} locked as existing"])
                 )
+        groups = [
+            (_as_mask(mask, n_candidates, f"minimums[{k}]"), int(need)) for k, (mask, need) in enumerate(minimums or ())
+        ]
+        overlap = np.sum([mask for mask, _ in groups], axis=0) if groups else np.zeros(1)
+        if (overlap > 1).any():
+            msg = "minimums: the candidate groups overlap; give disjoint groups (e.g. one per district)"
+            raise InputDataError(msg)
         model = cls(
-            layers, demand_weights=weights, n_candidates=n_candidates, costs=cost_array, budget=budget, excluded=notes
+            layers,
+            demand_weights=weights,
+            n_candidates=n_candidates,
+            costs=cost_array,
+            budget=budget,
+            excluded=notes,
+            minimums=groups,
         )
         model.coverages = covers
         return model
@@ -1227,7 +1331,7 @@ class CombinedCoverage:
         started = time.perf_counter()
         greedy: _GreedyOutcome | None
         try:
-            greedy = _greedy(self.layers, self.costs, self.budget, self.n_candidates)
+            greedy = _greedy(self.layers, self.costs, self.budget, self.n_candidates, self.minimums)
         except InfeasibleError:
             if method == "greedy":
                 raise
@@ -1253,6 +1357,7 @@ class CombinedCoverage:
                     mip_rel_gap=0.0,
                     lower_bound=greedy.objective if reduce else None,
                     reference_sets=references,
+                    minimums=self.minimums,
                 )
                 self.lp_bound = relaxed.objective
                 bound = min(bound, relaxed.objective)
@@ -1264,7 +1369,7 @@ class CombinedCoverage:
             warm_start, lower = None, None
             if greedy is not None:
                 warm_start, lower = references[-1], greedy.objective
-                if all(layer.capacity is None for layer in self.layers):
+                if all(layer.capacity is None for layer in self.layers) and not self.minimums:
                     improved, _ = _local_search(self.layers, warm_start, self.costs, self.budget, self.n_candidates)
                     value, _ = _marginals(self.layers, improved)
                     references.append(improved)
@@ -1280,6 +1385,7 @@ class CombinedCoverage:
                 warm_start=warm_start,
                 lower_bound=lower if reduce else None,
                 reference_sets=references,
+                minimums=self.minimums,
             )
             self.exact_seconds = outcome.seconds
             self.status = outcome.status
@@ -1990,6 +2096,7 @@ class _Prepared:
     weights: np.ndarray
     pairs: pd.DataFrame  # origin = cell position, destination = candidate position
     reachable: np.ndarray
+    type_weights: dict[str, np.ndarray] = field(default_factory=dict)
     coverages: dict[str, scipy.sparse.csr_matrix] = field(default_factory=dict)
     locked: dict[str, np.ndarray] = field(default_factory=dict)
     eligible: dict[str, np.ndarray] = field(default_factory=dict)
@@ -2028,6 +2135,9 @@ def _prepare(
         same = candidates["candidate_id"].astype(str).isin(set(existing["facility_id"].astype(str))).to_numpy()
         prepared.locked_candidates = same
     for key, rule in rules.items():
+        prepared.type_weights[key] = (
+            weights if rule.weight_column == weight_column else _weights(cells, rule.weight_column)
+        )
         prepared.coverages[key] = _coverage_from_pairs(pairs, len(candidates), len(cells), rule.service_distance_m)
         prepared.locked[key], n_existing = _locked_demand(
             network, cell_points, existing, rule.locked_kinds, rule.service_distance_m, max_snap_distance_m
@@ -2047,7 +2157,7 @@ def _prepare(
             len(candidates),
             n_existing,
             "/".join(rule.locked_kinds),
-            f"{weights[prepared.locked[key]].sum():,.0f}",
+            f"{prepared.type_weights[key][prepared.locked[key]].sum():,.0f}",
         )
     return prepared
 
@@ -2094,6 +2204,7 @@ def _from_geodataframe_combined(
     model = CombinedCoverage.from_coverages(
         prepared.weights,
         prepared.coverages,
+        weights=prepared.type_weights,
         p=p,
         eligible=prepared.eligible,
         locked_coverage=prepared.locked,
@@ -2130,9 +2241,11 @@ class SitingResult:
     ----------
     ranked : dict of str to geopandas.GeoDataFrame
         Per type, the shortlist in incremental (greedy) order: ``rank``,
-        ``candidate_id``, ``name``, ``newly_covered_population`` (residents
-        within the type's service distance, not served by an existing facility
-        of the type's locked kinds nor by a higher-ranked site),
+        ``candidate_id``, ``name``, ``served`` (the cell column the type
+        serves: ``population``, or ``population_60plus`` for the sports-health
+        centre), ``newly_covered_population`` (those residents within the
+        type's service distance, not served by an existing facility of the
+        type's locked kinds nor by a higher-ranked site),
         ``standalone_covered_population`` (the same, ignoring higher ranks),
         ``newly_within_<t>m`` (residents newly within ``t`` m of any venue, per
         tier, in rank order), ``delta_per_capita_area_city_m2`` and
@@ -2195,34 +2308,21 @@ def _format_km(metres: float) -> str:
     return f"{metres / 1000:.1f} km" if metres >= 1000 else f"{metres:,.0f} m"
 
 
-def _current_distance(cells: gpd.GeoDataFrame, kinds: Sequence[str]) -> np.ndarray:
-    """Walking distance from each cell to the nearest existing facility of ``kinds`` (inf when none)."""
-    best = np.full(len(cells), np.inf)
-    for kind in kinds:
-        column = f"dist_m_{kind}"
-        try:
-            column = _accessibility().dist_column(kind)
-        except (ImportError, AttributeError):
-            pass
-        if column in cells:
-            best = np.minimum(best, pd.to_numeric(cells[column], errors="coerce").fillna(np.inf).to_numpy(dtype=float))
-    return best
-
-
 def _reason(
     rule: SitingRule, population: float, district: str, direction: str, distance_m: float, area_m2: float
 ) -> str:
     where = f"{direction} {district}".strip() if district else "the study area"
+    who = "residents aged 60+" if rule.weight_column == "population_60plus" else "residents"
     if population <= 0:
         return (
-            f"no new residents within {rule.service_distance_m:,.0f} m (already served or covered by a higher-ranked "
+            f"no new {who} within {rule.service_distance_m:,.0f} m (already served or covered by a higher-ranked "
             f"site); adds {area_m2:,.0f} m² of venue area in {district or 'the study area'}"
         )
     if not math.isfinite(distance_m):
         far = f"with no {rule.label} within {_format_km(settings.DEFAULT_MAX_DISTANCE_M)}"
     else:
         far = f"now {_format_km(distance_m)} from any {rule.label}"
-    return f"covers {population:,.0f} residents of {where} {far}"
+    return f"covers {population:,.0f} {who} of {where} {far}"
 
 
 def _site_cells(pairs: pd.DataFrame, n_sites: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -2251,16 +2351,17 @@ def _ranked_table(
         keep = set(order[:shortlist]) | in_plan
         order = [cand for cand in order if cand in keep]
     cells = prepared.cells
-    weights = prepared.weights
+    weights = prepared.type_weights[key]
     indptr, cell_of, dist_of = _site_cells(prepared.pairs, len(prepared.candidates))
-    any_now = _current_distance(cells, ["any"]) if "dist_m_any" in cells else np.full(len(cells), np.inf)
-    kind_now = _current_distance(cells, rule.locked_kinds)
+    any_now = _accessibility().distance_to_kinds(cells, ["any"])
+    kind_now = _accessibility().distance_to_kinds(cells, rule.locked_kinds)
     locked = prepared.locked[key]
     covered = np.zeros(len(cells), dtype=bool)
     tier_done = {t: any_now <= t for t in thresholds_m}
-    city_population = float(weights.sum())
+    residents = prepared.weights  # per-capita area is over all residents, whoever the type serves
+    city_population = float(residents.sum())
     district_population = (
-        pd.Series(weights).groupby(cells["district"].to_numpy()).sum()
+        pd.Series(residents).groupby(cells["district"].to_numpy()).sum()
         if "district" in cells
         else pd.Series(dtype=float)
     )
@@ -2318,6 +2419,7 @@ def _ranked_table(
     table.insert(2, "name", base["name"].to_numpy())
     table.insert(3, "site_type", key)
     table.insert(4, "kind", rule.kind)
+    table.insert(5, "served", rule.weight_column)
     extra = [c for c in ("source", "land_type", "area_m2", "cost") if c in base]
     for column in extra:
         table[column] = base[column].to_numpy()
@@ -2467,6 +2569,7 @@ def plan_sites(
         return CombinedCoverage.from_coverages(
             prepared.weights,
             {k: prepared.coverages[k] for k in keys},
+            weights={k: prepared.type_weights[k] for k in keys},
             p={k: types[k] for k in keys},
             eligible={k: prepared.eligible[k] for k in keys},
             locked_coverage={k: prepared.locked[k] for k in keys},
@@ -2512,6 +2615,7 @@ def plan_sites(
                     "candidate_index": int(cand),
                     "kind": rule.kind,
                     "newly_covered_population": float(gain),
+                    "served": rule.weight_column,
                     "added_venue_area_m2": rule.added_venue_area_m2,
                     "district": site_district[cand],
                     "distance_to_nearest_same_kind_m": float(same_kind[cand]),
@@ -2609,3 +2713,328 @@ def _as_facilities(chosen: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         crs=chosen.crs,
     )
     return frame
+
+
+# ---------------------------------------------------------------------------
+# Which closed school venues to open first (学校体育场馆开放)
+# ---------------------------------------------------------------------------
+
+#: Site type key of school opening in tables, gaps and the CLI.
+SCHOOL_OPENING: Final[str] = "school_opening"
+
+
+@dataclass
+class SchoolOpeningResult:
+    """What :func:`plan_school_opening` returns (geometry in the network's metric CRS).
+
+    Attributes
+    ----------
+    ranked : geopandas.GeoDataFrame
+        Every closed school venue, the chosen ones first (in plan order), then
+        the rest by residents newly within the service distance: ``rank``,
+        ``facility_id``, ``name``, ``district``, ``in_plan``, ``plan_order``,
+        ``newly_covered_in_plan`` (marginal residents in plan order),
+        ``newly_within_<t>m`` (residents newly within ``t`` m of any open venue
+        if this one alone opened), ``area_m2``, ``delta_per_capita_area_city_m2``,
+        ``delta_per_capita_area_district_m2``, ``district_open_share_before``,
+        ``district_open_share_after`` (this one alone opened), ``reason``.
+    opened : geopandas.GeoDataFrame
+        The chosen venues as facilities rows, now open (``open_to_public``
+        true, ``public_access`` ``"after_school"`` unless already given).
+    districts : pandas.DataFrame
+        Per district and ``"citywide"``: ``n_school_venues``, ``n_open_before``,
+        ``open_share_before``, ``required`` (fewest openings reaching the target),
+        ``opened``, ``open_share_after``.
+    gaps : pandas.DataFrame
+        Greedy vs exact (one row, instance ``"school_opening"``; empty when
+        nothing has to open).
+    target_share : float
+        The share the plan asks for.
+    """
+
+    ranked: gpd.GeoDataFrame
+    opened: gpd.GeoDataFrame
+    districts: pd.DataFrame
+    gaps: pd.DataFrame
+    target_share: float
+
+
+def _required_openings(n_total: int, n_open: int, target_share: float) -> int:
+    """Fewest venues to open so that open / total reaches ``target_share``."""
+    return max(0, math.ceil(target_share * n_total - 1e-9) - n_open)
+
+
+_OPENING_REASON: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "en": "{plan}: opens {area} m² of venue in {district} (its school venues open {before:.0%} -> {after:.0%}); "
+        "{people} residents newly within {distance} m of an open venue",
+        "zh": "{plan}：在{district}新增开放场地 {area} 平方米（该区学校体育场馆开放率 {before:.0%} → {after:.0%}）；"
+        "{distance} 米内新增覆盖 {people} 人",
+    }
+)
+_OPENING_PLAN_WORDS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
+    {"en": ("in the plan", "not in the plan"), "zh": ("列入开放方案", "未列入方案")}
+)
+
+
+def plan_school_opening(
+    network: WalkNetwork,
+    cells: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    target_share: float = 0.6,
+    service_distance_m: float = settings.KIND_SERVICE_DISTANCE_M["school_venue"],
+    distance_column: str = "dist_m_any",
+    thresholds_m: Sequence[float] = settings.DEFAULT_COVERAGE_THRESHOLDS_M,
+    method: str = "exact",
+    language: str = "en",
+    max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
+    time_limit_s: float | None = 600.0,
+) -> SchoolOpeningResult:
+    """Choose which closed school venues to open first to reach the plan's open share.
+
+    The number to open is the smallest that reaches ``target_share``
+    citywide and in every district below it: ``K = max(k_city, sum_d k_d)``
+    with ``k = ceil(target x venues) - open``. Among the sets of ``K`` closed
+    venues with at least ``k_d`` in each district, the model maximises the
+    residents newly within ``service_distance_m`` of any open venue (a
+    maximal coverage model with per-district minimums, solved exactly with
+    HiGHS; the lazy greedy's gap is reported).
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walk network; frames are projected to its metric CRS.
+    cells : geopandas.GeoDataFrame
+        ``AccessibilityResult.cells``: ``population``, ``district`` and
+        ``distance_column``.
+    facilities : geopandas.GeoDataFrame
+        The facilities table (``kind``, ``open_to_public``, ``district``,
+        ``area_m2``, ``facility_id``, ``name``); school venues are those of
+        kind ``school_venue``; ``after_school`` venues count as open.
+    target_share : float, default 0.6
+        Share of school venues open to the public the plan asks for
+        (学校体育场馆向社会开放占比不低于60%).
+    service_distance_m : float, default 500
+        Walking distance within which an opened venue covers a resident.
+    distance_column : str, default "dist_m_any"
+        Cell column with the walking metres to the nearest open venue now
+        (``"dist_m_evenings"`` in a study: school venues open after school
+        hours count, and so will the ones opened).
+    thresholds_m : sequence of float
+        Tiers of the ``newly_within_<t>m`` columns.
+    method : {"exact", "greedy"}
+        How the set is chosen (see :meth:`CombinedCoverage.solve`).
+    language : {"en", "zh"}
+        Language of the ``reason`` column.
+    max_snap_distance_m : float
+        Farther than this from a street is unreachable.
+    time_limit_s : float, optional
+        HiGHS time limit.
+
+    Returns
+    -------
+    SchoolOpeningResult
+
+    Example
+    -------
+    >>> from ordos_geo import pipeline
+    >>> study = pipeline.load_study()  # doctest: +SKIP
+    >>> acc = pipeline.compute_accessibility(study)  # doctest: +SKIP
+    >>> result = plan_school_opening(study.network, acc.cells, study.facilities)  # doctest: +SKIP
+    >>> result.districts[["district", "required", "opened", "open_share_after"]]  # doctest: +SKIP
+    """
+    if not 0 < target_share <= 1:
+        msg = f"target_share must lie in (0, 1], got {target_share!r}"
+        raise InputDataError(msg)
+    if language not in _OPENING_REASON:
+        msg = f"language must be one of {', '.join(_OPENING_REASON)}, got {language!r}"
+        raise InputDataError(msg)
+    for column in ("kind", "facility_id"):
+        if column not in facilities:
+            msg = f"facilities: column `{column}` is missing; read facilities with ordos_geo.io.read_facilities"
+            raise InputDataError(msg)
+    if distance_column not in cells:
+        msg = (
+            f"cells: column `{distance_column}` is missing; pass AccessibilityResult.cells "
+            "(run compute_accessibility)"
+        )
+        raise InputDataError(msg)
+    facilities = _to_network_crs(facilities, network, "facilities")
+    cells = _to_network_crs(cells, network, "cells")
+    schools = facilities[facilities["kind"] == "school_venue"].reset_index(drop=True)
+    if "open_to_public" in schools and schools["open_to_public"].isna().any():
+        msg = (
+            f"facilities: {int(schools['open_to_public'].isna().sum())} school venues have `open_to_public` unknown; "
+            "fill it from the education bureau's list of open schools before choosing which to open"
+        )
+        raise InputDataError(msg)
+    is_open = schools["open_to_public"].fillna(False).astype(bool).to_numpy() if "open_to_public" in schools else (
+        np.ones(len(schools), dtype=bool)
+    )
+    district = (
+        schools["district"].astype(object).where(schools["district"].notna(), None).to_numpy()
+        if "district" in schools
+        else np.full(len(schools), None, dtype=object)
+    )
+    closed = schools.loc[~is_open].reset_index(drop=True)
+    closed_district = district[~is_open]
+    # how many to open, citywide and per district below the target
+    rows = []
+    for name in sorted({d for d in district if d is not None}, key=str):
+        here = district == name
+        n, n_open = int(here.sum()), int((here & is_open).sum())
+        need = min(_required_openings(n, n_open, target_share), int((here & ~is_open).sum()))
+        rows.append({"district": name, "n_school_venues": n, "n_open_before": n_open, "required": need})
+    need_city = min(_required_openings(len(schools), int(is_open.sum()), target_share), len(closed))
+    total = min(max(need_city, sum(r["required"] for r in rows)), len(closed))
+    city = {"district": "citywide", "n_school_venues": len(schools), "n_open_before": int(is_open.sum())}
+    rows.append({**city, "required": total})
+    weights = _weights(cells, "population")
+    cell_points = _cell_points(cells)
+    radius = max([service_distance_m, *thresholds_m])
+    pairs = _pairs(network, cell_points, closed, max_distance_m=radius, max_snap_distance_m=max_snap_distance_m)
+    any_now = pd.to_numeric(cells[distance_column], errors="coerce").fillna(np.inf).to_numpy(dtype=float)
+    cover = _coverage_from_pairs(pairs, len(closed), len(cells), service_distance_m)
+
+    chosen: list[int] = []
+    gains: list[float] = []
+    gap_rows = []
+    if total > 0:
+        minimums = [(closed_district == r["district"], r["required"]) for r in rows[:-1] if r["required"] > 0]
+        model = CombinedCoverage.from_coverages(
+            weights,
+            {SCHOOL_OPENING: cover},
+            p={SCHOOL_OPENING: total},
+            locked_coverage={SCHOOL_OPENING: any_now <= service_distance_m},
+            minimums=minimums,
+        ).solve(method, time_limit_s=time_limit_s, lp_bound=True)
+        chosen = model.selected[SCHOOL_OPENING].tolist()
+        gains = model.marginal_gains[SCHOOL_OPENING].tolist()
+        gap_rows.append(_gap_row(SCHOOL_OPENING, model, len(cells)))
+    opened_by_district = pd.Series(closed_district[chosen] if chosen else [], dtype=object).value_counts()
+    for row in rows:
+        opened = len(chosen) if row["district"] == "citywide" else int(opened_by_district.get(row["district"], 0))
+        row["opened"] = opened
+        row["open_share_before"] = _fraction(row["n_open_before"], row["n_school_venues"])
+        row["open_share_after"] = _fraction(row["n_open_before"] + opened, row["n_school_venues"])
+    districts = pd.DataFrame(rows)[
+        ["district", "n_school_venues", "n_open_before", "open_share_before", "required", "opened", "open_share_after"]
+    ]
+    ranked = _opening_table(
+        closed,
+        closed_district,
+        cells,
+        weights,
+        pairs,
+        any_now,
+        chosen=chosen,
+        gains=gains,
+        districts=districts,
+        thresholds_m=thresholds_m,
+        service_distance_m=service_distance_m,
+        language=language,
+    )
+    opened = closed.iloc[chosen].copy()
+    opened["open_to_public"] = True
+    if "public_access" in opened:
+        opened["public_access"] = "after_school"
+    logger.info(
+        "siting: school opening: %s of %s closed school venues to open (target %.0f%%), newly covering %s residents",
+        len(chosen),
+        len(closed),
+        100 * target_share,
+        f"{sum(gains):,.0f}",
+    )
+    return SchoolOpeningResult(
+        ranked=ranked,
+        opened=gpd.GeoDataFrame(opened.reset_index(drop=True), geometry="geometry", crs=facilities.crs),
+        districts=districts,
+        gaps=pd.DataFrame(gap_rows),
+        target_share=float(target_share),
+    )
+
+
+def _fraction(part: float, whole: float) -> float:
+    return float(part) / float(whole) if whole else math.nan
+
+
+def _opening_table(
+    closed: gpd.GeoDataFrame,
+    closed_district: np.ndarray,
+    cells: gpd.GeoDataFrame,
+    weights: np.ndarray,
+    pairs: pd.DataFrame,
+    any_now: np.ndarray,
+    *,
+    chosen: Sequence[int],
+    gains: Sequence[float],
+    districts: pd.DataFrame,
+    thresholds_m: Sequence[float],
+    service_distance_m: float,
+    language: str,
+) -> gpd.GeoDataFrame:
+    """One row per closed school venue: what opening it alone gives, and whether the plan opens it."""
+    n = len(closed)
+    origin = pairs["origin"].to_numpy()
+    destination = pairs["destination"].to_numpy()
+    distance = pairs["distance_m"].to_numpy()
+    table = pd.DataFrame(
+        {
+            "facility_id": closed["facility_id"].astype(str).to_numpy(),
+            "name": closed["name"].astype(str).to_numpy() if "name" in closed else "",
+            "district": closed_district,
+        }
+    )
+    plan_order = {cand: k for k, cand in enumerate(chosen, start=1)}
+    table["in_plan"] = [k in plan_order for k in range(n)]
+    table["plan_order"] = pd.array([plan_order.get(k) for k in range(n)], dtype="Int64")
+    marginal = dict(zip(chosen, gains, strict=True))
+    table["newly_covered_in_plan"] = [marginal.get(k, 0.0) for k in range(n)]
+    for t in [*thresholds_m, service_distance_m]:
+        fresh = (distance <= t) & (any_now[origin] > t)
+        table[f"newly_within_{round(float(t))}m"] = np.bincount(
+            destination[fresh], weights=weights[origin[fresh]], minlength=n
+        )
+    area = (
+        pd.to_numeric(closed["area_m2"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        if "area_m2" in closed
+        else np.zeros(n)
+    )
+    table["area_m2"] = area
+    city_population = float(weights.sum())
+    by_district = (
+        pd.Series(weights).groupby(cells["district"].to_numpy()).sum() if "district" in cells else pd.Series()
+    )
+    table["delta_per_capita_area_city_m2"] = area / city_population if city_population else np.nan
+    district_population = np.array([float(by_district.get(d, 0.0)) if d is not None else 0.0 for d in closed_district])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_district = np.where(district_population > 0, area / district_population, np.nan)
+    table["delta_per_capita_area_district_m2"] = per_district
+    counts = districts.set_index("district")
+    before = [counts.at[d, "open_share_before"] if d in counts.index else np.nan for d in closed_district]
+    after = [
+        _fraction(counts.at[d, "n_open_before"] + 1, counts.at[d, "n_school_venues"]) if d in counts.index else np.nan
+        for d in closed_district
+    ]
+    table["district_open_share_before"] = before
+    table["district_open_share_after"] = after
+    covered = f"newly_within_{round(float(service_distance_m))}m"
+    words = _OPENING_PLAN_WORDS[language]
+    table["reason"] = [
+        _OPENING_REASON[language].format(
+            plan=words[0] if row.in_plan else words[1],
+            area=f"{row.area_m2:,.0f}",
+            district=_labels.district(row.district, language) if row.district else "-",
+            before=np.nan_to_num(row.district_open_share_before),
+            after=np.nan_to_num(row.district_open_share_after),
+            people=f"{getattr(row, covered):,.0f}",
+            distance=f"{service_distance_m:,.0f}",
+        )
+        for row in table.itertuples()
+    ]
+    key = np.where(table["in_plan"], table["plan_order"].fillna(0).astype(float), np.inf)
+    order = np.lexsort((table["facility_id"].to_numpy(), -table["area_m2"].to_numpy(), -table[covered].to_numpy(), key))
+    table = table.iloc[order].reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, n + 1))
+    return gpd.GeoDataFrame(table, geometry=closed.geometry.to_numpy()[order], crs=closed.crs)

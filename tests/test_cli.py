@@ -27,6 +27,8 @@ def test_run_writes_every_documented_output(sample_run):
         "sites_sports_park.csv",
         "sites_fitness_centre.csv",
         "sites_multi_sport_court.csv",
+        "school_opening.csv",
+        "school_opening_districts.csv",
         "trails.gpkg",
         "trail_report.csv",
         "before_after.csv",
@@ -94,13 +96,65 @@ def test_indicators_and_scorecard_agree_with_the_cells(sample_run):
 
 
 @pytest.mark.slow
+def test_planner_targets_in_the_scorecard_and_report(sample_run):
+    entered = pd.read_csv(settings.SAMPLE_DIR / "planner_targets.csv")
+    cells = gpd.read_file(sample_run / "accessibility.gpkg", layer="cells")
+    people = cells.groupby("district")["population"].sum()
+    instructors = entered[entered["indicator"] == "sports_instructors_per_1000"].set_index("district")["value"]
+    # citywide by hand: the district values weighted by the district residents
+    expected = sum(float(instructors[d]) * people[d] for d in instructors.index) / people[instructors.index].sum()
+    for name in ("scorecard.csv", "scorecard_after.csv"):
+        card = pd.read_csv(sample_run / name).set_index("key")
+        assert card.loc["sports_instructors_per_1000", "value"] == pytest.approx(expected, rel=1e-9)
+        assert card.loc["sports_instructors_per_1000", "gap"] == pytest.approx(max(3.4 - expected, 0.0), abs=1e-9)
+        assert card.loc["regular_exercise_share", "target"] == pytest.approx(0.385)
+    report = (sample_run / "report.md").read_text(encoding="utf-8")
+    assert "社会体育指导员" in report
+
+
+@pytest.mark.slow
+def test_older_residents_evenings_and_winter_from_the_cells(sample_run):
+    raw = gpd.read_file(settings.SAMPLE_DIR / "boundaries.geojson").set_index("name_en")
+    cells = gpd.read_file(sample_run / "accessibility.gpkg", layer="cells")
+    # residents aged 60+: each cell's residents times its district's 2020 census share
+    share = cells["district"].map(raw["share_60plus"])
+    assert cells["population_60plus"].to_numpy() == pytest.approx((cells["population"] * share).to_numpy())
+    assert sorted(share.dropna().unique().tolist()) == [0.0878, 0.1158]  # Kangbashi, Dongsheng
+    # evenings add the after-school venues: never farther than all day
+    assert (cells["dist_m_evenings"] <= cells["dist_m_any"] + 1e-9).all()
+    facilities = gpd.read_file(settings.SAMPLE_DIR / "facilities.geojson")
+    after_school = set(facilities.loc[facilities["public_access"] == "after_school", "facility_id"])
+    assert after_school and not set(cells["nearest_id_any"].dropna()) & after_school
+    # winter: the nearest indoor venue of settings.WINTER_KINDS, by hand from the per-kind distances
+    indoor = cells[[f"dist_m_{k}" for k in settings.WINTER_KINDS if f"dist_m_{k}" in cells]].min(axis=1)
+    assert cells["dist_m_winter"].to_numpy() == pytest.approx(indoor.to_numpy())
+    people = cells["population"]
+    expected = people[indoor <= 1000].sum() / people.sum()
+    card = pd.read_csv(sample_run / "scorecard.csv").set_index("key")
+    assert card.loc["winter_indoor_1000m", "value"] == pytest.approx(expected, rel=1e-9)
+    indicators = pd.read_csv(sample_run / "indicators.csv").set_index("district")
+    older = cells["population_60plus"]
+    suited = cells[[f"dist_m_{k}" for k in settings.AGE_FRIENDLY_KINDS if f"dist_m_{k}" in cells]].min(axis=1)
+    assert indicators.loc["citywide", "share_60plus_within_500m"] == pytest.approx(
+        older[suited <= 500].sum() / older.sum(), rel=1e-9
+    )
+    coverage = (sample_run / "coverage.html").read_text(encoding="utf-8")
+    assert "冬季室内场馆" in coverage
+    report = (sample_run / "report.md").read_text(encoding="utf-8")
+    assert "冬季" in report and "60 岁及以上" in report and "学校体育场馆开放" in report
+
+
+@pytest.mark.slow
 def test_the_plan_improves_coverage(sample_run):
     table = pd.read_csv(sample_run / "before_after.csv")
     city = table[table["district"] == "citywide"].set_index("indicator")
     assert city.loc["share_within_1000m", "after"] >= city.loc["share_within_1000m", "before"]
     assert city.loc["per_capita_area_m2", "after"] > city.loc["per_capita_area_m2", "before"]
     sites = gpd.read_file(sample_run / "sites.gpkg", layer="sites")
-    assert len(sites) == 7
+    # the plan's 1 sports park, 3 fitness centres, 3 courts and 2 sports-health centres
+    assert sites["site_type"].value_counts().to_dict() == {
+        "fitness_centre": 3, "multi_sport_court": 3, "sports_health_centre": 2, "sports_park": 1
+    }
     trails = gpd.read_file(sample_run / "trails.gpkg", layer="planned")
     assert trails.to_crs(trails.estimate_utm_crs()).length.sum() <= 10_000 + 1
 
@@ -158,6 +212,55 @@ def test_site_command_ranks_one_type(tmp_path, capsys):
     assert len(chosen) == 3
     assert not (tmp_path / "sites_sports_park.csv").exists()
     assert "covers" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_site_command_sports_health_centres(tmp_path, capsys):
+    code = main(
+        ["site", "--type", "sports_health_centre", "--p", "2", "--age-distance-m", "400", "--out", str(tmp_path)]
+    )
+    assert code == 0
+    chosen = gpd.read_file(tmp_path / "sites.gpkg", layer="sites")
+    assert chosen["site_type"].tolist() == ["sports_health_centre"] * 2
+    assert (chosen["served"] == "population_60plus").all()
+    ranked = pd.read_csv(tmp_path / "sites_sports_health_centre.csv")
+    assert ranked.loc[ranked["in_plan"], "newly_covered_population"].sum() == pytest.approx(
+        chosen["newly_covered_population"].sum()
+    )
+    assert "residents aged 60+" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_site_command_opens_the_fewest_school_venues(tmp_path, capsys):
+    import math
+
+    code = main(["site", "--type", "school_opening", "--language", "en", "--out", str(tmp_path)])
+    assert code == 0
+    raw = gpd.read_file(settings.SAMPLE_DIR / "facilities.geojson")
+    schools = raw[raw["kind"] == "school_venue"]
+    ranked = pd.read_csv(tmp_path / "school_opening.csv")
+    # every closed school venue of the raw file is ranked once
+    assert sorted(ranked["facility_id"]) == sorted(schools.loc[~schools["open_to_public"], "facility_id"])
+    # the fewest openings reaching 60 %, by hand from the raw file: per district ceil(0.6 n) - open
+    opened = ranked[ranked["in_plan"]]
+    need = {}
+    for district, group in schools.groupby("district"):
+        need[district] = max(0, math.ceil(0.6 * len(group) - 1e-9) - int(group["open_to_public"].sum()))
+        assert (opened["district"] == district).sum() == need[district]
+    city_need = math.ceil(0.6 * len(schools) - 1e-9) - int(schools["open_to_public"].sum())
+    assert len(opened) == max(city_need, sum(need.values()))
+    after = pd.read_csv(tmp_path / "scorecard_after.csv").set_index("key")
+    assert after.loc["open_school_share", "value"] == pytest.approx(
+        (schools["open_to_public"].sum() + len(opened)) / len(schools)
+    )
+    assert bool(after.loc["open_school_share", "met"])
+    gaps = pd.read_csv(tmp_path / "siting_gaps.csv").set_index("instance")
+    assert opened["newly_covered_in_plan"].sum() == pytest.approx(gaps.loc["school_opening", "exact_objective"])
+    assert gaps.loc["school_opening", "greedy_objective"] <= gaps.loc["school_opening", "exact_objective"] + 1e-9
+    layer = gpd.read_file(tmp_path / "sites.gpkg", layer="school_opening")
+    assert len(layer) == len(ranked)
+    assert ranked["reason"].str.startswith(("in the plan", "not in the plan")).all()
+    assert "Kangbashi" in capsys.readouterr().out
 
 
 @pytest.mark.slow

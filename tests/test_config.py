@@ -141,6 +141,13 @@ _BASE = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geoj
         ('[study]\nname = "a/b"\n', r"\[study\] name must be a plain folder name"),
         ('[study]\nname = ""\n', r"\[study\] name must be a plain folder name"),
         (
+            "[accessibility]\nwinter_kinds = ['gymnasium', 'swiming_pool']\n",
+            r"winter_kinds lists unknown kind 'swiming_pool' \(did you mean 'swimming_pool'\?\)"
+        ),
+        ('[accessibility]\nwinter_kinds = "gymnasium"\n', r"winter_kinds must be a list of facility kinds"),
+        ("[accessibility]\nage_distance_m = 0\n", r"\[accessibility\] age_distance_m must be a number > 0"),
+        ('[siting]\nobjective = "cold"\n', r"\[siting\] objective must be one of 'coverage', 'winter'"),
+        (
             "[inputs]\nlayers = { facility = 'v' }\n",
             r"layers has unknown entry 'facility' \(did you mean 'facilities'\?\)"
         ),
@@ -205,3 +212,32 @@ def test_input_options_from_the_file_and_flags(tmp_path):
 def test_config_pointing_at_a_folder_is_one_error(tmp_path):
     with pytest.raises(ConfigError, match="is a folder, not a study file"):
         StudyConfig.from_toml(tmp_path)
+
+
+def test_winter_age_and_planner_keys_reach_the_siting_rules(tmp_path):
+    from ordos_geo import pipeline, settings
+
+    path = _write(
+        tmp_path,
+        _BASE
+        + 'planner_targets = "targets.csv"\n'
+        + "[accessibility]\nwinter_kinds = ['swimming_pool']\nage_distance_m = 400\n"
+        + '[siting]\nobjective = "winter"\nplan = { sports_health_centre = 1, school_opening = 0 }\n',
+    )
+    config = StudyConfig.from_toml(path)
+    assert config.planner_targets == (tmp_path / "targets.csv").resolve()
+    assert config.winter_kinds == ("swimming_pool",)
+    rules = pipeline.siting_rules(config)
+    assert rules["sports_health_centre"].service_distance_m == 400.0
+    assert rules["fitness_centre"].locked_kinds == ("swimming_pool",)
+    assert pipeline.siting_rules(sample_config())["fitness_centre"].locked_kinds == ("fitness_centre", "gymnasium")
+    assert sample_config().winter_kinds == settings.WINTER_KINDS
+    args = build_parser().parse_args(
+        ["run", "--config", str(path), "--winter-kinds", "gymnasium", "--age-distance-m", "300",
+         "--siting-objective", "coverage", "--planner-targets", "t2.csv"]
+    )
+    flagged = _study_config(args)
+    assert flagged.winter_kinds == ("gymnasium",)
+    assert flagged.age_distance_m == 300.0
+    assert flagged.siting_objective == "coverage"
+    assert flagged.planner_targets.name == "t2.csv"

@@ -296,3 +296,83 @@ def test_lever_areas_and_gap_by_hand():
     missing = 72_000.0 - 30_000.0
     expected = np.maximum(missing - np.cumsum([22_300.0, 2_000.0, 14_000.0, 1_050.0]), 0)
     assert city["missing_after_m2"].to_numpy() == pytest.approx(expected)
+
+
+def test_planner_targets_scored_per_district_and_weighted_citywide():
+    from ordos_geo.indicators import planner_scorecard
+
+    table = pd.DataFrame(
+        {"district": ["A", "B", CITYWIDE], "population": [100.0, 300.0, 400.0]}
+    )
+    entered = pd.DataFrame(
+        {
+            "district": ["A", "B", "A", "A"],
+            "indicator": ["sports_instructors_per_1000"] * 2 + ["regular_exercise_share"] * 2,
+            "value": [3.0, 4.0, 0.30, 0.40],
+            "year": [2024, 2024, 2023, 2024],
+            "source": ["survey"] * 4,
+        }
+    )
+    scored = planner_scorecard(entered, table).set_index(["district", "key"])
+    # A: 3.0 against 3.4 -> gap 0.4; citywide (100 * 3.0 + 300 * 4.0) / 400 = 3.75, met
+    assert scored.loc[("A", "sports_instructors_per_1000"), "gap"] == pytest.approx(0.4)
+    assert not scored.loc[("A", "sports_instructors_per_1000"), "met"]
+    assert scored.loc[(CITYWIDE, "sports_instructors_per_1000"), "value"] == pytest.approx(3.75)
+    assert scored.loc[(CITYWIDE, "sports_instructors_per_1000"), "met"]
+    # the latest year counts: A's 2024 share 0.40 >= 0.385
+    assert scored.loc[("A", "regular_exercise_share"), "value"] == pytest.approx(0.40)
+    assert scored.loc[("A", "regular_exercise_share"), "value_source"] == "survey"
+    assert scored.loc[("A", "regular_exercise_share"), "value_year"] == 2024
+    # nobody entered the open-venue share: unknown citywide, no gap
+    assert math.isnan(scored.loc[(CITYWIDE, "public_venues_open_share"), "value"])
+    # a citywide row given by the planner wins over the weighted mean
+    own = pd.concat(
+        [entered, pd.DataFrame([{"district": CITYWIDE, "indicator": "sports_instructors_per_1000", "value": 3.2,
+                                 "year": 2024, "source": "city bureau"}])],
+        ignore_index=True,
+    )
+    scored = planner_scorecard(own, table).set_index(["district", "key"])
+    assert scored.loc[(CITYWIDE, "sports_instructors_per_1000"), "gap"] == pytest.approx(0.2)
+
+
+def test_scorecard_appends_the_planner_targets(cells, facilities, boundaries):
+    table = compute_indicators(cells, facilities, boundaries)
+    entered = pd.DataFrame(
+        {"district": [CITYWIDE], "indicator": ["public_venues_open_share"], "value": [0.9], "year": [2024],
+         "source": ["x"]}
+    )
+    card = scorecard(table, facilities, planner_values=entered)
+    assert card["key"].tolist()[: len(settings.PLAN_TARGETS)] == [t.key for t in settings.PLAN_TARGETS]
+    assert card["key"].tolist()[len(settings.PLAN_TARGETS):] == [t.key for t in settings.PLANNER_TARGETS]
+    row = card.set_index("key").loc["public_venues_open_share"]
+    assert row["gap"] == pytest.approx(0.1)
+    assert row["target"] == 1.0
+
+
+def test_scenarios_and_older_residents_by_hand(cells, facilities, boundaries):
+    from ordos_geo.accessibility import with_scenario
+
+    # winter: only the cell at x=100 (A, 100 people) and x=1100 (B, 200) have an indoor venue within 500 m
+    winter = with_scenario(cells, "winter", np.array([200.0, 900.0, 450.0, 2000.0]), thresholds_m=(500, 1000))
+    older = winter.assign(
+        population_60plus=[10.0, 30.0, 40.0, 40.0],
+        dist_m_park=[100.0, 700.0, np.inf, np.inf],
+        dist_m_fitness_path=[np.inf, np.inf, 600.0, 300.0],
+        dist_m_stadium=[0.0, 0.0, 0.0, 0.0],  # not a venue suited to older residents
+    )
+    table = compute_indicators(older, facilities, boundaries, thresholds_m=(500, 1000)).set_index("district")
+    assert table.loc["A", "share_within_500m_winter"] == pytest.approx(100 / 400)
+    assert table.loc["B", "share_within_1000m_winter"] == pytest.approx(200 / 600)
+    assert table.loc[CITYWIDE, "share_within_1000m_winter"] == pytest.approx(600 / 1000)
+    # 60+ within 500 m of a park / fitness path: A 10 of 40, B 40 of 80, city 50 of 120
+    assert table.loc["A", "share_60plus_within_500m"] == pytest.approx(10 / 40)
+    assert table.loc["B", "share_60plus_within_500m"] == pytest.approx(40 / 80)
+    assert table.loc[CITYWIDE, "share_60plus_within_500m"] == pytest.approx(50 / 120)
+    assert table.loc[CITYWIDE, "population_60plus"] == pytest.approx(120.0)
+    wider = compute_indicators(older, facilities, boundaries, age_distance_m=700).set_index("district")
+    assert wider.loc["A", "share_60plus_within_700m"] == pytest.approx(1.0)
+    # the winter row of the scorecard: not a plan target, the 1,000 m share with indoor venues only
+    card = scorecard(compute_indicators(older, facilities, boundaries), facilities).set_index("key")
+    assert card.loc["winter_indoor_1000m", "value"] == pytest.approx(0.6)
+    assert card.loc["winter_indoor_1000m", "gap"] == pytest.approx(0.4)
+    assert card.loc["winter_indoor_1000m", "source"] == settings.WINTER_NOTE

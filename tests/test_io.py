@@ -751,3 +751,92 @@ def test_write_excel_reads_back_with_numbers_formats_widths_and_frozen_header(tm
     # "东胜区" is 3 CJK characters = 6 units, plus 2; "172,273.00" is 10 + 2
     assert sheet.column_dimensions["A"].width == 8 and sheet.column_dimensions["B"].width == 12
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# --- facilities: public access of school venues -------------------------------------------------------
+
+
+def test_public_access_levels_and_open_hours(tmp_path: Path) -> None:
+    path = tmp_path / "facilities.geojson"
+    facility_frame(
+        open_to_public=[None, None, None],
+        public_access=["课后开放", "closed", None],
+        open_hours=["18:00-21:00 工作日", None, "全天"],
+    ).to_file(path, driver="GeoJSON")
+    out = io.read_facilities(path)
+    assert out["public_access"].tolist() == ["after_school", "closed", "full"]
+    assert out["open_to_public"].tolist() == [True, False, True]
+    assert out["open_hours"].tolist() == ["18:00-21:00 工作日", None, "全天"]
+    # without the column the level follows open_to_public
+    plain = tmp_path / "plain.geojson"
+    facility_frame().to_file(plain, driver="GeoJSON")
+    assert io.read_facilities(plain)["public_access"].tolist() == ["full", "closed", "full"]
+
+
+@pytest.mark.parametrize(
+    ("access", "match"),
+    [
+        (["sometimes", "full", "full"], "unknown access levels.*Dongsheng Stadium.*full, after_school, closed"),
+        (["closed", "closed", "full"], "disagree.*Dongsheng Stadium"),
+    ],
+)
+def test_bad_public_access_one_line(tmp_path: Path, access, match) -> None:
+    path = tmp_path / "facilities.geojson"
+    facility_frame(public_access=access).to_file(path, driver="GeoJSON")
+    with pytest.raises(InputDataError, match=match) as info:
+        io.read_facilities(path)
+    assert "\n" not in str(info.value)
+    assert "facilities.geojson" in str(info.value)
+
+
+# --- planner targets (non-spatial figures) --------------------------------------------------------------
+
+
+def test_planner_targets_read_shares_percent_and_citywide(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "targets.csv",
+        """
+district,indicator,value,year,source
+东胜区,regular_exercise_share,38.5%,2024,survey
+全市,sports_instructors_per_1000,3.5,2024,
+Kangbashi,public_venues_open_share,0.9,2023,bureau
+""",
+    )
+    table = io.read_planner_targets(path, districts=["东胜区", "Kangbashi"])
+    assert table["district"].tolist() == ["东胜区", "citywide", "Kangbashi"]
+    assert table["value"].tolist() == pytest.approx([0.385, 3.5, 0.9])
+    assert table["year"].tolist() == [2024, 2024, 2023]
+    assert table["source"].tolist() == ["survey", "", "bureau"]
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        ("Dongsheng,sports_instructors,3.4,2024,x", r"unknown values \[.sports_instructors.\].*row 1.*use one of"),
+        ("Atlantis,regular_exercise_share,0.4,2024,x", r"unknown districts \['Atlantis'\].*Dongsheng"),
+        ("Dongsheng,regular_exercise_share,many,2024,x", "`value` has non-numeric values.*row 1"),
+        ("Dongsheng,regular_exercise_share,38.5,2024,x", "shares outside 0-100 %.*38.5%"),
+        ("Dongsheng,regular_exercise_share,0.4,soon,x", "`year` has non-numeric values"),
+    ],
+)
+def test_bad_planner_target_rows_one_line(tmp_path: Path, row: str, match: str) -> None:
+    path = write_csv(tmp_path / "targets.csv", "district,indicator,value,year,source\n" + row)
+    with pytest.raises(InputDataError, match=match) as info:
+        io.read_planner_targets(path, districts=["Dongsheng"])
+    assert "\n" not in str(info.value)
+    assert str(info.value).startswith("targets.csv")
+
+
+def test_boundaries_keep_the_share_of_residents_aged_60_plus(tmp_path: Path) -> None:
+    path = tmp_path / "b.geojson"
+    frame = gpd.GeoDataFrame(
+        {"adcode": ["150602", "150603"], "name_zh": ["东胜区", "康巴什区"], "share_60plus": [0.1158, 0.0878]},
+        geometry=[shapely.box(109.9, 39.8, 110.0, 39.9), shapely.box(109.7, 39.5, 109.8, 39.6)],
+        crs=4326,
+    )
+    frame.to_file(path, driver="GeoJSON")
+    assert io.read_boundaries(path)["share_60plus"].tolist() == pytest.approx([0.1158, 0.0878])
+    frame.assign(share_60plus=[11.58, 0.0878]).to_file(path, driver="GeoJSON")
+    message = r"b\.geojson: column `share_60plus` has values outside 0-1.*东胜区.*0\.1158"
+    with pytest.raises(InputDataError, match=message):
+        io.read_boundaries(path)

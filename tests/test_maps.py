@@ -841,3 +841,16 @@ def test_trail_popups_have_headers_in_language():
     for text in ("步道编号", "长度 (m)", "健身步道", "康巴什区"):
         assert text in page, text
     assert "length_m" not in page.replace('"length_m"', "")
+
+
+def test_sites_map_draws_the_school_venues_to_open(layers, site_inputs):
+    candidates, _, _ = site_inputs
+    venues = candidates.rename(columns={"candidate_id": "facility_id"}).assign(
+        in_plan=[True, True, False], newly_covered_in_plan=[300.0, 840.0, 0.0]
+    )
+    m = maps.sites_map({}, None, layers.cells, school_opening=venues, language="zh", basemap="none")
+    chosen = _layer_named(m, "选定方案: 待开放学校场馆")
+    assert chosen.n_features == 2
+    assert _layer_named(m, "候选点: 待开放学校场馆").n_features == 1
+    popups = [f["properties"]["_pop"] for f in _data_of(chosen)["features"]]
+    assert any("840" in p and "k1" in p for p in popups)

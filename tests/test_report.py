@@ -246,3 +246,14 @@ def test_workbook_sheets_are_translated_and_numeric():
     assert districts["旗区"].tolist() == ["东胜区", "康巴什区", "全市"]  # Uxin (no residents, no venues) left out
     assert formats["分区指标"]["300 m 内人口比例"] == "0.0%"
     assert formats["分区指标"]["年份" if "年份" in districts else "人口"] == "#,##0.00"
+
+
+def test_further_sections_by_heading_key():
+    opening = pd.DataFrame({"district": ["Dongsheng"], "required": [5], "opened": [5], "open_share_after": [0.625]})
+    built = report.build_report(
+        make_scorecard(), make_indicators(), extra_tables={"school_opening_districts": opening}, language="zh"
+    )
+    assert "学校体育场馆开放：各区达到 60% 所需开放数" in built.markdown
+    assert "62.5%" in built.markdown
+    with pytest.raises(InputDataError, match="no heading for table 'nonsense'"):
+        report.build_report(make_scorecard(), make_indicators(), extra_tables={"nonsense": opening})

@@ -565,3 +565,166 @@ print(model.objective_value)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.strip().splitlines()[-1]) == 8.0
+
+
+# ---------------------------------------------------------------------------
+# group minimums (school venues to open per district)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_group_minimums_exact_equals_brute_force(seed):
+    weights, dense = random_instance(seed, n_cand=9, n_demand=30)
+    groups = [np.arange(9) < 4, (np.arange(9) >= 4) & (np.arange(9) < 7)]
+    needs = [1, 2]
+    minimums = list(zip(groups, needs, strict=True))
+    p = 4
+    best = -1.0
+    for combo in itertools.combinations(range(9), p):
+        picked = np.zeros(9, dtype=bool)
+        picked[list(combo)] = True
+        if all((picked & g).sum() >= k for g, k in zip(groups, needs, strict=True)):
+            best = max(best, float(weights[dense[list(combo)].any(axis=0)].sum()))
+    model = CombinedCoverage.from_coverages(
+        weights, {"school": scipy.sparse.csr_matrix(dense)}, p={"school": p}, minimums=minimums
+    )
+    exact = model.solve("exact")
+    chosen = exact.selected["school"]
+    assert exact.objective_value == pytest.approx(best)
+    for group, need in zip(groups, needs, strict=True):
+        assert group[chosen].sum() >= need
+    greedy = CombinedCoverage.from_coverages(
+        weights, {"school": scipy.sparse.csr_matrix(dense)}, p={"school": p}, minimums=minimums
+    ).solve("greedy")
+    picks = greedy.selected["school"]
+    assert len(set(picks.tolist())) == p
+    for group, need in zip(groups, needs, strict=True):
+        assert group[picks].sum() >= need
+    assert greedy.objective_value == pytest.approx(weights[dense[picks].any(axis=0)].sum())
+    assert greedy.objective_value <= best + 1e-9
+    assert exact.gap_abs == pytest.approx(best - exact.greedy_objective)
+
+
+def test_group_minimums_that_cannot_be_met_raise():
+    weights, dense = random_instance(0, n_cand=5)
+    group = np.array([True, True, False, False, False])
+    with pytest.raises(InfeasibleError, match="only 2 eligible"):
+        CombinedCoverage.from_coverages(
+            weights, {"s": scipy.sparse.csr_matrix(dense)}, p={"s": 3}, minimums=[(group, 3)]
+        )
+    with pytest.raises(InputDataError, match="overlap"):
+        CombinedCoverage.from_coverages(
+            weights, {"s": scipy.sparse.csr_matrix(dense)}, p={"s": 3}, minimums=[(group, 1), (group, 1)]
+        )
+
+
+def _schools_on_a_street():
+    """One open school venue at x=0 (district A), closed ones at 200, 700 (A) and 900, 1200, 1500 (B)."""
+    xs = [0, 200, 700, 900, 1200, 1500]
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": [f"S{k}" for k in range(1, 7)],
+            "name": [f"school {k}" for k in range(1, 7)],
+            "kind": ["school_venue"] * 6,
+            "area_m2": [8000.0, 4000.0, 6000.0, 10000.0, 5000.0, 7000.0],
+            "open_to_public": [True, False, False, False, False, False],
+            "public_access": ["after_school", "closed", "closed", "closed", "closed", "closed"],
+            "district": ["A", "A", "A", "B", "B", "B"],
+        },
+        geometry=[shapely.Point(X0 + x, Y0) for x in xs],
+        crs=CRS,
+    )
+
+
+def test_plan_school_opening_smallest_set_per_district_and_brute_force(network):
+    cell_x = [50, 250, 450, 650, 850, 1050, 1250, 1450]
+    population = [10, 20, 30, 40, 50, 60, 70, 80]
+    # the only open venue is at x=0: the nearest open venue is x metres away along the street
+    cells = line_cells(
+        cell_x, population, district=["A"] * 4 + ["B"] * 4, dist_m_any=np.array(cell_x, dtype=float)
+    )
+    schools = _schools_on_a_street()
+    result = siting.plan_school_opening(network, cells, schools, target_share=0.6)
+    # A: 3 venues, 1 open -> ceil(1.8) - 1 = 1; B: 3 venues, 0 open -> ceil(1.8) = 2; city: ceil(3.6) - 1 = 3
+    table = result.districts.set_index("district")
+    assert table["required"].to_dict() == {"A": 1, "B": 2, "citywide": 3}
+    assert table["opened"].to_dict() == {"A": 1, "B": 2, "citywide": 3}
+    assert table.loc["citywide", "open_share_after"] == pytest.approx(4 / 6)
+    assert table.loc["A", "open_share_before"] == pytest.approx(1 / 3)
+    # brute force over every 3-set with >= 1 in A and >= 2 in B: residents newly within 500 m
+    closed_x = {"S2": 200, "S3": 700, "S4": 900, "S5": 1200, "S6": 1500}
+    district = {"S2": "A", "S3": "A", "S4": "B", "S5": "B", "S6": "B"}
+    best, best_sets = -1.0, []
+    for combo in itertools.combinations(closed_x, 3):
+        if sum(district[c] == "A" for c in combo) < 1 or sum(district[c] == "B" for c in combo) < 2:
+            continue
+        value = sum(
+            pop for x, pop in zip(cell_x, population, strict=True)
+            if x > 500 and any(abs(x - closed_x[c]) <= 500 for c in combo)
+        )
+        if value > best:
+            best, best_sets = value, [set(combo)]
+        elif value == best:
+            best_sets.append(set(combo))
+    opened = set(result.opened["facility_id"])
+    assert opened in best_sets
+    assert result.ranked.loc[result.ranked["in_plan"], "newly_covered_in_plan"].sum() == pytest.approx(best)
+    assert result.gaps.loc[0, "exact_objective"] == pytest.approx(best)
+    assert result.opened["open_to_public"].all()
+    assert (result.opened["public_access"] == "after_school").all()
+    # every closed venue is ranked, the plan first; tiers by hand for S2 (x=200):
+    # within 300 m: cells 50, 250, 450, of which only 450 is farther than 300 m from x=0 now -> 30
+    ranked = result.ranked.set_index("facility_id")
+    assert len(ranked) == 5
+    assert result.ranked["in_plan"].tolist() == [True, True, True, False, False]
+    assert ranked.loc["S2", "newly_within_300m"] == pytest.approx(30.0)
+    # within 1,000 m of x=200 and now farther than 1,000 m from x=0: cell 1050 (850 m away) -> 60
+    assert ranked.loc["S2", "newly_within_1000m"] == pytest.approx(60.0)
+    assert ranked.loc["S4", "delta_per_capita_area_city_m2"] == pytest.approx(10000.0 / 360.0)
+    assert ranked.loc["S4", "delta_per_capita_area_district_m2"] == pytest.approx(10000.0 / 260.0)
+    assert ranked.loc["S4", "district_open_share_after"] == pytest.approx(1 / 3)
+    zh = siting.plan_school_opening(network, cells, schools, language="zh")
+    assert zh.ranked["reason"].iloc[0].startswith("列入开放方案")
+    assert zh.ranked["reason"].iloc[-1].startswith("未列入方案")
+
+
+def test_plan_school_opening_nothing_to_open_when_the_target_is_met(network):
+    cells = line_cells([50, 650], [10, 20], district=["A", "B"], dist_m_any=np.array([50.0, 650.0]))
+    schools = _schools_on_a_street()
+    result = siting.plan_school_opening(network, cells, schools, target_share=1 / 6)
+    assert result.districts.set_index("district")["required"].to_dict() == {"A": 0, "B": 1, "citywide": 1}
+    low = siting.plan_school_opening(network, cells, schools.assign(district="A"), target_share=1 / 6)
+    assert low.opened.empty and low.gaps.empty
+    assert len(low.ranked) == 5 and not low.ranked["in_plan"].any()
+
+
+def test_sports_health_centre_serves_residents_aged_60_plus(network):
+    # residents and residents aged 60+ are spread differently along the street
+    xs = [50, 250, 450, 650, 850, 1050, 1250]
+    cells = line_cells(
+        xs,
+        [100, 100, 100, 100, 100, 100, 100],
+        population_60plus=[5.0, 5.0, 5.0, 5.0, 30.0, 40.0, 30.0],
+        district=["Dongsheng"] * 7,
+        dist_m_any=np.full(7, np.inf),
+    )
+    cands = line_candidates([0, 500, 1000], [2_000.0, 2_000.0, 1_000.0])
+    result = siting.plan_sites(network, cells, None, candidates=cands, plan={"sports_health_centre": 1})
+    table = result.ranked["sports_health_centre"]
+    # 500 m walk: x=0 reaches 50, 250, 450 (15 aged 60+); x=500 reaches 50..850 (50); x=1000 (100) is too small
+    assert table["candidate_id"].tolist() == ["cand_2", "cand_1"]
+    assert table["newly_covered_population"].tolist() == pytest.approx([50.0, 0.0])
+    assert table["standalone_covered_population"].tolist() == pytest.approx([50.0, 15.0])
+    assert (table["served"] == "population_60plus").all()
+    # per-capita area is still over all 700 residents
+    assert table["delta_per_capita_area_city_m2"].iloc[0] == pytest.approx(1_000.0 / 700.0)
+    assert table["reason"].iloc[0].startswith("covers 50 residents aged 60+")
+    # with the parcel large enough, x=1000 reaches 650..1250 (105) and wins
+    big = line_candidates([0, 500, 1000], [2_000.0, 2_000.0, 2_000.0])
+    chosen = siting.plan_sites(network, cells, None, candidates=big, plan={"sports_health_centre": 1}).chosen
+    assert chosen["candidate_id"].tolist() == ["cand_3"]
+    assert chosen["newly_covered_population"].tolist() == pytest.approx([105.0])
+    with pytest.raises(InputDataError, match="population_60plus"):
+        siting.plan_sites(
+            network, cells.drop(columns="population_60plus"), None, candidates=big, plan={"sports_health_centre": 1}
+        )
