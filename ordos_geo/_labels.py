@@ -140,7 +140,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "gap_districts": "各旗区距目标的差距",
             "gap_summary": (
                 "按 {year} 年人均 {target} m² 目标，全市现状缺体育场地面积 {today} m²；"
-                "规划（新建设施与健身步道）实施后仍缺 {after} m²；再开放学校场馆并扩大新建设施后仍缺 {rest} m²。"
+                "规划（新建设施、健身步道与方案开放的学校场馆）实施后仍缺 {after} m²；"
+                "再开放其余学校场馆并扩大新建设施后仍缺 {rest} m²。"
             ),
             "ranked_sites": "候选选址排名",
             "share": "人口比例",
@@ -259,7 +260,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "gap_districts": "Gap by district",
             "gap_summary": (
                 "For {target} m² per resident by {year}, the city lacks {today} m² of venue area today; "
-                "{after} m² after the plan (new sites and trails); {rest} m² after also opening the closed "
+                "{after} m² after the plan (new sites, trails, the school venues it opens); {rest} m² after also "
+                "opening the other closed "
                 "school venues and building the new sites larger."
             ),
             "ranked_sites": "Ranked candidate sites",
@@ -425,12 +427,14 @@ LEVERS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
         "zh": {
             "new_sites": "新建设施（体育公园、健身中心、多功能运动场）",
             "trails": "新建健身步道",
+            "opened_schools": "方案开放的学校体育场馆",
             "open_schools": "开放现未开放的学校体育场馆",
             "larger_sites": "扩大新建设施规模（达到本地同类最大设施规模，不超过地块）",
         },
         "en": {
             "new_sites": "New sites (sports park, fitness centres, courts)",
             "trails": "New fitness trails",
+            "opened_schools": "School venues the plan opens",
             "open_schools": "Opening the closed school venues",
             "larger_sites": "Larger new sites (as large as the largest existing of their kind, within the parcel)",
         },

@@ -541,7 +541,7 @@ def planner_scorecard(planner_values: pd.DataFrame, indicators: pd.DataFrame) ->
 
 #: The levers that close the venue-area gap, in the order :func:`area_gap` applies them: the plan's
 #: new sites and trails, then opening the closed school venues, then building the new sites larger.
-LEVERS: tuple[str, ...] = ("new_sites", "trails", "open_schools", "larger_sites")
+LEVERS: tuple[str, ...] = ("new_sites", "trails", "opened_schools", "open_schools", "larger_sites")
 
 
 def _by_district(values: pd.Series, district: pd.Series) -> dict[str | None, float]:
@@ -558,6 +558,7 @@ def lever_areas(
     sites: pd.DataFrame | None = None,
     trails: gpd.GeoDataFrame | None = None,
     trail_width_m: float = settings.DEFAULT_TRAIL_WIDTH_M,
+    opened: Sequence[str] = (),
 ) -> dict[str, dict[str | None, float]]:
     """Venue area (m²) each lever of the plan adds, per district.
 
@@ -565,8 +566,10 @@ def lever_areas(
 
     - ``new_sites``: the chosen sites' ``added_venue_area_m2``;
     - ``trails``: the planned trails' area (``area_m2``, else length x ``trail_width_m``);
-    - ``open_schools``: ``area_m2`` of the school venues not open to the public
-      today (they count once opened; see :func:`venue_area_m2`);
+    - ``opened_schools``: ``area_m2`` of the closed school venues the plan opens
+      (``opened``, their ``facility_id``; :func:`ordos_geo.siting.plan_school_opening`);
+    - ``open_schools``: ``area_m2`` of the other school venues not open to the
+      public today (they count once opened; see :func:`venue_area_m2`);
     - ``larger_sites``: each chosen site built as large as the largest existing
       facility of its kind in the study (local precedent), but no larger than its
       parcel (``area_m2`` of the site, when known): that size minus
@@ -584,6 +587,8 @@ def lever_areas(
         e.g. ``TrailPlan.as_facilities()`` with districts assigned.
     trail_width_m : float, default 2
         Width of trails without ``area_m2``.
+    opened : sequence of str, optional
+        ``facility_id`` of the school venues the plan opens.
 
     Returns
     -------
@@ -605,7 +610,13 @@ def lever_areas(
     ).fillna(False).astype(bool)
     area = pd.to_numeric(facilities.get("area_m2", pd.Series(np.nan, index=facilities.index)), errors="coerce")
     levers: dict[str, dict[str | None, float]] = {lever: {} for lever in LEVERS}
-    levers["open_schools"] = _by_district(area[closed], district[closed])
+    chosen = (
+        facilities["facility_id"].astype(str).isin({str(i) for i in opened})
+        if "facility_id" in facilities.columns
+        else pd.Series(False, index=facilities.index)
+    )
+    levers["opened_schools"] = _by_district(area[closed & chosen], district[closed & chosen])
+    levers["open_schools"] = _by_district(area[closed & ~chosen], district[closed & ~chosen])
     if sites is not None and len(sites):
         added = pd.to_numeric(sites["added_venue_area_m2"], errors="coerce")
         levers["new_sites"] = _by_district(added, sites["district"])

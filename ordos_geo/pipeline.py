@@ -737,6 +737,7 @@ def _run_after_plan(results: StudyResults, map_parts: Callable | None) -> None:
         sites=results.siting.chosen if results.siting is not None else None,
         trails=trails,
         trail_width_m=study.config.trail_width_m,
+        opened=results.school_opening.opened["facility_id"].tolist() if results.school_opening is not None else (),
     )
     results.area_gap = indicators.area_gap(results.indicators, levers)
 

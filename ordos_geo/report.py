@@ -575,7 +575,7 @@ def _district_table(indicators: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Levers the plan itself pulls (the rest are further options), see ``indicators.LEVERS``.
-_PLAN_LEVERS = ("new_sites", "trails")
+_PLAN_LEVERS = ("new_sites", "trails", "opened_schools")
 
 #: Columns of the chosen-sites table in the report (the full table is in ``sites.gpkg`` and the workbook).
 _SITE_COLUMNS = (

@@ -114,13 +114,15 @@ def test_gap_to_target_matches_the_indicators_after_the_plan(sample_run):
         population = indicators.loc[district, "population"]
         today = max(target * population - indicators.loc[district, "venue_area_m2"], 0.0)
         assert rows["missing_area_m2"].iloc[0] == pytest.approx(today), (district, year)
-        # after the plan's own levers (new sites, trails) the gap is the one of the indicators after the plan
-        plan = rows.set_index("lever").loc["trails", "missing_after_m2"]
+        # after the plan's own levers (new sites, trails, the school venues it opens) the gap is the one of the
+        # indicators after the plan
+        plan = rows.set_index("lever").loc["opened_schools", "missing_after_m2"]
         assert plan == pytest.approx(max(target * population - venue_after[district], 0.0), abs=1e-6), (district, year)
     city = gap[(gap["district"] == "citywide") & (gap["year"] == 2024)].set_index("lever")
     assert city.loc["new_sites", "area_added_m2"] == pytest.approx(sites["added_venue_area_m2"].sum())
     report_text = visible_text((sample_run / "report.html").read_text(encoding="utf-8"))
-    assert f"规划（新建设施与健身步道）实施后仍缺 {city.loc['trails', 'missing_after_m2']:,.0f} m²" in report_text
+    after = city.loc["opened_schools", "missing_after_m2"]
+    assert f"规划（新建设施、健身步道与方案开放的学校场馆）实施后仍缺 {after:,.0f} m²" in report_text
 
 
 def test_excel_workbook_in_chinese_with_numbers(sample_run):

@@ -287,14 +287,17 @@ def test_lever_areas_and_gap_by_hand():
     city = gap.loc[CITYWIDE]
     assert city.loc["new_sites", "missing_area_m2"] == pytest.approx(10_800.0)
     assert city["area_added_m2"].to_dict() == pytest.approx(
-        {"new_sites": 22_300.0, "trails": 2_000.0, "open_schools": 14_000.0, "larger_sites": 1_050.0}
+        {
+            "new_sites": 22_300.0, "trails": 2_000.0, "opened_schools": 0.0, "open_schools": 14_000.0,
+            "larger_sites": 1_050.0,
+        }
     )
-    assert city["missing_after_m2"].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert city["missing_after_m2"].tolist() == [0.0, 0.0, 0.0, 0.0, 0.0]
     # a larger target leaves a remainder after each lever, cumulatively
     big = settings.PlanTarget("t", "per-capita", 6.0, "m2_per_capita", 2025, "plan")
     city = area_gap(indicators, levers, targets=[big]).set_index(["district", "lever"]).loc[CITYWIDE]
     missing = 72_000.0 - 30_000.0
-    expected = np.maximum(missing - np.cumsum([22_300.0, 2_000.0, 14_000.0, 1_050.0]), 0)
+    expected = np.maximum(missing - np.cumsum([22_300.0, 2_000.0, 0.0, 14_000.0, 1_050.0]), 0)
     assert city["missing_after_m2"].to_numpy() == pytest.approx(expected)
 
 

@@ -520,6 +520,7 @@ def test_plan_sites_smoke_on_the_embedded_sample():
     assert chosen["site_type"].value_counts().to_dict() == {
         "multi_sport_court": 3,
         "fitness_centre": 3,
+        "sports_health_centre": 2,
         "sports_park": 1,
     }
     assert chosen["candidate_id"].is_unique
