@@ -16,6 +16,7 @@ __all__ = [
     "MissingDependencyError",
     "NetworkDataError",
     "OrdosGeoError",
+    "OutputError",
     "SolverError",
 ]
 
@@ -40,12 +41,24 @@ class FetchError(OrdosGeoError, ConnectionError):
     """An online service (Overpass, WorldPop) could not be reached or gave an unusable answer."""
 
 
+class OutputError(OrdosGeoError, OSError):
+    """An output cannot be written: a file, read-only or full folder, an input it would replace, a held lock."""
+
+
 class NetworkDataError(InputDataError):
     """A walk network cannot be built: no walkable ways, nothing connected."""
 
 
 class InfeasibleError(OrdosGeoError, ValueError):
-    """An optimisation problem has no feasible solution for the given rules."""
+    """An optimisation problem has no feasible solution for the given rules.
+
+    ``part`` names the part that cannot be done (e.g. the site type ``"sports_park"``)
+    when the rest of the problem could still be solved without it.
+    """
+
+    def __init__(self, *args: object, part: str | None = None) -> None:
+        super().__init__(*args)
+        self.part = part
 
 
 class SolverError(OrdosGeoError, RuntimeError):

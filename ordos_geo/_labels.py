@@ -157,6 +157,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "planner_targets": "规划填报的非空间指标（分区）",
             "scenarios": "全天、晚间与周末（含课后开放的学校）、冬季（仅室内场馆）步行可达人口比例",
             "older_residents": "60 岁及以上居民：适老健身场所步行可达比例（人口按 2020 年普查各区比例拆分）",
+            "notes": "提示与未完成部分",
             "chart_coverage": "各旗区步行可达人口比例",
             "chart_area": "各旗区人均体育场地面积（规划前后）",
             "chart_distance": "到最近设施的步行距离分布（按人口）",
@@ -281,6 +282,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "(indoor venues only)",
             "older_residents": "Residents aged 60+ near a venue suited to them (split by the 2020 census share per "
             "district)",
+            "notes": "Warnings and skipped parts",
             "chart_coverage": "Population share within walking distance, by district",
             "chart_area": "Per-capita venue area by district, before and after the plan",
             "chart_distance": "Walking distance to the nearest venue (population-weighted)",

@@ -12,11 +12,16 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ordos_geo._errors import ConfigError, OrdosGeoError
 from ordos_geo.config import FacilitySource, FetchConfig, StudyConfig, sample_config
+
+if TYPE_CHECKING:
+    from ordos_geo import pipeline
 
 __all__ = ["main"]
 
@@ -102,6 +107,9 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", type=Path, help="write every output into this folder")
     parser.add_argument("--no-cache", action="store_true", help="rebuild the network instead of using the cache")
+    parser.add_argument(
+        "--strict", action="store_true", help="fail (exit 2) when any part of a stage had to be skipped"
+    )
 
 
 def _study_config(args: argparse.Namespace) -> StudyConfig:
@@ -165,8 +173,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if getattr(args, f"no_{stage}"):
             stages.remove(stage)
     results = pipeline.run_study(config, stages=tuple(stages), use_cache=not args.no_cache)
+    return _report_written(results, strict=args.strict)
+
+
+def _report_written(results: pipeline.StudyResults, *, strict: bool) -> int:
+    """Print what was written; with ``--strict`` a skipped part makes the run fail (exit 2)."""
     for key, path in sorted(results.written.items()):
         print(f"{key:>18}: {path}")
+    if strict and results.skipped:
+        parts = ", ".join(f"{s['stage']} {s['part']}" for s in results.skipped)
+        print(
+            f"ordos-geo: error: --strict: {len(results.skipped)} part(s) skipped ({parts}); "
+            "see 'skipped' in summary.json for why and the fix",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
@@ -194,13 +215,11 @@ def _cmd_site(args: argparse.Namespace) -> int:
             ranked = results.school_opening.ranked
             columns = ["rank", "facility_id", "name", "district", "in_plan", "newly_covered_in_plan", "reason"]
             print(ranked[columns].to_string(index=False))
-    else:
+    elif results.siting is not None:
         ranked = results.siting.ranked[site_type]
         columns = [c for c in ("rank", "candidate_id", "name", "newly_covered_population", "reason") if c in ranked]
         print(ranked[columns].head(max(args.p, 10)).to_string(index=False))
-    for key, path in sorted(results.written.items()):
-        print(f"{key:>18}: {path}")
-    return 0
+    return _report_written(results, strict=args.strict)
 
 
 def _cmd_trails(args: argparse.Namespace) -> int:
@@ -217,9 +236,7 @@ def _cmd_trails(args: argparse.Namespace) -> int:
         print(results.trail_check.report.to_string(index=False))
     elif results.trail_plan is not None:
         print(results.trail_plan.trails.drop(columns="geometry").to_string(index=False))
-    for key, path in sorted(results.written.items()):
-        print(f"{key:>18}: {path}")
-    return 0
+    return _report_written(results, strict=args.strict)
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -358,19 +375,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ordos-geo`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.verbose:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s", "%H:%M:%S"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO)
+    handlers = _configure_logging(args.verbose)
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings(record=True) as caught:
+            code = int(args.func(args))
+        for warning in caught:  # library warnings: shown with -v, never before an error line
+            logger.debug("%s: %s", warning.category.__name__, warning.message)
+        return code
     except OrdosGeoError as exc:
         print(f"ordos-geo: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("ordos-geo: interrupted; finished outputs were kept, nothing half-written", file=sys.stderr)
+        print("ordos-geo: interrupted; stages already finished were kept, nothing half-written", file=sys.stderr)
         return 130
+    finally:
+        for owner, handler in handlers:
+            owner.removeHandler(handler)
+
+
+def _configure_logging(verbose: int) -> list[tuple[logging.Logger, logging.Handler]]:
+    """``-v``: progress logs; ``-vv``: debug. Without ``-v``, on a terminal, one line per stage with its time."""
+    if verbose:
+        handler: logging.Handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+        return [(logger, handler)]
+    if not sys.stderr.isatty():
+        return []  # quiet in CI logs and pipes: warnings only
+    progress = logging.getLogger("ordos_geo.progress")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("ordos-geo: %(message)s"))
+    progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    return [(progress, handler)]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,13 +7,19 @@ leaves a half-written file. Readers never modify their input.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import math
 import os
 import re
+import shutil
+import signal
+import socket
 import tempfile
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -27,7 +33,7 @@ import shapely
 
 from ordos_geo import _osm_tags, settings
 from ordos_geo._crs import convert_to_wgs84, metric_crs_for
-from ordos_geo._errors import ConfigError, InputDataError, MissingDependencyError
+from ordos_geo._errors import ConfigError, InputDataError, MissingDependencyError, OrdosGeoError, OutputError
 from ordos_geo._validate import (
     check_columns,
     check_input_file,
@@ -64,14 +70,23 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         Where to write. Removed if the body raises.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=final.suffix or ".tmp", dir=final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=final.suffix or ".tmp", dir=final.parent)
+    except OSError as error:
+        msg = f"{final}: cannot write this output ({error.strerror}); choose a writable --out"
+        raise OutputError(msg) from error
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()  # writers such as GDAL want to create the file themselves
     try:
         yield tmp
         os.replace(tmp, final)
+    except OSError as error:
+        if isinstance(error, OrdosGeoError) or error.errno is None:
+            raise
+        msg = f"{final}: cannot write this output ({error.strerror}); free disk space or choose a writable --out"
+        raise OutputError(msg) from error
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -133,7 +148,13 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.Path
     """
     with atomic_path(path) as tmp:
         for name, layer in layers.items():
-            layer.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            try:
+                layer.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            except Exception as error:  # GDAL reports a full disk or a write error as a pyogrio error
+                if not type(error).__module__.startswith("pyogrio"):
+                    raise
+                msg = f"{path}: cannot write layer {name!r} ({error}); free disk space or choose a writable --out"
+                raise OutputError(msg) from error
     return Path(path)
 
 
@@ -274,6 +295,297 @@ def write_excel(
 
 
 __all__ += ["write_excel"]
+
+
+# ---------------------------------------------------------------------------
+# Output sets: one run's outputs, appearing stage by stage as complete groups.
+# ---------------------------------------------------------------------------
+
+__all__ += ["OutputSet", "check_output_folder"]
+
+_LOCK_NAME = ".ordos-geo.lock"
+_STAGING_NAME = ".ordos-geo-staging"
+
+
+def check_output_folder(folder: str | os.PathLike[str], *, flag: str = "--out") -> Path:
+    """Create ``folder`` if missing and prove it can be written, or raise one :class:`OutputError` line.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        An output folder.
+    flag : str
+        The option that names it, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, absolute.
+    """
+    path = Path(folder).resolve()
+    if path.exists() and not path.is_dir():
+        msg = f"{path}: the output folder is a file; give {flag} a folder (new or existing)"
+        raise OutputError(msg)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".ordos-geo-probe.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        msg = f"{path}: cannot write the output folder ({error.strerror}); choose a writable {flag}"
+        raise OutputError(msg) from error
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class OutputSet:
+    r"""The output folders of one run, written as complete groups.
+
+    Writers write into a hidden staging folder inside each output folder;
+    :meth:`commit` moves a finished group (one stage's files) into place with
+    Ctrl-C held off, so a reader never sees half a group. The first commit
+    removes the files the previous run listed (in its ``summary.json``
+    ``run.files``), so one folder never mixes two runs; nothing else in the
+    folder is touched. A lock file makes a second run into the same folder
+    refuse with one line while this one is running.
+
+    Parameters
+    ----------
+    folders : mapping of str to pathlib.Path
+        Role -> folder, e.g. ``{"tables": ..., "maps": ...}``; roles may share a folder.
+    inputs : mapping of str to pathlib.Path
+        The run's input files, by key: an output that would replace one is refused.
+    planned : mapping of str to sequence of str
+        Role -> file names the run may write (checked against ``inputs``).
+    summary : str
+        Name of the summary file (in the first role's folder) holding the list of files.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> with OutputSet({"tables": out}, inputs={}, planned={"tables": ["a.csv"]}) as outputs:
+    ...     _ = write_text("x\\n", outputs.staged("tables") / "a.csv")
+    ...     outputs.commit("first")
+    >>> sorted(p.name for p in out.iterdir())
+    ['a.csv']
+    """
+
+    def __init__(
+        self,
+        folders: Mapping[str, Path],
+        *,
+        inputs: Mapping[str, Path],
+        planned: Mapping[str, Any],
+        summary: str = "summary.json",
+    ) -> None:
+        self.folders = {role: Path(folder).resolve() for role, folder in folders.items()}
+        self.inputs = {key: Path(path).resolve() for key, path in inputs.items()}
+        self.planned = {role: list(names) for role, names in planned.items()}
+        self.summary = summary
+        self.committed: list[str] = []
+        self._locks: list[Path] = []
+        self._previous: dict[str, list[str]] = {}
+        self._unique = sorted(set(self.folders.values()))
+        #: the role a folder's files are listed under (the first role naming it)
+        self._role_of = {folder: role for role, folder in reversed(list(self.folders.items()))}
+        self.files: dict[str, list[str]] = {role: [] for role in self._role_of.values()}
+
+    # -- set-up -------------------------------------------------------------
+    def __enter__(self) -> OutputSet:
+        for folder in self._unique:
+            check_output_folder(folder)
+        self._previous = self._previous_files()
+        self._refuse_overwriting_inputs()
+        try:
+            for folder in self._unique:
+                self._lock(folder)
+                shutil.rmtree(folder / _STAGING_NAME, ignore_errors=True)
+                (folder / _STAGING_NAME).mkdir()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self._release()
+
+    def _previous_files(self) -> dict[str, list[str]]:
+        first = next(iter(self.folders.values()))
+        try:
+            listed = json.loads((first / self.summary).read_text(encoding="utf-8"))["run"]["files"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+        if not isinstance(listed, dict):
+            return {}
+        return {
+            role: [str(n) for n in names if _plain_relative(str(n))]
+            for role, names in listed.items()
+            if role in self.folders and isinstance(names, list)
+        }
+
+    def _refuse_overwriting_inputs(self) -> None:
+        for role, folder in self.folders.items():
+            for name in {*self.planned.get(role, []), *self._previous.get(role, []), self.summary}:
+                target = folder / name
+                for key, path in self.inputs.items():
+                    if target == path or _same_file(target, path):
+                        msg = (
+                            f"{path}: the input [inputs] {key} is also an output of this run ({name} in {folder}); "
+                            "choose another --out folder or move the input"
+                        )
+                        raise OutputError(msg)
+            for key, path in self.inputs.items():
+                if folder == path or _same_file(folder, path):
+                    msg = f"{folder}: the output folder is the input [inputs] {key}; choose another --out"
+                    raise OutputError(msg)
+
+    def _lock(self, folder: Path) -> None:
+        lock = folder / _LOCK_NAME
+        for _ in range(2):
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    owner = json.loads(lock.read_text(encoding="utf-8"))
+                    pid = int(owner["pid"])
+                    host = str(owner["host"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    pid, host = -1, ""
+                if host == socket.gethostname() and pid > 0 and not _pid_alive(pid):
+                    logger.warning("%s: removing the lock of an earlier run (pid %d) that has ended", folder, pid)
+                    lock.unlink(missing_ok=True)
+                    continue
+                msg = (
+                    f"{folder}: another ordos-geo run (pid {pid} on {host or 'an unknown host'}) is writing to "
+                    f"this folder; wait for it to finish, choose another --out, or delete {lock} if no run is active"
+                )
+                raise OutputError(msg) from None
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}, handle)
+            self._locks.append(lock)
+            return
+
+    def _release(self) -> None:
+        for folder in self._unique:
+            shutil.rmtree(folder / _STAGING_NAME, ignore_errors=True)
+        for lock in self._locks:
+            lock.unlink(missing_ok=True)
+        self._locks = []
+
+    # -- writing ------------------------------------------------------------
+    def staged(self, role: str) -> Path:
+        """The staging folder of ``role``: write a group's files here, then :meth:`commit`."""
+        return self.folders[role] / _STAGING_NAME
+
+    def final(self, path: Path) -> Path:
+        """The place a staged file lands in once committed."""
+        path = Path(path)
+        for folder in self._unique:
+            staging = folder / _STAGING_NAME
+            if path.is_relative_to(staging):
+                return folder / path.relative_to(staging)
+        return path
+
+    def commit(self, stage: str) -> list[Path]:
+        """Move every staged file into place as one group; the first commit clears the previous run's files.
+
+        Ctrl-C (SIGINT) and SIGTERM are held off while the group moves, so an
+        interrupt lands before or after the group, never inside it.
+
+        Parameters
+        ----------
+        stage : str
+            Name of the stage whose files these are (kept in :attr:`committed`).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files now in place.
+        """
+        blocked = {signal.SIGINT, signal.SIGTERM}
+        held = threading.current_thread() is threading.main_thread()
+        if held:
+            signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            if not self.committed:
+                self._clear_previous()
+            moved = []
+            for folder in self._unique:
+                staging = folder / _STAGING_NAME
+                staged = sorted(p for p in staging.rglob("*") if p.is_file() and not p.name.startswith("."))
+                # the summary moves last: it lists the group, so it never names a file not yet in place
+                staged.sort(key=lambda p: p.name == self.summary)
+                for path in staged:
+                    final = folder / path.relative_to(staging)
+                    try:
+                        final.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(path, final)
+                    except OSError as error:
+                        msg = f"{final}: cannot move the finished output into place ({error.strerror})"
+                        raise OutputError(msg) from error
+                    moved.append(final)
+                    name = path.relative_to(staging).as_posix()
+                    if name not in self.files[self._role_of[folder]]:
+                        self.files[self._role_of[folder]].append(name)
+            self.committed.append(stage)
+            return moved
+        finally:
+            if held:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+
+    def files_with_staged(self) -> dict[str, list[str]]:
+        """Files in place plus those staged for the next commit, by role (what ``summary.json`` lists)."""
+        out = {role: list(names) for role, names in self.files.items()}
+        for folder, role in self._role_of.items():
+            staging = folder / _STAGING_NAME
+            for path in sorted(staging.rglob("*")):
+                name = path.relative_to(staging).as_posix()
+                if path.is_file() and not path.name.startswith(".") and name not in out[role]:
+                    out[role].append(name)
+        first = next(iter(self.folders))
+        if self.summary not in out[first]:
+            out[first].append(self.summary)  # the summary lists itself: the next run replaces it too
+        return out
+
+    def discard_staged(self) -> None:
+        """Drop every staged file not yet committed (a stage that failed half-way)."""
+        for folder in self._unique:
+            shutil.rmtree(folder / _STAGING_NAME, ignore_errors=True)
+            (folder / _STAGING_NAME).mkdir()
+
+    def _clear_previous(self) -> None:
+        inputs = list(self.inputs.values())
+        for role, names in self._previous.items():
+            folder = self.folders[role]
+            for name in names:
+                old = folder / name
+                if old.is_file() and not any(old == p or _same_file(old, p) for p in inputs):
+                    old.unlink(missing_ok=True)
+            for sub in {(folder / n).parent for n in names} - {folder}:
+                with contextlib.suppress(OSError):
+                    sub.rmdir()  # only when empty
+
+
+def _plain_relative(name: str) -> bool:
+    parts = Path(name).parts
+    return bool(parts) and not Path(name).is_absolute() and ".." not in parts
 
 
 # ---------------------------------------------------------------------------

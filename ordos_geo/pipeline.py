@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ordos_geo import indicators, io, settings
-from ordos_geo._errors import InputDataError
+from ordos_geo._errors import InfeasibleError, InputDataError, OrdosGeoError, SolverError
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.indicators import CITYWIDE
 from ordos_geo.network import WalkNetwork, load_walk_network
@@ -41,6 +43,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+#: One line per stage with its elapsed time; the CLI shows it on a terminal.
+progress = logging.getLogger("ordos_geo.progress")
 
 #: OSM tags of the green land trails prefer to run through or along.
 GREEN_LAND_TAGS: dict[str, list[str]] = {
@@ -69,6 +73,9 @@ class Study:
     planner_targets : pandas.DataFrame or None
         Non-spatial planner figures (:func:`ordos_geo.io.read_planner_targets`),
         districts spelled as the boundaries' ``name_en``.
+    warnings : list of str
+        Plausibility warnings found while loading (one line each, with the fix);
+        they go into ``summary.json`` and the report.
     """
 
     config: StudyConfig
@@ -78,6 +85,7 @@ class Study:
     boundaries: gpd.GeoDataFrame | None
     population_input: dict[str, Any] = field(default_factory=dict)
     planner_targets: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -101,6 +109,7 @@ class StudyResults:
     area_gap: pd.DataFrame | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     written: dict[str, Path] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
 
 def assign_districts(gdf: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -186,10 +195,7 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
     Study
         Inputs projected to the network's metric CRS, districts assigned.
     """
-    if config is None:
-        config = sample_config()
-    elif not isinstance(config, StudyConfig):
-        config = StudyConfig.from_toml(config)
+    config = _as_config(config)
     config.check_inputs_exist()
 
     layers = config.layers
@@ -401,7 +407,17 @@ def run_study(
     use_cache: bool = True,
     map_parts: Callable | None = None,
 ) -> StudyResults:
-    """Run a whole study and write its outputs.
+    """Run a whole study, writing each stage's outputs as soon as the stage finishes.
+
+    The output folders are checked (created, writable, no input among the
+    outputs) and locked before any work. Each stage's files appear as one
+    complete group (see :class:`ordos_geo.io.OutputSet`); ``summary.json``
+    says which stages are in place (``run.stages``) and, after a failure or
+    Ctrl-C, where the run stopped (``run.state == "stopped"``), so a late
+    failure never removes or corrupts an earlier stage's outputs. A part a
+    stage cannot do (no eligible candidate for a site type, nothing to plan
+    trails for, a map with nothing to show) is skipped with one warning line
+    and recorded in ``summary.json["skipped"]`` and the report; the run goes on.
 
     Parameters
     ----------
@@ -420,11 +436,32 @@ def run_study(
     Returns
     -------
     StudyResults
-        Results and the paths written.
+        Results and the paths written; ``results.skipped`` lists skipped parts.
+
+    Example
+    -------
+    >>> results = run_study(stages=("accessibility",))  # doctest: +SKIP
+    >>> results.summary["run"]["state"]  # doctest: +SKIP
+    'complete'
     """
-    study = load_study(config, use_cache=use_cache)
-    results = analyse_study(study, stages=stages, map_parts=map_parts)
-    write_results(results, maps="maps" in stages)
+    config = _as_config(config)
+    config.check_inputs_exist()
+    results: StudyResults | None = None
+    with _output_set(config, stages) as out:
+        try:
+            with _stage("load"):
+                study = load_study(config, use_cache=use_cache)
+            results = StudyResults(study=study, summary=study_summary(study))
+            for stage in _analyse(results, stages, map_parts):
+                _commit(results, out, stage)
+            if "maps" in stages and results.accessibility is not None:
+                with _stage("maps"):
+                    _commit(results, out, "maps")
+            _commit(results, out, "summary", state="complete")
+        except BaseException as error:
+            _note_stop(results, out, error)
+            raise
+    logger.info("study %s written to %s", config.name, config.table_dir())
     return results
 
 
@@ -452,31 +489,20 @@ def analyse_study(
     Returns
     -------
     StudyResults
+        Parts a stage could not do are in ``results.skipped``.
     """
-    cfg = study.config
-    results = StudyResults(study=study)
-    results.summary = study_summary(study)
-    if "accessibility" not in stages:
-        return results
-    _run_accessibility(results, map_parts)
-    results.summary["population_input"].update(_outside_reach(results.accessibility.cells))
-    results.summary["citywide"] = _citywide(results.indicators)
-    if "siting" in stages and cfg.siting_enabled:
-        _run_siting(results)
-    if "trails" in stages and cfg.trails_enabled:
-        _run_trails(results)
-    opened = results.school_opening is not None and not results.school_opening.opened.empty
-    if results.siting is not None or results.trail_plan is not None or opened:
-        _run_after_plan(results, map_parts)
-        results.summary["citywide_after_plan"] = _citywide(results.indicators_after)
+    results = StudyResults(study=study, summary=study_summary(study))
+    for _ in _analyse(results, stages, map_parts):
+        pass
     return results
 
 
 def write_results(results: StudyResults, *, maps: bool = True) -> dict[str, Path]:
     """Write a study's tables, GeoPackages, ``summary.json`` and (optionally) maps and report.
 
-    Tables go to ``config.table_dir()``, maps to ``config.map_dir()``; every
-    file is written atomically by :mod:`ordos_geo.io`.
+    Tables go to ``config.table_dir()``, maps to ``config.map_dir()``, as one
+    output set (see :func:`run_study`): the previous run's files are replaced,
+    each group appears whole.
 
     Parameters
     ----------
@@ -492,14 +518,121 @@ def write_results(results: StudyResults, *, maps: bool = True) -> dict[str, Path
         Everything written, also kept in ``results.written``.
     """
     cfg = results.study.config
-    table_dir, map_dir = cfg.table_dir(), cfg.map_dir()
-    if results.accessibility is not None:
-        _write_tables(results, table_dir)
-        if maps:
-            _write_maps(results, map_dir)
-    results.written["summary"] = io.write_json(results.summary, table_dir / "summary.json")
-    logger.info("study %s written to %s", cfg.name, table_dir)
+    stages = ("accessibility", "siting", "trails", *(("maps",) if maps else ()))
+    with _output_set(cfg, stages) as out:
+        try:
+            if results.accessibility is not None:
+                for stage in _GROUPS:
+                    if stage != "maps" or maps:
+                        _commit(results, out, stage)
+            _commit(results, out, "summary", state="complete")
+        except BaseException as error:
+            _note_stop(results, out, error)
+            raise
+    logger.info("study %s written to %s", cfg.name, cfg.table_dir())
     return results.written
+
+
+def _as_config(config: StudyConfig | str | Path | None) -> StudyConfig:
+    if config is None:
+        return sample_config()
+    if isinstance(config, StudyConfig):
+        return config
+    return StudyConfig.from_toml(config)
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    """Time a stage: one progress line when it ends (shown on a terminal by the CLI)."""
+    start = time.perf_counter()
+    progress.info("%s ...", name)
+    yield
+    progress.info("%s done in %.1f s", name, time.perf_counter() - start)
+
+
+def _analyse(
+    results: StudyResults, stages: tuple[str, ...], map_parts: Callable | None = None
+) -> Iterator[str]:
+    """Run the analysis stages in order, yielding each stage's name once its results are complete."""
+    cfg = results.study.config
+    if "accessibility" not in stages:
+        return
+    with _stage("accessibility"):
+        _run_accessibility(results, map_parts)
+        results.summary["population_input"].update(_outside_reach(results.accessibility.cells))
+        results.summary["citywide"] = _citywide(results.indicators)
+    yield "accessibility"
+    if "siting" in stages and cfg.siting_enabled:
+        with _stage("siting"):
+            _run_siting(results)
+        yield "siting"
+    if "trails" in stages and cfg.trails_enabled:
+        with _stage("trails"):
+            _run_trails(results)
+        yield "trails"
+    opened = results.school_opening is not None and not results.school_opening.opened.empty
+    if results.siting is not None or results.trail_plan is not None or opened:
+        with _stage("after plan"):
+            _run_after_plan(results, map_parts)
+            results.summary["citywide_after_plan"] = _citywide(results.indicators_after)
+        yield "after_plan"
+
+
+def _skip(results: StudyResults, stage: str, part: str, reason: str | Exception) -> None:
+    """Record a part a stage could not do: one warning line, and an entry for summary.json and the report."""
+    text = str(reason)
+    fix = text.rsplit("; ", 1)[1] if "; " in text else ""
+    results.skipped.append({"stage": stage, "part": part, "reason": text, "fix": fix})
+    logger.warning("%s: skipped %s: %s", stage, part, text)
+
+
+def _output_set(config: StudyConfig, stages: tuple[str, ...]) -> io.OutputSet:
+    tables = [*_GROUP_FILES["accessibility"], "summary.json"]
+    if "siting" in stages and config.siting_enabled:
+        tables += [*_GROUP_FILES["siting"], *(f"sites_{t}.csv" for t in config.siting_plan)]
+        tables += ["school_opening.csv", "school_opening_districts.csv"]
+    if "trails" in stages and config.trails_enabled:
+        tables += _GROUP_FILES["trails"]
+    tables += _GROUP_FILES["after_plan"]
+    maps = _GROUP_FILES["maps"] if "maps" in stages else []
+    return io.OutputSet(
+        {"tables": config.table_dir(), "maps": config.map_dir()},
+        inputs=config.input_paths(),
+        planned={"tables": tables, "maps": maps},
+    )
+
+
+def _commit(results: StudyResults, out: io.OutputSet, stage: str, *, state: str = "running") -> None:
+    """Write one stage's group into the staging folders with an up-to-date summary.json, then move it in."""
+    tables, maps = out.staged("tables"), out.staged("maps")
+    staged: dict[str, Path] = {}
+    if stage in _GROUPS:
+        staged = _GROUPS[stage](results, tables, maps)
+    files = out.files_with_staged()
+    done = [s for s in (*out.committed, stage) if s in _GROUPS]
+    results.summary["run"] = {"state": state, "stages": done, "files": files}
+    results.summary["skipped"] = list(results.skipped)
+    results.summary["warnings"] = list(results.study.warnings)
+    staged["summary"] = io.write_json(results.summary, tables / "summary.json")
+    for key, path in staged.items():
+        results.written[key] = out.final(path)
+    out.commit(stage)
+
+
+def _note_stop(results: StudyResults | None, out: io.OutputSet, error: BaseException) -> None:
+    """After a failure or Ctrl-C, say in summary.json where the run stopped (if a stage is in place)."""
+    if results is None or not out.committed:
+        return  # nothing of this run is in place: the previous set stands untouched
+    reason = "interrupted (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else str(error) or type(error).__name__
+    done = [s for s in out.committed if s in _GROUPS]
+    try:
+        out.discard_staged()
+        results.summary["run"] = {"state": "stopped", "stages": done, "files": out.files_with_staged(),
+                                  "stopped_after": done[-1] if done else None, "reason": reason}
+        io.write_json(results.summary, out.staged("tables") / "summary.json")
+        out.commit("stopped")
+    except Exception:  # the disk may be full: the committed groups stand, without the note
+        logger.debug("could not record where the run stopped", exc_info=True)
 
 
 def _citywide(indicators: pd.DataFrame | None) -> dict[str, Any]:
@@ -565,20 +698,32 @@ def _run_siting(results: StudyResults) -> None:
     elif candidates is None and not study.config.network.name.lower().endswith(".graphml"):
         osm_features = io.read_osm_features(study.config.network, siting.CANDIDATE_OSM_TAGS)
         osm_features = osm_features.to_crs(study.network.crs)
-    results.siting = siting.plan_sites(
-        study.network,
-        results.accessibility.cells,
-        study.facilities,
-        candidates=candidates,
-        osm_features=osm_features,
-        underserved=results.accessibility.underserved,
-        plan=plan,
-        rules=siting_rules(study.config),
-        method=study.config.siting_method,
-        budget=study.config.siting_budget,
-        thresholds_m=study.config.thresholds_m,
-        max_snap_distance_m=study.config.max_snap_distance_m,
-    )
+    plan = {k: v for k, v in plan.items() if v > 0}
+    while plan:
+        try:
+            results.siting = siting.plan_sites(
+                study.network,
+                results.accessibility.cells,
+                study.facilities,
+                candidates=candidates,
+                osm_features=osm_features,
+                underserved=results.accessibility.underserved,
+                plan=plan,
+                rules=siting_rules(study.config),
+                method=study.config.siting_method,
+                budget=study.config.siting_budget,
+                thresholds_m=study.config.thresholds_m,
+                max_snap_distance_m=study.config.max_snap_distance_m,
+            )
+            return
+        except (InfeasibleError, SolverError) as error:
+            part = getattr(error, "part", None)
+            if part in plan and len(plan) > 1:
+                _skip(results, "siting", part, error)  # plan the other types without it
+                del plan[part]
+                continue
+            _skip(results, "siting", "+".join(plan), error)
+            return
 
 
 def siting_rules(config: StudyConfig) -> Mapping[str, Any]:
@@ -647,22 +792,30 @@ def _run_trails(results: StudyResults) -> None:
         # Trails prefer paths through parks and green land read from the same extract.
         green_land = io.read_osm_features(cfg.network, GREEN_LAND_TAGS)
         green_land = green_land[green_land.geom_type.isin(["Polygon", "MultiPolygon"])]
-    results.trail_plan = trails.plan_trails(
-        study.network,
-        acc.cells,
-        green_land=green_land if green_land is not None and len(green_land) else None,
-        forbidden_edges=io.read_vector(
-            cfg.trail_exclusions, what="trail exclusions", layer=cfg.layers.get("trail_exclusions")
-        )
+    forbidden = (
+        io.read_vector(cfg.trail_exclusions, what="trail exclusions", layer=cfg.layers.get("trail_exclusions"))
         if cfg.trail_exclusions is not None
-        else None,
-        budget_m=cfg.trail_budget_m,
-        min_trail_m=cfg.min_trail_m,
-        max_trails=cfg.max_trails,
-        reach_m=cfg.trail_reach_m,
-        width_m=cfg.trail_width_m,
-        max_snap_distance_m=cfg.max_snap_distance_m,
+        else None
     )
+    try:
+        results.trail_plan = trails.plan_trails(
+            study.network,
+            acc.cells,
+            green_land=green_land if green_land is not None and len(green_land) else None,
+            forbidden_edges=forbidden,
+            budget_m=cfg.trail_budget_m,
+            min_trail_m=cfg.min_trail_m,
+            max_trails=cfg.max_trails,
+            reach_m=cfg.trail_reach_m,
+            width_m=cfg.trail_width_m,
+            max_snap_distance_m=cfg.max_snap_distance_m,
+        )
+    except (InfeasibleError, SolverError) as error:
+        _skip(results, "trails", "trail plan", error)
+        return
+    if results.trail_plan.trails.empty:
+        _skip(results, "trails", "trail plan", "no trail was planned: no underserved resident can be reached by a "
+              "trail within the budget; nothing to do, or raise [trails] budget_m / reach_m")
     results.trail_plan_report = trails.trail_report(results.trail_plan, acc.cells, neighbourhoods=acc.underserved)
     if cfg.proposed_trails is not None:
         proposed = io.read_lines(
@@ -780,14 +933,19 @@ def before_after_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFram
     return table
 
 
-def _write_tables(results: StudyResults, table_dir: Path) -> None:
+def _write_accessibility(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[str, Path]:
     acc = results.accessibility
-    written = results.written
-    written["accessibility"] = io.write_geopackage(
-        {"cells": acc.cells, "underserved": acc.underserved}, table_dir / "accessibility.gpkg"
-    )
-    written["indicators"] = io.write_csv(results.indicators, table_dir / "indicators.csv")
-    written["scorecard"] = io.write_csv(results.scorecard, table_dir / "scorecard.csv")
+    return {
+        "accessibility": io.write_geopackage(
+            {"cells": acc.cells, "underserved": acc.underserved}, table_dir / "accessibility.gpkg"
+        ),
+        "indicators": io.write_csv(results.indicators, table_dir / "indicators.csv"),
+        "scorecard": io.write_csv(results.scorecard, table_dir / "scorecard.csv"),
+    }
+
+
+def _write_siting(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[str, Path]:
+    written: dict[str, Path] = {}
     if results.siting is not None:
         for site_type, ranked in results.siting.ranked.items():
             written[f"sites_{site_type}"] = io.write_csv(
@@ -811,24 +969,39 @@ def _write_tables(results: StudyResults, table_dir: Path) -> None:
     gaps = [r.gaps for r in (results.siting, opening) if r is not None and not r.gaps.empty]
     if gaps:
         written["siting_gaps"] = io.write_csv(pd.concat(gaps, ignore_index=True), table_dir / "siting_gaps.csv")
-    if results.trail_plan is not None:
-        layers = {"planned": results.trail_plan.trails}
-        report = results.trail_plan_report.assign(trails="planned")
-        if results.trail_check is not None:
-            layers["checked"] = results.trail_check.matched
-            if not results.trail_check.off_network.empty:
-                layers["off_network"] = results.trail_check.off_network
-            report = pd.concat([report, results.trail_check.report.assign(trails="checked")], ignore_index=True)
-        written["trails"] = io.write_geopackage(layers, table_dir / "trails.gpkg")
-        written["trail_report"] = io.write_csv(report, table_dir / "trail_report.csv")
-    if results.before_after is not None:
-        written["before_after"] = io.write_csv(results.before_after, table_dir / "before_after.csv")
-        written["scorecard_after"] = io.write_csv(results.scorecard_after, table_dir / "scorecard_after.csv")
+    return written
+
+
+def _write_trails(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[str, Path]:
+    if results.trail_plan is None:
+        return {}
+    layers = {"planned": results.trail_plan.trails}
+    report = results.trail_plan_report.assign(trails="planned")
+    if results.trail_check is not None:
+        layers["checked"] = results.trail_check.matched
+        if not results.trail_check.off_network.empty:
+            layers["off_network"] = results.trail_check.off_network
+        report = pd.concat([report, results.trail_check.report.assign(trails="checked")], ignore_index=True)
+    return {
+        "trails": io.write_geopackage(layers, table_dir / "trails.gpkg"),
+        "trail_report": io.write_csv(report, table_dir / "trail_report.csv"),
+    }
+
+
+def _write_after_plan(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[str, Path]:
+    if results.before_after is None:
+        return {}
+    written = {
+        "before_after": io.write_csv(results.before_after, table_dir / "before_after.csv"),
+        "scorecard_after": io.write_csv(results.scorecard_after, table_dir / "scorecard_after.csv"),
+    }
     if results.area_gap is not None:
         written["area_gap"] = io.write_csv(results.area_gap, table_dir / "area_gap.csv")
+    return written
 
 
-def _write_maps(results: StudyResults, map_dir: Path) -> None:
+def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[str, Path]:
+    """The maps, index page and report; a map that cannot be drawn is skipped (recorded), not fatal."""
     from ordos_geo import maps, report
 
     study = results.study
@@ -837,51 +1010,69 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
     common: dict[str, Any] = {"language": cfg.language, "synthetic": cfg.synthetic}
     if cfg.synthetic:
         common["sources"] = _SAMPLE_SOURCES[cfg.language]
-    written = results.written
+    written: dict[str, Path] = {}
     pages: dict[str, str] = {}
-    coverage = maps.coverage_map(
-        acc.cells,
-        study.facilities,
-        boundaries=study.boundaries,
-        service_areas=acc.service_areas,
-        underserved=acc.underserved,
-        walk_speed_kmh=cfg.walk_speed_kmh,
-        **common,
-    )
-    written["coverage_map"] = io.write_text(maps.render_html(coverage), map_dir / "coverage.html")
-    pages["coverage"] = "coverage.html"
     opening = results.school_opening
-    if results.siting is not None or opening is not None:
-        sites = maps.sites_map(
-            results.siting.ranked if results.siting is not None else {},
-            results.siting.chosen if results.siting is not None else None,
+
+    def page(key: str, name: str, draw: Any) -> None:
+        try:
+            figure = draw()
+        except OrdosGeoError as error:
+            _skip(results, "maps", name, error)
+            return
+        written[key] = io.write_text(maps.render_html(figure), map_dir / name)
+        pages[name.removesuffix(".html")] = name
+
+    page(
+        "coverage_map",
+        "coverage.html",
+        lambda: maps.coverage_map(
             acc.cells,
-            results.accessibility_after.cells if results.accessibility_after is not None else None,
+            study.facilities,
             boundaries=study.boundaries,
+            service_areas=acc.service_areas,
+            underserved=acc.underserved,
             walk_speed_kmh=cfg.walk_speed_kmh,
-            school_opening=opening.ranked if opening is not None else None,
             **common,
+        ),
+    )
+    if results.siting is not None or opening is not None:
+        page(
+            "sites_map",
+            "sites.html",
+            lambda: maps.sites_map(
+                results.siting.ranked if results.siting is not None else {},
+                results.siting.chosen if results.siting is not None else None,
+                acc.cells,
+                results.accessibility_after.cells if results.accessibility_after is not None else None,
+                boundaries=study.boundaries,
+                walk_speed_kmh=cfg.walk_speed_kmh,
+                school_opening=opening.ranked if opening is not None else None,
+                **common,
+            ),
         )
-        written["sites_map"] = io.write_text(maps.render_html(sites), map_dir / "sites.html")
-        pages["sites"] = "sites.html"
+    check = results.trail_check
     if results.trail_plan is not None:
-        check = results.trail_check
-        trails_page = maps.trails_map(
-            results.trail_plan.trails,
-            check.lines if check is not None else None,
-            underserved=_reached_neighbourhoods(results),
-            off_network=check.off_network if check is not None else None,
-            boundaries=study.boundaries,
-            reach_m=cfg.trail_reach_m,
-            **common,
-        )
-        written["trails_map"] = io.write_text(maps.render_html(trails_page), map_dir / "trails.html")
-        pages["trails"] = "trails.html"
+        if results.trail_plan.trails.empty and (check is None or check.lines.empty):
+            _skip(results, "maps", "trails.html", "no trail was planned or checked, so there is nothing to map; "
+                  "add proposed_trails to check, or see the trails entry of 'skipped' for why none was planned")
+        else:
+            page(
+                "trails_map",
+                "trails.html",
+                lambda: maps.trails_map(
+                    results.trail_plan.trails,
+                    check.lines if check is not None else None,
+                    underserved=_reached_neighbourhoods(results),
+                    off_network=check.off_network if check is not None else None,
+                    boundaries=study.boundaries,
+                    reach_m=cfg.trail_reach_m,
+                    **common,
+                ),
+            )
     scorecard = results.scorecard_after if results.scorecard_after is not None else results.scorecard
     pages.update(report="report.html", report_docx="report.docx", tables="tables.xlsx")
-    written["index"] = io.write_text(
-        maps.index_page(pages, scorecard, language=cfg.language, synthetic=cfg.synthetic), map_dir / "index.html"
-    )
+    notes = [*study.warnings, *(f"{s['stage']}: skipped {s['part']}: {s['reason']}" for s in results.skipped)]
     built = report.build_report(
         results.scorecard,
         results.indicators,
@@ -897,6 +1088,10 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
         language=cfg.language,
         synthetic=cfg.synthetic,
         walk_speed_kmh=cfg.walk_speed_kmh,
+        notes=notes,
+    )
+    written["index"] = io.write_text(
+        maps.index_page(pages, scorecard, language=cfg.language, synthetic=cfg.synthetic), map_dir / "index.html"
     )
     written["report"] = io.write_text(built.html, map_dir / "report.html")
     written["report_md"] = io.write_text(built.markdown, map_dir / "report.md")
@@ -905,6 +1100,26 @@ def _write_maps(results: StudyResults, map_dir: Path) -> None:
     written["tables_xlsx"] = io.write_excel(sheets, map_dir / "tables.xlsx", number_formats=formats)
     for name, png in built.charts.items():
         io.write_bytes(png, map_dir / "charts" / name)
+    return written
+
+
+#: The writer of each stage's group of files, in data-flow order.
+_GROUPS: dict[str, Any] = {
+    "accessibility": _write_accessibility,
+    "siting": _write_siting,
+    "trails": _write_trails,
+    "after_plan": _write_after_plan,
+    "maps": _write_maps,
+}
+#: The fixed file names of each group (``sites_<type>.csv`` follow the siting plan).
+_GROUP_FILES: dict[str, list[str]] = {
+    "accessibility": ["accessibility.gpkg", "indicators.csv", "scorecard.csv"],
+    "siting": ["sites.gpkg", "siting_gaps.csv"],
+    "trails": ["trails.gpkg", "trail_report.csv"],
+    "after_plan": ["before_after.csv", "scorecard_after.csv", "area_gap.csv"],
+    "maps": ["coverage.html", "sites.html", "trails.html", "index.html", "report.html", "report.md", "report.docx",
+             "tables.xlsx"],
+}
 
 
 def _workbook_tables(results: StudyResults, built: Any) -> dict[str, pd.DataFrame]:

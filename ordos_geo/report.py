@@ -22,7 +22,7 @@ import logging
 import math
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -674,6 +674,7 @@ def build_report(
     synthetic: bool = True,
     walk_speed_kmh: float = DEFAULT_WALK_SPEED_KMH,
     chart_dir: str = "charts",
+    notes: Sequence[str] = (),
 ) -> Report:
     """Build the planner's report from the study's tables.
 
@@ -729,6 +730,9 @@ def build_report(
         Walking speed for the minutes axis of the histogram.
     chart_dir : str
         Folder, relative to the Markdown file, where the caller saves the charts.
+    notes : sequence of str
+        One line per warning or skipped part of the run (what, why and the
+        fix), shown near the top.
 
     Returns
     -------
@@ -781,6 +785,8 @@ def build_report(
 
     if synthetic:
         blocks.append(("note", text["synthetic"]))
+    # skipped parts and warnings of the run come first, one note each
+    blocks += [("note", f"{text['notes']}: {note}") for note in notes]
     unknown_schools = _unknown_school_venues(indicators)
     if unknown_schools:
         blocks.append(("note", text["schools_unknown"].format(n=unknown_schools)))

@@ -2170,7 +2170,7 @@ def _no_eligible_error(key: str, rule: SitingRule, candidates: gpd.GeoDataFrame,
         + "; give larger parcels or lower the minimum ([siting] min_land_area_m2 in the study file, "
         "or SitingRule.min_land_area_m2 in Python)"
     )
-    return InfeasibleError(msg)
+    return InfeasibleError(msg, part=key)
 
 
 def _from_geodataframe_combined(

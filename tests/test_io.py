@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -18,7 +19,7 @@ import shapely
 from rasterio.transform import from_origin
 
 from ordos_geo import _osm_tags, io, settings
-from ordos_geo._errors import ConfigError, InputDataError, InputFileNotFoundError
+from ordos_geo._errors import ConfigError, InputDataError, InputFileNotFoundError, OutputError
 
 # Dongsheng, Ordos
 LON0, LAT0 = 109.98, 39.82
@@ -840,3 +841,87 @@ def test_boundaries_keep_the_share_of_residents_aged_60_plus(tmp_path: Path) -> 
     message = r"b\.geojson: column `share_60plus` has values outside 0-1.*东胜区.*0\.1158"
     with pytest.raises(InputDataError, match=message):
         io.read_boundaries(path)
+
+
+# ---------------------------------------------------------------------------
+# Output sets: whole groups, the previous run's files replaced, inputs never written, one run at a time
+# ---------------------------------------------------------------------------
+
+
+def _output_set(folder, *, inputs=None, planned=("a.csv", "b.csv", "summary.json")):
+    return io.OutputSet({"tables": folder}, inputs=inputs or {}, planned={"tables": list(planned)})
+
+
+def _group(outputs, names, text):
+    for name in names:
+        io.write_text(text, outputs.staged("tables") / name)
+    io.write_json({"run": {"files": outputs.files_with_staged()}}, outputs.staged("tables") / "summary.json")
+
+
+def test_output_set_groups_appear_whole_and_replace_the_previous_run(tmp_path):
+    out = tmp_path / "out"
+    with _output_set(out) as outputs:
+        _group(outputs, ["a.csv", "b.csv"], "first\n")
+        assert not (out / "a.csv").exists()  # staged, not yet in place
+        outputs.commit("one")
+        assert (out / "a.csv").read_text() == (out / "b.csv").read_text() == "first\n"
+    (out / "notes.txt").write_text("mine")  # a user's own file in the folder
+    with _output_set(out) as outputs:
+        _group(outputs, ["c.csv"], "second\n")
+        outputs.commit("one")
+    # the first run's a/b are gone (listed in its summary.json), the user's file is untouched
+    assert sorted(p.name for p in out.iterdir()) == ["c.csv", "notes.txt", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["run"]["files"] == {"tables": ["c.csv", "summary.json"]}
+
+
+def test_output_set_interrupted_before_a_commit_leaves_the_previous_set(tmp_path):
+    out = tmp_path / "out"
+    with _output_set(out) as outputs:
+        _group(outputs, ["a.csv"], "first\n")
+        outputs.commit("one")
+    with pytest.raises(KeyboardInterrupt), _output_set(out) as outputs:
+        _group(outputs, ["a.csv", "b.csv"], "second\n")
+        raise KeyboardInterrupt
+    assert (out / "a.csv").read_text() == "first\n"
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "summary.json"]  # no staging, no lock left
+
+
+def test_output_set_refuses_to_replace_an_input(tmp_path):
+    drawn = tmp_path / "trails.gpkg"
+    drawn.write_bytes(b"user's drawing")
+    with pytest.raises(OutputError, match=r"trails\.gpkg: the input \[inputs\] proposed_trails is also an output"):
+        _output_set(tmp_path, inputs={"proposed_trails": drawn}, planned=["trails.gpkg"]).__enter__()
+    # also when the input is only reachable through another name (a link)
+    link = tmp_path / "link"
+    link.mkdir()
+    (link / "trails.gpkg").symlink_to(drawn)
+    with pytest.raises(OutputError, match="is also an output"):
+        _output_set(link, inputs={"proposed_trails": drawn}, planned=["trails.gpkg"]).__enter__()
+    assert drawn.read_bytes() == b"user's drawing"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # refused before any lock or staging
+
+
+def test_output_folder_that_is_a_file_or_cannot_be_created(tmp_path):
+    a_file = tmp_path / "results"
+    a_file.write_text("x")
+    with pytest.raises(OutputError, match=r"results: the output folder is a file; give --out a folder"):
+        io.check_output_folder(a_file)
+    with pytest.raises(OutputError, match=r"cannot write the output folder \(Not a directory\)"):
+        io.check_output_folder(a_file / "sub")
+
+
+def test_a_second_run_into_a_held_folder_refuses_and_a_stale_lock_is_taken_over(tmp_path):
+    import os
+    import socket
+    import subprocess
+
+    with _output_set(tmp_path), pytest.raises(OutputError, match=r"another ordos-geo run \(pid \d+ on .*\) is writing"):
+        _output_set(tmp_path).__enter__()
+    # a lock left by a run that has ended (its process is gone) does not block the next run
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock = tmp_path / ".ordos-geo.lock"
+    lock.write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname(), "started": 0}))
+    with _output_set(tmp_path):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists()

@@ -1,0 +1,211 @@
+"""The run flow: stage groups written as soon as each stage ends, skipped parts recorded, whole output sets."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ordos_geo import cli, maps, pipeline
+from ordos_geo._errors import OutputError
+from ordos_geo.config import sample_config
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run(
+        [sys.executable, "-m", "ordos_geo.cli", *args], capture_output=True, text=True, cwd=cwd, check=False, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def results():
+    """The sample with a sports park no parcel can host (1 km² minimum) beside one court, and trails."""
+    config = dataclasses.replace(
+        sample_config().with_overrides(
+            siting_plan={"sports_park": 1, "multi_sport_court": 1},
+            siting_min_land_area_m2={"sports_park": 1e6},
+        ),
+        proposed_trails=None,
+    )
+    return pipeline.analyse_study(pipeline.load_study(config), stages=("accessibility", "siting", "trails"))
+
+
+@pytest.mark.slow
+def test_a_type_no_candidate_can_host_is_skipped_and_the_rest_is_planned(results):
+    (skip,) = results.skipped
+    assert (skip["stage"], skip["part"]) == ("siting", "sports_park")
+    assert "no candidate can host a sports park" in skip["reason"]
+    assert "[siting] min_land_area_m2" in skip["fix"]
+    assert list(results.siting.chosen["kind"]) == ["multi_sport_court"]
+    assert results.before_after is not None  # the after-plan stage still ran
+    # --strict turns the skipped part into a failure (exit 2), naming it
+    assert cli._report_written(results, strict=False) == 0
+    assert cli._report_written(results, strict=True) == 2
+
+
+@pytest.mark.slow
+def test_groups_written_and_a_later_run_replaces_the_whole_set(results, tmp_path):
+    config = results.study.config.with_overrides(out=tmp_path)
+    first = dataclasses.replace(results, study=dataclasses.replace(results.study, config=config), written={})
+    pipeline.write_results(first, maps=False)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["run"]["state"] == "complete"
+    assert summary["run"]["stages"] == ["accessibility", "siting", "trails", "after_plan"]
+    assert summary["skipped"][0]["part"] == "sports_park"
+    listed = set(summary["run"]["files"]["tables"])
+    assert listed == {p.name for p in tmp_path.iterdir()}  # every file listed, nothing else, no leftovers
+    assert {"sites.gpkg", "sites_multi_sport_court.csv", "trails.gpkg"} <= listed
+    # a second run without siting into the same folder: no table of the first run is left beside it
+    second = dataclasses.replace(first, siting=None, written={})
+    pipeline.write_results(second, maps=False)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert not {n for n in names if n.startswith("sites")}
+    assert {"accessibility.gpkg", "trails.gpkg", "summary.json"} <= names
+
+
+@pytest.mark.slow
+def test_a_late_failure_keeps_the_earlier_groups_and_notes_where_it_stopped(results, tmp_path, monkeypatch):
+    config = results.study.config.with_overrides(out=tmp_path)
+    run = dataclasses.replace(results, study=dataclasses.replace(results.study, config=config), written={})
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(maps, "coverage_map", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.write_results(run, maps=True)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["run"]["state"] == "stopped"
+    assert summary["run"]["stopped_after"] == "after_plan"
+    assert summary["run"]["reason"] == "interrupted (Ctrl-C)"
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"accessibility.gpkg", "sites.gpkg", "trails.gpkg", "before_after.csv"} <= names
+    assert not names & {"coverage.html", "index.html", "report.html", "charts"}  # no part of the maps group
+    assert not [n for n in names if n.startswith(".")]  # staging and lock removed
+
+
+@pytest.mark.slow
+def test_a_map_with_nothing_to_show_is_skipped_and_reported(results, tmp_path):
+    config = results.study.config.with_overrides(out=tmp_path, language="en")
+    plan = dataclasses.replace(results.trail_plan, trails=results.trail_plan.trails.iloc[:0])
+    run = dataclasses.replace(
+        results, study=dataclasses.replace(results.study, config=config), trail_plan=plan, written={}, skipped=[]
+    )
+    pipeline.write_results(run, maps=True)
+    assert not (tmp_path / "trails.html").exists()
+    assert (tmp_path / "coverage.html").exists() and (tmp_path / "report.html").exists()
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert [(s["stage"], s["part"]) for s in summary["skipped"]] == [("maps", "trails.html")]
+    assert summary["run"]["state"] == "complete"
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## Warnings and skipped parts" in report and "maps: skipped trails.html" in report
+
+
+@pytest.mark.slow
+def test_a_full_disk_leaves_the_previous_set_and_one_line(results, tmp_path):
+    config = results.study.config.with_overrides(out=tmp_path)
+    run = dataclasses.replace(results, study=dataclasses.replace(results.study, config=config), written={})
+    pipeline.write_results(run, maps=False)
+    before = {p.name: _sha(p) for p in tmp_path.iterdir()}
+    # a file-size limit makes every write past 64 kB fail as on a full disk (EFBIG)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, hard))
+    try:
+        with pytest.raises(OutputError) as caught:
+            pipeline.write_results(dataclasses.replace(run, written={}), maps=False)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert "accessibility.gpkg" in str(caught.value) and "\n" not in str(caught.value)
+    assert {p.name: _sha(p) for p in tmp_path.iterdir()} == before
+
+
+def test_stage_lines_with_elapsed_time(caplog):
+    with caplog.at_level(logging.INFO, logger="ordos_geo.progress"), pipeline._stage("accessibility"):
+        time.sleep(0.05)
+    assert caplog.messages[0] == "accessibility ..."
+    assert caplog.messages[1].startswith("accessibility done in ") and caplog.messages[1].endswith(" s")
+    assert float(caplog.messages[1].split()[3]) >= 0.05
+
+
+def test_progress_lines_only_on_a_terminal(monkeypatch):
+    class Terminal:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    handlers = cli._configure_logging(0)
+    assert [owner.name for owner, _ in handlers] == ["ordos_geo.progress"]
+    for owner, handler in handlers:
+        owner.removeHandler(handler)
+    monkeypatch.undo()
+    assert cli._configure_logging(0) == []  # pytest's captured stderr is not a terminal: quiet
+
+
+def test_inputs_are_never_outputs(tmp_path, monkeypatch, capsys):
+    drawn = tmp_path / "trails.gpkg"
+    drawn.write_bytes(b"a planner's drawn trails")
+    before = _sha(drawn)
+    result = _run_cli("trails", "check", "trails.gpkg", "--out", ".", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "trails.gpkg: the input [inputs] proposed_trails is also an output of this run" in result.stderr
+    assert _sha(drawn) == before
+    # a candidates file named like the siting output, in the output folder
+    parcels = tmp_path / "sites.gpkg"
+    parcels.write_bytes(b"parcels")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "--candidates", "sites.gpkg", "--out", str(tmp_path)]) == 2
+    assert "[inputs] candidates is also an output" in capsys.readouterr().err
+    assert parcels.read_bytes() == b"parcels"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sites.gpkg", "trails.gpkg"]  # nothing else written
+
+
+def test_output_and_config_paths_that_cannot_work_are_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    for args, expected in [
+        (("run", "--out", "afile"), "the output folder is a file"),
+        (("run", "--out", "afile/sub"), "cannot write the output folder (Not a directory)"),
+        (("run", "--config", "."), "is a folder, not a study file"),
+        (("run", "--name", "..", "--max-distance-m", "200"), "--name (command-line flag) must be a plain folder"),
+        (("run", "--thresholds-m", "1000", "--max-distance-m", "200"), "--max-distance-m (command-line flag)"),
+    ]:
+        assert cli.main(list(args)) == 2, args
+        stderr = capsys.readouterr().err
+        assert stderr.count("\n") == 1 and expected in stderr, (args, stderr)
+
+
+@pytest.mark.slow
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ordos_geo.cli", "run", "--out", "out"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lock = tmp_path / "out" / ".ordos-geo.lock"
+    deadline = time.monotonic() + 120
+    while not lock.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("ordos-geo: interrupted")
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
