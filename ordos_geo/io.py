@@ -401,6 +401,7 @@ class OutputSet:
         self.summary = summary
         self.committed: list[str] = []
         self._locks: list[Path] = []
+        self._created: list[Path] = []
         self._previous: dict[str, list[str]] = {}
         self._unique = sorted(set(self.folders.values()))
         #: the role a folder's files are listed under (the first role naming it)
@@ -409,6 +410,7 @@ class OutputSet:
 
     # -- set-up -------------------------------------------------------------
     def __enter__(self) -> OutputSet:
+        self._created = [folder for folder in self._unique if not folder.exists()]
         for folder in self._unique:
             check_output_folder(folder)
         self._previous = self._previous_files()
@@ -419,12 +421,16 @@ class OutputSet:
                 shutil.rmtree(folder / _STAGING_NAME, ignore_errors=True)
                 (folder / _STAGING_NAME).mkdir()
         except BaseException:
-            self._release()
+            self.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         self._release()
+        if not self.committed:
+            for folder in self._created:  # a run that wrote nothing leaves no new empty folder
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
 
     def _previous_files(self) -> dict[str, list[str]]:
         first = next(iter(self.folders.values()))
