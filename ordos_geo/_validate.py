@@ -127,8 +127,9 @@ def check_non_negative_finite(
     column: str,
     meaning: str,
     row_labels: Sequence[object] | Callable[[np.ndarray], Sequence[object]] | None = None,
+    maximum: float | None = None,
 ) -> None:
-    """Raise if a numeric column has negative or infinite values (NaN is allowed).
+    """Raise if a numeric column has negative, infinite or (above ``maximum``) implausible values (NaN is allowed).
 
     Parameters
     ----------
@@ -143,6 +144,8 @@ def check_non_negative_finite(
     row_labels : sequence or callable, optional
         Row labels shown to the user, aligned with ``values``, or a function
         from row positions to labels (called only on failure); defaults to the index.
+    maximum : float, optional
+        Plausible upper bound; larger values are refused as data errors.
     """
     array = values.to_numpy(dtype=float)
 
@@ -152,7 +155,11 @@ def check_non_negative_finite(
         source = row_labels if row_labels is not None else values.index
         return np.asarray(source, dtype=object)[positions].tolist()
 
-    for problem, bad in (("negative", np.flatnonzero(array < 0)), ("infinite", np.flatnonzero(np.isinf(array)))):
+    problems = [("negative", np.flatnonzero(array < 0)), ("infinite", np.flatnonzero(np.isinf(array)))]
+    if maximum is not None:
+        large = np.flatnonzero(np.isfinite(array) & (array > maximum))
+        problems.append((f"implausibly large (above {maximum:,.0f})", large))
+    for problem, bad in problems:
         if bad.size:
             msg = (
                 f"{name}: column `{column}` has {bad.size} {problem} "

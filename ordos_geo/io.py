@@ -8,6 +8,7 @@ leaves a half-written file. Readers never modify their input.
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ import tempfile
 import threading
 import time
 import warnings
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -698,7 +700,7 @@ def _read_table(file: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError as error:
         msg = f"{file}: the table is empty (no header, no rows); export the facility list again"
         raise InputDataError(msg) from error
-    except (pd.errors.ParserError, ValueError, OSError) as error:
+    except (pd.errors.ParserError, ValueError, OSError, csv.Error, zipfile.BadZipFile, KeyError) as error:
         if isinstance(error, InputDataError):
             raise
         msg = f"{file}: cannot read this table ({error}); save it as UTF-8 CSV or .xlsx with one header row"
@@ -1055,8 +1057,9 @@ def read_facilities(
         area = _numeric(frame[columns["area_m2"]], name=name, column=columns["area_m2"], table=frame,
                         name_column=name_column)
         check_non_negative_finite(pd.Series(area), name=name, column=columns["area_m2"],
-                                  meaning="areas are venue field areas in m², fix or drop those rows",
-                                  row_labels=lambda rows: _row_labels(frame, rows, name_column=name_column))
+                                  meaning="areas are venue field areas in m² (check the unit), fix or drop those rows",
+                                  row_labels=lambda rows: _row_labels(frame, rows, name_column=name_column),
+                                  maximum=settings.MAX_VENUE_AREA_M2)
     else:
         area = np.full(n, np.nan)
     area_source = np.where(np.isnan(area), "missing", "input").astype(object)
@@ -1353,7 +1356,12 @@ def _population_from_raster(file: Path, *, study_area: Any) -> gpd.GeoDataFrame:
                 window = window.round_offsets(op="floor").round_lengths(op="ceil").intersection(full)
             except rasterio.errors.WindowError:
                 window = rasterio.windows.Window(0, 0, 0, 0)
-        values = dataset.read(1, window=window, masked=True)
+        try:
+            values = dataset.read(1, window=window, masked=True)
+        except rasterio.errors.RasterioError as error:
+            msg = (f"{file}: the raster's cells cannot be read ({error}); the file is truncated or corrupt: "
+                   "download or export it again")
+            raise InputDataError(msg) from error
         row_offset = int(window.row_off) if window is not None else 0
         col_offset = int(window.col_off) if window is not None else 0
         transform = dataset.transform

@@ -594,6 +594,21 @@ def _split_at_missing(refs: list[int], present: dict[int, float]) -> list[list[i
     return pieces
 
 
+def _check_node_coordinates(data: _OsmData, *, name: str) -> None:
+    """Refuse OSM nodes whose coordinates are not degrees (``lat="999"``, NaN)."""
+    ids = np.fromiter(data.lon.keys(), dtype=np.int64, count=len(data.lon))
+    lon = np.fromiter(data.lon.values(), dtype=float, count=len(data.lon))
+    lat = np.fromiter((data.lat[i] for i in data.lon), dtype=float, count=len(data.lon))
+    bad = np.flatnonzero(~((np.abs(lon) <= 180) & (np.abs(lat) <= 90)))
+    if bad.size:
+        shown = ", ".join(f"node {ids[i]} (lon {lon[i]:g}, lat {lat[i]:g})" for i in bad[:3])
+        msg = (
+            f"{name}: {bad.size} OSM nodes have coordinates outside longitude ±180° / latitude ±90° ({shown}); "
+            "the extract is damaged: export it again"
+        )
+        raise NetworkDataError(msg)
+
+
 def _local_metres(lon: np.ndarray, lat: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
     """Equirectangular metres around ``origin`` (good to well under 1 % over a few kilometres)."""
     scale = 111_320.0 * np.cos(np.radians(origin[1]))
@@ -787,6 +802,7 @@ def _graph_from_osm_data(data: _OsmData, *, name: str) -> tuple[nx.MultiDiGraph,
     """Build the unsimplified, unprojected osmnx-style walk graph and the way counts."""
     import osmnx as ox
 
+    _check_node_coordinates(data, name=name)
     keep_tags = list(dict.fromkeys([*ox.settings.useful_tags_way, *_EXTRA_WAY_TAGS, "area"]))
     graph = nx.MultiDiGraph(crs="epsg:4326", created_with=f"ordos_geo / OSMnx {ox.__version__}", name=name)
     lines, areas, roads, counts = _classify_ways(data)
@@ -1076,8 +1092,6 @@ def load_walk_network(
     >>> net.crs.to_epsg()  # doctest: +SKIP
     4546
     """
-    import osmnx as ox
-
     kind, label, path = _source_label(source)
     if path is not None:
         path = check_input_file(path, what="walk network", suffixes=NETWORK_SUFFIXES)
@@ -1093,11 +1107,9 @@ def load_walk_network(
         cache_path = Path(cache_dir) / f"{stem}-{key[:16]}.graphml"
         report_path = cache_path.with_suffix(".report.json")
         if use_cache and cache_path.is_file() and report_path.is_file():
-            logger.info("network: reading cached %s", cache_path)
-            graph = ox.load_graphml(cache_path)
-            report = json.loads(report_path.read_text(encoding="utf-8"))
-            report.update(cache="hit", cache_path=str(cache_path))
-            return walk_network_from_graph(graph, report=report)
+            cached = _read_cache(cache_path, report_path)
+            if cached is not None:
+                return cached
 
     if kind == "file":
         assert path is not None
@@ -1114,10 +1126,30 @@ def load_walk_network(
     network = walk_network_from_graph(projected, report=report)
     if cache_path is not None and report_path is not None:
         io.write_graphml(projected, cache_path)
-        io.write_json(report, report_path)
+        # the checksum is checked on every read: a truncated or altered cache is rebuilt, never trusted
+        io.write_json(report | {"cache_sha256": io.sha256_file(cache_path)}, report_path)
         network.report.update(cache="miss", cache_path=str(cache_path))
     else:
         network.report.update(cache="off", cache_path=None)
+    return network
+
+
+def _read_cache(cache_path: Path, report_path: Path) -> WalkNetwork | None:
+    """The cached network if its checksum matches and it reads; else ``None`` (with a warning) to rebuild it."""
+    import osmnx as ox
+
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        expected = report.pop("cache_sha256", None)
+        if expected != io.sha256_file(cache_path):
+            msg = "its checksum does not match" if expected else "it has no checksum"
+            raise ValueError(msg)
+        logger.info("network: reading cached %s", cache_path)
+        network = walk_network_from_graph(ox.load_graphml(cache_path), report=report)
+    except Exception as error:  # a damaged cache of any kind is rebuilt from the source
+        logger.warning("network: the cache %s is damaged (%s); rebuilding it from the source", cache_path.name, error)
+        return None
+    network.report.update(cache="hit", cache_path=str(cache_path))
     return network
 
 

@@ -19,9 +19,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ordos_geo import indicators, io, settings
-from ordos_geo._errors import InfeasibleError, InputDataError, OrdosGeoError, SolverError
+from ordos_geo._errors import InfeasibleError, InputDataError, NetworkDataError, OrdosGeoError, SolverError
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.indicators import CITYWIDE
 from ordos_geo.network import WalkNetwork, load_walk_network
@@ -229,7 +230,6 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
             lat_column=source.lat_column or config.lat_column,
             area_policy=config.area_policy,
             trail_width_m=config.trail_width_m,
-            study_area=study_area,
             layer=source.layer or (layers.get("facilities") if i == 0 else None),
         )
         for i, source in enumerate(config.facilities)
@@ -239,8 +239,19 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
     crs = network.crs
     cells = cells.to_crs(crs)
     facilities = facilities.to_crs(crs)
+    notes: list[str] = []
+    _check_population_density(cells, config)
+    _check_network_covers(network, cells, config, notes)
     if boundaries is not None:
         boundaries = boundaries.to_crs(crs)
+        facilities = _leave_out_outside(
+            facilities, boundaries.geometry.union_all(), "outside the study area (boundaries)", config, notes
+        )
+    hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(network.edges.geometry.values)))
+    facilities = _leave_out_outside(
+        facilities, hull.buffer(config.max_snap_distance_m), "outside the walk network's extent", config, notes
+    )
+    if boundaries is not None:
         cells = assign_districts(cells, boundaries)
         facilities = assign_districts(facilities, boundaries)
         cells = split_population_60plus(cells, boundaries)
@@ -271,7 +282,82 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         boundaries=boundaries,
         population_input=population_input,
         planner_targets=planner_targets,
+        warnings=notes,
     )
+
+
+def _note(notes: list[str], text: str) -> None:
+    """A plausibility warning: one logged line, kept for summary.json and the report."""
+    notes.append(text)
+    logger.warning("%s", text)
+
+
+def _check_population_density(cells: gpd.GeoDataFrame, config: StudyConfig) -> None:
+    """Refuse population cells with more residents per hectare than any city holds.
+
+    A point (no area) is taken to stand for at most 1 km² (100 ha) of residents.
+    """
+    area_ha = cells.geometry.area.to_numpy() / 10_000.0
+    area_ha = np.where(area_ha > 0, area_ha, 100.0)
+    population = cells["population"].to_numpy(float)
+    density = population / area_ha
+    bad = np.flatnonzero(density > settings.MAX_RESIDENTS_PER_HECTARE)
+    if bad.size:
+        ids = ", ".join(str(v) for v in cells["cell_id"].to_numpy()[bad[:5]])
+        msg = (
+            f"{config.population.name}: {bad.size} populated cells hold more than "
+            f"{settings.MAX_RESIDENTS_PER_HECTARE:,.0f} residents per hectare (up to {density[bad].max():,.3g}; "
+            f"cell_id {ids}); no city is that dense: check the unit of the values and the nodata value"
+        )
+        raise InputDataError(msg)
+
+
+def _check_network_covers(network: WalkNetwork, cells: gpd.GeoDataFrame, config: StudyConfig, notes: list[str]) -> None:
+    """Measure the residents farther than the snap distance from every street; stop when most are."""
+    snap = config.max_snap_distance_m
+    points = shapely.point_on_surface(cells.geometry.to_numpy())
+    tree = shapely.STRtree(network.edges.geometry.to_numpy())
+    near = np.zeros(len(cells), dtype=bool)
+    near[np.unique(tree.query(points, predicate="dwithin", distance=snap)[0])] = True
+    population = cells["population"].to_numpy(float)
+    total = population.sum()
+    off = float(population[~near].sum() / total) if total > 0 else 0.0
+    if off == 0:
+        return
+    n_off = int((~near).sum())
+    text = (
+        f"{off:.1%} of residents ({n_off:,} of {len(cells):,} populated cells) are farther than {snap:g} m "
+        f"(max_snap_distance_m) from every street of {config.network.name}"
+    )
+    if off > settings.MAX_POPULATION_OFF_NETWORK_SHARE:
+        msg = (
+            f"{text}: the walk network does not cover the population (above "
+            f"{settings.MAX_POPULATION_OFF_NETWORK_SHARE:.0%}); give a network and a population of the same area"
+        )
+        raise NetworkDataError(msg)
+    _note(notes, f"{text}; they count as unreachable: extend the network extract to cover them")
+
+
+def _leave_out_outside(
+    facilities: gpd.GeoDataFrame, area: Any, where: str, config: StudyConfig, notes: list[str]
+) -> gpd.GeoDataFrame:
+    """Drop facilities outside ``area`` with a warning naming them; refuse when none is left."""
+    inside = shapely.intersects(facilities.geometry.to_numpy(), area)
+    if inside.all():
+        return facilities
+    names = facilities.get("name", facilities["facility_id"]).where(lambda v: v.notna(), facilities["facility_id"])
+    listed = ", ".join(str(v) for v in names[~inside].head(5))
+    more = "" if (~inside).sum() <= 5 else f" and {(~inside).sum() - 5} more"
+    files = ", ".join(s.path.name for s in config.facilities)
+    if not inside.any():
+        msg = (
+            f"{files}: every facility is {where} ({listed}{more}); check the coordinates and their datum "
+            "(--facilities-coordinates: wgs84, gcj02 for Amap, bd09 for Baidu) and that longitude and latitude "
+            "are not swapped"
+        )
+        raise InputDataError(msg)
+    _note(notes, f"{files}: {(~inside).sum()} facilities {where} are left out: {listed}{more}")
+    return facilities.loc[inside].reset_index(drop=True)
 
 
 def _residential_land(network_file: Path) -> gpd.GeoDataFrame | None:

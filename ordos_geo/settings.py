@@ -42,6 +42,9 @@ __all__ = [
     "DOWNLOAD_RETRIES",
     "FACILITY_KINDS",
     "KIND_SERVICE_DISTANCE_M",
+    "MAX_POPULATION_OFF_NETWORK_SHARE",
+    "MAX_RESIDENTS_PER_HECTARE",
+    "MAX_VENUE_AREA_M2",
     "OUTPUTS_DIR",
     "PLANNER_TARGETS",
     "PLAN_2024",
@@ -178,6 +181,20 @@ DEFAULT_COVERAGE_THRESHOLDS_M: Final[tuple[float, ...]] = (300.0, 500.0, 1_000.0
 DEFAULT_MAX_DISTANCE_M: Final[float] = 5_000.0
 #: Cells or facilities farther than this from any street are unreachable.
 DEFAULT_MAX_SNAP_DISTANCE_M: Final[float] = 300.0
+#: Plausibility bound: the share of residents farther than the snap distance
+#: from every street above which the network is taken not to cover the
+#: population (another city's network, a clipped extract) and the run stops.
+#: Any share above 0 is reported as a warning.
+MAX_POPULATION_OFF_NETWORK_SHARE: Final[float] = 0.5
+#: Plausibility bound on residents per hectare of a population cell. The
+#: densest city districts hold about 1,300 per hectare on average (Mong Kok,
+#: Hong Kong: ~130,000 per km²); a cell above 5,000 is an error in the data
+#: (a wrong unit, a nodata value read as people).
+MAX_RESIDENTS_PER_HECTARE: Final[float] = 5_000.0
+#: Plausibility bound on one venue's ``area_m2`` (m²): 10 km², beyond the
+#: largest urban parks (Beijing's Olympic Forest Park is about 6.8 km²). A
+#: larger value is a unit error (cm², hectares typed as m²...).
+MAX_VENUE_AREA_M2: Final[float] = 10_000_000.0
 #: Walking speed used to express distances as minutes (4.5 km/h = 75 m/min).
 DEFAULT_WALK_SPEED_KMH: Final[float] = 4.5
 #: Cell size (metres) of the grid community/street population polygons are spread onto (WorldPop's 100 m).

@@ -1460,7 +1460,8 @@ class TrailCheck:
         (see :func:`trail_report`).
     lines : geopandas.GeoDataFrame
         One row per proposed line: ``line`` (row position), ``length_m`` (drawn),
-        ``matched_length_m``, ``off_network_length_m``, ``n_pieces`` (connected
+        ``matched_length_m``, ``off_network_length_m``, ``credited_length_m``
+        (drawn length less the part off the network), ``n_pieces`` (connected
         pieces of matched network), ``population_reached``, geometry (as drawn,
         in the network CRS).
     matched : geopandas.GeoDataFrame
@@ -1474,7 +1475,8 @@ class TrailCheck:
     population_reached_before, population_reached_after : float
         Underserved residents reached before (existing trails) and after.
     total_length_m : float
-        Drawn length of all proposed lines.
+        Credited length of all proposed lines: drawn length less the parts
+        off the network (those add no trail area).
     width_m : float
         Trail width for the venue area (m).
     prize_model : TrailPrizeModel
@@ -1633,11 +1635,19 @@ def check_trails(
                 "length_m": float(shapely.length(line)),
                 "matched_length_m": float(model.segment_length[matched].sum()) if matched else 0.0,
                 "off_network_length_m": off_len,
+                "credited_length_m": max(float(shapely.length(line)) - off_len, 0.0),
                 "n_pieces": len(pieces),
                 "population_reached": model.population_reached(matched),
                 "geometry": line,
             }
         )
+        if not matched and off_len >= float(shapely.length(line)) - 1.0:
+            msg = (
+                f"proposed trail {i + 1} ({shapely.length(line):,.0f} m) lies wholly off the walk network, farther "
+                f"than {max_snap_distance_m:g} m from every street; check its coordinates and datum "
+                "(--proposed-trails-coordinates) or draw it along walkable streets"
+            )
+            raise InputDataError(msg)
         if len(pieces) > 1:
             logger.warning("proposed trail %d is broken into %d pieces on the walk network", i, len(pieces))
         if off_len > 1:
@@ -1653,7 +1663,7 @@ def check_trails(
         pd.DataFrame(off_rows, columns=["line", "length_m", "geometry"]), geometry="geometry", crs=crs
     )
     segment_ids = np.asarray(sorted(all_segments), dtype=np.int64)
-    total_length = float(lines["length_m"].sum())
+    total_length = float(lines["credited_length_m"].sum())  # parts off the network are not credited
     report = _report_table(
         model,
         cells,

@@ -925,3 +925,10 @@ def test_a_second_run_into_a_held_folder_refuses_and_a_stale_lock_is_taken_over(
     with _output_set(tmp_path):
         assert json.loads(lock.read_text())["pid"] == os.getpid()
     assert not lock.exists()
+
+
+def test_an_implausible_venue_area_is_refused(tmp_path):
+    path = tmp_path / "venues.csv"
+    path.write_text(f"name,kind,lon,lat,area_m2\nA,stadium,{LON0},{LAT0},1e308\nB,pitch,{LON0},{LAT0},800\n")
+    with pytest.raises(InputDataError, match=r"`area_m2` has 1 implausibly large \(above 10,000,000\) value \(row 1 "):
+        io.read_facilities(path)

@@ -6,6 +6,7 @@ import bz2
 import hashlib
 import itertools
 import json
+import logging
 import math
 import re
 import socket
@@ -738,3 +739,30 @@ def test_sample_square_is_a_pedestrian_area(sample_osm: Path) -> None:
     straight = haversine_m(*lonlat[a], *lonlat[b])
     assert straight > 500
     assert nx.shortest_path_length(graph, a, b, weight="length") == pytest.approx(straight, rel=1e-9)
+
+
+def test_a_damaged_cache_is_rebuilt_with_a_warning(toy_osm: Path, cache_dir: Path, caplog) -> None:
+    first = load_walk_network(toy_osm, cache_dir=cache_dir)
+    cached = Path(first.report["cache_path"])
+    whole = cached.read_bytes()
+    for damaged in (whole[: len(whole) // 2], whole.replace(b"Tianjiao", b"Tianjiaa")):
+        cached.write_bytes(damaged)  # truncated, then altered in a way that still parses
+        with caplog.at_level(logging.WARNING, logger="ordos_geo.network"):
+            again = load_walk_network(toy_osm, cache_dir=cache_dir)
+        assert again.report["cache"] == "miss"
+        assert "is damaged (its checksum does not match); rebuilding it" in caplog.text
+        assert (again.n_nodes, again.n_edges) == (first.n_nodes, first.n_edges)
+        assert load_walk_network(toy_osm, cache_dir=cache_dir).report["cache"] == "hit"  # the rebuilt cache is good
+        caplog.clear()
+
+
+def test_osm_nodes_outside_degrees_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.osm"
+    path.write_text(
+        '<?xml version="1.0"?><osm version="0.6"><node id="1" lat="999" lon="109.9"/>'
+        '<node id="2" lat="39.8" lon="109.91"/><way id="3"><nd ref="1"/><nd ref="2"/>'
+        '<tag k="highway" v="footway"/></way></osm>',
+        encoding="utf-8",
+    )
+    with pytest.raises(NetworkDataError, match=r"bad\.osm: 1 OSM nodes have coordinates outside .*lat 999\)"):
+        load_walk_network(path, cache_dir=None)

@@ -208,4 +208,61 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1].startswith("ordos-geo: interrupted")
-    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+    out = tmp_path / "out"  # gone if interrupted before the first group, else finished groups only
+    assert not out.exists() or not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+def _points(path, xy, population):
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame({"population": population}, geometry=shapely.points(xy), crs=4326)
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def _user_study(tmp_path, **overrides):
+    """The sample's network and facilities with a user's own population and no boundaries."""
+    return dataclasses.replace(sample_config(), boundaries=None, proposed_trails=None, synthetic=False, **overrides)
+
+
+def test_a_network_of_another_city_is_refused(tmp_path):
+    from ordos_geo._errors import NetworkDataError
+
+    # residents in Baotou, 100 km from the sample network's streets in Dongsheng
+    people = _points(tmp_path / "people.geojson", [(109.84, 40.66), (109.85, 40.66), (109.84, 40.67)], [100, 200, 50])
+    with pytest.raises(NetworkDataError) as caught:
+        pipeline.load_study(_user_study(tmp_path, population=people))
+    text = str(caught.value)
+    assert text.startswith("100.0% of residents (3 of 3 populated cells) are farther than 300 m")
+    assert "does not cover the population (above 50%)" in text and "\n" not in text
+
+
+def test_residents_off_the_network_and_facilities_elsewhere_are_reported_and_left_out(tmp_path):
+    import pandas as pd
+
+    # 300 residents beside the streets of Dongsheng, 100 in Baotou (20 % off the network)
+    xy = [(109.957702, 39.829887), (109.951495, 39.825508), (109.84, 40.66)]
+    people = _points(tmp_path / "people.geojson", xy, [250, 150, 100])
+    venues = tmp_path / "venues.csv"
+    pd.DataFrame(
+        {"name": ["Here", "Beijing Workers' Stadium"], "kind": ["pitch", "stadium"], "lon": [109.95, 116.45],
+         "lat": [39.82, 39.93], "area_m2": [1000, 60000]}
+    ).to_csv(venues, index=False)
+    config = _user_study(tmp_path, population=people)
+    config = dataclasses.replace(config, facilities=(*config.facilities, type(config.facilities[0])(venues)))
+    study = pipeline.load_study(config)
+    off, outside = study.warnings
+    assert off.startswith("20.0% of residents (1 of 3 populated cells) are farther than 300 m")
+    assert "venues.csv: 1 facilities outside the walk network's extent are left out" in outside
+    assert outside.endswith("left out: Beijing Workers' Stadium")
+    assert "Beijing Workers' Stadium" not in set(study.facilities["name"])
+    assert "Here" in set(study.facilities["name"])
+
+
+def test_implausible_residents_per_hectare_are_refused(tmp_path):
+    from ordos_geo._errors import InputDataError
+
+    people = _points(tmp_path / "people.geojson", [(109.957702, 39.829887), (109.951495, 39.825508)], [120, 1e30])
+    with pytest.raises(InputDataError, match=r"people\.geojson: 1 populated cells hold more than 5,000 residents per"):
+        pipeline.load_study(_user_study(tmp_path, population=people))

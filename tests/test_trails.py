@@ -425,13 +425,22 @@ def test_check_trails_counts_the_population_a_hand_count_gives(checked_grid):
     total = report.iloc[-1]
     assert total["level"] == "total"
     assert total["underserved_population"] == pytest.approx(220.0)
-    assert total["trail_length_m"] == pytest.approx(450.0, abs=0.5)
-    assert total["added_area_m2"] == pytest.approx(900.0, abs=1.0)
+    # 450 m drawn, of which 200 m lie off the network and are not credited: 250 m x 2 m wide
+    assert total["trail_length_m"] == pytest.approx(250.0, abs=0.5)
+    assert total["added_area_m2"] == pytest.approx(500.0, abs=1.0)
+    assert check.lines["credited_length_m"].iloc[0] == pytest.approx(250.0, abs=0.5)
     # Off-network: the line beyond 50 m west of the grid, 200 m.
     assert check.off_network["length_m"].sum() == pytest.approx(200.0, abs=0.5)
     assert sorted(check.matched["length_m"].tolist()) == [100.0, 100.0]
     assert check.lines["n_pieces"].tolist() == [1]
     assert check.lines["matched_length_m"].iloc[0] == pytest.approx(200.0)
+
+
+def test_a_trail_wholly_off_the_network_is_an_error(checked_grid):
+    network, cells, _, _ = checked_grid
+    far = shapely.LineString([(X0 - 2000, Y0), (X0 - 1000, Y0)])  # 1 km west, beyond the 300 m snap distance
+    with pytest.raises(InputDataError, match=r"proposed trail 1 \(1,000 m\) lies wholly off the walk network"):
+        trails.check_trails(network, cells, gpd.GeoDataFrame(geometry=[far], crs=CRS), underserved_column="under")
 
 
 def test_check_reports_disconnected_pieces(checked_grid):
