@@ -112,7 +112,7 @@ def test_a_map_with_nothing_to_show_is_skipped_and_reported(results, tmp_path):
     assert [(s["stage"], s["part"]) for s in summary["skipped"]] == [("maps", "trails.html")]
     assert summary["run"]["state"] == "complete"
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "## Warnings and skipped parts" in report and "maps: skipped trails.html" in report
+    assert "> Warnings and skipped parts: maps: skipped trails.html: no trail was planned" in report
 
 
 @pytest.mark.slow
