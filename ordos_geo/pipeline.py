@@ -247,10 +247,13 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         facilities = _leave_out_outside(
             facilities, boundaries.geometry.union_all(), "outside the study area (boundaries)", config, notes
         )
-    hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(network.edges.geometry.values)))
-    facilities = _leave_out_outside(
-        facilities, hull.buffer(config.max_snap_distance_m), "outside the walk network's extent", config, notes
-    )
+    else:
+        # Without boundaries the network's extent is the study area: a venue farther than the distance cap
+        # from it (another city) would count in per-capita area without serving anyone in the study.
+        hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(network.edges.geometry.values)))
+        facilities = _leave_out_outside(
+            facilities, hull.buffer(config.max_distance_m), "outside the walk network's extent", config, notes
+        )
     if boundaries is not None:
         cells = assign_districts(cells, boundaries)
         facilities = assign_districts(facilities, boundaries)
