@@ -58,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 #: Folder of ``DIR`` holding one manifest per finished study (what resuming reads).
 MANIFEST_DIR = ".ordos-batch"
+#: longest wait (s) for a run of the same study still finishing from an interrupted batch
+_LOCK_WAIT_S = 600.0
 #: Stages a batch runs unless told otherwise (those of ``ordos-geo run``).
 DEFAULT_STAGES: tuple[str, ...] = ("accessibility", "siting", "trails", "maps")
 
@@ -440,6 +442,8 @@ def run_batch_study(
             if manifest is not None:
                 record.update(manifest.get("figures", {}), status="skipped")
             else:
+                # a run of this study from an interrupted batch may still be finishing on a worker
+                io.wait_until_unlocked(out_dir / study.name, timeout_s=_LOCK_WAIT_S)
                 results = pipeline.run_study(config, stages=tuple(stages), map_parts=_cluster_map())
                 figures = _scorecard_figures(results.scorecard)
                 study_dir = out_dir / study.name

@@ -356,6 +356,55 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _lock_owner(lock: Path) -> tuple[int, str]:
+    """The pid and host written in an output lock (``-1, ""`` when unreadable)."""
+    try:
+        owner = json.loads(lock.read_text(encoding="utf-8"))
+        return int(owner["pid"]), str(owner["host"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1, ""
+
+
+def wait_until_unlocked(folder: str | os.PathLike[str], *, timeout_s: float, poll_s: float = 0.2) -> bool:
+    """Wait while a live run on this host holds ``folder``'s output lock (see :class:`OutputSet`).
+
+    A batch uses it: Dask cannot stop a study already running when a batch is
+    interrupted, so a resumed batch waits for that run instead of refusing.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        An output folder.
+    timeout_s : float
+        Longest wait in seconds.
+    poll_s : float
+        Time between looks at the lock.
+
+    Returns
+    -------
+    bool
+        ``True`` once no live run holds the folder, ``False`` after ``timeout_s``.
+
+    Examples
+    --------
+    >>> wait_until_unlocked("outputs/tables/ordos_sample", timeout_s=60)  # doctest: +SKIP
+    True
+    """
+    lock = Path(folder) / _LOCK_NAME
+    deadline = time.monotonic() + timeout_s
+    while lock.exists():
+        pid, host = _lock_owner(lock)
+        if host == socket.gethostname() and pid > 0 and not _pid_alive(pid):
+            return True  # an ended run's lock: OutputSet takes it over
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
+    return True
+
+
+__all__ += ["wait_until_unlocked"]
+
+
 class OutputSet:
     r"""The output folders of one run, written as complete groups.
 
@@ -470,12 +519,7 @@ class OutputSet:
             try:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                try:
-                    owner = json.loads(lock.read_text(encoding="utf-8"))
-                    pid = int(owner["pid"])
-                    host = str(owner["host"])
-                except (OSError, ValueError, KeyError, TypeError):
-                    pid, host = -1, ""
+                pid, host = _lock_owner(lock)
                 if host == socket.gethostname() and pid > 0 and not _pid_alive(pid):
                     logger.warning("%s: removing the lock of an earlier run (pid %d) that has ended", folder, pid)
                     lock.unlink(missing_ok=True)
