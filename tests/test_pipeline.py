@@ -70,7 +70,7 @@ def test_groups_written_and_a_later_run_replaces_the_whole_set(results, tmp_path
     assert listed == {p.name for p in tmp_path.iterdir()}  # every file listed, nothing else, no leftovers
     assert {"sites.gpkg", "sites_multi_sport_court.csv", "trails.gpkg"} <= listed
     # a second run without siting into the same folder: no table of the first run is left beside it
-    second = dataclasses.replace(first, siting=None, written={})
+    second = dataclasses.replace(first, siting=None, school_opening=None, written={})  # siting also opens schools
     pipeline.write_results(second, maps=False)
     names = {p.name for p in tmp_path.iterdir()}
     assert not {n for n in names if n.startswith("sites")}
