@@ -2708,6 +2708,8 @@ def _as_facilities(chosen: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "open_to_public": True,
             "capacity": chosen["capacity"].to_numpy(dtype=float) if "capacity" in chosen else np.nan,
             "district": chosen["district"].to_numpy(dtype=object),
+            "public_access": "full",
+            "open_hours": pd.Series([None] * len(chosen), dtype=object).to_numpy(),
         },
         geometry=chosen.geometry.to_numpy(),
         crs=chosen.crs,

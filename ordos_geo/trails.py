@@ -1201,7 +1201,8 @@ class TrailPlan:
         geopandas.GeoDataFrame
             ``facility_id`` (``"T1"``, ...), ``name``, ``kind``, ``area_m2``
             (length x width), ``area_source`` (``"length_x_width"``),
-            ``open_to_public``, ``capacity`` (NaN), ``district`` (None), geometry
+            ``open_to_public``, ``capacity`` (NaN), ``district`` (None),
+            ``public_access`` (``"full"``), ``open_hours`` (None), geometry
             in the network CRS; ready to append to the facilities before
             re-running accessibility.
         """
@@ -1219,6 +1220,8 @@ class TrailPlan:
                 "open_to_public": True,
                 "capacity": np.nan,
                 "district": pd.Series([None] * len(t), dtype=object),
+                "public_access": "full",
+                "open_hours": pd.Series([None] * len(t), dtype=object),
             },
             geometry=t.geometry.to_numpy(),
             crs=t.crs,

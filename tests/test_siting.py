@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse
 import shapely
 
-from ordos_geo import siting
+from ordos_geo import io, siting
 from ordos_geo._errors import InfeasibleError, InputDataError, SolverError
 from ordos_geo.network import walk_network_from_graph
 from ordos_geo.siting import CombinedCoverage, MaximalCoverage, SitingRule
@@ -475,17 +475,8 @@ def test_chosen_sites_as_facilities_schema(network):
     cands = line_candidates([0, 400], [900.0, 900.0])
     result = siting.plan_sites(network, cells, None, candidates=cands, plan={"court": 1})
     new = result.new_facilities
-    assert list(new.columns) == [
-        "facility_id",
-        "name",
-        "kind",
-        "area_m2",
-        "area_source",
-        "open_to_public",
-        "capacity",
-        "district",
-        "geometry",
-    ]
+    assert tuple(new.columns) == io.FACILITY_COLUMNS
+    assert (new["public_access"] == "full").all()
     assert isinstance(new, gpd.GeoDataFrame)
     assert pd.api.types.is_bool_dtype(new["open_to_public"])
 
