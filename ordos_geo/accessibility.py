@@ -2503,10 +2503,12 @@ def compute_accessibility_by_district(
     frames = list(map_parts(district_part_cells, parts))
     parts_s = time.perf_counter() - clock
     whole = compute_accessibility(network, cells.iloc[:0], facilities, **options)  # service areas, facility table
-    merged = pd.concat([f for f in frames if len(f)] or [whole.cells]).reindex(cells.index)
-    for column in whole.cells.columns:
-        if column not in merged.columns:  # a kind no facility near this district has
-            merged[column] = np.inf if column.startswith("dist_m_") else None
+    # a part without any facility of a kind near it has no column for that kind: unreachable there
+    absent = {c: np.inf if c.startswith("dist_m_") else None for c in whole.cells.columns}
+    merged = pd.concat(
+        [f.assign(**{c: v for c, v in absent.items() if c not in f.columns}) for f in frames if len(f)]
+        or [whole.cells]
+    ).reindex(cells.index)
     merged = gpd.GeoDataFrame(merged[list(whole.cells.columns)], geometry=cells.geometry.name, crs=cells.crs)
     neighbourhoods, cell_nb = underserved_neighbourhoods(merged, merged["underserved"].to_numpy(dtype=bool))
     merged["neighbourhood_id"] = cell_nb
