@@ -64,6 +64,8 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
         help="CSV of the plan's non-spatial figures per district (district, indicator, value, year, source): "
         "sports_instructors_per_1000, regular_exercise_share, public_venues_open_share; scored with target and gap",
     )
+    parser.add_argument("--trail-shape", choices=("loop", "route", "network"), help="shape of planned trails")
+    parser.add_argument("--trail-max-spur-m", type=float, help="longest dead-end spur of a loop or route (default 0)")
     parser.add_argument("--siting-budget", type=float, help="total cost allowed for new sites (`cost` column)")
     parser.add_argument("--thresholds-m", type=float, nargs="+", help="coverage tiers in metres (default 300 500 1000)")
     parser.add_argument("--max-distance-m", type=float, help="distance cap in metres (default 5000)")
@@ -125,6 +127,8 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "proposed_trails_coordinates": args.proposed_trails_coordinates,
         "trail_exclusions": args.trail_exclusions,
         "planner_targets": args.planner_targets,
+        "trail_shape": args.trail_shape,
+        "trail_max_spur_m": args.trail_max_spur_m,
         "siting_budget": args.siting_budget,
         "thresholds_m": tuple(args.thresholds_m) if args.thresholds_m else None,
         "max_distance_m": args.max_distance_m,

@@ -50,6 +50,8 @@ A study names its inputs and parameters::
     max_trails = 3
     reach_m = 500
     width_m = 2.0
+    shape = "loop"                     # --trail-shape: loop | route | network
+    max_spur_m = 0                     # --trail-max-spur-m: longest dead-end spur of a loop or route
 
     [output]
     out = "results"                    # --out: one folder for every output
@@ -356,6 +358,8 @@ class StudyConfig:
     max_trails: int = _key("trails", 3, _number(ge=1, le=1_000, integer=True))
     trail_reach_m: float = _key("trails", 500.0, _number(gt=0, le=100_000), key="reach_m")
     trail_width_m: float = _key("trails", settings.DEFAULT_TRAIL_WIDTH_M, _number(gt=0, le=100), key="width_m")
+    trail_shape: str = _key("trails", "loop", _choice(*settings.TRAIL_SHAPES), key="shape")
+    trail_max_spur_m: float = _key("trails", 0.0, _number(ge=0, le=100_000), key="max_spur_m")
     out: Path | None = _key("output", None, _optional(_path), path=True)
     source: Path | None = None
     flags: frozenset[str] = field(default=frozenset(), compare=False, repr=False)

@@ -898,6 +898,8 @@ def _run_trails(results: StudyResults) -> None:
             reach_m=cfg.trail_reach_m,
             width_m=cfg.trail_width_m,
             max_snap_distance_m=cfg.max_snap_distance_m,
+            shape=cfg.trail_shape,
+            max_spur_m=cfg.trail_max_spur_m,
         )
     except (InfeasibleError, SolverError) as error:
         _skip(results, "trails", "trail plan", error)

@@ -58,6 +58,7 @@ __all__ = [
     "RESIDENTIAL_OSM_TAGS",
     "SAMPLE_DIR",
     "SPORTS_PARK_MIN_AREA_M2",
+    "TRAIL_SHAPES",
     "TYPICAL_AREA_M2",
     "WINTER_KINDS",
     "WINTER_NOTE",
@@ -208,6 +209,8 @@ RESIDENTIAL_OSM_TAGS: Final[MappingProxyType[str, tuple[str, ...]]] = MappingPro
 POPULATION_FORMS: Final[tuple[str, ...]] = ("raster", "points", "polygons")
 #: Width used to turn a fitness trail's length into venue area.
 DEFAULT_TRAIL_WIDTH_M: Final[float] = 2.0
+#: Shapes of a planned fitness trail: a closed circuit (the default), an open path, or a connected tree.
+TRAIL_SHAPES: Final[tuple[str, ...]] = ("loop", "route", "network")
 #: Minimum area of a sports park for the "five ones" and for new sites (4 ha).
 SPORTS_PARK_MIN_AREA_M2: Final[float] = 40_000.0
 

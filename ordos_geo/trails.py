@@ -62,7 +62,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from tqdm.auto import tqdm
 
-from ordos_geo import settings
+from ordos_geo import _orienteering, settings
 from ordos_geo._errors import InputDataError, MissingDependencyError, SolverError
 from ordos_geo._highs import new_highs
 from ordos_geo.accessibility import snap_points
@@ -72,6 +72,9 @@ __all__ = [
     "DEFAULT_FORBIDDEN_HIGHWAYS",
     "DEFAULT_PREFERRED_HIGHWAYS",
     "EXACT_MAX_SEGMENTS",
+    "MAJOR_ROAD_HIGHWAYS",
+    "SHAPE_COLUMNS",
+    "TRAIL_SHAPES",
     "TrailCheck",
     "TrailPlan",
     "TrailPrizeModel",
@@ -94,6 +97,19 @@ UNDERSERVED_DISTANCE_M: float = 1_000.0
 EXACT_MAX_SEGMENTS: int = 30
 #: Spacing of the sample points a proposed line is cut into for snapping (metres).
 CHECK_SAMPLE_SPACING_M: float = 20.0
+#: Trail shapes: a closed circuit, an open path, or a connected tree (any connected set of streets).
+TRAIL_SHAPES: tuple[str, ...] = settings.TRAIL_SHAPES
+#: Highway tags whose crossing a trail check counts (busy streets a walker has to cross).
+MAJOR_ROAD_HIGHWAYS: tuple[str, ...] = ("primary", "primary_link", "secondary", "secondary_link")
+#: Columns describing a trail's shape, in the plan's trails table and the check's lines table.
+SHAPE_COLUMNS: tuple[str, ...] = (
+    "closed_line",
+    "n_breaks",
+    "n_spurs",
+    "spur_length_m",
+    "walked_twice_m",
+    "major_road_crossings",
+)
 
 _TINY_COST = 1e-3
 
@@ -1148,6 +1164,127 @@ def _trail_is_loop(model: TrailPrizeModel, segments: Sequence[int]) -> bool:
     return len(segments) >= len(nodes)
 
 
+def _piece_shape(model: TrailPrizeModel, piece: Sequence[int]) -> tuple[bool, int, float, float]:
+    """Shape of one connected piece of street segments.
+
+    Returns
+    -------
+    closed, n_spurs, spur_length_m, walked_twice_m
+        ``closed``: every junction has two segments of the piece (one simple
+        circuit, merges into one closed line). Spurs are the dead-end
+        branches: what remains after peeling dead ends off a piece that holds a
+        circuit, or what lies off the longest path of a tree. ``walked_twice_m``
+        is the length a walker covers twice to walk every segment once: a
+        closed walk back to the start for a piece with a circuit, an open walk
+        for a tree (pairs of odd junctions joined greedily by the shortest way
+        inside the piece, an upper estimate of the Chinese-postman repeat).
+    """
+    seg_u, seg_v, length = model.segment_u, model.segment_v, model.segment_length
+    degree: dict[int, int] = {}
+    at: dict[int, list[int]] = {}
+    for s in piece:
+        for node in (int(seg_u[s]), int(seg_v[s])):
+            degree[node] = degree.get(node, 0) + 1
+            at.setdefault(node, []).append(int(s))
+    closed = all(d == 2 for d in degree.values())
+    # Peel dead ends: what is left is the circuit part (empty for a tree).
+    left = dict(degree)
+    alive = set(int(s) for s in piece)
+    stack = [n for n, d in left.items() if d == 1]
+    while stack:
+        node = stack.pop()
+        if left[node] != 1:
+            continue
+        for s in at[node]:
+            if s in alive:
+                alive.discard(s)
+                other = int(seg_v[s]) if int(seg_u[s]) == node else int(seg_u[s])
+                left[node] -= 1
+                left[other] -= 1
+                if left[other] == 1:
+                    stack.append(other)
+                break
+    dead_ends = [n for n, d in degree.items() if d == 1]
+    total = float(length[list(piece)].sum())
+    nodes = sorted(degree)
+    index = {n: i for i, n in enumerate(nodes)}
+    graph = scipy.sparse.csr_matrix(
+        (
+            np.concatenate([length[list(piece)], length[list(piece)]]),
+            (
+                np.array([index[int(seg_u[s])] for s in piece] + [index[int(seg_v[s])] for s in piece]),
+                np.array([index[int(seg_v[s])] for s in piece] + [index[int(seg_u[s])] for s in piece]),
+            ),
+        ),
+        shape=(len(nodes), len(nodes)),
+    )
+    odd = [index[n] for n, d in degree.items() if d % 2]
+    dist = dijkstra(graph, directed=False, indices=odd) if odd else np.zeros((0, len(nodes)))
+    if alive:
+        spur_length = max(total - float(length[sorted(alive)].sum()), 0.0)
+        n_spurs = len(dead_ends)
+        unmatched = list(range(len(odd)))
+    else:
+        ends = dijkstra(graph, directed=False, indices=[0])[0]
+        far = int(np.argmax(np.where(np.isfinite(ends), ends, -1)))
+        from_far = dijkstra(graph, directed=False, indices=[far])[0]
+        spine = float(np.max(np.where(np.isfinite(from_far), from_far, -1)))
+        spur_length = max(total - spine, 0.0)
+        n_spurs = max(len(dead_ends) - 2, 0)
+        # An open walk may start and end at the two farthest odd junctions.
+        pair = np.unravel_index(np.argmax(dist[:, odd]), (len(odd), len(odd))) if len(odd) >= 2 else ()
+        unmatched = [i for i in range(len(odd)) if i not in set(pair)]
+    twice = 0.0
+    while len(unmatched) >= 2:
+        i = unmatched.pop(0)
+        j = min(unmatched, key=lambda k: dist[i, odd[k]])
+        unmatched.remove(j)
+        twice += float(dist[i, odd[j]])
+    return closed, n_spurs, spur_length, twice
+
+
+def _major_road_crossings(
+    network: WalkNetwork, model: TrailPrizeModel, line: shapely.Geometry, own_segments: Sequence[int]
+) -> int:
+    """Places where ``line`` crosses or meets a primary/secondary street it does not follow (20 m apart)."""
+    highway = network.edges["highway"].astype("string").fillna("")
+    major = np.flatnonzero(highway.isin(list(MAJOR_ROAD_HIGHWAYS)).to_numpy())
+    if major.size == 0 or line is None or line.is_empty:
+        return 0
+    own = (
+        set(np.asarray(model.segment_edge[list(own_segments)], dtype=np.int64).tolist()) if len(own_segments) else set()
+    )
+    own_seg = set(int(s) for s in own_segments)
+    major = np.asarray([e for e in major.tolist() if e not in own and int(model.segment_of_edge[e]) not in own_seg])
+    if major.size == 0:
+        return 0
+    geoms = network.edges.geometry.to_numpy()[major]
+    hit = shapely.STRtree(geoms).query(line, predicate="intersects")
+    if hit.size == 0:
+        return 0
+    points = shapely.get_coordinates(shapely.intersection(line, shapely.union_all(geoms[hit])))
+    if len(points) == 0:
+        return 0
+    groups = shapely.get_parts(shapely.union_all(shapely.buffer(shapely.points(points), 10.0)))
+    return len(groups)
+
+
+def _shape_row(
+    network: WalkNetwork, model: TrailPrizeModel, segments: Sequence[int], line: shapely.Geometry | None
+) -> dict[str, Any]:
+    """The :data:`SHAPE_COLUMNS` of one trail (its matched or planned segments and its line)."""
+    pieces = _components(model, list(segments))
+    shapes = [_piece_shape(model, p) for p in pieces]
+    return {
+        "closed_line": len(pieces) == 1 and shapes[0][0],
+        "n_breaks": max(len(pieces) - 1, 0),
+        "n_spurs": int(sum(x[1] for x in shapes)),
+        "spur_length_m": float(sum(x[2] for x in shapes)),
+        "walked_twice_m": float(sum(x[3] for x in shapes)),
+        "major_road_crossings": _major_road_crossings(network, model, line, segments) if line is not None else 0,
+    }
+
+
 @dataclass(eq=False)
 class TrailPlan:
     """Planned fitness trails.
@@ -1157,8 +1294,15 @@ class TrailPlan:
     trails : geopandas.GeoDataFrame
         One row per trail: ``trail_id``, ``length_m``, ``population_reached``
         (underserved residents within reach of this trail), ``n_segments``,
-        ``is_loop``, ``area_m2`` (length x width), ``kind`` (``"fitness_trail"``),
-        merged (Multi)LineString geometry in the network CRS.
+        ``is_loop`` (holds a circuit), ``area_m2`` (length x width), ``kind``
+        (``"fitness_trail"``), ``shape``, the :data:`SHAPE_COLUMNS`
+        (``closed_line``: merges into one closed line; ``n_breaks``,
+        ``n_spurs``, ``spur_length_m``, ``walked_twice_m``,
+        ``major_road_crossings``); and, the same on every row, the plan's
+        ``network_shape_reached`` (what the ``network`` shape reaches with the
+        same budget), ``share_of_network_shape``, ``upper_bound``, ``gap`` and
+        ``bound_shape`` (see below); merged (Multi)LineString geometry in the
+        network CRS.
     segments : list of numpy.ndarray
         Per trail, indices into ``network.edges`` (one directed edge per street segment).
     segment_ids : list of numpy.ndarray
@@ -1175,6 +1319,16 @@ class TrailPlan:
         Length budget and trail width used.
     prize_model : TrailPrizeModel
         The reach model (reuse it in :func:`check_trails`).
+    shape : str
+        ``"loop"``, ``"route"`` or ``"network"``.
+    network_population_reached : float
+        What the ``"network"`` shape (connected trees) reaches with the same
+        budget and rules: the yardstick a loop or route plan is compared with.
+    bound_shape : str
+        Which problem :attr:`upper_bound` is proven for: ``shape`` itself (the
+        exact MILP's bound), or ``"network"`` (the frontier bound of any
+        connected plan, which also holds for loops and routes but ignores
+        their shape).
     """
 
     trails: gpd.GeoDataFrame
@@ -1187,11 +1341,20 @@ class TrailPlan:
     budget_m: float
     width_m: float
     prize_model: TrailPrizeModel
+    shape: str = "network"
+    network_population_reached: float = math.nan
+    bound_shape: str = "network"
 
     @property
     def total_length_m(self) -> float:
         """Total length of all trails (metres)."""
         return float(self.trails["length_m"].sum()) if len(self.trails) else 0.0
+
+    @property
+    def share_of_network(self) -> float:
+        """``population_reached / network_population_reached`` (NaN when the yardstick reaches nobody)."""
+        ref = self.network_population_reached
+        return float(self.population_reached / ref) if ref and ref > 0 else math.nan
 
     def as_facilities(self) -> gpd.GeoDataFrame:
         """The trails as rows of the facilities table (kind ``fitness_trail``).
@@ -1249,18 +1412,39 @@ def plan_trails(
     n_starts: int = 3,
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
     prize_model: TrailPrizeModel | None = None,
+    shape: Literal["loop", "route", "network"] = "loop",
+    max_spur_m: float = 0.0,
 ) -> TrailPlan:
     """Plan fitness trails that bring the most underserved residents within reach.
 
-    Chooses up to ``max_trails`` connected sets of street segments, each at
-    least ``min_trail_m`` long, with a total length within ``budget_m``, that
-    maximise the underserved population (deduplicated) within ``reach_m`` walk
-    of a trail. The heuristic seeds trails on the best segments (spread at least
-    ``2 x reach_m`` apart), grows them by the addition - an adjacent segment or
-    a short path to a valuable segment - with the best new population per metre,
-    swaps low-value leaf segments for better ones, and closes loops when the
-    leftover budget allows. It is run for 1..``max_trails`` trails and
-    ``n_starts`` first seeds, and the best plan kept.
+    Chooses up to ``max_trails`` trails, each at least ``min_trail_m`` long,
+    with a total length within ``budget_m``, that maximise the underserved
+    population (deduplicated) within ``reach_m`` walk of a trail. The trail's
+    ``shape`` is part of the problem:
+
+    - ``"loop"`` (default): each trail is a closed circuit along the walk
+      network, no street and no junction walked twice; it merges into one
+      closed line.
+    - ``"route"``: each trail is an open path, nothing walked twice.
+    - ``"network"``: each trail is any connected set of streets (a tree with
+      spurs, sometimes closing a loop): the widest reach, but a comb nobody
+      walks end to end.
+
+    ``max_spur_m > 0`` lets loops and routes hang dead-end access spurs of at
+    most that length when they add residents (the spurs count in the budget).
+
+    The ``network`` heuristic seeds trails on the best segments (spread at
+    least ``2 x reach_m`` apart), grows them by the addition - an adjacent
+    segment or a short path to a valuable segment - with the best new
+    population per metre, swaps low-value leaf segments for better ones, and
+    closes loops when the leftover budget allows; it is run for
+    1..``max_trails`` trails and ``n_starts`` first seeds. Loops and routes are
+    an orienteering problem with coverage prizes (see
+    :mod:`ordos_geo._orienteering`): GRASP starts, one of them from the spine of
+    the ``network`` plan, then an iterated local search with add, drop and
+    2-opt-style stretch replacements; small instances are also solved exactly
+    (MILP with lazily added subtour cuts). The ``network`` plan is always
+    computed too, and :attr:`TrailPlan.network_population_reached` reports it.
 
     Parameters
     ----------
@@ -1310,10 +1494,23 @@ def plan_trails(
         Cells farther than this from the network reach nothing.
     prize_model : TrailPrizeModel, optional
         Reuse a model from :func:`build_prize_model` (its ``reach_m`` wins).
+    shape : {"loop", "route", "network"}
+        Shape of each trail (see above).
+    max_spur_m : float
+        Longest dead-end spur a loop or route may hang (metres; 0: none).
 
     Returns
     -------
     TrailPlan
+
+    Examples
+    --------
+    >>> from ordos_geo import pipeline, trails
+    >>> study = pipeline.load_study()  # doctest: +SKIP
+    >>> acc = pipeline.compute_accessibility(study)  # doctest: +SKIP
+    >>> plan = trails.plan_trails(study.network, acc.cells, budget_m=10_000)  # doctest: +SKIP
+    >>> bool(plan.trails["closed_line"].all())  # doctest: +SKIP
+    True
 
     Raises
     ------
@@ -1330,6 +1527,12 @@ def plan_trails(
         raise InputDataError(msg)
     if not 0 < preference_factor <= 1:
         msg = f"plan_trails: preference_factor must lie in (0, 1], got {preference_factor}"
+        raise InputDataError(msg)
+    if shape not in TRAIL_SHAPES:
+        msg = f"plan_trails: shape must be one of {', '.join(TRAIL_SHAPES)}, got {shape!r}"
+        raise InputDataError(msg)
+    if not max_spur_m >= 0:
+        msg = f"plan_trails: max_spur_m must be >= 0 metres, got {max_spur_m}"
         raise InputDataError(msg)
     if prize_model is None:
         prize_model = build_prize_model(
@@ -1356,7 +1559,7 @@ def plan_trails(
     best_segments: list[int] = []
     best_value = -1.0
     kept = "heuristic"
-    if method in ("auto", "heuristic"):
+    if method in ("auto", "heuristic") or shape != "network":
         # Multi-start: the first trail starts on each of the n_starts best spread-out segments.
         planner.reset()
         planner.seed(max(int(n_starts), 1), 2 * model.reach_m, network.node_xy)
@@ -1377,7 +1580,8 @@ def plan_trails(
                 best_value, best_segments = value, segments
     upper = _upper_bound(model, allowed, budget_m=budget_m, max_trails=max_trails)
     n_allowed = int(allowed.sum())
-    if method == "exact" or (method == "auto" and n_allowed <= EXACT_MAX_SEGMENTS):
+    run_exact = method == "exact" or (method == "auto" and n_allowed <= EXACT_MAX_SEGMENTS)
+    if run_exact and shape == "network":
         chosen, objective, dual, status = _solve_exact(
             model, allowed, budget_m=budget_m, min_trail_m=min_len, max_trails=max_trails, time_limit_s=time_limit_s
         )
@@ -1385,14 +1589,52 @@ def plan_trails(
         upper = min(upper, dual)
         if objective > best_value + 1e-9:
             best_value, best_segments, kept = objective, chosen, "exact"
+    network_value = max(best_value, 0.0)
+    bound_shape = "network"
+    pieces: list[list[int]] | None = None
+    if shape != "network":
+        problem = _orienteering.RouteProblem(
+            reach=model.reach,
+            weight=model.population,
+            seg_u=model.segment_u,
+            seg_v=model.segment_v,
+            seg_len=model.segment_length,
+            cost=cost,
+            allowed=allowed,
+            shape=shape,
+            budget=float(budget_m),
+            min_len=min_len,
+            max_trails=int(max_trails),
+        )
+        found = _orienteering.solve_heuristic(
+            problem,
+            network.node_xy,
+            warm_start=best_segments,
+            n_starts=n_starts,
+            spread_m=2 * model.reach_m,
+            max_spur_m=float(max_spur_m),
+        )
+        best_value, pieces, kept = found.value, found.trails, "heuristic"
+        logger.info("trail %s heuristic: %.0f residents (network shape: %.0f)", shape, found.value, network_value)
+        if run_exact:
+            exact = _orienteering.solve_exact(
+                problem, time_limit_s=time_limit_s, warm_start=[p for p in found.trails] if max_spur_m == 0 else None
+            )
+            logger.info("exact %s MILP: %s, %.0f residents, bound %.0f", shape, exact.status, exact.value, exact.bound)
+            if max_spur_m == 0:  # the MILP has no spurs: its bound holds for this shape only without them
+                upper, bound_shape = min(upper, exact.bound), shape
+            if exact.value > best_value + 1e-9:
+                best_value, pieces, kept = exact.value, exact.trails, "exact"
+        best_segments = [s for p in pieces for s in p]
     best_value = max(best_value, 0.0)
     if best_value <= 0:
         logger.warning("trails: no underserved resident can be reached by a trail; the plan is empty")
         best_segments = []
+        pieces = []
     upper = max(upper, best_value)
 
     trails = []
-    for comp in _components(model, best_segments):
+    for comp in pieces if pieces is not None else _components(model, best_segments):
         if not _long_enough(model, comp, min_len):
             logger.warning(
                 "trails: dropped a %.0f m trail that cannot reach min_trail_m=%.0f m on allowed streets",
@@ -1401,12 +1643,13 @@ def plan_trails(
             )
             continue
         trails.append(comp)
-    if len(trails) != len(_components(model, best_segments)):
+    if sum(len(c) for c in trails) != len(best_segments):
         best_value = model.population_reached([s for c in trails for s in c])
     trails.sort(key=lambda c: -model.population_reached(c))
     rows = []
     for i, comp in enumerate(trails, start=1):
         length = float(model.segment_length[comp].sum())
+        geometry = _merged_geometry(network, model, comp)
         rows.append(
             {
                 "trail_id": i,
@@ -1416,17 +1659,55 @@ def plan_trails(
                 "is_loop": _trail_is_loop(model, comp),
                 "area_m2": length * width_m,
                 "kind": "fitness_trail",
-                "geometry": _merged_geometry(network, model, comp),
+                "shape": shape,
+                **_shape_row(network, model, comp, geometry),
+                "geometry": geometry,
             }
         )
-    columns = ["trail_id", "length_m", "population_reached", "n_segments", "is_loop", "area_m2", "kind", "geometry"]
+    columns = [
+        "trail_id",
+        "length_m",
+        "population_reached",
+        "n_segments",
+        "is_loop",
+        "area_m2",
+        "kind",
+        "shape",
+        *SHAPE_COLUMNS,
+        "geometry",
+    ]
     table = gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=network.crs)
-    table = table.astype({"trail_id": int, "length_m": float, "population_reached": float, "n_segments": int})
+    table = table.astype(
+        {
+            "trail_id": int,
+            "length_m": float,
+            "population_reached": float,
+            "n_segments": int,
+            "shape": str,
+            "n_breaks": int,
+            "n_spurs": int,
+            "spur_length_m": float,
+            "walked_twice_m": float,
+            "major_road_crossings": int,
+        }
+    )
     table["is_loop"] = table["is_loop"].astype(bool)
+    table["closed_line"] = table["closed_line"].astype(bool)
     gap = (upper - best_value) / upper if upper > 0 else 0.0
+    # The plan-level yardstick and bound, on every row so the report, map popups and GeoPackage show them.
+    network_value = network_value if shape != "network" else best_value
+    table.insert(len(table.columns) - 1, "network_shape_reached", float(network_value))
+    table.insert(
+        len(table.columns) - 1, "share_of_network_shape", best_value / network_value if network_value > 0 else np.nan
+    )
+    table.insert(len(table.columns) - 1, "upper_bound", float(upper))
+    table.insert(len(table.columns) - 1, "gap", float(max(gap, 0.0)))
+    table.insert(len(table.columns) - 1, "bound_shape", bound_shape)
     logger.info(
-        "trails: %d planned, %.0f m of %.0f m budget, %.0f underserved residents reached (bound %.0f, gap %.1f%%)",
+        "trails: %d %s(s) planned, %.0f m of %.0f m budget, %.0f underserved residents reached "
+        "(bound %.0f, gap %.1f%%)",
         len(table),
+        shape,
         table["length_m"].sum() if len(table) else 0.0,
         budget_m,
         best_value,
@@ -1444,6 +1725,9 @@ def plan_trails(
         budget_m=float(budget_m),
         width_m=float(width_m),
         prize_model=model,
+        shape=shape,
+        network_population_reached=float(network_value),
+        bound_shape=bound_shape,
     )
 
 
@@ -1465,8 +1749,12 @@ class TrailCheck:
         One row per proposed line: ``line`` (row position), ``length_m`` (drawn),
         ``matched_length_m``, ``off_network_length_m``, ``credited_length_m``
         (drawn length less the part off the network), ``n_pieces`` (connected
-        pieces of matched network), ``population_reached``, geometry (as drawn,
-        in the network CRS).
+        pieces of matched network), ``population_reached``, ``is_loop`` (the
+        matched streets hold a circuit), the :data:`SHAPE_COLUMNS` of the
+        matched streets (``closed_line``, ``n_breaks`` = pieces - 1,
+        ``n_spurs`` and ``spur_length_m`` of dead-end spurs,
+        ``walked_twice_m``, ``major_road_crossings`` of primary/secondary
+        streets by the drawn line), geometry (as drawn, in the network CRS).
     matched : geopandas.GeoDataFrame
         Matched street segments: ``line``, ``segment``, ``edge`` (index into
         ``network.edges``), ``piece`` (connected piece id), ``length_m``, geometry.
@@ -1641,6 +1929,8 @@ def check_trails(
                 "credited_length_m": max(float(shapely.length(line)) - off_len, 0.0),
                 "n_pieces": len(pieces),
                 "population_reached": model.population_reached(matched),
+                "is_loop": bool(matched) and _trail_is_loop(model, matched),
+                **_shape_row(network, model, matched, line),
                 "geometry": line,
             }
         )

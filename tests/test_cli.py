@@ -157,6 +157,19 @@ def test_the_plan_improves_coverage(sample_run):
     }
     trails = gpd.read_file(sample_run / "trails.gpkg", layer="planned")
     assert trails.to_crs(trails.estimate_utm_crs()).length.sum() <= 10_000 + 1
+    # The default shape: every planned trail merges into one closed line, and the loops reach at least
+    # 85 % of what connected trees (the "network" shape) reach with the same budget on the same study.
+    assert (trails["shape"] == "loop").all() and trails["closed_line"].all()
+    assert all(g.geom_type == "LineString" and g.is_closed for g in trails.geometry)
+    assert (trails[["n_spurs", "n_breaks"]] == 0).all().all()
+    share = trails["share_of_network_shape"].iloc[0]
+    # (per-trail counts may share residents, so their sum is at least the plan's deduplicated count)
+    assert share <= trails["population_reached"].sum() / trails["network_shape_reached"].iloc[0] + 1e-9
+    assert share >= 0.85
+    # The report's trail table and the map's trail popups say so.
+    for page in (sample_run / "report.md", sample_run / "trails.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "closed_line" in text and "share_of_network_shape" in text, page.name
 
 
 @pytest.mark.slow

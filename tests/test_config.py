@@ -241,3 +241,16 @@ def test_winter_age_and_planner_keys_reach_the_siting_rules(tmp_path):
     assert flagged.age_distance_m == 300.0
     assert flagged.siting_objective == "coverage"
     assert flagged.planner_targets.name == "t2.csv"
+
+
+def test_trail_shape_keys_and_flags(tmp_path):
+    base = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geojson"\n'
+    assert (sample_config().trail_shape, sample_config().trail_max_spur_m) == ("loop", 0.0)
+    config = StudyConfig.from_toml(_write(tmp_path, base + '[trails]\nshape = "route"\nmax_spur_m = 150\n'))
+    assert (config.trail_shape, config.trail_max_spur_m) == ("route", 150.0)
+    with pytest.raises(ConfigError, match=r"\[trails\] shape.*must be one of 'loop', 'route', 'network', got 'comb'"):
+        StudyConfig.from_toml(_write(tmp_path, base + '[trails]\nshape = "comb"\n'))
+    with pytest.raises(ConfigError, match=r"\[trails\] max_spur_m.*>= 0"):
+        StudyConfig.from_toml(_write(tmp_path, base + "[trails]\nmax_spur_m = -1\n"))
+    args = build_parser().parse_args(["trails", "plan", "--trail-shape", "network", "--trail-max-spur-m", "80"])
+    assert (_study_config(args).trail_shape, _study_config(args).trail_max_spur_m) == ("network", 80.0)

@@ -548,7 +548,7 @@ for i in range(3):
 net = walk_network_from_graph(g)
 cells = gpd.GeoDataFrame({"population": [10.0, 20.0], "dist_m_any": [np.inf, np.inf]},
                          geometry=[shapely.Point(500050, 4400010), shapely.Point(500250, 4400010)], crs="EPSG:32650")
-plan = trails.plan_trails(net, cells, budget_m=300, min_trail_m=100, max_trails=1, method="exact")
+plan = trails.plan_trails(net, cells, budget_m=300, min_trail_m=100, max_trails=1, method="exact", shape="route")
 assert plan.method.startswith("exact"), plan.method
 coverage = scipy.sparse.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool))
 model = siting.MaximalCoverage.from_coverage(np.array([5.0, 1.0, 7.0]), coverage, p=1).solve("exact")

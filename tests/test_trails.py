@@ -181,7 +181,14 @@ def test_planner_finds_the_obvious_best_kilometre_on_a_ladder():
     light = [[50 + 100 * k, 100] for k in range(30)]
     cells = _cells(heavy + light, [100] * 10 + [5] * 30)
     plan = trails.plan_trails(
-        network, cells, budget_m=1000, min_trail_m=1000, max_trails=1, reach_m=30, underserved_column="under"
+        network,
+        cells,
+        budget_m=1000,
+        min_trail_m=1000,
+        max_trails=1,
+        reach_m=30,
+        underserved_column="under",
+        shape="network",
     )
     assert plan.population_reached == pytest.approx(1000.0)  # hand count: 10 x 100
     assert len(plan.trails) == 1
@@ -201,7 +208,14 @@ def test_planner_grows_when_residents_per_metre_are_below_one():
     light = [[50 + 100 * k, 100] for k in range(30)]
     cells = _cells(heavy + light, [1.0] * 10 + [0.05] * 30)
     plan = trails.plan_trails(
-        network, cells, budget_m=1000, min_trail_m=1000, max_trails=1, reach_m=30, underserved_column="under"
+        network,
+        cells,
+        budget_m=1000,
+        min_trail_m=1000,
+        max_trails=1,
+        reach_m=30,
+        underserved_column="under",
+        shape="network",
     )
     assert plan.population_reached == pytest.approx(10.0)
     assert plan.total_length_m == pytest.approx(1000.0)
@@ -212,7 +226,14 @@ def test_planner_prefers_a_loop_when_the_loop_is_the_prize():
     # Residents on the four sides of the block between x=500 and x=600.
     cells = _cells([[550, 0], [550, 100], [500, 50], [600, 50], [150, 0]], [50, 50, 50, 50, 10])
     plan = trails.plan_trails(
-        network, cells, budget_m=400, min_trail_m=400, max_trails=1, reach_m=20, underserved_column="under"
+        network,
+        cells,
+        budget_m=400,
+        min_trail_m=400,
+        max_trails=1,
+        reach_m=20,
+        underserved_column="under",
+        shape="network",
     )
     assert plan.population_reached == pytest.approx(200.0)
     assert bool(plan.trails["is_loop"].iloc[0])
@@ -232,7 +253,7 @@ def test_heuristic_exact_and_brute_force_agree_on_tiny_graphs(seed):
     model = trails.build_prize_model(network, cells, reach_m=90, underserved_column="under")
     assert model.n_segments == 12
     best = _brute_force(model, range(12), budget=budget, min_len=min_len, max_trails=max_trails)
-    kwargs = dict(budget_m=budget, min_trail_m=min_len, max_trails=max_trails, prize_model=model)
+    kwargs = dict(budget_m=budget, min_trail_m=min_len, max_trails=max_trails, prize_model=model, shape="network")
     exact = trails.plan_trails(network, cells, method="exact", **kwargs)
     heuristic = trails.plan_trails(network, cells, method="heuristic", **kwargs)
     assert exact.population_reached == pytest.approx(best)
@@ -265,6 +286,7 @@ def test_budget_connectivity_and_trail_rules_hold_on_random_graphs(seed):
         reach_m=float(rng.choice([150.0, 300.0])),
         underserved_column="under",
         method="heuristic",
+        shape="network",
     )
     model = plan.prize_model
     assert plan.total_length_m <= budget + 1e-6
@@ -305,6 +327,7 @@ def test_forbidden_highways_and_user_excluded_edges_are_never_used():
         underserved_column="under",
         forbidden_edges=excluded,
         method="heuristic",
+        shape="network",
     )
     used = network.edges.iloc[np.concatenate(plan.segments)]
     pairs = {frozenset((a, b)) for a, b in zip(used.u, used.v, strict=True)}
@@ -322,7 +345,14 @@ def test_preferred_footways_win_ties():
     cells = _cells([[300, 0]], [10])
     for method in ("heuristic", "auto"):
         plan = trails.plan_trails(
-            network, cells, budget_m=300, min_trail_m=0, reach_m=10, underserved_column="under", method=method
+            network,
+            cells,
+            budget_m=300,
+            min_trail_m=0,
+            reach_m=10,
+            underserved_column="under",
+            method=method,
+            shape="network",
         )
         assert plan.population_reached == pytest.approx(10.0)
         assert network.edges.highway.iloc[plan.segments[0]].tolist() == ["footway"]
@@ -334,7 +364,9 @@ def test_green_land_is_preferred_and_lines_to_avoid_are_excluded():
     network = walk_network_from_graph(_graph(nodes, [(0, 1), (1, 2)]))
     cells = _cells([[300, 0]], [10])
     park = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 320, Y0 - 50, X0 + 650, Y0 + 50)], crs=CRS).to_crs(4326)
-    kwargs = dict(budget_m=300, min_trail_m=0, reach_m=10, underserved_column="under", method="heuristic")
+    kwargs = dict(
+        budget_m=300, min_trail_m=0, reach_m=10, underserved_column="under", method="heuristic", shape="network"
+    )
     plan = trails.plan_trails(network, cells, green_land=park, **kwargs)
     edge = network.edges.iloc[plan.segments[0][0]]
     assert {edge.u, edge.v} == {1, 2}  # through the park
@@ -348,7 +380,14 @@ def test_as_facilities_follows_the_facilities_schema():
     network, _ = _ladder(n=12)
     cells = _cells([[550, 0], [650, 0]], [100, 100])
     plan = trails.plan_trails(
-        network, cells, budget_m=500, min_trail_m=0, reach_m=20, underserved_column="under", method="heuristic"
+        network,
+        cells,
+        budget_m=500,
+        min_trail_m=0,
+        reach_m=20,
+        underserved_column="under",
+        method="heuristic",
+        shape="network",
     )
     facilities = plan.as_facilities()
     assert tuple(facilities.columns) == io.FACILITY_COLUMNS
@@ -460,7 +499,14 @@ def test_check_reports_disconnected_pieces(checked_grid):
 def test_check_of_a_plan_agrees_with_the_plan(checked_grid):
     network, cells, hoods, _ = checked_grid
     plan = trails.plan_trails(
-        network, cells, budget_m=300, min_trail_m=0, max_trails=1, reach_m=150, underserved_column="under"
+        network,
+        cells,
+        budget_m=300,
+        min_trail_m=0,
+        max_trails=1,
+        reach_m=150,
+        underserved_column="under",
+        shape="network",
     )
     proposed = plan.trails[["trail_id", "geometry"]]
     check = trails.check_trails(
@@ -503,3 +549,217 @@ def test_plan_is_empty_when_nobody_is_underserved():
     assert plan.population_reached == 0 and plan.gap == 0
     assert len(plan.as_facilities()) == 0
     assert trails.trail_report(plan, cells)["level"].tolist() == ["total"]
+
+
+# ------------------------------------------------------------------------------------------------ loops and routes
+
+
+def _segment_of_pair(model: trails.TrailPrizeModel) -> dict[frozenset, int]:
+    pairs = zip(model.segment_u.tolist(), model.segment_v.tolist(), strict=True)
+    return {frozenset(pair): s for s, pair in enumerate(pairs)}
+
+
+def _all_loops(model: trails.TrailPrizeModel) -> list[tuple[frozenset, list[int]]]:
+    """Every simple cycle of the segment graph (networkx), as (junctions, segments)."""
+    pair = _segment_of_pair(model)
+    graph = nx.Graph([(int(u), int(v)) for u, v in zip(model.segment_u, model.segment_v, strict=False)])
+    out = []
+    for cycle in nx.simple_cycles(graph):
+        segs = [pair[frozenset((a, b))] for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=False)]
+        out.append((frozenset(cycle), segs))
+    return out
+
+
+def _all_routes(model: trails.TrailPrizeModel) -> list[tuple[frozenset, list[int]]]:
+    """Every simple path of the segment graph (networkx), as (junctions, segments)."""
+    pair = _segment_of_pair(model)
+    graph = nx.Graph([(int(u), int(v)) for u, v in zip(model.segment_u, model.segment_v, strict=False)])
+    out = []
+    nodes = sorted(graph)
+    for i, a in enumerate(nodes):
+        for b in nodes[i + 1 :]:
+            for path in nx.all_simple_paths(graph, a, b):
+                out.append((frozenset(path), [pair[frozenset((p, q))] for p, q in itertools.pairwise(path)]))
+    return out
+
+
+def _brute_force_shape(model, trails_found, *, budget, min_len, max_trails) -> float:
+    """Best population over every set of at most ``max_trails`` junction-disjoint loops/routes within the rules."""
+    ok = [(n, s) for n, s in trails_found if min_len - 1e-9 <= model.segment_length[s].sum() <= budget + 1e-9]
+    best = max((model.population_reached(s) for _, s in ok), default=0.0)
+    if max_trails >= 2:
+        for (na, sa), (nb, sb) in itertools.combinations(ok, 2):
+            if not na & nb and model.segment_length[sa + sb].sum() <= budget + 1e-9:
+                best = max(best, model.population_reached(sa + sb))
+    return best
+
+
+def _random_instance(seed: int, nx_: int, ny_: int, n_cells: int):
+    rng = np.random.default_rng(seed)
+    network = _perturbed_grid(rng, nx_, ny_, drop=0.0)
+    cells = _cells(rng.uniform(-30, 100 * max(nx_, ny_), size=(n_cells, 2)), rng.integers(1, 100, n_cells))
+    model = trails.build_prize_model(network, cells, reach_m=90, underserved_column="under")
+    return rng, network, cells, model
+
+
+@pytest.mark.parametrize(("shape", "seed"), [("loop", 0), ("loop", 1), ("loop", 2), ("route", 3), ("route", 4)])
+def test_exact_loops_and_routes_equal_brute_force(shape, seed):
+    # 4 x 4 grid: 24 segments for loops; 3 x 4 grid: 17 segments for routes (paths are many more).
+    rng, network, cells, model = _random_instance(seed, 4, 4 if shape == "loop" else 3, 30)
+    total = model.segment_length.sum()
+    budget = float(rng.uniform(0.25, 0.5) * total)
+    max_trails = 1 + seed % 2
+    min_len = float(rng.choice([0.0, 300.0]))
+    found = _all_loops(model) if shape == "loop" else _all_routes(model)
+    best = _brute_force_shape(model, found, budget=budget, min_len=min_len, max_trails=max_trails)
+    plan = trails.plan_trails(
+        network,
+        cells,
+        budget_m=budget,
+        min_trail_m=min_len,
+        max_trails=max_trails,
+        prize_model=model,
+        method="exact",
+        shape=shape,
+    )
+    assert plan.population_reached == pytest.approx(best)
+    assert plan.upper_bound == pytest.approx(best)  # proven optimal: the MILP's bound, for this shape
+    assert plan.bound_shape == shape
+    assert plan.total_length_m <= budget + 1e-6
+    for row, ids in zip(plan.trails.itertuples(), plan.segment_ids, strict=True):
+        graph = _segment_graph(model, ids)
+        degrees = sorted(d for _, d in graph.degree())
+        if shape == "loop":
+            assert row.closed_line and degrees == [2] * len(degrees)
+            assert row.geometry.geom_type == "LineString" and row.geometry.is_closed
+        else:
+            assert degrees == [1, 1] + [2] * (len(degrees) - 2) and nx.is_connected(graph)
+            assert row.geometry.geom_type == "LineString" and not row.geometry.is_closed
+        assert row.n_spurs == 0 and row.walked_twice_m == 0
+
+
+@pytest.mark.parametrize(("shape", "seed"), [("loop", 10), ("loop", 11), ("route", 12)])
+def test_heuristic_is_within_15_percent_of_exact_on_50_segment_grids(shape, seed):
+    # 5 x 6 grid, 49 segments, 30 cells: the exact MILP proves its optimum in seconds here.
+    rng, network, cells, model = _random_instance(seed, 5, 6, 30)
+    budget = float(rng.uniform(0.2, 0.35) * model.segment_length.sum())
+    kwargs = dict(budget_m=budget, min_trail_m=200.0, max_trails=2, prize_model=model, shape=shape)
+    exact = trails.plan_trails(network, cells, method="exact", time_limit_s=120, **kwargs)
+    heuristic = trails.plan_trails(network, cells, method="heuristic", **kwargs)
+    assert exact.gap == pytest.approx(0.0, abs=1e-9)
+    assert heuristic.population_reached <= exact.population_reached + 1e-6
+    assert heuristic.population_reached >= 0.85 * exact.population_reached
+    # The heuristic's own bound (no MILP) is the network-shape frontier bound: valid, but not the shape's.
+    assert heuristic.bound_shape == "network"
+    assert heuristic.upper_bound >= exact.population_reached - 1e-6
+
+
+@pytest.mark.parametrize("shape", ["loop", "route"])
+def test_loops_and_routes_obey_the_rules_on_random_graphs(shape):
+    rng = np.random.default_rng(7)
+    network = _perturbed_grid(rng, 9, 9, drop=0.12)
+    n = 150
+    cells = _cells(rng.uniform(-50, 850, size=(n, 2)), rng.integers(1, 80, n), underserved=rng.random(n) < 0.6)
+    excluded = np.flatnonzero(network.edges.u.to_numpy() % 7 == 0)  # every edge leaving some junctions
+    plan = trails.plan_trails(
+        network,
+        cells,
+        budget_m=2500,
+        min_trail_m=400,
+        max_trails=3,
+        reach_m=150,
+        underserved_column="under",
+        forbidden_edges=excluded,
+        method="heuristic",
+        shape=shape,
+    )
+    model = plan.prize_model
+    assert plan.total_length_m <= 2500 + 1e-6
+    assert len(plan.trails) >= 1
+    forbidden = set(model.segment_of_edge[excluded].tolist())
+    node_sets = []
+    for ids, row in zip(plan.segment_ids, plan.trails.itertuples(), strict=True):
+        assert not forbidden & set(ids.tolist())
+        assert row.length_m >= 400 - 1e-6
+        graph = _segment_graph(model, ids)
+        assert nx.is_connected(graph)
+        degrees = [d for _, d in graph.degree()]
+        assert max(degrees) == 2 and (min(degrees) == 2) == (shape == "loop")
+        assert row.closed_line == (shape == "loop")
+        node_sets.append(set(graph))
+    for a, b in itertools.combinations(node_sets, 2):
+        assert not a & b
+    all_segments = np.concatenate(plan.segment_ids)
+    assert plan.population_reached == pytest.approx(model.population_reached(all_segments))
+    # The yardstick is the network shape with the same budget and rules.
+    network_plan = trails.plan_trails(
+        network,
+        cells,
+        budget_m=2500,
+        min_trail_m=400,
+        max_trails=3,
+        reach_m=150,
+        underserved_column="under",
+        forbidden_edges=excluded,
+        method="heuristic",
+        shape="network",
+        prize_model=model,
+    )
+    assert plan.network_population_reached == pytest.approx(network_plan.population_reached)
+    assert plan.trails["share_of_network_shape"].iloc[0] == pytest.approx(
+        plan.population_reached / network_plan.population_reached
+    )
+
+
+def test_spurs_reach_a_pocket_a_loop_cannot():
+    # A 1 km block loop and a 150 m dead-end street north of its corner, with residents at its end.
+    nodes = {0: (0, 0), 1: (250, 0), 2: (250, 250), 3: (0, 250), 4: (250, 400)}
+    network = walk_network_from_graph(_graph(nodes, [(0, 1), (1, 2), (2, 3), (3, 0), (2, 4)]))
+    cells = _cells([[125, 0], [250, 125], [125, 250], [0, 125], [250, 400]], [10, 10, 10, 10, 50])
+    kwargs = dict(budget_m=1200, min_trail_m=0, max_trails=1, reach_m=20, underserved_column="under")
+    loop = trails.plan_trails(network, cells, shape="loop", **kwargs)
+    assert loop.population_reached == pytest.approx(40.0)
+    spurred = trails.plan_trails(network, cells, shape="loop", max_spur_m=200, **kwargs)
+    assert spurred.population_reached == pytest.approx(90.0)
+    row = spurred.trails.iloc[0]
+    assert row.length_m == pytest.approx(1150.0)
+    assert (row.n_spurs, row.spur_length_m, row.walked_twice_m) == (1, pytest.approx(150.0), pytest.approx(150.0))
+    assert not row.closed_line and row.is_loop
+    short = trails.plan_trails(network, cells, shape="loop", max_spur_m=100, **kwargs)
+    assert short.population_reached == pytest.approx(40.0)
+
+
+def test_check_reports_shape_breaks_spurs_and_major_road_crossings():
+    # A 3 x 3 block grid (200 m blocks, wider than twice the match tolerance); the street at x = 200 is primary.
+    nodes, edges = _grid(4, 4, spacing=200.0)
+    edges = [(u, v, None, "primary" if u // 4 == v // 4 == 1 else "residential") for u, v in edges]
+    network = walk_network_from_graph(_graph(nodes, edges))
+    cells = _cells([[50, 50]], [10])
+
+    def line(*points):
+        return shapely.LineString([(X0 + 2 * x, Y0 + 2 * y) for x, y in points])
+
+    proposed = gpd.GeoDataFrame(
+        geometry=[
+            line((0, 0), (300, 0), (300, 100), (0, 100), (0, 0)),  # a loop meeting the primary street twice
+            line((0, 200), (300, 200), (300, 300)),  # a route crossing it once
+            shapely.MultiLineString(  # a comb: a spine, one 200 m spur, and a piece apart
+                [line((0, 300), (300, 300)), line((200, 300), (200, 200)), line((0, 0), (0, 100))]
+            ),
+        ],
+        crs=CRS,
+    )
+    check = trails.check_trails(network, cells, proposed, reach_m=50, underserved_column="under")
+    rows = check.lines.set_index("line")
+    # Hand counts.
+    assert rows.loc[0, "closed_line"] and rows.loc[0, "is_loop"]
+    assert rows.loc[0, "major_road_crossings"] == 2
+    assert (rows.loc[0, "n_breaks"], rows.loc[0, "n_spurs"], rows.loc[0, "walked_twice_m"]) == (0, 0, 0.0)
+    assert not rows.loc[1, "closed_line"] and not rows.loc[1, "is_loop"]
+    assert rows.loc[1, "major_road_crossings"] == 1
+    assert (rows.loc[1, "n_breaks"], rows.loc[1, "n_spurs"], rows.loc[1, "walked_twice_m"]) == (0, 0, 0.0)
+    comb = rows.loc[2]
+    assert not comb.closed_line
+    assert (comb.n_breaks, comb.n_spurs, comb.major_road_crossings) == (1, 1, 1)
+    assert comb.spur_length_m == pytest.approx(200.0)
+    assert comb.walked_twice_m == pytest.approx(200.0)
