@@ -1029,7 +1029,7 @@ def solve_heuristic(
     *,
     warm_start: list[int] | None = None,
     n_starts: int = 3,
-    n_kicks: int = 6,
+    n_kicks: int = 3,
     spread_m: float = 1_000.0,
     detour_m: float = 1_500.0,
     max_spur_m: float = 0.0,
@@ -1046,7 +1046,8 @@ def solve_heuristic(
         Segments of an existing plan (today's connected trees): its most
         valuable segments seed the first trail.
     n_starts : int
-        Seeds tried for the first trail.
+        Seeds tried for the first trail of a one-trail plan (plans of more
+        trails start from the network plan's spine and the best seed only).
     n_kicks : int
         Perturbations (random stretch removed, search restarted) per plan.
     spread_m : float
@@ -1081,7 +1082,7 @@ def solve_heuristic(
     for k in range(1, problem.max_trails + 1):
         if k > 1 and k * problem.min_len > problem.budget + 1e-9:
             break
-        for first in firsts:
+        for first in firsts if k == 1 else firsts[:2]:
             search.reset()
             ok = True
             for j in range(k):
