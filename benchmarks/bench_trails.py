@@ -8,10 +8,13 @@ of facilities (one per 500 cells) exceeds 750 m - a stand-in for
 ``dist_m_any > 1000`` that does not need the accessibility stage to run first.
 
 Measured: building the prize model (snapping the underserved cells, bounded
-Dijkstra from their snap points, the segments x cells reach matrix), planning
-(heuristic for 1..3 trails, local improvement, upper bound), and the total.
+Dijkstra from their snap points, the segments x cells reach matrix) once, then,
+per trail shape (``loop``, ``route``, ``network``), planning: time, residents
+reached, upper bound, gap, which shape the bound is proven for, and the share
+of what the ``network`` shape reaches. Loop and route planning includes the
+``network`` heuristic they are warm-started from and compared with.
 
-Run:  .venv/bin/python benchmarks/bench_trails.py [--nodes 100000]
+Run:  .venv/bin/python benchmarks/bench_trails.py [--nodes 100000] [--shapes loop route network]
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-m", type=float, default=10_000.0)
     parser.add_argument("--reach-m", type=float, default=500.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shapes", nargs="+", default=list(trails.TRAIL_SHAPES), choices=trails.TRAIL_SHAPES)
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -65,11 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     model = trails.build_prize_model(network, cells, reach_m=args.reach_m, underserved_column="underserved")
     t_prize = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    plan = trails.plan_trails(
-        network, cells, budget_m=args.budget_m, prize_model=model, underserved_column="underserved"
-    )
-    t_plan = time.perf_counter() - t2
+    plans = {}
+    for shape in args.shapes:
+        t2 = time.perf_counter()
+        plans[shape] = (
+            trails.plan_trails(
+                network, cells, budget_m=args.budget_m, prize_model=model, underserved_column="underserved", shape=shape
+            ),
+            time.perf_counter() - t2,
+        )
 
     under = cells["underserved"].to_numpy()
     print(f"# trails benchmark ({platform.python_version()}, {os.cpu_count()} cores)")
@@ -78,19 +86,22 @@ def main(argv: list[str] | None = None) -> int:
         f"cells: {len(cells):,} ({under.sum():,} underserved, population {model.total_population:,.0f}); "
         f"reach pairs {model.reach.nnz:,}; instance built in {t_build:.1f} s (not timed below)"
     )
+    print(f"prize model (snap + bounded Dijkstra + reach matrix): {t_prize:.1f} s")
     print()
-    print("| step | value |")
-    print("|---|---|")
-    print(f"| prize model (snap + bounded Dijkstra + reach matrix) | {t_prize:.1f} s |")
-    print(f"| planning (heuristic: 1..3 trails x 3 starts, improvement, bound) | {t_plan:.1f} s |")
-    print(f"| total | {t_prize + t_plan:.1f} s |")
-    print(f"| trails | {len(plan.trails)} ({plan.total_length_m:,.0f} m of {args.budget_m:,.0f} m) |")
-    print(f"| population reached | {plan.population_reached:,.0f} |")
-    print(f"| upper bound | {plan.upper_bound:,.0f} |")
-    print(f"| gap | {100 * plan.gap:.1f} % |")
-    print(f"| peak RSS | {_peak_rss_mb():,.0f} MB |")
-    print()
-    print(plan.trails.drop(columns="geometry").to_string(index=False))
+    print("| shape | planning | trails (length) | reached | upper bound | gap | bound holds for | share of network |")
+    print("|---|---|---|---|---|---|---|---|")
+    for shape, (plan, seconds) in plans.items():
+        lengths = ", ".join(f"{m / 1000:.1f}" for m in plan.trails["length_m"])
+        print(
+            f"| {shape} | {seconds:.1f} s | {len(plan.trails)} ({lengths} km) | {plan.population_reached:,.0f} | "
+            f"{plan.upper_bound:,.0f} | {100 * plan.gap:.1f} % | {plan.bound_shape} | "
+            f"{100 * plan.share_of_network:.1f} % |"
+        )
+    print(f"peak RSS {_peak_rss_mb():,.0f} MB")
+    for shape, (plan, _) in plans.items():
+        print()
+        print(shape)
+        print(plan.trails.drop(columns="geometry").to_string(index=False))
     return 0
 
 

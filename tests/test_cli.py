@@ -12,7 +12,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from ordos_geo import settings
+from ordos_geo import _labels, settings
 from ordos_geo.cli import main
 
 
@@ -166,10 +166,11 @@ def test_the_plan_improves_coverage(sample_run):
     # (per-trail counts may share residents, so their sum is at least the plan's deduplicated count)
     assert share <= trails["population_reached"].sum() / trails["network_shape_reached"].iloc[0] + 1e-9
     assert share >= 0.85
-    # The report's trail table and the map's trail popups say so.
+    # The report's trail table and the map's trail popups say so (in the study's language).
     for page in (sample_run / "report.md", sample_run / "trails.html"):
         text = page.read_text(encoding="utf-8")
-        assert "closed_line" in text and "share_of_network_shape" in text, page.name
+        for key in ("closed_line", "share_of_network_shape"):
+            assert key in text or _labels.COLUMNS["zh"][key] in text, (page.name, key)
 
 
 @pytest.mark.slow
