@@ -1623,7 +1623,7 @@ def plan_trails(
             logger.info("exact %s MILP: %s, %.0f residents, bound %.0f", shape, exact.status, exact.value, exact.bound)
             if max_spur_m == 0:  # the MILP has no spurs: its bound holds for this shape only without them
                 upper, bound_shape = min(upper, exact.bound), shape
-            if exact.value > best_value + 1e-9:
+            if exact.value > best_value + 1e-9 or (method == "exact" and exact.value >= best_value - 1e-9):
                 best_value, pieces, kept = exact.value, exact.trails, "exact"
         best_segments = [s for p in pieces for s in p]
     best_value = max(best_value, 0.0)
