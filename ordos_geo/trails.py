@@ -960,23 +960,7 @@ class _Planner:
 
 def _components(model: TrailPrizeModel, segments: Sequence[int]) -> list[list[int]]:
     """Connected components (lists of segment ids) of a set of segments."""
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for s in segments:
-        a, b = find(int(model.segment_u[s])), find(int(model.segment_v[s]))
-        if a != b:
-            parent[a] = b
-    groups: dict[int, list[int]] = {}
-    for s in segments:
-        groups.setdefault(find(int(model.segment_u[s])), []).append(int(s))
-    return list(groups.values())
+    return _orienteering._components(model.segment_u, model.segment_v, list(segments))
 
 
 def _long_enough(model: TrailPrizeModel, segments: Sequence[int], min_len: float) -> bool:
