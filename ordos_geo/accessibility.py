@@ -89,6 +89,14 @@ from tqdm.auto import tqdm
 from tqdm.std import TMonitor
 
 from ordos_geo import settings
+from ordos_geo._columns import (
+    ANY_KIND,
+    covered_column,
+    dist_column,
+    distance_to_kinds,
+    nearest_id_column,
+    with_scenario,
+)
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork, subnetwork
 
@@ -129,7 +137,7 @@ DEFAULT_CATCHMENT_M: float = 1_000.0
 #: catchment (0-300, 300-600, 600-1,000 m).
 DEFAULT_E2SFCA_STEPS: tuple[tuple[float, float], ...] = ((300.0, 1.0), (600.0, 0.68), (1_000.0, 0.22))
 
-_ANY = "any"
+
 #: Total tie-break perturbation (metres) spread over facility ranks; removed again from reported distances.
 _TIE_BUDGET_M = 1e-3
 #: Grids of at most this many cells keep a dense cell -> segments pointer (8 bytes a cell).
@@ -144,88 +152,6 @@ _FORK_MIN_WORK = 500_000
 _NEAREST_CHILD_SHARE = 1.0
 #: Origins from which their snapping runs in a forked child while the facilities are snapped.
 _FORK_MIN_POINTS = 50_000
-
-
-# --------------------------------------------------------------------------------------------------
-# column names
-# --------------------------------------------------------------------------------------------------
-
-
-def dist_column(kind: str) -> str:
-    """Name of the distance column for ``kind`` (``"any"`` for all kinds), e.g. ``dist_m_park``."""
-    return f"dist_m_{kind}"
-
-
-def nearest_id_column(kind: str) -> str:
-    """Name of the nearest-facility id column for ``kind``, e.g. ``nearest_id_park``."""
-    return f"nearest_id_{kind}"
-
-
-def covered_column(threshold_m: float, scenario: str | None = None) -> str:
-    """Name of the coverage column for a threshold in metres, e.g. ``covered_1000m``.
-
-    With a ``scenario`` (``"winter"``, ``"evenings"``) the column of that
-    scenario's venue set, e.g. ``covered_1000m_winter``.
-    """
-    name = f"covered_{round(float(threshold_m))}m"
-    return f"{name}_{scenario}" if scenario else name
-
-
-def distance_to_kinds(cells: gpd.GeoDataFrame, kinds: Sequence[str]) -> np.ndarray:
-    """Walking metres from each cell to the nearest venue of any of ``kinds`` (inf when none).
-
-    Parameters
-    ----------
-    cells : geopandas.GeoDataFrame
-        ``AccessibilityResult.cells`` with ``dist_m_<kind>`` columns (kinds
-        without a column have no venue and are skipped).
-    kinds : sequence of str
-        Facility kinds.
-
-    Returns
-    -------
-    numpy.ndarray
-        One distance per cell.
-    """
-    best = np.full(len(cells), np.inf)
-    for kind in kinds:
-        column = dist_column(kind)
-        if column in cells:
-            best = np.minimum(best, pd.to_numeric(cells[column], errors="coerce").fillna(np.inf).to_numpy(dtype=float))
-    return best
-
-
-def with_scenario(
-    cells: gpd.GeoDataFrame, scenario: str, distance_m: np.ndarray, *, thresholds_m: Sequence[float]
-) -> gpd.GeoDataFrame:
-    """Add a scenario's distance and coverage columns to the cells (a copy).
-
-    A scenario is another set of venues for the same residents: ``winter``
-    (indoor venues only), ``evenings`` (with the school venues open after
-    school hours). Its columns are ``dist_m_<scenario>`` and
-    ``covered_<t>m_<scenario>`` per tier.
-
-    Parameters
-    ----------
-    cells : geopandas.GeoDataFrame
-        The cells.
-    scenario : str
-        Scenario name.
-    distance_m : numpy.ndarray
-        Walking metres to the nearest venue of the scenario, one per cell.
-    thresholds_m : sequence of float
-        Coverage tiers.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-    """
-    distance = np.asarray(distance_m, dtype=float)
-    out = cells.copy()
-    out[dist_column(scenario)] = distance
-    for t in thresholds_m:
-        out[covered_column(t, scenario)] = distance <= t
-    return out
 
 
 def minutes_to_metres(
@@ -1677,11 +1603,11 @@ def nearest_facility(
         np.arange(len(facilities)),
         rank,
         np.zeros(len(facilities), dtype=np.int64),
-        [_ANY],
+        [ANY_KIND],
         limit,
         progress=False,
     )
-    _, true, group = result[_ANY]
+    _, true, group = result[ANY_KIND]
     facility = np.where(group >= 0, ids[np.maximum(group, 0)], None) if len(ids) else np.full(len(origins), None)
     return pd.DataFrame({"distance_m": true, "facility_id": facility}, index=origins.index)
 
@@ -2264,8 +2190,9 @@ def compute_accessibility(
         better = perturbed < best_any
         best_any[better], true_any[better], group_any[better] = perturbed[better], true[better], group[better]
         covered_service |= true <= service.get(kind, catchment)
-    out[dist_column(_ANY)] = true_any
-    out[nearest_id_column(_ANY)] = np.where(group_any >= 0, ids[np.maximum(group_any, 0)], None) if len(ids) else None
+    out[dist_column(ANY_KIND)] = true_any
+    nearest_any = np.where(group_any >= 0, ids[np.maximum(group_any, 0)], None) if len(ids) else None
+    out[nearest_id_column(ANY_KIND)] = nearest_any
     for name, values in kind_columns.items():
         out[name] = values
     out["walk_min_any"] = true_any / (walk_speed_kmh * 1000.0 / 60.0)

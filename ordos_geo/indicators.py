@@ -44,9 +44,9 @@ import pandas as pd
 import shapely
 
 from ordos_geo import settings
+from ordos_geo._columns import covered_column, distance_to_kinds
 from ordos_geo._crs import metric_crs_for
 from ordos_geo._errors import InputDataError
-from ordos_geo.accessibility import covered_column, distance_to_kinds
 
 __all__ = [
     "CITYWIDE",

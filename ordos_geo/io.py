@@ -36,6 +36,7 @@ import shapely
 from ordos_geo import _osm_tags, settings
 from ordos_geo._crs import convert_to_wgs84, metric_crs_for
 from ordos_geo._errors import ConfigError, InputDataError, MissingDependencyError, OrdosGeoError, OutputError
+from ordos_geo._optional import import_pyrosm
 from ordos_geo._validate import (
     check_columns,
     check_input_file,
@@ -1706,9 +1707,7 @@ def _osm_features_xml(file: Path, tags: Mapping[str, Any]) -> gpd.GeoDataFrame |
 
 
 def _osm_features_pbf(file: Path, tags: Mapping[str, Any]) -> gpd.GeoDataFrame | None:
-    from ordos_geo.network import _import_pyrosm
-
-    pyrosm = _import_pyrosm()
+    pyrosm = import_pyrosm()
     custom_filter = {k: (True if v is True else [v] if isinstance(v, str) else list(v)) for k, v in tags.items()}
     try:
         osm = pyrosm.OSM(str(file), progress=False)

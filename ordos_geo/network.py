@@ -97,6 +97,7 @@ from tqdm.auto import tqdm
 from ordos_geo import io, settings
 from ordos_geo._crs import metric_crs_for
 from ordos_geo._errors import ConfigError, InputDataError, MissingDependencyError, NetworkDataError
+from ordos_geo._optional import import_pyrosm
 from ordos_geo._validate import check_input_file
 
 __all__ = [
@@ -465,15 +466,6 @@ _PYROSM_NON_TAG_COLUMNS = frozenset(
 )
 
 
-def _import_pyrosm():
-    try:
-        import pyrosm
-    except ImportError as error:  # pragma: no cover - pyrosm is a dependency
-        msg = "reading .osm.pbf files needs pyrosm: pip install 'pyrosm>=0.25'"
-        raise MissingDependencyError(msg) from error
-    return pyrosm
-
-
 def _row_tags(record: dict[str, Any], tag_columns: list[str]) -> dict[str, str]:
     tags: dict[str, str] = {}
     extra = record.get("tags")
@@ -500,7 +492,7 @@ def _read_osm_pbf(path: Path) -> _OsmData:
     pyrosm's network nodes, so the nodes missing from a clipped extract stay
     missing and are repaired like in XML.
     """
-    pyrosm = _import_pyrosm()
+    pyrosm = import_pyrosm()
     try:
         osm = pyrosm.OSM(str(path), keep_node_info=True, progress=False)
         ways = osm.get_data_by_custom_criteria(

@@ -1,0 +1,96 @@
+"""Output column names and the helpers that read or add them, shared by every stage.
+
+One home for ``dist_m_<kind>``, ``nearest_id_<kind>`` and ``covered_<t>m[_<scenario>]``:
+accessibility writes them, indicators, siting, trails, maps and the report read
+them, so none of those needs to import another stage for a column name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+__all__ = ["ANY_KIND", "covered_column", "dist_column", "distance_to_kinds", "nearest_id_column", "with_scenario"]
+
+#: The pseudo-kind of "any facility": ``dist_m_any``, ``nearest_id_any``.
+ANY_KIND = "any"
+
+
+def dist_column(kind: str) -> str:
+    """Name of the distance column for ``kind`` (``"any"`` for all kinds), e.g. ``dist_m_park``."""
+    return f"dist_m_{kind}"
+
+
+def nearest_id_column(kind: str) -> str:
+    """Name of the nearest-facility id column for ``kind``, e.g. ``nearest_id_park``."""
+    return f"nearest_id_{kind}"
+
+
+def covered_column(threshold_m: float, scenario: str | None = None) -> str:
+    """Name of the coverage column for a threshold in metres, e.g. ``covered_1000m``.
+
+    With a ``scenario`` (``"winter"``, ``"evenings"``) the column of that
+    scenario's venue set, e.g. ``covered_1000m_winter``.
+    """
+    name = f"covered_{round(float(threshold_m))}m"
+    return f"{name}_{scenario}" if scenario else name
+
+
+def distance_to_kinds(cells: gpd.GeoDataFrame, kinds: Sequence[str]) -> np.ndarray:
+    """Walking metres from each cell to the nearest venue of any of ``kinds`` (inf when none).
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        ``AccessibilityResult.cells`` with ``dist_m_<kind>`` columns (kinds
+        without a column have no venue and are skipped).
+    kinds : sequence of str
+        Facility kinds.
+
+    Returns
+    -------
+    numpy.ndarray
+        One distance per cell.
+    """
+    best = np.full(len(cells), np.inf)
+    for kind in kinds:
+        column = dist_column(kind)
+        if column in cells:
+            best = np.minimum(best, pd.to_numeric(cells[column], errors="coerce").fillna(np.inf).to_numpy(dtype=float))
+    return best
+
+
+def with_scenario(
+    cells: gpd.GeoDataFrame, scenario: str, distance_m: np.ndarray, *, thresholds_m: Sequence[float]
+) -> gpd.GeoDataFrame:
+    """Add a scenario's distance and coverage columns to the cells (a copy).
+
+    A scenario is another set of venues for the same residents: ``winter``
+    (indoor venues only), ``evenings`` (with the school venues open after
+    school hours). Its columns are ``dist_m_<scenario>`` and
+    ``covered_<t>m_<scenario>`` per tier.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        The cells.
+    scenario : str
+        Scenario name.
+    distance_m : numpy.ndarray
+        Walking metres to the nearest venue of the scenario, one per cell.
+    thresholds_m : sequence of float
+        Coverage tiers.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    distance = np.asarray(distance_m, dtype=float)
+    out = cells.copy()
+    out[dist_column(scenario)] = distance
+    for t in thresholds_m:
+        out[covered_column(t, scenario)] = distance <= t
+    return out
