@@ -96,7 +96,7 @@ class CellRaster:
 
     def grid(self, values: np.ndarray, *, fill: int, dtype: type) -> np.ndarray:
         """A ``(height, width)`` array of ``values`` (one per cell) at their pixels, ``fill`` elsewhere."""
-        out = np.full(self.width * self.height, fill, dtype=dtype)
+        out: np.ndarray = np.full(self.width * self.height, fill, dtype=dtype)
         placed = self.pixel >= 0
         out[self.pixel[placed]] = np.asarray(values)[placed]
         out[self.hole] = out[self.hole_source]

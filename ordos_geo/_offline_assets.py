@@ -228,8 +228,8 @@ def make_offline(root: Element) -> Figure:
             elif name not in _DROPPED:
                 msg = f"map element {type(element).__name__} loads {url} ({name}), which has no offline copy"
                 raise InputDataError(msg)
-        element.default_js = []
-        element.default_css = []
+        element.default_js = []  # type: ignore[attr-defined]
+        element.default_css = []  # type: ignore[attr-defined]
     # Leaflet is always needed by a folium map, even after an earlier call emptied the lists.
     needed_js.add("leaflet")
     needed_css.add("leaflet_css")

@@ -106,7 +106,7 @@ LAND_TAGS: dict[str, list[str]] = {
     "amenity": ["school"],
 }
 #: The one features query: venues and land together (each feature is then sorted by :func:`split_features`).
-FEATURE_TAGS: dict[str, bool | list[str]] = {**VENUE_TAGS, "landuse": LAND_TAGS["landuse"]}
+FEATURE_TAGS: dict[str, bool | str | list[str]] = {**VENUE_TAGS, "landuse": LAND_TAGS["landuse"]}
 
 #: Metres the boundary is buffered by before it is simplified for the Overpass queries.
 QUERY_BUFFER_M = 500.0
@@ -169,7 +169,9 @@ def select_area(area: str, boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return boundaries.loc[match].to_crs(4326).reset_index(drop=True)
 
 
-def query_polygon(boundary: shapely.Geometry, *, buffer_m: float = QUERY_BUFFER_M) -> shapely.Geometry:
+def query_polygon(
+    boundary: shapely.Geometry, *, buffer_m: float = QUERY_BUFFER_M
+) -> shapely.Polygon | shapely.MultiPolygon:
     """The polygon sent to Overpass: ``boundary`` buffered by ``buffer_m`` and simplified, without holes.
 
     Simplifying with a tolerance of half the buffer keeps the whole boundary
@@ -187,8 +189,8 @@ def query_polygon(boundary: shapely.Geometry, *, buffer_m: float = QUERY_BUFFER_
 
     Returns
     -------
-    shapely.Geometry
-        (Multi)Polygon in WGS-84 that contains ``boundary``.
+    shapely.Polygon or shapely.MultiPolygon
+        In WGS-84, contains ``boundary``.
 
     Examples
     --------
@@ -254,7 +256,7 @@ def split_features(features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Ge
     renames = {c: f"osm_{c}" for c in venues.columns if c != venues.geometry.name and (
         str(c).lower() in reserved or str(c).lower().startswith("name:"))}
     venues = venues.rename(columns=renames)
-    venues["open_to_public"] = np.where(kinds[venue] == "school_venue", "unknown", None)
+    venues["open_to_public"] = ["unknown" if kind == "school_venue" else None for kind in kinds[venue]]
     logger.info("fetch: %s OSM features -> %s venues, %s land polygons (renamed tag columns: %s)", len(features),
                 len(venues), len(land), ", ".join(sorted(renames)) or "none")
     return venues, land
@@ -286,7 +288,8 @@ def _check_overpass_answer(response: requests.Response, *args: Any, **kwargs: An
     if response.status_code == 429:
         return response  # osmnx waits for a free slot and asks again
     if response.status_code == 413:
-        size = len(response.request.body or b"")
+        body = response.request.body
+        size = len(body) if isinstance(body, bytes | str) else 0
         msg = (f"{base} refused a {size:,}-byte query (HTTP 413, request body too large): a self-hosted server "
                "behind nginx accepts 1 MiB by default; raise nginx's client_max_body_size, or fetch a smaller area")
         raise FetchError(msg)
@@ -359,13 +362,15 @@ def _check_reachable(base: str, *, timeout_s: float) -> bool:
 # ---------------------------------------------------------------------------
 
 
-def _download_walk_network(polygon: shapely.Geometry, *, area: str) -> Any:
+def _download_walk_network(polygon: shapely.Polygon | shapely.MultiPolygon, *, area: str) -> Any:
     """The OSM walk network inside ``polygon`` by the walking rule (:mod:`ordos_geo.network`), unprojected."""
     graph, _ = network.walk_graph_from_polygon(polygon, label=f"--area {area}")
     return graph
 
 
-def _download_features(polygon: shapely.Geometry, boundary: shapely.Geometry, *, area: str) -> gpd.GeoDataFrame:
+def _download_features(
+    polygon: shapely.Polygon | shapely.MultiPolygon, boundary: shapely.Geometry, *, area: str
+) -> gpd.GeoDataFrame:
     """OSM features with :data:`FEATURE_TAGS` inside ``boundary`` (queried with ``polygon``)."""
     import osmnx as ox
 

@@ -84,7 +84,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from itertools import groupby, pairwise
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import geopandas as gpd
 import networkx as nx
@@ -415,7 +415,7 @@ def _open_xml(path: Path) -> IO[bytes]:
     if name.endswith(".bz2"):
         return bz2.open(path, "rb")
     if name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return cast("IO[bytes]", gzip.open(path, "rb"))
     return path.open("rb")
 
 
@@ -431,26 +431,26 @@ def _read_osm_xml(path: Path) -> _OsmData:
                 kind = element.tag
                 if kind == "node":
                     if element.get("action") != "delete":
-                        node_id = int(element.get("id"))  # type: ignore[arg-type]
-                        data.lon[node_id] = float(element.get("lon"))  # type: ignore[arg-type]
-                        data.lat[node_id] = float(element.get("lat"))  # type: ignore[arg-type]
+                        node_id = int(element.get("id"))
+                        data.lon[node_id] = float(element.get("lon"))
+                        data.lat[node_id] = float(element.get("lat"))
                         tags = {t.get("k"): t.get("v") for t in element.iter("tag")}
                         useful = {k: v for k, v in tags.items() if k in useful_node_tags}
                         if useful:
-                            data.node_tags[node_id] = useful  # type: ignore[assignment]
+                            data.node_tags[node_id] = useful
                     element.clear()
                 elif kind == "way":
                     if element.get("action") != "delete":
-                        refs = [int(nd.get("ref")) for nd in element.iter("nd")]  # type: ignore[arg-type]
+                        refs = [int(nd.get("ref")) for nd in element.iter("nd")]
                         tags = {t.get("k"): t.get("v") for t in element.iter("tag")}
-                        data.ways.append((int(element.get("id")), refs, tags))  # type: ignore[arg-type]
+                        data.ways.append((int(element.get("id")), refs, tags))
                     element.clear()
                 elif kind == "relation":
                     tags = {t.get("k"): t.get("v") for t in element.iter("tag")}
                     if element.get("action") != "delete" and tags.get("type") == "multipolygon" and "highway" in tags:
-                        members = [(int(m.get("ref")), m.get("role") or "outer")  # type: ignore[arg-type]
+                        members = [(int(m.get("ref")), m.get("role") or "outer")
                                    for m in element.iter("member") if m.get("type") == "way"]
-                        data.relations.append((int(element.get("id")), members, tags))  # type: ignore[arg-type]
+                        data.relations.append((int(element.get("id")), members, tags))
                     element.clear()
     except ET.ParseError as error:
         msg = f"{path}: not valid OSM XML ({error}); re-export the extract (JOSM, Overpass or osmium) and retry"
@@ -719,7 +719,7 @@ def _classify_ways(data: _OsmData) -> tuple[list[_Way], list[_Way], list[_Way], 
     dropped: dict[str, int] = {}
     beyond: dict[str, int] = {}
     osmnx_only: dict[str, int] = {}
-    counts = {"ways_walkable": 0, "multipolygons_walkable": 0, "ways_osmnx_walk": 0, "ways_repaired": 0,
+    counts: dict[str, Any] = {"ways_walkable": 0, "multipolygons_walkable": 0, "ways_osmnx_walk": 0, "ways_repaired": 0,
               "ways_unusable": 0, "node_refs_missing": 0}
     polygons: list[tuple[int, Any, dict[str, str]]] = list(data.polygons)
     if data.relations:
@@ -1088,8 +1088,8 @@ def load_walk_network(
     if path is not None:
         path = check_input_file(path, what="walk network", suffixes=NETWORK_SUFFIXES)
         digest = io.sha256_file(path)
-    elif kind == "polygon":
-        digest = hashlib.sha256(shapely.to_wkb(source, hex=False)).hexdigest()
+    elif isinstance(source, shapely.Polygon | shapely.MultiPolygon):
+        digest = hashlib.sha256(bytes(shapely.to_wkb(source, hex=False))).hexdigest()
     else:
         digest = hashlib.sha256(f"place:{source}".encode()).hexdigest()
     key = _cache_key(digest, crs)
