@@ -97,7 +97,7 @@ def walk_network_from_arrays(
     geometry : numpy.ndarray, optional
         LineStrings oriented u -> v; default straight lines.
     graph : networkx.MultiDiGraph, optional
-        Graph to attach; default an empty graph carrying only the CRS.
+        Graph to attach; default one rebuilt from the arrays when asked for.
 
     Returns
     -------
@@ -130,10 +130,8 @@ def walk_network_from_arrays(
     last = np.ones(len(uu), dtype=bool)
     last[:-1] = (uu[1:] != uu[:-1]) | (vv[1:] != vv[:-1])
     adjacency = scipy.sparse.csr_matrix((np.maximum(ll[last], 1e-9), (uu[last], vv[last])), shape=(n, n))
-    if graph is None:
-        graph = nx.MultiDiGraph(crs=crs)
     return WalkNetwork(
-        graph=graph,
+        graph_factory=None if graph is None else (lambda: graph),
         crs=crs,
         node_ids=np.arange(n, dtype=np.int64),
         node_xy=node_xy,

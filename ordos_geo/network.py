@@ -21,8 +21,14 @@ geocodes), then
    in metres, great-circle, summed along merged segments);
 5. **projects** to a metric CRS (:func:`ordos_geo._crs.metric_crs_for`: a
    CGCS2000 3-degree Gauss-Krüger zone in China, the UTM zone elsewhere);
-6. **caches** the projected graph as GraphML in ``data/processed/networks/``,
-   keyed by the SHA-256 of the input bytes and the options.
+6. **caches** the projected network as arrays (one uncompressed ``.npz``:
+   node ids and coordinates, edge ends, lengths, geometries as ragged
+   coordinate arrays, the OSM attributes as JSON lines) in
+   ``data/processed/networks/``, keyed by the SHA-256 of the input bytes and
+   the options. Reading the cache builds no networkx graph:
+   :meth:`WalkNetwork.to_networkx` rebuilds the osmnx-style graph from it on
+   request (same nodes, edges, keys and attributes, in the same order), for
+   ``osmnx.save_graphml`` or any networkx algorithm.
 
 The walking rule
 ----------------
@@ -81,7 +87,9 @@ import logging
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from itertools import groupby, pairwise
 from pathlib import Path
 from typing import IO, Any, cast
@@ -101,6 +109,7 @@ from ordos_geo._optional import import_pyrosm
 from ordos_geo._validate import check_input_file
 
 __all__ = [
+    "CACHE_FORMAT_VERSION",
     "NETWORK_SUFFIXES",
     "WALK_ACCESS_RULES",
     "WALK_DEFINITION_VERSION",
@@ -110,11 +119,13 @@ __all__ = [
     "in_osmnx_walk",
     "is_walkable",
     "load_walk_network",
+    "network_arrays",
     "overpass_walk_filters",
     "overpass_walk_query",
     "project_network",
     "subnetwork",
     "walk_graph_from_polygon",
+    "walk_network_from_arrays",
     "walk_network_from_graph",
     "walk_rule",
 ]
@@ -129,6 +140,9 @@ _PBF_SUFFIXES = (".osm.pbf", ".pbf")
 #: Version of the walk definition and cleaning rules; part of the cache key, so
 #: bump it whenever the rules below change.
 WALK_DEFINITION_VERSION = "2"
+
+#: Layout of the cached arrays (:func:`network_arrays`); part of the cache key.
+CACHE_FORMAT_VERSION = 1
 
 #: The walking rule's access rows, in order; the first row whose tag matches decides
 #: (see the module docstring's table). Each row: ``(reason, key, values, walkable)``;
@@ -1003,6 +1017,7 @@ def _cache_key(content_digest: str, crs: Any) -> str:
         "content": content_digest,
         "crs": None if crs is None else _metric_crs(crs).to_string(),
         "walk_definition": WALK_DEFINITION_VERSION,
+        "cache_format": CACHE_FORMAT_VERSION,
         "walk_filter": overpass_walk_filters(),
     }
     return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
@@ -1096,7 +1111,7 @@ def load_walk_network(
     cache_path = report_path = None
     if cache_dir is not None:
         stem = _safe_name(name or _strip_suffixes(label))
-        cache_path = Path(cache_dir) / f"{stem}-{key[:16]}.graphml"
+        cache_path = Path(cache_dir) / f"{stem}-{key[:16]}.npz"
         report_path = cache_path.with_suffix(".report.json")
         if use_cache and cache_path.is_file() and report_path.is_file():
             cached = _read_cache(cache_path, report_path)
@@ -1117,7 +1132,8 @@ def load_walk_network(
         _add_projected_lengths(projected)
     network = walk_network_from_graph(projected, report=report)
     if cache_path is not None and report_path is not None:
-        io.write_graphml(projected, cache_path)
+        arrays = network_arrays(network)
+        io.write_with(lambda tmp: _save_arrays(arrays, tmp), cache_path)
         # the checksum is checked on every read: a truncated or altered cache is rebuilt, never trusted
         io.write_json(report | {"cache_sha256": io.sha256_file(cache_path)}, report_path)
         network.report.update(cache="miss", cache_path=str(cache_path))
@@ -1128,8 +1144,6 @@ def load_walk_network(
 
 def _read_cache(cache_path: Path, report_path: Path) -> WalkNetwork | None:
     """The cached network if its checksum matches and it reads; else ``None`` (with a warning) to rebuild it."""
-    import osmnx as ox
-
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
         expected = report.pop("cache_sha256", None)
@@ -1137,7 +1151,8 @@ def _read_cache(cache_path: Path, report_path: Path) -> WalkNetwork | None:
             msg = "its checksum does not match" if expected else "it has no checksum"
             raise ValueError(msg)
         logger.info("network: reading cached %s", cache_path)
-        network = walk_network_from_graph(ox.load_graphml(cache_path), report=report)
+        with np.load(cache_path, allow_pickle=False) as stored:
+            network = walk_network_from_arrays(dict(stored), report=report)
     except Exception as error:  # a damaged cache of any kind is rebuilt from the source
         logger.warning("network: the cache %s is damaged (%s); rebuilding it from the source", cache_path.name, error)
         return None
@@ -1274,15 +1289,10 @@ def walk_graph_from_polygon(
 
 @dataclass(frozen=True, eq=False)
 class WalkNetwork:
-    """A projected walk network and its array form.
+    """A projected walk network in array form, with its osmnx-style graph on request.
 
     Attributes
     ----------
-    graph : networkx.MultiDiGraph
-        osmnx-style graph in a metric CRS (``graph.graph["crs"]``): nodes carry
-        ``x``, ``y``; edges carry ``length`` (metres) and, where curved,
-        ``geometry``. A two-way street is two directed edges; a one-way
-        footbridge is one.
     crs : pyproj.CRS
         The metric CRS of every coordinate here.
     node_ids : numpy.ndarray
@@ -1297,15 +1307,47 @@ class WalkNetwork:
         ``(n, n)`` directed adjacency with the shortest parallel edge's length.
     report : dict
         What cleaning did (ways kept/dropped, components dropped, nodes dropped).
+    graph_factory : callable, optional
+        Builds the graph of :meth:`to_networkx` (the first time it is asked
+        for); without one the graph is rebuilt from the arrays alone.
     """
 
-    graph: nx.MultiDiGraph
     crs: pyproj.CRS
     node_ids: np.ndarray
     node_xy: np.ndarray
     edges: gpd.GeoDataFrame
     adjacency: scipy.sparse.csr_matrix
     report: dict = field(default_factory=dict)
+    graph_factory: Callable[[], nx.MultiDiGraph] | None = field(default=None, repr=False)
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """The osmnx-style graph (built once, on first use): see :meth:`to_networkx`."""
+        if self.graph_factory is not None:
+            return self.graph_factory()
+        return _graph_from_edges(self)
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The network as an osmnx-compatible ``MultiDiGraph`` in :attr:`crs`.
+
+        Nodes carry ``x``, ``y`` and their OSM attributes; edges carry ``length``
+        (metres), ``osmid``, ``highway``, ... and, where curved, ``geometry``.
+        A two-way street is two directed edges; a one-way footbridge is one.
+        The graph is built on the first call and shared afterwards: copy it
+        before changing it.
+
+        Returns
+        -------
+        networkx.MultiDiGraph
+
+        Examples
+        --------
+        >>> from ordos_geo import settings
+        >>> net = load_walk_network(settings.SAMPLE_DIR / "walk_network.osm")  # doctest: +SKIP
+        >>> net.to_networkx().number_of_edges() == net.n_edges  # doctest: +SKIP
+        True
+        """
+        return self.graph
 
     @property
     def n_nodes(self) -> int:
@@ -1363,7 +1405,7 @@ def walk_network_from_graph(graph: nx.MultiDiGraph, *, report: dict | None = Non
     n = len(node_ids)
     logger.info("network: %s nodes, %s directed edges", f"{n:,}", f"{len(edges):,}")
     return WalkNetwork(
-        graph=graph,
+        graph_factory=partial(_same, graph),
         crs=crs,
         node_ids=node_ids,
         node_xy=node_xy,
@@ -1421,12 +1463,10 @@ def subnetwork(network: WalkNetwork, edges: np.ndarray) -> WalkNetwork:
     u, v = new_of[old_u], new_of[old_v]
     frame = part.assign(u=u, v=v).reset_index(drop=True)
     ids = network.node_ids
-    graph = network.graph.edge_subgraph(
-        zip(ids[old_u].tolist(), ids[old_v].tolist(), part["key"].tolist(), strict=True)
-    ).copy()
+    edge_keys = list(zip(ids[old_u].tolist(), ids[old_v].tolist(), part["key"].tolist(), strict=True))
     report = {**network.report, "subnetwork_of": {"nodes": network.n_nodes, "edges": network.n_edges}}
     return WalkNetwork(
-        graph=graph,
+        graph_factory=partial(_edge_subgraph, network, edge_keys),
         crs=network.crs,
         node_ids=ids[nodes],
         node_xy=network.node_xy[nodes],
@@ -1434,3 +1474,178 @@ def subnetwork(network: WalkNetwork, edges: np.ndarray) -> WalkNetwork:
         adjacency=_adjacency(u, v, frame["length"].to_numpy(dtype=float), len(nodes)),
         report=report,
     )
+
+
+def _same(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    return graph
+
+
+def _edge_subgraph(network: WalkNetwork, edge_keys: list[tuple[int, int, Any]]) -> nx.MultiDiGraph:
+    return network.graph.edge_subgraph(edge_keys).copy()
+
+
+def _graph_from_edges(network: WalkNetwork) -> nx.MultiDiGraph:
+    """A graph from the arrays alone (no OSM attributes): nodes ``x``/``y``, edges ``length``/``highway``/geometry."""
+    graph = nx.MultiDiGraph(crs=network.crs.to_string())
+    graph.add_nodes_from(
+        (node, {"x": x, "y": y}) for node, (x, y) in zip(network.node_ids.tolist(), network.node_xy.tolist(),
+                                                       strict=True)
+    )
+    ids = network.node_ids
+    frame = network.edges
+    rows = zip(ids[frame["u"].to_numpy()].tolist(), ids[frame["v"].to_numpy()].tolist(), frame["key"].tolist(),
+               frame["length"].tolist(), frame["highway"].tolist(), frame.geometry.to_numpy(), strict=True)
+    graph.add_edges_from((u, v, key, {"length": length, "highway": highway, "geometry": geometry})
+                         for u, v, key, length, highway, geometry in rows)
+    return graph
+
+
+# ---------------------------------------------------------------------------
+# The array cache: one .npz per network, no GraphML on the way
+# ---------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, set | tuple):
+        return list(value)
+    return str(value)
+
+
+def _json_lines(records: list[dict[str, Any]]) -> np.ndarray:
+    """JSON lines as one ``uint8`` array (npz keeps it without pickling)."""
+    text = "\n".join(json.dumps(record, default=_json_default, ensure_ascii=False) for record in records)
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _from_json_lines(data: np.ndarray, count: int) -> list[dict[str, Any]]:
+    if count == 0:
+        return []
+    lines = data.tobytes().decode("utf-8").split("\n")
+    if len(lines) != count:
+        msg = f"{len(lines)} attribute records for {count} elements"
+        raise ValueError(msg)
+    return [json.loads(line) for line in lines]
+
+
+def network_arrays(network: WalkNetwork) -> dict[str, np.ndarray]:
+    """Everything in a :class:`WalkNetwork` as plain numpy arrays (what the cache stores).
+
+    Parameters
+    ----------
+    network : WalkNetwork
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``node_ids``, ``node_xy``, ``u``, ``v``, ``key``, ``length``,
+        ``highway_codes`` / ``highway_names`` (``-1``: none), the edge
+        geometries as ``coords`` / ``offsets`` (:func:`shapely.to_ragged_array`),
+        ``has_geometry`` (which edges had a curved geometry in the graph),
+        the graph, node and edge attributes as JSON (``graph_attrs``,
+        ``node_attrs``, ``edge_attrs``), ``crs`` (WKT) and ``format``.
+
+    Examples
+    --------
+    >>> net = load_walk_network(settings.SAMPLE_DIR / "walk_network.osm")  # doctest: +SKIP
+    >>> walk_network_from_arrays(network_arrays(net)).n_edges == net.n_edges  # doctest: +SKIP
+    True
+    """
+    graph = network.graph
+    edges = network.edges
+    highway = edges["highway"].to_numpy(dtype=object)
+    present = np.array([h is not None and h == h for h in highway], dtype=bool)
+    names, codes = np.unique(highway[present].astype(str), return_inverse=True)
+    highway_codes = np.full(len(edges), -1, dtype=np.int32)
+    highway_codes[present] = codes
+    geometry_type, coords, offsets = shapely.to_ragged_array(edges.geometry.to_numpy())
+    if geometry_type != shapely.GeometryType.LINESTRING:
+        msg = f"network edges are {geometry_type.name}, not LineStrings"
+        raise NetworkDataError(msg)
+    edge_data = [data for _, _, data in graph.edges(data=True)]
+    node_data = [{k: v for k, v in data.items() if k not in ("x", "y")} for _, data in graph.nodes(data=True)]
+    return {
+        "format": np.array(CACHE_FORMAT_VERSION),
+        "crs": np.array(network.crs.to_wkt()),
+        "node_ids": network.node_ids.astype(np.int64),
+        "node_xy": network.node_xy.astype(float),
+        "u": edges["u"].to_numpy(dtype=np.int64),
+        "v": edges["v"].to_numpy(dtype=np.int64),
+        "key": edges["key"].to_numpy(dtype=np.int64),
+        "length": edges["length"].to_numpy(dtype=float),
+        "highway_codes": highway_codes,
+        "highway_names": names.astype(str),
+        "coords": coords,
+        "offsets": offsets[0],
+        "has_geometry": np.array([data.get("geometry") is not None for data in edge_data], dtype=bool),
+        "graph_attrs": _json_lines([graph.graph]),
+        "node_attrs": _json_lines(node_data),
+        "edge_attrs": _json_lines([{k: v for k, v in d.items() if k != "geometry"} for d in edge_data]),
+    }
+
+
+def _save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
+    save: Callable[..., None] = np.savez  # numpy's stub types **arrays as its allow_pickle flag
+    with path.open("wb") as file:
+        save(file, **arrays)
+
+
+def walk_network_from_arrays(arrays: dict[str, np.ndarray], *, report: dict | None = None) -> WalkNetwork:
+    """Rebuild a :class:`WalkNetwork` from :func:`network_arrays` without building a graph.
+
+    Parameters
+    ----------
+    arrays : dict of str to numpy.ndarray
+        As returned by :func:`network_arrays` (or read from a cache ``.npz``).
+    report : dict, optional
+        Cleaning report to attach.
+
+    Returns
+    -------
+    WalkNetwork
+        Equal arrays and edge table; :meth:`WalkNetwork.to_networkx` rebuilds
+        the same graph, attributes included, when asked.
+    """
+    if int(arrays["format"]) != CACHE_FORMAT_VERSION:
+        msg = f"array format {int(arrays['format'])}, expected {CACHE_FORMAT_VERSION}"
+        raise ValueError(msg)
+    crs = pyproj.CRS.from_wkt(str(arrays["crs"]))
+    u, v, length = arrays["u"], arrays["v"], arrays["length"]
+    geoms = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, arrays["coords"], (arrays["offsets"],))
+    codes = arrays["highway_codes"]
+    names = arrays["highway_names"].astype(object)
+    highway = np.full(len(codes), None, dtype=object)
+    highway[codes >= 0] = names[codes[codes >= 0]]
+    edges = gpd.GeoDataFrame(
+        {"u": u, "v": v, "key": arrays["key"], "length": length, "highway": highway}, geometry=geoms, crs=crs
+    )
+    n = len(arrays["node_ids"])
+    network = WalkNetwork(
+        crs=crs,
+        node_ids=arrays["node_ids"],
+        node_xy=arrays["node_xy"],
+        edges=edges,
+        adjacency=_adjacency(u, v, length, n),
+        report=dict(report or {}),
+        graph_factory=partial(_graph_from_arrays, arrays, geoms),
+    )
+    logger.info("network: %s nodes, %s directed edges (from arrays)", f"{n:,}", f"{len(edges):,}")
+    return network
+
+
+def _graph_from_arrays(arrays: dict[str, np.ndarray], geoms: np.ndarray) -> nx.MultiDiGraph:
+    """The osmnx-style graph the arrays were taken from: same nodes, edges, keys and attributes, same order."""
+    node_ids = arrays["node_ids"]
+    graph = nx.MultiDiGraph(**_from_json_lines(arrays["graph_attrs"], 1)[0])
+    node_data = _from_json_lines(arrays["node_attrs"], len(node_ids))
+    for node, (x, y), data in zip(node_ids.tolist(), arrays["node_xy"].tolist(), node_data, strict=True):
+        graph.add_node(node, **data, x=x, y=y)
+    edge_data = _from_json_lines(arrays["edge_attrs"], len(arrays["u"]))
+    u, v = node_ids[arrays["u"]].tolist(), node_ids[arrays["v"]].tolist()
+    for i, (a, b, key, data) in enumerate(zip(u, v, arrays["key"].tolist(), edge_data, strict=True)):
+        if arrays["has_geometry"][i]:
+            data["geometry"] = geoms[i]
+        graph.add_edge(a, b, key=key, **data)
+    return graph
+

@@ -17,9 +17,11 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import osmnx as ox
+import pandas as pd
 import pyproj
 import pytest
 import requests
+import scipy.sparse.csgraph
 import shapely
 
 from ordos_geo import settings
@@ -30,9 +32,11 @@ from ordos_geo.network import (
     in_osmnx_walk,
     is_walkable,
     load_walk_network,
+    network_arrays,
     overpass_walk_filters,
     overpass_walk_query,
     project_network,
+    walk_network_from_arrays,
     walk_network_from_graph,
     walk_rule,
 )
@@ -440,7 +444,7 @@ def test_cache_hit_then_miss_on_changed_input(toy_osm: Path, cache_dir: Path) ->
     first = load_walk_network(toy_osm, cache_dir=cache_dir)
     assert first.report["cache"] == "miss"
     cached = Path(first.report["cache_path"])
-    assert cached.parent == cache_dir and cached.suffix == ".graphml"
+    assert cached.parent == cache_dir and cached.suffix == ".npz"
     written_at = cached.stat().st_mtime_ns
     second = load_walk_network(toy_osm, cache_dir=cache_dir)
     assert second.report["cache"] == "hit"
@@ -461,6 +465,54 @@ def test_cache_hit_then_miss_on_changed_input(toy_osm: Path, cache_dir: Path) ->
     # use_cache=False rebuilds
     assert load_walk_network(toy_osm, cache_dir=cache_dir, use_cache=False).report["cache"] == "miss"
     assert load_walk_network(toy_osm, cache_dir=None).report["cache"] == "off"
+
+
+def _assert_same_network(cached, fresh) -> None:
+    """Arrays, edge table and the osmnx-style graph (order, keys, attributes, geometry) are identical."""
+    np.testing.assert_array_equal(cached.node_ids, fresh.node_ids)
+    np.testing.assert_array_equal(cached.node_xy, fresh.node_xy)
+    assert cached.crs == fresh.crs
+    assert (cached.adjacency != fresh.adjacency).nnz == 0
+    pd.testing.assert_frame_equal(pd.DataFrame(cached.edges.drop(columns="geometry")),
+                                  pd.DataFrame(fresh.edges.drop(columns="geometry")))
+    assert cached.edges.geometry.geom_equals_exact(fresh.edges.geometry, tolerance=0).all()
+    graph, expected = cached.to_networkx(), fresh.to_networkx()
+    assert graph.graph == expected.graph
+    assert list(graph.nodes(data=True)) == list(expected.nodes(data=True))
+    rows, expected_rows = list(graph.edges(keys=True, data=True)), list(expected.edges(keys=True, data=True))
+    assert len(rows) == len(expected_rows)
+    for (a, b, key, data), (ea, eb, ekey, edata) in zip(rows, expected_rows, strict=True):
+        assert (a, b, key) == (ea, eb, ekey)
+        assert data.keys() == edata.keys()
+        for name, value in data.items():
+            if name == "geometry":
+                assert value.equals_exact(edata[name], tolerance=0)
+            else:
+                assert value == edata[name], (a, b, key, name)
+
+
+@pytest.mark.parametrize("source", ["sample", "munich_small.osm", "west_oakland.osm.bz2", "helsinki_pbf"])
+def test_the_array_cache_gives_back_the_same_network(source: str, cache_dir: Path, request) -> None:
+    if source == "sample":
+        path = settings.SAMPLE_DIR / "walk_network.osm"
+    elif source == "helsinki_pbf":
+        path = request.getfixturevalue("helsinki_pbf")
+    else:
+        path = request.getfixturevalue("shared_data") / source
+    fresh = load_walk_network(path, cache_dir=cache_dir)
+    cached = load_walk_network(path, cache_dir=cache_dir)
+    assert (fresh.report["cache"], cached.report["cache"]) == ("miss", "hit")
+    assert "graph" not in vars(cached)  # reading the cache builds no networkx graph until one is asked for
+    _assert_same_network(cached, fresh)
+    # the same through the arrays in memory, and shortest paths agree with networkx on the rebuilt graph
+    _assert_same_network(walk_network_from_arrays(network_arrays(fresh)), fresh)
+    graph = cached.to_networkx()
+    source_node = int(cached.node_ids[0])
+    expected = nx.single_source_dijkstra_path_length(graph, source_node, weight="length")
+    got = scipy.sparse.csgraph.dijkstra(cached.adjacency, indices=0)
+    position = {node: i for i, node in enumerate(cached.node_ids.tolist())}
+    for node, metres in expected.items():
+        assert got[position[node]] == pytest.approx(metres, rel=1e-12, abs=1e-6)
 
 
 def test_graphml_source_round_trip(toy_osm: Path, tmp_path: Path) -> None:
