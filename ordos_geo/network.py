@@ -84,6 +84,7 @@ import gzip
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -1177,6 +1178,12 @@ def _graph_from_graphml(path: Path) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
     try:
         graph = ox.load_graphml(path)
     except Exception as error:
+        try:  # osmnx stops at the first value it cannot convert: name the node when it is a coordinate
+            _check_graphml_coordinates(nx.read_graphml(path), path)
+        except InputDataError as named:
+            raise named from error
+        except Exception:  # not even plain GraphML: the message below says so
+            pass
         msg = f"{path}: cannot read this GraphML ({error}); save it with osmnx.save_graphml"
         raise InputDataError(msg) from error
     report: dict[str, Any] = {"source": str(path), "ways_total": None, "ways_walkable": None, "ways_repaired": 0,
@@ -1184,8 +1191,30 @@ def _graph_from_graphml(path: Path) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
     if graph.number_of_edges() == 0:
         msg = f"{path}: the saved graph has no edges; save a walk network with streets"
         raise NetworkDataError(msg)
-    crs = pyproj.CRS.from_user_input(graph.graph.get("crs", 4326))
+    _check_graphml_coordinates(graph, path)
+    try:
+        crs = pyproj.CRS.from_user_input(graph.graph.get("crs", 4326))
+    except pyproj.exceptions.CRSError as error:
+        msg = (f"{path}: the graph's crs attribute {graph.graph.get('crs')!r} is not a CRS; "
+               "set it to an EPSG code such as epsg:4326 before saving")
+        raise InputDataError(msg) from error
     return clean_walk_graph(graph, simplify=crs.is_geographic, report=report)
+
+
+def _check_graphml_coordinates(graph: nx.MultiDiGraph, path: Path) -> None:
+    """Every node needs numeric, finite ``x`` and ``y``; say which node does not, in one line."""
+    for node, data in graph.nodes(data=True):
+        for axis in ("x", "y"):
+            value = data.get(axis)
+            try:
+                finite = value is not None and math.isfinite(float(value))
+            except (TypeError, ValueError):
+                finite = False
+            if not finite:
+                msg = (f"{path}: node {node} has no usable {axis} coordinate ({value!r}); a walk network needs x/y "
+                       "(longitude/latitude, or metres with the graph's crs) on every node: save it with "
+                       "osmnx.save_graphml from an osmnx graph")
+                raise InputDataError(msg)
 
 
 def _graph_online(source: Any, *, kind: str) -> tuple[nx.MultiDiGraph, dict[str, Any]]:

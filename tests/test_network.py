@@ -818,3 +818,31 @@ def test_osm_nodes_outside_degrees_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(NetworkDataError, match=r"bad\.osm: 1 OSM nodes have coordinates outside .*lat 999\)"):
         load_walk_network(path, cache_dir=None)
+
+
+@pytest.mark.parametrize(
+    ("node_data", "expected"),
+    [
+        ("", "node 1 has no usable x coordinate (None)"),
+        ('<data key="x">abc</data><data key="y">40.0</data>', "node 1 has no usable x coordinate ('abc')"),
+        ('<data key="x">110.0</data><data key="y">nan</data>', "node 1 has no usable y coordinate"),
+    ],
+)
+def test_graphml_without_usable_coordinates_gets_one_line(tmp_path: Path, node_data: str, expected: str) -> None:
+    path = tmp_path / "drawn.graphml"
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
+        '<key id="x" for="node" attr.name="x" attr.type="string"/>'
+        '<key id="y" for="node" attr.name="y" attr.type="string"/>'
+        '<key id="d0" for="edge" attr.name="length" attr.type="string"/>'
+        '<key id="g0" for="graph" attr.name="crs" attr.type="string"/>'
+        f'<graph edgedefault="directed"><data key="g0">epsg:4326</data><node id="1">{node_data}</node>'
+        '<node id="2"><data key="x">110.0</data><data key="y">40.0</data></node>'
+        '<edge source="1" target="2" id="0"><data key="d0">10</data></edge></graph></graphml>',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputDataError) as error:
+        load_walk_network(path, cache_dir=None)
+    message = str(error.value)
+    assert message.startswith(f"{path}: {expected}") and "\n" not in message
+    assert "osmnx.save_graphml" in message
