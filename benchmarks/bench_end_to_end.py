@@ -32,6 +32,10 @@ osmnx recipe on the same city written as ``.osm`` XML: ``graph_from_xml``,
 It is the part both do (load, project, snap, nearest distance per kind); it
 does not apply the walking rules (motorway and ``foot=no`` stay in).
 
+After the run, a fresh process loads the network again from the run's cache
+(``load_walk_network``: the arrays in one ``.npz``) and reports its whole-process
+time and the load call alone.
+
 ``--map-cells 1360000`` also times the maps stage alone (``maps.coverage_map``
 and ``render_html``, then headless Chromium) on that many cells with stand-in
 distances, without routing: the page size and drawing time of a 1M-node city
@@ -443,6 +447,26 @@ def bench_map_page(n_cells: int, *, n_kinds: int = 10, seed: int = 0) -> dict:
 # ---------------------------------------------------------------------------- main
 
 
+def reload_network(folder: Path, *, memory_limit_mb: float) -> dict:
+    """Load the walk network the run cached, in a fresh process: whole-process time and the load call itself."""
+    code = (
+        "import json, time; t0 = time.perf_counter();"
+        "from pathlib import Path; from ordos_geo.network import load_walk_network; t1 = time.perf_counter();"
+        "net = load_walk_network('city.osm.pbf', cache_dir=Path('data/processed/networks'));"
+        "print(json.dumps({'import_s': t1 - t0, 'load_s': time.perf_counter() - t1,"
+        " 'cache': net.report['cache'], 'nodes': net.n_nodes, 'edges': net.n_edges}))"
+    )
+    run = run_measured([sys.executable, "-c", code], cwd=folder, memory_limit_mb=memory_limit_mb)
+    if run["returncode"] != 0:
+        print(f"reload failed: {run['stderr'][-3:]}")
+        return {"error": run["stderr"][-3:]}
+    steps = json.loads(run["stdout"].strip().splitlines()[-1])
+    print(f"reload of the cached network ({steps['cache']}): {run['wall_s']:.1f} s whole process, "
+          f"load_walk_network {steps['load_s']:.1f} s, {steps['nodes']:,} nodes, {steps['edges']:,} edges, "
+          f"peak {run['peak_tree_mb'] / 1024:.2f} GB")
+    return steps | {"wall_s": run["wall_s"], "peak_tree_mb": run["peak_tree_mb"]}
+
+
 def bench_size(n_nodes: int, *, run_args: list[str], osmnx: bool, memory_limit_mb: float, keep: Path | None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix=f"ordos-e2e-{n_nodes}-"))
     try:
@@ -473,6 +497,7 @@ def bench_size(n_nodes: int, *, run_args: list[str], osmnx: bool, memory_limit_m
             draw = result["browser_draw_s"]
             print(f"  coverage.html {result['coverage_html_mb']:.1f} MB"
                   + (f", drawn by headless Chromium in {draw:.1f} s" if draw is not None else ""))
+        result["reload"] = reload_network(folder, memory_limit_mb=memory_limit_mb)
         if osmnx:
             code = (
                 "import json, sys; sys.path.insert(0, sys.argv[1]);"
