@@ -30,7 +30,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
@@ -203,7 +203,7 @@ def _points_of(geom: Any) -> list[tuple[float, float]]:
     if isinstance(geom, Point):
         return [(geom.x, geom.y)]
     if isinstance(geom, LineString):  # touching collinear pieces: keep the ends
-        return [geom.coords[0], geom.coords[-1]]
+        return [cast("tuple[float, float]", geom.coords[0]), cast("tuple[float, float]", geom.coords[-1])]
     return [p for g in getattr(geom, "geoms", []) for p in _points_of(g)]
 
 
@@ -599,7 +599,7 @@ def _build_kangbashi(scene: _Scene, rng: np.random.Generator, kangbashi_m: Polyg
     ox, oy = k_off
     simple = kangbashi_m.simplify(120.0)
     window = box(ox - 4200, oy - 4000, ox + 5200, oy - 400)
-    river = _southern_part(simple.buffer(-110.0).exterior, window)
+    river: Any = _southern_part(simple.buffer(-110.0).exterior, window)
     river = river.simplify(20.0)
     water = river.buffer(95.0, cap_style="flat")
     riverside_poly = simple.buffer(-330.0)
@@ -707,10 +707,10 @@ def _build_kangbashi(scene: _Scene, rng: np.random.Generator, kangbashi_m: Polyg
         osm.add([start, (x, start[1] - 450.0)], _street_tags("secondary", name))
     # promenade access paths every ~600 m
     for x in np.arange(ox - 2500, ox + 4000, 650.0):
-        a = riverside.intersection(LineString([(x, oy - 5000), (x, oy)]))
-        b = promenade.intersection(LineString([(x, oy - 5000), (x, oy)]))
-        if not a.is_empty and not b.is_empty:
-            osm.add([_points_of(a)[0], _points_of(b)[0]], dict(_FOOT))
+        on_riverside = riverside.intersection(LineString([(x, oy - 5000), (x, oy)]))
+        on_promenade = promenade.intersection(LineString([(x, oy - 5000), (x, oy)]))
+        if not on_riverside.is_empty and not on_promenade.is_empty:
+            osm.add([_points_of(on_riverside)[0], _points_of(on_promenade)[0]], dict(_FOOT))
     scene.blocks.extend(blocks)
     return {
         "river": river,
@@ -1101,7 +1101,7 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
         open_flags = np.zeros(len(blocks), dtype=bool)
         open_flags[rng.permutation(len(blocks))[: round(_SCHOOL_OPEN_SHARE * len(blocks))]] = True
         for k, (b, is_open) in enumerate(zip(blocks, open_flags, strict=True)):
-            value = round(float(rng.uniform(low, high)), -2)
+            value: float | None = round(float(rng.uniform(low, high)), -2)
             if level == "secondary":
                 c = b.poly.centroid
                 p = Point(c.x, c.y)
@@ -1132,7 +1132,7 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
             pos += 1
             x0, y0, x1, y1 = b.poly.bounds
             p = Point(rng.uniform(x0 + 30, x1 - 30), rng.uniform(y0 + 30, y1 - 30))
-            value: float | None = round(float(rng.uniform(low, high)), -1) if high else 0.0
+            value = round(float(rng.uniform(low, high)), -1) if high else 0.0
             if kind in missing_kinds and k == 5:
                 value = None
                 missing_kinds.discard(kind)
@@ -1256,7 +1256,7 @@ def _population_grid(
     c_lon = west + (cols + 0.5) * _CELL_DEG
     c_lat = north - (rows + 0.5) * _CELL_DEG
     cx, cy = frame.xy_arrays(c_lon.ravel(), c_lat.ravel())
-    pts = shapely.points(cx, cy)
+    pts: np.ndarray = np.asarray(shapely.points(cx, cy))
     weight = np.zeros(pts.shape[0])
     known = np.zeros(pts.shape[0], dtype=bool)  # inside a core (0 where not residential) -> not nodata
     tree = shapely.STRtree(block_polys)
