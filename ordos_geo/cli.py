@@ -64,6 +64,12 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
         help="CSV of the plan's non-spatial figures per district (district, indicator, value, year, source): "
         "sports_instructors_per_1000, regular_exercise_share, public_venues_open_share; scored with target and gap",
     )
+    parser.add_argument(
+        "--population-60plus",
+        type=Path,
+        help="GeoTIFF of residents aged 60+ on the grid of --population (e.g. population_60plus.tif from fetch), "
+        "read cell by cell; without it the boundaries' share_60plus column splits each cell's residents",
+    )
     parser.add_argument("--trail-shape", choices=("loop", "route", "network"), help="shape of planned trails")
     parser.add_argument("--trail-max-spur-m", type=float, help="longest dead-end spur of a loop or route (default 0)")
     parser.add_argument("--siting-budget", type=float, help="total cost allowed for new sites (`cost` column)")
@@ -127,6 +133,7 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "proposed_trails_coordinates": args.proposed_trails_coordinates,
         "trail_exclusions": args.trail_exclusions,
         "planner_targets": args.planner_targets,
+        "population_60plus": args.population_60plus,
         "trail_shape": args.trail_shape,
         "trail_max_spur_m": args.trail_max_spur_m,
         "siting_budget": args.siting_budget,
@@ -279,6 +286,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         overpass_url=args.overpass_url,
         overpass_timeout_s=args.overpass_timeout,
         downloads=args.downloads.resolve() if args.downloads else None,
+        ages_60plus=False if args.no_ages else None,
     )
     if config.area is None:
         msg = "fetch needs --area (an adcode or name; with --boundary, any label) or `area` in the [fetch] section"
@@ -293,6 +301,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         overpass_url=config.overpass_url,
         overpass_timeout_s=config.overpass_timeout_s,
         downloads=config.downloads,
+        ages_60plus=config.ages_60plus,
     )
     print(json.dumps({k: str(v) for k, v in written.items()}, indent=2, ensure_ascii=False))
     return 0
@@ -371,6 +380,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument("--downloads", type=Path, help="cache of WorldPop files and Overpass answers "
                        "(default <out>/../_downloads)")
+    fetch.add_argument(
+        "--no-ages", action="store_true",
+        help="skip WorldPop's 2020 age and sex grids (ten country files) summed into population_60plus.tif; "
+        "then the boundaries' census share splits the residents aged 60+",
+    )
     fetch.set_defaults(func=_cmd_fetch)
     return parser
 

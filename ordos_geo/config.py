@@ -22,6 +22,9 @@ A study names its inputs and parameters::
     proposed_trails_coordinates = "wgs84"  # --proposed-trails-coordinates
     trail_exclusions = "no_trails.geojson" # --trail-exclusions: lines/areas trails must avoid (optional)
     planner_targets = "targets.csv"    # --planner-targets: non-spatial figures per district (optional)
+    population_60plus = "population_60plus.tif"  # --population-60plus: residents aged 60+ on the grid of
+                                       # `population` (optional; it takes precedence over the boundaries'
+                                       # share_60plus split)
 
     [accessibility]
     thresholds_m = [300, 500, 1000]    # --thresholds-m
@@ -65,6 +68,7 @@ A study names its inputs and parameters::
     boundary = "my_area.geojson"       # --boundary: an area outside the shipped boundaries (optional)
     boundary_coordinates = "wgs84"     # --boundary-coordinates: wgs84 | gcj02 | bd09
     downloads = "data/raw/_downloads"  # --downloads: cache of WorldPop files and Overpass answers
+    ages_60plus = true                 # --no-ages: skip WorldPop's age grids (population_60plus.tif)
 
 Input files take options too: ``population_column = "pop"`` (--population-column),
 ``lon_column``/``lat_column`` of a facility table (--lon-column/--lat-column),
@@ -322,6 +326,7 @@ class StudyConfig:
     proposed_trails_coordinates: str = _key("inputs", "wgs84", _choice(*_COORDINATE_SYSTEMS))
     trail_exclusions: Path | None = _key("inputs", None, _optional(_path), path=True)
     planner_targets: Path | None = _key("inputs", None, _optional(_path), path=True)
+    population_60plus: Path | None = _key("inputs", None, _optional(_path), path=True)
     population_column: str = _key("inputs", "population", _text)
     population_coordinates: str = _key("inputs", "wgs84", _choice(*_COORDINATE_SYSTEMS))
     lon_column: str | None = _key("inputs", None, _optional(_text))
@@ -417,6 +422,7 @@ class StudyConfig:
             "proposed_trails": self.proposed_trails,
             "trail_exclusions": self.trail_exclusions,
             "planner_targets": self.planner_targets,
+            "population_60plus": self.population_60plus,
         }
         return paths | {k: v for k, v in optional.items() if v is not None}
 
@@ -596,6 +602,7 @@ class FetchConfig:
     overpass_timeout_s: float = _key("fetch", settings.DEFAULT_OVERPASS_TIMEOUT_S, _number(gt=0, le=86_400),
                                      flag="--overpass-timeout")
     downloads: Path | None = _key("fetch", None, _optional(_path), path=True)
+    ages_60plus: bool = _key("fetch", True, _boolean, flag="--no-ages")
     source: Path | None = None
     flags: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 

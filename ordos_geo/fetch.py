@@ -17,6 +17,10 @@ writes into ``data/raw/<area>/``, all files or none:
   school grounds (:data:`LAND_TAGS`), which siting turns into candidate sites;
 - ``population.tif`` (or ``population.geojson`` from a vector table): people
   per cell clipped to the boundary;
+- ``population_60plus.tif`` (with ``population="worldpop"``, unless
+  ``ages_60plus=False`` / ``--no-ages``): residents aged 60+ on the same
+  grid, the sum of WorldPop's ten 2020 age and sex grids of women and men aged
+  60-64 ... 80+ (:data:`WORLDPOP_60PLUS_URLS`);
 - ``provenance.json``: sources, URLs, retrieval time, licences, the
   population compared with the 2020 census;
 - ``study.toml``: a study file for ``ordos-geo run --config``.
@@ -83,6 +87,7 @@ __all__ = [
     "LAND_TAGS",
     "OVERPASS_MIRRORS",
     "QUERY_BUFFER_M",
+    "WORLDPOP_60PLUS_URLS",
     "WORLDPOP_URLS",
     "fetch_area",
     "query_polygon",
@@ -128,6 +133,20 @@ WORLDPOP_URLS: dict[str, tuple[str, ...]] = {
         _WORLDPOP + "Global_2000_2020_Constrained/2020/maxar_v1/CHN/chn_ppp_2020_constrained.tif",
     ),
     "worldpop_unconstrained": (_WORLDPOP + "Global_2000_2020/2020/CHN/chn_ppp_2020.tif",),
+}
+
+_WORLDPOP_AGES = "https://data.worldpop.org/GIS/AgeSex_structures/Global_2000_2020_Constrained/2020/"
+#: WorldPop's 2020 age and sex structures (constrained, people per 100 m cell, on the grid of the
+#: constrained total) of women (``f``) and men (``m``) aged 60-64, 65-69, 70-74, 75-79 and 80+:
+#: group -> URLs tried in order. Public download scripts name the country folder directly
+#: (``2020/CHN/``); the BSGM and maxar_v1 folders of the constrained total follow as mirrors.
+#: Their sum is the ``population_60plus.tif`` of a fetched area.
+WORLDPOP_60PLUS_URLS: dict[str, tuple[str, ...]] = {
+    f"{sex}_{age}": tuple(
+        f"{_WORLDPOP_AGES}{folder}CHN/chn_{sex}_{age}_2020_constrained.tif" for folder in ("", "BSGM/", "maxar_v1/")
+    )
+    for sex in ("f", "m")
+    for age in (60, 65, 70, 75, 80)
 }
 
 _LICENCES = {
@@ -422,7 +441,10 @@ def _check_geotiff(crs: int | None) -> Any:
     return check
 
 
-def _download_first(urls: tuple[str, ...], folder: Path, *, crs: int | None) -> tuple[Path, str]:
+def _download_first(
+    urls: tuple[str, ...], folder: Path, *, crs: int | None, what: str = "population",
+    instead: str = "pass --population with a local raster, a URL or 'none'",
+) -> tuple[Path, str]:
     errors = []
     for url in urls:
         target = folder / url.rsplit("/", 1)[-1]
@@ -437,12 +459,13 @@ def _download_first(urls: tuple[str, ...], folder: Path, *, crs: int | None) -> 
             errors.append(f"{url}: {type(error).__name__}: {error}")
         else:
             return path, url
-    msg = (f"population download failed: {'; '.join(errors)}; download the file in a browser into {folder} "
-           "(kept there under its published name), or pass --population with a local raster, a URL or 'none'")
+    msg = (f"{what} download failed: {'; '.join(errors)}; download the file in a browser into {folder} "
+           f"(kept there under its published name), or {instead}")
     raise FetchError(msg)
 
 
-def _clip_population(source: Path, boundary: shapely.Geometry, target: Path) -> dict[str, Any]:
+def _clip_grid(source: Path, boundary: shapely.Geometry) -> tuple[np.ndarray, dict[str, Any]]:
+    """A grid cut to ``boundary`` (cells outside it nodata) and its raster profile (crs, transform, nodata)."""
     import rasterio
     import rasterio.mask
 
@@ -457,11 +480,58 @@ def _clip_population(source: Path, boundary: shapely.Geometry, target: Path) -> 
         except ValueError as error:
             msg = f"{source}: the population grid does not cover the area ({error}); choose another source"
             raise InputDataError(msg) from error
-        profile = {"crs": dataset.crs, "transform": transform, "nodata": nodata}
+        return clipped, {"crs": dataset.crs, "transform": transform, "nodata": nodata}
+
+
+def _valid_cells(band: np.ndarray, nodata: float) -> tuple[np.ndarray, np.ndarray]:
+    """The band as floats and the mask of its cells holding a value."""
+    values = band.astype(float)
+    return values, (values != nodata) & np.isfinite(values)
+
+
+def _clip_population(source: Path, boundary: shapely.Geometry, target: Path) -> dict[str, Any]:
+    clipped, profile = _clip_grid(source, boundary)
     io.write_raster(clipped, profile, target)
-    values = clipped[0].astype(float)
-    valid = (values != nodata) & np.isfinite(values)
+    values, valid = _valid_cells(clipped[0], profile["nodata"])
     return {"cells": int(valid.sum()), "population_total": float(values[valid].sum())}
+
+
+def _population_60plus(boundary: shapely.Geometry, staging: Path, downloads: Path) -> dict[str, Any]:
+    """Sum the age and sex grids of :data:`WORLDPOP_60PLUS_URLS` for ``boundary`` into ``population_60plus.tif``.
+
+    The grids are downloaded (or reused) like the total and cut the same way;
+    each must land on the cells of ``population.tif`` already in ``staging``.
+    Returns the provenance entry.
+    """
+    import rasterio
+
+    with rasterio.open(staging / "population.tif") as total_grid:
+        shape, transform = (total_grid.height, total_grid.width), total_grid.transform
+    older = np.zeros(shape)
+    seen = np.zeros(shape, dtype=bool)
+    urls: list[str] = []
+    profile: dict[str, Any] = {}
+    for group, mirrors in WORLDPOP_60PLUS_URLS.items():
+        path, url = _download_first(mirrors, downloads, crs=4326, what=f"WorldPop age grid {group}",
+                                    instead="fetch without the age grids (--no-ages)")
+        clipped, profile = _clip_grid(path, boundary)
+        if clipped.shape[1:] != shape or not profile["transform"].almost_equals(transform):
+            msg = (f"{path.name}: the age grid does not line up with population.tif (cells {clipped.shape[1:]} at "
+                   f"{tuple(profile['transform'])[:6]}, not {shape} at {tuple(transform)[:6]}); download it again "
+                   "or fetch without the age grids (--no-ages)")
+            raise FetchError(msg)
+        values, valid = _valid_cells(clipped[0], profile["nodata"])
+        older += np.where(valid, values, 0.0)
+        seen |= valid
+        urls.append(url)
+    grid = np.where(seen, older, profile["nodata"]).astype(np.float32)
+    io.write_raster(grid[None, :, :], profile, staging / "population_60plus.tif")
+    return {
+        "file": "population_60plus.tif", "urls": urls, "year": 2020, "resolution": "3 arc-seconds (~100 m)",
+        "product": "WorldPop age and sex structures, constrained: women and men aged 60-64 ... 80+, summed",
+        "units": "people per cell", "licence": _LICENCES["worldpop"],
+        "cells": int(seen.sum()), "population_60plus_total": float(older[seen].sum()),
+    }
 
 
 def _population(source: str, boundary: shapely.Geometry, staging: Path, downloads: Path) -> tuple[str, dict[str, Any]]:
@@ -514,9 +584,12 @@ def _census(boundaries: gpd.GeoDataFrame | str | os.PathLike[str], adcode: str) 
 # ---------------------------------------------------------------------------
 
 
-def _study_toml(row: pd.Series, *, population: str | None, has_land: bool, fetch_keys: dict[str, Any]) -> str:
+def _study_toml(row: pd.Series, *, population: str | None, has_land: bool, fetch_keys: dict[str, Any],
+                has_60plus: bool = False) -> str:
     """A study file for the fetched folder, ready for ``ordos-geo run --config``."""
     population_line = f'population = "{population}"' if population else '# population = "..."  # add a raster'
+    if has_60plus:
+        population_line += '\npopulation_60plus = "population_60plus.tif"  # WorldPop 2020 age and sex grids, 60+'
     name = f"{row['adcode']}_{row['name_en']}".replace(" ", "_").replace("/", "_")
     land_line = 'candidate_land = "candidate_land.geojson"\n' if has_land else ""
     fetch_lines = "".join(f"{key} = {_toml_value(value)}\n" for key, value in fetch_keys.items())
@@ -541,6 +614,8 @@ def _study_toml(row: pd.Series, *, population: str | None, has_land: bool, fetch
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return repr(value)
@@ -556,6 +631,7 @@ def fetch_area(
     overpass_url: str = settings.DEFAULT_OVERPASS_URL,
     overpass_timeout_s: float = settings.DEFAULT_OVERPASS_TIMEOUT_S,
     downloads: str | os.PathLike[str] | None = None,
+    ages_60plus: bool = True,
 ) -> dict[str, Path]:
     """Download the walk network, OSM sports venues, candidate land and population of one district or banner.
 
@@ -586,13 +662,19 @@ def fetch_area(
     downloads : str or os.PathLike, optional
         Cache of whole-country downloads and Overpass answers, reused by later
         fetches (default ``<out_dir>/../_downloads``).
+    ages_60plus : bool, default True
+        With ``population="worldpop"``, also download WorldPop's 2020 age and
+        sex grids of residents aged 60+ (:data:`WORLDPOP_60PLUS_URLS`, ten
+        country files) and write their sum for the area as
+        ``population_60plus.tif`` on the grid of ``population.tif``; other
+        population sources have no matching age grids.
 
     Returns
     -------
     dict of str to pathlib.Path
         ``boundary``, ``network``, ``features``, ``candidate_land`` (when OSM
-        has any), ``population`` (unless ``"none"``), ``provenance`` and
-        ``study`` paths.
+        has any), ``population`` (unless ``"none"``), ``population_60plus``
+        (see ``ages_60plus``), ``provenance`` and ``study`` paths.
 
     Raises
     ------
@@ -631,7 +713,8 @@ def fetch_area(
         "sources": {},
     }
     fetch_keys: dict[str, Any] = {"area": str(area), "overpass_url": overpass_url,
-                                  "overpass_timeout_s": overpass_timeout_s, "population": population}
+                                  "overpass_timeout_s": overpass_timeout_s, "population": population,
+                                  "ages_60plus": ages_60plus}
     with io.atomic_folder(out) as staging:
         written = {"boundary": io.write_geojson(chosen, staging / "boundary.geojson")}
         licence = _LICENCES["boundaries"] if isinstance(boundaries, str | os.PathLike) and Path(
@@ -673,9 +756,13 @@ def fetch_area(
             _compare_with_census(stats, _census(boundaries, str(row["adcode"])), area=str(area))
             written["population"] = staging / population_file
             provenance["sources"]["population"] = {"file": population_file, **stats}
+        if population == "worldpop" and ages_60plus:
+            provenance["sources"]["population_60plus"] = _population_60plus(boundary, staging, cache)
+            written["population_60plus"] = staging / "population_60plus.tif"
         written["provenance"] = io.write_json(provenance, staging / "provenance.json")
         written["study"] = io.write_text(
-            _study_toml(row, population=population_file, has_land=len(land) > 0, fetch_keys=fetch_keys),
+            _study_toml(row, population=population_file, has_land=len(land) > 0, fetch_keys=fetch_keys,
+                        has_60plus="population_60plus" in written),
             staging / "study.toml")
         written = {key: out / path.name for key, path in written.items()}
     logger.info("fetch: wrote %s", ", ".join(str(p) for p in written.values()))

@@ -151,6 +151,62 @@ def assign_districts(gdf: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None)
     return out
 
 
+def _with_population_60plus(cells: gpd.GeoDataFrame, path: Path, *, study_area: Any = None) -> gpd.GeoDataFrame:
+    """Residents aged 60+ per cell from a second grid on the population grid (``[inputs] population_60plus``).
+
+    The grid's cells are matched to the population cells one by one (same
+    cell id and same cell corners); a population cell the grid leaves empty
+    has no resident aged 60+. The column then takes precedence over the census
+    split (:func:`split_population_60plus`).
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        Population cells read from a raster (:func:`ordos_geo.io.read_population`), EPSG:4326.
+    path : pathlib.Path
+        GeoTIFF of residents aged 60+ per cell, e.g. ``population_60plus.tif`` from ``ordos-geo fetch``.
+    study_area : optional
+        As given to :func:`ordos_geo.io.read_population`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``cells`` with ``population_60plus`` (residents).
+
+    Raises
+    ------
+    InputDataError
+        Not a GeoTIFF, no cell lines up with the population cells, or a cell
+        holds more residents aged 60+ than residents.
+    """
+    if not path.name.lower().endswith((".tif", ".tiff")) or cells.attrs.get("population_form") != "raster":
+        msg = (f"[inputs] population_60plus {path.name}: give a GeoTIFF of residents aged 60+ on the grid of a "
+               "population GeoTIFF (or leave it out: the boundaries' share_60plus splits the residents)")
+        raise InputDataError(msg)
+    older = io.read_population(path, study_area=study_area).to_crs(cells.crs)
+    by_id = older.drop_duplicates("cell_id").set_index("cell_id")
+    matched = cells["cell_id"].isin(by_id.index).to_numpy()
+    corners = shapely.bounds(cells.geometry.to_numpy()[matched])
+    same = np.all(np.isclose(corners, shapely.bounds(by_id.loc[cells["cell_id"][matched], "geometry"].to_numpy()),
+                             rtol=0.0, atol=1e-7), axis=1)
+    if not matched.any() or not same.all():
+        found = "no cell lines up" if not matched.any() else f"{int((~same).sum()):,} cells lie elsewhere"
+        msg = (f"[inputs] population_60plus {path.name}: {found} with the {len(cells):,} population cells; give "
+               "residents aged 60+ on the same grid (origin, cell size and extent) as the population raster")
+        raise InputDataError(msg)
+    out = cells.copy()
+    out["population_60plus"] = cells["cell_id"].map(by_id["population"]).fillna(0.0).to_numpy(dtype=float)
+    residents = out["population"].to_numpy(dtype=float)
+    over = np.flatnonzero(out["population_60plus"].to_numpy() > residents * (1 + 1e-6) + 1e-6)
+    if over.size:
+        first = ", ".join(f"{cells['cell_id'].iloc[i]} ({out['population_60plus'].iloc[i]:g} > {residents[i]:g})"
+                          for i in over[:3])
+        msg = (f"[inputs] population_60plus {path.name}: {over.size:,} cells hold more residents aged 60+ than "
+               f"residents, first cell ids {first}; check both grids are of the same product and year")
+        raise InputDataError(msg)
+    return out
+
+
 def split_population_60plus(cells: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Residents aged 60+ per cell: its residents times its district's share (``share_60plus``).
 
@@ -222,6 +278,9 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
                         "coordinates": config.population_coordinates if cells.attrs["population_form"] != "raster"
                         else None}
     population_input |= {k: v for k, v in cells.attrs.items() if k != "population_form"}
+    if config.population_60plus is not None:
+        cells = _with_population_60plus(cells, config.population_60plus, study_area=study_area)
+        population_input["population_60plus"] = config.population_60plus.name
     frames = [
         io.read_facilities(
             source.path,

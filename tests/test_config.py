@@ -254,3 +254,22 @@ def test_trail_shape_keys_and_flags(tmp_path):
         StudyConfig.from_toml(_write(tmp_path, base + "[trails]\nmax_spur_m = -1\n"))
     args = build_parser().parse_args(["trails", "plan", "--trail-shape", "network", "--trail-max-spur-m", "80"])
     assert (_study_config(args).trail_shape, _study_config(args).trail_max_spur_m) == ("network", 80.0)
+
+
+def test_population_60plus_key_and_flag(tmp_path):
+    base = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geojson"\n'
+    config = StudyConfig.from_toml(_write(tmp_path, base + 'population_60plus = "ages/older.tif"\n'))
+    assert config.population_60plus == (tmp_path / "ages" / "older.tif").resolve()
+    assert config.input_paths()["population_60plus"] == config.population_60plus
+    assert StudyConfig.from_toml(_write(tmp_path, base)).population_60plus is None
+    assert sample_config().population_60plus is None  # the sample splits by the census share
+    with pytest.raises(ConfigError, match=r"\[inputs\] population_60plus must be"):
+        StudyConfig.from_toml(_write(tmp_path, base + "population_60plus = 60\n"))
+    for name in ("a.osm", "p.tif", "f.geojson"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    with pytest.raises(InputFileNotFoundError, match=r"\[inputs\] population_60plus: file not found: .*older\.tif"):
+        config.check_inputs_exist()
+    args = build_parser().parse_args(["run", "--config", str(_write(tmp_path, base)), "--population-60plus",
+                                      "o2.tif"])
+    assert _study_config(args).population_60plus.name == "o2.tif"
+    assert "--population-60plus" in build_parser()._subparsers._group_actions[0].choices["run"].format_help()

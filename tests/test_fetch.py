@@ -37,10 +37,30 @@ WORLDPOP_BSGM = ("https://data.worldpop.org/GIS/Population/Global_2000_2020_Cons
                  "chn_ppp_2020_constrained.tif")
 WORLDPOP_MAXAR = ("https://data.worldpop.org/GIS/Population/Global_2000_2020_Constrained/2020/maxar_v1/CHN/"
                   "chn_ppp_2020_constrained.tif")
+#: WorldPop's 2020 age and sex grids of women and men aged 60-64 ... 80+, in the country folder; f_60 is
+#: missing there in this recording and served by the BSGM mirror.
+AGES = "https://data.worldpop.org/GIS/AgeSex_structures/Global_2000_2020_Constrained/2020/"
+AGE_URLS = [f"{AGES}CHN/chn_{sex}_{age}_2020_constrained.tif" for sex in ("f", "m") for age in (60, 65, 70, 75, 80)]
+AGE_F60_BSGM = AGES + "BSGM/CHN/chn_f_60_2020_constrained.tif"
+AGE_URLS_REQUESTED = [AGE_URLS[0], AGE_F60_BSGM, *AGE_URLS[1:]]
+AGE_GROUP_SHARE = 0.015  # each recorded age grid: 1.5 % of the total in every cell
 BOX = shapely.box(109.995, 39.795, 110.005, 39.805)  # tests/data/recorded/boundaries.geojson
 TIF = (RECORDED / "worldpop_chn_tiny.tif").read_bytes()
 TIF_HEADERS = {**json.loads((RECORDED / "worldpop_headers.json").read_text(encoding="utf-8")),
                "Content-Length": str(len(TIF))}
+
+
+def _age_grid() -> bytes:
+    """The recorded total times AGE_GROUP_SHARE in every cell (nodata kept): one recorded age and sex grid."""
+    with rasterio.open(RECORDED / "worldpop_chn_tiny.tif") as source:
+        profile, values = source.profile, source.read(1)
+    with rasterio.MemoryFile() as memory:
+        with memory.open(**profile) as target:
+            target.write(np.where(values == profile["nodata"], values, values * AGE_GROUP_SHARE), 1)
+        return memory.read()
+
+
+AGE_TIF = _age_grid()
 #: The features query, tag by tag as osmnx 2 writes it, in the order of the tag table.
 FEATURE_QUERY_TAGS = [
     *(f"'leisure'='{v}'" for v in ("pitch", "sports_centre", "stadium", "swimming_pool", "fitness_centre",
@@ -65,6 +85,10 @@ class Services:
         self.add_overpass(base)
         mock.get(WORLDPOP_BSGM, status=404)  # this recording has no China file in the BSGM folder
         mock.get(WORLDPOP_MAXAR, body=TIF, headers=TIF_HEADERS)
+        mock.get(AGE_URLS[0], status=404)
+        mock.get(AGE_F60_BSGM, body=AGE_TIF, headers={**TIF_HEADERS, "Content-Length": str(len(AGE_TIF))})
+        for url in AGE_URLS[1:]:
+            mock.get(url, body=AGE_TIF, headers={**TIF_HEADERS, "Content-Length": str(len(AGE_TIF))})
 
     def add_overpass(self, base: str) -> None:
         self.mock.get(base + "/status", body=(RECORDED / "overpass_status.txt").read_text("utf-8"))
@@ -113,15 +137,17 @@ def _fetch(tmp_path: Path, **options: object) -> dict[str, Path]:
 def test_fetch_area_sends_the_expected_requests_and_writes_a_true_study(services: Services, tmp_path: Path) -> None:
     written = _fetch(tmp_path)
     out = tmp_path / "150602"
-    assert set(written) == {"boundary", "network", "features", "candidate_land", "population", "provenance",
-                            "study"}
+    assert set(written) == {"boundary", "network", "features", "candidate_land", "population", "population_60plus",
+                            "provenance", "study"}
     assert all(path.is_file() and path.parent == out for path in written.values())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["150602", "_downloads"]  # no staging folder left
 
     # what went over the wire: the status page first (reachability), two Overpass queries, two WorldPop URLs
+    # for the total, then the ten age and sex grids of residents aged 60+ (f_60 from its second mirror)
     assert services.urls("GET")[0] == OVERPASS + "/status"
     assert services.urls("POST") == [OVERPASS + "/interpreter"] * 2
-    assert [u for u in services.urls("GET") if "worldpop" in u] == [WORLDPOP_BSGM, WORLDPOP_MAXAR]
+    assert [u for u in services.urls("GET") if "worldpop" in u] == [WORLDPOP_BSGM, WORLDPOP_MAXAR,
+                                                                     *AGE_URLS_REQUESTED]
     walk_query, features_query = services.queries
     polygon = _poly(features_query)
     assert _poly(walk_query).contains(polygon)  # osmnx widens the walk query by 500 m, then truncates
@@ -171,6 +197,10 @@ def test_fetch_area_sends_the_expected_requests_and_writes_a_true_study(services
     inside = (centre_x > 109.995) & (centre_x < 110.005) & (centre_y > 39.795) & (centre_y < 39.805)
     expected_total = values[inside & (values != -99999.0)].sum()
     assert io.read_population(written["population"])["population"].sum() == pytest.approx(expected_total)
+    # residents aged 60+: ten grids of 1.5 % each, 15 % of the clipped total, on the cells of the total
+    older = io.read_population(written["population_60plus"])
+    assert older["population"].sum() == pytest.approx(0.15 * expected_total, rel=1e-5)
+    assert sorted(older["cell_id"]) == sorted(io.read_population(written["population"])["cell_id"])
 
     provenance = json.loads(written["provenance"].read_text(encoding="utf-8"))
     assert provenance["area"] == {"query": "Dongsheng", "adcode": "150602", "name_zh": "东胜区", "name_en": "Dongsheng"}
@@ -178,10 +208,14 @@ def test_fetch_area_sends_the_expected_requests_and_writes_a_true_study(services
     assert provenance["sources"]["population"]["population_total"] == pytest.approx(expected_total)
     assert provenance["sources"]["network"]["api"] == OVERPASS
     assert provenance["sources"]["features"]["features"] == 5
+    ages = provenance["sources"]["population_60plus"]
+    assert ages["file"] == "population_60plus.tif" and ages["urls"] == [AGE_F60_BSGM, *AGE_URLS[1:]]
+    assert ages["population_60plus_total"] == pytest.approx(0.15 * expected_total, rel=1e-5)
 
     config = StudyConfig.from_toml(written["study"])
     config.check_inputs_exist()
     assert config.candidate_land == (out / "candidate_land.geojson").resolve()
+    assert config.population_60plus == (out / "population_60plus.tif").resolve()
     assert FetchConfig.from_toml(written["study"]).overpass_timeout_s == 42
 
     # the next area reuses the country file and the cached Overpass answers: no request at all
@@ -198,6 +232,9 @@ def test_fetched_study_runs_and_reports_the_unknown_school(services: Services, t
     config = StudyConfig.from_toml(written["study"]).with_overrides(out=tmp_path / "results", siting_enabled=False,
                                                                     trails_enabled=False)
     results = pipeline.run_study(config, stages=("accessibility",), use_cache=False)
+    # residents aged 60+ read cell by cell from the fetched age grids: 15 % of every cell's residents
+    cells = results.accessibility.cells
+    assert cells["population_60plus"].to_numpy() == pytest.approx(0.15 * cells["population"].to_numpy(), rel=1e-5)
     citywide = results.indicators.set_index("district").loc["citywide"]
     assert citywide["n_school_venues"] == 1 and citywide["n_school_venues_open_unknown"] == 1
     assert math.isnan(citywide["open_school_share"])
@@ -421,10 +458,39 @@ def test_worldpop_download_retries_after_a_dropped_connection(services: Services
     services.mock.add(responses.GET, WORLDPOP_MAXAR, body=TIF[: len(TIF) // 2], headers=TIF_HEADERS)
     services.mock.add(responses.GET, WORLDPOP_MAXAR, body=TIF, headers=TIF_HEADERS)
     written = _fetch(tmp_path)
-    assert [u for u in services.urls("GET") if "worldpop" in u] == [WORLDPOP_BSGM] + [WORLDPOP_MAXAR] * 5
+    assert [u for u in services.urls("GET") if "/Population/" in u] == [WORLDPOP_BSGM] + [WORLDPOP_MAXAR] * 5
     assert (tmp_path / "_downloads" / "chn_ppp_2020_constrained.tif").read_bytes() == TIF
     assert not list((tmp_path / "_downloads").glob("*.part"))
     assert written["population"].is_file()
+
+
+def test_no_ages_skips_the_age_grids(services: Services, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x"
+    code = main(["fetch", "--area", "150602", "--out", str(out), "--boundary", str(RECORDED / "boundaries.geojson"),
+                 "--downloads", str(tmp_path / "dl"), "--no-ages"])
+    assert code == 0, capsys.readouterr().err
+    assert [u for u in services.urls("GET") if "worldpop" in u] == [WORLDPOP_BSGM, WORLDPOP_MAXAR]
+    assert not (out / "population_60plus.tif").exists()
+    assert StudyConfig.from_toml(out / "study.toml").population_60plus is None
+    assert FetchConfig.from_toml(out / "study.toml").ages_60plus is False  # `fetch --config` fetches it alike
+    assert "population_60plus" not in json.loads((out / "provenance.json").read_text(encoding="utf-8"))["sources"]
+
+
+def test_age_grid_download_failure_is_one_line(services: Services, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    services.mock.replace(responses.GET, AGE_F60_BSGM, status=404)
+    services.mock.get(AGES + "maxar_v1/CHN/chn_f_60_2020_constrained.tif", status=404)
+    out = tmp_path / "150602"
+    code = main(["fetch", "--area", "150602", "--out", str(out), "--boundary", str(RECORDED / "boundaries.geojson"),
+                 "--downloads", str(tmp_path / "_downloads")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("ordos-geo: error: ")
+    assert not out.exists() and not (tmp_path / ".150602.part").exists()
+    # the country files already complete stay for the next try; no half-written file
+    assert not list((tmp_path / "_downloads").glob("*.part"))
+    assert "WorldPop age grid f_60 download failed: " in err and AGE_URLS[0] in err and AGE_F60_BSGM in err
+    assert "fetch without the age grids (--no-ages)" in err
 
 
 def test_unknown_area_and_bad_options(services: Services, tmp_path: Path,

@@ -266,3 +266,62 @@ def test_implausible_residents_per_hectare_are_refused(tmp_path):
     people = _points(tmp_path / "people.geojson", [(109.957702, 39.829887), (109.951495, 39.825508)], [120, 1e30])
     with pytest.raises(InputDataError, match=r"people\.geojson: 1 populated cells hold more than 5,000 residents per"):
         pipeline.load_study(_user_study(tmp_path, population=people))
+
+
+def _older_grid(folder, name, change):
+    """A GeoTIFF of residents aged 60+ built by hand from the grid study's population raster."""
+    import rasterio
+
+    from ordos_geo import io
+
+    with rasterio.open(folder / "pop.tif") as source:
+        people, profile = source.read(1), source.profile
+    older, transform = change(people.astype("float64"), profile["transform"])
+    profile = {"crs": profile["crs"], "transform": transform, "nodata": profile["nodata"]}
+    return io.write_raster(older.astype("float32"), profile, folder / name)
+
+
+def test_population_60plus_grid_is_read_cell_by_cell_before_the_census_split(tmp_path):
+    import geopandas as gpd
+    import numpy as np
+    from _grid_study import write_grid_study
+    from rasterio.transform import Affine
+
+    from ordos_geo._errors import InputDataError
+    from ordos_geo.config import StudyConfig
+
+    config = StudyConfig.from_toml(write_grid_study(tmp_path, name="older", n=6, seed=4))
+    districts = gpd.read_file(tmp_path / "districts.geojson").assign(share_60plus=0.5)  # the census split: 50 %
+    districts.to_file(tmp_path / "districts.geojson", driver="GeoJSON")
+
+    def quarter_but_first(people, transform):  # a quarter of each cell's residents, none in the first populated cell
+        older = np.where(people > 0, people / 4, 0.0)
+        older.flat[np.flatnonzero(people > 0)[0]] = 0.0
+        return older, transform
+
+    path = _older_grid(tmp_path, "older.tif", quarter_but_first)
+    cells = pipeline.load_study(config.with_overrides(population_60plus=path), use_cache=False).cells
+    first = cells["cell_id"].min()  # row * width + col: the first populated cell in reading order
+    expected = np.where(cells["cell_id"] == first, 0.0, cells["population"] / 4)
+    assert cells["population_60plus"].to_numpy() == pytest.approx(expected)
+    # without the grid the boundaries' census share splits the residents
+    split = pipeline.load_study(config, use_cache=False).cells
+    assert split["population_60plus"].to_numpy() == pytest.approx(split["population"].to_numpy() * 0.5)
+
+    def shifted(people, transform):  # the same values half a cell to the east: no cell lines up
+        return people / 4, transform * Affine.translation(0.5, 0)
+
+    with pytest.raises(InputDataError, match=r"population_60plus older_shifted\.tif: \d+ cells lie elsewhere with "
+                                             r"the \d+ population cells; give residents aged 60\+ on the same grid"):
+        pipeline.load_study(config.with_overrides(population_60plus=_older_grid(tmp_path, "older_shifted.tif",
+                                                                                 shifted)), use_cache=False)
+
+    def one_too_many(people, transform):  # the first populated cell: one more resident aged 60+ than residents
+        older = np.where(people > 0, people / 4, 0.0)
+        older.flat[np.flatnonzero(people > 0)[0]] = people.flat[np.flatnonzero(people > 0)[0]] + 1
+        return older, transform
+
+    with pytest.raises(InputDataError, match=rf"older_over\.tif: 1 cells hold more residents aged 60\+ than "
+                                             rf"residents, first cell ids {first} "):
+        pipeline.load_study(config.with_overrides(population_60plus=_older_grid(tmp_path, "older_over.tif",
+                                                                                 one_too_many)), use_cache=False)
