@@ -62,7 +62,8 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from tqdm.auto import tqdm
 
-from ordos_geo import _orienteering, settings
+from ordos_geo import settings
+from ordos_geo.trails import heuristic as _orienteering
 from ordos_geo._errors import InputDataError, MissingDependencyError, SolverError
 from ordos_geo._highs import new_highs
 from ordos_geo.accessibility import snap_points
