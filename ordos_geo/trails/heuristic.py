@@ -1,29 +1,10 @@
-"""Loop and route trails: an orienteering problem with coverage prizes on the street graph.
+"""Trail heuristics: greedy growth of connected trees, and GRASP with iterated local search for loops and routes.
 
-A *loop* is a simple cycle of street segments (it brings the walker back to the
-start, no segment and no junction walked twice); a *route* is a simple path.
-Up to ``max_trails`` node-disjoint trails share one length budget, each is at
-least ``min_len`` long, and the objective is the population of the cells
-reached by any chosen segment (a resident counts once, whichever segment
-reaches them). It is the orienteering problem (Vansteenwegen, Souffriau and Van
-Oudheusden 2011, *EJOR* 209) with two twists taken from the arc-routing side of
-the family: prizes sit on cells reached by segments, not on the vertices, and
-the cover is a union, not a sum.
-
-Two solvers share :class:`RouteProblem` (a cost-matrix-style core: arrays, no
-geometry):
-
-- :func:`solve_exact`: a MILP (HiGHS) over segment, junction and cell
-  variables with degree equations; connectivity is not written up front but
-  added lazily, as in the branch-and-cut of Fischetti, Salazar and Toth (1998):
-  after each solve the components of the integer solution are checked and a
-  violated generalised subtour-elimination cut (a component without a root
-  junction for loops, a cycle for routes) or a minimum-length cut (a component
-  shorter than ``min_len``) is added, until none is violated. The solver's dual
-  bound of the last solve bounds the true optimum, because every added cut is
-  valid.
-- :func:`solve_heuristic`: GRASP starts followed by an iterated local search in
-  the spirit of EA4OP (Kobeaga, Merino and Lozano 2018, *EJOR* 269): the
+- :class:`_Planner` (the ``network`` shape): greedy growth of up to
+  ``max_trails`` connected trees by the best new population per metre, leaf
+  swaps and loop closing.
+- :func:`solve_heuristic` (loops and routes): GRASP starts followed by an
+  iterated local search in the spirit of EA4OP (Kobeaga, Merino and Lozano 2018, *EJOR* 269): the
   *add* move replaces one stretch of a trail by a detour through unused
   junctions (a path found by a bounded Dijkstra, once on true length and once on
   a prize-discounted length), the *drop* move replaces a stretch by a shorter
@@ -37,386 +18,359 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any
 
-import networkx as nx
 import numpy as np
-import scipy.sparse
 
-from ordos_geo._errors import SolverError
-from ordos_geo._highs import new_highs
+from ordos_geo.trails._orienteering import _EPS, RouteProblem, RouteSolution, _components
+from ordos_geo.trails.prize import TrailPrizeModel, _ranges, _unique
 
-__all__ = ["RouteProblem", "RouteSolution", "Shape", "solve_exact", "solve_heuristic"]
-
-Shape = Literal["loop", "route"]
-
-_EPS = 1e-9
+__all__ = ["solve_heuristic"]
 
 
-@dataclass(frozen=True, eq=False)
-class RouteProblem:
-    """A loop/route orienteering instance over undirected street segments.
-
-    Attributes
-    ----------
-    reach : scipy.sparse.csr_matrix
-        ``(n_segments, n_cells)`` boolean: segment ``s`` reaches cell ``c``.
-    weight : numpy.ndarray
-        ``(n_cells,)`` population of each cell (the prize, counted once).
-    seg_u, seg_v : numpy.ndarray
-        End junctions of each segment.
-    seg_len : numpy.ndarray
-        True length of each segment (metres; what the budget counts).
-    cost : numpy.ndarray
-        Cost used to *choose* segments (length x preferences); ties and
-        detours prefer cheap segments, the budget never sees it.
-    allowed : numpy.ndarray
-        Boolean mask of the segments a trail may use.
-    shape : {"loop", "route"}
-    budget : float
-        Total length of all trails (metres).
-    min_len : float
-        Minimum length of each trail (metres).
-    max_trails : int
-        Maximum number of trails.
-    """
-
-    reach: scipy.sparse.csr_matrix
-    weight: np.ndarray
-    seg_u: np.ndarray
-    seg_v: np.ndarray
-    seg_len: np.ndarray
-    cost: np.ndarray
-    allowed: np.ndarray
-    shape: Shape
-    budget: float
-    min_len: float
-    max_trails: int
-
-    def value(self, segments: list[int] | np.ndarray) -> float:
-        """Population reached by the union of ``segments``."""
-        ids = np.asarray(segments, dtype=np.int64)
-        if ids.size == 0:
-            return 0.0
-        cells = np.unique(self.reach[ids].indices)
-        return float(self.weight[cells].sum())
-
-    def usable(self) -> np.ndarray:
-        """Allowed segments a trail of this shape can use (routes skip self-loops)."""
-        ok = self.allowed.copy()
-        if self.shape == "route":
-            ok &= self.seg_u != self.seg_v
-        return ok
+# --------------------------------------------------------------------------------------------------
+# Network shape: greedy growth of connected trees
+# --------------------------------------------------------------------------------------------------
 
 
 @dataclass
-class RouteSolution:
-    """Trails found by a solver.
-
-    Attributes
-    ----------
-    trails : list of list of int
-        Per trail, its segments in walking order.
-    value : float
-        Population reached by all trails.
-    bound : float
-        Upper bound on the optimum (``inf`` when the solver proves none).
-    status : str
-        Solver status text.
-    """
-
-    trails: list[list[int]]
-    value: float
-    bound: float = math.inf
-    status: str = ""
+class _Tree:
+    segments: list[int] = field(default_factory=list)
+    degree: dict[int, int] = field(default_factory=dict)
+    length: float = 0.0
 
 
-# --------------------------------------------------------------------------------------------------
-# Exact: MILP with lazily added subtour-elimination and minimum-length cuts
-# --------------------------------------------------------------------------------------------------
+class _Planner:
+    """Greedy growth of up to ``max_trails`` connected trails, then local improvement."""
 
+    def __init__(
+        self,
+        model: TrailPrizeModel,
+        allowed: np.ndarray,
+        cost: np.ndarray,
+        *,
+        budget_m: float,
+        min_trail_m: float,
+        jump_m: float,
+    ) -> None:
+        self.model = model
+        self.indptr = model.reach.indptr.astype(np.int64)
+        self.indices = model.reach.indices.astype(np.int64)
+        self.weight = model.population
+        self.length = model.segment_length
+        self.cost = cost
+        self.allowed = allowed
+        self.budget = float(budget_m)
+        self.min_len = float(min_trail_m)
+        self.jump_m = float(jump_m)
+        su, sv = model.segment_u, model.segment_v
+        ids = np.flatnonzero(allowed)
+        nodes = np.concatenate([su[ids], sv[ids]])
+        segs = np.concatenate([ids, ids])
+        other = np.concatenate([sv[ids], su[ids]])
+        order = np.argsort(nodes, kind="stable")
+        n_nodes = int(max(su.max(initial=0), sv.max(initial=0))) + 1
+        indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(nodes, minlength=n_nodes), out=indptr[1:])
+        self.inc_ptr = indptr.tolist()
+        self.inc_seg = segs[order].tolist()
+        self.inc_other = other[order].tolist()
+        self.len_list = self.length.tolist()
+        self.su_list, self.sv_list = su.tolist(), sv.tolist()
+        self.standalone = model.segment_population
+        self.reset()
 
-def _components(seg_u: np.ndarray, seg_v: np.ndarray, segments: list[int]) -> list[list[int]]:
-    parent: dict[int, int] = {}
+    # ---- state ----
+    def reset(self) -> None:
+        self.count = np.zeros(len(self.weight), dtype=np.int32)
+        self.trail_of = np.full(len(self.length), -1, dtype=np.int64)
+        self.trails: list[_Tree] = []
 
-    def find(x: int) -> int:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    def rows(self, segs: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        segs = np.asarray(segs, dtype=np.int64)
+        starts = self.indptr[segs]
+        counts = self.indptr[segs + 1] - starts
+        return np.repeat(np.arange(len(segs)), counts), self.indices[_ranges(starts, counts)]
 
-    for s in segments:
-        a, b = find(int(seg_u[s])), find(int(seg_v[s]))
-        if a != b:
-            parent[a] = b
-    groups: dict[int, list[int]] = {}
-    for s in segments:
-        groups.setdefault(find(int(seg_u[s])), []).append(int(s))
-    return list(groups.values())
+    def marginals(self, segs: Sequence[int] | np.ndarray) -> np.ndarray:
+        rep, cells = self.rows(segs)
+        values = self.weight[cells] * (self.count[cells] == 0)
+        return np.bincount(rep, weights=values, minlength=len(segs))
 
+    def union_gain(self, segs: Sequence[int]) -> float:
+        _, cells = self.rows(segs)
+        cells = _unique(cells)
+        return float((self.weight[cells] * (self.count[cells] == 0)).sum())
 
-def _walk_order(seg_u: np.ndarray, seg_v: np.ndarray, segments: list[int]) -> list[int]:
-    """Segments of a simple cycle or path in walking order (from an end of a path)."""
-    if len(segments) <= 1:
-        return list(segments)
-    at: dict[int, list[int]] = {}
-    for s in segments:
-        at.setdefault(int(seg_u[s]), []).append(s)
-        at.setdefault(int(seg_v[s]), []).append(s)
-    ends = [n for n, ss in at.items() if len(ss) == 1]
-    node = ends[0] if ends else int(seg_u[segments[0]])
-    order: list[int] = []
-    used: set[int] = set()
-    while True:
-        nxt = [s for s in at[node] if s not in used]
-        if not nxt:
-            break
-        s = nxt[0]
-        used.add(s)
-        order.append(s)
-        node = int(seg_v[s]) if int(seg_u[s]) == node else int(seg_u[s])
-    return order
+    def unique_value(self, seg: int) -> float:
+        _, cells = self.rows([seg])
+        return float((self.weight[cells] * (self.count[cells] == 1)).sum())
 
+    def value(self) -> float:
+        return float(self.weight[self.count > 0].sum())
 
-def solve_exact(
-    problem: RouteProblem,
-    *,
-    time_limit_s: float = 20.0,
-    warm_start: list[list[int]] | None = None,
-) -> RouteSolution:
-    """Solve a loop/route instance exactly (HiGHS MILP, connectivity cuts added lazily).
+    def total_length(self) -> float:
+        return float(sum(t.length for t in self.trails))
 
-    Variables: ``x_s`` (segment used), ``z_v`` (junction visited), ``y_c``
-    (cell reached, one per class of cells reached by the same segments),
-    ``r_v`` (loop: junction roots a trail) or ``t_v`` (route: junction ends a
-    trail). Rows: degree ``sum x(delta(v)) = 2 z_v`` (loop) or ``2 z_v - t_v``
-    (route), budget, ``y_c <= sum of x over the segments reaching c``, at most
-    ``max_trails`` roots (two ends per route). Cuts added when an integer
-    solution violates them, for a component with junctions ``S``:
-    ``x(delta(S)) + 2 r(S) >= 2 z_v`` (loop) or ``x(delta(S)) + t(S) >= 2 z_v``
-    (route) for ``v`` in ``S``, and ``sum_{s in C} x_s - x(touching C) <= |C| - 1``
-    for a component ``C`` shorter than ``min_len``.
-
-    Parameters
-    ----------
-    problem : RouteProblem
-    time_limit_s : float
-        Wall time for all solves together; on timeout the incumbent and the
-        last dual bound are returned.
-    warm_start : list of list of int, optional
-        Feasible trails (e.g. the heuristic's) used as the first incumbent.
-
-    Returns
-    -------
-    RouteSolution
-        ``bound`` is the solver's dual bound (equal to ``value`` when proven optimal).
-    """
-    import time
-
-    import highspy
-
-    loop = problem.shape == "loop"
-    segs = np.flatnonzero(problem.usable())
-    n_s = len(segs)
-    if n_s == 0:
-        return RouteSolution([], 0.0, 0.0, "empty")
-    seg_u, seg_v = problem.seg_u, problem.seg_v
-    nodes = np.unique(np.concatenate([seg_u[segs], seg_v[segs]]))
-    pos = {int(v): i for i, v in enumerate(nodes.tolist())}
-    n_v = len(nodes)
-    # Cells reached by the same set of segments form one class (one y column, summed weight).
-    sub = problem.reach[segs].tocsc()
-    classes: dict[tuple[int, ...], float] = {}
-    for c in np.flatnonzero(np.diff(sub.indptr) > 0).tolist():
-        key = tuple(sub.indices[sub.indptr[c] : sub.indptr[c + 1]].tolist())
-        classes[key] = classes.get(key, 0.0) + float(problem.weight[c])
-    class_keys = list(classes)
-    n_c = len(class_keys)
-    x0, z0, y0, r0 = 0, n_s, n_s + n_v, n_s + n_v + n_c
-    n_col = r0 + n_v
-    obj = np.zeros(n_col)
-    obj[y0:r0] = [classes[k] for k in class_keys]
-    lengths = problem.seg_len[segs].astype(float)
-    inc: list[list[tuple[int, float]]] = [[] for _ in range(n_v)]  # node -> (x column, coefficient)
-    for k, s in enumerate(segs.tolist()):
-        a, b = pos[int(seg_u[s])], pos[int(seg_v[s])]
-        if a == b:
-            inc[a].append((x0 + k, 2.0))
-        else:
-            inc[a].append((x0 + k, 1.0))
-            inc[b].append((x0 + k, 1.0))
-    rows: list[tuple[list[int], list[float], float, float]] = []
-    inf = math.inf
-    for i in range(n_v):
-        idx = [c for c, _ in inc[i]] + [z0 + i]
-        val = [w for _, w in inc[i]] + [-2.0]
-        if loop:
-            rows.append((idx, val, 0.0, 0.0))
-        else:
-            rows.append(([*idx, r0 + i], [*val, 1.0], 0.0, 0.0))
-        rows.append(([r0 + i, z0 + i], [1.0, -1.0], -inf, 0.0))
-    rows.append((list(range(x0, x0 + n_s)), lengths.tolist(), -inf, float(problem.budget)))
-    rows.append((list(range(r0, r0 + n_v)), [1.0] * n_v, -inf, float(problem.max_trails * (1 if loop else 2))))
-    for j, key in enumerate(class_keys):
-        rows.append(([y0 + j] + [x0 + k for k in key], [1.0] + [-1.0] * len(key), -inf, 0.0))
-
-    h = new_highs()
-    h.setOptionValue("mip_rel_gap", 1e-9)
-    h.addCols(n_col, obj, np.zeros(n_col), np.ones(n_col), 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
-
-    def add_rows(new: list[tuple[list[int], list[float], float, float]]) -> None:
-        starts = np.cumsum([0] + [len(r[0]) for r in new[:-1]]).astype(np.int32)
-        index = np.concatenate([np.asarray(r[0], dtype=np.int32) for r in new])
-        value = np.concatenate([np.asarray(r[1], dtype=float) for r in new])
-        h.addRows(
-            len(new), np.array([r[2] for r in new]), np.array([r[3] for r in new]), len(index), starts, index, value
-        )
-
-    add_rows(rows)
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-    coef = 2.0 if loop else 1.0
-    seg_col = {int(s): k for k, s in enumerate(segs.tolist())}
-    # Segments touching each junction set, for the cuts.
-    node_segs: list[list[int]] = [[] for _ in range(n_v)]
-    for k, s in enumerate(segs.tolist()):
-        node_segs[pos[int(seg_u[s])]].append(k)
-        if seg_u[s] != seg_v[s]:
-            node_segs[pos[int(seg_v[s])]].append(k)
-
-    def separate(col: np.ndarray) -> list[tuple[list[int], list[float], float, float]]:
-        """Subtour cuts violated by a fractional point: a minimum cut between each junction and the roots."""
-        graph = nx.DiGraph()
-        for k, s in enumerate(segs.tolist()):
-            a, b = pos[int(seg_u[s])], pos[int(seg_v[s])]
-            if a != b and col[x0 + k] > 1e-9:
-                for p, q in ((a, b), (b, a)):
-                    old = graph.get_edge_data(p, q, {"capacity": 0.0})["capacity"]
-                    graph.add_edge(p, q, capacity=old + float(col[x0 + k]))
-        for i in range(n_v):
-            if col[r0 + i] > 1e-9:
-                graph.add_edge(i, "roots", capacity=coef * float(col[r0 + i]))
-        found, seen = [], set()
-        for i in np.argsort(-col[z0:y0]).tolist():
-            if col[z0 + i] < 1e-3 or i not in graph:
+    def add(self, t: int, segs: Sequence[int]) -> None:
+        trail = self.trails[t]
+        for s in segs:
+            if self.trail_of[s] >= 0:
                 continue
-            if "roots" not in graph:
-                cut, (side, _) = 0.0, (set(nx.node_connected_component(graph.to_undirected(), i)), None)
-            else:
-                cut, (side, _) = nx.minimum_cut(graph, i, "roots")
-            if cut < 2.0 * col[z0 + i] - 1e-4:
-                members = frozenset(x for x in side if x != "roots")
-                if members in seen:
-                    continue
-                seen.add(members)
-                found.append(_subtour_cut(members, i))
-            if len(found) >= 40:
-                break
-        return found
+            self.trail_of[s] = t
+            trail.segments.append(int(s))
+            trail.length += self.len_list[s]
+            for node in (self.su_list[s], self.sv_list[s]):
+                trail.degree[node] = trail.degree.get(node, 0) + 1
+            _, cells = self.rows([s])
+            np.add.at(self.count, cells, 1)
 
-    def _subtour_cut(members: frozenset[int] | set[int], i: int) -> tuple[list[int], list[float], float, float]:
-        crossing = sorted(
-            {k for m in members for k in node_segs[m]}
-            - {k for k in range(n_s) if pos[int(seg_u[segs[k]])] in members and pos[int(seg_v[segs[k]])] in members}
+    def remove(self, t: int, s: int) -> None:
+        trail = self.trails[t]
+        trail.segments.remove(s)
+        trail.length -= self.len_list[s]
+        self.trail_of[s] = -1
+        for node in (self.su_list[s], self.sv_list[s]):
+            trail.degree[node] -= 1
+            if trail.degree[node] == 0:
+                del trail.degree[node]
+        _, cells = self.rows([s])
+        np.subtract.at(self.count, cells, 1)
+
+    def deficit(self, t: int) -> float:
+        return max(0.0, self.min_len - self.trails[t].length)
+
+    def allowance(self, t: int) -> float:
+        others = sum(self.deficit(j) for j in range(len(self.trails)) if j != t)
+        return self.budget - self.total_length() - others
+
+    # ---- candidates ----
+    def _tree(self, sources: Iterable[int], limit: float) -> tuple[list[int], dict[int, float], dict[int, tuple]]:
+        """Bounded Dijkstra over free allowed segments from the trail's nodes (true lengths)."""
+        dist: dict[int, float] = {}
+        pred: dict[int, tuple[int, int]] = {}
+        heap = []
+        for node in sources:
+            dist[node] = 0.0
+            heap.append((0.0, node))
+        heapq.heapify(heap)
+        order: list[int] = []
+        inc_ptr, inc_seg, inc_other, length, trail_of = (
+            self.inc_ptr,
+            self.inc_seg,
+            self.inc_other,
+            self.len_list,
+            self.trail_of,
         )
-        idx = [x0 + k for k in crossing] + [r0 + m for m in members] + [z0 + i]
-        val = [1.0] * len(crossing) + [coef] * len(members) + [-2.0]
-        return (idx, val, 0.0, inf)
+        while heap:
+            d, node = heapq.heappop(heap)
+            if d > dist[node]:
+                continue
+            if d > 0:
+                order.append(node)
+            if node + 1 >= len(inc_ptr):
+                continue
+            for k in range(inc_ptr[node], inc_ptr[node + 1]):
+                s = inc_seg[k]
+                if trail_of[s] >= 0:
+                    continue
+                nd = d + length[s]
+                m = inc_other[k]
+                if nd <= limit and nd < dist.get(m, math.inf):
+                    dist[m] = nd
+                    pred[m] = (node, s)
+                    heapq.heappush(heap, (nd, m))
+        return order, dist, pred
 
-    deadline = time.monotonic() + float(time_limit_s)
-    for _ in range(50):  # root cutting planes on the LP relaxation: the bound respects the shape
-        h.setOptionValue("time_limit", max(deadline - time.monotonic(), 0.01))
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            break
-        lp_cuts = separate(np.asarray(h.getSolution().col_value))
-        if not lp_cuts:
-            break
-        add_rows(lp_cuts)
-    integer = np.concatenate([np.arange(x0, y0), np.arange(r0, n_col)]).astype(np.int32)
-    h.changeColsIntegrality(len(integer), integer, np.full(len(integer), highspy.HighsVarType.kInteger, dtype=np.uint8))
+    def best_candidate(self, t: int, *, tabu: frozenset[int] = frozenset(), top: int = 5) -> tuple[float, float, list]:
+        """Best (ratio, gain, segments) addition to trail ``t`` within its length allowance."""
+        trail = self.trails[t]
+        allowance = self.allowance(t)
+        best: tuple[float, float, list[int]] = (-1.0, 0.0, [])
+        if allowance <= 0:
+            return best
+        nodes = list(trail.degree)
+        # Single segments touching the trail (including loop closers).
+        touching = {
+            self.inc_seg[k]
+            for node in nodes
+            if node + 1 < len(self.inc_ptr)
+            for k in range(self.inc_ptr[node], self.inc_ptr[node + 1])
+        }
+        frontier = [s for s in touching if self.trail_of[s] < 0 and s not in tabu and self.len_list[s] <= allowance]
+        if frontier:
+            gains = self.marginals(frontier)
+            ratios = gains / self.cost[frontier]
+            i = int(np.argmax(ratios))
+            best = (float(ratios[i]), float(gains[i]), [frontier[i]])
+        # Short paths to farther segments.
+        order, _dist, pred = self._tree(nodes, min(self.jump_m, allowance))
+        if len(order) > 1:
+            tree_segs = np.array([pred[w][1] for w in order], dtype=np.int64)
+            seg_gain = self.marginals(tree_segs)
+            est: dict[int, float] = {}
+            cost: dict[int, float] = {}
+            hops: dict[int, int] = {}
+            for w, s, g in zip(order, tree_segs.tolist(), seg_gain.tolist(), strict=True):
+                parent = pred[w][0]
+                est[w] = est.get(parent, 0.0) + (0.0 if s in tabu else g)
+                cost[w] = cost.get(parent, 0.0) + float(self.cost[s])
+                hops[w] = hops.get(parent, 0) + 1
+            multi = [w for w in order if hops[w] > 1 and est[w] > 0]
+            multi.sort(key=lambda w: est[w] / cost[w], reverse=True)
+            for w in multi[:top]:
+                path = []
+                node = w
+                while node in pred:
+                    node, s = pred[node]
+                    path.append(s)
+                if any(s in tabu for s in path):
+                    continue
+                gain = self.union_gain(path)
+                ratio = gain / cost[w]
+                if ratio > best[0]:
+                    best = (ratio, gain, path[::-1])
+        return best
 
-    def cuts_for(chosen: list[int], col: np.ndarray) -> list[tuple[list[int], list[float], float, float]]:
-        found = []
-        for comp in _components(seg_u, seg_v, chosen):
-            members = {pos[int(seg_u[s])] for s in comp} | {pos[int(seg_v[s])] for s in comp}
-            touching = {k for i in members for k in node_segs[i]}
-            inside = {seg_col[s] for s in comp}
-            marks = sum(col[r0 + i] for i in members)
-            if (loop and marks < 0.5) or (not loop and marks < 1.5):
-                found.extend(_subtour_cut(members, i) for i in members)
-            if float(problem.seg_len[comp].sum()) < problem.min_len - 1e-6:
-                others = sorted(touching - inside)
-                idx = [x0 + k for k in sorted(inside)] + [x0 + k for k in others]
-                val = [1.0] * len(inside) + [-1.0] * len(others)
-                found.append((idx, val, -inf, float(len(inside) - 1)))
-        return found
+    # ---- phases ----
+    def seed(self, k: int, spread_m: float, node_xy: np.ndarray, *, first: int | None = None) -> None:
+        """Start ``k`` trails on high-prize segments at least ``spread_m`` apart (the first one given)."""
+        candidates = np.flatnonzero(self.allowed & (self.length <= self.budget))
+        if candidates.size == 0:
+            return
+        top = candidates[np.argsort(-self.standalone[candidates], kind="stable")[:5000]]
+        mid = 0.5 * (node_xy[self.model.segment_u[top]] + node_xy[self.model.segment_v[top]])
+        chosen_mid: list[np.ndarray] = []
+        for _ in range(k):
+            if self.allowance_for_new() < min(self.min_len, self.budget) - 1e-9 and self.trails:
+                break
+            ok = np.ones(len(top), dtype=bool)
+            for c in chosen_mid:
+                ok &= np.hypot(*(mid - c).T) >= spread_m
+            ok &= self.trail_of[top] < 0
+            ok &= self.length[top] <= self.allowance_for_new()
+            if not ok.any():
+                break
+            pool = top[ok]
+            g = self.marginals(pool)
+            i = int(np.lexsort((self.cost[pool], -g))[0])  # most residents, then cheapest (preferred) segment
+            if first is not None and not self.trails and np.any(pool == first):
+                i = int(np.flatnonzero(pool == first)[0])
+            if g[i] <= 0 and self.trails:
+                break
+            self.trails.append(_Tree())
+            self.add(len(self.trails) - 1, [int(pool[i])])
+            chosen_mid.append(mid[ok][i])
 
-    if warm_start:
-        start = np.zeros(n_col)
-        for trail in warm_start:
-            for s in trail:
-                start[x0 + seg_col[int(s)]] = 1.0
-                for node in (int(seg_u[s]), int(seg_v[s])):
-                    start[z0 + pos[node]] = 1.0
-            ends = _trail_ends(seg_u, seg_v, trail)
-            for node in ends if not loop else [int(seg_u[trail[0]])]:
-                start[r0 + pos[node]] = 1.0
-        chosen_cols = [seg_col[int(s)] for t in warm_start for s in t]
-        for j, key in enumerate(class_keys):
-            start[y0 + j] = 1.0 if set(key) & set(chosen_cols) else 0.0
-        h.setSolution(_solution(highspy, start))
+    def allowance_for_new(self) -> float:
+        return self.budget - self.total_length() - sum(self.deficit(j) for j in range(len(self.trails)))
 
-    best: list[list[int]] = [list(t) for t in warm_start] if warm_start else []
-    best_value = problem.value([s for t in best for s in t])
-    bound = inf
-    status_text = "not solved"
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            status_text = "time limit"
-            break
-        h.setOptionValue("time_limit", float(left))
-        h.run()
-        status = h.getModelStatus()
-        status_text = h.modelStatusToString(status)
-        if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
-            msg = f"exact trail solver (HiGHS) finished with status {status_text!r}"
-            raise SolverError(msg)
-        info = h.getInfo()
-        bound = min(bound, float(info.mip_dual_bound))
-        if info.primal_solution_status == 0:
-            break
-        col = np.asarray(h.getSolution().col_value)
-        chosen = segs[col[x0:z0] > 0.5].tolist()
-        new_cuts = cuts_for(chosen, col)
-        if not new_cuts:
-            trails = [_walk_order(seg_u, seg_v, c) for c in _components(seg_u, seg_v, chosen)]
-            value = problem.value(chosen)
-            if value > best_value + _EPS or not best:
-                best, best_value = trails, value
-            if status == highspy.HighsModelStatus.kOptimal:
-                bound = best_value
-            break
-        if status != highspy.HighsModelStatus.kOptimal:
-            break
-        add_rows(new_cuts)
-    return RouteSolution(best, best_value, max(bound, best_value), status_text)
+    def grow(self, *, tabu: frozenset[int] = frozenset()) -> None:
+        """Add the best gain-per-cost addition over all trails until nothing helps (lazy CELF order)."""
+        bound = [math.inf] * len(self.trails)
+        cache: list[tuple | None] = [None] * len(self.trails)
+        while self.trails:
+            t = int(np.argmax(bound))
+            if bound[t] <= 0:
+                break
+            ratio, gain, path = self.best_candidate(t, tabu=tabu)
+            bound[t], cache[t] = ratio, (ratio, gain, path)
+            if ratio <= 0 or gain <= 0:
+                bound[t] = 0.0
+                continue
+            others = [b for j, b in enumerate(bound) if j != t]
+            if not others or ratio >= max(others):
+                self.add(t, path)
+                bound = [math.inf if b > 0 else b for b in bound]
+                bound[t] = math.inf
+        self.fill_deficits()
 
+    def fill_deficits(self) -> None:
+        """Bring every trail to the minimum length with the cheapest additions (no prize left to gain)."""
+        for t in range(len(self.trails)):
+            while self.deficit(t) > 0:
+                allowance = self.allowance(t)
+                order, dist, pred = self._tree(list(self.trails[t].degree), allowance)
+                if not order:
+                    break
+                # The nearest node at least the deficit away, else the farthest reachable.
+                need = self.deficit(t)
+                target = next((w for w in order if dist[w] >= need), order[-1])
+                path = []
+                node = target
+                while node in pred:
+                    node, s = pred[node]
+                    path.append(s)
+                self.add(t, path)
 
-def _solution(highspy: object, values: np.ndarray) -> object:
-    sol = highspy.HighsSolution()  # type: ignore[attr-defined]
-    sol.col_value = values.tolist()
-    return sol
+    def improve(self, max_rounds: int = 40) -> None:
+        """Swap a low-value leaf segment for a better addition while it helps."""
+        tried: set[int] = set()
+        for _ in range(max_rounds):
+            leaves = []
+            for t, trail in enumerate(self.trails):
+                if len(trail.segments) < 2:
+                    continue
+                for s in trail.segments:
+                    if s in tried:
+                        continue
+                    a, b = self.su_list[s], self.sv_list[s]
+                    if a != b and (trail.degree[a] == 1 or trail.degree[b] == 1):
+                        if trail.length - self.len_list[s] >= self.min_len - 1e-9:
+                            leaves.append((self.unique_value(s) / self.cost[s], t, s))
+            if not leaves:
+                return
+            _, t, s = min(leaves)
+            tried.add(s)
+            before = self.value()
+            self.remove(t, s)
+            best_t = -1
+            best: tuple[float, float, list[int]] = (-1.0, 0.0, [])
+            for j in range(len(self.trails)):
+                cand = self.best_candidate(j, tabu=frozenset({s}))
+                if cand[1] > best[1]:
+                    best_t, best = j, cand
+            if best_t >= 0 and best[1] > 0:
+                self.add(best_t, best[2])
+            if self.value() > before + 1e-9:
+                tried.clear()
+                self.grow()
+            else:
+                if best_t >= 0 and best[1] > 0:
+                    for x in best[2]:
+                        self.remove(best_t, x)
+                self.add(t, [s])
 
-
-def _trail_ends(seg_u: np.ndarray, seg_v: np.ndarray, trail: list[int]) -> list[int]:
-    degree: dict[int, int] = {}
-    for s in trail:
-        for node in (int(seg_u[s]), int(seg_v[s])):
-            degree[node] = degree.get(node, 0) + 1
-    return [n for n, d in degree.items() if d == 1]
+    def close_loops(self) -> None:
+        """Close a trail into a loop with a short connecting path when the leftover budget allows."""
+        for t, trail in enumerate(self.trails):
+            if len(trail.segments) < 2:
+                continue
+            leaves = [node for node, deg in trail.degree.items() if deg == 1]
+            best: tuple[float, float, list[int]] | None = None
+            limit = min(self.allowance(t), max(self.model.reach_m, 0.3 * trail.length))
+            if limit <= 0:
+                continue
+            for leaf in leaves:
+                order, dist, pred = self._tree([leaf], limit)
+                # First trail node reached (other than the leaf) through free segments.
+                for w in order:
+                    if w in trail.degree:
+                        path = []
+                        node = w
+                        while node in pred:
+                            node, s = pred[node]
+                            path.append(s)
+                        gain = self.union_gain(path)
+                        key = (gain, -dist[w], path)
+                        if best is None or key[:2] > best[:2]:
+                            best = key
+                        break
+                # Or a loop closer touching the trail directly is already in `order` as its end node.
+            if best is not None and -best[1] <= self.allowance(t):
+                self.add(t, best[2])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -759,7 +713,7 @@ class _Search:
         uniq = self.unique_values(tr.segs)
         cum_len = np.concatenate([[0.0], np.cumsum([self.len[s] for s in tr.segs])]).tolist()
         cum_uni = np.concatenate([[0.0], np.cumsum(uniq)]).tolist()
-        cands = []
+        cands: list[tuple[float, float, tuple[int, int, dict[int, tuple[int, int]] | None, int]]] = []
         limit = min(self.detour_m, max(allowance, 0.0) + tr.length)
         for i in self._sources(n, ends=True):
             src = tr.nodes[i]
@@ -1071,7 +1025,7 @@ def solve_heuristic(
     first_pool = np.asarray(sorted(set(warm_start or [])) or usable.tolist(), dtype=np.int64)
     first_pool = first_pool[problem.usable()[first_pool]]
     best_value, best_snap = -1.0, []
-    firsts: list[tuple[str, object]] = [
+    firsts: list[tuple[str, Any]] = [
         ("seed", s) for s in _spread_seeds(search, first_pool, node_xy, spread_m / 2, max(n_starts, 1))
     ]
     if warm_start:
