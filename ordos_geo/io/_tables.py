@@ -1,0 +1,194 @@
+"""Reading CSV / TSV / Excel tables (UTF-8 or GB18030) and parsing their columns: names, points, numbers, yes/no."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ordos_geo._errors import InputDataError, MissingDependencyError
+from ordos_geo._validate import check_columns, describe_rows
+
+#: File endings of tables (CSV, TSV, Excel).
+_TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+#: Accepted spellings of a name column (compared case-insensitively, first match wins).
+_NAME_ALIASES = ("name", "名称", "name_zh", "title")
+_LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "lon_wgs84", "wgs84_lon", "gcj_lon", "bd_lon")
+_LAT_NAMES = ("lat", "latitude", "y", "纬度", "lat_wgs84", "wgs84_lat", "gcj_lat", "bd_lat")
+_LOCATION_NAMES = ("location", "坐标", "lnglat", "lonlat")
+_WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
+_TRUE = frozenset({"true", "yes", "y", "1", "是", "开放", "t"})
+_FALSE = frozenset({"false", "no", "n", "0", "否", "不开放", "f"})
+_UNKNOWN = frozenset({"unknown", "未知", "?"})
+
+
+def _find_column(columns: Any, names: tuple[str, ...]) -> str | None:
+    lowered = {str(c).strip().lower(): c for c in columns}
+    for candidate in names:
+        if candidate.lower() in lowered:
+            return lowered[candidate.lower()]
+    return None
+
+
+def _row_labels(table: pd.DataFrame, positions: Any, *, name_column: str | None = None) -> list[str]:
+    """1-based row numbers, with the row's name where there is one: ``3 (Dongsheng Stadium)``."""
+    labels = []
+    for position in np.asarray(positions, dtype=int).tolist():
+        label = str(position + 1)
+        if name_column is not None and name_column in table.columns:
+            value = table[name_column].iloc[position]
+            if isinstance(value, str) and value.strip():
+                label += f" ({value.strip()})"
+        labels.append(label)
+    return labels
+
+
+def _read_table(file: Path) -> pd.DataFrame:
+    """Read a CSV / TSV / Excel table of strings, trying UTF-8 then GB18030 (Chinese Excel)."""
+    suffix = file.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            try:
+                import openpyxl  # noqa: F401
+            except ImportError as error:  # pragma: no cover - dependency
+                msg = f"{file}: reading Excel needs openpyxl: pip install openpyxl"
+                raise MissingDependencyError(msg) from error
+            return pd.read_excel(file, dtype=object, engine="openpyxl")
+        sep = "\t" if suffix == ".tsv" else None
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return pd.read_csv(file, dtype=str, sep=sep, engine="python", encoding=encoding, skipinitialspace=True)
+            except UnicodeDecodeError:
+                continue
+        msg = f"{file}: cannot decode the text; save the table as UTF-8 CSV"
+        raise InputDataError(msg)
+    except pd.errors.EmptyDataError as error:
+        msg = f"{file}: the table is empty (no header, no rows); export the facility list again"
+        raise InputDataError(msg) from error
+    except (pd.errors.ParserError, ValueError, OSError, csv.Error, zipfile.BadZipFile, KeyError) as error:
+        if isinstance(error, InputDataError):
+            raise
+        msg = f"{file}: cannot read this table ({error}); save it as UTF-8 CSV or .xlsx with one header row"
+        raise InputDataError(msg) from error
+
+
+def _points_from_table(
+    table: pd.DataFrame, *, file: Path, lon_column: str | None, lat_column: str | None
+) -> gpd.GeoDataFrame:
+    """Build geometries (CRS unset: degrees of the declared datum) from lon/lat or WKT columns."""
+    name_column = _find_column(table.columns, _NAME_ALIASES)
+    if lon_column is not None or lat_column is not None:
+        check_columns(table, [c for c in (lon_column, lat_column) if c is not None], name=file.name,
+                      hint="check the lon_column / lat_column options (--lon-column / --lat-column)")
+    lon_col = lon_column or _find_column(table.columns, _LON_NAMES)
+    lat_col = lat_column or _find_column(table.columns, _LAT_NAMES)
+    if lon_col is not None and lat_col is not None:
+        lon = pd.to_numeric(table[lon_col], errors="coerce").to_numpy(float)
+        lat = pd.to_numeric(table[lat_col], errors="coerce").to_numpy(float)
+        where = f"columns `{lon_col}`/`{lat_col}`"
+    else:
+        location_col = _find_column(table.columns, _LOCATION_NAMES)
+        wkt_col = _find_column(table.columns, _WKT_NAMES)
+        if location_col is not None:
+            parts = table[location_col].astype(str).str.split(r"[,，\s]+", n=1, expand=True, regex=True)
+            parts = parts.reindex(columns=[0, 1])
+            lon = pd.to_numeric(parts[0], errors="coerce").to_numpy(float)
+            lat = pd.to_numeric(parts[1], errors="coerce").to_numpy(float)
+            where = f"column `{location_col}` (\"lon,lat\")"
+        elif wkt_col is not None:
+            geometry = shapely.from_wkt(table[wkt_col].to_numpy(dtype=object), on_invalid="ignore")
+            bad = np.flatnonzero(shapely.is_missing(geometry) | shapely.is_empty(geometry))
+            if bad.size:
+                msg = (f"{file.name}: column `{wkt_col}` has {bad.size} missing or invalid WKT geometries "
+                       f"({_describe(table, bad, name_column)}); fix or drop those rows")
+                raise InputDataError(msg)
+            return gpd.GeoDataFrame(table.drop(columns=[wkt_col]), geometry=geometry, crs=None)
+        else:
+            found = ", ".join(f"`{c}`" for c in table.columns)
+            msg = (f"{file.name}: no coordinate columns; expected longitude/latitude columns such as "
+                   "`lon`/`lat`, "
+                   f"`lng`/`lat`, `longitude`/`latitude` or `经度`/`纬度` (columns found: {found}); "
+                   "name them with the lon_column and lat_column options ([inputs] lon_column / lat_column in the "
+                   "study "
+                   "file, --lon-column / --lat-column on the command line)")
+            raise InputDataError(msg)
+    missing = np.flatnonzero(~np.isfinite(lon) | ~np.isfinite(lat))
+    if missing.size:
+        msg = (f"{file.name}: {where} have {missing.size} missing or non-numeric coordinates "
+               f"({_describe(table, missing, name_column)}); fill them or drop those rows")
+        raise InputDataError(msg)
+    swapped = np.flatnonzero((np.abs(lat) > 90) & (np.abs(lon) <= 90))
+    if swapped.size:
+        msg = (f"{file.name}: {where} look swapped: latitude beyond ±90° but longitude within it "
+               f"({_describe(table, swapped, name_column)}); swap "
+               "the lon_column and lat_column options (--lon-column / --lat-column)")
+        raise InputDataError(msg)
+    outside = np.flatnonzero((np.abs(lat) > 90) | (np.abs(lon) > 180))
+    if outside.size:
+        msg = (f"{file.name}: {where} are not longitude/latitude degrees "
+               f"({_describe(table, outside, name_column)}); give WGS-84, GCJ-02 or BD-09 degrees")
+        raise InputDataError(msg)
+    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs=None)
+
+
+def _describe(table: pd.DataFrame, positions: Any, name_column: str | None = None) -> str:
+
+    return describe_rows(_row_labels(table, positions, name_column=name_column))
+
+
+def _parse_bool(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None
+                ) -> np.ndarray:
+
+    out = np.full(len(values), True, dtype=object)
+    bad = []
+    for i, value in enumerate(values.tolist()):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        if isinstance(value, bool | np.bool_):
+            out[i] = bool(value)
+            continue
+        text = str(value).strip().lower()
+        if text.endswith(".0"):
+            text = text[:-2]
+        if text == "" or text == "nan":
+            continue
+        if text in _TRUE:
+            out[i] = True
+        elif text in _FALSE:
+            out[i] = False
+        elif text in _UNKNOWN:
+            out[i] = None
+        else:
+            bad.append(i)
+    if bad:
+        msg = (f"{name}: column `{column}` has values that are not yes/no ({_describe(table, bad, name_column)}); "
+               "use true/false, yes/no, 1/0, 是/否 or unknown/未知 (empty means open)")
+        raise InputDataError(msg)
+    return out if any(v is None for v in out) else out.astype(bool)
+
+
+def _numeric(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None
+             ) -> np.ndarray:
+
+    text = values.astype(object).where(values.notna(), None)
+    cleaned = text.map(lambda v: v.replace(",", "").strip() if isinstance(v, str) else v)
+    cleaned = cleaned.map(lambda v: None if isinstance(v, str) and v == "" else v)
+    numbers = np.array(pd.to_numeric(cleaned, errors="coerce"), dtype=float)
+    bad = np.flatnonzero(np.isnan(numbers) & cleaned.notna().to_numpy())
+    if bad.size:
+        msg = f"{name}: column `{column}` has non-numeric values ({_describe(table, bad, name_column)}); give numbers"
+        raise InputDataError(msg)
+    return numbers
+
+
+
+def _id_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

@@ -1,0 +1,230 @@
+"""Reading vector layers (or tables of points) into WGS-84 and checking their geometries against the study area."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from ordos_geo._crs import convert_to_wgs84
+from ordos_geo._errors import InputDataError
+from ordos_geo._validate import check_input_file
+from ordos_geo.io._tables import (
+    _NAME_ALIASES,
+    _TABLE_SUFFIXES,
+    _describe,
+    _find_column,
+    _points_from_table,
+    _read_table,
+)
+
+__all__ = ["FACILITY_SUFFIXES", "read_candidates", "read_lines", "read_vector"]
+
+#: File endings of vector layers.
+_VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".geojsonl", ".geojsons")
+#: File endings :func:`~ordos_geo.io.read_facilities` and :func:`read_vector` read.
+FACILITY_SUFFIXES: tuple[str, ...] = _VECTOR_SUFFIXES + _TABLE_SUFFIXES
+
+
+def _read_features(
+    file: Path, *, what: str, layer: str | int | None, coordinate_system: str, lon_column: str | None,
+    lat_column: str | None, empty_hint: str = "",
+) -> tuple[gpd.GeoDataFrame, str | None]:
+    """A vector layer, or a table of points, in WGS-84 with index ``0..n-1``, and its name column.
+
+    Every feature has a geometry in longitude/latitude range (one-line errors
+    otherwise); ``empty_hint`` ends the message for a table without rows.
+    """
+    if file.name.lower().endswith(_TABLE_SUFFIXES):
+        table = _read_table(file).dropna(how="all").reset_index(drop=True)
+        if len(table) == 0:
+            msg = f"{file}: the table has a header but no rows{empty_hint}"
+            raise InputDataError(msg)
+        frame = _points_from_table(table, file=file, lon_column=lon_column, lat_column=lat_column)
+    else:
+        frame = _read_vector(file, layer=layer, what=what)
+    frame = frame.reset_index(drop=True)
+    name_column = _find_column(frame.columns.drop(frame.geometry.name), _NAME_ALIASES)
+    _check_geometries(frame, name=file.name, name_column=name_column)
+    frame = _to_wgs84(frame, coordinate_system=coordinate_system, name=file.name)
+    _check_degrees(frame, name=file.name, name_column=name_column)
+    return frame, name_column
+
+
+def _read_vector(file: Path, *, layer: str | int | None, what: str) -> gpd.GeoDataFrame:
+
+    if layer is None and file.suffix.lower() in (".gpkg", ".gml", ".kml"):
+        import pyogrio
+
+        try:
+            layers = [str(row[0]) for row in pyogrio.list_layers(file)]
+        except Exception:  # unreadable: reported by read_file below
+            layers = []
+        if len(layers) > 1:
+            msg = (f"{file}: holds {len(layers)} layers ({', '.join(layers)}); choose one with the layer option "
+                   '(study file: [inputs] layers = { <input> = "<layer>" }; command line: --layer <input>=<layer>; '
+                   "Python: layer=)")
+            raise InputDataError(msg)
+    try:
+        frame = gpd.read_file(file, layer=layer, engine="pyogrio")
+    except Exception as error:  # pyogrio raises DataSourceError / DataLayerError / ValueError
+        msg = (f"{file}: cannot read this {what} layer ({error}); check the file and the layer name "
+               "(--layer <input>=<layer>)")
+        raise InputDataError(msg) from error
+    if len(frame) == 0:
+        msg = f"{file}: the {what} layer has no features; export it again with its rows"
+        raise InputDataError(msg)
+    if frame.crs is None:
+        msg = (f"{file}: the {what} layer has no CRS, so its coordinates cannot be placed; set it, e.g. "
+               "gdf.set_crs(4326) in Python or `ogr2ogr -a_srs EPSG:4326 out.gpkg in.shp` (for a Shapefile, "
+               "supply the .prj file)")
+        raise InputDataError(msg)
+    return frame
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, *, coordinate_system: str, name: str) -> gpd.GeoDataFrame:
+
+    if frame.crs is not None and frame.crs.is_geographic and coordinate_system == "wgs84" and frame.crs != 4326:
+        frame = frame.to_crs(4326)
+    return convert_to_wgs84(frame, source=coordinate_system, name=name)  # type: ignore[arg-type]
+
+
+def _check_geometries(frame: gpd.GeoDataFrame, *, name: str, name_column: str | None) -> None:
+
+    geometry = frame.geometry.array
+    bad = np.flatnonzero(shapely.is_missing(geometry) | shapely.is_empty(geometry))
+    if bad.size:
+        msg = (f"{name}: {bad.size} features have no geometry ({_describe(frame, bad, name_column)}); "
+               "give them coordinates or drop them")
+        raise InputDataError(msg)
+
+
+def _check_degrees(frame: gpd.GeoDataFrame, *, name: str, name_column: str | None) -> None:
+    """Raise if WGS-84 geometries have latitudes beyond ±90° or longitudes beyond ±180°."""
+    bounds = shapely.bounds(frame.geometry.array)
+    bad_lat = (np.abs(bounds[:, 1]) > 90) | (np.abs(bounds[:, 3]) > 90)
+    bad_lon = (np.abs(bounds[:, 0]) > 180) | (np.abs(bounds[:, 2]) > 180)
+    bad = np.flatnonzero(bad_lat | bad_lon)
+    if not bad.size:
+        return
+    swappable = bad_lat[bad] & (np.abs(bounds[bad][:, [0, 2]]) <= 90).all(axis=1)
+    advice = ("longitude and latitude look swapped (latitude beyond ±90°): write coordinates as (lon, lat)"
+              if swappable.all() else "coordinates are not longitude/latitude degrees: check the layer's CRS")
+    msg = f"{name}: {bad.size} features out of range ({_describe(frame, bad, name_column)}); {advice}"
+    raise InputDataError(msg)
+
+
+def _check_inside(
+    frame: gpd.GeoDataFrame, study_area: gpd.GeoDataFrame | gpd.GeoSeries | Any, *, name: str,
+    name_column: str | None, what: str,
+) -> None:
+    """Raise if features fall outside the study area, suggesting a lon/lat swap where that fits."""
+    area = _study_area_parts(study_area, 4326)
+    # a tolerance of ~0.1 m (1e-6 degree) for points drawn exactly on a boundary
+    inside = _inside_any(area, frame.geometry.to_numpy(), tolerance=1e-6)
+    outside = np.flatnonzero(~inside)
+    if not outside.size:
+        return
+    xy = shapely.get_coordinates(shapely.point_on_surface(frame.geometry.to_numpy()[outside]))
+    swapped_inside = _inside_any(area, shapely.points(xy[:, ::-1]))
+    advice = ("their longitude and latitude look swapped (swapped they fall inside): swap the lon_column "
+              "and lat_column options (--lon-column / --lat-column), or fix the source" if swapped_inside.all() else
+              "check the coordinates and their datum (--facilities-coordinates or [inputs] facilities_coordinates: "
+              "'wgs84', 'gcj02' for Amap, 'bd09' for Baidu)")
+    minx, miny, maxx, maxy = shapely.total_bounds(area)
+    msg = (f"{name}: {outside.size} of {len(frame)} {what} outside the study area (lon {minx:.3f}..{maxx:.3f}, "
+           f"lat {miny:.3f}..{maxy:.3f}): {_describe(frame, outside, name_column)}; {advice}")
+    raise InputDataError(msg)
+
+
+
+def _study_area_parts(study_area: Any, crs: Any) -> np.ndarray:
+    """The study area's geometries in ``crs`` (a shapely geometry is read as WGS-84)."""
+    if isinstance(study_area, gpd.GeoDataFrame | gpd.GeoSeries):
+        if study_area.crs is None:
+            msg = "study_area has no CRS; set it with .set_crs(...)"
+            raise InputDataError(msg)
+        parts = study_area.to_crs(crs).geometry.to_numpy()
+    else:
+        parts = gpd.GeoSeries([study_area], crs=4326).to_crs(crs).to_numpy()
+    return parts[~(shapely.is_missing(parts) | shapely.is_empty(parts))]
+
+
+def _inside_any(parts: np.ndarray, geometries: np.ndarray, *, tolerance: float = 0.0) -> np.ndarray:
+    """Boolean mask: which ``geometries`` lie within ``tolerance`` of one of ``parts`` (an STRtree, no union)."""
+    inside = np.zeros(len(geometries), dtype=bool)
+    if len(parts) and len(geometries):
+        tree = shapely.STRtree(parts)
+        if tolerance > 0:
+            hits = tree.query(geometries, predicate="dwithin", distance=tolerance)
+        else:
+            hits = tree.query(geometries, predicate="intersects")
+        inside[hits[0]] = True
+    return inside
+
+
+
+
+def read_vector(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "vector",
+    layer: str | int | None = None,
+    coordinate_system: str = "wgs84",
+    geometry_types: tuple[str, ...] | None = None,
+    lon_column: str | None = None,
+    lat_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read any vector layer (or a CSV/Excel table with lon/lat or WKT columns) into WGS-84.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        GeoJSON, GeoPackage, Shapefile, FlatGeobuf...; or CSV / Excel.
+    what : str
+        What the file holds, for messages (``"candidate sites"``).
+    layer : str or int, optional
+        Layer of a multi-layer file.
+    coordinate_system : {"wgs84", "gcj02", "bd09"}
+        Datum of degree coordinates (Amap: ``"gcj02"``, Baidu: ``"bd09"``).
+    geometry_types : tuple of str, optional
+        Accepted shapely geometry types; other rows raise, naming them.
+    lon_column, lat_column : str, optional
+        Coordinate columns of a table.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        All attribute columns, geometry in EPSG:4326, index ``0..n-1``.
+    """
+    file = check_input_file(path, what=what, suffixes=FACILITY_SUFFIXES)
+    frame, name_column = _read_features(file, what=what, layer=layer, coordinate_system=coordinate_system,
+                                        lon_column=lon_column, lat_column=lat_column)
+    if geometry_types is not None:
+        wrong = np.flatnonzero(~frame.geom_type.isin(geometry_types).to_numpy())
+        if wrong.size:
+            found = ", ".join(sorted(set(frame.geom_type.iloc[wrong])))
+            msg = (f"{file.name}: {what} must be {' / '.join(geometry_types)}; "
+                   f"{_describe(frame, wrong, name_column)} are {found}")
+            raise InputDataError(msg)
+    return frame
+
+
+def read_candidates(
+    path: str | os.PathLike[str], *, layer: str | int | None = None, coordinate_system: str = "wgs84"
+) -> gpd.GeoDataFrame:
+    """Read candidate sites (points or parcels) into WGS-84; ``siting.candidates_from_file`` sets the schema."""
+    return read_vector(path, what="candidate sites", layer=layer, coordinate_system=coordinate_system,
+                       geometry_types=("Point", "Polygon", "MultiPolygon"))
+
+
+def read_lines(
+    path: str | os.PathLike[str], *, layer: str | int | None = None, coordinate_system: str = "wgs84"
+) -> gpd.GeoDataFrame:
+    """Read (Multi)LineStrings, e.g. proposed fitness trails, into WGS-84."""
+    return read_vector(path, what="trail lines", layer=layer, coordinate_system=coordinate_system,
+                       geometry_types=("LineString", "MultiLineString"))
