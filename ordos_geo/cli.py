@@ -15,7 +15,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from ordos_geo._errors import ConfigError, OrdosGeoError
 from ordos_geo.config import FacilitySource, FetchConfig, StudyConfig, sample_config
@@ -307,9 +307,17 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (the usage block is in ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``<prog>: error: <message>`` and where the usage is, then exit 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ordos-geo`` argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="ordos-geo",
         description="Walking accessibility and facility planning for the Ordos fitness network (就近健身).",
     )

@@ -512,6 +512,15 @@ class StudyConfig:
         return cls(**kwargs)
 
 
+def _study_text(path: Path) -> str:
+    """The study file's text: UTF-8 (with or without the BOM Windows Notepad writes), else GB18030 (Chinese Windows)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     """The mapping of a study file; one-line errors for a missing, unreadable or malformed file."""
     if not path.exists():
@@ -521,7 +530,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         msg = f"{path}: is a folder, not a study file; pass --config with the TOML file (e.g. {path}/study.toml)"
         raise ConfigError(msg)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(_study_text(path))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         msg = f"{path}: not valid TOML ({exc}); see the README for the study file format"
         raise ConfigError(msg) from exc

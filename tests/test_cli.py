@@ -422,3 +422,18 @@ def test_bad_population_is_one_line(population_cwd, name, text, expected):
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["site", "--type", "stadium"], "ordos-geo site: error: argument --type: invalid choice: 'stadium'"),
+        (["run", "--thresholds-m", "abc"], "ordos-geo run: error: argument --thresholds-m: invalid float value"),
+        (["run", "--bogus"], "ordos-geo: error: unrecognized arguments: --bogus"),
+    ],
+)
+def test_argument_errors_are_one_line(tmp_path, args, expected):
+    result = _run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected) and lines[0].endswith("--help)")

@@ -273,3 +273,15 @@ def test_population_60plus_key_and_flag(tmp_path):
                                       "o2.tif"])
     assert _study_config(args).population_60plus.name == "o2.tif"
     assert "--population-60plus" in build_parser()._subparsers._group_actions[0].choices["run"].format_help()
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-8", b"\xef\xbb\xbf"), ("utf-8", b""), ("gb18030", b"")])
+def test_study_files_saved_by_windows_editors_are_read(tmp_path, encoding, bom):
+    text = ('[study]\nname = "dongsheng"\n[inputs]\nnetwork = "东胜.osm.pbf"\npopulation = "pop.tif"\n'
+            'facilities = "场馆.csv"\n')
+    path = tmp_path / "study.toml"
+    path.write_bytes(bom + text.encode(encoding))
+    config = StudyConfig.from_toml(path)
+    assert config.name == "dongsheng"
+    assert config.network == (tmp_path / "东胜.osm.pbf").resolve()
+    assert [s.path.name for s in config.facilities] == ["场馆.csv"]
