@@ -932,3 +932,22 @@ def test_an_implausible_venue_area_is_refused(tmp_path):
     path.write_text(f"name,kind,lon,lat,area_m2\nA,stadium,{LON0},{LAT0},1e308\nB,pitch,{LON0},{LAT0},800\n")
     with pytest.raises(InputDataError, match=r"`area_m2` has 1 implausibly large \(above 10,000,000\) value \(row 1 "):
         io.read_facilities(path)
+
+
+def test_a_shapefile_without_its_companion_files_names_them(tmp_path):
+    venues = gpd.GeoDataFrame({"name": ["A"], "kind": ["park"]}, geometry=[shapely.Point(109.98, 39.83)], crs=4326)
+    venues.to_file(tmp_path / "venues.shp")
+    (tmp_path / "venues.shx").unlink()
+    (tmp_path / "venues.dbf").unlink()
+    with pytest.raises(InputDataError) as error:
+        io.read_facilities(tmp_path / "venues.shp")
+    message = str(error.value)
+    assert "venues.shx and venues.dbf are not there" in message and "GeoPackage" in message
+    assert "SHAPE_RESTORE_SHX" not in message
+
+
+def test_boundaries_without_a_code_column_say_what_to_add(tmp_path):
+    path = tmp_path / "areas.geojson"
+    gpd.GeoDataFrame({"label": ["x"]}, geometry=[shapely.box(109, 39, 110, 40)], crs=4326).to_file(path)
+    with pytest.raises(InputDataError, match=r"missing column `adcode`; columns found: `label`; add a column `adcode`"):
+        io.read_boundaries(path)

@@ -55,9 +55,10 @@ def read_boundaries(
     code_col = adcode_column if adcode_column in frame.columns else _find_column(
         attributes, (adcode_column, "adcode", "code", "id", "区划代码"))
     if code_col is None:
-        check_columns(frame, [adcode_column], name=file.name, hint="pass adcode_column=")
+        check_columns(frame, [adcode_column], name=file.name,
+                      hint="add a column `adcode` with a unique code per area (the 6-digit 区划代码, or any id)")
     if name_column is not None:
-        check_columns(frame, [name_column], name=file.name, hint="check name_column=")
+        check_columns(frame, [name_column], name=file.name, hint="give the name of a column the file has")
     name_col = name_column or _find_column(attributes, ("name_zh", "name", "名称"))
     _check_geometries(frame, name=file.name, name_column=name_col)
     polygonal = frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()

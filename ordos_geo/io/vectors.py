@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,19 @@ def _read_features(
     return frame, name_column
 
 
+def _check_shapefile_parts(file: Path) -> None:
+    """A Shapefile is several files: name the missing ones (GDAL's own advice is for GDAL users)."""
+    if file.suffix.lower() != ".shp":
+        return
+    present = {p.suffix.lower() for p in file.parent.glob(f"{glob.escape(file.stem)}.*")}
+    missing = [suffix for suffix in (".shx", ".dbf") if suffix not in present]
+    if missing:
+        msg = (f"{file}: a Shapefile comes with its {', '.join(missing)} (and .prj) files beside the .shp, and "
+               f"{' and '.join(file.stem + s for s in missing)} are not there; copy all its files together, or "
+               "export a GeoPackage (.gpkg) instead")
+        raise InputDataError(msg)
+
+
 def _read_vector(file: Path, *, layer: str | int | None, what: str) -> gpd.GeoDataFrame:
 
     if layer is None and file.suffix.lower() in (".gpkg", ".gml", ".kml"):
@@ -69,6 +83,7 @@ def _read_vector(file: Path, *, layer: str | int | None, what: str) -> gpd.GeoDa
                    '(study file: [inputs] layers = { <input> = "<layer>" }; command line: --layer <input>=<layer>; '
                    "Python: layer=)")
             raise InputDataError(msg)
+    _check_shapefile_parts(file)
     try:
         frame = gpd.read_file(file, layer=layer, engine="pyogrio")
     except Exception as error:  # pyogrio raises DataSourceError / DataLayerError / ValueError
