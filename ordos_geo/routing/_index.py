@@ -1,0 +1,406 @@
+"""The network index: per-``WalkNetwork`` arrays, graphs and grids every walking-distance search uses.
+
+Built once per network and cached (weakly) on it: edge ends and lengths, the
+reverse twin of each two-way edge, the forward and transposed adjacency, the
+straight segments of the snapping edges hashed into a square grid, and node
+grids for the tiled bounded searches.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse
+import shapely
+
+from ordos_geo.network import WalkNetwork
+
+#: Grids of at most this many cells keep a dense cell -> segments pointer (8 bytes a cell).
+_DENSE_GRID_CELLS = 1 << 24
+#: Segment-grid cell side as a multiple of the mean spacing of the segments.
+_GRID_CELL_FACTOR = 0.6
+_INDEX_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _unique_sorted(values: np.ndarray) -> np.ndarray:
+    """Sorted unique values (sort-based; faster than hashing for the integer keys used here)."""
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
+@dataclass(eq=False)
+class _NetworkIndex:
+    n_nodes: int
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    geom_length: np.ndarray
+    twin: np.ndarray  # index of the reverse edge with the same geometry, -1 if one-way
+    snap_edges: np.ndarray  # edges snapped to (one per two-way pair)
+    geoms: np.ndarray
+    forward: scipy.sparse.csr_matrix
+    backward: scipy.sparse.csr_matrix  # transposed adjacency (walks reversed)
+    node_xy: np.ndarray
+    reach_ratio: float  # lower bound of network length / straight-line distance
+    _node_grid: dict = field(default_factory=dict)
+    _tree: shapely.STRtree | None = None
+    _segments: _SegmentGrid | None = None
+
+    @property
+    def tree(self) -> shapely.STRtree:
+        """STRtree of the snapping edges (built on first use)."""
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.geoms[self.snap_edges])
+        return self._tree
+
+    @property
+    def segments(self) -> _SegmentGrid:
+        """Straight segments of the snapping edges hashed into a square grid (built on first use)."""
+        if self._segments is None:
+            self._segments = _SegmentGrid.build(self.geoms[self.snap_edges], self.snap_edges)
+        return self._segments
+
+
+@dataclass(eq=False)
+class _SegmentGrid:
+    """Straight segments of the snapping edges, registered in every grid cell they cross.
+
+    A point's nearest segment within ``r`` cells (Chebyshev) is found among the
+    segments registered in the ``(2r+1)^2`` cells around it; a best distance
+    ``<= r * cell_m`` is exact.
+    """
+
+    a: np.ndarray  # (k, 2) segment starts
+    b: np.ndarray  # (k, 2) segment ends
+    edge: np.ndarray  # edge index of each segment
+    before: np.ndarray  # geometry length of the edge before the segment
+    cell_m: float
+    origin: np.ndarray
+    n_cols: int
+    n_rows: int
+    cell_keys: np.ndarray | None  # sorted occupied cell keys; None when cell_ptr is dense over all cells
+    cell_ptr: np.ndarray
+    cell_segments: np.ndarray
+
+    @classmethod
+    def build(cls, geoms: np.ndarray, edge_ids: np.ndarray) -> _SegmentGrid:
+        coords, line = shapely.get_coordinates(geoms, return_index=True)
+        same = line[1:] == line[:-1]
+        a = coords[:-1][same]
+        b = coords[1:][same]
+        seg_line = line[:-1][same]
+        seg_len = np.hypot(*(b - a).T)
+        cum = np.cumsum(seg_len)
+        first = np.ones(len(seg_line), dtype=bool)
+        first[1:] = seg_line[1:] != seg_line[:-1]
+        start_cum = (cum - seg_len)[first]
+        before = cum - seg_len - start_cum[np.cumsum(first) - 1]
+        lo = np.minimum(a, b).min(axis=0) - 1.0
+        hi = np.maximum(a, b).max(axis=0) + 1.0
+        area = float(np.prod(hi - lo))
+        cell_m = float(np.clip(_GRID_CELL_FACTOR * math.sqrt(area / max(len(a), 1)), 5.0, 250.0))
+        n_cols = int((hi[0] - lo[0]) // cell_m) + 1
+        n_rows = int((hi[1] - lo[1]) // cell_m) + 1
+        # cut segments into pieces no longer than a cell so long diagonals register in few cells
+        pieces = np.maximum(np.ceil(seg_len / cell_m).astype(np.int64), 1)
+        seg_of_piece = np.repeat(np.arange(len(a)), pieces)
+        k = np.arange(pieces.sum()) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        t0 = (k / pieces[seg_of_piece])[:, None]
+        t1 = ((k + 1) / pieces[seg_of_piece])[:, None]
+        d = (b - a)[seg_of_piece]
+        p0 = a[seg_of_piece] + t0 * d
+        p1 = a[seg_of_piece] + t1 * d
+        c0 = np.floor((np.minimum(p0, p1) - lo) / cell_m).astype(np.int64)
+        c1 = np.floor((np.maximum(p0, p1) - lo) / cell_m).astype(np.int64)
+        keys = []
+        segs = []
+        for dx in (0, 1):
+            for dy in (0, 1):
+                cx = c0[:, 0] + dx
+                cy = c0[:, 1] + dy
+                ok = (cx <= c1[:, 0]) & (cy <= c1[:, 1])
+                keys.append(cx[ok] * n_rows + cy[ok])
+                segs.append(seg_of_piece[ok])
+        key = np.concatenate(keys)
+        seg = np.concatenate(segs)
+        combined = _unique_sorted(key * len(a) + seg)  # sorted by cell, then segment
+        key, seg = combined // len(a), combined % len(a)
+        if n_cols * n_rows <= _DENSE_GRID_CELLS:
+            cell_keys = None
+            cell_ptr = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=n_cols * n_rows))])
+        else:
+            head = np.ones(len(key), dtype=bool)
+            head[1:] = key[1:] != key[:-1]
+            starts = np.flatnonzero(head)
+            cell_keys = key[starts]
+            cell_ptr = np.append(starts, len(key))
+        return cls(
+            a=a,
+            b=b,
+            edge=np.asarray(edge_ids)[seg_line],
+            before=before,
+            cell_m=cell_m,
+            origin=lo,
+            n_cols=n_cols,
+            n_rows=n_rows,
+            cell_keys=cell_keys,
+            cell_ptr=cell_ptr,
+            cell_segments=seg,
+        )
+
+    def candidates(self, cx: np.ndarray, cy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Segments registered in cells ``(cx, cy)``: ``(query position, segment)``, grouped by query."""
+        ok = (cx >= 0) & (cy >= 0) & (cx < self.n_cols) & (cy < self.n_rows)
+        key = np.where(ok, cx * self.n_rows + cy, 0)
+        if self.cell_keys is None:
+            slot = key
+            found = ok
+        else:
+            slot = np.minimum(np.searchsorted(self.cell_keys, key), len(self.cell_keys) - 1)
+            found = ok & (self.cell_keys[slot] == key)
+        starts = np.where(found, self.cell_ptr[slot], 0)
+        counts = np.where(found, self.cell_ptr[slot + 1] - starts, 0)
+        total = int(counts.sum())
+        query = np.repeat(np.arange(len(cx)), counts)
+        idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+        return query, self.cell_segments[idx]
+
+    def nearest(self, xy: np.ndarray, max_distance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest segment of each point within ``max_distance``: ``(segment or -1, t along it, distance)``.
+
+        Among equidistant segments the one of the lowest edge index (then segment) wins.
+        """
+        n = len(xy)
+        best_seg = np.full(n, -1, dtype=np.int64)
+        best_t = np.zeros(n)
+        best_d = np.full(n, np.inf)
+        cell = np.floor((xy - self.origin) / self.cell_m).astype(np.int64)
+        pending = np.arange(n)
+        r = 1
+        while len(pending):
+            offsets = np.arange(-r, r + 1)
+            dx = np.repeat(offsets, len(offsets))
+            dy = np.tile(offsets, len(offsets))
+            chunk = max(1_000, 4_000_000 // len(dx))
+            still = []
+            for start in range(0, len(pending), chunk):
+                pts = pending[start : start + chunk]
+                cx = (cell[pts, 0][:, None] + dx[None, :]).ravel()
+                cy = (cell[pts, 1][:, None] + dy[None, :]).ravel()
+                query, seg = self.candidates(cx, cy)
+                owner = query // len(dx)  # position in pts; candidates come grouped by owner
+                px = xy[pts, 0][owner]
+                py = xy[pts, 1][owner]
+                ax, ay = self.a[seg, 0], self.a[seg, 1]
+                abx, aby = self.b[seg, 0] - ax, self.b[seg, 1] - ay
+                ab2 = abx * abx + aby * aby
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    t = ((px - ax) * abx + (py - ay) * aby) / ab2
+                t = np.clip(np.nan_to_num(t, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0)
+                d = np.hypot(ax + t * abx - px, ay + t * aby - py)
+                counts = np.bincount(owner, minlength=len(pts))
+                has = counts > 0
+                starts = (np.cumsum(counts) - counts)[has]
+                d_min = np.full(len(pts), np.inf)
+                d_min[has] = np.minimum.reduceat(d, starts)
+                # ties: the lowest edge index, then segment
+                composite = np.where(d == d_min[owner], self.edge[seg] * len(self.a) + seg, np.iinfo(np.int64).max)
+                c_min = np.full(len(pts), np.iinfo(np.int64).max)
+                c_min[has] = np.minimum.reduceat(composite, starts)
+                winner = np.flatnonzero(composite == c_min[owner])
+                head = np.ones(len(winner), dtype=bool)
+                head[1:] = owner[winner[1:]] != owner[winner[:-1]]
+                win = winner[head]
+                wp = pts[owner[win]]
+                best_seg[wp], best_t[wp], best_d[wp] = seg[win], t[win], d[win]
+                exact = has & (best_d[pts] <= r * self.cell_m)
+                still.append(pts[~exact])
+            pending = np.concatenate(still) if still else np.empty(0, np.int64)
+            if r * self.cell_m >= max_distance:
+                break
+            r *= 2
+        too_far = best_d > max_distance
+        best_seg[too_far] = -1
+        return best_seg, best_t, best_d
+
+    def edges_near_boxes(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unique ``(box position, edge)`` pairs of edges with a segment registered in a cell a box overlaps."""
+        c0 = np.floor((boxes[:, :2] - self.origin) / self.cell_m).astype(np.int64)
+        c1 = np.floor((boxes[:, 2:] - self.origin) / self.cell_m).astype(np.int64)
+        c0 = np.clip(c0, 0, [self.n_cols - 1, self.n_rows - 1])
+        c1 = np.clip(c1, 0, [self.n_cols - 1, self.n_rows - 1])
+        w = c1[:, 0] - c0[:, 0] + 1
+        h = c1[:, 1] - c0[:, 1] + 1
+        count = w * h
+        box = np.repeat(np.arange(len(boxes)), count)
+        k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        cx = c0[box, 0] + k // h[box]
+        cy = c0[box, 1] + k % h[box]
+        query, seg = self.candidates(cx, cy)
+        pairs = _unique_sorted(box[query] * (int(self.edge.max()) + 1) + self.edge[seg])
+        return pairs // (int(self.edge.max()) + 1), pairs % (int(self.edge.max()) + 1)
+
+
+def _network_index(network: WalkNetwork) -> _NetworkIndex:
+    cached = _INDEX_CACHE.get(network)
+    if cached is not None:
+        return cached
+    edges = network.edges
+    u = np.asarray(edges["u"], dtype=np.int64)
+    v = np.asarray(edges["v"], dtype=np.int64)
+    length = np.asarray(edges["length"], dtype=float)
+    geoms = np.asarray(edges.geometry.values, dtype=object)
+    geom_length = shapely.length(geoms)
+    twin = _find_twins(u, v, length, geoms)
+    snap_mask = (twin < 0) | (np.arange(len(u)) < twin)
+    snap_edges = np.flatnonzero(snap_mask)
+    forward = network.adjacency.tocsr()
+    backward = forward.T.tocsr()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = length / geom_length
+    ratio = ratio[(geom_length > 1.0) & np.isfinite(ratio)]
+    reach_ratio = float(np.clip(ratio.min(), 0.1, 1.0)) if len(ratio) else 1.0
+    index = _NetworkIndex(
+        n_nodes=network.n_nodes,
+        u=u,
+        v=v,
+        length=length,
+        geom_length=geom_length,
+        twin=twin,
+        snap_edges=snap_edges,
+        geoms=geoms,
+        forward=forward,
+        backward=backward,
+        node_xy=np.asarray(network.node_xy, dtype=float),
+        reach_ratio=reach_ratio,
+    )
+    _INDEX_CACHE[network] = index
+    return index
+
+
+def _reversed_equal(first: np.ndarray, second: np.ndarray, *, tolerance: float) -> np.ndarray:
+    """Whether each line of ``second`` is the corresponding line of ``first`` reversed (coordinate-wise)."""
+    n1 = shapely.get_num_coordinates(first)
+    n2 = shapely.get_num_coordinates(second)
+    c1 = shapely.get_coordinates(first)
+    c2 = shapely.get_coordinates(second)
+    start1 = np.cumsum(n1) - n1
+    start2 = np.cumsum(n2) - n2
+    same_count = n1 == n2
+    counts = np.where(same_count, n1, 0)
+    pair = np.repeat(np.arange(len(first)), counts)
+    k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    p1 = c1[start1[pair] + k]
+    p2 = c2[start2[pair] + (n2[pair] - 1 - k)]
+    bad = np.abs(p1 - p2).max(axis=1) > tolerance
+    ok = same_count.copy()
+    ok[pair[bad]] = False
+    return ok
+
+
+def _find_twins(u: np.ndarray, v: np.ndarray, length: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """Pair each directed edge with its reverse (same geometry reversed), -1 when one-way."""
+    twin = np.full(len(u), -1, dtype=np.int64)
+    forward = np.flatnonzero(u < v)
+    backward = np.flatnonzero(u > v)
+    if len(forward) == 0 or len(backward) == 0:
+        return twin
+    rounded = np.round(length, 3)
+    n = int(max(u.max(), v.max())) + 1
+    # unordered node pair of each candidate edge; most pairs have one edge each way (fast path, numpy)
+    f_key = u[forward] * n + v[forward]
+    b_key = v[backward] * n + u[backward]
+    f_unique = _count_of(f_key) == 1
+    b_unique = _count_of(b_key) == 1
+    b_order = np.argsort(b_key)
+    b_sorted = b_key[b_order]
+    slot = np.minimum(np.searchsorted(b_sorted, f_key), len(b_sorted) - 1)
+    found = b_sorted[slot] == f_key
+    j_all = backward[b_order[slot]]
+    b_unique_at = b_unique[b_order[slot]]
+    simple = found & f_unique & b_unique_at
+    i = forward[simple]
+    j = j_all[simple]
+    keep = rounded[i] == rounded[j]
+    i, j = i[keep], j[keep]
+    same = _reversed_equal(geoms[i], geoms[j], tolerance=0.01)
+    twin[i[same]] = j[same]
+    twin[j[same]] = i[same]
+    # node pairs with parallel edges: match them by (pair, rounded length), first come first served
+    f_rest = forward[~f_unique]
+    b_rest = backward[~b_unique]
+    f_rest = np.concatenate([f_rest, forward[found & f_unique & ~b_unique_at]])
+    f_rest = np.sort(f_rest)
+    b_in_rest = np.isin(b_key, u[f_rest] * n + v[f_rest]) | ~b_unique
+    b_rest = backward[b_in_rest]
+    if len(f_rest) == 0 or len(b_rest) == 0:
+        return twin
+    key_f = pd.DataFrame({"a": u[f_rest], "b": v[f_rest], "l": rounded[f_rest], "i": f_rest})
+    key_b = pd.DataFrame({"a": v[b_rest], "b": u[b_rest], "l": rounded[b_rest], "j": b_rest})
+    pairs = key_f.merge(key_b, on=["a", "b", "l"], how="inner")
+    if pairs.empty:
+        return twin
+    pi = pairs["i"].to_numpy()
+    pj = pairs["j"].to_numpy()
+    same = _reversed_equal(geoms[pi], geoms[pj], tolerance=0.01)
+    pairs = pairs[same].drop_duplicates("i").drop_duplicates("j")
+    twin[pairs["i"].to_numpy()] = pairs["j"].to_numpy()
+    twin[pairs["j"].to_numpy()] = pairs["i"].to_numpy()
+    return twin
+
+
+def _count_of(values: np.ndarray) -> np.ndarray:
+    """How often each value occurs in ``values`` (per element)."""
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    head = np.ones(len(values), dtype=bool)
+    head[1:] = sorted_values[1:] != sorted_values[:-1]
+    run = np.cumsum(head) - 1
+    sizes = np.bincount(run)
+    counts = np.empty(len(values), dtype=np.int64)
+    counts[order] = sizes[run]
+    return counts
+
+
+def _node_grid(index: _NetworkIndex, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Nodes bucketed into a square grid: ``(order, bucket_ptr, origin, nx, ny)``."""
+    key = round(cell_m, 3)
+    if key in index._node_grid:
+        return index._node_grid[key]
+    xy = index.node_xy
+    origin = xy.min(axis=0)
+    cx = np.floor((xy[:, 0] - origin[0]) / cell_m).astype(np.int64)
+    cy = np.floor((xy[:, 1] - origin[1]) / cell_m).astype(np.int64)
+    nx_, ny_ = int(cx.max()) + 1, int(cy.max()) + 1
+    bucket = cx * ny_ + cy
+    order = np.argsort(bucket, kind="stable")
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(bucket, minlength=nx_ * ny_))])
+    grid = (order, ptr, origin, nx_, ny_)
+    index._node_grid[key] = grid
+    return grid
+
+
+def _nodes_in_box(index: _NetworkIndex, grid, cell_m: float, box: np.ndarray) -> np.ndarray:
+    order, ptr, origin, nx_, ny_ = grid
+    x0 = max(int(np.floor((box[0] - origin[0]) / cell_m)), 0)
+    y0 = max(int(np.floor((box[1] - origin[1]) / cell_m)), 0)
+    x1 = min(int(np.floor((box[2] - origin[0]) / cell_m)), nx_ - 1)
+    y1 = min(int(np.floor((box[3] - origin[1]) / cell_m)), ny_ - 1)
+    if x1 < x0 or y1 < y0:
+        return np.empty(0, dtype=np.int64)
+    buckets = (np.arange(x0, x1 + 1)[:, None] * ny_ + np.arange(y0, y1 + 1)[None, :]).ravel()
+    starts, ends = ptr[buckets], ptr[buckets + 1]
+    counts = ends - starts
+    if counts.sum() == 0:
+        return np.empty(0, dtype=np.int64)
+    idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    nodes = order[idx]
+    xy = index.node_xy[nodes]
+    inside = (xy[:, 0] >= box[0]) & (xy[:, 0] <= box[2]) & (xy[:, 1] >= box[1]) & (xy[:, 1] <= box[3])
+    return np.sort(nodes[inside])

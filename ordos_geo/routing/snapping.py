@@ -1,0 +1,363 @@
+"""Snapping: the access points of points, polygons and lines projected onto walk-network edges.
+
+Everything works in the walk network's metric CRS (``WalkNetwork.crs``); inputs
+must already be in that CRS (``gdf.to_crs(network.crs)``).
+
+Points are projected onto the nearest street *segment* (not the nearest node),
+and the distance from the snap point is counted along the edge, so a cell in the
+middle of a long block is not given false zero-distance access to a node. The
+straight-line leg from a point to its snap point is **not** part of any network
+distance; it is reported separately as ``snap_distance_m``. A point farther than
+``max_snap_distance_m`` from every street is unreachable (distance ``inf``).
+
+How each geometry is reached:
+
+- points: the point itself;
+- population cells (origins): the cell centroid;
+- polygon facilities (parks, sports parks): their boundary. Access points are
+  the exterior sampled every ``access_spacing_m`` (default 50 m, so at most 25 m
+  along the fence from any gate), plus every point where a street crosses the
+  boundary, plus the boundary point nearest to each nearby street. When the
+  facility table has an ``entrances`` column (Point / MultiPoint geometries) the
+  given entrances replace the boundary for that row;
+- lines (fitness trails): points sampled every ``access_spacing_m`` plus both ends.
+
+A facility is as near as its nearest access point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+
+from ordos_geo import settings
+from ordos_geo._errors import InputDataError
+from ordos_geo.network import WalkNetwork
+from ordos_geo.routing._fork import _can_fork, _Forked
+from ordos_geo.routing._index import _network_index, _NetworkIndex
+
+#: Origins from which their snapping runs in a forked child while the facilities are snapped.
+_FORK_MIN_POINTS = 50_000
+
+
+@dataclass(frozen=True)
+class SnappedPoints:
+    """Access points of a GeoDataFrame snapped onto walk-network edges.
+
+    One row per access point (a polygon gives several, a point one).
+
+    Attributes
+    ----------
+    owner : numpy.ndarray
+        Row position in the input frame of each access point (int64).
+    edge : numpy.ndarray
+        Index into ``network.edges`` of the edge snapped to; ``-1`` when the
+        point is farther than ``max_snap_distance_m`` from every edge.
+    offset_m : numpy.ndarray
+        Metres along the edge from its ``u`` end (the fraction along the
+        geometry times the edge ``length``); NaN when unreachable.
+    snap_distance_m : numpy.ndarray
+        Straight-line metres from the access point to its snap point (to the
+        nearest edge even when too far). Not included in network distances.
+    point_xy : numpy.ndarray
+        ``(n, 2)`` coordinates of the access points in the network CRS.
+    n_owners : int
+        Number of rows of the input frame.
+    """
+
+    owner: np.ndarray
+    edge: np.ndarray
+    offset_m: np.ndarray
+    snap_distance_m: np.ndarray
+    point_xy: np.ndarray
+    n_owners: int
+
+    def __len__(self) -> int:
+        return len(self.owner)
+
+    @property
+    def reachable(self) -> np.ndarray:
+        """Boolean mask of access points within the snapping distance."""
+        return self.edge >= 0
+
+    def owner_snap_distance_m(self) -> np.ndarray:
+        """Smallest snap distance of each input row (``inf`` for rows without access points)."""
+        out = np.full(self.n_owners, np.inf)
+        np.minimum.at(out, self.owner, self.snap_distance_m)
+        return out
+
+    def owner_reachable(self) -> np.ndarray:
+        """Whether each input row has at least one reachable access point."""
+        out = np.zeros(self.n_owners, dtype=bool)
+        out[self.owner[self.reachable]] = True
+        return out
+
+
+def _check_frame(network: WalkNetwork, gdf: gpd.GeoDataFrame, what: str) -> None:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        msg = f"{what}: expected a GeoDataFrame, got {type(gdf).__name__}"
+        raise InputDataError(msg)
+    if gdf.crs is None:
+        msg = f"{what}: has no CRS; set it (gdf.set_crs) and project it to the network CRS with gdf.to_crs(network.crs)"
+        raise InputDataError(msg)
+    if pyproj.CRS.from_user_input(gdf.crs) != network.crs:
+        msg = (
+            f"{what}: CRS {gdf.crs.to_string()} differs from the walk network's {network.crs.to_string()}; "
+            "project it first with gdf.to_crs(network.crs)"
+        )
+        raise InputDataError(msg)
+    geoms = gdf.geometry.values
+    bad = np.flatnonzero(shapely.is_missing(np.asarray(geoms)) | shapely.is_empty(np.asarray(geoms)))
+    if len(bad):
+        rows = ", ".join(str(r) for r in bad[:5])
+        msg = f"{what}: {len(bad)} rows have missing or empty geometry (rows {rows}); drop or fix them"
+        raise InputDataError(msg)
+
+
+def _sample_lines(lines: np.ndarray, owners: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``spacing_m`` along each line, both ends included."""
+    lengths = shapely.length(lines)
+    counts = np.maximum(np.ceil(lengths / spacing_m).astype(np.int64), 1) + 1
+    line_of = np.repeat(np.arange(len(lines)), counts)
+    starts = np.cumsum(counts) - counts
+    k = np.arange(counts.sum()) - np.repeat(starts, counts)
+    fraction = k / np.repeat(counts - 1, counts)
+    points = shapely.line_interpolate_point(lines[line_of], fraction, normalized=True)
+    return shapely.get_coordinates(points), owners[line_of]
+
+
+def _access_points(
+    index: _NetworkIndex,
+    geoms: np.ndarray,
+    *,
+    polygon_access: str,
+    spacing_m: float,
+    max_snap_distance_m: float,
+    entrances: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates ``(k, 2)`` and owner row of every access point."""
+    type_ids = shapely.get_type_id(geoms)
+    is_polygon = np.isin(type_ids, (3, 6))
+    is_line = np.isin(type_ids, (1, 2, 5))
+    rows = np.arange(len(geoms))
+    xy_parts: list[np.ndarray] = []
+    owner_parts: list[np.ndarray] = []
+
+    use_entrances = np.zeros(len(geoms), dtype=bool)
+    if entrances is not None:
+        ent = np.asarray(entrances, dtype=object)
+        valid = np.array([isinstance(g, shapely.Geometry) and not g.is_empty for g in ent])
+        use_entrances = valid
+        if valid.any():
+            parts, part_owner = shapely.get_parts(ent[valid], return_index=True)
+            coords, coord_index = shapely.get_coordinates(parts, return_index=True)
+            xy_parts.append(coords)
+            owner_parts.append(rows[valid][part_owner[coord_index]])
+
+    centroid_rows = ~use_entrances & (~(is_polygon | is_line) | (polygon_access == "centroid"))
+    point_like = centroid_rows & np.isin(type_ids, (0, 4))
+    if point_like.any():
+        parts, part_owner = shapely.get_parts(geoms[point_like], return_index=True)
+        xy_parts.append(shapely.get_coordinates(parts))
+        owner_parts.append(rows[point_like][part_owner])
+    other_centroid = centroid_rows & ~np.isin(type_ids, (0, 4))
+    if other_centroid.any():
+        xy_parts.append(shapely.get_coordinates(shapely.centroid(geoms[other_centroid])))
+        owner_parts.append(rows[other_centroid])
+
+    boundary_rows = ~use_entrances & ~centroid_rows & is_polygon
+    if boundary_rows.any():
+        polys, poly_owner = shapely.get_parts(geoms[boundary_rows], return_index=True)
+        owner_of_poly = rows[boundary_rows][poly_owner]
+        rings = shapely.get_exterior_ring(polys)
+        coords, owners = _sample_lines(rings, owner_of_poly, spacing_m)
+        xy_parts.append(coords)
+        owner_parts.append(owners)
+        # streets near the boundary (within one spacing): their crossings (gates) and nearest boundary points
+        boxes = np.asarray(shapely.bounds(rings)) + np.array([-1.0, -1.0, 1.0, 1.0]) * spacing_m
+        ring_idx, near_edge = index.segments.edges_near_boxes(boxes)
+        if len(ring_idx):
+            close = shapely.dwithin(rings[ring_idx], index.geoms[near_edge], spacing_m)
+            ring_idx, near_edge = ring_idx[close], near_edge[close]
+            crossing = shapely.intersection(rings[ring_idx], index.geoms[near_edge])
+            c_coords, c_index = shapely.get_coordinates(crossing, return_index=True)
+            xy_parts.append(c_coords)
+            owner_parts.append(owner_of_poly[ring_idx[c_index]])
+            nearest = shapely.shortest_line(rings[ring_idx], index.geoms[near_edge])
+            xy_parts.append(shapely.get_coordinates(shapely.get_point(nearest, 0)))
+            owner_parts.append(owner_of_poly[ring_idx])
+
+    line_rows = ~use_entrances & ~centroid_rows & is_line
+    if line_rows.any():
+        lines, line_owner = shapely.get_parts(geoms[line_rows], return_index=True)
+        coords, owners = _sample_lines(lines, rows[line_rows][line_owner], spacing_m)
+        xy_parts.append(coords)
+        owner_parts.append(owners)
+
+    if not xy_parts:
+        return np.empty((0, 2)), np.empty(0, dtype=np.int64)
+    if len(owner_parts) == 1 and len(owner_parts[0]) == len(geoms) and np.all(np.diff(owner_parts[0]) > 0):
+        return xy_parts[0][:, :2], owner_parts[0].astype(np.int64)  # one point per row, in order
+    xy = np.concatenate(xy_parts)[:, :2]
+    owner = np.concatenate(owner_parts).astype(np.int64)
+    order = np.lexsort((xy[:, 1], xy[:, 0], owner))
+    xy, owner = xy[order], owner[order]
+    keep = np.ones(len(owner), dtype=bool)
+    keep[1:] = (owner[1:] != owner[:-1]) | np.any(np.abs(np.diff(xy, axis=0)) > 1e-6, axis=1)
+    return xy[keep], owner[keep]
+
+
+def _snap_xy(
+    index: _NetworkIndex, xy: np.ndarray, max_snap_distance_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edge, offset (m from u, in edge-length units) and snap distance of each coordinate."""
+    n = len(xy)
+    edge = np.full(n, -1, dtype=np.int64)
+    offset = np.full(n, np.nan)
+    snap = np.full(n, np.inf)
+    if n == 0:
+        return edge, offset, snap
+    grid = index.segments
+    seg, t, dist = grid.nearest(np.asarray(xy, dtype=float), max_snap_distance_m)
+    hit = np.flatnonzero(seg >= 0)
+    if len(hit):
+        s = seg[hit]
+        e = grid.edge[s]
+        along = grid.before[s] + t[hit] * np.hypot(*(grid.b[s] - grid.a[s]).T)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fraction = np.where(index.geom_length[e] > 0, along / index.geom_length[e], 0.0)
+        edge[hit] = e
+        snap[hit] = dist[hit]
+        offset[hit] = np.clip(fraction, 0.0, 1.0) * index.length[e]
+    far = np.flatnonzero(edge < 0)
+    if len(far):
+        # report how far the unreachable points are (slow path, few points)
+        (src2, _hit2), dist2 = index.tree.query_nearest(shapely.points(xy[far]), return_distance=True)
+        snap[far[src2]] = dist2
+    return edge, offset, snap
+
+
+def _simple_origins(origins: gpd.GeoDataFrame) -> bool:
+    """Many polygon origins without entrances: one centroid access point each, so the output size is known."""
+    if len(origins) < _FORK_MIN_POINTS or "entrances" in origins.columns:
+        return False
+    return bool(np.isin(shapely.get_type_id(np.asarray(origins.geometry.values, dtype=object)), (3, 6)).all())
+
+
+def _start_centroids(origins: gpd.GeoDataFrame) -> _Forked | None:
+    """Centroids of many polygon origins, computed in a forked child (``None`` when not worthwhile)."""
+    if not (_simple_origins(origins) and _can_fork()):
+        return None
+    geoms = np.asarray(origins.geometry.values, dtype=object)
+
+    def fill(xy: np.ndarray) -> None:
+        xy[:] = shapely.get_coordinates(shapely.centroid(geoms))[:, :2]
+
+    return _Forked([((len(geoms), 2), np.float64)], fill, background=True)
+
+
+def _start_origin_points(
+    network: WalkNetwork, origins: gpd.GeoDataFrame, max_snap_distance_m: float, *, centroids: _Forked | None
+) -> Callable[[], SnappedPoints]:
+    """Snap the origins at their centroids, half of them in a forked child; call the result to get them all.
+
+    Used for many polygon origins without entrances (``centroids`` from
+    :func:`_start_centroids`); otherwise the origins are snapped here by
+    :func:`snap_points` when the returned function is called.
+    """
+    if centroids is None:
+        return lambda: _origin_points(network, origins, max_snap_distance_m)
+    _check_frame(network, origins, "snap_points input")
+    index = _network_index(network)
+    _ = index.segments  # build the shared index before forking
+    try:
+        (xy,) = centroids.result()
+    except BaseException:
+        centroids.cancel()
+        raise
+    n = len(xy)
+    half = n // 2
+
+    def fill(edge: np.ndarray, offset: np.ndarray, snap: np.ndarray) -> None:
+        edge[:], offset[:], snap[:] = _snap_xy(index, xy[:half], max_snap_distance_m)
+
+    job = _Forked([((half,), np.int64), ((half,), np.float64), ((half,), np.float64)], fill, background=True)
+
+    def result() -> SnappedPoints:
+        try:
+            rest = _snap_xy(index, xy[half:], max_snap_distance_m)
+            first = job.result()
+        except BaseException:
+            job.cancel()
+            raise
+        edge, offset, snap = (np.concatenate([a, b]) for a, b in zip(first, rest, strict=True))
+        owner = np.arange(n, dtype=np.int64)
+        return SnappedPoints(owner=owner, edge=edge, offset_m=offset, snap_distance_m=snap, point_xy=xy, n_owners=n)
+
+    result.cancel = job.cancel  # type: ignore[attr-defined]
+    return result
+
+
+def snap_points(
+    network: WalkNetwork,
+    gdf: gpd.GeoDataFrame,
+    *,
+    max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
+    polygon_access: Literal["boundary", "centroid"] = "boundary",
+    access_spacing_m: float = 50.0,
+    entrances_column: str | None = "entrances",
+) -> SnappedPoints:
+    """Snap the access points of ``gdf`` onto the nearest walk-network edges.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walk network (metric CRS).
+    gdf : geopandas.GeoDataFrame
+        Points, polygons or lines in ``network.crs``.
+    max_snap_distance_m : float, default 300
+        Access points farther than this (metres, straight line) from every
+        edge are unreachable (``edge == -1``).
+    polygon_access : {"boundary", "centroid"}, default "boundary"
+        Reach polygons at their boundary (facilities) or at their centroid
+        (population cells). Lines are always sampled along their length.
+    access_spacing_m : float, default 50
+        Spacing of access points along polygon boundaries and lines.
+    entrances_column : str or None, default "entrances"
+        Column of Point / MultiPoint entrance geometries; where present and
+        non-empty they replace the boundary access points of that row.
+
+    Returns
+    -------
+    SnappedPoints
+        One row per access point.
+    """
+    _check_frame(network, gdf, "snap_points input")
+    if not access_spacing_m > 0:
+        msg = f"access_spacing_m must be positive, got {access_spacing_m!r}"
+        raise InputDataError(msg)
+    index = _network_index(network)
+    entrances = None
+    if entrances_column is not None and entrances_column in gdf.columns:
+        entrances = gdf[entrances_column].to_numpy(dtype=object)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    xy, owner = _access_points(
+        index,
+        geoms,
+        polygon_access=polygon_access,
+        spacing_m=access_spacing_m,
+        max_snap_distance_m=max_snap_distance_m,
+        entrances=entrances,
+    )
+    edge, offset, snap = _snap_xy(index, xy, max_snap_distance_m)
+    return SnappedPoints(owner=owner, edge=edge, offset_m=offset, snap_distance_m=snap, point_xy=xy, n_owners=len(gdf))
+
+
+def _origin_points(network: WalkNetwork, origins: gpd.GeoDataFrame, max_snap_distance_m: float) -> SnappedPoints:
+    return snap_points(network, origins, max_snap_distance_m=max_snap_distance_m, polygon_access="centroid")
