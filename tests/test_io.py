@@ -951,3 +951,46 @@ def test_boundaries_without_a_code_column_say_what_to_add(tmp_path):
     gpd.GeoDataFrame({"label": ["x"]}, geometry=[shapely.box(109, 39, 110, 40)], crs=4326).to_file(path)
     with pytest.raises(InputDataError, match=r"missing column `adcode`; columns found: `label`; add a column `adcode`"):
         io.read_boundaries(path)
+
+
+def test_a_group_cut_by_a_hard_kill_is_completed_then_replaced_by_the_next_run(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    script = f"""
+import os, sys, time
+from pathlib import Path
+from ordos_geo import io
+import ordos_geo.io.writers as writers
+
+real = os.replace
+def slow_replace(src, dst):
+    real(src, dst)
+    if ".ordos-geo-staging" in str(src):
+        print("moved", Path(dst).name, flush=True)
+        time.sleep(60)  # killed here, after the first file of the group is in place
+with io.OutputSet({{"tables": Path({str(out)!r})}}, inputs={{}}, planned={{"tables": ["a.csv", "b.csv"]}}) as outputs:
+    io.write_text("old a\\n", outputs.staged("tables") / "a.csv")
+    outputs.commit("first")
+    io.write_text("b\\n", outputs.staged("tables") / "b.csv")
+    io.write_text("new a\\n", outputs.staged("tables") / "a.csv")
+    writers.os.replace = slow_replace
+    outputs.commit("second")
+"""
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout.readline().startswith("moved")
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    # half a group is in place and the journal says which group it was
+    assert (out / ".ordos-geo-commit.json").is_file()
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["a.csv"]
+    assert (out / "a.csv").read_text() == "new a\n" and (out / ".ordos-geo-staging" / "b.csv").is_file()
+    # the next run into the folder first completes that group, then clears it with the earlier files
+    with io.OutputSet({"tables": out}, inputs={}, planned={"tables": ["c.csv"]}) as outputs:
+        assert (out / "a.csv").read_text() == "new a\n" and (out / "b.csv").read_text() == "b\n"
+        assert not (out / ".ordos-geo-commit.json").exists()
+        io.write_text("c\n", outputs.staged("tables") / "c.csv")
+        outputs.commit("only")
+    assert sorted(p.name for p in out.iterdir()) == ["c.csv"]

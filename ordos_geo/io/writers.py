@@ -326,6 +326,9 @@ def write_raster(array: np.ndarray, profile: Mapping[str, Any], path: str | os.P
 
 _LOCK_NAME = ".ordos-geo.lock"
 _STAGING_NAME = ".ordos-geo-staging"
+#: Written before a group moves and removed after: a run killed mid-move leaves it, and the next run into the
+#: folder completes that group from the staging folder before anything else.
+_JOURNAL_NAME = ".ordos-geo-commit.json"
 
 
 def check_output_folder(folder: str | os.PathLike[str], *, flag: str = "--out") -> Path:
@@ -431,7 +434,9 @@ class OutputSet:
     removes the files the previous run listed (in its ``summary.json``
     ``run.files``), so one folder never mixes two runs; nothing else in the
     folder is touched. A lock file makes a second run into the same folder
-    refuse with one line while this one is running.
+    refuse with one line while this one is running. A journal written before
+    each group moves lets the next run complete a group that a hard kill
+    (SIGKILL, power loss) cut in two; that run then replaces it with the rest.
 
     Parameters
     ----------
@@ -486,6 +491,7 @@ class OutputSet:
         try:
             for folder in self._unique:
                 self._lock(folder)
+                self._complete_interrupted_group(folder)
                 shutil.rmtree(folder / _STAGING_NAME, ignore_errors=True)
                 (folder / _STAGING_NAME).mkdir()
         except BaseException:
@@ -551,6 +557,30 @@ class OutputSet:
             self._locks.append(lock)
             return
 
+    def _complete_interrupted_group(self, folder: Path) -> None:
+        """Finish the group an earlier run was moving when it was killed; its files are then this run's to clear."""
+        journal = folder / _JOURNAL_NAME
+        if not journal.is_file():
+            return
+        try:
+            record = json.loads(journal.read_text(encoding="utf-8"))
+            names = [str(n) for n in record["files"] if _plain_relative(str(n))]
+            stage = str(record.get("stage", "?"))
+        except (OSError, ValueError, KeyError, TypeError):
+            names, stage = [], "?"
+        staging = folder / _STAGING_NAME
+        for name in names:
+            staged = staging / name
+            if staged.is_file():
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, folder / name)
+        logger.warning("%s: an earlier run was killed while writing its %s files; completed that group (%d files) "
+                       "before this run replaces it", folder, stage, len(names))
+        role = self._role_of[folder]
+        known = self._previous.get(role, [])
+        self._previous[role] = [*known, *(n for n in names if n not in known)]
+        journal.unlink()
+
     def _release(self) -> None:
         for folder in self._unique:
             shutil.rmtree(folder / _STAGING_NAME, ignore_errors=True)
@@ -596,11 +626,17 @@ class OutputSet:
             if not self.committed:
                 self._clear_previous()
             moved = []
+            groups = []
             for folder in self._unique:
                 staging = folder / _STAGING_NAME
                 staged = sorted(p for p in staging.rglob("*") if p.is_file() and not p.name.startswith("."))
                 # the summary moves last: it lists the group, so it never names a file not yet in place
                 staged.sort(key=lambda p: p.name == self.summary)
+                groups.append((folder, staging, staged))
+                if staged:
+                    files = [p.relative_to(staging).as_posix() for p in staged]
+                    write_json({"stage": stage, "files": files}, folder / _JOURNAL_NAME)
+            for folder, staging, staged in groups:
                 for path in staged:
                     final = folder / path.relative_to(staging)
                     try:
@@ -613,6 +649,8 @@ class OutputSet:
                     name = path.relative_to(staging).as_posix()
                     if name not in self.files[self._role_of[folder]]:
                         self.files[self._role_of[folder]].append(name)
+            for folder, _, _ in groups:
+                (folder / _JOURNAL_NAME).unlink(missing_ok=True)
             self.committed.append(stage)
             return moved
         finally:
