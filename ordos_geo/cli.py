@@ -89,7 +89,8 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="KIND",
         help="indoor venue kinds of the winter scenario (default gymnasium swimming_pool fitness_centre "
-        "sports_health_centre)",
+        "sports_health_centre); school venues the facility table marks indoor = yes and open to the public count "
+        "too",
     )
     parser.add_argument(
         "--age-distance-m",

@@ -34,6 +34,7 @@ __all__ = [
     "assign_districts",
     "before_after_table",
     "compute_accessibility",
+    "indoor_school_venues",
     "load_study",
     "planned_facilities",
     "run_study",
@@ -458,7 +459,8 @@ def compute_accessibility(
     after school hours (``public_access == "after_school"``) are left out of
     them and counted in the ``evenings`` scenario (evenings and weekends, every
     venue open to the public). The ``winter`` scenario keeps the indoor venues
-    of ``[accessibility] winter_kinds``. Each scenario adds ``dist_m_<scenario>``
+    of ``[accessibility] winter_kinds`` and the indoor school venues open to
+    the public (:func:`indoor_school_venues`). Each scenario adds ``dist_m_<scenario>``
     and ``covered_<t>m_<scenario>`` to the cells
     (:func:`ordos_geo.accessibility.with_scenario`).
 
@@ -514,10 +516,48 @@ def compute_accessibility(
         )
         evenings = np.minimum(evenings, nearest["distance_m"].to_numpy(dtype=float))
     cells = accessibility.with_scenario(result.cells, "evenings", evenings, thresholds_m=cfg.thresholds_m)
-    cells = accessibility.with_scenario(
-        cells, "winter", accessibility.distance_to_kinds(cells, cfg.winter_kinds), thresholds_m=cfg.thresholds_m
-    )
+    winter = accessibility.distance_to_kinds(cells, cfg.winter_kinds)
+    indoor_schools = indoor_school_venues(facilities)
+    if len(indoor_schools):
+        # school halls serve in winter too: the nearest indoor venue of the winter kinds or such a hall
+        nearest = accessibility.nearest_facility(
+            study.network,
+            study.cells,
+            indoor_schools,
+            max_distance_m=cfg.max_distance_m,
+            max_snap_distance_m=cfg.max_snap_distance_m,
+        )
+        winter = np.minimum(winter, nearest["distance_m"].to_numpy(dtype=float))
+    cells = accessibility.with_scenario(cells, "winter", winter, thresholds_m=cfg.thresholds_m)
     return dataclasses.replace(result, cells=cells)
+
+
+def indoor_school_venues(facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """School venues that are indoor halls open to the public: venues of the winter scenario.
+
+    Those with ``indoor`` true (the facility table's optional ``indoor``
+    column; unknown counts as not indoor) and ``public_access`` ``full`` or
+    ``after_school`` (school halls open to residents in the evenings and at
+    weekends serve in winter too).
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        As read by :func:`ordos_geo.io.read_facilities`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The matching rows (none when the table has no ``indoor`` column).
+    """
+    if "indoor" not in facilities or "public_access" not in facilities:
+        return facilities.iloc[:0]
+    chosen = (
+        facilities["kind"].eq("school_venue")
+        & facilities["indoor"].map(lambda v: v is True or v is np.True_)
+        & facilities["public_access"].isin(("full", "after_school"))
+    )
+    return facilities.loc[chosen.to_numpy(dtype=bool)]
 
 
 def study_summary(study: Study) -> dict[str, Any]:

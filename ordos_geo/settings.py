@@ -169,8 +169,11 @@ AGE_FRIENDLY_KINDS: Final[tuple[str, ...]] = ("fitness_path", "park", "sports_he
 
 #: Indoor venues that still serve in winter (Ordos's January mean is about
 #: -10.5 °C, ordos_facts.md section 5): the ``winter`` scenario's venue set, a
-#: study may change it (``[accessibility] winter_kinds``). School venues are left
-#: out: the facility table does not say which are indoor halls.
+#: study may change it (``[accessibility] winter_kinds``). School venues are not a
+#: winter kind as such (most are outdoor grounds): those the facility table marks
+#: ``indoor = yes`` and open to the public (``public_access`` ``full`` or
+#: ``after_school``) count in the winter scenario too
+#: (:func:`ordos_geo.pipeline.indoor_school_venues`).
 WINTER_KINDS: Final[tuple[str, ...]] = ("gymnasium", "swimming_pool", "fitness_centre", "sports_health_centre")
 
 #: Source of the scorecard's winter row: not a plan target.

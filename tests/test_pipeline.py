@@ -325,3 +325,87 @@ def test_population_60plus_grid_is_read_cell_by_cell_before_the_census_split(tmp
                                              rf"residents, first cell ids {first} "):
         pipeline.load_study(config.with_overrides(population_60plus=_older_grid(tmp_path, "older_over.tif",
                                                                                  one_too_many)), use_cache=False)
+
+
+def _haversine_m(a, b) -> float:
+    """Great-circle metres (osmnx's edge lengths: earth radius 6,371,009 m)."""
+    import numpy as np
+
+    (lon1, lat1), (lon2, lat2) = np.radians(a), np.radians(b)
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return float(2 * 6_371_009 * np.arcsin(np.sqrt(h)))
+
+
+@pytest.mark.parametrize(
+    ("indoor", "access", "nearer"),
+    [
+        ("yes", "after_school", True),  # an indoor school hall open in the evenings and at weekends serves in winter
+        ("是", "full", True),
+        ("no", "full", False),  # an outdoor ground does not
+        ("", "full", False),  # unknown: not counted
+        ("yes", "closed", False),  # an indoor hall closed to the public does not
+        (None, "full", False),  # a table without the column: as before
+    ],
+)
+def test_indoor_school_venues_count_in_winter(tmp_path, indoor, access, nearer):
+    import dataclasses
+
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import shapely
+    from _grid_study import LAT0, LON0, STEP, write_grid_study
+
+    from ordos_geo.config import FacilitySource, StudyConfig
+
+    config = StudyConfig.from_toml(write_grid_study(tmp_path, name="winter", n=6, seed=2))
+    # 100 residents on the crossing (0, 2); a gymnasium 5 blocks east on the same street, a school hall 2 blocks east
+    lat = LAT0 + 2 * STEP
+    street = [(LON0 + k * STEP, lat) for k in range(6)]
+    people = gpd.GeoDataFrame({"population": [100.0]}, geometry=[shapely.Point(street[0])], crs=4326)
+    people.to_file(tmp_path / "people.geojson", driver="GeoJSON")
+    venues = pd.DataFrame({"name": ["Hall", "School hall"], "kind": ["gymnasium", "school_venue"],
+                           "lon": [street[5][0], street[2][0]], "lat": [lat, lat], "area_m2": [1200.0, 800.0],
+                           "public_access": ["full", access], "indoor": ["yes", indoor]})
+    if indoor is None:
+        venues = venues.drop(columns="indoor")
+    venues.to_csv(tmp_path / "venues.csv", index=False)
+    config = dataclasses.replace(config.with_overrides(population=tmp_path / "people.geojson"),
+                                 facilities=(FacilitySource(tmp_path / "venues.csv"),))
+    study = pipeline.load_study(config, use_cache=False)
+    cells = pipeline.compute_accessibility(study).cells
+
+    blocks = [_haversine_m(street[k], street[k + 1]) for k in range(5)]
+    to_gymnasium, to_school = sum(blocks), sum(blocks[:2])  # by hand: along the street, block by block
+    assert cells["dist_m_gymnasium"].iloc[0] == pytest.approx(to_gymnasium, abs=0.01)
+    expected = to_school if nearer else to_gymnasium
+    assert cells["dist_m_winter"].iloc[0] == pytest.approx(expected, abs=0.01)
+    assert cells["covered_500m_winter"].iloc[0] == (expected <= 500)  # 2 blocks ~171 m, 5 blocks ~427 m
+    assert cells["covered_300m_winter"].iloc[0] == nearer
+    if nearer:  # the hall brings winter distance down by three blocks
+        assert to_gymnasium - cells["dist_m_winter"].iloc[0] == pytest.approx(sum(blocks[2:]), abs=0.01)
+    # the all-day figures do not change: the winter scenario only
+    assert np.isfinite(cells["dist_m_any"].iloc[0])
+
+
+def test_indoor_column_with_a_bad_value_is_one_line(tmp_path):
+    import pandas as pd
+
+    from ordos_geo import io
+    from ordos_geo._errors import InputDataError
+
+    pd.DataFrame({"name": ["Hall", "School hall"], "kind": ["gymnasium", "school_venue"], "lon": [109.9, 109.901],
+                  "lat": [39.8, 39.8], "indoor": ["yes", "maybe"]}).to_csv(tmp_path / "venues.csv", index=False)
+    with pytest.raises(InputDataError) as caught:
+        io.read_facilities(tmp_path / "venues.csv")
+    text = str(caught.value)
+    assert text.startswith("venues.csv: column `indoor` has values that are not yes/no (row 2 (School hall)); ")
+    assert "\n" not in text and text.endswith("(empty means unknown)")
+    # the Chinese column name and values; empty and 未知 are unknown
+    table = pd.DataFrame({"name": ["a", "b", "c", "d", "e"], "kind": ["school_venue"] * 5, "lon": [109.9] * 5,
+                          "lat": [39.8] * 5, "室内": ["是", "否", None, "未知", "1"]})
+    table.to_csv(tmp_path / "schools.csv", index=False)
+    assert io.read_facilities(tmp_path / "schools.csv")["indoor"].tolist() == [True, False, None, None, True]
+    # a table without the column has none (the sample's tables, read as before)
+    table.drop(columns="室内").to_csv(tmp_path / "plain.csv", index=False)
+    assert "indoor" not in io.read_facilities(tmp_path / "plain.csv").columns
