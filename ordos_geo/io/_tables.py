@@ -142,10 +142,10 @@ def _describe(table: pd.DataFrame, positions: Any, name_column: str | None = Non
     return describe_rows(_row_labels(table, positions, name_column=name_column))
 
 
-def _parse_bool(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None
-                ) -> np.ndarray:
+def _parse_bool(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None,
+                empty: bool | None = True, empty_means: str = "open") -> np.ndarray:
 
-    out = np.full(len(values), True, dtype=object)
+    out = np.full(len(values), empty, dtype=object)
     bad = []
     for i, value in enumerate(values.tolist()):
         if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -168,7 +168,7 @@ def _parse_bool(values: pd.Series, *, name: str, column: str, table: pd.DataFram
             bad.append(i)
     if bad:
         msg = (f"{name}: column `{column}` has values that are not yes/no ({_describe(table, bad, name_column)}); "
-               "use true/false, yes/no, 1/0, 是/否 or unknown/未知 (empty means open)")
+               f"use true/false, yes/no, 1/0, 是/否 or unknown/未知 (empty means {empty_means})")
         raise InputDataError(msg)
     return out if any(v is None for v in out) else out.astype(bool)
 

@@ -32,7 +32,8 @@ __all__ = ["FACILITY_COLUMNS", "FACILITY_COLUMN_NAMES", "read_facilities"]
 logger = logging.getLogger(__package__)  # one logger for the io package: 'ordos_geo.io'
 
 
-#: Columns of the facilities GeoDataFrame :func:`read_facilities` returns, in order.
+#: Columns of the facilities GeoDataFrame :func:`read_facilities` returns, in order (plus
+#: ``indoor`` before ``geometry`` when the file has such a column).
 FACILITY_COLUMNS: tuple[str, ...] = (
     "facility_id", "name", "kind", "area_m2", "area_source", "open_to_public", "capacity", "district",
     "public_access", "open_hours", "geometry",
@@ -49,6 +50,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "district": ("district", "adname", "区县", "旗区", "county"),
     "public_access": ("public_access", "access", "开放方式", "开放程度"),
     "open_hours": ("open_hours", "opening_hours", "开放时间"),
+    "indoor": ("indoor", "室内"),
 }
 #: Spellings of each ``public_access`` level (``settings.PUBLIC_ACCESS_LEVELS``).
 _ACCESS_WORDS: dict[str, str] = {
@@ -117,7 +119,9 @@ def read_facilities(
         (``settings.PUBLIC_ACCESS_LEVELS``: ``full``, ``after_school`` (open
         outside school hours), ``closed``; from ``open_to_public`` when the
         file has no such column, None where that is unknown), ``open_hours``
-        (free text kept as given, or None), ``geometry`` (Point,
+        (free text kept as given, or None), ``indoor`` (only when the file
+        has an ``indoor``/``室内`` column: True for an indoor hall, False, None
+        where empty or ``unknown``/``未知``), ``geometry`` (Point,
         (Multi)Polygon or (Multi)LineString).
 
     Notes
@@ -161,6 +165,9 @@ def read_facilities(
     public_access, open_to_public = _public_access(frame, columns, open_to_public, name=name,
                                                    name_column=name_column)
     open_hours = _stripped(frame, columns["open_hours"], empty=None)
+    indoor = (None if columns["indoor"] is None else _parse_bool(
+        frame[columns["indoor"]], name=name, column=columns["indoor"], table=frame, name_column=name_column,
+        empty=None, empty_means="unknown"))
     capacity = _amounts(rows, columns["capacity"], meaning="capacity is a number of people, fix or drop those rows")
     names = _stripped(frame, name_column, empty="")
     district = _stripped(frame, columns["district"], empty=None)
@@ -181,6 +188,8 @@ def read_facilities(
         geometry=frame.geometry.array,
         crs=4326,
     )
+    if indoor is not None:  # only a table that says which venues are indoor halls has the column
+        out.insert(len(out.columns) - 1, "indoor", indoor)
     out = out.loc[keep].reset_index(drop=True)
     for column in ("district", "open_hours"):
         out[column] = pd.Series(
