@@ -10,8 +10,6 @@ zone elsewhere.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import geopandas as gpd
 import numpy as np
 import prcoords
@@ -19,6 +17,7 @@ import pyproj
 import shapely
 
 from ordos_geo._errors import InputDataError
+from ordos_geo.settings import COORDINATE_SYSTEMS, CoordinateSystem
 
 __all__ = [
     "CoordinateSystem",
@@ -28,8 +27,6 @@ __all__ = [
     "metric_crs_for",
     "wgs84_to_gcj02",
 ]
-
-CoordinateSystem = Literal["wgs84", "gcj02", "bd09"]
 
 #: Rough bounding box of mainland China, where CGCS2000 zones are used.
 _CHINA_BBOX = (73.0, 18.0, 135.5, 54.0)
@@ -92,7 +89,7 @@ def convert_to_wgs84(
     geopandas.GeoDataFrame
         Same rows, geometry in EPSG:4326.
     """
-    if source not in ("wgs84", "gcj02", "bd09"):
+    if source not in COORDINATE_SYSTEMS:
         msg = f"{name}: unknown coordinate system {source!r}; use one of 'wgs84', 'gcj02' (Amap), 'bd09' (Baidu)"
         raise InputDataError(msg)
     if gdf.crs is not None and not gdf.crs.is_geographic:

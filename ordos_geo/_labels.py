@@ -23,10 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final
 
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
+from ordos_geo.settings import LANGUAGES, Language
 
 __all__ = [
     "COLUMNS",
@@ -50,9 +51,6 @@ __all__ = [
     "unit",
 ]
 
-Language = Literal["zh", "en"]
-#: The languages every table holds.
-LANGUAGES: Final[tuple[str, ...]] = ("zh", "en")
 
 
 def _frozen(table: dict[str, dict[str, str]]) -> Mapping[str, Mapping[str, str]]:
@@ -679,7 +677,7 @@ def check_language(language: str, *, where: str = "labels") -> Language:
     if language not in LANGUAGES:
         msg = f"{where}: unknown language {language!r}; use 'zh' or 'en'"
         raise InputDataError(msg)
-    return language  # type: ignore[return-value]
+    return language
 
 
 def text(language: str) -> Mapping[str, str]:

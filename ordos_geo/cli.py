@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from ordos_geo import settings
 from ordos_geo._errors import ConfigError, OrdosGeoError
 from ordos_geo.config import FacilitySource, FetchConfig, StudyConfig, sample_config
 
@@ -45,17 +46,17 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
         help="population: GeoTIFF, points (CSV/XLSX lon/lat or vector) or community/street polygons with counts",
     )
     parser.add_argument(
-        "--population-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of population points/polygons"
+        "--population-coordinates", choices=settings.COORDINATE_SYSTEMS, help="datum of population points/polygons"
     )
     parser.add_argument("--facilities", type=Path, help="facility file (GeoJSON, GPKG, SHP, CSV, XLSX)")
     parser.add_argument(
-        "--facilities-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of --facilities coordinates"
+        "--facilities-coordinates", choices=settings.COORDINATE_SYSTEMS, help="datum of --facilities coordinates"
     )
     parser.add_argument("--boundaries", type=Path, help="district/banner boundaries (any vector file)")
     parser.add_argument("--candidates", type=Path, help="candidate sites (points or parcels)")
     parser.add_argument("--proposed-trails", type=Path, help="proposed trail lines to check")
     parser.add_argument(
-        "--proposed-trails-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of the proposed trail lines"
+        "--proposed-trails-coordinates", choices=settings.COORDINATE_SYSTEMS, help="datum of the proposed trail lines"
     )
     parser.add_argument("--trail-exclusions", type=Path, help="lines or areas planned trails must avoid")
     parser.add_argument(
@@ -70,14 +71,14 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
         help="GeoTIFF of residents aged 60+ on the grid of --population (e.g. population_60plus.tif from fetch), "
         "read cell by cell; without it the boundaries' share_60plus column splits each cell's residents",
     )
-    parser.add_argument("--trail-shape", choices=("loop", "route", "network"), help="shape of planned trails")
+    parser.add_argument("--trail-shape", choices=settings.TRAIL_SHAPES, help="shape of planned trails")
     parser.add_argument("--trail-max-spur-m", type=float, help="longest dead-end spur of a loop or route (default 0)")
     parser.add_argument("--siting-budget", type=float, help="total cost allowed for new sites (`cost` column)")
     parser.add_argument("--thresholds-m", type=float, nargs="+", help="coverage tiers in metres (default 300 500 1000)")
     parser.add_argument("--max-distance-m", type=float, help="distance cap in metres (default 5000)")
     parser.add_argument("--walk-speed-kmh", type=float, help="walking speed for minutes (default 4.5)")
     parser.add_argument("--max-snap-distance-m", type=float, help="max distance to the street (default 300)")
-    parser.add_argument("--area-policy", choices=("typical", "exclude"), help="rows without area_m2")
+    parser.add_argument("--area-policy", choices=settings.AREA_POLICIES, help="rows without area_m2")
     parser.add_argument(
         "--split-by-district",
         action="store_true",
@@ -100,11 +101,11 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--siting-objective",
-        choices=("coverage", "winter"),
+        choices=settings.SITING_OBJECTIVES,
         help="what new fitness centres maximise: residents newly covered (coverage, default) or residents "
         "newly within reach of an indoor venue in winter (winter)",
     )
-    parser.add_argument("--language", choices=("zh", "en"), help="map and report labels")
+    parser.add_argument("--language", choices=settings.LANGUAGES, help="map and report labels")
     parser.add_argument("--population-column", help="population count column of a table or vector population file")
     parser.add_argument("--lon-column", help="longitude column of a facility table, when not auto-detected")
     parser.add_argument("--lat-column", help="latitude column of a facility table, when not auto-detected")
@@ -346,7 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
         "reach the plan's 60 %% open share, citywide and in every district below it",
     )
     site.add_argument("--p", type=int, default=1, help="number of sites to choose (not used by school_opening)")
-    site.add_argument("--method", choices=("exact", "greedy"), default="exact", help="exact MILP or greedy")
+    site.add_argument(
+        "--method", choices=settings.SITING_METHODS, default=settings.DEFAULT_SITING_METHOD, help="exact MILP or greedy"
+    )
     site.set_defaults(func=_cmd_site)
 
     trails = sub.add_parser("trails", help="plan fitness trails or check proposed ones")
@@ -385,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument("--boundary", type=Path, help="your own boundary file (one polygon, or adcode/name columns)")
     fetch.add_argument(
-        "--boundary-coordinates", choices=("wgs84", "gcj02", "bd09"), help="datum of --boundary (Amap: gcj02)"
+        "--boundary-coordinates", choices=settings.COORDINATE_SYSTEMS, help="datum of --boundary (Amap: gcj02)"
     )
     fetch.add_argument("--downloads", type=Path, help="cache of WorldPop files and Overpass answers "
                        "(default <out>/../_downloads)")

@@ -100,7 +100,6 @@ from ordos_geo._errors import ConfigError, InputFileNotFoundError
 
 __all__ = ["FacilitySource", "FetchConfig", "StudyConfig", "sample_config"]
 
-_COORDINATE_SYSTEMS = ("wgs84", "gcj02", "bd09")
 _SECTIONS = ("study", "inputs", "accessibility", "siting", "trails", "output", "fetch")
 #: Input keys that may name a layer of a multi-layer file in ``[inputs] layers``.
 _LAYERED_INPUTS = ("population", "facilities", "boundaries", "candidates", "proposed_trails", "trail_exclusions")
@@ -157,6 +156,10 @@ def _choice(*options: str) -> Callable[[Any], str]:
         return str(value)
 
     return check
+
+
+#: The check of a datum key (``settings.COORDINATE_SYSTEMS``).
+_datum = _choice(*settings.COORDINATE_SYSTEMS)
 
 
 def _kinds(value: Any) -> tuple[str, ...]:
@@ -256,7 +259,7 @@ class FacilitySource:
     """
 
     path: Path
-    coordinates: str = "wgs84"
+    coordinates: str = settings.DEFAULT_COORDINATE_SYSTEM
     layer: str | None = None
     lon_column: str | None = None
     lat_column: str | None = None
@@ -281,7 +284,7 @@ def _facility_sources(value: Any) -> tuple[FacilitySource, ...]:
             raise _Invalid(f"entry key {unknown[0]!r} is unknown{_nearest(unknown[0], _SOURCE_KEYS)}; "
                            f"use {', '.join(_SOURCE_KEYS)}")
         try:
-            coordinates = _choice(*_COORDINATE_SYSTEMS)(item.get("coordinates", "wgs84"))
+            coordinates = _datum(item.get("coordinates", settings.DEFAULT_COORDINATE_SYSTEM))
         except _Invalid as error:
             raise _Invalid(f"file {Path(str(item['path'])).name}: coordinates {error}") from None
         sources.append(FacilitySource(
@@ -323,48 +326,54 @@ class StudyConfig:
     candidates: Path | None = _key("inputs", None, _optional(_path), path=True)
     candidate_land: Path | None = _key("inputs", None, _optional(_path), path=True)
     proposed_trails: Path | None = _key("inputs", None, _optional(_path), path=True)
-    proposed_trails_coordinates: str = _key("inputs", "wgs84", _choice(*_COORDINATE_SYSTEMS))
+    proposed_trails_coordinates: str = _key("inputs", settings.DEFAULT_COORDINATE_SYSTEM, _datum)
     trail_exclusions: Path | None = _key("inputs", None, _optional(_path), path=True)
     planner_targets: Path | None = _key("inputs", None, _optional(_path), path=True)
     population_60plus: Path | None = _key("inputs", None, _optional(_path), path=True)
     population_column: str = _key("inputs", "population", _text)
-    population_coordinates: str = _key("inputs", "wgs84", _choice(*_COORDINATE_SYSTEMS))
+    population_coordinates: str = _key("inputs", settings.DEFAULT_COORDINATE_SYSTEM, _datum)
     lon_column: str | None = _key("inputs", None, _optional(_text))
     lat_column: str | None = _key("inputs", None, _optional(_text))
     layers: dict[str, str] = _key(
         "inputs", {}, _mapping_of(_LAYERED_INPUTS, _text, '{ facilities = "venues" }'), flag="--layer"
     )
-    language: str = _key("study", "zh", _choice("zh", "en"))
+    language: str = _key("study", settings.DEFAULT_LANGUAGE, _choice(*settings.LANGUAGES))
     synthetic: bool = _key("study", False, _boolean)
     thresholds_m: tuple[float, ...] = _key("accessibility", settings.DEFAULT_COVERAGE_THRESHOLDS_M, _distances)
     max_distance_m: float = _key("accessibility", settings.DEFAULT_MAX_DISTANCE_M, _number(gt=0, le=100_000))
     walk_speed_kmh: float = _key("accessibility", settings.DEFAULT_WALK_SPEED_KMH, _number(gt=0, le=20))
     max_snap_distance_m: float = _key("accessibility", settings.DEFAULT_MAX_SNAP_DISTANCE_M, _number(gt=0, le=10_000))
-    area_policy: str = _key("accessibility", "typical", _choice("typical", "exclude"))
+    area_policy: str = _key("accessibility", settings.DEFAULT_AREA_POLICY, _choice(*settings.AREA_POLICIES))
     split_by_district: bool = _key("accessibility", False, _boolean)
     winter_kinds: tuple[str, ...] = _key("accessibility", settings.WINTER_KINDS, _kinds)
     age_distance_m: float = _key(
         "accessibility", settings.DEFAULT_AGE_DISTANCE_M, _number(gt=0, le=10_000)
     )
     siting_enabled: bool = _key("siting", True, _boolean, key="enabled")
-    siting_method: str = _key("siting", "exact", _choice("exact", "greedy"), key="method")
+    siting_method: str = _key(
+        "siting", settings.DEFAULT_SITING_METHOD, _choice(*settings.SITING_METHODS), key="method"
+    )
     siting_budget: float | None = _key("siting", None, _optional(_number(gt=0)), key="budget")
-    siting_objective: str = _key("siting", "coverage", _choice("coverage", "winter"), key="objective")
+    siting_objective: str = _key(
+        "siting", settings.DEFAULT_SITING_OBJECTIVE, _choice(*settings.SITING_OBJECTIVES), key="objective"
+    )
     siting_plan: dict[str, int] = _key(
-        "siting", {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3, "sports_health_centre": 2},
+        "siting", dict(settings.DEFAULT_SITING_PLAN),
         _mapping_of(_PLAN_KEYS, _number(ge=0, le=10_000, integer=True), "{ sports_park = 1 }"), key="plan",
     )
     siting_min_land_area_m2: dict[str, float] = _key(
         "siting", {}, _mapping_of(_SITE_TYPES, _number(gt=0), "{ sports_park = 10000 }"), key="min_land_area_m2"
     )
     trails_enabled: bool = _key("trails", True, _boolean, key="enabled")
-    trail_budget_m: float = _key("trails", 10_000.0, _number(gt=0, le=1_000_000), key="budget_m")
-    min_trail_m: float = _key("trails", 1_000.0, _number(gt=0))
-    max_trails: int = _key("trails", 3, _number(ge=1, le=1_000, integer=True))
-    trail_reach_m: float = _key("trails", 500.0, _number(gt=0, le=100_000), key="reach_m")
+    trail_budget_m: float = _key("trails", settings.DEFAULT_TRAIL_BUDGET_M, _number(gt=0, le=1_000_000), key="budget_m")
+    min_trail_m: float = _key("trails", settings.DEFAULT_MIN_TRAIL_M, _number(gt=0))
+    max_trails: int = _key("trails", settings.DEFAULT_MAX_TRAILS, _number(ge=1, le=1_000, integer=True))
+    trail_reach_m: float = _key("trails", settings.DEFAULT_TRAIL_REACH_M, _number(gt=0, le=100_000), key="reach_m")
     trail_width_m: float = _key("trails", settings.DEFAULT_TRAIL_WIDTH_M, _number(gt=0, le=100), key="width_m")
-    trail_shape: str = _key("trails", "loop", _choice(*settings.TRAIL_SHAPES), key="shape")
-    trail_max_spur_m: float = _key("trails", 0.0, _number(ge=0, le=100_000), key="max_spur_m")
+    trail_shape: str = _key("trails", settings.DEFAULT_TRAIL_SHAPE, _choice(*settings.TRAIL_SHAPES), key="shape")
+    trail_max_spur_m: float = _key(
+        "trails", settings.DEFAULT_TRAIL_MAX_SPUR_M, _number(ge=0, le=100_000), key="max_spur_m"
+    )
     out: Path | None = _key("output", None, _optional(_path), path=True)
     source: Path | None = None
     flags: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
@@ -490,6 +499,7 @@ class StudyConfig:
         for f in _key_fields():
             table = data.get(f.metadata["section"], {})
             key = _toml_key(f)
+            value: Any
             if f.name == "facilities":
                 value = _facility_entries(table, base_dir)
             elif key in table:
@@ -605,7 +615,7 @@ class FetchConfig:
     area: str | None = _key("fetch", None, _optional(_text))
     out: Path | None = _key("fetch", None, _optional(_path), path=True)
     boundary: Path | None = _key("fetch", None, _optional(_path), path=True)
-    boundary_coordinates: str = _key("fetch", "wgs84", _choice(*_COORDINATE_SYSTEMS))
+    boundary_coordinates: str = _key("fetch", settings.DEFAULT_COORDINATE_SYSTEM, _datum)
     population: str = _key("fetch", "worldpop", _text)
     overpass_url: str = _key("fetch", settings.DEFAULT_OVERPASS_URL, _http_url)
     overpass_timeout_s: float = _key("fetch", settings.DEFAULT_OVERPASS_TIMEOUT_S, _number(gt=0, le=86_400),

@@ -626,7 +626,7 @@ def fetch_area(
     *,
     out_dir: str | os.PathLike[str],
     boundaries: gpd.GeoDataFrame | str | os.PathLike[str] | None = None,
-    boundary_coordinates: str = "wgs84",
+    boundary_coordinates: str = settings.DEFAULT_COORDINATE_SYSTEM,
     population: str = "worldpop",
     overpass_url: str = settings.DEFAULT_OVERPASS_URL,
     overpass_timeout_s: float = settings.DEFAULT_OVERPASS_TIMEOUT_S,

@@ -67,7 +67,7 @@ from ordos_geo import _labels as label_table
 from ordos_geo._crs import metric_crs_for, wgs84_to_gcj02
 from ordos_geo._errors import InputDataError
 from ordos_geo.report import html_table
-from ordos_geo.settings import DEFAULT_WALK_SPEED_KMH, FACILITY_KINDS
+from ordos_geo.settings import DEFAULT_LANGUAGE, DEFAULT_WALK_SPEED_KMH, FACILITY_KINDS, Language
 
 __all__ = [
     "BASEMAPS",
@@ -88,7 +88,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Language = Literal["zh", "en"]
 Basemap = Literal["osm", "tianditu", "amap", "none"]
 BASEMAPS: tuple[str, ...] = ("osm", "tianditu", "amap", "none")
 
@@ -880,7 +879,7 @@ def coverage_map(
     service_areas: gpd.GeoDataFrame | None = None,
     underserved: gpd.GeoDataFrame | None = None,
     kinds: Sequence[str] | None = None,
-    language: Language = "zh",
+    language: Language = DEFAULT_LANGUAGE,
     basemap: Basemap = "osm",
     tianditu_key: str | None = None,
     title: str | None = None,
@@ -1048,7 +1047,7 @@ def sites_map(
     *,
     boundaries: gpd.GeoDataFrame | None = None,
     top_n: int | None = 20,
-    language: Language = "zh",
+    language: Language = DEFAULT_LANGUAGE,
     basemap: Basemap = "osm",
     tianditu_key: str | None = None,
     title: str | None = None,
@@ -1218,7 +1217,7 @@ def trails_map(
     off_network: gpd.GeoDataFrame | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
     reach_m: float = 500.0,
-    language: Language = "zh",
+    language: Language = DEFAULT_LANGUAGE,
     basemap: Basemap = "osm",
     tianditu_key: str | None = None,
     title: str | None = None,
@@ -1398,7 +1397,7 @@ def index_page(
     pages: Mapping[str, str],
     scorecard: pd.DataFrame,
     *,
-    language: Language = "zh",
+    language: Language = DEFAULT_LANGUAGE,
     title: str | None = None,
     synthetic: bool = True,
 ) -> str:

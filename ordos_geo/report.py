@@ -24,7 +24,7 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -37,7 +37,7 @@ from ordos_geo import _labels as label_table
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError, MissingDependencyError
 from ordos_geo.indicators import CITYWIDE
-from ordos_geo.settings import DEFAULT_WALK_SPEED_KMH
+from ordos_geo.settings import DEFAULT_LANGUAGE, DEFAULT_WALK_SPEED_KMH, Language
 
 __all__ = [
     "CHART_NAMES",
@@ -96,7 +96,7 @@ class Report:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     blocks: tuple[Block, ...] = ()
     title: str = ""
-    language: str = "zh"
+    language: str = DEFAULT_LANGUAGE
 
 
 # --------------------------------------------------------------------------- formatting
@@ -669,7 +669,7 @@ def build_report(
     trails: gpd.GeoDataFrame | pd.DataFrame | None = None,
     before_after: pd.DataFrame | None = None,
     extra_tables: Mapping[str, pd.DataFrame] | None = None,
-    language: Literal["zh", "en"] = "zh",
+    language: Language = DEFAULT_LANGUAGE,
     title: str | None = None,
     synthetic: bool = True,
     walk_speed_kmh: float = DEFAULT_WALK_SPEED_KMH,

@@ -21,27 +21,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal, get_args
 
 __all__ = [
     "AGE_FRIENDLY_KINDS",
     "AREA_COUNTED_KINDS",
+    "AREA_POLICIES",
     "CITY_LEVEL_FIVE_ONES",
+    "COORDINATE_SYSTEMS",
     "DATA_PROCESSED_DIR",
     "DATA_RAW_DIR",
     "DEFAULT_AGE_DISTANCE_M",
     "DEFAULT_AMAP_SAMPLE",
+    "DEFAULT_AREA_POLICY",
+    "DEFAULT_COORDINATE_SYSTEM",
     "DEFAULT_COVERAGE_THRESHOLDS_M",
+    "DEFAULT_LANGUAGE",
     "DEFAULT_MAX_DISTANCE_M",
     "DEFAULT_MAX_SNAP_DISTANCE_M",
+    "DEFAULT_MAX_TRAILS",
+    "DEFAULT_MIN_TRAIL_M",
     "DEFAULT_OVERPASS_TIMEOUT_S",
     "DEFAULT_OVERPASS_URL",
+    "DEFAULT_SITING_METHOD",
+    "DEFAULT_SITING_OBJECTIVE",
+    "DEFAULT_SITING_PLAN",
+    "DEFAULT_TRAIL_BUDGET_M",
+    "DEFAULT_TRAIL_MAX_SPUR_M",
+    "DEFAULT_TRAIL_REACH_M",
+    "DEFAULT_TRAIL_SHAPE",
     "DEFAULT_TRAIL_WIDTH_M",
     "DEFAULT_WALK_SPEED_KMH",
     "DOWNLOAD_BACKOFF_S",
     "DOWNLOAD_RETRIES",
     "FACILITY_KINDS",
     "KIND_SERVICE_DISTANCE_M",
+    "LANGUAGES",
     "MAX_POPULATION_OFF_NETWORK_SHARE",
     "MAX_RESIDENTS_PER_HECTARE",
     "MAX_VENUE_AREA_M2",
@@ -57,11 +72,16 @@ __all__ = [
     "PUBLIC_ACCESS_LEVELS",
     "RESIDENTIAL_OSM_TAGS",
     "SAMPLE_DIR",
+    "SITING_METHODS",
+    "SITING_OBJECTIVES",
     "SPORTS_PARK_MIN_AREA_M2",
     "TRAIL_SHAPES",
     "TYPICAL_AREA_M2",
     "WINTER_KINDS",
     "WINTER_NOTE",
+    "AreaPolicy",
+    "CoordinateSystem",
+    "Language",
     "PlanTarget",
 ]
 
@@ -326,3 +346,59 @@ DOWNLOAD_BACKOFF_S: Final[float] = 5.0
 #: area's 2020 census figure (WorldPop's 2020 grids match national UN totals; a county can be off by
 #: tens of per cent, a factor of 1.5 points to a wrong source, year or boundary).
 POPULATION_CENSUS_RATIO_WARN: Final[float] = 1.5
+
+
+# ---------------------------------------------------------------------------
+# Vocabularies: the one spelling of each set of choices, used by the study
+# file's checks (config), the command line's ``choices=`` (cli) and the code.
+# ---------------------------------------------------------------------------
+
+#: Datum of degree coordinates: WGS-84 (GPS, OSM), GCJ-02 (Amap / Gaode exports), BD-09 (Baidu exports).
+CoordinateSystem = Literal["wgs84", "gcj02", "bd09"]
+#: Every :data:`CoordinateSystem`, in that order.
+COORDINATE_SYSTEMS: Final[tuple[CoordinateSystem, ...]] = get_args(CoordinateSystem)
+#: Datum of an input unless the study says otherwise.
+DEFAULT_COORDINATE_SYSTEM: Final[CoordinateSystem] = "wgs84"
+#: Language of map, index, report and table labels.
+Language = Literal["zh", "en"]
+#: Every :data:`Language`, in that order.
+LANGUAGES: Final[tuple[Language, ...]] = get_args(Language)
+#: Language of a study's labels unless it says otherwise.
+DEFAULT_LANGUAGE: Final[Language] = "zh"
+#: What :func:`ordos_geo.io.read_facilities` does with rows without ``area_m2``: use the typical area of their
+#: kind (:data:`TYPICAL_AREA_M2`), or leave them out of area totals.
+AreaPolicy = Literal["typical", "exclude"]
+#: Every :data:`AreaPolicy`, in that order.
+AREA_POLICIES: Final[tuple[AreaPolicy, ...]] = get_args(AreaPolicy)
+#: Area policy of a study unless it says otherwise.
+DEFAULT_AREA_POLICY: Final[AreaPolicy] = "typical"
+#: How sites are chosen: the exact MILP (HiGHS) or the greedy heuristic.
+SITING_METHODS: Final[tuple[str, ...]] = ("exact", "greedy")
+#: What new fitness centres maximise: residents newly covered, or newly within reach of an indoor venue in winter.
+SITING_OBJECTIVES: Final[tuple[str, ...]] = ("coverage", "winter")
+#: Siting method of a study unless it says otherwise.
+DEFAULT_SITING_METHOD: Final[str] = "exact"
+#: Siting objective of a study unless it says otherwise.
+DEFAULT_SITING_OBJECTIVE: Final[str] = "coverage"
+#: New sites per facility type a study plans unless it says otherwise (鄂府办发〔2024〕52号's build list, with
+#: 2 sports-health centres for residents aged 60+).
+DEFAULT_SITING_PLAN: Final[MappingProxyType[str, int]] = MappingProxyType(
+    {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3, "sports_health_centre": 2}
+)
+
+# ---------------------------------------------------------------------------
+# Trail planning defaults (the [trails] section of a study and ordos_geo.trails.plan_trails).
+# ---------------------------------------------------------------------------
+
+#: Total length of new fitness trails to plan (the plan's 10 km).
+DEFAULT_TRAIL_BUDGET_M: Final[float] = 10_000.0
+#: Shortest trail worth building.
+DEFAULT_MIN_TRAIL_M: Final[float] = 1_000.0
+#: Most trails the budget is split into.
+DEFAULT_MAX_TRAILS: Final[int] = 3
+#: Walking distance within which residents count as served by a trail.
+DEFAULT_TRAIL_REACH_M: Final[float] = 500.0
+#: Shape of a planned trail (one of :data:`TRAIL_SHAPES`).
+DEFAULT_TRAIL_SHAPE: Final[str] = "loop"
+#: Longest dead-end spur of a loop or route.
+DEFAULT_TRAIL_MAX_SPUR_M: Final[float] = 0.0

@@ -57,6 +57,7 @@ def read_boundaries(
     if code_col is None:
         check_columns(frame, [adcode_column], name=file.name,
                       hint="add a column `adcode` with a unique code per area (the 6-digit 区划代码, or any id)")
+        raise AssertionError  # pragma: no cover - check_columns raised
     if name_column is not None:
         check_columns(frame, [name_column], name=file.name, hint="give the name of a column the file has")
     name_col = name_column or _find_column(attributes, ("name_zh", "name", "名称"))

@@ -68,10 +68,10 @@ _LINE_TYPES = frozenset({"LineString", "MultiLineString"})
 def read_facilities(
     path: str | os.PathLike[str],
     *,
-    coordinate_system: str = "wgs84",
+    coordinate_system: str = settings.DEFAULT_COORDINATE_SYSTEM,
     lon_column: str | None = None,
     lat_column: str | None = None,
-    area_policy: str = "typical",
+    area_policy: str = settings.DEFAULT_AREA_POLICY,
     trail_width_m: float = settings.DEFAULT_TRAIL_WIDTH_M,
     study_area: gpd.GeoDataFrame | gpd.GeoSeries | Any | None = None,
     layer: str | int | None = None,
@@ -202,10 +202,10 @@ def read_facilities(
 
 def _check_options(*, area_policy: str, coordinate_system: str, trail_width_m: float) -> None:
     """Raise :class:`ConfigError` for an unknown area policy or datum, or a trail width that is not positive."""
-    if area_policy not in ("typical", "exclude"):
-        msg = f"area_policy={area_policy!r} is not known; use 'typical' or 'exclude'"
+    if area_policy not in settings.AREA_POLICIES:
+        msg = f"area_policy={area_policy!r} is not known; use {' or '.join(map(repr, settings.AREA_POLICIES))}"
         raise ConfigError(msg)
-    if coordinate_system not in ("wgs84", "gcj02", "bd09"):
+    if coordinate_system not in settings.COORDINATE_SYSTEMS:
         msg = f"coordinate_system={coordinate_system!r} is not known; use 'wgs84', 'gcj02' (Amap) or 'bd09' (Baidu)"
         raise ConfigError(msg)
     if not (np.isfinite(trail_width_m) and trail_width_m > 0):

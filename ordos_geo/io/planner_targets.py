@@ -69,14 +69,15 @@ def read_planner_targets(
         msg = (f"{name}: column `{missing[0]}` is missing; the table needs columns "
                f"{', '.join(_PLANNER_COLUMNS)} (source optional)")
         raise InputDataError(msg)
+    given = {key: column for key, column in columns.items() if column is not None}
     known = {t.key: t for t in settings.PLANNER_TARGETS}
-    indicator = table[columns["indicator"]].map(lambda v: str(v).strip() if v is not None and v == v else "")
+    indicator = table[given["indicator"]].map(lambda v: str(v).strip() if v is not None and v == v else "")
     bad = np.flatnonzero(~indicator.isin(list(known)).to_numpy())
     if bad.size:
         msg = (f"{name}: column `indicator` has unknown values {sorted(set(indicator.iloc[bad]))[:5]} "
                f"({_describe(table, bad)}); use one of {', '.join(known)}")
         raise InputDataError(msg)
-    district = table[columns["district"]].map(lambda v: str(v).strip() if v is not None and v == v else "")
+    district = table[given["district"]].map(lambda v: str(v).strip() if v is not None and v == v else "")
     district = district.where(~district.isin(_CITYWIDE_NAMES), "citywide")
     if districts is not None:
         allowed = {str(d) for d in districts} | {"citywide"}
@@ -86,10 +87,10 @@ def read_planner_targets(
                    f"({_describe(table, bad)}); use a district of the boundaries "
                    f"({', '.join(sorted(allowed - {'citywide'}))}) or citywide")
             raise InputDataError(msg)
-    raw = table[columns["value"]].astype(object)
+    raw = table[given["value"]].astype(object)
     percent = raw.map(lambda v: isinstance(v, str) and v.strip().endswith("%"))
     text = raw.map(lambda v: v.strip().rstrip("%") if isinstance(v, str) else v)
-    value = _numeric(text, name=name, column=columns["value"], table=table, name_column=None)
+    value = _numeric(text, name=name, column=given["value"], table=table, name_column=None)
     value = np.where(percent.to_numpy(dtype=bool), value / 100.0, value)
     missing_value = np.flatnonzero(np.isnan(value))
     if missing_value.size:
@@ -101,7 +102,7 @@ def read_planner_targets(
         msg = (f"{name}: column `value` has shares outside 0-100 % or negative values ({_describe(table, bad)}); "
                "write shares as 0.385 or 38.5%")
         raise InputDataError(msg)
-    year = _numeric(table[columns["year"]], name=name, column=columns["year"], table=table, name_column=None)
+    year = _numeric(table[given["year"]], name=name, column=given["year"], table=table, name_column=None)
     bad = np.flatnonzero(np.isnan(year) | (year < 1900) | (year > 2100) | (year != np.round(year)))
     if bad.size:
         msg = f"{name}: column `year` is not a year in {_describe(table, bad)}; give the year as e.g. 2024"

@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from ordos_geo import settings
 from ordos_geo._crs import convert_to_wgs84
 from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_input_file
@@ -145,7 +146,7 @@ def _check_inside(
     if not outside.size:
         return
     xy = shapely.get_coordinates(shapely.point_on_surface(frame.geometry.to_numpy()[outside]))
-    swapped_inside = _inside_any(area, shapely.points(xy[:, ::-1]))
+    swapped_inside = _inside_any(area, np.asarray(shapely.points(xy[:, ::-1])))
     advice = ("their longitude and latitude look swapped (swapped they fall inside): swap the lon_column "
               "and lat_column options (--lon-column / --lat-column), or fix the source" if swapped_inside.all() else
               "check the coordinates and their datum (--facilities-coordinates or [inputs] facilities_coordinates: "
@@ -189,7 +190,7 @@ def read_vector(
     *,
     what: str = "vector",
     layer: str | int | None = None,
-    coordinate_system: str = "wgs84",
+    coordinate_system: str = settings.DEFAULT_COORDINATE_SYSTEM,
     geometry_types: tuple[str, ...] | None = None,
     lon_column: str | None = None,
     lat_column: str | None = None,
@@ -230,7 +231,8 @@ def read_vector(
 
 
 def read_candidates(
-    path: str | os.PathLike[str], *, layer: str | int | None = None, coordinate_system: str = "wgs84"
+    path: str | os.PathLike[str], *, layer: str | int | None = None,
+    coordinate_system: str = settings.DEFAULT_COORDINATE_SYSTEM,
 ) -> gpd.GeoDataFrame:
     """Read candidate sites (points or parcels) into WGS-84; ``siting.candidates_from_file`` sets the schema."""
     return read_vector(path, what="candidate sites", layer=layer, coordinate_system=coordinate_system,
@@ -238,7 +240,8 @@ def read_candidates(
 
 
 def read_lines(
-    path: str | os.PathLike[str], *, layer: str | int | None = None, coordinate_system: str = "wgs84"
+    path: str | os.PathLike[str], *, layer: str | int | None = None,
+    coordinate_system: str = settings.DEFAULT_COORDINATE_SYSTEM,
 ) -> gpd.GeoDataFrame:
     """Read (Multi)LineStrings, e.g. proposed fitness trails, into WGS-84."""
     return read_vector(path, what="trail lines", layer=layer, coordinate_system=coordinate_system,
