@@ -1,0 +1,504 @@
+"""Raw OSM (XML, bz2/gzip, PBF, Overpass JSON) to the unsimplified osmnx-style walk graph."""
+
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from itertools import groupby, pairwise
+from pathlib import Path
+from typing import IO, Any, cast
+
+import networkx as nx
+import numpy as np
+import shapely
+from tqdm.auto import tqdm
+
+from ordos_geo._errors import InputDataError, MissingDependencyError, NetworkDataError
+from ordos_geo._optional import import_pyrosm
+from ordos_geo.network.rules import (
+    _EXTRA_WAY_TAGS,
+    PEDESTRIAN_AREA_HIGHWAYS,
+    SEPARATE_SIDEWALK_SEARCH_M,
+    _pedestrian_direction,
+    in_osmnx_walk,
+    walk_rule,
+)
+
+NETWORK_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".osm.gz", ".xml", ".osm.pbf", ".pbf", ".graphml")
+_XML_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".xml")
+_PBF_SUFFIXES = (".osm.pbf", ".pbf")
+
+# ---------------------------------------------------------------------------
+# Reading raw OSM
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _OsmData:
+    """Nodes and ways of an OSM extract (only what the walk graph needs)."""
+
+    lon: dict[int, float] = field(default_factory=dict)
+    lat: dict[int, float] = field(default_factory=dict)
+    node_tags: dict[int, dict[str, str]] = field(default_factory=dict)
+    ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
+    #: multipolygon relations with a ``highway`` tag: (id, [(member way id, role)], tags)
+    relations: list[tuple[int, list[tuple[int, str]], dict[str, str]]] = field(default_factory=list)
+    #: multipolygons already assembled (PBF): (id, polygon in lon/lat, tags)
+    polygons: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
+
+
+def _open_xml(path: Path) -> IO[bytes]:
+    name = path.name.lower()
+    if name.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    if name.endswith(".gz"):
+        return cast("IO[bytes]", gzip.open(path, "rb"))
+    return path.open("rb")
+
+
+def _read_osm_xml(path: Path) -> _OsmData:
+    """Stream an OSM XML file (plain, bz2 or gzip) into nodes and ways."""
+    import osmnx as ox
+
+    useful_node_tags = set(ox.settings.useful_tags_node)
+    data = _OsmData()
+    try:
+        with _open_xml(path) as file:
+            for _event, element in ET.iterparse(file, events=("end",)):
+                kind = element.tag
+                if kind == "node":
+                    if element.get("action") != "delete":
+                        node_id = int(element.get("id"))
+                        data.lon[node_id] = float(element.get("lon"))
+                        data.lat[node_id] = float(element.get("lat"))
+                        tags = {t.get("k"): t.get("v") for t in element.iter("tag")}
+                        useful = {k: v for k, v in tags.items() if k in useful_node_tags}
+                        if useful:
+                            data.node_tags[node_id] = useful
+                    element.clear()
+                elif kind == "way":
+                    if element.get("action") != "delete":
+                        refs = [int(nd.get("ref")) for nd in element.iter("nd")]
+                        tags = {t.get("k"): t.get("v") for t in element.iter("tag")}
+                        data.ways.append((int(element.get("id")), refs, tags))
+                    element.clear()
+                elif kind == "relation":
+                    tags = {t.get("k"): t.get("v") for t in element.iter("tag")}
+                    if element.get("action") != "delete" and tags.get("type") == "multipolygon" and "highway" in tags:
+                        members = [(int(m.get("ref")), m.get("role") or "outer")
+                                   for m in element.iter("member") if m.get("type") == "way"]
+                        data.relations.append((int(element.get("id")), members, tags))
+                    element.clear()
+    except ET.ParseError as error:
+        msg = f"{path}: not valid OSM XML ({error}); re-export the extract (JOSM, Overpass or osmium) and retry"
+        raise InputDataError(msg) from error
+    except (OSError, EOFError, TypeError, ValueError) as error:
+        msg = f"{path}: cannot read this OSM XML file ({error}); check it is complete and not corrupted"
+        raise InputDataError(msg) from error
+    return data
+
+
+_PYROSM_NON_TAG_COLUMNS = frozenset(
+    {"id", "nodes", "timestamp", "version", "changeset", "tags", "osm_type", "geometry", "visible", "lon", "lat"}
+)
+
+
+def _row_tags(record: dict[str, Any], tag_columns: list[str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    extra = record.get("tags")
+    if isinstance(extra, str) and extra:
+        try:
+            tags.update({str(k): str(v) for k, v in json.loads(extra).items()})
+        except (ValueError, AttributeError):
+            pass
+    elif isinstance(extra, dict):
+        tags.update({str(k): str(v) for k, v in extra.items()})
+    for column in tag_columns:
+        value = record.get(column)
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        tags[column] = str(value)
+    return tags
+
+
+def _read_osm_pbf(path: Path) -> _OsmData:
+    """Read the highway ways of a PBF extract with pyrosm, keeping each way's node ids.
+
+    pyrosm gives the ways with their ordered node ids (``keep_node_info``) and
+    geometry; node coordinates come from complete way geometries and from
+    pyrosm's network nodes, so the nodes missing from a clipped extract stay
+    missing and are repaired like in XML.
+    """
+    pyrosm = import_pyrosm()
+    try:
+        osm = pyrosm.OSM(str(path), keep_node_info=True, progress=False)
+        ways = osm.get_data_by_custom_criteria(
+            custom_filter={"highway": True}, keep_nodes=False, keep_ways=True, keep_relations=False
+        )
+    except TypeError as error:  # pragma: no cover - old pyrosm without keep_node_info / progress
+        msg = f"{path}: this pyrosm is too old to read way node ids; pip install 'pyrosm>=0.25'"
+        raise MissingDependencyError(msg) from error
+    except Exception as error:
+        msg = f"{path}: cannot read this PBF extract ({error}); check it is a complete .osm.pbf file"
+        raise InputDataError(msg) from error
+    data = _OsmData()
+    if ways is None or len(ways) == 0:
+        return data
+    if "nodes" not in ways.columns:  # pragma: no cover - old pyrosm
+        msg = f"{path}: this pyrosm does not return way node ids; pip install 'pyrosm>=0.25'"
+        raise MissingDependencyError(msg)
+    tag_columns = [c for c in ways.columns if c not in _PYROSM_NON_TAG_COLUMNS]
+    for record, geometry in zip(
+        ways.drop(columns="geometry").to_dict("records"), ways.geometry.array, strict=True
+    ):
+        refs = [int(n) for n in record["nodes"]]
+        data.ways.append((int(record["id"]), refs, _row_tags(record, tag_columns)))
+        if geometry is None:
+            continue
+        ring = geometry.exterior if geometry.geom_type == "Polygon" else geometry
+        if ring.geom_type not in ("LineString", "LinearRing"):
+            continue
+        coords = shapely.get_coordinates(ring)
+        if len(coords) == len(refs):  # complete way: its coordinates are its nodes'
+            for node_id, (x, y) in zip(refs, coords.tolist(), strict=True):
+                data.lon[node_id] = x
+                data.lat[node_id] = y
+    _read_pbf_multipolygons(osm, data)
+    # nodes of clipped ways that are present in the file
+    try:
+        network_nodes, _ = osm.get_network(network_type="all", nodes=True)
+    except Exception:
+        network_nodes = None
+    if network_nodes is not None and len(network_nodes):
+        for node_id, x, y in zip(
+            network_nodes["id"].to_numpy(np.int64).tolist(),
+            network_nodes["lon"].to_numpy(float).tolist(),
+            network_nodes["lat"].to_numpy(float).tolist(),
+            strict=True,
+        ):
+            data.lon.setdefault(node_id, x)
+            data.lat.setdefault(node_id, y)
+        node_ids = network_nodes["id"].tolist()
+        for column in ("highway", "junction", "railway", "ref"):
+            if column in network_nodes.columns:
+                for node_id, value in zip(node_ids, network_nodes[column].tolist(), strict=True):
+                    if isinstance(value, str):
+                        data.node_tags.setdefault(int(node_id), {})[column] = value
+    return data
+
+
+def _read_pbf_multipolygons(osm: Any, data: _OsmData) -> None:
+    """Add the pedestrian multipolygons of a PBF extract (pyrosm assembles their polygons)."""
+    try:
+        frame = osm.get_data_by_custom_criteria(
+            custom_filter={"highway": list(PEDESTRIAN_AREA_HIGHWAYS)}, keep_nodes=False, keep_ways=False,
+            keep_relations=True,
+        )
+    except Exception:  # pragma: no cover - pyrosm finds no relation at all
+        return
+    if frame is None or len(frame) == 0:
+        return
+    tag_columns = [c for c in frame.columns if c not in _PYROSM_NON_TAG_COLUMNS]
+    for record, geometry in zip(frame.drop(columns="geometry").to_dict("records"), frame.geometry.array,
+                                strict=True):
+        if record.get("osm_type") != "relation" or geometry is None or geometry.is_empty:
+            continue
+        if geometry.geom_type in ("Polygon", "MultiPolygon"):
+            data.polygons.append((int(record["id"]), geometry, _row_tags(record, tag_columns)))
+
+
+# ---------------------------------------------------------------------------
+# Building and cleaning the graph
+# ---------------------------------------------------------------------------
+
+
+def _split_at_missing(refs: list[int], present: dict[int, float]) -> list[list[int]]:
+    """Cut a way's node list at references to absent nodes; keep runs of >= 2 nodes."""
+    pieces = []
+    for is_present, run in groupby(refs, key=lambda n: n in present):
+        if is_present:
+            nodes = [n for n, _ in groupby(run)]  # drop consecutive duplicates like osmnx
+            if len(nodes) >= 2:
+                pieces.append(nodes)
+    return pieces
+
+
+def _check_node_coordinates(data: _OsmData, *, name: str) -> None:
+    """Refuse OSM nodes whose coordinates are not degrees (``lat="999"``, NaN)."""
+    ids = np.fromiter(data.lon.keys(), dtype=np.int64, count=len(data.lon))
+    lon = np.fromiter(data.lon.values(), dtype=float, count=len(data.lon))
+    lat = np.fromiter((data.lat[i] for i in data.lon), dtype=float, count=len(data.lon))
+    bad = np.flatnonzero(~((np.abs(lon) <= 180) & (np.abs(lat) <= 90)))
+    if bad.size:
+        shown = ", ".join(f"node {ids[i]} (lon {lon[i]:g}, lat {lat[i]:g})" for i in bad[:3])
+        msg = (
+            f"{name}: {bad.size} OSM nodes have coordinates outside longitude ±180° / latitude ±90° ({shown}); "
+            "the extract is damaged: export it again"
+        )
+        raise NetworkDataError(msg)
+
+
+def _local_metres(lon: np.ndarray, lat: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
+    """Equirectangular metres around ``origin`` (good to well under 1 % over a few kilometres)."""
+    scale = 111_320.0 * np.cos(np.radians(origin[1]))
+    return np.column_stack([(lon - origin[0]) * scale, (lat - origin[1]) * 110_574.0])
+
+
+@dataclass
+class _Way:
+    """A way (or multipolygon) the walking rule keeps, before it becomes edges."""
+
+    osm_id: int
+    pieces: list[list[int]]
+    tags: dict[str, str]
+    rings: list[list[int]] = field(default_factory=list)  # pedestrian areas: closed node rings
+    polygon: Any = None  # pedestrian areas: the area in lon/lat
+
+
+def _piece_lines(pieces: list[list[int]], data: _OsmData, origin: tuple[float, float]) -> list[shapely.LineString]:
+    lines = []
+    for piece in pieces:
+        lon = np.array([data.lon[n] for n in piece])
+        lat = np.array([data.lat[n] for n in piece])
+        lines.append(shapely.LineString(_local_metres(lon, lat, origin)))
+    return lines
+
+
+def _sidewalks_alongside(roads: list[_Way], lines: list[_Way], data: _OsmData) -> list[bool]:
+    """Whether mapped sidewalks (``footway=sidewalk``) run along each ``sidewalk=separate`` road.
+
+    A road has them when the sidewalk ways within :data:`SEPARATE_SIDEWALK_SEARCH_M`
+    metres of it are, inside that band, at least half as long as the road.
+    """
+    if not roads:
+        return []
+    first = roads[0].pieces[0][0]
+    origin = (data.lon[first], data.lat[first])
+    sidewalks = [line for way in lines if way.tags.get("footway") == "sidewalk"
+                 for line in _piece_lines(way.pieces, data, origin)]
+    tree = shapely.STRtree(sidewalks)
+    answers = []
+    for road in roads:
+        road_lines = _piece_lines(road.pieces, data, origin)
+        band = shapely.union_all([line.buffer(SEPARATE_SIDEWALK_SEARCH_M) for line in road_lines])
+        near = tree.query(band)
+        alongside = sum(sidewalks[i].intersection(band).length for i in near.tolist())
+        answers.append(alongside >= 0.5 * sum(line.length for line in road_lines))
+    return answers
+
+
+def _multipolygon(members: list[tuple[int, str]], way_refs: dict[int, list[int]], data: _OsmData) -> Any:
+    """Assemble a multipolygon relation from its member ways (outer minus inner), or ``None``."""
+    rings: dict[str, list[shapely.LineString]] = {"outer": [], "inner": []}
+    for way_id, role in members:
+        refs = [n for n in way_refs.get(way_id, []) if n in data.lon]
+        if len(refs) >= 2:
+            rings["inner" if role == "inner" else "outer"].append(
+                shapely.LineString([(data.lon[n], data.lat[n]) for n in refs]))
+    outer = shapely.union_all(list(shapely.polygonize(rings["outer"]).geoms)) if rings["outer"] else None
+    if outer is None or outer.is_empty:
+        return None
+    if rings["inner"]:
+        outer = outer.difference(shapely.union_all(list(shapely.polygonize(rings["inner"]).geoms)))
+    return outer if not outer.is_empty else None
+
+
+def _polygonal(polygon: Any) -> Any:
+    """The polygonal part of a possibly self-touching ring (``shapely.make_valid``), or ``None``."""
+    if not polygon.is_valid:
+        fixed = shapely.make_valid(polygon)
+        parts = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in ("Polygon", "MultiPolygon")]
+        polygon = shapely.union_all(parts) if parts else shapely.Polygon()
+    return polygon if polygon.geom_type in ("Polygon", "MultiPolygon") and polygon.area > 0 else None
+
+
+def _polygon_rings(polygon: Any, lookup: dict[tuple[float, float], int], data: _OsmData) -> list[list[int]]:
+    """Node rings of a lon/lat polygon: known nodes by coordinate, new (negative) ids for the others."""
+    rings = []
+    for part in getattr(polygon, "geoms", [polygon]):
+        for ring in [part.exterior, *part.interiors]:
+            ids = []
+            for lon, lat in ring.coords:
+                node = lookup.get((lon, lat))
+                if node is None:
+                    node = -(len(data.lon) + 1)
+                    while node in data.lon:
+                        node -= 1
+                    data.lon[node], data.lat[node] = lon, lat
+                    lookup[(lon, lat)] = node
+                ids.append(node)
+            rings.append([n for n, _ in groupby(ids)])
+    return rings
+
+
+def _area_links(area: _Way, meeting: list[int], data: _OsmData) -> list[tuple[int, int]]:
+    """Straight links between an area's meeting points that stay inside the area."""
+    inside = area.polygon.buffer(1e-7)  # ~1 cm of rounding tolerance in degrees
+    shapely.prepare(inside)
+    on_outline = {frozenset(pair) for ring in area.rings for pair in pairwise(ring)}
+    links = []
+    for i, a in enumerate(meeting):
+        for b in meeting[i + 1:]:
+            if frozenset((a, b)) in on_outline:
+                continue
+            segment = shapely.LineString([(data.lon[a], data.lat[a]), (data.lon[b], data.lat[b])])
+            if inside.covers(segment):
+                links.append((a, b))
+    return links
+
+
+def _classify_ways(data: _OsmData) -> tuple[list[_Way], list[_Way], list[_Way], dict[str, Any]]:
+    """Apply the walking rule to every way and multipolygon: lines, areas, sidewalk=separate roads, counts."""
+    lines: list[_Way] = []
+    areas: list[_Way] = []
+    roads: list[_Way] = []
+    kept: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    beyond: dict[str, int] = {}
+    osmnx_only: dict[str, int] = {}
+    counts: dict[str, Any] = {"ways_walkable": 0, "multipolygons_walkable": 0, "ways_osmnx_walk": 0, "ways_repaired": 0,
+              "ways_unusable": 0, "node_refs_missing": 0}
+    polygons: list[tuple[int, Any, dict[str, str]]] = list(data.polygons)
+    if data.relations:
+        way_refs = {way_id: refs for way_id, refs, _ in data.ways}
+        for rel_id, members, tags in data.relations:
+            polygons.append((rel_id, _multipolygon(members, way_refs, data), tags))
+
+    def tally(verdict: str, reason: str, tags: dict[str, str], *, way: bool = True) -> None:
+        osmnx = way and in_osmnx_walk(tags)  # osmnx's walk network never holds relations
+        counts["ways_osmnx_walk"] += osmnx
+        label = f"{'' if way else 'multipolygon '}highway={tags.get('highway')} {reason}"
+        if verdict == "drop":
+            dropped[reason] = dropped.get(reason, 0) + 1
+            if osmnx:
+                osmnx_only[label] = osmnx_only.get(label, 0) + 1
+        else:
+            kept[reason] = kept.get(reason, 0) + 1
+            if not osmnx:
+                beyond[label] = beyond.get(label, 0) + 1
+
+    for way_id, refs, tags in data.ways:
+        if "highway" not in tags:
+            continue
+        closed = len(refs) >= 4 and refs[0] == refs[-1]
+        verdict, reason = walk_rule(tags, closed=closed)
+        tally(verdict, reason, tags)
+        if verdict == "drop":
+            continue
+        counts["ways_walkable"] += 1
+        missing = sum(1 for n in refs if n not in data.lon)
+        if missing:
+            counts["node_refs_missing"] += missing
+            pieces = _split_at_missing(refs, data.lon)
+        else:
+            nodes = [n for n, _ in groupby(refs)]
+            pieces = [nodes] if len(nodes) >= 2 else []
+        if not pieces:
+            counts["ways_unusable"] += 1
+            continue
+        if missing:
+            counts["ways_repaired"] += 1
+        way = _Way(way_id, pieces, tags)
+        if verdict == "area" and not missing and len(pieces[0]) >= 4:
+            polygon = _polygonal(shapely.Polygon([(data.lon[n], data.lat[n]) for n in pieces[0]]))
+            if polygon is not None:
+                way.rings, way.polygon = [pieces[0]], polygon
+                areas.append(way)
+                continue
+        (roads if verdict == "sidewalk_separate" else lines).append(way)
+    lookup = {(data.lon[n], data.lat[n]): n for way in lines + areas + roads for piece in way.pieces for n in piece}
+    if data.relations:
+        for _way_id, refs, _ in data.ways:
+            lookup.update({(data.lon[n], data.lat[n]): n for n in refs if n in data.lon})
+    for rel_id, polygon, tags in polygons:
+        verdict, reason = walk_rule({**tags, "area": tags.get("area", "yes")})
+        tally(verdict, reason, tags, way=False)
+        if verdict == "drop":
+            continue
+        counts["multipolygons_walkable"] += 1
+        if polygon is None:
+            counts["ways_unusable"] += 1
+            continue
+        rings = _polygon_rings(polygon, lookup, data)
+        areas.append(_Way(rel_id, rings, tags, rings=rings, polygon=polygon))
+    counts["walk_rule"] = {"kept": dict(sorted(kept.items())), "dropped": dict(sorted(dropped.items()))}
+    counts["kept_beyond_osmnx_walk"] = dict(sorted(beyond.items()))
+    counts["dropped_from_osmnx_walk"] = dict(sorted(osmnx_only.items()))
+    return lines, areas, roads, counts
+
+
+def _graph_from_osm_data(data: _OsmData, *, name: str) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
+    """Build the unsimplified, unprojected osmnx-style walk graph and the way counts."""
+    import osmnx as ox
+
+    _check_node_coordinates(data, name=name)
+    keep_tags = list(dict.fromkeys([*ox.settings.useful_tags_way, *_EXTRA_WAY_TAGS, "area"]))
+    graph = nx.MultiDiGraph(crs="epsg:4326", created_with=f"ordos_geo / OSMnx {ox.__version__}", name=name)
+    lines, areas, roads, counts = _classify_ways(data)
+    alongside = _sidewalks_alongside(roads, lines, data)
+    counts["walk_rule"]["dropped"]["sidewalk_separate_alongside"] = sum(alongside)
+    counts["walk_rule"]["kept"]["sidewalk_separate"] = len(roads) - sum(alongside)
+    counts["ways_walkable"] -= sum(alongside)
+    lines = lines + [road for road, has in zip(roads, alongside, strict=True) if not has]
+    members: dict[int, int] = {}
+    for way in lines + areas:
+        for node in {n for piece in way.pieces for n in piece}:
+            members[node] = members.get(node, 0) + 1
+
+    def add(nodes: list[int], attrs: dict[str, Any], *, both: bool = True) -> None:
+        for node in nodes:
+            if node not in graph:
+                graph.add_node(node, y=data.lat[node], x=data.lon[node], **data.node_tags.get(node, {}))
+        pairs = list(pairwise(nodes))
+        graph.add_edges_from(pairs, **attrs, reversed=False)
+        if both:
+            graph.add_edges_from([(v, u) for u, v in pairs], **attrs, reversed=True)
+
+    for way in tqdm(lines, desc=f"{name}: walkable ways", unit="way", disable=None, leave=False):
+        one_way, reverse = _pedestrian_direction(way.tags)
+        attrs = {"osmid": way.osm_id, **{k: way.tags[k] for k in keep_tags if k in way.tags}, "oneway": one_way}
+        for piece in way.pieces:
+            add(piece[::-1] if reverse else piece, attrs, both=not one_way)
+    links = 0
+    for area in areas:
+        attrs = {"osmid": area.osm_id, **{k: area.tags[k] for k in keep_tags if k in area.tags}, "area": "yes",
+                 "oneway": False}
+        for ring in area.rings:
+            add(ring, attrs)
+        meeting = [n for n in dict.fromkeys(n for ring in area.rings for n in ring) if members.get(n, 0) >= 2]
+        for a, b in _area_links(area, meeting, data):
+            add([a, b], {**attrs, "area_link": True})
+            links += 1
+    counts.update(ways_total=len(data.ways), multipolygons_total=len(data.polygons) + len(data.relations),
+                  pedestrian_areas=len(areas), pedestrian_area_links=links)
+    return graph, counts
+
+
+
+def _data_from_overpass(responses: list[dict[str, Any]]) -> _OsmData:
+    """Nodes, ways and multipolygon relations of Overpass JSON responses."""
+    data = _OsmData()
+    seen_ways: set[int] = set()
+    seen_relations: set[int] = set()
+    for response in responses:
+        for element in response.get("elements", []):
+            kind, osm_id, tags = element.get("type"), int(element["id"]), element.get("tags") or {}
+            if kind == "node":
+                data.lon[osm_id], data.lat[osm_id] = float(element["lon"]), float(element["lat"])
+                useful = {k: v for k, v in tags.items() if k in ("highway", "junction", "railway", "ref")}
+                if useful:
+                    data.node_tags[osm_id] = useful
+            elif kind == "way" and osm_id not in seen_ways:
+                seen_ways.add(osm_id)
+                data.ways.append((osm_id, [int(n) for n in element.get("nodes", [])], dict(tags)))
+            elif kind == "relation" and osm_id not in seen_relations and tags.get("type") == "multipolygon":
+                seen_relations.add(osm_id)
+                members = [(int(m["ref"]), m.get("role") or "outer") for m in element.get("members", [])
+                           if m.get("type") == "way"]
+                data.relations.append((osm_id, members, dict(tags)))
+    return data
+
