@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from ordos_geo import __version__, io
+from ordos_geo import __version__, io, settings
 from ordos_geo._errors import ConfigError, InputFileNotFoundError, MissingDependencyError, OrdosGeoError
 from ordos_geo.config import FacilitySource, StudyConfig
 
@@ -559,7 +559,7 @@ def run_batch(
     stages: Sequence[str] = DEFAULT_STAGES,
     force: bool = False,
     retries: int = 1,
-    language: str = "en",
+    language: settings.Language = "en",
     on_record: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """Run every study as one task on ``client``, then write the batch summary.
@@ -635,7 +635,9 @@ def run_batch(
     return summary
 
 
-def write_batch_summary(summary: pd.DataFrame, *, out_dir: str | os.PathLike[str], language: str = "en") -> dict:
+def write_batch_summary(
+    summary: pd.DataFrame, *, out_dir: str | os.PathLike[str], language: settings.Language = "en"
+) -> dict:
     """Write ``batch_summary.csv``, ``batch_summary.xlsx`` (sheet ``batch``) and ``index.html`` into ``out_dir``.
 
     Parameters

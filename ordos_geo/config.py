@@ -337,7 +337,7 @@ class StudyConfig:
     layers: dict[str, str] = _key(
         "inputs", {}, _mapping_of(_LAYERED_INPUTS, _text, '{ facilities = "venues" }'), flag="--layer"
     )
-    language: str = _key("study", settings.DEFAULT_LANGUAGE, _choice(*settings.LANGUAGES))
+    language: settings.Language = _key("study", settings.DEFAULT_LANGUAGE, _choice(*settings.LANGUAGES))
     synthetic: bool = _key("study", False, _boolean)
     thresholds_m: tuple[float, ...] = _key("accessibility", settings.DEFAULT_COVERAGE_THRESHOLDS_M, _distances)
     max_distance_m: float = _key("accessibility", settings.DEFAULT_MAX_DISTANCE_M, _number(gt=0, le=100_000))

@@ -312,7 +312,7 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         # from it (another city) would count in per-capita area without serving anyone in the study.
         hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(network.edges.geometry.values)))
         facilities = _leave_out_outside(
-            facilities, hull.buffer(config.max_distance_m), "outside the walk network's extent", config, notes
+            facilities, shapely.buffer(hull, config.max_distance_m), "outside the walk network's extent", config, notes
         )
     if boundaries is not None:
         cells = assign_districts(cells, boundaries)
@@ -1166,6 +1166,7 @@ def _write_trails(results: StudyResults, table_dir: Path, map_dir: Path) -> dict
     if results.trail_plan is None:
         return {}
     layers = {"planned": results.trail_plan.trails}
+    assert results.trail_plan_report is not None  # set with the plan
     report = results.trail_plan_report.assign(trails="planned")
     if results.trail_check is not None:
         layers["checked"] = results.trail_check.matched
@@ -1327,6 +1328,7 @@ def _report_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
     """The report's further sections, by heading key of :func:`ordos_geo.report.build_report`."""
     tables: dict[str, pd.DataFrame] = {}
     table = results.indicators
+    assert table is not None  # the report is written after the accessibility stage
     shares = [c for c in table.columns if c.startswith("share_within_") and c.count("_") >= 2]
     scenario = [c for c in shares if c.endswith(("_evenings", "_winter"))]
     if scenario:
@@ -1367,6 +1369,7 @@ def _reached_neighbourhoods(results: StudyResults) -> gpd.GeoDataFrame:
     """Underserved neighbourhoods with a ``reached`` flag from the planned trails' report."""
     underserved = results.accessibility.underserved.copy()
     report = results.trail_plan_report
+    assert report is not None  # called only with a trail plan
     if "neighbourhood_id" in report.columns and "reached_after" in report.columns:
         reached = report.dropna(subset=["neighbourhood_id"]).set_index("neighbourhood_id")["reached_after"]
         underserved["reached"] = underserved["neighbourhood_id"].map(reached).fillna(0) > 0

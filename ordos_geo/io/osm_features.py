@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".osm.gz", ".xml", ".osm.pb
 
 
 def read_osm_features(
-    path: str | os.PathLike[str], tags: Mapping[str, bool | str | list[str]]
+    path: str | os.PathLike[str], tags: Mapping[str, bool | str | Sequence[str]]
 ) -> gpd.GeoDataFrame:
     """Read tagged OSM features (points, lines, polygons) from an extract.
 
