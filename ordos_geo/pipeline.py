@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,6 +26,9 @@ from ordos_geo._errors import InfeasibleError, InputDataError, NetworkDataError,
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.indicators import CITYWIDE
 from ordos_geo.network import WalkNetwork, load_walk_network
+
+if TYPE_CHECKING:
+    from ordos_geo.routing import SnappedPoints
 
 __all__ = [
     "Study",
@@ -451,7 +454,11 @@ def _concat_facilities(frames: list[gpd.GeoDataFrame], names: list[str]) -> gpd.
 
 
 def compute_accessibility(
-    study: Study, *, facilities: gpd.GeoDataFrame | None = None, map_parts: Callable | None = None
+    study: Study,
+    *,
+    facilities: gpd.GeoDataFrame | None = None,
+    map_parts: Callable | None = None,
+    cells_snapped: SnappedPoints | None = None,
 ) -> Any:
     """Run the accessibility stage on a loaded study, with its evenings and winter scenarios.
 
@@ -477,6 +484,9 @@ def compute_accessibility(
     map_parts : callable, optional
         ``map``-like runner of the district parts (a Dask cluster's, say);
         default one after another here.
+    cells_snapped : ordos_geo.routing.SnappedPoints, optional
+        ``study.cells`` already snapped (``cells_snapped`` of an earlier run on
+        this study), so they are not snapped again; unused when split by district.
 
     Returns
     -------
@@ -503,7 +513,9 @@ def compute_accessibility(
             study.network, study.cells, all_day, map_parts=map_parts or map, **options
         )
     else:
-        result = accessibility.compute_accessibility(study.network, study.cells, all_day, **options)
+        result = accessibility.compute_accessibility(
+            study.network, study.cells, all_day, cells_snapped=cells_snapped, **options
+        )
     evenings = result.cells["dist_m_any"].to_numpy(dtype=float)
     if after_school.any():
         # the nearest venue in the evenings: the all-day one or an after-school one, whichever is nearer
@@ -513,6 +525,7 @@ def compute_accessibility(
             facilities[after_school],
             max_distance_m=cfg.max_distance_m,
             max_snap_distance_m=cfg.max_snap_distance_m,
+            origins_snapped=result.cells_snapped,
         )
         evenings = np.minimum(evenings, nearest["distance_m"].to_numpy(dtype=float))
     cells = accessibility.with_scenario(result.cells, "evenings", evenings, thresholds_m=cfg.thresholds_m)
@@ -1058,7 +1071,10 @@ def _run_after_plan(results: StudyResults, map_parts: Callable | None) -> None:
     study = results.study
     after = assign_districts(planned_facilities(results), study.boundaries)
     results.facilities_after = after
-    results.accessibility_after = compute_accessibility(study, facilities=after, map_parts=map_parts)
+    # the same cells on the same network: the before-plan run's snaps are reused
+    results.accessibility_after = compute_accessibility(
+        study, facilities=after, map_parts=map_parts, cells_snapped=results.accessibility.cells_snapped
+    )
     results.indicators_after = indicators.compute_indicators(
         results.accessibility_after.cells,
         after,

@@ -14,6 +14,7 @@ from _hand_graphs import CRS, X0, Y0, facilities, make_network, points, random_g
 
 from ordos_geo import accessibility as acc
 from ordos_geo import routing
+from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
 
 # --------------------------------------------------------------------------------------------------
@@ -44,7 +45,6 @@ def test_far_facility_is_reported_unreachable():
     assert result.facilities.set_index("facility_id")["snap_distance_m"]["far"] == pytest.approx(350.0)
 
 
-
 def test_equal_distance_tie_goes_to_smallest_facility_id():
     network = make_network({1: (0, 0), 2: (100, 0), 3: (200, 0)}, [(1, 2, False), (2, 3, False)])
     cells = points([(100, 3)])
@@ -58,7 +58,6 @@ def test_equal_distance_tie_goes_to_smallest_facility_id():
     res = acc.compute_accessibility(network, square_cells([(100, 3)]), fac, service_areas_by="none").cells
     assert res["nearest_id_any"].iloc[0] == "k9"
     assert res["dist_m_park"].iloc[0] == pytest.approx(80.0)
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -165,7 +164,6 @@ def test_underserved_neighbourhoods_grouping_and_rank():
 # --------------------------------------------------------------------------------------------------
 
 
-
 def test_sample_accessibility_runs_and_is_consistent():
     pipeline = pytest.importorskip("ordos_geo.pipeline")
     from ordos_geo import settings
@@ -259,3 +257,64 @@ def test_forked_children_give_identical_results(monkeypatch):
     assert forked.timings_s["nearest_child"] > 0.0
     pd.testing.assert_frame_equal(forked.cells, inline.cells, check_exact=True)
     assert np.isfinite(inline.cells["dist_m_any"]).sum() > 300  # the comparison covers real distances
+
+
+# --------------------------------------------------------------------------------------------------
+# snaps that travel: a run given the snaps of an earlier one gives the same result
+# --------------------------------------------------------------------------------------------------
+
+
+def test_passing_snaps_gives_identical_results():
+    network, cells, fac = _grid_study(np.random.default_rng(3))
+    fac["open_to_public"] = [i % 5 != 2 for i in range(len(fac))]  # closed venues: the given snaps are subset
+    first = acc.compute_accessibility(network, cells, fac, progress=False)
+    assert first.cells_snapped is not None and first.cells_snapped.n_owners == len(cells)
+    assert first.facilities_snapped is not None and first.facilities_snapped.n_owners == len(first.facilities)
+    all_fac = routing.snap_points(network, fac)
+    again = acc.compute_accessibility(
+        network, cells, fac, progress=False, cells_snapped=first.cells_snapped, facilities_snapped=all_fac
+    )
+    pd.testing.assert_frame_equal(again.cells, first.cells, check_exact=True)
+    pd.testing.assert_frame_equal(again.facilities, first.facilities, check_exact=True)
+    pd.testing.assert_frame_equal(again.service_areas, first.service_areas, check_exact=True)
+    assert len(first.service_areas) > 0 and np.isfinite(first.cells["dist_m_any"]).sum() > 300
+    for name in ("owner", "edge", "offset_m", "snap_distance_m", "point_xy"):
+        np.testing.assert_array_equal(getattr(again.facilities_snapped, name), getattr(first.facilities_snapped, name))
+    # the analysed facilities' snaps go with the analysed table into the next run
+    kinds = acc.compute_accessibility(
+        network,
+        cells,
+        first.facilities,
+        kinds=["park", "ball_court"],
+        service_areas_by="none",
+        progress=False,
+        cells_snapped=first.cells_snapped,
+        facilities_snapped=first.facilities_snapped,
+    )
+    plain = acc.compute_accessibility(
+        network, cells, first.facilities, kinds=["park", "ball_court"], service_areas_by="none", progress=False
+    )
+    pd.testing.assert_frame_equal(kinds.cells, plain.cells, check_exact=True)
+
+
+def test_mismatched_snaps_are_one_clear_error():
+    network, cells, fac = _grid_study(np.random.default_rng(3))
+    first = acc.compute_accessibility(network, cells, fac, service_areas_by="none", progress=False)
+    fewer = routing.snap_points(network, cells.iloc[:10], polygon_access="centroid")
+    other_network = random_grid(np.random.default_rng(4), size=16)
+    elsewhere = routing.snap_points(other_network, cells, polygon_access="centroid")
+    for cells_snapped, facilities_snapped, words in (
+        (fewer, None, "population cells: the snapped points given do not match: they snap 10 rows on this walk"),
+        (elsewhere, None, r"population cells: the snapped points given do not match: .* on another walk network"),
+        (None, first.cells_snapped, "facilities: the snapped points given do not match: they snap 400 rows"),
+    ):
+        with pytest.raises(InputDataError, match=words):
+            acc.compute_accessibility(
+                network,
+                cells,
+                fac,
+                service_areas_by="none",
+                progress=False,
+                cells_snapped=cells_snapped,
+                facilities_snapped=facilities_snapped,
+            )

@@ -305,3 +305,105 @@ def test_failed_child_work_is_redone_in_this_process(caplog):
     assert out.tolist() == [0, 1, 2, 3, 4]
     if _can_fork():
         assert "child process failed" in caplog.text
+
+
+# --------------------------------------------------------------------------------------------------
+# node-to-node distances within a limit
+# --------------------------------------------------------------------------------------------------
+
+
+def _reach(network: WalkNetwork, indptr, targets, distances, node: int) -> dict[int, float]:
+    """Reach of the node with OSM id ``node`` as ``{OSM id: metres}``."""
+    position = {int(osm): p for p, osm in enumerate(network.node_ids)}[node]
+    span = slice(indptr[position], indptr[position + 1])
+    return {int(network.node_ids[t]): float(d) for t, d in zip(targets[span], distances[span], strict=True)}
+
+
+def test_node_distances_within_known_graph(footbridge):
+    position = {int(osm): p for p, osm in enumerate(footbridge.node_ids)}
+    arrays = routing.node_distances_within(footbridge, [position[1], position[2], position[1]], 300.0)
+    assert len(arrays[0]) == footbridge.n_nodes + 1
+    # along the one-way bridge 1 -> 2 (100 m) and up to 3 (206.155 m)
+    assert _reach(footbridge, *arrays, 1) == pytest.approx({1: 0.0, 2: 100.0, 3: DETOUR / 2})
+    # against the bridge the way back to 1 is the 412 m detour: beyond the limit
+    assert _reach(footbridge, *arrays, 2) == pytest.approx({2: 0.0, 3: DETOUR / 2})
+    assert _reach(footbridge, *arrays, 3) == {}  # not a source
+    longer = routing.node_distances_within(footbridge, [position[2]], 500.0)
+    assert _reach(footbridge, *longer, 2) == pytest.approx({2: 0.0, 3: DETOUR / 2, 1: DETOUR})
+    empty = routing.node_distances_within(footbridge, [], 300.0)
+    assert empty[0].tolist() == [0] * (footbridge.n_nodes + 1) and len(empty[1]) == len(empty[2]) == 0
+    with pytest.raises(InputDataError, match="node positions"):
+        routing.node_distances_within(footbridge, [footbridge.n_nodes], 300.0)
+    with pytest.raises(InputDataError, match="limit_m"):
+        routing.node_distances_within(footbridge, [0], 0.0)
+
+
+def test_node_distances_within_matches_networkx_and_scipy():
+    from scipy.sparse.csgraph import dijkstra
+
+    rng = np.random.default_rng(5)
+    network = random_grid(rng, size=16)
+    sources = rng.choice(network.n_nodes, 60, replace=False)
+    limit = 437.0
+    indptr, targets, distances = routing.node_distances_within(network, sources, limit)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(network.n_nodes))
+    for u, v, length in network.edges[["u", "v", "length"]].itertuples(index=False):
+        if not graph.has_edge(u, v) or graph[u][v]["weight"] > length:
+            graph.add_edge(int(u), int(v), weight=float(length))
+    whole = dijkstra(network.adjacency, directed=True, indices=np.sort(sources), limit=limit)
+    n_pairs = 0
+    for node in range(network.n_nodes):
+        span = slice(indptr[node], indptr[node + 1])
+        got = dict(zip(targets[span].tolist(), distances[span].tolist(), strict=True))
+        if node not in sources:
+            assert not got
+            continue
+        assert targets[span].tolist() == sorted(got)  # ascending targets
+        expected = nx.single_source_dijkstra_path_length(graph, node, cutoff=limit)
+        assert set(got) == set(expected)
+        assert max(abs(got[t] - expected[t]) for t in got) < 1e-6
+        # the tiled search gives scipy's distances on the whole network
+        row = whole[int(np.searchsorted(np.sort(sources), node))]
+        assert np.flatnonzero(np.isfinite(row)).tolist() == targets[span].tolist()
+        assert np.array_equal(row[targets[span]], distances[span])
+        n_pairs += len(got)
+    assert n_pairs > 600
+
+
+# --------------------------------------------------------------------------------------------------
+# snaps passed in instead of snapping again
+# --------------------------------------------------------------------------------------------------
+
+
+def test_passing_snaps_to_distance_functions_gives_identical_results():
+    rng = np.random.default_rng(9)
+    network = random_grid(rng)
+    lo, hi = network.node_xy.min(axis=0), network.node_xy.max(axis=0)
+    origins = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(lo, hi, size=(120, 2))), crs=network.crs)
+    fac_xy = rng.uniform(lo, hi, size=(12, 2))
+    geoms = list(shapely.points(fac_xy))
+    geoms[0] = shapely.box(*fac_xy[0], *(fac_xy[0] + 90))  # a park reached at its boundary
+    fac = gpd.GeoDataFrame(
+        {"facility_id": [f"f{i}" for i in range(12)], "kind": "park"}, geometry=geoms, crs=network.crs
+    )
+    o_snap = routing.snap_points(network, origins, polygon_access="centroid")
+    f_snap = routing.snap_points(network, fac)
+    plain = routing.nearest_facility(network, origins, fac)
+    given = routing.nearest_facility(network, origins, fac, origins_snapped=o_snap, facilities_snapped=f_snap)
+    pd.testing.assert_frame_equal(given, plain, check_exact=True)
+    assert np.isfinite(plain["distance_m"]).sum() > 60
+    od = routing.od_distances(network, origins, fac, max_distance_m=600.0)
+    od_given = routing.od_distances(
+        network, origins, fac, max_distance_m=600.0, origins_snapped=o_snap, destinations_snapped=f_snap
+    )
+    pd.testing.assert_frame_equal(od_given, od, check_exact=True)
+    assert len(od) > 50
+    # one clear error when a snap belongs to other rows or another network
+    with pytest.raises(InputDataError, match="origins: the snapped points given do not match: they snap 12 rows"):
+        routing.nearest_facility(network, origins, fac, origins_snapped=f_snap)
+    elsewhere = routing.snap_points(random_grid(np.random.default_rng(10)), fac)
+    with pytest.raises(InputDataError, match=r"destinations: .* on another walk network, the frame has 12 rows"):
+        routing.od_distances(network, origins, fac, max_distance_m=600.0, destinations_snapped=elsewhere)
+    with pytest.raises(InputDataError, match="not SnappedPoints"):
+        routing.nearest_facility(network, origins, fac, facilities_snapped=fac)

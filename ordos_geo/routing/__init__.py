@@ -13,7 +13,7 @@ Everything works in the network's metric CRS; distances are metres along the
 walk network, the straight legs from a point to its snap point excluded.
 """
 
-from ordos_geo.routing.distances import nearest_facility, od_distances
+from ordos_geo.routing.distances import nearest_facility, node_distances_within, od_distances
 from ordos_geo.routing.snapping import SnappedPoints, snap_points
 
-__all__ = ["SnappedPoints", "nearest_facility", "od_distances", "snap_points"]
+__all__ = ["SnappedPoints", "nearest_facility", "node_distances_within", "od_distances", "snap_points"]

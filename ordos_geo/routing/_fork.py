@@ -65,7 +65,7 @@ class _Forked:
         if background and _can_fork():
             self._buffer = mmap.mmap(-1, 8 * (sum(sizes) + 1))  # MAP_SHARED | MAP_ANONYMOUS: inherited by the child
             flat = np.frombuffer(self._buffer, dtype=np.float64)
-            self.arrays = []
+            self.arrays: list[np.ndarray] = []
             at = 0
             for (shape, dtype), size in zip(specs, sizes, strict=True):
                 self.arrays.append(flat[at : at + size].view(dtype).reshape(shape))

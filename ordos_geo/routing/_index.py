@@ -8,6 +8,7 @@ grids for the tiled bounded searches.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import weakref
 from dataclasses import dataclass, field
@@ -51,6 +52,17 @@ class _NetworkIndex:
     _node_grid: dict = field(default_factory=dict)
     _tree: shapely.STRtree | None = None
     _segments: _SegmentGrid | None = None
+    _key: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Fingerprint of the network (node count, edge ends and lengths) that snaps made on it carry."""
+        if self._key is None:
+            digest = hashlib.blake2b(np.int64(self.n_nodes).tobytes(), digest_size=16)
+            for values in (self.u, self.v, self.length):
+                digest.update(np.ascontiguousarray(values).tobytes())
+            self._key = digest.hexdigest()
+        return self._key
 
     @property
     def tree(self) -> shapely.STRtree:

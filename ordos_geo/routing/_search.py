@@ -21,7 +21,7 @@ so memory stays bounded by the tile size, never ``n_sources x n_nodes``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -329,46 +329,28 @@ def _subgraph(graph: scipy.sparse.csr_matrix, nodes: np.ndarray, local_of: np.nd
     return scipy.sparse.csr_matrix((graph.data[idx][keep], (rows[keep], cols[keep])), shape=(len(nodes), len(nodes)))
 
 
-def _bounded_search(
+def _tile_subgraphs(
     index: _NetworkIndex,
     graph: scipy.sparse.csr_matrix,
-    src_group: np.ndarray,
-    src_node: np.ndarray,
-    src_cost: np.ndarray,
-    src_xy: np.ndarray,
-    src_xy_group: np.ndarray,
+    box: np.ndarray,
+    present: np.ndarray,
     limit: float,
     *,
-    progress: bool | None = None,
-    desc: str = "network search",
-) -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Yield ``(groups, nodes, distances, local_of)`` tile by tile, a chunk of groups at a time.
+    progress: bool | None,
+    desc: str,
+) -> Iterator[tuple[np.ndarray, np.ndarray, scipy.sparse.csr_matrix, np.ndarray]]:
+    """Yield ``(groups, nodes, subgraph, local_of)`` for each square tile of source groups.
 
-    ``distances`` is dense ``(len(groups), len(nodes))`` (``inf`` beyond
-    ``limit``); ``local_of`` maps global node -> column (-1 outside) and is
-    valid until the next item.
-
-    Each group is a virtual source linked to ``src_node`` at ``src_cost``; the
-    search for a tile runs on the nodes within the Euclidean reach of its
-    sources (network distance >= straight-line distance x ``reach_ratio``).
+    The groups ``present`` are put into square tiles by the centre of their
+    bounding box ``box[group] = (xmin, ymin, xmax, ymax)``; a tile's
+    ``subgraph`` (of ``graph``) holds the ``nodes`` within the Euclidean reach
+    of its boxes (network distance >= straight-line distance x
+    ``reach_ratio``), so no walk of at most ``limit`` from its groups leaves
+    it. ``local_of`` maps global node -> row of the subgraph (-1 outside; its
+    last entry, for "no node", stays -1) and is valid until the next item.
     """
-    if len(src_group) == 0:
-        return
     reach = limit / index.reach_ratio + 1.0
     tile_m = max(4.0 * limit, 1_000.0)  # larger tiles: fewer sub-networks, each reused by more sources
-    n_groups = int(src_group.max()) + 1
-    # group bounding boxes from their access points and their linked nodes
-    gx = np.concatenate([src_xy[:, 0], index.node_xy[src_node, 0]])
-    gy = np.concatenate([src_xy[:, 1], index.node_xy[src_node, 1]])
-    gg = np.concatenate([src_xy_group, src_group])
-    box = np.empty((n_groups, 4))
-    box[:, 0] = box[:, 1] = np.inf
-    box[:, 2] = box[:, 3] = -np.inf
-    np.minimum.at(box[:, 0], gg, gx)
-    np.minimum.at(box[:, 1], gg, gy)
-    np.maximum.at(box[:, 2], gg, gx)
-    np.maximum.at(box[:, 3], gg, gy)
-    present = np.flatnonzero(np.isfinite(box[:, 0]) & np.isin(np.arange(n_groups), src_group))
     centre = (box[present, :2] + box[present, 2:]) / 2.0
     tile = np.floor(centre / tile_m).astype(np.int64)
     tile_key = tile[:, 0] * 10_000_019 + tile[:, 1]
@@ -379,8 +361,6 @@ def _bounded_search(
 
     grid = _node_grid(index, tile_m)
     local_of = np.full(index.n_nodes + 1, -1, dtype=np.int64)  # the last entry stays -1 (no node)
-    link_order = np.argsort(src_group, kind="stable")
-    link_ptr = np.concatenate([[0], np.cumsum(np.bincount(src_group, minlength=n_groups))])
     for groups in tqdm(tiles, desc=desc, unit="tile", disable=None if progress is None else not progress):
         tile_box = np.array(
             [
@@ -394,7 +374,52 @@ def _bounded_search(
         if len(nodes) == 0:
             continue
         local_of[nodes] = np.arange(len(nodes))
-        sub = _subgraph(graph, nodes, local_of)
+        yield groups, nodes, _subgraph(graph, nodes, local_of), local_of
+        local_of[nodes] = -1
+
+
+def _bounded_search(
+    index: _NetworkIndex,
+    graph: scipy.sparse.csr_matrix,
+    src_group: np.ndarray,
+    src_node: np.ndarray,
+    src_cost: np.ndarray,
+    src_xy: np.ndarray,
+    src_xy_group: np.ndarray,
+    limit: float,
+    *,
+    progress: bool | None = None,
+    desc: str = "network search",
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield ``(groups, nodes, distances, local_of)`` tile by tile, a chunk of groups at a time.
+
+    ``distances`` is dense ``(len(groups), len(nodes))`` (``inf`` beyond
+    ``limit``); ``local_of`` maps global node -> column (-1 outside) and is
+    valid until the next item.
+
+    Each group is a virtual source linked to ``src_node`` at ``src_cost``; the
+    search for a tile runs on the nodes within the Euclidean reach of its
+    sources (:func:`_tile_subgraphs`).
+    """
+    if len(src_group) == 0:
+        return
+    n_groups = int(src_group.max()) + 1
+    # group bounding boxes from their access points and their linked nodes
+    gx = np.concatenate([src_xy[:, 0], index.node_xy[src_node, 0]])
+    gy = np.concatenate([src_xy[:, 1], index.node_xy[src_node, 1]])
+    gg = np.concatenate([src_xy_group, src_group])
+    box = np.empty((n_groups, 4))
+    box[:, 0] = box[:, 1] = np.inf
+    box[:, 2] = box[:, 3] = -np.inf
+    np.minimum.at(box[:, 0], gg, gx)
+    np.minimum.at(box[:, 1], gg, gy)
+    np.maximum.at(box[:, 2], gg, gx)
+    np.maximum.at(box[:, 3], gg, gy)
+    present = np.flatnonzero(np.isfinite(box[:, 0]) & np.isin(np.arange(n_groups), src_group))
+    link_order = np.argsort(src_group, kind="stable")
+    link_ptr = np.concatenate([[0], np.cumsum(np.bincount(src_group, minlength=n_groups))])
+    tiles = _tile_subgraphs(index, graph, box, present, limit, progress=progress, desc=desc)
+    for groups, nodes, sub, local_of in tiles:
         starts = link_ptr[groups]
         counts = link_ptr[groups + 1] - starts
         li = link_order[np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())]
@@ -408,7 +433,31 @@ def _bounded_search(
             chunk = np.arange(start, min(start + rows_per_call, len(groups)))
             dist = dijkstra(aug, directed=True, indices=n_local + chunk, limit=limit)[:, :n_local]
             yield groups[chunk], nodes, dist, local_of
-        local_of[nodes] = -1
+
+
+def _node_search(
+    index: _NetworkIndex, sources: np.ndarray, limit: float, *, progress: bool | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield ``(positions, nodes, distances)``: walks from the nodes ``sources[positions]`` within ``limit``.
+
+    ``distances`` is dense ``(len(positions), len(nodes))`` (``inf`` beyond
+    ``limit``), searched forwards (walking away from the source) on the
+    sub-network of each tile of sources (:func:`_tile_subgraphs`); a search
+    from a node needs no virtual source, so the distances are those of
+    :func:`scipy.sparse.csgraph.dijkstra` on the whole network.
+    """
+    if len(sources) == 0:
+        return
+    xy = index.node_xy[sources]
+    box = np.hstack([xy, xy])
+    tiles = _tile_subgraphs(
+        index, index.forward, box, np.arange(len(sources)), limit, progress=progress, desc="node search"
+    )
+    for groups, nodes, sub, local_of in tiles:
+        rows_per_call = max(1, min(len(groups), _DENSE_BUDGET // max(len(nodes), 1)))
+        for start in range(0, len(groups), rows_per_call):
+            chunk = groups[start : start + rows_per_call]
+            yield chunk, nodes, dijkstra(sub, directed=True, indices=local_of[sources[chunk]], limit=limit)
 
 
 def _triples(search: Iterable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -419,7 +468,8 @@ def _triples(search: Iterable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         parts.append((groups[r], nodes[c], dist[r, c]))
     if not parts:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+    group, node, dist = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    return group, node, dist
 
 
 def _links(index: _NetworkIndex, edge: np.ndarray, offset: np.ndarray, how: str):

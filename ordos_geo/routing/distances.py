@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -12,9 +13,9 @@ from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
-from ordos_geo.routing._index import _network_index
-from ordos_geo.routing._search import _check_distance, _nearest_core, _pairs_within
-from ordos_geo.routing.snapping import _origin_points, snap_points
+from ordos_geo.routing._index import _network_index, _unique_sorted
+from ordos_geo.routing._search import _check_distance, _nearest_core, _node_search, _pairs_within
+from ordos_geo.routing.snapping import SnappedPoints, _snapped_destinations, _snapped_origins
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ def od_distances(
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
     access_spacing_m: float = 50.0,
     progress: bool | None = None,
+    origins_snapped: SnappedPoints | None = None,
+    destinations_snapped: SnappedPoints | None = None,
 ) -> pd.DataFrame:
     """Walking distances of all origin-destination pairs within ``max_distance_m``.
 
@@ -49,6 +52,14 @@ def od_distances(
         Spacing of access points along polygon boundaries and lines.
     progress : bool, optional
         Show a progress bar; default: only on a terminal.
+    origins_snapped : SnappedPoints, optional
+        ``origins`` already snapped on ``network`` at their centroids with this
+        ``max_snap_distance_m`` (``snap_points(network, origins,
+        polygon_access="centroid")``, or ``cells_snapped`` of an accessibility
+        result), so they are not snapped again: the same result.
+    destinations_snapped : SnappedPoints, optional
+        ``destinations`` already snapped on ``network`` with this
+        ``max_snap_distance_m`` and ``access_spacing_m``.
 
     Returns
     -------
@@ -57,9 +68,9 @@ def od_distances(
         frames), ``distance_m``, sorted by origin then destination.
     """
     limit = _check_distance(max_distance_m, "max_distance_m")
-    orig = _origin_points(network, origins, max_snap_distance_m)
-    dest = snap_points(
-        network, destinations, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m
+    orig = _snapped_origins(network, origins, max_snap_distance_m, origins_snapped)
+    dest = _snapped_destinations(
+        network, destinations, max_snap_distance_m, access_spacing_m, destinations_snapped, "destinations"
     )
     index = _network_index(network)
     table = _pairs_within(index, orig, dest, limit, progress=progress)
@@ -88,6 +99,8 @@ def nearest_facility(
     max_distance_m: float = settings.DEFAULT_MAX_DISTANCE_M,
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
     access_spacing_m: float = 50.0,
+    origins_snapped: SnappedPoints | None = None,
+    facilities_snapped: SnappedPoints | None = None,
 ) -> pd.DataFrame:
     """Walking distance from each origin to its nearest facility.
 
@@ -105,6 +118,12 @@ def nearest_facility(
         Origins or access points farther from every street are unreachable.
     access_spacing_m : float, default 50
         Spacing of access points along polygon boundaries and lines.
+    origins_snapped : SnappedPoints, optional
+        ``origins`` already snapped on ``network`` at their centroids with this
+        ``max_snap_distance_m`` (as for :func:`od_distances`): not snapped again.
+    facilities_snapped : SnappedPoints, optional
+        ``facilities`` already snapped on ``network`` with this
+        ``max_snap_distance_m`` and ``access_spacing_m``.
 
     Returns
     -------
@@ -116,8 +135,10 @@ def nearest_facility(
     """
     limit = _check_distance(max_distance_m, "max_distance_m")
     ids = _facility_ids(facilities)
-    orig = _origin_points(network, origins, max_snap_distance_m)
-    dest = snap_points(network, facilities, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m)
+    orig = _snapped_origins(network, origins, max_snap_distance_m, origins_snapped)
+    dest = _snapped_destinations(
+        network, facilities, max_snap_distance_m, access_spacing_m, facilities_snapped, "facilities"
+    )
     index = _network_index(network)
     rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable")
     result = _nearest_core(
@@ -134,3 +155,64 @@ def nearest_facility(
     _, true, group = result[ANY_KIND]
     facility = np.where(group >= 0, ids[np.maximum(group, 0)], None) if len(ids) else np.full(len(origins), None)
     return pd.DataFrame({"distance_m": true, "facility_id": facility}, index=origins.index)
+
+
+def node_distances_within(
+    network: WalkNetwork,
+    sources: np.ndarray | Sequence[int],
+    limit_m: float,
+    *,
+    progress: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walking distances from each source node to every node within ``limit_m``, as CSR-style arrays.
+
+    Walks start at the source node and follow the edges' directions (one-way
+    edges stay one-way). The searches run tile by tile on the sub-network
+    within the Euclidean reach of each tile of sources, so memory stays
+    bounded by the tile size; the distances are those of one Dijkstra on the
+    whole network.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        Walk network.
+    sources : array-like of int
+        Source node positions (``0 .. network.n_nodes - 1``); repeats are searched once.
+    limit_m : float
+        Largest distance returned (metres along the network; a node at exactly
+        ``limit_m`` is included).
+    progress : bool, optional
+        Show a progress bar; default: only on a terminal.
+
+    Returns
+    -------
+    indptr : numpy.ndarray
+        ``(n_nodes + 1,)`` int64: the targets of node ``i`` are
+        ``targets[indptr[i]:indptr[i + 1]]`` (empty when ``i`` is not a source).
+    targets : numpy.ndarray
+        int64 node positions, ascending within each source; a source reaches itself at 0.
+    distances : numpy.ndarray
+        float64 metres along the network, aligned with ``targets``.
+    """
+    limit = _check_distance(limit_m, "limit_m")
+    index = _network_index(network)
+    n = index.n_nodes
+    wanted = np.asarray(sources, dtype=np.int64).ravel()
+    bad = wanted[(wanted < 0) | (wanted >= n)]
+    if len(bad):
+        msg = f"sources: {len(bad)} are not node positions of the network (0 to {n - 1}), e.g. {int(bad[0])}"
+        raise InputDataError(msg)
+    unique = _unique_sorted(wanted)
+    src_parts, tgt_parts, dist_parts = [], [], []
+    for positions, nodes, dist in _node_search(index, unique, limit, progress=progress):
+        r, c = np.nonzero(np.isfinite(dist))
+        src_parts.append(unique[positions[r]])
+        tgt_parts.append(nodes[c])
+        dist_parts.append(dist[r, c])
+    src = np.concatenate(src_parts) if src_parts else np.zeros(0, dtype=np.int64)
+    tgt = np.concatenate(tgt_parts) if tgt_parts else np.zeros(0, dtype=np.int64)
+    dst = np.concatenate(dist_parts) if dist_parts else np.zeros(0)
+    order = np.lexsort((tgt, src))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    return indptr, tgt[order].astype(np.int64), dst[order].astype(np.float64)

@@ -28,7 +28,7 @@ A facility is as near as its nearest access point.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import geopandas as gpd
@@ -69,6 +69,9 @@ class SnappedPoints:
         ``(n, 2)`` coordinates of the access points in the network CRS.
     n_owners : int
         Number of rows of the input frame.
+    network_key : str or None
+        Fingerprint of the network snapped to (``None`` when unknown), checked
+        when the snaps are passed to a distance function instead of snapping again.
     """
 
     owner: np.ndarray
@@ -77,6 +80,7 @@ class SnappedPoints:
     snap_distance_m: np.ndarray
     point_xy: np.ndarray
     n_owners: int
+    network_key: str | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
         return len(self.owner)
@@ -97,6 +101,26 @@ class SnappedPoints:
         out = np.zeros(self.n_owners, dtype=bool)
         out[self.owner[self.reachable]] = True
         return out
+
+    def take(self, rows: np.ndarray) -> SnappedPoints:
+        """The access points of the input rows ``rows`` (ascending positions), renumbered ``0 .. len(rows) - 1``.
+
+        Equal to snapping only those rows: each row's access points do not depend on the other rows.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        renumber = np.full(self.n_owners, -1, dtype=np.int64)
+        renumber[rows] = np.arange(len(rows))
+        new_owner = renumber[self.owner]
+        keep = new_owner >= 0
+        return SnappedPoints(
+            owner=new_owner[keep],
+            edge=self.edge[keep],
+            offset_m=self.offset_m[keep],
+            snap_distance_m=self.snap_distance_m[keep],
+            point_xy=self.point_xy[keep],
+            n_owners=len(rows),
+            network_key=self.network_key,
+        )
 
 
 def _check_frame(network: WalkNetwork, gdf: gpd.GeoDataFrame, what: str) -> None:
@@ -152,7 +176,7 @@ def _access_points(
     use_entrances = np.zeros(len(geoms), dtype=bool)
     if entrances is not None:
         ent = np.asarray(entrances, dtype=object)
-        valid = np.array([isinstance(g, shapely.Geometry) and not g.is_empty for g in ent])
+        valid = np.array([isinstance(g, shapely.Geometry) and not shapely.is_empty(g) for g in ent])
         use_entrances = valid
         if valid.any():
             parts, part_owner = shapely.get_parts(ent[valid], return_index=True)
@@ -298,7 +322,15 @@ def _start_origin_points(
             raise
         edge, offset, snap = (np.concatenate([a, b]) for a, b in zip(first, rest, strict=True))
         owner = np.arange(n, dtype=np.int64)
-        return SnappedPoints(owner=owner, edge=edge, offset_m=offset, snap_distance_m=snap, point_xy=xy, n_owners=n)
+        return SnappedPoints(
+            owner=owner,
+            edge=edge,
+            offset_m=offset,
+            snap_distance_m=snap,
+            point_xy=xy,
+            n_owners=n,
+            network_key=index.key,
+        )
 
     result.cancel = job.cancel  # type: ignore[attr-defined]
     return result
@@ -356,8 +388,59 @@ def snap_points(
         entrances=entrances,
     )
     edge, offset, snap = _snap_xy(index, xy, max_snap_distance_m)
-    return SnappedPoints(owner=owner, edge=edge, offset_m=offset, snap_distance_m=snap, point_xy=xy, n_owners=len(gdf))
+    return SnappedPoints(
+        owner=owner,
+        edge=edge,
+        offset_m=offset,
+        snap_distance_m=snap,
+        point_xy=xy,
+        n_owners=len(gdf),
+        network_key=index.key,
+    )
 
 
 def _origin_points(network: WalkNetwork, origins: gpd.GeoDataFrame, max_snap_distance_m: float) -> SnappedPoints:
     return snap_points(network, origins, max_snap_distance_m=max_snap_distance_m, polygon_access="centroid")
+
+
+def _check_snapped(network: WalkNetwork, gdf: gpd.GeoDataFrame, snapped: SnappedPoints, what: str) -> SnappedPoints:
+    """``snapped`` when it snaps the rows of ``gdf`` on ``network``; else one :class:`InputDataError` saying why."""
+    _check_frame(network, gdf, what)
+    if not isinstance(snapped, SnappedPoints):
+        msg = f"{what}: the snapped points given are a {type(snapped).__name__}, not SnappedPoints"
+        raise InputDataError(msg)
+    other_network = snapped.network_key is not None and snapped.network_key != _network_index(network).key
+    if snapped.n_owners != len(gdf) or other_network:
+        where = "another walk network" if other_network else "this walk network"
+        msg = (
+            f"{what}: the snapped points given do not match: they snap {snapped.n_owners:,} rows on {where}, "
+            f"the frame has {len(gdf):,} rows; pass the snaps of these rows on this network "
+            "(snap_points(network, frame), or the result of the run that used them) or none"
+        )
+        raise InputDataError(msg)
+    return snapped
+
+
+def _snapped_origins(
+    network: WalkNetwork, origins: gpd.GeoDataFrame, max_snap_distance_m: float, given: SnappedPoints | None
+) -> SnappedPoints:
+    """The origins snapped at their centroids: ``given`` once checked, else snapped here."""
+    if given is not None:
+        return _check_snapped(network, origins, given, "origins")
+    return _origin_points(network, origins, max_snap_distance_m)
+
+
+def _snapped_destinations(
+    network: WalkNetwork,
+    destinations: gpd.GeoDataFrame,
+    max_snap_distance_m: float,
+    access_spacing_m: float,
+    given: SnappedPoints | None,
+    what: str,
+) -> SnappedPoints:
+    """The destinations snapped at their access points: ``given`` once checked, else snapped here."""
+    if given is not None:
+        return _check_snapped(network, destinations, given, what)
+    return snap_points(
+        network, destinations, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m
+    )
