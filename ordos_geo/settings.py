@@ -5,10 +5,11 @@ matching the CLI flags) overrides them. Nothing in the package mutates them.
 
 Sources for the planning targets
 --------------------------------
-- 鄂尔多斯市全民健身实施计划(2021—2025年), 鄂府发〔2023〕30号: per-capita sports
-  ground area at least 3.5 m² by 2025; the "15-minute fitness circle".
+- 鄂尔多斯市全民健身实施计划(2021—2025年), 鄂府发〔2023〕30号
+  (ordos.gov.cn/gk_128120/ghjh/quyuguihua/202305/t20230517_3392579.html): per-capita
+  sports ground area at least 3.5 m² by 2025; the "15-minute fitness circle".
 - 《鄂尔多斯市创建全国全民运动健身模范市实施方案》, 鄂府办发〔2024〕52号, issued
-  2024-06-14 (full text in the project's ``shared/plan``): 3.4 m² per resident by
+  2024-06-14 by the Ordos Municipal Government Office: 3.4 m² per resident by
   the end of 2024; build or rebuild 1 sports park, 3 small fitness centres, 10 km
   of fitness trails, 3 multi-sport courts; at least 60 % of school sports venues
   open to the public; the city-level "five ones".
@@ -188,7 +189,7 @@ DEFAULT_AGE_DISTANCE_M: Final[float] = 500.0
 AGE_FRIENDLY_KINDS: Final[tuple[str, ...]] = ("fitness_path", "park", "sports_health_centre", "gymnasium")
 
 #: Indoor venues that still serve in winter (Ordos's January mean is about
-#: -10.5 °C, ordos_facts.md section 5): the ``winter`` scenario's venue set, a
+#: -10.5 °C, Wikipedia's Ordos City climate table): the ``winter`` scenario's venue set, a
 #: study may change it (``[accessibility] winter_kinds``). School venues are not a
 #: winter kind as such (most are outdoor grounds): those the facility table marks
 #: ``indoor = yes`` and open to the public (``public_access`` ``full`` or
