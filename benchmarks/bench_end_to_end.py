@@ -429,7 +429,8 @@ def bench_map_page(n_cells: int, *, n_kinds: int = 10, seed: int = 0) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="ordos-map-"))
     try:
         start = time.perf_counter()
-        page = maps.render_html(maps.coverage_map(cells, facilities, basemap="none", synthetic=True))
+        style = maps.MapStyle(basemap="none", synthetic=True)
+        page = maps.render_html(maps.coverage_map(cells, facilities, style=style))
         build = time.perf_counter() - start
         path = folder / "coverage.html"
         path.write_text(page, encoding="utf-8")

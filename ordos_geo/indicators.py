@@ -233,7 +233,7 @@ def compute_indicators(
 
     covered = {}
     for t in thresholds_m:
-        column = f"covered_{round(float(t))}m"
+        column = covered_column(t)
         covered[column.replace("covered_", "share_within_")] = (
             cells[column].fillna(False).astype(bool).to_numpy() if column in cells.columns else None
         )

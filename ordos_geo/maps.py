@@ -52,22 +52,31 @@ import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, cast, get_args
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Figure
 from folium.map import Layer
 from folium.template import Template
 
 from ordos_geo import _cell_raster, _offline_assets
 from ordos_geo import _labels as label_table
+from ordos_geo._columns import ANY_KIND, dist_column
 from ordos_geo._crs import metric_crs_for, wgs84_to_gcj02
 from ordos_geo._errors import InputDataError
 from ordos_geo.report import html_table
-from ordos_geo.settings import DEFAULT_LANGUAGE, DEFAULT_WALK_SPEED_KMH, FACILITY_KINDS, Language
+from ordos_geo.settings import (
+    DEFAULT_LANGUAGE,
+    DEFAULT_TRAIL_REACH_M,
+    DEFAULT_WALK_SPEED_KMH,
+    FACILITY_KINDS,
+    Language,
+)
 
 __all__ = [
     "BASEMAPS",
@@ -77,6 +86,7 @@ __all__ = [
     "LABELS",
     "Basemap",
     "Language",
+    "MapStyle",
     "batch_index_page",
     "coverage_map",
     "index_page",
@@ -88,8 +98,54 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Walking metres to the nearest venue of any kind: the column every coverage map colours by default.
+_DIST_ANY = dist_column(ANY_KIND)
+
 Basemap = Literal["osm", "tianditu", "amap", "none"]
-BASEMAPS: tuple[str, ...] = ("osm", "tianditu", "amap", "none")
+BASEMAPS: tuple[Basemap, ...] = get_args(Basemap)
+
+
+@dataclass(frozen=True)
+class MapStyle:
+    """How a map looks and what its caption says: the options every map builder shares.
+
+    Parameters
+    ----------
+    language : {"zh", "en"}
+        Language of the labels.
+    basemap : {"osm", "tianditu", "amap", "none"}
+        Background tiles. ``"amap"`` (GCJ-02) shifts every overlay to GCJ-02 so
+        they line up; ``"tianditu"`` needs ``tianditu_key`` (else OSM is used).
+    tianditu_key : str, optional
+        Tianditu API key.
+    title : str, optional
+        Map title; a default in ``language`` for each map.
+    synthetic : bool
+        Add "synthetic sample (合成样例)" to the caption.
+    walk_speed_kmh : float
+        Walking speed used to express the legend's distances in minutes
+        (coverage and sites maps).
+    sources : str, optional
+        Data-source caption; a default in ``language``.
+
+    Examples
+    --------
+    >>> style = MapStyle(language="en", basemap="none", synthetic=False)
+    >>> style.basemap, style.walk_speed_kmh
+    ('none', 4.5)
+    """
+
+    language: Language = DEFAULT_LANGUAGE
+    basemap: Basemap = "osm"
+    tianditu_key: str | None = None
+    title: str | None = None
+    synthetic: bool = True
+    walk_speed_kmh: float = DEFAULT_WALK_SPEED_KMH
+    sources: str | None = None
+
+
+#: The style of a map built without one.
+_DEFAULT_STYLE = MapStyle()
 
 #: Upper bounds (m, inclusive) of the walking-distance classes; the last class is
 #: everything farther, and unreachable cells.
@@ -393,10 +449,12 @@ class _Script(folium.MacroElement):
         self._name = "OrdosScript"
         self.code = code
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         """Render with the parent map's JavaScript name substituted."""
-        self.code = self.code.replace("{map}", self._parent.get_name())
-        super().render(**kwargs)
+        parent = self._parent
+        assert parent is not None, "a script renders inside the map it was added to"
+        self.code = self.code.replace("{map}", parent.get_name())
+        return super().render(**kwargs)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -442,7 +500,7 @@ def shift_to_gcj02(geometries: np.ndarray) -> np.ndarray:
 
 
 def _feature_collection(geometries: np.ndarray, properties: Sequence[Mapping[str, Any]]) -> str:
-    geojson = shapely.to_geojson(geometries) if len(geometries) else []
+    geojson: list[str] = shapely.to_geojson(np.asarray(geometries)).tolist() if len(geometries) else []
     parts = [
         '{"type":"Feature","geometry":' + geometry + ',"properties":' + _js_json(dict(props)) + "}"
         for geometry, props in zip(geojson, properties, strict=True)
@@ -580,12 +638,11 @@ def _area_swatch(color: str, *, fill: str = "none", dash: str = "") -> str:
 def _new_map(
     frames: Sequence[gpd.GeoDataFrame],
     *,
-    basemap: str,
-    tianditu_key: str | None,
-    language: str,
+    style: MapStyle,
     n_features: int,
 ) -> tuple[folium.Map, bool]:
     """Create the map with its basemap; return it and whether overlays must be shifted to GCJ-02."""
+    basemap, tianditu_key, language = style.basemap, style.tianditu_key, style.language
     if basemap not in BASEMAPS:
         msg = f"maps: unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}"
         raise InputDataError(msg)
@@ -620,10 +677,11 @@ def _new_map(
         folium.TileLayer(
             url, attr="&copy; 高德地图 AutoNavi (GCJ-02)", control=False, subdomains="1234", max_zoom=18
         ).add_to(m)
-    m.get_root().header.add_child(_offline_assets.inline_css(_ORDOS_CSS), name="ordos_css")
-    m.get_root().header.add_child(_offline_assets.inline_js(_ORDOS_JS), name="ordos_js")
-    m.get_root().header.add_child(_offline_assets.inline_css(_offline_assets.markercluster_css()), name="cluster_css")
-    m.get_root().header.add_child(_offline_assets.inline_js(_offline_assets.markercluster_js()), name="cluster_js")
+    header = cast(Figure, m.get_root()).header  # a folium map's root is its page
+    header.add_child(_offline_assets.inline_css(_ORDOS_CSS), name="ordos_css")
+    header.add_child(_offline_assets.inline_js(_ORDOS_JS), name="ordos_js")
+    header.add_child(_offline_assets.inline_css(_offline_assets.markercluster_css()), name="cluster_css")
+    header.add_child(_offline_assets.inline_js(_offline_assets.markercluster_js()), name="cluster_js")
     return m, basemap == "amap"
 
 
@@ -634,9 +692,9 @@ def _finish_map(
     title: str,
     legend_html: str,
     labels: Mapping[str, str],
-    synthetic: bool,
-    sources: str | None,
+    style: MapStyle,
 ) -> folium.Map:
+    sources, synthetic = style.sources, style.synthetic
     n_layers = sum(isinstance(child, Layer) and child.control for child in m._children.values())
     # Expanded when it fits beside the legend; a long list collapses behind Leaflet's layers button.
     folium.LayerControl(collapsed=n_layers > 12, position="topright").add_to(m)
@@ -660,7 +718,7 @@ def _finish_map(
         m.add_child(
             _Script(f"{{map}}.fitBounds({_js_json([south_west, north_east])}, {{animate: false, padding: [20, 20]}});")
         )
-    m.get_root().title = safe_title
+    cast(Figure, m.get_root()).title = safe_title
     _offline_assets.make_offline(m)
     return m
 
@@ -879,13 +937,7 @@ def coverage_map(
     service_areas: gpd.GeoDataFrame | None = None,
     underserved: gpd.GeoDataFrame | None = None,
     kinds: Sequence[str] | None = None,
-    language: Language = DEFAULT_LANGUAGE,
-    basemap: Basemap = "osm",
-    tianditu_key: str | None = None,
-    title: str | None = None,
-    synthetic: bool = True,
-    walk_speed_kmh: float = DEFAULT_WALK_SPEED_KMH,
-    sources: str | None = None,
+    style: MapStyle = _DEFAULT_STYLE,
 ) -> folium.Map:
     """Map population cells by walking distance to the nearest venue, with facilities and gaps.
 
@@ -909,44 +961,32 @@ def coverage_map(
         ``n_cells``, ``district``), outlined with their population in a tooltip.
     kinds : sequence of str, optional
         Facility kinds to show (distance layers and facility layers); default all present.
-    language : {"zh", "en"}
-        Language of the labels.
-    basemap : {"osm", "tianditu", "amap", "none"}
-        Background tiles. ``"amap"`` (GCJ-02) shifts every overlay to GCJ-02 so
-        they line up; ``"tianditu"`` needs ``tianditu_key`` (else OSM is used).
-    tianditu_key : str, optional
-        Tianditu API key.
-    title : str, optional
-        Map title; a default in ``language``.
-    synthetic : bool
-        Add "synthetic sample (合成样例)" to the caption.
-    walk_speed_kmh : float
-        Walking speed used to express the legend's distances in minutes.
-    sources : str, optional
-        Data-source caption; a default in ``language``.
+    style : MapStyle
+        Language, basemap, title, caption and walking speed (for the legend's
+        minutes) of the map.
 
     Returns
     -------
     folium.Map
         A self-contained map (see :func:`render_html`).
     """
+    language, walk_speed_kmh = style.language, style.walk_speed_kmh
     labels = _labels(language)
-    cells = _check_frame(cells, "cells", ["population", "dist_m_any"])
+    cells = _check_frame(cells, "cells", ["population", _DIST_ANY])
     facilities = _check_frame(facilities, "facilities", ["kind"])
     if walk_speed_kmh <= 0:
         msg = f"coverage_map: walk_speed_kmh must be positive, got {walk_speed_kmh}"
         raise InputDataError(msg)
-    distance_columns = {"any": "dist_m_any"}
-    kind_columns = [c.removeprefix("dist_m_") for c in cells.columns if c.startswith("dist_m_") and c != "dist_m_any"]
+    distance_columns = {ANY_KIND: _DIST_ANY}
+    prefix = dist_column("")
+    kind_columns = [c.removeprefix(prefix) for c in cells.columns if c.startswith(prefix) and c != _DIST_ANY]
     ordered = [k for k in FACILITY_KINDS if k in kind_columns] + sorted(
         k for k in kind_columns if k not in FACILITY_KINDS
     )
     for kind in ordered:
         if kinds is None or kind in kinds:
-            distance_columns[kind] = f"dist_m_{kind}"
-    m, gcj02 = _new_map(
-        [cells, facilities], basemap=basemap, tianditu_key=tianditu_key, language=language, n_features=len(facilities)
-    )
+            distance_columns[kind] = dist_column(kind)
+    m, gcj02 = _new_map([cells, facilities], style=style, n_features=len(facilities))
     bounds: list[np.ndarray] = []
     populated = _cells_layers(
         m,
@@ -1004,11 +1044,10 @@ def coverage_map(
     return _finish_map(
         m,
         [populated] if populated is not None else bounds,  # the first view fits the populated area
-        title=title if title is not None else labels["coverage_title"],
+        title=style.title if style.title is not None else labels["coverage_title"],
         legend_html="".join(legend),
         labels=labels,
-        synthetic=synthetic,
-        sources=sources,
+        style=style,
     )
 
 
@@ -1032,11 +1071,11 @@ def _split_chosen(chosen: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame] | No
         return {}
     if isinstance(chosen, Mapping):
         return {str(k): v for k, v in chosen.items()}
-    chosen = _check_frame(chosen, "chosen")
+    frame = _check_frame(chosen, "chosen")
     for column in _SITE_TYPE_COLUMNS:
-        if column in chosen.columns:
-            return {str(k): group for k, group in chosen.groupby(column, sort=False)}
-    return {"plan": chosen}
+        if column in frame.columns:
+            return {str(k): group for k, group in frame.groupby(column, sort=False)}
+    return {"plan": frame}
 
 
 def sites_map(
@@ -1047,13 +1086,7 @@ def sites_map(
     *,
     boundaries: gpd.GeoDataFrame | None = None,
     top_n: int | None = 20,
-    language: Language = DEFAULT_LANGUAGE,
-    basemap: Basemap = "osm",
-    tianditu_key: str | None = None,
-    title: str | None = None,
-    synthetic: bool = True,
-    walk_speed_kmh: float = DEFAULT_WALK_SPEED_KMH,
-    sources: str | None = None,
+    style: MapStyle = _DEFAULT_STYLE,
     school_opening: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Map ranked candidate sites, the chosen plan per type and coverage before/after.
@@ -1073,8 +1106,8 @@ def sites_map(
         District boundaries.
     top_n : int, optional
         Draw only the best ``top_n`` candidates per type (all if None).
-    language, basemap, tianditu_key, title, synthetic, walk_speed_kmh, sources
-        As in :func:`coverage_map`.
+    style : MapStyle
+        Language, basemap, title, caption and walking speed of the map.
     school_opening : geopandas.GeoDataFrame, optional
         Closed school venues ranked by
         :func:`ordos_geo.siting.plan_school_opening` (``rank``,
@@ -1085,6 +1118,7 @@ def sites_map(
     -------
     folium.Map
     """
+    language, walk_speed_kmh = style.language, style.walk_speed_kmh
     labels = _labels(language)
     ranked = dict(ranked)
     chosen_by_type = _split_chosen(chosen)
@@ -1095,10 +1129,10 @@ def sites_map(
         in_plan = venues["in_plan"].astype(bool).to_numpy()
         ranked["school_opening"] = venues[~in_plan]
         chosen_by_type["school_opening"] = venues[in_plan]
-    cells_before = _check_frame(cells_before, "cells_before", ["population", "dist_m_any"])
+    cells_before = _check_frame(cells_before, "cells_before", ["population", _DIST_ANY])
     if cells_after is not None:
-        cells_after = _check_frame(cells_after, "cells_after", ["population", "dist_m_any"])
-    m, gcj02 = _new_map([cells_before], basemap=basemap, tianditu_key=tianditu_key, language=language, n_features=0)
+        cells_after = _check_frame(cells_after, "cells_after", ["population", _DIST_ANY])
+    m, gcj02 = _new_map([cells_before], style=style, n_features=0)
     bounds: list[np.ndarray] = []
     populated: list[np.ndarray] = []
     for cells, key, shown in ((cells_before, "before", cells_after is None), (cells_after, "after", True)):
@@ -1107,7 +1141,7 @@ def sites_map(
         view = _cells_layers(
             m,
             cells,
-            {"any": "dist_m_any"},
+            {ANY_KIND: _DIST_ANY},
             gcj02=gcj02,
             labels=labels,
             language=language,
@@ -1181,17 +1215,16 @@ def sites_map(
     return _finish_map(
         m,
         populated or bounds,  # the first view fits the populated area
-        title=title if title is not None else labels["sites_title"],
+        title=style.title if style.title is not None else labels["sites_title"],
         legend_html="".join(legend),
         labels=labels,
-        synthetic=synthetic,
-        sources=sources,
+        style=style,
     )
 
 
 def _attribute_popup(row: pd.Series, language: str, *, skip: Sequence[str] = ("geometry",), limit: int = 12) -> str:
     """Popup of a row's attributes, headers and districts/kinds in ``language`` (values escaped)."""
-    rows = []
+    rows: list[tuple[str, str]] = []
     for column, value in row.items():
         if column in skip or len(rows) >= limit:
             continue
@@ -1200,7 +1233,7 @@ def _attribute_popup(row: pd.Series, language: str, *, skip: Sequence[str] = ("g
         elif column == "kind" and isinstance(value, str):
             value = label_table.kind(value, language)
         if isinstance(value, float | np.floating):
-            text = _fmt_number(value, 1 if abs(value) < 1000 else 0)
+            text = _fmt_number(value, 1 if abs(float(value)) < 1000 else 0)
         elif isinstance(value, bool | np.bool_ | int | np.integer | str):
             text = _text(value)
         else:
@@ -1216,13 +1249,8 @@ def trails_map(
     underserved: gpd.GeoDataFrame | None = None,
     off_network: gpd.GeoDataFrame | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
-    reach_m: float = 500.0,
-    language: Language = DEFAULT_LANGUAGE,
-    basemap: Basemap = "osm",
-    tianditu_key: str | None = None,
-    title: str | None = None,
-    synthetic: bool = True,
-    sources: str | None = None,
+    reach_m: float = DEFAULT_TRAIL_REACH_M,
+    style: MapStyle = _DEFAULT_STYLE,
 ) -> folium.Map:
     """Map planned and checked trails, their reach band and the neighbourhoods reached or missed.
 
@@ -1241,13 +1269,14 @@ def trails_map(
     reach_m : float
         Width of the reach band drawn around the trails (metres, straight-line
         buffer in a metric CRS; for display only, the analysis uses walking distance).
-    language, basemap, tianditu_key, title, synthetic, sources
-        As in :func:`coverage_map`.
+    style : MapStyle
+        Language, basemap, title and caption of the map (its walking speed is not used).
 
     Returns
     -------
     folium.Map
     """
+    language = style.language
     labels = _labels(language)
     frames = {
         key: _check_frame(frame, key)
@@ -1257,9 +1286,7 @@ def trails_map(
     if not frames:
         msg = "trails_map: give `planned` and/or `checked` trails (both are empty or None)"
         raise InputDataError(msg)
-    m, gcj02 = _new_map(
-        list(frames.values()), basemap=basemap, tianditu_key=tianditu_key, language=language, n_features=0
-    )
+    m, gcj02 = _new_map(list(frames.values()), style=style, n_features=0)
     bounds: list[np.ndarray] = []
     legend = []
     styles = {"planned": ("#1b7837", ""), "checked": ("#762a83", "8 5")}
@@ -1313,6 +1340,7 @@ def trails_map(
     )
     if underserved is not None and len(underserved):
         underserved = _check_frame(underserved, "underserved", ["population"])
+        groups: tuple[tuple[str, np.ndarray, str], ...]
         if "reached" in underserved.columns:
             reached = underserved["reached"].fillna(False).astype(bool).to_numpy()
             groups = (("reached", reached, "#1a9850"), ("missed", ~reached, "#d73027"))
@@ -1334,11 +1362,10 @@ def trails_map(
     return _finish_map(
         m,
         bounds,
-        title=title if title is not None else labels["trails_title"],
+        title=style.title if style.title is not None else labels["trails_title"],
         legend_html="".join(legend),
         labels=labels,
-        synthetic=synthetic,
-        sources=sources,
+        style=style,
     )
 
 

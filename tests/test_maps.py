@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import logging
@@ -125,15 +126,18 @@ def trail_inputs(layers):
     return planned, checked, underserved
 
 
+_STYLE_FIELDS = {f.name for f in dataclasses.fields(maps.MapStyle)}
+
+
 def _coverage(layers, **kwargs):
+    style = {"basemap": "none"} | {key: kwargs.pop(key) for key in list(kwargs) if key in _STYLE_FIELDS}
     options = {
         "boundaries": layers.boundaries,
         "service_areas": layers.service_areas,
         "underserved": layers.underserved,
-        "basemap": "none",
     }
     options.update(kwargs)
-    return maps.coverage_map(layers.cells, layers.facilities, **options)
+    return maps.coverage_map(layers.cells, layers.facilities, style=maps.MapStyle(**style), **options)
 
 
 # ---------------------------------------------------------------------------- offline pages
@@ -145,7 +149,7 @@ def test_every_page_is_self_contained(layers, site_inputs, trail_inputs):
     pages = {
         "coverage": _coverage(layers, basemap="osm"),
         "sites": maps.sites_map({"multi_sport_court": candidates}, chosen, layers.cells, after),
-        "trails": maps.trails_map(planned, checked, underserved=underserved, basemap="amap"),
+        "trails": maps.trails_map(planned, checked, underserved=underserved, style=maps.MapStyle(basemap="amap")),
     }
     for name, m in pages.items():
         page = maps.render_html(m)
@@ -324,7 +328,8 @@ def test_amap_basemap_shifts_every_overlay_to_gcj02(layers):
         dx = (db[0] - da[0]) * 111_320 * np.cos(np.radians(39.6))
         dy = (db[1] - da[1]) * 110_574
         assert 200 < np.hypot(dx, dy) < 900, plain_layer.layer_name
-    sites_layer = _layers_of(maps.trails_map(make_layers().facilities.iloc[[4]], basemap="amap"))[0]
+    amap = maps.MapStyle(basemap="amap")
+    sites_layer = _layers_of(maps.trails_map(make_layers().facilities.iloc[[4]], style=amap))[0]
     assert sites_layer.n_features == 1
 
 
@@ -386,7 +391,7 @@ def test_geometry_is_simplified_and_rounded(layers):
     x0, y0 = ORIGIN
     round_park = layers.facilities.iloc[[3]].copy()
     round_park.geometry = [Point(x0 + 300, y0 + 300).buffer(200, resolution=256)]  # 1,024 vertices
-    m = maps.coverage_map(layers.cells, round_park, basemap="none")
+    m = maps.coverage_map(layers.cells, round_park, style=maps.MapStyle(basemap="none"))
     data = _data_of(_layer_named(m, "公园 (1)"))
     ring = data["features"][0]["geometry"]["coordinates"][0]
     assert len(ring) < 100
@@ -403,14 +408,15 @@ def test_bad_inputs_raise_clear_errors(layers):
     with pytest.raises(InputDataError, match="no CRS"):
         maps.coverage_map(layers.cells.set_crs(None, allow_override=True), layers.facilities)
     with pytest.raises(InputDataError, match="basemap"):
-        maps.coverage_map(layers.cells, layers.facilities, basemap="google")
+        maps.coverage_map(layers.cells, layers.facilities, style=maps.MapStyle(basemap="google"))
     with pytest.raises(InputDataError, match="planned"):
         maps.trails_map(None, None)
 
 
 def test_sites_map_layers_and_popups(layers, site_inputs):
     candidates, chosen, after = site_inputs
-    m = maps.sites_map({"multi_sport_court": candidates}, chosen, layers.cells, after, language="en", basemap="none")
+    style = maps.MapStyle(language="en", basemap="none")
+    m = maps.sites_map({"multi_sport_court": candidates}, chosen, layers.cells, after, style=style)
     cand_layer = _layer_named(m, "Candidates")
     data = _data_of(cand_layer)
     ranks = [f["properties"]["_tip"].split()[0] for f in data["features"]]
@@ -428,7 +434,7 @@ def test_sites_map_layers_and_popups(layers, site_inputs):
     assert before["grids"]["dist_any"] != after["grids"]["dist_any"]
     # siting's chosen frame has plan_order instead of rank
     chosen_plan = chosen.drop(columns="rank").assign(plan_order=[2, 1])
-    m = maps.sites_map({}, chosen_plan, layers.cells, language="en", basemap="none")
+    m = maps.sites_map({}, chosen_plan, layers.cells, style=maps.MapStyle(language="en", basemap="none"))
     tips = [f["properties"]["_pop"] for f in _data_of(_layer_named(m, "Chosen plan"))["features"]]
     assert "North lot" in tips[0] and "<th>Rank</th><td>1</td>" in tips[0]
     top = maps.sites_map({"multi_sport_court": candidates}, {"multi_sport_court": chosen}, layers.cells, top_n=2)
@@ -440,7 +446,12 @@ def test_trails_map_band_and_reached(trail_inputs):
     x0, y0 = ORIGIN
     off = gpd.GeoDataFrame({"line": [0], "length_m": [80.0]}, geometry=[LineString([(x0, y0), (x0 + 80, y0)])], crs=CRS)
     m = maps.trails_map(
-        planned, checked, underserved=underserved, off_network=off, reach_m=300.0, basemap="none", language="en"
+        planned,
+        checked,
+        underserved=underserved,
+        off_network=off,
+        reach_m=300.0,
+        style=maps.MapStyle(basemap="none", language="en"),
     )
     assert _layer_named(m, "Parts off the walk network (1)").n_features == 1
     assert _layer_named(m, "reached (1)").n_features == 1
@@ -488,7 +499,7 @@ def test_city_scale_page_stays_small():
         crs=CRS,
     )
     start = time.perf_counter()
-    page = maps.render_html(maps.coverage_map(cells, facilities, basemap="none"))
+    page = maps.render_html(maps.coverage_map(cells, facilities, style=maps.MapStyle(basemap="none")))
     elapsed = time.perf_counter() - start
     per_cell = (len(page.encode("utf-8")) - 300_000) / len(cells)  # less the inline libraries (about 290 kB)
     assert per_cell < 8.0  # the module docstring's size estimate relies on this
@@ -520,9 +531,15 @@ def pages(tmp_path_factory, layers, site_inputs, trail_inputs) -> dict[str, Path
     built = {
         "coverage": _coverage(layers),
         "coverage_osm": _coverage(layers, basemap="osm", language="en"),
-        "sites": maps.sites_map({"multi_sport_court": candidates}, chosen, layers.cells, after, basemap="none"),
+        "sites": maps.sites_map(
+            {"multi_sport_court": candidates}, chosen, layers.cells, after, style=maps.MapStyle(basemap="none")
+        ),
         "trails": maps.trails_map(
-            planned, checked, underserved=underserved, boundaries=layers.boundaries, basemap="amap"
+            planned,
+            checked,
+            underserved=underserved,
+            boundaries=layers.boundaries,
+            style=maps.MapStyle(basemap="amap"),
         ),
     }
     out = {}
@@ -544,10 +561,12 @@ def pages(tmp_path_factory, layers, site_inputs, trail_inputs) -> dict[str, Path
         crs=CRS,
     )
     built["coverage_far"] = maps.coverage_map(
-        layers.cells, gpd.GeoDataFrame(pd.concat([layers.facilities, far]), crs=CRS), boundaries=county,
-        basemap="none",
+        layers.cells,
+        gpd.GeoDataFrame(pd.concat([layers.facilities, far]), crs=CRS),
+        boundaries=county,
+        style=maps.MapStyle(basemap="none"),
     )
-    built["coverage_crowd"] = maps.coverage_map(layers.cells, crowd, basemap="none", language="en")
+    built["coverage_crowd"] = maps.coverage_map(layers.cells, crowd, style=maps.MapStyle(basemap="none", language="en"))
     for name in ("coverage_far", "coverage_crowd"):
         out[name] = folder / f"{name}.html"
         out[name].write_text(maps.render_html(built[name]), encoding="utf-8")
@@ -837,7 +856,7 @@ def test_trail_popups_have_headers_in_language():
         geometry=[shapely.LineString([(ORIGIN[0], ORIGIN[1]), (ORIGIN[0] + 600, ORIGIN[1])])],
         crs=CRS,
     )
-    page = maps.render_html(maps.trails_map(planned, basemap="none", language="zh"))
+    page = maps.render_html(maps.trails_map(planned, style=maps.MapStyle(basemap="none", language="zh")))
     for text in ("步道编号", "长度 (m)", "健身步道", "康巴什区"):
         assert text in page, text
     assert "length_m" not in page.replace('"length_m"', "")
@@ -848,7 +867,8 @@ def test_sites_map_draws_the_school_venues_to_open(layers, site_inputs):
     venues = candidates.rename(columns={"candidate_id": "facility_id"}).assign(
         in_plan=[True, True, False], newly_covered_in_plan=[300.0, 840.0, 0.0]
     )
-    m = maps.sites_map({}, None, layers.cells, school_opening=venues, language="zh", basemap="none")
+    style = maps.MapStyle(language="zh", basemap="none")
+    m = maps.sites_map({}, None, layers.cells, school_opening=venues, style=style)
     chosen = _layer_named(m, "选定方案: 待开放学校场馆")
     assert chosen.n_features == 2
     assert _layer_named(m, "候选点: 待开放学校场馆").n_features == 1
