@@ -1004,14 +1004,8 @@ def _run_trails(results: StudyResults) -> None:
             acc.cells,
             green_land=green_land if green_land is not None and len(green_land) else None,
             forbidden_edges=forbidden,
-            budget_m=cfg.trail_budget_m,
-            min_trail_m=cfg.min_trail_m,
-            max_trails=cfg.max_trails,
-            reach_m=cfg.trail_reach_m,
-            width_m=cfg.trail_width_m,
             max_snap_distance_m=cfg.max_snap_distance_m,
-            shape=cfg.trail_shape,
-            max_spur_m=cfg.trail_max_spur_m,
+            options=trails.TrailOptions.from_config(cfg),
         )
     except (InfeasibleError, SolverError) as error:
         _skip(results, "trails", "trail plan", error)

@@ -76,6 +76,7 @@ __all__ = [
     "SITING_METHODS",
     "SITING_OBJECTIVES",
     "SPORTS_PARK_MIN_AREA_M2",
+    "TRAIL_METHODS",
     "TRAIL_SHAPES",
     "TYPICAL_AREA_M2",
     "WINTER_KINDS",
@@ -235,6 +236,8 @@ POPULATION_FORMS: Final[tuple[str, ...]] = ("raster", "points", "polygons")
 DEFAULT_TRAIL_WIDTH_M: Final[float] = 2.0
 #: Shapes of a planned fitness trail: a closed circuit (the default), an open path, or a connected tree.
 TRAIL_SHAPES: Final[tuple[str, ...]] = ("loop", "route", "network")
+#: Trail planner methods: heuristic plus the exact MILP on small instances; heuristic only; MILP only.
+TRAIL_METHODS: Final[tuple[str, ...]] = ("auto", "heuristic", "exact")
 #: Minimum area of a sports park for the "five ones" and for new sites (4 ha).
 SPORTS_PARK_MIN_AREA_M2: Final[float] = 40_000.0
 

@@ -410,6 +410,75 @@ def test_planner_rejects_bad_input():
         trails.plan_trails(network, cells, underserved_column="under", budget_m=0)
 
 
+def test_trail_options_plan_as_the_keywords_and_mirror_the_config():
+    import dataclasses
+
+    from ordos_geo.config import StudyConfig, sample_config
+
+    rng = np.random.default_rng(3)
+    network = _perturbed_grid(rng, 6, 6)
+    cells = _cells(rng.uniform(0, 500, size=(40, 2)), rng.integers(1, 50, size=40))
+    keywords = dict(budget_m=800.0, min_trail_m=200.0, max_trails=2, reach_m=150.0, width_m=3.0, shape="route")
+    options = trails.TrailOptions(**keywords)
+    by_options = trails.plan_trails(network, cells, underserved_column="under", options=options)
+    by_keywords = trails.plan_trails(network, cells, underserved_column="under", **keywords)
+    assert [a.tolist() for a in by_options.segment_ids] == [a.tolist() for a in by_keywords.segment_ids]
+    assert by_options.population_reached == by_keywords.population_reached > 0
+    assert by_options.width_m == 3.0 and by_options.shape == "route"
+    with pytest.raises(InputDataError, match="budget_m given both in options= and as keywords"):
+        trails.plan_trails(network, cells, underserved_column="under", options=options, budget_m=900)
+    with pytest.raises(InputDataError, match="shape must be one of"):
+        trails.TrailOptions(shape="star")  # type: ignore[arg-type]
+    # The [trails] section: same defaults, and from_config reads every key.
+    mirror = {
+        "budget_m": "trail_budget_m",
+        "min_trail_m": "min_trail_m",
+        "max_trails": "max_trails",
+        "reach_m": "trail_reach_m",
+        "width_m": "trail_width_m",
+        "shape": "trail_shape",
+        "max_spur_m": "trail_max_spur_m",
+    }
+    config_fields = {f.name: f for f in dataclasses.fields(StudyConfig)}
+    for option in dataclasses.fields(trails.TrailOptions):
+        assert config_fields[mirror[option.name]].default == option.default, option.name
+    config = sample_config().with_overrides(trail_budget_m=7_000.0, trail_shape="network", trail_max_spur_m=50.0)
+    from_config = trails.TrailOptions.from_config(config)
+    assert {name: getattr(from_config, name) for name in mirror} == {
+        name: getattr(config, key) for name, key in mirror.items()
+    }
+
+
+def test_prize_model_from_the_cells_snaps_equals_snapping_again():
+    from ordos_geo.accessibility import snap_points
+
+    rng = np.random.default_rng(5)
+    network = _perturbed_grid(rng, 6, 6)
+    cells = _cells(rng.uniform(-80, 580, size=(60, 2)), rng.integers(0, 50, size=60))
+    cells["under"] = rng.random(60) < 0.7
+    snapped = snap_points(network, cells, max_snap_distance_m=300.0, polygon_access="centroid")
+    for limit in (300.0, 40.0):  # the limit of the snaps, and a shorter one applied to them
+        again = trails.build_prize_model(
+            network, cells, reach_m=150, underserved_column="under", max_snap_distance_m=limit
+        )
+        given = trails.build_prize_model(
+            network, cells, reach_m=150, underserved_column="under", max_snap_distance_m=limit, cells_snapped=snapped
+        )
+        assert (given.cell_segment == again.cell_segment).all()
+        assert (given.reach != again.reach).nnz == 0
+        assert np.array_equal(given.node_population, again.node_population)
+    assert (again.cell_segment == -1).any() and (again.cell_segment >= 0).any()
+    plan = trails.plan_trails(
+        network, cells, underserved_column="under", budget_m=600, min_trail_m=200, reach_m=150, cells_snapped=snapped
+    )
+    expected = trails.plan_trails(
+        network, cells, underserved_column="under", budget_m=600, min_trail_m=200, reach_m=150
+    )
+    assert [a.tolist() for a in plan.segment_ids] == [a.tolist() for a in expected.segment_ids]
+    with pytest.raises(InputDataError, match="one access point per cell"):
+        trails.build_prize_model(network, cells.iloc[:10], underserved_column="under", cells_snapped=snapped)
+
+
 # ------------------------------------------------------------------------------------------------ checker
 
 

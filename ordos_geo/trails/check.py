@@ -96,7 +96,7 @@ def check_trails(
     cells: gpd.GeoDataFrame,
     proposed: gpd.GeoDataFrame,
     *,
-    reach_m: float = 500.0,
+    reach_m: float = settings.DEFAULT_TRAIL_REACH_M,
     max_snap_distance_m: float = 50.0,
     match_tolerance_m: float = 25.0,
     neighbourhoods: gpd.GeoDataFrame | None = None,

@@ -309,29 +309,14 @@ class _Planner:
         """Swap a low-value leaf segment for a better addition while it helps."""
         tried: set[int] = set()
         for _ in range(max_rounds):
-            leaves = []
-            for t, trail in enumerate(self.trails):
-                if len(trail.segments) < 2:
-                    continue
-                for s in trail.segments:
-                    if s in tried:
-                        continue
-                    a, b = self.su_list[s], self.sv_list[s]
-                    if a != b and (trail.degree[a] == 1 or trail.degree[b] == 1):
-                        if trail.length - self.len_list[s] >= self.min_len - 1e-9:
-                            leaves.append((self.unique_value(s) / self.cost[s], t, s))
+            leaves = self._removable_leaves(tried)
             if not leaves:
                 return
             _, t, s = min(leaves)
             tried.add(s)
             before = self.value()
             self.remove(t, s)
-            best_t = -1
-            best: tuple[float, float, list[int]] = (-1.0, 0.0, [])
-            for j in range(len(self.trails)):
-                cand = self.best_candidate(j, tabu=frozenset({s}))
-                if cand[1] > best[1]:
-                    best_t, best = j, cand
+            best_t, best = self._best_addition(tabu=frozenset({s}))
             if best_t >= 0 and best[1] > 0:
                 self.add(best_t, best[2])
             if self.value() > before + 1e-9:
@@ -342,6 +327,31 @@ class _Planner:
                     for x in best[2]:
                         self.remove(best_t, x)
                 self.add(t, [s])
+
+    def _removable_leaves(self, tried: set[int]) -> list[tuple[float, int, int]]:
+        """(unique value per cost, trail, segment) of the dead-end segments a trail can lose and stay long enough."""
+        leaves = []
+        for t, trail in enumerate(self.trails):
+            if len(trail.segments) < 2:
+                continue
+            for s in trail.segments:
+                if s in tried:
+                    continue
+                a, b = self.su_list[s], self.sv_list[s]
+                if a != b and (trail.degree[a] == 1 or trail.degree[b] == 1):
+                    if trail.length - self.len_list[s] >= self.min_len - 1e-9:
+                        leaves.append((self.unique_value(s) / self.cost[s], t, s))
+        return leaves
+
+    def _best_addition(self, *, tabu: frozenset[int]) -> tuple[int, tuple[float, float, list[int]]]:
+        """The trail and the addition (ratio, gain, segments) adding the most residents, over all trails."""
+        best_t = -1
+        best: tuple[float, float, list[int]] = (-1.0, 0.0, [])
+        for j in range(len(self.trails)):
+            cand = self.best_candidate(j, tabu=tabu)
+            if cand[1] > best[1]:
+                best_t, best = j, cand
+        return best_t, best
 
     def close_loops(self) -> None:
         """Close a trail into a loop with a short connecting path when the leftover budget allows."""
@@ -600,21 +610,8 @@ class _Search:
             at.setdefault(self.sv[s], []).append((s, self.su[s]))
         if any(self.owner[n] >= 0 for n in at):
             return None
-
-        def farthest(src: int) -> tuple[int, dict[int, tuple[int, int]]]:
-            dist, pred, heap = {src: 0.0}, {}, [(0.0, src)]
-            while heap:
-                d, node = heapq.heappop(heap)
-                if d > dist[node]:
-                    continue
-                for s, m in at[node]:
-                    if d + self.len[s] < dist.get(m, math.inf):
-                        dist[m], pred[m] = d + self.len[s], (node, s)
-                        heapq.heappush(heap, (dist[m], m))
-            return max(dist, key=dist.__getitem__), pred
-
-        a, _ = farthest(self.su[tree[0]])
-        b, pred = farthest(a)
+        a, _ = self._farthest(at, self.len, self.su[tree[0]])
+        b, pred = self._farthest(at, self.len, a)
         nodes, segs = self.path_to(pred, b)  # a ... b
         if not self.loop:
             return nodes, segs
@@ -640,6 +637,22 @@ class _Search:
             finally:
                 self.drop_trail(t)
         return None if best is None else (best[1], best[2])
+
+    @staticmethod
+    def _farthest(
+        at: dict[int, list[tuple[int, int]]], length: list[float], src: int
+    ) -> tuple[int, dict[int, tuple[int, int]]]:
+        """The junction of a tree (``at``: junction -> (segment, other end)) farthest from ``src``, and the paths."""
+        dist, pred, heap = {src: 0.0}, {}, [(0.0, src)]
+        while heap:
+            d, node = heapq.heappop(heap)
+            if d > dist[node]:
+                continue
+            for s, m in at[node]:
+                if d + length[s] < dist.get(m, math.inf):
+                    dist[m], pred[m] = d + length[s], (node, s)
+                    heapq.heappush(heap, (dist[m], m))
+        return max(dist, key=dist.__getitem__), pred
 
     # ---- moves ----
     def _loop_candidates(self, t: int, weights: list[list[float]], marg: dict[int, float]) -> list[tuple]:
@@ -1037,47 +1050,9 @@ def solve_heuristic(
         if k > 1 and k * problem.min_len > problem.budget + 1e-9:
             break
         for first in firsts if k == 1 else firsts[:2]:
-            search.reset()
-            ok = True
-            for j in range(k):
-                search.reserve = k - 1 - j  # leave room for the trails still to come
-                started = None
-                if j == 0 and first[0] == "tree":
-                    started = search.start_from_tree(first[1])
-                else:
-                    seeds = [first[1]] if j == 0 else _spread_seeds(search, usable, node_xy, spread_m, 1 + j)
-                    for s in seeds:
-                        started = search.start_trail(s)
-                        if started is not None:
-                            break
-                if started is None:
-                    ok = j > 0
-                    break
-                search.set_trail(len(search.trails), *started)
-                search.improve(len(search.trails) - 1)
-            search.reserve = 0
-            if not ok or not search.trails:
+            if not _start_trails(search, first, k, usable, node_xy, spread_m):
                 continue
-            for t in range(len(search.trails)):
-                search.improve(t)
-            _drop_short(search)
-            value = search.value()
-            snap = search.snapshot()
-            local_best, local_snap = value, snap
-            for _ in range(n_kicks):
-                if not search.trails:
-                    break
-                t = int(search.rng.integers(len(search.trails)))
-                if not search.perturb(t):
-                    continue
-                for u in range(len(search.trails)):
-                    search.improve(u)
-                _drop_short(search)
-                value = search.value()
-                if value > local_best + _EPS:
-                    local_best, local_snap = value, search.snapshot()
-                else:
-                    search.restore(local_snap)
+            local_best, local_snap = _search_with_kicks(search, n_kicks)
             if local_best > best_value + _EPS:
                 best_value, best_snap = local_best, local_snap
     search.restore(best_snap)
@@ -1086,6 +1061,58 @@ def solve_heuristic(
             search.add_spurs(t, max_spur_m)
     trails = [list(t.segs) + list(t.spurs) for t in search.trails]
     return RouteSolution(trails, search.value(), math.inf, "heuristic")
+
+
+def _start_trails(
+    search: _Search, first: tuple[str, Any], k: int, usable: np.ndarray, node_xy: np.ndarray, spread_m: float
+) -> bool:
+    """Start ``k`` trails, the first from ``first`` (a seed segment or a tree), each improved as it starts.
+
+    Returns whether the search has trails to improve.
+    """
+    search.reset()
+    ok = True
+    for j in range(k):
+        search.reserve = k - 1 - j  # leave room for the trails still to come
+        started = None
+        if j == 0 and first[0] == "tree":
+            started = search.start_from_tree(first[1])
+        else:
+            seeds = [first[1]] if j == 0 else _spread_seeds(search, usable, node_xy, spread_m, 1 + j)
+            for s in seeds:
+                started = search.start_trail(s)
+                if started is not None:
+                    break
+        if started is None:
+            ok = j > 0
+            break
+        search.set_trail(len(search.trails), *started)
+        search.improve(len(search.trails) - 1)
+    search.reserve = 0
+    return ok and bool(search.trails)
+
+
+def _search_with_kicks(search: _Search, n_kicks: int) -> tuple[float, list[tuple[list[int], list[int], list[int]]]]:
+    """Improve every trail, then ``n_kicks`` times perturb one and improve again; the best value and its snapshot."""
+    for t in range(len(search.trails)):
+        search.improve(t)
+    _drop_short(search)
+    local_best, local_snap = search.value(), search.snapshot()
+    for _ in range(n_kicks):
+        if not search.trails:
+            break
+        t = int(search.rng.integers(len(search.trails)))
+        if not search.perturb(t):
+            continue
+        for u in range(len(search.trails)):
+            search.improve(u)
+        _drop_short(search)
+        value = search.value()
+        if value > local_best + _EPS:
+            local_best, local_snap = value, search.snapshot()
+        else:
+            search.restore(local_snap)
+    return local_best, local_snap
 
 
 def _drop_short(search: _Search) -> None:

@@ -12,8 +12,8 @@ import itertools
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +23,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from ordos_geo import settings
+from ordos_geo._columns import dist_column
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
 from ordos_geo.trails import _orienteering
@@ -37,6 +38,8 @@ from ordos_geo.trails.rules import (
 )
 
 if TYPE_CHECKING:
+    from ordos_geo.accessibility import SnappedPoints
+    from ordos_geo.config import StudyConfig
     from ordos_geo.trails.check import TrailCheck
 
 __all__ = [
@@ -44,7 +47,9 @@ __all__ = [
     "REPORT_COLUMNS",
     "SHAPE_COLUMNS",
     "TRAIL_SHAPES",
+    "TrailOptions",
     "TrailPlan",
+    "TrailShape",
     "plan_trails",
     "trail_report",
 ]
@@ -317,14 +322,117 @@ class TrailPlan:
         )
 
 
+#: A trail's shape: a closed circuit, an open path, or a connected tree.
+TrailShape = Literal["loop", "route", "network"]
+#: The default shape, ``[trails] shape``.
+_DEFAULT_SHAPE = cast(TrailShape, settings.DEFAULT_TRAIL_SHAPE)
+
+
+@dataclass(frozen=True)
+class TrailOptions:
+    """The options of a trail plan that a study's ``[trails]`` section sets.
+
+    Pass one to :func:`plan_trails` as ``options=`` instead of the seven
+    keywords of the same names; :meth:`from_config` reads a study's
+    configuration. Defaults come from :mod:`ordos_geo.settings`.
+
+    Attributes
+    ----------
+    budget_m : float
+        Total trail length allowed (metres of street, true length).
+    min_trail_m : float
+        Minimum length of each trail (metres; capped at the budget).
+    max_trails : int
+        Maximum number of separate trails.
+    reach_m : float
+        Walk distance from a residence to a trail that counts as reached.
+    width_m : float
+        Trail width for the venue area (m).
+    shape : {"loop", "route", "network"}
+        Shape of each trail (see :func:`plan_trails`).
+    max_spur_m : float
+        Longest dead-end spur a loop or route may hang (metres; 0: none).
+
+    Raises
+    ------
+    InputDataError
+        A non-positive budget, a negative minimum length, no trail, an
+        unknown shape or a negative spur length.
+    """
+
+    budget_m: float = settings.DEFAULT_TRAIL_BUDGET_M
+    min_trail_m: float = settings.DEFAULT_MIN_TRAIL_M
+    max_trails: int = settings.DEFAULT_MAX_TRAILS
+    reach_m: float = settings.DEFAULT_TRAIL_REACH_M
+    width_m: float = settings.DEFAULT_TRAIL_WIDTH_M
+    shape: TrailShape = _DEFAULT_SHAPE
+    max_spur_m: float = settings.DEFAULT_TRAIL_MAX_SPUR_M
+
+    def __post_init__(self) -> None:
+        if self.budget_m <= 0 or self.min_trail_m < 0 or self.max_trails < 1:
+            msg = (
+                f"plan_trails: budget_m must be > 0, min_trail_m >= 0 and max_trails >= 1 "
+                f"(got {self.budget_m}, {self.min_trail_m}, {self.max_trails})"
+            )
+            raise InputDataError(msg)
+        if self.shape not in TRAIL_SHAPES:
+            msg = f"plan_trails: shape must be one of {', '.join(TRAIL_SHAPES)}, got {self.shape!r}"
+            raise InputDataError(msg)
+        if not self.max_spur_m >= 0:
+            msg = f"plan_trails: max_spur_m must be >= 0 metres, got {self.max_spur_m}"
+            raise InputDataError(msg)
+
+    @classmethod
+    def from_config(cls, config: StudyConfig) -> TrailOptions:
+        """The ``[trails]`` section of a study configuration.
+
+        Parameters
+        ----------
+        config : ordos_geo.config.StudyConfig
+
+        Returns
+        -------
+        TrailOptions
+        """
+        return cls(
+            budget_m=config.trail_budget_m,
+            min_trail_m=config.min_trail_m,
+            max_trails=config.max_trails,
+            reach_m=config.trail_reach_m,
+            width_m=config.trail_width_m,
+            shape=cast(TrailShape, config.trail_shape),
+            max_spur_m=config.trail_max_spur_m,
+        )
+
+    @property
+    def min_length_m(self) -> float:
+        """The minimum trail length actually used: ``min_trail_m`` capped at the budget."""
+        return min(float(self.min_trail_m), float(self.budget_m))
+
+
+def _resolve_options(options: TrailOptions | None, keywords: TrailOptions) -> TrailOptions:
+    """``options`` when given (the keywords must then be left at their defaults), else the keywords."""
+    if options is None:
+        return keywords
+    default = TrailOptions()
+    both = [f.name for f in fields(TrailOptions) if getattr(keywords, f.name) != getattr(default, f.name)]
+    if both:
+        msg = (
+            f"plan_trails: {', '.join(both)} given both in options= and as keywords; "
+            "pass them in one place (for example dataclasses.replace(options, budget_m=...))"
+        )
+        raise InputDataError(msg)
+    return options
+
+
 def plan_trails(
     network: WalkNetwork,
     cells: gpd.GeoDataFrame,
     *,
-    budget_m: float = 10_000.0,
-    min_trail_m: float = 1_000.0,
-    max_trails: int = 3,
-    reach_m: float = 500.0,
+    budget_m: float = settings.DEFAULT_TRAIL_BUDGET_M,
+    min_trail_m: float = settings.DEFAULT_MIN_TRAIL_M,
+    max_trails: int = settings.DEFAULT_MAX_TRAILS,
+    reach_m: float = settings.DEFAULT_TRAIL_REACH_M,
     underserved_column: str | None = None,
     edge_weights: str | np.ndarray | Sequence[float] | None = None,
     forbidden_edges: Any = None,
@@ -338,8 +446,10 @@ def plan_trails(
     n_starts: int = 3,
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
     prize_model: TrailPrizeModel | None = None,
-    shape: Literal["loop", "route", "network"] = "loop",
-    max_spur_m: float = 0.0,
+    shape: TrailShape = _DEFAULT_SHAPE,
+    max_spur_m: float = settings.DEFAULT_TRAIL_MAX_SPUR_M,
+    options: TrailOptions | None = None,
+    cells_snapped: SnappedPoints | None = None,
 ) -> TrailPlan:
     """Plan fitness trails that bring the most underserved residents within reach.
 
@@ -424,6 +534,16 @@ def plan_trails(
         Shape of each trail (see above).
     max_spur_m : float
         Longest dead-end spur a loop or route may hang (metres; 0: none).
+    options : TrailOptions, optional
+        The seven options of a study's ``[trails]`` section (``budget_m``,
+        ``min_trail_m``, ``max_trails``, ``reach_m``, ``width_m``, ``shape``,
+        ``max_spur_m``) in one object, for example
+        ``TrailOptions.from_config(study.config)``; those keywords must then be
+        left at their defaults.
+    cells_snapped : SnappedPoints, optional
+        The cells' snaps onto the network, one access point per cell at its
+        centroid (``AccessibilityResult.cells_snapped``), so the cells are not
+        snapped again; snaps farther than ``max_snap_distance_m`` reach nothing.
 
     Returns
     -------
@@ -445,33 +565,33 @@ def plan_trails(
     SolverError
         The MILP ended without a usable status.
     """
-    if budget_m <= 0 or min_trail_m < 0 or max_trails < 1:
-        msg = (
-            f"plan_trails: budget_m must be > 0, min_trail_m >= 0 and max_trails >= 1 "
-            f"(got {budget_m}, {min_trail_m}, {max_trails})"
-        )
-        raise InputDataError(msg)
+    keywords = TrailOptions(
+        budget_m=budget_m,
+        min_trail_m=min_trail_m,
+        max_trails=max_trails,
+        reach_m=reach_m,
+        width_m=width_m,
+        shape=shape,
+        max_spur_m=max_spur_m,
+    )
+    opts = _resolve_options(options, keywords)
     if not 0 < preference_factor <= 1:
         msg = f"plan_trails: preference_factor must lie in (0, 1], got {preference_factor}"
         raise InputDataError(msg)
-    if shape not in TRAIL_SHAPES:
-        msg = f"plan_trails: shape must be one of {', '.join(TRAIL_SHAPES)}, got {shape!r}"
-        raise InputDataError(msg)
-    if not max_spur_m >= 0:
-        msg = f"plan_trails: max_spur_m must be >= 0 metres, got {max_spur_m}"
+    if method not in settings.TRAIL_METHODS:
+        msg = f"plan_trails: method must be one of {', '.join(settings.TRAIL_METHODS)}, got {method!r}"
         raise InputDataError(msg)
     if prize_model is None:
         prize_model = build_prize_model(
             network,
             cells,
-            reach_m=reach_m,
+            reach_m=opts.reach_m,
             underserved_column=underserved_column,
             max_snap_distance_m=max_snap_distance_m,
+            cells_snapped=cells_snapped,
         )
     model = prize_model
-    min_len = min(float(min_trail_m), float(budget_m))
-    forbidden = _forbidden_segments(network, model, forbidden_edges, forbidden_highways)
-    allowed = ~forbidden
+    allowed = ~_forbidden_segments(network, model, forbidden_edges, forbidden_highways)
     cost = _choice_costs(
         network,
         model,
@@ -480,45 +600,14 @@ def plan_trails(
         preference_factor=preference_factor,
         green_land=green_land,
     )
-    planner = _Planner(model, allowed, cost, budget_m=budget_m, min_trail_m=min_len, jump_m=model.reach_m)
-
-    best_segments: list[int] = []
-    best_value = -1.0
-    kept = "heuristic"
-    if method in ("auto", "heuristic") or shape != "network":
-        # Multi-start: the first trail starts on each of the n_starts best spread-out segments.
-        planner.reset()
-        planner.seed(max(int(n_starts), 1), 2 * model.reach_m, network.node_xy)
-        firsts: list[int | None] = [t.segments[0] for t in planner.trails] or [None]
-        for k, first in itertools.product(range(1, max_trails + 1), firsts):
-            if k > 1 and k * min_len > budget_m + 1e-9:
-                break
-            planner.reset()
-            planner.seed(k, 2 * model.reach_m, network.node_xy, first=first)
-            planner.grow()
-            planner.improve()
-            planner.close_loops()
-            segments = [s for t in planner.trails for s in t.segments]
-            segments = [s for c in _components(model, segments) if _long_enough(model, c, min_len) for s in c]
-            value = model.population_reached(segments)
-            logger.debug("trail heuristic with %d seeds: %.0f residents", k, value)
-            if value > best_value + 1e-9 or (abs(value - best_value) <= 1e-9 and len(segments) < len(best_segments)):
-                best_value, best_segments = value, segments
-    upper = _upper_bound(model, allowed, budget_m=budget_m, max_trails=max_trails)
-    n_allowed = int(allowed.sum())
-    run_exact = method == "exact" or (method == "auto" and n_allowed <= EXACT_MAX_SEGMENTS)
-    if run_exact and shape == "network":
-        chosen, objective, dual, status = _solve_network_exact(
-            model, allowed, budget_m=budget_m, min_trail_m=min_len, max_trails=max_trails, time_limit_s=time_limit_s
-        )
-        logger.info("exact trail MILP: %s, %.0f residents, bound %.0f", status, objective, dual)
-        upper = min(upper, dual)
-        if objective > best_value + 1e-9:
-            best_value, best_segments, kept = objective, chosen, "exact"
-    network_value = max(best_value, 0.0)
-    bound_shape = "network"
-    pieces: list[list[int]] | None = None
-    if shape != "network":
+    search = _Solutions(upper=_upper_bound(model, allowed, budget_m=opts.budget_m, max_trails=opts.max_trails))
+    if method in ("auto", "heuristic") or opts.shape != "network":
+        _network_heuristic(search, network, model, allowed, cost, opts, n_starts=n_starts)
+    run_exact = method == "exact" or (method == "auto" and int(allowed.sum()) <= EXACT_MAX_SEGMENTS)
+    if run_exact and opts.shape == "network":
+        _network_exact(search, model, allowed, opts, time_limit_s=time_limit_s)
+    search.network_value = max(search.value, 0.0)
+    if opts.shape != "network":
         problem = _orienteering.RouteProblem(
             reach=model.reach,
             weight=model.population,
@@ -527,40 +616,178 @@ def plan_trails(
             seg_len=model.segment_length,
             cost=cost,
             allowed=allowed,
-            shape=shape,
-            budget=float(budget_m),
-            min_len=min_len,
-            max_trails=int(max_trails),
+            shape=opts.shape,
+            budget=float(opts.budget_m),
+            min_len=opts.min_length_m,
+            max_trails=int(opts.max_trails),
         )
-        found = solve_heuristic(
+        _route_solvers(
+            search,
             problem,
-            network.node_xy,
-            warm_start=best_segments,
+            network,
+            model,
+            opts,
+            run_exact=run_exact,
+            method=method,
             n_starts=n_starts,
-            spread_m=2 * model.reach_m,
-            max_spur_m=float(max_spur_m),
+            time_limit_s=time_limit_s,
         )
-        best_value, pieces, kept = found.value, found.trails, "heuristic"
-        logger.info("trail %s heuristic: %.0f residents (network shape: %.0f)", shape, found.value, network_value)
-        if run_exact:
-            exact = solve_exact(
-                problem, time_limit_s=time_limit_s, warm_start=[p for p in found.trails] if max_spur_m == 0 else None
-            )
-            logger.info("exact %s MILP: %s, %.0f residents, bound %.0f", shape, exact.status, exact.value, exact.bound)
-            if max_spur_m == 0:  # the MILP has no spurs: its bound holds for this shape only without them
-                upper, bound_shape = min(upper, exact.bound), shape
-            if exact.value > best_value + 1e-9 or (method == "exact" and exact.value >= best_value - 1e-9):
-                best_value, pieces, kept = exact.value, exact.trails, "exact"
-        best_segments = [s for p in pieces for s in p]
-    best_value = max(best_value, 0.0)
-    if best_value <= 0:
-        logger.warning("trails: no underserved resident can be reached by a trail; the plan is empty")
-        best_segments = []
-        pieces = []
-    upper = max(upper, best_value)
+    trails = _kept_trails(search, model, opts.min_length_m)
+    table = _trails_table(network, model, trails, opts)
+    gap = (search.upper - search.value) / search.upper if search.upper > 0 else 0.0
+    # The plan-level yardstick and bound, on every row so the report, map popups and GeoPackage show them.
+    network_value = search.network_value if opts.shape != "network" else search.value
+    table.insert(len(table.columns) - 1, "network_shape_reached", float(network_value))
+    table.insert(
+        len(table.columns) - 1,
+        "share_of_network_shape",
+        search.value / network_value if network_value > 0 else np.nan,
+    )
+    table.insert(len(table.columns) - 1, "upper_bound", float(search.upper))
+    table.insert(len(table.columns) - 1, "gap", float(max(gap, 0.0)))
+    table.insert(len(table.columns) - 1, "bound_shape", search.bound_shape)
+    logger.info(
+        "trails: %d %s(s) planned, %.0f m of %.0f m budget, %.0f underserved residents reached "
+        "(bound %.0f, gap %.1f%%)",
+        len(table),
+        opts.shape,
+        table["length_m"].sum() if len(table) else 0.0,
+        opts.budget_m,
+        search.value,
+        search.upper,
+        100 * gap,
+    )
+    return TrailPlan(
+        trails=table,
+        segments=[model.segment_edge[np.asarray(c, dtype=np.int64)] for c in trails],
+        segment_ids=[np.asarray(sorted(c), dtype=np.int64) for c in trails],
+        population_reached=float(search.value),
+        upper_bound=float(search.upper),
+        gap=float(max(gap, 0.0)),
+        method=search.kept,
+        budget_m=float(opts.budget_m),
+        width_m=float(opts.width_m),
+        prize_model=model,
+        shape=opts.shape,
+        network_population_reached=float(network_value),
+        bound_shape=search.bound_shape,
+    )
 
+
+@dataclass
+class _Solutions:
+    """The best plan found so far by the solvers :func:`plan_trails` runs, and the bound on any plan.
+
+    ``pieces`` holds the trails of a loop/route solver (``None`` while the best
+    plan is the ``network`` shape's ``segments``).
+    """
+
+    upper: float
+    value: float = -1.0
+    segments: list[int] = field(default_factory=list)
+    pieces: list[list[int]] | None = None
+    kept: str = "heuristic"
+    network_value: float = 0.0
+    bound_shape: str = "network"
+
+
+def _network_heuristic(
+    search: _Solutions,
+    network: WalkNetwork,
+    model: TrailPrizeModel,
+    allowed: np.ndarray,
+    cost: np.ndarray,
+    opts: TrailOptions,
+    *,
+    n_starts: int,
+) -> None:
+    """The ``network`` heuristic for 1..``max_trails`` trails, the first seeded on each of ``n_starts`` segments."""
+    min_len = opts.min_length_m
+    planner = _Planner(model, allowed, cost, budget_m=opts.budget_m, min_trail_m=min_len, jump_m=model.reach_m)
+    # Multi-start: the first trail starts on each of the n_starts best spread-out segments.
+    planner.reset()
+    planner.seed(max(int(n_starts), 1), 2 * model.reach_m, network.node_xy)
+    firsts: list[int | None] = [t.segments[0] for t in planner.trails] or [None]
+    for k, first in itertools.product(range(1, opts.max_trails + 1), firsts):
+        if k > 1 and k * min_len > opts.budget_m + 1e-9:
+            break
+        planner.reset()
+        planner.seed(k, 2 * model.reach_m, network.node_xy, first=first)
+        planner.grow()
+        planner.improve()
+        planner.close_loops()
+        segments = [s for t in planner.trails for s in t.segments]
+        segments = [s for c in _components(model, segments) if _long_enough(model, c, min_len) for s in c]
+        value = model.population_reached(segments)
+        logger.debug("trail heuristic with %d seeds: %.0f residents", k, value)
+        if value > search.value + 1e-9 or (abs(value - search.value) <= 1e-9 and len(segments) < len(search.segments)):
+            search.value, search.segments = value, segments
+
+
+def _network_exact(
+    search: _Solutions, model: TrailPrizeModel, allowed: np.ndarray, opts: TrailOptions, *, time_limit_s: float
+) -> None:
+    """The exact MILP of the ``network`` shape; its plan is kept when it reaches more residents."""
+    chosen, objective, dual, status = _solve_network_exact(
+        model,
+        allowed,
+        budget_m=opts.budget_m,
+        min_trail_m=opts.min_length_m,
+        max_trails=opts.max_trails,
+        time_limit_s=time_limit_s,
+    )
+    logger.info("exact trail MILP: %s, %.0f residents, bound %.0f", status, objective, dual)
+    search.upper = min(search.upper, dual)
+    if objective > search.value + 1e-9:
+        search.value, search.segments, search.kept = objective, chosen, "exact"
+
+
+def _route_solvers(
+    search: _Solutions,
+    problem: _orienteering.RouteProblem,
+    network: WalkNetwork,
+    model: TrailPrizeModel,
+    opts: TrailOptions,
+    *,
+    run_exact: bool,
+    method: str,
+    n_starts: int,
+    time_limit_s: float,
+) -> None:
+    """Loops or routes: the orienteering heuristic from the ``network`` plan, and the exact MILP on small instances."""
+    shape = opts.shape
+    found = solve_heuristic(
+        problem,
+        network.node_xy,
+        warm_start=search.segments,
+        n_starts=n_starts,
+        spread_m=2 * model.reach_m,
+        max_spur_m=float(opts.max_spur_m),
+    )
+    search.value, search.pieces, search.kept = found.value, found.trails, "heuristic"
+    logger.info("trail %s heuristic: %.0f residents (network shape: %.0f)", shape, found.value, search.network_value)
+    if run_exact:
+        exact = solve_exact(
+            problem, time_limit_s=time_limit_s, warm_start=[p for p in found.trails] if opts.max_spur_m == 0 else None
+        )
+        logger.info("exact %s MILP: %s, %.0f residents, bound %.0f", shape, exact.status, exact.value, exact.bound)
+        if opts.max_spur_m == 0:  # the MILP has no spurs: its bound holds for this shape only without them
+            search.upper, search.bound_shape = min(search.upper, exact.bound), shape
+        if exact.value > search.value + 1e-9 or (method == "exact" and exact.value >= search.value - 1e-9):
+            search.value, search.pieces, search.kept = exact.value, exact.trails, "exact"
+    search.segments = [s for p in search.pieces for s in p]
+
+
+def _kept_trails(search: _Solutions, model: TrailPrizeModel, min_len: float) -> list[list[int]]:
+    """The trails of the best plan at least ``min_len`` long, most residents first (an empty plan if none helps)."""
+    search.value = max(search.value, 0.0)
+    if search.value <= 0:
+        logger.warning("trails: no underserved resident can be reached by a trail; the plan is empty")
+        search.segments = []
+        search.pieces = []
+    search.upper = max(search.upper, search.value)
     trails = []
-    for comp in pieces if pieces is not None else _components(model, best_segments):
+    for comp in search.pieces if search.pieces is not None else _components(model, search.segments):
         if not _long_enough(model, comp, min_len):
             logger.warning(
                 "trails: dropped a %.0f m trail that cannot reach min_trail_m=%.0f m on allowed streets",
@@ -569,9 +796,31 @@ def plan_trails(
             )
             continue
         trails.append(comp)
-    if sum(len(c) for c in trails) != len(best_segments):
-        best_value = model.population_reached([s for c in trails for s in c])
+    if sum(len(c) for c in trails) != len(search.segments):
+        search.value = model.population_reached([s for c in trails for s in c])
     trails.sort(key=lambda c: -model.population_reached(c))
+    return trails
+
+
+#: Columns of the trails table before the plan-level ones (bound, gap, ...) and the geometry.
+_TRAIL_COLUMNS: tuple[str, ...] = (
+    "trail_id",
+    "length_m",
+    "population_reached",
+    "n_segments",
+    "is_loop",
+    "area_m2",
+    "kind",
+    "shape",
+    *SHAPE_COLUMNS,
+    "geometry",
+)
+
+
+def _trails_table(
+    network: WalkNetwork, model: TrailPrizeModel, trails: list[list[int]], opts: TrailOptions
+) -> gpd.GeoDataFrame:
+    """One row per trail: length, residents reached, shape columns and merged geometry."""
     rows = []
     for i, comp in enumerate(trails, start=1):
         length = float(model.segment_length[comp].sum())
@@ -583,26 +832,14 @@ def plan_trails(
                 "population_reached": model.population_reached(comp),
                 "n_segments": len(comp),
                 "is_loop": _trail_is_loop(model, comp),
-                "area_m2": length * width_m,
+                "area_m2": length * opts.width_m,
                 "kind": "fitness_trail",
-                "shape": shape,
+                "shape": opts.shape,
                 **_shape_row(network, model, comp, geometry),
                 "geometry": geometry,
             }
         )
-    columns = [
-        "trail_id",
-        "length_m",
-        "population_reached",
-        "n_segments",
-        "is_loop",
-        "area_m2",
-        "kind",
-        "shape",
-        *SHAPE_COLUMNS,
-        "geometry",
-    ]
-    table = gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=network.crs)
+    table = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(_TRAIL_COLUMNS)), geometry="geometry", crs=network.crs)
     table = table.astype(
         {
             "trail_id": int,
@@ -619,42 +856,7 @@ def plan_trails(
     )
     table["is_loop"] = table["is_loop"].astype(bool)
     table["closed_line"] = table["closed_line"].astype(bool)
-    gap = (upper - best_value) / upper if upper > 0 else 0.0
-    # The plan-level yardstick and bound, on every row so the report, map popups and GeoPackage show them.
-    network_value = network_value if shape != "network" else best_value
-    table.insert(len(table.columns) - 1, "network_shape_reached", float(network_value))
-    table.insert(
-        len(table.columns) - 1, "share_of_network_shape", best_value / network_value if network_value > 0 else np.nan
-    )
-    table.insert(len(table.columns) - 1, "upper_bound", float(upper))
-    table.insert(len(table.columns) - 1, "gap", float(max(gap, 0.0)))
-    table.insert(len(table.columns) - 1, "bound_shape", bound_shape)
-    logger.info(
-        "trails: %d %s(s) planned, %.0f m of %.0f m budget, %.0f underserved residents reached "
-        "(bound %.0f, gap %.1f%%)",
-        len(table),
-        shape,
-        table["length_m"].sum() if len(table) else 0.0,
-        budget_m,
-        best_value,
-        upper,
-        100 * gap,
-    )
-    return TrailPlan(
-        trails=table,
-        segments=[model.segment_edge[np.asarray(c, dtype=np.int64)] for c in trails],
-        segment_ids=[np.asarray(sorted(c), dtype=np.int64) for c in trails],
-        population_reached=float(best_value),
-        upper_bound=float(upper),
-        gap=float(max(gap, 0.0)),
-        method=kept,
-        budget_m=float(budget_m),
-        width_m=float(width_m),
-        prize_model=model,
-        shape=shape,
-        network_population_reached=float(network_value),
-        bound_shape=bound_shape,
-    )
+    return table
 
 
 # --------------------------------------------------------------------------------------------------
@@ -701,8 +903,8 @@ def _report_table(
     after[model.reached_cells(segment_ids)] = True
     if existing_reached_column in cells.columns:
         before = cells[existing_reached_column].to_numpy(dtype=bool)[positions]
-    elif "dist_m_fitness_trail" in cells.columns:  # existing trails, from the accessibility stage
-        before = cells["dist_m_fitness_trail"].to_numpy(dtype=float)[positions] <= model.reach_m
+    elif dist_column("fitness_trail") in cells.columns:  # existing trails, from the accessibility stage
+        before = cells[dist_column("fitness_trail")].to_numpy(dtype=float)[positions] <= model.reach_m
     else:
         before = np.zeros(len(positions), dtype=bool)
     after |= before

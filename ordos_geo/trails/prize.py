@@ -35,8 +35,9 @@ from scipy.sparse.csgraph import dijkstra
 from tqdm.auto import tqdm
 
 from ordos_geo import settings
+from ordos_geo._columns import ANY_KIND, dist_column
 from ordos_geo._errors import InputDataError
-from ordos_geo.accessibility import snap_points
+from ordos_geo.accessibility import SnappedPoints, snap_points
 from ordos_geo.network import WalkNetwork
 
 __all__ = ["UNDERSERVED_DISTANCE_M", "TrailPrizeModel", "build_prize_model", "underserved_mask"]
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 #: Cells farther than this walk from any facility are underserved (the 15-minute circle).
 UNDERSERVED_DISTANCE_M: float = 1_000.0
+#: Walk metres from a cell to the nearest facility of any kind (written by accessibility).
+_DIST_ANY = dist_column(ANY_KIND)
 
 
 def _pair_directed_edges(edges: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +100,7 @@ def underserved_mask(cells: pd.DataFrame, *, underserved_column: str | None = No
         if underserved_column not in cells.columns:
             msg = (
                 f"cells: column `{underserved_column}` (underserved_column) is missing; pass the name of a boolean "
-                "column marking underserved cells, or None to use `dist_m_any`"
+                f"column marking underserved cells, or None to use `{_DIST_ANY}`"
             )
             raise InputDataError(msg)
         values = cells[underserved_column]
@@ -105,14 +108,14 @@ def underserved_mask(cells: pd.DataFrame, *, underserved_column: str | None = No
             msg = f"cells: column `{underserved_column}` has missing values; fill them with True/False"
             raise InputDataError(msg)
         return values.to_numpy(dtype=bool)
-    if "dist_m_any" not in cells.columns:
+    if _DIST_ANY not in cells.columns:
         msg = (
-            "cells: column `dist_m_any` is missing, so underserved cells are unknown; run "
+            f"cells: column `{_DIST_ANY}` is missing, so underserved cells are unknown; run "
             "ordos_geo.accessibility.compute_accessibility first and pass its `.cells`, or pass "
             "underserved_column='<boolean column>'"
         )
         raise InputDataError(msg)
-    dist = cells["dist_m_any"].to_numpy(dtype=float)
+    dist = cells[_DIST_ANY].to_numpy(dtype=float)
     return ~(np.isfinite(dist) & (dist <= UNDERSERVED_DISTANCE_M))
 
 
@@ -231,6 +234,29 @@ def _snap_to_edges(
     return edge, offset, np.asarray(snapped.snap_distance_m, dtype=float)
 
 
+def _given_snaps(
+    snapped: SnappedPoints, positions: np.ndarray, *, n_cells: int, max_snap_distance_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edge and offset of the cells at ``positions`` from snaps made before (one access point per cell).
+
+    Snaps farther than ``max_snap_distance_m`` reach nothing (``edge = -1``),
+    as if the cells had been snapped here with that limit.
+    """
+    owner = np.asarray(snapped.owner, dtype=np.int64)
+    if snapped.n_owners != n_cells or len(owner) != n_cells or np.any(owner != np.arange(n_cells)):
+        msg = (
+            f"cells_snapped: expected one access point per cell for the {n_cells} cells (their centroids, as in "
+            f"AccessibilityResult.cells_snapped), got {len(owner)} access points of {snapped.n_owners} rows; "
+            "pass the snaps of these cells or None"
+        )
+        raise InputDataError(msg)
+    edge = np.asarray(snapped.edge, dtype=np.int64)[positions]
+    distance = np.asarray(snapped.snap_distance_m, dtype=float)[positions]
+    edge = np.where(distance <= max_snap_distance_m, edge, -1)
+    offset = np.nan_to_num(np.asarray(snapped.offset_m, dtype=float)[positions])
+    return edge, offset
+
+
 @dataclass(frozen=True, eq=False)
 class TrailPrizeModel:
     """Which underserved cells each street segment reaches.
@@ -333,10 +359,11 @@ def build_prize_model(
     network: WalkNetwork,
     cells: gpd.GeoDataFrame,
     *,
-    reach_m: float = 500.0,
+    reach_m: float = settings.DEFAULT_TRAIL_REACH_M,
     underserved_column: str | None = None,
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
     chunk_cells: int = 20_000,
+    cells_snapped: SnappedPoints | None = None,
 ) -> TrailPrizeModel:
     """Compute which underserved cells each street segment reaches.
 
@@ -355,6 +382,11 @@ def build_prize_model(
         Cells whose centroid is farther than this from every edge reach nothing.
     chunk_cells : int
         Cells processed at once (bounds memory).
+    cells_snapped : SnappedPoints, optional
+        The cells' snaps onto the network made before, one access point per
+        cell at its centroid (``AccessibilityResult.cells_snapped``); the cells
+        are then not snapped again. Snaps farther than ``max_snap_distance_m``
+        reach nothing.
 
     Returns
     -------
@@ -374,8 +406,12 @@ def build_prize_model(
 
     positions = np.flatnonzero(underserved & (cells["population"].to_numpy(dtype=float) > 0))
     population = cells["population"].to_numpy(dtype=float)[positions]
-    centroids = shapely.get_coordinates(cells.geometry.iloc[positions].centroid.to_numpy())
-    if len(positions):
+    if cells_snapped is not None:
+        edge, offset = _given_snaps(
+            cells_snapped, positions, n_cells=len(cells), max_snap_distance_m=max_snap_distance_m
+        )
+    elif len(positions):
+        centroids = shapely.get_coordinates(cells.geometry.iloc[positions].centroid.to_numpy())
         edge, offset, _dist = _snap_to_edges(network, centroids, max_snap_distance_m=max_snap_distance_m)
     else:
         edge, offset = np.zeros(0, dtype=np.int64), np.zeros(0)
