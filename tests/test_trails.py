@@ -450,7 +450,7 @@ def test_trail_options_plan_as_the_keywords_and_mirror_the_config():
 
 
 def test_prize_model_from_the_cells_snaps_equals_snapping_again():
-    from ordos_geo.accessibility import snap_points
+    from ordos_geo.routing import snap_points
 
     rng = np.random.default_rng(5)
     network = _perturbed_grid(rng, 6, 6)

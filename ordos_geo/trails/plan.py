@@ -38,8 +38,8 @@ from ordos_geo.trails.rules import (
 )
 
 if TYPE_CHECKING:
-    from ordos_geo.accessibility import SnappedPoints
     from ordos_geo.config import StudyConfig
+    from ordos_geo.routing import SnappedPoints
     from ordos_geo.trails.check import TrailCheck
 
 __all__ = [

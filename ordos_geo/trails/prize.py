@@ -37,8 +37,8 @@ from tqdm.auto import tqdm
 from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND, dist_column
 from ordos_geo._errors import InputDataError
-from ordos_geo.accessibility import SnappedPoints, snap_points
 from ordos_geo.network import WalkNetwork
+from ordos_geo.routing import SnappedPoints, snap_points
 
 __all__ = ["UNDERSERVED_DISTANCE_M", "TrailPrizeModel", "build_prize_model", "underserved_mask"]
 
@@ -216,7 +216,7 @@ def _bounded_distances(
 def _snap_to_edges(
     network: WalkNetwork, points: np.ndarray, *, max_snap_distance_m: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Snap ``(k, 2)`` points to the nearest directed edge with :func:`ordos_geo.accessibility.snap_points`.
+    """Snap ``(k, 2)`` points to the nearest directed edge with :func:`ordos_geo.routing.snap_points`.
 
     Returns
     -------
