@@ -1006,6 +1006,7 @@ def _run_trails(results: StudyResults) -> None:
             forbidden_edges=forbidden,
             max_snap_distance_m=cfg.max_snap_distance_m,
             options=trails.TrailOptions.from_config(cfg),
+            cells_snapped=acc.cells_snapped,
         )
     except (InfeasibleError, SolverError) as error:
         _skip(results, "trails", "trail plan", error)

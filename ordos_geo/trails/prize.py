@@ -10,10 +10,10 @@ itself. Any point of a segment is reached through one of its ends (or from
 the segment itself), so "some point of the segment is within ``reach_m``" and
 "an end node is within ``reach_m``" are the same thing; the only approximations
 are the centroid snap and walking from the snap point to the ends of its edge
-in both directions. Distances come from a bounded Dijkstra
-(:func:`scipy.sparse.csgraph.dijkstra`, ``limit=reach_m``) run tile by tile on
-local subgraphs, and the reach is stored as a sparse ``segments x cells``
-matrix (:class:`TrailPrizeModel`).
+in both directions. Distances come from the routing engine's bounded search
+(:func:`ordos_geo.routing.node_distances_within`, within ``reach_m``), and the
+reach is stored as a sparse ``segments x cells`` matrix
+(:class:`TrailPrizeModel`).
 
 All geometry is in the network's metric CRS (``WalkNetwork.crs``); lengths in
 metres, areas in m².
@@ -22,7 +22,6 @@ metres, areas in m².
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,14 +30,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse
 import shapely
-from scipy.sparse.csgraph import dijkstra
-from tqdm.auto import tqdm
 
 from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND, dist_column
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
-from ordos_geo.routing import SnappedPoints, snap_points
+from ordos_geo.routing import SnappedPoints, node_distances_within, snap_points
 
 __all__ = ["UNDERSERVED_DISTANCE_M", "TrailPrizeModel", "build_prize_model", "underserved_mask"]
 
@@ -139,78 +136,6 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     heads = np.cumsum(counts)[:-1]
     steps[heads] = starts[1:] - (starts[:-1] + counts[:-1] - 1)
     return np.cumsum(steps)
-
-
-def _bounded_distances(
-    adjacency: scipy.sparse.csr_matrix,
-    node_xy: np.ndarray,
-    sources: np.ndarray,
-    limit_m: float,
-    *,
-    tile_factor: float = 2.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All (source, target, distance) with a walk distance within ``limit_m``.
-
-    Runs :func:`scipy.sparse.csgraph.dijkstra` with ``limit`` on local subgraphs:
-    sources are grouped into square tiles of side ``limit_m`` and each tile's
-    search is run on the nodes of its 3 x 3 tile neighbourhood. A path no longer
-    than ``limit_m`` never leaves that neighbourhood, because an edge is at
-    least as long as the straight line between its ends.
-
-    Returns
-    -------
-    indptr, targets, distances : numpy.ndarray
-        CSR-style arrays over all ``n`` nodes: the targets of node ``i`` are
-        ``targets[indptr[i]:indptr[i + 1]]`` (empty for non-sources).
-    """
-    n = adjacency.shape[0]
-    sources = np.unique(np.asarray(sources, dtype=np.int64))
-    if sources.size == 0:
-        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
-    tile = max(float(limit_m) * tile_factor, 1.0)
-    reach_tiles = math.ceil(1.0 / tile_factor)
-    origin = node_xy.min(axis=0)
-    tij = np.floor((node_xy - origin) / tile).astype(np.int64) + reach_tiles + 1
-    width = int(tij[:, 0].max()) + 2 * reach_tiles + 2
-    key = tij[:, 1] * width + tij[:, 0]
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    local = np.full(n, -1, dtype=np.int64)
-    src_keys = key[sources]
-    src_order = np.argsort(src_keys, kind="stable")
-    sources, src_keys = sources[src_order], src_keys[src_order]
-    tiles, tile_start = np.unique(src_keys, return_index=True)
-    tile_end = np.append(tile_start[1:], len(sources))
-    span = range(-reach_tiles, reach_tiles + 1)
-    neighbour_offsets = np.array([dy * width + dx for dy in span for dx in span], dtype=np.int64)
-    out_src, out_tgt, out_dist = [], [], []
-    for tile_key, a, b in tqdm(
-        zip(tiles.tolist(), tile_start.tolist(), tile_end.tolist(), strict=True),
-        total=len(tiles),
-        desc="trail reach",
-        disable=None if len(tiles) > 200 else True,
-        leave=False,
-    ):
-        wanted = tile_key + neighbour_offsets
-        lo = np.searchsorted(sorted_key, wanted, side="left")
-        hi = np.searchsorted(sorted_key, wanted, side="right")
-        cand = order[_ranges(lo, hi - lo)]
-        local[cand] = np.arange(len(cand))
-        tile_sources = sources[a:b]
-        sub = adjacency[cand][:, cand]
-        dist = dijkstra(sub, directed=True, indices=local[tile_sources], limit=limit_m)
-        local[cand] = -1
-        rows, cols = np.nonzero(np.isfinite(dist))
-        out_src.append(tile_sources[rows])
-        out_tgt.append(cand[cols])
-        out_dist.append(dist[rows, cols])
-    src = np.concatenate(out_src) if out_src else np.zeros(0, dtype=np.int64)
-    tgt = np.concatenate(out_tgt) if out_tgt else np.zeros(0, dtype=np.int64)
-    dst = np.concatenate(out_dist) if out_dist else np.zeros(0, dtype=float)
-    sort = np.argsort(src, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    return indptr, tgt[sort], dst[sort]
 
 
 def _snap_to_edges(
@@ -427,7 +352,7 @@ def build_prize_model(
     keep = access <= reach_m
     ends, access, owner = ends[keep], access[keep], owner[keep]
 
-    indptr, targets, distances = _bounded_distances(network.adjacency, network.node_xy, ends, reach_m)
+    indptr, targets, distances = node_distances_within(network, ends, reach_m)
     n_prize = len(positions)
     n_nodes = network.n_nodes
     # cells x nodes: which nodes each cell walks to within reach (COO -> CSR sums duplicates: "or").
