@@ -205,7 +205,7 @@ def _report_written(results: pipeline.StudyResults, *, strict: bool) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from ordos_geo import sample, settings
+    from ordos_geo import sample
 
     written = sample.build_sample(args.out or settings.SAMPLE_DIR, seed=args.seed)
     for key, path in sorted(written.items()):

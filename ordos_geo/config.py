@@ -294,7 +294,7 @@ def _facility_sources(value: Any) -> tuple[FacilitySource, ...]:
     return tuple(sources)
 
 
-_SITE_TYPES = ("sports_park", "fitness_centre", "multi_sport_court", "sports_health_centre")
+_SITE_TYPES = settings.SITE_TYPES
 #: Keys of ``[siting] plan``: the site types, and ``school_opening`` (1 = choose the closed school
 #: venues to open first, 0 = skip; how many is set by the plan's 60 % target, not by this number).
 _PLAN_KEYS = (*_SITE_TYPES, "school_opening")

@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_SITING_METHOD",
     "DEFAULT_SITING_OBJECTIVE",
     "DEFAULT_SITING_PLAN",
+    "DEFAULT_SITING_TIME_LIMIT_S",
     "DEFAULT_TRAIL_BUDGET_M",
     "DEFAULT_TRAIL_MAX_SPUR_M",
     "DEFAULT_TRAIL_REACH_M",
@@ -73,6 +74,7 @@ __all__ = [
     "PUBLIC_ACCESS_LEVELS",
     "RESIDENTIAL_OSM_TAGS",
     "SAMPLE_DIR",
+    "SITE_TYPES",
     "SITING_METHODS",
     "SITING_OBJECTIVES",
     "SPORTS_PARK_MIN_AREA_M2",
@@ -240,6 +242,11 @@ TRAIL_SHAPES: Final[tuple[str, ...]] = ("loop", "route", "network")
 TRAIL_METHODS: Final[tuple[str, ...]] = ("auto", "heuristic", "exact")
 #: Minimum area of a sports park for the "five ones" and for new sites (4 ha).
 SPORTS_PARK_MIN_AREA_M2: Final[float] = 40_000.0
+
+#: HiGHS time limit per siting model (seconds); reaching it is an error, not a silent non-optimal answer.
+DEFAULT_SITING_TIME_LIMIT_S: Final[float] = 600.0
+#: New facility types the siting rules know (``siting.DEFAULT_RULES``), in plan order.
+SITE_TYPES: Final[tuple[str, ...]] = ("sports_park", "fitness_centre", "multi_sport_court", "sports_health_centre")
 
 #: The city-level "five ones" (一场一馆一池一中心一公园): label -> kinds that
 #: satisfy it. The large fitness centre needs a ``fitness_centre`` of at least

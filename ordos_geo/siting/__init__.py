@@ -17,10 +17,19 @@ centres and the three multi-sport courts go?" with
   per type, the chosen plan, greedy-vs-exact gaps, and the chosen sites as
   facility rows so indicators can be recomputed.
 
+The modules follow spopt's ``locate`` package: :mod:`~ordos_geo.siting.rules`,
+:mod:`~ordos_geo.siting._engine` (the solver: numpy, scipy and HiGHS only),
+:mod:`~ordos_geo.siting.base` (:class:`CoverageModel`, the models' one base),
+:mod:`~ordos_geo.siting.coverage` (the two models, siblings over it),
+:mod:`~ordos_geo.siting.candidates`, :mod:`~ordos_geo.siting._distances`
+(walking distances -> coverage matrices), :mod:`~ordos_geo.siting.planner`
+and :mod:`~ordos_geo.siting.schools`.
+
 All geometry is in the walk network's metric CRS; distances are metres along
 the walk network; populations are residents; areas are m².
 """
 
+from ordos_geo.siting.base import CoverageModel
 from ordos_geo.siting.candidates import (
     CANDIDATE_COLUMNS,
     CANDIDATE_OSM_TAGS,
@@ -44,6 +53,7 @@ __all__ = [
     "SCHOOL_OPENING",
     "SITE_TYPE_ALIASES",
     "CombinedCoverage",
+    "CoverageModel",
     "MaximalCoverage",
     "SchoolOpeningResult",
     "SitingResult",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse
 
+from ordos_geo import settings
+from ordos_geo._columns import ANY_KIND, dist_column, distance_to_kinds
 from ordos_geo._errors import InfeasibleError, InputDataError
 from ordos_geo.network import WalkNetwork
 from ordos_geo.siting.candidates import _require_crs, eligible_candidates
@@ -20,7 +22,8 @@ from ordos_geo.siting.rules import SitingRule
 logger = logging.getLogger(__name__)
 
 
-def _accessibility() -> Any:
+def _routing() -> Any:
+    """The walking-distance engine (``od_distances``, ``snap_points``, ``nearest_facility``): every call goes here."""
     from ordos_geo import accessibility
 
     return accessibility
@@ -54,7 +57,7 @@ def _pairs(
         return pd.DataFrame({"origin": [], "destination": [], "distance_m": []}).astype(
             {"origin": np.int64, "destination": np.int64, "distance_m": float}
         )
-    table = _accessibility().od_distances(
+    table = _routing().od_distances(
         network, origins, destinations, max_distance_m=max_distance_m, max_snap_distance_m=max_snap_distance_m
     )
     table = table[["origin", "destination", "distance_m"]]
@@ -74,7 +77,7 @@ def _reachable(network: WalkNetwork, sites: gpd.GeoDataFrame, max_snap_distance_
     """True where at least one access point of the site snaps to the network."""
     if len(sites) == 0:
         return np.zeros(0, dtype=bool)
-    snapped = _accessibility().snap_points(network, sites, max_snap_distance_m=max_snap_distance_m)
+    snapped = _routing().snap_points(network, sites, max_snap_distance_m=max_snap_distance_m)
     owner = np.asarray(snapped.owner)
     edge = np.asarray(snapped.edge)
     reachable = np.zeros(len(sites), dtype=bool)
@@ -82,15 +85,54 @@ def _reachable(network: WalkNetwork, sites: gpd.GeoDataFrame, max_snap_distance_
     return reachable
 
 
+def _distances_reach(cells: gpd.GeoDataFrame, radius_m: float) -> bool:
+    """Whether the cells' ``dist_m_<kind>`` columns were searched at least ``radius_m`` far.
+
+    Accessibility caps its distances (``max_distance_m``): beyond the cap a
+    cell reads ``inf``. A finite value of at least ``radius_m`` in any
+    column proves the cap was at least ``radius_m``.
+    """
+    for kind in (*settings.FACILITY_KINDS, ANY_KIND):
+        column = dist_column(kind)
+        if column in cells:
+            values = pd.to_numeric(cells[column], errors="coerce").to_numpy(dtype=float)
+            if (values[np.isfinite(values)] >= radius_m).any():
+                return True
+    return False
+
+
+def _kinds_with_column(
+    cells: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, kinds: Sequence[str], radius_m: float
+) -> list[str]:
+    """The kinds whose ``dist_m_<kind>`` column already tells which cells lie within ``radius_m`` of one.
+
+    A column holds the venues open all day (accessibility leaves the
+    after-school venues to the ``evenings`` scenario): a kind with an open
+    after-school venue among ``facilities`` is searched instead.
+    """
+    present = [kind for kind in kinds if dist_column(kind) in cells]
+    if not present or not _distances_reach(cells, radius_m):
+        return []
+    if "public_access" in facilities:
+        after_school = facilities.loc[facilities["public_access"].eq("after_school").to_numpy(), "kind"]
+        present = [kind for kind in present if kind not in set(after_school.astype(str))]
+    return present
+
+
 def _locked_demand(
     network: WalkNetwork,
+    cells: gpd.GeoDataFrame,
     cell_points: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame | None,
     kinds: Sequence[str] | None,
     radius_m: float,
     max_snap_distance_m: float,
 ) -> tuple[np.ndarray, int]:
-    """Cells within ``radius_m`` of an existing (open) facility of one of ``kinds``; and how many facilities."""
+    """Cells within ``radius_m`` of an existing (open) facility of one of ``kinds``; and how many facilities.
+
+    Read from the cells' ``dist_m_<kind>`` columns (``AccessibilityResult.cells``)
+    where they hold the answer, else searched along the walk network.
+    """
     locked = np.zeros(len(cell_points), dtype=bool)
     if facilities is None or len(facilities) == 0:
         return locked, 0
@@ -101,9 +143,39 @@ def _locked_demand(
         subset = subset[subset["open_to_public"].fillna(True).astype(bool)]
     if len(subset) == 0:
         return locked, 0
-    table = _pairs(network, cell_points, subset, max_distance_m=radius_m, max_snap_distance_m=max_snap_distance_m)
-    locked[table["origin"].to_numpy()] = True
+    searched = subset
+    if kinds is not None and "kind" in subset:
+        known = _kinds_with_column(cells, subset, kinds, radius_m)
+        if known:
+            locked |= distance_to_kinds(cells, known) <= radius_m
+            searched = subset[~subset["kind"].isin(known)]
+    if len(searched):
+        table = _pairs(network, cell_points, searched, max_distance_m=radius_m, max_snap_distance_m=max_snap_distance_m)
+        locked[table["origin"].to_numpy()] = True
     return locked, len(subset)
+
+
+def _nearest_same_kind(
+    network: WalkNetwork,
+    candidates: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame | None,
+    kind: str,
+    max_snap_distance_m: float,
+) -> np.ndarray:
+    """Walking metres from each candidate to the nearest existing facility of ``kind`` (``inf`` when none)."""
+    if facilities is None or "kind" not in facilities:
+        return np.full(len(candidates), np.inf)
+    same = facilities[facilities["kind"] == kind]
+    if len(same) == 0:
+        return np.full(len(candidates), np.inf)
+    table = _routing().nearest_facility(
+        network,
+        candidates,
+        same,
+        max_distance_m=settings.DEFAULT_MAX_DISTANCE_M,
+        max_snap_distance_m=max_snap_distance_m,
+    )
+    return table["distance_m"].to_numpy(dtype=float)
 
 
 def _weights(cells: gpd.GeoDataFrame, column: str) -> np.ndarray:
@@ -210,7 +282,7 @@ def _prepare(
         )
         prepared.coverages[key] = _coverage_from_pairs(pairs, len(candidates), len(cells), rule.service_distance_m)
         prepared.locked[key], n_existing = _locked_demand(
-            network, cell_points, existing, rule.locked_kinds, rule.service_distance_m, max_snap_distance_m
+            network, cells, cell_points, existing, rule.locked_kinds, rule.service_distance_m, max_snap_distance_m
         )
         by_area, note = eligible_candidates(candidates, rule)
         eligible = by_area & reachable
@@ -241,3 +313,17 @@ def _no_eligible_error(key: str, rule: SitingRule, candidates: gpd.GeoDataFrame,
         "or SitingRule.min_land_area_m2 in Python)"
     )
     return InfeasibleError(msg, part=key)
+
+
+def _check_eligible(prepared: _Prepared, rules: Mapping[str, SitingRule]) -> None:
+    """Raise :class:`InfeasibleError` naming the rule when a type has no eligible candidate."""
+    for key, rule in rules.items():
+        if not prepared.eligible[key].any():
+            raise _no_eligible_error(key, rule, prepared.candidates, prepared.excluded[key])
+
+
+def _capacities(
+    prepared: _Prepared, capacity: Mapping[str, float | str | None] | None, keys: Iterable[str]
+) -> dict[str, np.ndarray | None]:
+    """Per type, the residents each candidate can serve (None: unlimited)."""
+    return {key: _capacity_array(prepared.candidates, (capacity or {}).get(key)) for key in keys}

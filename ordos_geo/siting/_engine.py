@@ -331,16 +331,7 @@ def _greedy(
     uncapacitated = all(layer.capacity is None for layer in layers)
 
     def online_bound(objective: float) -> float:
-        # f(S*) <= f(S) + sum over layers of the p largest marginal gains w.r.t. S (stale gains are upper bounds).
-        if not uncapacitated:
-            return math.inf
-        extra = 0.0
-        for li, layer in enumerate(layers):
-            values = stored[li]
-            k = min(layer.p, len(values))
-            if k:
-                extra += float(np.sort(values)[-k:].sum())
-        return objective + extra
+        return _online_bound(layers, stored, objective) if uncapacitated else math.inf
 
     group_left = [int(need) for _, need in minimums]
 
@@ -370,15 +361,7 @@ def _greedy(
             continue
         # Accept.
         value = -neg
-        layer = layers[li]
-        start, end = layer.cover.indptr[local], layer.cover.indptr[local + 1]
-        groups = layer.cover.indices[start:end]
-        if layer.capacity is None:
-            remaining[li][groups] = 0.0
-        else:
-            total = float(remaining[li][groups].sum())
-            if total > 0:
-                remaining[li][groups] *= 1.0 - min(1.0, value / total)
+        _take(layers[li], remaining[li], local, value)
         objective += value
         picks.append((li, cand, value))
         stored[li][local] = 0.0
@@ -392,15 +375,50 @@ def _greedy(
         deferred.clear()
         bound = min(bound, online_bound(objective))
     if sum(quota) > 0:
-        short = ", ".join(f"{layers[i].key}: {q} more" for i, q in enumerate(quota) if q)
-        why = (
-            "the budget"
-            if budget is not None
-            else "the group minimums" if minimums else "too few distinct candidate sites"
-        )
-        msg = f"greedy could not place every site ({short}): {why} does not allow it; try method='exact' or relax it"
-        raise InfeasibleError(msg)
+        raise _short_of_sites(layers, quota, budget=budget, minimums=bool(minimums))
     return _GreedyOutcome(picks=picks, objective=objective, upper_bound=max(bound, objective))
+
+
+def _online_bound(layers: Sequence[_Layer], stored: Sequence[np.ndarray], objective: float) -> float:
+    """Minoux's online bound of an uncapacitated greedy solution worth ``objective``.
+
+    f(S*) <= f(S) + sum over layers of the p largest marginal gains w.r.t. S
+    (the stored, possibly stale, gains are upper bounds).
+    """
+    extra = 0.0
+    for li, layer in enumerate(layers):
+        values = stored[li]
+        k = min(layer.p, len(values))
+        if k:
+            extra += float(np.sort(values)[-k:].sum())
+    return objective + extra
+
+
+def _take(layer: _Layer, remaining: np.ndarray, local: int, value: float) -> None:
+    """Remove what the accepted site ``local`` covers (or, with a capacity, serves) from ``remaining``."""
+    start, end = layer.cover.indptr[local], layer.cover.indptr[local + 1]
+    groups = layer.cover.indices[start:end]
+    if layer.capacity is None:
+        remaining[groups] = 0.0
+    else:
+        total = float(remaining[groups].sum())
+        if total > 0:
+            remaining[groups] *= 1.0 - min(1.0, value / total)
+
+
+def _short_of_sites(
+    layers: Sequence[_Layer], quota: Sequence[int], *, budget: float | None, minimums: bool
+) -> InfeasibleError:
+    """The error when the greedy cannot place every site, naming what stopped it."""
+    short = ", ".join(f"{layers[i].key}: {q} more" for i, q in enumerate(quota) if q)
+    if budget is not None:
+        why = "the budget"
+    elif minimums:
+        why = "the group minimums"
+    else:
+        why = "too few distinct candidate sites"
+    msg = f"greedy could not place every site ({short}): {why} does not allow it; try method='exact' or relax it"
+    return InfeasibleError(msg)
 
 
 def _budget_reserve(
@@ -672,6 +690,7 @@ def _order_picks(layers: Sequence[_Layer], picks: Sequence[tuple[int, int]]) -> 
             value, _ = _evaluate(layers, [*ordered, pick])
             if value - base > best_value + 1e-12:
                 best, best_value = pick, value - base
+        assert best is not None  # every value beats -inf
         ordered.append(best)
         left.remove(best)
     _, gains = _evaluate(layers, ordered)

@@ -129,8 +129,8 @@ def candidates_from_file(gdf: gpd.GeoDataFrame, *, what: str = "candidates") -> 
         given = pd.to_numeric(frame["area_m2"], errors="coerce").to_numpy(dtype=float)
         negative = np.flatnonzero(given < 0)
         if negative.size:
-            rows = (negative + 1).tolist()[:10]
-            msg = f"{what}: column `area_m2` has {negative.size} negative values (rows {rows}); land areas are m² >= 0"
+            first = (negative + 1).tolist()[:10]
+            msg = f"{what}: column `area_m2` has {negative.size} negative values (rows {first}); land areas are m² >= 0"
             raise InputDataError(msg)
         frame["area_m2"] = np.where(np.isnan(given), computed, given)
     else:

@@ -3,42 +3,27 @@
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
-import scipy.sparse
 
 from ordos_geo import settings
-from ordos_geo._errors import InfeasibleError, InputDataError
+from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
-from ordos_geo.siting._distances import _capacity_array, _cost_array, _no_eligible_error, _prepare
-from ordos_geo.siting._engine import (
-    _as_coverage,
-    _as_mask,
-    _check_budget,
-    _check_counts,
-    _check_minimums,
-    _greedy,
-    _GreedyOutcome,
-    _Layer,
-    _local_search,
-    _make_layer,
-    _marginals,
-    _order_picks,
-    _solve_lp,
-)
-from ordos_geo.siting.rules import DEFAULT_PLAN, DEFAULT_RULES, SitingRule, resolve_site_type
+from ordos_geo.siting._distances import _capacities, _check_eligible, _cost_array, _prepare
+from ordos_geo.siting.base import CoverageModel
+from ordos_geo.siting.rules import DEFAULT_PLAN, DEFAULT_RULES, SitingRule, _plan_counts
 
 __all__ = ["CombinedCoverage", "MaximalCoverage"]
+
+M = TypeVar("M", bound=CoverageModel)
 
 logger = logging.getLogger(__name__)
 
 
-class CombinedCoverage:
+class CombinedCoverage(CoverageModel):
     r"""Maximal coverage of still-uncovered demand for one or several facility types, jointly.
 
     For each type :math:`t` with its own coverage radius, choose exactly
@@ -72,69 +57,8 @@ class CombinedCoverage:
     Use :meth:`from_coverages` (core) or :meth:`from_geodataframe`, then
     :meth:`solve`.
 
-    Attributes
-    ----------
-    layers : list
-        One aggregated model layer per type (eligible sites, demand groups).
-    coverages : dict of str to scipy.sparse.csr_matrix
-        The coverage matrices given (candidates x demand), per type.
-    selected : dict of str to numpy.ndarray
-        Chosen candidate positions per type, in decreasing marginal gain.
-    objective_value : float
-        Newly covered demand (sum over types) of the returned solution.
-    exact_objective, greedy_objective : float
-        Objective of each method (NaN when that method was not run).
-    gap_abs, gap_rel : float
-        Greedy's optimality gap against exact (``exact - greedy`` and that over
-        ``exact``); NaN when exact was not solved.
-    upper_bound : float
-        A proven bound on the optimum (the MILP's value when solved exactly,
-        else the lazy-greedy online bound or the LP relaxation).
-    covered : dict of str to numpy.ndarray
-        Per type, the share (0..1) of each demand point newly covered.
-
-    ``selected`` and the values are set by :meth:`solve`.
+    The solved values are the attributes of :class:`~ordos_geo.siting.base.CoverageModel`.
     """
-
-    def __init__(
-        self,
-        layers: Sequence[_Layer],
-        *,
-        demand_weights: np.ndarray,
-        n_candidates: int,
-        costs: np.ndarray | None,
-        budget: float | None,
-        excluded: Mapping[str, str] | None = None,
-        minimums: Sequence[tuple[np.ndarray, int]] = (),
-    ) -> None:
-        self.layers = list(layers)
-        self.minimums = [(np.asarray(mask, dtype=bool), int(need)) for mask, need in minimums if int(need) > 0]
-        self.demand_weights = demand_weights
-        self.n_candidates = n_candidates
-        self.costs = costs
-        self.budget = budget
-        self.excluded = dict(excluded or {})
-        self.method: str | None = None
-        self.status: str | None = None
-        self.selected: dict[str, np.ndarray] = {}
-        self.marginal_gains: dict[str, np.ndarray] = {}
-        self.pick_order: list[tuple[str, int, float]] = []
-        self.objective_value = math.nan
-        self.exact_objective = math.nan
-        self.greedy_objective = math.nan
-        self.upper_bound = math.nan
-        self.lp_bound = math.nan
-        self.gap_abs = math.nan
-        self.gap_rel = math.nan
-        self.exact_seconds = math.nan
-        self.greedy_seconds = math.nan
-        self.covered: dict[str, np.ndarray] = {}
-        self.coverages: dict[str, scipy.sparse.csr_matrix] = {}
-        self.candidates: gpd.GeoDataFrame | None = None
-        self.cells: gpd.GeoDataFrame | None = None
-        _check_counts(self.layers, n_candidates, self.excluded)
-        _check_minimums(self.layers, self.minimums)
-        _check_budget(self.layers, costs, budget)
 
     # -- constructors ---------------------------------------------------------------------------
 
@@ -196,91 +120,20 @@ class CombinedCoverage:
         -------
         CombinedCoverage
         """
-        type_weights = dict(weights or {})
-        weights = np.asarray(demand_weights, dtype=float).ravel()
-        if weights.size == 0:
-            msg = "demand_weights is empty: no populated demand points to cover"
-            raise InfeasibleError(msg)
-        if not np.all(np.isfinite(weights)) or (weights < 0).any():
-            bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))[:5].tolist()
-            msg = f"demand_weights has negative or non-finite values (positions {bad}); weights are residents >= 0"
-            raise InputDataError(msg)
-        if not coverages:
-            msg = "coverages is empty: give at least one facility type"
-            raise InputDataError(msg)
-        covers = {}
-        n_candidates = None
-        for key, matrix in coverages.items():
-            covers[key] = _as_coverage(matrix, n_candidates, len(weights), f"coverage[{key!r}]")
-            n_candidates = covers[key].shape[0]
-        assert n_candidates is not None
-        if n_candidates == 0:
-            msg = "there are no candidate sites; give candidates (a file, OSM land or underserved neighbourhoods)"
-            raise InfeasibleError(msg)
-        missing = set(covers) - set(p)
-        if missing:
-            msg = f"p has no entry for {sorted(missing)}; give the number of sites for every type"
-            raise InputDataError(msg)
-        cost_array = None
-        if costs is not None:
-            cost_array = np.asarray(costs, dtype=float).ravel()
-            if cost_array.shape != (n_candidates,):
-                msg = f"costs has {cost_array.size} entries, expected one per candidate ({n_candidates})"
-                raise InputDataError(msg)
-            if not np.all(np.isfinite(cost_array)) or (cost_array < 0).any():
-                msg = "costs must be finite and >= 0 (fill unknown costs before passing a budget)"
-                raise InputDataError(msg)
-        locked_sites = _as_mask(locked_candidates, n_candidates, "locked_candidates")
-        layers = []
-        for key, cover in covers.items():
-            allowed = np.ones(n_candidates, dtype=bool)
-            if eligible is not None and key in eligible and eligible[key] is not None:
-                allowed = _as_mask(eligible[key], n_candidates, f"eligible[{key!r}]")
-            locked = _as_mask((locked_coverage or {}).get(key), len(weights), f"locked_coverage[{key!r}]")
-            if locked_sites.any():
-                locked |= np.asarray(cover[np.flatnonzero(locked_sites)].sum(axis=0)).ravel() > 0
-            allowed &= ~locked_sites
-            cap = None
-            if capacity is not None and key in capacity and capacity[key] is not None:
-                cap = np.broadcast_to(np.asarray(capacity[key], dtype=float), (n_candidates,)).copy()
-                if not np.all(np.isfinite(cap)) or (cap < 0).any():
-                    msg = f"capacity[{key!r}] must be finite and >= 0 residents per site"
-                    raise InputDataError(msg)
-            layer_weights = weights
-            if key in type_weights:
-                layer_weights = np.asarray(type_weights[key], dtype=float).ravel()
-                if layer_weights.shape != weights.shape or not np.all(np.isfinite(layer_weights)):
-                    msg = f"weights[{key!r}] must hold one finite weight per demand point ({len(weights)})"
-                    raise InputDataError(msg)
-            layers.append(
-                _make_layer(
-                    key, layer_weights, cover, p=int(p[key]), eligible=allowed, locked_demand=locked, capacity=cap
-                )
-            )
-        notes = dict(excluded or {})
-        if locked_sites.any():
-            for key in covers:
-                notes[key] = "; ".join(
-                    filter(None, [notes.get(key, ""), f"{int(locked_sites.sum())} locked as existing"])
-                )
-        groups = [
-            (_as_mask(mask, n_candidates, f"minimums[{k}]"), int(need)) for k, (mask, need) in enumerate(minimums or ())
-        ]
-        overlap = np.sum([mask for mask, _ in groups], axis=0) if groups else np.zeros(1)
-        if (overlap > 1).any():
-            msg = "minimums: the candidate groups overlap; give disjoint groups (e.g. one per district)"
-            raise InputDataError(msg)
-        model = cls(
-            layers,
-            demand_weights=weights,
-            n_candidates=n_candidates,
-            costs=cost_array,
+        return cls._from_matrices(
+            demand_weights,
+            coverages,
+            p=p,
+            eligible=eligible,
+            locked_coverage=locked_coverage,
+            locked_candidates=locked_candidates,
+            capacity=capacity,
             budget=budget,
-            excluded=notes,
-            minimums=groups,
+            costs=costs,
+            excluded=excluded,
+            weights=weights,
+            minimums=minimums,
         )
-        model.coverages = covers
-        return model
 
     @classmethod
     def from_geodataframe(
@@ -335,11 +188,8 @@ class CombinedCoverage:
         CombinedCoverage
             With ``candidates`` and ``cells`` (network CRS) attached.
         """
-        types = {resolve_site_type(k, rules): int(v) for k, v in plan.items() if int(v) > 0}
-        if not types:
-            msg = "plan asks for no sites (every count is 0); give at least one type with p >= 1"
-            raise InputDataError(msg)
-        return _from_geodataframe_combined(
+        types = _plan_counts(plan, rules)
+        return _from_geodataframe(
             cls,
             network,
             cells,
@@ -354,158 +204,8 @@ class CombinedCoverage:
             max_snap_distance_m=max_snap_distance_m,
         )
 
-    # -- solving --------------------------------------------------------------------------------
 
-    def solve(
-        self,
-        method: str = "exact",
-        *,
-        time_limit_s: float | None = 600.0,
-        mip_rel_gap: float = 0.0,
-        lp_bound: bool = False,
-        reduce: bool = True,
-    ) -> CombinedCoverage:
-        """Solve the model; returns ``self``.
-
-        Parameters
-        ----------
-        method : {"exact", "greedy"}
-            ``"exact"``: MILP with HiGHS, warm-started with the greedy
-            solution; greedy's gap is reported against it. ``"greedy"``: lazy
-            greedy only, with a proven upper bound (the online bound of
-            submodular maximisation, or the LP relaxation when ``lp_bound`` or
-            capacities are set).
-        time_limit_s : float, optional
-            HiGHS time limit (seconds); reaching it raises :class:`SolverError`.
-        mip_rel_gap : float, default 0.0
-            HiGHS relative MIP gap; 0 proves optimality.
-        lp_bound : bool, default False
-            With ``method="greedy"``, also solve the LP relaxation for a bound.
-        reduce : bool, default True
-            Before the MILP/LP, drop the sites whose standalone-coverage bound
-            is below the greedy value (exact: they are in no optimal solution;
-            see ``_reduce_layers``). False solves the full model.
-
-        Returns
-        -------
-        CombinedCoverage
-
-        Raises
-        ------
-        SolverError
-            HiGHS ended with a status other than optimal (named in the message).
-        InfeasibleError
-            No solution meets the budget / site rules.
-        """
-        if method not in ("exact", "greedy"):
-            msg = f"method must be 'exact' or 'greedy', got {method!r}"
-            raise InputDataError(msg)
-        self.method = method
-        started = time.perf_counter()
-        greedy: _GreedyOutcome | None
-        try:
-            greedy = _greedy(self.layers, self.costs, self.budget, self.n_candidates, self.minimums)
-        except InfeasibleError:
-            if method == "greedy":
-                raise
-            greedy = None
-        self.greedy_seconds = time.perf_counter() - started
-        if greedy is not None:
-            self.greedy_objective = greedy.objective
-        references: list[list[tuple[int, int]]] = []
-        if greedy is not None:
-            greedy_picks = [(li, cand) for li, cand, _ in greedy.picks]
-            references = [greedy_picks[:k] for k in range(1, len(greedy_picks) + 1)]
-        if method == "greedy":
-            assert greedy is not None
-            picks = [(li, cand) for li, cand, _ in greedy.picks]
-            bound = greedy.upper_bound
-            if lp_bound or not math.isfinite(bound):
-                relaxed = _solve_lp(
-                    self.layers,
-                    self.costs,
-                    self.budget,
-                    integer=False,
-                    time_limit_s=time_limit_s,
-                    mip_rel_gap=0.0,
-                    lower_bound=greedy.objective if reduce else None,
-                    reference_sets=references,
-                    minimums=self.minimums,
-                )
-                self.lp_bound = relaxed.objective
-                bound = min(bound, relaxed.objective)
-            self.upper_bound = bound
-            self.status = "greedy"
-            self.objective_value = greedy.objective
-            ordered = greedy.picks
-        else:
-            warm_start, lower = None, None
-            if greedy is not None:
-                warm_start, lower = references[-1], greedy.objective
-                if all(layer.capacity is None for layer in self.layers) and not self.minimums:
-                    improved, _ = _local_search(self.layers, warm_start, self.costs, self.budget, self.n_candidates)
-                    value, _ = _marginals(self.layers, improved)
-                    references.append(improved)
-                    if value > lower:
-                        warm_start, lower = improved, value
-            outcome = _solve_lp(
-                self.layers,
-                self.costs,
-                self.budget,
-                integer=True,
-                time_limit_s=time_limit_s,
-                mip_rel_gap=mip_rel_gap,
-                warm_start=warm_start,
-                lower_bound=lower if reduce else None,
-                reference_sets=references,
-                minimums=self.minimums,
-            )
-            self.exact_seconds = outcome.seconds
-            self.status = outcome.status
-            self.exact_objective = outcome.objective
-            self.objective_value = outcome.objective
-            self.upper_bound = outcome.dual_bound
-            if greedy is not None:
-                self.gap_abs = max(0.0, outcome.objective - greedy.objective)
-                self.gap_rel = self.gap_abs / outcome.objective if outcome.objective > 0 else 0.0
-            picks = outcome.picks
-            ordered = _order_picks(self.layers, picks)
-        self.pick_order = [(self.layers[li].key, cand, gain) for li, cand, gain in ordered]
-        self.selected = {
-            layer.key: np.array([cand for li, cand, _ in ordered if li == k], dtype=np.int64)
-            for k, layer in enumerate(self.layers)
-        }
-        self.marginal_gains = {
-            layer.key: np.array([g for li, _, g in ordered if li == k], dtype=float)
-            for k, layer in enumerate(self.layers)
-        }
-        self.covered = self._covered_shares(picks)
-        logger.info(
-            "siting: %s solved %s (%s), newly covered %s, greedy %s",
-            ", ".join(f"{layer.key} p={layer.p}" for layer in self.layers),
-            method,
-            self.status,
-            f"{self.objective_value:,.1f}",
-            f"{self.greedy_objective:,.1f}",
-        )
-        return self
-
-    def _covered_shares(self, picks: Sequence[tuple[int, int]]) -> dict[str, np.ndarray]:
-        shares = {}
-        for li, layer in enumerate(self.layers):
-            chosen = [cand for lj, cand in picks if lj == li]
-            local = np.searchsorted(layer.sites, chosen)
-            group_hit = np.zeros(len(layer.group_weight), dtype=bool)
-            if len(local):
-                group_hit[np.unique(layer.cover[local].indices)] = True
-            share = np.zeros(len(self.demand_weights))
-            inside = layer.demand_group >= 0
-            share[inside] = group_hit[layer.demand_group[inside]]
-            shares[layer.key] = share
-        return shares
-
-
-class MaximalCoverage(CombinedCoverage):
+class MaximalCoverage(CoverageModel):
     r"""Maximal covering location problem (MCLP) for one facility type.
 
     Choose exactly ``p`` of the eligible candidates to maximise the demand
@@ -546,7 +246,7 @@ class MaximalCoverage(CombinedCoverage):
         return self.covered.get(self.site_type, np.zeros(len(self.demand_weights)))
 
     @classmethod
-    def from_coverage(  # type: ignore[override]
+    def from_coverage(
         cls,
         demand_weights: Any,
         coverage: Any,
@@ -593,7 +293,7 @@ class MaximalCoverage(CombinedCoverage):
         -------
         MaximalCoverage
         """
-        built = CombinedCoverage.from_coverages(
+        return cls._from_matrices(
             demand_weights,
             {site_type: coverage},
             p={site_type: p},
@@ -605,19 +305,9 @@ class MaximalCoverage(CombinedCoverage):
             costs=costs,
             excluded={site_type: excluded} if excluded else None,
         )
-        model = cls(
-            built.layers,
-            demand_weights=built.demand_weights,
-            n_candidates=built.n_candidates,
-            costs=built.costs,
-            budget=built.budget,
-            excluded=built.excluded,
-        )
-        model.coverages = built.coverages
-        return model
 
     @classmethod
-    def from_geodataframe(  # type: ignore[override]
+    def from_geodataframe(
         cls,
         network: WalkNetwork,
         cells: gpd.GeoDataFrame,
@@ -686,7 +376,7 @@ class MaximalCoverage(CombinedCoverage):
         )
         if kinds is None and existing is not None:
             existing = existing.assign(kind="other")
-        return _from_geodataframe_combined(
+        return _from_geodataframe(
             cls,
             network,
             cells,
@@ -702,8 +392,8 @@ class MaximalCoverage(CombinedCoverage):
         )
 
 
-def _from_geodataframe_combined(
-    cls: type,
+def _from_geodataframe(
+    cls: type[M],
     network: WalkNetwork,
     cells: gpd.GeoDataFrame,
     candidates: gpd.GeoDataFrame,
@@ -716,7 +406,8 @@ def _from_geodataframe_combined(
     cost_column: str,
     capacity: Mapping[str, float | str | None] | None,
     max_snap_distance_m: float,
-) -> Any:
+) -> M:
+    """Build a model of class ``cls`` from walking distances: the coverage matrices, locked demand, eligibility."""
     prepared = _prepare(
         network,
         cells,
@@ -726,11 +417,9 @@ def _from_geodataframe_combined(
         weight_column=weight_column,
         max_snap_distance_m=max_snap_distance_m,
     )
-    for key, rule in rules.items():
-        if not prepared.eligible[key].any():
-            raise _no_eligible_error(key, rule, prepared.candidates, prepared.excluded[key])
-    capacities = {key: _capacity_array(prepared.candidates, (capacity or {}).get(key)) for key in rules}
-    model = CombinedCoverage.from_coverages(
+    _check_eligible(prepared, rules)
+    capacities = _capacities(prepared, capacity, rules)
+    model = cls._from_matrices(
         prepared.weights,
         prepared.coverages,
         weights=prepared.type_weights,
@@ -743,15 +432,6 @@ def _from_geodataframe_combined(
         costs=_cost_array(prepared.candidates, cost_column, budget),
         excluded=prepared.excluded,
     )
-    built = cls(
-        model.layers,
-        demand_weights=model.demand_weights,
-        n_candidates=model.n_candidates,
-        costs=model.costs,
-        budget=model.budget,
-        excluded=model.excluded,
-    )
-    built.coverages = model.coverages
-    built.candidates = prepared.candidates
-    built.cells = prepared.cells
-    return built
+    model.candidates = prepared.candidates
+    model.cells = prepared.cells
+    return model

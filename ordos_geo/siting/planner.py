@@ -14,22 +14,24 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ordos_geo import settings
-from ordos_geo._errors import InfeasibleError, InputDataError
+from ordos_geo._columns import ANY_KIND, distance_to_kinds
+from ordos_geo._errors import InfeasibleError
 from ordos_geo.io import FACILITY_COLUMNS
 from ordos_geo.network import WalkNetwork
 from ordos_geo.siting._distances import (
-    _accessibility,
-    _capacity_array,
+    _capacities,
+    _check_eligible,
     _cost_array,
-    _no_eligible_error,
+    _nearest_same_kind,
     _prepare,
     _Prepared,
     _to_network_crs,
 )
 from ordos_geo.siting._engine import _greedy, _Layer
+from ordos_geo.siting.base import _gap_row
 from ordos_geo.siting.candidates import candidates_from_file, candidates_from_osm, candidates_from_underserved
 from ordos_geo.siting.coverage import CombinedCoverage
-from ordos_geo.siting.rules import DEFAULT_PLAN, DEFAULT_RULES, SitingRule, resolve_site_type
+from ordos_geo.siting.rules import DEFAULT_PLAN, DEFAULT_RULES, SitingRule, _plan_counts
 
 __all__ = ["SitingResult", "plan_sites"]
 
@@ -156,8 +158,8 @@ def _ranked_table(
     cells = prepared.cells
     weights = prepared.type_weights[key]
     indptr, cell_of, dist_of = _site_cells(prepared.pairs, len(prepared.candidates))
-    any_now = _accessibility().distance_to_kinds(cells, ["any"])
-    kind_now = _accessibility().distance_to_kinds(cells, rule.locked_kinds)
+    any_now = distance_to_kinds(cells, [ANY_KIND])
+    kind_now = distance_to_kinds(cells, rule.locked_kinds)
     locked = prepared.locked[key]
     covered = np.zeros(len(cells), dtype=bool)
     tier_done = {t: any_now <= t for t in thresholds_m}
@@ -230,24 +232,6 @@ def _ranked_table(
     return gpd.GeoDataFrame(table[columns], geometry=base.geometry.to_numpy(), crs=prepared.candidates.crs)
 
 
-def _gap_row(instance: str, model: CombinedCoverage, n_demand: int) -> dict[str, Any]:
-    return {
-        "instance": instance,
-        "p": sum(layer.p for layer in model.layers),
-        "n_eligible_candidates": len(set().union(*[set(layer.sites.tolist()) for layer in model.layers])),
-        "n_demand": n_demand,
-        "n_demand_groups": sum(len(layer.group_weight) for layer in model.layers),
-        "exact_objective": model.exact_objective,
-        "greedy_objective": model.greedy_objective,
-        "gap_abs": model.gap_abs,
-        "gap_rel": model.gap_rel,
-        "upper_bound": model.upper_bound,
-        "lp_bound": model.lp_bound,
-        "exact_seconds": model.exact_seconds,
-        "greedy_seconds": model.greedy_seconds,
-    }
-
-
 def _generate_candidates(
     network: WalkNetwork, osm_features: gpd.GeoDataFrame | None, underserved: gpd.GeoDataFrame | None
 ) -> gpd.GeoDataFrame:
@@ -275,7 +259,7 @@ def plan_sites(
     candidates: gpd.GeoDataFrame | None = None,
     plan: Mapping[str, int] | None = None,
     rules: Mapping[str, SitingRule] = DEFAULT_RULES,
-    method: str = "exact",
+    method: str = settings.DEFAULT_SITING_METHOD,
     budget: float | None = None,
     osm_features: gpd.GeoDataFrame | None = None,
     underserved: gpd.GeoDataFrame | None = None,
@@ -283,7 +267,7 @@ def plan_sites(
     thresholds_m: Sequence[float] = settings.DEFAULT_COVERAGE_THRESHOLDS_M,
     shortlist: int | None = 25,
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
-    time_limit_s: float | None = 600.0,
+    time_limit_s: float | None = settings.DEFAULT_SITING_TIME_LIMIT_S,
 ) -> SitingResult:
     """Rank candidate sites per type and choose the joint plan.
 
@@ -294,7 +278,9 @@ def plan_sites(
     cells : geopandas.GeoDataFrame
         ``AccessibilityResult.cells``: ``population``, ``district``,
         ``dist_m_any`` and ``dist_m_<kind>`` (walking metres; used for the
-        tiers and the reasons), cell geometry.
+        tiers, the reasons and the demand existing facilities already cover:
+        a locked kind without its column is searched along the network),
+        cell geometry.
     facilities : geopandas.GeoDataFrame or None
         Existing facilities (facilities schema); those of a rule's
         ``locked_kinds`` lock their coverage; same-kind distances use ``kind``.
@@ -339,17 +325,9 @@ def plan_sites(
         rule, how many it excluded and the largest area seen), p larger than
         the eligible candidates, or a budget that cannot pay for the plan.
     """
-    plan = DEFAULT_PLAN if plan is None else plan
-    types = {resolve_site_type(k, rules): int(v) for k, v in plan.items() if int(v) > 0}
-    if not types:
-        msg = "plan asks for no sites (every count is 0); give at least one type with p >= 1"
-        raise InputDataError(msg)
+    types = _plan_counts(DEFAULT_PLAN if plan is None else plan, rules)
     used_rules = {key: rules[key] for key in types}
-    if candidates is None:
-        candidates = _generate_candidates(network, osm_features, underserved)
-    elif "source" not in candidates or "candidate_id" not in candidates:
-        candidates = candidates_from_file(candidates)
-    candidates = _to_network_crs(candidates, network, "candidates").reset_index(drop=True)
+    candidates = _plan_candidates(network, candidates, osm_features, underserved)
     if facilities is not None:
         facilities = _to_network_crs(facilities, network, "facilities")
     prepared = _prepare(
@@ -362,75 +340,30 @@ def plan_sites(
         max_snap_distance_m=max_snap_distance_m,
         extra_radius_m=max(thresholds_m, default=0.0),
     )
-    for key, rule in used_rules.items():
-        if not prepared.eligible[key].any():
-            raise _no_eligible_error(key, rule, prepared.candidates, prepared.excluded[key])
-    capacities = {key: _capacity_array(prepared.candidates, (capacity or {}).get(key)) for key in used_rules}
-    costs = _cost_array(prepared.candidates, "cost", budget)
-
-    def build(keys: Sequence[str], with_budget: bool) -> CombinedCoverage:
-        return CombinedCoverage.from_coverages(
-            prepared.weights,
-            {k: prepared.coverages[k] for k in keys},
-            weights={k: prepared.type_weights[k] for k in keys},
-            p={k: types[k] for k in keys},
-            eligible={k: prepared.eligible[k] for k in keys},
-            locked_coverage={k: prepared.locked[k] for k in keys},
-            locked_candidates=prepared.locked_candidates,
-            capacity={k: capacities[k] for k in keys},
-            budget=budget if with_budget else None,
-            costs=costs if with_budget else None,
-            excluded={k: prepared.excluded[k] for k in keys},
-        )
-
-    n_cells = len(prepared.cells)
-    gap_rows = []
-    for key in types:
-        single = build([key], with_budget=False).solve(method, time_limit_s=time_limit_s, lp_bound=True)
-        gap_rows.append(_gap_row(key, single, n_cells))
-    model = build(list(types), with_budget=True).solve(method, time_limit_s=time_limit_s, lp_bound=True)
-    gap_rows.append(_gap_row("combined", model, n_cells))
-    gaps = pd.DataFrame(gap_rows)
-
-    # Distances from each candidate to the nearest existing facility of its type's kind.
+    _check_eligible(prepared, used_rules)
+    options = _ModelOptions(
+        types, _capacities(prepared, capacity, used_rules), budget, _cost_array(prepared.candidates, "cost", budget)
+    )
+    gaps, model = _solve_plan(prepared, options, method=method, time_limit_s=time_limit_s)
     site_district = _site_districts(prepared)
     ranked: dict[str, gpd.GeoDataFrame] = {}
-    chosen_rows = []
+    chosen_rows: list[dict[str, Any]] = []
     for li, (key, rule) in enumerate(used_rules.items()):
+        # distances from each candidate to the nearest existing facility of its type's kind
         same_kind = _nearest_same_kind(network, prepared.candidates, facilities, rule.kind, max_snap_distance_m)
-        in_plan = set(model.selected[key].tolist())
         ranked[key] = _ranked_table(
             key,
             rule,
             model.layers[li],
             prepared,
-            in_plan=in_plan,
+            in_plan=set(model.selected[key].tolist()),
             thresholds_m=thresholds_m,
             distance_same_kind=same_kind,
             site_district=site_district,
             shortlist=shortlist,
         )
-        for order, (cand, gain) in enumerate(zip(model.selected[key], model.marginal_gains[key], strict=True), 1):
-            chosen_rows.append(
-                {
-                    "site_type": key,
-                    "plan_order": order,
-                    "candidate_index": int(cand),
-                    "kind": rule.kind,
-                    "newly_covered_population": float(gain),
-                    "served": rule.weight_column,
-                    "added_venue_area_m2": rule.added_venue_area_m2,
-                    "district": site_district[cand],
-                    "distance_to_nearest_same_kind_m": float(same_kind[cand]),
-                    "method": method,
-                }
-            )
+        chosen_rows += _chosen_rows(key, rule, model, site_district, same_kind, method)
     chosen = _chosen_frame(chosen_rows, prepared.candidates)
-    new_facilities = _as_facilities(chosen)
-    annotated = prepared.candidates.copy()
-    for key in used_rules:
-        annotated[f"eligible_{key}"] = prepared.eligible[key]
-    annotated["reachable"] = prepared.reachable
     logger.info(
         "siting: chose %s sites (%s), newly covered %s residents (%s)",
         len(chosen),
@@ -442,11 +375,107 @@ def plan_sites(
         ranked=ranked,
         chosen=chosen,
         gaps=gaps,
-        new_facilities=new_facilities,
-        candidates=annotated,
+        new_facilities=_as_facilities(chosen),
+        candidates=_annotated_candidates(prepared, used_rules),
         model=model,
         rules=dict(used_rules),
     )
+
+
+def _plan_candidates(
+    network: WalkNetwork,
+    candidates: gpd.GeoDataFrame | None,
+    osm_features: gpd.GeoDataFrame | None,
+    underserved: gpd.GeoDataFrame | None,
+) -> gpd.GeoDataFrame:
+    """The candidates given (through :func:`candidates_from_file` unless they have its schema) or generated."""
+    if candidates is None:
+        candidates = _generate_candidates(network, osm_features, underserved)
+    elif "source" not in candidates or "candidate_id" not in candidates:
+        candidates = candidates_from_file(candidates)
+    return _to_network_crs(candidates, network, "candidates").reset_index(drop=True)
+
+
+@dataclass
+class _ModelOptions:
+    """What every model of one plan shares: sites per type, capacities, the budget and the site costs."""
+
+    p: dict[str, int]
+    capacities: dict[str, np.ndarray | None]
+    budget: float | None
+    costs: np.ndarray | None
+
+
+def _build_model(
+    prepared: _Prepared, options: _ModelOptions, keys: Sequence[str], *, with_budget: bool
+) -> CombinedCoverage:
+    """The model of the types ``keys`` (one type alone, or the joint plan with the budget)."""
+    return CombinedCoverage.from_coverages(
+        prepared.weights,
+        {k: prepared.coverages[k] for k in keys},
+        weights={k: prepared.type_weights[k] for k in keys},
+        p={k: options.p[k] for k in keys},
+        eligible={k: prepared.eligible[k] for k in keys},
+        locked_coverage={k: prepared.locked[k] for k in keys},
+        locked_candidates=prepared.locked_candidates,
+        capacity={k: options.capacities[k] for k in keys},
+        budget=options.budget if with_budget else None,
+        costs=options.costs if with_budget else None,
+        excluded={k: prepared.excluded[k] for k in keys},
+    )
+
+
+def _solve_plan(
+    prepared: _Prepared, options: _ModelOptions, *, method: str, time_limit_s: float | None
+) -> tuple[pd.DataFrame, CombinedCoverage]:
+    """Solve each type alone (for the gaps table) and the joint plan; the gaps and the solved joint model."""
+    n_cells = len(prepared.cells)
+    gap_rows = []
+    for key in options.p:
+        single = _build_model(prepared, options, [key], with_budget=False)
+        single.solve(method, time_limit_s=time_limit_s, lp_bound=True)
+        gap_rows.append(_gap_row(key, single, n_cells))
+    model = _build_model(prepared, options, list(options.p), with_budget=True)
+    model.solve(method, time_limit_s=time_limit_s, lp_bound=True)
+    gap_rows.append(_gap_row("combined", model, n_cells))
+    return pd.DataFrame(gap_rows), model
+
+
+def _chosen_rows(
+    key: str,
+    rule: SitingRule,
+    model: CombinedCoverage,
+    site_district: np.ndarray,
+    same_kind: np.ndarray,
+    method: str,
+) -> list[dict[str, Any]]:
+    """The chosen sites of one type, in plan order, as rows of :attr:`SitingResult.chosen`."""
+    rows = []
+    for order, (cand, gain) in enumerate(zip(model.selected[key], model.marginal_gains[key], strict=True), 1):
+        rows.append(
+            {
+                "site_type": key,
+                "plan_order": order,
+                "candidate_index": int(cand),
+                "kind": rule.kind,
+                "newly_covered_population": float(gain),
+                "served": rule.weight_column,
+                "added_venue_area_m2": rule.added_venue_area_m2,
+                "district": site_district[cand],
+                "distance_to_nearest_same_kind_m": float(same_kind[cand]),
+                "method": method,
+            }
+        )
+    return rows
+
+
+def _annotated_candidates(prepared: _Prepared, rules: Mapping[str, SitingRule]) -> gpd.GeoDataFrame:
+    """Every candidate with its ``eligible_<type>`` columns and ``reachable``."""
+    annotated = prepared.candidates.copy()
+    for key in rules:
+        annotated[f"eligible_{key}"] = prepared.eligible[key]
+    annotated["reachable"] = prepared.reachable
+    return annotated
 
 
 def _site_districts(prepared: _Prepared) -> np.ndarray:
@@ -458,28 +487,6 @@ def _site_districts(prepared: _Prepared) -> np.ndarray:
     points = prepared.candidates.geometry.representative_point()
     _, nearest = cKDTree(xy).query(np.column_stack([points.x, points.y]))
     return prepared.cells["district"].to_numpy(dtype=object)[nearest]
-
-
-def _nearest_same_kind(
-    network: WalkNetwork,
-    candidates: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame | None,
-    kind: str,
-    max_snap_distance_m: float,
-) -> np.ndarray:
-    if facilities is None or "kind" not in facilities:
-        return np.full(len(candidates), np.inf)
-    same = facilities[facilities["kind"] == kind]
-    if len(same) == 0:
-        return np.full(len(candidates), np.inf)
-    table = _accessibility().nearest_facility(
-        network,
-        candidates,
-        same,
-        max_distance_m=settings.DEFAULT_MAX_DISTANCE_M,
-        max_snap_distance_m=max_snap_distance_m,
-    )
-    return table["distance_m"].to_numpy(dtype=float)
 
 
 def _chosen_frame(rows: list[dict[str, Any]], candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -156,9 +156,7 @@ SITE_TYPE_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
 
 #: The plan's new facilities (Ordos 2024 model-city work plan, 鄂府办发〔2024〕52号):
 #: 1 sports park, 3 small fitness centres, 3 multi-sport courts, 2 sports-health centres.
-DEFAULT_PLAN: Final[Mapping[str, int]] = MappingProxyType(
-    {"sports_park": 1, "fitness_centre": 3, "multi_sport_court": 3, "sports_health_centre": 2}
-)
+DEFAULT_PLAN: Final[Mapping[str, int]] = settings.DEFAULT_SITING_PLAN
 
 
 def resolve_site_type(name: str, rules: Mapping[str, SitingRule] = DEFAULT_RULES) -> str:
@@ -184,3 +182,24 @@ def resolve_site_type(name: str, rules: Mapping[str, SitingRule] = DEFAULT_RULES
         msg = f"unknown site type {name!r}; use one of {', '.join(accepted)}"
         raise InputDataError(msg)
     return key
+
+
+def _plan_counts(plan: Mapping[str, int], rules: Mapping[str, SitingRule] = DEFAULT_RULES) -> dict[str, int]:
+    """Sites per rule key of a plan (aliases resolved, zero counts dropped); raises when nothing is asked for.
+
+    Parameters
+    ----------
+    plan : mapping of str to int
+        Sites per type (keys or aliases of ``rules``).
+    rules : mapping, optional
+        The rule table.
+
+    Returns
+    -------
+    dict of str to int
+    """
+    types = {resolve_site_type(k, rules): int(v) for k, v in plan.items() if int(v) > 0}
+    if not types:
+        msg = "plan asks for no sites (every count is 0); give at least one type with p >= 1"
+        raise InputDataError(msg)
+    return types

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from ordos_geo import _labels, settings
+from ordos_geo._columns import ANY_KIND, dist_column
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
 from ordos_geo.siting._distances import _cell_points, _coverage_from_pairs, _pairs, _to_network_crs, _weights
+from ordos_geo.siting.base import _gap_row
 from ordos_geo.siting.coverage import CombinedCoverage
-from ordos_geo.siting.planner import _gap_row
 
 __all__ = ["SCHOOL_OPENING", "SchoolOpeningResult", "plan_school_opening"]
 
@@ -90,12 +91,12 @@ def plan_school_opening(
     *,
     target_share: float = 0.6,
     service_distance_m: float = settings.KIND_SERVICE_DISTANCE_M["school_venue"],
-    distance_column: str = "dist_m_any",
+    distance_column: str = dist_column(ANY_KIND),
     thresholds_m: Sequence[float] = settings.DEFAULT_COVERAGE_THRESHOLDS_M,
-    method: str = "exact",
+    method: str = settings.DEFAULT_SITING_METHOD,
     language: str = "en",
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
-    time_limit_s: float | None = 600.0,
+    time_limit_s: float | None = settings.DEFAULT_SITING_TIME_LIMIT_S,
 ) -> SchoolOpeningResult:
     """Choose which closed school venues to open first to reach the plan's open share.
 
@@ -162,8 +163,7 @@ def plan_school_opening(
             raise InputDataError(msg)
     if distance_column not in cells:
         msg = (
-            f"cells: column `{distance_column}` is missing; pass AccessibilityResult.cells "
-            "(run compute_accessibility)"
+            f"cells: column `{distance_column}` is missing; pass AccessibilityResult.cells (run compute_accessibility)"
         )
         raise InputDataError(msg)
     facilities = _to_network_crs(facilities, network, "facilities")
@@ -175,8 +175,10 @@ def plan_school_opening(
             "fill it from the education bureau's list of open schools before choosing which to open"
         )
         raise InputDataError(msg)
-    is_open = schools["open_to_public"].fillna(False).astype(bool).to_numpy() if "open_to_public" in schools else (
-        np.ones(len(schools), dtype=bool)
+    is_open = (
+        schools["open_to_public"].fillna(False).astype(bool).to_numpy()
+        if "open_to_public" in schools
+        else (np.ones(len(schools), dtype=bool))
     )
     district = (
         schools["district"].astype(object).where(schools["district"].notna(), None).to_numpy()
@@ -309,9 +311,7 @@ def _opening_table(
     )
     table["area_m2"] = area
     city_population = float(weights.sum())
-    by_district = (
-        pd.Series(weights).groupby(cells["district"].to_numpy()).sum() if "district" in cells else pd.Series()
-    )
+    by_district = pd.Series(weights).groupby(cells["district"].to_numpy()).sum() if "district" in cells else pd.Series()
     table["delta_per_capita_area_city_m2"] = area / city_population if city_population else np.nan
     district_population = np.array([float(by_district.get(d, 0.0)) if d is not None else 0.0 for d in closed_district])
     with np.errstate(divide="ignore", invalid="ignore"):
