@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -16,17 +15,11 @@ from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND, dist_column, distance_to_kinds
 from ordos_geo._errors import InfeasibleError, InputDataError
 from ordos_geo.network import WalkNetwork
+from ordos_geo.routing import nearest_facility, od_distances, snap_points
 from ordos_geo.siting.candidates import _require_crs, eligible_candidates
 from ordos_geo.siting.rules import SitingRule
 
 logger = logging.getLogger(__name__)
-
-
-def _routing() -> Any:
-    """The walking-distance engine (``od_distances``, ``snap_points``, ``nearest_facility``): every call goes here."""
-    from ordos_geo import accessibility
-
-    return accessibility
 
 
 def _to_network_crs(gdf: gpd.GeoDataFrame, network: WalkNetwork, what: str) -> gpd.GeoDataFrame:
@@ -57,7 +50,7 @@ def _pairs(
         return pd.DataFrame({"origin": [], "destination": [], "distance_m": []}).astype(
             {"origin": np.int64, "destination": np.int64, "distance_m": float}
         )
-    table = _routing().od_distances(
+    table = od_distances(
         network, origins, destinations, max_distance_m=max_distance_m, max_snap_distance_m=max_snap_distance_m
     )
     table = table[["origin", "destination", "distance_m"]]
@@ -77,7 +70,7 @@ def _reachable(network: WalkNetwork, sites: gpd.GeoDataFrame, max_snap_distance_
     """True where at least one access point of the site snaps to the network."""
     if len(sites) == 0:
         return np.zeros(0, dtype=bool)
-    snapped = _routing().snap_points(network, sites, max_snap_distance_m=max_snap_distance_m)
+    snapped = snap_points(network, sites, max_snap_distance_m=max_snap_distance_m)
     owner = np.asarray(snapped.owner)
     edge = np.asarray(snapped.edge)
     reachable = np.zeros(len(sites), dtype=bool)
@@ -168,7 +161,7 @@ def _nearest_same_kind(
     same = facilities[facilities["kind"] == kind]
     if len(same) == 0:
         return np.full(len(candidates), np.inf)
-    table = _routing().nearest_facility(
+    table = nearest_facility(
         network,
         candidates,
         same,
