@@ -915,6 +915,7 @@ def _run_siting(results: StudyResults) -> None:
                 budget=study.config.siting_budget,
                 thresholds_m=study.config.thresholds_m,
                 max_snap_distance_m=study.config.max_snap_distance_m,
+                cells_snapped=results.accessibility.cells_snapped,
             )
             return
         except (InfeasibleError, SolverError) as error:
@@ -978,6 +979,7 @@ def _run_school_opening(results: StudyResults) -> None:
         method=study.config.siting_method,
         language=study.config.language,
         max_snap_distance_m=study.config.max_snap_distance_m,
+        cells_snapped=results.accessibility.cells_snapped,
     )
     results.summary["school_opening"] = results.school_opening.districts.to_dict("records")
 

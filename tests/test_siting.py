@@ -423,6 +423,42 @@ def test_plan_sites_ranked_table_on_a_street(network):
     assert gaps.loc["multi_sport_court", "gap_abs"] == pytest.approx(0.0)
 
 
+def test_plan_sites_reads_locked_demand_from_dist_columns_and_takes_cell_snaps(network):
+    """Demand already covered comes from ``dist_m_<kind>``; without the column it is searched: the same plan."""
+    from ordos_geo.routing import snap_points
+
+    xs = [50, 250, 450, 650, 850, 1050, 1250]
+    population = [10, 20, 30, 40, 50, 60, 70]
+    facilities = gpd.GeoDataFrame(
+        {"facility_id": ["court0"], "kind": ["multi_sport_court"], "area_m2": [800.0], "open_to_public": [True]},
+        geometry=[shapely.Point(X0, Y0)],
+        crs=CRS,
+    )
+    cands = line_candidates([0, 500, 1000], [900.0, 900.0, 900.0])
+    columns = {"dist_m_any": np.array(xs, dtype=float), "dist_m_multi_sport_court": np.array(xs, dtype=float)}
+    searched = siting.plan_sites(network, line_cells(xs, population), facilities, candidates=cands, plan={"court": 1})
+    cells = line_cells(xs, population, **columns)
+    read = siting.plan_sites(network, cells, facilities, candidates=cands, plan={"court": 1})
+    snapped = siting.plan_sites(
+        network,
+        cells,
+        facilities,
+        candidates=cands,
+        plan={"court": 1},
+        cells_snapped=snap_points(network, cells, polygon_access="centroid"),
+    )
+    for result in (searched, read, snapped):
+        # the old court at x=0 locks 50, 250, 450 (within 500 m); x=1000 then covers 650..1250
+        assert result.chosen["candidate_id"].tolist() == ["cand_3"]
+        assert result.chosen["newly_covered_population"].tolist() == pytest.approx([220.0])
+    for column in ("newly_covered_population", "standalone_covered_population", "newly_within_500m"):
+        assert read.ranked["multi_sport_court"][column].tolist() == snapped.ranked["multi_sport_court"][column].tolist()
+    # the column is what is read: one that says every cell is beside a court leaves nothing to cover
+    beside = line_cells(xs, population, **{**columns, "dist_m_multi_sport_court": np.zeros(len(xs))})
+    locked = siting.plan_sites(network, beside, facilities, candidates=cands, plan={"court": 1})
+    assert locked.chosen["newly_covered_population"].tolist() == pytest.approx([0.0])
+
+
 def test_plan_sites_no_candidate_large_enough(network):
     cells = line_cells([50, 250], [10, 20], district=["Dongsheng"] * 2)
     cands = line_candidates([0, 500, 900], [30_000.0, 12_000.0, np.nan])

@@ -15,7 +15,7 @@ from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND, dist_column, distance_to_kinds
 from ordos_geo._errors import InfeasibleError, InputDataError
 from ordos_geo.network import WalkNetwork
-from ordos_geo.routing import nearest_facility, od_distances, snap_points
+from ordos_geo.routing import SnappedPoints, nearest_facility, od_distances, snap_points
 from ordos_geo.siting.candidates import _require_crs, eligible_candidates
 from ordos_geo.siting.rules import SitingRule
 
@@ -44,14 +44,23 @@ def _pairs(
     *,
     max_distance_m: float,
     max_snap_distance_m: float,
+    origins_snapped: SnappedPoints | None = None,
 ) -> pd.DataFrame:
-    """Walking distances origin -> destination within ``max_distance_m``, one row per pair (minimum)."""
+    """Walking distances origin -> destination within ``max_distance_m``, one row per pair (minimum).
+
+    ``origins_snapped``: the origins already snapped (``AccessibilityResult.cells_snapped``), not snapped again.
+    """
     if len(origins) == 0 or len(destinations) == 0:
         return pd.DataFrame({"origin": [], "destination": [], "distance_m": []}).astype(
             {"origin": np.int64, "destination": np.int64, "distance_m": float}
         )
     table = od_distances(
-        network, origins, destinations, max_distance_m=max_distance_m, max_snap_distance_m=max_snap_distance_m
+        network,
+        origins,
+        destinations,
+        max_distance_m=max_distance_m,
+        max_snap_distance_m=max_snap_distance_m,
+        origins_snapped=origins_snapped,
     )
     table = table[["origin", "destination", "distance_m"]]
     table = table[np.isfinite(table["distance_m"]) & (table["distance_m"] <= max_distance_m)]
@@ -120,6 +129,7 @@ def _locked_demand(
     kinds: Sequence[str] | None,
     radius_m: float,
     max_snap_distance_m: float,
+    cells_snapped: SnappedPoints | None = None,
 ) -> tuple[np.ndarray, int]:
     """Cells within ``radius_m`` of an existing (open) facility of one of ``kinds``; and how many facilities.
 
@@ -143,7 +153,14 @@ def _locked_demand(
             locked |= distance_to_kinds(cells, known) <= radius_m
             searched = subset[~subset["kind"].isin(known)]
     if len(searched):
-        table = _pairs(network, cell_points, searched, max_distance_m=radius_m, max_snap_distance_m=max_snap_distance_m)
+        table = _pairs(
+            network,
+            cell_points,
+            searched,
+            max_distance_m=radius_m,
+            max_snap_distance_m=max_snap_distance_m,
+            origins_snapped=cells_snapped,
+        )
         locked[table["origin"].to_numpy()] = True
     return locked, len(subset)
 
@@ -249,6 +266,7 @@ def _prepare(
     weight_column: str,
     max_snap_distance_m: float,
     extra_radius_m: float = 0.0,
+    cells_snapped: SnappedPoints | None = None,
 ) -> _Prepared:
     if len(cells) == 0:
         msg = "cells is empty: no populated cells to cover; check the population raster covers the study area"
@@ -263,7 +281,14 @@ def _prepare(
     weights = _weights(cells, weight_column)
     cell_points = _cell_points(cells)
     radius = max([rule.service_distance_m for rule in rules.values()] + [extra_radius_m])
-    pairs = _pairs(network, cell_points, candidates, max_distance_m=radius, max_snap_distance_m=max_snap_distance_m)
+    pairs = _pairs(
+        network,
+        cell_points,
+        candidates,
+        max_distance_m=radius,
+        max_snap_distance_m=max_snap_distance_m,
+        origins_snapped=cells_snapped,
+    )
     reachable = _reachable(network, candidates, max_snap_distance_m)
     prepared = _Prepared(cells, cell_points, candidates, weights, pairs, reachable)
     if existing is not None and "facility_id" in existing and "candidate_id" in candidates:
@@ -275,7 +300,14 @@ def _prepare(
         )
         prepared.coverages[key] = _coverage_from_pairs(pairs, len(candidates), len(cells), rule.service_distance_m)
         prepared.locked[key], n_existing = _locked_demand(
-            network, cells, cell_points, existing, rule.locked_kinds, rule.service_distance_m, max_snap_distance_m
+            network,
+            cells,
+            cell_points,
+            existing,
+            rule.locked_kinds,
+            rule.service_distance_m,
+            max_snap_distance_m,
+            cells_snapped=cells_snapped,
         )
         by_area, note = eligible_candidates(candidates, rule)
         eligible = by_area & reachable

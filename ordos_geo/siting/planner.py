@@ -18,6 +18,7 @@ from ordos_geo._columns import ANY_KIND, distance_to_kinds
 from ordos_geo._errors import InfeasibleError
 from ordos_geo.io import FACILITY_COLUMNS
 from ordos_geo.network import WalkNetwork
+from ordos_geo.routing import SnappedPoints
 from ordos_geo.siting._distances import (
     _capacities,
     _check_eligible,
@@ -268,6 +269,7 @@ def plan_sites(
     shortlist: int | None = 25,
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
     time_limit_s: float | None = settings.DEFAULT_SITING_TIME_LIMIT_S,
+    cells_snapped: SnappedPoints | None = None,
 ) -> SitingResult:
     """Rank candidate sites per type and choose the joint plan.
 
@@ -313,6 +315,10 @@ def plan_sites(
         Farther than this from a street is unreachable.
     time_limit_s : float, optional
         HiGHS time limit per model.
+    cells_snapped : ordos_geo.routing.SnappedPoints, optional
+        ``cells`` already snapped on ``network`` with ``max_snap_distance_m``
+        (``AccessibilityResult.cells_snapped``): the walks from the cells start
+        there instead of snapping the cells again (the same result).
 
     Returns
     -------
@@ -339,6 +345,7 @@ def plan_sites(
         weight_column="population",
         max_snap_distance_m=max_snap_distance_m,
         extra_radius_m=max(thresholds_m, default=0.0),
+        cells_snapped=cells_snapped,
     )
     _check_eligible(prepared, used_rules)
     options = _ModelOptions(

@@ -17,6 +17,7 @@ from ordos_geo import _labels, settings
 from ordos_geo._columns import ANY_KIND, dist_column
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
+from ordos_geo.routing import SnappedPoints
 from ordos_geo.siting._distances import _cell_points, _coverage_from_pairs, _pairs, _to_network_crs, _weights
 from ordos_geo.siting.base import _gap_row
 from ordos_geo.siting.coverage import CombinedCoverage
@@ -97,6 +98,7 @@ def plan_school_opening(
     language: str = "en",
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
     time_limit_s: float | None = settings.DEFAULT_SITING_TIME_LIMIT_S,
+    cells_snapped: SnappedPoints | None = None,
 ) -> SchoolOpeningResult:
     """Choose which closed school venues to open first to reach the plan's open share.
 
@@ -138,6 +140,9 @@ def plan_school_opening(
         Farther than this from a street is unreachable.
     time_limit_s : float, optional
         HiGHS time limit.
+    cells_snapped : ordos_geo.routing.SnappedPoints, optional
+        ``cells`` already snapped on ``network`` with ``max_snap_distance_m``
+        (``AccessibilityResult.cells_snapped``), not snapped again.
 
     Returns
     -------
@@ -201,7 +206,14 @@ def plan_school_opening(
     weights = _weights(cells, "population")
     cell_points = _cell_points(cells)
     radius = max([service_distance_m, *thresholds_m])
-    pairs = _pairs(network, cell_points, closed, max_distance_m=radius, max_snap_distance_m=max_snap_distance_m)
+    pairs = _pairs(
+        network,
+        cell_points,
+        closed,
+        max_distance_m=radius,
+        max_snap_distance_m=max_snap_distance_m,
+        origins_snapped=cells_snapped,
+    )
     any_now = pd.to_numeric(cells[distance_column], errors="coerce").fillna(np.inf).to_numpy(dtype=float)
     cover = _coverage_from_pairs(pairs, len(closed), len(cells), service_distance_m)
 
