@@ -26,6 +26,8 @@ from shapely.geometry import LineString, Point, box
 
 from ordos_geo import _cell_raster, _offline_assets, maps
 from ordos_geo._errors import InputDataError
+from ordos_geo.maps._page import _CellsLayer, _FeatureLayer
+from ordos_geo.maps.style import _kind_name
 
 TO_WGS84 = pyproj.Transformer.from_crs(CRS, 4326, always_xy=True)
 
@@ -33,16 +35,16 @@ TO_WGS84 = pyproj.Transformer.from_crs(CRS, 4326, always_xy=True)
 # ---------------------------------------------------------------------------- helpers
 
 
-def _layers_of(m: folium.Map) -> list[maps._FeatureLayer]:
-    return [child for child in m._children.values() if isinstance(child, maps._FeatureLayer)]
+def _layers_of(m: folium.Map) -> list[_FeatureLayer]:
+    return [child for child in m._children.values() if isinstance(child, _FeatureLayer)]
 
 
-def _data_of(layer: maps._FeatureLayer) -> dict:
+def _data_of(layer: _FeatureLayer) -> dict:
     return json.loads(layer.data.json_text)
 
 
-def _cell_layers_of(m: folium.Map) -> list[maps._CellsLayer]:
-    return [child for child in m._children.values() if isinstance(child, maps._CellsLayer)]
+def _cell_layers_of(m: folium.Map) -> list[_CellsLayer]:
+    return [child for child in m._children.values() if isinstance(child, _CellsLayer)]
 
 
 def _unpack(spec: dict, width: int, height: int) -> np.ndarray:
@@ -74,7 +76,7 @@ def _cell_pixels(cells: gpd.GeoDataFrame, data: dict) -> tuple[np.ndarray, np.nd
     return row, col
 
 
-def _layer_named(m: folium.Map, fragment: str) -> maps._FeatureLayer:
+def _layer_named(m: folium.Map, fragment: str) -> _FeatureLayer:
     found = [layer for layer in _layers_of(m) if fragment in layer.layer_name]
     assert len(found) == 1, [layer.layer_name for layer in _layers_of(m)]
     return found[0]
@@ -206,7 +208,7 @@ def test_coverage_layers_and_counts(layers):
     assert len({id(layer.data) for layer in base}) == 1
     assert [layer.show for layer in base] == [True, False, False]
     assert all(layer.n_features == 30 for layer in base)
-    counts = {kind: _layer_named(m, f"{maps._kind_name(kind, 'zh')} (").n_features for kind in ("park",)}
+    counts = {kind: _layer_named(m, f"{_kind_name(kind, 'zh')} (").n_features for kind in ("park",)}
     assert counts == {"park": 1}
     assert _layer_named(m, "多功能运动场 (2)").n_features == 2
     assert _layer_named(m, "服务不足片区").n_features == 2

@@ -1,0 +1,151 @@
+"""The coverage map: population cells by walking distance to the nearest venue, with facilities and gaps."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from ordos_geo._columns import ANY_KIND, dist_column
+from ordos_geo._errors import InputDataError
+from ordos_geo.maps._layers import (
+    _DIST_ANY,
+    _add_layer,
+    _boundary_layer,
+    _cells_layers,
+    _check_frame,
+    _display_geometry,
+    _facility_layers,
+    _underserved_properties,
+)
+from ordos_geo.maps._page import _finish_map, _new_map
+from ordos_geo.maps.style import _DEFAULT_STYLE, MapStyle, _area_swatch, _distance_legend, _labels
+from ordos_geo.settings import FACILITY_KINDS
+
+__all__ = ["coverage_map"]
+
+
+def coverage_map(
+    cells: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    boundaries: gpd.GeoDataFrame | None = None,
+    service_areas: gpd.GeoDataFrame | None = None,
+    underserved: gpd.GeoDataFrame | None = None,
+    kinds: Sequence[str] | None = None,
+    style: MapStyle = _DEFAULT_STYLE,
+) -> folium.Map:
+    """Map population cells by walking distance to the nearest venue, with facilities and gaps.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        Population cells (any CRS) with ``population``, ``dist_m_any`` and
+        ``dist_m_<kind>`` columns (metres along the walk network; ``inf`` or NaN
+        = unreachable), as in ``AccessibilityResult.cells``.
+    facilities : geopandas.GeoDataFrame
+        Existing facilities with ``kind``, and optionally ``name``,
+        ``facility_id``, ``area_m2``, ``open_to_public``, ``district``; points,
+        polygons (parks) or lines (trails).
+    boundaries : geopandas.GeoDataFrame, optional
+        District boundaries (``name_zh``, ``name_en``, ``level``).
+    service_areas : geopandas.GeoDataFrame, optional
+        Service-area polygons with ``threshold_m``; drawn as one layer per tier
+        (merged for display), hidden at first.
+    underserved : geopandas.GeoDataFrame, optional
+        Underserved neighbourhoods (``neighbourhood_id``, ``population``,
+        ``n_cells``, ``district``), outlined with their population in a tooltip.
+    kinds : sequence of str, optional
+        Facility kinds to show (distance layers and facility layers); default all present.
+    style : MapStyle
+        Language, basemap, title, caption and walking speed (for the legend's
+        minutes) of the map.
+
+    Returns
+    -------
+    folium.Map
+        A self-contained map (see :func:`render_html`).
+    """
+    language, walk_speed_kmh = style.language, style.walk_speed_kmh
+    labels = _labels(language)
+    cells = _check_frame(cells, "cells", ["population", _DIST_ANY])
+    facilities = _check_frame(facilities, "facilities", ["kind"])
+    if walk_speed_kmh <= 0:
+        msg = f"coverage_map: walk_speed_kmh must be positive, got {walk_speed_kmh}"
+        raise InputDataError(msg)
+    distance_columns = {ANY_KIND: _DIST_ANY}
+    prefix = dist_column("")
+    kind_columns = [c.removeprefix(prefix) for c in cells.columns if c.startswith(prefix) and c != _DIST_ANY]
+    ordered = [k for k in FACILITY_KINDS if k in kind_columns] + sorted(
+        k for k in kind_columns if k not in FACILITY_KINDS
+    )
+    for kind in ordered:
+        if kinds is None or kind in kinds:
+            distance_columns[kind] = dist_column(kind)
+    m, gcj02 = _new_map([cells, facilities], style=style, n_features=len(facilities))
+    bounds: list[np.ndarray] = []
+    populated = _cells_layers(
+        m,
+        cells,
+        distance_columns,
+        gcj02=gcj02,
+        labels=labels,
+        language=language,
+        walk_speed_kmh=walk_speed_kmh,
+        name_prefix=html.escape(labels["cells_layer"]),
+        shown="any",
+    )
+    legend = [_distance_legend(labels, walk_speed_kmh)]
+    if service_areas is not None and len(service_areas):
+        service_areas = _check_frame(service_areas, "service_areas", ["threshold_m"])
+        tiers = sorted(float(t) for t in service_areas["threshold_m"].dropna().unique())
+        tier_colors = ["#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7"]
+        for i, tier in enumerate(tiers):
+            subset = service_areas.loc[service_areas["threshold_m"] == tier]
+            merged = gpd.GeoDataFrame(geometry=[shapely.union_all(subset.geometry.values)], crs=subset.crs)
+            color = tier_colors[min(i, len(tier_colors) - 1)]
+            name = f"{html.escape(labels['service_area'])} ≤ {tier:,.0f} m"
+            _add_layer(
+                m,
+                _display_geometry(merged, gcj02=gcj02),
+                [{"_tip": f"{name} ({len(subset)})"}],
+                {"style": {"color": color, "weight": 1, "fillColor": color, "fillOpacity": 0.25}},
+                name=name,
+                bounds=bounds,
+                show=False,
+            )
+    if boundaries is not None and len(boundaries):
+        _boundary_layer(m, boundaries, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
+    if underserved is not None and len(underserved):
+        underserved = _check_frame(underserved, "underserved", ["population"])
+        _add_layer(
+            m,
+            _display_geometry(underserved, gcj02=gcj02),
+            _underserved_properties(underserved, labels, language),
+            {
+                "style": {
+                    "color": "#b2182b",
+                    "weight": 2.5,
+                    "dashArray": "6 4",
+                    "fillColor": "#b2182b",
+                    "fillOpacity": 0.06,
+                }
+            },
+            name=html.escape(labels["underserved"]),
+            bounds=bounds,
+        )
+        legend.append(f"<div>{_area_swatch('#b2182b', dash='4 2')}{html.escape(labels['underserved'])}</div>")
+    kind_rows = _facility_layers(m, facilities, kinds, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
+    legend.append(f'<div class="kinds">{"".join(kind_rows)}</div>')
+    return _finish_map(
+        m,
+        [populated] if populated is not None else bounds,  # the first view fits the populated area
+        title=style.title if style.title is not None else labels["coverage_title"],
+        legend_html="".join(legend),
+        labels=labels,
+        style=style,
+    )
