@@ -83,8 +83,11 @@ def check_input_file(
     if not file.exists():
         msg = f"{file}: {what} file not found; check the path (relative paths are from {Path.cwd()})"
         raise InputFileNotFoundError(msg)
-    if not file.is_file():
+    if file.is_dir():
         msg = f"{file}: expected a {what} file but found a folder; give the file inside it"
+        raise InputDataError(msg)
+    if not file.is_file():
+        msg = f"{file}: expected a {what} file but found a device or pipe; give a file saved on disk"
         raise InputDataError(msg)
     if file.stat().st_size == 0:
         msg = f"{file}: {what} file is empty (0 bytes); re-export or re-download it"

@@ -411,9 +411,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = int(args.func(args))
         for warning in caught:  # library warnings: shown with -v, never before an error line
             logger.debug("%s: %s", warning.category.__name__, warning.message)
+        for message in _held_warnings(handlers):
+            print(message, file=sys.stderr)
         return code
     except OrdosGeoError as exc:
-        print(f"ordos-geo: error: {exc}", file=sys.stderr)
+        held = len(_held_warnings(handlers))
+        hint = f" ({held} earlier warning{'s' if held != 1 else ''}: -v shows them)" if held else ""
+        print(f"ordos-geo: error: {exc}{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ordos-geo: interrupted; stages already finished were kept, nothing half-written", file=sys.stderr)
@@ -431,14 +435,36 @@ def _configure_logging(verbose: int) -> list[tuple[logging.Logger, logging.Handl
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
         return [(logger, handler)]
+    held: list[tuple[logging.Logger, logging.Handler]] = [(logging.getLogger("ordos_geo"), _HeldWarnings())]
+    held[0][0].addHandler(held[0][1])
     if not sys.stderr.isatty():
-        return []  # quiet in CI logs and pipes: warnings only
+        return held  # quiet in CI logs and pipes: warnings only, at the end
     progress = logging.getLogger("ordos_geo.progress")
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("ordos-geo: %(message)s"))
     progress.addHandler(handler)
     progress.setLevel(logging.INFO)
-    return [(progress, handler)]
+    return [*held, (progress, handler)]
+
+
+class _HeldWarnings(logging.Handler):
+    """Warnings kept until the command ends: printed after a success, left out after an error.
+
+    An error is then the one line the user sees, not the last of several
+    (``-v`` shows every warning as it happens).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the warning's message."""
+        self.messages.append(record.getMessage())
+
+
+def _held_warnings(handlers: list[tuple[logging.Logger, logging.Handler]]) -> list[str]:
+    return [m for _, h in handlers if isinstance(h, _HeldWarnings) for m in h.messages]
 
 
 if __name__ == "__main__":  # pragma: no cover

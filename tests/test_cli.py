@@ -437,3 +437,15 @@ def test_argument_errors_are_one_line(tmp_path, args, expected):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(expected) and lines[0].endswith("--help)")
+
+
+def test_warnings_never_come_before_an_error_line(tmp_path):
+    # the sample's facilities warn (areas left out); a venue in Beijing then stops the run
+    venues = tmp_path / "venues.csv"
+    venues.write_text("name,kind,lon,lat,area_m2\nA,park,116.4,39.9,100\n", encoding="utf-8")
+    result = _run_cli("run", "--facilities", str(venues), "--no-siting", "--no-trails", "--no-maps",
+                      "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ordos-geo: error: venues.csv: every facility is outside")
+    assert lines[0].endswith("(1 earlier warning: -v shows them)")

@@ -994,3 +994,25 @@ with io.OutputSet({{"tables": Path({str(out)!r})}}, inputs={{}}, planned={{"tabl
         io.write_text("c\n", outputs.staged("tables") / "c.csv")
         outputs.commit("only")
     assert sorted(p.name for p in out.iterdir()) == ["c.csv"]
+
+
+def test_invalid_population_polygons_are_repaired_with_a_warning(tmp_path, caplog):
+    # a bow-tie ring (it crosses itself at its centre): two triangles of 0.005 x 0.01 / 4 degrees² each
+    bowtie = shapely.Polygon([(109.98, 39.83), (109.99, 39.84), (109.99, 39.83), (109.98, 39.84), (109.98, 39.83)])
+    square = shapely.box(110.0, 39.83, 110.01, 39.84)
+    path = tmp_path / "communities.geojson"
+    gpd.GeoDataFrame({"name": ["bow", "ok"], "population": [100, 50]}, geometry=[bowtie, square],
+                     crs=4326).to_file(path)
+    assert not bowtie.is_valid
+    with caplog.at_level(logging.WARNING, logger="ordos_geo"):
+        frame = io.read_vector(path, what="population")
+    assert "1 invalid polygons" in caplog.text and "bow" in caplog.text and "make_valid" in caplog.text
+    repaired = frame.geometry.iloc[0]
+    assert repaired.is_valid and repaired.geom_type == "MultiPolygon" and len(repaired.geoms) == 2
+    assert repaired.area == pytest.approx(2 * 0.01 * 0.005 / 2)  # two triangles: base 0.01°, height 0.005°
+    assert frame.geometry.iloc[1].equals(square)  # valid features untouched
+
+
+def test_a_device_is_not_called_a_folder(tmp_path):
+    with pytest.raises(InputDataError, match="found a device or pipe"):
+        io.read_facilities("/dev/null")

@@ -61,7 +61,7 @@ def read_boundaries(
     if name_column is not None:
         check_columns(frame, [name_column], name=file.name, hint="give the name of a column the file has")
     name_col = name_column or _find_column(attributes, ("name_zh", "name", "名称"))
-    _check_geometries(frame, name=file.name, name_column=name_col)
+    frame = _check_geometries(frame, name=file.name, name_column=name_col)
     polygonal = frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
     if not polygonal.all():
         bad = np.flatnonzero(~polygonal)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from ordos_geo.io._tables import (
 )
 
 __all__ = ["FACILITY_SUFFIXES", "read_candidates", "read_lines", "read_vector"]
+
+logger = logging.getLogger(__name__)
 
 #: File endings of vector layers.
 _VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".geojsonl", ".geojsons")
@@ -51,7 +54,7 @@ def _read_features(
         frame = _read_vector(file, layer=layer, what=what)
     frame = frame.reset_index(drop=True)
     name_column = _find_column(frame.columns.drop(frame.geometry.name), _NAME_ALIASES)
-    _check_geometries(frame, name=file.name, name_column=name_column)
+    frame = _check_geometries(frame, name=file.name, name_column=name_column)
     frame = _to_wgs84(frame, coordinate_system=coordinate_system, name=file.name)
     _check_degrees(frame, name=file.name, name_column=name_column)
     return frame, name_column
@@ -109,14 +112,43 @@ def _to_wgs84(frame: gpd.GeoDataFrame, *, coordinate_system: str, name: str) -> 
     return convert_to_wgs84(frame, source=coordinate_system, name=name)  # type: ignore[arg-type]
 
 
-def _check_geometries(frame: gpd.GeoDataFrame, *, name: str, name_column: str | None) -> None:
+def _check_geometries(frame: gpd.GeoDataFrame, *, name: str, name_column: str | None) -> gpd.GeoDataFrame:
+    """Refuse features without geometry; repair invalid polygons (self-crossing rings) with a warning.
 
+    Returns the frame, a copy with the repaired geometries when any were invalid.
+    """
     geometry = frame.geometry.array
     bad = np.flatnonzero(shapely.is_missing(geometry) | shapely.is_empty(geometry))
     if bad.size:
         msg = (f"{name}: {bad.size} features have no geometry ({_describe(frame, bad, name_column)}); "
                "give them coordinates or drop them")
         raise InputDataError(msg)
+    polygonal = np.isin(shapely.get_type_id(geometry), (3, 6))  # Polygon, MultiPolygon
+    invalid = np.flatnonzero(polygonal & ~shapely.is_valid(geometry))
+    if not invalid.size:
+        return frame
+    repaired = shapely.make_valid(np.asarray(geometry)[invalid])
+    # keep the polygonal part (make_valid may add the crossing points or lines)
+    repaired = np.array([_polygonal_part(g) for g in repaired], dtype=object)
+    empty = invalid[shapely.is_empty(repaired)]
+    if empty.size:
+        msg = (f"{name}: {empty.size} polygons enclose no area ({_describe(frame, empty, name_column)}); "
+               "redraw them or drop them")
+        raise InputDataError(msg)
+    logger.warning("%s: %d invalid polygons (self-crossing or self-touching rings: %s) repaired with "
+                   "shapely.make_valid; check them in a GIS", name, invalid.size,
+                   _describe(frame, invalid, name_column))
+    frame = frame.copy()
+    values = np.asarray(frame.geometry.array, dtype=object).copy()
+    values[invalid] = repaired
+    return frame.set_geometry(gpd.GeoSeries(values, index=frame.index, crs=frame.crs))
+
+
+def _polygonal_part(geometry: shapely.Geometry) -> shapely.Geometry:
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+        return geometry
+    parts = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
 def _check_degrees(frame: gpd.GeoDataFrame, *, name: str, name_column: str | None) -> None:
