@@ -89,7 +89,7 @@ def _grid(n_nodes: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     return xy, side
 
 
-def write_city(n_nodes: int, folder: Path, *, seed: int = 0, xml: bool = False) -> dict:
+def write_city(n_nodes: int, folder: Path, *, seed: int = 0, xml: bool = False) -> dict:  # noqa: C901 - one city, written step by step
     """Write the raw inputs of a synthetic city of about ``n_nodes`` OSM nodes into ``folder``."""
     import geopandas as gpd
     import osmium

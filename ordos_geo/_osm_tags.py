@@ -92,7 +92,7 @@ def _sports(value: str | None) -> set[str]:
     return {s.strip().lower() for s in value.replace(",", ";").split(";") if s.strip()}
 
 
-def kind_from_osm_tags(tags: Mapping[str, Any], *, geometry_type: str | None = None) -> str | None:
+def kind_from_osm_tags(tags: Mapping[str, Any], *, geometry_type: str | None = None) -> str | None:  # noqa: C901 - older than the complexity limit; split when next changed
     """Map one feature's OSM tags to a facility ``kind`` (see the module table).
 
     Parameters

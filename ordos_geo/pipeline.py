@@ -495,7 +495,7 @@ def compute_accessibility(
     from ordos_geo import accessibility
 
     cfg = study.config
-    options = {
+    options: dict[str, Any] = {
         "thresholds_m": cfg.thresholds_m,
         "max_distance_m": cfg.max_distance_m,
         "walk_speed_kmh": cfg.walk_speed_kmh,

@@ -144,7 +144,7 @@ def _check_geometries(frame: gpd.GeoDataFrame, *, name: str, name_column: str | 
     return frame.set_geometry(gpd.GeoSeries(values, index=frame.index, crs=frame.crs))
 
 
-def _polygonal_part(geometry: shapely.Geometry) -> shapely.Geometry:
+def _polygonal_part(geometry: Any) -> Any:
     if geometry.geom_type in ("Polygon", "MultiPolygon"):
         return geometry
     parts = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon", "MultiPolygon")]
