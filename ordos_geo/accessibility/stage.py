@@ -1,0 +1,522 @@
+"""The accessibility stage: :func:`compute_accessibility` in named steps and its :class:`AccessibilityResult`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ordos_geo import settings
+from ordos_geo._columns import (
+    ANY_KIND,
+    covered_column,
+    dist_column,
+    nearest_id_column,
+)
+from ordos_geo._errors import InputDataError
+from ordos_geo.accessibility.measures import (
+    DEFAULT_CATCHMENT_M,
+    DEFAULT_E2SFCA_STEPS,
+    _service_area_frame,
+    e2sfca,
+    minutes_to_metres,
+    underserved_neighbourhoods,
+)
+from ordos_geo.network import WalkNetwork
+from ordos_geo.routing import SnappedPoints, snap_points
+from ordos_geo.routing._index import _network_index, _NetworkIndex
+from ordos_geo.routing._search import _check_distance, _pairs_within, _start_nearest
+from ordos_geo.routing.distances import _facility_ids
+from ordos_geo.routing.snapping import _check_frame, _check_snapped, _start_centroids, _start_origin_points
+
+logger = logging.getLogger(__name__)
+
+#: Share of the kinds whose nearest search runs in the child while the parent finds the catchment pairs.
+_NEAREST_CHILD_SHARE = 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class AccessibilityResult:
+    """Outputs of :func:`compute_accessibility`, all in the network CRS.
+
+    Attributes
+    ----------
+    cells : geopandas.GeoDataFrame
+        The input cells plus ``snap_distance_m``, ``reachable``, ``dist_m_any``,
+        ``nearest_id_any``, ``dist_m_<kind>`` / ``nearest_id_<kind>`` per kind
+        present, ``walk_min_any``, ``covered_<t>m`` per threshold,
+        ``covered_service``, ``e2sfca_m2_per_capita``,
+        ``opportunities_<catchment>m``, ``underserved`` and ``neighbourhood_id``.
+    underserved : geopandas.GeoDataFrame
+        Neighbourhoods of touching underserved cells, ranked by population.
+    service_areas : geopandas.GeoDataFrame
+        ``facility_id``, ``kind``, ``threshold_m``, polygon.
+    facilities : geopandas.GeoDataFrame
+        The facilities analysed with ``n_access_points``, ``snap_distance_m``
+        and ``reachable``.
+    parameters : dict
+        The parameters used.
+    timings_s : dict
+        Wall-clock seconds per step (``snapping``, ``nearest``,
+        ``coverage_e2sfca``, ``underserved``, ``service_areas``; they add up
+        to the whole call). On large networks the nearest-facility searches
+        run in a forked child process at the same time as the catchment pairs
+        (``catchment_pairs``, part of ``coverage_e2sfca``); ``nearest`` is then
+        the time spent waiting for them and ``nearest_child`` the child's own
+        time (0 when everything ran in this process).
+    cells_snapped : SnappedPoints or None
+        The cells snapped at their centroids (one access point per cell, rows
+        of ``cells``): pass it as ``cells_snapped`` to the next run on the same
+        cells and network, or as ``origins_snapped`` to
+        :func:`~ordos_geo.routing.od_distances` /
+        :func:`~ordos_geo.routing.nearest_facility`, to skip snapping them
+        again. ``None`` after a run split by district.
+    facilities_snapped : SnappedPoints or None
+        The access points of the analysed facilities (rows of ``facilities``).
+    """
+
+    cells: gpd.GeoDataFrame
+    underserved: gpd.GeoDataFrame
+    service_areas: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    parameters: dict = field(default_factory=dict)
+    timings_s: dict = field(default_factory=dict)
+    cells_snapped: SnappedPoints | None = None
+    facilities_snapped: SnappedPoints | None = None
+
+
+def _validate_facilities(facilities: gpd.GeoDataFrame) -> None:
+    for column in ("facility_id", "kind"):
+        if column not in facilities.columns:
+            msg = f"facilities: column `{column}` is missing; read facilities with ordos_geo.io.read_facilities"
+            raise InputDataError(msg)
+    _facility_ids(facilities)
+
+
+def _validate_cells(cells: gpd.GeoDataFrame) -> None:
+    if "population" not in cells.columns:
+        msg = "population cells: column `population` is missing; read cells with ordos_geo.io.read_population"
+        raise InputDataError(msg)
+    pop = pd.to_numeric(cells["population"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(pop) | (pop < 0))
+    if len(bad):
+        rows = ", ".join(str(r) for r in bad[:5])
+        msg = (
+            f"population cells: column `population` has {len(bad)} missing or negative values (rows {rows}); "
+            "fix or drop them"
+        )
+        raise InputDataError(msg)
+
+
+class _Laps:
+    """Wall-clock seconds of named steps, each from the end of the one before."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = now - self._clock
+        self._clock = now
+
+
+def _coverage_thresholds(
+    thresholds_m: Sequence[float] | None, thresholds_min: Sequence[float] | None, walk_speed_kmh: float
+) -> list[float]:
+    """Coverage tiers in metres, from metres or from walking minutes."""
+    if thresholds_min is not None:
+        thresholds = [
+            float(t) for t in np.atleast_1d(minutes_to_metres(list(thresholds_min), walk_speed_kmh=walk_speed_kmh))
+        ]
+    else:
+        thresholds = [float(t) for t in (thresholds_m or ())]
+    return [_check_distance(t, "thresholds_m") for t in thresholds]
+
+
+def _analysed_rows(facilities: gpd.GeoDataFrame, *, public_only: bool, kinds: Sequence[str] | None) -> np.ndarray:
+    """Positions of the facilities analysed: open to the public (when asked) and of the kinds asked for."""
+    keep = np.ones(len(facilities), dtype=bool)
+    if public_only and "open_to_public" in facilities.columns:
+        closed = ~facilities["open_to_public"].fillna(True).astype(bool).to_numpy()
+        if closed.any():
+            logger.info("accessibility: leaving out %d facilities not open to the public", int(closed.sum()))
+            keep &= ~closed
+    if kinds is not None:
+        keep &= facilities["kind"].isin(list(kinds)).to_numpy()
+    return np.flatnonzero(keep)
+
+
+def _snap_inputs(
+    network: WalkNetwork,
+    cells: gpd.GeoDataFrame,
+    fac: gpd.GeoDataFrame,
+    *,
+    max_snap_distance_m: float,
+    access_spacing_m: float,
+    cells_snapped: SnappedPoints | None,
+    facilities_snapped: SnappedPoints | None,
+) -> tuple[_NetworkIndex, SnappedPoints, SnappedPoints]:
+    """The network index, the snapped cells and the snapped facilities ``fac`` (given snaps are used as they are).
+
+    With many cells the centroids are computed in a forked child while the
+    network index is built here, then half of the cells are snapped in a child
+    while the facilities and the other half are snapped here.
+    """
+
+    def facility_points() -> SnappedPoints:
+        if facilities_snapped is not None:
+            return facilities_snapped
+        return snap_points(network, fac, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m)
+
+    if cells_snapped is not None:
+        return _network_index(network), cells_snapped, facility_points()
+    centroids = _start_centroids(cells)
+    cell_points = None
+    try:
+        index = _network_index(network)
+        cell_points = _start_origin_points(network, cells, max_snap_distance_m, centroids=centroids)
+        dest = facility_points()
+        orig = cell_points()
+    except BaseException:
+        if centroids is not None:
+            centroids.cancel()
+        getattr(cell_points, "cancel", lambda: None)()
+        raise
+    return index, orig, dest
+
+
+def _nearest_and_pairs(
+    index: _NetworkIndex,
+    orig: SnappedPoints,
+    dest: SnappedPoints,
+    ids: np.ndarray,
+    kind_of_fac: np.ndarray,
+    kind_names: Sequence[str],
+    limit: float,
+    catchment: float,
+    *,
+    progress: bool | None,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], pd.DataFrame, float, float]:
+    """Per-kind nearest facilities and the catchment pairs: ``(per_kind, od, child seconds, pairs seconds)``.
+
+    The per-kind nearest searches run (partly) in a forked child while this
+    process finds the catchment pairs.
+    """
+    rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable") if len(ids) else np.empty(0, np.int64)
+    job = _start_nearest(
+        index,
+        orig,
+        dest,
+        np.arange(len(ids)),
+        rank,
+        kind_of_fac,
+        kind_names,
+        limit,
+        child_share=_NEAREST_CHILD_SHARE,
+        progress=progress,
+    )
+    try:
+        pairs_clock = time.perf_counter()
+        od = _pairs_within(index, orig, dest, catchment, progress=progress, sort=False)
+        pairs_s = time.perf_counter() - pairs_clock
+        per_kind = job.result()
+    except BaseException:
+        job.cancel()
+        raise
+    return per_kind, od, job.child_s, pairs_s
+
+
+def _facility_of(ids: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The ``facility_id`` of each group, ``None`` where there is none (-1)."""
+    return np.where(group >= 0, ids[np.maximum(group, 0)], np.array(None, dtype=object))
+
+
+def _add_nearest_columns(
+    out: gpd.GeoDataFrame,
+    per_kind: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    kind_names: Sequence[str],
+    ids: np.ndarray,
+    *,
+    thresholds: Sequence[float],
+    service: Mapping[str, float],
+    catchment: float,
+    walk_speed_kmh: float,
+) -> np.ndarray:
+    """Add the nearest-facility, walking-minute and coverage columns to ``out``; return the distance to any kind."""
+    n_cells = len(out)
+    best_any = np.full(n_cells, np.inf)
+    true_any = np.full(n_cells, np.inf)
+    group_any = np.full(n_cells, -1, dtype=np.int64)
+    covered_service = np.zeros(n_cells, dtype=bool)
+    kind_columns: dict[str, np.ndarray] = {}
+    for kind in kind_names:
+        perturbed, true, group = per_kind[kind]
+        # the origin points are the cells, one each, in order
+        kind_columns[dist_column(kind)] = true
+        kind_columns[nearest_id_column(kind)] = _facility_of(ids, group)
+        better = perturbed < best_any
+        best_any[better], true_any[better], group_any[better] = perturbed[better], true[better], group[better]
+        covered_service |= true <= service.get(kind, catchment)
+    out[dist_column(ANY_KIND)] = true_any
+    nearest_any = _facility_of(ids, group_any) if len(ids) else None
+    out[nearest_id_column(ANY_KIND)] = nearest_any
+    for name, values in kind_columns.items():
+        out[name] = values
+    out["walk_min_any"] = true_any / (walk_speed_kmh * 1000.0 / 60.0)
+    for t in thresholds:
+        out[covered_column(t)] = true_any <= t
+    out["covered_service"] = covered_service
+    return true_any
+
+
+def _add_e2sfca_columns(
+    out: gpd.GeoDataFrame,
+    fac: gpd.GeoDataFrame,
+    od: pd.DataFrame,
+    *,
+    e2sfca_steps: Sequence[tuple[float, float]],
+    catchment: float,
+) -> None:
+    """Add the E2SFCA ratio (field area of the counted kinds per resident) and the opportunities in the catchment."""
+    area = (
+        pd.to_numeric(fac["area_m2"], errors="coerce").to_numpy(dtype=float)
+        if "area_m2" in fac.columns
+        else np.zeros(len(fac))
+    )
+    counted = fac["kind"].isin(settings.AREA_COUNTED_KINDS).to_numpy()
+    supply = np.where(counted, np.nan_to_num(area, nan=0.0), 0.0)
+    population = out["population"].to_numpy(dtype=float)
+    out["e2sfca_m2_per_capita"] = e2sfca(od, population, supply, steps=e2sfca_steps)
+    out[f"opportunities_{round(catchment)}m"] = np.bincount(od["origin"].to_numpy(), minlength=len(out))
+
+
+def _facility_service_areas(
+    network: WalkNetwork,
+    index: _NetworkIndex,
+    dest: SnappedPoints,
+    fac: gpd.GeoDataFrame,
+    ids: np.ndarray,
+    thresholds: Sequence[float],
+    *,
+    service_areas_by: str,
+    buffer_m: float,
+    progress: bool | None,
+) -> gpd.GeoDataFrame:
+    """One service-area polygon per facility and threshold (none when ``service_areas_by`` is ``"none"``)."""
+    if service_areas_by == "facility" and thresholds:
+        kinds = fac["kind"].astype(str).to_numpy()
+        return _service_area_frame(index, dest, ids, kinds, thresholds, buffer_m, network.crs, progress=progress)
+    return gpd.GeoDataFrame({"facility_id": [], "kind": [], "threshold_m": []}, geometry=[], crs=network.crs)
+
+
+def _facility_table(fac: gpd.GeoDataFrame, dest: SnappedPoints) -> gpd.GeoDataFrame:
+    """The analysed facilities with ``n_access_points``, ``snap_distance_m`` and ``reachable``."""
+    fac_out = fac.copy()
+    fac_out["n_access_points"] = np.bincount(dest.owner[dest.reachable], minlength=len(fac))
+    fac_out["snap_distance_m"] = dest.owner_snap_distance_m()
+    fac_out["reachable"] = dest.owner_reachable()
+    return fac_out
+
+
+def compute_accessibility(
+    network: WalkNetwork,
+    cells: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    thresholds_m: Sequence[float] | None = settings.DEFAULT_COVERAGE_THRESHOLDS_M,
+    thresholds_min: Sequence[float] | None = None,
+    max_distance_m: float = settings.DEFAULT_MAX_DISTANCE_M,
+    walk_speed_kmh: float = settings.DEFAULT_WALK_SPEED_KMH,
+    max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
+    kinds: Sequence[str] | None = None,
+    service_distance_m: Mapping[str, float] | None = None,
+    catchment_m: float = DEFAULT_CATCHMENT_M,
+    e2sfca_steps: Sequence[tuple[float, float]] = DEFAULT_E2SFCA_STEPS,
+    underserved_threshold_m: float = DEFAULT_CATCHMENT_M,
+    public_only: bool = True,
+    service_areas_by: Literal["facility", "none"] = "facility",
+    service_area_buffer_m: float = 50.0,
+    access_spacing_m: float = 50.0,
+    progress: bool | None = None,
+    cells_snapped: SnappedPoints | None = None,
+    facilities_snapped: SnappedPoints | None = None,
+) -> AccessibilityResult:
+    """Walking accessibility of every populated cell to the fitness facilities.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        Walk network; ``cells`` and ``facilities`` must be in ``network.crs``.
+    cells : geopandas.GeoDataFrame
+        Population cells (``cell_id``, ``population``, polygon; optionally
+        ``district``), reached at their centroid.
+    facilities : geopandas.GeoDataFrame
+        Facilities as read by ``io.read_facilities`` (``facility_id``, ``kind``,
+        ``area_m2``, ``open_to_public``, geometry).
+    thresholds_m : sequence of float, default (300, 500, 1000)
+        Coverage tiers in metres (``covered_<t>m`` columns).
+    thresholds_min : sequence of float, optional
+        Coverage tiers in walking minutes instead; converted at ``walk_speed_kmh``.
+    max_distance_m : float, default 5000
+        Cap of the nearest-facility search (farther: ``inf``).
+    walk_speed_kmh : float, default 4.5
+        Walking speed for minutes (``walk_min_any``).
+    max_snap_distance_m : float, default 300
+        Cells or facilities farther from every street are unreachable.
+    kinds : sequence of str, optional
+        Facility kinds to analyse; default all kinds present.
+    service_distance_m : mapping, optional
+        Walking service distance per kind for ``covered_service``; default
+        ``settings.KIND_SERVICE_DISTANCE_M``.
+    catchment_m : float, default 1000
+        Catchment of the E2SFCA and of the cumulative opportunities.
+    e2sfca_steps : sequence of (upper bound m, weight)
+        Stepped weights, default :data:`DEFAULT_E2SFCA_STEPS` (Luo & Qi 2009).
+    underserved_threshold_m : float, default 1000
+        Cells farther than this from any facility (or unreachable) are
+        underserved (outside the 15-minute fitness circle).
+    public_only : bool, default True
+        Leave out facilities with ``open_to_public`` False (closed school
+        venues): residents cannot use them.
+    service_areas_by : {"facility", "none"}, default "facility"
+        One service-area polygon per facility and threshold, or none.
+    service_area_buffer_m : float, default 50
+        Band around reachable streets forming the service area.
+    access_spacing_m : float, default 50
+        Spacing of access points along polygon boundaries and lines.
+    progress : bool, optional
+        Show progress bars; default: only on a terminal.
+    cells_snapped : SnappedPoints, optional
+        ``cells`` already snapped on ``network`` at their centroids with this
+        ``max_snap_distance_m`` (``cells_snapped`` of an earlier result), so
+        they are not snapped again; the same result as without it.
+    facilities_snapped : SnappedPoints, optional
+        ``facilities`` (every row, before ``public_only`` / ``kinds`` leave
+        some out) already snapped on ``network`` with this
+        ``max_snap_distance_m`` and ``access_spacing_m``.
+
+    Returns
+    -------
+    AccessibilityResult
+
+    Raises
+    ------
+    InputDataError
+        Also when ``cells_snapped`` or ``facilities_snapped`` do not belong to
+        the frame (another number of rows) or to ``network``.
+    """
+    laps = _Laps()
+    _check_frame(network, cells, "population cells")
+    _check_frame(network, facilities, "facilities")
+    _validate_cells(cells)
+    _validate_facilities(facilities)
+    thresholds = _coverage_thresholds(thresholds_m, thresholds_min, walk_speed_kmh)
+    limit = _check_distance(max_distance_m, "max_distance_m")
+    catchment = _check_distance(catchment_m, "catchment_m")
+    service = dict(settings.KIND_SERVICE_DISTANCE_M if service_distance_m is None else service_distance_m)
+    analysed = _analysed_rows(facilities, public_only=public_only, kinds=kinds)
+    fac = facilities.iloc[analysed].reset_index(drop=True)
+    ids = fac["facility_id"].astype(str).to_numpy()
+    kind_names = (
+        sorted(fac["kind"].astype(str).unique()) if kinds is None else [k for k in kinds if (fac["kind"] == k).any()]
+    )
+    kind_index = {k: i for i, k in enumerate(kind_names)}
+    kind_of_fac = fac["kind"].astype(str).map(kind_index).to_numpy(dtype=np.int64)
+
+    if cells_snapped is not None:
+        cells_snapped = _check_snapped(network, cells, cells_snapped, "population cells")
+    if facilities_snapped is not None:
+        facilities_snapped = _check_snapped(network, facilities, facilities_snapped, "facilities").take(analysed)
+    index, orig, dest = _snap_inputs(
+        network,
+        cells,
+        fac,
+        max_snap_distance_m=max_snap_distance_m,
+        access_spacing_m=access_spacing_m,
+        cells_snapped=cells_snapped,
+        facilities_snapped=facilities_snapped,
+    )
+    laps.lap("snapping")
+    per_kind, od, child_s, pairs_s = _nearest_and_pairs(
+        index, orig, dest, ids, kind_of_fac, kind_names, limit, catchment, progress=progress
+    )
+    laps.timings["nearest_child"] = child_s
+    laps.timings["catchment_pairs"] = pairs_s
+    laps.lap("nearest")
+    out = cells.copy()
+    out["snap_distance_m"] = orig.owner_snap_distance_m()
+    out["reachable"] = orig.owner_reachable()
+    true_any = _add_nearest_columns(
+        out,
+        per_kind,
+        kind_names,
+        ids,
+        thresholds=thresholds,
+        service=service,
+        catchment=catchment,
+        walk_speed_kmh=walk_speed_kmh,
+    )
+    _add_e2sfca_columns(out, fac, od, e2sfca_steps=e2sfca_steps, catchment=catchment)
+    laps.lap("coverage_e2sfca")
+    # the catchment pairs were found while the child searched: count them under coverage_e2sfca
+    laps.timings["nearest"] -= pairs_s
+    laps.timings["coverage_e2sfca"] += pairs_s
+    underserved_mask = ~(true_any <= underserved_threshold_m)
+    out["underserved"] = underserved_mask
+    neighbourhoods, cell_nb = underserved_neighbourhoods(out, underserved_mask)
+    out["neighbourhood_id"] = cell_nb
+    laps.lap("underserved")
+    areas = _facility_service_areas(
+        network,
+        index,
+        dest,
+        fac,
+        ids,
+        thresholds,
+        service_areas_by=service_areas_by,
+        buffer_m=service_area_buffer_m,
+        progress=progress,
+    )
+    laps.lap("service_areas")
+    fac_out = _facility_table(fac, dest)
+    population = cells["population"].to_numpy(dtype=float)
+    logger.info(
+        "accessibility: %s cells (%s beyond %.0f m of a street), %s facilities of %d kinds (%s unreachable), "
+        "%.1f%% of residents within %.0f m",
+        f"{len(cells):,}",
+        f"{int((~out['reachable']).sum()):,}",
+        max_snap_distance_m,
+        f"{len(fac):,}",
+        len(kind_names),
+        f"{int((~fac_out['reachable']).sum()):,}",
+        100.0 * population[true_any <= underserved_threshold_m].sum() / max(population.sum(), 1e-12),
+        underserved_threshold_m,
+    )
+    parameters = {
+        "thresholds_m": thresholds,
+        "max_distance_m": limit,
+        "walk_speed_kmh": walk_speed_kmh,
+        "max_snap_distance_m": max_snap_distance_m,
+        "kinds": list(kind_names),
+        "catchment_m": catchment,
+        "e2sfca_steps": [tuple(s) for s in e2sfca_steps],
+        "underserved_threshold_m": underserved_threshold_m,
+        "public_only": public_only,
+    }
+    return AccessibilityResult(
+        cells=out,
+        underserved=neighbourhoods,
+        service_areas=areas,
+        facilities=fac_out,
+        parameters=parameters,
+        timings_s=laps.timings,
+        cells_snapped=orig,
+        facilities_snapped=dest,
+    )
