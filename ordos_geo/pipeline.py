@@ -78,6 +78,10 @@ class Study:
     planner_targets : pandas.DataFrame or None
         Non-spatial planner figures (:func:`ordos_geo.io.read_planner_targets`),
         districts spelled as the boundaries' ``name_en``.
+    proposed_trails : geopandas.GeoDataFrame or None
+        Trails drawn by the planner, to check (``[inputs] proposed_trails``).
+    trail_exclusions : geopandas.GeoDataFrame or None
+        Streets or areas trails must avoid (``[inputs] trail_exclusions``).
     warnings : list of str
         Plausibility warnings found while loading (one line each, with the fix);
         they go into ``summary.json`` and the report.
@@ -90,6 +94,8 @@ class Study:
     boundaries: gpd.GeoDataFrame | None
     population_input: dict[str, Any] = field(default_factory=dict)
     planner_targets: pd.DataFrame | None = None
+    proposed_trails: gpd.GeoDataFrame | None = None
+    trail_exclusions: gpd.GeoDataFrame | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -265,6 +271,28 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         if config.boundaries is not None
         else None
     )
+    planner_targets = None
+    if config.planner_targets is not None:
+        names = None
+        if boundaries is not None:
+            names = set(boundaries["name_en"].astype(str)) | set(boundaries["name_zh"].astype(str))
+        planner_targets = io.read_planner_targets(config.planner_targets, districts=names)
+        if boundaries is not None:
+            # one spelling per district: the boundaries' name_en (the cells' and facilities' district)
+            to_en = dict(zip(boundaries["name_zh"].astype(str), boundaries["name_en"].astype(str), strict=True))
+            planner_targets["district"] = planner_targets["district"].map(lambda d: to_en.get(d, d))
+    # the planner's drawn trails and exclusions are read before any work, so a bad file stops the run at once
+    proposed_trails = (
+        io.read_lines(config.proposed_trails, coordinate_system=config.proposed_trails_coordinates,
+                      layer=layers.get("proposed_trails"))
+        if config.proposed_trails is not None
+        else None
+    )
+    trail_exclusions = (
+        io.read_vector(config.trail_exclusions, what="trail exclusions", layer=layers.get("trail_exclusions"))
+        if config.trail_exclusions is not None
+        else None
+    )
     study_area = boundaries
     network = load_walk_network(
         config.network, cache_dir=Path.cwd() / "data" / "processed" / "networks", use_cache=use_cache
@@ -330,16 +358,6 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         f"{cells['population'].sum():,.0f}",
         f"{len(facilities):,}",
     )
-    planner_targets = None
-    if config.planner_targets is not None:
-        names = None
-        if boundaries is not None:
-            names = set(boundaries["name_en"].astype(str)) | set(boundaries["name_zh"].astype(str))
-        planner_targets = io.read_planner_targets(config.planner_targets, districts=names)
-        if boundaries is not None:
-            # one spelling per district: the boundaries' name_en (the cells' and facilities' district)
-            to_en = dict(zip(boundaries["name_zh"].astype(str), boundaries["name_en"].astype(str), strict=True))
-            planner_targets["district"] = planner_targets["district"].map(lambda d: to_en.get(d, d))
     return Study(
         config=config,
         network=network,
@@ -348,6 +366,8 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         boundaries=boundaries,
         population_input=population_input,
         planner_targets=planner_targets,
+        proposed_trails=None if proposed_trails is None else proposed_trails.to_crs(crs),
+        trail_exclusions=None if trail_exclusions is None else trail_exclusions.to_crs(crs),
         warnings=notes,
     )
 
@@ -995,11 +1015,7 @@ def _run_trails(results: StudyResults) -> None:
         # Trails prefer paths through parks and green land read from the same extract.
         green_land = io.read_osm_features(cfg.network, GREEN_LAND_TAGS)
         green_land = green_land[green_land.geom_type.isin(["Polygon", "MultiPolygon"])]
-    forbidden = (
-        io.read_vector(cfg.trail_exclusions, what="trail exclusions", layer=cfg.layers.get("trail_exclusions"))
-        if cfg.trail_exclusions is not None
-        else None
-    )
+    forbidden = study.trail_exclusions
     try:
         results.trail_plan = trails.plan_trails(
             study.network,
@@ -1017,16 +1033,11 @@ def _run_trails(results: StudyResults) -> None:
         _skip(results, "trails", "trail plan", "no trail was planned: no underserved resident can be reached by a "
               "trail within the budget; nothing to do, or raise [trails] budget_m / reach_m")
     results.trail_plan_report = trails.trail_report(results.trail_plan, acc.cells, neighbourhoods=acc.underserved)
-    if cfg.proposed_trails is not None:
-        proposed = io.read_lines(
-            cfg.proposed_trails,
-            coordinate_system=cfg.proposed_trails_coordinates,
-            layer=cfg.layers.get("proposed_trails"),
-        )
+    if study.proposed_trails is not None:
         results.trail_check = trails.check_trails(
             study.network,
             acc.cells,
-            proposed.to_crs(study.network.crs),
+            study.proposed_trails,
             reach_m=cfg.trail_reach_m,
             neighbourhoods=acc.underserved,
             width_m=cfg.trail_width_m,

@@ -300,7 +300,7 @@ def test_trail_exclusions_are_avoided(tmp_path):
     assert (shapely.distance(midpoints(first), band) == 0).sum() > 10
     path = tmp_path / "no_trails.geojson"
     gpd.GeoDataFrame(geometry=[band], crs=study.network.crs).to_crs(4326).to_file(path, driver="GeoJSON")
-    study.config = config.with_overrides(trail_exclusions=path)
+    study = pipeline.load_study(config.with_overrides(trail_exclusions=path))  # read with the other inputs
     second = pipeline.analyse_study(study, stages=("accessibility", "trails")).trail_plan
     # no street segment whose middle lies within the avoid tolerance (10 m) of the excluded area is used
     # (1 m of slack for the WGS-84 round trip of the file)
@@ -449,3 +449,15 @@ def test_warnings_never_come_before_an_error_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ordos-geo: error: venues.csv: every facility is outside")
     assert lines[0].endswith("(1 earlier warning: -v shows them)")
+
+
+def test_side_inputs_are_read_before_the_network(tmp_path):
+    # a broken drawn-trails file is reported before the (here also broken) network is even opened
+    empty = tmp_path / "drawn.geojson"
+    empty.write_text('{"type":"FeatureCollection","features":[]}', encoding="utf-8")
+    garbage = tmp_path / "walk.osm.pbf"
+    garbage.write_bytes(b"not a pbf" * 100)
+    result = _run_cli("trails", "check", str(empty), "--network", str(garbage), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "drawn.geojson: the trail lines layer has no features" in lines[0]

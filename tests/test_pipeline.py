@@ -150,11 +150,16 @@ def test_progress_lines_only_on_a_terminal(monkeypatch):
 
     monkeypatch.setattr(sys, "stderr", Terminal())
     handlers = cli._configure_logging(0)
-    assert [owner.name for owner, _ in handlers] == ["ordos_geo.progress"]
+    # warnings are held for the end of the command; progress lines go to the terminal
+    assert [owner.name for owner, _ in handlers] == ["ordos_geo", "ordos_geo.progress"]
+    assert isinstance(handlers[0][1], cli._HeldWarnings)
     for owner, handler in handlers:
         owner.removeHandler(handler)
     monkeypatch.undo()
-    assert cli._configure_logging(0) == []  # pytest's captured stderr is not a terminal: quiet
+    quiet = cli._configure_logging(0)  # pytest's captured stderr is not a terminal: no progress lines
+    assert [(owner.name, type(handler)) for owner, handler in quiet] == [("ordos_geo", cli._HeldWarnings)]
+    for owner, handler in quiet:
+        owner.removeHandler(handler)
 
 
 def test_inputs_are_never_outputs(tmp_path, monkeypatch, capsys):
