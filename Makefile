@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make demo  - install into .venv and run the default study on the embedded sample
-#   make test  - install into .venv (with dev tools and Chromium when possible) and run the tests
+#   make test  - install into .venv (with dev tools and Chromium when possible), check lint, format and types
+#                (ruff, ruff format, mypy), and run the tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -23,6 +24,8 @@ demo: install
 
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: install-dev

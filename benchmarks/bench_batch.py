@@ -67,13 +67,34 @@ def main(argv: list[str] | None = None) -> int:
         folder.mkdir()
         (folder / "ordos_sample.toml").write_text(SAMPLE_TOML, encoding="utf-8")
         for k, n in enumerate(args.sizes):
-            write_grid_study(folder / f"inputs_{k}", name=f"grid_{n}", n=n, n_facilities=max(6, n // 3), seed=k,
-                             siting=k % 2 == 0, toml_path=folder / f"grid_{n}.toml")
+            write_grid_study(
+                folder / f"inputs_{k}",
+                name=f"grid_{n}",
+                n=n,
+                n_facilities=max(6, n // 3),
+                seed=k,
+                siting=k % 2 == 0,
+                toml_path=folder / f"grid_{n}.toml",
+            )
         studies = sorted(folder.glob("*.toml"))
         # warm the network cache and the imports once so neither side pays for them alone
         for study in studies:
-            subprocess.run([*cli, "run", "--config", str(study), "--out", str(Path(tmp) / "warm"), "--no-siting",
-                            "--no-trails", "--no-maps"], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+            subprocess.run(
+                [
+                    *cli,
+                    "run",
+                    "--config",
+                    str(study),
+                    "--out",
+                    str(Path(tmp) / "warm"),
+                    "--no-siting",
+                    "--no-trails",
+                    "--no-maps",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                cwd=ROOT,
+            )
 
         seq_clock = time.perf_counter()
         seq_peak = 0.0

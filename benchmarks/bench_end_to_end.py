@@ -140,8 +140,12 @@ def write_city(n_nodes: int, folder: Path, *, seed: int = 0, xml: bool = False) 
         cut[river_row - 1] = True
         add_line([node(i, j) for j in range(side)], cut, line_tag(i), f"南北街 {i}")
         if i in bridges:
-            ways.append(([node(i, river_row - 1), node(i, river_row)],
-                         {"highway": "secondary", "bridge": "yes", "layer": "1", "name": f"桥 {i}"}))
+            ways.append(
+                (
+                    [node(i, river_row - 1), node(i, river_row)],
+                    {"highway": "secondary", "bridge": "yes", "layer": "1", "name": f"桥 {i}"},
+                )
+            )
     diagonal = np.flatnonzero(rng.random((side - 1) * (side - 1)) < 0.05)
     for flat in diagonal:
         i, j = divmod(int(flat), side - 1)
@@ -194,13 +198,26 @@ def write_city(n_nodes: int, folder: Path, *, seed: int = 0, xml: bool = False) 
     clon, clat = west + (cols + 0.5) * dlon, north - (rows + 0.5) * dlat
     mx, my = to_metric.transform(clon.ravel(), clat.ravel())
     mx, my = np.asarray(mx).reshape(clon.shape), np.asarray(my).reshape(clon.shape)
-    inside = (mx > origin[0]) & (mx < origin[0] + (side - 1) * BLOCK_M) & (my > origin[1]) & (
-        my < origin[1] + (side - 1) * BLOCK_M
+    inside = (
+        (mx > origin[0])
+        & (mx < origin[0] + (side - 1) * BLOCK_M)
+        & (my > origin[1])
+        & (my < origin[1] + (side - 1) * BLOCK_M)
     )
     populated = inside & (np.abs(my - river_y) > 60) & (rng.random(clon.shape) > 0.03)
     people = np.where(populated, np.round(rng.lognormal(2.3, 0.9, clon.shape), 2) + 0.05, 0.0).astype("float32")
-    profile = {"driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32", "crs": "EPSG:4326",
-               "transform": transform, "nodata": -99999.0, "compress": "deflate", "tiled": True}
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4326",
+        "transform": transform,
+        "nodata": -99999.0,
+        "compress": "deflate",
+        "tiled": True,
+    }
     with rasterio.open(folder / "population.tif", "w", **profile) as dst:
         dst.write(people, 1)
 
@@ -210,17 +227,28 @@ def write_city(n_nodes: int, folder: Path, *, seed: int = 0, xml: bool = False) 
     fy = rng.uniform(origin[1], origin[1] + (side - 1) * BLOCK_M, n_facilities)
     fy = np.where(np.abs(fy - river_y) < 60, fy + 120, fy)
     facilities = gpd.GeoDataFrame(
-        {"facility_id": [f"V{i:06d}" for i in range(n_facilities)], "name": [f"场馆 {i}" for i in range(n_facilities)],
-         "kind": kinds, "area_m2": [TYPICAL_AREA_M2[k] for k in kinds], "open_to_public": True},
-        geometry=shapely.points(fx, fy), crs=CITY_CRS,
+        {
+            "facility_id": [f"V{i:06d}" for i in range(n_facilities)],
+            "name": [f"场馆 {i}" for i in range(n_facilities)],
+            "kind": kinds,
+            "area_m2": [TYPICAL_AREA_M2[k] for k in kinds],
+            "open_to_public": True,
+        },
+        geometry=shapely.points(fx, fy),
+        crs=CITY_CRS,
     ).to_crs(4326)
     facilities.to_file(folder / "facilities.geojson", driver="GeoJSON")
     x0, x1 = origin[0] - 200, origin[0] + side * BLOCK_M + 200
     y0, y1 = origin[1] - 200, origin[1] + side * BLOCK_M + 200
     districts = gpd.GeoDataFrame(
-        {"adcode": ["150602", "150699"], "name_zh": ["南区", "北区"], "name_en": ["South", "North"],
-         "level": ["district", "district"]},
-        geometry=[shapely.box(x0, y0, x1, river_y), shapely.box(x0, river_y, x1, y1)], crs=CITY_CRS,
+        {
+            "adcode": ["150602", "150699"],
+            "name_zh": ["南区", "北区"],
+            "name_en": ["South", "North"],
+            "level": ["district", "district"],
+        },
+        geometry=[shapely.box(x0, y0, x1, river_y), shapely.box(x0, river_y, x1, y1)],
+        crs=CITY_CRS,
     ).to_crs(4326)
     districts.to_file(folder / "districts.geojson", driver="GeoJSON")
     (folder / "study.toml").write_text(
@@ -273,8 +301,10 @@ def run_measured(args: list[str], *, cwd: Path, memory_limit_mb: float) -> dict:
         for line in stream:
             sink.append((time.perf_counter() - start, line.rstrip("\n")) if stamped else line)
 
-    readers = [threading.Thread(target=read, args=(process.stderr, lines, True), daemon=True),
-               threading.Thread(target=read, args=(process.stdout, out, False), daemon=True)]
+    readers = [
+        threading.Thread(target=read, args=(process.stderr, lines, True), daemon=True),
+        threading.Thread(target=read, args=(process.stdout, out, False), daemon=True),
+    ]
     for reader in readers:
         reader.start()
     while True:
@@ -292,8 +322,15 @@ def run_measured(args: list[str], *, cwd: Path, memory_limit_mb: float) -> dict:
         reader.join(timeout=5)
     own_peak = usage.ru_maxrss / 1024.0  # the run's own peak (forked helpers it waited for included)
     stdout = "".join(out)
-    return {"wall_s": wall, "returncode": process.returncode, "peak_tree_mb": peak_tree, "maxrss_children_mb": own_peak,
-            "stopped_for_memory": stopped, "stderr": lines, "stdout": stdout}
+    return {
+        "wall_s": wall,
+        "returncode": process.returncode,
+        "peak_tree_mb": peak_tree,
+        "maxrss_children_mb": own_peak,
+        "stopped_for_memory": stopped,
+        "stderr": lines,
+        "stdout": stdout,
+    }
 
 
 _LOG = re.compile(r"^\d\d:\d\d:\d\d (?P<name>[\w.]+) (?P<level>[A-Z]+): (?P<message>.*)$")
@@ -405,9 +442,12 @@ def bench_map_page(n_cells: int, *, n_kinds: int = 10, seed: int = 0) -> dict:
     cols, rows = cols.ravel()[:n_cells], rows.ravel()[:n_cells]
     west, south = lon0 + cols * step, lat0 + rows * step
     cells = gpd.GeoDataFrame(
-        {"population": np.round(rng.lognormal(2.3, 0.9, n_cells), 2) + 0.05,
-         "district": np.where(rows < side // 2, "南区", "北区")},
-        geometry=shapely.box(west, south, west + step, south + step), crs=4326,
+        {
+            "population": np.round(rng.lognormal(2.3, 0.9, n_cells), 2) + 0.05,
+            "district": np.where(rows < side // 2, "南区", "北区"),
+        },
+        geometry=shapely.box(west, south, west + step, south + step),
+        crs=4326,
     )
     metric = pyproj.Transformer.from_crs(4326, CITY_CRS, always_xy=True)
     x, y = metric.transform(west + step / 2, south + step / 2)
@@ -422,9 +462,12 @@ def bench_map_page(n_cells: int, *, n_kinds: int = 10, seed: int = 0) -> dict:
         distance = cKDTree(points).query(xy)[0] * 1.3 + rng.uniform(0, 40, n_cells)
         cells[f"dist_m_{kind}"] = np.where(distance < 5000, distance, np.inf)
     facilities = gpd.GeoDataFrame(
-        {"kind": np.repeat(kinds, [len(venues_xy[k]) for k in kinds]),
-         "name": [f"场馆 {i}" for i in range(len(venues_xy["any"]))]},
-        geometry=shapely.points(venues_xy["any"]), crs=CITY_CRS,
+        {
+            "kind": np.repeat(kinds, [len(venues_xy[k]) for k in kinds]),
+            "name": [f"场馆 {i}" for i in range(len(venues_xy["any"]))],
+        },
+        geometry=shapely.points(venues_xy["any"]),
+        crs=CITY_CRS,
     )
     folder = Path(tempfile.mkdtemp(prefix="ordos-map-"))
     try:
@@ -434,14 +477,23 @@ def bench_map_page(n_cells: int, *, n_kinds: int = 10, seed: int = 0) -> dict:
         build = time.perf_counter() - start
         path = folder / "coverage.html"
         path.write_text(page, encoding="utf-8")
-        result = {"cells": n_cells, "kinds": n_kinds, "facilities": len(facilities), "build_s": build,
-                  "coverage_html_mb": path.stat().st_size / 1e6, "browser_draw_s": browser_draw_s(path)}
+        result = {
+            "cells": n_cells,
+            "kinds": n_kinds,
+            "facilities": len(facilities),
+            "build_s": build,
+            "coverage_html_mb": path.stat().st_size / 1e6,
+            "browser_draw_s": browser_draw_s(path),
+        }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     draw = result["browser_draw_s"]
-    print(f"\n## maps stage alone: {n_cells:,} cells, {n_kinds} kinds + any, {len(facilities):,} venues: "
-          f"coverage.html {result['coverage_html_mb']:.1f} MB built in {build:.1f} s"
-          + (f", drawn by headless Chromium in {draw:.1f} s" if draw is not None else ""), flush=True)
+    print(
+        f"\n## maps stage alone: {n_cells:,} cells, {n_kinds} kinds + any, {len(facilities):,} venues: "
+        f"coverage.html {result['coverage_html_mb']:.1f} MB built in {build:.1f} s"
+        + (f", drawn by headless Chromium in {draw:.1f} s" if draw is not None else ""),
+        flush=True,
+    )
     return result
 
 
@@ -462,9 +514,11 @@ def reload_network(folder: Path, *, memory_limit_mb: float) -> dict:
         print(f"reload failed: {run['stderr'][-3:]}")
         return {"error": run["stderr"][-3:]}
     steps = json.loads(run["stdout"].strip().splitlines()[-1])
-    print(f"reload of the cached network ({steps['cache']}): {run['wall_s']:.1f} s whole process, "
-          f"load_walk_network {steps['load_s']:.1f} s, {steps['nodes']:,} nodes, {steps['edges']:,} edges, "
-          f"peak {run['peak_tree_mb'] / 1024:.2f} GB")
+    print(
+        f"reload of the cached network ({steps['cache']}): {run['wall_s']:.1f} s whole process, "
+        f"load_walk_network {steps['load_s']:.1f} s, {steps['nodes']:,} nodes, {steps['edges']:,} edges, "
+        f"peak {run['peak_tree_mb'] / 1024:.2f} GB"
+    )
     return steps | {"wall_s": run["wall_s"], "peak_tree_mb": run["peak_tree_mb"]}
 
 
@@ -474,19 +528,31 @@ def bench_size(n_nodes: int, *, run_args: list[str], osmnx: bool, memory_limit_m
         mark = time.perf_counter()
         city = write_city(n_nodes, folder, xml=osmnx)
         city["write_s"] = time.perf_counter() - mark
-        print(f"\n## {n_nodes:,}-node city: {city['osm_nodes']:,} OSM nodes, {city['osm_ways']:,} ways, "
-              f"{city['populated_cells']:,} populated cells, {city['facilities']:,} venues; "
-              f"city.osm.pbf {city['pbf_mb']:.1f} MB (written in {city['write_s']:.0f} s)", flush=True)
+        print(
+            f"\n## {n_nodes:,}-node city: {city['osm_nodes']:,} OSM nodes, {city['osm_ways']:,} ways, "
+            f"{city['populated_cells']:,} populated cells, {city['facilities']:,} venues; "
+            f"city.osm.pbf {city['pbf_mb']:.1f} MB (written in {city['write_s']:.0f} s)",
+            flush=True,
+        )
         command = [sys.executable, "-m", "ordos_geo.cli", "-v", "run", "--config", "study.toml", *run_args]
         env_path = os.environ.get("PYTHONPATH", "")
         os.environ["PYTHONPATH"] = f"{ROOT}{os.pathsep}{env_path}" if env_path else str(ROOT)
         run = run_measured(command, cwd=folder, memory_limit_mb=memory_limit_mb)
-        result = {"n_nodes": n_nodes, "city": city, "run_args": run_args, "wall_s": run["wall_s"],
-                  "returncode": run["returncode"], "peak_tree_mb": run["peak_tree_mb"],
-                  "maxrss_mb": run["maxrss_children_mb"], "stopped_for_memory": run["stopped_for_memory"]}
-        print(f"ordos-geo run {' '.join(run_args)}: exit {run['returncode']}, {run['wall_s']:.1f} s wall, "
-              f"peak RSS {run['maxrss_children_mb'] / 1024:.2f} GB (largest process), "
-              f"{run['peak_tree_mb'] / 1024:.2f} GB (process tree, sampled)")
+        result = {
+            "n_nodes": n_nodes,
+            "city": city,
+            "run_args": run_args,
+            "wall_s": run["wall_s"],
+            "returncode": run["returncode"],
+            "peak_tree_mb": run["peak_tree_mb"],
+            "maxrss_mb": run["maxrss_children_mb"],
+            "stopped_for_memory": run["stopped_for_memory"],
+        }
+        print(
+            f"ordos-geo run {' '.join(run_args)}: exit {run['returncode']}, {run['wall_s']:.1f} s wall, "
+            f"peak RSS {run['maxrss_children_mb'] / 1024:.2f} GB (largest process), "
+            f"{run['peak_tree_mb'] / 1024:.2f} GB (process tree, sampled)"
+        )
         print("  at (s) | step (s) | progress line")
         for at, step, text in progress_lines(run["stderr"]):
             print(f"  {at:6.1f} | {step:8.1f} | {text}")
@@ -496,8 +562,10 @@ def bench_size(n_nodes: int, *, run_args: list[str], osmnx: bool, memory_limit_m
             result["coverage_html_mb"] = coverage.stat().st_size / 1e6
             result["browser_draw_s"] = browser_draw_s(coverage)
             draw = result["browser_draw_s"]
-            print(f"  coverage.html {result['coverage_html_mb']:.1f} MB"
-                  + (f", drawn by headless Chromium in {draw:.1f} s" if draw is not None else ""))
+            print(
+                f"  coverage.html {result['coverage_html_mb']:.1f} MB"
+                + (f", drawn by headless Chromium in {draw:.1f} s" if draw is not None else "")
+            )
         result["reload"] = reload_network(folder, memory_limit_mb=memory_limit_mb)
         if osmnx:
             code = (
@@ -507,13 +575,16 @@ def bench_size(n_nodes: int, *, run_args: list[str], osmnx: bool, memory_limit_m
             )
             recipe = run_measured(
                 [sys.executable, "-c", code, str(ROOT), city["xml"], "population.tif", "facilities.geojson"],
-                cwd=folder, memory_limit_mb=memory_limit_mb,
+                cwd=folder,
+                memory_limit_mb=memory_limit_mb,
             )
             if recipe["returncode"] == 0:
                 steps = json.loads(recipe["stdout"].strip().splitlines()[-1])
                 result["osmnx"] = steps | {"wall_s": recipe["wall_s"], "peak_tree_mb": recipe["peak_tree_mb"]}
-                print(f"osmnx recipe: {recipe['wall_s']:.1f} s wall, peak {recipe['peak_tree_mb'] / 1024:.2f} GB; "
-                      + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items() if k not in ("nodes",)))
+                print(
+                    f"osmnx recipe: {recipe['wall_s']:.1f} s wall, peak {recipe['peak_tree_mb'] / 1024:.2f} GB; "
+                    + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items() if k not in ("nodes",))
+                )
             else:
                 result["osmnx"] = {"error": recipe["stderr"][-3:]}
                 print(f"osmnx recipe failed: {recipe['stderr'][-3:]}")
@@ -527,20 +598,36 @@ def bench_size(n_nodes: int, *, run_args: list[str], osmnx: bool, memory_limit_m
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 400_000])
-    parser.add_argument("--run-args", nargs=argparse.REMAINDER, default=[],
-                        help="flags passed to `ordos-geo run` (last on the line), e.g. --no-siting --no-trails")
+    parser.add_argument(
+        "--run-args",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="flags passed to `ordos-geo run` (last on the line), e.g. --no-siting --no-trails",
+    )
     parser.add_argument("--osmnx-max-nodes", type=int, default=400_000, help="run the osmnx recipe up to this size")
     parser.add_argument("--memory-limit-gb", type=float, default=10.0, help="stop a run whose process tree passes this")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     parser.add_argument("--keep", type=Path, help="copy each city folder (inputs and outputs) here")
-    parser.add_argument("--map-cells", type=int, nargs="*", default=[],
-                        help="also time the maps stage alone on this many cells (e.g. 1360000)")
+    parser.add_argument(
+        "--map-cells",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also time the maps stage alone on this many cells (e.g. 1360000)",
+    )
     args = parser.parse_args()
-    print(f"# ordos-geo end to end: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"# ordos-geo end to end: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
+    )
     results = [
-        bench_size(n, run_args=args.run_args, osmnx=n <= args.osmnx_max_nodes,
-                   memory_limit_mb=args.memory_limit_gb * 1024, keep=args.keep)
+        bench_size(
+            n,
+            run_args=args.run_args,
+            osmnx=n <= args.osmnx_max_nodes,
+            memory_limit_mb=args.memory_limit_gb * 1024,
+            keep=args.keep,
+        )
         for n in args.sizes
     ]
     results += [bench_map_page(n) for n in args.map_cells]

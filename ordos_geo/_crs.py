@@ -68,9 +68,7 @@ def _apply_to_geometries(geoms: np.ndarray, converter) -> np.ndarray:
     return shapely.transform(geoms, transform)
 
 
-def convert_to_wgs84(
-    gdf: gpd.GeoDataFrame, *, source: CoordinateSystem, name: str = "input"
-) -> gpd.GeoDataFrame:
+def convert_to_wgs84(gdf: gpd.GeoDataFrame, *, source: CoordinateSystem, name: str = "input") -> gpd.GeoDataFrame:
     """Return a copy of ``gdf`` in WGS-84, undoing a GCJ-02 or BD-09 offset.
 
     Parameters
@@ -102,9 +100,7 @@ def convert_to_wgs84(
         return gdf.to_crs(4326)
     out = gdf.copy()
     if source != "wgs84":
-        out.geometry = gpd.GeoSeries(
-            _apply_to_geometries(out.geometry.values, _TO_WGS84[source]), index=out.index
-        )
+        out.geometry = gpd.GeoSeries(_apply_to_geometries(out.geometry.values, _TO_WGS84[source]), index=out.index)
     return out.set_crs(4326, allow_override=True)
 
 

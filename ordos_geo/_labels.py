@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 
-
 def _frozen(table: dict[str, dict[str, str]]) -> Mapping[str, Mapping[str, str]]:
     return MappingProxyType({language: MappingProxyType(labels) for language, labels in table.items()})
 
@@ -373,11 +372,20 @@ DISTRICTS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
 UNITS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
     {
         "zh": {
-            "m2_per_capita": "m²/人", "share": "比例", "count": "个", "km": "公里", "m2": "m²", "m": "米",
+            "m2_per_capita": "m²/人",
+            "share": "比例",
+            "count": "个",
+            "km": "公里",
+            "m2": "m²",
+            "m": "米",
             "per_1000": "人/千人",
         },
         "en": {
-            "m2_per_capita": "m² per resident", "share": "share", "count": "count", "km": "km", "m2": "m²",
+            "m2_per_capita": "m² per resident",
+            "share": "share",
+            "count": "count",
+            "km": "km",
+            "m2": "m²",
             "per_1000": "per 1,000 residents",
         },
     }

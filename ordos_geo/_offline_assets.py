@@ -133,8 +133,9 @@ def markercluster_js() -> str:
 def markercluster_css() -> str:
     """Return Leaflet.markercluster's CSS (its base and default cluster styles)."""
     folder = _VENDOR / "leaflet.markercluster"
-    return "\n".join((folder / name).read_text(encoding="utf-8") for name in ("MarkerCluster.css",
-                                                                            "MarkerCluster.Default.css"))
+    return "\n".join(
+        (folder / name).read_text(encoding="utf-8") for name in ("MarkerCluster.css", "MarkerCluster.Default.css")
+    )
 
 
 _INLINE_JS = {"leaflet": leaflet_js, "jquery": jquery_js}

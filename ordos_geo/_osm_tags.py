@@ -54,15 +54,46 @@ OSM_TAG_KEYS: tuple[str, ...] = ("leisure", "sport", "amenity")
 
 #: Sports played on a small hard court (多功能运动场 / 笼式球场).
 COURT_SPORTS: frozenset[str] = frozenset(
-    {"basketball", "volleyball", "tennis", "badminton", "table_tennis", "handball", "multi", "futsal", "netball",
-     "streetball", "beachvolleyball", "padel", "pickleball"}
+    {
+        "basketball",
+        "volleyball",
+        "tennis",
+        "badminton",
+        "table_tennis",
+        "handball",
+        "multi",
+        "futsal",
+        "netball",
+        "streetball",
+        "beachvolleyball",
+        "padel",
+        "pickleball",
+    }
 )
 
 #: (key, value) pairs that are not exercise places; such rows are dropped.
 NOT_A_FACILITY: frozenset[tuple[str, str]] = frozenset(
-    {("leisure", v) for v in ("picnic_table", "bleachers", "outdoor_seating", "firepit", "bandstand", "slipway",
-                              "marina", "common", "nature_reserve", "sauna", "adult_gaming_centre",
-                              "amusement_arcade", "hackerspace", "escape_game", "resort", "beach_resort")}
+    {
+        ("leisure", v)
+        for v in (
+            "picnic_table",
+            "bleachers",
+            "outdoor_seating",
+            "firepit",
+            "bandstand",
+            "slipway",
+            "marina",
+            "common",
+            "nature_reserve",
+            "sauna",
+            "adult_gaming_centre",
+            "amusement_arcade",
+            "hackerspace",
+            "escape_game",
+            "resort",
+            "beach_resort",
+        )
+    }
     | {("amenity", v) for v in ("parking", "bench", "toilets", "restaurant", "cafe", "shelter")}
 )
 
@@ -70,8 +101,17 @@ NOT_A_FACILITY: frozenset[tuple[str, str]] = frozenset(
 UNMAPPED = "__unmapped__"
 
 _OTHER_LEISURE = frozenset(
-    {"ice_rink", "golf_course", "horse_riding", "miniature_golf", "dance", "bowling_alley", "climbing",
-     "disc_golf_course", "trampoline_park"}
+    {
+        "ice_rink",
+        "golf_course",
+        "horse_riding",
+        "miniature_golf",
+        "dance",
+        "bowling_alley",
+        "climbing",
+        "disc_golf_course",
+        "trampoline_park",
+    }
 )
 _SCHOOL_AMENITIES = frozenset({"school", "university", "college", "kindergarten"})
 _TRAIL_SPORTS = frozenset({"running", "fitness", "jogging", "athletics"})

@@ -448,8 +448,14 @@ def run_batch_study(
                 figures = _scorecard_figures(results.scorecard)
                 study_dir = out_dir / study.name
                 files = sorted(p.relative_to(study_dir).as_posix() for p in study_dir.rglob("*") if p.is_file())
-                manifest = {"study": study.name, "fingerprint": fingerprint, "version": __version__,
-                            "stages": list(stages), "files": files, "figures": figures}
+                manifest = {
+                    "study": study.name,
+                    "fingerprint": fingerprint,
+                    "version": __version__,
+                    "stages": list(stages),
+                    "files": files,
+                    "figures": figures,
+                }
                 io.write_json(manifest, _manifest_path(out_dir, study.name))
                 record.update(figures, status="ok")
         except OrdosGeoError as exc:

@@ -42,7 +42,8 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="study name; names the output folders")
     parser.add_argument("--network", type=Path, help="walk network: .osm, .osm.bz2, .osm.pbf or .graphml")
     parser.add_argument(
-        "--population", type=Path,
+        "--population",
+        type=Path,
         help="population: GeoTIFF, points (CSV/XLSX lon/lat or vector) or community/street polygons with counts",
     )
     parser.add_argument(
@@ -257,9 +258,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     studies = batch.read_studies(args.studies)
     stages = [s for s in batch.DEFAULT_STAGES if not getattr(args, f"no_{s}", False)]
-    with batch.batch_client(
-        scheduler=args.scheduler, n_workers=args.workers, memory_limit=args.memory_limit
-    ) as client:
+    with batch.batch_client(scheduler=args.scheduler, n_workers=args.workers, memory_limit=args.memory_limit) as client:
         print(f"{len(studies)} studies on {client.scheduler.address}; dashboard: {client.dashboard_link}", flush=True)
 
         def show(record: dict) -> None:
@@ -267,11 +266,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             runtime = record.get("runtime_s") or 0.0
             print(f"{record['study']:>24}: {record['status']} ({runtime:.1f} s){error}", flush=True)
 
-        summary = batch.run_batch(studies, out_dir=args.out, client=client, stages=stages, force=args.force,
-                                  on_record=show)
+        summary = batch.run_batch(
+            studies, out_dir=args.out, client=client, stages=stages, force=args.force, on_record=show
+        )
     counts = summary["status"].value_counts()
-    print(", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "skipped", "failed")) + f"; summary: "
-          f"{args.out / 'batch_summary.csv'}, {args.out / 'index.html'}")
+    print(
+        ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "skipped", "failed")) + f"; summary: "
+        f"{args.out / 'batch_summary.csv'}, {args.out / 'index.html'}"
+    )
     return 1 if counts.get("failed", 0) else 0
 
 
@@ -366,8 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("studies", type=Path, help="folder of study TOML files, or a CSV with one row per study")
     batch.add_argument("--out", type=Path, required=True, help="batch folder: DIR/<study>/ for each study")
     batch.add_argument(
-        "--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 (default: "
-        "$DASK_SCHEDULER_ADDRESS, else a local cluster)"
+        "--scheduler",
+        help="address of a running Dask scheduler, e.g. tcp://host:8786 (default: "
+        "$DASK_SCHEDULER_ADDRESS, else a local cluster)",
     )
     batch.add_argument("--workers", type=int, help="local worker processes (default: one per CPU)")
     batch.add_argument("--memory-limit", default="auto", help="memory per local worker, e.g. 4GB (default: auto)")
@@ -380,7 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--config", type=Path, help="study TOML whose [fetch] section gives these options")
     fetch.add_argument("--area", help="adcode (e.g. 150602) or name (e.g. Dongsheng, 东胜区)")
     fetch.add_argument("--out", type=Path, help="folder to write (default data/raw/<area>)")
-    fetch.add_argument("--overpass-url", help="Overpass API base URL, e.g. a mirror (default https://overpass-api.de/api)")
+    fetch.add_argument(
+        "--overpass-url", help="Overpass API base URL, e.g. a mirror (default https://overpass-api.de/api)"
+    )
     fetch.add_argument("--overpass-timeout", type=float, help="seconds Overpass may spend on a query (default 180)")
     fetch.add_argument(
         "--population",
@@ -390,10 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "--boundary-coordinates", choices=settings.COORDINATE_SYSTEMS, help="datum of --boundary (Amap: gcj02)"
     )
-    fetch.add_argument("--downloads", type=Path, help="cache of WorldPop files and Overpass answers "
-                       "(default <out>/../_downloads)")
     fetch.add_argument(
-        "--no-ages", action="store_true",
+        "--downloads", type=Path, help="cache of WorldPop files and Overpass answers (default <out>/../_downloads)"
+    )
+    fetch.add_argument(
+        "--no-ages",
+        action="store_true",
         help="skip WorldPop's 2020 age and sex grids (ten country files) summed into population_60plus.tif; "
         "then the boundaries' census share splits the residents aged 60+",
     )

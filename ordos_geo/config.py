@@ -117,11 +117,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _number(*, gt: float | None = None, ge: float | None = None, le: float | None = None,
-            integer: bool = False) -> Callable[[Any], Any]:
+def _number(
+    *, gt: float | None = None, ge: float | None = None, le: float | None = None, integer: bool = False
+) -> Callable[[Any], Any]:
     """A check for one number in a range (``gt``/``ge`` below, ``le`` above)."""
-    bounds = [f"> {gt:g}" if gt is not None else "", f">= {ge:g}" if ge is not None else "",
-              f"<= {le:g}" if le is not None else ""]
+    bounds = [
+        f"> {gt:g}" if gt is not None else "",
+        f">= {ge:g}" if ge is not None else "",
+        f"<= {le:g}" if le is not None else "",
+    ]
     wanted = ("a whole number" if integer else "a number") + " " + " and ".join(b for b in bounds if b)
 
     def check(value: Any) -> Any:
@@ -228,8 +232,16 @@ def _nearest(word: str, options: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _key(section: str, default: Any, check: Callable[[Any], Any], *, key: str | None = None,
-         flag: str | None = None, path: bool = False, also: tuple[str, ...] = ()) -> Any:
+def _key(
+    section: str,
+    default: Any,
+    check: Callable[[Any], Any],
+    *,
+    key: str | None = None,
+    flag: str | None = None,
+    path: bool = False,
+    also: tuple[str, ...] = (),
+) -> Any:
     """Declare a study-file key: its section, default, check and command-line flag.
 
     Adding a key to the study file is one field written with this helper; the
@@ -281,16 +293,21 @@ def _facility_sources(value: Any) -> tuple[FacilitySource, ...]:
             raise _Invalid(f"entries need a path, e.g. {{ path = 'amap.csv', coordinates = 'gcj02' }}, got {item!r}")
         unknown = [k for k in item if k not in _SOURCE_KEYS]
         if unknown:
-            raise _Invalid(f"entry key {unknown[0]!r} is unknown{_nearest(unknown[0], _SOURCE_KEYS)}; "
-                           f"use {', '.join(_SOURCE_KEYS)}")
+            raise _Invalid(
+                f"entry key {unknown[0]!r} is unknown{_nearest(unknown[0], _SOURCE_KEYS)}; "
+                f"use {', '.join(_SOURCE_KEYS)}"
+            )
         try:
             coordinates = _datum(item.get("coordinates", settings.DEFAULT_COORDINATE_SYSTEM))
         except _Invalid as error:
             raise _Invalid(f"file {Path(str(item['path'])).name}: coordinates {error}") from None
-        sources.append(FacilitySource(
-            _path(item["path"]), coordinates,
-            *(_optional(_text)(item.get(k)) for k in ("layer", "lon_column", "lat_column")),
-        ))
+        sources.append(
+            FacilitySource(
+                _path(item["path"]),
+                coordinates,
+                *(_optional(_text)(item.get(k)) for k in ("layer", "lon_column", "lat_column")),
+            )
+        )
     return tuple(sources)
 
 
@@ -346,20 +363,18 @@ class StudyConfig:
     area_policy: str = _key("accessibility", settings.DEFAULT_AREA_POLICY, _choice(*settings.AREA_POLICIES))
     split_by_district: bool = _key("accessibility", False, _boolean)
     winter_kinds: tuple[str, ...] = _key("accessibility", settings.WINTER_KINDS, _kinds)
-    age_distance_m: float = _key(
-        "accessibility", settings.DEFAULT_AGE_DISTANCE_M, _number(gt=0, le=10_000)
-    )
+    age_distance_m: float = _key("accessibility", settings.DEFAULT_AGE_DISTANCE_M, _number(gt=0, le=10_000))
     siting_enabled: bool = _key("siting", True, _boolean, key="enabled")
-    siting_method: str = _key(
-        "siting", settings.DEFAULT_SITING_METHOD, _choice(*settings.SITING_METHODS), key="method"
-    )
+    siting_method: str = _key("siting", settings.DEFAULT_SITING_METHOD, _choice(*settings.SITING_METHODS), key="method")
     siting_budget: float | None = _key("siting", None, _optional(_number(gt=0)), key="budget")
     siting_objective: str = _key(
         "siting", settings.DEFAULT_SITING_OBJECTIVE, _choice(*settings.SITING_OBJECTIVES), key="objective"
     )
     siting_plan: dict[str, int] = _key(
-        "siting", dict(settings.DEFAULT_SITING_PLAN),
-        _mapping_of(_PLAN_KEYS, _number(ge=0, le=10_000, integer=True), "{ sports_park = 1 }"), key="plan",
+        "siting",
+        dict(settings.DEFAULT_SITING_PLAN),
+        _mapping_of(_PLAN_KEYS, _number(ge=0, le=10_000, integer=True), "{ sports_park = 1 }"),
+        key="plan",
     )
     siting_min_land_area_m2: dict[str, float] = _key(
         "siting", {}, _mapping_of(_SITE_TYPES, _number(gt=0), "{ sports_park = 10000 }"), key="min_land_area_m2"
@@ -392,8 +407,10 @@ class StudyConfig:
             )
             raise ConfigError(msg)
         if self.min_trail_m > self.trail_budget_m:
-            msg = (f"{self._where('min_trail_m')} ({self.min_trail_m:g} m) is longer than the whole "
-                   f"{self._where('trail_budget_m', short=True)} ({self.trail_budget_m:g} m); lower one of them")
+            msg = (
+                f"{self._where('min_trail_m')} ({self.min_trail_m:g} m) is longer than the whole "
+                f"{self._where('trail_budget_m', short=True)} ({self.trail_budget_m:g} m); lower one of them"
+            )
             raise ConfigError(msg)
 
     def _where(self, name: str, *, short: bool = False) -> str:
@@ -492,8 +509,10 @@ class StudyConfig:
             for key in table:
                 if key not in known[section]:
                     hint = _nearest(key, known[section]) or _nearest_key(key, known)
-                    msg = (f"{where}: [{section}] {key} is not a study key{hint}; keys of [{section}]: "
-                           f"{', '.join(known[section])}")
+                    msg = (
+                        f"{where}: [{section}] {key} is not a study key{hint}; keys of [{section}]: "
+                        f"{', '.join(known[section])}"
+                    )
                     raise ConfigError(msg)
         kwargs: dict[str, Any] = {"source": source}
         for f in _key_fields():
@@ -513,8 +532,10 @@ class StudyConfig:
                 if f.name == "name":
                     value = source.stem if source else "study"
                 else:
-                    msg = (f"{where}: [{f.metadata['section']}] {key} is required (path to the {key} file, "
-                           "relative to the config)")
+                    msg = (
+                        f"{where}: [{f.metadata['section']}] {key} is required (path to the {key} file, "
+                        "relative to the config)"
+                    )
                     raise ConfigError(msg)
             else:
                 continue
@@ -618,8 +639,9 @@ class FetchConfig:
     boundary_coordinates: str = _key("fetch", settings.DEFAULT_COORDINATE_SYSTEM, _datum)
     population: str = _key("fetch", "worldpop", _text)
     overpass_url: str = _key("fetch", settings.DEFAULT_OVERPASS_URL, _http_url)
-    overpass_timeout_s: float = _key("fetch", settings.DEFAULT_OVERPASS_TIMEOUT_S, _number(gt=0, le=86_400),
-                                     flag="--overpass-timeout")
+    overpass_timeout_s: float = _key(
+        "fetch", settings.DEFAULT_OVERPASS_TIMEOUT_S, _number(gt=0, le=86_400), flag="--overpass-timeout"
+    )
     downloads: Path | None = _key("fetch", None, _optional(_path), path=True)
     ages_60plus: bool = _key("fetch", True, _boolean, flag="--no-ages")
     source: Path | None = None
@@ -662,16 +684,22 @@ class FetchConfig:
         known = _known_keys()["fetch"]
         for key in table:
             if key not in known:
-                msg = (f"{path}: [fetch] {key} is not a fetch key{_nearest(key, known)}; keys of [fetch]: "
-                       f"{', '.join(known)}")
+                msg = (
+                    f"{path}: [fetch] {key} is not a fetch key{_nearest(key, known)}; keys of [fetch]: "
+                    f"{', '.join(known)}"
+                )
                 raise ConfigError(msg)
         kwargs: dict[str, Any] = {}
         for f in _fetch_fields():
             value = table.get(_toml_key(f))
             if value is None:
                 continue
-            local = f.name == "population" and isinstance(value, str) and value not in _POPULATION_SOURCES and \
-                not value.startswith(("https://", "http://"))
+            local = (
+                f.name == "population"
+                and isinstance(value, str)
+                and value not in _POPULATION_SOURCES
+                and not value.startswith(("https://", "http://"))
+            )
             if (f.metadata["path"] or local) and isinstance(value, str):
                 value = (path.parent / value).resolve()
             kwargs[f.name] = str(value) if f.name == "population" else value

@@ -99,8 +99,20 @@ logger = logging.getLogger(__name__)
 
 #: OSM tags of sports venues: they go to ``osm_features.geojson`` (kinds from :mod:`ordos_geo._osm_tags`).
 VENUE_TAGS: dict[str, bool | list[str]] = {
-    "leisure": ["pitch", "sports_centre", "stadium", "swimming_pool", "fitness_centre", "fitness_station", "park",
-                "playground", "track", "sports_hall", "garden", "ice_rink"],
+    "leisure": [
+        "pitch",
+        "sports_centre",
+        "stadium",
+        "swimming_pool",
+        "fitness_centre",
+        "fitness_station",
+        "park",
+        "playground",
+        "track",
+        "sports_hall",
+        "garden",
+        "ice_rink",
+    ],
     "sport": True,
     "amenity": ["school", "university", "college", "gym"],
 }
@@ -221,8 +233,13 @@ def query_polygon(
     series = gpd.GeoSeries([boundary], crs=4326)
     metric = series.to_crs(metric_crs_for(series))
     grown = metric.buffer(buffer_m).simplify(buffer_m / 2, preserve_topology=True)
-    shell = grown.map(lambda g: shapely.Polygon(g.exterior) if g.geom_type == "Polygon" else shapely.MultiPolygon(
-        [shapely.Polygon(p.exterior) for p in g.geoms]))
+    shell = grown.map(
+        lambda g: (
+            shapely.Polygon(g.exterior)
+            if g.geom_type == "Polygon"
+            else shapely.MultiPolygon([shapely.Polygon(p.exterior) for p in g.geoms])
+        )
+    )
     return shell.set_crs(metric.crs, allow_override=True).to_crs(4326).iloc[0]
 
 
@@ -255,11 +272,14 @@ def split_features(features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Ge
     >>> venues["osm_id"].tolist(), "area" in venues, venues["osm_area"].tolist(), land["osm_id"].tolist()
     ([2], False, ['yes'], [1])
     """
-    tags = {key: _tag(features, key) for key in ("leisure", "sport", "amenity", "landuse", "building", "highway",
-                                                 "name")}
+    tags = {
+        key: _tag(features, key) for key in ("leisure", "sport", "amenity", "landuse", "building", "highway", "name")
+    }
     records = pd.DataFrame(tags).to_dict("records")
-    kinds = np.array([_osm_tags.kind_from_osm_tags(t, geometry_type=g) for t, g in
-                      zip(records, features.geom_type, strict=True)], dtype=object)
+    kinds = np.array(
+        [_osm_tags.kind_from_osm_tags(t, geometry_type=g) for t, g in zip(records, features.geom_type, strict=True)],
+        dtype=object,
+    )
     tagged = np.zeros(len(features), dtype=bool)
     for key in _VENUE_KEYS:
         tagged |= tags[key].notna().to_numpy()
@@ -272,12 +292,20 @@ def split_features(features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Ge
 
     venues = features.loc[venue].reset_index(drop=True)
     reserved = io.FACILITY_COLUMN_NAMES - {"name"}
-    renames = {c: f"osm_{c}" for c in venues.columns if c != venues.geometry.name and (
-        str(c).lower() in reserved or str(c).lower().startswith("name:"))}
+    renames = {
+        c: f"osm_{c}"
+        for c in venues.columns
+        if c != venues.geometry.name and (str(c).lower() in reserved or str(c).lower().startswith("name:"))
+    }
     venues = venues.rename(columns=renames)
     venues["open_to_public"] = ["unknown" if kind == "school_venue" else None for kind in kinds[venue]]
-    logger.info("fetch: %s OSM features -> %s venues, %s land polygons (renamed tag columns: %s)", len(features),
-                len(venues), len(land), ", ".join(sorted(renames)) or "none")
+    logger.info(
+        "fetch: %s OSM features -> %s venues, %s land polygons (renamed tag columns: %s)",
+        len(features),
+        len(venues),
+        len(land),
+        ", ".join(sorted(renames)) or "none",
+    )
     return venues, land
 
 
@@ -289,8 +317,11 @@ def _tag(features: gpd.GeoDataFrame, key: str) -> pd.Series:
 
 def _scalar_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Drop list/dict columns (way node lists, relation members) GeoJSON cannot hold as such."""
-    keep = [c for c in frame.columns if c == frame.geometry.name or not frame[c].map(
-        lambda v: isinstance(v, list | dict | tuple | set)).any()]
+    keep = [
+        c
+        for c in frame.columns
+        if c == frame.geometry.name or not frame[c].map(lambda v: isinstance(v, list | dict | tuple | set)).any()
+    ]
     return frame[keep]
 
 
@@ -309,26 +340,36 @@ def _check_overpass_answer(response: requests.Response, *args: Any, **kwargs: An
     if response.status_code == 413:
         body = response.request.body
         size = len(body) if isinstance(body, bytes | str) else 0
-        msg = (f"{base} refused a {size:,}-byte query (HTTP 413, request body too large): a self-hosted server "
-               "behind nginx accepts 1 MiB by default; raise nginx's client_max_body_size, or fetch a smaller area")
+        msg = (
+            f"{base} refused a {size:,}-byte query (HTTP 413, request body too large): a self-hosted server "
+            "behind nginx accepts 1 MiB by default; raise nginx's client_max_body_size, or fetch a smaller area"
+        )
         raise FetchError(msg)
     if response.status_code >= 500:
-        msg = (f"{base} answered HTTP {response.status_code} {response.reason}; the server may be overloaded: "
-               "try again later or use a mirror with --overpass-url (README lists them)")
+        msg = (
+            f"{base} answered HTTP {response.status_code} {response.reason}; the server may be overloaded: "
+            "try again later or use a mirror with --overpass-url (README lists them)"
+        )
         raise FetchError(msg)
     if response.status_code >= 400:
-        msg = (f"{base} answered HTTP {response.status_code} {response.reason}; it refused the query: check that "
-               "--overpass-url is an Overpass API base URL ending in /api, or use a mirror (README lists them)")
+        msg = (
+            f"{base} answered HTTP {response.status_code} {response.reason}; it refused the query: check that "
+            "--overpass-url is an Overpass API base URL ending in /api, or use a mirror (README lists them)"
+        )
         raise FetchError(msg)
     try:
         answer = response.json()
     except ValueError as error:
-        msg = (f"{base} did not answer with Overpass JSON ({response.headers.get('content-type', 'no type')}); "
-               "check that --overpass-url is an Overpass API base URL ending in /api")
+        msg = (
+            f"{base} did not answer with Overpass JSON ({response.headers.get('content-type', 'no type')}); "
+            "check that --overpass-url is an Overpass API base URL ending in /api"
+        )
         raise FetchError(msg) from error
     if isinstance(answer, dict) and answer.get("remark"):
-        msg = (f"{base} stopped the query before the end ({answer['remark'].strip()}); the answer would be "
-               "incomplete: raise --overpass-timeout, fetch a smaller area or use another mirror")
+        msg = (
+            f"{base} stopped the query before the end ({answer['remark'].strip()}); the answer would be "
+            "incomplete: raise --overpass-timeout, fetch a smaller area or use another mirror"
+        )
         raise FetchError(msg)
     return response
 
@@ -338,8 +379,14 @@ def _overpass(url: str, *, timeout_s: float, cache_dir: Path) -> Iterator[None]:
     """Point osmnx at ``url`` for one fetch (timeout, answer check, cache folder), then restore its settings."""
     import osmnx as ox
 
-    names = ("overpass_url", "requests_timeout", "requests_kwargs", "cache_folder", "overpass_rate_limit",
-             "doh_url_template")
+    names = (
+        "overpass_url",
+        "requests_timeout",
+        "requests_kwargs",
+        "cache_folder",
+        "overpass_rate_limit",
+        "doh_url_template",
+    )
     saved = {name: getattr(ox.settings, name) for name in names}
     getaddrinfo = socket.getaddrinfo  # osmnx pins the server's address by patching this; undone below
     base = url.rstrip("/")
@@ -356,8 +403,10 @@ def _overpass(url: str, *, timeout_s: float, cache_dir: Path) -> Iterator[None]:
     try:
         yield
     except requests.RequestException as error:
-        msg = (f"the Overpass API at {base} failed during the download ({type(error).__name__}: {error}); "
-               "run fetch again (finished answers are cached) or use a mirror with --overpass-url")
+        msg = (
+            f"the Overpass API at {base} failed during the download ({type(error).__name__}: {error}); "
+            "run fetch again (finished answers are cached) or use a mirror with --overpass-url"
+        )
         raise FetchError(msg) from error
     finally:
         for name, value in saved.items():
@@ -370,8 +419,10 @@ def _check_reachable(base: str, *, timeout_s: float) -> bool:
     try:
         response = requests.get(base + "/status", timeout=(min(10.0, timeout_s), min(30.0, timeout_s)))
     except requests.RequestException as error:
-        msg = (f"cannot reach the Overpass API at {base} ({type(error).__name__}); check the internet connection, "
-               "or use a mirror with --overpass-url (README lists them)")
+        msg = (
+            f"cannot reach the Overpass API at {base} ({type(error).__name__}); check the internet connection, "
+            "or use a mirror with --overpass-url (README lists them)"
+        )
         raise FetchError(msg) from error
     return response.ok and "available" in response.text  # "2 slots available now." / "Slot available after: ..."
 
@@ -396,8 +447,10 @@ def _download_features(
     try:
         features = ox.features_from_polygon(polygon, tags=FEATURE_TAGS)
     except ox._errors.InsufficientResponseError as error:
-        msg = (f"--area {area}: OpenStreetMap has no sports or leisure features there ({error}); "
-               "collect the venues yourself and run with --facilities")
+        msg = (
+            f"--area {area}: OpenStreetMap has no sports or leisure features there ({error}); "
+            "collect the venues yourself and run with --facilities"
+        )
         raise FetchError(msg) from error
     features = _scalar_columns(features.reset_index().rename(columns={"element": "osm_type", "id": "osm_id"}))
     inside = shapely.covers(boundary, shapely.point_on_surface(features.geometry.to_numpy()))
@@ -417,8 +470,10 @@ def _population_urls(source: str) -> tuple[str, ...] | None:
         return (source,)
     if Path(source).is_file():
         return None
-    msg = (f"--population {source!r}: not a file, a URL or a known source; use 'worldpop', "
-           "'worldpop_unconstrained', 'none', an https:// URL of a GeoTIFF, or the path of a local raster or table")
+    msg = (
+        f"--population {source!r}: not a file, a URL or a known source; use 'worldpop', "
+        "'worldpop_unconstrained', 'none', an https:// URL of a GeoTIFF, or the path of a local raster or table"
+    )
     raise ConfigError(msg)
 
 
@@ -431,8 +486,10 @@ def _check_geotiff(crs: int | None) -> Any:
                 found = dataset.crs
         except rasterio.errors.RasterioIOError as error:
             head = path.read_bytes()[:60]
-            msg = (f"the downloaded file is not a GeoTIFF (it starts {head!r}; a proxy or login page?); download it "
-                   f"in a browser, put it in {path.parent} as {path.name.removesuffix('.part')} and run fetch again")
+            msg = (
+                f"the downloaded file is not a GeoTIFF (it starts {head!r}; a proxy or login page?); download it "
+                f"in a browser, put it in {path.parent} as {path.name.removesuffix('.part')} and run fetch again"
+            )
             raise FetchError(msg) from error
         if found is None or (crs is not None and found.to_epsg() != crs):
             msg = f"the downloaded GeoTIFF has CRS {found}, not EPSG:{crs}; check the URL"
@@ -442,7 +499,11 @@ def _check_geotiff(crs: int | None) -> Any:
 
 
 def _download_first(
-    urls: tuple[str, ...], folder: Path, *, crs: int | None, what: str = "population",
+    urls: tuple[str, ...],
+    folder: Path,
+    *,
+    crs: int | None,
+    what: str = "population",
     instead: str = "pass --population with a local raster, a URL or 'none'",
 ) -> tuple[Path, str]:
     errors = []
@@ -453,14 +514,21 @@ def _download_first(
             return target, url
         try:
             logger.info("fetch: downloading %s into %s", url, folder)
-            path = io.download_file(url, target, check=_check_geotiff(crs), retries=settings.DOWNLOAD_RETRIES,
-                                    backoff_s=settings.DOWNLOAD_BACKOFF_S)
+            path = io.download_file(
+                url,
+                target,
+                check=_check_geotiff(crs),
+                retries=settings.DOWNLOAD_RETRIES,
+                backoff_s=settings.DOWNLOAD_BACKOFF_S,
+            )
         except requests.RequestException as error:  # try the next mirror, report all
             errors.append(f"{url}: {type(error).__name__}: {error}")
         else:
             return path, url
-    msg = (f"{what} download failed: {'; '.join(errors)}; download the file in a browser into {folder} "
-           f"(kept there under its published name), or {instead}")
+    msg = (
+        f"{what} download failed: {'; '.join(errors)}; download the file in a browser into {folder} "
+        f"(kept there under its published name), or {instead}"
+    )
     raise FetchError(msg)
 
 
@@ -512,13 +580,20 @@ def _population_60plus(boundary: shapely.Geometry, staging: Path, downloads: Pat
     urls: list[str] = []
     profile: dict[str, Any] = {}
     for group, mirrors in WORLDPOP_60PLUS_URLS.items():
-        path, url = _download_first(mirrors, downloads, crs=4326, what=f"WorldPop age grid {group}",
-                                    instead="fetch without the age grids (--no-ages)")
+        path, url = _download_first(
+            mirrors,
+            downloads,
+            crs=4326,
+            what=f"WorldPop age grid {group}",
+            instead="fetch without the age grids (--no-ages)",
+        )
         clipped, profile = _clip_grid(path, boundary)
         if clipped.shape[1:] != shape or not profile["transform"].almost_equals(transform):
-            msg = (f"{path.name}: the age grid does not line up with population.tif (cells {clipped.shape[1:]} at "
-                   f"{tuple(profile['transform'])[:6]}, not {shape} at {tuple(transform)[:6]}); download it again "
-                   "or fetch without the age grids (--no-ages)")
+            msg = (
+                f"{path.name}: the age grid does not line up with population.tif (cells {clipped.shape[1:]} at "
+                f"{tuple(profile['transform'])[:6]}, not {shape} at {tuple(transform)[:6]}); download it again "
+                "or fetch without the age grids (--no-ages)"
+            )
             raise FetchError(msg)
         values, valid = _valid_cells(clipped[0], profile["nodata"])
         older += np.where(valid, values, 0.0)
@@ -527,10 +602,15 @@ def _population_60plus(boundary: shapely.Geometry, staging: Path, downloads: Pat
     grid = np.where(seen, older, profile["nodata"]).astype(np.float32)
     io.write_raster(grid[None, :, :], profile, staging / "population_60plus.tif")
     return {
-        "file": "population_60plus.tif", "urls": urls, "year": 2020, "resolution": "3 arc-seconds (~100 m)",
+        "file": "population_60plus.tif",
+        "urls": urls,
+        "year": 2020,
+        "resolution": "3 arc-seconds (~100 m)",
         "product": "WorldPop age and sex structures, constrained: women and men aged 60-64 ... 80+, summed",
-        "units": "people per cell", "licence": _LICENCES["worldpop"],
-        "cells": int(seen.sum()), "population_60plus_total": float(older[seen].sum()),
+        "units": "people per cell",
+        "licence": _LICENCES["worldpop"],
+        "cells": int(seen.sum()),
+        "population_60plus_total": float(older[seen].sum()),
     }
 
 
@@ -543,15 +623,21 @@ def _population(source: str, boundary: shapely.Geometry, staging: Path, download
         if not path.name.lower().endswith(_RASTER_SUFFIXES):
             cells = io.read_population(path, study_area=boundary)
             io.write_geojson(cells, staging / "population.geojson")
-            return "population.geojson", {**info, "cells": len(cells),
-                                          "population_total": float(cells["population"].sum())}
+            return "population.geojson", {
+                **info,
+                "cells": len(cells),
+                "population_total": float(cells["population"].sum()),
+            }
     else:
         path, url = _download_first(urls, downloads, crs=4326 if source in WORLDPOP_URLS else None)
         info = {"url": url, "product": source}
         if source in WORLDPOP_URLS:
             info |= {"year": 2020, "resolution": "3 arc-seconds (~100 m)", "licence": _LICENCES["worldpop"]}
-    return "population.tif", {**info, "units": "people per cell",
-                              **_clip_population(path, boundary, staging / "population.tif")}
+    return "population.tif", {
+        **info,
+        "units": "people per cell",
+        **_clip_population(path, boundary, staging / "population.tif"),
+    }
 
 
 def _compare_with_census(stats: dict[str, Any], census: float | None, *, area: str) -> None:
@@ -584,8 +670,9 @@ def _census(boundaries: gpd.GeoDataFrame | str | os.PathLike[str], adcode: str) 
 # ---------------------------------------------------------------------------
 
 
-def _study_toml(row: pd.Series, *, population: str | None, has_land: bool, fetch_keys: dict[str, Any],
-                has_60plus: bool = False) -> str:
+def _study_toml(
+    row: pd.Series, *, population: str | None, has_land: bool, fetch_keys: dict[str, Any], has_60plus: bool = False
+) -> str:
     """A study file for the fetched folder, ready for ``ordos-geo run --config``."""
     population_line = f'population = "{population}"' if population else '# population = "..."  # add a raster'
     if has_60plus:
@@ -603,7 +690,7 @@ def _study_toml(row: pd.Series, *, population: str | None, has_land: bool, fetch
         f"{population_line}\n"
         "# OSM sports venues; kinds come from the OSM tag table (ordos_geo/_osm_tags.py). OSM schools have\n"
         "# open_to_public = unknown: the open-school share needs the education bureau's own list.\n"
-        "# Add your own survey with extra_facilities = [{ path = \"survey.csv\", coordinates = \"gcj02\" }]\n"
+        '# Add your own survey with extra_facilities = [{ path = "survey.csv", coordinates = "gcj02" }]\n'
         'facilities = "osm_features.geojson"\n'
         f"{land_line}"
         'boundaries = "boundary.geojson"\n\n'
@@ -712,13 +799,21 @@ def fetch_area(
         "query_polygon": {"buffer_m": QUERY_BUFFER_M, "vertices": int(shapely.get_num_coordinates(polygon))},
         "sources": {},
     }
-    fetch_keys: dict[str, Any] = {"area": str(area), "overpass_url": overpass_url,
-                                  "overpass_timeout_s": overpass_timeout_s, "population": population,
-                                  "ages_60plus": ages_60plus}
+    fetch_keys: dict[str, Any] = {
+        "area": str(area),
+        "overpass_url": overpass_url,
+        "overpass_timeout_s": overpass_timeout_s,
+        "population": population,
+        "ages_60plus": ages_60plus,
+    }
     with io.atomic_folder(out) as staging:
         written = {"boundary": io.write_geojson(chosen, staging / "boundary.geojson")}
-        licence = _LICENCES["boundaries"] if isinstance(boundaries, str | os.PathLike) and Path(
-            boundaries) == settings.SAMPLE_DIR / "boundaries.geojson" else "the user's boundary file"
+        licence = (
+            _LICENCES["boundaries"]
+            if isinstance(boundaries, str | os.PathLike)
+            and Path(boundaries) == settings.SAMPLE_DIR / "boundaries.geojson"
+            else "the user's boundary file"
+        )
         provenance["sources"]["boundary"] = {"file": "boundary.geojson", "licence": licence}
 
         with _overpass(overpass_url, timeout_s=overpass_timeout_s, cache_dir=cache / "overpass"):
@@ -728,27 +823,40 @@ def fetch_area(
             features = _download_features(polygon, boundary, area=area)
         written["network"] = io.write_graphml(graph, staging / "walk_network.graphml")
         provenance["sources"]["network"] = {
-            "file": "walk_network.graphml", "api": overpass_url,
+            "file": "walk_network.graphml",
+            "api": overpass_url,
             "method": "ordos_geo.network.walk_graph_from_polygon",
-            "network_type": "walk", "nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(),
+            "network_type": "walk",
+            "nodes": graph.number_of_nodes(),
+            "edges": graph.number_of_edges(),
             "note": f"the boundary buffered by {QUERY_BUFFER_M:g} m, so walks can cross it",
             "licence": _LICENCES["osm"],
         }
         venues, land = split_features(features)
         if len(venues) == 0:
-            msg = (f"--area {area}: OpenStreetMap has no sports venues inside the boundary ({len(land)} land "
-                   "polygons only); collect the venues yourself and run with --facilities")
+            msg = (
+                f"--area {area}: OpenStreetMap has no sports venues inside the boundary ({len(land)} land "
+                "polygons only); collect the venues yourself and run with --facilities"
+            )
             raise FetchError(msg)
         written["features"] = io.write_geojson(venues, staging / "osm_features.geojson")
         provenance["sources"]["features"] = {
-            "file": "osm_features.geojson", "api": overpass_url, "method": "osmnx.features_from_polygon",
-            "tags": VENUE_TAGS, "features": len(venues), "licence": _LICENCES["osm"],
+            "file": "osm_features.geojson",
+            "api": overpass_url,
+            "method": "osmnx.features_from_polygon",
+            "tags": VENUE_TAGS,
+            "features": len(venues),
+            "licence": _LICENCES["osm"],
             "note": "OSM schools have open_to_public = unknown; the open-school share needs the bureau's list",
         }
         if len(land):
             written["candidate_land"] = io.write_geojson(land, staging / "candidate_land.geojson")
-            provenance["sources"]["candidate_land"] = {"file": "candidate_land.geojson", "tags": LAND_TAGS,
-                                                       "features": len(land), "licence": _LICENCES["osm"]}
+            provenance["sources"]["candidate_land"] = {
+                "file": "candidate_land.geojson",
+                "tags": LAND_TAGS,
+                "features": len(land),
+                "licence": _LICENCES["osm"],
+            }
 
         population_file = None
         if population != "none":
@@ -761,9 +869,15 @@ def fetch_area(
             written["population_60plus"] = staging / "population_60plus.tif"
         written["provenance"] = io.write_json(provenance, staging / "provenance.json")
         written["study"] = io.write_text(
-            _study_toml(row, population=population_file, has_land=len(land) > 0, fetch_keys=fetch_keys,
-                        has_60plus="population_60plus" in written),
-            staging / "study.toml")
+            _study_toml(
+                row,
+                population=population_file,
+                has_land=len(land) > 0,
+                fetch_keys=fetch_keys,
+                has_60plus="population_60plus" in written,
+            ),
+            staging / "study.toml",
+        )
         written = {key: out / path.name for key, path in written.items()}
     logger.info("fetch: wrote %s", ", ".join(str(p) for p in written.values()))
     return written
@@ -775,12 +889,16 @@ def _choose_boundary(
     """The boundary row for ``area``; a user's file with one polygon and no adcode is taken as it is."""
     if isinstance(boundaries, gpd.GeoDataFrame):
         return select_area(area, boundaries)
-    raw = io.read_vector(boundaries, what="boundary", coordinate_system=boundary_coordinates,
-                         geometry_types=("Polygon", "MultiPolygon"))
+    raw = io.read_vector(
+        boundaries, what="boundary", coordinate_system=boundary_coordinates, geometry_types=("Polygon", "MultiPolygon")
+    )
     if len(raw) == 1 and "adcode" not in raw:
         label = str(area)
-        return gpd.GeoDataFrame({"adcode": [label], "name_zh": [label], "name_en": [label], "level": ["district"]},
-                                geometry=[raw.geometry.union_all()], crs=4326)
+        return gpd.GeoDataFrame(
+            {"adcode": [label], "name_zh": [label], "name_en": [label], "level": ["district"]},
+            geometry=[raw.geometry.union_all()],
+            crs=4326,
+        )
     try:
         frame = io.read_boundaries(boundaries)
     except OrdosGeoError as error:

@@ -330,8 +330,10 @@ def five_ones(facilities: gpd.GeoDataFrame) -> pd.DataFrame:
     land_area = area.copy()
     if facilities.crs is not None and len(facilities):
         polygon = np.isin(shapely.get_type_id(np.asarray(facilities.geometry.values)), (3, 6))
-        metric = facilities.geometry if not facilities.crs.is_geographic else facilities.geometry.to_crs(
-            metric_crs_for(facilities)
+        metric = (
+            facilities.geometry
+            if not facilities.crs.is_geographic
+            else facilities.geometry.to_crs(metric_crs_for(facilities))
         )
         area = area.where(area.notna() | ~polygon, metric.area)
         land_area = land_area.where(~polygon, metric.area)
@@ -504,13 +506,12 @@ def planner_scorecard(planner_values: pd.DataFrame, indicators: pd.DataFrame) ->
         given = latest[latest["indicator"] == target.key]
         districts = given[given["district"] != CITYWIDE]
         city = given[given["district"] == CITYWIDE]
-        for district, value, year, source in districts[["district", "value", "year", "source"]].itertuples(
-            index=False
-        ):
+        for district, value, year, source in districts[["district", "value", "year", "source"]].itertuples(index=False):
             rows.append((district, target, float(value), int(year), str(source)))
         if len(city):
-            rows.append((CITYWIDE, target, float(city["value"].iloc[0]), int(city["year"].iloc[0]),
-                         str(city["source"].iloc[0])))
+            rows.append(
+                (CITYWIDE, target, float(city["value"].iloc[0]), int(city["year"].iloc[0]), str(city["source"].iloc[0]))
+            )
         else:
             weights = districts["district"].map(population).fillna(0.0).to_numpy(dtype=float)
             value = float(np.average(districts["value"], weights=weights)) if weights.sum() > 0 else math.nan

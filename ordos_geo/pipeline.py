@@ -190,29 +190,40 @@ def _with_population_60plus(cells: gpd.GeoDataFrame, path: Path, *, study_area: 
         holds more residents aged 60+ than residents.
     """
     if not path.name.lower().endswith((".tif", ".tiff")) or cells.attrs.get("population_form") != "raster":
-        msg = (f"[inputs] population_60plus {path.name}: give a GeoTIFF of residents aged 60+ on the grid of a "
-               "population GeoTIFF (or leave it out: the boundaries' share_60plus splits the residents)")
+        msg = (
+            f"[inputs] population_60plus {path.name}: give a GeoTIFF of residents aged 60+ on the grid of a "
+            "population GeoTIFF (or leave it out: the boundaries' share_60plus splits the residents)"
+        )
         raise InputDataError(msg)
     older = io.read_population(path, study_area=study_area).to_crs(cells.crs)
     by_id = older.drop_duplicates("cell_id").set_index("cell_id")
     matched = cells["cell_id"].isin(by_id.index).to_numpy()
     corners = shapely.bounds(cells.geometry.to_numpy()[matched])
-    same = np.all(np.isclose(corners, shapely.bounds(by_id.loc[cells["cell_id"][matched], "geometry"].to_numpy()),
-                             rtol=0.0, atol=1e-7), axis=1)
+    same = np.all(
+        np.isclose(
+            corners, shapely.bounds(by_id.loc[cells["cell_id"][matched], "geometry"].to_numpy()), rtol=0.0, atol=1e-7
+        ),
+        axis=1,
+    )
     if not matched.any() or not same.all():
         found = "no cell lines up" if not matched.any() else f"{int((~same).sum()):,} cells lie elsewhere"
-        msg = (f"[inputs] population_60plus {path.name}: {found} with the {len(cells):,} population cells; give "
-               "residents aged 60+ on the same grid (origin, cell size and extent) as the population raster")
+        msg = (
+            f"[inputs] population_60plus {path.name}: {found} with the {len(cells):,} population cells; give "
+            "residents aged 60+ on the same grid (origin, cell size and extent) as the population raster"
+        )
         raise InputDataError(msg)
     out = cells.copy()
     out["population_60plus"] = cells["cell_id"].map(by_id["population"]).fillna(0.0).to_numpy(dtype=float)
     residents = out["population"].to_numpy(dtype=float)
     over = np.flatnonzero(out["population_60plus"].to_numpy() > residents * (1 + 1e-6) + 1e-6)
     if over.size:
-        first = ", ".join(f"{cells['cell_id'].iloc[i]} ({out['population_60plus'].iloc[i]:g} > {residents[i]:g})"
-                          for i in over[:3])
-        msg = (f"[inputs] population_60plus {path.name}: {over.size:,} cells hold more residents aged 60+ than "
-               f"residents, first cell ids {first}; check both grids are of the same product and year")
+        first = ", ".join(
+            f"{cells['cell_id'].iloc[i]} ({out['population_60plus'].iloc[i]:g} > {residents[i]:g})" for i in over[:3]
+        )
+        msg = (
+            f"[inputs] population_60plus {path.name}: {over.size:,} cells hold more residents aged 60+ than "
+            f"residents, first cell ids {first}; check both grids are of the same product and year"
+        )
         raise InputDataError(msg)
     return out
 
@@ -267,9 +278,7 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
 
     layers = config.layers
     boundaries = (
-        io.read_boundaries(config.boundaries, layer=layers.get("boundaries"))
-        if config.boundaries is not None
-        else None
+        io.read_boundaries(config.boundaries, layer=layers.get("boundaries")) if config.boundaries is not None else None
     )
     planner_targets = None
     if config.planner_targets is not None:
@@ -283,8 +292,11 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
             planner_targets["district"] = planner_targets["district"].map(lambda d: to_en.get(d, d))
     # the planner's drawn trails and exclusions are read before any work, so a bad file stops the run at once
     proposed_trails = (
-        io.read_lines(config.proposed_trails, coordinate_system=config.proposed_trails_coordinates,
-                      layer=layers.get("proposed_trails"))
+        io.read_lines(
+            config.proposed_trails,
+            coordinate_system=config.proposed_trails_coordinates,
+            layer=layers.get("proposed_trails"),
+        )
         if config.proposed_trails is not None
         else None
     )
@@ -306,9 +318,11 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         residential=lambda: _residential_land(config.network),
         grid_crs=network.crs,
     )
-    population_input = {"file": config.population.name, "form": cells.attrs["population_form"],
-                        "coordinates": config.population_coordinates if cells.attrs["population_form"] != "raster"
-                        else None}
+    population_input = {
+        "file": config.population.name,
+        "form": cells.attrs["population_form"],
+        "coordinates": config.population_coordinates if cells.attrs["population_form"] != "raster" else None,
+    }
     population_input |= {k: v for k, v in cells.attrs.items() if k != "population_form"}
     if config.population_60plus is not None:
         cells = _with_population_60plus(cells, config.population_60plus, study_area=study_area)
@@ -771,9 +785,7 @@ def _stage(name: str) -> Iterator[None]:
     progress.info("%s done in %.1f s", name, time.perf_counter() - start)
 
 
-def _analyse(
-    results: StudyResults, stages: tuple[str, ...], map_parts: Callable | None = None
-) -> Iterator[str]:
+def _analyse(results: StudyResults, stages: tuple[str, ...], map_parts: Callable | None = None) -> Iterator[str]:
     """Run the analysis stages in order, yielding each stage's name once its results are complete."""
     cfg = results.study.config
     if "accessibility" not in stages:
@@ -848,8 +860,13 @@ def _note_stop(results: StudyResults | None, out: io.OutputSet, error: BaseExcep
     done = [s for s in out.committed if s in _GROUPS]
     try:
         out.discard_staged()
-        results.summary["run"] = {"state": "stopped", "stages": done, "files": out.files_with_staged(),
-                                  "stopped_after": done[-1] if done else None, "reason": reason}
+        results.summary["run"] = {
+            "state": "stopped",
+            "stages": done,
+            "files": out.files_with_staged(),
+            "stopped_after": done[-1] if done else None,
+            "reason": reason,
+        }
         io.write_json(results.summary, out.staged("tables") / "summary.json")
         out.commit("stopped")
     except Exception:  # the disk may be full: the committed groups stand, without the note
@@ -869,8 +886,10 @@ def _outside_reach(cells: gpd.GeoDataFrame) -> dict[str, float]:
     """People in cells farther than ``max_snap_distance_m`` from every street (no walking distance at all)."""
     total = float(cells["population"].sum())
     outside = float(cells.loc[~cells["reachable"].astype(bool), "population"].sum())
-    return {"outside_network_reach": round(outside, 1),
-            "outside_network_reach_share": round(outside / total, 4) if total > 0 else 0.0}
+    return {
+        "outside_network_reach": round(outside, 1),
+        "outside_network_reach_share": round(outside / total, 4) if total > 0 else 0.0,
+    }
 
 
 def _run_accessibility(results: StudyResults, map_parts: Callable | None) -> None:
@@ -884,9 +903,7 @@ def _run_accessibility(results: StudyResults, map_parts: Callable | None) -> Non
         trail_width_m=study.config.trail_width_m,
         age_distance_m=study.config.age_distance_m,
     )
-    results.scorecard = indicators.scorecard(
-        results.indicators, study.facilities, planner_values=study.planner_targets
-    )
+    results.scorecard = indicators.scorecard(results.indicators, study.facilities, planner_values=study.planner_targets)
 
 
 def _run_siting(results: StudyResults) -> None:
@@ -1030,8 +1047,13 @@ def _run_trails(results: StudyResults) -> None:
         _skip(results, "trails", "trail plan", error)
         return
     if results.trail_plan.trails.empty:
-        _skip(results, "trails", "trail plan", "no trail was planned: no underserved resident can be reached by a "
-              "trail within the budget; nothing to do, or raise [trails] budget_m / reach_m")
+        _skip(
+            results,
+            "trails",
+            "trail plan",
+            "no trail was planned: no underserved resident can be reached by a "
+            "trail within the budget; nothing to do, or raise [trails] budget_m / reach_m",
+        )
     results.trail_plan_report = trails.trail_report(results.trail_plan, acc.cells, neighbourhoods=acc.underserved)
     if study.proposed_trails is not None:
         results.trail_check = trails.check_trails(
@@ -1134,9 +1156,7 @@ def before_after_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFram
     pandas.DataFrame
         ``district``, ``indicator``, ``before``, ``after``, ``change``.
     """
-    figures = [
-        c for c in before.columns if c == "per_capita_area_m2" or c.startswith("share_") or c == "venue_area_m2"
-    ]
+    figures = [c for c in before.columns if c == "per_capita_area_m2" or c.startswith("share_") or c == "venue_area_m2"]
     b = before.set_index("district")[figures]
     a = after.set_index("district")[figures].reindex(b.index)
     long_b = b.stack(future_stack=True).rename("before")
@@ -1271,8 +1291,13 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
     check = results.trail_check
     if results.trail_plan is not None:
         if results.trail_plan.trails.empty and (check is None or check.lines.empty):
-            _skip(results, "maps", "trails.html", "no trail was planned or checked, so there is nothing to map; "
-                  "add proposed_trails to check, or see the trails entry of 'skipped' for why none was planned")
+            _skip(
+                results,
+                "maps",
+                "trails.html",
+                "no trail was planned or checked, so there is nothing to map; "
+                "add proposed_trails to check, or see the trails entry of 'skipped' for why none was planned",
+            )
         else:
             page(
                 "trails_map",
@@ -1334,8 +1359,16 @@ _GROUP_FILES: dict[str, list[str]] = {
     "siting": ["sites.gpkg", "siting_gaps.csv"],
     "trails": ["trails.gpkg", "trail_report.csv"],
     "after_plan": ["before_after.csv", "scorecard_after.csv", "area_gap.csv"],
-    "maps": ["coverage.html", "sites.html", "trails.html", "index.html", "report.html", "report.md", "report.docx",
-             "tables.xlsx"],
+    "maps": [
+        "coverage.html",
+        "sites.html",
+        "trails.html",
+        "index.html",
+        "report.html",
+        "report.md",
+        "report.docx",
+        "tables.xlsx",
+    ],
 }
 
 

@@ -228,10 +228,12 @@ DEFAULT_WALK_SPEED_KMH: Final[float] = 4.5
 #: Cell size (metres) of the grid community/street population polygons are spread onto (WorldPop's 100 m).
 POPULATION_GRID_M: Final[float] = 100.0
 #: OSM residential land and buildings: where a community/street polygon's people are spread (dasymetric).
-RESIDENTIAL_OSM_TAGS: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType({
-    "landuse": ("residential",),
-    "building": ("residential", "apartments", "house", "detached", "semidetached_house", "terrace", "dormitory"),
-})
+RESIDENTIAL_OSM_TAGS: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "landuse": ("residential",),
+        "building": ("residential", "apartments", "house", "detached", "semidetached_house", "terrace", "dormitory"),
+    }
+)
 #: The forms of population input :func:`ordos_geo.io.read_population` tells apart.
 POPULATION_FORMS: Final[tuple[str, ...]] = ("raster", "points", "polygons")
 #: Width used to turn a fitness trail's length into venue area.

@@ -25,12 +25,12 @@ name = "ordos_sample"
 synthetic = true
 
 [inputs]
-network = "{settings.SAMPLE_DIR / 'walk_network.osm'}"
-population = "{settings.SAMPLE_DIR / 'population.tif'}"
-facilities = "{settings.SAMPLE_DIR / 'facilities.geojson'}"
-extra_facilities = [{{ path = "{settings.SAMPLE_DIR / 'facilities_amap_gcj02.csv'}", coordinates = "gcj02" }}]
-boundaries = "{settings.SAMPLE_DIR / 'boundaries.geojson'}"
-proposed_trails = "{settings.SAMPLE_DIR / 'proposed_trails.geojson'}"
+network = "{settings.SAMPLE_DIR / "walk_network.osm"}"
+population = "{settings.SAMPLE_DIR / "population.tif"}"
+facilities = "{settings.SAMPLE_DIR / "facilities.geojson"}"
+extra_facilities = [{{ path = "{settings.SAMPLE_DIR / "facilities_amap_gcj02.csv"}", coordinates = "gcj02" }}]
+boundaries = "{settings.SAMPLE_DIR / "boundaries.geojson"}"
+proposed_trails = "{settings.SAMPLE_DIR / "proposed_trails.geojson"}"
 """
 
 _KINDS = ("fitness_path", "multi_sport_court", "park", "pitch", "gymnasium", "school_venue")

@@ -189,8 +189,13 @@ def test_fingerprint_follows_input_bytes_and_settings_not_locations(studies, tmp
     )
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", code, str(studies / "grid_a.toml")], env=env, check=True,
-                             capture_output=True, text=True).stdout.strip()
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(studies / "grid_a.toml")],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         assert out == base
 
 

@@ -153,7 +153,10 @@ def test_the_plan_improves_coverage(sample_run):
     sites = gpd.read_file(sample_run / "sites.gpkg", layer="sites")
     # the plan's 1 sports park, 3 fitness centres, 3 courts and 2 sports-health centres
     assert sites["site_type"].value_counts().to_dict() == {
-        "fitness_centre": 3, "multi_sport_court": 3, "sports_health_centre": 2, "sports_park": 1
+        "fitness_centre": 3,
+        "multi_sport_court": 3,
+        "sports_health_centre": 2,
+        "sports_park": 1,
     }
     trails = gpd.read_file(sample_run / "trails.gpkg", layer="planned")
     assert trails.to_crs(trails.estimate_utm_crs()).length.sum() <= 10_000 + 1
@@ -337,21 +340,26 @@ def test_run_with_population_points_in_a_gcj02_table(population_cwd):
     table = pd.DataFrame({"lng": [p[1] for p in gcj], "lat": [p[0] for p in gcj], "population": raster["population"]})
     table.to_csv(population_cwd / "points_gcj02.csv", index=False)
     out = population_cwd / "points_out"
-    result = _accessibility_only("--population", "points_gcj02.csv", "--population-coordinates", "gcj02",
-                                 "--out", str(out), cwd=population_cwd)
+    result = _accessibility_only(
+        "--population", "points_gcj02.csv", "--population-coordinates", "gcj02", "--out", str(out), cwd=population_cwd
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     given = summary["population_input"]
     assert {k: given[k] for k in ("file", "form", "coordinates")} == {
-        "file": "points_gcj02.csv", "form": "points", "coordinates": "gcj02"}
+        "file": "points_gcj02.csv",
+        "form": "points",
+        "coordinates": "gcj02",
+    }
     assert summary["population"] == pytest.approx(raster["population"].sum(), abs=0.1)  # every person kept
     cells = gpd.read_file(out / "accessibility.gpkg", layer="cells")
     assert len(cells) == len(raster) and (cells.geom_type == "Point").all()
     # the GCJ-02 offset (hundreds of metres) is undone: each point back on its WGS-84 cell centre within 0.5 m
     back = cells.to_crs(4326)
     geod = pyproj.Geod(ellps="WGS84")
-    offsets = geod.inv(back.geometry.x.to_numpy(), back.geometry.y.to_numpy(), centres.x.to_numpy(),
-                       centres.y.to_numpy())[2]
+    offsets = geod.inv(
+        back.geometry.x.to_numpy(), back.geometry.y.to_numpy(), centres.x.to_numpy(), centres.y.to_numpy()
+    )[2]
     assert offsets.max() < 0.5
     # people beyond the snapping distance (300 m) from every street, measured independently with shapely
     network = load_walk_network(settings.SAMPLE_DIR / "walk_network.osm", cache_dir=None)
@@ -372,11 +380,15 @@ def test_run_with_community_polygons_spreads_counts_over_residential_land(popula
 
     # twelve 1 km x 800 m communities over central Kangbashi, on the 100 m grid of EPSG:4546 (the study's CRS)
     x0, y0 = 393_600.0, 4_385_500.0
-    polygons = [shapely.box(x0 + 1000 * i, y0 + 800 * j, x0 + 1000 * (i + 1), y0 + 800 * (j + 1))
-                for i in range(4) for j in range(3)]
+    polygons = [
+        shapely.box(x0 + 1000 * i, y0 + 800 * j, x0 + 1000 * (i + 1), y0 + 800 * (j + 1))
+        for i in range(4)
+        for j in range(3)
+    ]
     counts = [1000 * (k + 1) + 7 for k in range(12)]
-    frame = gpd.GeoDataFrame({"name": [f"社区{k}" for k in range(12)], "population": counts}, geometry=polygons,
-                             crs=4546)
+    frame = gpd.GeoDataFrame(
+        {"name": [f"社区{k}" for k in range(12)], "population": counts}, geometry=polygons, crs=4546
+    )
     frame.to_crs(4326).to_file(population_cwd / "communities.geojson", driver="GeoJSON")
     out = population_cwd / "polygons_out"
     result = _accessibility_only("--population", "communities.geojson", "--out", str(out), cwd=population_cwd)
@@ -404,20 +416,23 @@ def test_run_with_community_polygons_spreads_counts_over_residential_land(popula
     ("name", "text", "expected"),
     [
         ("nocount.csv", "lon,lat,households\n109.78,39.61,300\n", "nocount.csv: missing column `population`"),
-        ("negative.csv", "lon,lat,population\n109.78,39.61,300\n109.79,39.61,-3\n",
-         "negative.csv: column `population` has 1 negative value (row 2)"),
+        (
+            "negative.csv",
+            "lon,lat,population\n109.78,39.61,300\n109.79,39.61,-3\n",
+            "negative.csv: column `population` has 1 negative value (row 2)",
+        ),
         ("outside.geojson", None, "outside.geojson: 1 of 1 population polygons lie outside the study area"),
     ],
 )
 def test_bad_population_is_one_line(population_cwd, name, text, expected):
     path = population_cwd / name
     if text is None:
-        gpd.GeoDataFrame({"population": [10]}, geometry=[gpd.points_from_xy([100.0], [30.0])[0].buffer(0.01)],
-                         crs=4326).to_file(path, driver="GeoJSON")
+        gpd.GeoDataFrame(
+            {"population": [10]}, geometry=[gpd.points_from_xy([100.0], [30.0])[0].buffer(0.01)], crs=4326
+        ).to_file(path, driver="GeoJSON")
     else:
         path.write_text(text, encoding="utf-8")
-    result = _accessibility_only("--population", name, "--out", str(population_cwd / f"out_{name}"),
-                                 cwd=population_cwd)
+    result = _accessibility_only("--population", name, "--out", str(population_cwd / f"out_{name}"), cwd=population_cwd)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -443,8 +458,17 @@ def test_warnings_never_come_before_an_error_line(tmp_path):
     # the sample's facilities warn (areas left out); a venue in Beijing then stops the run
     venues = tmp_path / "venues.csv"
     venues.write_text("name,kind,lon,lat,area_m2\nA,park,116.4,39.9,100\n", encoding="utf-8")
-    result = _run_cli("run", "--facilities", str(venues), "--no-siting", "--no-trails", "--no-maps",
-                      "--out", str(tmp_path / "out"), cwd=tmp_path)
+    result = _run_cli(
+        "run",
+        "--facilities",
+        str(venues),
+        "--no-siting",
+        "--no-trails",
+        "--no-maps",
+        "--out",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ordos-geo: error: venues.csv: every facility is outside")

@@ -107,11 +107,11 @@ _BASE = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geoj
         # a typo is named with the nearest valid key, never silently ignored
         (
             "[accessibility]\ntreshold_m = [300]\n",
-            r"\[accessibility\] treshold_m is not a study key \(did you mean 'thresholds_m'\?\)"
+            r"\[accessibility\] treshold_m is not a study key \(did you mean 'thresholds_m'\?\)",
         ),
         (
             "[trails]\nthresholds_m = [300]\n",
-            r"\[trails\] thresholds_m is not a study key \(did you mean \[accessibility\] thresholds_m\?\)"
+            r"\[trails\] thresholds_m is not a study key \(did you mean \[accessibility\] thresholds_m\?\)",
         ),
         ("[study]\nnmae = 'x'\n", r"\[study\] nmae is not a study key \(did you mean 'name'\?\)"),
         # types: a string is not a list, a number or a boolean
@@ -123,7 +123,7 @@ _BASE = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geoj
         ("[siting]\nplan = { sports_park = -1 }\n", r"\[siting\] plan entry 'sports_park' must be a whole number >= 0"),
         (
             "[siting]\nplan = { sport_park = 1 }\n",
-            r"plan has unknown entry 'sport_park' \(did you mean 'sports_park'\?\)"
+            r"plan has unknown entry 'sport_park' \(did you mean 'sports_park'\?\)",
         ),
         (
             '[inputs]\npopulation_coordinates = "gcj"\n',
@@ -142,14 +142,14 @@ _BASE = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geoj
         ('[study]\nname = ""\n', r"\[study\] name must be a plain folder name"),
         (
             "[accessibility]\nwinter_kinds = ['gymnasium', 'swiming_pool']\n",
-            r"winter_kinds lists unknown kind 'swiming_pool' \(did you mean 'swimming_pool'\?\)"
+            r"winter_kinds lists unknown kind 'swiming_pool' \(did you mean 'swimming_pool'\?\)",
         ),
         ('[accessibility]\nwinter_kinds = "gymnasium"\n', r"winter_kinds must be a list of facility kinds"),
         ("[accessibility]\nage_distance_m = 0\n", r"\[accessibility\] age_distance_m must be a number > 0"),
         ('[siting]\nobjective = "cold"\n', r"\[siting\] objective must be one of 'coverage', 'winter'"),
         (
             "[inputs]\nlayers = { facility = 'v' }\n",
-            r"layers has unknown entry 'facility' \(did you mean 'facilities'\?\)"
+            r"layers has unknown entry 'facility' \(did you mean 'facilities'\?\)",
         ),
     ],
 )
@@ -204,8 +204,9 @@ def test_input_options_from_the_file_and_flags(tmp_path):
         ["run", "--config", str(tmp_path / "study.toml"), "--population-coordinates", "gcj02"]
     )
     assert _study_config(args).population_coordinates == "gcj02"
-    in_file = text.replace('population_column = "people"',
-                           'population_column = "people"\npopulation_coordinates = "bd09"')
+    in_file = text.replace(
+        'population_column = "people"', 'population_column = "people"\npopulation_coordinates = "bd09"'
+    )
     assert StudyConfig.from_toml(_write(tmp_path, in_file)).population_coordinates == "bd09"
 
 
@@ -233,8 +234,19 @@ def test_winter_age_and_planner_keys_reach_the_siting_rules(tmp_path):
     assert pipeline.siting_rules(sample_config())["fitness_centre"].locked_kinds == ("fitness_centre", "gymnasium")
     assert sample_config().winter_kinds == settings.WINTER_KINDS
     args = build_parser().parse_args(
-        ["run", "--config", str(path), "--winter-kinds", "gymnasium", "--age-distance-m", "300",
-         "--siting-objective", "coverage", "--planner-targets", "t2.csv"]
+        [
+            "run",
+            "--config",
+            str(path),
+            "--winter-kinds",
+            "gymnasium",
+            "--age-distance-m",
+            "300",
+            "--siting-objective",
+            "coverage",
+            "--planner-targets",
+            "t2.csv",
+        ]
     )
     flagged = _study_config(args)
     assert flagged.winter_kinds == ("gymnasium",)
@@ -269,16 +281,17 @@ def test_population_60plus_key_and_flag(tmp_path):
         (tmp_path / name).write_text("x", encoding="utf-8")
     with pytest.raises(InputFileNotFoundError, match=r"\[inputs\] population_60plus: file not found: .*older\.tif"):
         config.check_inputs_exist()
-    args = build_parser().parse_args(["run", "--config", str(_write(tmp_path, base)), "--population-60plus",
-                                      "o2.tif"])
+    args = build_parser().parse_args(["run", "--config", str(_write(tmp_path, base)), "--population-60plus", "o2.tif"])
     assert _study_config(args).population_60plus.name == "o2.tif"
     assert "--population-60plus" in build_parser()._subparsers._group_actions[0].choices["run"].format_help()
 
 
 @pytest.mark.parametrize(("encoding", "bom"), [("utf-8", b"\xef\xbb\xbf"), ("utf-8", b""), ("gb18030", b"")])
 def test_study_files_saved_by_windows_editors_are_read(tmp_path, encoding, bom):
-    text = ('[study]\nname = "dongsheng"\n[inputs]\nnetwork = "东胜.osm.pbf"\npopulation = "pop.tif"\n'
-            'facilities = "场馆.csv"\n')
+    text = (
+        '[study]\nname = "dongsheng"\n[inputs]\nnetwork = "东胜.osm.pbf"\npopulation = "pop.tif"\n'
+        'facilities = "场馆.csv"\n'
+    )
     path = tmp_path / "study.toml"
     path.write_bytes(bom + text.encode(encoding))
     config = StudyConfig.from_toml(path)

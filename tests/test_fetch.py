@@ -33,10 +33,13 @@ from ordos_geo.config import FetchConfig, StudyConfig
 RECORDED = Path(__file__).parent / "data" / "recorded"
 OVERPASS = "https://overpass-api.de/api"
 MIRROR = "https://overpass.private.coffee/api"
-WORLDPOP_BSGM = ("https://data.worldpop.org/GIS/Population/Global_2000_2020_Constrained/2020/BSGM/CHN/"
-                 "chn_ppp_2020_constrained.tif")
-WORLDPOP_MAXAR = ("https://data.worldpop.org/GIS/Population/Global_2000_2020_Constrained/2020/maxar_v1/CHN/"
-                  "chn_ppp_2020_constrained.tif")
+WORLDPOP_BSGM = (
+    "https://data.worldpop.org/GIS/Population/Global_2000_2020_Constrained/2020/BSGM/CHN/chn_ppp_2020_constrained.tif"
+)
+WORLDPOP_MAXAR = (
+    "https://data.worldpop.org/GIS/Population/Global_2000_2020_Constrained/2020/maxar_v1/CHN/"
+    "chn_ppp_2020_constrained.tif"
+)
 #: WorldPop's 2020 age and sex grids of women and men aged 60-64 ... 80+, in the country folder; f_60 is
 #: missing there in this recording and served by the BSGM mirror.
 AGES = "https://data.worldpop.org/GIS/AgeSex_structures/Global_2000_2020_Constrained/2020/"
@@ -46,8 +49,10 @@ AGE_URLS_REQUESTED = [AGE_URLS[0], AGE_F60_BSGM, *AGE_URLS[1:]]
 AGE_GROUP_SHARE = 0.015  # each recorded age grid: 1.5 % of the total in every cell
 BOX = shapely.box(109.995, 39.795, 110.005, 39.805)  # tests/data/recorded/boundaries.geojson
 TIF = (RECORDED / "worldpop_chn_tiny.tif").read_bytes()
-TIF_HEADERS = {**json.loads((RECORDED / "worldpop_headers.json").read_text(encoding="utf-8")),
-               "Content-Length": str(len(TIF))}
+TIF_HEADERS = {
+    **json.loads((RECORDED / "worldpop_headers.json").read_text(encoding="utf-8")),
+    "Content-Length": str(len(TIF)),
+}
 
 
 def _age_grid() -> bytes:
@@ -63,9 +68,23 @@ def _age_grid() -> bytes:
 AGE_TIF = _age_grid()
 #: The features query, tag by tag as osmnx 2 writes it, in the order of the tag table.
 FEATURE_QUERY_TAGS = [
-    *(f"'leisure'='{v}'" for v in ("pitch", "sports_centre", "stadium", "swimming_pool", "fitness_centre",
-                                   "fitness_station", "park", "playground", "track", "sports_hall", "garden",
-                                   "ice_rink")),
+    *(
+        f"'leisure'='{v}'"
+        for v in (
+            "pitch",
+            "sports_centre",
+            "stadium",
+            "swimming_pool",
+            "fitness_centre",
+            "fitness_station",
+            "park",
+            "playground",
+            "track",
+            "sports_hall",
+            "garden",
+            "ice_rink",
+        )
+    ),
     "'sport'",
     *(f"'amenity'='{v}'" for v in ("school", "university", "college", "gym")),
     *(f"'landuse'='{v}'" for v in ("grass", "recreation_ground", "brownfield", "greenfield", "village_green")),
@@ -80,8 +99,11 @@ class Services:
         self.queries: list[str] = []
         self.bodies: list[int] = []
         self.walk = (200, {"Content-Type": "application/json"}, (RECORDED / "overpass_walk.json").read_text("utf-8"))
-        self.features = (200, {"Content-Type": "application/json"},
-                         (RECORDED / "overpass_features.json").read_text("utf-8"))
+        self.features = (
+            200,
+            {"Content-Type": "application/json"},
+            (RECORDED / "overpass_features.json").read_text("utf-8"),
+        )
         self.add_overpass(base)
         mock.get(WORLDPOP_BSGM, status=404)  # this recording has no China file in the BSGM folder
         mock.get(WORLDPOP_MAXAR, body=TIF, headers=TIF_HEADERS)
@@ -129,16 +151,28 @@ def _haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def _fetch(tmp_path: Path, **options: object) -> dict[str, Path]:
-    options = {"boundaries": RECORDED / "boundaries.geojson", "overpass_timeout_s": 42,
-               "downloads": tmp_path / "_downloads", **options}
+    options = {
+        "boundaries": RECORDED / "boundaries.geojson",
+        "overpass_timeout_s": 42,
+        "downloads": tmp_path / "_downloads",
+        **options,
+    }
     return fetch.fetch_area("Dongsheng", out_dir=tmp_path / "150602", **options)
 
 
 def test_fetch_area_sends_the_expected_requests_and_writes_a_true_study(services: Services, tmp_path: Path) -> None:
     written = _fetch(tmp_path)
     out = tmp_path / "150602"
-    assert set(written) == {"boundary", "network", "features", "candidate_land", "population", "population_60plus",
-                            "provenance", "study"}
+    assert set(written) == {
+        "boundary",
+        "network",
+        "features",
+        "candidate_land",
+        "population",
+        "population_60plus",
+        "provenance",
+        "study",
+    }
     assert all(path.is_file() and path.parent == out for path in written.values())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["150602", "_downloads"]  # no staging folder left
 
@@ -146,15 +180,20 @@ def test_fetch_area_sends_the_expected_requests_and_writes_a_true_study(services
     # for the total, then the ten age and sex grids of residents aged 60+ (f_60 from its second mirror)
     assert services.urls("GET")[0] == OVERPASS + "/status"
     assert services.urls("POST") == [OVERPASS + "/interpreter"] * 2
-    assert [u for u in services.urls("GET") if "worldpop" in u] == [WORLDPOP_BSGM, WORLDPOP_MAXAR,
-                                                                     *AGE_URLS_REQUESTED]
+    assert [u for u in services.urls("GET") if "worldpop" in u] == [WORLDPOP_BSGM, WORLDPOP_MAXAR, *AGE_URLS_REQUESTED]
     walk_query, features_query = services.queries
     polygon = _poly(features_query)
     assert _poly(walk_query).contains(polygon)  # osmnx widens the walk query by 500 m, then truncates
     assert walk_query.startswith('[out:json][timeout:42];(way["highway"]') and walk_query.endswith(">;);out;")
-    expected = "[out:json][timeout:42];(" + "".join(
-        f"({kind}[{tag}](poly:'POLY');(._;>;););" for tag in FEATURE_QUERY_TAGS for kind in ("node", "way", "relation")
-    ) + ");out;"
+    expected = (
+        "[out:json][timeout:42];("
+        + "".join(
+            f"({kind}[{tag}](poly:'POLY');(._;>;););"
+            for tag in FEATURE_QUERY_TAGS
+            for kind in ("node", "way", "relation")
+        )
+        + ");out;"
+    )
     assert re.sub(r"poly:'[^']+'", "poly:'POLY'", features_query) == expected
     # the query polygon holds the boundary, reaches at most ~500 m beyond it, and has few vertices
     metres = gpd.GeoSeries([polygon, BOX], crs=4326).to_crs(4546)
@@ -177,8 +216,7 @@ def test_fetch_area_sends_the_expected_requests_and_writes_a_true_study(services
     facilities = io.read_facilities(written["features"])
     raw = gpd.read_file(written["features"])
     kinds = dict(zip(raw["osm_id"].astype(int), facilities["kind"], strict=True))
-    assert kinds == {9001: "multi_sport_court", 9002: "park", 9003: "fitness_path", 9005: "school_venue",
-                     9007: "pitch"}
+    assert kinds == {9001: "multi_sport_court", 9002: "park", 9003: "fitness_path", 9005: "school_venue", 9007: "pitch"}
     assert {"osm_area", "osm_capacity", "osm_name:en"} <= set(raw.columns)
     assert not {"area", "capacity", "name:en"} & set(raw.columns)
     assert (facilities["area_source"] == "typical").all()  # `area=yes` is not an area
@@ -220,8 +258,13 @@ def test_fetch_area_sends_the_expected_requests_and_writes_a_true_study(services
 
     # the next area reuses the country file and the cached Overpass answers: no request at all
     before = len(services.mock.calls)
-    fetch.fetch_area("150602", out_dir=tmp_path / "again", boundaries=RECORDED / "boundaries.geojson",
-                     overpass_timeout_s=42, downloads=tmp_path / "_downloads")
+    fetch.fetch_area(
+        "150602",
+        out_dir=tmp_path / "again",
+        boundaries=RECORDED / "boundaries.geojson",
+        overpass_timeout_s=42,
+        downloads=tmp_path / "_downloads",
+    )
     assert [c.request.url for c in services.mock.calls[before:]] == [OVERPASS + "/status"]
 
 
@@ -229,8 +272,9 @@ def test_fetched_study_runs_and_reports_the_unknown_school(services: Services, t
     from ordos_geo import pipeline
 
     written = _fetch(tmp_path)
-    config = StudyConfig.from_toml(written["study"]).with_overrides(out=tmp_path / "results", siting_enabled=False,
-                                                                    trails_enabled=False)
+    config = StudyConfig.from_toml(written["study"]).with_overrides(
+        out=tmp_path / "results", siting_enabled=False, trails_enabled=False
+    )
     results = pipeline.run_study(config, stages=("accessibility",), use_cache=False)
     # residents aged 60+ read cell by cell from the fetched age grids: 15 % of every cell's residents
     cells = results.accessibility.cells
@@ -239,8 +283,11 @@ def test_fetched_study_runs_and_reports_the_unknown_school(services: Services, t
     assert citywide["n_school_venues"] == 1 and citywide["n_school_venues_open_unknown"] == 1
     assert math.isnan(citywide["open_school_share"])
     # the school's typical area is not counted as an open venue: courts and pitches only (parks do not count)
-    expected_area = settings.TYPICAL_AREA_M2["multi_sport_court"] + settings.TYPICAL_AREA_M2["pitch"] + \
-        settings.TYPICAL_AREA_M2["fitness_path"]
+    expected_area = (
+        settings.TYPICAL_AREA_M2["multi_sport_court"]
+        + settings.TYPICAL_AREA_M2["pitch"]
+        + settings.TYPICAL_AREA_M2["fitness_path"]
+    )
     assert citywide["venue_area_m2"] == pytest.approx(expected_area)
     from ordos_geo.report import build_report
 
@@ -253,23 +300,44 @@ def test_fetched_candidate_land_becomes_siting_candidates(services: Services, tm
 
     written = _fetch(tmp_path)
     config = StudyConfig.from_toml(written["study"]).with_overrides(
-        out=tmp_path / "results", trails_enabled=False, siting_plan={"multi_sport_court": 1})
+        out=tmp_path / "results", trails_enabled=False, siting_plan={"multi_sport_court": 1}
+    )
     results = pipeline.run_study(config, stages=("accessibility", "siting"), use_cache=False)
     candidates = results.siting.candidates
     osm = candidates[candidates["source"] == "osm"]
     # the school grounds (0.002 degree square, ~3.8 ha, over the 1 ha minimum), the park and the grass;
     # never the venues (the pitch on grass, the courts), which are facilities
     assert dict(zip(osm["candidate_id"], osm["land_type"], strict=True)) == {
-        "osm_way9002": "park", "osm_way9004": "grass", "osm_way9005": "school_grounds"}
+        "osm_way9002": "park",
+        "osm_way9004": "grass",
+        "osm_way9005": "school_grounds",
+    }
 
 
-def test_fetch_uses_the_overpass_mirror_and_timeout_given(services: Services, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_fetch_uses_the_overpass_mirror_and_timeout_given(
+    services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     services.add_overpass(MIRROR)
     out = tmp_path / "x"
-    code = main(["fetch", "--area", "150602", "--out", str(out), "--boundary", str(RECORDED / "boundaries.geojson"),
-                 "--overpass-url", MIRROR, "--overpass-timeout", "900", "--population", "none",
-                 "--downloads", str(tmp_path / "dl")])
+    code = main(
+        [
+            "fetch",
+            "--area",
+            "150602",
+            "--out",
+            str(out),
+            "--boundary",
+            str(RECORDED / "boundaries.geojson"),
+            "--overpass-url",
+            MIRROR,
+            "--overpass-timeout",
+            "900",
+            "--population",
+            "none",
+            "--downloads",
+            str(tmp_path / "dl"),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert services.urls("POST") == [MIRROR + "/interpreter"] * 2
     assert all(q.startswith("[out:json][timeout:900];") for q in services.queries)
@@ -284,8 +352,9 @@ def test_fetch_uses_the_overpass_mirror_and_timeout_given(services: Services, tm
     assert ox.settings.overpass_url == OVERPASS and ox.settings.requests_timeout == 180
 
 
-def test_no_google_dns_when_the_local_resolver_fails(services: Services, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_google_dns_when_the_local_resolver_fails(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Behind a proxy in mainland China the local resolver may fail; osmnx must not fall back to Google DNS."""
 
     def no_resolver(host: str) -> str:
@@ -321,8 +390,11 @@ def test_fetch_config_section_drives_the_command(services: Services, tmp_path: P
 
 
 def test_fetch_population_from_a_local_table(services: Services, tmp_path: Path) -> None:
-    table = gpd.GeoDataFrame({"population": [120.0, 30.0, 999.0]},
-                             geometry=shapely.points([(110.0, 39.8), (110.001, 39.801), (110.02, 39.8)]), crs=4326)
+    table = gpd.GeoDataFrame(
+        {"population": [120.0, 30.0, 999.0]},
+        geometry=shapely.points([(110.0, 39.8), (110.001, 39.801), (110.02, 39.8)]),
+        crs=4326,
+    )
     table.to_file(tmp_path / "census_points.geojson", driver="GeoJSON")
     written = _fetch(tmp_path, population=str(tmp_path / "census_points.geojson"))
     assert written["population"].name == "population.geojson"
@@ -334,11 +406,11 @@ def test_fetch_own_boundary_in_gcj02(services: Services, tmp_path: Path) -> None
     from prcoords import gcj_wgs
 
     # the box drawn on an Amap (GCJ-02) map: its corners shifted by the GCJ-02 offset
-    gcj = [(lon + (lon - gcj_wgs((lat, lon))[1]), lat + (lat - gcj_wgs((lat, lon))[0]))
-           for lon, lat in BOX.exterior.coords]
+    gcj = [
+        (lon + (lon - gcj_wgs((lat, lon))[1]), lat + (lat - gcj_wgs((lat, lon))[0])) for lon, lat in BOX.exterior.coords
+    ]
     gpd.GeoDataFrame(geometry=[shapely.Polygon(gcj)], crs=4326).to_file(tmp_path / "mine.geojson", driver="GeoJSON")
-    written = _fetch(tmp_path, boundaries=tmp_path / "mine.geojson", boundary_coordinates="gcj02",
-                     population="none")
+    written = _fetch(tmp_path, boundaries=tmp_path / "mine.geojson", boundary_coordinates="gcj02", population="none")
     boundary = gpd.read_file(written["boundary"])
     wgs = [(gcj_wgs((lat, lon))[1], gcj_wgs((lat, lon))[0]) for lon, lat in gcj]
     assert np.allclose(shapely.get_coordinates(boundary.geometry.iloc[0]), wgs, atol=1e-6)
@@ -362,8 +434,20 @@ def test_population_far_from_the_census_warns(services: Services, tmp_path: Path
 
 def _fails(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     out = tmp_path / "150602"
-    code = main(["fetch", "--area", "150602", "--out", str(out), "--boundary", str(RECORDED / "boundaries.geojson"),
-                 "--downloads", str(tmp_path / "_downloads"), *extra])
+    code = main(
+        [
+            "fetch",
+            "--area",
+            "150602",
+            "--out",
+            str(out),
+            "--boundary",
+            str(RECORDED / "boundaries.geojson"),
+            "--downloads",
+            str(tmp_path / "_downloads"),
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("ordos-geo: error: ")
@@ -394,23 +478,29 @@ def test_offline_fails_fast_with_one_line(tmp_path: Path, capsys: pytest.Capture
         (400, r"answered HTTP 400 Bad Request; it refused the query: check that --overpass-url"),
     ],
 )
-def test_overpass_http_errors_are_one_line(services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                           status: int, expected: str) -> None:
+def test_overpass_http_errors_are_one_line(
+    services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str], status: int, expected: str
+) -> None:
     services.features = (status, {"Content-Type": "text/html"}, "<html><body>error</body></html>")
     assert re.search(expected, _fails(tmp_path, capsys))
 
 
-def test_overpass_timeout_remark_is_an_error_not_an_empty_file(services: Services, tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    services.features = (200, {"Content-Type": "application/json"},
-                         (RECORDED / "overpass_timeout_remark.json").read_text("utf-8"))
+def test_overpass_timeout_remark_is_an_error_not_an_empty_file(
+    services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services.features = (
+        200,
+        {"Content-Type": "application/json"},
+        (RECORDED / "overpass_timeout_remark.json").read_text("utf-8"),
+    )
     err = _fails(tmp_path, capsys, "--overpass-timeout", "42")
     assert 'stopped the query before the end (runtime error: Query timed out in "query" at line 1 after 42' in err
     assert "raise --overpass-timeout" in err
 
 
-def test_overpass_empty_answer_is_an_error(services: Services, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_overpass_empty_answer_is_an_error(
+    services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     empty = json.loads((RECORDED / "overpass_features.json").read_text("utf-8")) | {"elements": []}
     services.features = (200, {"Content-Type": "application/json"}, json.dumps(empty))
     assert "OpenStreetMap has no sports or leisure features there" in _fails(tmp_path, capsys)
@@ -422,8 +512,9 @@ def test_no_walkable_ways_is_an_error(services: Services, tmp_path: Path, capsys
     assert "--area 150602: OpenStreetMap has no walkable ways there" in _fails(tmp_path, capsys)
 
 
-def test_overpass_connection_lost_mid_fetch(services: Services, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_overpass_connection_lost_mid_fetch(
+    services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     services.mock.replace(responses.POST, OVERPASS + "/interpreter", body=requests.ConnectionError("reset by peer"))
     err = _fails(tmp_path, capsys)
     assert "failed during the download (ConnectionError: reset by peer)" in err
@@ -434,18 +525,19 @@ def test_not_an_overpass_server(services: Services, tmp_path: Path, capsys: pyte
     assert "did not answer with Overpass JSON (text/html)" in _fails(tmp_path, capsys)
 
 
-def test_worldpop_download_failure_names_every_url(services: Services, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_worldpop_download_failure_names_every_url(
+    services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     services.mock.replace(responses.GET, WORLDPOP_MAXAR, status=404)
     err = _fails(tmp_path, capsys)
     assert "population download failed: " in err and WORLDPOP_BSGM in err and WORLDPOP_MAXAR in err
     assert "download the file in a browser into" in err
 
 
-def test_worldpop_html_page_is_rejected(services: Services, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
-    services.mock.replace(responses.GET, WORLDPOP_MAXAR, body="<html>login</html>",
-                          headers={"Content-Type": "text/html"})
+def test_worldpop_html_page_is_rejected(services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    services.mock.replace(
+        responses.GET, WORLDPOP_MAXAR, body="<html>login</html>", headers={"Content-Type": "text/html"}
+    )
     err = _fails(tmp_path, capsys)
     assert "the downloaded file is not a GeoTIFF (it starts b'<html>login</html>'" in err
 
@@ -464,11 +556,22 @@ def test_worldpop_download_retries_after_a_dropped_connection(services: Services
     assert written["population"].is_file()
 
 
-def test_no_ages_skips_the_age_grids(services: Services, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_ages_skips_the_age_grids(services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "x"
-    code = main(["fetch", "--area", "150602", "--out", str(out), "--boundary", str(RECORDED / "boundaries.geojson"),
-                 "--downloads", str(tmp_path / "dl"), "--no-ages"])
+    code = main(
+        [
+            "fetch",
+            "--area",
+            "150602",
+            "--out",
+            str(out),
+            "--boundary",
+            str(RECORDED / "boundaries.geojson"),
+            "--downloads",
+            str(tmp_path / "dl"),
+            "--no-ages",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert [u for u in services.urls("GET") if "worldpop" in u] == [WORLDPOP_BSGM, WORLDPOP_MAXAR]
     assert not (out / "population_60plus.tif").exists()
@@ -477,13 +580,25 @@ def test_no_ages_skips_the_age_grids(services: Services, tmp_path: Path,
     assert "population_60plus" not in json.loads((out / "provenance.json").read_text(encoding="utf-8"))["sources"]
 
 
-def test_age_grid_download_failure_is_one_line(services: Services, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_age_grid_download_failure_is_one_line(
+    services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     services.mock.replace(responses.GET, AGE_F60_BSGM, status=404)
     services.mock.get(AGES + "maxar_v1/CHN/chn_f_60_2020_constrained.tif", status=404)
     out = tmp_path / "150602"
-    code = main(["fetch", "--area", "150602", "--out", str(out), "--boundary", str(RECORDED / "boundaries.geojson"),
-                 "--downloads", str(tmp_path / "_downloads")])
+    code = main(
+        [
+            "fetch",
+            "--area",
+            "150602",
+            "--out",
+            str(out),
+            "--boundary",
+            str(RECORDED / "boundaries.geojson"),
+            "--downloads",
+            str(tmp_path / "_downloads"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("ordos-geo: error: ")
     assert not out.exists() and not (tmp_path / ".150602.part").exists()
@@ -493,8 +608,7 @@ def test_age_grid_download_failure_is_one_line(services: Services, tmp_path: Pat
     assert "fetch without the age grids (--no-ages)" in err
 
 
-def test_unknown_area_and_bad_options(services: Services, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_area_and_bad_options(services: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigError, match=r"--area 'Atlantis': no boundary match.*150602 东胜区 \(Dongsheng\)"):
         fetch.fetch_area("Atlantis", out_dir=tmp_path, boundaries=RECORDED / "boundaries.geojson")
     with pytest.raises(ConfigError, match=r"--population 'landscan': not a file, a URL or a known source"):
@@ -514,16 +628,24 @@ def test_features_query_of_a_real_county_stays_small(services: Services, tmp_pat
     outline = boundaries.loc[boundaries["adcode"] == "150602"].geometry.iloc[0]
     raw_poly = " ".join(f"{y:.6f} {x:.6f}" for x, y in outline.exterior.coords)
     assert len(urllib.parse.quote_plus(raw_poly)) * 66 > 1024 * 1024
-    fetch.fetch_area("150602", out_dir=tmp_path / "ds", boundaries=boundaries, population="none",
-                     downloads=tmp_path / "dl")
+    fetch.fetch_area(
+        "150602", out_dir=tmp_path / "ds", boundaries=boundaries, population="none", downloads=tmp_path / "dl"
+    )
     assert len(services.bodies) >= 2 and max(services.bodies) < 256 * 1024
     sent = shapely.union_all([_poly(q) for q in services.queries if "'sport'" in q])
     assert sent.buffer(1e-6).contains(outline)
 
 
 def test_osm_unknown_opening_reads_as_none(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"name": ["a", "b", "c"], "kind": ["school_venue"] * 3, "lon": [110.0] * 3,
-                          "lat": [39.8] * 3, "open_to_public": ["unknown", "是", None]})
+    frame = pd.DataFrame(
+        {
+            "name": ["a", "b", "c"],
+            "kind": ["school_venue"] * 3,
+            "lon": [110.0] * 3,
+            "lat": [39.8] * 3,
+            "open_to_public": ["unknown", "是", None],
+        }
+    )
     frame.to_csv(tmp_path / "schools.csv", index=False)
     assert io.read_facilities(tmp_path / "schools.csv")["open_to_public"].tolist() == [None, True, True]
 
@@ -536,10 +658,18 @@ def test_fetch_area_online(tmp_path: Path) -> None:
     """
     import os
 
-    area = gpd.GeoDataFrame({"adcode": ["999999"], "name_zh": ["测试"], "name_en": ["test"], "level": ["district"]},
-                            geometry=[shapely.box(109.985, 39.815, 109.992, 39.820)], crs=4326)
-    written = fetch.fetch_area("999999", out_dir=tmp_path / "out", boundaries=area, population="none",
-                               overpass_url=os.environ.get("ORDOS_OVERPASS_URL", settings.DEFAULT_OVERPASS_URL))
+    area = gpd.GeoDataFrame(
+        {"adcode": ["999999"], "name_zh": ["测试"], "name_en": ["test"], "level": ["district"]},
+        geometry=[shapely.box(109.985, 39.815, 109.992, 39.820)],
+        crs=4326,
+    )
+    written = fetch.fetch_area(
+        "999999",
+        out_dir=tmp_path / "out",
+        boundaries=area,
+        population="none",
+        overpass_url=os.environ.get("ORDOS_OVERPASS_URL", settings.DEFAULT_OVERPASS_URL),
+    )
     provenance = json.loads(written["provenance"].read_text(encoding="utf-8"))
     assert provenance["sources"]["network"]["edges"] > 0
     assert len(io.read_facilities(written["features"])) > 0

@@ -62,9 +62,25 @@ def _fresh(name: str) -> Path:
 def facility_tables(draw) -> str:
     columns = draw(
         st.lists(
-            st.sampled_from(["name", "kind", "lon", "lat", "area_m2", "open_to_public", "capacity", "facility_id",
-                             "location", "district", "经度", "纬度"]),
-            min_size=0, max_size=7, unique=True,
+            st.sampled_from(
+                [
+                    "name",
+                    "kind",
+                    "lon",
+                    "lat",
+                    "area_m2",
+                    "open_to_public",
+                    "capacity",
+                    "facility_id",
+                    "location",
+                    "district",
+                    "经度",
+                    "纬度",
+                ]
+            ),
+            min_size=0,
+            max_size=7,
+            unique=True,
         )
     )
     rows = draw(st.lists(st.lists(cell_values, min_size=len(columns), max_size=len(columns)), max_size=6))
@@ -102,8 +118,14 @@ def geojson_features(draw, *, properties) -> bytes:
             st.none(),
             st.builds(lambda c: {"type": "Point", "coordinates": c}, coords),
             st.builds(lambda c: {"type": "LineString", "coordinates": [c, c]}, coords),
-            st.sampled_from([{"type": "Polygon", "coordinates": [[[LON0, LAT0], [LON0 + 0.001, LAT0],
-                                                                  [LON0, LAT0 + 0.001], [LON0, LAT0]]]}]),
+            st.sampled_from(
+                [
+                    {
+                        "type": "Polygon",
+                        "coordinates": [[[LON0, LAT0], [LON0 + 0.001, LAT0], [LON0, LAT0 + 0.001], [LON0, LAT0]]],
+                    }
+                ]
+            ),
         )
         return st.fixed_dictionaries({"type": st.just("Feature"), "geometry": geometry, "properties": properties})
 
@@ -164,8 +186,16 @@ def test_population_rasters_give_valid_cells_or_one_line(values, nodata, damage)
     from rasterio.transform import from_origin
 
     path = _fresh("people.tif")
-    profile = {"driver": "GTiff", "height": 2, "width": 2, "count": 1, "dtype": "float32", "crs": "EPSG:4326",
-               "transform": from_origin(LON0, LAT0, 0.001, 0.001), "nodata": nodata}
+    profile = {
+        "driver": "GTiff",
+        "height": 2,
+        "width": 2,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4326",
+        "transform": from_origin(LON0, LAT0, 0.001, 0.001),
+        "nodata": nodata,
+    }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(np.array(values, dtype="float32").reshape(1, 2, 2))
     if damage is not None:  # a truncated or corrupt file
@@ -177,15 +207,38 @@ def test_population_rasters_give_valid_cells_or_one_line(values, nodata, damage)
 
 
 keys = st.sampled_from(
-    ["name", "language", "synthetic", "network", "population", "facilities", "thresholds_m", "max_distance_m",
-     "walk_speed_kmh", "max_snap_distance_m", "area_policy", "enabled", "method", "budget", "plan", "budget_m",
-     "min_trail_m", "max_trails", "reach_m", "width_m", "out", "layers", "treshold_m", "extra_facilities"]
+    [
+        "name",
+        "language",
+        "synthetic",
+        "network",
+        "population",
+        "facilities",
+        "thresholds_m",
+        "max_distance_m",
+        "walk_speed_kmh",
+        "max_snap_distance_m",
+        "area_policy",
+        "enabled",
+        "method",
+        "budget",
+        "plan",
+        "budget_m",
+        "min_trail_m",
+        "max_trails",
+        "reach_m",
+        "width_m",
+        "out",
+        "layers",
+        "treshold_m",
+        "extra_facilities",
+    ]
 )
 toml_scalars = st.one_of(
     st.integers(min_value=-(10**6), max_value=10**6).map(str),
-    st.floats(allow_nan=True, allow_infinity=True).map(lambda f: "nan" if math.isnan(f) else
-                                                        ("inf" if f == math.inf else "-inf" if f == -math.inf
-                                                         else repr(f))),
+    st.floats(allow_nan=True, allow_infinity=True).map(
+        lambda f: "nan" if math.isnan(f) else ("inf" if f == math.inf else "-inf" if f == -math.inf else repr(f))
+    ),
     st.booleans().map(lambda b: "true" if b else "false"),
     st.text(alphabet=string.ascii_letters + "./_- 中", max_size=8).map(json.dumps),
 )
@@ -200,9 +253,14 @@ toml_values = st.one_of(
 
 @st.composite
 def study_files(draw) -> str:
-    lines = ['[inputs]', 'network = "a.osm"', 'population = "p.tif"', 'facilities = "f.geojson"']
-    for section in draw(st.lists(st.sampled_from(["study", "inputs", "accessibility", "siting", "trails",
-                                                  "output", "acessibility"]), max_size=4, unique=True)):
+    lines = ["[inputs]", 'network = "a.osm"', 'population = "p.tif"', 'facilities = "f.geojson"']
+    for section in draw(
+        st.lists(
+            st.sampled_from(["study", "inputs", "accessibility", "siting", "trails", "output", "acessibility"]),
+            max_size=4,
+            unique=True,
+        )
+    ):
         if section != "inputs":
             lines.append(f"[{section}]")
         for key, value in draw(st.dictionaries(keys, toml_values, max_size=3)).items():

@@ -288,7 +288,10 @@ def test_lever_areas_and_gap_by_hand():
     assert city.loc["new_sites", "missing_area_m2"] == pytest.approx(10_800.0)
     assert city["area_added_m2"].to_dict() == pytest.approx(
         {
-            "new_sites": 22_300.0, "trails": 2_000.0, "opened_schools": 0.0, "open_schools": 14_000.0,
+            "new_sites": 22_300.0,
+            "trails": 2_000.0,
+            "opened_schools": 0.0,
+            "open_schools": 14_000.0,
             "larger_sites": 1_050.0,
         }
     )
@@ -304,9 +307,7 @@ def test_lever_areas_and_gap_by_hand():
 def test_planner_targets_scored_per_district_and_weighted_citywide():
     from ordos_geo.indicators import planner_scorecard
 
-    table = pd.DataFrame(
-        {"district": ["A", "B", CITYWIDE], "population": [100.0, 300.0, 400.0]}
-    )
+    table = pd.DataFrame({"district": ["A", "B", CITYWIDE], "population": [100.0, 300.0, 400.0]})
     entered = pd.DataFrame(
         {
             "district": ["A", "B", "A", "A"],
@@ -330,8 +331,20 @@ def test_planner_targets_scored_per_district_and_weighted_citywide():
     assert math.isnan(scored.loc[(CITYWIDE, "public_venues_open_share"), "value"])
     # a citywide row given by the planner wins over the weighted mean
     own = pd.concat(
-        [entered, pd.DataFrame([{"district": CITYWIDE, "indicator": "sports_instructors_per_1000", "value": 3.2,
-                                 "year": 2024, "source": "city bureau"}])],
+        [
+            entered,
+            pd.DataFrame(
+                [
+                    {
+                        "district": CITYWIDE,
+                        "indicator": "sports_instructors_per_1000",
+                        "value": 3.2,
+                        "year": 2024,
+                        "source": "city bureau",
+                    }
+                ]
+            ),
+        ],
         ignore_index=True,
     )
     scored = planner_scorecard(own, table).set_index(["district", "key"])
@@ -341,12 +354,17 @@ def test_planner_targets_scored_per_district_and_weighted_citywide():
 def test_scorecard_appends_the_planner_targets(cells, facilities, boundaries):
     table = compute_indicators(cells, facilities, boundaries)
     entered = pd.DataFrame(
-        {"district": [CITYWIDE], "indicator": ["public_venues_open_share"], "value": [0.9], "year": [2024],
-         "source": ["x"]}
+        {
+            "district": [CITYWIDE],
+            "indicator": ["public_venues_open_share"],
+            "value": [0.9],
+            "year": [2024],
+            "source": ["x"],
+        }
     )
     card = scorecard(table, facilities, planner_values=entered)
     assert card["key"].tolist()[: len(settings.PLAN_TARGETS)] == [t.key for t in settings.PLAN_TARGETS]
-    assert card["key"].tolist()[len(settings.PLAN_TARGETS):] == [t.key for t in settings.PLANNER_TARGETS]
+    assert card["key"].tolist()[len(settings.PLAN_TARGETS) :] == [t.key for t in settings.PLANNER_TARGETS]
     row = card.set_index("key").loc["public_venues_open_share"]
     assert row["gap"] == pytest.approx(0.1)
     assert row["target"] == 1.0

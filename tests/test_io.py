@@ -73,10 +73,13 @@ def test_geojson_full_schema(tmp_path: Path) -> None:
     [("lon", "lat"), ("lng", "lat"), ("Longitude", "Latitude"), ("经度", "纬度"), ("x", "y")],
 )
 def test_csv_lon_lat_columns_detected(tmp_path: Path, lon_name: str, lat_name: str) -> None:
-    path = write_csv(tmp_path / "f.csv", f"""
+    path = write_csv(
+        tmp_path / "f.csv",
+        f"""
 name,kind,area_m2,{lon_name},{lat_name}
 Court,multi_sport_court,600,{LON0},{LAT0}
-""")
+""",
+    )
     out = io.read_facilities(path)
     assert (out.geometry.x.iloc[0], out.geometry.y.iloc[0]) == pytest.approx((LON0, LAT0))
     assert out["facility_id"].tolist() == ["F0001"]
@@ -84,29 +87,38 @@ Court,multi_sport_court,600,{LON0},{LAT0}
 
 
 def test_explicit_lon_lat_columns_and_amap_location(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "f.csv", f"""
+    path = write_csv(
+        tmp_path / "f.csv",
+        f"""
 name,kind,area_m2,E,N
 Court,multi_sport_court,600,{LON0},{LAT0}
-""")
+""",
+    )
     out = io.read_facilities(path, lon_column="E", lat_column="N")
     assert out.geometry.x.iloc[0] == pytest.approx(LON0)
     with pytest.raises(InputDataError, match=r"missing column `east`; columns found: `name`, `kind`, `area_m2`, `E`"):
         io.read_facilities(path, lon_column="east", lat_column="N")
-    amap = write_csv(tmp_path / "amap.csv", f"""
+    amap = write_csv(
+        tmp_path / "amap.csv",
+        f"""
 name,kind,area_m2,location,adname
 Court,multi_sport_court,600,"{LON0},{LAT0}",东胜区
-""")
+""",
+    )
     out = io.read_facilities(amap)
     assert (out.geometry.x.iloc[0], out.geometry.y.iloc[0]) == pytest.approx((LON0, LAT0))
     assert out["district"].tolist() == ["东胜区"]
 
 
 def test_gcj02_csv_is_shifted_back_to_wgs84(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "amap.csv", f"""
+    path = write_csv(
+        tmp_path / "amap.csv",
+        f"""
 name,kind,area_m2,lon,lat
 Court,multi_sport_court,600,{LON0},{LAT0}
 Pitch,pitch,7000,{LON0 + 0.05},{LAT0 - 0.05}
-""")
+""",
+    )
     raw = io.read_facilities(path)
     gcj = io.read_facilities(path, coordinate_system="gcj02")
     shift = gcj.geometry.x.to_numpy() - raw.geometry.x.to_numpy()
@@ -141,8 +153,9 @@ def test_geopackage_with_several_layers_needs_layer(tmp_path: Path) -> None:
     path = tmp_path / "city.gpkg"
     facility_frame().to_file(path, layer="venues", driver="GPKG")
     facility_frame().to_file(path, layer="schools", driver="GPKG")
-    with pytest.raises(InputDataError,
-                       match=r"city\.gpkg: holds 2 layers \(venues, schools\); choose one with the layer option"):
+    with pytest.raises(
+        InputDataError, match=r"city\.gpkg: holds 2 layers \(venues, schools\); choose one with the layer option"
+    ):
         io.read_facilities(path)
     assert len(io.read_facilities(path, layer="schools")) == 3
 
@@ -163,26 +176,34 @@ def test_open_to_public_values(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "f.csv", "name,kind,area_m2,lon,lat,open_to_public\n" + rows)
     out = io.read_facilities(path)
     assert out["open_to_public"].tolist() == [True, False, True, False, True, False, True, False, True]
-    bad = write_csv(tmp_path / "bad.csv", f"""
+    bad = write_csv(
+        tmp_path / "bad.csv",
+        f"""
 name,kind,area_m2,lon,lat,open_to_public
 School 1,school_venue,8000,{LON0},{LAT0},maybe
-""")
+""",
+    )
     with pytest.raises(InputDataError, match=r"`open_to_public` has values that are not yes/no \(row 1 \(School 1\)\)"):
         io.read_facilities(bad)
 
 
 def test_missing_area_policies(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    path = write_csv(tmp_path / "f.csv", f"""
+    path = write_csv(
+        tmp_path / "f.csv",
+        f"""
 name,kind,area_m2,lon,lat
 Court,multi_sport_court,,{LON0},{LAT0}
 Pitch,pitch,7000,{LON0},{LAT0}
 School,school_venue,,{LON0},{LAT0}
-""")
+""",
+    )
     with caplog.at_level(logging.WARNING, logger="ordos_geo.io"):
         typical = io.read_facilities(path)
     assert "2 facilities have no area (rows 1 (Court), 3 (School))" in caplog.text
     assert typical["area_m2"].tolist() == [
-        settings.TYPICAL_AREA_M2["multi_sport_court"], 7000.0, settings.TYPICAL_AREA_M2["school_venue"]
+        settings.TYPICAL_AREA_M2["multi_sport_court"],
+        7000.0,
+        settings.TYPICAL_AREA_M2["school_venue"],
     ]
     assert typical["area_source"].tolist() == ["typical", "input", "typical"]
     excluded = io.read_facilities(path, area_policy="exclude")
@@ -198,7 +219,8 @@ def test_fitness_trail_area_is_length_times_width_and_polygons_kept(tmp_path: Pa
     park = shapely.box(LON0, LAT0, LON0 + 0.002, LAT0 + 0.002)
     frame = gpd.GeoDataFrame(
         {"name": ["River trail", "Park"], "kind": ["fitness_trail", "park"], "area_m2": [None, 5000.0]},
-        geometry=[trail, park], crs=4326,
+        geometry=[trail, park],
+        crs=4326,
     )
     path = tmp_path / "trail.geojson"
     frame.to_file(path, driver="GeoJSON")
@@ -228,18 +250,30 @@ def test_osm_tagged_file_is_mapped_with_a_warning(tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(
         {
             "name": [f"feature {i}" for i in range(len(rows))],
-            "leisure": [r[0] for r in rows], "sport": [r[1] for r in rows],
-            "amenity": [r[2] for r in rows], "building": [r[3] for r in rows],
+            "leisure": [r[0] for r in rows],
+            "sport": [r[1] for r in rows],
+            "amenity": [r[2] for r in rows],
+            "building": [r[3] for r in rows],
         },
-        geometry=gpd.points_from_xy([LON0] * len(rows), [LAT0] * len(rows)), crs=4326,
+        geometry=gpd.points_from_xy([LON0] * len(rows), [LAT0] * len(rows)),
+        crs=4326,
     )
     path = tmp_path / "osm.geojson"
     frame.to_file(path, driver="GeoJSON")
     with pytest.warns(UserWarning, match=r"1 features have OSM tags no rule maps.*row 12 \(feature 11\)"):
         out = io.read_facilities(path)
     assert out["kind"].tolist() == [
-        "pitch", "multi_sport_court", "gymnasium", "fitness_centre", "stadium", "swimming_pool", "fitness_path",
-        "park", "playground", "school_venue", "other",
+        "pitch",
+        "multi_sport_court",
+        "gymnasium",
+        "fitness_centre",
+        "stadium",
+        "swimming_pool",
+        "fitness_path",
+        "park",
+        "playground",
+        "school_venue",
+        "other",
     ]
     assert "feature 10" not in out["name"].tolist()
     assert out["facility_id"].tolist() == [f"F{i:04d}" for i in range(1, 12)]
@@ -286,31 +320,40 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
 
 
 def test_missing_kind_column(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "f.csv", f"""
+    path = write_csv(
+        tmp_path / "f.csv",
+        f"""
 name,area_m2,lon,lat
 Court,600,{LON0},{LAT0}
-""")
+""",
+    )
     expected = r"f\.csv: missing column `kind`; columns found: `name`, `area_m2`, `lon`, `lat`"
     with pytest.raises(InputDataError, match=expected):
         io.read_facilities(path)
 
 
 def test_missing_coordinate_columns(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "f.csv", """
+    path = write_csv(
+        tmp_path / "f.csv",
+        """
 name,kind,area_m2,address
 Court,multi_sport_court,600,Tianjiao Road
-""")
+""",
+    )
     with pytest.raises(InputDataError, match=r"f\.csv: no coordinate columns.*columns found: `name`, `kind`"):
         io.read_facilities(path)
 
 
 def test_unknown_kind(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "f.csv", f"""
+    path = write_csv(
+        tmp_path / "f.csv",
+        f"""
 name,kind,area_m2,lon,lat
 Court,multi_sport_court,600,{LON0},{LAT0}
 Hall,basketball_hall,900,{LON0},{LAT0}
 Ice,ice rink,900,{LON0},{LAT0}
-""")
+""",
+    )
     with pytest.raises(InputDataError) as info:
         io.read_facilities(path)
     message = str(info.value)
@@ -324,10 +367,13 @@ Ice,ice rink,900,{LON0},{LAT0}
 
 
 def test_swapped_lon_lat(tmp_path: Path, study_area: gpd.GeoDataFrame) -> None:
-    obvious = write_csv(tmp_path / "swapped.csv", f"""
+    obvious = write_csv(
+        tmp_path / "swapped.csv",
+        f"""
 name,kind,area_m2,lon,lat
 Court,multi_sport_court,600,{LAT0},{LON0}
-""")
+""",
+    )
     swapped = r"look swapped: latitude beyond ±90° .*row 1 \(Court\).*swap the lon_column and lat_column options"
     with pytest.raises(InputDataError, match=swapped):
         io.read_facilities(obvious)
@@ -338,11 +384,14 @@ Court,multi_sport_court,600,{LAT0},{LON0}
         io.read_facilities(layer)
     # swapped points of a study area west of 90 E (both orders are valid degrees): the study area catches
     # them and the message suggests the swap because swapped they fall inside
-    path = write_csv(tmp_path / "g.csv", """
+    path = write_csv(
+        tmp_path / "g.csv",
+        """
 name,kind,area_m2,lon,lat
 Good,pitch,7000,45.2,43.1
 Swapped,multi_sport_court,600,43.2,45.1
-""")
+""",
+    )
     west = gpd.GeoDataFrame(geometry=[shapely.box(45.0, 43.0, 45.5, 43.5)], crs=4326)
     expected = r"1 of 2 facilities outside the study area .*row 2 \(Swapped\).*look swapped"
     with pytest.raises(InputDataError, match=expected):
@@ -350,10 +399,13 @@ Swapped,multi_sport_court,600,43.2,45.1
 
 
 def test_points_outside_study_area_not_swapped(tmp_path: Path, study_area: gpd.GeoDataFrame) -> None:
-    path = write_csv(tmp_path / "f.csv", """
+    path = write_csv(
+        tmp_path / "f.csv",
+        """
 name,kind,area_m2,lon,lat
 Beijing,pitch,7000,116.4,39.9
-""")
+""",
+    )
     expected = r"1 of 1 facilities outside the study area .*row 1 \(Beijing\); check the coord"
     with pytest.raises(InputDataError, match=expected):
         io.read_facilities(path, study_area=study_area)
@@ -368,13 +420,16 @@ def test_crs_less_layer(tmp_path: Path) -> None:
 
 
 def test_negative_and_non_numeric_area(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "f.csv", f"""
+    path = write_csv(
+        tmp_path / "f.csv",
+        f"""
 name,kind,area_m2,lon,lat
 A,pitch,7000,{LON0},{LAT0}
 B,pitch,-5,{LON0},{LAT0}
 C,pitch,300,{LON0},{LAT0}
 D,pitch,-1,{LON0},{LAT0}
-""")
+""",
+    )
     with pytest.raises(
         InputDataError,
         match=r"f\.csv: column `area_m2` has 2 negative values \(rows 2 \(B\), 4 \(D\)\); areas are venue field areas",
@@ -389,11 +444,14 @@ D,pitch,-1,{LON0},{LAT0}
 
 
 def test_duplicate_ids_and_missing_coordinates(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "f.csv", f"""
+    path = write_csv(
+        tmp_path / "f.csv",
+        f"""
 id,name,kind,area_m2,lon,lat
 7,A,pitch,7000,{LON0},{LAT0}
 7,B,pitch,7000,{LON0},{LAT0}
-""")
+""",
+    )
     with pytest.raises(InputDataError, match=r"column `id` must be unique but 7 repeat \(rows 1 \(A\), 2 \(B\)\)"):
         io.read_facilities(path)
     hole = write_csv(tmp_path / "h.csv", f"name,kind,area_m2,lon,lat\nA,pitch,7000,,{LAT0}\n")
@@ -406,8 +464,18 @@ id,name,kind,area_m2,lon,lat
 
 def write_raster(path: Path, array: np.ndarray, *, crs=4326, transform=None, nodata=-99999.0) -> Path:
     transform = transform or from_origin(LON0, LAT0, 1 / 1200, 1 / 1200)  # 3 arc-seconds like WorldPop
-    with rasterio.open(path, "w", driver="GTiff", height=array.shape[0], width=array.shape[1], count=1,
-                       dtype=array.dtype, crs=crs, transform=transform, nodata=nodata) as dataset:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=array.shape[0],
+        width=array.shape[1],
+        count=1,
+        dtype=array.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+    ) as dataset:
         dataset.write(array, 1)
     return path
 
@@ -422,8 +490,9 @@ def test_population_raster_cells(tmp_path: Path) -> None:
     assert cells["population"].sum() == pytest.approx(20.5)
     step = 1 / 1200
     # cell (row 1, col 2): x from LON0 + 2 steps, y from LAT0 - 2 steps to LAT0 - 1 step
-    assert cells.geometry.iloc[2].bounds == pytest.approx((LON0 + 2 * step, LAT0 - 2 * step, LON0 + 3 * step,
-                                                           LAT0 - step))
+    assert cells.geometry.iloc[2].bounds == pytest.approx(
+        (LON0 + 2 * step, LAT0 - 2 * step, LON0 + 3 * step, LAT0 - step)
+    )
     assert cells["cell_id"].is_unique
 
 
@@ -452,9 +521,11 @@ def test_population_nan_nodata_and_study_area(tmp_path: Path) -> None:
 
 def test_population_bad_rasters(tmp_path: Path) -> None:
     negative = np.array([[1.0, -2.0], [-3.0, 4.0]], dtype="float32")
-    with pytest.raises(InputDataError,
-                       match=r"neg\.tif: 2 negative population values that are not nodata, first at \(row 0, col 1\), "
-                             r"\(row 1, col 0\)"):
+    with pytest.raises(
+        InputDataError,
+        match=r"neg\.tif: 2 negative population values that are not nodata, first at \(row 0, col 1\), "
+        r"\(row 1, col 0\)",
+    ):
         io.read_population(write_raster(tmp_path / "neg.tif", negative))
     infinite = np.array([[1.0, np.inf]], dtype="float32")
     with pytest.raises(InputDataError, match=r"1 non-finite population values .*\(row 0, col 1\)"):
@@ -466,8 +537,16 @@ def test_population_bad_rasters(tmp_path: Path) -> None:
     with pytest.raises(InputDataError, match=r"zeros\.tif: no populated cells: 4 valid cells, none above 0"):
         io.read_population(write_raster(tmp_path / "zeros.tif", zeros))
     no_crs = tmp_path / "nocrs.tif"
-    with rasterio.open(no_crs, "w", driver="GTiff", height=1, width=1, count=1, dtype="float32",
-                       transform=from_origin(LON0, LAT0, 1 / 1200, 1 / 1200)) as dataset:
+    with rasterio.open(
+        no_crs,
+        "w",
+        driver="GTiff",
+        height=1,
+        width=1,
+        count=1,
+        dtype="float32",
+        transform=from_origin(LON0, LAT0, 1 / 1200, 1 / 1200),
+    ) as dataset:
         dataset.write(np.ones((1, 1), dtype="float32"), 1)
     with pytest.raises(InputDataError, match=r"nocrs\.tif: the raster has no CRS; set it"):
         io.read_population(no_crs)
@@ -476,7 +555,8 @@ def test_population_bad_rasters(tmp_path: Path) -> None:
 def test_population_points(tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(
         {"cell_id": [10, 11, 12], "population": [100.0, 0.0, 50.0]},
-        geometry=gpd.points_from_xy([LON0, LON0 + 0.01, LON0 + 0.02], [LAT0] * 3), crs=4326,
+        geometry=gpd.points_from_xy([LON0, LON0 + 0.01, LON0 + 0.02], [LAT0] * 3),
+        crs=4326,
     )
     path = tmp_path / "pop.gpkg"
     frame.to_file(path, driver="GPKG")
@@ -503,8 +583,9 @@ def test_population_points_csv_and_gcj02_xlsx(tmp_path: Path, study_area: gpd.Ge
     assert cells.geometry.x.tolist() == pytest.approx([LON0, LON0 + 0.02])
     # an Amap (GCJ-02) table in Excel, columns 经度/纬度/人口: back on the WGS-84 truth within 0.5 m
     gcj = [prcoords.wgs_gcj((lat, lon)) for lon, lat in truth]
-    table = pd.DataFrame({"名称": ["A", "B", "C"], "经度": [p[1] for p in gcj], "纬度": [p[0] for p in gcj],
-                          "人口": counts})
+    table = pd.DataFrame(
+        {"名称": ["A", "B", "C"], "经度": [p[1] for p in gcj], "纬度": [p[0] for p in gcj], "人口": counts}
+    )
     xlsx = tmp_path / "pop_gcj02.xlsx"
     table.to_excel(xlsx, index=False)
     cells = io.read_population(xlsx, coordinate_system="gcj02", population_column="人口")
@@ -516,9 +597,12 @@ def test_population_points_csv_and_gcj02_xlsx(tmp_path: Path, study_area: gpd.Ge
 
 def test_population_points_bad_inputs(tmp_path: Path) -> None:
     no_count = write_csv(tmp_path / "nocount.csv", "name,lon,lat,households\nA,109.98,39.82,300\n")
-    with pytest.raises(InputDataError, match=r"^nocount\.csv: missing column `population`; columns found: `name`, "
-                                             r"`lon`, `lat`, `households`; name the count column with "
-                                             r"--population-column"):
+    with pytest.raises(
+        InputDataError,
+        match=r"^nocount\.csv: missing column `population`; columns found: `name`, "
+        r"`lon`, `lat`, `households`; name the count column with "
+        r"--population-column",
+    ):
         io.read_population(no_count)
     negative = write_csv(tmp_path / "neg.csv", "name,lon,lat,population\nA,109.98,39.82,300\nB,109.99,39.82,-4\n")
     with pytest.raises(InputDataError, match=r"neg\.csv: column `population` has 1 negative value \(row 2 \(B\)\)"):
@@ -530,8 +614,9 @@ X0, Y0 = 402_000.0, 4_408_000.0
 
 
 def _community_file(tmp_path: Path, polygons: list, counts: list, *, name: str = "communities.geojson") -> Path:
-    frame = gpd.GeoDataFrame({"name": [f"社区{i}" for i in range(len(polygons))], "population": counts},
-                             geometry=polygons, crs=4546).to_crs(4326)
+    frame = gpd.GeoDataFrame(
+        {"name": [f"社区{i}" for i in range(len(polygons))], "population": counts}, geometry=polygons, crs=4546
+    ).to_crs(4326)
     path = tmp_path / name
     frame.to_file(path, driver="GeoJSON")
     return path
@@ -551,14 +636,14 @@ def test_population_polygons_spread_over_residential_land(tmp_path: Path) -> Non
     b = shapely.box(X0 + 300, Y0, X0 + 500, Y0 + 100)
     path = _community_file(tmp_path, [a, b], [600, 50])
     residential = gpd.GeoDataFrame(
-        {"landuse": ["residential", "residential", "residential", None],
-         "building": [None, None, None, "apartments"]},
+        {"landuse": ["residential", "residential", "residential", None], "building": [None, None, None, "apartments"]},
         geometry=[
             shapely.box(X0, Y0, X0 + 100, Y0 + 100),  # fills cell (0, 0): 10,000 m²
             shapely.box(X0 + 200, Y0 + 100, X0 + 300, Y0 + 200),  # fills cell (2, 1): 10,000 m²
             shapely.box(X0 + 150, Y0, X0 + 250, Y0 + 50),  # 2,500 m² in cell (1, 0), 2,500 m² in cell (2, 0)
             shapely.box(X0 + 10, Y0 + 10, X0 + 60, Y0 + 60),  # a block of flats on residential land: no double count
-        ], crs=4546,
+        ],
+        crs=4546,
     ).to_crs(4326)
     cells = io.read_population(path, residential=residential, grid_crs=4546)
     assert cells.attrs == {"population_form": "polygons", "population_polygons": 2, "polygons_without_residential": 1}
@@ -592,12 +677,18 @@ def test_population_polygons_bad_inputs(tmp_path: Path, study_area: gpd.GeoDataF
     far = gpd.GeoSeries([shapely.box(111.5, 39.0, 111.52, 39.02)], crs=4326).to_crs(4546).iloc[0]
     inside = shapely.box(X0, Y0, X0 + 300, Y0 + 200)
     outside = _community_file(tmp_path, [inside, far], [10, 20], name="outside.geojson")
-    with pytest.raises(InputDataError, match=r"^outside\.geojson: 1 of 2 population polygons lie outside the study "
-                                             r"area \(row 2 \(社区1\)\); drop them, or check"):
+    with pytest.raises(
+        InputDataError,
+        match=r"^outside\.geojson: 1 of 2 population polygons lie outside the study "
+        r"area \(row 2 \(社区1\)\); drop them, or check",
+    ):
         io.read_population(outside, study_area=study_area, grid_crs=4546)
     negative = _community_file(tmp_path, [inside], [-5], name="negative.geojson")
-    with pytest.raises(InputDataError, match=r"negative\.geojson: column `population` has 1 negative value "
-                                             r"\(row 1 \(社区0\)\)"):
+    with pytest.raises(
+        InputDataError,
+        match=r"negative\.geojson: column `population` has 1 negative value "
+        r"\(row 1 \(社区0\)\)",
+    ):
         io.read_population(negative, grid_crs=4546)
     no_count = tmp_path / "nocount.geojson"
     gpd.read_file(negative).drop(columns="population").to_file(no_count, driver="GeoJSON")
@@ -626,7 +717,8 @@ def test_sample_population_matches_rasterio_sum() -> None:
 def test_read_boundaries_fills_names_and_levels(tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(
         {"adcode": [150600, 150602], "name": ["鄂尔多斯市", "东胜区"]},
-        geometry=[shapely.box(107, 37, 111, 40), shapely.box(109.5, 39.6, 110.3, 40.0)], crs=4326,
+        geometry=[shapely.box(107, 37, 111, 40), shapely.box(109.5, 39.6, 110.3, 40.0)],
+        crs=4326,
     ).to_crs(4546)
     path = tmp_path / "b.gpkg"
     frame.to_file(path, driver="GPKG")
@@ -715,8 +807,11 @@ def test_read_lines_and_candidates(tmp_path: Path) -> None:
     assert shapely.get_coordinates(out.geometry.iloc[0]) == pytest.approx(shapely.get_coordinates(trail), abs=1e-9)
     points = tmp_path / "points.geojson"
     gpd.GeoDataFrame({"name": ["Site"]}, geometry=[shapely.Point(LON0, LAT0)], crs=4326).to_file(points)
-    with pytest.raises(InputDataError, match=r"points\.geojson: trail lines must be LineString / MultiLineString; "
-                                             r"row 1 \(Site\) are Point"):
+    with pytest.raises(
+        InputDataError,
+        match=r"points\.geojson: trail lines must be LineString / MultiLineString; "
+        r"row 1 \(Site\) are Point",
+    ):
         io.read_lines(points)
     sites = write_csv(tmp_path / "sites.csv", f"name,area_m2,lon,lat\nVacant lot,12000,{LON0},{LAT0}\n")
     candidates = io.read_candidates(sites, coordinate_system="gcj02")
@@ -1001,8 +1096,9 @@ def test_invalid_population_polygons_are_repaired_with_a_warning(tmp_path, caplo
     bowtie = shapely.Polygon([(109.98, 39.83), (109.99, 39.84), (109.99, 39.83), (109.98, 39.84), (109.98, 39.83)])
     square = shapely.box(110.0, 39.83, 110.01, 39.84)
     path = tmp_path / "communities.geojson"
-    gpd.GeoDataFrame({"name": ["bow", "ok"], "population": [100, 50]}, geometry=[bowtie, square],
-                     crs=4326).to_file(path)
+    gpd.GeoDataFrame({"name": ["bow", "ok"], "population": [100, 50]}, geometry=[bowtie, square], crs=4326).to_file(
+        path
+    )
     assert not bowtie.is_valid
     with caplog.at_level(logging.WARNING, logger="ordos_geo"):
         frame = io.read_vector(path, what="population")

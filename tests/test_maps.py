@@ -263,8 +263,7 @@ def test_pack_grid_round_trip_and_size():
     smooth = (np.hypot(xx - 150, yy - 80) * 13).astype(np.uint16)  # a distance field, 13 m per pixel
     noisy = rng.integers(0, 60_000, size=(300, 400)).astype(np.uint16)
     for grid, predict in ((smooth, True), (noisy, False), (noisy.astype(np.uint32) * 70_000, True)):
-        spec = {"data": _cell_raster.pack_grid(grid, predict=predict), "bytes": grid.dtype.itemsize,
-                "predict": predict}
+        spec = {"data": _cell_raster.pack_grid(grid, predict=predict), "bytes": grid.dtype.itemsize, "predict": predict}
         assert np.array_equal(_unpack(spec, 400, 300), grid)
     # The prediction is what makes a smooth field small: under 1 byte a cell here, vs 2 raw.
     assert len(_cell_raster.pack_grid(smooth)) < 0.5 * len(_cell_raster.pack_grid(smooth, predict=False))

@@ -52,8 +52,11 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
-def osm_xml(nodes: dict[int, tuple[float, float]], ways: list[tuple[int, list[int], dict[str, str]]],
-            relations: list | None = None) -> str:
+def osm_xml(
+    nodes: dict[int, tuple[float, float]],
+    ways: list[tuple[int, list[int], dict[str, str]]],
+    relations: list | None = None,
+) -> str:
     """Write a small OSM XML document (nodes: id -> (lon, lat); relations: (id, [(way, role)], tags))."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="ordos_geo tests">']
     for node_id, (lon, lat) in nodes.items():
@@ -82,11 +85,18 @@ def osm_xml(nodes: dict[int, tuple[float, float]], ways: list[tuple[int, list[in
 LON0, LAT0 = 110.0, 39.8
 D = 0.001  # degrees between grid nodes
 NODES = {
-    1: (LON0, LAT0), 2: (LON0 + D, LAT0), 3: (LON0 + 2 * D, LAT0), 5: (LON0 + 3 * D, LAT0),
-    4: (LON0 + D, LAT0 + D), 14: (LON0 + D, LAT0 + 2 * D),
-    7: (LON0 + 10 * D, LAT0 + 10 * D), 8: (LON0 + 11 * D, LAT0 + 10 * D),
+    1: (LON0, LAT0),
+    2: (LON0 + D, LAT0),
+    3: (LON0 + 2 * D, LAT0),
+    5: (LON0 + 3 * D, LAT0),
+    4: (LON0 + D, LAT0 + D),
+    14: (LON0 + D, LAT0 + 2 * D),
+    7: (LON0 + 10 * D, LAT0 + 10 * D),
+    8: (LON0 + 11 * D, LAT0 + 10 * D),
     9: (LON0 - D, LAT0),
-    10: (LON0 + 2 * D, LAT0 + D), 11: (LON0 + 3 * D, LAT0 + D), 12: (LON0 + 3 * D, LAT0 + 1.5 * D),
+    10: (LON0 + 2 * D, LAT0 + D),
+    11: (LON0 + 3 * D, LAT0 + D),
+    12: (LON0 + 3 * D, LAT0 + 1.5 * D),
     13: (LON0 + 2 * D, LAT0 + 1.5 * D),
 }
 WAYS = [
@@ -174,8 +184,19 @@ def _overpass_matches(filter_text: str, tags: dict[str, str]) -> bool:
 
 def test_overpass_filters_ask_for_exactly_the_walkable_ways() -> None:
     values = {
-        "highway": [None, "footway", "residential", "cycleway", "motorway", "motorway_link", "construction",
-                    "pedestrian", "service", "platform", "path"],
+        "highway": [
+            None,
+            "footway",
+            "residential",
+            "cycleway",
+            "motorway",
+            "motorway_link",
+            "construction",
+            "pedestrian",
+            "service",
+            "platform",
+            "path",
+        ],
         "foot": [None, "yes", "designated", "permissive", "no"],
         "access": [None, "private", "no", "yes"],
         "area": [None, "yes"],
@@ -196,8 +217,9 @@ def test_overpass_filters_ask_for_exactly_the_walkable_ways() -> None:
 # --- each rule on a hand-built extract, with the walking distance it must give -------------------
 
 
-def _distance(tmp_path: Path, nodes: dict, ways: list, source: int, target: int, relations: list | None = None
-              ) -> float:
+def _distance(
+    tmp_path: Path, nodes: dict, ways: list, source: int, target: int, relations: list | None = None
+) -> float:
     path = tmp_path / f"rule_{len(list(tmp_path.iterdir()))}.osm"
     path.write_text(osm_xml(nodes, ways, relations), encoding="utf-8")
     graph, _ = graph_from_osm_file(path, simplify=False)
@@ -264,8 +286,14 @@ def test_sidewalk_separate_road_kept_unless_sidewalks_run_alongside(tmp_path: Pa
 def test_pedestrian_area_is_walkable_across(tmp_path: Path) -> None:
     # a 2D x 2D square (ring 10-11-15-12-13-14), footways reaching the middle of its west and east sides
     nodes = {
-        10: (LON0, LAT0), 11: (LON0 + 2 * D, LAT0), 15: (LON0 + 2 * D, LAT0 + D), 12: (LON0 + 2 * D, LAT0 + 2 * D),
-        13: (LON0, LAT0 + 2 * D), 14: (LON0, LAT0 + D), 20: (LON0 - D, LAT0 + D), 21: (LON0 + 3 * D, LAT0 + D),
+        10: (LON0, LAT0),
+        11: (LON0 + 2 * D, LAT0),
+        15: (LON0 + 2 * D, LAT0 + D),
+        12: (LON0 + 2 * D, LAT0 + 2 * D),
+        13: (LON0, LAT0 + 2 * D),
+        14: (LON0, LAT0 + D),
+        20: (LON0 - D, LAT0 + D),
+        21: (LON0 + 3 * D, LAT0 + D),
     }
     ways = [
         (301, [10, 11, 15, 12, 13, 14, 10], {"highway": "pedestrian", "area": "yes", "place": "square"}),
@@ -283,9 +311,15 @@ def test_pedestrian_area_is_walkable_across(tmp_path: Path) -> None:
 def test_pedestrian_area_link_must_stay_inside(tmp_path: Path) -> None:
     # an L-shaped closed highway=pedestrian (no area tag): the straight line from 31 to 35 leaves the L
     nodes = {
-        30: (LON0, LAT0), 31: (LON0 + 2 * D, LAT0 + 0.5 * D), 32: (LON0 + 2 * D, LAT0 + D),
-        33: (LON0 + D, LAT0 + D), 34: (LON0 + D, LAT0 + 2 * D), 35: (LON0 + 0.5 * D, LAT0 + 2 * D),
-        36: (LON0, LAT0 + 2 * D), 37: (LON0 + 2 * D, LAT0), 40: (LON0 + 3 * D, LAT0 + 0.5 * D),
+        30: (LON0, LAT0),
+        31: (LON0 + 2 * D, LAT0 + 0.5 * D),
+        32: (LON0 + 2 * D, LAT0 + D),
+        33: (LON0 + D, LAT0 + D),
+        34: (LON0 + D, LAT0 + 2 * D),
+        35: (LON0 + 0.5 * D, LAT0 + 2 * D),
+        36: (LON0, LAT0 + 2 * D),
+        37: (LON0 + 2 * D, LAT0),
+        40: (LON0 + 3 * D, LAT0 + 0.5 * D),
         41: (LON0 + 0.5 * D, LAT0 + 3 * D),
     }
     ways = [
@@ -300,11 +334,20 @@ def test_pedestrian_area_link_must_stay_inside(tmp_path: Path) -> None:
 def test_pedestrian_multipolygon_with_a_hole(tmp_path: Path) -> None:
     # outer 4D x 2D (way 401), a hole in the middle (way 402); walkers reach the west and east middles
     nodes = {
-        50: (LON0, LAT0), 51: (LON0 + 4 * D, LAT0), 52: (LON0 + 4 * D, LAT0 + D), 53: (LON0 + 4 * D, LAT0 + 2 * D),
-        54: (LON0, LAT0 + 2 * D), 55: (LON0, LAT0 + D),
-        60: (LON0 + 1.5 * D, LAT0 + 0.5 * D), 61: (LON0 + 2.5 * D, LAT0 + 0.5 * D),
-        62: (LON0 + 2.5 * D, LAT0 + 1.5 * D), 63: (LON0 + 1.5 * D, LAT0 + 1.5 * D),
-        70: (LON0 - D, LAT0 + D), 71: (LON0 + 5 * D, LAT0 + D), 56: (LON0 + 2 * D, LAT0), 72: (LON0 + 2 * D, LAT0 - D),
+        50: (LON0, LAT0),
+        51: (LON0 + 4 * D, LAT0),
+        52: (LON0 + 4 * D, LAT0 + D),
+        53: (LON0 + 4 * D, LAT0 + 2 * D),
+        54: (LON0, LAT0 + 2 * D),
+        55: (LON0, LAT0 + D),
+        60: (LON0 + 1.5 * D, LAT0 + 0.5 * D),
+        61: (LON0 + 2.5 * D, LAT0 + 0.5 * D),
+        62: (LON0 + 2.5 * D, LAT0 + 1.5 * D),
+        63: (LON0 + 1.5 * D, LAT0 + 1.5 * D),
+        70: (LON0 - D, LAT0 + D),
+        71: (LON0 + 5 * D, LAT0 + D),
+        56: (LON0 + 2 * D, LAT0),
+        72: (LON0 + 2 * D, LAT0 - D),
     }
     ways = [
         (401, [50, 51, 52, 53, 54, 55, 50], {}),
@@ -320,7 +363,8 @@ def test_pedestrian_multipolygon_with_a_hole(tmp_path: Path) -> None:
     ways[0] = (401, [50, 56, 51, 52, 53, 54, 55, 50], {})
     ways.append((405, [56, 72], {"highway": "footway"}))
     assert _distance(tmp_path, nodes, ways, 70, 71, [relation]) == pytest.approx(
-        _h(nodes, 70, 55, 56, 52, 71), rel=1e-9)
+        _h(nodes, 70, 55, 56, 52, 71), rel=1e-9
+    )
 
 
 # --- a hand-built extract with known answers -----------------------------------------------------
@@ -473,8 +517,9 @@ def _assert_same_network(cached, fresh) -> None:
     np.testing.assert_array_equal(cached.node_xy, fresh.node_xy)
     assert cached.crs == fresh.crs
     assert (cached.adjacency != fresh.adjacency).nnz == 0
-    pd.testing.assert_frame_equal(pd.DataFrame(cached.edges.drop(columns="geometry")),
-                                  pd.DataFrame(fresh.edges.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(cached.edges.drop(columns="geometry")), pd.DataFrame(fresh.edges.drop(columns="geometry"))
+    )
     assert cached.edges.geometry.geom_equals_exact(fresh.edges.geometry, tolerance=0).all()
     graph, expected = cached.to_networkx(), fresh.to_networkx()
     assert graph.graph == expected.graph
@@ -537,8 +582,10 @@ def test_projected_graphml_without_lengths_gets_planar_lengths(tmp_path: Path) -
     path = tmp_path / "planned.graphml"
     ox.save_graphml(graph, path)
     network = load_walk_network(path, cache_dir=None)
-    lengths = {(int(network.node_ids[u]), int(network.node_ids[v])): length
-               for u, v, length in network.edges[["u", "v", "length"]].itertuples(index=False)}
+    lengths = {
+        (int(network.node_ids[u]), int(network.node_ids[v])): length
+        for u, v, length in network.edges[["u", "v", "length"]].itertuples(index=False)
+    }
     assert lengths == pytest.approx({(1, 2): 500.0, (2, 1): 500.0, (2, 3): 400.0, (3, 2): 400.0})
     assert network.adjacency[0, 1] == pytest.approx(500.0)
 
@@ -586,8 +633,7 @@ def test_online_place_name_and_no_walkable_ways(monkeypatch: pytest.MonkeyPatch,
 
     def geocode(query):
         places.append(query)
-        return gpd.GeoDataFrame(geometry=[shapely.box(LON0 - 0.01, LAT0 - 0.01, LON0 + 0.01, LAT0 + 0.01)],
-                                crs=4326)
+        return gpd.GeoDataFrame(geometry=[shapely.box(LON0 - 0.01, LAT0 - 0.01, LON0 + 0.01, LAT0 + 0.01)], crs=4326)
 
     monkeypatch.setattr(ox, "geocode_to_gdf", geocode)
     url = ox.settings.overpass_url.rstrip("/") + "/interpreter"
@@ -678,8 +724,14 @@ def _osmium_ways(path: Path) -> tuple[pd.DataFrame, int]:
         if "highway" in way.tags:
             refs = [n.ref for n in way.nodes]
             tags = dict(way.tags)
-            rows.append({**{k: tags.get(k) for k in ("highway", "foot", "area", "access", "service", "sidewalk")},
-                         "tags": tags, "nodes": refs, "whole": all(r in nodes for r in refs)})
+            rows.append(
+                {
+                    **{k: tags.get(k) for k in ("highway", "foot", "area", "access", "service", "sidewalk")},
+                    "tags": tags,
+                    "nodes": refs,
+                    "whole": all(r in nodes for r in refs),
+                }
+            )
     return pd.DataFrame(rows), total
 
 
@@ -706,8 +758,10 @@ def test_helsinki_pbf_real_extract(helsinki_network: WalkNetwork, helsinki_pbf: 
     ways, total = _osmium_ways(helsinki_pbf)
     assert report["ways_total"] == total  # every way in the file, as for XML
     # The extract is clipped at its bounding box: walkable highway ways naming nodes absent from the file
-    clipped = sum(not whole and is_walkable({k: v for k, v in tags.items() if isinstance(v, str)})
-                  for tags, whole in zip(ways["tags"], ways["whole"], strict=True))
+    clipped = sum(
+        not whole and is_walkable({k: v for k, v in tags.items() if isinstance(v, str)})
+        for tags, whole in zip(ways["tags"], ways["whole"], strict=True)
+    )
     assert clipped > 0
     assert report["ways_repaired"] + report["ways_unusable"] >= clipped
     assert network.crs.to_epsg() == 32635  # UTM 35N for 24.94 E
@@ -717,8 +771,9 @@ def test_helsinki_pbf_real_extract(helsinki_network: WalkNetwork, helsinki_pbf: 
     assert network.edges["length"].sum() == pytest.approx(network.edges.length.sum(), rel=5e-3)
 
 
-def test_a_pbf_gives_the_network_of_the_same_data_as_xml(helsinki_network: WalkNetwork, helsinki_pbf: Path,
-                                                         tmp_path: Path) -> None:
+def test_a_pbf_gives_the_network_of_the_same_data_as_xml(
+    helsinki_network: WalkNetwork, helsinki_pbf: Path, tmp_path: Path
+) -> None:
     import osmium
 
     xml = tmp_path / "helsinki.osm"
@@ -730,7 +785,8 @@ def test_a_pbf_gives_the_network_of_the_same_data_as_xml(helsinki_network: WalkN
     _assert_same_network(helsinki_network, from_xml)
     ignore = ("source", "input_sha256")
     assert {k: v for k, v in helsinki_network.report.items() if k not in ignore} == {
-        k: v for k, v in from_xml.report.items() if k not in ignore}
+        k: v for k, v in from_xml.report.items() if k not in ignore
+    }
 
 
 def test_helsinki_cleaning_report_says_what_the_rule_kept_beyond_osmnx(
@@ -753,15 +809,18 @@ def test_helsinki_cleaning_report_says_what_the_rule_kept_beyond_osmnx(
     # kept = osmnx's walk ways + what the rule adds - what it drops (access=no), way by way
     way_gain = sum(n for label, n in beyond.items() if not label.startswith("multipolygon"))
     assert report["ways_walkable"] == report["ways_osmnx_walk"] + way_gain - sum(
-        report["dropped_from_osmnx_walk"].values())
+        report["dropped_from_osmnx_walk"].values()
+    )
     assert sum(report["walk_rule"]["kept"].values()) == report["ways_walkable"] + report["multipolygons_walkable"]
     assert report["walk_rule"]["dropped"]["no_pedestrians"] > 0 and report["walk_rule"]["dropped"]["foot_no"] > 0
     # every pedestrian area way (area=yes, or a closed highway=pedestrian) the extract holds whole (all its
     # nodes are in the file) and every pedestrian multipolygon became an area with links across it; clipped
     # ones keep their outline pieces only
     closed = ways["nodes"].map(lambda refs: len(refs) >= 4 and refs[0] == refs[-1])
-    is_area = ((col["highway"].isin(["pedestrian", "footway"]) & (col["area"] == "yes"))
-               | ((col["highway"] == "pedestrian") & (col["area"] != "no") & closed)).to_numpy()
+    is_area = (
+        (col["highway"].isin(["pedestrian", "footway"]) & (col["area"] == "yes"))
+        | ((col["highway"] == "pedestrian") & (col["area"] != "no") & closed)
+    ).to_numpy()
     whole = int(ways["whole"][is_area].sum())
     assert whole < squares + footway_areas
     # walkable pedestrian multipolygons whose member ways are all in the file, whole: each becomes an area;
@@ -815,11 +874,14 @@ def test_sample_network(sample_osm: Path, tmp_path: Path) -> None:
 def test_sample_square_is_a_pedestrian_area(sample_osm: Path) -> None:
     root = ET.parse(sample_osm).getroot()
     lonlat = {int(n.get("id")): (float(n.get("lon")), float(n.get("lat"))) for n in root.iter("node")}
-    ways = [([int(nd.get("ref")) for nd in w.iter("nd")], {t.get("k"): t.get("v") for t in w.iter("tag")})
-            for w in root.iter("way")]
+    ways = [
+        ([int(nd.get("ref")) for nd in w.iter("nd")], {t.get("k"): t.get("v") for t in w.iter("tag")})
+        for w in root.iter("way")
+    ]
     (ring,) = [refs for refs, tags in ways if tags.get("name") == "成吉思汗广场"]
-    others = {n for refs, tags in ways if refs is not ring and "highway" in tags and tags.get("foot") != "no"
-              for n in refs}
+    others = {
+        n for refs, tags in ways if refs is not ring and "highway" in tags and tags.get("foot") != "no" for n in refs
+    }
     meeting = [n for n in dict.fromkeys(ring) if n in others]
     assert len(meeting) >= 4  # the axis and the streets reach the square's outline
     # the two meeting points farthest apart: the square is convex (a rectangle), so the link between them is

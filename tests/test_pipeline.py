@@ -201,7 +201,11 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     process = subprocess.Popen(
         [sys.executable, "-m", "ordos_geo.cli", "run", "--out", "out"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     lock = tmp_path / "out" / ".ordos-geo.lock"
     deadline = time.monotonic() + 120
@@ -251,8 +255,13 @@ def test_residents_off_the_network_and_facilities_elsewhere_are_reported_and_lef
     people = _points(tmp_path / "people.geojson", xy, [250, 150, 100])
     venues = tmp_path / "venues.csv"
     pd.DataFrame(
-        {"name": ["Here", "Beijing Workers' Stadium"], "kind": ["pitch", "stadium"], "lon": [109.95, 116.45],
-         "lat": [39.82, 39.93], "area_m2": [1000, 60000]}
+        {
+            "name": ["Here", "Beijing Workers' Stadium"],
+            "kind": ["pitch", "stadium"],
+            "lon": [109.95, 116.45],
+            "lat": [39.82, 39.93],
+            "area_m2": [1000, 60000],
+        }
     ).to_csv(venues, index=False)
     config = _user_study(tmp_path, population=people)
     config = dataclasses.replace(config, facilities=(*config.facilities, type(config.facilities[0])(venues)))
@@ -316,20 +325,30 @@ def test_population_60plus_grid_is_read_cell_by_cell_before_the_census_split(tmp
     def shifted(people, transform):  # the same values half a cell to the east: no cell lines up
         return people / 4, transform * Affine.translation(0.5, 0)
 
-    with pytest.raises(InputDataError, match=r"population_60plus older_shifted\.tif: \d+ cells lie elsewhere with "
-                                             r"the \d+ population cells; give residents aged 60\+ on the same grid"):
-        pipeline.load_study(config.with_overrides(population_60plus=_older_grid(tmp_path, "older_shifted.tif",
-                                                                                 shifted)), use_cache=False)
+    with pytest.raises(
+        InputDataError,
+        match=r"population_60plus older_shifted\.tif: \d+ cells lie elsewhere with "
+        r"the \d+ population cells; give residents aged 60\+ on the same grid",
+    ):
+        pipeline.load_study(
+            config.with_overrides(population_60plus=_older_grid(tmp_path, "older_shifted.tif", shifted)),
+            use_cache=False,
+        )
 
     def one_too_many(people, transform):  # the first populated cell: one more resident aged 60+ than residents
         older = np.where(people > 0, people / 4, 0.0)
         older.flat[np.flatnonzero(people > 0)[0]] = people.flat[np.flatnonzero(people > 0)[0]] + 1
         return older, transform
 
-    with pytest.raises(InputDataError, match=rf"older_over\.tif: 1 cells hold more residents aged 60\+ than "
-                                             rf"residents, first cell ids {first} "):
-        pipeline.load_study(config.with_overrides(population_60plus=_older_grid(tmp_path, "older_over.tif",
-                                                                                 one_too_many)), use_cache=False)
+    with pytest.raises(
+        InputDataError,
+        match=rf"older_over\.tif: 1 cells hold more residents aged 60\+ than "
+        rf"residents, first cell ids {first} ",
+    ):
+        pipeline.load_study(
+            config.with_overrides(population_60plus=_older_grid(tmp_path, "older_over.tif", one_too_many)),
+            use_cache=False,
+        )
 
 
 def _haversine_m(a, b) -> float:
@@ -369,14 +388,24 @@ def test_indoor_school_venues_count_in_winter(tmp_path, indoor, access, nearer):
     street = [(LON0 + k * STEP, lat) for k in range(6)]
     people = gpd.GeoDataFrame({"population": [100.0]}, geometry=[shapely.Point(street[0])], crs=4326)
     people.to_file(tmp_path / "people.geojson", driver="GeoJSON")
-    venues = pd.DataFrame({"name": ["Hall", "School hall"], "kind": ["gymnasium", "school_venue"],
-                           "lon": [street[5][0], street[2][0]], "lat": [lat, lat], "area_m2": [1200.0, 800.0],
-                           "public_access": ["full", access], "indoor": ["yes", indoor]})
+    venues = pd.DataFrame(
+        {
+            "name": ["Hall", "School hall"],
+            "kind": ["gymnasium", "school_venue"],
+            "lon": [street[5][0], street[2][0]],
+            "lat": [lat, lat],
+            "area_m2": [1200.0, 800.0],
+            "public_access": ["full", access],
+            "indoor": ["yes", indoor],
+        }
+    )
     if indoor is None:
         venues = venues.drop(columns="indoor")
     venues.to_csv(tmp_path / "venues.csv", index=False)
-    config = dataclasses.replace(config.with_overrides(population=tmp_path / "people.geojson"),
-                                 facilities=(FacilitySource(tmp_path / "venues.csv"),))
+    config = dataclasses.replace(
+        config.with_overrides(population=tmp_path / "people.geojson"),
+        facilities=(FacilitySource(tmp_path / "venues.csv"),),
+    )
     study = pipeline.load_study(config, use_cache=False)
     cells = pipeline.compute_accessibility(study).cells
 
@@ -399,16 +428,30 @@ def test_indoor_column_with_a_bad_value_is_one_line(tmp_path):
     from ordos_geo import io
     from ordos_geo._errors import InputDataError
 
-    pd.DataFrame({"name": ["Hall", "School hall"], "kind": ["gymnasium", "school_venue"], "lon": [109.9, 109.901],
-                  "lat": [39.8, 39.8], "indoor": ["yes", "maybe"]}).to_csv(tmp_path / "venues.csv", index=False)
+    pd.DataFrame(
+        {
+            "name": ["Hall", "School hall"],
+            "kind": ["gymnasium", "school_venue"],
+            "lon": [109.9, 109.901],
+            "lat": [39.8, 39.8],
+            "indoor": ["yes", "maybe"],
+        }
+    ).to_csv(tmp_path / "venues.csv", index=False)
     with pytest.raises(InputDataError) as caught:
         io.read_facilities(tmp_path / "venues.csv")
     text = str(caught.value)
     assert text.startswith("venues.csv: column `indoor` has values that are not yes/no (row 2 (School hall)); ")
     assert "\n" not in text and text.endswith("(empty means unknown)")
     # the Chinese column name and values; empty and 未知 are unknown
-    table = pd.DataFrame({"name": ["a", "b", "c", "d", "e"], "kind": ["school_venue"] * 5, "lon": [109.9] * 5,
-                          "lat": [39.8] * 5, "室内": ["是", "否", None, "未知", "1"]})
+    table = pd.DataFrame(
+        {
+            "name": ["a", "b", "c", "d", "e"],
+            "kind": ["school_venue"] * 5,
+            "lon": [109.9] * 5,
+            "lat": [39.8] * 5,
+            "室内": ["是", "否", None, "未知", "1"],
+        }
+    )
     table.to_csv(tmp_path / "schools.csv", index=False)
     assert io.read_facilities(tmp_path / "schools.csv")["indoor"].tolist() == [True, False, None, None, True]
     # a table without the column has none (the sample's tables, read as before)

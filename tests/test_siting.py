@@ -668,9 +668,7 @@ def test_plan_school_opening_smallest_set_per_district_and_brute_force(network):
     cell_x = [50, 250, 450, 650, 850, 1050, 1250, 1450]
     population = [10, 20, 30, 40, 50, 60, 70, 80]
     # the only open venue is at x=0: the nearest open venue is x metres away along the street
-    cells = line_cells(
-        cell_x, population, district=["A"] * 4 + ["B"] * 4, dist_m_any=np.array(cell_x, dtype=float)
-    )
+    cells = line_cells(cell_x, population, district=["A"] * 4 + ["B"] * 4, dist_m_any=np.array(cell_x, dtype=float))
     schools = _schools_on_a_street()
     result = siting.plan_school_opening(network, cells, schools, target_share=0.6)
     # A: 3 venues, 1 open -> ceil(1.8) - 1 = 1; B: 3 venues, 0 open -> ceil(1.8) = 2; city: ceil(3.6) - 1 = 3
@@ -687,7 +685,8 @@ def test_plan_school_opening_smallest_set_per_district_and_brute_force(network):
         if sum(district[c] == "A" for c in combo) < 1 or sum(district[c] == "B" for c in combo) < 2:
             continue
         value = sum(
-            pop for x, pop in zip(cell_x, population, strict=True)
+            pop
+            for x, pop in zip(cell_x, population, strict=True)
             if x > 500 and any(abs(x - closed_x[c]) <= 500 for c in combo)
         )
         if value > best:

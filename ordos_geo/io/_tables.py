@@ -84,8 +84,12 @@ def _points_from_table(
     """Build geometries (CRS unset: degrees of the declared datum) from lon/lat or WKT columns."""
     name_column = _find_column(table.columns, _NAME_ALIASES)
     if lon_column is not None or lat_column is not None:
-        check_columns(table, [c for c in (lon_column, lat_column) if c is not None], name=file.name,
-                      hint="check the lon_column / lat_column options (--lon-column / --lat-column)")
+        check_columns(
+            table,
+            [c for c in (lon_column, lat_column) if c is not None],
+            name=file.name,
+            hint="check the lon_column / lat_column options (--lon-column / --lat-column)",
+        )
     lon_col = lon_column or _find_column(table.columns, _LON_NAMES)
     lat_col = lat_column or _find_column(table.columns, _LAT_NAMES)
     if lon_col is not None and lat_col is not None:
@@ -100,39 +104,49 @@ def _points_from_table(
             parts = parts.reindex(columns=[0, 1])
             lon = pd.to_numeric(parts[0], errors="coerce").to_numpy(float)
             lat = pd.to_numeric(parts[1], errors="coerce").to_numpy(float)
-            where = f"column `{location_col}` (\"lon,lat\")"
+            where = f'column `{location_col}` ("lon,lat")'
         elif wkt_col is not None:
             geometry = shapely.from_wkt(table[wkt_col].to_numpy(dtype=object), on_invalid="ignore")
             bad = np.flatnonzero(shapely.is_missing(geometry) | shapely.is_empty(geometry))
             if bad.size:
-                msg = (f"{file.name}: column `{wkt_col}` has {bad.size} missing or invalid WKT geometries "
-                       f"({_describe(table, bad, name_column)}); fix or drop those rows")
+                msg = (
+                    f"{file.name}: column `{wkt_col}` has {bad.size} missing or invalid WKT geometries "
+                    f"({_describe(table, bad, name_column)}); fix or drop those rows"
+                )
                 raise InputDataError(msg)
             return gpd.GeoDataFrame(table.drop(columns=[wkt_col]), geometry=geometry, crs=None)
         else:
             found = ", ".join(f"`{c}`" for c in table.columns)
-            msg = (f"{file.name}: no coordinate columns; expected longitude/latitude columns such as "
-                   "`lon`/`lat`, "
-                   f"`lng`/`lat`, `longitude`/`latitude` or `经度`/`纬度` (columns found: {found}); "
-                   "name them with the lon_column and lat_column options ([inputs] lon_column / lat_column in the "
-                   "study "
-                   "file, --lon-column / --lat-column on the command line)")
+            msg = (
+                f"{file.name}: no coordinate columns; expected longitude/latitude columns such as "
+                "`lon`/`lat`, "
+                f"`lng`/`lat`, `longitude`/`latitude` or `经度`/`纬度` (columns found: {found}); "
+                "name them with the lon_column and lat_column options ([inputs] lon_column / lat_column in the "
+                "study "
+                "file, --lon-column / --lat-column on the command line)"
+            )
             raise InputDataError(msg)
     missing = np.flatnonzero(~np.isfinite(lon) | ~np.isfinite(lat))
     if missing.size:
-        msg = (f"{file.name}: {where} have {missing.size} missing or non-numeric coordinates "
-               f"({_describe(table, missing, name_column)}); fill them or drop those rows")
+        msg = (
+            f"{file.name}: {where} have {missing.size} missing or non-numeric coordinates "
+            f"({_describe(table, missing, name_column)}); fill them or drop those rows"
+        )
         raise InputDataError(msg)
     swapped = np.flatnonzero((np.abs(lat) > 90) & (np.abs(lon) <= 90))
     if swapped.size:
-        msg = (f"{file.name}: {where} look swapped: latitude beyond ±90° but longitude within it "
-               f"({_describe(table, swapped, name_column)}); swap "
-               "the lon_column and lat_column options (--lon-column / --lat-column)")
+        msg = (
+            f"{file.name}: {where} look swapped: latitude beyond ±90° but longitude within it "
+            f"({_describe(table, swapped, name_column)}); swap "
+            "the lon_column and lat_column options (--lon-column / --lat-column)"
+        )
         raise InputDataError(msg)
     outside = np.flatnonzero((np.abs(lat) > 90) | (np.abs(lon) > 180))
     if outside.size:
-        msg = (f"{file.name}: {where} are not longitude/latitude degrees "
-               f"({_describe(table, outside, name_column)}); give WGS-84, GCJ-02 or BD-09 degrees")
+        msg = (
+            f"{file.name}: {where} are not longitude/latitude degrees "
+            f"({_describe(table, outside, name_column)}); give WGS-84, GCJ-02 or BD-09 degrees"
+        )
         raise InputDataError(msg)
     return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs=None)
 
@@ -142,8 +156,16 @@ def _describe(table: pd.DataFrame, positions: Any, name_column: str | None = Non
     return describe_rows(_row_labels(table, positions, name_column=name_column))
 
 
-def _parse_bool(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None,
-                empty: bool | None = True, empty_means: str = "open") -> np.ndarray:
+def _parse_bool(
+    values: pd.Series,
+    *,
+    name: str,
+    column: str,
+    table: pd.DataFrame,
+    name_column: str | None,
+    empty: bool | None = True,
+    empty_means: str = "open",
+) -> np.ndarray:
 
     out = np.full(len(values), empty, dtype=object)
     bad = []
@@ -167,14 +189,15 @@ def _parse_bool(values: pd.Series, *, name: str, column: str, table: pd.DataFram
         else:
             bad.append(i)
     if bad:
-        msg = (f"{name}: column `{column}` has values that are not yes/no ({_describe(table, bad, name_column)}); "
-               f"use true/false, yes/no, 1/0, 是/否 or unknown/未知 (empty means {empty_means})")
+        msg = (
+            f"{name}: column `{column}` has values that are not yes/no ({_describe(table, bad, name_column)}); "
+            f"use true/false, yes/no, 1/0, 是/否 or unknown/未知 (empty means {empty_means})"
+        )
         raise InputDataError(msg)
     return out if any(v is None for v in out) else out.astype(bool)
 
 
-def _numeric(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None
-             ) -> np.ndarray:
+def _numeric(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None) -> np.ndarray:
 
     text = values.astype(object).where(values.notna(), None)
     cleaned = text.map(lambda v: v.replace(",", "").strip() if isinstance(v, str) else v)
@@ -185,7 +208,6 @@ def _numeric(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, 
         msg = f"{name}: column `{column}` has non-numeric values ({_describe(table, bad, name_column)}); give numbers"
         raise InputDataError(msg)
     return numbers
-
 
 
 def _id_text(value: Any) -> str:

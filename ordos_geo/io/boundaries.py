@@ -16,7 +16,6 @@ from ordos_geo.io.vectors import _VECTOR_SUFFIXES, _check_geometries, _read_vect
 __all__ = ["read_boundaries"]
 
 
-
 def read_boundaries(
     path: str | os.PathLike[str],
     *,
@@ -52,11 +51,18 @@ def read_boundaries(
     file = check_input_file(path, what="boundary", suffixes=_VECTOR_SUFFIXES)
     frame = _read_vector(file, layer=layer, what="boundary").reset_index(drop=True)
     attributes = frame.columns.drop(frame.geometry.name)
-    code_col = adcode_column if adcode_column in frame.columns else _find_column(
-        attributes, (adcode_column, "adcode", "code", "id", "区划代码"))
+    code_col = (
+        adcode_column
+        if adcode_column in frame.columns
+        else _find_column(attributes, (adcode_column, "adcode", "code", "id", "区划代码"))
+    )
     if code_col is None:
-        check_columns(frame, [adcode_column], name=file.name,
-                      hint="add a column `adcode` with a unique code per area (the 6-digit 区划代码, or any id)")
+        check_columns(
+            frame,
+            [adcode_column],
+            name=file.name,
+            hint="add a column `adcode` with a unique code per area (the 6-digit 区划代码, or any id)",
+        )
         raise AssertionError  # pragma: no cover - check_columns raised
     if name_column is not None:
         check_columns(frame, [name_column], name=file.name, hint="give the name of a column the file has")
@@ -65,8 +71,10 @@ def read_boundaries(
     polygonal = frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
     if not polygonal.all():
         bad = np.flatnonzero(~polygonal)
-        msg = (f"{file.name}: boundaries must be polygons; {_describe(frame, bad, name_col)} are "
-               f"{', '.join(sorted(set(frame.geom_type.iloc[bad])))}")
+        msg = (
+            f"{file.name}: boundaries must be polygons; {_describe(frame, bad, name_col)} are "
+            f"{', '.join(sorted(set(frame.geom_type.iloc[bad])))}"
+        )
         raise InputDataError(msg)
     codes = frame[code_col].map(lambda v: None if v is None or v != v else _id_text(v))
     if codes.isna().any():
@@ -77,21 +85,32 @@ def read_boundaries(
     check_unique(codes, name=file.name, column=code_col, row_labels=labels)
     names_zh = frame[name_col].astype(str).to_numpy(dtype=object) if name_col else codes.to_numpy(dtype=object)
     en_col = _find_column(attributes, ("name_en", "english_name", "name:en"))
-    names_en = frame[en_col].where(frame[en_col].notna(), pd.Series(names_zh)).astype(str).to_numpy(dtype=object) \
-        if en_col else names_zh.copy()
+    names_en = (
+        frame[en_col].where(frame[en_col].notna(), pd.Series(names_zh)).astype(str).to_numpy(dtype=object)
+        if en_col
+        else names_zh.copy()
+    )
     level_col = _find_column(attributes, ("level",))
     default_level = np.where(codes.str.endswith("00").to_numpy(), "city", "district").astype(object)
-    levels = frame[level_col].where(frame[level_col].notna(), pd.Series(default_level)).astype(str).to_numpy(
-        dtype=object) if level_col else default_level
-    out = gpd.GeoDataFrame({"adcode": codes.to_numpy(dtype=object), "name_zh": names_zh, "name_en": names_en,
-                            "level": levels}, geometry=frame.geometry.array, crs=frame.crs)
+    levels = (
+        frame[level_col].where(frame[level_col].notna(), pd.Series(default_level)).astype(str).to_numpy(dtype=object)
+        if level_col
+        else default_level
+    )
+    out = gpd.GeoDataFrame(
+        {"adcode": codes.to_numpy(dtype=object), "name_zh": names_zh, "name_en": names_en, "level": levels},
+        geometry=frame.geometry.array,
+        crs=frame.crs,
+    )
     share_col = _find_column(attributes, ("share_60plus", "share_60_plus", "60岁及以上占比"))
     if share_col is not None:
         share = _numeric(frame[share_col], name=file.name, column=share_col, table=frame, name_column=name_col)
         bad = np.flatnonzero((share < 0) | (share > 1))
         if bad.size:
-            msg = (f"{file.name}: column `{share_col}` has values outside 0-1 ({_describe(frame, bad, name_col)}); "
-                   "give the share of residents aged 60+ as a fraction, e.g. 0.1158 for 11.58 %")
+            msg = (
+                f"{file.name}: column `{share_col}` has values outside 0-1 ({_describe(frame, bad, name_col)}); "
+                "give the share of residents aged 60+ as a fraction, e.g. 0.1158 for 11.58 %"
+            )
             raise InputDataError(msg)
         out["share_60plus"] = share
     if not out.crs.equals(4326):

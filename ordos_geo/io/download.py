@@ -73,8 +73,18 @@ def download_file(
                 response.raise_for_status()
                 total = int(response.headers.get("content-length", 0) or 0) or None
                 written = 0
-                with part.open("wb") as file, tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                                                   desc=final.name, disable=None, leave=False) as bar:
+                with (
+                    part.open("wb") as file,
+                    tqdm(
+                        total=total,
+                        unit="B",
+                        unit_scale=True,
+                        unit_divisor=1024,
+                        desc=final.name,
+                        disable=None,
+                        leave=False,
+                    ) as bar,
+                ):
                     for chunk in response.iter_content(chunk_size=chunk_size):
                         file.write(chunk)
                         written += len(chunk)
@@ -98,7 +108,12 @@ def download_file(
             raise
         else:
             seconds = max(time.monotonic() - started, 1e-9)
-            logger.info("%s: downloaded %.1f MB in %.0f s (%.1f MB/s)", final.name, written / 1e6, seconds,
-                        written / 1e6 / seconds)
+            logger.info(
+                "%s: downloaded %.1f MB in %.0f s (%.1f MB/s)",
+                final.name,
+                written / 1e6,
+                seconds,
+                written / 1e6 / seconds,
+            )
             return final
     raise AssertionError  # pragma: no cover - the loop returns or raises

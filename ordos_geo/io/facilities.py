@@ -35,8 +35,17 @@ logger = logging.getLogger(__package__)  # one logger for the io package: 'ordos
 #: Columns of the facilities GeoDataFrame :func:`read_facilities` returns, in order (plus
 #: ``indoor`` before ``geometry`` when the file has such a column).
 FACILITY_COLUMNS: tuple[str, ...] = (
-    "facility_id", "name", "kind", "area_m2", "area_source", "open_to_public", "capacity", "district",
-    "public_access", "open_hours", "geometry",
+    "facility_id",
+    "name",
+    "kind",
+    "area_m2",
+    "area_source",
+    "open_to_public",
+    "capacity",
+    "district",
+    "public_access",
+    "open_hours",
+    "geometry",
 )
 
 #: Accepted spellings of each schema column (compared case-insensitively, first match wins).
@@ -54,10 +63,22 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 #: Spellings of each ``public_access`` level (``settings.PUBLIC_ACCESS_LEVELS``).
 _ACCESS_WORDS: dict[str, str] = {
-    "full": "full", "open": "full", "yes": "full", "全天开放": "full", "全天": "full", "全面开放": "full",
-    "after_school": "after_school", "after school": "after_school", "evenings_weekends": "after_school",
-    "课后开放": "after_school", "错时开放": "after_school", "课余开放": "after_school",
-    "closed": "closed", "no": "closed", "不开放": "closed", "未开放": "closed",
+    "full": "full",
+    "open": "full",
+    "yes": "full",
+    "全天开放": "full",
+    "全天": "full",
+    "全面开放": "full",
+    "after_school": "after_school",
+    "after school": "after_school",
+    "evenings_weekends": "after_school",
+    "课后开放": "after_school",
+    "错时开放": "after_school",
+    "课余开放": "after_school",
+    "closed": "closed",
+    "no": "closed",
+    "不开放": "closed",
+    "未开放": "closed",
 }
 #: Every column name :func:`read_facilities` reads as a schema column (lower case); other
 #: sources' columns with these names (OSM tags such as ``area=yes``) must be renamed first.
@@ -145,29 +166,50 @@ def read_facilities(
     _check_options(area_policy=area_policy, coordinate_system=coordinate_system, trail_width_m=trail_width_m)
     file = check_input_file(path, what="facility", suffixes=FACILITY_SUFFIXES)
     name = file.name
-    frame, name_column = _read_features(file, what="facility", layer=layer, coordinate_system=coordinate_system,
-                                        lon_column=lon_column, lat_column=lat_column,
-                                        empty_hint="; add the facilities")
+    frame, name_column = _read_features(
+        file,
+        what="facility",
+        layer=layer,
+        coordinate_system=coordinate_system,
+        lon_column=lon_column,
+        lat_column=lat_column,
+        empty_hint="; add the facilities",
+    )
     columns = {key: _find_column(frame.columns.drop(frame.geometry.name), names) for key, names in _ALIASES.items()}
     if study_area is not None:
         _check_inside(frame, study_area, name=name, name_column=name_column, what="facilities")
     rows = _Rows(frame, name, name_column)
     geometry_types = frame.geom_type.to_numpy(dtype=object)
     kinds, keep = _kinds(rows, columns["kind"], geometry_types)
-    area, area_source = _areas(rows, columns["area_m2"], kinds, keep, geometry_types, area_policy=area_policy,
-                               trail_width_m=trail_width_m)
+    area, area_source = _areas(
+        rows, columns["area_m2"], kinds, keep, geometry_types, area_policy=area_policy, trail_width_m=trail_width_m
+    )
     n = len(frame)
     if columns["open_to_public"] is not None:
-        open_to_public = _parse_bool(frame[columns["open_to_public"]], name=name, column=columns["open_to_public"],
-                                     table=frame, name_column=name_column)
+        open_to_public = _parse_bool(
+            frame[columns["open_to_public"]],
+            name=name,
+            column=columns["open_to_public"],
+            table=frame,
+            name_column=name_column,
+        )
     else:
         open_to_public = np.ones(n, dtype=bool)
-    public_access, open_to_public = _public_access(frame, columns, open_to_public, name=name,
-                                                   name_column=name_column)
+    public_access, open_to_public = _public_access(frame, columns, open_to_public, name=name, name_column=name_column)
     open_hours = _stripped(frame, columns["open_hours"], empty=None)
-    indoor = (None if columns["indoor"] is None else _parse_bool(
-        frame[columns["indoor"]], name=name, column=columns["indoor"], table=frame, name_column=name_column,
-        empty=None, empty_means="unknown"))
+    indoor = (
+        None
+        if columns["indoor"] is None
+        else _parse_bool(
+            frame[columns["indoor"]],
+            name=name,
+            column=columns["indoor"],
+            table=frame,
+            name_column=name_column,
+            empty=None,
+            empty_means="unknown",
+        )
+    )
     capacity = _amounts(rows, columns["capacity"], meaning="capacity is a number of people, fix or drop those rows")
     names = _stripped(frame, name_column, empty="")
     district = _stripped(frame, columns["district"], empty=None)
@@ -195,8 +237,12 @@ def read_facilities(
         out[column] = pd.Series(
             [d if isinstance(d, str) and d else None for d in out[column].tolist()], index=out.index, dtype=object
         )
-    logger.info("%s: %s facilities (%s)", name, len(out),
-                ", ".join(f"{k} {v}" for k, v in out["kind"].value_counts().sort_index().items()))
+    logger.info(
+        "%s: %s facilities (%s)",
+        name,
+        len(out),
+        ", ".join(f"{k} {v}" for k, v in out["kind"].value_counts().sort_index().items()),
+    )
     return out
 
 
@@ -240,13 +286,21 @@ def _kinds(rows: _Rows, column: str | None, geometry_types: np.ndarray) -> tuple
         kinds = _kinds_from_osm_tags(rows, geometry_types)
         dropped = np.array([k is None for k in kinds])
         if dropped.any():
-            logger.info("%s: dropped %s features that are not exercise places (%s)", name, int(dropped.sum()),
-                        describe_rows(np.flatnonzero(dropped) + 1))
+            logger.info(
+                "%s: dropped %s features that are not exercise places (%s)",
+                name,
+                int(dropped.sum()),
+                describe_rows(np.flatnonzero(dropped) + 1),
+            )
             keep &= ~dropped
         return kinds, keep
-    check_columns(frame, ["kind"], name=name,
-                  hint=f"add `kind` with one of {', '.join(settings.FACILITY_KINDS)}, or OSM tags "
-                       "`leisure`/`sport`/`amenity` to map from")
+    check_columns(
+        frame,
+        ["kind"],
+        name=name,
+        hint=f"add `kind` with one of {', '.join(settings.FACILITY_KINDS)}, or OSM tags "
+        "`leisure`/`sport`/`amenity` to map from",
+    )
     raise AssertionError  # pragma: no cover - check_columns raised
 
 
@@ -256,15 +310,19 @@ def _kinds_from_column(rows: _Rows, column: str) -> np.ndarray:
     kinds = frame[column].map(_normalise_kind).astype(object)
     empty = np.flatnonzero(kinds.isna().to_numpy())
     if empty.size:
-        msg = (f"{name}: column `{column}` is empty in {rows.describe(empty)}; "
-               f"give each row one of {', '.join(settings.FACILITY_KINDS)}")
+        msg = (
+            f"{name}: column `{column}` is empty in {rows.describe(empty)}; "
+            f"give each row one of {', '.join(settings.FACILITY_KINDS)}"
+        )
         raise InputDataError(msg)
     valid = kinds.isin(settings.FACILITY_KINDS).to_numpy()
     if not valid.all():
         bad = np.flatnonzero(~valid)
         values = sorted({str(v) for v in frame[column].iloc[bad]})  # as the user wrote them
-        msg = (f"{name}: column `{column}` has unknown kinds {', '.join(repr(v) for v in values[:10])} "
-               f"({rows.describe(bad)}); valid kinds: {', '.join(settings.FACILITY_KINDS)}")
+        msg = (
+            f"{name}: column `{column}` has unknown kinds {', '.join(repr(v) for v in values[:10])} "
+            f"({rows.describe(bad)}); valid kinds: {', '.join(settings.FACILITY_KINDS)}"
+        )
         raise InputDataError(msg)
     return kinds.to_numpy(dtype=object)
 
@@ -272,11 +330,18 @@ def _kinds_from_column(rows: _Rows, column: str) -> np.ndarray:
 def _kinds_from_osm_tags(rows: _Rows, geometry_types: np.ndarray) -> np.ndarray:
     """Kinds mapped from OSM tags (None: no exercise place); unmapped features become ``other``, with a warning."""
     frame = rows.frame
-    tag_columns = {key: _find_column(frame.columns, (key,)) for key in
-                   ("leisure", "sport", "amenity", "building", "highway", "name")}
+    tag_columns = {
+        key: _find_column(frame.columns, (key,))
+        for key in ("leisure", "sport", "amenity", "building", "highway", "name")
+    }
     records = pd.DataFrame({k: frame[c] if c is not None else None for k, c in tag_columns.items()})
-    kinds = np.array([_osm_tags.kind_from_osm_tags(tags, geometry_type=g)
-                      for tags, g in zip(records.to_dict("records"), geometry_types, strict=True)], dtype=object)
+    kinds = np.array(
+        [
+            _osm_tags.kind_from_osm_tags(tags, geometry_type=g)
+            for tags, g in zip(records.to_dict("records"), geometry_types, strict=True)
+        ],
+        dtype=object,
+    )
     unmapped = np.flatnonzero(kinds == _osm_tags.UNMAPPED)
     if unmapped.size:
         warnings.warn(
@@ -294,20 +359,30 @@ def _amounts(rows: _Rows, column: str | None, *, meaning: str, maximum: float | 
     """A column of numbers >= 0 (NaN where empty; all NaN without the column)."""
     if column is None:
         return np.full(len(rows.frame), np.nan)
-    values = _numeric(rows.frame[column], name=rows.name, column=column, table=rows.frame,
-                      name_column=rows.name_column)
-    check_non_negative_finite(pd.Series(values), name=rows.name, column=column, meaning=meaning,
-                              row_labels=rows.labels, maximum=maximum)
+    values = _numeric(rows.frame[column], name=rows.name, column=column, table=rows.frame, name_column=rows.name_column)
+    check_non_negative_finite(
+        pd.Series(values), name=rows.name, column=column, meaning=meaning, row_labels=rows.labels, maximum=maximum
+    )
     return values
 
 
 def _areas(
-    rows: _Rows, column: str | None, kinds: np.ndarray, keep: np.ndarray, geometry_types: np.ndarray, *,
-    area_policy: str, trail_width_m: float,
+    rows: _Rows,
+    column: str | None,
+    kinds: np.ndarray,
+    keep: np.ndarray,
+    geometry_types: np.ndarray,
+    *,
+    area_policy: str,
+    trail_width_m: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``area_m2`` and ``area_source`` per feature: as given, trail length x width, or by ``area_policy``."""
-    area = _amounts(rows, column, maximum=settings.MAX_VENUE_AREA_M2,
-                    meaning="areas are venue field areas in m² (check the unit), fix or drop those rows")
+    area = _amounts(
+        rows,
+        column,
+        maximum=settings.MAX_VENUE_AREA_M2,
+        meaning="areas are venue field areas in m² (check the unit), fix or drop those rows",
+    )
     area_source = np.where(np.isnan(area), "missing", "input").astype(object)
     is_line = np.isin(geometry_types, list(_LINE_TYPES))
     trail_rows = np.flatnonzero(np.isnan(area) & (kinds == "fitness_trail") & is_line)
@@ -324,8 +399,9 @@ def _areas(
             action = "using the typical area of their kind (settings.TYPICAL_AREA_M2)"
         else:
             action = "leaving them out of area totals (area_policy='exclude')"
-        logger.warning("%s: %s facilities have no area (%s); %s", rows.name, missing_area.size,
-                       rows.describe(missing_area), action)
+        logger.warning(
+            "%s: %s facilities have no area (%s); %s", rows.name, missing_area.size, rows.describe(missing_area), action
+        )
     return area, area_source
 
 
@@ -347,16 +423,24 @@ def _facility_ids(rows: _Rows, column: str | None, keep: np.ndarray) -> pd.Serie
     ids = frame[column].map(lambda v: None if v is None or v != v else _id_text(v))
     missing_id = np.flatnonzero(ids.isna().to_numpy() & keep)
     if missing_id.size:
-        msg = (f"{name}: column `{column}` is empty in {rows.describe(missing_id)}"
-               "; fill the ids or drop the column to generate them")
+        msg = (
+            f"{name}: column `{column}` is empty in {rows.describe(missing_id)}"
+            "; fill the ids or drop the column to generate them"
+        )
         raise InputDataError(msg)
     kept = np.flatnonzero(keep)
     check_unique(ids.iloc[kept].reset_index(drop=True), name=name, column=column, row_labels=rows.labels(kept))
     return ids
 
 
-def _public_access(frame: pd.DataFrame, columns: dict[str, str | None], open_to_public: np.ndarray, *, name: str,
-                   name_column: str | None) -> tuple[np.ndarray, np.ndarray]:
+def _public_access(
+    frame: pd.DataFrame,
+    columns: dict[str, str | None],
+    open_to_public: np.ndarray,
+    *,
+    name: str,
+    name_column: str | None,
+) -> tuple[np.ndarray, np.ndarray]:
     """``public_access`` per row (``full``/``after_school``/``closed``) and ``open_to_public`` agreeing with it.
 
     Without the column the level follows ``open_to_public`` (``full`` or
@@ -370,23 +454,33 @@ def _public_access(frame: pd.DataFrame, columns: dict[str, str | None], open_to_
     column = columns["public_access"]
     if column is None:
         return derived, open_to_public
-    given = frame[column].map(lambda v: None if v is None or v != v or not str(v).strip()
-                              else _ACCESS_WORDS.get(" ".join(str(v).strip().lower().split()), "?"))
+    given = frame[column].map(
+        lambda v: (
+            None
+            if v is None or v != v or not str(v).strip()
+            else _ACCESS_WORDS.get(" ".join(str(v).strip().lower().split()), "?")
+        )
+    )
     bad = np.flatnonzero((given == "?").to_numpy())
     if bad.size:
-        msg = (f"{name}: column `{column}` has unknown access levels ({_describe(frame, bad, name_column)}); "
-               f"use one of {', '.join(settings.PUBLIC_ACCESS_LEVELS)} (or 全天开放/课后开放/不开放)")
+        msg = (
+            f"{name}: column `{column}` has unknown access levels ({_describe(frame, bad, name_column)}); "
+            f"use one of {', '.join(settings.PUBLIC_ACCESS_LEVELS)} (or 全天开放/课后开放/不开放)"
+        )
         raise InputDataError(msg)
     access = np.where(given.isna().to_numpy(), derived, given.to_numpy(dtype=object)).astype(object)
     if columns["open_to_public"] is not None:
         stated = frame[columns["open_to_public"]].map(lambda v: v is not None and v == v and str(v).strip() != "")
         opened = np.array([bool(v) for v in open_to_public])
-        clash = np.flatnonzero(stated.to_numpy(dtype=bool) & known & given.notna().to_numpy()
-                               & ((access == "closed") == opened))
+        clash = np.flatnonzero(
+            stated.to_numpy(dtype=bool) & known & given.notna().to_numpy() & ((access == "closed") == opened)
+        )
         if clash.size:
-            msg = (f"{name}: columns `{columns['open_to_public']}` and `{column}` disagree "
-                   f"({_describe(frame, clash, name_column)}); a venue open to the public is `full` or "
-                   "`after_school`, a closed one `closed`: fix one of the two")
+            msg = (
+                f"{name}: columns `{columns['open_to_public']}` and `{column}` disagree "
+                f"({_describe(frame, clash, name_column)}); a venue open to the public is `full` or "
+                "`after_school`, a closed one `closed`: fix one of the two"
+            )
             raise InputDataError(msg)
     result = np.array([None if a is None else a != "closed" for a in access], dtype=object)
     return access, result if any(v is None for v in result) else result.astype(bool)

@@ -16,14 +16,11 @@ from ordos_geo._validate import check_input_file
 __all__ = ["OSM_SUFFIXES", "read_osm_features"]
 
 
-
 #: File endings of OSM extracts :func:`read_osm_features` reads.
 OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".osm.gz", ".xml", ".osm.pbf", ".pbf")
 
 
-def read_osm_features(
-    path: str | os.PathLike[str], tags: Mapping[str, bool | str | Sequence[str]]
-) -> gpd.GeoDataFrame:
+def read_osm_features(path: str | os.PathLike[str], tags: Mapping[str, bool | str | Sequence[str]]) -> gpd.GeoDataFrame:
     """Read tagged OSM features (points, lines, polygons) from an extract.
 
     Parameters
@@ -83,8 +80,9 @@ def _osm_features_pbf(file: Path, tags: Mapping[str, Any]) -> gpd.GeoDataFrame |
     custom_filter = {k: (True if v is True else [v] if isinstance(v, str) else list(v)) for k, v in tags.items()}
     try:
         osm = pyrosm.OSM(str(file), progress=False)
-        frame = osm.get_data_by_custom_criteria(custom_filter=custom_filter, keep_nodes=True, keep_ways=True,
-                                                keep_relations=True)
+        frame = osm.get_data_by_custom_criteria(
+            custom_filter=custom_filter, keep_nodes=True, keep_ways=True, keep_relations=True
+        )
     except Exception as error:
         msg = f"{file}: cannot read OSM features ({error}); check it is a complete .osm.pbf file"
         raise InputDataError(msg) from error

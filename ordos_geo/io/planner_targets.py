@@ -16,15 +16,12 @@ from ordos_geo.io._tables import _TABLE_SUFFIXES, _describe, _find_column, _nume
 __all__ = ["read_planner_targets"]
 
 
-
 #: Names a planner may use for the whole study area in a planner targets table.
 _CITYWIDE_NAMES = ("citywide", "全市")
 _PLANNER_COLUMNS = ("district", "indicator", "value", "year", "source")
 
 
-def read_planner_targets(
-    path: str | os.PathLike[str], *, districts: Iterable[str] | None = None
-) -> pd.DataFrame:
+def read_planner_targets(path: str | os.PathLike[str], *, districts: Iterable[str] | None = None) -> pd.DataFrame:
     """Read the plan's non-spatial figures a planner enters per district.
 
     The table has one row per district and indicator: ``district`` (a
@@ -66,16 +63,20 @@ def read_planner_targets(
     columns = {key: _find_column(table.columns, (key,)) for key in _PLANNER_COLUMNS}
     missing = [key for key, column in columns.items() if column is None and key != "source"]
     if missing:
-        msg = (f"{name}: column `{missing[0]}` is missing; the table needs columns "
-               f"{', '.join(_PLANNER_COLUMNS)} (source optional)")
+        msg = (
+            f"{name}: column `{missing[0]}` is missing; the table needs columns "
+            f"{', '.join(_PLANNER_COLUMNS)} (source optional)"
+        )
         raise InputDataError(msg)
     given = {key: column for key, column in columns.items() if column is not None}
     known = {t.key: t for t in settings.PLANNER_TARGETS}
     indicator = table[given["indicator"]].map(lambda v: str(v).strip() if v is not None and v == v else "")
     bad = np.flatnonzero(~indicator.isin(list(known)).to_numpy())
     if bad.size:
-        msg = (f"{name}: column `indicator` has unknown values {sorted(set(indicator.iloc[bad]))[:5]} "
-               f"({_describe(table, bad)}); use one of {', '.join(known)}")
+        msg = (
+            f"{name}: column `indicator` has unknown values {sorted(set(indicator.iloc[bad]))[:5]} "
+            f"({_describe(table, bad)}); use one of {', '.join(known)}"
+        )
         raise InputDataError(msg)
     district = table[given["district"]].map(lambda v: str(v).strip() if v is not None and v == v else "")
     district = district.where(~district.isin(_CITYWIDE_NAMES), "citywide")
@@ -83,9 +84,11 @@ def read_planner_targets(
         allowed = {str(d) for d in districts} | {"citywide"}
         bad = np.flatnonzero(~district.isin(sorted(allowed)).to_numpy())
         if bad.size:
-            msg = (f"{name}: column `district` has unknown districts {sorted(set(district.iloc[bad]))[:5]} "
-                   f"({_describe(table, bad)}); use a district of the boundaries "
-                   f"({', '.join(sorted(allowed - {'citywide'}))}) or citywide")
+            msg = (
+                f"{name}: column `district` has unknown districts {sorted(set(district.iloc[bad]))[:5]} "
+                f"({_describe(table, bad)}); use a district of the boundaries "
+                f"({', '.join(sorted(allowed - {'citywide'}))}) or citywide"
+            )
             raise InputDataError(msg)
     raw = table[given["value"]].astype(object)
     percent = raw.map(lambda v: isinstance(v, str) and v.strip().endswith("%"))
@@ -99,8 +102,10 @@ def read_planner_targets(
     share = indicator.map(lambda k: known[k].unit == "share").to_numpy(dtype=bool)
     bad = np.flatnonzero((share & ((value > 1) | (value < 0))) | (value < 0))
     if bad.size:
-        msg = (f"{name}: column `value` has shares outside 0-100 % or negative values ({_describe(table, bad)}); "
-               "write shares as 0.385 or 38.5%")
+        msg = (
+            f"{name}: column `value` has shares outside 0-100 % or negative values ({_describe(table, bad)}); "
+            "write shares as 0.385 or 38.5%"
+        )
         raise InputDataError(msg)
     year = _numeric(table[given["year"]], name=name, column=given["year"], table=table, name_column=None)
     bad = np.flatnonzero(np.isnan(year) | (year < 1900) | (year > 2100) | (year != np.round(year)))
@@ -114,12 +119,14 @@ def read_planner_targets(
             "value": value.astype(float),
             "year": year.astype(int),
             "source": table[columns["source"]].map(lambda v: "" if v is None or v != v else str(v).strip())
-            if columns["source"] is not None else "",
+            if columns["source"] is not None
+            else "",
         }
     )
     twice = np.flatnonzero(out.duplicated(["district", "indicator", "year"], keep="first").to_numpy())
     if twice.size:
-        msg = (f"{name}: the same district, indicator and year appear twice ({_describe(table, twice)}); "
-               "keep one row each")
+        msg = (
+            f"{name}: the same district, indicator and year appear twice ({_describe(table, twice)}); keep one row each"
+        )
         raise InputDataError(msg)
     return out

@@ -114,27 +114,40 @@ def read_population(
         extra: Mapping[str, float] = {}
         cells, form = _population_from_raster(file, study_area=study_area), "raster"
     else:
-        frame = read_vector(file, what="population", layer=layer, coordinate_system=coordinate_system,
-                            geometry_types=("Point", "MultiPoint", "Polygon", "MultiPolygon"),
-                            lon_column=lon_column, lat_column=lat_column)
+        frame = read_vector(
+            file,
+            what="population",
+            layer=layer,
+            coordinate_system=coordinate_system,
+            geometry_types=("Point", "MultiPoint", "Polygon", "MultiPolygon"),
+            lon_column=lon_column,
+            lat_column=lat_column,
+        )
         values = _population_counts(frame, file=file, population_column=population_column)
         if frame.geom_type.isin(["Polygon", "MultiPolygon"]).all():
             land = residential() if callable(residential) else residential
-            cells, extra = _population_from_polygons(frame, values, file=file, study_area=study_area,
-                                                     residential=land, grid_crs=grid_crs, grid_m=grid_m)
+            cells, extra = _population_from_polygons(
+                frame, values, file=file, study_area=study_area, residential=land, grid_crs=grid_crs, grid_m=grid_m
+            )
             form = "polygons"
         elif frame.geom_type.isin(["Point", "MultiPoint"]).all():
             cells, extra = _population_from_points(frame, values, file=file, study_area=study_area)
             form = "points"
         else:
-            msg = (f"{file.name}: population features mix points and polygons; give one form per file (points "
-                   "with counts, or community/street polygons with counts)")
+            msg = (
+                f"{file.name}: population features mix points and polygons; give one form per file (points "
+                "with counts, or community/street polygons with counts)"
+            )
             raise InputDataError(msg)
     cells.attrs.update(population_form=form, **extra)
-    logger.info("%s: %s population, %s populated cells, %s people", file.name, form, f"{len(cells):,}",
-                f"{cells['population'].sum():,.0f}")
+    logger.info(
+        "%s: %s population, %s populated cells, %s people",
+        file.name,
+        form,
+        f"{len(cells):,}",
+        f"{cells['population'].sum():,.0f}",
+    )
     return cells
-
 
 
 def _population_from_raster(file: Path, *, study_area: Any) -> gpd.GeoDataFrame:
@@ -148,8 +161,10 @@ def _population_from_raster(file: Path, *, study_area: Any) -> gpd.GeoDataFrame:
         raise InputDataError(msg) from error
     with dataset:
         if dataset.crs is None:
-            msg = (f"{file}: the raster has no CRS; set it, e.g. `gdal_edit.py -a_srs EPSG:4326 {file.name}` "
-                   "(WorldPop and GHSL grids are EPSG:4326 / ESRI:54009)")
+            msg = (
+                f"{file}: the raster has no CRS; set it, e.g. `gdal_edit.py -a_srs EPSG:4326 {file.name}` "
+                "(WorldPop and GHSL grids are EPSG:4326 / ESRI:54009)"
+            )
             raise InputDataError(msg)
         if dataset.count < 1:
             msg = f"{file}: the raster has no band; give a single-band population grid"
@@ -167,8 +182,10 @@ def _population_from_raster(file: Path, *, study_area: Any) -> gpd.GeoDataFrame:
         try:
             values = dataset.read(1, window=window, masked=True)
         except rasterio.errors.RasterioError as error:
-            msg = (f"{file}: the raster's cells cannot be read ({error}); the file is truncated or corrupt: "
-                   "download or export it again")
+            msg = (
+                f"{file}: the raster's cells cannot be read ({error}); the file is truncated or corrupt: "
+                "download or export it again"
+            )
             raise InputDataError(msg) from error
         row_offset = int(window.row_off) if window is not None else 0
         col_offset = int(window.col_off) if window is not None else 0
@@ -185,8 +202,10 @@ def _population_from_raster(file: Path, *, study_area: Any) -> gpd.GeoDataFrame:
     if rows.size == 0:
         n_valid = int(valid.sum())
         where = " inside the study area" if study_area is not None else ""
-        msg = (f"{file}: no populated cells{where}: {n_valid:,} valid cells, none above 0 (nodata = "
-               f"{dataset.nodata}); check the raster covers the study area and its nodata value")
+        msg = (
+            f"{file}: no populated cells{where}: {n_valid:,} valid cells, none above 0 (nodata = "
+            f"{dataset.nodata}); check the raster covers the study area and its nodata value"
+        )
         raise InputDataError(msg)
     rows = rows + row_offset
     cols = cols + col_offset
@@ -199,7 +218,8 @@ def _population_from_raster(file: Path, *, study_area: Any) -> gpd.GeoDataFrame:
     polygons = shapely.polygons(np.stack([xs, ys], axis=-1))
     cells = gpd.GeoDataFrame(
         {"cell_id": rows.astype(np.int64) * width + cols.astype(np.int64), "population": population},
-        geometry=polygons, crs=crs,
+        geometry=polygons,
+        crs=crs,
     )
     if area is not None:
         centres = shapely.points((xs[:, 0] + xs[:, 2]) / 2, (ys[:, 0] + ys[:, 2]) / 2)
@@ -214,27 +234,42 @@ def _reject_bad_cells(file: Path, data: np.ndarray, valid: np.ndarray, row_offse
     for label, bad in (("non-finite", valid & ~np.isfinite(data)), ("negative", valid & (data < 0))):
         if bad.any():
             rows, cols = np.nonzero(bad)
-            first = ", ".join(f"(row {r + row_offset}, col {c + col_offset})" for r, c in
-                              zip(rows[:5].tolist(), cols[:5].tolist(), strict=True))
-            msg = (f"{file}: {int(bad.sum()):,} {label} population values that are not nodata, first at {first}; "
-                   "people per cell must be >= 0: set those cells to the raster's nodata value or 0")
+            first = ", ".join(
+                f"(row {r + row_offset}, col {c + col_offset})"
+                for r, c in zip(rows[:5].tolist(), cols[:5].tolist(), strict=True)
+            )
+            msg = (
+                f"{file}: {int(bad.sum()):,} {label} population values that are not nodata, first at {first}; "
+                "people per cell must be >= 0: set those cells to the raster's nodata value or 0"
+            )
             raise InputDataError(msg)
 
 
 def _population_counts(frame: gpd.GeoDataFrame, *, file: Path, population_column: str) -> np.ndarray:
     """The population column of a table or vector file as numbers >= 0 (one-line errors otherwise)."""
     columns = frame.columns.drop(frame.geometry.name)
-    column = population_column if population_column in columns else _find_column(
-        columns, (population_column, "pop", "人口", "人口数", "常住人口"))
+    column = (
+        population_column
+        if population_column in columns
+        else _find_column(columns, (population_column, "pop", "人口", "人口数", "常住人口"))
+    )
     if column is None:
-        check_columns(frame, [population_column], name=file.name,
-                      hint="name the count column with --population-column or [inputs] population_column")
+        check_columns(
+            frame,
+            [population_column],
+            name=file.name,
+            hint="name the count column with --population-column or [inputs] population_column",
+        )
         raise AssertionError  # pragma: no cover - check_columns raised
     name_column = _find_column(columns, _NAME_ALIASES)
     values = _numeric(frame[column], name=file.name, column=column, table=frame, name_column=name_column)
-    check_non_negative_finite(pd.Series(values), name=file.name, column=column,
-                              meaning="population counts people and must be >= 0",
-                              row_labels=lambda rows: _row_labels(frame, rows, name_column=name_column))
+    check_non_negative_finite(
+        pd.Series(values),
+        name=file.name,
+        column=column,
+        meaning="population counts people and must be >= 0",
+        row_labels=lambda rows: _row_labels(frame, rows, name_column=name_column),
+    )
     return values
 
 
@@ -264,23 +299,32 @@ _POLYGON_PRECISION_M = 0.1
 
 
 def _population_from_polygons(
-    frame: gpd.GeoDataFrame, values: np.ndarray, *, file: Path, study_area: Any,
-    residential: gpd.GeoDataFrame | None, grid_crs: Any, grid_m: float,
+    frame: gpd.GeoDataFrame,
+    values: np.ndarray,
+    *,
+    file: Path,
+    study_area: Any,
+    residential: gpd.GeoDataFrame | None,
+    grid_crs: Any,
+    grid_m: float,
 ) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
     """Spread each polygon's count over residential land/buildings on the grid (dasymetric), totals kept."""
     name_column = _find_column(frame.columns.drop(frame.geometry.name), _NAME_ALIASES)
     if study_area is not None:
         outside = np.flatnonzero(~_inside_any(_study_area_parts(study_area, 4326), frame.geometry.to_numpy()))
         if outside.size:
-            msg = (f"{file.name}: {outside.size} of {len(frame)} population polygons lie outside the study area "
-                   f"({_describe(frame, outside, name_column)}); drop them, or check their coordinates and datum "
-                   "(--population-coordinates: 'wgs84', 'gcj02' for Amap, 'bd09' for Baidu)")
+            msg = (
+                f"{file.name}: {outside.size} of {len(frame)} population polygons lie outside the study area "
+                f"({_describe(frame, outside, name_column)}); drop them, or check their coordinates and datum "
+                "(--population-coordinates: 'wgs84', 'gcj02' for Amap, 'bd09' for Baidu)"
+            )
             raise InputDataError(msg)
     crs = metric_crs_for(frame.geometry) if grid_crs is None else grid_crs
     # vertices to 10 cm: a grid-aligned polygon stored in degrees (GeoJSON keeps 7 decimals) is aligned again
     # (the second call drops the precision model, so cutting by the grid is exact again)
     polygons = shapely.set_precision(
-        shapely.set_precision(frame.geometry.to_crs(crs).to_numpy(), _POLYGON_PRECISION_M), 0.0)
+        shapely.set_precision(frame.geometry.to_crs(crs).to_numpy(), _POLYGON_PRECISION_M), 0.0
+    )
     keep = values > 0
     polygons, counts, owners = polygons[keep], values[keep], np.flatnonzero(keep)
     # the grid cells each polygon overlaps, and the piece of the polygon in each
@@ -314,8 +358,11 @@ def _population_from_polygons(
     total_weight = np.bincount(owner, weights=weight, minlength=len(polygons))
     total_area = np.bincount(owner, weights=area, minlength=len(polygons))
     dasymetric = total_weight[owner] > 0
-    share = np.where(dasymetric, weight / np.where(dasymetric, total_weight[owner], 1.0),
-                     area / np.maximum(total_area[owner], 1e-300))
+    share = np.where(
+        dasymetric,
+        weight / np.where(dasymetric, total_weight[owner], 1.0),
+        area / np.maximum(total_area[owner], 1e-300),
+    )
     people = counts[owner] * share
     # cells shared by several polygons get the sum of their shares
     cell_id = row * 10_000_000 + col

@@ -36,8 +36,14 @@ FACILITY_SUFFIXES: tuple[str, ...] = _VECTOR_SUFFIXES + _TABLE_SUFFIXES
 
 
 def _read_features(
-    file: Path, *, what: str, layer: str | int | None, coordinate_system: str, lon_column: str | None,
-    lat_column: str | None, empty_hint: str = "",
+    file: Path,
+    *,
+    what: str,
+    layer: str | int | None,
+    coordinate_system: str,
+    lon_column: str | None,
+    lat_column: str | None,
+    empty_hint: str = "",
 ) -> tuple[gpd.GeoDataFrame, str | None]:
     """A vector layer, or a table of points, in WGS-84 with index ``0..n-1``, and its name column.
 
@@ -67,9 +73,11 @@ def _check_shapefile_parts(file: Path) -> None:
     present = {p.suffix.lower() for p in file.parent.glob(f"{glob.escape(file.stem)}.*")}
     missing = [suffix for suffix in (".shx", ".dbf") if suffix not in present]
     if missing:
-        msg = (f"{file}: a Shapefile comes with its {', '.join(missing)} (and .prj) files beside the .shp, and "
-               f"{' and '.join(file.stem + s for s in missing)} are not there; copy all its files together, or "
-               "export a GeoPackage (.gpkg) instead")
+        msg = (
+            f"{file}: a Shapefile comes with its {', '.join(missing)} (and .prj) files beside the .shp, and "
+            f"{' and '.join(file.stem + s for s in missing)} are not there; copy all its files together, or "
+            "export a GeoPackage (.gpkg) instead"
+        )
         raise InputDataError(msg)
 
 
@@ -83,24 +91,30 @@ def _read_vector(file: Path, *, layer: str | int | None, what: str) -> gpd.GeoDa
         except Exception:  # unreadable: reported by read_file below
             layers = []
         if len(layers) > 1:
-            msg = (f"{file}: holds {len(layers)} layers ({', '.join(layers)}); choose one with the layer option "
-                   '(study file: [inputs] layers = { <input> = "<layer>" }; command line: --layer <input>=<layer>; '
-                   "Python: layer=)")
+            msg = (
+                f"{file}: holds {len(layers)} layers ({', '.join(layers)}); choose one with the layer option "
+                '(study file: [inputs] layers = { <input> = "<layer>" }; command line: --layer <input>=<layer>; '
+                "Python: layer=)"
+            )
             raise InputDataError(msg)
     _check_shapefile_parts(file)
     try:
         frame = gpd.read_file(file, layer=layer, engine="pyogrio")
     except Exception as error:  # pyogrio raises DataSourceError / DataLayerError / ValueError
-        msg = (f"{file}: cannot read this {what} layer ({error}); check the file and the layer name "
-               "(--layer <input>=<layer>)")
+        msg = (
+            f"{file}: cannot read this {what} layer ({error}); check the file and the layer name "
+            "(--layer <input>=<layer>)"
+        )
         raise InputDataError(msg) from error
     if len(frame) == 0:
         msg = f"{file}: the {what} layer has no features; export it again with its rows"
         raise InputDataError(msg)
     if frame.crs is None:
-        msg = (f"{file}: the {what} layer has no CRS, so its coordinates cannot be placed; set it, e.g. "
-               "gdf.set_crs(4326) in Python or `ogr2ogr -a_srs EPSG:4326 out.gpkg in.shp` (for a Shapefile, "
-               "supply the .prj file)")
+        msg = (
+            f"{file}: the {what} layer has no CRS, so its coordinates cannot be placed; set it, e.g. "
+            "gdf.set_crs(4326) in Python or `ogr2ogr -a_srs EPSG:4326 out.gpkg in.shp` (for a Shapefile, "
+            "supply the .prj file)"
+        )
         raise InputDataError(msg)
     return frame
 
@@ -120,8 +134,10 @@ def _check_geometries(frame: gpd.GeoDataFrame, *, name: str, name_column: str | 
     geometry = frame.geometry.array
     bad = np.flatnonzero(shapely.is_missing(geometry) | shapely.is_empty(geometry))
     if bad.size:
-        msg = (f"{name}: {bad.size} features have no geometry ({_describe(frame, bad, name_column)}); "
-               "give them coordinates or drop them")
+        msg = (
+            f"{name}: {bad.size} features have no geometry ({_describe(frame, bad, name_column)}); "
+            "give them coordinates or drop them"
+        )
         raise InputDataError(msg)
     polygonal = np.isin(shapely.get_type_id(geometry), (3, 6))  # Polygon, MultiPolygon
     invalid = np.flatnonzero(polygonal & ~shapely.is_valid(geometry))
@@ -132,12 +148,18 @@ def _check_geometries(frame: gpd.GeoDataFrame, *, name: str, name_column: str | 
     repaired = np.array([_polygonal_part(g) for g in repaired], dtype=object)
     empty = invalid[shapely.is_empty(repaired)]
     if empty.size:
-        msg = (f"{name}: {empty.size} polygons enclose no area ({_describe(frame, empty, name_column)}); "
-               "redraw them or drop them")
+        msg = (
+            f"{name}: {empty.size} polygons enclose no area ({_describe(frame, empty, name_column)}); "
+            "redraw them or drop them"
+        )
         raise InputDataError(msg)
-    logger.warning("%s: %d invalid polygons (self-crossing or self-touching rings: %s) repaired with "
-                   "shapely.make_valid; check them in a GIS", name, invalid.size,
-                   _describe(frame, invalid, name_column))
+    logger.warning(
+        "%s: %d invalid polygons (self-crossing or self-touching rings: %s) repaired with "
+        "shapely.make_valid; check them in a GIS",
+        name,
+        invalid.size,
+        _describe(frame, invalid, name_column),
+    )
     frame = frame.copy()
     values = np.asarray(frame.geometry.array, dtype=object).copy()
     values[invalid] = repaired
@@ -160,15 +182,22 @@ def _check_degrees(frame: gpd.GeoDataFrame, *, name: str, name_column: str | Non
     if not bad.size:
         return
     swappable = bad_lat[bad] & (np.abs(bounds[bad][:, [0, 2]]) <= 90).all(axis=1)
-    advice = ("longitude and latitude look swapped (latitude beyond ±90°): write coordinates as (lon, lat)"
-              if swappable.all() else "coordinates are not longitude/latitude degrees: check the layer's CRS")
+    advice = (
+        "longitude and latitude look swapped (latitude beyond ±90°): write coordinates as (lon, lat)"
+        if swappable.all()
+        else "coordinates are not longitude/latitude degrees: check the layer's CRS"
+    )
     msg = f"{name}: {bad.size} features out of range ({_describe(frame, bad, name_column)}); {advice}"
     raise InputDataError(msg)
 
 
 def _check_inside(
-    frame: gpd.GeoDataFrame, study_area: gpd.GeoDataFrame | gpd.GeoSeries | Any, *, name: str,
-    name_column: str | None, what: str,
+    frame: gpd.GeoDataFrame,
+    study_area: gpd.GeoDataFrame | gpd.GeoSeries | Any,
+    *,
+    name: str,
+    name_column: str | None,
+    what: str,
 ) -> None:
     """Raise if features fall outside the study area, suggesting a lon/lat swap where that fits."""
     area = _study_area_parts(study_area, 4326)
@@ -179,15 +208,19 @@ def _check_inside(
         return
     xy = shapely.get_coordinates(shapely.point_on_surface(frame.geometry.to_numpy()[outside]))
     swapped_inside = _inside_any(area, np.asarray(shapely.points(xy[:, ::-1])))
-    advice = ("their longitude and latitude look swapped (swapped they fall inside): swap the lon_column "
-              "and lat_column options (--lon-column / --lat-column), or fix the source" if swapped_inside.all() else
-              "check the coordinates and their datum (--facilities-coordinates or [inputs] facilities_coordinates: "
-              "'wgs84', 'gcj02' for Amap, 'bd09' for Baidu)")
+    advice = (
+        "their longitude and latitude look swapped (swapped they fall inside): swap the lon_column "
+        "and lat_column options (--lon-column / --lat-column), or fix the source"
+        if swapped_inside.all()
+        else "check the coordinates and their datum (--facilities-coordinates or [inputs] facilities_coordinates: "
+        "'wgs84', 'gcj02' for Amap, 'bd09' for Baidu)"
+    )
     minx, miny, maxx, maxy = shapely.total_bounds(area)
-    msg = (f"{name}: {outside.size} of {len(frame)} {what} outside the study area (lon {minx:.3f}..{maxx:.3f}, "
-           f"lat {miny:.3f}..{maxy:.3f}): {_describe(frame, outside, name_column)}; {advice}")
+    msg = (
+        f"{name}: {outside.size} of {len(frame)} {what} outside the study area (lon {minx:.3f}..{maxx:.3f}, "
+        f"lat {miny:.3f}..{maxy:.3f}): {_describe(frame, outside, name_column)}; {advice}"
+    )
     raise InputDataError(msg)
-
 
 
 def _study_area_parts(study_area: Any, crs: Any) -> np.ndarray:
@@ -213,8 +246,6 @@ def _inside_any(parts: np.ndarray, geometries: np.ndarray, *, tolerance: float =
             hits = tree.query(geometries, predicate="intersects")
         inside[hits[0]] = True
     return inside
-
-
 
 
 def read_vector(
@@ -250,31 +281,48 @@ def read_vector(
         All attribute columns, geometry in EPSG:4326, index ``0..n-1``.
     """
     file = check_input_file(path, what=what, suffixes=FACILITY_SUFFIXES)
-    frame, name_column = _read_features(file, what=what, layer=layer, coordinate_system=coordinate_system,
-                                        lon_column=lon_column, lat_column=lat_column)
+    frame, name_column = _read_features(
+        file, what=what, layer=layer, coordinate_system=coordinate_system, lon_column=lon_column, lat_column=lat_column
+    )
     if geometry_types is not None:
         wrong = np.flatnonzero(~frame.geom_type.isin(geometry_types).to_numpy())
         if wrong.size:
             found = ", ".join(sorted(set(frame.geom_type.iloc[wrong])))
-            msg = (f"{file.name}: {what} must be {' / '.join(geometry_types)}; "
-                   f"{_describe(frame, wrong, name_column)} are {found}")
+            msg = (
+                f"{file.name}: {what} must be {' / '.join(geometry_types)}; "
+                f"{_describe(frame, wrong, name_column)} are {found}"
+            )
             raise InputDataError(msg)
     return frame
 
 
 def read_candidates(
-    path: str | os.PathLike[str], *, layer: str | int | None = None,
+    path: str | os.PathLike[str],
+    *,
+    layer: str | int | None = None,
     coordinate_system: str = settings.DEFAULT_COORDINATE_SYSTEM,
 ) -> gpd.GeoDataFrame:
     """Read candidate sites (points or parcels) into WGS-84; ``siting.candidates_from_file`` sets the schema."""
-    return read_vector(path, what="candidate sites", layer=layer, coordinate_system=coordinate_system,
-                       geometry_types=("Point", "Polygon", "MultiPolygon"))
+    return read_vector(
+        path,
+        what="candidate sites",
+        layer=layer,
+        coordinate_system=coordinate_system,
+        geometry_types=("Point", "Polygon", "MultiPolygon"),
+    )
 
 
 def read_lines(
-    path: str | os.PathLike[str], *, layer: str | int | None = None,
+    path: str | os.PathLike[str],
+    *,
+    layer: str | int | None = None,
     coordinate_system: str = settings.DEFAULT_COORDINATE_SYSTEM,
 ) -> gpd.GeoDataFrame:
     """Read (Multi)LineStrings, e.g. proposed fitness trails, into WGS-84."""
-    return read_vector(path, what="trail lines", layer=layer, coordinate_system=coordinate_system,
-                       geometry_types=("LineString", "MultiLineString"))
+    return read_vector(
+        path,
+        what="trail lines",
+        layer=layer,
+        coordinate_system=coordinate_system,
+        geometry_types=("LineString", "MultiLineString"),
+    )

@@ -194,7 +194,6 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (cache keys, batch fingerprints)."""
     digest = hashlib.sha256()
@@ -202,7 +201,6 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
 
 
 def _excel_value(value: Any) -> Any:
@@ -424,7 +422,6 @@ def wait_until_unlocked(folder: str | os.PathLike[str], *, timeout_s: float, pol
     return True
 
 
-
 class OutputSet:
     r"""The output folders of one run, written as complete groups.
 
@@ -574,8 +571,13 @@ class OutputSet:
             if staged.is_file():
                 (folder / name).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(staged, folder / name)
-        logger.warning("%s: an earlier run was killed while writing its %s files; completed that group (%d files) "
-                       "before this run replaces it", folder, stage, len(names))
+        logger.warning(
+            "%s: an earlier run was killed while writing its %s files; completed that group (%d files) "
+            "before this run replaces it",
+            folder,
+            stage,
+            len(names),
+        )
         role = self._role_of[folder]
         known = self._previous.get(role, [])
         self._previous[role] = [*known, *(n for n in names if n not in known)]

@@ -128,6 +128,6 @@ def batch_index_page(
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>'
         f"<style>{_PAGE_CSS}</style></head><body><h1>{title}</h1>"
         f'<h2>{html.escape(labels["studies"])}</h2><ul class="maps">{"".join(items)}</ul>'
-        f'<h2>{html.escape(labels["batch_summary"])}</h2>{html_table(summary, language, css_class="ordos-table")}'
+        f"<h2>{html.escape(labels['batch_summary'])}</h2>{html_table(summary, language, css_class='ordos-table')}"
         "</body></html>\n"
     )

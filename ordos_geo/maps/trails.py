@@ -92,9 +92,7 @@ def trails_map(
         color, dash = styles[key]
         name = html.escape(labels[f"{key}_trails"])
         # Trails carry their shape check and the plan's yardstick, bound and gap: show every column.
-        properties = [
-            {"_tip": name, "_pop": _attribute_popup(row, language, limit=32)} for _, row in frame.iterrows()
-        ]
+        properties = [{"_tip": name, "_pop": _attribute_popup(row, language, limit=32)} for _, row in frame.iterrows()]
         _add_layer(
             m,
             _display_geometry(frame, gcj02=gcj02),

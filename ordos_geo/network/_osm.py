@@ -1,6 +1,5 @@
 """Raw OSM (XML, bz2/gzip, PBF, Overpass JSON) to the unsimplified osmnx-style walk graph."""
 
-
 from __future__ import annotations
 
 import bz2
@@ -87,8 +86,11 @@ def _read_osm_xml(path: Path) -> _OsmData:
                 elif kind == "relation":
                     tags = {t.get("k"): t.get("v") for t in element.iter("tag")}
                     if element.get("action") != "delete" and tags.get("type") == "multipolygon" and "highway" in tags:
-                        members = [(int(m.get("ref")), m.get("role") or "outer")
-                                   for m in element.iter("member") if m.get("type") == "way"]
+                        members = [
+                            (int(m.get("ref")), m.get("role") or "outer")
+                            for m in element.iter("member")
+                            if m.get("type") == "way"
+                        ]
                         data.relations.append((int(element.get("id")), members, tags))
                     element.clear()
     except ET.ParseError as error:
@@ -212,8 +214,12 @@ def _sidewalks_alongside(roads: list[_Way], lines: list[_Way], data: _OsmData) -
         return []
     first = roads[0].pieces[0][0]
     origin = (data.lon[first], data.lat[first])
-    sidewalks = [line for way in lines if way.tags.get("footway") == "sidewalk"
-                 for line in _piece_lines(way.pieces, data, origin)]
+    sidewalks = [
+        line
+        for way in lines
+        if way.tags.get("footway") == "sidewalk"
+        for line in _piece_lines(way.pieces, data, origin)
+    ]
     tree = shapely.STRtree(sidewalks)
     answers = []
     for road in roads:
@@ -232,7 +238,8 @@ def _multipolygon(members: list[tuple[int, str]], way_refs: dict[int, list[int]]
         refs = [n for n in way_refs.get(way_id, []) if n in data.lon]
         if len(refs) >= 2:
             rings["inner" if role == "inner" else "outer"].append(
-                shapely.LineString([(data.lon[n], data.lat[n]) for n in refs]))
+                shapely.LineString([(data.lon[n], data.lat[n]) for n in refs])
+            )
     outer = shapely.union_all(list(shapely.polygonize(rings["outer"]).geoms)) if rings["outer"] else None
     if outer is None or outer.is_empty:
         return None
@@ -276,7 +283,7 @@ def _area_links(area: _Way, meeting: list[int], data: _OsmData) -> list[tuple[in
     on_outline = {frozenset(pair) for ring in area.rings for pair in pairwise(ring)}
     links = []
     for i, a in enumerate(meeting):
-        for b in meeting[i + 1:]:
+        for b in meeting[i + 1 :]:
             if frozenset((a, b)) in on_outline:
                 continue
             segment = shapely.LineString([(data.lon[a], data.lat[a]), (data.lon[b], data.lat[b])])
@@ -294,8 +301,14 @@ def _classify_ways(data: _OsmData) -> tuple[list[_Way], list[_Way], list[_Way], 
     dropped: dict[str, int] = {}
     beyond: dict[str, int] = {}
     osmnx_only: dict[str, int] = {}
-    counts: dict[str, Any] = {"ways_walkable": 0, "multipolygons_walkable": 0, "ways_osmnx_walk": 0, "ways_repaired": 0,
-              "ways_unusable": 0, "node_refs_missing": 0}
+    counts: dict[str, Any] = {
+        "ways_walkable": 0,
+        "multipolygons_walkable": 0,
+        "ways_osmnx_walk": 0,
+        "ways_repaired": 0,
+        "ways_unusable": 0,
+        "node_refs_missing": 0,
+    }
     polygons: list[tuple[int, Any, dict[str, str]]] = []
     if data.relations:
         way_refs = {way_id: refs for way_id, refs, _ in data.ways}
@@ -399,8 +412,12 @@ def _graph_from_osm_data(data: _OsmData, *, name: str) -> tuple[nx.MultiDiGraph,
             add(piece[::-1] if reverse else piece, attrs, both=not one_way)
     links = 0
     for area in areas:
-        attrs = {"osmid": area.osm_id, **{k: area.tags[k] for k in keep_tags if k in area.tags}, "area": "yes",
-                 "oneway": False}
+        attrs = {
+            "osmid": area.osm_id,
+            **{k: area.tags[k] for k in keep_tags if k in area.tags},
+            "area": "yes",
+            "oneway": False,
+        }
         for ring in area.rings:
             add(ring, attrs)
         meeting = [n for n in dict.fromkeys(n for ring in area.rings for n in ring) if members.get(n, 0) >= 2]
@@ -408,10 +425,13 @@ def _graph_from_osm_data(data: _OsmData, *, name: str) -> tuple[nx.MultiDiGraph,
             add([a, b], {**attrs, "area_link": True})
             links += 1
     ways_total = len(data.ways) if data.ways_seen is None else data.ways_seen
-    counts.update(ways_total=ways_total, multipolygons_total=len(data.relations),
-                  pedestrian_areas=len(areas), pedestrian_area_links=links)
+    counts.update(
+        ways_total=ways_total,
+        multipolygons_total=len(data.relations),
+        pedestrian_areas=len(areas),
+        pedestrian_area_links=links,
+    )
     return graph, counts
-
 
 
 def _data_from_overpass(responses: list[dict[str, Any]]) -> _OsmData:
@@ -432,8 +452,10 @@ def _data_from_overpass(responses: list[dict[str, Any]]) -> _OsmData:
                 data.ways.append((osm_id, [int(n) for n in element.get("nodes", [])], dict(tags)))
             elif kind == "relation" and osm_id not in seen_relations and tags.get("type") == "multipolygon":
                 seen_relations.add(osm_id)
-                members = [(int(m["ref"]), m.get("role") or "outer") for m in element.get("members", [])
-                           if m.get("type") == "way"]
+                members = [
+                    (int(m["ref"]), m.get("role") or "outer")
+                    for m in element.get("members", [])
+                    if m.get("type") == "way"
+                ]
                 data.relations.append((osm_id, members, dict(tags)))
     return data
-

@@ -1,6 +1,5 @@
 """The array form of a walk network (:class:`WalkNetwork`), its sub-networks and its ``.npz`` cache."""
 
-
 from __future__ import annotations
 
 import json
@@ -227,15 +226,24 @@ def _graph_from_edges(network: WalkNetwork) -> nx.MultiDiGraph:
     """A graph from the arrays alone (no OSM attributes): nodes ``x``/``y``, edges ``length``/``highway``/geometry."""
     graph = nx.MultiDiGraph(crs=network.crs.to_string())
     graph.add_nodes_from(
-        (node, {"x": x, "y": y}) for node, (x, y) in zip(network.node_ids.tolist(), network.node_xy.tolist(),
-                                                       strict=True)
+        (node, {"x": x, "y": y})
+        for node, (x, y) in zip(network.node_ids.tolist(), network.node_xy.tolist(), strict=True)
     )
     ids = network.node_ids
     frame = network.edges
-    rows = zip(ids[frame["u"].to_numpy()].tolist(), ids[frame["v"].to_numpy()].tolist(), frame["key"].tolist(),
-               frame["length"].tolist(), frame["highway"].tolist(), frame.geometry.to_numpy(), strict=True)
-    graph.add_edges_from((u, v, key, {"length": length, "highway": highway, "geometry": geometry})
-                         for u, v, key, length, highway, geometry in rows)
+    rows = zip(
+        ids[frame["u"].to_numpy()].tolist(),
+        ids[frame["v"].to_numpy()].tolist(),
+        frame["key"].tolist(),
+        frame["length"].tolist(),
+        frame["highway"].tolist(),
+        frame.geometry.to_numpy(),
+        strict=True,
+    )
+    graph.add_edges_from(
+        (u, v, key, {"length": length, "highway": highway, "geometry": geometry})
+        for u, v, key, length, highway, geometry in rows
+    )
     return graph
 
 
@@ -387,5 +395,3 @@ def _graph_from_arrays(arrays: dict[str, np.ndarray], geoms: np.ndarray) -> nx.M
             data["geometry"] = geoms[i]
         graph.add_edge(a, b, key=key, **data)
     return graph
-
-

@@ -1,6 +1,5 @@
 """The walk graph: clean (largest component, lengths, simplify), project, read GraphML, download."""
 
-
 from __future__ import annotations
 
 import logging
@@ -29,6 +28,7 @@ from ordos_geo.network._osm import (
 from ordos_geo.network.rules import overpass_walk_query
 
 logger = logging.getLogger(__name__)
+
 
 def clean_walk_graph(
     graph: nx.MultiDiGraph, *, simplify: bool = True, report: dict[str, Any] | None = None
@@ -133,8 +133,12 @@ def graph_from_osm_file(path: str | os.PathLike[str], *, simplify: bool = True) 
     graph, report = clean_walk_graph(graph, simplify=simplify, report=report)
     logger.info(
         "%s: %s of %s ways walkable, %s clipped ways repaired, %s components dropped (%s nodes)",
-        file.name, report["ways_walkable"], report["ways_total"], report["ways_repaired"],
-        report["components_dropped"], report["nodes_dropped"],
+        file.name,
+        report["ways_walkable"],
+        report["ways_total"],
+        report["ways_repaired"],
+        report["components_dropped"],
+        report["nodes_dropped"],
     )
     return graph, report
 
@@ -186,8 +190,6 @@ def _metric_crs(crs: Any) -> pyproj.CRS:
     return target
 
 
-
-
 def _add_projected_lengths(graph: nx.MultiDiGraph) -> None:
     for u, v, data in graph.edges(data=True):
         if "length" not in data:
@@ -213,8 +215,14 @@ def _graph_from_graphml(path: Path) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
             pass
         msg = f"{path}: cannot read this GraphML ({error}); save it with osmnx.save_graphml"
         raise InputDataError(msg) from error
-    report: dict[str, Any] = {"source": str(path), "ways_total": None, "ways_walkable": None, "ways_repaired": 0,
-                              "ways_unusable": 0, "node_refs_missing": 0}
+    report: dict[str, Any] = {
+        "source": str(path),
+        "ways_total": None,
+        "ways_walkable": None,
+        "ways_repaired": 0,
+        "ways_unusable": 0,
+        "node_refs_missing": 0,
+    }
     if graph.number_of_edges() == 0:
         msg = f"{path}: the saved graph has no edges; save a walk network with streets"
         raise NetworkDataError(msg)
@@ -222,8 +230,10 @@ def _graph_from_graphml(path: Path) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
     try:
         crs = pyproj.CRS.from_user_input(graph.graph.get("crs", 4326))
     except pyproj.exceptions.CRSError as error:
-        msg = (f"{path}: the graph's crs attribute {graph.graph.get('crs')!r} is not a CRS; "
-               "set it to an EPSG code such as epsg:4326 before saving")
+        msg = (
+            f"{path}: the graph's crs attribute {graph.graph.get('crs')!r} is not a CRS; "
+            "set it to an EPSG code such as epsg:4326 before saving"
+        )
         raise InputDataError(msg) from error
     return clean_walk_graph(graph, simplify=crs.is_geographic, report=report)
 
@@ -238,9 +248,11 @@ def _check_graphml_coordinates(graph: nx.MultiDiGraph, path: Path) -> None:
             except (TypeError, ValueError):
                 finite = False
             if not finite:
-                msg = (f"{path}: node {node} has no usable {axis} coordinate ({value!r}); a walk network needs x/y "
-                       "(longitude/latitude, or metres with the graph's crs) on every node: save it with "
-                       "osmnx.save_graphml from an osmnx graph")
+                msg = (
+                    f"{path}: node {node} has no usable {axis} coordinate ({value!r}); a walk network needs x/y "
+                    "(longitude/latitude, or metres with the graph's crs) on every node: save it with "
+                    "osmnx.save_graphml from an osmnx graph"
+                )
                 raise InputDataError(msg)
 
 
@@ -257,14 +269,18 @@ def _graph_online(source: Any, *, kind: str) -> tuple[nx.MultiDiGraph, dict[str,
             msg = f"{label}: Nominatim does not know this place ({error}); check the place name"
             raise NetworkDataError(msg) from error
         except OSError as error:  # requests' ConnectionError and timeouts are OSErrors
-            msg = (f"{label}: cannot reach OpenStreetMap (Overpass/Nominatim) ({error}); check the connection, "
-                   "or give an extract file (.osm, .osm.pbf) instead")
+            msg = (
+                f"{label}: cannot reach OpenStreetMap (Overpass/Nominatim) ({error}); check the connection, "
+                "or give an extract file (.osm, .osm.pbf) instead"
+            )
             raise NetworkDataError(msg) from error
     try:
         graph, report = walk_graph_from_polygon(polygon, label=label)
     except OSError as error:  # requests' errors are OSErrors
-        msg = (f"{label}: cannot get the walk network from Overpass {ox.settings.overpass_url} ({error}); check the "
-               "connection, or give an extract file (.osm, .osm.pbf) instead")
+        msg = (
+            f"{label}: cannot get the walk network from Overpass {ox.settings.overpass_url} ({error}); check the "
+            "connection, or give an extract file (.osm, .osm.pbf) instead"
+        )
         raise NetworkDataError(msg) from error
     return clean_walk_graph(graph, report=report)
 
@@ -317,5 +333,3 @@ def walk_graph_from_polygon(
         msg = f"{label}: OpenStreetMap has no walkable ways there; check the area or its boundary"
         raise NetworkDataError(msg)
     return ox.distance.add_edge_lengths(graph), {"source": f"overpass:{label}", **counts}
-
-

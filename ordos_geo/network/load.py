@@ -1,6 +1,5 @@
 """The public loader: one call from a file, polygon or place to a cached :class:`WalkNetwork`."""
 
-
 from __future__ import annotations
 
 import hashlib
@@ -189,5 +188,3 @@ def _read_cache(cache_path: Path, report_path: Path) -> WalkNetwork | None:
         return None
     network.report.update(cache="hit", cache_path=str(cache_path))
     return network
-
-

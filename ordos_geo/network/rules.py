@@ -47,7 +47,6 @@ the largest *weakly* connected one (as osmnx); the report counts the nodes
 outside its largest strongly connected part (``nodes_not_strongly_connected``).
 """
 
-
 from __future__ import annotations
 
 import re
@@ -145,8 +144,7 @@ def walk_rule(tags: dict[str, str], *, closed: bool = False) -> tuple[str, str]:
             break
     highway = tags.get("highway")
     area = tags.get("area")
-    if (area == "yes" and highway in PEDESTRIAN_AREA_HIGHWAYS) or (closed and highway == "pedestrian"
-                                                                 and area != "no"):
+    if (area == "yes" and highway in PEDESTRIAN_AREA_HIGHWAYS) or (closed and highway == "pedestrian" and area != "no"):
         return "area", "pedestrian_area"
     if area == "yes":
         return "drop", "area_not_pedestrian"
@@ -273,12 +271,13 @@ def _osmnx_walk_rules() -> list[tuple[str, str | None, re.Pattern[str] | None]]:
         text = _get_network_filter("walk")
     except (ImportError, AttributeError, ValueError):  # pragma: no cover - osmnx moved its helper
         text = _OSMNX_WALK_FILTER_FALLBACK
-    return [(m["key"], m["op"], re.compile(m["value"]) if m["value"] is not None else None)
-            for m in _FILTER_CLAUSE.finditer(text)]
+    return [
+        (m["key"], m["op"], re.compile(m["value"]) if m["value"] is not None else None)
+        for m in _FILTER_CLAUSE.finditer(text)
+    ]
 
 
-def _overpass_filter_matches(rules: list[tuple[str, str | None, re.Pattern[str] | None]],
-                             tags: dict[str, str]) -> bool:
+def _overpass_filter_matches(rules: list[tuple[str, str | None, re.Pattern[str] | None]], tags: dict[str, str]) -> bool:
     """Evaluate parsed Overpass clauses with Overpass semantics (unanchored regex, ``=`` exact)."""
     for key, op, pattern in rules:
         value = tags.get(key)
@@ -317,4 +316,3 @@ def in_osmnx_walk(tags: dict[str, str]) -> bool:
     False
     """
     return _overpass_filter_matches(_OSMNX_WALK_RULES, tags)
-
