@@ -248,6 +248,7 @@ def _cmd_trails(args: argparse.Namespace) -> int:
     results = pipeline.run_study(config, stages=("accessibility", "trails", "maps"), use_cache=not args.no_cache)
     if args.trails_command == "check" and results.trail_check is not None:
         print(results.trail_check.report.to_string(index=False))
+        print(results.trail_check.lines.drop(columns="geometry").to_string(index=False))  # each line's shape
     elif results.trail_plan is not None:
         print(results.trail_plan.trails.drop(columns="geometry").to_string(index=False))
     return _report_written(results, strict=args.strict)

@@ -1214,6 +1214,7 @@ def _write_trails(results: StudyResults, table_dir: Path, map_dir: Path) -> dict
     report = results.trail_plan_report.assign(trails="planned")
     if results.trail_check is not None:
         layers["checked"] = results.trail_check.matched
+        layers["checked_lines"] = results.trail_check.lines  # per drawn line: loop or not, breaks, spurs
         if not results.trail_check.off_network.empty:
             layers["off_network"] = results.trail_check.off_network
         report = pd.concat([report, results.trail_check.report.assign(trails="checked")], ignore_index=True)

@@ -184,6 +184,14 @@ def test_trails_check_command_reports_the_proposed_trails(tmp_path, capsys):
     report = pd.read_csv(tmp_path / "trail_report.csv")
     assert set(report["trails"]) == {"planned", "checked"}
     assert "checked" in {name for name, _ in pyogrio.list_layers(tmp_path / "trails.gpkg")}
+    # per drawn line, its shape (issue 16), checked against the drawn file itself
+    lines = gpd.read_file(tmp_path / "trails.gpkg", layer="checked_lines")
+    drawn = gpd.read_file(proposed).to_crs(lines.crs)
+    assert len(lines) == len(drawn)
+    assert lines["closed_line"].tolist() == [bool(g.is_closed) for g in drawn.geometry]
+    assert lines["n_breaks"].tolist() == (lines["n_pieces"] - 1).tolist()
+    np.testing.assert_allclose(lines["length_m"], drawn.length, rtol=1e-9)
+    assert "closed_line" in capsys.readouterr().out  # printed beside the report
 
 
 def _run_cli(*args: str, cwd) -> subprocess.CompletedProcess:

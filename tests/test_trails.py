@@ -336,7 +336,8 @@ def test_forbidden_highways_and_user_excluded_edges_are_never_used():
     assert plan.population_reached == pytest.approx(100.0)  # only the block 7-8 is still usable
 
 
-def test_preferred_footways_win_ties():
+@pytest.mark.parametrize("shape", ["network", "route"])
+def test_preferred_footways_win_ties(shape):
     # A residential street and a footway of equal length meet at node 1, where the only
     # residents live: both reach them, and the footway is chosen (cost x 0.8).
     nodes = {0: (0, 0), 1: (300, 0), 2: (600, 0)}
@@ -352,21 +353,20 @@ def test_preferred_footways_win_ties():
             reach_m=10,
             underserved_column="under",
             method=method,
-            shape="network",
+            shape=shape,
         )
         assert plan.population_reached == pytest.approx(10.0)
         assert network.edges.highway.iloc[plan.segments[0]].tolist() == ["footway"]
 
 
-def test_green_land_is_preferred_and_lines_to_avoid_are_excluded():
+@pytest.mark.parametrize("shape", ["network", "route"])
+def test_green_land_is_preferred_and_lines_to_avoid_are_excluded(shape):
     # Two residential streets of equal length meet at node 1, where the residents live.
     nodes = {0: (0, 0), 1: (300, 0), 2: (600, 0)}
     network = walk_network_from_graph(_graph(nodes, [(0, 1), (1, 2)]))
     cells = _cells([[300, 0]], [10])
     park = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 320, Y0 - 50, X0 + 650, Y0 + 50)], crs=CRS).to_crs(4326)
-    kwargs = dict(
-        budget_m=300, min_trail_m=0, reach_m=10, underserved_column="under", method="heuristic", shape="network"
-    )
+    kwargs = dict(budget_m=300, min_trail_m=0, reach_m=10, underserved_column="under", method="heuristic", shape=shape)
     plan = trails.plan_trails(network, cells, green_land=park, **kwargs)
     edge = network.edges.iloc[plan.segments[0][0]]
     assert {edge.u, edge.v} == {1, 2}  # through the park
