@@ -158,6 +158,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "planner_targets": "规划填报的非空间指标（分区）",
             "scenarios": "全天、晚间与周末（含课后开放的学校）、冬季（仅室内场馆）步行可达人口比例",
             "older_residents": "60 岁及以上居民：适老健身场所步行可达比例（人口按 2020 年普查各区比例拆分）",
+            "older_residents_grid": "60 岁及以上居民：适老健身场所步行可达比例（人口取自所给的 60 岁及以上人口栅格）",
             "notes": "提示与未完成部分",
             "chart_coverage": "各旗区步行可达人口比例",
             "chart_area": "各旗区人均体育场地面积（规划前后）",
@@ -174,6 +175,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "sheet_planner_targets": "非空间指标",
             "sheet_scenarios": "全天晚间冬季覆盖",
             "sheet_older_residents": "60岁及以上居民",
+            "sheet_older_residents_grid": "60岁及以上居民",
             "sheet_scorecard": "评分卡（现状）",
             "sheet_indicators": "分区指标",
             "sheet_gap": "距目标差距",
@@ -287,6 +289,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "(indoor venues only)",
             "older_residents": "Residents aged 60+ near a venue suited to them (split by the 2020 census share per "
             "district)",
+            "older_residents_grid": "Residents aged 60+ near a venue suited to them (from the 60+ population grid "
+            "given)",
             "notes": "Warnings and skipped parts",
             "chart_coverage": "Population share within walking distance, by district",
             "chart_area": "Per-capita venue area by district, before and after the plan",
@@ -302,6 +306,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "sheet_planner_targets": "Non-spatial targets",
             "sheet_scenarios": "Evenings and winter",
             "sheet_older_residents": "Residents 60+",
+            "sheet_older_residents_grid": "Residents 60+",
             "sheet_scorecard_after": "Scorecard after plan",
             "sheet_scorecard": "Scorecard today",
             "sheet_indicators": "Indicators",

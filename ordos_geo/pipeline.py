@@ -1384,6 +1384,11 @@ def _workbook_tables(results: StudyResults, built: Any) -> dict[str, pd.DataFram
     return tables
 
 
+def _older_residents_key(study: Study) -> str:
+    """Heading key of the 60+ section: residents split by census shares, or read from a 60+ grid."""
+    return "older_residents_grid" if study.population_input.get("population_60plus") else "older_residents"
+
+
 def _report_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
     """The report's further sections, by heading key of :func:`ordos_geo.report.build_report`."""
     tables: dict[str, pd.DataFrame] = {}
@@ -1397,7 +1402,7 @@ def _report_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
         tables["scenarios"] = table[["district", *ordered]]
     older = [c for c in table.columns if c.startswith("share_60plus_within_")]
     if older:
-        tables["older_residents"] = table[["district", "population_60plus", *older]]
+        tables[_older_residents_key(results.study)] = table[["district", "population_60plus", *older]]
     if results.study.planner_targets is not None:
         entered = indicators.planner_scorecard(results.study.planner_targets, results.indicators)
         tables["planner_targets"] = entered[["district", "key", "description", "target", "value", "unit", "met", "gap"]]

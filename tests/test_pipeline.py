@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from ordos_geo import cli, maps, pipeline
+from ordos_geo import _labels, cli, maps, pipeline
 from ordos_geo._errors import OutputError
 from ordos_geo.config import sample_config
 
@@ -314,13 +314,23 @@ def test_population_60plus_grid_is_read_cell_by_cell_before_the_census_split(tmp
         return older, transform
 
     path = _older_grid(tmp_path, "older.tif", quarter_but_first)
-    cells = pipeline.load_study(config.with_overrides(population_60plus=path), use_cache=False).cells
+    with_grid = pipeline.load_study(config.with_overrides(population_60plus=path), use_cache=False)
+    cells = with_grid.cells
     first = cells["cell_id"].min()  # row * width + col: the first populated cell in reading order
     expected = np.where(cells["cell_id"] == first, 0.0, cells["population"] / 4)
     assert cells["population_60plus"].to_numpy() == pytest.approx(expected)
     # without the grid the boundaries' census share splits the residents
-    split = pipeline.load_study(config, use_cache=False).cells
+    census = pipeline.load_study(config, use_cache=False)
+    split = census.cells
     assert split["population_60plus"].to_numpy() == pytest.approx(split["population"].to_numpy() * 0.5)
+    # the report's 60+ section says where the figures came from
+    assert pipeline._older_residents_key(with_grid) == "older_residents_grid"
+    assert pipeline._older_residents_key(census) == "older_residents"
+    for language in ("zh", "en"):
+        assert (
+            "grid" in _labels.TEXT[language]["older_residents_grid"]
+            or "栅格" in _labels.TEXT[language]["older_residents_grid"]
+        )
 
     def shifted(people, transform):  # the same values half a cell to the east: no cell lines up
         return people / 4, transform * Affine.translation(0.5, 0)
