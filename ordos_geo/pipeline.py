@@ -529,12 +529,7 @@ def compute_accessibility(
     from ordos_geo import accessibility
 
     cfg = study.config
-    options: dict[str, Any] = {
-        "thresholds_m": cfg.thresholds_m,
-        "max_distance_m": cfg.max_distance_m,
-        "walk_speed_kmh": cfg.walk_speed_kmh,
-        "max_snap_distance_m": cfg.max_snap_distance_m,
-    }
+    options = accessibility.AccessibilityOptions.from_config(cfg)
     facilities = study.facilities if facilities is None else facilities
     after_school = (
         facilities["public_access"].eq("after_school").to_numpy()
@@ -544,11 +539,11 @@ def compute_accessibility(
     all_day = facilities[~after_school] if after_school.any() else facilities
     if cfg.split_by_district:
         result = accessibility.compute_accessibility_by_district(
-            study.network, study.cells, all_day, map_parts=map_parts or map, **options
+            study.network, study.cells, all_day, map_parts=map_parts or map, options=options
         )
     else:
         result = accessibility.compute_accessibility(
-            study.network, study.cells, all_day, cells_snapped=cells_snapped, **options
+            study.network, study.cells, all_day, cells_snapped=cells_snapped, options=options
         )
     evenings = result.cells["dist_m_any"].to_numpy(dtype=float)
     if after_school.any():

@@ -318,3 +318,35 @@ def test_mismatched_snaps_are_one_clear_error():
                 cells_snapped=cells_snapped,
                 facilities_snapped=facilities_snapped,
             )
+
+
+def test_accessibility_options_mirror_the_config_and_equal_the_keywords():
+    import dataclasses
+
+    from ordos_geo.config import sample_config
+
+    config = dataclasses.replace(
+        sample_config(), thresholds_m=(250.0, 700.0), max_distance_m=1500.0, max_snap_distance_m=120.0
+    )
+    options = acc.AccessibilityOptions.from_config(config)
+    assert options == acc.AccessibilityOptions(
+        thresholds_m=(250.0, 700.0),
+        max_distance_m=1500.0,
+        walk_speed_kmh=config.walk_speed_kmh,
+        max_snap_distance_m=120.0,
+    )
+    assert acc.AccessibilityOptions() == acc.AccessibilityOptions.from_config(sample_config())  # same defaults
+    network, cells, fac = _grid_study(np.random.default_rng(5))
+    cells["district"] = np.where(cells.geometry.centroid.x < cells.geometry.centroid.x.median(), "west", "east")
+    keywords = dict(thresholds_m=(250.0, 700.0), max_distance_m=1500.0, max_snap_distance_m=120.0)
+    plain = acc.compute_accessibility(network, cells, fac, progress=False, **keywords)
+    given = acc.compute_accessibility(network, cells, fac, progress=False, options=options)
+    pd.testing.assert_frame_equal(given.cells, plain.cells, check_exact=True)
+    assert "covered_700m" in given.cells and np.nanmax(given.cells["dist_m_any"].replace(np.inf, np.nan)) <= 1500
+    # the split by district reads the distances from the options too (its parts are cut with them)
+    split = acc.compute_accessibility_by_district(network, cells, fac, progress=False, options=options)
+    pd.testing.assert_frame_equal(
+        split.cells.drop(columns="neighbourhood_id"), plain.cells.drop(columns="neighbourhood_id"), check_exact=True
+    )
+    with pytest.raises(InputDataError, match="max_distance_m given both in options= and as keywords"):
+        acc.compute_accessibility(network, cells, fac, options=options, max_distance_m=900.0)

@@ -37,12 +37,13 @@ from ordos_geo.accessibility.measures import (
     service_areas,
     underserved_neighbourhoods,
 )
-from ordos_geo.accessibility.stage import AccessibilityResult, compute_accessibility
+from ordos_geo.accessibility.stage import AccessibilityOptions, AccessibilityResult, compute_accessibility
 from ordos_geo.routing import SnappedPoints, nearest_facility, od_distances, snap_points
 
 __all__ = [
     "DEFAULT_CATCHMENT_M",
     "DEFAULT_E2SFCA_STEPS",
+    "AccessibilityOptions",
     "AccessibilityResult",
     "DistrictPart",
     "SnappedPoints",

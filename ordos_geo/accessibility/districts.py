@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -15,7 +16,12 @@ import shapely
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
 from ordos_geo.accessibility.measures import DEFAULT_CATCHMENT_M, underserved_neighbourhoods
-from ordos_geo.accessibility.stage import AccessibilityResult, compute_accessibility
+from ordos_geo.accessibility.stage import (
+    AccessibilityOptions,
+    AccessibilityResult,
+    _with_options,
+    compute_accessibility,
+)
 from ordos_geo.network import WalkNetwork, subnetwork
 from ordos_geo.routing._search import _check_distance
 from ordos_geo.routing.snapping import _check_frame
@@ -49,6 +55,16 @@ class DistrictPart:
     own: np.ndarray
     facilities: gpd.GeoDataFrame
     options: dict = field(default_factory=dict)
+
+
+def _written_out(options: dict[str, Any]) -> dict[str, Any]:
+    """``options=AccessibilityOptions(...)`` written out as its keywords (the split needs the distances)."""
+    given = options.get("options")
+    if given is None:
+        return dict(options)
+    rest = {k: v for k, v in options.items() if k != "options"}
+    default = AccessibilityOptions().keywords()
+    return rest | _with_options(given, {k: rest.get(k, v) for k, v in default.items()})
 
 
 def district_parts(
@@ -89,6 +105,7 @@ def district_parts(
     if by not in cells.columns:
         msg = f"population cells: column `{by}` is missing; assign districts (pipeline.assign_districts) to split"
         raise InputDataError(msg)
+    options = _written_out(options)
     limit = _check_distance(options.get("max_distance_m", settings.DEFAULT_MAX_DISTANCE_M), "max_distance_m")
     snap = _check_distance(options.get("max_snap_distance_m", settings.DEFAULT_MAX_SNAP_DISTANCE_M), "snap")
     catchment = _check_distance(options.get("catchment_m", DEFAULT_CATCHMENT_M), "catchment_m")
@@ -167,6 +184,7 @@ def compute_accessibility_by_district(
     >>> result = compute_accessibility_by_district(study.network, study.cells, study.facilities)  # doctest: +SKIP
     """
     _check_frame(network, cells, "population cells")
+    options = _written_out(options)
     clock = time.perf_counter()
     parts = district_parts(network, cells, facilities, by=by, **options)
     frames = list(map_parts(district_part_cells, parts))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +34,9 @@ from ordos_geo.routing._index import _network_index, _NetworkIndex
 from ordos_geo.routing._search import _check_distance, _pairs_within, _start_nearest
 from ordos_geo.routing.distances import _facility_ids
 from ordos_geo.routing.snapping import _check_frame, _check_snapped, _start_centroids, _start_origin_points
+
+if TYPE_CHECKING:
+    from ordos_geo.config import StudyConfig
 
 logger = logging.getLogger(__name__)
 
@@ -325,6 +328,81 @@ def _facility_table(fac: gpd.GeoDataFrame, dest: SnappedPoints) -> gpd.GeoDataFr
     return fac_out
 
 
+@dataclass(frozen=True)
+class AccessibilityOptions:
+    """The options of :func:`compute_accessibility` that a study's ``[accessibility]`` section sets.
+
+    Pass one as ``options=`` instead of the four keywords of the same names;
+    :meth:`from_config` reads a study's configuration. Defaults come from
+    :mod:`ordos_geo.settings`.
+
+    Attributes
+    ----------
+    thresholds_m : tuple of float
+        Coverage tiers in metres.
+    max_distance_m : float
+        Cap of the nearest-facility search (metres).
+    walk_speed_kmh : float
+        Walking speed for minutes.
+    max_snap_distance_m : float
+        Cells or facilities farther from every street are unreachable (metres).
+
+    Examples
+    --------
+    >>> AccessibilityOptions(thresholds_m=(300, 1000)).max_distance_m
+    5000.0
+    """
+
+    thresholds_m: tuple[float, ...] = tuple(settings.DEFAULT_COVERAGE_THRESHOLDS_M)
+    max_distance_m: float = settings.DEFAULT_MAX_DISTANCE_M
+    walk_speed_kmh: float = settings.DEFAULT_WALK_SPEED_KMH
+    max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M
+
+    @classmethod
+    def from_config(cls, config: StudyConfig) -> AccessibilityOptions:
+        """The ``[accessibility]`` section of a study configuration.
+
+        Parameters
+        ----------
+        config : ordos_geo.config.StudyConfig
+
+        Returns
+        -------
+        AccessibilityOptions
+        """
+        return cls(
+            thresholds_m=tuple(config.thresholds_m),
+            max_distance_m=config.max_distance_m,
+            walk_speed_kmh=config.walk_speed_kmh,
+            max_snap_distance_m=config.max_snap_distance_m,
+        )
+
+    def keywords(self) -> dict[str, Any]:
+        """The options as the keywords of :func:`compute_accessibility`."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _with_options(options: AccessibilityOptions | None, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The four keywords from ``options`` when given (then the keywords must be left at their defaults)."""
+    if options is None:
+        return dict(given)
+    default = AccessibilityOptions().keywords()
+    both = [name for name, value in given.items() if not _same_option(value, default[name])]
+    if both:
+        msg = (
+            f"compute_accessibility: {', '.join(both)} given both in options= and as keywords; "
+            "pass them in one place (for example dataclasses.replace(options, max_distance_m=...))"
+        )
+        raise InputDataError(msg)
+    return options.keywords()
+
+
+def _same_option(value: Any, default: Any) -> bool:
+    if isinstance(default, tuple):
+        return value is not None and tuple(float(v) for v in value) == tuple(float(v) for v in default)
+    return value == default
+
+
 def compute_accessibility(
     network: WalkNetwork,
     cells: gpd.GeoDataFrame,
@@ -347,6 +425,7 @@ def compute_accessibility(
     progress: bool | None = None,
     cells_snapped: SnappedPoints | None = None,
     facilities_snapped: SnappedPoints | None = None,
+    options: AccessibilityOptions | None = None,
 ) -> AccessibilityResult:
     """Walking accessibility of every populated cell to the fitness facilities.
 
@@ -402,6 +481,12 @@ def compute_accessibility(
         some out) already snapped on ``network`` with this
         ``max_snap_distance_m`` and ``access_spacing_m``.
 
+    options : AccessibilityOptions, optional
+        ``thresholds_m``, ``max_distance_m``, ``walk_speed_kmh`` and
+        ``max_snap_distance_m`` in one object (a study's ``[accessibility]``
+        section, :meth:`AccessibilityOptions.from_config`); those keywords
+        must then be left at their defaults.
+
     Returns
     -------
     AccessibilityResult
@@ -412,6 +497,19 @@ def compute_accessibility(
         Also when ``cells_snapped`` or ``facilities_snapped`` do not belong to
         the frame (another number of rows) or to ``network``.
     """
+    resolved = _with_options(
+        options,
+        {
+            "thresholds_m": thresholds_m,
+            "max_distance_m": max_distance_m,
+            "walk_speed_kmh": walk_speed_kmh,
+            "max_snap_distance_m": max_snap_distance_m,
+        },
+    )
+    thresholds_m = resolved["thresholds_m"]
+    max_distance_m = resolved["max_distance_m"]
+    walk_speed_kmh = resolved["walk_speed_kmh"]
+    max_snap_distance_m = resolved["max_snap_distance_m"]
     laps = _Laps()
     _check_frame(network, cells, "population cells")
     _check_frame(network, facilities, "facilities")
