@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ordos_geo._errors import InputDataError, InputFileNotFoundError
 
@@ -22,6 +24,7 @@ __all__ = [
     "check_non_negative_finite",
     "check_unique",
     "describe_rows",
+    "polygonal_part",
 ]
 
 #: How many offending rows an error message lists before "and N more".
@@ -182,3 +185,17 @@ def check_unique(values: pd.Series, *, name: str, column: str, row_labels: Seque
             f"({describe_rows(labels[duplicated])}); give each row its own id or drop the column to generate ids"
         )
         raise InputDataError(msg)
+
+
+def polygonal_part(geometry: Any) -> Any:
+    """A polygon made valid (``shapely.make_valid``) and cut to its polygonal part; an empty Polygon when none.
+
+    A valid geometry is returned as it is. A self-crossing or self-touching
+    ring becomes the union of the polygons ``make_valid`` gives (the points or
+    lines it may add at the crossings are dropped).
+    """
+    if geometry.is_valid:
+        return geometry
+    fixed = shapely.make_valid(geometry)
+    parts = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()

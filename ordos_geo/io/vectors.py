@@ -15,7 +15,7 @@ import shapely
 from ordos_geo import settings
 from ordos_geo._crs import convert_to_wgs84
 from ordos_geo._errors import InputDataError
-from ordos_geo._validate import check_input_file
+from ordos_geo._validate import check_input_file, polygonal_part
 from ordos_geo.io._tables import (
     _NAME_ALIASES,
     _TABLE_SUFFIXES,
@@ -143,9 +143,7 @@ def _check_geometries(frame: gpd.GeoDataFrame, *, name: str, name_column: str | 
     invalid = np.flatnonzero(polygonal & ~shapely.is_valid(geometry))
     if not invalid.size:
         return frame
-    repaired = shapely.make_valid(np.asarray(geometry)[invalid])
-    # keep the polygonal part (make_valid may add the crossing points or lines)
-    repaired = np.array([_polygonal_part(g) for g in repaired], dtype=object)
+    repaired = np.array([polygonal_part(g) for g in np.asarray(geometry)[invalid]], dtype=object)
     empty = invalid[shapely.is_empty(repaired)]
     if empty.size:
         msg = (
@@ -164,13 +162,6 @@ def _check_geometries(frame: gpd.GeoDataFrame, *, name: str, name_column: str | 
     values = np.asarray(frame.geometry.array, dtype=object).copy()
     values[invalid] = repaired
     return frame.set_geometry(gpd.GeoSeries(values, index=frame.index, crs=frame.crs))
-
-
-def _polygonal_part(geometry: Any) -> Any:
-    if geometry.geom_type in ("Polygon", "MultiPolygon"):
-        return geometry
-    parts = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
 def _check_degrees(frame: gpd.GeoDataFrame, *, name: str, name_column: str | None) -> None:

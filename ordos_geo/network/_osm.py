@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from ordos_geo._errors import InputDataError, NetworkDataError
 from ordos_geo._optional import import_optional
+from ordos_geo._validate import polygonal_part
 from ordos_geo.network.rules import (
     _EXTRA_WAY_TAGS,
     SEPARATE_SIDEWALK_SEARCH_M,
@@ -250,10 +251,7 @@ def _multipolygon(members: list[tuple[int, str]], way_refs: dict[int, list[int]]
 
 def _polygonal(polygon: Any) -> Any:
     """The polygonal part of a possibly self-touching ring (``shapely.make_valid``), or ``None``."""
-    if not polygon.is_valid:
-        fixed = shapely.make_valid(polygon)
-        parts = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in ("Polygon", "MultiPolygon")]
-        polygon = shapely.union_all(parts) if parts else shapely.Polygon()
+    polygon = polygonal_part(polygon)
     return polygon if polygon.geom_type in ("Polygon", "MultiPolygon") and polygon.area > 0 else None
 
 
