@@ -147,7 +147,8 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.Path
     with atomic_path(path) as tmp:
         for name, layer in layers.items():
             try:
-                layer.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+                # through Arrow: GDAL encodes the geometries and columns in C, about twice as fast at city scale
+                layer.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", use_arrow=True)
             except Exception as error:  # GDAL reports a full disk or a write error as a pyogrio error
                 if not type(error).__module__.startswith("pyogrio"):
                     raise
