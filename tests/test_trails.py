@@ -18,6 +18,7 @@ import shapely
 from ordos_geo import io, trails
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork, walk_network_from_graph
+from ordos_geo.trails.bound import disc_bound, frontier_bound
 
 CRS = "EPSG:32650"
 X0, Y0 = 500_000.0, 4_000_000.0
@@ -718,8 +719,8 @@ def test_heuristic_is_within_15_percent_of_exact_on_50_segment_grids(shape, seed
     assert exact.gap == pytest.approx(0.0, abs=1e-9)
     assert heuristic.population_reached <= exact.population_reached + 1e-6
     assert heuristic.population_reached >= 0.85 * exact.population_reached
-    # The heuristic's own bound (no MILP) is the network-shape frontier bound: valid, but not the shape's.
-    assert heuristic.bound_shape == "network"
+    # The heuristic's own bound (no MILP): the frontier or disc bound, for loops perhaps the loop disc bound.
+    assert heuristic.bound_shape in ({"network", "loop"} if shape == "loop" else {"network"})
     assert heuristic.upper_bound >= exact.population_reached - 1e-6
 
 
@@ -832,3 +833,79 @@ def test_check_reports_shape_breaks_spurs_and_major_road_crossings():
     assert (comb.n_breaks, comb.n_spurs, comb.major_road_crossings) == (1, 1, 1)
     assert comb.spur_length_m == pytest.approx(200.0)
     assert comb.walked_twice_m == pytest.approx(200.0)
+
+
+# ------------------------------------------------------------------------------------------------ bounds
+
+
+def _brute_force_small(model, *, budget, max_trails) -> float:
+    """Best population over every set of segments within budget forming at most ``max_trails`` components."""
+    ids = np.flatnonzero(model.segment_length <= budget + 1e-9).tolist()
+    r_max = int(budget // model.segment_length.min())
+    best = 0.0
+    for r in range(1, r_max + 1):
+        for subset in itertools.combinations(ids, r):
+            if model.segment_length[list(subset)].sum() > budget + 1e-9:
+                continue
+            if nx.number_connected_components(_segment_graph(model, subset)) <= max_trails:
+                best = max(best, model.population_reached(subset))
+    return best
+
+
+def _strip(seed: int, nx_: int, ny_: int):
+    """A long perturbed grid with residents all along it: a short trail can only serve one end."""
+    rng = np.random.default_rng(seed)
+    network = _perturbed_grid(rng, nx_, ny_, drop=0.0)
+    n = 12 * nx_
+    xy = np.column_stack([rng.uniform(-30, 100 * nx_ - 70, n), rng.uniform(-30, 100 * ny_ - 70, n)])
+    cells = _cells(xy, rng.integers(1, 100, n))
+    return network, cells, trails.build_prize_model(network, cells, reach_m=90, underserved_column="under")
+
+
+@pytest.mark.parametrize(
+    ("seed", "columns", "budget", "max_trails", "min_len"),
+    [(0, 10, 450.0, 1, 0.0), (1, 10, 700.0, 1, 0.0), (3, 14, 1000.0, 2, 400.0)],
+)
+def test_the_loop_disc_bound_holds_for_every_set_of_loops_and_binds(seed, columns, budget, max_trails, min_len):
+    network, cells, model = _strip(seed, columns, 3)
+    graph = nx.Graph([(int(u), int(v)) for u, v in zip(model.segment_u, model.segment_v, strict=True)])
+    pair = _segment_of_pair(model)
+    found = []
+    for cycle in nx.simple_cycles(graph, length_bound=int(budget // model.segment_length.min())):
+        segs = [pair[frozenset((a, b))] for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True)]
+        found.append((frozenset(cycle), segs))
+    best = _brute_force_shape(model, found, budget=budget, min_len=min_len, max_trails=max_trails)
+    allowed = np.ones(model.n_segments, dtype=bool)
+    kwargs = dict(budget_m=budget, max_trails=max_trails)
+    loops = disc_bound(model, allowed, network.node_xy, loop=True, min_len_m=min_len, **kwargs)
+    frontier = frontier_bound(model, allowed, **kwargs)
+    assert best > 0
+    assert loops >= best - 1e-6
+    # The disc is what binds here: the frontier bound ignores that one short loop serves one end of the strip.
+    assert loops < frontier
+    plan = trails.plan_trails(
+        network, cells, shape="loop", min_trail_m=min_len, prize_model=model, method="heuristic", **kwargs
+    )
+    assert plan.upper_bound == pytest.approx(loops) and plan.bound_shape == "loop"
+    assert best - 1e-6 <= plan.upper_bound and plan.population_reached <= best + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("seed", "budget", "max_trails", "binds"), [(4, 320.0, 1, True), (6, 420.0, 1, True), (6, 420.0, 2, False)]
+)
+def test_the_connected_disc_bound_holds_for_every_plan_of_connected_trails(seed, budget, max_trails, binds):
+    # A 2 x 10 ladder: brute force over every segment set within budget with at most max_trails components.
+    network, cells, model = _strip(seed, 10, 2)
+    best = _brute_force_small(model, budget=budget, max_trails=max_trails)
+    allowed = np.ones(model.n_segments, dtype=bool)
+    kwargs = dict(budget_m=budget, max_trails=max_trails)
+    connected = disc_bound(model, allowed, network.node_xy, loop=False, **kwargs)
+    assert best > 0
+    assert connected >= best - 1e-6
+    assert (connected < frontier_bound(model, allowed, **kwargs)) == binds
+    for shape in ("route", "network"):
+        plan = trails.plan_trails(
+            network, cells, shape=shape, min_trail_m=0, prize_model=model, method="heuristic", **kwargs
+        )
+        assert plan.upper_bound >= best - 1e-6 and plan.bound_shape == "network"
+        assert plan.population_reached <= best + 1e-6

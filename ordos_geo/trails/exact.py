@@ -1,4 +1,4 @@
-"""Exact trail solvers (HiGHS MILPs) and the upper bounds that give a plan its gap.
+"""Exact trail solvers (HiGHS MILPs), whose dual bounds give small plans their gap.
 
 - :func:`_solve_network_exact`: the ``network`` shape (connected trees), a
   single-commodity length flow from at most ``max_trails`` roots.
@@ -15,15 +15,11 @@
 Optimality gap
 --------------
 On small instances (at most :data:`EXACT_MAX_SEGMENTS` allowed segments)
-``method="auto"`` also solves an exact MILP with HiGHS (single-commodity
-length flow from at most ``max_trails`` roots, so every trail is connected and
-at least ``min_trail_m`` long) and the gap is the solver's. On large ones the
-bound is the "frontier" bound of :func:`_upper_bound`: each segment of a
-connected trail adds at most the residents that reach it but not the node it
-shares with an earlier segment, and a fractional knapsack of those gains over
-the budget bounds the total. It is valid but loose when the population is
-noisy at the cell level (the knapsack picks the luckiest streets anywhere), so
-a large-instance gap is an upper estimate of the true one.
+``method="auto"`` also solves an exact MILP with HiGHS and the gap is the
+solver's (for the ``network`` shape a single-commodity length flow from at
+most ``max_trails`` roots, so every trail is connected and at least
+``min_trail_m`` long). On large ones the bound comes from
+:mod:`ordos_geo.trails.bound` (the frontier and disc bounds).
 """
 
 from __future__ import annotations
@@ -75,53 +71,6 @@ def _run(h: Any, highspy: Any) -> tuple[Any, str]:
         msg = f"exact trail solver (HiGHS) finished with status {status_text!r}"
         raise SolverError(msg)
     return status, status_text
-
-
-# --------------------------------------------------------------------------------------------------
-# Upper bound of the network shape (frontier bound)
-# --------------------------------------------------------------------------------------------------
-
-
-def _knapsack_bound(gains: np.ndarray, lengths: np.ndarray, budget: float) -> float:
-    """Fractional knapsack: most gain fitting in ``budget`` metres when segments may be split."""
-    keep = gains > 0
-    gains, lengths = gains[keep], np.maximum(lengths[keep], 1e-9)
-    order = np.argsort(-gains / lengths, kind="stable")
-    gains, lengths = gains[order], lengths[order]
-    cum = np.cumsum(lengths)
-    full = cum <= budget
-    total = float(gains[full].sum())
-    k = int(full.sum())
-    if k < len(gains):
-        left = budget - (cum[k - 1] if k else 0.0)
-        total += float(gains[k] * left / lengths[k])
-    return total
-
-
-def _upper_bound(model: TrailPrizeModel, allowed: np.ndarray, *, budget_m: float, max_trails: int) -> float:
-    """Upper bound on the population any plan within the rules reaches ("frontier" bound).
-
-    Order the segments of a connected trail so that each one after the first
-    touches an earlier one (its parent) at a shared node ``a``. Every cell that
-    reaches ``a`` reaches both segments, so the cells a segment ``t`` adds are at
-    most ``gain(t) = f(t) - min(W(u_t), W(v_t))``, where ``f(t)`` is the
-    population ``t`` reaches and ``W(a)`` the population reaching node ``a``.
-    Hence ``f(trail) <= f(s_1) - gain(s_1) + sum_i gain(s_i)``; summing over at
-    most ``max_trails`` trails and relaxing the choice of segments to a
-    fractional knapsack of ``gain`` over the budget gives the bound. It never
-    exceeds the population the allowed segments can reach at all.
-    """
-    ids = np.flatnonzero(allowed)
-    if ids.size == 0:
-        return 0.0
-    standalone = model.segment_population[ids]
-    base = np.minimum(model.node_population[model.segment_u[ids]], model.node_population[model.segment_v[ids]])
-    gain = np.maximum(standalone - base, 0.0)
-    first = float(np.max(standalone - gain))
-    bound = max_trails * first + _knapsack_bound(gain, model.segment_length[ids], budget_m)
-    reachable_cells = np.zeros(len(model.population), dtype=bool)
-    reachable_cells[(model.reach if ids.size == model.n_segments else model.reach[ids]).indices] = True
-    return float(min(bound, model.population[reachable_cells].sum()))
 
 
 # --------------------------------------------------------------------------------------------------

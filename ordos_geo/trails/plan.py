@@ -27,7 +27,8 @@ from ordos_geo._columns import dist_column
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
 from ordos_geo.trails import _orienteering
-from ordos_geo.trails.exact import EXACT_MAX_SEGMENTS, _solve_network_exact, _upper_bound, solve_exact
+from ordos_geo.trails.bound import upper_bound
+from ordos_geo.trails.exact import EXACT_MAX_SEGMENTS, _solve_network_exact, solve_exact
 from ordos_geo.trails.heuristic import _Planner, solve_heuristic
 from ordos_geo.trails.prize import TrailPrizeModel, build_prize_model
 from ordos_geo.trails.rules import (
@@ -257,9 +258,10 @@ class TrailPlan:
         budget and rules: the yardstick a loop or route plan is compared with.
     bound_shape : str
         Which problem :attr:`upper_bound` is proven for: ``shape`` itself (the
-        exact MILP's bound), or ``"network"`` (the frontier bound of any
-        connected plan, which also holds for loops and routes but ignores
-        their shape).
+        exact MILP's bound, or for loops the disc bound of closed trails), or
+        ``"network"`` (the frontier and disc bounds of any plan of connected
+        trails, which also hold for loops and routes but ignore their shape);
+        see :mod:`ordos_geo.trails.bound`.
     """
 
     trails: gpd.GeoDataFrame
@@ -600,7 +602,17 @@ def plan_trails(
         preference_factor=preference_factor,
         green_land=green_land,
     )
-    search = _Solutions(upper=_upper_bound(model, allowed, budget_m=opts.budget_m, max_trails=opts.max_trails))
+    bound, bound_shape = upper_bound(
+        model,
+        allowed,
+        network.node_xy,
+        budget_m=opts.budget_m,
+        max_trails=opts.max_trails,
+        shape=opts.shape,
+        max_spur_m=float(opts.max_spur_m),
+        min_len_m=opts.min_length_m,
+    )
+    search = _Solutions(upper=bound, bound_shape=bound_shape)
     if method in ("auto", "heuristic") or opts.shape != "network":
         _network_heuristic(search, network, model, allowed, cost, opts, n_starts=n_starts)
     run_exact = method == "exact" or (method == "auto" and int(allowed.sum()) <= EXACT_MAX_SEGMENTS)
