@@ -536,14 +536,18 @@ def _assert_same_network(cached, fresh) -> None:
                 assert value == edata[name], (a, b, key, name)
 
 
+def extract_path(source: str, request: pytest.FixtureRequest) -> Path:
+    """The OSM extract a test runs on: ``sample``, ``helsinki_pbf`` or a file of the real fixtures folder."""
+    if source == "sample":
+        return settings.SAMPLE_DIR / "walk_network.osm"
+    if source == "helsinki_pbf":
+        return request.getfixturevalue("helsinki_pbf")
+    return request.getfixturevalue("shared_data") / source
+
+
 @pytest.mark.parametrize("source", ["sample", "munich_small.osm", "west_oakland.osm.bz2", "helsinki_pbf"])
 def test_the_array_cache_gives_back_the_same_network(source: str, cache_dir: Path, request) -> None:
-    if source == "sample":
-        path = settings.SAMPLE_DIR / "walk_network.osm"
-    elif source == "helsinki_pbf":
-        path = request.getfixturevalue("helsinki_pbf")
-    else:
-        path = request.getfixturevalue("shared_data") / source
+    path = extract_path(source, request)
     fresh = load_walk_network(path, cache_dir=cache_dir)
     cached = load_walk_network(path, cache_dir=cache_dir)
     assert (fresh.report["cache"], cached.report["cache"]) == ("miss", "hit")
@@ -713,49 +717,56 @@ def helsinki_network(helsinki_pbf: Path) -> WalkNetwork:
     return load_walk_network(helsinki_pbf, cache_dir=None)
 
 
-def _osmium_ways(path: Path) -> tuple[pd.DataFrame, int]:
+@pytest.fixture(scope="module")
+def helsinki_osmium(helsinki_pbf: Path) -> dict:
+    """One pyosmium read of the Helsinki extract, shared by the helpers below: node ids, ways, relations."""
+    import osmium
+
+    nodes: set[int] = set()
+    ways: dict[int, tuple[list[int], dict[str, str]]] = {}
+    relations: list[tuple[dict[str, str], list[int]]] = []
+    for item in osmium.FileProcessor(str(helsinki_pbf)):
+        if item.is_node():
+            nodes.add(item.id)
+        elif item.is_way():
+            ways[item.id] = ([n.ref for n in item.nodes], dict(item.tags))
+        elif item.is_relation():
+            relations.append((dict(item.tags), [m.ref for m in item.members if m.type == "w"]))
+    return {"nodes": nodes, "ways": ways, "relations": relations}
+
+
+def _osmium_ways(read: dict) -> tuple[pd.DataFrame, int]:
     """The file's highway ways straight from pyosmium (tags, node ids, whether every node is in the file)."""
-    import osmium
-
-    nodes = {node.id for node in osmium.FileProcessor(str(path), osmium.osm.NODE)}
-    rows, total = [], 0
-    for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
-        total += 1
-        if "highway" in way.tags:
-            refs = [n.ref for n in way.nodes]
-            tags = dict(way.tags)
-            rows.append(
-                {
-                    **{k: tags.get(k) for k in ("highway", "foot", "area", "access", "service", "sidewalk")},
-                    "tags": tags,
-                    "nodes": refs,
-                    "whole": all(r in nodes for r in refs),
-                }
-            )
-    return pd.DataFrame(rows), total
+    nodes = read["nodes"]
+    rows = [
+        {
+            **{k: tags.get(k) for k in ("highway", "foot", "area", "access", "service", "sidewalk")},
+            "tags": tags,
+            "nodes": refs,
+            "whole": all(r in nodes for r in refs),
+        }
+        for refs, tags in read["ways"].values()
+        if "highway" in tags
+    ]
+    return pd.DataFrame(rows), len(read["ways"])
 
 
-def _complete_walkable_multipolygons(path: Path) -> int:
-    import osmium
-
-    nodes = {node.id for node in osmium.FileProcessor(str(path), osmium.osm.NODE)}
-    ways = {way.id: [n.ref for n in way.nodes] for way in osmium.FileProcessor(str(path), osmium.osm.WAY)}
+def _complete_walkable_multipolygons(read: dict) -> int:
+    nodes, ways = read["nodes"], read["ways"]
     complete = 0
-    for relation in osmium.FileProcessor(str(path), osmium.osm.RELATION):
-        tags = dict(relation.tags)
+    for tags, members in read["relations"]:
         if tags.get("type") != "multipolygon" or "highway" not in tags:
             continue
         if walk_rule({**tags, "area": tags.get("area", "yes")})[0] == "drop":
             continue
-        members = [m.ref for m in relation.members if m.type == "w"]
-        complete += all(m in ways and all(n in nodes for n in ways[m]) for m in members)
+        complete += all(m in ways and all(n in nodes for n in ways[m][0]) for m in members)
     return complete
 
 
-def test_helsinki_pbf_real_extract(helsinki_network: WalkNetwork, helsinki_pbf: Path) -> None:
+def test_helsinki_pbf_real_extract(helsinki_network: WalkNetwork, helsinki_osmium: dict) -> None:
     network = helsinki_network
     report = network.report
-    ways, total = _osmium_ways(helsinki_pbf)
+    ways, total = _osmium_ways(helsinki_osmium)
     assert report["ways_total"] == total  # every way in the file, as for XML
     # The extract is clipped at its bounding box: walkable highway ways naming nodes absent from the file
     clipped = sum(
@@ -790,11 +801,11 @@ def test_a_pbf_gives_the_network_of_the_same_data_as_xml(
 
 
 def test_helsinki_cleaning_report_says_what_the_rule_kept_beyond_osmnx(
-    helsinki_network: WalkNetwork, helsinki_pbf: Path
+    helsinki_network: WalkNetwork, helsinki_osmium: dict
 ) -> None:
     report = helsinki_network.report
     # independent counts over pyosmium's own reading of the file's highway ways
-    ways, _ = _osmium_ways(helsinki_pbf)
+    ways, _ = _osmium_ways(helsinki_osmium)
     col = {c: ways[c] for c in ("highway", "foot", "area", "access")}
     shared_paths = int(((col["highway"] == "cycleway") & col["foot"].isin(["yes", "designated"])).sum())
     squares = int(((col["highway"] == "pedestrian") & (col["area"] == "yes")).sum())
@@ -825,7 +836,7 @@ def test_helsinki_cleaning_report_says_what_the_rule_kept_beyond_osmnx(
     assert whole < squares + footway_areas
     # walkable pedestrian multipolygons whose member ways are all in the file, whole: each becomes an area;
     # a clipped one becomes one only when its members that are present still close a ring
-    complete = _complete_walkable_multipolygons(helsinki_pbf)
+    complete = _complete_walkable_multipolygons(helsinki_osmium)
     assert 0 < complete < report["multipolygons_walkable"]
     assert whole + complete <= report["pedestrian_areas"] <= whole + report["multipolygons_walkable"]
     assert report["pedestrian_area_links"] > report["pedestrian_areas"]

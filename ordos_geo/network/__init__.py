@@ -5,15 +5,18 @@ shortest-path engine needs, with the projected osmnx-style ``MultiDiGraph``
 on request (:meth:`WalkNetwork.to_networkx`).
 
 One module per job: :mod:`~ordos_geo.network.rules` (the walking rule),
-:mod:`~ordos_geo.network._osm` (raw OSM to the unsimplified graph),
-:mod:`~ordos_geo.network.graph` (clean, project, GraphML, Overpass),
+:mod:`~ordos_geo.network._osm` (reading raw OSM: XML, PBF, Overpass JSON),
+:mod:`~ordos_geo.network._build` (raw OSM straight to the arrays: walkable
+segments, largest component, lengths, simplification, projection),
+:mod:`~ordos_geo.network.graph` (the osmnx route where a graph is the input:
+GraphML, and the unsimplified graph of a file or an Overpass download),
 :mod:`~ordos_geo.network.arrays` (:class:`WalkNetwork`, sub-networks, the
 ``.npz`` cache) and :mod:`~ordos_geo.network.load` (:func:`load_walk_network`).
 
 :func:`load_walk_network` reads a raw OSM extract (``.osm``, ``.osm.bz2``,
 ``.osm.gz``, ``.osm.pbf``), a saved ``.graphml``, or downloads from Overpass
-(:func:`walk_graph_from_polygon`: a WGS-84 polygon, or a place name osmnx
-geocodes), then
+(a WGS-84 polygon, or a place name osmnx geocodes), then, for raw OSM, on
+numpy arrays without building a networkx graph on the way:
 
 1. keeps the **walkable ways** by the walking rule below (the same rule for XML,
    PBF and Overpass: :func:`overpass_walk_query` asks Overpass for exactly
@@ -22,20 +25,27 @@ geocodes), then
 2. **repairs clipped ways**: an extract cut at a bounding box keeps ways whose
    node references point outside it; those references are dropped and each
    remaining run of consecutive nodes (at least two) is kept as its own piece;
-3. keeps the **largest weakly connected component**, as osmnx does
-   (``retain_all=False``), and reports what it dropped;
-4. **simplifies** the topology with ``osmnx.simplify_graph`` (edge ``length``
-   in metres, great-circle, summed along merged segments);
-5. **projects** to a metric CRS (:func:`ordos_geo._crs.metric_crs_for`: a
-   CGCS2000 3-degree Gauss-Krüger zone in China, the UTM zone elsewhere);
+3. keeps the **largest weakly connected component** (``scipy.sparse.csgraph``),
+   as osmnx does (``retain_all=False``), and reports what it dropped;
+4. **simplifies** the topology exactly as ``osmnx.simplify_graph`` (same
+   endpoints, paths, removed rings and merged attributes; edge ``length`` in
+   metres, great-circle by ``osmnx.distance.great_circle``, summed along
+   merged segments);
+5. **projects** node and geometry coordinates with pyproj to a metric CRS
+   (:func:`ordos_geo._crs.metric_crs_for`: a CGCS2000 3-degree Gauss-Krüger
+   zone in China, the UTM zone elsewhere);
 6. **caches** the projected network as arrays (one uncompressed ``.npz``:
    node ids and coordinates, edge ends, lengths, geometries as ragged
-   coordinate arrays, the OSM attributes as JSON lines) in
-   ``data/processed/networks/``, keyed by the SHA-256 of the input bytes and
-   the options. Reading the cache builds no networkx graph:
-   :meth:`WalkNetwork.to_networkx` rebuilds the osmnx-style graph from it on
-   request (same nodes, edges, keys and attributes, in the same order), for
-   ``osmnx.save_graphml`` or any networkx algorithm.
+   coordinate arrays, the OSM attributes as columns: one record per way and
+   each edge's list of way segments) in ``data/processed/networks/``, keyed by
+   the SHA-256 of the input bytes and the options.
+
+The result is the network osmnx's recipe gives (``largest_component``,
+``add_edge_lengths``, ``simplify_graph``, ``project_graph``), in the same node
+and edge order (it breaks routing ties). :meth:`WalkNetwork.to_networkx`
+builds the osmnx-style graph from the arrays on request (same nodes, edges,
+keys and attributes, in the same order), for ``osmnx.save_graphml`` or any
+networkx algorithm. A ``.graphml`` source is cleaned and projected by osmnx.
 
 The walking rule table is in :mod:`ordos_geo.network.rules`.
 """

@@ -10,18 +10,14 @@ from itertools import groupby, pairwise
 from pathlib import Path
 from typing import IO, Any, cast
 
-import networkx as nx
 import numpy as np
 import shapely
-from tqdm.auto import tqdm
 
 from ordos_geo._errors import InputDataError, NetworkDataError
 from ordos_geo._optional import import_optional
 from ordos_geo._validate import polygonal_part
 from ordos_geo.network.rules import (
-    _EXTRA_WAY_TAGS,
     SEPARATE_SIDEWALK_SEARCH_M,
-    _pedestrian_direction,
     in_osmnx_walk,
     walk_rule,
 )
@@ -145,6 +141,15 @@ def _read_osm_pbf(path: Path) -> _OsmData:
         msg = f"{path}: cannot read this PBF extract ({error}); check it is a complete .osm.pbf file"
         raise InputDataError(msg) from error
     data.ways_seen = ways_seen
+    return data
+
+
+def _read_osm_file(file: Path) -> _OsmData:
+    """The nodes, ways and relations of an OSM extract the walk network needs (XML or PBF)."""
+    data = _read_osm_pbf(file) if file.name.lower().endswith(_PBF_SUFFIXES) else _read_osm_xml(file)
+    if not data.ways:
+        msg = f"{file}: no OSM ways in this file; give an OSM extract with streets and footpaths of the study area"
+        raise NetworkDataError(msg)
     return data
 
 
@@ -376,62 +381,6 @@ def _classify_ways(data: _OsmData) -> tuple[list[_Way], list[_Way], list[_Way], 
     return lines, areas, roads, counts
 
 
-def _graph_from_osm_data(data: _OsmData, *, name: str) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
-    """Build the unsimplified, unprojected osmnx-style walk graph and the way counts."""
-    import osmnx as ox
-
-    _check_node_coordinates(data, name=name)
-    keep_tags = list(dict.fromkeys([*ox.settings.useful_tags_way, *_EXTRA_WAY_TAGS, "area"]))
-    graph = nx.MultiDiGraph(crs="epsg:4326", created_with=f"ordos_geo / OSMnx {ox.__version__}", name=name)
-    lines, areas, roads, counts = _classify_ways(data)
-    alongside = _sidewalks_alongside(roads, lines, data)
-    counts["walk_rule"]["dropped"]["sidewalk_separate_alongside"] = sum(alongside)
-    counts["walk_rule"]["kept"]["sidewalk_separate"] = len(roads) - sum(alongside)
-    counts["ways_walkable"] -= sum(alongside)
-    lines = lines + [road for road, has in zip(roads, alongside, strict=True) if not has]
-    members: dict[int, int] = {}
-    for way in lines + areas:
-        for node in {n for piece in way.pieces for n in piece}:
-            members[node] = members.get(node, 0) + 1
-
-    def add(nodes: list[int], attrs: dict[str, Any], *, both: bool = True) -> None:
-        for node in nodes:
-            if node not in graph:
-                graph.add_node(node, y=data.lat[node], x=data.lon[node], **data.node_tags.get(node, {}))
-        pairs = list(pairwise(nodes))
-        graph.add_edges_from(pairs, **attrs, reversed=False)
-        if both:
-            graph.add_edges_from([(v, u) for u, v in pairs], **attrs, reversed=True)
-
-    for way in tqdm(lines, desc=f"{name}: walkable ways", unit="way", disable=None, leave=False):
-        one_way, reverse = _pedestrian_direction(way.tags)
-        attrs = {"osmid": way.osm_id, **{k: way.tags[k] for k in keep_tags if k in way.tags}, "oneway": one_way}
-        for piece in way.pieces:
-            add(piece[::-1] if reverse else piece, attrs, both=not one_way)
-    links = 0
-    for area in areas:
-        attrs = {
-            "osmid": area.osm_id,
-            **{k: area.tags[k] for k in keep_tags if k in area.tags},
-            "area": "yes",
-            "oneway": False,
-        }
-        for ring in area.rings:
-            add(ring, attrs)
-        meeting = [n for n in dict.fromkeys(n for ring in area.rings for n in ring) if members.get(n, 0) >= 2]
-        for a, b in _area_links(area, meeting, data):
-            add([a, b], {**attrs, "area_link": True})
-            links += 1
-    ways_total = len(data.ways) if data.ways_seen is None else data.ways_seen
-    counts.update(
-        ways_total=ways_total,
-        multipolygons_total=len(data.relations),
-        pedestrian_areas=len(areas),
-        pedestrian_area_links=links,
-    )
-    return graph, counts
-
-
 def _data_from_overpass(responses: list[dict[str, Any]]) -> _OsmData:
     """Nodes, ways and multipolygon relations of Overpass JSON responses."""
     data = _OsmData()
@@ -457,3 +406,21 @@ def _data_from_overpass(responses: list[dict[str, Any]]) -> _OsmData:
                 ]
                 data.relations.append((osm_id, members, dict(tags)))
     return data
+
+
+def _walkable_ways(data: _OsmData) -> tuple[list[_Way], list[_Way], dict[int, int], dict[str, Any]]:
+    """The walking rule's lines and pedestrian areas, how many of them use each node, and the way counts.
+
+    ``sidewalk=separate`` roads are lines unless mapped sidewalks run alongside them.
+    """
+    lines, areas, roads, counts = _classify_ways(data)
+    alongside = _sidewalks_alongside(roads, lines, data)
+    counts["walk_rule"]["dropped"]["sidewalk_separate_alongside"] = sum(alongside)
+    counts["walk_rule"]["kept"]["sidewalk_separate"] = len(roads) - sum(alongside)
+    counts["ways_walkable"] -= sum(alongside)
+    lines = lines + [road for road, has in zip(roads, alongside, strict=True) if not has]
+    members: dict[int, int] = {}
+    for way in lines + areas:
+        for node in {n for piece in way.pieces for n in piece}:
+            members[node] = members.get(node, 0) + 1
+    return lines, areas, members, counts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from ordos_geo._errors import NetworkDataError
 logger = logging.getLogger(__name__)
 
 #: Layout of the cached arrays (:func:`network_arrays`); part of the cache key.
-CACHE_FORMAT_VERSION = 1
+CACHE_FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,7 +48,11 @@ class WalkNetwork:
         What cleaning did (ways kept/dropped, components dropped, nodes dropped).
     graph_factory : callable, optional
         Builds the graph of :meth:`to_networkx` (the first time it is asked
-        for); without one the graph is rebuilt from the arrays alone.
+        for); without one the graph is rebuilt from the arrays.
+    attributes : dict of str to numpy.ndarray, optional
+        The OSM attributes as columns (see :func:`network_arrays`), from which
+        :meth:`to_networkx` builds the graph; without them (nor a factory) the
+        graph has only ``x``/``y``, ``length``, ``highway`` and geometries.
     """
 
     crs: pyproj.CRS
@@ -57,12 +62,15 @@ class WalkNetwork:
     adjacency: scipy.sparse.csr_matrix
     report: dict = field(default_factory=dict)
     graph_factory: Callable[[], nx.MultiDiGraph] | None = field(default=None, repr=False)
+    attributes: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
         """The osmnx-style graph (built once, on first use): see :meth:`to_networkx`."""
         if self.graph_factory is not None:
             return self.graph_factory()
+        if self.attributes is not None:
+            return _graph_from_attributes(self, self.attributes)
         return _graph_from_edges(self)
 
     def to_networkx(self) -> nx.MultiDiGraph:
@@ -248,6 +256,182 @@ def _graph_from_edges(network: WalkNetwork) -> nx.MultiDiGraph:
 
 
 # ---------------------------------------------------------------------------
+# OSM attributes as columns (no per-edge JSON)
+# ---------------------------------------------------------------------------
+
+#: Kinds of attribute values kept in the columns, by code (anything else is kept as its text).
+_KIND_STR, _KIND_INT, _KIND_FLOAT, _KIND_BOOL, _KIND_NONE = range(5)
+
+
+def _encode_item(value: Any) -> tuple[int, bytes]:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None:
+        return _KIND_NONE, b""
+    if isinstance(value, bool):
+        return _KIND_BOOL, b"1" if value else b""
+    if isinstance(value, int):
+        return _KIND_INT, str(value).encode()
+    if isinstance(value, float):
+        return _KIND_FLOAT, repr(value).encode()
+    return _KIND_STR, str(value).encode("utf-8")
+
+
+def _decode_item(kind: int, text: bytes) -> Any:
+    if kind == _KIND_INT:
+        return int(text)
+    if kind == _KIND_FLOAT:
+        return float(text)
+    if kind == _KIND_BOOL:
+        return text == b"1"
+    if kind == _KIND_NONE:
+        return None
+    return text.decode("utf-8")
+
+
+def _encode_records(records: list[dict[str, Any]], prefix: str) -> dict[str, np.ndarray]:
+    """Attribute dicts as columns: per key, each record's values (a list or one value) as ragged typed text.
+
+    ``{prefix}_keys`` names the keys; key ``i`` has ``{prefix}_{i}_offsets`` (values of record ``r`` are
+    items ``offsets[r]:offsets[r + 1]``), ``_list`` (the value is a list), ``_kind`` (type of each item)
+    and ``_text`` / ``_text_offsets`` (the items as UTF-8).
+    """
+    keys = list(dict.fromkeys(key for record in records for key in record))
+    out: dict[str, np.ndarray] = {f"{prefix}_keys": np.array(keys, dtype=str)}
+    for i, key in enumerate(keys):
+        sizes: list[int] = []
+        is_list: list[bool] = []
+        kinds: list[int] = []
+        texts: list[bytes] = []
+        for record in records:
+            if key not in record:
+                sizes.append(0)
+                is_list.append(False)
+                continue
+            value = record[key]
+            items = value if isinstance(value, list) else [value]
+            sizes.append(len(items))
+            is_list.append(isinstance(value, list))
+            for item in items:
+                kind, text = _encode_item(item)
+                kinds.append(kind)
+                texts.append(text)
+        out[f"{prefix}_{i}_offsets"] = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        out[f"{prefix}_{i}_list"] = np.array(is_list, dtype=bool)
+        out[f"{prefix}_{i}_kind"] = np.array(kinds, dtype=np.int8)
+        out[f"{prefix}_{i}_text_offsets"] = np.concatenate([[0], np.cumsum([len(t) for t in texts], dtype=np.int64)])
+        out[f"{prefix}_{i}_text"] = np.frombuffer(b"".join(texts), dtype=np.uint8)
+    return out
+
+
+def _decode_records(arrays: dict[str, np.ndarray], prefix: str, count: int) -> list[dict[str, Any]]:
+    """The attribute dicts :func:`_encode_records` stored."""
+    records: list[dict[str, Any]] = [{} for _ in range(count)]
+    for i, key in enumerate(arrays[f"{prefix}_keys"].tolist()):
+        offsets = arrays[f"{prefix}_{i}_offsets"].tolist()
+        if len(offsets) != count + 1:
+            msg = f"{len(offsets) - 1} {prefix} records for {count} elements"
+            raise ValueError(msg)
+        is_list = arrays[f"{prefix}_{i}_list"].tolist()
+        blob = arrays[f"{prefix}_{i}_text"].tobytes()
+        bounds = arrays[f"{prefix}_{i}_text_offsets"].tolist()
+        values = [
+            _decode_item(kind, blob[a:b])
+            for kind, a, b in zip(arrays[f"{prefix}_{i}_kind"].tolist(), bounds, bounds[1:], strict=False)
+        ]
+        for r, record in enumerate(records):
+            a, b = offsets[r], offsets[r + 1]
+            if is_list[r]:
+                record[key] = values[a:b]
+            elif b > a:
+                record[key] = values[a]
+    return records
+
+
+def _segment_data(records: list[dict[str, Any]], record: int, reverse: int, length: float) -> dict[str, Any]:
+    data = dict(records[record])
+    if reverse >= 0:
+        data["reversed"] = bool(reverse)
+    if length == length:  # not NaN
+        data["length"] = length
+    return data
+
+
+def _merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One simplified edge's attributes from its segments', as ``osmnx.simplify_graph`` merges them."""
+    if len(parts) == 1:
+        return parts[0]
+    merged: dict[str, list[Any]] = {}
+    for data in parts:
+        for attr, value in data.items():
+            merged.setdefault(attr, []).append(value)
+    result: dict[str, Any] = {}
+    for attr, values in merged.items():
+        if attr in ("length", "travel_time"):
+            result[attr] = sum(values)
+        elif len(set(values)) == 1:
+            result[attr] = values[0]
+        else:
+            result[attr] = list(set(values))
+    return result
+
+
+def _edge_records(attributes: dict[str, np.ndarray], n_edges: int) -> list[dict[str, Any]]:
+    """Every edge's osmnx attributes (without geometry) from the segment columns."""
+    records = _decode_records(attributes, "record", int(attributes["record_count"]))
+    offsets = attributes["seg_offsets"].tolist()
+    if len(offsets) != n_edges + 1:
+        msg = f"{len(offsets) - 1} segment lists for {n_edges} edges"
+        raise ValueError(msg)
+    parts = [
+        _segment_data(records, r, rev, ln)
+        for r, rev, ln in zip(
+            attributes["seg_record"].tolist(),
+            attributes["seg_reverse"].tolist(),
+            attributes["seg_length"].tolist(),
+            strict=True,
+        )
+    ]
+    return [_merged(parts[a:b]) for a, b in itertools.pairwise(offsets)]
+
+
+def _attributes_from_graph(graph: nx.MultiDiGraph) -> dict[str, np.ndarray]:
+    """The attribute columns of an osmnx-style graph: one record per edge, each its own segment."""
+    edge_data = [data for _, _, data in graph.edges(data=True)]
+    records = [{k: v for k, v in data.items() if k != "geometry"} for data in edge_data]
+    nodes = [{k: v for k, v in data.items() if k not in ("x", "y")} for _, data in graph.nodes(data=True)]
+    m = len(records)
+    return {
+        "graph_attrs": _json_bytes(graph.graph),
+        **_encode_records(nodes, "node"),
+        **_encode_records(records, "record"),
+        "record_count": np.array(m),
+        "seg_offsets": np.arange(m + 1, dtype=np.int64),
+        "seg_record": np.arange(m, dtype=np.int64),
+        "seg_reverse": np.full(m, -1, dtype=np.int8),
+        "seg_length": np.full(m, np.nan),
+        "has_geometry": np.array([data.get("geometry") is not None for data in edge_data], dtype=bool),
+    }
+
+
+def _graph_from_attributes(network: WalkNetwork, attributes: dict[str, np.ndarray]) -> nx.MultiDiGraph:
+    """The osmnx-style graph of an array network: same nodes, edges, keys and attributes, same order."""
+    graph = nx.MultiDiGraph(**json.loads(attributes["graph_attrs"].tobytes().decode("utf-8")))
+    node_data = _decode_records(attributes, "node", network.n_nodes)
+    rows = zip(network.node_ids.tolist(), network.node_xy.tolist(), node_data, strict=True)
+    graph.add_nodes_from((node, {**data, "x": x, "y": y}) for node, (x, y), data in rows)
+    edge_data = _edge_records(attributes, network.n_edges)
+    geoms = network.edges.geometry.to_numpy()
+    for i in np.flatnonzero(attributes["has_geometry"]).tolist():
+        edge_data[i]["geometry"] = geoms[i]
+    ids = network.node_ids
+    u = ids[network.edges["u"].to_numpy()].tolist()
+    v = ids[network.edges["v"].to_numpy()].tolist()
+    graph.add_edges_from(zip(u, v, network.edges["key"].tolist(), edge_data, strict=True))
+    return graph
+
+
+# ---------------------------------------------------------------------------
 # The array cache: one .npz per network, no GraphML on the way
 # ---------------------------------------------------------------------------
 
@@ -260,20 +444,17 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _json_lines(records: list[dict[str, Any]]) -> np.ndarray:
-    """JSON lines as one ``uint8`` array (npz keeps it without pickling)."""
-    text = "\n".join(json.dumps(record, default=_json_default, ensure_ascii=False) for record in records)
+def _json_bytes(record: dict[str, Any]) -> np.ndarray:
+    """One small JSON document as a ``uint8`` array (npz keeps it without pickling)."""
+    text = json.dumps(record, default=_json_default, ensure_ascii=False)
     return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
 
 
-def _from_json_lines(data: np.ndarray, count: int) -> list[dict[str, Any]]:
-    if count == 0:
-        return []
-    lines = data.tobytes().decode("utf-8").split("\n")
-    if len(lines) != count:
-        msg = f"{len(lines)} attribute records for {count} elements"
-        raise ValueError(msg)
-    return [json.loads(line) for line in lines]
+#: The arrays of :func:`network_arrays` that hold the geometry and routing part (the rest are attributes).
+_CORE_ARRAYS = frozenset(
+    {"format", "crs", "node_ids", "node_xy", "u", "v", "key", "length", "highway_codes", "highway_names"}
+    | {"coords", "offsets"}
+)
 
 
 def network_arrays(network: WalkNetwork) -> dict[str, np.ndarray]:
@@ -289,9 +470,13 @@ def network_arrays(network: WalkNetwork) -> dict[str, np.ndarray]:
         ``node_ids``, ``node_xy``, ``u``, ``v``, ``key``, ``length``,
         ``highway_codes`` / ``highway_names`` (``-1``: none), the edge
         geometries as ``coords`` / ``offsets`` (:func:`shapely.to_ragged_array`),
-        ``has_geometry`` (which edges had a curved geometry in the graph),
-        the graph, node and edge attributes as JSON (``graph_attrs``,
-        ``node_attrs``, ``edge_attrs``), ``crs`` (WKT) and ``format``.
+        ``crs`` (WKT) and ``format``; and the OSM attributes as columns:
+        ``graph_attrs`` (one JSON document), the node attributes
+        (``node_*``), the attribute records of the ways (``record_*``), each
+        edge's segments (``seg_offsets``, ``seg_record``, ``seg_reverse``,
+        ``seg_length``: a simplified edge merges its segments' attributes as
+        ``osmnx.simplify_graph`` does) and ``has_geometry`` (which edges have a
+        ``geometry`` attribute in :meth:`WalkNetwork.to_networkx`).
 
     Examples
     --------
@@ -299,7 +484,6 @@ def network_arrays(network: WalkNetwork) -> dict[str, np.ndarray]:
     >>> walk_network_from_arrays(network_arrays(net)).n_edges == net.n_edges  # doctest: +SKIP
     True
     """
-    graph = network.graph
     edges = network.edges
     highway = edges["highway"].to_numpy(dtype=object)
     present = np.array([h is not None and h == h for h in highway], dtype=bool)
@@ -310,8 +494,7 @@ def network_arrays(network: WalkNetwork) -> dict[str, np.ndarray]:
     if geometry_type != shapely.GeometryType.LINESTRING:
         msg = f"network edges are {geometry_type.name}, not LineStrings"
         raise NetworkDataError(msg)
-    edge_data = [data for _, _, data in graph.edges(data=True)]
-    node_data = [{k: v for k, v in data.items() if k not in ("x", "y")} for _, data in graph.nodes(data=True)]
+    attributes = network.attributes if network.attributes is not None else _attributes_from_graph(network.graph)
     return {
         "format": np.array(CACHE_FORMAT_VERSION),
         "crs": np.array(network.crs.to_wkt()),
@@ -325,10 +508,7 @@ def network_arrays(network: WalkNetwork) -> dict[str, np.ndarray]:
         "highway_names": names.astype(str),
         "coords": coords,
         "offsets": offsets[0],
-        "has_geometry": np.array([data.get("geometry") is not None for data in edge_data], dtype=bool),
-        "graph_attrs": _json_lines([graph.graph]),
-        "node_attrs": _json_lines(node_data),
-        "edge_attrs": _json_lines([{k: v for k, v in d.items() if k != "geometry"} for d in edge_data]),
+        **attributes,
     }
 
 
@@ -375,23 +555,7 @@ def walk_network_from_arrays(arrays: dict[str, np.ndarray], *, report: dict | No
         edges=edges,
         adjacency=_adjacency(u, v, length, n),
         report=dict(report or {}),
-        graph_factory=partial(_graph_from_arrays, arrays, geoms),
+        attributes={k: value for k, value in arrays.items() if k not in _CORE_ARRAYS},
     )
     logger.info("network: %s nodes, %s directed edges (from arrays)", f"{n:,}", f"{len(edges):,}")
     return network
-
-
-def _graph_from_arrays(arrays: dict[str, np.ndarray], geoms: np.ndarray) -> nx.MultiDiGraph:
-    """The osmnx-style graph the arrays were taken from: same nodes, edges, keys and attributes, same order."""
-    node_ids = arrays["node_ids"]
-    graph = nx.MultiDiGraph(**_from_json_lines(arrays["graph_attrs"], 1)[0])
-    node_data = _from_json_lines(arrays["node_attrs"], len(node_ids))
-    for node, (x, y), data in zip(node_ids.tolist(), arrays["node_xy"].tolist(), node_data, strict=True):
-        graph.add_node(node, **data, x=x, y=y)
-    edge_data = _from_json_lines(arrays["edge_attrs"], len(arrays["u"]))
-    u, v = node_ids[arrays["u"]].tolist(), node_ids[arrays["v"]].tolist()
-    for i, (a, b, key, data) in enumerate(zip(u, v, arrays["key"].tolist(), edge_data, strict=True)):
-        if arrays["has_geometry"][i]:
-            data["geometry"] = geoms[i]
-        graph.add_edge(a, b, key=key, **data)
-    return graph

@@ -15,15 +15,15 @@ import pyproj
 import shapely
 
 from ordos_geo._crs import metric_crs_for
-from ordos_geo._errors import ConfigError, InputDataError, NetworkDataError
+from ordos_geo._errors import InputDataError, NetworkDataError
 from ordos_geo._validate import check_input_file
+from ordos_geo.network._build import _graph_from_segments, _metric_crs, _no_edges, _segments_from_osm_data
 from ordos_geo.network._osm import (
     _PBF_SUFFIXES,
     _XML_SUFFIXES,
     _data_from_overpass,
-    _graph_from_osm_data,
-    _read_osm_pbf,
-    _read_osm_xml,
+    _OsmData,
+    _read_osm_file,
 )
 from ordos_geo.network.rules import overpass_walk_query
 
@@ -111,36 +111,10 @@ def graph_from_osm_file(path: str | os.PathLike[str], *, simplify: bool = True) 
         No walkable way in the file, or nothing left after repair.
     """
     file = check_input_file(path, what="walk network", suffixes=_XML_SUFFIXES + _PBF_SUFFIXES)
-    data = _read_osm_pbf(file) if file.name.lower().endswith(_PBF_SUFFIXES) else _read_osm_xml(file)
-    if not data.ways:
-        msg = f"{file}: no OSM ways in this file; give an OSM extract with streets and footpaths of the study area"
-        raise NetworkDataError(msg)
-    graph, counts = _graph_from_osm_data(data, name=file.name)
-    report: dict[str, Any] = {"source": str(file), **counts}
-    if counts["ways_walkable"] == 0:
-        msg = (
-            f"{file}: none of its {counts['ways_total']} ways is walkable (walking rule: a `highway` tag that "
-            "is not motorway/cycleway/construction..., not access=private or foot=no without foot=yes); "
-            "the extract may hold only buildings or land use: export the streets and paths too"
-        )
-        raise NetworkDataError(msg)
-    if graph.number_of_edges() == 0:
-        msg = (
-            f"{file}: its {counts['ways_walkable']} walkable ways have no two consecutive nodes inside the "
-            "extract, so no street segment remains; export a larger area with complete ways"
-        )
-        raise NetworkDataError(msg)
-    graph, report = clean_walk_graph(graph, simplify=simplify, report=report)
-    logger.info(
-        "%s: %s of %s ways walkable, %s clipped ways repaired, %s components dropped (%s nodes)",
-        file.name,
-        report["ways_walkable"],
-        report["ways_total"],
-        report["ways_repaired"],
-        report["components_dropped"],
-        report["nodes_dropped"],
-    )
-    return graph, report
+    segments, counts = _segments_from_osm_data(_read_osm_file(file), name=file.name)
+    if counts["ways_walkable"] == 0 or len(segments.u) == 0:
+        _no_edges(counts, str(file))
+    return clean_walk_graph(_graph_from_segments(segments), simplify=simplify, report={"source": str(file), **counts})
 
 
 def project_network(graph: nx.MultiDiGraph, *, crs: Any = None) -> nx.MultiDiGraph:
@@ -175,19 +149,6 @@ def project_network(graph: nx.MultiDiGraph, *, crs: Any = None) -> nx.MultiDiGra
     projected = ox.project_graph(graph, to_crs=target)
     projected.graph["crs"] = target.to_string()
     return projected
-
-
-def _metric_crs(crs: Any) -> pyproj.CRS:
-    try:
-        target = pyproj.CRS.from_user_input(crs)
-    except pyproj.exceptions.CRSError as error:
-        msg = f"crs={crs!r} is not a CRS pyproj understands; give an EPSG code such as 4546 or 32650"
-        raise ConfigError(msg) from error
-    unit = target.axis_info[0].unit_name if target.axis_info else ""
-    if target.is_geographic or unit not in ("metre", "meter"):
-        msg = f"crs={crs!r} is not a projected CRS in metres; give e.g. 4546 (CGCS2000 GK CM 111E) or a UTM zone"
-        raise ConfigError(msg)
-    return target
 
 
 def _add_projected_lengths(graph: nx.MultiDiGraph) -> None:
@@ -256,7 +217,8 @@ def _check_graphml_coordinates(graph: nx.MultiDiGraph, path: Path) -> None:
                 raise InputDataError(msg)
 
 
-def _graph_online(source: Any, *, kind: str) -> tuple[nx.MultiDiGraph, dict[str, Any]]:
+def _online_data(source: Any, *, kind: str) -> tuple[_OsmData, str]:
+    """The Overpass data of a polygon or geocoded place name, and its label; connection errors say what to do."""
     import osmnx as ox
 
     label = "polygon" if kind == "polygon" else str(source)
@@ -275,14 +237,13 @@ def _graph_online(source: Any, *, kind: str) -> tuple[nx.MultiDiGraph, dict[str,
             )
             raise NetworkDataError(msg) from error
     try:
-        graph, report = walk_graph_from_polygon(polygon, label=label)
+        return _overpass_data(polygon), label
     except OSError as error:  # requests' errors are OSErrors
         msg = (
             f"{label}: cannot get the walk network from Overpass {ox.settings.overpass_url} ({error}); check the "
             "connection, or give an extract file (.osm, .osm.pbf) instead"
         )
         raise NetworkDataError(msg) from error
-    return clean_walk_graph(graph, report=report)
 
 
 def walk_graph_from_polygon(
@@ -322,14 +283,21 @@ def walk_graph_from_polygon(
     >>> import shapely
     >>> graph, report = walk_graph_from_polygon(shapely.box(109.77, 39.59, 109.80, 39.62))  # doctest: +SKIP
     """
+    segments, counts = _segments_from_osm_data(_overpass_data(polygon), name=label)
+    if len(segments.u) == 0:
+        raise NetworkDataError(_no_walkable_ways_there(label))
+    return _graph_from_segments(segments), {"source": f"overpass:{label}", **counts}
+
+
+def _no_walkable_ways_there(label: str) -> str:
+    return f"{label}: OpenStreetMap has no walkable ways there; check the area or its boundary"
+
+
+def _overpass_data(polygon: shapely.Polygon | shapely.MultiPolygon) -> _OsmData:
+    """The walkable ways inside ``polygon`` (by :func:`overpass_walk_query`), through osmnx's Overpass client."""
     from collections import OrderedDict
 
-    import osmnx as ox
     from osmnx import _overpass
 
     responses = [_overpass._overpass_request(OrderedDict(data=query)) for query in overpass_walk_query(polygon)]
-    graph, counts = _graph_from_osm_data(_data_from_overpass(responses), name=label)
-    if graph.number_of_edges() == 0:
-        msg = f"{label}: OpenStreetMap has no walkable ways there; check the area or its boundary"
-        raise NetworkDataError(msg)
-    return ox.distance.add_edge_lengths(graph), {"source": f"overpass:{label}", **counts}
+    return _data_from_overpass(responses)

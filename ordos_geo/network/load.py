@@ -16,7 +16,8 @@ import shapely
 
 from ordos_geo import io, settings
 from ordos_geo._validate import check_input_file
-from ordos_geo.network._osm import NETWORK_SUFFIXES
+from ordos_geo.network._build import _metric_crs, network_from_osm_data
+from ordos_geo.network._osm import NETWORK_SUFFIXES, _read_osm_file
 from ordos_geo.network.arrays import (
     CACHE_FORMAT_VERSION,
     WalkNetwork,
@@ -28,9 +29,8 @@ from ordos_geo.network.arrays import (
 from ordos_geo.network.graph import (
     _add_projected_lengths,
     _graph_from_graphml,
-    _graph_online,
-    _metric_crs,
-    graph_from_osm_file,
+    _no_walkable_ways_there,
+    _online_data,
     project_network,
 )
 from ordos_geo.network.rules import WALK_DEFINITION_VERSION, overpass_walk_filters
@@ -148,28 +148,34 @@ def load_walk_network(
             if cached is not None:
                 return cached
 
-    if kind == "file":
-        assert path is not None
-        if path.name.lower().endswith(".graphml"):
-            graph, report = _graph_from_graphml(path)
-        else:
-            graph, report = graph_from_osm_file(path)
+    if kind == "file" and path is not None and path.name.lower().endswith(".graphml"):
+        network = _network_from_graphml(path, crs=crs)
+    elif kind == "file" and path is not None:
+        network = network_from_osm_data(_read_osm_file(path), name=path.name, source=str(path), crs=crs)
     else:
-        graph, report = _graph_online(source, kind=kind)
-    projected = project_network(graph, crs=crs)
-    report.update(crs=pyproj.CRS.from_user_input(projected.graph["crs"]).to_string(), input_sha256=digest)
-    if any("length" not in d for _, _, d in projected.edges(data=True)):
-        _add_projected_lengths(projected)
-    network = walk_network_from_graph(projected, report=report)
+        data, label = _online_data(source, kind=kind)
+        no_edges = _no_walkable_ways_there(label)
+        network = network_from_osm_data(data, name=label, source=f"overpass:{label}", crs=crs, no_edges=no_edges)
+    network.report.update(input_sha256=digest)
     if cache_path is not None and report_path is not None:
         arrays = network_arrays(network)
         io.write_with(lambda tmp: _save_arrays(arrays, tmp), cache_path)
         # the checksum is checked on every read: a truncated or altered cache is rebuilt, never trusted
-        io.write_json(report | {"cache_sha256": io.sha256_file(cache_path)}, report_path)
+        io.write_json(network.report | {"cache_sha256": io.sha256_file(cache_path)}, report_path)
         network.report.update(cache="miss", cache_path=str(cache_path))
     else:
         network.report.update(cache="off", cache_path=None)
     return network
+
+
+def _network_from_graphml(path: Path, *, crs: Any) -> WalkNetwork:
+    """A saved osmnx graph: cleaned and projected by osmnx (the graph is the input here)."""
+    graph, report = _graph_from_graphml(path)
+    projected = project_network(graph, crs=crs)
+    report.update(crs=pyproj.CRS.from_user_input(projected.graph["crs"]).to_string())
+    if any("length" not in d for _, _, d in projected.edges(data=True)):
+        _add_projected_lengths(projected)
+    return walk_network_from_graph(projected, report=report)
 
 
 def _read_cache(cache_path: Path, report_path: Path) -> WalkNetwork | None:

@@ -1,0 +1,163 @@
+"""The array loader (raw OSM -> arrays) against the networkx/osmnx route it replaced.
+
+The reference (``tests/_reference_network.py``) builds the unsimplified graph edge by edge in
+networkx and cleans it with osmnx (``largest_component``, ``add_edge_lengths``, ``simplify_graph``,
+``project_graph``). The array loader must give the same network: nodes, directed edges, keys, order
+(it breaks routing ties), lengths, geometries, OSM attributes and distances.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse.csgraph
+import shapely
+from _reference_network import reference_graph_from_osm_data, reference_network
+from test_network import extract_path, osm_xml
+
+from ordos_geo._errors import NetworkDataError
+from ordos_geo.network import WalkNetwork, clean_walk_graph, load_walk_network, project_network, walk_network_from_graph
+from ordos_geo.network._build import _clean_segments, _graph_from_segments, _network_from_simplified, _Segments
+from ordos_geo.network._osm import _read_osm_file
+
+_NOT_CLEANING = ("crs", "input_sha256", "cache", "cache_path")
+
+
+def _assert_equivalent(new: WalkNetwork, ref: WalkNetwork) -> None:
+    """Same nodes (order, coordinates to 1e-6 m), edges (order, keys, lengths, geometry), attributes, distances."""
+    np.testing.assert_array_equal(new.node_ids, ref.node_ids)
+    np.testing.assert_allclose(new.node_xy, ref.node_xy, rtol=0, atol=1e-6)
+    assert new.crs == ref.crs
+    for column in ("u", "v", "key"):
+        np.testing.assert_array_equal(new.edges[column].to_numpy(), ref.edges[column].to_numpy())
+    np.testing.assert_allclose(new.edges["length"], ref.edges["length"], rtol=0, atol=1e-6)
+    assert new.edges["highway"].tolist() == ref.edges["highway"].tolist()
+    assert shapely.equals_exact(new.edges.geometry.to_numpy(), ref.edges.geometry.to_numpy(), tolerance=1e-6).all()
+    graph, expected = new.to_networkx(), ref.to_networkx()
+    assert graph.graph == expected.graph
+    assert list(graph.nodes) == list(expected.nodes)
+    for (_, data), (_, want) in zip(graph.nodes(data=True), expected.nodes(data=True), strict=True):
+        assert data.keys() == want.keys()
+        assert (data["x"], data["y"]) == pytest.approx((want["x"], want["y"]), abs=1e-6)
+        assert {k: v for k, v in data.items() if k not in "xy"} == {k: v for k, v in want.items() if k not in "xy"}
+    rows, want_rows = list(graph.edges(keys=True, data=True)), list(expected.edges(keys=True, data=True))
+    assert [r[:3] for r in rows] == [r[:3] for r in want_rows]
+    for (*_, data), (*_, want) in zip(rows, want_rows, strict=True):
+        assert data.keys() == want.keys()
+        assert data["length"] == pytest.approx(want["length"], abs=1e-6)
+        if "geometry" in want:
+            assert data["geometry"].equals_exact(want["geometry"], tolerance=1e-6)
+        assert {k: v for k, v in data.items() if k not in ("length", "geometry")} == {
+            k: v for k, v in want.items() if k not in ("length", "geometry")
+        }
+    sources = np.unique(np.linspace(0, new.n_nodes - 1, 7).astype(int))
+    got = scipy.sparse.csgraph.dijkstra(new.adjacency, indices=sources)
+    np.testing.assert_array_equal(got, scipy.sparse.csgraph.dijkstra(ref.adjacency, indices=sources))
+    # and the distances are networkx's on the rebuilt graph
+    lengths = nx.single_source_dijkstra_path_length(graph, int(new.node_ids[sources[0]]), weight="length")
+    position = {node: i for i, node in enumerate(new.node_ids.tolist())}
+    for node, metres in lengths.items():
+        assert got[0, position[node]] == pytest.approx(metres, rel=1e-12, abs=1e-6)
+
+
+@pytest.mark.parametrize("source", ["sample", "munich_small.osm", "west_oakland.osm.bz2", "helsinki_pbf"])
+def test_the_array_loader_gives_the_networkx_route_network(source: str, request: pytest.FixtureRequest) -> None:
+    path = extract_path(source, request)
+    new = load_walk_network(path, cache_dir=None)
+    ref = reference_network(path)
+    _assert_equivalent(new, ref)
+    cleaning = {k: v for k, v in new.report.items() if k not in _NOT_CLEANING}
+    assert cleaning == ref.report
+
+
+def _random_segments(seed: int) -> _Segments:
+    """A small random walk graph with what simplification must handle: two-way and one-way chains,
+    rings hanging off a node, detached rings, duplicate ways (parallel edges), one-way to two-way changes."""
+    rng = np.random.default_rng(seed)
+    side = 6
+    lon0, lat0 = 109.78, 39.61
+    pieces: list[tuple[list[int], bool]] = []
+    for _ in range(rng.integers(4, 9)):  # random walks on a grid
+        node = int(rng.integers(side * side))
+        walk = [node]
+        for _ in range(rng.integers(1, 7)):
+            r, c = divmod(walk[-1], side)
+            dr, dc = [(0, 1), (1, 0), (0, -1), (-1, 0)][rng.integers(4)]
+            nxt = min(max(r + dr, 0), side - 1) * side + min(max(c + dc, 0), side - 1)
+            if nxt != walk[-1]:
+                walk.append(nxt)
+        if len(walk) >= 2:
+            pieces.append((walk, bool(rng.random() < 0.3)))
+    base = side * side
+    for k in range(rng.integers(0, 3)):  # rings: attached at a grid node, or detached
+        anchor = int(rng.integers(base)) if rng.random() < 0.6 else base + 100 + 10 * k
+        ring = [anchor, base + 10 * k + 1, base + 10 * k + 2, base + 10 * k + 3, anchor]
+        pieces.append((ring, bool(rng.random() < 0.3)))
+    if pieces and rng.random() < 0.5:  # a duplicated way
+        pieces.append(pieces[int(rng.integers(len(pieces)))])
+    position: dict[int, int] = {}
+    u: list[int] = []
+    v: list[int] = []
+    record: list[int] = []
+    reverse: list[bool] = []
+    for i, (walk, one_way) in enumerate(pieces):
+        index = [position.setdefault(n, len(position)) for n in walk]
+        for a, b in itertools.pairwise(index):
+            u.append(a), v.append(b), record.append(i), reverse.append(False)
+        if not one_way:
+            for a, b in itertools.pairwise(index):
+                u.append(b), v.append(a), record.append(i), reverse.append(True)
+    ids = np.array(list(position), dtype=np.int64)
+    lon = lon0 + 0.001 * (ids % side) + 0.0003 * (ids >= base) * (ids % 7)
+    lat = lat0 + 0.001 * (ids // side % side) + 0.0004 * (ids >= base) * (ids % 5)
+    records = [
+        {"osmid": 900 + i, "highway": ["footway", "residential"][i % 2], "oneway": w[1]} for i, w in enumerate(pieces)
+    ]
+    return _Segments(
+        node_ids=ids + 1000,
+        lon=lon,
+        lat=lat,
+        node_tags=[{"highway": "crossing"} if n % 11 == 0 else {} for n in ids.tolist()],
+        u=np.array(u, dtype=np.int64),
+        v=np.array(v, dtype=np.int64),
+        record=np.array(record, dtype=np.int64),
+        reverse=np.array(reverse, dtype=bool),
+        records=records,
+        name=f"random {seed}",
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_array_simplification_is_osmnx_simplify_graph(seed: int) -> None:
+    segments = _random_segments(seed)
+    graph = _graph_from_segments(segments)
+    try:
+        cleaned, report = clean_walk_graph(graph)
+        ref = walk_network_from_graph(project_network(cleaned, crs=32649), report=report)
+    except Exception as error:
+        with pytest.raises(type(error)):
+            _network_from_simplified(_clean_segments(segments, {}, dict(graph.graph)), crs=32649, report={})
+        return
+    report_new: dict = {}
+    new = _network_from_simplified(
+        _clean_segments(segments, report_new, dict(graph.graph)), crs=32649, report=report_new
+    )
+    _assert_equivalent(new, ref)
+    assert {k: v for k, v in report_new.items() if k != "crs"} == report
+
+
+def test_a_lone_ring_is_refused_in_one_line(tmp_path: Path) -> None:
+    # osmnx's simplification removes a component that is one ring without junctions: nothing is left
+    # (the networkx route then failed inside the projection with an IndexError)
+    nodes = {1: (110.0, 39.8), 2: (110.001, 39.8), 3: (110.001, 39.801), 4: (110.0, 39.801)}
+    path = tmp_path / "ring.osm"
+    path.write_text(osm_xml(nodes, [(1, [1, 2, 3, 4, 1], {"highway": "footway"})]), encoding="utf-8")
+    graph, _ = reference_graph_from_osm_data(_read_osm_file(path), name=path.name)
+    assert graph.number_of_edges() == 8
+    assert clean_walk_graph(graph)[0].number_of_nodes() == 0
+    with pytest.raises(NetworkDataError, match=r"ring\.osm: the largest connected part .* one closed ring"):
+        load_walk_network(path, cache_dir=None)
