@@ -76,6 +76,10 @@ BLOCK_M = 80.0
 #: Populated cells per OSM node (issue 9: 1.36M cells on the 1M-node city).
 CELLS_PER_NODE = 1.36
 NODES_PER_FACILITY = 300
+#: Version of the city generator: part of a cached city's folder name; raise it when the written city changes.
+CITY_VERSION = 2
+#: Where written cities are kept between runs (``--cities-dir``).
+DEFAULT_CITIES_DIR = Path(tempfile.gettempdir()) / "ordos_bench_cities"
 
 
 # ---------------------------------------------------------------------------- the raw city
@@ -89,10 +93,39 @@ def _grid(n_nodes: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     return xy, side
 
 
+#: Escaped in OPL strings (libosmium's OPL format: ``%<hex code point>%``).
+_OPL_SPECIAL = re.compile(r"[\s,=@%]")
+
+
+def _opl_text(text: str) -> str:
+    return _OPL_SPECIAL.sub(lambda match: f"%{ord(match[0]):x}%", text)
+
+
+def _opl(ids: np.ndarray, lon: np.ndarray, lat: np.ndarray, ways: list[tuple[list[int], dict[str, str]]]) -> bytes:
+    """The city as OPL text (libosmium's one-object-a-line format), built in bulk: nodes, then ways."""
+    nodes = [f"n{i} v1 x{x:.7f} y{y:.7f}" for i, x, y in zip(ids.tolist(), lon.tolist(), lat.tolist(), strict=True)]
+    lines = [
+        f"w{way_id} v1 T{','.join(f'{_opl_text(k)}={_opl_text(v)}' for k, v in tags.items())} N"
+        + ",".join(f"n{ref}" for ref in refs)
+        for way_id, (refs, tags) in enumerate(ways, start=1)
+    ]
+    return ("\n".join(nodes + lines) + "\n").encode("utf-8")
+
+
+def _write_osm(opl: bytes, path: Path) -> None:
+    """Write OPL text as ``.osm.pbf`` or ``.osm`` (by the suffix), in libosmium: no Python call per object."""
+    import osmium
+
+    writer = osmium.WriteHandler(str(path))
+    try:
+        osmium.apply(osmium.io.Reader(osmium.io.FileBuffer(opl, "opl")), writer)
+    finally:
+        writer.close()
+
+
 def write_city(n_nodes: int, folder: Path, *, seed: int = 0, xml: bool = False) -> dict:  # noqa: C901 - one city, written step by step
     """Write the raw inputs of a synthetic city of about ``n_nodes`` OSM nodes into ``folder``."""
     import geopandas as gpd
-    import osmium
     import pyproj
     import rasterio
     import shapely
@@ -171,20 +204,13 @@ def write_city(n_nodes: int, folder: Path, *, seed: int = 0, xml: bool = False) 
     lon, lat = to_lonlat.transform(xy[:, 0], xy[:, 1])
     extra = np.array([(x, y) for _, x, y in extra_nodes])
     elon, elat = to_lonlat.transform(extra[:, 0], extra[:, 1])
+    ids = np.concatenate([np.arange(1, len(lon) + 1), [osm_id for osm_id, _, _ in extra_nodes]])
+    opl = _opl(ids, np.concatenate([lon, elon]), np.concatenate([lat, elat]), ways)
     paths = {"pbf": folder / "city.osm.pbf"}
     if xml:
         paths["xml"] = folder / "city.osm"
     for path in paths.values():
-        writer = osmium.SimpleWriter(str(path))
-        try:
-            for k in range(len(lon)):
-                writer.add_node(osmium.osm.mutable.Node(id=k + 1, location=(float(lon[k]), float(lat[k])), version=1))
-            for (osm_id, _, _), x, y in zip(extra_nodes, elon, elat, strict=True):
-                writer.add_node(osmium.osm.mutable.Node(id=osm_id, location=(float(x), float(y)), version=1))
-            for way_id, (refs, tags) in enumerate(ways, start=1):
-                writer.add_way(osmium.osm.mutable.Way(id=way_id, nodes=refs, tags=tags, version=1))
-        finally:
-            writer.close()
+        _write_osm(opl, path)
 
     # population: EPSG:4326 grid, square-ish cells sized for CELLS_PER_NODE populated cells per node
     west, south = to_lonlat.transform(origin[0] - 100, origin[1] - 100)
@@ -333,6 +359,7 @@ def run_measured(args: list[str], *, cwd: Path, memory_limit_mb: float) -> dict:
     }
 
 
+_STAGE_DONE = re.compile(r"progress INFO: (?P<stage>[\w ]+?) done in (?P<seconds>[\d.]+) s$")
 _LOG = re.compile(r"^\d\d:\d\d:\d\d (?P<name>[\w.]+) (?P<level>[A-Z]+): (?P<message>.*)$")
 
 
@@ -522,18 +549,78 @@ def reload_network(folder: Path, *, memory_limit_mb: float) -> dict:
     return steps | {"wall_s": run["wall_s"], "peak_tree_mb": run["peak_tree_mb"]}
 
 
-def bench_size(n_nodes: int, *, run_args: list[str], osmnx: bool, memory_limit_mb: float, keep: Path | None) -> dict:
-    folder = Path(tempfile.mkdtemp(prefix=f"ordos-e2e-{n_nodes}-"))
+def cached_city(n_nodes: int, cities_dir: Path, *, xml: bool, seed: int = 0) -> tuple[Path, dict]:
+    """The folder of a written city in ``cities_dir`` (keyed by size, seed and generator version), written if missing.
+
+    A city is written into a temporary folder beside its place and renamed
+    when complete, so an interrupted write leaves nothing that looks cached.
+    The ``.osm`` XML for the osmnx recipe is added to a cached city when asked.
+    """
+    folder = cities_dir / f"city_{n_nodes}_seed{seed}_v{CITY_VERSION}"
+    meta_path = folder / "city.json"
+    if meta_path.exists():
+        city = json.loads(meta_path.read_text(encoding="utf-8"))
+        city["write_s"] = 0.0
+        city["cached"] = True
+        if xml and not (folder / "city.osm").exists():
+            import osmium
+
+            partial = folder / "city.osm.partial.osm"
+            mark = time.perf_counter()
+            writer = osmium.WriteHandler(str(partial))
+            try:
+                osmium.apply(osmium.io.Reader(str(folder / "city.osm.pbf")), writer)
+            finally:
+                writer.close()
+            partial.rename(folder / "city.osm")
+            city["write_s"] = time.perf_counter() - mark
+        city["xml"] = str(folder / "city.osm") if xml else ""
+        return folder, city
+    cities_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=cities_dir))
+    staging.chmod(0o755)
+    mark = time.perf_counter()
+    city = write_city(n_nodes, staging, seed=seed, xml=xml)
+    city["write_s"] = time.perf_counter() - mark
+    (staging / "city.json").write_text(json.dumps(city | {"xml": ""}, indent=1), encoding="utf-8")
+    staging.rename(folder)
+    city["cached"] = False
+    city["xml"] = str(folder / "city.osm") if xml else ""
+    return folder, city
+
+
+def _run_folder(city_folder: Path) -> Path:
+    """A fresh folder for one run: links to the cached city's inputs (the run writes its results and cache here)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"ordos-e2e-{city_folder.name}-"))
+    for path in city_folder.iterdir():
+        if path.is_file() and path.name != "city.json":
+            (folder / path.name).symlink_to(path)
+    return folder
+
+
+def stage_times(stderr: list[tuple[float, str]]) -> dict[str, float]:
+    """Seconds of each stage, from the run's ``<stage> done in <s> s`` progress lines."""
+    times = {}
+    for _, line in stderr:
+        match = _STAGE_DONE.search(line)
+        if match:
+            times[match["stage"]] = float(match["seconds"])
+    return times
+
+
+def bench_size(
+    n_nodes: int, *, run_args: list[str], osmnx: bool, memory_limit_mb: float, keep: Path | None, cities_dir: Path
+) -> dict:
+    city_folder, city = cached_city(n_nodes, cities_dir, xml=osmnx)
+    print(
+        f"\n## {n_nodes:,}-node city: {city['osm_nodes']:,} OSM nodes, {city['osm_ways']:,} ways, "
+        f"{city['populated_cells']:,} populated cells, {city['facilities']:,} venues; "
+        f"city.osm.pbf {city['pbf_mb']:.1f} MB "
+        + (f"(cached: {city_folder})" if city["cached"] else f"(written in {city['write_s']:.0f} s: {city_folder})"),
+        flush=True,
+    )
+    folder = _run_folder(city_folder)
     try:
-        mark = time.perf_counter()
-        city = write_city(n_nodes, folder, xml=osmnx)
-        city["write_s"] = time.perf_counter() - mark
-        print(
-            f"\n## {n_nodes:,}-node city: {city['osm_nodes']:,} OSM nodes, {city['osm_ways']:,} ways, "
-            f"{city['populated_cells']:,} populated cells, {city['facilities']:,} venues; "
-            f"city.osm.pbf {city['pbf_mb']:.1f} MB (written in {city['write_s']:.0f} s)",
-            flush=True,
-        )
         command = [sys.executable, "-m", "ordos_geo.cli", "-v", "run", "--config", "study.toml", *run_args]
         env_path = os.environ.get("PYTHONPATH", "")
         os.environ["PYTHONPATH"] = f"{ROOT}{os.pathsep}{env_path}" if env_path else str(ROOT)
@@ -557,6 +644,8 @@ def bench_size(n_nodes: int, *, run_args: list[str], osmnx: bool, memory_limit_m
         for at, step, text in progress_lines(run["stderr"]):
             print(f"  {at:6.1f} | {step:8.1f} | {text}")
         result["progress"] = progress_lines(run["stderr"])
+        result["stages_s"] = stage_times(run["stderr"])
+        print("  stage times: " + ", ".join(f"{stage} {sec:.1f} s" for stage, sec in result["stages_s"].items()))
         coverage = next(iter(folder.glob("results/**/coverage.html")), None)
         if coverage is not None:
             result["coverage_html_mb"] = coverage.stat().st_size / 1e6
@@ -609,6 +698,13 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     parser.add_argument("--keep", type=Path, help="copy each city folder (inputs and outputs) here")
     parser.add_argument(
+        "--cities-dir",
+        type=Path,
+        default=DEFAULT_CITIES_DIR,
+        help=f"written cities are kept here, keyed by size and generator version (default {DEFAULT_CITIES_DIR})",
+    )
+    parser.add_argument("--write-cities", action="store_true", help="only write the cities of --sizes (if missing)")
+    parser.add_argument(
         "--map-cells",
         type=int,
         nargs="*",
@@ -620,6 +716,12 @@ def main() -> None:
         f"# ordos-geo end to end: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
     )
+    if args.write_cities:
+        for n in args.sizes:
+            folder, city = cached_city(n, args.cities_dir, xml=n <= args.osmnx_max_nodes)
+            state = "cached" if city["cached"] else f"written in {city['write_s']:.0f} s"
+            print(f"{n:,}-node city: {folder} ({state})", flush=True)
+        return
     results = [
         bench_size(
             n,
@@ -627,6 +729,7 @@ def main() -> None:
             osmnx=n <= args.osmnx_max_nodes,
             memory_limit_mb=args.memory_limit_gb * 1024,
             keep=args.keep,
+            cities_dir=args.cities_dir,
         )
         for n in args.sizes
     ]

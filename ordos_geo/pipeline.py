@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from ordos_geo import _labels, indicators, io, settings
 from ordos_geo._errors import InfeasibleError, InputDataError, NetworkDataError, OrdosGeoError, SolverError
@@ -416,9 +417,7 @@ def _check_network_covers(network: WalkNetwork, cells: gpd.GeoDataFrame, config:
     """Measure the residents farther than the snap distance from every street; stop when most are."""
     snap = config.max_snap_distance_m
     points = shapely.point_on_surface(cells.geometry.to_numpy())
-    tree = shapely.STRtree(network.edges.geometry.to_numpy())
-    near = np.zeros(len(cells), dtype=bool)
-    near[np.unique(tree.query(points, predicate="dwithin", distance=snap)[0])] = True
+    near = _near_network(network, points, snap)
     population = cells["population"].to_numpy(float)
     total = population.sum()
     off = float(population[~near].sum() / total) if total > 0 else 0.0
@@ -436,6 +435,27 @@ def _check_network_covers(network: WalkNetwork, cells: gpd.GeoDataFrame, config:
         )
         raise NetworkDataError(msg)
     _note(notes, f"{text}; they count as unreachable: extend the network extract to cover them")
+
+
+def _near_network(network: WalkNetwork, points: np.ndarray, distance: float) -> np.ndarray:
+    """Which points lie within ``distance`` of a street of ``network`` (metres, the network's CRS).
+
+    A point that near a node with an edge is near that edge: a k-d tree of the
+    nodes settles almost every point of a city at once; only the rest are
+    measured against the edges' lines.
+    """
+    adjacency = network.adjacency
+    on_edge = (np.diff(adjacency.indptr) > 0) | (np.bincount(adjacency.indices, minlength=adjacency.shape[0]) > 0)
+    xy = shapely.get_coordinates(points)
+    near = np.zeros(len(points), dtype=bool)
+    if on_edge.any():
+        to_node = cKDTree(network.node_xy[on_edge]).query(xy, distance_upper_bound=distance * 1.001 + 1e-6)[0]
+        near = to_node <= distance
+    rest = np.flatnonzero(~near)
+    if len(rest) and len(network.edges):
+        tree = shapely.STRtree(network.edges.geometry.to_numpy())
+        near[rest[np.unique(tree.query(points[rest], predicate="dwithin", distance=distance)[0])]] = True
+    return near
 
 
 def _leave_out_outside(

@@ -303,6 +303,58 @@ def test_cell_raster_gives_every_cell_its_own_pixel_on_a_turned_grid():
     assert _cell_raster.cell_raster(points).pixel_w == pytest.approx(raster.pixel_w, rel=0.02)
 
 
+def test_cell_centroids_are_shapelys():
+    """The numpy centroids of the raster (grid cells at once) equal shapely's, for every kind of cell."""
+    shapes = [
+        box(300_000, 4_300_000, 300_100, 4_300_100),
+        shapely.affinity.rotate(box(0, 0, 100, 60), 33, origin=(0, 0)),  # turned rectangle
+        shapely.Polygon([(0, 0), (3, 0), (3, 1), (1, 1), (1, 3), (0, 3)]),  # L-shape: centroid off its bounds' middle
+        shapely.Polygon([(0, 0), (4, 0), (1, 3)]),  # triangle
+        shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (2, 1), (2, 2), (1, 2)]]),  # with a hole
+        shapely.MultiPolygon([box(0, 0, 1, 1), box(5, 5, 7, 7)]),
+        shapely.Polygon([(0, 0), (1, 1), (2, 2), (0, 0)]),  # no area
+        Point(7, 8),
+    ]
+    geometries = np.array(shapes * 3, dtype=object)
+    coords, index = shapely.get_coordinates(geometries, return_index=True)
+    counts = np.bincount(index, minlength=len(geometries))
+    got = _cell_raster._centroids(geometries, coords, counts)
+    assert got == pytest.approx(shapely.get_coordinates(shapely.centroid(geometries)), abs=1e-9)
+    # L-shape by hand: two rectangles, 3 x 1 at (1.5, 0.5) and 1 x 2 at (0.5, 2)
+    assert got[2] == pytest.approx([(3 * 1.5 + 2 * 0.5) / 5, (3 * 0.5 + 2 * 2) / 5])
+
+
+def test_cell_raster_is_made_once_for_the_same_cells():
+    """The coverage and sites maps of one run draw the same cells: the frame is reused, never for other cells."""
+    xs, ys = np.meshgrid(np.arange(40) * 100.0 + 300_000, np.arange(30) * 100.0 + 4_300_000)
+    cells = gpd.GeoDataFrame(
+        {"population": np.ones(xs.size)},
+        geometry=shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 100, ys.ravel() + 100),
+        crs=CRS,
+    )
+    first = _cell_raster.cell_raster(cells)
+    assert _cell_raster.cell_raster(cells.assign(population=2.0).copy()) is first
+    assert _cell_raster.cell_raster(cells, gcj02=True) is not first
+    moved = cells.copy()
+    moved.loc[7, "geometry"] = shapely.affinity.translate(cells.geometry[7], xoff=50)
+    again = _cell_raster.cell_raster(moved)
+    assert again is not first
+    _cell_raster._LAST_RASTER.clear()
+    fresh = _cell_raster.cell_raster(moved)
+    assert fresh is not again
+    assert np.array_equal(fresh.pixel, again.pixel)
+    assert (fresh.x0, fresh.y0, fresh.width, fresh.height) == (again.x0, again.y0, again.width, again.height)
+    assert _cell_raster.cell_raster(cells.set_crs("EPSG:32649", allow_override=True)) is not first
+
+
+def test_page_data_is_not_read_as_a_template(layers):
+    """Names in the page's data are written as they are: no Jinja expression in them is evaluated."""
+    facilities = layers.facilities.copy()
+    facilities.loc[0, "name"] = "{{ 7 * 6 }} {% if true %}court{% endif %}"
+    page = maps.render_html(maps.coverage_map(layers.cells, facilities, style=maps.MapStyle(basemap="none")))
+    assert "{{ 7 * 6 }} {% if true %}court{% endif %}" in page
+
+
 def test_display_coordinates_are_wgs84(layers):
     m = _coverage(layers)
     court = _feature_with(_data_of(_layer_named(m, "多功能运动场 (2)")), "Court A")

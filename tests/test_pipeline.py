@@ -467,3 +467,26 @@ def test_indoor_column_with_a_bad_value_is_one_line(tmp_path):
     # a table without the column has none (the sample's tables, read as before)
     table.drop(columns="室内").to_csv(tmp_path / "plain.csv", index=False)
     assert "indoor" not in io.read_facilities(tmp_path / "plain.csv").columns
+
+
+def test_near_network_matches_the_distance_to_every_street():
+    """Points within the snap distance of a street: a node without edges does not count, 300 m is within 300 m."""
+    import geopandas as gpd
+    import numpy as np
+    import scipy.sparse
+    import shapely
+
+    from ordos_geo.network import WalkNetwork
+
+    node_xy = np.array([[0.0, 0.0], [1000.0, 0.0], [5000.0, 5000.0]])  # node 2 has no edge
+    line = shapely.LineString(node_xy[:2])
+    edges = gpd.GeoDataFrame(
+        {"u": [0, 1], "v": [1, 0], "key": 0, "length": 1000.0}, geometry=[line, line.reverse()], crs="EPSG:32649"
+    )
+    adjacency = scipy.sparse.csr_matrix(([1000.0, 1000.0], ([0, 1], [1, 0])), shape=(3, 3))
+    network = WalkNetwork(crs=edges.crs, node_ids=np.arange(3), node_xy=node_xy, edges=edges, adjacency=adjacency)
+    xy = [(500, 290), (0, 299), (5000, 5100), (500, 301), (1300, 0), (-200, -200), (2000, 2000)]
+    points = shapely.points(xy)
+    expected = shapely.distance(points, line) <= 300
+    assert expected.tolist() == [True, True, False, False, True, True, False]
+    assert pipeline._near_network(network, points, 300.0).tolist() == expected.tolist()

@@ -224,16 +224,24 @@ def _escape_json_text(text: str) -> str:
 class _Data(folium.MacroElement):
     """A JavaScript variable holding one GeoJSON FeatureCollection, shared by several layers."""
 
-    _template = Template(
-        """{% macro script(this, kwargs) %}
-var {{ this.get_name() }} = {{ this.json_text }};
-{% endmacro %}"""
-    )
-
     def __init__(self, json_text: str) -> None:
         super().__init__()
         self._name = "OrdosData"
         self.json_text = json_text
+
+    def render(self, **kwargs: Any) -> str:
+        """Add the variable to the page's script as it is (returns no text of its own).
+
+        A ``MacroElement`` hands its rendered text to a new Jinja template, which
+        would lex megabytes of data (seconds on a city) and read any ``{{`` in a
+        name as Jinja; the text is the template's output, byte for byte.
+        """
+        figure = self.get_root()
+        assert isinstance(figure, Figure), "a data element renders inside a page"
+        figure.script.add_child(
+            _offline_assets.RawHtml(f"\nvar {self.get_name()} = {self.json_text};"), name=self.get_name()
+        )
+        return ""
 
 
 class _FeatureLayer(Layer):
