@@ -45,6 +45,7 @@ __all__ = [
     "siting_rules",
     "split_population_60plus",
     "study_summary",
+    "update_accessibility",
     "write_results",
 ]
 
@@ -551,12 +552,7 @@ def compute_accessibility(
     cfg = study.config
     options = accessibility.AccessibilityOptions.from_config(cfg)
     facilities = study.facilities if facilities is None else facilities
-    after_school = (
-        facilities["public_access"].eq("after_school").to_numpy()
-        if "public_access" in facilities
-        else np.zeros(len(facilities), dtype=bool)
-    )
-    all_day = facilities[~after_school] if after_school.any() else facilities
+    all_day, venues = _scenario_split(facilities, cfg)
     if cfg.split_by_district:
         result = accessibility.compute_accessibility_by_district(
             study.network, study.cells, all_day, map_parts=map_parts or map, options=options
@@ -565,33 +561,120 @@ def compute_accessibility(
         result = accessibility.compute_accessibility(
             study.network, study.cells, all_day, cells_snapped=cells_snapped, options=options
         )
-    evenings = result.cells["dist_m_any"].to_numpy(dtype=float)
-    if after_school.any():
-        # the nearest venue in the evenings: the all-day one or an after-school one, whichever is nearer
-        nearest = accessibility.nearest_facility(
-            study.network,
-            study.cells,
-            facilities[after_school],
-            max_distance_m=cfg.max_distance_m,
-            max_snap_distance_m=cfg.max_snap_distance_m,
-            origins_snapped=result.cells_snapped,
-        )
-        evenings = np.minimum(evenings, nearest["distance_m"].to_numpy(dtype=float))
+    distances = {name: _nearest_distance(study, frame, result.cells_snapped) for name, frame in venues.items()}
+    return _with_scenarios(study, result, venues, distances)
+
+
+def update_accessibility(study: Study, previous: Any, facilities: gpd.GeoDataFrame) -> Any:
+    """:func:`compute_accessibility` with another facility table, searching only from the venues that changed.
+
+    The main figures come from :func:`ordos_geo.accessibility.update_accessibility`
+    (only the added, removed or moved venues are searched from); the
+    ``evenings`` and ``winter`` scenarios search only from the venues they
+    gain, or again from all of theirs when they lose one. The result equals
+    that of ``compute_accessibility(study, facilities=facilities)`` (distances
+    of unchanged nearest venues up to the last bits).
+
+    Parameters
+    ----------
+    study : Study
+    previous : ordos_geo.accessibility.AccessibilityResult
+        An earlier result of :func:`compute_accessibility` on ``study``, not
+        split by district.
+    facilities : geopandas.GeoDataFrame
+        The new facility table (every venue, as ``study.facilities``), in the
+        network CRS.
+
+    Returns
+    -------
+    ordos_geo.accessibility.AccessibilityResult
+
+    Examples
+    --------
+    >>> study = load_study()  # doctest: +SKIP
+    >>> before = compute_accessibility(study)  # doctest: +SKIP
+    >>> after = update_accessibility(study, before, study.facilities.iloc[1:])  # doctest: +SKIP
+    """
+    from ordos_geo import accessibility
+
+    all_day, venues = _scenario_split(facilities, study.config)
+    result = accessibility.update_accessibility(study.network, previous, all_day)
+    distances = {}
+    for name, frame in venues.items():
+        old_frame, old_distance = previous.scenario_venues.get(name, (frame.iloc[:0], None))
+        distances[name] = _updated_distance(study, old_frame, old_distance, frame, result.cells_snapped)
+    return _with_scenarios(study, result, venues, distances)
+
+
+def _scenario_split(
+    facilities: gpd.GeoDataFrame, cfg: StudyConfig
+) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
+    """The venues of the main figures (open all day) and those each scenario adds to them."""
+    after_school = (
+        facilities["public_access"].eq("after_school").to_numpy()
+        if "public_access" in facilities
+        else np.zeros(len(facilities), dtype=bool)
+    )
+    all_day = facilities[~after_school] if after_school.any() else facilities
+    # evenings: the all-day venues or an after-school one, whichever is nearer;
+    # winter: the indoor venues of the winter kinds or an indoor school hall open to the public
+    return all_day, {"evenings": facilities[after_school], "winter": indoor_school_venues(facilities)}
+
+
+def _nearest_distance(study: Study, venues: gpd.GeoDataFrame, cells_snapped: SnappedPoints | None) -> np.ndarray:
+    """Walking metres from each cell to the nearest of ``venues`` (``inf`` when there are none)."""
+    from ordos_geo import accessibility
+
+    if venues.empty:
+        return np.full(len(study.cells), np.inf)
+    nearest = accessibility.nearest_facility(
+        study.network,
+        study.cells,
+        venues,
+        max_distance_m=study.config.max_distance_m,
+        max_snap_distance_m=study.config.max_snap_distance_m,
+        origins_snapped=cells_snapped,
+    )
+    return nearest["distance_m"].to_numpy(dtype=float)
+
+
+def _updated_distance(
+    study: Study,
+    old: gpd.GeoDataFrame,
+    old_distance: np.ndarray | None,
+    new: gpd.GeoDataFrame,
+    cells_snapped: SnappedPoints | None,
+) -> np.ndarray:
+    """The distance to ``new`` from that to ``old``: searched only from the gained venues when none is lost."""
+    old_geoms = dict(zip(old["facility_id"].astype(str), old.geometry.values, strict=True))
+    gained = np.array(
+        [
+            not (i in old_geoms and shapely.equals_exact(old_geoms[i], g, tolerance=0.0))
+            for i, g in zip(new["facility_id"].astype(str), new.geometry.values, strict=True)
+        ],
+        dtype=bool,
+    )
+    lost = len(old) - int((~gained).sum())
+    if old_distance is None or lost:
+        return _nearest_distance(study, new, cells_snapped)
+    if not gained.any():
+        return old_distance
+    return np.minimum(old_distance, _nearest_distance(study, new[gained], cells_snapped))
+
+
+def _with_scenarios(
+    study: Study, result: Any, venues: Mapping[str, gpd.GeoDataFrame], distances: Mapping[str, np.ndarray]
+) -> Any:
+    """The result with the ``evenings`` and ``winter`` columns and the venues they come from."""
+    from ordos_geo import accessibility
+
+    cfg = study.config
+    evenings = np.minimum(result.cells["dist_m_any"].to_numpy(dtype=float), distances["evenings"])
     cells = accessibility.with_scenario(result.cells, "evenings", evenings, thresholds_m=cfg.thresholds_m)
-    winter = accessibility.distance_to_kinds(cells, cfg.winter_kinds)
-    indoor_schools = indoor_school_venues(facilities)
-    if len(indoor_schools):
-        # school halls serve in winter too: the nearest indoor venue of the winter kinds or such a hall
-        nearest = accessibility.nearest_facility(
-            study.network,
-            study.cells,
-            indoor_schools,
-            max_distance_m=cfg.max_distance_m,
-            max_snap_distance_m=cfg.max_snap_distance_m,
-        )
-        winter = np.minimum(winter, nearest["distance_m"].to_numpy(dtype=float))
+    winter = np.minimum(accessibility.distance_to_kinds(cells, cfg.winter_kinds), distances["winter"])
     cells = accessibility.with_scenario(cells, "winter", winter, thresholds_m=cfg.thresholds_m)
-    return dataclasses.replace(result, cells=cells)
+    kept = {name: (venues[name], distances[name]) for name in venues}
+    return dataclasses.replace(result, cells=cells, scenario_venues=kept)
 
 
 def indoor_school_venues(facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -1116,10 +1199,12 @@ def _run_after_plan(results: StudyResults, map_parts: Callable | None) -> None:
     study = results.study
     after = assign_districts(planned_facilities(results), study.boundaries)
     results.facilities_after = after
-    # the same cells on the same network: the before-plan run's snaps are reused
-    results.accessibility_after = compute_accessibility(
-        study, facilities=after, map_parts=map_parts, cells_snapped=results.accessibility.cells_snapped
-    )
+    previous = results.accessibility
+    if previous.cells_snapped is not None and previous.catchment_pairs is not None:
+        # the same cells on the same network: search only from the new sites, trails and opened venues
+        results.accessibility_after = update_accessibility(study, previous, after)
+    else:  # split by district: no snaps kept
+        results.accessibility_after = compute_accessibility(study, facilities=after, map_parts=map_parts)
     results.indicators_after = indicators.compute_indicators(
         results.accessibility_after.cells,
         after,

@@ -68,3 +68,31 @@ def random_grid(rng, size=14, spacing=80.0) -> WalkNetwork:
         if rng.random() < 0.9:  # one in ten is one-way
             graph.add_edge(nb, na, length=geom.length, geometry=geom.reverse(), highway="footway")
     return walk_network_from_graph(graph)
+
+
+def grid_study(
+    rng, *, size: int = 16, n_cells: int = 400, cell_m: float = 50.0, n_facilities: int = 18
+) -> tuple[WalkNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A :func:`random_grid` with square cells and facilities of three kinds placed at random (the first a park)."""
+    network = random_grid(rng, size=size)
+    lo, hi = network.node_xy.min(axis=0), network.node_xy.max(axis=0)
+    centres = rng.uniform(lo, hi, size=(n_cells, 2))
+    half = cell_m / 2
+    cells = gpd.GeoDataFrame(
+        {"cell_id": np.arange(len(centres)), "population": rng.uniform(10, 500, len(centres))},
+        geometry=shapely.box(centres[:, 0] - half, centres[:, 1] - half, centres[:, 0] + half, centres[:, 1] + half),
+        crs=CRS,
+    )
+    fac_xy = rng.uniform(lo, hi, size=(n_facilities, 2))
+    geoms = list(shapely.points(fac_xy))
+    geoms[0] = shapely.box(*(fac_xy[0] - 60), *(fac_xy[0] + 60))  # a park reached at its boundary
+    fac = gpd.GeoDataFrame(
+        {
+            "facility_id": [f"f{i:02d}" for i in rng.permutation(len(fac_xy))],
+            "kind": (["park", "fitness_path", "ball_court"] * n_facilities)[:n_facilities],
+            "area_m2": rng.uniform(100, 2000, len(fac_xy)),
+        },
+        geometry=geoms,
+        crs=CRS,
+    )
+    return network, cells, fac

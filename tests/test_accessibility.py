@@ -5,17 +5,15 @@ from __future__ import annotations
 import math
 import os
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _hand_graphs import CRS, X0, Y0, facilities, make_network, points, random_grid, square_cells
+from _hand_graphs import X0, Y0, facilities, grid_study, make_network, points, random_grid, square_cells
 
 from ordos_geo import accessibility as acc
 from ordos_geo import routing
 from ordos_geo._errors import InputDataError
-from ordos_geo.network import WalkNetwork
 
 # --------------------------------------------------------------------------------------------------
 # unreachable cells and facilities, ties across kinds
@@ -210,33 +208,9 @@ def test_no_facilities_everything_unreachable():
 # --------------------------------------------------------------------------------------------------
 
 
-def _grid_study(rng) -> tuple[WalkNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    network = random_grid(rng, size=16)
-    lo, hi = network.node_xy.min(axis=0), network.node_xy.max(axis=0)
-    centres = rng.uniform(lo, hi, size=(400, 2))
-    cells = gpd.GeoDataFrame(
-        {"cell_id": np.arange(len(centres)), "population": rng.uniform(10, 500, len(centres))},
-        geometry=shapely.box(centres[:, 0] - 25, centres[:, 1] - 25, centres[:, 0] + 25, centres[:, 1] + 25),
-        crs=CRS,
-    )
-    fac_xy = rng.uniform(lo, hi, size=(18, 2))
-    geoms = list(shapely.points(fac_xy))
-    geoms[0] = shapely.box(*(fac_xy[0] - 60), *(fac_xy[0] + 60))  # a park reached at its boundary
-    fac = gpd.GeoDataFrame(
-        {
-            "facility_id": [f"f{i:02d}" for i in rng.permutation(len(fac_xy))],
-            "kind": ["park", "fitness_path", "ball_court"] * 6,
-            "area_m2": rng.uniform(100, 2000, len(fac_xy)),
-        },
-        geometry=geoms,
-        crs=CRS,
-    )
-    return network, cells, fac
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_forked_children_give_identical_results(monkeypatch):
-    network, cells, fac = _grid_study(np.random.default_rng(11))
+    network, cells, fac = grid_study(np.random.default_rng(11))
     inline = acc.compute_accessibility(network, cells, fac, service_areas_by="none", progress=False)
     assert inline.timings_s["nearest_child"] == 0.0  # small input: everything in this process
 
@@ -265,7 +239,7 @@ def test_forked_children_give_identical_results(monkeypatch):
 
 
 def test_passing_snaps_gives_identical_results():
-    network, cells, fac = _grid_study(np.random.default_rng(3))
+    network, cells, fac = grid_study(np.random.default_rng(3))
     fac["open_to_public"] = [i % 5 != 2 for i in range(len(fac))]  # closed venues: the given snaps are subset
     first = acc.compute_accessibility(network, cells, fac, progress=False)
     assert first.cells_snapped is not None and first.cells_snapped.n_owners == len(cells)
@@ -298,7 +272,7 @@ def test_passing_snaps_gives_identical_results():
 
 
 def test_mismatched_snaps_are_one_clear_error():
-    network, cells, fac = _grid_study(np.random.default_rng(3))
+    network, cells, fac = grid_study(np.random.default_rng(3))
     first = acc.compute_accessibility(network, cells, fac, service_areas_by="none", progress=False)
     fewer = routing.snap_points(network, cells.iloc[:10], polygon_access="centroid")
     other_network = random_grid(np.random.default_rng(4), size=16)
@@ -336,7 +310,7 @@ def test_accessibility_options_mirror_the_config_and_equal_the_keywords():
         max_snap_distance_m=120.0,
     )
     assert acc.AccessibilityOptions() == acc.AccessibilityOptions.from_config(sample_config())  # same defaults
-    network, cells, fac = _grid_study(np.random.default_rng(5))
+    network, cells, fac = grid_study(np.random.default_rng(5))
     cells["district"] = np.where(cells.geometry.centroid.x < cells.geometry.centroid.x.median(), "west", "east")
     keywords = dict(thresholds_m=(250.0, 700.0), max_distance_m=1500.0, max_snap_distance_m=120.0)
     plain = acc.compute_accessibility(network, cells, fac, progress=False, **keywords)

@@ -19,7 +19,10 @@ buffered streets with the same result.
   ratio, walking service areas, underserved neighbourhoods;
 - :mod:`~ordos_geo.accessibility.stage`: :func:`compute_accessibility` in
   named steps and its :class:`AccessibilityResult`;
-- :mod:`~ordos_geo.accessibility.districts`: the stage split by district.
+- :mod:`~ordos_geo.accessibility.districts`: the stage split by district;
+- :mod:`~ordos_geo.accessibility.update`: :func:`update_accessibility`, an
+  earlier result with facilities added, removed or moved, searching only from
+  those that changed.
 """
 
 from ordos_geo._columns import covered_column, dist_column, distance_to_kinds, nearest_id_column, with_scenario
@@ -38,6 +41,7 @@ from ordos_geo.accessibility.measures import (
     underserved_neighbourhoods,
 )
 from ordos_geo.accessibility.stage import AccessibilityOptions, AccessibilityResult, compute_accessibility
+from ordos_geo.accessibility.update import update_accessibility
 from ordos_geo.routing import SnappedPoints, nearest_facility, od_distances, snap_points
 
 __all__ = [
@@ -62,5 +66,6 @@ __all__ = [
     "service_areas",
     "snap_points",
     "underserved_neighbourhoods",
+    "update_accessibility",
     "with_scenario",
 ]

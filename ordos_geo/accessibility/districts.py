@@ -137,7 +137,9 @@ def district_parts(
 
 def district_part_cells(part: DistrictPart) -> gpd.GeoDataFrame:
     """Accessibility of one part's own cells (a picklable task for a process pool or a Dask cluster)."""
-    result = compute_accessibility(part.network, part.cells, part.facilities, **part.options, service_areas_by="none")
+    result = compute_accessibility(
+        part.network, part.cells, part.facilities, **{**part.options, "service_areas_by": "none"}
+    )
     return result.cells[part.own]
 
 

@@ -82,6 +82,22 @@ class AccessibilityResult:
         again. ``None`` after a run split by district.
     facilities_snapped : SnappedPoints or None
         The access points of the analysed facilities (rows of ``facilities``).
+    catchment_pairs : pandas.DataFrame or None
+        ``origin`` (row of ``cells``), ``destination`` (row of
+        ``facilities``) and ``distance_m`` of every pair within
+        ``catchment_m``, from which the E2SFCA ratio and the opportunities
+        come. ``None`` after a run split by district.
+    cell_columns : tuple of str
+        The columns of the input cells (the first columns of ``cells``).
+    scenario_venues : mapping
+        Filled by :func:`ordos_geo.pipeline.compute_accessibility`: per
+        scenario (``evenings``, ``winter``) the venues it adds to the analysed
+        ones and each cell's walking metres to the nearest of them, as
+        ``(facilities, distance_m)``; an update redoes the scenario columns
+        from them.
+
+    The searches and snaps kept here let :func:`~ordos_geo.accessibility.update_accessibility`
+    add, remove or move facilities without searching from the others again.
     """
 
     cells: gpd.GeoDataFrame
@@ -92,6 +108,9 @@ class AccessibilityResult:
     timings_s: dict = field(default_factory=dict)
     cells_snapped: SnappedPoints | None = None
     facilities_snapped: SnappedPoints | None = None
+    catchment_pairs: pd.DataFrame | None = None
+    cell_columns: tuple[str, ...] = ()
+    scenario_venues: Mapping[str, tuple[gpd.GeoDataFrame, np.ndarray]] = field(default_factory=dict)
 
 
 def _validate_facilities(facilities: gpd.GeoDataFrame) -> None:
@@ -298,6 +317,45 @@ def _add_e2sfca_columns(
     population = out["population"].to_numpy(dtype=float)
     out["e2sfca_m2_per_capita"] = e2sfca(od, population, supply, steps=e2sfca_steps)
     out[f"opportunities_{round(catchment)}m"] = np.bincount(od["origin"].to_numpy(), minlength=len(out))
+
+
+def _cells_table(
+    cells: gpd.GeoDataFrame,
+    orig: SnappedPoints,
+    fac: gpd.GeoDataFrame,
+    ids: np.ndarray,
+    per_kind: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    od: pd.DataFrame,
+    parameters: Mapping[str, Any],
+    laps: _Laps,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, gpd.GeoDataFrame]:
+    """The cells with every output column, the distance to any kind and the underserved neighbourhoods.
+
+    From the per-kind nearest facilities and the catchment pairs; the laps
+    ``coverage_e2sfca`` and ``underserved`` are taken.
+    """
+    out = cells.copy()
+    out["snap_distance_m"] = orig.owner_snap_distance_m()
+    out["reachable"] = orig.owner_reachable()
+    catchment = parameters["catchment_m"]
+    true_any = _add_nearest_columns(
+        out,
+        per_kind,
+        parameters["kinds"],
+        ids,
+        thresholds=parameters["thresholds_m"],
+        service=parameters["service_distance_m"],
+        catchment=catchment,
+        walk_speed_kmh=parameters["walk_speed_kmh"],
+    )
+    _add_e2sfca_columns(out, fac, od, e2sfca_steps=parameters["e2sfca_steps"], catchment=catchment)
+    laps.lap("coverage_e2sfca")
+    underserved_mask = ~(true_any <= parameters["underserved_threshold_m"])
+    out["underserved"] = underserved_mask
+    neighbourhoods, cell_nb = underserved_neighbourhoods(out, underserved_mask)
+    out["neighbourhood_id"] = cell_nb
+    laps.lap("underserved")
+    return out, true_any, neighbourhoods
 
 
 def _facility_service_areas(
@@ -548,29 +606,27 @@ def compute_accessibility(
     laps.timings["nearest_child"] = child_s
     laps.timings["catchment_pairs"] = pairs_s
     laps.lap("nearest")
-    out = cells.copy()
-    out["snap_distance_m"] = orig.owner_snap_distance_m()
-    out["reachable"] = orig.owner_reachable()
-    true_any = _add_nearest_columns(
-        out,
-        per_kind,
-        kind_names,
-        ids,
-        thresholds=thresholds,
-        service=service,
-        catchment=catchment,
-        walk_speed_kmh=walk_speed_kmh,
-    )
-    _add_e2sfca_columns(out, fac, od, e2sfca_steps=e2sfca_steps, catchment=catchment)
-    laps.lap("coverage_e2sfca")
+    parameters = {
+        "thresholds_m": thresholds,
+        "max_distance_m": limit,
+        "walk_speed_kmh": walk_speed_kmh,
+        "max_snap_distance_m": max_snap_distance_m,
+        "kinds": list(kind_names),
+        "catchment_m": catchment,
+        "e2sfca_steps": [tuple(s) for s in e2sfca_steps],
+        "underserved_threshold_m": underserved_threshold_m,
+        "public_only": public_only,
+        # the rest of the call, so that update_accessibility can repeat it
+        "kinds_requested": None if kinds is None else [str(k) for k in kinds],
+        "service_distance_m": service,
+        "service_areas_by": service_areas_by,
+        "service_area_buffer_m": service_area_buffer_m,
+        "access_spacing_m": access_spacing_m,
+    }
+    out, true_any, neighbourhoods = _cells_table(cells, orig, fac, ids, per_kind, od, parameters, laps)
     # the catchment pairs were found while the child searched: count them under coverage_e2sfca
     laps.timings["nearest"] -= pairs_s
     laps.timings["coverage_e2sfca"] += pairs_s
-    underserved_mask = ~(true_any <= underserved_threshold_m)
-    out["underserved"] = underserved_mask
-    neighbourhoods, cell_nb = underserved_neighbourhoods(out, underserved_mask)
-    out["neighbourhood_id"] = cell_nb
-    laps.lap("underserved")
     areas = _facility_service_areas(
         network,
         index,
@@ -597,17 +653,6 @@ def compute_accessibility(
         100.0 * population[true_any <= underserved_threshold_m].sum() / max(population.sum(), 1e-12),
         underserved_threshold_m,
     )
-    parameters = {
-        "thresholds_m": thresholds,
-        "max_distance_m": limit,
-        "walk_speed_kmh": walk_speed_kmh,
-        "max_snap_distance_m": max_snap_distance_m,
-        "kinds": list(kind_names),
-        "catchment_m": catchment,
-        "e2sfca_steps": [tuple(s) for s in e2sfca_steps],
-        "underserved_threshold_m": underserved_threshold_m,
-        "public_only": public_only,
-    }
     return AccessibilityResult(
         cells=out,
         underserved=neighbourhoods,
@@ -617,4 +662,6 @@ def compute_accessibility(
         timings_s=laps.timings,
         cells_snapped=orig,
         facilities_snapped=dest,
+        catchment_pairs=od,
+        cell_columns=tuple(cells.columns),
     )

@@ -1,0 +1,221 @@
+"""update_accessibility against a full compute_accessibility run on the new facility table: every column equal."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from _hand_graphs import CRS, X0, Y0, facilities, grid_study, make_network, square_cells
+from geopandas.testing import assert_geodataframe_equal
+
+from ordos_geo import accessibility as acc
+from ordos_geo._errors import InputDataError
+from ordos_geo.network import WalkNetwork
+
+
+def assert_same_result(update: acc.AccessibilityResult, full: acc.AccessibilityResult) -> None:
+    """Every column of the cells, the neighbourhoods, the service areas and the facility table; floats to 1e-9 m."""
+    a, b = update.cells, full.cells
+    assert list(a.columns) == list(b.columns)
+    for column in a.columns:
+        x, y = a[column], b[column]
+        if column == a.geometry.name:
+            assert x.geom_equals_exact(y, tolerance=0).all()
+        elif pd.api.types.is_float_dtype(y):
+            np.testing.assert_allclose(x.to_numpy(dtype=float), y.to_numpy(dtype=float), rtol=1e-12, atol=1e-9)
+        else:
+            assert x.tolist() == y.tolist(), column
+    assert_geodataframe_equal(update.underserved, full.underserved, check_less_precise=True)
+    assert_geodataframe_equal(update.service_areas, full.service_areas)
+    assert_geodataframe_equal(update.facilities, full.facilities)
+    key = ["origin", "destination"]
+    pa = update.catchment_pairs.sort_values(key).reset_index(drop=True)
+    pb = full.catchment_pairs.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(pa[key], pb[key])
+    np.testing.assert_allclose(pa["distance_m"], pb["distance_m"], rtol=0, atol=1e-9)
+    assert update.parameters == full.parameters
+
+
+def _grid_study(seed: int) -> tuple[WalkNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    network, cells, fac = grid_study(np.random.default_rng(seed), size=12, n_cells=300, cell_m=40.0, n_facilities=12)
+    return network, cells, fac.assign(open_to_public=[True] * 11 + [False])
+
+
+def _new_rows(network: WalkNetwork, seed: int, n: int, kinds: list[str], prefix: str) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    lo, hi = network.node_xy.min(axis=0), network.node_xy.max(axis=0)
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": [f"{prefix}{i}" for i in range(n)],
+            "kind": kinds,
+            "area_m2": rng.uniform(100, 2000, n),
+            "open_to_public": True,
+        },
+        geometry=shapely.points(rng.uniform(lo, hi, size=(n, 2))),
+        crs=CRS,
+    )
+
+
+def test_update_equals_a_full_run_after_adding_removing_and_moving():
+    network, cells, fac = _grid_study(3)
+    before = acc.compute_accessibility(network, cells, fac, progress=False)
+    moved = fac.iloc[[4]].copy()
+    moved["geometry"] = moved.geometry.translate(150.0, -90.0)
+    added = _new_rows(network, 9, 4, ["park", "ball_court", "gymnasium", "fitness_path"], "n")
+    # the nearest facility of some cells is removed, one is moved, one opens to the public, a kind is new
+    kept = fac.drop(index=[1, 4, 6])
+    kept.loc[11, "open_to_public"] = True
+    new = pd.concat([kept, moved, added], ignore_index=True)
+    lost = set(fac["facility_id"].iloc[[1, 6]])
+    assert lost & set(before.cells["nearest_id_any"].dropna())
+    update = acc.update_accessibility(network, before, new, progress=False)
+    full = acc.compute_accessibility(network, cells, new, progress=False)
+    assert_same_result(update, full)
+    assert "dist_m_gymnasium" in update.cells.columns
+    assert (update.cells["nearest_id_any"] == "n0").any() and not update.cells["nearest_id_any"].isin(lost).any()
+
+
+def test_update_from_nothing_and_to_nothing_of_a_kind():
+    network, cells, fac = _grid_study(5)
+    parks = fac[fac["kind"] == "park"]
+    before = acc.compute_accessibility(network, cells, fac.iloc[:0], progress=False)
+    assert np.isinf(before.cells["dist_m_any"]).all()
+    for new in (parks, fac, fac[fac["kind"] != "park"]):
+        update = acc.update_accessibility(network, before, new, progress=False)
+        assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False))
+        before = update
+    assert "dist_m_park" not in before.cells.columns
+
+
+def test_update_breaks_ties_like_a_full_run():
+    # a cell at the middle of a 200 m street: venues at either end are both 100 m away
+    network = make_network({1: (0, 0), 2: (100, 0), 3: (200, 0)}, [(1, 2, False), (2, 3, False)])
+    cells = square_cells([(100, 5), (30, 5)])
+    west = facilities([(0, 0)], ["m"], kinds=["park"], area_m2=[500.0])
+    before = acc.compute_accessibility(network, cells, west, progress=False)
+    for new_id, expected in (("a", "a"), ("z", "m")):
+        east = facilities([(200, 0)], [new_id], kinds=["park"], area_m2=[500.0])
+        new = pd.concat([west, east], ignore_index=True)
+        update = acc.update_accessibility(network, before, new, progress=False)
+        assert update.cells["nearest_id_any"].iloc[0] == expected
+        assert update.cells["dist_m_any"].iloc[0] == pytest.approx(100.0)
+        assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False))
+
+
+def test_update_with_a_venue_on_a_street_island():
+    # two components: the main street and an island street 1 km away; cells on both
+    nodes = {1: (0, 0), 2: (300, 0), 3: (0, 1000), 4: (300, 1000)}
+    network = make_network(nodes, [(1, 2, False), (3, 4, False)])
+    cells = square_cells([(50, 5), (250, 5), (150, 995)])
+    fac = facilities([(100, 0)], ["main"], kinds=["park"], area_m2=[900.0])
+    before = acc.compute_accessibility(network, cells, fac, progress=False)
+    assert np.isinf(before.cells["dist_m_any"].iloc[2])
+    island = facilities([(200, 1000)], ["isle"], kinds=["park"], area_m2=[400.0])
+    new = pd.concat([fac, island], ignore_index=True)
+    update = acc.update_accessibility(network, before, new, progress=False)
+    assert update.cells["dist_m_any"].tolist() == pytest.approx([50.0, 150.0, 50.0])
+    assert update.cells["nearest_id_any"].tolist() == ["main", "main", "isle"]
+    assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False))
+    # closing the island's venue leaves its cell unreachable again
+    back = acc.update_accessibility(network, update, fac, progress=False)
+    assert_same_result(back, before)
+
+
+def test_update_keeps_the_kinds_and_options_of_the_earlier_run():
+    network, cells, fac = _grid_study(8)
+    options = dict(thresholds_m=(200, 400), kinds=["park", "gymnasium"], catchment_m=600.0, service_areas_by="none")
+    before = acc.compute_accessibility(network, cells, fac, progress=False, **options)
+    added = _new_rows(network, 2, 3, ["gymnasium", "park", "fitness_path"], "g")
+    new = pd.concat([fac.iloc[2:], added], ignore_index=True)
+    update = acc.update_accessibility(network, before, new, progress=False)
+    assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False, **options))
+    assert "dist_m_fitness_path" not in update.cells.columns
+
+
+def test_update_needs_a_result_with_snaps():
+    network, cells, fac = _grid_study(1)
+    split = acc.compute_accessibility_by_district(
+        network, cells.assign(district="a"), fac, service_areas_by="none", progress=False
+    )
+    with pytest.raises(InputDataError, match="run compute_accessibility instead"):
+        acc.update_accessibility(network, split, fac)
+    before = acc.compute_accessibility(network, cells, fac, service_areas_by="none", progress=False)
+    with pytest.raises(InputDataError, match="duplicated"):
+        acc.update_accessibility(network, before, pd.concat([fac, fac.iloc[:1]], ignore_index=True))
+
+
+def test_points_farther_than_the_snap_limit_stay_unreachable():
+    network = make_network({1: (0, 0), 2: (100, 0)}, [(1, 2, False)])
+    cells = square_cells([(50, 5)])
+    fac = facilities([(10, 0)], ["a"], area_m2=[1.0])
+    before = acc.compute_accessibility(network, cells, fac, progress=False)
+    far = gpd.GeoDataFrame(
+        {"facility_id": ["far"], "kind": ["park"], "area_m2": [5.0]},
+        geometry=[shapely.Point(X0 + 50, Y0 + 900)],
+        crs=CRS,
+    )
+    new = pd.concat([fac, far], ignore_index=True)
+    update = acc.update_accessibility(network, before, new, progress=False)
+    assert update.facilities["reachable"].tolist() == [True, False]
+    assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False))
+
+
+def test_update_on_the_sample_equals_a_full_run():
+    from ordos_geo import pipeline
+
+    study = pipeline.load_study()
+    fac = study.facilities
+    before = acc.compute_accessibility(study.network, study.cells, fac, service_areas_by="none", progress=False)
+    busiest = before.cells["nearest_id_any"].value_counts().index[:3]
+    moved = fac[fac["facility_id"].isin(busiest[:1])].copy()
+    moved["geometry"] = moved.geometry.translate(400.0, 250.0)
+    extra = fac.iloc[:4].copy()
+    extra["facility_id"] = [f"new-{i}" for i in range(4)]
+    extra["geometry"] = extra.geometry.translate(-300.0, 500.0)
+    new = pd.concat([fac[~fac["facility_id"].isin(busiest)], moved, extra], ignore_index=True)
+    update = acc.update_accessibility(study.network, before, new, progress=False)
+    full = acc.compute_accessibility(study.network, study.cells, new, service_areas_by="none", progress=False)
+    assert_same_result(update, full)
+    changed = update.cells["dist_m_any"].to_numpy() != before.cells["dist_m_any"].to_numpy()
+    assert changed.sum() > 100
+
+
+def test_pipeline_update_redoes_the_evening_and_winter_scenarios(tmp_path):
+    from _grid_study import write_grid_study
+
+    from ordos_geo import pipeline
+    from ordos_geo.config import StudyConfig
+
+    study = pipeline.load_study(
+        StudyConfig.from_toml(write_grid_study(tmp_path, name="scen", n=10, n_facilities=12, seed=4)), use_cache=False
+    )
+    fac = study.facilities.assign(public_access="full", indoor=False)
+    schools = np.flatnonzero(fac["kind"].eq("school_venue").to_numpy())
+    fac.loc[fac.index[schools[0]], ["public_access", "indoor"]] = ["after_school", True]
+    before = pipeline.compute_accessibility(study, facilities=fac)
+    # a school hall open in the evenings where the evenings' walk is longest, a gymnasium where winter's is
+    farthest = {
+        s: study.cells.geometry.centroid.iloc[before.cells[f"dist_m_{s}"].argmax()] for s in ("evenings", "winter")
+    }
+    hall = fac.iloc[[schools[1]]].assign(facility_id="hall", public_access="after_school", indoor=True)
+    hall["geometry"] = [farthest["evenings"]]
+    gym = fac.iloc[[0]].assign(facility_id="gym", kind="gymnasium", indoor=True)
+    gym["geometry"] = [farthest["winter"]]
+    steps = [
+        pd.concat([fac, hall, gym], ignore_index=True),  # the evenings and winter gain a hall, winter a gymnasium
+        pd.concat([fac.drop(index=fac.index[schools[0]]), hall], ignore_index=True),  # the evenings lose a hall
+        fac,
+    ]
+    previous = before
+    for new in steps:
+        update = pipeline.update_accessibility(study, previous, new)
+        full = pipeline.compute_accessibility(study, facilities=new)
+        assert_same_result(update, full)
+        assert {"dist_m_evenings", "covered_500m_evenings", "dist_m_winter"} <= set(update.cells.columns)
+        previous = update
+    gained = steps[0]
+    first = pipeline.update_accessibility(study, before, gained).cells
+    assert (first["dist_m_evenings"] < before.cells["dist_m_evenings"]).any()
+    assert (first["dist_m_winter"] < before.cells["dist_m_winter"]).any()
