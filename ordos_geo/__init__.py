@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ordos_geo import sample as sample
     from ordos_geo import siting as siting
     from ordos_geo import trails as trails
+    from ordos_geo import what_if as what_if
 
 _SUBMODULES = (
     "accessibility",
@@ -57,6 +58,7 @@ _SUBMODULES = (
     "sample",
     "siting",
     "trails",
+    "what_if",
 )
 
 __all__ = [

@@ -44,6 +44,7 @@ __all__ = [
     "run_study",
     "siting_rules",
     "split_population_60plus",
+    "study_indicators",
     "study_summary",
     "update_accessibility",
     "write_results",
@@ -123,6 +124,18 @@ class StudyResults:
     summary: dict[str, Any] = field(default_factory=dict)
     written: dict[str, Path] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
+
+    def what_if(self, *, add: Any = None, remove: Any = (), base: str | None = None) -> Any:
+        """The indicators and scorecard after adding, moving or closing venues: :func:`ordos_geo.what_if.what_if`.
+
+        Examples
+        --------
+        >>> results = analyse_study(load_study())  # doctest: +SKIP
+        >>> results.what_if(remove=["F012"]).indicators  # doctest: +SKIP
+        """
+        from ordos_geo.what_if import what_if
+
+        return what_if(self, add=add, remove=remove, base=base)  # type: ignore[arg-type]
 
 
 def assign_districts(gdf: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -993,15 +1006,35 @@ def _outside_reach(cells: gpd.GeoDataFrame) -> dict[str, float]:
 def _run_accessibility(results: StudyResults, map_parts: Callable | None) -> None:
     study = results.study
     results.accessibility = compute_accessibility(study, map_parts=map_parts)
-    results.indicators = indicators.compute_indicators(
-        results.accessibility.cells,
-        study.facilities,
-        boundaries=study.boundaries,
-        thresholds_m=study.config.thresholds_m,
-        trail_width_m=study.config.trail_width_m,
-        age_distance_m=study.config.age_distance_m,
-    )
+    results.indicators = study_indicators(study, results.accessibility.cells, study.facilities)
     results.scorecard = indicators.scorecard(results.indicators, study.facilities, planner_values=study.planner_targets)
+
+
+def study_indicators(study: Study, cells: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The plan indicators of a study's cells and venues, with the study's tiers, trail width and age distance.
+
+    Parameters
+    ----------
+    study : Study
+    cells : geopandas.GeoDataFrame
+        Cells with the accessibility columns (``AccessibilityResult.cells``).
+    facilities : geopandas.GeoDataFrame
+        Every venue.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`ordos_geo.indicators.compute_indicators`.
+    """
+    cfg = study.config
+    return indicators.compute_indicators(
+        cells,
+        facilities,
+        boundaries=study.boundaries,
+        thresholds_m=cfg.thresholds_m,
+        trail_width_m=cfg.trail_width_m,
+        age_distance_m=cfg.age_distance_m,
+    )
 
 
 def _run_siting(results: StudyResults) -> None:
@@ -1205,14 +1238,7 @@ def _run_after_plan(results: StudyResults, map_parts: Callable | None) -> None:
         results.accessibility_after = update_accessibility(study, previous, after)
     else:  # split by district: no snaps kept
         results.accessibility_after = compute_accessibility(study, facilities=after, map_parts=map_parts)
-    results.indicators_after = indicators.compute_indicators(
-        results.accessibility_after.cells,
-        after,
-        boundaries=study.boundaries,
-        thresholds_m=study.config.thresholds_m,
-        trail_width_m=study.config.trail_width_m,
-        age_distance_m=study.config.age_distance_m,
-    )
+    results.indicators_after = study_indicators(study, results.accessibility_after.cells, after)
     new_counts = _new_counts(results)
     results.scorecard_after = indicators.scorecard(
         results.indicators_after, after, new_counts=new_counts, planner_values=study.planner_targets

@@ -27,7 +27,7 @@ def assert_same_result(update: acc.AccessibilityResult, full: acc.AccessibilityR
             np.testing.assert_allclose(x.to_numpy(dtype=float), y.to_numpy(dtype=float), rtol=1e-12, atol=1e-9)
         else:
             assert x.tolist() == y.tolist(), column
-    assert_geodataframe_equal(update.underserved, full.underserved, check_less_precise=True)
+    assert_geodataframe_equal(update.underserved, full.underserved)
     assert_geodataframe_equal(update.service_areas, full.service_areas)
     assert_geodataframe_equal(update.facilities, full.facilities)
     key = ["origin", "destination"]
@@ -75,6 +75,29 @@ def test_update_equals_a_full_run_after_adding_removing_and_moving():
     assert_same_result(update, full)
     assert "dist_m_gymnasium" in update.cells.columns
     assert (update.cells["nearest_id_any"] == "n0").any() and not update.cells["nearest_id_any"].isin(lost).any()
+
+
+def test_only_the_neighbourhoods_that_change_are_redone_and_all_are_ranked_again():
+    network, cells, fac = _grid_study(6)
+    cells = pd.concat([cells, cells.assign(geometry=cells.geometry.translate(20.0, 20.0))], ignore_index=True)
+    cells["cell_id"] = np.arange(len(cells))
+    options = dict(underserved_threshold_m=250.0, service_areas_by="none", progress=False)
+    before = acc.compute_accessibility(network, cells, fac, **options)
+    assert len(before.underserved) >= 8
+    worst = before.underserved.iloc[0]
+    court = _new_rows(network, 1, 1, ["ball_court"], "c").assign(
+        geometry=[shapely.Point(worst.centroid_x, worst.centroid_y)]
+    )
+    closed = before.cells["nearest_id_any"].value_counts().index[0]
+    for new in (pd.concat([fac, court], ignore_index=True), fac[fac["facility_id"] != closed]):
+        update = acc.update_accessibility(network, before, new, progress=False)
+        full = acc.compute_accessibility(network, cells, new, **options)
+        assert_same_result(update, full)
+        assert not update.cells["underserved"].equals(before.cells["underserved"])
+        kept = set(map(shapely.to_wkb, update.underserved.geometry)) & set(
+            map(shapely.to_wkb, before.underserved.geometry)
+        )
+        assert 0 < len(kept) < len(full.underserved)
 
 
 def test_update_from_nothing_and_to_nothing_of_a_kind():

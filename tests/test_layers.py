@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "pipeline": 6,
     "batch": 6,
     "fetch": 6,
+    "what_if": 6,
     "cli": 7,
 }
 

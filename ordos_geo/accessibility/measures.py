@@ -359,12 +359,33 @@ def underserved_neighbourhoods(
         ``neighbourhood_id`` of each cell, 0 where the cell is not underserved.
     """
     mask = np.asarray(underserved, dtype=bool)
-    cell_nb = np.zeros(len(cells), dtype=np.int64)
-    columns = ["neighbourhood_id", "population", "n_cells", "district", "centroid_x", "centroid_y"]
     rows = np.flatnonzero(mask)
+    return _ranked_neighbourhoods(cells, [_touching_groups(cells, rows)])
+
+
+#: Columns of the underserved-neighbourhood table (before the geometry).
+_NEIGHBOURHOOD_COLUMNS = ["neighbourhood_id", "population", "n_cells", "district", "centroid_x", "centroid_y"]
+
+
+def _touching_groups(cells: gpd.GeoDataFrame, rows: np.ndarray) -> dict[str, Any]:
+    """Groups of touching cells among ``rows`` (ascending): the columns of their table, their rows and first row.
+
+    Groups are numbered by their first row, as :func:`scipy.sparse.csgraph.connected_components`
+    numbers them; each figure sums its cells in row order.
+    """
     if len(rows) == 0:
-        empty = gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=cells.crs)
-        return empty, cell_nb
+        empty = np.empty(0)
+        return {
+            "population": empty,
+            "n_cells": np.empty(0, np.int64),
+            "district": np.empty(0, dtype=object),
+            "centroid_x": empty,
+            "centroid_y": empty,
+            "geometry": np.empty(0, dtype=object),
+            "first_row": np.empty(0, np.int64),
+            "rows": rows,
+            "label": np.empty(0, np.int64),
+        }
     geoms = np.asarray(cells.geometry.values, dtype=object)[rows]
     tree = shapely.STRtree(geoms)
     a, b = tree.query(geoms, predicate="intersects")
@@ -392,21 +413,68 @@ def underserved_neighbourhoods(
         district = np.full(n_lab, None, dtype=object)
     order = np.argsort(label, kind="stable")
     splits = np.flatnonzero(np.diff(label[order])) + 1
-    polygons = [shapely.union_all(geoms[chunk]) for chunk in np.split(order, splits)]
-    rank = np.lexsort((cx, -pop))  # most populous first, position as a stable tie-break
-    ids = np.empty(n_lab, dtype=np.int64)
-    ids[rank] = np.arange(1, n_lab + 1)
-    cell_nb[rows] = ids[label]
+    chunks = np.split(order, splits)
+    polygons = np.empty(n_lab, dtype=object)
+    polygons[:] = [shapely.union_all(geoms[chunk]) for chunk in chunks]
+    return {
+        "population": pop,
+        "n_cells": count,
+        "district": district,
+        "centroid_x": cx,
+        "centroid_y": cy,
+        "geometry": polygons,
+        "first_row": np.array([rows[chunk[0]] for chunk in chunks], dtype=np.int64),
+        "rows": rows,
+        "label": label,
+    }
+
+
+def _ranked_neighbourhoods(
+    cells: gpd.GeoDataFrame, parts: list[dict[str, Any]], kept: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """The neighbourhood table and each cell's id from groups of touching cells (:func:`_touching_groups`).
+
+    Groups are ranked by population, then by ``centroid_x``, then by their
+    first row. ``kept`` gives, for groups taken over from an earlier table
+    (the first part), each cell's old id and the old id of each group.
+    """
+    cell_nb = np.zeros(len(cells), dtype=np.int64)
+    names = ["population", "n_cells", "district", "centroid_x", "centroid_y", "geometry", "first_row"]
+    merged = {name: np.concatenate([part[name] for part in parts]) for name in names}
+    if len(merged["first_row"]) == 0:
+        empty = gpd.GeoDataFrame({c: [] for c in _NEIGHBOURHOOD_COLUMNS}, geometry=[], crs=cells.crs)
+        return empty, cell_nb
+    by_first = np.argsort(merged["first_row"], kind="stable")
+    merged = {name: values[by_first] for name, values in merged.items()}
+    pop, cx = merged["population"], merged["centroid_x"]
+    rank = np.lexsort((cx, -pop))  # most populous first, first row as a stable tie-break
+    ids = np.empty(len(pop), dtype=np.int64)
+    ids[rank] = np.arange(1, len(pop) + 1)
+    id_of_group = np.empty(len(pop), dtype=np.int64)
+    id_of_group[by_first] = ids
+    start = 0
+    if kept is not None:
+        old_ids_of_cells, old_ids = kept
+        n_kept = len(old_ids)
+        lookup = np.zeros(int(old_ids.max(initial=0)) + 1, dtype=np.int64)
+        lookup[old_ids] = id_of_group[:n_kept]
+        on = old_ids_of_cells > 0
+        cell_nb[on] = lookup[old_ids_of_cells[on]]
+        start = n_kept
+    for part in parts[1 if kept is not None else 0 :]:
+        n = len(part["first_row"])
+        cell_nb[part["rows"]] = id_of_group[start : start + n][part["label"]]
+        start += n
     table = gpd.GeoDataFrame(
         {
             "neighbourhood_id": ids[rank],
             "population": pop[rank],
-            "n_cells": count[rank],
-            "district": district[rank],
+            "n_cells": merged["n_cells"][rank],
+            "district": merged["district"][rank],
             "centroid_x": cx[rank],
-            "centroid_y": cy[rank],
+            "centroid_y": merged["centroid_y"][rank],
         },
-        geometry=[polygons[i] for i in rank],
+        geometry=list(merged["geometry"][rank]),
         crs=cells.crs,
     )
     return table, cell_nb

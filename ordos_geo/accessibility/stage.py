@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -89,6 +89,9 @@ class AccessibilityResult:
         come. ``None`` after a run split by district.
     cell_columns : tuple of str
         The columns of the input cells (the first columns of ``cells``).
+    nearest_rows : mapping
+        Per kind, the row of ``facilities`` nearest to each cell (-1 where
+        none is within ``max_distance_m``): ``nearest_id_<kind>`` as positions.
     scenario_venues : mapping
         Filled by :func:`ordos_geo.pipeline.compute_accessibility`: per
         scenario (``evenings``, ``winter``) the venues it adds to the analysed
@@ -110,6 +113,7 @@ class AccessibilityResult:
     facilities_snapped: SnappedPoints | None = None
     catchment_pairs: pd.DataFrame | None = None
     cell_columns: tuple[str, ...] = ()
+    nearest_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
     scenario_venues: Mapping[str, tuple[gpd.GeoDataFrame, np.ndarray]] = field(default_factory=dict)
 
 
@@ -270,19 +274,25 @@ def _add_nearest_columns(
     service: Mapping[str, float],
     catchment: float,
     walk_speed_kmh: float,
+    reuse: Mapping[str, pd.Series] | None = None,
 ) -> np.ndarray:
-    """Add the nearest-facility, walking-minute and coverage columns to ``out``; return the distance to any kind."""
+    """Add the nearest-facility, walking-minute and coverage columns to ``out``; return the distance to any kind.
+
+    ``reuse`` holds per-kind columns known to be unchanged (an update), taken as they are.
+    """
+    reuse = reuse or {}
     n_cells = len(out)
     best_any = np.full(n_cells, np.inf)
     true_any = np.full(n_cells, np.inf)
     group_any = np.full(n_cells, -1, dtype=np.int64)
     covered_service = np.zeros(n_cells, dtype=bool)
-    kind_columns: dict[str, np.ndarray] = {}
+    kind_columns: dict[str, Any] = {}
     for kind in kind_names:
         perturbed, true, group = per_kind[kind]
         # the origin points are the cells, one each, in order
-        kind_columns[dist_column(kind)] = true
-        kind_columns[nearest_id_column(kind)] = _facility_of(ids, group)
+        kind_columns[dist_column(kind)] = reuse.get(dist_column(kind), true)
+        name = nearest_id_column(kind)
+        kind_columns[name] = reuse[name] if name in reuse else _facility_of(ids, group)
         better = perturbed < best_any
         best_any[better], true_any[better], group_any[better] = perturbed[better], true[better], group[better]
         covered_service |= true <= service.get(kind, catchment)
@@ -328,11 +338,16 @@ def _cells_table(
     od: pd.DataFrame,
     parameters: Mapping[str, Any],
     laps: _Laps,
+    *,
+    reuse: Mapping[str, pd.Series] | None = None,
+    neighbourhoods: Callable[[gpd.GeoDataFrame, np.ndarray], tuple[gpd.GeoDataFrame, np.ndarray]] | None = None,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, gpd.GeoDataFrame]:
     """The cells with every output column, the distance to any kind and the underserved neighbourhoods.
 
     From the per-kind nearest facilities and the catchment pairs; the laps
-    ``coverage_e2sfca`` and ``underserved`` are taken.
+    ``coverage_e2sfca`` and ``underserved`` are taken. An update passes the
+    per-kind columns it keeps (``reuse``) and its own ``neighbourhoods``
+    (default :func:`underserved_neighbourhoods`).
     """
     out = cells.copy()
     out["snap_distance_m"] = orig.owner_snap_distance_m()
@@ -347,15 +362,16 @@ def _cells_table(
         service=parameters["service_distance_m"],
         catchment=catchment,
         walk_speed_kmh=parameters["walk_speed_kmh"],
+        reuse=reuse,
     )
     _add_e2sfca_columns(out, fac, od, e2sfca_steps=parameters["e2sfca_steps"], catchment=catchment)
     laps.lap("coverage_e2sfca")
     underserved_mask = ~(true_any <= parameters["underserved_threshold_m"])
     out["underserved"] = underserved_mask
-    neighbourhoods, cell_nb = underserved_neighbourhoods(out, underserved_mask)
+    table, cell_nb = (neighbourhoods or underserved_neighbourhoods)(out, underserved_mask)
     out["neighbourhood_id"] = cell_nb
     laps.lap("underserved")
-    return out, true_any, neighbourhoods
+    return out, true_any, table
 
 
 def _facility_service_areas(
@@ -664,4 +680,5 @@ def compute_accessibility(
         facilities_snapped=dest,
         catchment_pairs=od,
         cell_columns=tuple(cells.columns),
+        nearest_rows={kind: arrays[2] for kind, arrays in per_kind.items()},
     )

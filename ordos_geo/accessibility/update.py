@@ -39,7 +39,7 @@ import shapely
 from ordos_geo import settings
 from ordos_geo._columns import dist_column, nearest_id_column
 from ordos_geo._errors import InputDataError
-from ordos_geo.accessibility.measures import _service_area_rows
+from ordos_geo.accessibility.measures import _ranked_neighbourhoods, _service_area_rows, _touching_groups
 from ordos_geo.accessibility.stage import (
     AccessibilityResult,
     _analysed_rows,
@@ -157,16 +157,15 @@ def update_accessibility(
     dest = _merged_snaps(previous.facilities_snapped, new_of_old, added_snaps, added, len(fac))
     laps.lap("snapping")
 
-    rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable") if len(ids) else np.empty(0, np.int64)
-    per_kind = _nearest_update(
+    per_kind, unchanged = _nearest_update(
         index,
         cells_snapped,
-        previous.cells,
+        previous,
+        new_of_old,
         dest,
         added_snaps,
         added,
         ids,
-        rank,
         kind_of_fac,
         kind_names,
         limit=opts["max_distance_m"],
@@ -175,7 +174,19 @@ def update_accessibility(
     od = _pairs_update(index, cells_snapped, previous.catchment_pairs, new_of_old, added_snaps, added, opts)
     parameters = {**opts, "kinds": list(kind_names)}
     cells = previous.cells[list(previous.cell_columns)]
-    out, _, neighbourhoods = _cells_table(cells, cells_snapped, fac, ids, per_kind, od, parameters, laps)
+    reuse = {name: previous.cells[name] for kind in unchanged for name in (dist_column(kind), nearest_id_column(kind))}
+    out, _, neighbourhoods = _cells_table(
+        cells,
+        cells_snapped,
+        fac,
+        ids,
+        per_kind,
+        od,
+        parameters,
+        laps,
+        reuse=reuse,
+        neighbourhoods=lambda cells, mask: _neighbourhoods_update(previous, cells, mask),
+    )
     areas = _service_areas_update(index, previous.service_areas, fac, ids, new_of_old, added_snaps, added, opts)
     laps.lap("service_areas")
     logger.info(
@@ -196,6 +207,7 @@ def update_accessibility(
         facilities_snapped=dest,
         catchment_pairs=od,
         cell_columns=previous.cell_columns,
+        nearest_rows={kind: arrays[2] for kind, arrays in per_kind.items()},
     )
 
 
@@ -207,6 +219,7 @@ def _check_previous(previous: AccessibilityResult) -> None:
         or previous.catchment_pairs is None
         or missing
         or not previous.cell_columns
+        or set(previous.nearest_rows) != set(previous.parameters.get("kinds", ()))
     ):
         msg = (
             "update_accessibility: the earlier result keeps no snaps, catchment pairs or options "
@@ -281,43 +294,42 @@ def _merged_snaps(
 def _nearest_update(
     index: _NetworkIndex,
     orig: SnappedPoints,
-    old_cells: gpd.GeoDataFrame,
+    previous: AccessibilityResult,
+    new_of_old: np.ndarray,
     dest: SnappedPoints,
     added_snaps: SnappedPoints,
     added: np.ndarray,
     ids: np.ndarray,
-    rank: np.ndarray,
     kind_of_fac: np.ndarray,
     kind_names: Sequence[str],
     *,
     limit: float,
-) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], set[str]]:
     """Per kind: perturbed distance, true distance and nearest facility (row of the new table) of each cell.
 
-    The perturbation is the one a full run on the new table uses (it depends on
+    Also the kinds whose distances and nearest ids did not change. The
+    perturbation is the one a full run on the new table uses (it depends on
     every facility id), so the earlier distances are re-perturbed with it.
     """
     n_cells = orig.n_owners
+    rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable") if len(ids) else np.empty(0, np.int64)
     penalty = (rank + 1) * (_TIE_BUDGET_M / max(len(ids), 1))
-    kept_ids = np.isin(np.arange(len(ids)), added, invert=True)
-    kept_position = pd.Index(ids[kept_ids])
-    kept_rows = np.flatnonzero(kept_ids)
     per_kind: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    unchanged: set[str] = set()
     redo: list[int] = []
     for k, kind in enumerate(kind_names):
-        if dist_column(kind) not in old_cells.columns:
+        old_group = previous.nearest_rows.get(kind)
+        if old_group is None:
             per_kind[kind] = (np.full(n_cells, np.inf), np.full(n_cells, np.inf), np.full(n_cells, -1, np.int64))
             continue
-        true = old_cells[dist_column(kind)].to_numpy(dtype=float).copy()
-        near = old_cells[nearest_id_column(kind)].to_numpy(dtype=object)
-        had = pd.notna(near)
-        slot = kept_position.get_indexer(np.where(had, near, "").astype(str))
-        group = np.where(had & (slot >= 0), kept_rows[np.maximum(slot, 0)], -1)
-        if (had & (group < 0)).any():
-            redo.append(k)  # some cells lost their nearest facility of this kind
+        group = np.where(old_group >= 0, new_of_old[np.maximum(old_group, 0)], -1)
+        if ((old_group >= 0) & (group < 0)).any():  # some cells lost their nearest facility of this kind
+            redo.append(k)
             continue
+        true = previous.cells[dist_column(kind)].to_numpy(dtype=float)
         perturbed = np.where(group >= 0, true + penalty[np.maximum(group, 0)], np.inf)
-        per_kind[kind] = (perturbed, true, group)
+        per_kind[kind] = (perturbed, true.copy(), group)
+        unchanged.add(kind)
     added_kinds = sorted({int(k) for k in kind_of_fac[added]} - set(redo))
     if added_kinds:
         search = _NearestSearch(index, orig, added_snaps, added, rank, kind_of_fac, limit)
@@ -326,14 +338,16 @@ def _nearest_update(
             search.kind(k, best, true, group)
             old_best, old_true, old_group = per_kind[kind_names[k]]
             nearer = best < old_best
-            old_best[nearer], old_true[nearer], old_group[nearer] = best[nearer], true[nearer], group[nearer]
+            if nearer.any():
+                unchanged.discard(kind_names[k])
+                old_best[nearer], old_true[nearer], old_group[nearer] = best[nearer], true[nearer], group[nearer]
     if redo:
         search = _NearestSearch(index, orig, dest, np.arange(len(ids)), rank, kind_of_fac, limit)
         for k in redo:
             arrays = (np.empty(n_cells), np.empty(n_cells), np.empty(n_cells, dtype=np.int64))
             search.kind(k, *arrays)
             per_kind[kind_names[k]] = arrays
-    return {kind: per_kind[kind] for kind in kind_names}
+    return {kind: per_kind[kind] for kind in kind_names}, unchanged
 
 
 def _pairs_update(
@@ -402,3 +416,41 @@ def _service_areas_update(
     order = np.lexsort((frame["_row"].to_numpy(), frame["threshold_m"].to_numpy()))
     frame = frame.iloc[order].drop(columns="_row").reset_index(drop=True)
     return gpd.GeoDataFrame(frame, geometry=list(geometry[order]), crs=old_areas.crs)
+
+
+def _neighbourhoods_update(
+    previous: AccessibilityResult, cells: gpd.GeoDataFrame, mask: np.ndarray
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """The underserved neighbourhoods for a new mask: only groups that lose or touch a changed cell are redone."""
+    old_mask = previous.cells["underserved"].to_numpy(dtype=bool)
+    old_nb = previous.cells["neighbourhood_id"].to_numpy(dtype=np.int64)
+    old_table = previous.underserved
+    if np.array_equal(mask, old_mask):
+        return old_table.copy(), old_nb.copy()
+    geoms = np.asarray(cells.geometry.values, dtype=object)
+    affected = set(np.unique(old_nb[old_mask & ~mask]).tolist())
+    gained = np.flatnonzero(mask & ~old_mask)
+    if len(gained):
+        still = np.flatnonzero(old_mask & mask)
+        hit, _ = shapely.STRtree(geoms[gained]).query(geoms[still], predicate="intersects")
+        affected |= set(np.unique(old_nb[still[hit]]).tolist())
+    affected.discard(0)
+    redone = np.array(sorted(affected), dtype=np.int64)
+    region = mask & (np.isin(old_nb, redone) | ~old_mask)
+    fresh = _touching_groups(cells, np.flatnonzero(region))
+    keep = old_table[~old_table["neighbourhood_id"].isin(redone)]
+    kept_ids = keep["neighbourhood_id"].to_numpy(dtype=np.int64)
+    on = np.flatnonzero(old_nb > 0)
+    first = np.full(int(old_nb.max(initial=0)) + 1, len(cells), dtype=np.int64)
+    np.minimum.at(first, old_nb[on], on)
+    kept = {
+        "population": keep["population"].to_numpy(dtype=float),
+        "n_cells": keep["n_cells"].to_numpy(dtype=np.int64),
+        "district": keep["district"].to_numpy(dtype=object),
+        "centroid_x": keep["centroid_x"].to_numpy(dtype=float),
+        "centroid_y": keep["centroid_y"].to_numpy(dtype=float),
+        "geometry": np.asarray(keep.geometry.values, dtype=object),
+        "first_row": first[kept_ids],
+    }
+    old_of_cells = np.where(np.isin(old_nb, kept_ids), old_nb, 0)
+    return _ranked_neighbourhoods(cells, [kept, fresh], kept=(old_of_cells, kept_ids))
