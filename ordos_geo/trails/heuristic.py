@@ -1038,6 +1038,7 @@ def solve_heuristic(
     first_pool = np.asarray(sorted(set(warm_start or [])) or usable.tolist(), dtype=np.int64)
     first_pool = first_pool[problem.usable()[first_pool]]
     best_value, best_snap = -1.0, []
+    trees: list[list[int]] = []
     firsts: list[tuple[str, Any]] = [
         ("seed", s) for s in _spread_seeds(search, first_pool, node_xy, spread_m / 2, max(n_starts, 1))
     ]
@@ -1045,16 +1046,25 @@ def solve_heuristic(
         firsts += [
             ("seed", s) for s in _spread_seeds(search, usable, node_xy, spread_m / 2, 1) if ("seed", s) not in firsts
         ]
-        firsts = [("tree", c) for c in _components(problem.seg_u, problem.seg_v, list(warm_start))] + firsts
+        trees = _components(problem.seg_u, problem.seg_v, list(warm_start))
+        firsts = [("tree", c) for c in trees] + firsts
+        trees.sort(key=lambda c: -float(problem.seg_len[c].sum()))
     for k in range(1, problem.max_trails + 1):
         if k > 1 and k * problem.min_len > problem.budget + 1e-9:
             break
-        for first in firsts if k == 1 else firsts[:2]:
-            if not _start_trails(search, first, k, usable, node_xy, spread_m):
-                continue
-            local_best, local_snap = _search_with_kicks(search, n_kicks)
-            if local_best > best_value + _EPS:
-                best_value, best_snap = local_best, local_snap
+        starts = firsts if k == 1 else firsts[:2]
+        if k > 1 and warm_start and len(trees) > 1:
+            starts = [*starts, ("trees", trees)]
+        for first in starts:
+            # The start from all the network plan's trees runs on its own random stream, so the others
+            # search exactly as without it.
+            state = search.rng.bit_generator.state if first[0] == "trees" else None
+            if _start_trails(search, first, k, usable, node_xy, spread_m):
+                local_best, local_snap = _search_with_kicks(search, n_kicks)
+                if local_best > best_value + _EPS:
+                    best_value, best_snap = local_best, local_snap
+            if state is not None:
+                search.rng.bit_generator.state = state
     search.restore(best_snap)
     if max_spur_m > 0:
         for t in range(len(search.trails)):
@@ -1068,6 +1078,10 @@ def _start_trails(
 ) -> bool:
     """Start ``k`` trails, the first from ``first`` (a seed segment or a tree), each improved as it starts.
 
+    ``first`` may also be ``("trees", trees)``: trail ``j`` starts from the
+    ``j``-th tree of the network plan (a seed when it has fewer trees or one
+    cannot start).
+
     Returns whether the search has trails to improve.
     """
     search.reset()
@@ -1077,8 +1091,12 @@ def _start_trails(
         started = None
         if j == 0 and first[0] == "tree":
             started = search.start_from_tree(first[1])
-        else:
-            seeds = [first[1]] if j == 0 else _spread_seeds(search, usable, node_xy, spread_m, 1 + j)
+        elif first[0] == "trees" and j < len(first[1]):  # trail j from the network plan's j-th tree
+            started = search.start_from_tree(first[1][j])
+        if started is None and not (j == 0 and first[0] == "tree"):
+            seeds = (
+                [first[1]] if j == 0 and first[0] == "seed" else _spread_seeds(search, usable, node_xy, spread_m, 1 + j)
+            )
             for s in seeds:
                 started = search.start_trail(s)
                 if started is not None:
