@@ -463,12 +463,12 @@ def _metric_crs(crs: Any) -> pyproj.CRS:
 def _target_crs(lon: np.ndarray, lat: np.ndarray, crs: Any) -> pyproj.CRS:
     if crs is not None:
         return _metric_crs(crs)
-    return metric_crs_for(gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326))
+    corners = gpd.points_from_xy([np.nanmin(lon), np.nanmax(lon)], [np.nanmin(lat), np.nanmax(lat)])
+    return metric_crs_for(gpd.GeoSeries(corners, crs=4326))  # it reads the bounds only
 
 
-def _project(lon: np.ndarray, lat: np.ndarray, target: pyproj.CRS) -> np.ndarray:
-    """Node coordinates in ``target`` (pyproj, longitude first, as geopandas' ``to_crs``)."""
-    transformer = pyproj.Transformer.from_crs(pyproj.CRS.from_epsg(4326), target, always_xy=True)
+def _project(lon: np.ndarray, lat: np.ndarray, transformer: pyproj.Transformer) -> np.ndarray:
+    """Coordinates in the transformer's target CRS (pyproj, longitude first, as geopandas' ``to_crs``)."""
     x, y = transformer.transform(lon, lat)
     return np.column_stack([x, y])
 
@@ -496,10 +496,11 @@ def _highway_column(simplified: _Simplified) -> np.ndarray:
 def _network_from_simplified(simplified: _Simplified, *, crs: Any, report: dict[str, Any]) -> WalkNetwork:
     """Project the simplified arrays (pyproj) and assemble the :class:`WalkNetwork` with its attribute columns."""
     target = _target_crs(simplified.lon, simplified.lat, crs)
-    node_xy = _project(simplified.lon, simplified.lat, target)
+    transformer = pyproj.Transformer.from_crs(pyproj.CRS.from_epsg(4326), target, always_xy=True)
+    node_xy = _project(simplified.lon, simplified.lat, transformer)
     geoms = shapely.from_ragged_array(
         shapely.GeometryType.LINESTRING,
-        _project(simplified.path_lon, simplified.path_lat, target),
+        _project(simplified.path_lon, simplified.path_lat, transformer),
         (simplified.path_offsets,),
     )
     n_records = len(simplified.records)

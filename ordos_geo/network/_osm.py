@@ -129,14 +129,17 @@ def _read_osm_pbf(path: Path) -> _OsmData:
                 refs = [int(n.ref) for n in way.nodes]
                 data.ways.append((int(way.id), refs, dict(way.tags)))
                 needed.update(refs)
-        for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
-            if node.id in needed:
-                location = node.location
-                data.lon[node.id] = location.lon if location.valid() else float("nan")
-                data.lat[node.id] = location.lat if location.valid() else float("nan")
+        nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(osmium.filter.IdFilter(needed))
+        for node in nodes:  # libosmium skips the nodes no kept way uses
+            node_id = node.id
+            location = node.location
+            valid = location.valid()
+            data.lon[node_id] = location.lon if valid else float("nan")
+            data.lat[node_id] = location.lat if valid else float("nan")
+            if len(node.tags):
                 useful = {tag.k: tag.v for tag in node.tags if tag.k in useful_node_tags}
                 if useful:
-                    data.node_tags[node.id] = useful
+                    data.node_tags[node_id] = useful
     except RuntimeError as error:  # libosmium's errors: not a PBF, truncated, bad compression
         msg = f"{path}: cannot read this PBF extract ({error}); check it is a complete .osm.pbf file"
         raise InputDataError(msg) from error
@@ -360,8 +363,9 @@ def _classify_ways(data: _OsmData) -> tuple[list[_Way], list[_Way], list[_Way], 
                 areas.append(way)
                 continue
         (roads if verdict == "sidewalk_separate" else lines).append(way)
-    lookup = {(data.lon[n], data.lat[n]): n for way in lines + areas + roads for piece in way.pieces for n in piece}
-    if data.relations:
+    lookup: dict[tuple[float, float], int] = {}  # node by coordinates, for the multipolygons' rings only
+    if polygons:
+        lookup = {(data.lon[n], data.lat[n]): n for way in lines + areas + roads for piece in way.pieces for n in piece}
         for _way_id, refs, _ in data.ways:
             lookup.update({(data.lon[n], data.lat[n]): n for n in refs if n in data.lon})
     for rel_id, polygon, tags in polygons:

@@ -296,28 +296,26 @@ def _encode_records(records: list[dict[str, Any]], prefix: str) -> dict[str, np.
     items ``offsets[r]:offsets[r + 1]``), ``_list`` (the value is a list), ``_kind`` (type of each item)
     and ``_text`` / ``_text_offsets`` (the items as UTF-8).
     """
-    keys = list(dict.fromkeys(key for record in records for key in record))
-    out: dict[str, np.ndarray] = {f"{prefix}_keys": np.array(keys, dtype=str)}
-    for i, key in enumerate(keys):
-        sizes: list[int] = []
-        is_list: list[bool] = []
-        kinds: list[int] = []
-        texts: list[bytes] = []
-        for record in records:
-            if key not in record:
-                sizes.append(0)
-                is_list.append(False)
-                continue
-            value = record[key]
+    columns: dict[str, tuple[list[int], list[int], list[bool], list[int], list[bytes]]] = {}
+    for row, record in enumerate(records):
+        for key, value in record.items():  # one pass; records without attributes cost nothing
+            rows, sizes, is_list, kinds, texts = columns.setdefault(key, ([], [], [], [], []))
             items = value if isinstance(value, list) else [value]
+            rows.append(row)
             sizes.append(len(items))
             is_list.append(isinstance(value, list))
             for item in items:
                 kind, text = _encode_item(item)
                 kinds.append(kind)
                 texts.append(text)
-        out[f"{prefix}_{i}_offsets"] = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
-        out[f"{prefix}_{i}_list"] = np.array(is_list, dtype=bool)
+    out: dict[str, np.ndarray] = {f"{prefix}_keys": np.array(list(columns), dtype=str)}
+    for i, (rows, sizes, is_list, kinds, texts) in enumerate(columns.values()):
+        counts = np.zeros(len(records), dtype=np.int64)
+        counts[rows] = sizes
+        listed = np.zeros(len(records), dtype=bool)
+        listed[rows] = is_list
+        out[f"{prefix}_{i}_offsets"] = np.concatenate([[0], np.cumsum(counts)])
+        out[f"{prefix}_{i}_list"] = listed
         out[f"{prefix}_{i}_kind"] = np.array(kinds, dtype=np.int8)
         out[f"{prefix}_{i}_text_offsets"] = np.concatenate([[0], np.cumsum([len(t) for t in texts], dtype=np.int64)])
         out[f"{prefix}_{i}_text"] = np.frombuffer(b"".join(texts), dtype=np.uint8)

@@ -49,6 +49,7 @@ outside its largest strongly connected part (``nodes_not_strongly_connected``).
 
 from __future__ import annotations
 
+import functools
 import re
 
 import shapely
@@ -97,11 +98,16 @@ _FILTER_CLAUSE = re.compile(r'\["(?P<key>[^"]+)"(?:(?P<op>!?~|=)"(?P<value>[^"]*
 _EXTRA_WAY_TAGS = ("foot", "footway", "sidewalk", "surface", "lit", "oneway:foot")
 
 
+@functools.cache
+def _value_set(values: str) -> frozenset[str]:
+    return frozenset(values.split("|"))
+
+
 def _matches(tags: dict[str, str], key: str, values: str | None) -> bool:
     value = tags.get(key)
     if values is None:
         return value is None
-    return value is not None and value in values.split("|")
+    return value is not None and value in _value_set(values)
 
 
 def walk_rule(tags: dict[str, str], *, closed: bool = False) -> tuple[str, str]:
