@@ -539,6 +539,12 @@ def compute_accessibility(
     and ``covered_<t>m_<scenario>`` to the cells
     (:func:`ordos_geo.accessibility.with_scenario`).
 
+    Service-area polygons are drawn per venue on networks of at most
+    :data:`ordos_geo.accessibility.stage.SERVICE_AREAS_AUTO_MAX_NODES` nodes
+    (``service_areas_by="auto"``); on a larger city they would take longer
+    than the rest of the stage, and the cells' distance classes show the
+    same tiers.
+
     With ``[accessibility] split_by_district`` the cells are computed district
     by district on buffered streets and merged
     (:func:`ordos_geo.accessibility.compute_accessibility_by_district`): the
@@ -566,13 +572,14 @@ def compute_accessibility(
     options = accessibility.AccessibilityOptions.from_config(cfg)
     facilities = study.facilities if facilities is None else facilities
     all_day, venues = _scenario_split(facilities, cfg)
+    # service areas per venue on small networks only: on a city they would dominate the stage
     if cfg.split_by_district:
         result = accessibility.compute_accessibility_by_district(
-            study.network, study.cells, all_day, map_parts=map_parts or map, options=options
+            study.network, study.cells, all_day, map_parts=map_parts or map, options=options, service_areas_by="auto"
         )
     else:
         result = accessibility.compute_accessibility(
-            study.network, study.cells, all_day, cells_snapped=cells_snapped, options=options
+            study.network, study.cells, all_day, cells_snapped=cells_snapped, options=options, service_areas_by="auto"
         )
     distances = {name: _nearest_distance(study, frame, result.cells_snapped) for name, frame in venues.items()}
     return _with_scenarios(study, result, venues, distances)

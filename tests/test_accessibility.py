@@ -139,6 +139,24 @@ def test_service_area_follows_streets_not_hull():
     assert big.area < 2 * (1000 + 200) * 100
 
 
+def test_service_areas_auto_draws_them_on_small_networks_only(monkeypatch, caplog):
+    from ordos_geo.accessibility import stage
+
+    network, cells, fac = grid_study(np.random.default_rng(2), size=8, n_cells=60, n_facilities=4)
+    drawn = acc.compute_accessibility(network, cells, fac, progress=False)
+    auto = acc.compute_accessibility(network, cells, fac, service_areas_by="auto", progress=False)
+    assert len(drawn.service_areas) == 12
+    pd.testing.assert_frame_equal(auto.service_areas, drawn.service_areas)
+    monkeypatch.setattr(stage, "SERVICE_AREAS_AUTO_MAX_NODES", network.n_nodes - 1)
+    with caplog.at_level("INFO", logger="ordos_geo.accessibility.stage"):
+        large = acc.compute_accessibility(network, cells, fac, service_areas_by="auto", progress=False)
+    assert large.service_areas.empty and large.parameters["service_areas_by"] == "none"
+    assert "no service-area polygons on a network of 64 nodes" in caplog.text
+    pd.testing.assert_frame_equal(large.cells, drawn.cells)
+    with pytest.raises(InputDataError, match="service_areas_by must be"):
+        acc.compute_accessibility(network, cells, fac, service_areas_by="street")
+
+
 def test_underserved_neighbourhoods_grouping_and_rank():
     network = make_network({1: (0, 0), 2: (3000, 0)}, [(1, 2, False)])
     fac = facilities([(0, 0)], ["f"], area_m2=[100.0], open_to_public=[True])

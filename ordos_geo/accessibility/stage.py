@@ -43,6 +43,12 @@ logger = logging.getLogger(__name__)
 #: Share of the kinds whose nearest search runs in the child while the parent finds the catchment pairs.
 _NEAREST_CHILD_SHARE = 1.0
 
+#: Largest network (nodes) on which ``service_areas_by="auto"`` draws a service area per facility. Each
+#: polygon dissolves the buffered streets within reach of one facility, so their cost grows with venues x
+#: reach, not with the city: on a 100k-node city with 669 venues they took 97 s against 6 s for the rest
+#: of the stage. The cells' distance classes show the same tiers at any size.
+SERVICE_AREAS_AUTO_MAX_NODES = 20_000
+
 
 @dataclass(frozen=True, eq=False)
 class AccessibilityResult:
@@ -393,6 +399,24 @@ def _facility_service_areas(
     return gpd.GeoDataFrame({"facility_id": [], "kind": [], "threshold_m": []}, geometry=[], crs=network.crs)
 
 
+def _service_areas_by(how: str, network: WalkNetwork) -> Literal["facility", "none"]:
+    """``"facility"`` or ``"none"``: ``"auto"`` resolved by the size of the network."""
+    if how == "auto":
+        if network.n_nodes <= SERVICE_AREAS_AUTO_MAX_NODES:
+            return "facility"
+        logger.info(
+            "accessibility: no service-area polygons on a network of %s nodes (more than %s; they would take "
+            "longer than the rest of the stage); draw some with ordos_geo.accessibility.service_areas",
+            f"{network.n_nodes:,}",
+            f"{SERVICE_AREAS_AUTO_MAX_NODES:,}",
+        )
+        return "none"
+    if how not in ("facility", "none"):
+        msg = f"service_areas_by must be 'facility', 'none' or 'auto', got {how!r}"
+        raise InputDataError(msg)
+    return "facility" if how == "facility" else "none"
+
+
 def _facility_table(fac: gpd.GeoDataFrame, dest: SnappedPoints) -> gpd.GeoDataFrame:
     """The analysed facilities with ``n_access_points``, ``snap_distance_m`` and ``reachable``."""
     fac_out = fac.copy()
@@ -493,7 +517,7 @@ def compute_accessibility(
     e2sfca_steps: Sequence[tuple[float, float]] = DEFAULT_E2SFCA_STEPS,
     underserved_threshold_m: float = DEFAULT_CATCHMENT_M,
     public_only: bool = True,
-    service_areas_by: Literal["facility", "none"] = "facility",
+    service_areas_by: Literal["facility", "none", "auto"] = "facility",
     service_area_buffer_m: float = 50.0,
     access_spacing_m: float = 50.0,
     progress: bool | None = None,
@@ -538,8 +562,12 @@ def compute_accessibility(
     public_only : bool, default True
         Leave out facilities with ``open_to_public`` False (closed school
         venues): residents cannot use them.
-    service_areas_by : {"facility", "none"}, default "facility"
-        One service-area polygon per facility and threshold, or none.
+    service_areas_by : {"facility", "none", "auto"}, default "facility"
+        One service-area polygon per facility and threshold, or none;
+        ``"auto"``: per facility on networks of at most
+        :data:`SERVICE_AREAS_AUTO_MAX_NODES` nodes, none on larger ones (one
+        log line says so; :func:`~ordos_geo.accessibility.service_areas`
+        draws them for chosen facilities).
     service_area_buffer_m : float, default 50
         Band around reachable streets forming the service area.
     access_spacing_m : float, default 50
@@ -590,6 +618,7 @@ def compute_accessibility(
     _validate_cells(cells)
     _validate_facilities(facilities)
     thresholds = _coverage_thresholds(thresholds_m, thresholds_min, walk_speed_kmh)
+    service_areas_by = _service_areas_by(service_areas_by, network)
     limit = _check_distance(max_distance_m, "max_distance_m")
     catchment = _check_distance(catchment_m, "catchment_m")
     service = dict(settings.KIND_SERVICE_DISTANCE_M if service_distance_m is None else service_distance_m)
