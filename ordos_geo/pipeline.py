@@ -138,7 +138,9 @@ class StudyResults:
         return what_if(self, add=add, remove=remove, base=base)  # type: ignore[arg-type]
 
 
-def assign_districts(gdf: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+def assign_districts(
+    gdf: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None, *, points: np.ndarray | None = None
+) -> gpd.GeoDataFrame:
     """Fill the ``district`` column from the district polygon holding each feature.
 
     Features are located by a representative point (inside polygons). Rows that
@@ -151,6 +153,9 @@ def assign_districts(gdf: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None)
     boundaries : geopandas.GeoDataFrame or None
         Boundaries with ``name_en`` and ``level``; only ``level == "district"``
         rows are used (all rows when there is no ``level`` column).
+    points : numpy.ndarray, optional
+        The features' representative points (``shapely.point_on_surface``), when
+        already at hand: a million cells take seconds to compute them.
 
     Returns
     -------
@@ -167,8 +172,10 @@ def assign_districts(gdf: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None)
         districts = districts[districts["level"] == "district"]
     if districts.empty:
         return out
-    points = gpd.GeoDataFrame(geometry=out.geometry.representative_point(), index=out.index, crs=out.crs)
-    joined = gpd.sjoin(points, districts[["name_en", "geometry"]], how="left", predicate="within")
+    if points is None:
+        points = shapely.point_on_surface(out.geometry.to_numpy())
+    located_at = gpd.GeoDataFrame(geometry=points, index=out.index, crs=out.crs)
+    joined = gpd.sjoin(located_at, districts[["name_en", "geometry"]], how="left", predicate="within")
     located = joined.loc[~joined.index.duplicated(keep="first"), "name_en"].reindex(out.index)
     missing = out["district"].isna() | (out["district"].astype(str).str.strip() == "")
     out.loc[missing, "district"] = located[missing]
@@ -187,7 +194,7 @@ def _with_population_60plus(cells: gpd.GeoDataFrame, path: Path, *, study_area: 
     Parameters
     ----------
     cells : geopandas.GeoDataFrame
-        Population cells read from a raster (:func:`ordos_geo.io.read_population`), EPSG:4326.
+        Population cells read from a raster (:func:`ordos_geo.io.read_population`), in any CRS.
     path : pathlib.Path
         GeoTIFF of residents aged 60+ per cell, e.g. ``population_60plus.tif`` from ``ordos-geo fetch``.
     study_area : optional
@@ -210,13 +217,17 @@ def _with_population_60plus(cells: gpd.GeoDataFrame, path: Path, *, study_area: 
             "population GeoTIFF (or leave it out: the boundaries' share_60plus splits the residents)"
         )
         raise InputDataError(msg)
-    older = io.read_population(path, study_area=study_area).to_crs(cells.crs)
+    older = io.read_population(path, study_area=study_area, crs=cells.crs)
+    tolerance = 1e-7 if cells.crs.is_geographic else 0.01  # degrees, or metres (about the same 1 cm)
     by_id = older.drop_duplicates("cell_id").set_index("cell_id")
     matched = cells["cell_id"].isin(by_id.index).to_numpy()
     corners = shapely.bounds(cells.geometry.to_numpy()[matched])
     same = np.all(
         np.isclose(
-            corners, shapely.bounds(by_id.loc[cells["cell_id"][matched], "geometry"].to_numpy()), rtol=0.0, atol=1e-7
+            corners,
+            shapely.bounds(by_id.loc[cells["cell_id"][matched], "geometry"].to_numpy()),
+            rtol=0.0,
+            atol=tolerance,
         ),
         axis=1,
     )
@@ -332,6 +343,7 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         coordinate_system=config.population_coordinates,
         residential=lambda: _residential_land(config.network),
         grid_crs=network.crs,
+        crs=network.crs,  # a raster's cells are made in the network's CRS: no second reprojection
     )
     population_input = {
         "file": config.population.name,
@@ -357,11 +369,13 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
     facilities = _concat_facilities(frames, [s.path.name for s in config.facilities])
 
     crs = network.crs
-    cells = cells.to_crs(crs)
+    if not cells.crs.equals(crs):
+        cells = cells.to_crs(crs)
     facilities = facilities.to_crs(crs)
     notes: list[str] = []
     _check_population_density(cells, config)
-    _check_network_covers(network, cells, config, notes)
+    points = shapely.point_on_surface(cells.geometry.to_numpy())  # where each cell is: streets and districts
+    _check_network_covers(network, cells, points, config, notes)
     if boundaries is not None:
         boundaries = boundaries.to_crs(crs)
         facilities = _leave_out_outside(
@@ -375,7 +389,7 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
             facilities, shapely.buffer(hull, config.max_distance_m), "outside the walk network's extent", config, notes
         )
     if boundaries is not None:
-        cells = assign_districts(cells, boundaries)
+        cells = assign_districts(cells, boundaries, points=points)
         facilities = assign_districts(facilities, boundaries)
         cells = split_population_60plus(cells, boundaries)
     elif "district" not in cells.columns:
@@ -427,10 +441,11 @@ def _check_population_density(cells: gpd.GeoDataFrame, config: StudyConfig) -> N
         raise InputDataError(msg)
 
 
-def _check_network_covers(network: WalkNetwork, cells: gpd.GeoDataFrame, config: StudyConfig, notes: list[str]) -> None:
-    """Measure the residents farther than the snap distance from every street; stop when most are."""
+def _check_network_covers(
+    network: WalkNetwork, cells: gpd.GeoDataFrame, points: np.ndarray, config: StudyConfig, notes: list[str]
+) -> None:
+    """Measure the residents farther than the snap distance from every street (``points`` inside the cells)."""
     snap = config.max_snap_distance_m
-    points = shapely.point_on_surface(cells.geometry.to_numpy())
     near = _near_network(network, points, snap)
     population = cells["population"].to_numpy(float)
     total = population.sum()

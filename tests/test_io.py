@@ -16,7 +16,7 @@ import pyproj
 import pytest
 import rasterio
 import shapely
-from rasterio.transform import from_origin
+from rasterio.transform import Affine, from_origin
 
 from ordos_geo import _osm_tags, io, settings
 from ordos_geo._errors import ConfigError, InputDataError, InputFileNotFoundError, OutputError
@@ -504,6 +504,30 @@ def test_population_raster_in_projected_crs(tmp_path: Path) -> None:
     back = cells.to_crs(32649)
     assert back.area.to_numpy() == pytest.approx([10_000.0] * 4, rel=1e-6)  # 100 m x 100 m cells
     assert back.geometry.iloc[3].bounds == pytest.approx((500_100, 4_399_800, 500_200, 4_399_900), abs=1e-3)
+
+
+def test_population_raster_cells_made_in_the_asked_crs(tmp_path: Path) -> None:
+    """crs=: each cell corner is computed once and projected; same cells as reading in WGS-84 and projecting."""
+    rng = np.random.default_rng(5)
+    array = np.where(rng.random((40, 60)) < 0.7, rng.uniform(1, 50, (40, 60)), 0.0).astype("float32")
+    array[3, :] = -99999.0
+    turned = Affine(1 / 1200, 1 / 12000, LON0, 1 / 15000, -1 / 1200, LAT0)  # a rotated, sheared grid
+    for transform in (None, turned):
+        path = write_raster(tmp_path / "grid.tif", array, transform=transform)
+        wgs84 = io.read_population(path)
+        utm = io.read_population(path, crs=32649)
+        assert utm.crs.to_epsg() == 32649
+        assert utm["cell_id"].tolist() == wgs84["cell_id"].tolist()
+        assert utm["population"].tolist() == wgs84["population"].tolist()
+        expected = shapely.get_coordinates(wgs84.to_crs(32649).geometry.to_numpy())
+        assert shapely.get_coordinates(utm.geometry.to_numpy()) == pytest.approx(expected, abs=1e-6)
+        assert (shapely.get_num_coordinates(utm.geometry.to_numpy()) == 5).all()
+        # neighbouring cells share their corners exactly: the grid has no slivers or overlaps
+        assert utm.geometry.union_all().area == pytest.approx(utm.area.sum(), rel=1e-9)
+    # the study area is applied to the cell centres as before
+    area = gpd.GeoDataFrame(geometry=[shapely.box(LON0, LAT0 - 10 / 1200, LON0 + 10 / 1200, LAT0)], crs=4326)
+    inside = io.read_population(path, study_area=area, crs=32649)
+    assert inside["cell_id"].tolist() == io.read_population(path, study_area=area)["cell_id"].tolist()
 
 
 def test_population_nan_nodata_and_study_area(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from ordos_geo import settings
@@ -40,6 +41,7 @@ def read_population(
     residential: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame | None] | None = None,
     grid_crs: Any = None,
     grid_m: float = settings.POPULATION_GRID_M,
+    crs: Any = 4326,
 ) -> gpd.GeoDataFrame:
     """Read population in the forms planners hold it into populated cells.
 
@@ -81,11 +83,15 @@ def read_population(
         Metric CRS of the grid (default: :func:`ordos_geo._crs.metric_crs_for`).
     grid_m : float
         Grid cell size in metres (default 100).
+    crs : pyproj.CRS, str or int
+        CRS of the cells returned (default WGS-84). A raster's cells are made
+        in it straight away: each corner shared by neighbouring cells is
+        transformed once, a fraction of reprojecting the cells afterwards.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326, one row per populated cell (population > 0): ``cell_id``
+        In ``crs`` (default EPSG:4326), one row per populated cell (population > 0): ``cell_id``
         (int, unique: ``row * width + col`` of a raster cell; ``row * 10**7 +
         col`` of a grid cell of the polygon form, counted from the CRS origin;
         for points the ``cell_id`` column if present and unique, else the row
@@ -112,7 +118,7 @@ def read_population(
     file = check_input_file(path, what="population", suffixes=_RASTER_SUFFIXES + _VECTOR_SUFFIXES + _TABLE_SUFFIXES)
     if file.name.lower().endswith(_RASTER_SUFFIXES):
         extra: Mapping[str, float] = {}
-        cells, form = _population_from_raster(file, study_area=study_area), "raster"
+        cells, form = _population_from_raster(file, study_area=study_area, crs=crs), "raster"
     else:
         frame = read_vector(
             file,
@@ -139,6 +145,8 @@ def read_population(
                 "with counts, or community/street polygons with counts)"
             )
             raise InputDataError(msg)
+        if not pyproj.CRS.from_user_input(crs).equals(cells.crs):
+            cells = cells.to_crs(crs)
     cells.attrs.update(population_form=form, **extra)
     logger.info(
         "%s: %s population, %s populated cells, %s people",
@@ -150,7 +158,7 @@ def read_population(
     return cells
 
 
-def _population_from_raster(file: Path, *, study_area: Any) -> gpd.GeoDataFrame:
+def _population_from_raster(file: Path, *, study_area: Any, crs: Any) -> gpd.GeoDataFrame:
     import rasterio
     import rasterio.windows
 
@@ -191,7 +199,7 @@ def _population_from_raster(file: Path, *, study_area: Any) -> gpd.GeoDataFrame:
         col_offset = int(window.col_off) if window is not None else 0
         transform = dataset.transform
         width = dataset.width
-        crs = dataset.crs
+        crs_of_raster = dataset.crs
     data = np.asarray(values.data, dtype=float)
     valid = ~np.ma.getmaskarray(values)
     if dataset.nodata is not None and np.isnan(dataset.nodata):
@@ -207,27 +215,47 @@ def _population_from_raster(file: Path, *, study_area: Any) -> gpd.GeoDataFrame:
             f"{dataset.nodata}); check the raster covers the study area and its nodata value"
         )
         raise InputDataError(msg)
+    population = data[rows, cols]
     rows = rows + row_offset
     cols = cols + col_offset
-    population = data[rows - row_offset, cols - col_offset]
-    # cell corners through the affine transform (handles rotation), vectorised
-    corner_cols = cols[:, None] + np.array([0, 1, 1, 0, 0])[None, :]
-    corner_rows = rows[:, None] + np.array([0, 0, 1, 1, 0])[None, :]
-    xs = transform.a * corner_cols + transform.b * corner_rows + transform.c
-    ys = transform.d * corner_cols + transform.e * corner_rows + transform.f
-    polygons = shapely.polygons(np.stack([xs, ys], axis=-1))
-    cells = gpd.GeoDataFrame(
-        {"cell_id": rows.astype(np.int64) * width + cols.astype(np.int64), "population": population},
-        geometry=polygons,
-        crs=crs,
-    )
     if area is not None:
-        centres = shapely.points((xs[:, 0] + xs[:, 2]) / 2, (ys[:, 0] + ys[:, 2]) / 2)
-        cells = cells.loc[_inside_any(area, centres)].reset_index(drop=True)
-        if len(cells) == 0:
+        # cell centres through the affine transform, as the middle of two opposite corners
+        x0 = transform.a * cols + transform.b * rows + transform.c
+        y0 = transform.d * cols + transform.e * rows + transform.f
+        x2 = transform.a * (cols + 1) + transform.b * (rows + 1) + transform.c
+        y2 = transform.d * (cols + 1) + transform.e * (rows + 1) + transform.f
+        inside = _inside_any(area, shapely.points((x0 + x2) / 2, (y0 + y2) / 2))
+        if not inside.any():
             msg = f"{file}: no populated cell centre lies inside the study area; check the raster covers it"
             raise InputDataError(msg)
-    return cells.to_crs(4326)
+        rows, cols, population = rows[inside], cols[inside], population[inside]
+    return gpd.GeoDataFrame(
+        {"cell_id": rows.astype(np.int64) * width + cols.astype(np.int64), "population": population},
+        geometry=_cell_polygons(rows, cols, transform, crs_from=crs_of_raster, crs_to=crs),
+        crs=crs,
+    )
+
+
+def _cell_polygons(rows: np.ndarray, cols: np.ndarray, transform: Any, *, crs_from: Any, crs_to: Any) -> np.ndarray:
+    """The polygons of raster cells ``(rows, cols)`` in ``crs_to``: corners through the affine ``transform``.
+
+    A corner is shared by up to four cells: each is computed and transformed
+    once, then the rings are built in one call (``shapely.from_ragged_array``).
+    """
+    corner_cols = cols[:, None] + np.array([0, 1, 1, 0, 0])[None, :]
+    corner_rows = rows[:, None] + np.array([0, 0, 1, 1, 0])[None, :]
+    stride = int(cols.max()) + 2
+    corners, position = np.unique(corner_rows * stride + corner_cols, return_inverse=True)
+    corner_row, corner_col = np.divmod(corners, stride)
+    x = transform.a * corner_col + transform.b * corner_row + transform.c
+    y = transform.d * corner_col + transform.e * corner_row + transform.f
+    if not pyproj.CRS.from_user_input(crs_to).equals(pyproj.CRS.from_user_input(crs_from)):
+        x, y = pyproj.Transformer.from_crs(crs_from, crs_to, always_xy=True).transform(x, y)
+    coords = np.column_stack([np.asarray(x)[position.ravel()], np.asarray(y)[position.ravel()]])
+    n = len(rows)
+    return shapely.from_ragged_array(
+        shapely.GeometryType.POLYGON, coords, (np.arange(0, 5 * n + 1, 5), np.arange(n + 1))
+    )
 
 
 def _reject_bad_cells(file: Path, data: np.ndarray, valid: np.ndarray, row_offset: int, col_offset: int) -> None:
