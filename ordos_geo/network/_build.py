@@ -63,9 +63,11 @@ class _Simplified:
     v: np.ndarray
     key: np.ndarray
     length: np.ndarray
-    path_offsets: np.ndarray  # edge e runs through path_lon/lat[path_offsets[e]:path_offsets[e + 1]]
-    path_lon: np.ndarray
-    path_lat: np.ndarray
+    path_offsets: np.ndarray  # edge e runs through nodes path_nodes[path_offsets[e]:path_offsets[e + 1]]
+    path_nodes: np.ndarray  # positions in all_lon / all_lat (the nodes before simplification)
+    all_lon: np.ndarray
+    all_lat: np.ndarray
+    node_positions: np.ndarray  # each node's position in all_lon / all_lat
     seg_offsets: np.ndarray  # edge e is made of segments seg_*[seg_offsets[e]:seg_offsets[e + 1]]
     seg_record: np.ndarray
     seg_reverse: np.ndarray
@@ -391,8 +393,10 @@ def _simplify(segments: _Segments, length: np.ndarray) -> _Simplified:
         key=key[rows],
         length=row_length[rows],
         path_offsets=edge_path_offsets,
-        path_lon=segments.lon[edge_path_nodes],
-        path_lat=segments.lat[edge_path_nodes],
+        path_nodes=edge_path_nodes,
+        all_lon=segments.lon,
+        all_lat=segments.lat,
+        node_positions=node_order,
         seg_offsets=edge_seg_offsets,
         seg_record=segments.record[edge_segments],
         seg_reverse=segments.reverse[edge_segments],
@@ -497,10 +501,11 @@ def _network_from_simplified(simplified: _Simplified, *, crs: Any, report: dict[
     """Project the simplified arrays (pyproj) and assemble the :class:`WalkNetwork` with its attribute columns."""
     target = _target_crs(simplified.lon, simplified.lat, crs)
     transformer = pyproj.Transformer.from_crs(pyproj.CRS.from_epsg(4326), target, always_xy=True)
-    node_xy = _project(simplified.lon, simplified.lat, transformer)
+    all_xy = _project(simplified.all_lon, simplified.all_lat, transformer)  # each node once, then gathered
+    node_xy = all_xy[simplified.node_positions]
     geoms = shapely.from_ragged_array(
         shapely.GeometryType.LINESTRING,
-        _project(simplified.path_lon, simplified.path_lat, transformer),
+        all_xy[simplified.path_nodes],
         (simplified.path_offsets,),
     )
     n_records = len(simplified.records)
