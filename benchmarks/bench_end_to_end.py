@@ -1,9 +1,11 @@
 """Benchmark ``ordos-geo run`` end to end, from raw ``.osm.pbf`` files, beside the osmnx recipe.
 
-For each size the script writes a raw synthetic Ordos-like city into a
-temporary folder, the way a planner's inputs arrive:
+For each size the script writes a raw synthetic Ordos-like city, the way a
+planner's inputs arrive, into ``--cities-dir`` (default
+``/tmp/ordos_bench_cities``, one folder per size, seed and generator version,
+kept for the next run; ``--write-cities`` only writes them):
 
-- ``city.osm.pbf`` written with pyosmium's ``SimpleWriter`` (the ``osmium``
+- ``city.osm.pbf`` written with pyosmium's ``WriteHandler`` (the ``osmium``
   package): a perturbed street grid near Dongsheng (80 m blocks, 5 % of links
   missing, diagonal footways, main roads every 5th and 10th line) cut by an
   east-west river (a ``waterway=river`` line) crossed at four bridges only, a
@@ -16,9 +18,11 @@ temporary folder, the way a planner's inputs arrive:
   ``benchmarks/_synthetic.py``; ``districts.geojson``: two districts, north and
   south of the river.
 
-Then it runs ``python -m ordos_geo.cli -v run`` as a subprocess and reports the
-whole-process wall time, the time at which each progress line of the run
-appeared (read from its ``-v`` log as it is written), the peak resident memory
+The OSM file is built as OPL text and written by libosmium in one call. Then
+it runs ``python -m ordos_geo.cli -v run`` as a subprocess, in a fresh folder
+linking to the city's files, and reports the whole-process wall time, each
+stage's time (its ``<stage> done in <s> s`` line), the time at which each
+progress line of the run appeared (read from its ``-v`` log as it is written), the peak resident memory
 of the run (``ru_maxrss`` of the process from ``wait4``, and the largest sum
 over the process tree sampled every 0.2 s; a run whose tree passes
 ``--memory-limit-gb`` is stopped), and the size of ``coverage.html``. If
@@ -41,8 +45,8 @@ and ``render_html``, then headless Chromium) on that many cells with stand-in
 distances, without routing: the page size and drawing time of a 1M-node city
 in a minute instead of the whole run.
 
-Run:  .venv/bin/python benchmarks/bench_end_to_end.py [--sizes 100000 400000] [--map-cells 1360000]
-      [--run-args --no-siting --no-trails]
+Run:  .venv/bin/python benchmarks/bench_end_to_end.py [--sizes 100000 400000 1000000] [--map-cells 1360000]
+      [--cities-dir DIR] [--write-cities] [--run-args --no-siting --no-trails --no-maps]
 """
 
 from __future__ import annotations
