@@ -314,7 +314,8 @@ def _changed_cells(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> gpd.Geo
     for column in columns:
         a = before[column].to_numpy(dtype=float) if column in before else np.full(len(after), math.inf)
         b = after[column].to_numpy(dtype=float) if column in after else np.full(len(after), math.inf)
-        changed |= ~np.isclose(a, b, rtol=0.0, atol=1e-6, equal_nan=True)
+        with np.errstate(invalid="ignore"):
+            changed |= np.abs(a - b) > 1e-6  # inf - inf is NaN: unchanged
     any_d, any_id = dist_column("any"), nearest_id_column("any")
     keep = [c for c in ("cell_id", "district", "population") if c in after.columns]
     out = after.loc[changed, keep].copy()

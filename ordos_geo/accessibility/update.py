@@ -361,22 +361,25 @@ def _pairs_update(
 ) -> pd.DataFrame:
     """The catchment pairs of the new table: the unchanged facilities' earlier ones and the added ones' new ones."""
     assert old_od is not None
+    origin = old_od["origin"].to_numpy()
     destination = new_of_old[old_od["destination"].to_numpy()]
+    distance = old_od["distance_m"].to_numpy()
     keep = destination >= 0
-    parts = [
-        pd.DataFrame(
-            {
-                "origin": old_od["origin"].to_numpy()[keep],
-                "destination": destination[keep],
-                "distance_m": old_od["distance_m"].to_numpy()[keep],
-            }
-        )
-    ]
+    if not keep.all():
+        origin, destination, distance = origin[keep], destination[keep], distance[keep]
     if len(added):
         new = _pairs_within(index, orig, added_snaps, opts["catchment_m"], sort=False)
-        parts.append(new.assign(destination=added[new["destination"].to_numpy()]))
-    od = pd.concat(parts, ignore_index=True)
-    return od.astype({"origin": np.int64, "destination": np.int64, "distance_m": float})
+        origin = np.concatenate([origin, new["origin"].to_numpy()])
+        destination = np.concatenate([destination, added[new["destination"].to_numpy()]])
+        distance = np.concatenate([distance, new["distance_m"].to_numpy()])
+    return pd.DataFrame(
+        {
+            "origin": origin.astype(np.int64, copy=False),
+            "destination": destination.astype(np.int64, copy=False),
+            "distance_m": distance.astype(float, copy=False),
+        },
+        copy=False,
+    )
 
 
 def _service_areas_update(
