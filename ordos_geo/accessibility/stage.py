@@ -20,6 +20,7 @@ from ordos_geo._columns import (
     nearest_id_column,
 )
 from ordos_geo._errors import InputDataError
+from ordos_geo._options import resolve_options
 from ordos_geo.accessibility.measures import (
     DEFAULT_CATCHMENT_M,
     DEFAULT_E2SFCA_STEPS,
@@ -485,24 +486,8 @@ class AccessibilityOptions:
 
 
 def _with_options(options: AccessibilityOptions | None, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The four keywords from ``options`` when given (then the keywords must be left at their defaults)."""
-    if options is None:
-        return dict(given)
-    default = AccessibilityOptions().keywords()
-    both = [name for name, value in given.items() if not _same_option(value, default[name])]
-    if both:
-        msg = (
-            f"compute_accessibility: {', '.join(both)} given both in options= and as keywords; "
-            "pass them in one place (for example dataclasses.replace(options, max_distance_m=...))"
-        )
-        raise InputDataError(msg)
-    return options.keywords()
-
-
-def _same_option(value: Any, default: Any) -> bool:
-    if isinstance(default, tuple):
-        return value is not None and tuple(float(v) for v in value) == tuple(float(v) for v in default)
-    return value == default
+    """The four keywords, from ``options`` when given (then the keywords must be left at their defaults)."""
+    return resolve_options("compute_accessibility", options, AccessibilityOptions(**given)).keywords()
 
 
 def compute_accessibility(

@@ -12,7 +12,7 @@ import itertools
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import geopandas as gpd
@@ -25,6 +25,7 @@ from scipy.sparse.csgraph import dijkstra
 from ordos_geo import settings
 from ordos_geo._columns import dist_column
 from ordos_geo._errors import InputDataError
+from ordos_geo._options import resolve_options
 from ordos_geo.network import WalkNetwork
 from ordos_geo.trails import _orienteering
 from ordos_geo.trails.bound import upper_bound
@@ -412,21 +413,6 @@ class TrailOptions:
         return min(float(self.min_trail_m), float(self.budget_m))
 
 
-def _resolve_options(options: TrailOptions | None, keywords: TrailOptions) -> TrailOptions:
-    """``options`` when given (the keywords must then be left at their defaults), else the keywords."""
-    if options is None:
-        return keywords
-    default = TrailOptions()
-    both = [f.name for f in fields(TrailOptions) if getattr(keywords, f.name) != getattr(default, f.name)]
-    if both:
-        msg = (
-            f"plan_trails: {', '.join(both)} given both in options= and as keywords; "
-            "pass them in one place (for example dataclasses.replace(options, budget_m=...))"
-        )
-        raise InputDataError(msg)
-    return options
-
-
 def plan_trails(
     network: WalkNetwork,
     cells: gpd.GeoDataFrame,
@@ -576,7 +562,7 @@ def plan_trails(
         shape=shape,
         max_spur_m=max_spur_m,
     )
-    opts = _resolve_options(options, keywords)
+    opts = resolve_options("plan_trails", options, keywords)
     if not 0 < preference_factor <= 1:
         msg = f"plan_trails: preference_factor must lie in (0, 1], got {preference_factor}"
         raise InputDataError(msg)
