@@ -57,12 +57,14 @@ def _first_run(study, facilities):
     from ordos_geo import accessibility, pipeline
 
     options = accessibility.AccessibilityOptions.from_config(study.config)
-    all_day, venues = pipeline._scenario_split(facilities, study.config)
+    all_day, venues = pipeline.scenarios._scenario_split(facilities, study.config)
     result = accessibility.compute_accessibility(
         study.network, study.cells, all_day, options=options, service_areas_by="none", progress=False
     )
-    distances = {name: pipeline._nearest_distance(study, frame, result.cells_snapped) for name, frame in venues.items()}
-    return pipeline._with_scenarios(study, result, venues, distances)
+    distances = {
+        name: pipeline.scenarios._nearest_distance(study, frame, result.cells_snapped) for name, frame in venues.items()
+    }
+    return pipeline.scenarios._with_scenarios(study, result, venues, distances)
 
 
 def _plan(study, first, seed: int):

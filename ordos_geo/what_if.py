@@ -25,12 +25,12 @@ from ordos_geo._columns import dist_column, nearest_id_column
 from ordos_geo._errors import InputDataError
 from ordos_geo.pipeline import (
     StudyResults,
-    _new_counts,
     assign_districts,
     before_after_table,
     study_indicators,
     update_accessibility,
 )
+from ordos_geo.pipeline.stages import _new_counts
 from ordos_geo.routing import snap_points
 
 __all__ = ["WhatIf", "what_if"]

@@ -136,7 +136,7 @@ def test_a_full_disk_leaves_the_previous_set_and_one_line(results, tmp_path):
 
 
 def test_stage_lines_with_elapsed_time(caplog):
-    with caplog.at_level(logging.INFO, logger="ordos_geo.progress"), pipeline._stage("accessibility"):
+    with caplog.at_level(logging.INFO, logger="ordos_geo.progress"), pipeline.run._stage("accessibility"):
         time.sleep(0.05)
     assert caplog.messages[0] == "accessibility ..."
     assert caplog.messages[1].startswith("accessibility done in ") and caplog.messages[1].endswith(" s")
@@ -324,8 +324,8 @@ def test_population_60plus_grid_is_read_cell_by_cell_before_the_census_split(tmp
     split = census.cells
     assert split["population_60plus"].to_numpy() == pytest.approx(split["population"].to_numpy() * 0.5)
     # the report's 60+ section says where the figures came from
-    assert pipeline._older_residents_key(with_grid) == "older_residents_grid"
-    assert pipeline._older_residents_key(census) == "older_residents"
+    assert pipeline.outputs._older_residents_key(with_grid) == "older_residents_grid"
+    assert pipeline.outputs._older_residents_key(census) == "older_residents"
     for language in ("zh", "en"):
         assert (
             "grid" in _labels.TEXT[language]["older_residents_grid"]
@@ -489,4 +489,4 @@ def test_near_network_matches_the_distance_to_every_street():
     points = shapely.points(xy)
     expected = shapely.distance(points, line) <= 300
     assert expected.tolist() == [True, True, False, False, True, True, False]
-    assert pipeline._near_network(network, points, 300.0).tolist() == expected.tolist()
+    assert pipeline.study._near_network(network, points, 300.0).tolist() == expected.tolist()

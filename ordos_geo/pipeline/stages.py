@@ -1,0 +1,344 @@
+"""The analysis stages of a run: accessibility, siting, school opening, trails and the after-plan run."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ordos_geo import indicators, io
+from ordos_geo._errors import InfeasibleError, SolverError
+from ordos_geo.config import StudyConfig
+from ordos_geo.indicators import CITYWIDE
+from ordos_geo.pipeline.scenarios import compute_accessibility, update_accessibility
+from ordos_geo.pipeline.study import Study, StudyResults, assign_districts
+
+logger = logging.getLogger(__name__)
+
+
+#: OSM tags of the green land trails prefer to run through or along.
+GREEN_LAND_TAGS: dict[str, list[str]] = {
+    "leisure": ["park", "garden", "nature_reserve"],
+    "landuse": ["grass", "greenfield", "meadow", "forest", "recreation_ground", "village_green"],
+}
+
+
+def _citywide(indicators: pd.DataFrame | None) -> dict[str, Any]:
+    if indicators is None:
+        return {}
+    row = indicators.loc[indicators["district"] == CITYWIDE]
+    if row.empty:
+        return {}
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
+
+
+def _outside_reach(cells: gpd.GeoDataFrame) -> dict[str, float]:
+    """People in cells farther than ``max_snap_distance_m`` from every street (no walking distance at all)."""
+    total = float(cells["population"].sum())
+    outside = float(cells.loc[~cells["reachable"].astype(bool), "population"].sum())
+    return {
+        "outside_network_reach": round(outside, 1),
+        "outside_network_reach_share": round(outside / total, 4) if total > 0 else 0.0,
+    }
+
+
+def _run_accessibility(results: StudyResults, map_parts: Callable | None) -> None:
+    study = results.study
+    results.accessibility = compute_accessibility(study, map_parts=map_parts)
+    results.indicators = study_indicators(study, results.accessibility.cells, study.facilities)
+    results.scorecard = indicators.scorecard(results.indicators, study.facilities, planner_values=study.planner_targets)
+
+
+def study_indicators(study: Study, cells: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The plan indicators of a study's cells and venues, with the study's tiers, trail width and age distance.
+
+    Parameters
+    ----------
+    study : Study
+    cells : geopandas.GeoDataFrame
+        Cells with the accessibility columns (``AccessibilityResult.cells``).
+    facilities : geopandas.GeoDataFrame
+        Every venue.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`ordos_geo.indicators.compute_indicators`.
+    """
+    cfg = study.config
+    return indicators.compute_indicators(
+        cells,
+        facilities,
+        boundaries=study.boundaries,
+        thresholds_m=cfg.thresholds_m,
+        trail_width_m=cfg.trail_width_m,
+        age_distance_m=cfg.age_distance_m,
+    )
+
+
+def _run_siting(results: StudyResults) -> None:
+    from ordos_geo import siting
+
+    study = results.study
+    plan = dict(study.config.siting_plan)
+    # school opening has no count: its size is the fewest venues reaching the plan's open share
+    if plan.pop(siting.SCHOOL_OPENING, 1) > 0:
+        _run_school_opening(results)
+    if plan.get("sports_health_centre", 0) > 0 and "population_60plus" not in results.accessibility.cells:
+        logger.warning(
+            "siting: no residents aged 60+ (give the boundaries a share_60plus column); "
+            "sports-health centres are not sited"
+        )
+        plan["sports_health_centre"] = 0
+    if not any(count > 0 for count in plan.values()):
+        return
+    candidates = None
+    if study.config.candidates is not None:
+        candidates = siting.candidates_from_file(
+            io.read_candidates(study.config.candidates, layer=study.config.layers.get("candidates")).to_crs(
+                study.network.crs
+            )
+        )
+    osm_features = None
+    if candidates is None and study.config.candidate_land is not None:
+        # OSM land polygons fetched beside a GraphML network (`ordos-geo fetch`)
+        osm_features = io.read_vector(study.config.candidate_land, what="candidate land").to_crs(study.network.crs)
+    elif candidates is None and not study.config.network.name.lower().endswith(".graphml"):
+        osm_features = io.read_osm_features(study.config.network, siting.CANDIDATE_OSM_TAGS)
+        osm_features = osm_features.to_crs(study.network.crs)
+    plan = {k: v for k, v in plan.items() if v > 0}
+    while plan:
+        try:
+            results.siting = siting.plan_sites(
+                study.network,
+                results.accessibility.cells,
+                study.facilities,
+                candidates=candidates,
+                osm_features=osm_features,
+                underserved=results.accessibility.underserved,
+                plan=plan,
+                rules=siting_rules(study.config),
+                method=study.config.siting_method,
+                budget=study.config.siting_budget,
+                thresholds_m=study.config.thresholds_m,
+                max_snap_distance_m=study.config.max_snap_distance_m,
+                cells_snapped=results.accessibility.cells_snapped,
+            )
+            return
+        except (InfeasibleError, SolverError) as error:
+            part = getattr(error, "part", None)
+            if part in plan and len(plan) > 1:
+                _skip(results, "siting", part, error)  # plan the other types without it
+                del plan[part]
+                continue
+            _skip(results, "siting", "+".join(plan), error)
+            return
+
+
+def siting_rules(config: StudyConfig) -> Mapping[str, Any]:
+    """The siting rules of a study: the defaults with the study's keys applied.
+
+    ``[siting] min_land_area_m2`` per type; ``[accessibility] age_distance_m``
+    as the sports-health centre's service distance; with ``[siting] objective =
+    "winter"`` a fitness centre counts only residents with no indoor venue of
+    ``[accessibility] winter_kinds`` within its 1,000 m (its coverage is locked
+    by every indoor venue, not only by fitness centres and gymnasiums).
+
+    Parameters
+    ----------
+    config : StudyConfig
+
+    Returns
+    -------
+    mapping of str to ordos_geo.siting.SitingRule
+    """
+    from ordos_geo import siting
+
+    rules = dict(siting.DEFAULT_RULES)
+    for site_type, area in config.siting_min_land_area_m2.items():
+        rules[site_type] = dataclasses.replace(rules[site_type], min_land_area_m2=area)
+    rules["sports_health_centre"] = dataclasses.replace(
+        rules["sports_health_centre"], service_distance_m=config.age_distance_m
+    )
+    if config.siting_objective == "winter":
+        # new fitness centres serve residents with no indoor venue within reach in winter
+        rules["fitness_centre"] = dataclasses.replace(rules["fitness_centre"], locked_kinds=config.winter_kinds)
+    return rules
+
+
+def _run_school_opening(results: StudyResults) -> None:
+    from ordos_geo import siting
+    from ordos_geo.settings import PLAN_TARGETS
+
+    study = results.study
+    schools = study.facilities[study.facilities["kind"] == "school_venue"]
+    if schools.empty or schools["open_to_public"].isna().any() or schools["open_to_public"].astype(bool).all():
+        # nothing to open, or whether schools open is unknown (OSM schools): no plan on a guess
+        return
+    target = next(t.target for t in PLAN_TARGETS if t.key == "open_school_share")
+    results.school_opening = siting.plan_school_opening(
+        study.network,
+        results.accessibility.cells,
+        study.facilities,
+        target_share=target,
+        distance_column="dist_m_evenings",
+        thresholds_m=study.config.thresholds_m,
+        method=study.config.siting_method,
+        language=study.config.language,
+        max_snap_distance_m=study.config.max_snap_distance_m,
+        cells_snapped=results.accessibility.cells_snapped,
+    )
+    results.summary["school_opening"] = results.school_opening.districts.to_dict("records")
+
+
+def _run_trails(results: StudyResults) -> None:
+    from ordos_geo import trails
+
+    study = results.study
+    cfg = study.config
+    acc = results.accessibility
+    green_land = None
+    if not cfg.network.name.lower().endswith(".graphml"):
+        # Trails prefer paths through parks and green land read from the same extract.
+        green_land = io.read_osm_features(cfg.network, GREEN_LAND_TAGS)
+        green_land = green_land[green_land.geom_type.isin(["Polygon", "MultiPolygon"])]
+    forbidden = study.trail_exclusions
+    try:
+        results.trail_plan = trails.plan_trails(
+            study.network,
+            acc.cells,
+            green_land=green_land if green_land is not None and len(green_land) else None,
+            forbidden_edges=forbidden,
+            max_snap_distance_m=cfg.max_snap_distance_m,
+            options=trails.TrailOptions.from_config(cfg),
+            cells_snapped=acc.cells_snapped,
+        )
+    except (InfeasibleError, SolverError) as error:
+        _skip(results, "trails", "trail plan", error)
+        return
+    if results.trail_plan.trails.empty:
+        _skip(
+            results,
+            "trails",
+            "trail plan",
+            "no trail was planned: no underserved resident can be reached by a "
+            "trail within the budget; nothing to do, or raise [trails] budget_m / reach_m",
+        )
+    results.trail_plan_report = trails.trail_report(results.trail_plan, acc.cells, neighbourhoods=acc.underserved)
+    if study.proposed_trails is not None:
+        results.trail_check = trails.check_trails(
+            study.network,
+            acc.cells,
+            study.proposed_trails,
+            reach_m=cfg.trail_reach_m,
+            neighbourhoods=acc.underserved,
+            width_m=cfg.trail_width_m,
+            prize_model=results.trail_plan.prize_model,
+        )
+
+
+def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:
+    """The study's existing facilities plus the chosen new sites, opened school venues and planned trails.
+
+    Parameters
+    ----------
+    results : StudyResults
+        After the siting and/or trails stages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Facilities schema, in the network CRS.
+    """
+    study = results.study
+    existing = study.facilities
+    if results.school_opening is not None and not results.school_opening.opened.empty:
+        opened = existing["facility_id"].isin(set(results.school_opening.opened["facility_id"]))
+        existing = existing.copy()
+        existing.loc[opened, "open_to_public"] = True
+        existing.loc[opened, "public_access"] = "after_school"
+    frames = [existing]
+    if results.siting is not None and not results.siting.new_facilities.empty:
+        frames.append(results.siting.new_facilities.to_crs(study.network.crs))
+    if results.trail_plan is not None and not results.trail_plan.trails.empty:
+        frames.append(results.trail_plan.as_facilities().to_crs(study.network.crs))
+    combined = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(combined, geometry="geometry", crs=study.network.crs)
+
+
+def _run_after_plan(results: StudyResults, map_parts: Callable | None) -> None:
+    """Recompute accessibility and indicators with the planned sites and trails added."""
+    study = results.study
+    after = assign_districts(planned_facilities(results), study.boundaries)
+    results.facilities_after = after
+    previous = results.accessibility
+    if previous.cells_snapped is not None and previous.catchment_pairs is not None:
+        # the same cells on the same network: search only from the new sites, trails and opened venues
+        results.accessibility_after = update_accessibility(study, previous, after)
+    else:  # split by district: no snaps kept
+        results.accessibility_after = compute_accessibility(study, facilities=after, map_parts=map_parts)
+    results.indicators_after = study_indicators(study, results.accessibility_after.cells, after)
+    new_counts = _new_counts(results)
+    results.scorecard_after = indicators.scorecard(
+        results.indicators_after, after, new_counts=new_counts, planner_values=study.planner_targets
+    )
+    results.before_after = before_after_table(results.indicators, results.indicators_after)
+    trails = None
+    if results.trail_plan is not None and not results.trail_plan.trails.empty:
+        trails = assign_districts(results.trail_plan.as_facilities().to_crs(study.network.crs), study.boundaries)
+    levers = indicators.lever_areas(
+        study.facilities,
+        sites=results.siting.chosen if results.siting is not None else None,
+        trails=trails,
+        trail_width_m=study.config.trail_width_m,
+        opened=results.school_opening.opened["facility_id"].tolist() if results.school_opening is not None else (),
+    )
+    results.area_gap = indicators.area_gap(results.indicators, levers)
+
+
+def _new_counts(results: StudyResults) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    if results.siting is not None:
+        kinds = results.siting.new_facilities["kind"].value_counts()
+        counts["new_sports_parks"] = float(kinds.get("sports_park", 0))
+        counts["new_fitness_centres"] = float(kinds.get("fitness_centre", 0))
+        counts["new_multi_sport_courts"] = float(kinds.get("multi_sport_court", 0))
+    if results.trail_plan is not None:
+        counts["new_fitness_trails_km"] = float(results.trail_plan.trails["length_m"].sum() / 1000.0)
+    return counts
+
+
+def before_after_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Side-by-side indicators before and after the plan, one row per district and figure.
+
+    Parameters
+    ----------
+    before, after : pandas.DataFrame
+        Outputs of :func:`ordos_geo.indicators.compute_indicators`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``district``, ``indicator``, ``before``, ``after``, ``change``.
+    """
+    figures = [c for c in before.columns if c == "per_capita_area_m2" or c.startswith("share_") or c == "venue_area_m2"]
+    b = before.set_index("district")[figures]
+    a = after.set_index("district")[figures].reindex(b.index)
+    long_b = b.stack(future_stack=True).rename("before")
+    long_a = a.stack(future_stack=True).rename("after")
+    table = pd.concat([long_b, long_a], axis=1).reset_index()
+    table.columns = ["district", "indicator", "before", "after"]
+    table["change"] = table["after"] - table["before"]
+    return table
+
+
+def _skip(results: StudyResults, stage: str, part: str, reason: str | Exception) -> None:
+    """Record a part a stage could not do: one warning line, and an entry for summary.json and the report."""
+    text = str(reason)
+    fix = text.rsplit("; ", 1)[1] if "; " in text else ""
+    results.skipped.append({"stage": stage, "part": part, "reason": text, "fix": fix})
+    logger.warning("%s: skipped %s: %s", stage, part, text)
