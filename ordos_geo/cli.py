@@ -9,11 +9,14 @@ file, the field and the fix; ``-v`` shows progress logging.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -415,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = _configure_logging(args.verbose)
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with _interrupts_not_lost(), warnings.catch_warnings(record=True) as caught:
             code = int(args.func(args))
         for warning in caught:  # library warnings: shown with -v, never before an error line
             logger.debug("%s: %s", warning.category.__name__, warning.message)
@@ -433,6 +436,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for owner, handler in handlers:
             owner.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def _interrupts_not_lost(*, retry_s: float = 0.2) -> Iterator[None]:
+    """Make sure Ctrl-C stops the run even when Python swallows its ``KeyboardInterrupt``.
+
+    Python checks for signals between bytecodes; when that happens inside a
+    ``__del__`` or a weakref callback (garbage collection runs them at any
+    time), the ``KeyboardInterrupt`` is only printed as "Exception ignored" and
+    the run goes on to the end. Here such a lost interrupt is raised again
+    ``retry_s`` later, in the run's own code (SIGALRM; POSIX only).
+    """
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous_hook, previous_alarm = sys.unraisablehook, signal.getsignal(signal.SIGALRM)
+
+    def raise_again(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    def watch(unraisable: sys.UnraisableHookArgs) -> None:
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            signal.setitimer(signal.ITIMER_REAL, retry_s)  # lost: raise it again in a moment
+            return
+        previous_hook(unraisable)
+
+    signal.signal(signal.SIGALRM, raise_again)
+    sys.unraisablehook = watch
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.unraisablehook = previous_hook
+        signal.signal(signal.SIGALRM, previous_alarm)
 
 
 def _configure_logging(verbose: int) -> list[tuple[logging.Logger, logging.Handler]]:

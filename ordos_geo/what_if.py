@@ -30,7 +30,7 @@ from ordos_geo.pipeline import (
     study_indicators,
     update_accessibility,
 )
-from ordos_geo.pipeline.stages import _new_counts
+from ordos_geo.pipeline.stages import new_facility_counts
 from ordos_geo.routing import snap_points
 
 __all__ = ["WhatIf", "what_if"]
@@ -147,7 +147,7 @@ def what_if(
             msg = "what_if: base='plan' needs a run with the after-plan stage; pass base='existing'"
             raise InputDataError(msg)
         facilities, before, ind_before = results.facilities_after, results.accessibility_after, results.indicators_after
-        counts = _new_counts(results)
+        counts = new_facility_counts(results)
         card_before = results.scorecard_after
     elif base == "existing":
         facilities, before, ind_before = study.facilities, results.accessibility, results.indicators

@@ -493,3 +493,49 @@ def test_side_inputs_are_read_before_the_network(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "drawn.geojson: the trail lines layer has no features" in lines[0]
+
+
+def test_an_interrupt_python_swallows_is_raised_again():
+    """A Ctrl-C that lands in a ``__del__`` is only printed by Python; the CLI raises it again in the run's code."""
+    import gc
+    import signal
+    import time
+
+    from ordos_geo.cli import _interrupts_not_lost
+
+    class InterruptedWhileCollected:
+        def __del__(self):
+            raise KeyboardInterrupt  # what Python's SIGINT handler does if the signal is checked here
+
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt), _interrupts_not_lost(retry_s=0.05):
+        InterruptedWhileCollected()  # collected at once: the interrupt is swallowed, as in a real __del__
+        gc.collect()
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        reached_the_end = True
+    assert not reached_the_end
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no alarm left behind
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+
+
+def test_without_a_lost_interrupt_the_guard_is_silent(recwarn):
+    """An exception ignored in ``__del__`` that is not an interrupt goes to Python's usual hook."""
+    import sys
+
+    from ordos_geo.cli import _interrupts_not_lost
+
+    seen = []
+    previous, sys.unraisablehook = sys.unraisablehook, seen.append
+    try:
+
+        class Broken:
+            def __del__(self):
+                raise ValueError("not an interrupt")
+
+        with _interrupts_not_lost(retry_s=0.05):
+            Broken()
+        assert [u.exc_type for u in seen] == [ValueError]
+    finally:
+        sys.unraisablehook = previous

@@ -12,13 +12,14 @@ import pandas as pd
 from ordos_geo import _labels, indicators, io
 from ordos_geo._errors import OrdosGeoError
 from ordos_geo.config import StudyConfig
-from ordos_geo.pipeline.stages import _skip
+from ordos_geo.pipeline.stages import record_skipped_part
 from ordos_geo.pipeline.study import Study, StudyResults
 
 logger = logging.getLogger(__name__)
 
 
-def _output_set(config: StudyConfig, stages: tuple[str, ...]) -> io.OutputSet:
+def open_output_set(config: StudyConfig, stages: tuple[str, ...]) -> io.OutputSet:
+    """The run's output set: every file the asked stages may write, staged and moved in one group per stage."""
     tables = [*_GROUP_FILES["accessibility"], "summary.json"]
     if "siting" in stages and config.siting_enabled:
         tables += [*_GROUP_FILES["siting"], *(f"sites_{t}.csv" for t in config.siting_plan)]
@@ -34,14 +35,14 @@ def _output_set(config: StudyConfig, stages: tuple[str, ...]) -> io.OutputSet:
     )
 
 
-def _commit(results: StudyResults, out: io.OutputSet, stage: str, *, state: str = "running") -> None:
+def commit_stage(results: StudyResults, out: io.OutputSet, stage: str, *, state: str = "running") -> None:
     """Write one stage's group into the staging folders with an up-to-date summary.json, then move it in."""
     tables, maps = out.staged("tables"), out.staged("maps")
     staged: dict[str, Path] = {}
-    if stage in _GROUPS:
-        staged = _GROUPS[stage](results, tables, maps)
+    if stage in OUTPUT_GROUPS:
+        staged = OUTPUT_GROUPS[stage](results, tables, maps)
     files = out.files_with_staged()
-    done = [s for s in (*out.committed, stage) if s in _GROUPS]
+    done = [s for s in (*out.committed, stage) if s in OUTPUT_GROUPS]
     results.summary["run"] = {"state": state, "stages": done, "files": files}
     results.summary["skipped"] = list(results.skipped)
     results.summary["warnings"] = list(results.study.warnings)
@@ -51,12 +52,12 @@ def _commit(results: StudyResults, out: io.OutputSet, stage: str, *, state: str 
     out.commit(stage)
 
 
-def _note_stop(results: StudyResults | None, out: io.OutputSet, error: BaseException) -> None:
+def note_stop(results: StudyResults | None, out: io.OutputSet, error: BaseException) -> None:
     """After a failure or Ctrl-C, say in summary.json where the run stopped (if a stage is in place)."""
     if results is None or not out.committed:
         return  # nothing of this run is in place: the previous set stands untouched
     reason = "interrupted (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else str(error) or type(error).__name__
-    done = [s for s in out.committed if s in _GROUPS]
+    done = [s for s in out.committed if s in OUTPUT_GROUPS]
     try:
         out.discard_staged()
         results.summary["run"] = {
@@ -163,7 +164,7 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
         try:
             figure = draw()
         except OrdosGeoError as error:
-            _skip(results, "maps", name, error)
+            record_skipped_part(results, "maps", name, error)
             return
         written[key] = io.write_text(maps.render_html(figure), map_dir / name)
         pages[name.removesuffix(".html")] = name
@@ -197,7 +198,7 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
     check = results.trail_check
     if results.trail_plan is not None:
         if results.trail_plan.trails.empty and (check is None or check.lines.empty):
-            _skip(
+            record_skipped_part(
                 results,
                 "maps",
                 "trails.html",
@@ -252,7 +253,7 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
 
 
 #: The writer of each stage's group of files, in data-flow order.
-_GROUPS: dict[str, Any] = {
+OUTPUT_GROUPS: dict[str, Any] = {
     "accessibility": _write_accessibility,
     "siting": _write_siting,
     "trails": _write_trails,

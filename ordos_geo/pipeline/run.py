@@ -9,16 +9,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ordos_geo.config import StudyConfig
-from ordos_geo.pipeline.outputs import _GROUPS, _commit, _note_stop, _output_set
+from ordos_geo.pipeline.outputs import OUTPUT_GROUPS, commit_stage, note_stop, open_output_set
 from ordos_geo.pipeline.stages import (
-    _citywide,
-    _outside_reach,
-    _run_accessibility,
-    _run_after_plan,
-    _run_siting,
-    _run_trails,
+    citywide_indicators,
+    outside_reach_shares,
+    run_accessibility_stage,
+    run_after_plan_stage,
+    run_siting_stage,
+    run_trails_stage,
 )
-from ordos_geo.pipeline.study import Study, StudyResults, _as_config, load_study, study_summary
+from ordos_geo.pipeline.study import Study, StudyResults, as_study_config, load_study, study_summary
 
 logger = logging.getLogger(__name__)
 progress = logging.getLogger("ordos_geo.progress")
@@ -68,22 +68,22 @@ def run_study(
     >>> results.summary["run"]["state"]  # doctest: +SKIP
     'complete'
     """
-    config = _as_config(config)
+    config = as_study_config(config)
     config.check_inputs_exist()
     results: StudyResults | None = None
-    with _output_set(config, stages) as out:
+    with open_output_set(config, stages) as out:
         try:
             with _stage("load"):
                 study = load_study(config, use_cache=use_cache)
             results = StudyResults(study=study, summary=study_summary(study))
             for stage in _analyse(results, stages, map_parts):
-                _commit(results, out, stage)
+                commit_stage(results, out, stage)
             if "maps" in stages and results.accessibility is not None:
                 with _stage("maps"):
-                    _commit(results, out, "maps")
-            _commit(results, out, "summary", state="complete")
+                    commit_stage(results, out, "maps")
+            commit_stage(results, out, "summary", state="complete")
         except BaseException as error:
-            _note_stop(results, out, error)
+            note_stop(results, out, error)
             raise
     logger.info("study %s written to %s", config.name, config.table_dir())
     return results
@@ -143,15 +143,15 @@ def write_results(results: StudyResults, *, maps: bool = True) -> dict[str, Path
     """
     cfg = results.study.config
     stages = ("accessibility", "siting", "trails", *(("maps",) if maps else ()))
-    with _output_set(cfg, stages) as out:
+    with open_output_set(cfg, stages) as out:
         try:
             if results.accessibility is not None:
-                for stage in _GROUPS:
+                for stage in OUTPUT_GROUPS:
                     if stage != "maps" or maps:
-                        _commit(results, out, stage)
-            _commit(results, out, "summary", state="complete")
+                        commit_stage(results, out, stage)
+            commit_stage(results, out, "summary", state="complete")
         except BaseException as error:
-            _note_stop(results, out, error)
+            note_stop(results, out, error)
             raise
     logger.info("study %s written to %s", cfg.name, cfg.table_dir())
     return results.written
@@ -172,21 +172,21 @@ def _analyse(results: StudyResults, stages: tuple[str, ...], map_parts: Callable
     if "accessibility" not in stages:
         return
     with _stage("accessibility"):
-        _run_accessibility(results, map_parts)
-        results.summary["population_input"].update(_outside_reach(results.accessibility.cells))
-        results.summary["citywide"] = _citywide(results.indicators)
+        run_accessibility_stage(results, map_parts)
+        results.summary["population_input"].update(outside_reach_shares(results.accessibility.cells))
+        results.summary["citywide"] = citywide_indicators(results.indicators)
     yield "accessibility"
     if "siting" in stages and cfg.siting_enabled:
         with _stage("siting"):
-            _run_siting(results)
+            run_siting_stage(results)
         yield "siting"
     if "trails" in stages and cfg.trails_enabled:
         with _stage("trails"):
-            _run_trails(results)
+            run_trails_stage(results)
         yield "trails"
     opened = results.school_opening is not None and not results.school_opening.opened.empty
     if results.siting is not None or results.trail_plan is not None or opened:
         with _stage("after plan"):
-            _run_after_plan(results, map_parts)
-            results.summary["citywide_after_plan"] = _citywide(results.indicators_after)
+            run_after_plan_stage(results, map_parts)
+            results.summary["citywide_after_plan"] = citywide_indicators(results.indicators_after)
         yield "after_plan"

@@ -27,7 +27,8 @@ GREEN_LAND_TAGS: dict[str, list[str]] = {
 }
 
 
-def _citywide(indicators: pd.DataFrame | None) -> dict[str, Any]:
+def citywide_indicators(indicators: pd.DataFrame | None) -> dict[str, Any]:
+    """The citywide row of the indicators as plain Python values, for summary.json (empty without one)."""
     if indicators is None:
         return {}
     row = indicators.loc[indicators["district"] == CITYWIDE]
@@ -36,7 +37,7 @@ def _citywide(indicators: pd.DataFrame | None) -> dict[str, Any]:
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
 
 
-def _outside_reach(cells: gpd.GeoDataFrame) -> dict[str, float]:
+def outside_reach_shares(cells: gpd.GeoDataFrame) -> dict[str, float]:
     """People in cells farther than ``max_snap_distance_m`` from every street (no walking distance at all)."""
     total = float(cells["population"].sum())
     outside = float(cells.loc[~cells["reachable"].astype(bool), "population"].sum())
@@ -46,7 +47,8 @@ def _outside_reach(cells: gpd.GeoDataFrame) -> dict[str, float]:
     }
 
 
-def _run_accessibility(results: StudyResults, map_parts: Callable | None) -> None:
+def run_accessibility_stage(results: StudyResults, map_parts: Callable | None) -> None:
+    """Compute accessibility, the indicators and the scorecard of the study as it is."""
     study = results.study
     results.accessibility = compute_accessibility(study, map_parts=map_parts)
     results.indicators = study_indicators(study, results.accessibility.cells, study.facilities)
@@ -80,7 +82,8 @@ def study_indicators(study: Study, cells: gpd.GeoDataFrame, facilities: gpd.GeoD
     )
 
 
-def _run_siting(results: StudyResults) -> None:
+def run_siting_stage(results: StudyResults) -> None:
+    """Rank sites for each new facility type and choose the schools to open, recording what cannot be sited."""
     from ordos_geo import siting
 
     study = results.study
@@ -132,10 +135,10 @@ def _run_siting(results: StudyResults) -> None:
         except (InfeasibleError, SolverError) as error:
             part = getattr(error, "part", None)
             if part in plan and len(plan) > 1:
-                _skip(results, "siting", part, error)  # plan the other types without it
+                record_skipped_part(results, "siting", part, error)  # plan the other types without it
                 del plan[part]
                 continue
-            _skip(results, "siting", "+".join(plan), error)
+            record_skipped_part(results, "siting", "+".join(plan), error)
             return
 
 
@@ -195,7 +198,8 @@ def _run_school_opening(results: StudyResults) -> None:
     results.summary["school_opening"] = results.school_opening.districts.to_dict("records")
 
 
-def _run_trails(results: StudyResults) -> None:
+def run_trails_stage(results: StudyResults) -> None:
+    """Plan the fitness trails and check the drawn ones, recording what cannot be done."""
     from ordos_geo import trails
 
     study = results.study
@@ -218,10 +222,10 @@ def _run_trails(results: StudyResults) -> None:
             cells_snapped=acc.cells_snapped,
         )
     except (InfeasibleError, SolverError) as error:
-        _skip(results, "trails", "trail plan", error)
+        record_skipped_part(results, "trails", "trail plan", error)
         return
     if results.trail_plan.trails.empty:
-        _skip(
+        record_skipped_part(
             results,
             "trails",
             "trail plan",
@@ -270,7 +274,7 @@ def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(combined, geometry="geometry", crs=study.network.crs)
 
 
-def _run_after_plan(results: StudyResults, map_parts: Callable | None) -> None:
+def run_after_plan_stage(results: StudyResults, map_parts: Callable | None) -> None:
     """Recompute accessibility and indicators with the planned sites and trails added."""
     study = results.study
     after = assign_districts(planned_facilities(results), study.boundaries)
@@ -282,7 +286,7 @@ def _run_after_plan(results: StudyResults, map_parts: Callable | None) -> None:
     else:  # split by district: no snaps kept
         results.accessibility_after = compute_accessibility(study, facilities=after, map_parts=map_parts)
     results.indicators_after = study_indicators(study, results.accessibility_after.cells, after)
-    new_counts = _new_counts(results)
+    new_counts = new_facility_counts(results)
     results.scorecard_after = indicators.scorecard(
         results.indicators_after, after, new_counts=new_counts, planner_values=study.planner_targets
     )
@@ -300,7 +304,8 @@ def _run_after_plan(results: StudyResults, map_parts: Callable | None) -> None:
     results.area_gap = indicators.area_gap(results.indicators, levers)
 
 
-def _new_counts(results: StudyResults) -> dict[str, float]:
+def new_facility_counts(results: StudyResults) -> dict[str, float]:
+    """How many sports parks, fitness centres and courts the plan adds, and its trail kilometres."""
     counts: dict[str, float] = {}
     if results.siting is not None:
         kinds = results.siting.new_facilities["kind"].value_counts()
@@ -336,7 +341,7 @@ def before_after_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFram
     return table
 
 
-def _skip(results: StudyResults, stage: str, part: str, reason: str | Exception) -> None:
+def record_skipped_part(results: StudyResults, stage: str, part: str, reason: str | Exception) -> None:
     """Record a part a stage could not do: one warning line, and an entry for summary.json and the report."""
     text = str(reason)
     fix = text.rsplit("; ", 1)[1] if "; " in text else ""

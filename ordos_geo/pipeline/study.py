@@ -259,7 +259,7 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
     Study
         Inputs projected to the network's metric CRS, districts assigned.
     """
-    config = _as_config(config)
+    config = as_study_config(config)
     config.check_inputs_exist()
 
     layers = config.layers
@@ -524,7 +524,8 @@ def study_summary(study: Study) -> dict[str, Any]:
     }
 
 
-def _as_config(config: StudyConfig | str | Path | None) -> StudyConfig:
+def as_study_config(config: StudyConfig | str | Path | None) -> StudyConfig:
+    """A study configuration from a config, a TOML path, or ``None`` for the embedded sample."""
     if config is None:
         return sample_config()
     if isinstance(config, StudyConfig):
