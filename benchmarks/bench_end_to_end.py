@@ -392,9 +392,9 @@ def browser_draw_s(page: Path) -> float | None:
     with Browser(executable, timeout_s=120) as browser:
         start = time.perf_counter()
         report = browser.open(page)
-        browser.evaluate(
-            "new Promise(r => { const img = document.querySelector('img.ordos-cells');"
-            " if (!img || img.complete) { r(); } else { img.onload = r; } })",
+        browser.evaluate(  # until the page has coloured the shown cell layer (or has none)
+            "new Promise(r => { const wait = () => { const img = document.querySelector('img.ordos-cells');"
+            " if (!img || img.hasAttribute('data-drawn')) { r(); } else { setTimeout(wait, 20); } }; wait(); })",
             await_promise=True,
         )
         browser.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))", await_promise=True)

@@ -12,13 +12,16 @@ lines up exactly), with the pixel size of the cells:
   pixel: the second goes to the free pixel nearest to its centroid (at most
   three pixels away), so on a regular grid every cell keeps a pixel of its own
   and is drawn within about one cell of its true place;
-- :func:`class_png` draws one palette PNG per distance column (a colour per
-  distance class, transparent where there is no cell);
-- :func:`pack_grid` writes the numbers shown on click (population, district,
-  distances) as whole-grid integer arrays, each predicted from its left, upper
-  and upper-left neighbours (PNG's "gradient" idea), split into byte planes and
-  deflated. The page inflates a grid with the browser's ``DecompressionStream``
-  the first time a cell is clicked.
+- :func:`distance_codes` quantises walking distances to small integer codes,
+  rounded up to steps that grow with the distance (10 m near, 100 m far), so
+  that a grid costs a few bits a cell and a code keeps its distance class;
+- :func:`pack_grid` writes the numbers (population, district, distance codes)
+  as whole-grid integer arrays, optionally less a base grid (a scenario less
+  the distances it varies), each predicted from its left, upper and upper-left
+  neighbours (PNG's "gradient" idea), split into byte planes and deflated.
+  The page inflates a grid with the browser's ``DecompressionStream`` when it
+  first draws a layer (colouring each pixel by its distance class) or reads
+  a clicked cell.
 
 Nothing here knows about folium; :mod:`ordos_geo.maps` embeds the results.
 """
@@ -27,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,12 +38,11 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 import shapely
-from PIL import Image
 from scipy.spatial import cKDTree
 
 from ordos_geo._crs import wgs84_to_gcj02
 
-__all__ = ["DIST_UNREACHABLE", "CellRaster", "cell_raster", "class_png", "pack_grid"]
+__all__ = ["DIST_UNREACHABLE", "CellRaster", "cell_raster", "distance_codes", "pack_grid"]
 
 #: Radius of the spherical Web Mercator (EPSG:3857), metres.
 _R = 6_378_137.0
@@ -51,8 +52,6 @@ _MAX_PIXELS = 40_000_000
 _SIZE_SAMPLE = 4_000
 #: Pixels are this much smaller than the smallest cells, so a grid turned against Mercator finds room.
 _PIXEL_MARGIN = 0.99
-#: zlib level of the class images: level 9 takes ten times as long for pages 15 % smaller.
-_PNG_LEVEL = 6
 #: zlib level of the value grids: level 6 takes three times as long for grids 2 % smaller.
 _GRID_LEVEL = 4
 #: Stored value of an unreachable or missing distance (uint16).
@@ -299,35 +298,54 @@ def _resolve_collisions(pixel: np.ndarray, fx: np.ndarray, fy: np.ndarray, width
         taken[pixel[i]] = True
 
 
-def class_png(classes: np.ndarray, colors: Sequence[str]) -> str:
-    """A palette PNG (base64 ``data:`` URI) of a ``(height, width)`` grid of class indices.
+def distance_codes(distance: np.ndarray, limits: Sequence[float], steps: Sequence[float]) -> np.ndarray:
+    """Walking distances as ``uint16`` codes, rounded up to a step that grows with the distance.
+
+    Distances up to ``limits[0]`` are rounded up to ``steps[0]``, from there up
+    to ``limits[1]`` to ``steps[1]``, and so on; beyond the last limit to
+    ``steps[-1]``. Code 0 is 0 m and each step adds one; a distance is never
+    shown shorter than it is, and a code lies in the same class as its
+    distance for every class break on its step grid (300 m on a 10 m grid,
+    2,000 m on a 50 m grid). ``inf``, NaN and distances past the largest code
+    become :data:`DIST_UNREACHABLE`.
 
     Parameters
     ----------
-    classes : numpy.ndarray
-        uint8 class of each pixel (``0 .. len(colors) - 1``), 255 where there is no cell.
-    colors : sequence of str
-        ``#rrggbb`` colour of each class.
+    distance : numpy.ndarray
+        Metres (``inf`` or NaN = unreachable; negative read as 0).
+    limits : sequence of float
+        Increasing upper ends (m) of the pieces but the last.
+    steps : sequence of float
+        Step (m) of each piece, one more than ``limits``.
 
     Returns
     -------
-    str
-        ``data:image/png;base64,...``; class 255 is transparent.
+    numpy.ndarray
+        ``uint16`` codes.
+
+    Example
+    -------
+    >>> distance_codes(np.array([0.0, 4.0, 300.0, 301.0, 612.0, np.inf]), (500,), (10, 25)).tolist()
+    [0, 1, 30, 31, 55, 65535]
     """
-    palette = np.zeros((256, 3), dtype=np.uint8)
-    for i, color in enumerate(colors):
-        palette[i] = [int(color[k : k + 2], 16) for k in (1, 3, 5)]
-    image = Image.fromarray(np.ascontiguousarray(classes, dtype=np.uint8), mode="P")
-    image.putpalette(palette.ravel().tolist())
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", transparency=255, compress_level=_PNG_LEVEL)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    distance = np.clip(np.asarray(distance, dtype=float), 0, None)
+    finite = np.isfinite(distance)
+    codes = np.zeros(distance.shape)
+    lower, start = 0.0, 0.0
+    for upper, step in zip([*limits, np.inf], steps, strict=True):
+        piece = finite & (distance > lower) & (distance <= upper)
+        codes[piece] = start + np.ceil((distance[piece] - lower) / step)
+        start += (upper - lower) / step
+        lower = upper
+    codes[~finite | (codes >= DIST_UNREACHABLE)] = DIST_UNREACHABLE
+    return codes.astype(np.uint16)
 
 
-def pack_grid(grid: np.ndarray, *, predict: bool = True) -> str:
+def pack_grid(grid: np.ndarray, *, predict: bool = True, base: np.ndarray | None = None) -> str:
     """Deflate a ``(height, width)`` grid of unsigned integers for the page (base64).
 
-    Each value is replaced by its difference from ``left + up - upper_left``
+    With a ``base`` grid, the values less the base (modulo the integer width)
+    are packed instead. Each value is replaced by its difference from ``left + up - upper_left``
     (modulo the integer width, read as signed and zigzag-coded: 0, -1, 1, -2,
     ... become 0, 1, 2, 3, ...), the differences are split into byte planes
     (lowest first, each ``height * width`` bytes) and deflated (zlib). The page
@@ -341,6 +359,10 @@ def pack_grid(grid: np.ndarray, *, predict: bool = True) -> str:
         Code the differences from the neighbours (smooth grids such as
         distances); False codes the values themselves (noisy grids such as
         population, where differences only add noise).
+    base : numpy.ndarray, optional
+        A grid of the same shape and type that the page adds back (modulo
+        the integer width): a scenario's distance codes less those to any
+        venue are zero wherever the scenario changes nothing.
 
     Returns
     -------
@@ -352,6 +374,8 @@ def pack_grid(grid: np.ndarray, *, predict: bool = True) -> str:
     if unsigned not in (np.uint8, np.uint16, np.uint32):
         msg = f"pack_grid: expected uint8, uint16 or uint32 values, got {grid.dtype}"
         raise ValueError(msg)
+    if base is not None:
+        grid = grid - np.asarray(base, dtype=unsigned)  # wraps modulo the integer width, as the page's sum does
     residual = grid.copy()  # unsigned arithmetic wraps modulo the integer width, as the page's decoder does
     if predict:
         residual[:, 1:] -= grid[:, :-1]

@@ -47,15 +47,45 @@ def _cell_layers_of(m: folium.Map) -> list[_CellsLayer]:
     return [child for child in m._children.values() if isinstance(child, _CellsLayer)]
 
 
-def _unpack(spec: dict, width: int, height: int) -> np.ndarray:
-    """Decode a packed grid independently of the page's loop: un-zigzag, then a 2-D prefix sum."""
+def _unpack(spec: dict, width: int, height: int, grids: dict | None = None) -> np.ndarray:
+    """Decode a packed grid independently of the page's loop: un-zigzag, a 2-D prefix sum, plus its base grid."""
     raw = np.frombuffer(zlib.decompress(base64.b64decode(spec["data"])), dtype=np.uint8)
     planes = raw.reshape(spec["bytes"], height, width).astype(np.int64)
     z = sum(planes[k] << (8 * k) for k in range(spec["bytes"]))
     r = np.where(z % 2 == 0, z // 2, -(z + 1) // 2)
     if spec["predict"]:
         r = r.cumsum(axis=0).cumsum(axis=1)
+    if "base" in spec:
+        assert grids is not None, "a grid stored as a difference needs the page's other grids"
+        r = r + _unpack(grids[spec["base"]], width, height, grids)
     return r % (1 << (8 * spec["bytes"]))
+
+
+def _metres(codes: np.ndarray, data: dict) -> np.ndarray:
+    """Distances (m) of stored codes, by the page's table written out by hand (inf = unreachable)."""
+    assert data["distance"] == {"limits": [500, 1000, 2000], "steps": [10, 25, 50, 100]}
+    codes = np.asarray(codes, dtype=float)
+    # codes 0-50 step 10 m, 51-70 step 25 m from 500 m, 71-90 step 50 m from 1,000 m, then 100 m from 2,000 m
+    out = np.select(
+        [codes <= 50, codes <= 70, codes <= 90],
+        [codes * 10, 500 + (codes - 50) * 25, 1000 + (codes - 70) * 50],
+        2000 + (codes - 90) * 100,
+    )
+    return np.where(codes == data["unreachable"], np.inf, out)
+
+
+def _rounded_up(distance: np.ndarray) -> np.ndarray:
+    """Distances rounded up to the page's steps, by a closed form (10 m to 500 m, 25 m to 1 km, 50 m to 2 km, 100 m)."""
+    distance = np.asarray(distance, dtype=float)
+    lower = np.select([distance <= 500, distance <= 1000, distance <= 2000], [0, 500, 1000], 2000)
+    step = np.select([distance <= 500, distance <= 1000, distance <= 2000], [10, 25, 50], 100)
+    return lower + np.ceil((distance - lower) / step) * step
+
+
+def _distance_class(distance: np.ndarray) -> np.ndarray:
+    """Class of each distance by hand: number of breaks (300, 500, 1,000, 2,000 m) it exceeds; 4 if unreachable."""
+    distance = np.asarray(distance, dtype=float)
+    return np.where(np.isfinite(distance), sum((distance > b).astype(int) for b in (300, 500, 1000, 2000)), 4)
 
 
 def _png_pixels(uri: str) -> tuple[np.ndarray, np.ndarray]:
@@ -238,23 +268,52 @@ def test_cells_are_one_pixel_each_with_their_numbers(layers):
     population = _unpack(data["grids"]["population"], width, height)
     assert population[row, col].tolist() == [round(p) + 1 for p in cells["population"]]
     assert (population > 0).sum() == 30  # 0 = no cell
-    distance = _unpack(data["grids"]["dist_any"], width, height)
-    expected = [65_535 if not np.isfinite(d) else round(d / 10) for d in cells["dist_m_any"]]
-    assert distance[row, col].tolist() == expected
-    parks = _unpack(data["grids"]["dist_park"], width, height)[row, col]
-    assert parks[0] == parks[7] == 65_535 and parks[1] == 20  # 200 m, in steps of 10 m
+    grids = data["grids"]
+    distance = _metres(_unpack(grids["dist_any"], width, height, grids)[row, col], data)
+    # cells i = 0..28 are 150 i m away, the last is unreachable; 2,250 m is shown rounded up to 2,300 m
+    assert distance.tolist() == _rounded_up(cells["dist_m_any"]).tolist()
+    assert distance[[14, 15]].tolist() == [2100, 2300]
+    parks = _metres(_unpack(grids["dist_park"], width, height, grids)[row, col], data)
+    assert parks.tolist() == _rounded_up(cells["dist_m_park"]).tolist()
     districts = _unpack(data["grids"]["district"], width, height)[row, col]
     zh = {"Dongsheng": "东胜区", "Kangbashi": "康巴什区"}  # district names in the map's language (zh)
     assert [data["districts"][d - 1] for d in districts] == [zh[d] for d in cells["district"]]
-    # The class image: one colour per distance class, transparent where there is no cell.
-    classes, rgba = _png_pixels(data["png"]["any"])
-    assert classes.shape == (height, width)
-    hand = [sum(d > b for b in (300, 500, 1000, 2000)) if np.isfinite(d) else 4 for d in cells["dist_m_any"]]
-    assert classes[row, col].tolist() == hand
-    assert rgba[row[-1], col[-1]].tolist() == [0xD7, 0x30, 0x27, 255]  # unreachable: red
-    empty = np.ones((height, width), bool)
-    empty[row, col] = False
-    assert (rgba[..., 3][empty] == 0).all()
+    assert "png" not in data  # the page colours the cells from the distance grids
+
+
+def test_cell_distances_round_up_to_their_step_and_keep_their_class(layers):
+    """A hand-built column of distances: what the page decodes is the distance rounded up to the stated step."""
+    cells = layers.cells.copy()
+    hand = [0.0, 3.2, 300.0, 300.01, 499.5, 500.0, 512.0, 999.0, 1000.0, 1000.4, 1234.0, 1999.99, 2000.0, 2000.2]
+    hand += [2345.0, 4999.0, np.inf, np.nan, -1.0]
+    shown = [0, 10, 300, 310, 500, 500, 525, 1000, 1000, 1050, 1250, 2000, 2000, 2100, 2400, 5000, np.inf, np.inf, 0]
+    cells["dist_m_any"] = hand + [np.inf] * (len(cells) - len(hand))
+    data = _data_of(_cell_layers_of(maps.coverage_map(cells, layers.facilities, style=maps.MapStyle()))[0])
+    row, col = _cell_pixels(cells, data)
+    decoded = _metres(_unpack(data["grids"]["dist_any"], data["width"], data["height"])[row, col], data)
+    assert decoded[: len(hand)].tolist() == shown
+    # never shorter, at most one step longer (10 m within 500 m ... 100 m beyond 2 km), same colour class
+    distance = np.clip(np.where(np.isnan(hand), np.inf, hand), 0, None)
+    finite = np.isfinite(distance)
+    step = np.select([distance <= 500, distance <= 1000, distance <= 2000], [10, 25, 50], 100)
+    error = decoded[: len(hand)][finite] - distance[finite]
+    assert (error >= 0).all() and (error < step[finite]).all()
+    assert _distance_class(decoded[: len(hand)]).tolist() == _distance_class(distance).tolist()
+
+
+def test_scenario_grid_is_stored_as_its_difference_from_any_venue(layers):
+    """An evenings column equal to any venue's but in two cells costs a few bytes and decodes to its own values."""
+    cells = layers.cells.assign(dist_m_evenings=layers.cells["dist_m_any"])
+    cells.loc[[3, 11], "dist_m_evenings"] = [2_345.0, np.inf]
+    data = _data_of(_cell_layers_of(maps.coverage_map(cells, layers.facilities, style=maps.MapStyle()))[0])
+    grids = data["grids"]
+    assert grids["dist_evenings"]["base"] == "dist_any"
+    assert len(grids["dist_evenings"]["data"]) < len(grids["dist_any"]["data"])
+    row, col = _cell_pixels(cells, data)
+    evenings = _metres(_unpack(grids["dist_evenings"], data["width"], data["height"], grids)[row, col], data)
+    expected = _rounded_up(cells["dist_m_evenings"])
+    assert expected[3] == 2_400  # rounded up to 100 m beyond 2 km
+    assert evenings.tolist() == expected.tolist()
 
 
 def test_pack_grid_round_trip_and_size():
@@ -265,6 +324,10 @@ def test_pack_grid_round_trip_and_size():
     for grid, predict in ((smooth, True), (noisy, False), (noisy.astype(np.uint32) * 70_000, True)):
         spec = {"data": _cell_raster.pack_grid(grid, predict=predict), "bytes": grid.dtype.itemsize, "predict": predict}
         assert np.array_equal(_unpack(spec, 400, 300), grid)
+    # less a base grid: the page adds the base back, modulo 2 ** 16
+    spec = {"data": _cell_raster.pack_grid(noisy, base=smooth), "bytes": 2, "predict": True, "base": "smooth"}
+    base = {"data": _cell_raster.pack_grid(smooth), "bytes": 2, "predict": True}
+    assert np.array_equal(_unpack(spec, 400, 300, {"smooth": base}), noisy)
     # The prediction is what makes a smooth field small: under 1 byte a cell here, vs 2 raw.
     assert len(_cell_raster.pack_grid(smooth)) < 0.5 * len(_cell_raster.pack_grid(smooth, predict=False))
 
@@ -438,6 +501,12 @@ def test_legend_gives_metres_and_minutes_at_walk_speed(layers):
     assert "1,000–2,000 m · 10–20 min" in page
     default = maps.render_html(_coverage(layers, language="en"))  # 75 m per minute
     assert "300–500 m · 4–6.7 min" in default
+    # the legend says how a clicked cell's distance is rounded
+    note = "rounded up to 10 m within 500 m, 25 m within 1,000 m, 50 m within 2,000 m, 100 m beyond"
+    assert note in default
+    assert "距离向上取整：500 m 内取 10 m、1,000 m 内取 25 m、2,000 m 内取 50 m、更远取 100 m" in maps.render_html(
+        _coverage(layers)
+    )
 
 
 def test_geometry_is_simplified_and_rounded(layers):
@@ -482,8 +551,10 @@ def test_sites_map_layers_and_popups(layers, site_inputs):
     assert [layer.show for layer in _cell_layers_of(m)] == [False, True]  # "after" shown first
     before, after = (_data_of(layer) for layer in _cell_layers_of(m))
     row, col = _cell_pixels(layers.cells, after)
-    halved = [65_535 if not np.isfinite(d) else round(d / 2 / 10) for d in layers.cells["dist_m_any"]]
-    assert _unpack(after["grids"]["dist_any"], after["width"], after["height"])[row, col].tolist() == halved
+    expected = _rounded_up(layers.cells["dist_m_any"].to_numpy() / 2)  # 75 m x cell index
+    assert expected[[1, 15, 27]].tolist() == [80, 1150, 2100]
+    got = _metres(_unpack(after["grids"]["dist_any"], after["width"], after["height"])[row, col], after)
+    assert got.tolist() == expected.tolist()
     assert before["grids"]["dist_any"] != after["grids"]["dist_any"]
     # siting's chosen frame has plan_order instead of rank
     chosen_plan = chosen.drop(columns="rank").assign(plan_order=[2, 1])
@@ -646,17 +717,18 @@ COUNT_JS = """({
 
 MAP_JS = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
 
-# The shown cell image as drawn by the browser: [width, height, r, g, b, a, r, g, b, a, ...].
+# The shown cell image once the page has coloured it (data-drawn): [width, height, r, g, b, a, r, g, b, a, ...].
 IMAGE_JS = """new Promise(resolve => {
-  const img = document.querySelector('img.ordos-cells');
   const read = () => {
+    const img = document.querySelector('img.ordos-cells[data-drawn]');
+    if (!img) { setTimeout(read, 20); return; }
     const canvas = document.createElement('canvas');
     canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
     const g = canvas.getContext('2d');
     g.drawImage(img, 0, 0);
     resolve([canvas.width, canvas.height].concat(Array.from(g.getImageData(0, 0, canvas.width, canvas.height).data)));
   };
-  if (img.complete) { read(); } else { img.onload = read; }
+  read();
 })"""
 
 
@@ -806,9 +878,12 @@ def test_browser_sites_and_trails_pages(browser, pages, layers, tmp_path):
     assert counts["legend"] == 1 and counts["layerControl"] == 1
     holds, ratio = _view_holds_cells(browser, layers.cells)
     assert holds and ratio < 12
-    # After the plan the distances are halved: cell 9 is 150 x 9 / 2 = 675 m from a venue.
+    # After the plan the distances are halved: cell 9 is 150 x 9 / 2 = 675 m from a venue (on the 25 m grid),
+    # cell 17 is 1,275 m, shown rounded up to 50 m.
     text = _click_at(browser, *_cell_latlon(layers.cells, 9))
-    assert "19" in text and "680 m" in text
+    assert "19" in text and "675 m · 9.0" in text
+    browser.evaluate("document.querySelector('.leaflet-popup-close-button').click()")  # it covers cell 17
+    assert "1300 m · 17.3" in _click_at(browser, *_cell_latlon(layers.cells, 17))
     browser.screenshot(tmp_path / "sites.png")
     report = browser.open(pages["trails"])
     _assert_clean(report, allowed_hosts=("autonavi.com",))

@@ -19,6 +19,8 @@ from ordos_geo._crs import metric_crs_for, wgs84_to_gcj02
 from ordos_geo._errors import InputDataError
 from ordos_geo.maps._page import _CellsLayer, _Data, _FeatureLayer, _js_json
 from ordos_geo.maps.style import (
+    _CELL_DISTANCE_LIMITS_M,
+    _CELL_STEPS_M,
     DISTANCE_BREAKS_M,
     DISTANCE_CLASS_COLORS,
     _district_name,
@@ -36,8 +38,6 @@ from ordos_geo.settings import FACILITY_KINDS
 _SIMPLIFY_TOLERANCE_M = 5.0
 #: Decimal places kept in longitude/latitude (1e-5 degree is about 1 m).
 _COORD_DECIMALS = 5
-#: Cell distances shown on click are rounded to this step (m); the cells are about 100 m wide.
-_CELL_DISTANCE_STEP_M = 10
 #: Walking metres to the nearest venue of any kind: the column every coverage map colours by default.
 _DIST_ANY = dist_column(ANY_KIND)
 
@@ -131,27 +131,7 @@ def _cells_layers(
     if len(cells) == 0:
         return None
     raster = _cell_raster.cell_raster(cells, gcj02=gcj02)
-    population = np.nan_to_num(cells["population"].to_numpy(dtype=float), nan=0.0)
-    stored_population = np.round(np.clip(population, 0, None)) + 1  # 0 = no cell
-    dtype = np.uint16 if stored_population.max() < 65_535 else np.uint32
-    grids = {"population": _grid_spec(raster.grid(stored_population.astype(dtype), fill=0, dtype=dtype), predict=False)}
-    districts: list[str] = []
-    if "district" in cells.columns:
-        codes, uniques = pd.factorize(cells["district"].astype("string").fillna(""))
-        districts = [_district_name(d, language) for d in uniques]
-        if len(districts) < 255:
-            grids["district"] = _grid_spec(raster.grid((codes + 1).astype(np.uint8), fill=0, dtype=np.uint8))
-    pngs = {}
-    for key, column in distance_columns.items():
-        distance = cells[column].to_numpy(dtype=float)
-        finite = np.isfinite(distance)
-        classes = np.where(finite, np.searchsorted(DISTANCE_BREAKS_M, distance, side="left"), len(DISTANCE_BREAKS_M))
-        pngs[key] = _cell_raster.class_png(
-            raster.grid(classes.astype(np.uint8), fill=255, dtype=np.uint8), DISTANCE_CLASS_COLORS
-        )
-        steps = np.where(finite, np.round(np.clip(distance, 0, None) / _CELL_DISTANCE_STEP_M), np.inf)
-        stored = np.where(steps < _cell_raster.DIST_UNREACHABLE, steps, _cell_raster.DIST_UNREACHABLE)
-        grids[f"dist_{key}"] = _grid_spec(raster.grid(stored.astype(np.uint16), fill=0, dtype=np.uint16))
+    grids, districts = _cell_grids(raster, cells, distance_columns, language)
     (south, west), (north, east) = raster.bounds_latlon
     data = _Data(
         _js_json(
@@ -164,8 +144,10 @@ def _cells_layers(
                 "ph": raster.pixel_h,
                 "bounds": raster.bounds_latlon,
                 "districts": districts,
-                "png": pngs,
                 "grids": grids,
+                "distance": {"limits": _CELL_DISTANCE_LIMITS_M, "steps": _CELL_STEPS_M},
+                "unreachable": _cell_raster.DIST_UNREACHABLE,
+                "classes": {"breaks": DISTANCE_BREAKS_M, "colors": DISTANCE_CLASS_COLORS},
             }
         )
     )
@@ -175,8 +157,6 @@ def _cells_layers(
         options = {
             "kind": key,
             "opacity": 0.7,
-            "distanceStep": _CELL_DISTANCE_STEP_M,
-            "unreachableValue": _cell_raster.DIST_UNREACHABLE,
             "distLabel": f"{html.escape(labels['distance_to'])} {kind_label}",
             "unreachable": html.escape(labels["unreachable"]),
             "metresPerMinute": walk_speed_kmh * 1000.0 / 60.0,
@@ -192,9 +172,47 @@ def _cells_layers(
     return np.array([west, south, east, north])
 
 
-def _grid_spec(grid: np.ndarray, *, predict: bool = True) -> dict[str, Any]:
-    """A packed value grid as the page reads it (``ordos.unpack``)."""
-    return {"data": _cell_raster.pack_grid(grid, predict=predict), "bytes": grid.dtype.itemsize, "predict": predict}
+def _cell_grids(
+    raster: _cell_raster.CellRaster, cells: gpd.GeoDataFrame, distance_columns: Mapping[str, str], language: str
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The packed grids of the cells (population + 1, district code + 1, distance codes) and the district names."""
+    population = np.nan_to_num(cells["population"].to_numpy(dtype=float), nan=0.0)
+    stored_population = np.round(np.clip(population, 0, None)) + 1  # 0 = no cell
+    dtype = np.uint16 if stored_population.max() < 65_535 else np.uint32
+    grids = {"population": _grid_spec(raster.grid(stored_population.astype(dtype), fill=0, dtype=dtype), predict=False)}
+    districts: list[str] = []
+    if "district" in cells.columns:
+        codes, uniques = pd.factorize(cells["district"].astype("string").fillna(""))
+        districts = [_district_name(d, language) for d in uniques]
+        if len(districts) < 255:
+            grids["district"] = _grid_spec(raster.grid((codes + 1).astype(np.uint8), fill=0, dtype=np.uint8))
+    any_codes: np.ndarray | None = None
+    for key, column in distance_columns.items():
+        distance = cells[column].to_numpy(dtype=float)
+        codes = _cell_raster.distance_codes(distance, _CELL_DISTANCE_LIMITS_M, _CELL_STEPS_M)
+        grid = raster.grid(codes, fill=0, dtype=np.uint16)
+        grids[f"dist_{key}"] = _grid_spec(grid)
+        if key == ANY_KIND:
+            any_codes = grid
+        elif any_codes is not None:  # a scenario (evenings, winter) is mostly any venue's grid: store the difference
+            relative = _grid_spec(grid, base=any_codes, base_key=f"dist_{ANY_KIND}")
+            if len(relative["data"]) < len(grids[f"dist_{key}"]["data"]):
+                grids[f"dist_{key}"] = relative
+    return grids, districts
+
+
+def _grid_spec(
+    grid: np.ndarray, *, predict: bool = True, base: np.ndarray | None = None, base_key: str | None = None
+) -> dict[str, Any]:
+    """A packed value grid as the page reads it (``ordos.cellGrid``), less the grid ``base_key`` if given."""
+    spec = {
+        "data": _cell_raster.pack_grid(grid, predict=predict, base=base),
+        "bytes": grid.dtype.itemsize,
+        "predict": predict,
+    }
+    if base_key is not None:
+        spec["base"] = base_key
+    return spec
 
 
 def _facility_layers(

@@ -82,7 +82,7 @@ window.ordos = (function () {
     group.addLayer(L.geoJSON(data, opts));
     return group;
   }
-  // ---- population cells: a PNG per distance column, numbers read from packed grids on click
+  // ---- population cells: packed grids, each distance layer coloured by class in the browser when first shown
   function unpack(grid, width, height) {
     var text = atob(grid.data);
     var bytes = new Uint8Array(text.length);
@@ -110,8 +110,46 @@ window.ordos = (function () {
   }
   function cellGrid(data, key) {
     data._grids = data._grids || {};
-    if (!data._grids[key]) { data._grids[key] = unpack(data.grids[key], data.width, data.height); }
+    if (!data._grids[key]) {
+      var spec = data.grids[key], own = unpack(spec, data.width, data.height);
+      data._grids[key] = !spec.base ? own : Promise.all([own, cellGrid(data, spec.base)]).then(function (g) {
+        var modulus = Math.pow(256, spec.bytes), out = g[0], base = g[1];
+        for (var i = 0; i < out.length; i++) { out[i] = (out[i] + base[i]) % modulus; }
+        return out;
+      });
+    }
     return data._grids[key];
+  }
+  function metres(code, data) {  // a stored distance code (see _cell_raster.distance_codes); null = unreachable
+    if (code === data.unreachable) { return null; }
+    var limits = data.distance.limits, steps = data.distance.steps, lower = 0, start = 0;
+    for (var k = 0; k < limits.length; k++) {
+      var n = (limits[k] - lower) / steps[k];
+      if (code <= start + n) { break; }
+      lower = limits[k]; start += n;
+    }
+    return lower + (code - start) * steps[k];
+  }
+  function drawCells(data, kind) {  // a PNG (object URL) with one pixel per cell, coloured by distance class
+    return Promise.all([cellGrid(data, 'population'), cellGrid(data, 'dist_' + kind)]).then(function (g) {
+      var colors = data.classes.colors.map(function (c) {
+        return [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)]; });
+      var byCode = new Map(), canvas = document.createElement('canvas');
+      canvas.width = data.width; canvas.height = data.height;
+      var context = canvas.getContext('2d'), image = context.createImageData(data.width, data.height);
+      var px = image.data;
+      for (var i = 0; i < g[0].length; i++) {
+        if (!g[0][i]) { continue; }
+        var code = g[1][i], color = byCode.get(code);
+        if (color === undefined) {
+          color = colors[classIndex(metres(code, data), data.classes.breaks)];
+          byCode.set(code, color);
+        }
+        px[4 * i] = color[0]; px[4 * i + 1] = color[1]; px[4 * i + 2] = color[2]; px[4 * i + 3] = 255;
+      }
+      context.putImageData(image, 0, 0);
+      return new Promise(function (resolve) { canvas.toBlob(resolve, 'image/png'); });
+    }).then(function (blob) { return URL.createObjectURL(blob); });
   }
   function cellAt(map, latlng) {
     var shown = null;
@@ -124,9 +162,8 @@ window.ordos = (function () {
     var keys = ['population', 'district', 'dist_' + shown.o.kind];
     return Promise.all(keys.map(function (k) { return d.grids[k] ? cellGrid(d, k) : null; })).then(function (g) {
       if (!g[0][i]) { return null; }
-      var distance = g[2][i] === shown.o.unreachableValue ? null : g[2][i] * shown.o.distanceStep;
       return {population: g[0][i] - 1, district: g[1] && g[1][i] ? d.districts[g[1][i] - 1] : '',
-        distance: distance, o: shown.o};
+        distance: metres(g[2][i], d), o: shown.o};
     });
   }
   function cellPopup(cell) {
@@ -146,15 +183,24 @@ window.ordos = (function () {
       if (cell) { L.popup({maxWidth: 360}).setLatLng(e.latlng).setContent(cellPopup(cell)).openOn(map); }
     }).catch(function (err) { console.error('ordos: cannot read the cell values', err); });
   }
+  // A transparent pixel until the layer's image is drawn; the drawn image's <img> gets data-drawn="<kind>".
+  var BLANK = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
   function cells(data, o) {
-    var layer = L.imageOverlay(data.png[o.kind], data.bounds,
-      {opacity: o.opacity, className: 'ordos-cells', interactive: false});
+    var layer = L.imageOverlay(BLANK, data.bounds, {opacity: o.opacity, className: 'ordos-cells', interactive: false});
     layer.ordosCells = {data: data, o: o};
+    layer.on('load', function () {
+      var img = layer.getElement();
+      if (img && layer._url !== BLANK) { img.setAttribute('data-drawn', o.kind); }
+    });
     layer.on('add', function () {
       var map = layer._map;
       if (!map._ordosCellClick) {
         map._ordosCellClick = true;
         map.on('click', function (e) { onCellClick(map, e); });
+      }
+      if (!layer._ordosDrawing) {
+        layer._ordosDrawing = drawCells(data, o.kind).then(function (url) { layer.setUrl(url); })
+          .catch(function (err) { console.error('ordos: cannot draw the cells', err); });
       }
     });
     return layer;
@@ -176,7 +222,8 @@ window.ordos = (function () {
     div.innerHTML = content;
     return div;
   }
-  return {layer: layer, cells: cells, cellAt: cellAt, control: control, title: title, classIndex: classIndex};
+  return {layer: layer, cells: cells, cellAt: cellAt, metres: metres, control: control, title: title,
+    classIndex: classIndex};
 })();
 """
 
@@ -196,6 +243,7 @@ _ORDOS_CSS = """
 .ordos-cluster{background:none;border:none}
 .ordos-cluster div{border-radius:50%;color:#fff;font:700 12px/1 sans-serif;text-align:center;
   border:2px solid #fff;box-shadow:0 1px 4px rgba(0,0,0,.45)}
+.ordos-legend .note{margin-top:3px;font-size:11px;color:#444}
 .ordos-legend .kinds{column-count:2;column-gap:10px;margin-top:2px}
 .ordos-legend .kinds div{break-inside:avoid;white-space:nowrap}
 .ordos-popup td{padding:1px 6px 1px 0;vertical-align:top}
@@ -264,7 +312,7 @@ var {{ this.get_name() }} = ordos.layer({{ this.data.get_name() }}, {{ this.opti
 
 
 class _CellsLayer(Layer):
-    """A base layer of population cells: ``ordos.cells`` draws one distance column's PNG from a :class:`_Data`."""
+    """A base layer of population cells: ``ordos.cells`` colours one distance grid of a :class:`_Data` when shown."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}

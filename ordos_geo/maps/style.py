@@ -67,6 +67,11 @@ _DEFAULT_STYLE = MapStyle()
 DISTANCE_BREAKS_M: tuple[float, ...] = (300.0, 500.0, 1_000.0, 2_000.0)
 #: One colour per class (green = near, red = far / unreachable).
 DISTANCE_CLASS_COLORS: tuple[str, ...] = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
+#: A clicked cell's distance is rounded up to 10 m within 500 m, 25 m within 1 km, 50 m within 2 km and
+#: 100 m beyond (the cells are about 100 m wide): the page stores a few bits a cell, and every class break
+#: of DISTANCE_BREAKS_M lies on its piece's step grid, so a rounded distance keeps its colour.
+_CELL_DISTANCE_LIMITS_M: tuple[int, ...] = (500, 1_000, 2_000)
+_CELL_STEPS_M: tuple[int, ...] = (10, 25, 50, 100)
 
 #: Marker letters and colours per facility kind (inline SVG, no icon font).
 KIND_STYLES: Mapping[str, tuple[str, str]] = {
@@ -193,6 +198,13 @@ def _distance_legend(labels: Mapping[str, str], walk_speed_kmh: float) -> str:
         f"&gt; {last:,.0f} m · &gt; {_minutes(last, walk_speed_kmh)} {minute} / "
         f"{html.escape(labels['unreachable'])}</div>"
     )
+    steps = [
+        labels["rounding_within"].format(limit=f"{limit:,}", step=step)
+        for limit, step in zip(_CELL_DISTANCE_LIMITS_M, _CELL_STEPS_M, strict=False)
+    ]
+    steps.append(labels["rounding_beyond"].format(step=_CELL_STEPS_M[-1]))
+    note = labels["cell_click"].format(steps=labels["list_separator"].join(steps))
+    rows.append(f'<div class="note">{html.escape(note)}</div>')
     return "".join(rows)
 
 
