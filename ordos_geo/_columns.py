@@ -89,7 +89,7 @@ def with_scenario(
     geopandas.GeoDataFrame
     """
     distance = np.asarray(distance_m, dtype=float)
-    out = cells.copy()
+    out = cells.copy(deep=False)  # columns are added, never written into: the input keeps its own
     out[dist_column(scenario)] = distance
     for t in thresholds_m:
         out[covered_column(t, scenario)] = distance <= t

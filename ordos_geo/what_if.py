@@ -290,7 +290,8 @@ def _changed_counts(
 ) -> dict[str, float]:
     """The build targets' values after the change: new venues added, planned ones removed."""
     out = dict(counts)
-    planned = removed[~removed["facility_id"].astype(str).isin(set(existing["facility_id"].astype(str)))]
+    existing_ids = existing["facility_id"].astype(str).to_numpy(dtype=object)
+    planned = removed[~np.isin(removed["facility_id"].astype(str).to_numpy(dtype=object), existing_ids)]
     for frame, sign in ((added, 1.0), (planned, -1.0)):
         kinds = frame["kind"].astype(str)
         for kind, key in _NEW_COUNT_KEYS.items():
@@ -314,6 +315,8 @@ def _changed_cells(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> gpd.Geo
     for column in columns:
         a = before[column].to_numpy(dtype=float) if column in before else np.full(len(after), math.inf)
         b = after[column].to_numpy(dtype=float) if column in after else np.full(len(after), math.inf)
+        if a is b or (a.__array_interface__ == b.__array_interface__):
+            continue  # the update kept the column as it was (shared, not copied)
         with np.errstate(invalid="ignore"):
             changed |= np.abs(a - b) > 1e-6  # inf - inf is NaN: unchanged
     any_d, any_id = dist_column("any"), nearest_id_column("any")

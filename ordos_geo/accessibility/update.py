@@ -28,8 +28,10 @@ floating additions. Everything else is equal.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -37,13 +39,15 @@ import pandas as pd
 import shapely
 
 from ordos_geo import settings
-from ordos_geo._columns import dist_column, nearest_id_column
+from ordos_geo._columns import ANY_KIND, covered_column, dist_column, nearest_id_column
 from ordos_geo._errors import InputDataError
 from ordos_geo.accessibility.measures import _ranked_neighbourhoods, _service_area_rows, _touching_groups
 from ordos_geo.accessibility.stage import (
     AccessibilityResult,
+    _add_e2sfca_columns,
     _analysed_rows,
     _cells_table,
+    _facility_of,
     _facility_table,
     _Laps,
     _validate_facilities,
@@ -157,7 +161,7 @@ def update_accessibility(
     dest = _merged_snaps(previous.facilities_snapped, new_of_old, added_snaps, added, len(fac))
     laps.lap("snapping")
 
-    per_kind, unchanged = _nearest_update(
+    per_kind, penalty = _nearest_update(
         index,
         cells_snapped,
         previous,
@@ -173,20 +177,7 @@ def update_accessibility(
     laps.lap("nearest")
     od = _pairs_update(index, cells_snapped, previous.catchment_pairs, new_of_old, added_snaps, added, opts)
     parameters = {**opts, "kinds": list(kind_names)}
-    cells = previous.cells[list(previous.cell_columns)]
-    reuse = {name: previous.cells[name] for kind in unchanged for name in (dist_column(kind), nearest_id_column(kind))}
-    out, _, neighbourhoods = _cells_table(
-        cells,
-        cells_snapped,
-        fac,
-        ids,
-        per_kind,
-        od,
-        parameters,
-        laps,
-        reuse=reuse,
-        neighbourhoods=lambda cells, mask: _neighbourhoods_update(previous, cells, mask),
-    )
+    out, neighbourhoods = _cells_update(previous, fac, ids, per_kind, penalty, od, parameters, laps)
     areas = _service_areas_update(index, previous.service_areas, fac, ids, new_of_old, added_snaps, added, opts)
     laps.lap("service_areas")
     logger.info(
@@ -207,8 +198,132 @@ def update_accessibility(
         facilities_snapped=dest,
         catchment_pairs=od,
         cell_columns=previous.cell_columns,
-        nearest_rows={kind: arrays[2] for kind, arrays in per_kind.items()},
+        nearest_rows={kind: update.group for kind, update in per_kind.items()},
     )
+
+
+def _cells_update(
+    previous: AccessibilityResult,
+    fac: gpd.GeoDataFrame,
+    ids: np.ndarray,
+    per_kind: dict[str, _KindUpdate],
+    penalty: np.ndarray,
+    od: pd.DataFrame,
+    parameters: dict,
+    laps: _Laps,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The cells with every output column and the underserved neighbourhoods, from the earlier cells.
+
+    The earlier table is taken without copying it (copy-on-write): a column
+    that changes is replaced by a copy with its changed cells rewritten (the
+    nearest facility of any kind only in the cells where a kind changed), the
+    others (the input cells, their snaps, the kinds that did not change) are
+    shared. The E2SFCA ratio and the opportunities are computed again from
+    the catchment pairs, as in a full run.
+    """
+    prev = previous.cells
+    neighbourhoods = functools.partial(_neighbourhoods_update, previous)
+    kinds = list(parameters["kinds"])
+    if kinds != list(previous.parameters["kinds"]):
+        # a kind comes or goes: its columns come or go, so the table is built as a full run builds it
+        assert previous.cells_snapped is not None
+        arrays = {kind: (u.perturbed(penalty), u.true, u.group) for kind, u in per_kind.items()}
+        reuse = {
+            name: prev[name]
+            for kind, u in per_kind.items()
+            if len(u.rows) == 0
+            for name in (dist_column(kind), nearest_id_column(kind))
+        }
+        cells = prev[list(previous.cell_columns)]
+        out, _, table = _cells_table(
+            cells,
+            previous.cells_snapped,
+            fac,
+            ids,
+            arrays,
+            od,
+            parameters,
+            laps,
+            reuse=reuse,
+            neighbourhoods=neighbourhoods,
+        )
+        return out, table
+    # the accessibility columns end at neighbourhood_id; a pipeline's scenario columns follow and are redone
+    out = prev[list(prev.columns[: prev.columns.get_loc("neighbourhood_id") + 1])]
+    changed = [kind for kind in kinds if len(per_kind[kind].rows)]
+    for kind in changed:
+        u = per_kind[kind]
+        out[dist_column(kind)] = u.true
+        out[nearest_id_column(kind)] = _facility_of(ids, u.group)
+    touched = np.zeros(len(out), dtype=bool)
+    for kind in changed:
+        touched[per_kind[kind].rows] = True
+    rows = np.flatnonzero(touched)
+    _any_update(out, per_kind, kinds, rows, ids, penalty, parameters)
+    _add_e2sfca_columns(out, fac, od, e2sfca_steps=parameters["e2sfca_steps"], catchment=parameters["catchment_m"])
+    laps.lap("coverage_e2sfca")
+    underserved_mask = ~(out[dist_column(ANY_KIND)].to_numpy(dtype=float) <= parameters["underserved_threshold_m"])
+    out["underserved"] = underserved_mask
+    table, cell_nb = neighbourhoods(out, underserved_mask)
+    out["neighbourhood_id"] = cell_nb
+    laps.lap("underserved")
+    return out, table
+
+
+def _ids_replaced(column: pd.Series, rows: np.ndarray, ids: np.ndarray, group: np.ndarray) -> Any:
+    """The ``nearest_id`` column with the cells ``rows`` set to the ids of the facility rows ``group`` (a copy).
+
+    One ``take`` from the column and the new ids: writing into a copy of an
+    Arrow-backed string column rewrites it once per call and is slower.
+    """
+    values = column.array
+    both = type(values)._concat_same_type([values, _facility_of(ids, group)])
+    index = np.arange(len(values))
+    index[rows] = len(values) + np.arange(len(rows))
+    return both.take(index)
+
+
+def _any_update(
+    out: gpd.GeoDataFrame,
+    per_kind: dict[str, _KindUpdate],
+    kinds: Sequence[str],
+    rows: np.ndarray,
+    ids: np.ndarray,
+    penalty: np.ndarray,
+    parameters: dict,
+) -> None:
+    """Rewrite the nearest facility of any kind, the walking minutes and the coverage in the cells ``rows``.
+
+    As a full run: the kind with the smallest perturbed distance, the first
+    kind on a tie. The other cells keep theirs (the penalties of a full run on
+    the new table are other numbers, but no earlier nearest facility changed
+    there, so the order they give is the same).
+    """
+    if not len(rows):
+        return
+    best = np.full(len(rows), np.inf)
+    true_any = np.full(len(rows), np.inf)
+    group_any = np.full(len(rows), -1, dtype=np.int64)
+    service = np.zeros(len(rows), dtype=bool)
+    catchment = parameters["catchment_m"]
+    for kind in kinds:
+        u = per_kind[kind]
+        perturbed, true = u.perturbed(penalty, rows), u.true[rows]
+        better = perturbed < best
+        best[better], true_any[better], group_any[better] = perturbed[better], true[better], u.group[rows][better]
+        service |= true <= parameters["service_distance_m"].get(kind, catchment)
+    speed = parameters["walk_speed_kmh"] * 1000.0 / 60.0
+    replaced = {
+        dist_column(ANY_KIND): true_any,
+        "walk_min_any": true_any / speed,
+        **{covered_column(t): true_any <= t for t in parameters["thresholds_m"]},
+        "covered_service": service,
+    }
+    for name, values in replaced.items():
+        column = out[name].to_numpy(copy=True)
+        column[rows] = values
+        out[name] = column
+    out[nearest_id_column(ANY_KIND)] = _ids_replaced(out[nearest_id_column(ANY_KIND)], rows, ids, group_any)
 
 
 def _check_previous(previous: AccessibilityResult) -> None:
@@ -238,8 +353,7 @@ def _supply_key(fac: gpd.GeoDataFrame) -> np.ndarray:
 
 def _same_geometry(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Element-wise: both missing, or both geometries with exactly the same coordinates."""
-    a_missing = np.array([not isinstance(g, shapely.Geometry) or shapely.is_empty(g) for g in a], dtype=bool)
-    b_missing = np.array([not isinstance(g, shapely.Geometry) or shapely.is_empty(g) for g in b], dtype=bool)
+    a_missing, b_missing = _missing_geometry(a), _missing_geometry(b)
     same = a_missing & b_missing
     both = ~a_missing & ~b_missing
     if both.any():
@@ -247,6 +361,15 @@ def _same_geometry(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             np.asarray(a, dtype=object)[both], np.asarray(b, dtype=object)[both], tolerance=0.0
         )
     return same
+
+
+def _missing_geometry(values: np.ndarray) -> np.ndarray:
+    """Element-wise: not a geometry, or an empty one."""
+    values = np.asarray(values, dtype=object)
+    is_geometry = np.array([isinstance(g, shapely.Geometry) for g in values], dtype=bool)
+    missing = ~is_geometry
+    missing[is_geometry] = shapely.is_empty(values[is_geometry])
+    return missing
 
 
 def _unchanged_rows(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> np.ndarray:
@@ -291,6 +414,24 @@ def _merged_snaps(
     )
 
 
+class _KindUpdate:
+    """The nearest facility of one kind after the change: true distance and row of the new table per cell.
+
+    ``rows`` are the cells whose distance or nearest facility may differ from
+    the earlier run (every cell for a kind the earlier run did not have).
+    """
+
+    def __init__(self, true: np.ndarray, group: np.ndarray, rows: np.ndarray) -> None:
+        self.true = true
+        self.group = group
+        self.rows = rows
+
+    def perturbed(self, penalty: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Distance plus the tie-break penalty of the nearest facility (``inf`` where there is none)."""
+        group = self.group[rows]
+        return np.where(group >= 0, self.true[rows] + penalty[np.maximum(group, 0)], np.inf)
+
+
 def _nearest_update(
     index: _NetworkIndex,
     orig: SnappedPoints,
@@ -304,50 +445,59 @@ def _nearest_update(
     kind_names: Sequence[str],
     *,
     limit: float,
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], set[str]]:
-    """Per kind: perturbed distance, true distance and nearest facility (row of the new table) of each cell.
+) -> tuple[dict[str, _KindUpdate], np.ndarray]:
+    """Per kind the nearest facilities after the change, and the tie-break penalty of each facility.
 
-    Also the kinds whose distances and nearest ids did not change. The
-    perturbation is the one a full run on the new table uses (it depends on
-    every facility id), so the earlier distances are re-perturbed with it.
+    The penalty is the one a full run on the new table uses (it depends on
+    every facility id). A kind keeps the earlier distances (shared, not
+    copied) and changes them only in the cells an added facility is nearer
+    to; a kind that lost the nearest facility of some cells is searched again.
     """
     n_cells = orig.n_owners
     rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable") if len(ids) else np.empty(0, np.int64)
     penalty = (rank + 1) * (_TIE_BUDGET_M / max(len(ids), 1))
-    per_kind: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    unchanged: set[str] = set()
+    remap = np.append(new_of_old, -1)  # earlier row -> new row; -1 (no facility) stays -1
+    lost_kinds = set(previous.facilities["kind"].astype(str).to_numpy()[new_of_old < 0].tolist())
+    per_kind: dict[str, _KindUpdate] = {}
     redo: list[int] = []
     for k, kind in enumerate(kind_names):
         old_group = previous.nearest_rows.get(kind)
         if old_group is None:
-            per_kind[kind] = (np.full(n_cells, np.inf), np.full(n_cells, np.inf), np.full(n_cells, -1, np.int64))
+            per_kind[kind] = _KindUpdate(np.full(n_cells, np.inf), np.full(n_cells, -1, np.int64), np.arange(n_cells))
             continue
-        group = np.where(old_group >= 0, new_of_old[np.maximum(old_group, 0)], -1)
-        if ((old_group >= 0) & (group < 0)).any():  # some cells lost their nearest facility of this kind
+        group = remap[old_group]
+        if kind in lost_kinds and ((group < 0) & (old_group >= 0)).any():  # some cells lost their nearest one
             redo.append(k)
             continue
-        true = previous.cells[dist_column(kind)].to_numpy(dtype=float)
-        perturbed = np.where(group >= 0, true + penalty[np.maximum(group, 0)], np.inf)
-        per_kind[kind] = (perturbed, true.copy(), group)
-        unchanged.add(kind)
+        per_kind[kind] = _KindUpdate(previous.cells[dist_column(kind)].to_numpy(dtype=float), group, np.empty(0, int))
     added_kinds = sorted({int(k) for k in kind_of_fac[added]} - set(redo))
     if added_kinds:
         search = _NearestSearch(index, orig, added_snaps, added, rank, kind_of_fac, limit)
         for k in added_kinds:
             best, true, group = (np.empty(n_cells), np.empty(n_cells), np.empty(n_cells, dtype=np.int64))
             search.kind(k, best, true, group)
-            old_best, old_true, old_group = per_kind[kind_names[k]]
-            nearer = best < old_best
-            if nearer.any():
-                unchanged.discard(kind_names[k])
-                old_best[nearer], old_true[nearer], old_group[nearer] = best[nearer], true[nearer], group[nearer]
+            old = per_kind[kind_names[k]]
+            nearer = np.flatnonzero(best < old.perturbed(penalty))
+            if len(nearer):
+                old.true = old.true.copy()
+                old.true[nearer], old.group[nearer] = true[nearer], group[nearer]
+                old.rows = np.union1d(old.rows, nearer)
     if redo:
         search = _NearestSearch(index, orig, dest, np.arange(len(ids)), rank, kind_of_fac, limit)
         for k in redo:
-            arrays = (np.empty(n_cells), np.empty(n_cells), np.empty(n_cells, dtype=np.int64))
-            search.kind(k, *arrays)
-            per_kind[kind_names[k]] = arrays
-    return {kind: per_kind[kind] for kind in kind_names}, unchanged
+            kind = kind_names[k]
+            best, true, group = (np.empty(n_cells), np.empty(n_cells), np.empty(n_cells, dtype=np.int64))
+            search.kind(k, best, true, group)
+            # cells with the same nearest facility keep their distance (the search gives it again up to the
+            # last bits): only the cells that lost theirs, or are now nearer to another, change
+            old_true = previous.cells[dist_column(kind)].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):  # inf - inf
+                moved = (group != remap[previous.nearest_rows[kind]]) | (np.abs(true - old_true) > 1e-9)
+            rows = np.flatnonzero(moved)
+            kept = old_true.copy()
+            kept[rows] = true[rows]
+            per_kind[kind] = _KindUpdate(kept, group, rows)
+    return {kind: per_kind[kind] for kind in kind_names}, penalty
 
 
 def _pairs_update(
