@@ -11,6 +11,7 @@ from _hand_graphs import CRS, X0, Y0, facilities, grid_study, make_network, squa
 from geopandas.testing import assert_geodataframe_equal
 
 from ordos_geo import accessibility as acc
+from ordos_geo._columns import dist_column
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
 
@@ -242,3 +243,25 @@ def test_pipeline_update_redoes_the_evening_and_winter_scenarios(tmp_path):
     first = pipeline.update_accessibility(study, before, gained).cells
     assert (first["dist_m_evenings"] < before.cells["dist_m_evenings"]).any()
     assert (first["dist_m_winter"] < before.cells["dist_m_winter"]).any()
+
+
+def test_the_earlier_result_stays_as_it_was_and_a_kind_searched_again_keeps_the_cells_that_kept_their_venue():
+    network, cells, fac = _grid_study(11)
+    before = acc.compute_accessibility(network, cells, fac, progress=False)
+    snapshot = before.cells.copy(deep=True)
+    parks = fac[fac["kind"] == "park"]
+    closed = before.cells["nearest_id_park"].value_counts().index[0]
+    assert len(parks) >= 2
+    new = fac[fac["facility_id"] != closed]
+    update = acc.update_accessibility(network, before, new, progress=False)
+    assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False))
+    pd.testing.assert_frame_equal(before.cells, snapshot)
+    stayed = (before.cells["nearest_id_park"] != closed).to_numpy()
+    assert stayed.any() and not stayed.all()
+    # the cells whose nearest park stayed open keep their distance to the last bit
+    assert np.array_equal(
+        update.cells["dist_m_park"].to_numpy()[stayed], before.cells["dist_m_park"].to_numpy()[stayed]
+    )
+    # a kind that did not change is shared with the earlier result, not copied
+    other = next(k for k in before.parameters["kinds"] if k != "park" and dist_column(k) in update.cells)
+    assert np.shares_memory(update.cells[dist_column(other)].to_numpy(), before.cells[dist_column(other)].to_numpy())

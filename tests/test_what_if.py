@@ -108,3 +108,18 @@ def test_a_run_without_accessibility_is_refused(results):
     empty = pipeline.StudyResults(study=results.study)
     with pytest.raises(InputDataError, match="run the accessibility stage first"):
         what_if(empty, add=[{"kind": "park", "lon": LON0 + STEP, "lat": LAT0}])
+
+
+def test_moving_a_venue_to_the_other_district_changes_both_districts_like_a_full_run(results):
+    facilities = results.facilities_after
+    counted = facilities["kind"].isin(["multi_sport_court", "pitch", "gymnasium"]) & facilities["area_m2"].gt(0)
+    west = facilities[counted & facilities["district"].eq("West")].iloc[0]
+    east = facilities[facilities["district"].eq("East")].iloc[0]
+    moved = {"facility_id": west["facility_id"], "kind": west["kind"], "area_m2": west["area_m2"]}
+    moved |= {"x": east.geometry.centroid.x + 30.0, "y": east.geometry.centroid.y}
+    change = what_if(results, add=[moved], remove=[west["facility_id"]])
+    assert change.facilities.set_index("facility_id").loc[west["facility_id"], "district"] == "East"
+    _assert_like_a_full_run(results, change, results.accessibility_after.cells)
+    area = change.indicators[change.indicators["indicator"].eq("venue_area_m2")].set_index("district")["change"]
+    assert area["West"] == pytest.approx(-west["area_m2"]) and area["East"] == pytest.approx(west["area_m2"])
+    assert "citywide" not in area.index  # the city's venue area is the same
