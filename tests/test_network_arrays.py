@@ -161,3 +161,70 @@ def test_a_lone_ring_is_refused_in_one_line(tmp_path: Path) -> None:
     assert clean_walk_graph(graph)[0].number_of_nodes() == 0
     with pytest.raises(NetworkDataError, match=r"ring\.osm: the largest connected part .* one closed ring"):
         load_walk_network(path, cache_dir=None)
+
+
+# --- edge geometries as coordinate arrays, LineStrings on request ------------------------------------
+
+
+def _assert_lazy_lines_match(network: WalkNetwork, expected: np.ndarray, rows: np.ndarray, *, tolerance: float) -> None:
+    """Some edges' lines, then all of them, are ``expected``; none is built before it is asked for."""
+    assert "edges" not in vars(network)
+    some = network.edge_lines(rows)
+    assert "edges" not in vars(network)  # a few lines build no edge table
+    assert shapely.equals_exact(some, expected[rows], tolerance=tolerance).all()
+    lines = network.edges.geometry.to_numpy()
+    assert shapely.equals_exact(lines, expected, tolerance=tolerance).all()
+    assert network.edges.crs == network.crs
+    assert list(network.edges.columns) == ["u", "v", "key", "length", "highway", "geometry"]
+    assert (network.edge_lines(rows) == lines[rows]).all()  # taken from the table once it is built
+    np.testing.assert_array_equal(shapely.get_coordinates(lines), network.edge_coords)
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_lazy_edge_lines_are_the_osmnx_geometries(seed: int) -> None:
+    segments = _random_segments(seed)
+    graph = _graph_from_segments(segments)
+    cleaned, report = clean_walk_graph(graph)
+    ref = walk_network_from_graph(project_network(cleaned, crs=32649), report=report)
+    new = _network_from_simplified(_clean_segments(segments, {}, dict(graph.graph)), crs=32649, report={})
+    rows = np.random.default_rng(seed).integers(0, new.n_edges, 25)
+    # the reference is osmnx's geometry (a straight line where the graph has none), projected by geopandas
+    _assert_lazy_lines_match(new, ref.edges.geometry.to_numpy(), rows, tolerance=1e-6)
+
+
+def test_lazy_edge_lines_of_the_sample_and_its_cache(tmp_path: Path) -> None:
+    path = extract_path("sample", None)
+    ref = reference_network(path)
+    expected = ref.edges.geometry.to_numpy()
+    rows = np.array([0, 5, 5, 3, len(expected) - 1])
+    fresh = load_walk_network(path, cache_dir=tmp_path)
+    assert shapely.equals_exact(fresh.edge_lines(rows), expected[rows], tolerance=1e-6).all()
+    cached = load_walk_network(path, cache_dir=tmp_path)
+    assert cached.report["cache"] == "hit"
+    _assert_lazy_lines_match(cached, fresh.edges.geometry.to_numpy(), rows, tolerance=0)
+
+
+def test_the_cache_keeps_inner_points_only_and_whole_lines_when_ends_differ() -> None:
+    from ordos_geo.network import network_arrays, walk_network_from_arrays
+
+    segments = _random_segments(3)
+    net = _network_from_simplified(_clean_segments(segments, {}, {}), crs=32649, report={})
+    arrays = network_arrays(net)
+    sizes = np.diff(net.edge_offsets)
+    assert "coords" not in arrays  # every line starts and ends on its nodes: only inner points are stored
+    assert len(arrays["inner_coords"]) == int((sizes - 2).sum()) and arrays["u"].dtype == np.int32
+    back = walk_network_from_arrays(arrays)
+    np.testing.assert_array_equal(back.edge_coords, net.edge_coords)
+    np.testing.assert_array_equal(back.edge_offsets, net.edge_offsets)
+    assert back.edge_table["u"].dtype == np.int64
+    # a line whose end is off its node (a GraphML edited by hand) is stored whole
+    table = net.edges.copy()
+    moved = shapely.get_coordinates(table.geometry.iloc[0])
+    moved[-1] += 0.25
+    table.loc[0, "geometry"] = shapely.LineString(moved)
+    odd = WalkNetwork(crs=net.crs, node_ids=net.node_ids, node_xy=net.node_xy, edges=table, adjacency=net.adjacency)
+    stored = network_arrays(odd)
+    assert "coords" in stored and "inner_coords" not in stored
+    again = walk_network_from_arrays(stored)
+    np.testing.assert_array_equal(shapely.get_coordinates(again.edge_lines(np.array([0]))), moved)
+    np.testing.assert_array_equal(again.edge_coords, odd.edge_coords)

@@ -209,10 +209,10 @@ def _reachable_segments(
     keep = first_full | (~full & ~covered)
     g, e, a, b, scale, full = g[keep], e[keep], a[keep], b[keep], scale[keep], full[keep]
     lines = np.empty(len(e), dtype=object)
-    lines[full] = index.geoms[e[full]]
+    lines[full] = index.lines(e[full])
     part = ~full & (b > a)
     lines[part] = _substrings(
-        index.geoms[e[part]], index.geom_length[e[part]], a[part] * scale[part], b[part] * scale[part]
+        index.lines(e[part]), index.geom_length[e[part]], a[part] * scale[part], b[part] * scale[part]
     )
     ok = full | part
     return g[ok], lines[ok]

@@ -15,10 +15,10 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import scipy.sparse
 import scipy.sparse.csgraph
-import shapely
 from tqdm.auto import tqdm
 
 from ordos_geo._crs import metric_crs_for
@@ -29,7 +29,7 @@ from ordos_geo.network._osm import (
     _OsmData,
     _walkable_ways,
 )
-from ordos_geo.network.arrays import WalkNetwork, _adjacency, _encode_records, _json_bytes
+from ordos_geo.network.arrays import WalkNetwork, _adjacency, _encode_records, _json_bytes, _ragged_take, _take_xy
 from ordos_geo.network.rules import _EXTRA_WAY_TAGS, _pedestrian_direction
 
 logger = logging.getLogger(__name__)
@@ -297,15 +297,6 @@ def _build_path(start: int, first: int, is_end: list[bool], indptr: list[int], s
     return path
 
 
-def _ragged_take(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``rows`` of a ragged array (``values[offsets[i]:offsets[i + 1]]``), as new offsets and values."""
-    sizes = (offsets[1:] - offsets[:-1])[rows]
-    new_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=new_offsets[1:])
-    starts = np.repeat(offsets[:-1][rows] - new_offsets[:-1], sizes)
-    return new_offsets, values[starts + np.arange(new_offsets[-1])]
-
-
 def _simplify(segments: _Segments, length: np.ndarray) -> _Simplified:
     """``osmnx.simplify_graph`` (rings removed) then ``project_graph``'s reordering, on arrays."""
     n = len(segments.node_ids)
@@ -502,12 +493,7 @@ def _network_from_simplified(simplified: _Simplified, *, crs: Any, report: dict[
     target = _target_crs(simplified.lon, simplified.lat, crs)
     transformer = pyproj.Transformer.from_crs(pyproj.CRS.from_epsg(4326), target, always_xy=True)
     all_xy = _project(simplified.all_lon, simplified.all_lat, transformer)  # each node once, then gathered
-    node_xy = all_xy[simplified.node_positions]
-    geoms = shapely.from_ragged_array(
-        shapely.GeometryType.LINESTRING,
-        all_xy[simplified.path_nodes],
-        (simplified.path_offsets,),
-    )
+    node_xy = _take_xy(all_xy, simplified.node_positions)
     n_records = len(simplified.records)
     attributes = {
         "graph_attrs": _json_bytes({**simplified.graph_attrs, "crs": target.to_string()}),
@@ -520,16 +506,14 @@ def _network_from_simplified(simplified: _Simplified, *, crs: Any, report: dict[
         "seg_length": simplified.seg_length,
         "has_geometry": np.diff(simplified.seg_offsets) > 1,
     }
-    edges = gpd.GeoDataFrame(
+    edges = pd.DataFrame(
         {
             "u": simplified.u,
             "v": simplified.v,
             "key": simplified.key,
             "length": simplified.length,
             "highway": _highway_column(simplified),
-        },
-        geometry=geoms,
-        crs=target,
+        }
     )
     n = len(simplified.node_ids)
     report.update(crs=target.to_string())
@@ -538,7 +522,9 @@ def _network_from_simplified(simplified: _Simplified, *, crs: Any, report: dict[
         crs=target,
         node_ids=simplified.node_ids,
         node_xy=node_xy,
-        edges=edges,
+        edge_table=edges,
+        edge_coords=_take_xy(all_xy, simplified.path_nodes),
+        edge_offsets=simplified.path_offsets,
         adjacency=_adjacency(simplified.u, simplified.v, simplified.length, n),
         report=report,
         attributes=attributes,

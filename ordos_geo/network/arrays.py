@@ -14,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pyproj
 import scipy.sparse
 import shapely
@@ -23,14 +24,18 @@ from ordos_geo._errors import NetworkDataError
 logger = logging.getLogger(__name__)
 
 #: Layout of the cached arrays (:func:`network_arrays`); part of the cache key.
-CACHE_FORMAT_VERSION = 2
+CACHE_FORMAT_VERSION = 3
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class WalkNetwork:
-    """A projected walk network in array form, with its osmnx-style graph on request.
+    """A projected walk network in array form, with its edge table and osmnx-style graph on request.
 
-    Attributes
+    Edge geometries are kept as coordinate arrays (shapely's ragged array
+    layout); their LineStrings are built only when asked for: all of them by
+    :attr:`edges`, some by :meth:`edge_lines`.
+
+    Parameters
     ----------
     crs : pyproj.CRS
         The metric CRS of every coordinate here.
@@ -38,13 +43,12 @@ class WalkNetwork:
         Graph node id of each node index ``0..n-1``.
     node_xy : numpy.ndarray
         ``(n, 2)`` node coordinates in ``crs``.
-    edges : geopandas.GeoDataFrame
-        One row per directed edge, positional index ``0..m-1``: ``u``, ``v``
-        (node indices), ``key``, ``length`` (metres), ``highway`` and a
-        ``geometry`` LineString oriented from ``u`` to ``v``.
+    edges : geopandas.GeoDataFrame, optional
+        The edge table with its geometries (see :attr:`edges`); or give
+        ``edge_table``, ``edge_coords`` and ``edge_offsets`` instead.
     adjacency : scipy.sparse.csr_matrix
         ``(n, n)`` directed adjacency with the shortest parallel edge's length.
-    report : dict
+    report : dict, optional
         What cleaning did (ways kept/dropped, components dropped, nodes dropped).
     graph_factory : callable, optional
         Builds the graph of :meth:`to_networkx` (the first time it is asked
@@ -53,16 +57,106 @@ class WalkNetwork:
         The OSM attributes as columns (see :func:`network_arrays`), from which
         :meth:`to_networkx` builds the graph; without them (nor a factory) the
         graph has only ``x``/``y``, ``length``, ``highway`` and geometries.
+    edge_table : pandas.DataFrame, optional
+        The edges without geometry (see :attr:`edge_table`).
+    edge_coords, edge_offsets : numpy.ndarray, optional
+        The edge geometries: edge ``e`` runs through
+        ``edge_coords[edge_offsets[e]:edge_offsets[e + 1]]``, from ``u`` to ``v``.
+
+    Attributes
+    ----------
+    edge_table : pandas.DataFrame
+        One row per directed edge, positional index ``0..m-1``: ``u``, ``v``
+        (node indices), ``key``, ``length`` (metres) and ``highway``.
+    edge_coords : numpy.ndarray
+        ``(k, 2)`` coordinates of all edge geometries, edge after edge.
+    edge_offsets : numpy.ndarray
+        ``(m + 1,)`` start of each edge's coordinates in ``edge_coords``.
     """
 
     crs: pyproj.CRS
     node_ids: np.ndarray
     node_xy: np.ndarray
-    edges: gpd.GeoDataFrame
+    edge_table: pd.DataFrame
+    edge_coords: np.ndarray
+    edge_offsets: np.ndarray
     adjacency: scipy.sparse.csr_matrix
     report: dict = field(default_factory=dict)
     graph_factory: Callable[[], nx.MultiDiGraph] | None = field(default=None, repr=False)
     attributes: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    def __init__(
+        self,
+        *,
+        crs: pyproj.CRS,
+        node_ids: np.ndarray,
+        node_xy: np.ndarray,
+        adjacency: scipy.sparse.csr_matrix,
+        edges: gpd.GeoDataFrame | None = None,
+        edge_table: pd.DataFrame | None = None,
+        edge_coords: np.ndarray | None = None,
+        edge_offsets: np.ndarray | None = None,
+        report: dict | None = None,
+        graph_factory: Callable[[], nx.MultiDiGraph] | None = None,
+        attributes: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        if edges is not None:
+            geometry_type, edge_coords, (edge_offsets,) = shapely.to_ragged_array(edges.geometry.to_numpy())
+            if len(edges) and geometry_type != shapely.GeometryType.LINESTRING:
+                msg = f"network edges are {geometry_type.name}, not LineStrings"
+                raise NetworkDataError(msg)
+            edge_table = pd.DataFrame(edges.drop(columns=edges.geometry.name))
+            self.__dict__["edges"] = edges  # the cached property's value: the table given
+        if edge_table is None or edge_coords is None or edge_offsets is None:
+            msg = "WalkNetwork: give `edges` (a GeoDataFrame) or `edge_table`, `edge_coords` and `edge_offsets`"
+            raise TypeError(msg)
+        values = {
+            "crs": crs,
+            "node_ids": node_ids,
+            "node_xy": node_xy,
+            "edge_table": edge_table,
+            "edge_coords": np.asarray(edge_coords, dtype=float)[:, :2],
+            "edge_offsets": np.asarray(edge_offsets, dtype=np.int64),
+            "adjacency": adjacency,
+            "report": {} if report is None else report,
+            "graph_factory": graph_factory,
+            "attributes": attributes,
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @cached_property
+    def edges(self) -> gpd.GeoDataFrame:
+        """The edge table with each edge's ``geometry``, a LineString from ``u`` to ``v`` (built once, on first use).
+
+        One row per directed edge, positional index ``0..m-1``: ``u``, ``v``
+        (node indices), ``key``, ``length`` (metres), ``highway`` and
+        ``geometry``. Building every LineString of a large network takes
+        seconds: :attr:`edge_table` and :meth:`edge_lines` are cheaper.
+        """
+        return gpd.GeoDataFrame(self.edge_table, geometry=self.edge_lines(), crs=self.crs)
+
+    def edge_lines(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The LineStrings of some edges (default: all), built from the coordinate arrays.
+
+        Parameters
+        ----------
+        rows : numpy.ndarray, optional
+            Edge positions (any order, repeats allowed).
+
+        Returns
+        -------
+        numpy.ndarray
+            Object array of shapely LineStrings, one per row, oriented from ``u`` to ``v``.
+        """
+        built = self.__dict__.get("edges")
+        if built is not None:
+            lines = built.geometry.to_numpy()
+            return lines if rows is None else lines[np.asarray(rows, dtype=np.int64)]
+        offsets, coords = self.edge_offsets, self.edge_coords
+        if rows is not None:
+            offsets, coords = _ragged_take(offsets, coords, np.asarray(rows, dtype=np.int64))
+        return shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,))
 
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
@@ -103,7 +197,28 @@ class WalkNetwork:
     @property
     def n_edges(self) -> int:
         """Number of directed edges."""
-        return len(self.edges)
+        return len(self.edge_offsets) - 1
+
+
+def _ragged_take(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``rows`` of a ragged array (``values[offsets[i]:offsets[i + 1]]``), as new offsets and values."""
+    sizes = (offsets[1:] - offsets[:-1])[rows]
+    new_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=new_offsets[1:])
+    starts = np.repeat(offsets[:-1][rows] - new_offsets[:-1], sizes)
+    return new_offsets, _take_xy(values, starts + np.arange(new_offsets[-1]))
+
+
+def _as_points(xy: np.ndarray) -> np.ndarray:
+    """``(k, 2)`` float coordinates viewed as ``k`` complex numbers (the same bytes; no arithmetic)."""
+    return np.ascontiguousarray(xy, dtype=np.float64).view(np.complex128).ravel()
+
+
+def _take_xy(xy: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``xy[rows]`` for ``(k, 2)`` coordinates, bit for bit, a few times faster than numpy's row gather."""
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype != np.float64:
+        return xy[rows]
+    return _as_points(xy)[rows].view(np.float64).reshape(-1, 2)
 
 
 def walk_network_from_graph(graph: nx.MultiDiGraph, *, report: dict | None = None) -> WalkNetwork:
@@ -163,14 +278,20 @@ def walk_network_from_graph(graph: nx.MultiDiGraph, *, report: dict | None = Non
 
 def _adjacency(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> scipy.sparse.csr_matrix:
     """``(n, n)`` directed adjacency holding the shortest of parallel edges."""
-    # Sort by length descending so the last write (the minimum) wins when duplicates are summed away below.
-    order = np.lexsort((-length, v, u))
-    uu, vv, ll = u[order], v[order], length[order]
-    last = np.ones(len(uu), dtype=bool)
-    last[:-1] = (uu[1:] != uu[:-1]) | (vv[1:] != vv[:-1])
+    code = np.asarray(u, dtype=np.int64) * n + np.asarray(v, dtype=np.int64)
+    order = np.argsort(code, kind="stable")
+    code = code[order]
+    head = np.ones(len(code), dtype=bool)
+    head[1:] = code[1:] != code[:-1]
+    starts = np.flatnonzero(head)
+    shortest = length[order]
+    if len(starts) < len(code):  # parallel edges: the shortest of each
+        shortest = np.minimum.reduceat(shortest, starts)
     # Zero-length edges would vanish from a sparse matrix; keep them as a tiny positive length.
-    weights = np.maximum(ll[last], 1e-9)
-    return scipy.sparse.csr_matrix((weights, (uu[last], vv[last])), shape=(n, n))
+    weights = np.maximum(shortest, 1e-9)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(code[starts] // n, minlength=n), out=indptr[1:])
+    return scipy.sparse.csr_matrix((weights, code[starts] % n, indptr), shape=(n, n))
 
 
 def subnetwork(network: WalkNetwork, edges: np.ndarray) -> WalkNetwork:
@@ -201,13 +322,14 @@ def subnetwork(network: WalkNetwork, edges: np.ndarray) -> WalkNetwork:
     if len(keep) == 0:
         msg = "subnetwork: no edges to keep; the part of the study area has no walkable street"
         raise NetworkDataError(msg)
-    part = network.edges.iloc[keep]
+    part = network.edge_table.iloc[keep]
     old_u, old_v = part["u"].to_numpy(dtype=np.int64), part["v"].to_numpy(dtype=np.int64)
     nodes = np.unique(np.concatenate([old_u, old_v]))
     new_of = np.full(network.n_nodes, -1, dtype=np.int64)
     new_of[nodes] = np.arange(len(nodes))
     u, v = new_of[old_u], new_of[old_v]
-    frame = part.assign(u=u, v=v).reset_index(drop=True)
+    table = part.assign(u=u, v=v).reset_index(drop=True)
+    offsets, coords = _ragged_take(network.edge_offsets, network.edge_coords, keep)
     ids = network.node_ids
     edge_keys = list(zip(ids[old_u].tolist(), ids[old_v].tolist(), part["key"].tolist(), strict=True))
     report = {**network.report, "subnetwork_of": {"nodes": network.n_nodes, "edges": network.n_edges}}
@@ -216,8 +338,10 @@ def subnetwork(network: WalkNetwork, edges: np.ndarray) -> WalkNetwork:
         crs=network.crs,
         node_ids=ids[nodes],
         node_xy=network.node_xy[nodes],
-        edges=gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=network.crs),
-        adjacency=_adjacency(u, v, frame["length"].to_numpy(dtype=float), len(nodes)),
+        edge_table=table,
+        edge_coords=coords,
+        edge_offsets=offsets,
+        adjacency=_adjacency(u, v, table["length"].to_numpy(dtype=float), len(nodes)),
         report=report,
     )
 
@@ -238,14 +362,14 @@ def _graph_from_edges(network: WalkNetwork) -> nx.MultiDiGraph:
         for node, (x, y) in zip(network.node_ids.tolist(), network.node_xy.tolist(), strict=True)
     )
     ids = network.node_ids
-    frame = network.edges
+    frame = network.edge_table
     rows = zip(
         ids[frame["u"].to_numpy()].tolist(),
         ids[frame["v"].to_numpy()].tolist(),
         frame["key"].tolist(),
         frame["length"].tolist(),
         frame["highway"].tolist(),
-        frame.geometry.to_numpy(),
+        network.edge_lines(),
         strict=True,
     )
     graph.add_edges_from(
@@ -294,32 +418,72 @@ def _encode_records(records: list[dict[str, Any]], prefix: str) -> dict[str, np.
 
     ``{prefix}_keys`` names the keys; key ``i`` has ``{prefix}_{i}_offsets`` (values of record ``r`` are
     items ``offsets[r]:offsets[r + 1]``), ``_list`` (the value is a list), ``_kind`` (type of each item)
-    and ``_text`` / ``_text_offsets`` (the items as UTF-8).
+    and ``_text`` / ``_text_offsets`` (the items as UTF-8). A key whose values are all plain ``str``, ``int``
+    or ``bool`` is encoded in one go (pyarrow); others value by value.
     """
-    columns: dict[str, tuple[list[int], list[int], list[bool], list[int], list[bytes]]] = {}
-    for row, record in enumerate(records):
-        for key, value in record.items():  # one pass; records without attributes cost nothing
-            rows, sizes, is_list, kinds, texts = columns.setdefault(key, ([], [], [], [], []))
-            items = value if isinstance(value, list) else [value]
-            rows.append(row)
-            sizes.append(len(items))
-            is_list.append(isinstance(value, list))
-            for item in items:
-                kind, text = _encode_item(item)
-                kinds.append(kind)
-                texts.append(text)
-    out: dict[str, np.ndarray] = {f"{prefix}_keys": np.array(list(columns), dtype=str)}
-    for i, (rows, sizes, is_list, kinds, texts) in enumerate(columns.values()):
-        counts = np.zeros(len(records), dtype=np.int64)
-        counts[rows] = sizes
-        listed = np.zeros(len(records), dtype=bool)
-        listed[rows] = is_list
+    keys = list(dict.fromkeys(key for record in records for key in record))  # first appearance, as stored
+    out: dict[str, np.ndarray] = {f"{prefix}_keys": np.array(keys, dtype=str)}
+    for i, key in enumerate(keys):
+        column = _encode_plain_column(records, key)
+        if column is None:
+            column = _encode_column(records, key)
+        counts, listed, kinds, text_offsets, text = column
         out[f"{prefix}_{i}_offsets"] = np.concatenate([[0], np.cumsum(counts)])
         out[f"{prefix}_{i}_list"] = listed
-        out[f"{prefix}_{i}_kind"] = np.array(kinds, dtype=np.int8)
-        out[f"{prefix}_{i}_text_offsets"] = np.concatenate([[0], np.cumsum([len(t) for t in texts], dtype=np.int64)])
-        out[f"{prefix}_{i}_text"] = np.frombuffer(b"".join(texts), dtype=np.uint8)
+        out[f"{prefix}_{i}_kind"] = kinds
+        out[f"{prefix}_{i}_text_offsets"] = text_offsets
+        out[f"{prefix}_{i}_text"] = text
     return out
+
+
+_Column = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _encode_plain_column(records: list[dict[str, Any]], key: str) -> _Column | None:
+    """One key's column when its values are all ``str``, all ``int`` or all ``bool`` (else ``None``)."""
+    import pyarrow as pa
+
+    present = np.fromiter((key in record for record in records), dtype=bool, count=len(records))
+    values = [record[key] for record in records if key in record]
+    types = set(map(type, values))
+    try:
+        if types == {str}:
+            kind, strings = _KIND_STR, pa.array(values, type=pa.string())
+        elif types == {int}:
+            kind, strings = _KIND_INT, pa.array(values, type=pa.int64()).cast(pa.string())
+        elif types == {bool}:
+            kind, strings = _KIND_BOOL, pa.array(["1" if value else "" for value in values], type=pa.string())
+        else:
+            return None
+    except (pa.ArrowException, OverflowError, UnicodeEncodeError):
+        return None
+    _, offset_buffer, data_buffer = strings.buffers()
+    text_offsets = np.frombuffer(offset_buffer, dtype=np.int32)[: len(values) + 1].astype(np.int64)
+    text = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+    text = text[: text_offsets[-1]].copy()
+    kinds = np.full(len(values), kind, dtype=np.int8)
+    return present.astype(np.int64), np.zeros(len(records), dtype=bool), kinds, text_offsets, text
+
+
+def _encode_column(records: list[dict[str, Any]], key: str) -> _Column:
+    """One key's column, value by value (any values: lists, mixed types, numpy scalars)."""
+    counts = np.zeros(len(records), dtype=np.int64)
+    listed = np.zeros(len(records), dtype=bool)
+    kinds: list[int] = []
+    texts: list[bytes] = []
+    for row, record in enumerate(records):
+        if key not in record:
+            continue
+        value = record[key]
+        items = value if isinstance(value, list) else [value]
+        counts[row] = len(items)
+        listed[row] = isinstance(value, list)
+        for item in items:
+            kind, text = _encode_item(item)
+            kinds.append(kind)
+            texts.append(text)
+    text_offsets = np.concatenate([[0], np.cumsum([len(t) for t in texts], dtype=np.int64)])
+    return counts, listed, np.array(kinds, dtype=np.int8), text_offsets, np.frombuffer(b"".join(texts), dtype=np.uint8)
 
 
 def _decode_records(arrays: dict[str, np.ndarray], prefix: str, count: int) -> list[dict[str, Any]]:
@@ -419,13 +583,14 @@ def _graph_from_attributes(network: WalkNetwork, attributes: dict[str, np.ndarra
     rows = zip(network.node_ids.tolist(), network.node_xy.tolist(), node_data, strict=True)
     graph.add_nodes_from((node, {**data, "x": x, "y": y}) for node, (x, y), data in rows)
     edge_data = _edge_records(attributes, network.n_edges)
-    geoms = network.edges.geometry.to_numpy()
-    for i in np.flatnonzero(attributes["has_geometry"]).tolist():
-        edge_data[i]["geometry"] = geoms[i]
+    curved = np.flatnonzero(attributes["has_geometry"])
+    for i, line in zip(curved.tolist(), network.edge_lines(curved), strict=True):
+        edge_data[i]["geometry"] = line
     ids = network.node_ids
-    u = ids[network.edges["u"].to_numpy()].tolist()
-    v = ids[network.edges["v"].to_numpy()].tolist()
-    graph.add_edges_from(zip(u, v, network.edges["key"].tolist(), edge_data, strict=True))
+    table = network.edge_table
+    u = ids[table["u"].to_numpy()].tolist()
+    v = ids[table["v"].to_numpy()].tolist()
+    graph.add_edges_from(zip(u, v, table["key"].tolist(), edge_data, strict=True))
     return graph
 
 
@@ -451,7 +616,7 @@ def _json_bytes(record: dict[str, Any]) -> np.ndarray:
 #: The arrays of :func:`network_arrays` that hold the geometry and routing part (the rest are attributes).
 _CORE_ARRAYS = frozenset(
     {"format", "crs", "node_ids", "node_xy", "u", "v", "key", "length", "highway_codes", "highway_names"}
-    | {"coords", "offsets"}
+    | {"coords", "offsets", "curved", "curved_inner", "inner_coords"}
 )
 
 
@@ -482,32 +647,78 @@ def network_arrays(network: WalkNetwork) -> dict[str, np.ndarray]:
     >>> walk_network_from_arrays(network_arrays(net)).n_edges == net.n_edges  # doctest: +SKIP
     True
     """
-    edges = network.edges
-    highway = edges["highway"].to_numpy(dtype=object)
-    present = np.array([h is not None and h == h for h in highway], dtype=bool)
-    names, codes = np.unique(highway[present].astype(str), return_inverse=True)
-    highway_codes = np.full(len(edges), -1, dtype=np.int32)
-    highway_codes[present] = codes
-    geometry_type, coords, offsets = shapely.to_ragged_array(edges.geometry.to_numpy())
-    if geometry_type != shapely.GeometryType.LINESTRING:
-        msg = f"network edges are {geometry_type.name}, not LineStrings"
-        raise NetworkDataError(msg)
+    edges = network.edge_table
+    highway = edges["highway"]
+    codes, names = pd.factorize(highway.where(highway.isna(), highway.astype(str)), sort=True)
     attributes = network.attributes if network.attributes is not None else _attributes_from_graph(network.graph)
-    return {
+    u = edges["u"].to_numpy(dtype=np.int64)
+    v = edges["v"].to_numpy(dtype=np.int64)
+    arrays = {
         "format": np.array(CACHE_FORMAT_VERSION),
         "crs": np.array(network.crs.to_wkt()),
         "node_ids": network.node_ids.astype(np.int64),
         "node_xy": network.node_xy.astype(float),
-        "u": edges["u"].to_numpy(dtype=np.int64),
-        "v": edges["v"].to_numpy(dtype=np.int64),
+        "u": u,
+        "v": v,
         "key": edges["key"].to_numpy(dtype=np.int64),
         "length": edges["length"].to_numpy(dtype=float),
-        "highway_codes": highway_codes,
-        "highway_names": names.astype(str),
-        "coords": coords,
-        "offsets": offsets[0],
+        "highway_codes": codes.astype(np.int32),
+        "highway_names": np.asarray(names, dtype=str),
+        **_geometry_arrays(
+            network.edge_coords, network.edge_offsets, _take_xy(network.node_xy, u), _take_xy(network.node_xy, v)
+        ),
         **attributes,
     }
+    # indices fit in 32 bits: half the bytes to write, read and checksum (read back as int64)
+    return {k: _narrow(a) if k in _WIDE_INTEGERS else a for k, a in arrays.items()}
+
+
+#: Integer arrays of :func:`network_arrays` stored in 32 bits when they fit, read back as int64.
+_WIDE_INTEGERS = frozenset({"u", "v", "key", "seg_offsets", "seg_record", "curved"})
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    if values.dtype == np.int64 and (len(values) == 0 or (values.min() >= -(2**31) and values.max() < 2**31)):
+        return values.astype(np.int32)
+    return values
+
+
+def _geometry_arrays(coords: np.ndarray, offsets: np.ndarray, start: np.ndarray, end: np.ndarray) -> dict:
+    """The edge geometries to store: only the inner points when every line starts and ends on its nodes' xy.
+
+    ``curved`` (edges with inner points), ``curved_inner`` (how many) and ``inner_coords``;
+    or, when some line's end is not exactly its node's position, ``coords`` and ``offsets`` whole.
+    """
+    first, last = offsets[:-1], offsets[1:] - 1
+    exact = len(coords) == 0 or (
+        np.array_equal(coords[first].view(np.int64), start.view(np.int64))
+        and np.array_equal(coords[last].view(np.int64), end.view(np.int64))
+    )
+    if not exact:
+        return {"coords": coords, "offsets": offsets}
+    inner = np.ones(len(coords), dtype=bool)
+    inner[first] = False
+    inner[last] = False
+    sizes = np.diff(offsets)
+    curved = np.flatnonzero(sizes > 2)
+    return {"curved": curved, "curved_inner": (sizes[curved] - 2).astype(np.int64), "inner_coords": coords[inner]}
+
+
+def _geometry_from_arrays(arrays: dict[str, np.ndarray], start: np.ndarray, end: np.ndarray) -> tuple:
+    """``(coords, offsets)`` of the edge geometries :func:`_geometry_arrays` stored."""
+    if "coords" in arrays:
+        return np.asarray(arrays["coords"], dtype=float), np.asarray(arrays["offsets"], dtype=np.int64)
+    sizes = np.full(len(start), 2, dtype=np.int64)
+    sizes[arrays["curved"]] += arrays["curved_inner"]
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    points = np.empty(offsets[-1], dtype=np.complex128)  # one (x, y) pair per item: faster to scatter
+    points[offsets[:-1]] = _as_points(start)
+    points[offsets[1:] - 1] = _as_points(end)
+    counts = np.asarray(arrays["curved_inner"], dtype=np.int64)
+    first_inner = np.repeat(offsets[:-1][arrays["curved"]] + 1 - (np.cumsum(counts) - counts), counts)
+    points[first_inner + np.arange(len(first_inner))] = _as_points(arrays["inner_coords"])
+    return points.view(np.float64).reshape(-1, 2), offsets
 
 
 def _save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
@@ -536,24 +747,28 @@ def walk_network_from_arrays(arrays: dict[str, np.ndarray], *, report: dict | No
         msg = f"array format {int(arrays['format'])}, expected {CACHE_FORMAT_VERSION}"
         raise ValueError(msg)
     crs = pyproj.CRS.from_wkt(str(arrays["crs"]))
-    u, v, length = arrays["u"], arrays["v"], arrays["length"]
-    geoms = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, arrays["coords"], (arrays["offsets"],))
-    codes = arrays["highway_codes"]
-    names = arrays["highway_names"].astype(object)
-    highway = np.full(len(codes), None, dtype=object)
-    highway[codes >= 0] = names[codes[codes >= 0]]
-    edges = gpd.GeoDataFrame(
-        {"u": u, "v": v, "key": arrays["key"], "length": length, "highway": highway}, geometry=geoms, crs=crs
-    )
+    u = arrays["u"].astype(np.int64)
+    v = arrays["v"].astype(np.int64)
+    length = arrays["length"]
+    node_xy = arrays["node_xy"]
+    coords, offsets = _geometry_from_arrays(arrays, _take_xy(node_xy, u), _take_xy(node_xy, v))
+    highway = pd.array(arrays["highway_names"].tolist(), dtype="str").take(arrays["highway_codes"], allow_fill=True)
+    edges = pd.DataFrame({"u": u, "v": v, "key": arrays["key"].astype(np.int64), "length": length, "highway": highway})
     n = len(arrays["node_ids"])
     network = WalkNetwork(
         crs=crs,
         node_ids=arrays["node_ids"],
-        node_xy=arrays["node_xy"],
-        edges=edges,
+        node_xy=node_xy,
+        edge_table=edges,
+        edge_coords=coords,
+        edge_offsets=offsets,
         adjacency=_adjacency(u, v, length, n),
         report=dict(report or {}),
-        attributes={k: value for k, value in arrays.items() if k not in _CORE_ARRAYS},
+        attributes={
+            k: value.astype(np.int64) if k in _WIDE_INTEGERS else value
+            for k, value in arrays.items()
+            if k not in _CORE_ARRAYS
+        },
     )
     logger.info("network: %s nodes, %s directed edges (from arrays)", f"{n:,}", f"{len(edges):,}")
     return network

@@ -17,6 +17,7 @@ from ordos_geo import io, settings
 from ordos_geo._errors import InputDataError, NetworkDataError
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.network import WalkNetwork, load_walk_network
+from ordos_geo.routing._index import _network_index
 
 logger = logging.getLogger(__name__)
 
@@ -344,7 +345,7 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
     else:
         # Without boundaries the network's extent is the study area: a venue farther than the distance cap
         # from it (another city) would count in per-capita area without serving anyone in the study.
-        hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(network.edges.geometry.values)))
+        hull = shapely.convex_hull(shapely.multipoints(network.edge_coords))
         facilities = _leave_out_outside(
             facilities, shapely.buffer(hull, config.max_distance_m), "outside the walk network's extent", config, notes
         )
@@ -441,9 +442,9 @@ def _near_network(network: WalkNetwork, points: np.ndarray, distance: float) -> 
         to_node = cKDTree(network.node_xy[on_edge]).query(xy, distance_upper_bound=distance * 1.001 + 1e-6)[0]
         near = to_node <= distance
     rest = np.flatnonzero(~near)
-    if len(rest) and len(network.edges):
-        tree = shapely.STRtree(network.edges.geometry.to_numpy())
-        near[rest[np.unique(tree.query(points[rest], predicate="dwithin", distance=distance)[0])]] = True
+    if len(rest) and network.n_edges:
+        # the straight pieces of the edges, in the routing grid (shared with snapping): no LineString is built
+        near[rest] = _network_index(network).segments.nearest(xy[rest], distance)[0] >= 0
     return near
 
 

@@ -19,6 +19,7 @@ import scipy.sparse
 import shapely
 
 from ordos_geo.network import WalkNetwork
+from ordos_geo.network.arrays import _ragged_take
 
 #: Grids of at most this many cells keep a dense cell -> segments pointer (8 bytes a cell).
 _DENSE_GRID_CELLS = 1 << 24
@@ -44,7 +45,8 @@ class _NetworkIndex:
     geom_length: np.ndarray
     twin: np.ndarray  # index of the reverse edge with the same geometry, -1 if one-way
     snap_edges: np.ndarray  # edges snapped to (one per two-way pair)
-    geoms: np.ndarray
+    coords: np.ndarray  # edge geometries as a ragged array: edge e runs through coords[offsets[e]:offsets[e + 1]]
+    offsets: np.ndarray
     forward: scipy.sparse.csr_matrix
     backward: scipy.sparse.csr_matrix  # transposed adjacency (walks reversed)
     node_xy: np.ndarray
@@ -53,6 +55,11 @@ class _NetworkIndex:
     _tree: shapely.STRtree | None = None
     _segments: _SegmentGrid | None = None
     _key: str | None = None
+
+    def lines(self, edges: np.ndarray) -> np.ndarray:
+        """The LineStrings of some edges, built from the coordinate arrays."""
+        offsets, coords = _ragged_take(self.offsets, self.coords, np.asarray(edges, dtype=np.int64))
+        return shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,))
 
     @property
     def key(self) -> str:
@@ -68,14 +75,16 @@ class _NetworkIndex:
     def tree(self) -> shapely.STRtree:
         """STRtree of the snapping edges (built on first use)."""
         if self._tree is None:
-            self._tree = shapely.STRtree(self.geoms[self.snap_edges])
+            self._tree = shapely.STRtree(self.lines(self.snap_edges))
         return self._tree
 
     @property
     def segments(self) -> _SegmentGrid:
         """Straight segments of the snapping edges hashed into a square grid (built on first use)."""
         if self._segments is None:
-            self._segments = _SegmentGrid.build(self.geoms[self.snap_edges], self.snap_edges)
+            self._segments = _SegmentGrid.build(
+                *_ragged_take(self.offsets, self.coords, self.snap_edges), self.snap_edges
+            )
         return self._segments
 
 
@@ -101,8 +110,8 @@ class _SegmentGrid:
     cell_segments: np.ndarray
 
     @classmethod
-    def build(cls, geoms: np.ndarray, edge_ids: np.ndarray) -> _SegmentGrid:
-        coords, line = shapely.get_coordinates(geoms, return_index=True)
+    def build(cls, offsets: np.ndarray, coords: np.ndarray, edge_ids: np.ndarray) -> _SegmentGrid:
+        line = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
         same = line[1:] == line[:-1]
         a = coords[:-1][same]
         b = coords[1:][same]
@@ -263,13 +272,13 @@ def _network_index(network: WalkNetwork) -> _NetworkIndex:
     cached = _INDEX_CACHE.get(network)
     if cached is not None:
         return cached
-    edges = network.edges
+    edges = network.edge_table
     u = np.asarray(edges["u"], dtype=np.int64)
     v = np.asarray(edges["v"], dtype=np.int64)
     length = np.asarray(edges["length"], dtype=float)
-    geoms = np.asarray(edges.geometry.values, dtype=object)
-    geom_length = shapely.length(geoms)
-    twin = _find_twins(u, v, length, geoms)
+    coords, offsets = network.edge_coords, network.edge_offsets
+    geom_length = _line_lengths(coords, offsets)
+    twin = _find_twins(u, v, length, coords, offsets)
     snap_mask = (twin < 0) | (np.arange(len(u)) < twin)
     snap_edges = np.flatnonzero(snap_mask)
     forward = network.adjacency.tocsr()
@@ -286,7 +295,8 @@ def _network_index(network: WalkNetwork) -> _NetworkIndex:
         geom_length=geom_length,
         twin=twin,
         snap_edges=snap_edges,
-        geoms=geoms,
+        coords=coords,
+        offsets=offsets,
         forward=forward,
         backward=backward,
         node_xy=np.asarray(network.node_xy, dtype=float),
@@ -296,27 +306,46 @@ def _network_index(network: WalkNetwork) -> _NetworkIndex:
     return index
 
 
-def _reversed_equal(first: np.ndarray, second: np.ndarray, *, tolerance: float) -> np.ndarray:
-    """Whether each line of ``second`` is the corresponding line of ``first`` reversed (coordinate-wise)."""
-    n1 = shapely.get_num_coordinates(first)
-    n2 = shapely.get_num_coordinates(second)
-    c1 = shapely.get_coordinates(first)
-    c2 = shapely.get_coordinates(second)
-    start1 = np.cumsum(n1) - n1
-    start2 = np.cumsum(n2) - n2
+def _line_lengths(coords: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Length of each line of a ragged array, summed left to right as GEOS does (same value as ``shapely.length``)."""
+    step = coords[1:] - coords[:-1]
+    piece = np.sqrt(step[:, 0] * step[:, 0] + step[:, 1] * step[:, 1])
+    sizes = np.diff(offsets) - 1
+    order = np.argsort(-sizes, kind="stable")  # longest first: the lines still summing are a prefix
+    starts = offsets[:-1][order]
+    ranked = sizes[order]
+    total = np.zeros(len(order))
+    for k in range(int(ranked.max(initial=0))):
+        active = int(np.searchsorted(-ranked, -k, side="left"))  # lines with more than k pieces
+        total[:active] += piece[starts[:active] + k]
+    lengths = np.empty(len(order))
+    lengths[order] = total
+    return lengths
+
+
+def _reversed_equal(
+    coords: np.ndarray, offsets: np.ndarray, first: np.ndarray, second: np.ndarray, *, tolerance: float
+) -> np.ndarray:
+    """Whether each line ``second`` is the corresponding line ``first`` reversed (coordinate-wise)."""
+    n1 = offsets[first + 1] - offsets[first]
+    n2 = offsets[second + 1] - offsets[second]
+    start1 = offsets[first]
+    start2 = offsets[second]
     same_count = n1 == n2
     counts = np.where(same_count, n1, 0)
     pair = np.repeat(np.arange(len(first)), counts)
     k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    p1 = c1[start1[pair] + k]
-    p2 = c2[start2[pair] + (n2[pair] - 1 - k)]
+    p1 = coords[start1[pair] + k]
+    p2 = coords[start2[pair] + (n2[pair] - 1 - k)]
     bad = np.abs(p1 - p2).max(axis=1) > tolerance
     ok = same_count.copy()
     ok[pair[bad]] = False
     return ok
 
 
-def _find_twins(u: np.ndarray, v: np.ndarray, length: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+def _find_twins(
+    u: np.ndarray, v: np.ndarray, length: np.ndarray, coords: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
     """Pair each directed edge with its reverse (same geometry reversed), -1 when one-way."""
     twin = np.full(len(u), -1, dtype=np.int64)
     forward = np.flatnonzero(u < v)
@@ -341,7 +370,7 @@ def _find_twins(u: np.ndarray, v: np.ndarray, length: np.ndarray, geoms: np.ndar
     j = j_all[simple]
     keep = rounded[i] == rounded[j]
     i, j = i[keep], j[keep]
-    same = _reversed_equal(geoms[i], geoms[j], tolerance=0.01)
+    same = _reversed_equal(coords, offsets, i, j, tolerance=0.01)
     twin[i[same]] = j[same]
     twin[j[same]] = i[same]
     # node pairs with parallel edges: match them by (pair, rounded length), first come first served
@@ -360,7 +389,7 @@ def _find_twins(u: np.ndarray, v: np.ndarray, length: np.ndarray, geoms: np.ndar
         return twin
     pi = pairs["i"].to_numpy()
     pj = pairs["j"].to_numpy()
-    same = _reversed_equal(geoms[pi], geoms[pj], tolerance=0.01)
+    same = _reversed_equal(coords, offsets, pi, pj, tolerance=0.01)
     pairs = pairs[same].drop_duplicates("i").drop_duplicates("j")
     twin[pairs["i"].to_numpy()] = pairs["j"].to_numpy()
     twin[pairs["j"].to_numpy()] = pairs["i"].to_numpy()

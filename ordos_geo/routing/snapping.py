@@ -207,13 +207,14 @@ def _access_points(
         boxes = np.asarray(shapely.bounds(rings)) + np.array([-1.0, -1.0, 1.0, 1.0]) * spacing_m
         ring_idx, near_edge = index.segments.edges_near_boxes(boxes)
         if len(ring_idx):
-            close = shapely.dwithin(rings[ring_idx], index.geoms[near_edge], spacing_m)
-            ring_idx, near_edge = ring_idx[close], near_edge[close]
-            crossing = shapely.intersection(rings[ring_idx], index.geoms[near_edge])
+            near_lines = index.lines(near_edge)
+            close = shapely.dwithin(rings[ring_idx], near_lines, spacing_m)
+            ring_idx, near_lines = ring_idx[close], near_lines[close]
+            crossing = shapely.intersection(rings[ring_idx], near_lines)
             c_coords, c_index = shapely.get_coordinates(crossing, return_index=True)
             xy_parts.append(c_coords)
             owner_parts.append(owner_of_poly[ring_idx[c_index]])
-            nearest = shapely.shortest_line(rings[ring_idx], index.geoms[near_edge])
+            nearest = shapely.shortest_line(rings[ring_idx], near_lines)
             xy_parts.append(shapely.get_coordinates(shapely.get_point(nearest, 0)))
             owner_parts.append(owner_of_poly[ring_idx])
 

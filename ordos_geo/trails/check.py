@@ -168,8 +168,7 @@ def check_trails(
     if prize_model is None:
         prize_model = build_prize_model(network, cells, reach_m=reach_m, underserved_column=underserved_column)
     model = prize_model
-    edge_geoms = network.edges.geometry.to_numpy()
-    seg_geoms = edge_geoms[model.segment_edge]
+    seg_geoms = network.edge_lines(model.segment_edge)
     tree = shapely.STRtree(seg_geoms)
 
     line_rows, matched_rows, off_rows = [], [], []

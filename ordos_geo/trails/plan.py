@@ -88,7 +88,7 @@ def _long_enough(model: TrailPrizeModel, segments: Sequence[int], min_len: float
 
 
 def _merged_geometry(network: WalkNetwork, model: TrailPrizeModel, segments: Sequence[int]) -> shapely.Geometry:
-    geoms = network.edges.geometry.to_numpy()[model.segment_edge[np.asarray(segments, dtype=np.int64)]]
+    geoms = network.edge_lines(model.segment_edge[np.asarray(segments, dtype=np.int64)])
     return shapely.line_merge(shapely.union_all(geoms))
 
 
@@ -180,7 +180,7 @@ def _major_road_crossings(
     network: WalkNetwork, model: TrailPrizeModel, line: shapely.Geometry, own_segments: Sequence[int]
 ) -> int:
     """Places where ``line`` crosses or meets a primary/secondary street it does not follow (20 m apart)."""
-    highway = network.edges["highway"].astype("string").fillna("")
+    highway = network.edge_table["highway"].astype("string").fillna("")
     major = np.flatnonzero(highway.isin(list(MAJOR_ROAD_HIGHWAYS)).to_numpy())
     if major.size == 0 or line is None or shapely.is_empty(line):
         return 0
@@ -191,7 +191,7 @@ def _major_road_crossings(
     major = np.asarray([e for e in major.tolist() if e not in own and int(model.segment_of_edge[e]) not in own_seg])
     if major.size == 0:
         return 0
-    geoms = network.edges.geometry.to_numpy()[major]
+    geoms = network.edge_lines(major)
     hit = shapely.STRtree(geoms).query(line, predicate="intersects")
     if hit.size == 0:
         return 0

@@ -47,7 +47,7 @@ UNDERSERVED_DISTANCE_M: float = 1_000.0
 _DIST_ANY = dist_column(ANY_KIND)
 
 
-def _pair_directed_edges(edges: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _pair_directed_edges(edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Group directed edges into undirected street segments.
 
     The two directions of a street (``u->v`` and ``v->u`` of equal length, to
@@ -322,10 +322,10 @@ def build_prize_model(
         raise InputDataError(msg)
     _check_cells(network, cells)
     underserved = underserved_mask(cells, underserved_column=underserved_column)
-    segment_of_edge, segment_edge = _pair_directed_edges(network.edges)
-    edges_u = network.edges["u"].to_numpy(dtype=np.int64)
-    edges_v = network.edges["v"].to_numpy(dtype=np.int64)
-    edges_len = network.edges["length"].to_numpy(dtype=float)
+    segment_of_edge, segment_edge = _pair_directed_edges(network.edge_table)
+    edges_u = network.edge_table["u"].to_numpy(dtype=np.int64)
+    edges_v = network.edge_table["v"].to_numpy(dtype=np.int64)
+    edges_len = network.edge_table["length"].to_numpy(dtype=float)
     seg_u, seg_v, seg_len = edges_u[segment_edge], edges_v[segment_edge], edges_len[segment_edge]
     n_seg = len(segment_edge)
 

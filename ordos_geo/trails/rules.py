@@ -29,8 +29,8 @@ DEFAULT_PREFERRED_HIGHWAYS: tuple[str, ...] = ("footway", "path", "pedestrian", 
 _TINY_COST = 1e-3
 
 
-def _edge_midpoints(edges: gpd.GeoDataFrame) -> np.ndarray:
-    return shapely.line_interpolate_point(edges.geometry.to_numpy(), 0.5, normalized=True)
+def _edge_midpoints(network: WalkNetwork) -> np.ndarray:
+    return shapely.line_interpolate_point(network.edge_lines(), 0.5, normalized=True)
 
 
 def _forbidden_segments(
@@ -42,7 +42,7 @@ def _forbidden_segments(
     avoid_tolerance_m: float = 10.0,
 ) -> np.ndarray:
     """Boolean mask over segments that a trail may not use."""
-    edges = network.edges
+    edges = network.edge_table
     highway = edges["highway"].astype("string").fillna("")
     bad_edge = highway.isin(list(forbidden_highways)).to_numpy().copy()
     if forbidden_edges is not None:
@@ -52,7 +52,7 @@ def _forbidden_segments(
                 raise InputDataError(msg)
             lines = forbidden_edges.to_crs(network.crs).geometry.to_numpy()
             tree = shapely.STRtree(lines)
-            hit, _ = tree.query(_edge_midpoints(edges), predicate="dwithin", distance=avoid_tolerance_m)
+            hit, _ = tree.query(_edge_midpoints(network), predicate="dwithin", distance=avoid_tolerance_m)
             bad_edge[np.unique(hit)] = True
         else:
             array = np.asarray(forbidden_edges)
@@ -85,7 +85,7 @@ def _choice_costs(
     green_land: gpd.GeoDataFrame | None,
 ) -> np.ndarray:
     """Cost used to *choose* segments (true length x preferences); the budget uses true length."""
-    edges = network.edges
+    edges = network.edge_table
     factor = np.ones(len(edges))
     highway = edges["highway"].astype("string").fillna("")
     preferred = highway.isin(list(preferred_highways)).to_numpy().copy()
@@ -95,7 +95,7 @@ def _choice_costs(
             raise InputDataError(msg)
         polygons = green_land.to_crs(network.crs).geometry.to_numpy()
         tree = shapely.STRtree(polygons)
-        hit, _ = tree.query(_edge_midpoints(edges), predicate="within")
+        hit, _ = tree.query(_edge_midpoints(network), predicate="within")
         preferred[np.unique(hit)] = True
     factor[preferred] = preference_factor
     if edge_weights is not None:
