@@ -239,33 +239,61 @@ def _endpoints(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
     out_degree = np.bincount(u, minlength=n)
     in_degree = np.bincount(v, minlength=n)
     a, b = np.minimum(u, v), np.maximum(u, v)
-    pairs = np.unique(a[a != b] * n + b[a != b])
+    pairs = _unique_ints(a[a != b] * n + b[a != b])
     neighbours = np.bincount(pairs // n, minlength=n) + np.bincount(pairs % n, minlength=n)
     degree = out_degree + in_degree
     chain = (neighbours == 2) & ((degree == 2) | (degree == 4))
     return self_loop | (out_degree == 0) | (in_degree == 0) | ~chain
 
 
-def _successor_lists(u: np.ndarray, v: np.ndarray, n: int) -> tuple[list[int], list[int]]:
-    """Distinct successors of each node in networkx's adjacency order (first insertion), as CSR lists."""
-    codes = u * n + v
-    _, first = np.unique(codes, return_index=True)
-    order = np.lexsort((first, u[first]))
+def _unique_ints(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of integers by sorting (numpy's hash-based unique is several times slower on millions)."""
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
+def _successor_arrays(
+    u: np.ndarray, v: np.ndarray, n: int, first: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct successors of each node in networkx's adjacency order (first insertion): ``(indptr, node, successor)``.
+
+    ``first``: the position of each distinct ``(u, v)`` pair's first segment, if known.
+    """
+    if first is None:
+        _, first = np.unique(u * n + v, return_index=True)
+    # by node, then first insertion (the key is unique: one slot per distinct pair)
+    order = np.argsort(u[first] * len(u) + first)
     pair_u, pair_v = u[first][order], v[first][order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(pair_u, minlength=n), out=indptr[1:])
-    return indptr.tolist(), pair_v.tolist()
+    return indptr, pair_u, pair_v
 
 
-def _paths(u: np.ndarray, v: np.ndarray, n: int, endpoint: np.ndarray, name: str) -> list[list[int]]:
+def _successor_lists(u: np.ndarray, v: np.ndarray, n: int) -> tuple[list[int], list[int]]:
+    """Distinct successors of each node in networkx's adjacency order (first insertion), as CSR lists."""
+    indptr, _, successors = _successor_arrays(u, v, n)
+    return indptr.tolist(), successors.tolist()
+
+
+def _paths(
+    u: np.ndarray, v: np.ndarray, n: int, endpoint: np.ndarray, name: str, first: np.ndarray | None = None
+) -> list[list[int]]:
     """Osmnx's ``_get_paths_to_simplify`` / ``_build_path``: from each endpoint through each non-endpoint successor."""
-    indptr, successors = _successor_lists(u, v, n)
+    indptr, pair_u, pair_v = _successor_arrays(u, v, n, first)
+    starts = np.flatnonzero(endpoint[pair_u] & ~endpoint[pair_v])  # in osmnx's order: by endpoint, then successor
     is_end = endpoint.tolist()
+    successors, ptr = pair_v.tolist(), indptr.tolist()
     paths = []
-    for start in tqdm(np.flatnonzero(endpoint).tolist(), desc=f"{name}: simplify", disable=None, leave=False):
-        for first in successors[indptr[start] : indptr[start + 1]]:
-            if not is_end[first]:
-                paths.append(_build_path(start, first, is_end, indptr, successors))
+    for start, first_node in tqdm(
+        zip(pair_u[starts].tolist(), pair_v[starts].tolist(), strict=True),
+        total=len(starts),
+        desc=f"{name}: simplify",
+        disable=None,
+        leave=False,
+    ):
+        paths.append(_build_path(start, first_node, is_end, ptr, successors))
     return paths
 
 
@@ -302,7 +330,9 @@ def _simplify(segments: _Segments, length: np.ndarray) -> _Simplified:
     n = len(segments.node_ids)
     u, v = segments.u, segments.v
     endpoint = _endpoints(u, v, n)
-    paths = _paths(u, v, n, endpoint, segments.name)
+    codes = u * n + v
+    unique_codes, first_segment = np.unique(codes, return_index=True)
+    paths = _paths(u, v, n, endpoint, segments.name, first_segment)
     path_sizes = np.array([len(p) for p in paths], dtype=np.int64)
     path_nodes = np.fromiter((node for p in paths for node in p), dtype=np.int64, count=int(path_sizes.sum()))
     path_offsets = np.zeros(len(paths) + 1, dtype=np.int64)
@@ -314,8 +344,6 @@ def _simplify(segments: _Segments, length: np.ndarray) -> _Simplified:
     removed[path_nodes[inner]] = True
 
     # each path's segments: the first edge (lowest key) between consecutive path nodes
-    codes = u * n + v
-    unique_codes, first_segment = np.unique(codes, return_index=True)
     step = np.ones(len(path_nodes), dtype=bool)
     step[path_offsets[1:] - 1] = False
     step_codes = path_nodes[step] * n + path_nodes[np.flatnonzero(step) + 1]
@@ -333,15 +361,16 @@ def _simplify(segments: _Segments, length: np.ndarray) -> _Simplified:
     all_u = np.concatenate([u, path_nodes[path_offsets[:-1]]])
     all_v = np.concatenate([v, path_nodes[path_offsets[1:] - 1]])
     all_codes = all_u * n + all_v
-    _, slot_first, inverse = np.unique(all_codes, return_index=True, return_inverse=True)
-    slot = slot_first[inverse]
-    by_group = np.argsort(inverse, kind="stable")
-    group_start = np.zeros(len(all_codes), dtype=np.int64)
-    starts = np.r_[0, np.flatnonzero(np.diff(inverse[by_group])) + 1]
-    group_start[by_group] = np.repeat(starts, np.diff(np.r_[starts, len(by_group)]))
-    key = np.empty(len(all_codes), dtype=np.int64)
-    key[by_group] = np.arange(len(by_group))
-    key -= group_start
+    by_group = np.argsort(all_codes, kind="stable")  # grouped by (u, v), each group in insertion order
+    sorted_codes = all_codes[by_group]
+    head = np.ones(len(by_group), dtype=bool)
+    head[1:] = sorted_codes[1:] != sorted_codes[:-1]
+    starts = np.flatnonzero(head)
+    group = np.cumsum(head) - 1
+    slot = np.empty(len(all_codes), dtype=np.int64)  # each row's group: the position of its first row
+    slot[by_group] = by_group[starts][group]
+    key = np.empty(len(all_codes), dtype=np.int64)  # rank in its group: osmnx's key
+    key[by_group] = np.arange(len(by_group)) - starts[group]
     # a new edge ending at a node another path removes goes with that node (osmnx adds, then removes)
     keep_path = ~removed[all_u[n_seg:]] & ~removed[all_v[n_seg:]]
     rows = np.concatenate([np.flatnonzero(keep_segment), n_seg + np.flatnonzero(keep_path)])
@@ -366,7 +395,9 @@ def _simplify(segments: _Segments, length: np.ndarray) -> _Simplified:
     interleaved = np.column_stack([ru, rv]).ravel()
     _, first_seen = np.unique(interleaved, return_index=True)
     appearing = interleaved[np.sort(first_seen)]
-    isolated = np.setdiff1d(alive, appearing)
+    seen = np.zeros(n, dtype=bool)
+    seen[appearing] = True
+    isolated = alive[~seen[alive]]  # np.setdiff1d(alive, appearing): alive is sorted and unique
     node_order = np.concatenate([appearing, isolated])
     rank = np.full(n, -1, dtype=np.int64)
     rank[node_order] = np.arange(len(node_order))
@@ -468,24 +499,24 @@ def _project(lon: np.ndarray, lat: np.ndarray, transformer: pyproj.Transformer) 
     return np.column_stack([x, y])
 
 
-def _highway_column(simplified: _Simplified) -> np.ndarray:
+def _highway_column(simplified: _Simplified) -> pd.api.extensions.ExtensionArray:
     """Each edge's ``highway`` (the first of a merged list, as :func:`walk_network_from_graph` takes it)."""
-    by_record = np.array([record.get("highway") for record in simplified.records], dtype=object)
-    per_segment = by_record[simplified.seg_record]
+    by_record = [record.get("highway") for record in simplified.records]
+    names, record_codes = np.unique(np.array([str(h) for h in by_record if h is not None]), return_inverse=True)
+    codes = np.full(len(by_record), -1, dtype=np.int64)  # -1: no highway
+    codes[[h is not None for h in by_record]] = record_codes
+    seg_codes = codes[simplified.seg_record]
     starts = simplified.seg_offsets[:-1]
-    highway = per_segment[starts] if len(starts) else np.array([], dtype=object)
-    names, codes = np.unique(np.array(["" if h is None else str(h) for h in by_record]), return_inverse=True)
-    seg_codes = codes[simplified.seg_record] if len(by_record) else np.array([], dtype=np.int64)
+    edge_codes = seg_codes[starts] if len(starts) else np.empty(0, dtype=np.int64)
     if len(seg_codes):
-        missing = np.flatnonzero(names == "")
-        seg_codes = np.where(np.isin(seg_codes, missing), -1, seg_codes)
-        mixed = np.minimum.reduceat(seg_codes, starts) != np.maximum.reduceat(seg_codes, starts)
-        mixed |= np.minimum.reduceat(seg_codes, starts) < 0
+        low, high = np.minimum.reduceat(seg_codes, starts), np.maximum.reduceat(seg_codes, starts)
         offsets = simplified.seg_offsets.tolist()
-        for e in np.flatnonzero(mixed).tolist():
+        per_segment = np.array(by_record, dtype=object)[simplified.seg_record]
+        for e in np.flatnonzero((low != high) | (low < 0)).tolist():
             values = [h for h in per_segment[offsets[e] : offsets[e + 1]].tolist() if h is not None]
-            highway[e] = (values[0] if len(set(values)) == 1 else next(iter(set(values)))) if values else None
-    return highway
+            value = (values[0] if len(set(values)) == 1 else next(iter(set(values)))) if values else None
+            edge_codes[e] = -1 if value is None else int(np.searchsorted(names, str(value)))
+    return pd.array(names.tolist(), dtype="str").take(edge_codes, allow_fill=True)
 
 
 def _network_from_simplified(simplified: _Simplified, *, crs: Any, report: dict[str, Any]) -> WalkNetwork:
