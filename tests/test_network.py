@@ -161,6 +161,30 @@ def test_walk_rule_tag_by_tag(tags: dict[str, str], verdict: str, reason: str, o
         assert ox._overpass._get_network_filter("walk").startswith('["highway"]')
 
 
+def test_osmnx_useful_tags_without_importing_osmnx() -> None:
+    # the loader reads osmnx's useful tags without importing osmnx (seconds at start-up): its copy of the
+    # defaults must be osmnx's, and once osmnx is imported, the user's setting is read
+    from ordos_geo.network.rules import _OSMNX_USEFUL_TAGS, _useful_tags
+
+    assert _OSMNX_USEFUL_TAGS["node"] == tuple(ox.settings.useful_tags_node)
+    assert _OSMNX_USEFUL_TAGS["way"] == tuple(ox.settings.useful_tags_way)
+    before = ox.settings.useful_tags_way
+    ox.settings.useful_tags_way = ["highway", "surface"]
+    try:
+        assert _useful_tags("way") == ("highway", "surface")
+    finally:
+        ox.settings.useful_tags_way = before
+
+
+def test_importing_the_network_package_does_not_import_osmnx() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, ordos_geo.network, ordos_geo.network.rules; print('osmnx' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
 def test_closed_pedestrian_way_is_an_area_unless_area_no() -> None:
     assert walk_rule({"highway": "pedestrian"}, closed=True) == ("area", "pedestrian_area")
     assert walk_rule({"highway": "pedestrian", "area": "no"}, closed=True) == ("line", "street")

@@ -30,7 +30,7 @@ from ordos_geo.network._osm import (
     _walkable_ways,
 )
 from ordos_geo.network.arrays import WalkNetwork, _adjacency, _encode_records, _json_bytes, _ragged_take, _take_xy
-from ordos_geo.network.rules import _EXTRA_WAY_TAGS, _pedestrian_direction
+from ordos_geo.network.rules import _EXTRA_WAY_TAGS, _pedestrian_direction, _useful_tags
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +78,8 @@ class _Simplified:
 
 def _segments_from_osm_data(data: _OsmData, *, name: str) -> tuple[_Segments, dict[str, Any]]:
     """Apply the walking rule and list the directed segments in the order osmnx's graph would hold them."""
-    import osmnx as ox
-
     _check_node_coordinates(data, name=name)
-    keep_tags = list(dict.fromkeys([*ox.settings.useful_tags_way, *_EXTRA_WAY_TAGS, "area"]))
+    keep_tags = list(dict.fromkeys([*_useful_tags("way"), *_EXTRA_WAY_TAGS, "area"]))
     lines, areas, members, counts = _walkable_ways(data)
 
     position: dict[int, int] = {}

@@ -18,6 +18,7 @@ from ordos_geo._optional import import_optional
 from ordos_geo._validate import polygonal_part
 from ordos_geo.network.rules import (
     SEPARATE_SIDEWALK_SEARCH_M,
+    _useful_tags,
     in_osmnx_walk,
     walk_rule,
 )
@@ -56,9 +57,7 @@ def _open_xml(path: Path) -> IO[bytes]:
 
 def _read_osm_xml(path: Path) -> _OsmData:
     """Stream an OSM XML file (plain, bz2 or gzip) into nodes and ways."""
-    import osmnx as ox
-
-    useful_node_tags = set(ox.settings.useful_tags_node)
+    useful_node_tags = set(_useful_tags("node"))
     data = _OsmData()
     try:
         with _open_xml(path) as file:
@@ -109,9 +108,7 @@ def _read_osm_pbf(path: Path) -> _OsmData:
     district's extract with its buildings costs what its streets cost.
     """
     osmium = import_optional("osmium", purpose="reading .osm.pbf files", requirement="osmium>=4.0")
-    import osmnx as ox
-
-    useful_node_tags = set(ox.settings.useful_tags_node)
+    useful_node_tags = set(_useful_tags("node"))
     data = _OsmData()
     try:
         members: set[int] = set()

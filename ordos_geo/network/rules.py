@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 
 import shapely
 
@@ -93,6 +94,29 @@ _OSMNX_WALK_FILTER_FALLBACK = (
     '["sidewalk:left"!~"separate"]["sidewalk:right"!~"separate"]'
 )
 _FILTER_CLAUSE = re.compile(r'\["(?P<key>[^"]+)"(?:(?P<op>!?~|=)"(?P<value>[^"]*)")?\]')
+
+#: osmnx 2.x's default ``settings.useful_tags_node`` and ``useful_tags_way``, used while osmnx is not
+#: imported (importing it takes seconds); a test pins them to osmnx's.
+_OSMNX_USEFUL_TAGS: dict[str, tuple[str, ...]] = {
+    "node": ("highway", "junction", "railway", "ref"),
+    "way": (
+        "access",
+        "area",
+        "bridge",
+        "est_width",
+        "highway",
+        "junction",
+        "landuse",
+        "lanes",
+        "maxspeed",
+        "name",
+        "oneway",
+        "ref",
+        "service",
+        "tunnel",
+        "width",
+    ),
+}
 
 #: OSM way tags kept as edge attributes (osmnx's list plus the foot-related ones).
 _EXTRA_WAY_TAGS = ("foot", "footway", "sidewalk", "surface", "lit", "oneway:foot")
@@ -260,6 +284,17 @@ def overpass_walk_query(polygon: shapely.Polygon | shapely.MultiPolygon) -> list
     return queries
 
 
+def _useful_tags(kind: str) -> tuple[str, ...]:
+    """The useful tags of osmnx's settings (``kind``: ``"node"`` or ``"way"``), the user's once osmnx is imported.
+
+    Before that nobody can have changed it, so its default serves without the import.
+    """
+    osmnx = sys.modules.get("osmnx")
+    if osmnx is None:
+        return _OSMNX_USEFUL_TAGS[kind]
+    return tuple(getattr(osmnx.settings, f"useful_tags_{kind}"))
+
+
 def _pedestrian_direction(tags: dict[str, str]) -> tuple[bool, bool]:
     """Return ``(one_way, reversed)`` for walkers: only ``oneway:foot`` binds them."""
     foot = tags.get("oneway:foot")
@@ -270,7 +305,9 @@ def _pedestrian_direction(tags: dict[str, str]) -> tuple[bool, bool]:
     return False, False
 
 
+@functools.cache
 def _osmnx_walk_rules() -> list[tuple[str, str | None, re.Pattern[str] | None]]:
+    """The clauses of osmnx's ``walk`` filter, read on first use (importing osmnx takes seconds)."""
     try:
         from osmnx._overpass import _get_network_filter
 
@@ -301,9 +338,6 @@ def _overpass_filter_matches(rules: list[tuple[str, str | None, re.Pattern[str] 
     return True
 
 
-_OSMNX_WALK_RULES = _osmnx_walk_rules()
-
-
 def in_osmnx_walk(tags: dict[str, str]) -> bool:
     """Whether osmnx's own ``walk`` filter keeps a way (for the cleaning report's comparison).
 
@@ -321,4 +355,4 @@ def in_osmnx_walk(tags: dict[str, str]) -> bool:
     >>> in_osmnx_walk({"highway": "cycleway", "foot": "designated"})
     False
     """
-    return _overpass_filter_matches(_OSMNX_WALK_RULES, tags)
+    return _overpass_filter_matches(_osmnx_walk_rules(), tags)
