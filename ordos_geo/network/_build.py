@@ -76,73 +76,127 @@ class _Simplified:
     graph_attrs: dict[str, Any]
 
 
+def _chains_to_segments(
+    offsets: np.ndarray, nodes: np.ndarray, record: np.ndarray, both: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Node chains (drawn in order, each also backwards when ``both``) to directed segments, in osmnx's order.
+
+    Returns the node ids in order of first appearance, and each segment's
+    ``u``, ``v`` (positions in those ids), record and ``reverse``: chain by
+    chain, its segments forwards, then (``both``) the same backwards.
+    """
+    ids, first, inverse = np.unique(nodes, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids))
+    position = rank[inverse.ravel()]
+    pairs = np.maximum(np.diff(offsets) - 1, 0)  # segments drawn forwards per chain
+    out = np.zeros(len(pairs) + 1, dtype=np.int64)
+    np.cumsum(pairs * (1 + both), out=out[1:])
+    chain = np.repeat(np.arange(len(pairs)), pairs)
+    step = np.arange(len(chain)) - np.repeat(np.cumsum(pairs) - pairs, pairs)
+    start = offsets[:-1][chain] + step
+    back = both[chain]
+    total = int(out[-1])
+    u = np.empty(total, dtype=np.int64)
+    v = np.empty(total, dtype=np.int64)
+    reverse = np.zeros(total, dtype=bool)
+    forward_at = out[:-1][chain] + step
+    u[forward_at], v[forward_at] = position[start], position[start + 1]
+    backward_at = (out[:-1][chain] + pairs[chain] + step)[back]
+    u[backward_at], v[backward_at] = position[start + 1][back], position[start][back]
+    reverse[backward_at] = True
+    segment_record = np.repeat(record, pairs * (1 + both))
+    return ids[order], u, v, segment_record, reverse
+
+
 def _segments_from_osm_data(data: _OsmData, *, name: str) -> tuple[_Segments, dict[str, Any]]:
-    """Apply the walking rule and list the directed segments in the order osmnx's graph would hold them."""
-    _check_node_coordinates(data, name=name)
+    """Apply the walking rule and list the directed segments in the order osmnx's graph would hold them.
+
+    Nodes come in order of first appearance along the walkable ways (then the
+    pedestrian areas' outlines and links); each way adds its segments forwards,
+    then backwards unless ``oneway:foot`` binds it.
+    """
+    _check_node_coordinates(data.node_ids, data.lon, data.lat, name=name)
     keep_tags = list(dict.fromkeys([*_useful_tags("way"), *_EXTRA_WAY_TAGS, "area"]))
-    lines, areas, members, counts = _walkable_ways(data)
+    walkable, counts = _walkable_ways(data)
 
-    position: dict[int, int] = {}
-    ids: list[int] = []
-    seg_u: list[int] = []
-    seg_v: list[int] = []
-    seg_record: list[int] = []
-    seg_reverse: list[bool] = []
-    records: list[dict[str, Any]] = []
+    # the lines: one record per way (its tags shared by every way with the same tag set)
+    line_sets = data.way_tags[walkable.lines]
+    distinct = np.unique(line_sets)
+    one_way = np.zeros(len(data.tag_sets), dtype=bool)
+    reverse = np.zeros(len(data.tag_sets), dtype=bool)
+    shared: dict[int, dict[str, Any]] = {}
+    for code in distinct.tolist():
+        tags = data.tag_sets[code]
+        one_way[code], reverse[code] = _pedestrian_direction(tags)
+        shared[code] = {**{k: tags[k] for k in keep_tags if k in tags}, "oneway": bool(one_way[code])}
+    records: list[dict[str, Any]] = [
+        {"osmid": osm_id, **shared[code]}
+        for osm_id, code in zip(data.way_ids[walkable.lines].tolist(), line_sets.tolist(), strict=True)
+    ]
+    piece_set = line_sets[walkable.piece_line]
+    offsets, nodes = walkable.piece_off, walkable.piece_nodes.copy()
+    flip = reverse[piece_set]
+    if flip.any():  # oneway:foot=-1: the piece is walked from its last node
+        sizes = np.diff(offsets)
+        owner = np.repeat(np.arange(len(sizes)), sizes)
+        at = np.arange(len(nodes))
+        flipped = flip[owner]
+        at[flipped] = (2 * offsets[:-1][owner] + sizes[owner] - 1 - at)[flipped]
+        nodes = nodes[at]
+    chain_offsets = [offsets]
+    chain_nodes = [nodes]
+    chain_record = [walkable.piece_line]
+    chain_both = [~one_way[piece_set]]
 
-    def add(nodes: list[int], record: int, *, both: bool = True) -> None:
-        index = []
-        for node in nodes:
-            at = position.get(node)
-            if at is None:
-                at = position[node] = len(ids)
-                ids.append(node)
-            index.append(at)
-        first, second = index[:-1], index[1:]
-        seg_u.extend(first)
-        seg_v.extend(second)
-        seg_record.extend([record] * len(first))
-        seg_reverse.extend([False] * len(first))
-        if both:
-            seg_u.extend(second)
-            seg_v.extend(first)
-            seg_record.extend([record] * len(first))
-            seg_reverse.extend([True] * len(first))
-
-    for way in tqdm(lines, desc=f"{name}: walkable ways", unit="way", disable=None, leave=False):
-        one_way, reverse = _pedestrian_direction(way.tags)
-        records.append({"osmid": way.osm_id, **{k: way.tags[k] for k in keep_tags if k in way.tags}, "oneway": one_way})
-        for piece in way.pieces:
-            add(piece[::-1] if reverse else piece, len(records) - 1, both=not one_way)
+    # the pedestrian areas: outline rings, then the links across them
     links = 0
-    for area in areas:
+    area_chains: list[list[int]] = []
+    area_records: list[int] = []
+    for area in walkable.areas:
         attrs = {"osmid": area.osm_id, **{k: area.tags[k] for k in keep_tags if k in area.tags}}
         records.append(attrs | {"area": "yes", "oneway": False})
-        for ring in area.rings:
-            add(ring, len(records) - 1)
-        meeting = [n for n in dict.fromkeys(n for ring in area.rings for n in ring) if members.get(n, 0) >= 2]
+        area_chains += area.rings
+        area_records += [len(records) - 1] * len(area.rings)
+        meeting = [n for n in dict.fromkeys(n for ring in area.rings for n in ring) if walkable.members.get(n, 0) >= 2]
         area_links = _area_links(area, meeting, data)
         if area_links:
             records.append(attrs | {"area": "yes", "oneway": False, "area_link": True})
-        for a, b in area_links:
-            add([a, b], len(records) - 1)
-            links += 1
+        area_chains += [[a, b] for a, b in area_links]
+        area_records += [len(records) - 1] * len(area_links)
+        links += len(area_links)
+    if area_chains:
+        sizes = np.array([len(chain) for chain in area_chains], dtype=np.int64)
+        chain_offsets.append(offsets[-1] + np.cumsum(sizes))
+        chain_nodes.append(np.array([n for chain in area_chains for n in chain], dtype=np.int64))
+        chain_record.append(np.array(area_records, dtype=np.int64))
+        chain_both.append(np.ones(len(area_chains), dtype=bool))
+    node_ids, u, v, record, seg_reverse = _chains_to_segments(
+        np.concatenate(chain_offsets),
+        np.concatenate(chain_nodes),
+        np.concatenate(chain_record),
+        np.concatenate(chain_both),
+    )
     counts.update(
-        ways_total=len(data.ways) if data.ways_seen is None else data.ways_seen,
+        ways_total=data.ways_seen,
         multipolygons_total=len(data.relations),
-        pedestrian_areas=len(areas),
+        pedestrian_areas=len(walkable.areas),
         pedestrian_area_links=links,
     )
-    node_ids = np.array(ids, dtype=np.int64)
+    lon, lat = data.coordinates(node_ids)
+    node_tags = data.node_tags
     segments = _Segments(
         node_ids=node_ids,
-        lon=np.array([data.lon[n] for n in ids], dtype=float),
-        lat=np.array([data.lat[n] for n in ids], dtype=float),
-        node_tags=[data.node_tags.get(n, {}) for n in ids],
-        u=np.array(seg_u, dtype=np.int64),
-        v=np.array(seg_v, dtype=np.int64),
-        record=np.array(seg_record, dtype=np.int64),
-        reverse=np.array(seg_reverse, dtype=bool),
+        lon=lon,
+        lat=lat,
+        node_tags=[node_tags.get(n, {}) for n in node_ids.tolist()]
+        if node_tags
+        else [{} for _ in range(len(node_ids))],
+        u=u,
+        v=v,
+        record=record,
+        reverse=seg_reverse,
         records=records,
         name=name,
     )

@@ -84,7 +84,8 @@ SEPARATE_SIDEWALK_SEARCH_M = 25.0
 _YES = frozenset({"yes", "true", "1"})
 _REVERSE = frozenset({"-1", "reverse"})
 
-#: osmnx 2.1's ``walk`` Overpass filter (for the report's comparison), used if osmnx's private helper moves.
+#: osmnx 2.1's ``walk`` Overpass filter (for the report's comparison), used until osmnx is imported (a test
+#: pins it to osmnx's) and if osmnx's private helper moves.
 _OSMNX_WALK_FILTER_FALLBACK = (
     '["highway"]["area"!~"yes"]["access"!~"private"]'
     '["highway"!~"abandoned|bus_guideway|construction|cycleway|motor|no|planned|'
@@ -305,19 +306,35 @@ def _pedestrian_direction(tags: dict[str, str]) -> tuple[bool, bool]:
     return False, False
 
 
-@functools.cache
 def _osmnx_walk_rules() -> list[tuple[str, str | None, re.Pattern[str] | None]]:
-    """The clauses of osmnx's ``walk`` filter, read on first use (importing osmnx takes seconds)."""
-    try:
-        from osmnx._overpass import _get_network_filter
+    """The clauses of osmnx's ``walk`` filter (its copy here until osmnx is imported: importing it takes seconds)."""
+    text = _OSMNX_WALK_FILTER_FALLBACK
+    if "osmnx" in sys.modules:
+        try:
+            from osmnx._overpass import _get_network_filter
 
-        text = _get_network_filter("walk")
-    except (ImportError, AttributeError, ValueError):  # pragma: no cover - osmnx moved its helper
-        text = _OSMNX_WALK_FILTER_FALLBACK
+            text = _get_network_filter("walk")
+        except (ImportError, AttributeError, ValueError):  # pragma: no cover - osmnx moved its helper
+            pass
+    return _parsed_filter(text)
+
+
+@functools.cache
+def _parsed_filter(text: str) -> list[tuple[str, str | None, re.Pattern[str] | None]]:
     return [
         (m["key"], m["op"], re.compile(m["value"]) if m["value"] is not None else None)
         for m in _FILTER_CLAUSE.finditer(text)
     ]
+
+
+def _way_tag_keys() -> frozenset[str]:
+    """Every way tag key the walk network reads: the walking rule's, osmnx's walk filter's, the edges' attributes."""
+    return frozenset(
+        {key for _, key, _, _ in WALK_ACCESS_RULES}
+        | {"highway", "area", "footway", "oneway:foot", *_SIDEWALK_KEYS, *_EXTRA_WAY_TAGS}
+        | {key for key, _, _ in _osmnx_walk_rules()}
+        | set(_useful_tags("way"))
+    )
 
 
 def _overpass_filter_matches(rules: list[tuple[str, str | None, re.Pattern[str] | None]], tags: dict[str, str]) -> bool:
