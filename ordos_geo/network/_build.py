@@ -110,6 +110,18 @@ def _chains_to_segments(
     return ids[order], u, v, segment_record, reverse
 
 
+def _node_tag_list(node_ids: np.ndarray, tags: dict[int, dict[str, str]]) -> list[dict[str, str]]:
+    """Each node's tags (osmnx's useful ones; an empty dict for most nodes)."""
+    node_tags: list[dict[str, str]] = [{} for _ in range(len(node_ids))]
+    if tags and len(node_ids):
+        tagged = np.fromiter(tags, dtype=np.int64, count=len(tags))
+        sorter = np.argsort(node_ids)
+        at = sorter[np.minimum(np.searchsorted(node_ids, tagged, sorter=sorter), len(node_ids) - 1)]
+        for node, i in zip(tagged[node_ids[at] == tagged].tolist(), at[node_ids[at] == tagged].tolist(), strict=True):
+            node_tags[i] = tags[node]
+    return node_tags
+
+
 def _segments_from_osm_data(data: _OsmData, *, name: str) -> tuple[_Segments, dict[str, Any]]:
     """Apply the walking rule and list the directed segments in the order osmnx's graph would hold them.
 
@@ -185,14 +197,11 @@ def _segments_from_osm_data(data: _OsmData, *, name: str) -> tuple[_Segments, di
         pedestrian_area_links=links,
     )
     lon, lat = data.coordinates(node_ids)
-    node_tags = data.node_tags
     segments = _Segments(
         node_ids=node_ids,
         lon=lon,
         lat=lat,
-        node_tags=[node_tags.get(n, {}) for n in node_ids.tolist()]
-        if node_tags
-        else [{} for _ in range(len(node_ids))],
+        node_tags=_node_tag_list(node_ids, data.node_tags),
         u=u,
         v=v,
         record=record,

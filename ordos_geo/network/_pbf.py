@@ -43,14 +43,22 @@ def _pbf_tag_sets(ways: Any, rows: np.ndarray) -> tuple[np.ndarray, list[dict[st
     codes = (keys[wanted] << 32) | ways.vals[at][wanted].astype(np.int64)
     owner = owner[wanted]
     sizes = np.bincount(owner, minlength=len(rows))
-    width = int(sizes.max(initial=0))
-    table = np.full((len(rows), max(width, 1)), -1, dtype=np.int64)
     column = np.arange(len(owner)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    table[owner, column] = codes
-    distinct, inverse = np.unique(table, axis=0, return_inverse=True)
+    group = np.zeros(len(rows), dtype=np.int64)  # ways with the same tags so far share a group
+    for c in range(int(sizes.max(initial=0))):  # one column of tags at a time (a way's c-th kept tag)
+        value = np.full(len(rows), -1, dtype=np.int64)
+        value[owner[column == c]] = codes[column == c]
+        _, value_code = np.unique(value, return_inverse=True)
+        _, group = np.unique(group * (len(rows) + 1) + value_code.ravel(), return_inverse=True)
+        group = group.ravel()
+    _, first = np.unique(group, return_index=True)
     strings = ways.strings
-    sets = [{strings[c >> 32]: strings[c & 0xFFFFFFFF] for c in row if c >= 0} for row in distinct.tolist()]
-    return inverse.ravel().astype(np.int64), sets
+    starts = np.cumsum(sizes) - sizes
+    sets = [
+        {strings[c >> 32]: strings[c & 0xFFFFFFFF] for c in codes[starts[row] : starts[row] + sizes[row]].tolist()}
+        for row in first.tolist()
+    ]
+    return group.astype(np.int64), sets
 
 
 def _relations(relations: dict[str, Any]) -> list[tuple[int, list[tuple[int, str]], dict[str, str]]]:
