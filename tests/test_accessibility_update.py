@@ -265,3 +265,21 @@ def test_the_earlier_result_stays_as_it_was_and_a_kind_searched_again_keeps_the_
     # a kind that did not change is shared with the earlier result, not copied
     other = next(k for k in before.parameters["kinds"] if k != "park" and dist_column(k) in update.cells)
     assert np.shares_memory(update.cells[dist_column(other)].to_numpy(), before.cells[dist_column(other)].to_numpy())
+
+
+def test_catchment_pairs_of_an_added_venue_are_searched_from_the_cells_near_it_only():
+    from ordos_geo.accessibility.update import _near_origins
+    from ordos_geo.routing._index import _network_index
+
+    network, cells, fac = _grid_study(12)
+    options = dict(catchment_m=120.0, e2sfca_steps=[(60.0, 1.0), (120.0, 0.5)], service_areas_by="none")
+    before = acc.compute_accessibility(network, cells, fac, progress=False, **options)
+    court = _new_rows(network, 4, 1, ["multi_sport_court"], "c").assign(geometry=[cells.geometry.centroid.iloc[0]])
+    new = pd.concat([fac, court], ignore_index=True)
+    update = acc.update_accessibility(network, before, new, progress=False)
+    assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False, **options))
+    near = _near_origins(_network_index(network), before.cells_snapped, acc.snap_points(network, court), 120.0)
+    paired = update.catchment_pairs.loc[
+        update.catchment_pairs["destination"] == update.facilities["facility_id"].tolist().index("c0"), "origin"
+    ]
+    assert len(paired) > 0 and set(paired) <= set(near) and len(near) < len(cells)

@@ -518,7 +518,12 @@ def _pairs_update(
     if not keep.all():
         origin, destination, distance = origin[keep], destination[keep], distance[keep]
     if len(added):
-        new = _pairs_within(index, orig, added_snaps, opts["catchment_m"], sort=False)
+        near = _near_origins(index, orig, added_snaps, opts["catchment_m"])
+        if near is None:
+            new = _pairs_within(index, orig, added_snaps, opts["catchment_m"], sort=False)
+        else:  # the same pairs in the same order, from the cells that can be within reach only
+            new = _pairs_within(index, orig.take(near), added_snaps, opts["catchment_m"], sort=False)
+            new["origin"] = near[new["origin"].to_numpy()]
         origin = np.concatenate([origin, new["origin"].to_numpy()])
         destination = np.concatenate([destination, added[new["destination"].to_numpy()]])
         distance = np.concatenate([distance, new["distance_m"].to_numpy()])
@@ -530,6 +535,45 @@ def _pairs_update(
         },
         copy=False,
     )
+
+
+#: Most added facilities for which :func:`_near_origins` picks the cells near each of them.
+_NEAR_MAX_FACILITIES = 32
+
+
+def _near_origins(index: _NetworkIndex, orig: SnappedPoints, added: SnappedPoints, limit: float) -> np.ndarray | None:
+    """Rows of the cells that can be within ``limit`` of an added facility (``None``: take them all).
+
+    A walk of at most ``limit`` stays within ``limit / reach_ratio`` of its
+    start in a straight line (the search's own tiles rest on this), so a cell
+    pairs with a facility only when an end of its street is that near to the
+    box of the facility's access points and streets. Only for cells with one
+    access point each and a few added facilities, and when the cells left
+    still outnumber the facilities (the search then runs the same way round
+    and gives the same pairs in the same order).
+    """
+    ok = added.reachable
+    owners = np.unique(added.owner[ok])
+    one_each = len(orig.owner) == orig.n_owners and bool(np.all(np.diff(orig.owner) > 0))
+    if not one_each or len(owners) > _NEAR_MAX_FACILITIES:
+        return None
+    reach = limit / index.reach_ratio + 2.0
+    x, y = index.node_xy[:, 0], index.node_xy[:, 1]
+    near = np.zeros(index.n_nodes, dtype=bool)
+    for owner in owners:
+        mine = ok & (added.owner == owner)
+        edge = added.edge[mine]
+        points = np.vstack(
+            [added.point_xy[mine].reshape(-1, 2), index.node_xy[index.u[edge]], index.node_xy[index.v[edge]]]
+        )
+        (x0, y0), (x1, y1) = points.min(axis=0) - reach, points.max(axis=0) + reach
+        near |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    reachable = orig.reachable
+    edge = orig.edge[reachable]
+    keep = np.zeros(orig.n_owners, dtype=bool)
+    keep[orig.owner[reachable][near[index.u[edge]] | near[index.v[edge]]]] = True
+    rows = np.flatnonzero(keep)
+    return rows if len(rows) >= len(owners) else None
 
 
 def _service_areas_update(
