@@ -571,9 +571,10 @@ def _highway_column(simplified: _Simplified) -> pd.api.extensions.ExtensionArray
     edge_codes = seg_codes[starts] if len(starts) else np.empty(0, dtype=np.int64)
     if len(seg_codes):
         low, high = np.minimum.reduceat(seg_codes, starts), np.maximum.reduceat(seg_codes, starts)
+        mixed = np.flatnonzero((low != high) | (low < 0))
         offsets = simplified.seg_offsets.tolist()
-        per_segment = np.array(by_record, dtype=object)[simplified.seg_record]
-        for e in np.flatnonzero((low != high) | (low < 0)).tolist():
+        per_segment = np.array(by_record, dtype=object)[simplified.seg_record] if len(mixed) else np.empty(0, object)
+        for e in mixed.tolist():
             values = [h for h in per_segment[offsets[e] : offsets[e + 1]].tolist() if h is not None]
             value = (values[0] if len(set(values)) == 1 else next(iter(set(values)))) if values else None
             edge_codes[e] = -1 if value is None else int(np.searchsorted(names, str(value)))

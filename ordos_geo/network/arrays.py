@@ -691,8 +691,8 @@ def _geometry_arrays(coords: np.ndarray, offsets: np.ndarray, start: np.ndarray,
     """
     first, last = offsets[:-1], offsets[1:] - 1
     exact = len(coords) == 0 or (
-        np.array_equal(coords[first].view(np.int64), start.view(np.int64))
-        and np.array_equal(coords[last].view(np.int64), end.view(np.int64))
+        np.array_equal(_take_xy(coords, first).view(np.int64), start.view(np.int64))
+        and np.array_equal(_take_xy(coords, last).view(np.int64), end.view(np.int64))
     )
     if not exact:
         return {"coords": coords, "offsets": offsets}

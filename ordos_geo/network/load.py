@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -183,11 +184,12 @@ def _read_cache(cache_path: Path, report_path: Path) -> WalkNetwork | None:
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
         expected = report.pop("cache_sha256", None)
-        if expected != io.sha256_file(cache_path):
+        content = cache_path.read_bytes()  # read once: checked, then unpacked from memory
+        if expected != hashlib.sha256(content).hexdigest():
             msg = "its checksum does not match" if expected else "it has no checksum"
             raise ValueError(msg)
         logger.info("network: reading cached %s", cache_path)
-        with np.load(cache_path, allow_pickle=False) as stored:
+        with np.load(BytesIO(content), allow_pickle=False) as stored:
             network = walk_network_from_arrays(dict(stored), report=report)
     except Exception as error:  # a damaged cache of any kind is rebuilt from the source
         logger.warning("network: the cache %s is damaged (%s); rebuilding it from the source", cache_path.name, error)
