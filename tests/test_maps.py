@@ -26,6 +26,7 @@ from shapely.geometry import LineString, Point, box
 
 from ordos_geo import _cell_raster, _offline_assets, maps
 from ordos_geo._errors import InputDataError
+from ordos_geo.maps._layers import _feature_collection
 from ordos_geo.maps._page import _CellsLayer, _FeatureLayer
 from ordos_geo.maps.style import _kind_name
 
@@ -40,7 +41,25 @@ def _layers_of(m: folium.Map) -> list[_FeatureLayer]:
 
 
 def _data_of(layer: _FeatureLayer) -> dict:
-    return json.loads(layer.data.json_text)
+    """A layer's data as the page reads it, packed geometries turned back into GeoJSON."""
+    data = json.loads(layer.data.json_text)
+    for feature in data.get("features", []):
+        if "p" in feature["geometry"]:
+            feature["geometry"] = _geojson_of(feature["geometry"])
+    return data
+
+
+def _geojson_of(packed: dict) -> dict:
+    """GeoJSON of a packed geometry: nested lists of [x0, y0, dx1, dy1, ...] in 1e-5 degrees, summed by numpy."""
+    depth = {"Point": 0, "MultiPoint": 1, "LineString": 1, "Polygon": 2, "MultiLineString": 2, "MultiPolygon": 3}
+
+    def coordinates(part: list, level: int) -> list:
+        if level > 1:
+            return [coordinates(child, level - 1) for child in part]
+        points = (np.cumsum(np.asarray(part, dtype=np.int64).reshape(-1, 2), axis=0) / 1e5).tolist()
+        return points[0] if level == 0 else points
+
+    return {"type": packed["type"], "coordinates": coordinates(packed["p"], depth[packed["type"]])}
 
 
 def _cell_layers_of(m: folium.Map) -> list[_CellsLayer]:
@@ -314,6 +333,34 @@ def test_scenario_grid_is_stored_as_its_difference_from_any_venue(layers):
     expected = _rounded_up(cells["dist_m_evenings"])
     assert expected[3] == 2_400  # rounded up to 100 m beyond 2 km
     assert evenings.tolist() == expected.tolist()
+
+
+def test_packed_geometries_give_back_the_rounded_coordinates():
+    """Every geometry type, holes and parts included, unpacks to its GeoJSON coordinates (5 decimals)."""
+    square = box(109.7, 39.6, 109.71, 39.61).difference(box(109.702, 39.602, 109.703, 39.603))
+    shapes = [
+        Point(109.78123, 39.60012),
+        LineString([(109.7, 39.6), (109.70081, 39.60062), (109.69, 39.61)]),
+        square,
+        shapely.MultiPolygon([square, box(109.8, 39.7, 109.80081, 39.70062)]),
+        shapely.MultiLineString([[(109.7, 39.6), (109.71, 39.6)], [(109.72, 39.61), (109.72, 39.62)]]),
+        shapely.MultiPoint([(109.7, 39.6), (109.69999, 39.60001)]),
+        shapely.GeometryCollection([Point(109.7, 39.6)]),
+    ]
+    text = _feature_collection(np.array(shapes, dtype=object), [{} for _ in shapes])
+    data = json.loads(text)
+    assert all("p" in f["geometry"] for f in data["features"][:-1])  # a collection stays GeoJSON
+    for feature, shape in zip(data["features"], shapes, strict=True):
+        got = _geojson_of(feature["geometry"]) if "p" in feature["geometry"] else feature["geometry"]
+        assert got == json.loads(shapely.to_geojson(shape))
+    # an outline along 100 m cell edges (as underserved neighbourhoods are): the steps are short numbers
+    steps = shapely.union_all(
+        [box(109.7 + i * 0.00117, 39.6 + i * 0.0009, 109.7 + (i + 2) * 0.00117, 39.61) for i in range(200)]
+    )
+    steps = shapely.set_precision(steps, 1e-5)
+    packed = _feature_collection(np.array([steps], dtype=object), [{}])
+    assert len(packed) < 0.35 * len(shapely.to_geojson(steps))
+    assert _geojson_of(json.loads(packed)["features"][0]["geometry"]) == json.loads(shapely.to_geojson(steps))
 
 
 def test_pack_grid_round_trip_and_size():
@@ -792,6 +839,18 @@ def test_browser_coverage_page_draws_offline(browser, pages, layers, tmp_path):
     # dist_m_any = 150 m x cell index (last cell unreachable): > 2,000 m from index 14 on -> 16 red cells.
     m = _coverage(layers)
     assert _red_cells(browser, layers.cells, _data_of(_cell_layers_of(m)[0])) == 16
+    # the page unpacks each packed geometry to the coordinates numpy gives back (see _geojson_of)
+    in_page = browser.evaluate(
+        "Object.keys(window).filter(k => k.startsWith('ordos_data') && window[k].features)"
+        ".map(k => window[k].features.map(f => f.geometry))"
+    )
+    page = pages["coverage"].read_text(encoding="utf-8")
+    expected = [
+        [_geojson_of(f["geometry"]) if "p" in f["geometry"] else f["geometry"] for f in data["features"]]
+        for data in map(json.loads, re.findall(r"\nvar ordos_data_\w+ = (\{.*\});\n", page))
+        if "features" in data
+    ]
+    assert in_page == expected and sum(map(len, expected)) == 11
     shot = browser.screenshot(tmp_path / "coverage.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 

@@ -82,12 +82,49 @@ def shift_to_gcj02(geometries: np.ndarray) -> np.ndarray:
 
 
 def _feature_collection(geometries: np.ndarray, properties: Sequence[Mapping[str, Any]]) -> str:
-    geojson: list[str] = shapely.to_geojson(np.asarray(geometries)).tolist() if len(geometries) else []
+    """GeoJSON features whose geometries are packed by :func:`_packed_geometry` (the page unpacks them)."""
     parts = [
-        '{"type":"Feature","geometry":' + geometry + ',"properties":' + _js_json(dict(props)) + "}"
-        for geometry, props in zip(geojson, properties, strict=True)
+        '{"type":"Feature","geometry":' + _packed_geometry(geometry) + ',"properties":' + _js_json(dict(props)) + "}"
+        for geometry, props in zip(geometries, properties, strict=True)
     ]
     return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+#: Type name and nesting depth of the coordinate lists (a point 0, a line or ring 1) by shapely type id.
+_TYPES = {
+    0: ("Point", 0),
+    1: ("LineString", 1),
+    3: ("Polygon", 2),
+    4: ("MultiPoint", 1),
+    5: ("MultiLineString", 2),
+    6: ("MultiPolygon", 3),
+}
+
+
+def _packed_geometry(geometry: shapely.Geometry) -> str:
+    """A geometry as compact JSON ``{"type": ..., "p": ...}`` (other types, such as collections, stay GeoJSON).
+
+    Coordinates are whole 1e-5 degrees (they are rounded to 5 decimals), each
+    line or ring one flat list of its first point and the steps to the next
+    (``[x0, y0, dx1, dy1, ...]``): about a quarter of the GeoJSON text of an
+    outline along cell edges. The page's ``unpackFeatures`` rebuilds the
+    GeoJSON coordinates exactly.
+    """
+    type_id = int(shapely.get_type_id(geometry))
+    if type_id not in _TYPES:
+        return str(shapely.to_geojson(geometry))
+    name, depth = _TYPES[type_id]
+    scale = 10**_COORD_DECIMALS
+
+    def packed(part: shapely.Geometry, level: int) -> str:
+        if level <= 1:  # a point, or a line, ring or set of points: [x0, y0, dx1, dy1, ...]
+            whole = np.round(shapely.get_coordinates(part) * scale).astype(np.int64)
+            whole[1:] -= whole[:-1].copy()
+            return "[" + ",".join(map(str, whole.ravel().tolist())) + "]"
+        children = shapely.get_rings(part) if level == 2 and type_id != 5 else shapely.get_parts(part)
+        return "[" + ",".join(packed(child, level - 1) for child in children) + "]"
+
+    return '{"type":"' + name + '","p":' + packed(geometry, depth) + "}"
 
 
 def _add_layer(

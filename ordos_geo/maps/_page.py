@@ -37,7 +37,26 @@ window.ordos = (function () {
     if (d === null || d === undefined || !isFinite(d)) { return o.unreachable; }
     return Math.round(d) + ' m · ' + (d / o.metresPerMinute).toFixed(1) + ' ' + o.minuteLabel;
   }
+  // ---- vector layers: geometries packed as whole 1e-5 degrees, each line or ring [x0, y0, dx1, dy1, ...]
+  var DEPTH = {Point: 0, MultiPoint: 1, LineString: 1, Polygon: 2, MultiLineString: 2, MultiPolygon: 3};
+  function unpackCoordinates(c, depth) {
+    if (depth > 1) { return c.map(function (part) { return unpackCoordinates(part, depth - 1); }); }
+    var out = [], x = 0, y = 0;
+    for (var i = 0; i < c.length; i += 2) { x += c[i]; y += c[i + 1]; out.push([x / 1e5, y / 1e5]); }
+    return depth === 0 ? out[0] : out;
+  }
+  function unpackFeatures(data) {
+    if (!data._unpacked) {
+      data.features.forEach(function (f) {
+        var g = f.geometry;
+        if (g && g.p) { f.geometry = {type: g.type, coordinates: unpackCoordinates(g.p, DEPTH[g.type])}; }
+      });
+      data._unpacked = true;
+    }
+    return data;
+  }
   function layer(data, o) {
+    data = unpackFeatures(data);
     var opts = {
       style: function (f) {
         var s = Object.assign({}, o.style || {});
