@@ -23,7 +23,14 @@ Distances of the cells whose nearest facility did not change are those of the
 earlier run; a full run computes them again with a tie-break perturbation
 that depends on the number of facilities, so they may differ from a full run
 in the last bits (about 1e-12 m), and the E2SFCA sums in the order of the
-floating additions. Everything else is equal.
+floating additions. The nearest facility of any kind is chosen again only in
+the cells where that of some kind changed; elsewhere it stays the earlier one
+(a full run could choose the other of two venues of different kinds whose
+distances differ by less than the 1 mm tie budget). Everything else is equal.
+
+The earlier result is not copied: the columns that do not change are shared
+with it (pandas copy-on-write) and those that do are replaced, so an update
+costs about the cells that change, not the whole table.
 """
 
 from __future__ import annotations
