@@ -161,11 +161,12 @@ def test_walk_rule_tag_by_tag(tags: dict[str, str], verdict: str, reason: str, o
         assert ox._overpass._get_network_filter("walk").startswith('["highway"]')
 
 
-def test_osmnx_useful_tags_without_importing_osmnx() -> None:
-    # the loader reads osmnx's useful tags without importing osmnx (seconds at start-up): its copy of the
-    # defaults must be osmnx's, and once osmnx is imported, the user's setting is read
-    from ordos_geo.network.rules import _OSMNX_USEFUL_TAGS, _useful_tags
+def test_osmnx_settings_and_walk_filter_without_importing_osmnx() -> None:
+    # the loader reads osmnx's useful tags and walk filter without importing osmnx (seconds at start-up): its
+    # copies must be osmnx's, and once osmnx is imported, the user's setting is read
+    from ordos_geo.network.rules import _OSMNX_USEFUL_TAGS, _OSMNX_WALK_FILTER_FALLBACK, _useful_tags
 
+    assert _OSMNX_WALK_FILTER_FALLBACK == ox._overpass._get_network_filter("walk")  # the report's comparison
     assert _OSMNX_USEFUL_TAGS["node"] == tuple(ox.settings.useful_tags_node)
     assert _OSMNX_USEFUL_TAGS["way"] == tuple(ox.settings.useful_tags_way)
     before = ox.settings.useful_tags_way
