@@ -10,6 +10,7 @@ import logging
 import math
 import re
 import socket
+import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -184,6 +185,38 @@ def test_importing_the_network_package_does_not_import_osmnx() -> None:
     code = "import sys, ordos_geo.network, ordos_geo.network.rules; print('osmnx' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_building_a_network_from_osm_does_not_import_osmnx() -> None:
+    """osmnx (and the matplotlib it loads) costs seconds of every run; the array build copies what it needs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ordos_geo import settings; from ordos_geo.network import load_walk_network; "
+        "network = load_walk_network(settings.SAMPLE_DIR / 'walk_network.osm', cache_dir=None); "
+        "print(len(network.edge_table) > 0, 'osmnx' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "False"]
+
+
+def test_great_circle_lengths_are_osmnx_bit_for_bit() -> None:
+    import osmnx as ox
+
+    from ordos_geo.network._build import _great_circle_lengths
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    lat = rng.uniform(-89.9, 89.9, n)
+    lon = rng.uniform(-180, 180, n)
+    lat[:50] = 39.6  # same point: length 0
+    lon[:50] = 109.8
+    u, v = rng.integers(0, n, 20000), rng.integers(0, n, 20000)
+    segments = types.SimpleNamespace(u=u, v=v, lat=lat, lon=lon)
+    expected = np.asarray(ox.distance.great_circle(lat[u], lon[u], lat[v], lon[v]))
+    got = _great_circle_lengths(segments)  # type: ignore[arg-type]
+    assert np.array_equal(got, expected)
 
 
 def test_closed_pedestrian_way_is_an_area_unless_area_no() -> None:

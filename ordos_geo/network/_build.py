@@ -9,6 +9,7 @@ break ties in routing, so they are part of "the same network").
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,8 @@ from ordos_geo.network.arrays import WalkNetwork, _adjacency, _encode_records, _
 from ordos_geo.network.rules import _EXTRA_WAY_TAGS, _pedestrian_direction, _useful_tags
 
 logger = logging.getLogger(__name__)
+
+_EARTH_RADIUS_M = 6_371_009  # osmnx.distance.EARTH_RADIUS_M, the radius of osmnx's great-circle lengths
 
 
 @dataclass
@@ -279,13 +282,27 @@ def _networkx_subgraph_order(segments: _Segments, keep: np.ndarray) -> np.ndarra
 
 
 def _great_circle_lengths(segments: _Segments) -> np.ndarray:
-    """Segment lengths in metres, by ``osmnx.distance.great_circle`` (what ``add_edge_lengths`` uses)."""
-    import osmnx as ox
+    """Segment lengths in metres, as ``osmnx.distance.great_circle`` gives them (what ``add_edge_lengths`` uses).
 
+    The same numpy operations in the same order as osmnx 2's haversine, so the
+    lengths are bit-identical (the networkx-reference tests check it) without
+    importing osmnx, which takes seconds (it loads matplotlib) on every run.
+    """
     u, v = segments.u, segments.v
-    lengths = np.asarray(ox.distance.great_circle(segments.lat[u], segments.lon[u], segments.lat[v], segments.lon[v]))
+    lat1, lon1, lat2, lon2 = segments.lat[u], segments.lon[u], segments.lat[v], segments.lon[v]
+    y1, y2 = np.deg2rad(lat1), np.deg2rad(lat2)
+    delta_y = y2 - y1
+    delta_x = np.deg2rad(lon2) - np.deg2rad(lon1)
+    h = np.sin(delta_y / 2) ** 2 + np.cos(y1) * np.cos(y2) * np.sin(delta_x / 2) ** 2
+    h = np.minimum(1, h)  # protect against floating point errors
+    lengths = np.asarray(2 * np.arcsin(np.sqrt(h)) * _EARTH_RADIUS_M)
     lengths[np.isnan(lengths)] = 0
     return lengths
+
+
+def _created_with() -> str:
+    """The ``created_with`` graph attribute osmnx's own graphs carry, read without importing osmnx."""
+    return f"ordos_geo / OSMnx {importlib.metadata.version('osmnx')}"
 
 
 # ---------------------------------------------------------------------------
@@ -649,15 +666,13 @@ def network_from_osm_data(
         With ``report`` the way counts of the walking rule and the component
         counts of :func:`~ordos_geo.network.clean_walk_graph`, and ``crs``.
     """
-    import osmnx as ox
-
     segments, counts = _segments_from_osm_data(data, name=name)
     full_report: dict[str, Any] = {"source": source, **counts}
     if no_edges is not None and len(segments.u) == 0:
         raise NetworkDataError(no_edges)
     if counts["ways_walkable"] == 0 or len(segments.u) == 0:
         _no_edges(counts, source)
-    graph_attrs = {"crs": "epsg:4326", "created_with": f"ordos_geo / OSMnx {ox.__version__}", "name": name}
+    graph_attrs = {"crs": "epsg:4326", "created_with": _created_with(), "name": name}
     simplified = _clean_segments(segments, full_report, graph_attrs)
     logger.info(
         "%s: %s of %s ways walkable, %s clipped ways repaired, %s components dropped (%s nodes)",
@@ -689,9 +704,8 @@ def _no_edges(counts: dict[str, Any], source: str) -> None:
 def _graph_from_segments(segments: _Segments) -> Any:
     """The unsimplified osmnx-style graph of the segments (EPSG:4326, great-circle ``length``)."""
     import networkx as nx
-    import osmnx as ox
 
-    graph = nx.MultiDiGraph(crs="epsg:4326", created_with=f"ordos_geo / OSMnx {ox.__version__}", name=segments.name)
+    graph = nx.MultiDiGraph(crs="epsg:4326", created_with=_created_with(), name=segments.name)
     rows = zip(
         segments.node_ids.tolist(), segments.lon.tolist(), segments.lat.tolist(), segments.node_tags, strict=True
     )
