@@ -48,12 +48,12 @@ area) and on cities whose underserved residents are spread out.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 
 import numpy as np
 import scipy.fft
-import scipy.sparse
 
 from ordos_geo.trails.prize import TrailPrizeModel
 
@@ -70,6 +70,8 @@ _RATE_CLASSES = 8
 _RADIUS_STEP_M = 40.0
 #: The local frontier is computed on every this many length steps (and the longest).
 _KNAPSACK_EVERY = 4
+#: Disc kernels (FFTs) kept for reuse, the most recently used.
+_KERNELS_KEPT = 48
 
 
 def _gains(model: TrailPrizeModel, ids: np.ndarray) -> tuple[np.ndarray, float]:
@@ -159,8 +161,7 @@ def _anchors(
             ).astype(np.float64)
             + 1e-3
         )  # float32 round-off only widens
-        farthest = scipy.sparse.csr_matrix((near, rows.indices, rows.indptr), shape=rows.shape).max(axis=0)
-        radius = np.maximum(radius, farthest.toarray().ravel())
+        np.maximum.at(radius, rows.indices, near)
     keep = radius > 0
     return anchor[keep].astype(np.float64), radius[keep], model.population[keep]
 
@@ -177,6 +178,9 @@ class _DiscSums:
         self.pad = tuple(scipy.fft.next_fast_len(s + 2 * reach, real=True) for s in self.shape)
         #: Widening of every radius: a pixel diagonal (disc centre and point both move to pixel centres).
         self.slack = self.pixel * math.sqrt(2.0)
+        # The discs are nested, so the number of pixels inside names one; radii a pixel apart often share it.
+        # The lengths are visited from the longest down, so the last few kernels are the ones used again.
+        self._kernels: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
 
     def transform(self, points: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """FFT of the per-pixel totals of ``weights`` at ``points``."""
@@ -190,13 +194,24 @@ class _DiscSums:
         k = math.ceil((radius_m + self.slack) / self.pixel)
         off = np.arange(-k, k + 1)
         inside = np.hypot(*np.meshgrid(off, off, indexing="ij")) * self.pixel <= radius_m + self.slack + 1e-9
+        key = int(inside.sum())
+        if key in self._kernels:
+            self._kernels.move_to_end(key)
+            return self._kernels[key]
         grid = np.zeros(self.pad)
         grid[np.ix_(off % self.pad[0], off % self.pad[1])] = inside
-        return scipy.fft.rfft2(grid)
+        self._kernels[key] = scipy.fft.rfft2(grid)
+        if len(self._kernels) > _KERNELS_KEPT:
+            self._kernels.popitem(last=False)
+        return self._kernels[key]
 
     def sums(self, transformed: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         """Per pixel centre: the total weight within the kernel's disc."""
-        out = scipy.fft.irfft2(transformed * kernel, s=self.pad)[: self.shape[0], : self.shape[1]]
+        return self.inverse(transformed * kernel)
+
+    def inverse(self, product: np.ndarray) -> np.ndarray:
+        """Per pixel centre: the sums of a product of transforms (several products may be added first)."""
+        out = scipy.fft.irfft2(product, s=self.pad)[: self.shape[0], : self.shape[1]]
         return np.maximum(out, 0.0)
 
 
@@ -249,7 +264,8 @@ def _one_trail_bounds(
         rho = coef * ell + extra
         if i in local_at:
             local = _local_frontier(rasters, rasters.kernel(rho), len_ft, gain_ft, top, ell=ell, first=first)
-        cover = sum(rasters.sums(ft, rasters.kernel(rho + r)) for r, ft in cover_ft.items())
+        # One inverse transform of the summed products (the transform is linear).
+        cover = rasters.inverse(sum(ft * rasters.kernel(rho + r) for r, ft in cover_ft.items()))
         out[i] = float(np.max(np.minimum(cover, local)))
     # FFT round-off only ever loosens the bound.
     return out * (1 + 1e-9) + 1e-6 * (1.0 + float(a_pop.sum()))

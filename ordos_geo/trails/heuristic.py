@@ -419,6 +419,9 @@ class _Search:
         self.adj_seg = np.concatenate([ids, ids])[order].tolist()
         self.adj_other = np.concatenate([problem.seg_v[ids], problem.seg_u[ids]])[order].tolist()
         self.self_loops = np.flatnonzero(usable & (problem.seg_u == problem.seg_v))
+        #: Population each segment reaches on its own (an upper bound of its marginal gain).
+        rows = np.repeat(np.arange(len(self.len)), np.diff(self.indptr))
+        self.standalone = np.bincount(rows, weights=self.weight[self.indices], minlength=len(self.len))
         self.detour_m = float(detour_m)
         self.max_sources = 8
         self.turn = 0
@@ -430,7 +433,7 @@ class _Search:
     def reset(self) -> None:
         self.count = np.zeros(len(self.weight), dtype=np.int32)
         self.owner = [-1] * self.n_nodes
-        self.used = np.zeros(len(self.len), dtype=bool)
+        self.used = [False] * len(self.len)  # a list: read once per edge in the searches
         self.trails: list[_Trail] = []
         self.reserve = 0  # trails still to be started, each kept min_len of budget
 
@@ -460,22 +463,20 @@ class _Search:
 
     def marginals(self, segs: np.ndarray) -> np.ndarray:
         """Population each segment would add on its own (cells nobody reaches yet)."""
+        segs = np.asarray(segs, dtype=np.int64)
         starts = self.indptr[segs]
         counts = self.indptr[segs + 1] - starts
         rep = np.repeat(np.arange(len(segs)), counts)
-        flat = (
-            np.concatenate(
-                [self.indices[a:b] for a, b in zip(starts.tolist(), (starts + counts).tolist(), strict=True)]
-            )
-            if len(segs)
-            else np.zeros(0, np.int64)
-        )
+        flat = self.indices[_ranges(starts, counts)]
         return np.bincount(rep, weights=self.weight[flat] * (self.count[flat] == 0), minlength=len(segs))
 
     def _touch(self, segs: list[int], sign: int) -> None:
         cells = self.cells(segs)
         np.add.at(self.count, cells, sign)
-        self.used[segs] = sign > 0
+        flag = sign > 0
+        used = self.used
+        for s in segs:
+            used[s] = flag
 
     def set_trail(self, t: int, nodes: list[int], segs: list[int]) -> None:
         """Replace trail ``t`` (``t == len(trails)`` appends one) by the given junctions and segments."""
@@ -511,14 +512,17 @@ class _Search:
 
     # ---- paths through free junctions ----
     def dijkstra(
-        self, source: int, limit: float, weight: list[float] | None, targets: set[int]
+        self, source: int, limit: float, weight: list[float] | None, targets: set[int], *, settle: bool = False
     ) -> tuple[dict[int, float], dict[int, tuple[int, int]], dict[int, float]]:
         """Bounded Dijkstra from ``source`` through free junctions and unused segments.
 
         Junctions of ``targets`` are reached but not expanded; junctions of
         trails not in ``targets`` are never entered. Returns search distance (``weight``),
         predecessor (junction, segment) and true length of each reached junction.
+        With ``settle``, the search stops once every target is settled: the
+        paths to the targets are final then (use only those).
         """
+        left = len(targets - {source}) if settle else -1
         dist = {source: 0.0}
         true = {source: 0.0}
         pred: dict[int, tuple[int, int]] = {}
@@ -537,6 +541,9 @@ class _Search:
             if d > dist[node]:
                 continue
             if node != source and node in targets:
+                left -= 1
+                if left == 0:
+                    break
                 continue
             if node + 1 >= len(ptr):
                 continue
@@ -585,7 +592,7 @@ class _Search:
         try:
             others = sum(max(self.p.min_len, x.length) for x in self.trails) + self.reserve * self.p.min_len
             limit = max(self.p.budget - others - self.len[seg], 0.0)
-            _, pred, _true = self.dijkstra(b, limit, self.cost, {a})
+            _, pred, _true = self.dijkstra(b, limit, self.cost, {a}, settle=True)
         finally:
             self.used[seg] = False
         if a not in pred:
@@ -623,7 +630,7 @@ class _Search:
             self.set_trail(t, spine_nodes, spine_segs)
             try:
                 _, weight = self._prize_weights(t)
-                _, back, true = self.dijkstra(spine_nodes[0], room, weight, set(spine_nodes))
+                _, back, true = self.dijkstra(spine_nodes[0], room, weight, set(spine_nodes), settle=True)
                 cum = np.concatenate([[0.0], np.cumsum([self.len[x] for x in spine_segs])]).tolist()
                 for p, x in enumerate(spine_nodes[1:], start=1):
                     if x not in back or cum[p] + true[x] > room + 1e-6:
@@ -682,7 +689,7 @@ class _Search:
         for i in self._sources(n):
             src = tr.nodes[i]
             for w in weights:
-                _, pred, true = self.dijkstra(src, limit, w, targets)
+                _, pred, true = self.dijkstra(src, limit, w, targets, settle=True)
                 for tgt in targets:
                     if tgt == src or tgt not in pred:
                         continue
@@ -910,11 +917,13 @@ class _Search:
             keep_segs = [tr.segs[x] for x in keep[:-1]]
             removed = [s for s in tr.segs if s not in set(keep_segs)]
             self.set_trail(t, keep_nodes, keep_segs)
-            self.used[removed] = True  # not back the same way
+            for s in removed:  # not back the same way
+                self.used[s] = True
             try:
-                _, pred, _ = self.dijkstra(tr.nodes[i], self.detour_m, self.cost, {tr.nodes[j]})
+                _, pred, _ = self.dijkstra(tr.nodes[i], self.detour_m, self.cost, {tr.nodes[j]}, settle=True)
             finally:
-                self.used[removed] = False
+                for s in removed:
+                    self.used[s] = False
             if tr.nodes[j] not in pred:
                 self.set_trail(t, tr.nodes, tr.segs)
                 return False
@@ -977,9 +986,34 @@ class _Search:
 
 
 def _spread_seeds(search: _Search, candidates: np.ndarray, xy: np.ndarray, spread_m: float, k: int) -> list[int]:
+    """Up to ``k`` candidates at least ``spread_m`` apart, most new residents first (then cheapest).
+
+    A segment adds at most what it reaches on its own, so only the candidates
+    reaching most on their own are priced (in growing batches, original order
+    kept): the scan is final once every candidate left out reaches, on its own,
+    less than the last seed it had to look at.
+    """
+    candidates = np.asarray(candidates, dtype=np.int64)
+    standalone = search.standalone[candidates]
+    by_standalone = np.argsort(-standalone, kind="stable")
+    size = min(len(candidates), 4096)
+    while True:
+        picked = np.sort(by_standalone[:size])  # positions in `candidates`, original order
+        left_out = float(standalone[by_standalone[size]]) if size < len(candidates) else -math.inf
+        chosen, last_gain = _scan_seeds(search, candidates[picked], xy, spread_m, k)
+        if size == len(candidates) or (len(chosen) >= k and last_gain > left_out):
+            return chosen
+        size = min(len(candidates), 4 * size)
+
+
+def _scan_seeds(
+    search: _Search, candidates: np.ndarray, xy: np.ndarray, spread_m: float, k: int
+) -> tuple[list[int], float]:
+    """The seeds of :func:`_spread_seeds` among ``candidates``, and the gain of the last one chosen."""
     gains = search.marginals(candidates)
     order = np.lexsort((np.asarray(search.cost)[candidates], -gains))
     chosen: list[int] = []
+    last_gain = -math.inf
     for i in order.tolist():
         if gains[i] <= 0 or len(chosen) >= k:
             break
@@ -987,7 +1021,8 @@ def _spread_seeds(search: _Search, candidates: np.ndarray, xy: np.ndarray, sprea
         mid = (xy[search.su[s]] + xy[search.sv[s]]) / 2
         if all(np.hypot(*(mid - (xy[search.su[c]] + xy[search.sv[c]]) / 2)) >= spread_m for c in chosen):
             chosen.append(s)
-    return chosen
+            last_gain = float(gains[i])
+    return chosen, last_gain
 
 
 def solve_heuristic(

@@ -918,10 +918,11 @@ def _report_table(
             raise InputDataError(msg)
         hood = neighbourhoods.to_crs(cells.crs) if neighbourhoods.crs is not None else neighbourhoods
         centroids = cells.geometry.iloc[positions].centroid.to_numpy()
-        tree = shapely.STRtree(hood.geometry.to_numpy())
-        pts, polys = tree.query(centroids, predicate="within")
+        # Points in a tree, each polygon a query: the polygon is prepared once (far faster than the reverse).
+        polys, pts = shapely.STRtree(centroids).query(hood.geometry.to_numpy(), predicate="contains")
+        order = np.lexsort((polys, pts))  # a point in two polygons (none: they are disjoint) goes to the last
         owner = np.full(len(positions), -1, dtype=np.int64)
-        owner[pts] = polys
+        owner[pts[order]] = polys[order]
         frame["hood"] = owner
         sums = frame[frame["hood"] >= 0].groupby("hood")[["population", "before", "after"]].sum()
         hood_district = (
