@@ -80,6 +80,7 @@ class _Planner:
         self.len_list = self.length.tolist()
         self.su_list, self.sv_list = su.tolist(), sv.tolist()
         self.standalone = model.segment_population
+        self._top: np.ndarray | None = None
         self.reset()
 
     # ---- state ----
@@ -237,10 +238,9 @@ class _Planner:
     # ---- phases ----
     def seed(self, k: int, spread_m: float, node_xy: np.ndarray, *, first: int | None = None) -> None:
         """Start ``k`` trails on high-prize segments at least ``spread_m`` apart (the first one given)."""
-        candidates = np.flatnonzero(self.allowed & (self.length <= self.budget))
-        if candidates.size == 0:
+        top = self._top_segments()
+        if top.size == 0:
             return
-        top = candidates[np.argsort(-self.standalone[candidates], kind="stable")[:5000]]
         mid = 0.5 * (node_xy[self.model.segment_u[top]] + node_xy[self.model.segment_v[top]])
         chosen_mid: list[np.ndarray] = []
         for _ in range(k):
@@ -263,6 +263,13 @@ class _Planner:
             self.trails.append(_Tree())
             self.add(len(self.trails) - 1, [int(pool[i])])
             chosen_mid.append(mid[ok][i])
+
+    def _top_segments(self) -> np.ndarray:
+        """The 5,000 allowed segments within the budget reaching most on their own (computed once)."""
+        if self._top is None:
+            candidates = np.flatnonzero(self.allowed & (self.length <= self.budget))
+            self._top = candidates[np.argsort(-self.standalone[candidates], kind="stable")[:5000]]
+        return self._top
 
     def allowance_for_new(self) -> float:
         return self.budget - self.total_length() - sum(self.deficit(j) for j in range(len(self.trails)))
