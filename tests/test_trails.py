@@ -909,3 +909,89 @@ def test_the_connected_disc_bound_holds_for_every_plan_of_connected_trails(seed,
         )
         assert plan.upper_bound >= best - 1e-6 and plan.bound_shape == "network"
         assert plan.population_reached <= best + 1e-6
+
+
+def test_seeds_priced_in_batches_equal_the_scan_of_every_candidate(monkeypatch):
+    # Batches of 3 candidates (of ~130) make the batched choice stop early or grow; it must equal the full scan.
+    from ordos_geo.trails import heuristic
+    from ordos_geo.trails._orienteering import RouteProblem
+
+    rng = np.random.default_rng(7)
+    network = _perturbed_grid(rng, 8, 8, drop=0.05)
+    cells = _cells(rng.uniform(-30, 750, size=(120, 2)), rng.integers(1, 100, 120))
+    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
+    problem = RouteProblem(
+        reach=model.reach,
+        weight=model.population,
+        seg_u=model.segment_u,
+        seg_v=model.segment_v,
+        seg_len=model.segment_length,
+        cost=model.segment_length.copy(),
+        allowed=np.ones(model.n_segments, dtype=bool),
+        shape="loop",
+        budget=2_000.0,
+        min_len=0.0,
+        max_trails=3,
+    )
+    search = heuristic._Search(problem, detour_m=1_000.0, seed=0)
+    candidates = np.flatnonzero(problem.usable())
+    search.set_trail(0, *search.start_trail(int(candidates[0])))  # some cells reached: marginals < standalone
+    monkeypatch.setattr(heuristic, "_SEED_BATCH", 3)
+    for spread, k in [(0.0, 1), (150.0, 3), (300.0, 5), (10_000.0, 4)]:
+        expected, _ = heuristic._scan_seeds(search, candidates, network.node_xy, spread, k)
+        assert heuristic._spread_seeds(search, candidates, network.node_xy, spread, k) == expected
+        assert len(expected) >= 1
+
+
+def test_a_search_stopped_once_its_targets_are_settled_finds_the_same_paths_to_them():
+    from ordos_geo.trails import heuristic
+    from ordos_geo.trails._orienteering import RouteProblem
+
+    rng = np.random.default_rng(3)
+    network = _perturbed_grid(rng, 7, 7, drop=0.1)
+    cells = _cells(rng.uniform(-30, 650, size=(60, 2)), rng.integers(1, 100, 60))
+    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
+    problem = RouteProblem(
+        reach=model.reach,
+        weight=model.population,
+        seg_u=model.segment_u,
+        seg_v=model.segment_v,
+        seg_len=model.segment_length,
+        cost=model.segment_length * rng.uniform(0.5, 1.0, model.n_segments),
+        allowed=np.ones(model.n_segments, dtype=bool),
+        shape="loop",
+        budget=3_000.0,
+        min_len=0.0,
+        max_trails=1,
+    )
+    search = heuristic._Search(problem, detour_m=1_000.0, seed=0)
+    search.set_trail(0, *search.start_trail(int(np.argmax(model.segment_population))))
+    nodes = search.trails[0].nodes
+    n_nodes = network.n_nodes
+    for source in range(n_nodes):
+        for targets in [set(nodes), {nodes[0]}, {int(rng.integers(n_nodes))}]:
+            full = search.dijkstra(source, 900.0, search.cost, targets)
+            settled = search.dijkstra(source, 900.0, search.cost, targets, settle=True)
+            for t in targets - {source}:
+                assert (t in full[1]) == (t in settled[1])
+                if t in full[1]:
+                    assert search.path_to(full[1], t) == search.path_to(settled[1], t)
+                    assert settled[2][t] == full[2][t]
+
+
+def test_directed_edges_pair_into_the_same_segments_as_a_row_unique():
+    from ordos_geo.trails.prize import _pair_directed_edges
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 7, 500):
+        u, v = rng.integers(0, n // 3 + 2, n), rng.integers(0, n // 3 + 2, n)
+        length = rng.choice([10.0, 10.04, 12.3, 80.0], n)
+        segment_of_edge, first_edge = _pair_directed_edges(pd.DataFrame({"u": u, "v": v, "length": length}))
+        keys = [(min(a, b), max(a, b), round(x * 10)) for a, b, x in zip(u, v, length, strict=True)]
+        # Reference: one segment per distinct key, numbered in order of the key's first edge.
+        firsts = {}
+        for i, key in enumerate(keys):
+            firsts.setdefault(key, i)
+        ids = {key: j for j, key in enumerate(sorted(firsts, key=firsts.__getitem__))}
+        assert segment_of_edge.tolist() == [ids[key] for key in keys]
+        assert first_edge.tolist() == sorted(firsts.values())

@@ -29,6 +29,9 @@ from ordos_geo.trails.prize import TrailPrizeModel, _ranges, _unique
 
 __all__ = ["solve_heuristic"]
 
+#: Candidates priced in the first batch when seeds are chosen (then four times more, until the choice is final).
+_SEED_BATCH = 4096
+
 
 # --------------------------------------------------------------------------------------------------
 # Network shape: greedy growth of connected trees
@@ -1003,7 +1006,7 @@ def _spread_seeds(search: _Search, candidates: np.ndarray, xy: np.ndarray, sprea
     candidates = np.asarray(candidates, dtype=np.int64)
     standalone = search.standalone[candidates]
     by_standalone = np.argsort(-standalone, kind="stable")
-    size = min(len(candidates), 4096)
+    size = min(len(candidates), _SEED_BATCH)
     while True:
         picked = np.sort(by_standalone[:size])  # positions in `candidates`, original order
         left_out = float(standalone[by_standalone[size]]) if size < len(candidates) else -math.inf
