@@ -911,29 +911,37 @@ def test_the_connected_disc_bound_holds_for_every_plan_of_connected_trails(seed,
         assert plan.population_reached <= best + 1e-6
 
 
-def test_seeds_priced_in_batches_equal_the_scan_of_every_candidate(monkeypatch):
-    # Batches of 3 candidates (of ~130) make the batched choice stop early or grow; it must equal the full scan.
+def _loop_search(model: trails.TrailPrizeModel, cost: np.ndarray, *, budget: float, max_trails: int):
+    """The loop heuristic's search state on every segment of ``model`` (no trail yet)."""
     from ordos_geo.trails import heuristic
     from ordos_geo.trails._orienteering import RouteProblem
 
-    rng = np.random.default_rng(7)
-    network = _perturbed_grid(rng, 8, 8, drop=0.05)
-    cells = _cells(rng.uniform(-30, 750, size=(120, 2)), rng.integers(1, 100, 120))
-    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
     problem = RouteProblem(
         reach=model.reach,
         weight=model.population,
         seg_u=model.segment_u,
         seg_v=model.segment_v,
         seg_len=model.segment_length,
-        cost=model.segment_length.copy(),
+        cost=cost,
         allowed=np.ones(model.n_segments, dtype=bool),
         shape="loop",
-        budget=2_000.0,
+        budget=budget,
         min_len=0.0,
-        max_trails=3,
+        max_trails=max_trails,
     )
-    search = heuristic._Search(problem, detour_m=1_000.0, seed=0)
+    return heuristic._Search(problem, detour_m=1_000.0, seed=0)
+
+
+def test_seeds_priced_in_batches_equal_the_scan_of_every_candidate(monkeypatch):
+    # Batches of 3 candidates (of ~130) make the batched choice stop early or grow; it must equal the full scan.
+    from ordos_geo.trails import heuristic
+
+    rng = np.random.default_rng(7)
+    network = _perturbed_grid(rng, 8, 8, drop=0.05)
+    cells = _cells(rng.uniform(-30, 750, size=(120, 2)), rng.integers(1, 100, 120))
+    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
+    search = _loop_search(model, model.segment_length.copy(), budget=2_000.0, max_trails=3)
+    problem = search.p
     candidates = np.flatnonzero(problem.usable())
     search.set_trail(0, *search.start_trail(int(candidates[0])))  # some cells reached: marginals < standalone
     monkeypatch.setattr(heuristic, "_SEED_BATCH", 3)
@@ -944,27 +952,12 @@ def test_seeds_priced_in_batches_equal_the_scan_of_every_candidate(monkeypatch):
 
 
 def test_a_search_stopped_once_its_targets_are_settled_finds_the_same_paths_to_them():
-    from ordos_geo.trails import heuristic
-    from ordos_geo.trails._orienteering import RouteProblem
-
     rng = np.random.default_rng(3)
     network = _perturbed_grid(rng, 7, 7, drop=0.1)
     cells = _cells(rng.uniform(-30, 650, size=(60, 2)), rng.integers(1, 100, 60))
     model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
-    problem = RouteProblem(
-        reach=model.reach,
-        weight=model.population,
-        seg_u=model.segment_u,
-        seg_v=model.segment_v,
-        seg_len=model.segment_length,
-        cost=model.segment_length * rng.uniform(0.5, 1.0, model.n_segments),
-        allowed=np.ones(model.n_segments, dtype=bool),
-        shape="loop",
-        budget=3_000.0,
-        min_len=0.0,
-        max_trails=1,
-    )
-    search = heuristic._Search(problem, detour_m=1_000.0, seed=0)
+    cost = model.segment_length * rng.uniform(0.5, 1.0, model.n_segments)
+    search = _loop_search(model, cost, budget=3_000.0, max_trails=1)
     search.set_trail(0, *search.start_trail(int(np.argmax(model.segment_population))))
     nodes = search.trails[0].nodes
     n_nodes = network.n_nodes
