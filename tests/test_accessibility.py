@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import os
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _hand_graphs import X0, Y0, facilities, grid_study, make_network, points, random_grid, square_cells
+from _hand_graphs import CRS, X0, Y0, facilities, grid_study, make_network, points, random_grid, square_cells
 
 from ordos_geo import accessibility as acc
 from ordos_geo import routing
@@ -173,6 +174,91 @@ def test_underserved_neighbourhoods_grouping_and_rank():
     assert nb["centroid_x"].iloc[1] == pytest.approx(X0 + 1520.0)
     assert nb.geometry.iloc[1].area == pytest.approx(3 * 400.0)
     assert result.cells["neighbourhood_id"].tolist() == [0, 2, 2, 2, 1]
+
+
+def _reference_groups(geoms):
+    """Brute force: groups of intersecting geometries (networkx) and the general union of each."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(geoms)))
+    graph.add_edges_from((i, j) for i in range(len(geoms)) for j in range(i) if geoms[i].intersects(geoms[j]))
+    return sorted((sorted(group), shapely.union_all(geoms[sorted(group)])) for group in nx.connected_components(graph))
+
+
+def _grid_cells(mask: list[str], *, size=100.0, turn=0.0) -> gpd.GeoDataFrame:
+    """Cells of a grid (turned by ``turn`` radians) where ``mask`` has ``#``: corners shared, as a raster's."""
+    rows, cols = np.nonzero(np.array([list(line) for line in mask]) == "#")
+    cr = rows[:, None] + np.array([0, 0, 1, 1, 0])
+    cc = cols[:, None] + np.array([0, 1, 1, 0, 0])
+    x, y = cc.ravel() * size, -cr.ravel() * size
+    xy = np.column_stack([X0 + x * math.cos(turn) - y * math.sin(turn), Y0 + x * math.sin(turn) + y * math.cos(turn)])
+    geoms = shapely.from_ragged_array(
+        shapely.GeometryType.POLYGON, xy, (np.arange(0, 5 * len(rows) + 1, 5), np.arange(len(rows) + 1))
+    )
+    return gpd.GeoDataFrame({"population": np.arange(1.0, len(rows) + 1)}, geometry=geoms, crs=CRS)
+
+
+@pytest.mark.parametrize("turn", [0.0, 0.0123])
+def test_touching_groups_on_a_grid_match_brute_force_union(turn):
+    from ordos_geo.accessibility.measures import _touching_groups
+
+    # edge and corner (diagonal) touches, a ring around a hole, a hole touching the outline at a corner, a lone cell
+    mask = [
+        "###...#.#",
+        "#.#....#.",
+        "###..#..#",
+        "....#.#..",
+        "#....#...",
+        "......##.",
+        "..#..#.#.",
+        "......#..",
+    ]
+    cells = _grid_cells(mask, turn=turn)
+    geoms = cells.geometry.to_numpy()
+    groups = _touching_groups(cells, np.arange(len(cells)))
+    expected = _reference_groups(geoms)
+    got = sorted(
+        (sorted(np.flatnonzero(groups["label"] == k).tolist()), groups["geometry"][k])
+        for k in range(len(groups["first_row"]))
+    )
+    assert [members for members, _ in got] == [members for members, _ in expected]
+    for (_, outline), (_, union) in zip(got, expected, strict=True):
+        assert outline.equals(union) and outline.is_valid
+        assert shapely.equals_identical(outline, shapely.normalize(outline))
+    assert groups["first_row"].tolist() == [members[0] for members, _ in sorted(got, key=lambda g: g[0][0])]
+    ring = next(outline for members, outline in got if members[0] == 0)
+    assert len(ring.interiors) == 1 and ring.area == pytest.approx(8 * 100.0**2)
+
+
+def test_touching_groups_off_a_grid_match_brute_force_union():
+    from ordos_geo.accessibility.measures import _touching_groups
+
+    box = lambda x0, y0, x1, y1: shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)  # noqa: E731
+    geoms = np.array(
+        [
+            box(0, 0, 200, 100),  # a large cell with two small ones on its side (corners on its edge)
+            box(50, 100, 150, 200),
+            box(150, 100, 250, 200),
+            box(400, 0, 600, 200),  # overlapping cells
+            box(500, 100, 700, 300),
+            box(900, 0, 1000, 100),  # nested cells
+            box(920, 20, 980, 80),
+            box(1200, 0, 1300, 100),  # lone
+        ],
+        dtype=object,
+    )
+    cells = gpd.GeoDataFrame({"population": np.ones(len(geoms))}, geometry=geoms, crs=CRS)
+    groups = _touching_groups(cells, np.arange(len(cells)))
+    expected = _reference_groups(geoms)
+    assert groups["label"].tolist() == [0, 0, 0, 1, 1, 2, 2, 3]
+    for (members, union), outline in zip(expected, groups["geometry"], strict=True):
+        assert outline.equals(union) and outline.is_valid, members
+    # points (cells given as points): only coincident points touch
+    points_frame = gpd.GeoDataFrame(
+        {"population": np.ones(4)}, geometry=shapely.points([[0, 0], [5, 5], [0, 0], [9, 9]]), crs=CRS
+    )
+    assert _touching_groups(points_frame, np.arange(4))["label"].tolist() == [0, 1, 0, 2]
 
 
 # --------------------------------------------------------------------------------------------------

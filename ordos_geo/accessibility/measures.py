@@ -339,6 +339,8 @@ def _service_area_rows(index, dest: SnappedPoints, thresholds, buffer_m, *, prog
 def underserved_neighbourhoods(
     cells: gpd.GeoDataFrame,
     underserved: np.ndarray,
+    *,
+    centroids: np.ndarray | None = None,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Group underserved cells into neighbourhoods of touching cells, ranked by population.
 
@@ -348,6 +350,9 @@ def underserved_neighbourhoods(
         Cell polygons with ``population`` (and optionally ``district``).
     underserved : numpy.ndarray
         Boolean mask of the underserved cells.
+    centroids : numpy.ndarray, optional
+        ``(n, 2)`` centroids of all cells (``shapely.centroid``), when already
+        at hand (the snapped cells' points): a million cells take seconds.
 
     Returns
     -------
@@ -360,15 +365,19 @@ def underserved_neighbourhoods(
     """
     mask = np.asarray(underserved, dtype=bool)
     rows = np.flatnonzero(mask)
-    return _ranked_neighbourhoods(cells, [_touching_groups(cells, rows)])
+    return _ranked_neighbourhoods(cells, [_touching_groups(cells, rows, centroids=centroids)])
 
 
 #: Columns of the underserved-neighbourhood table (before the geometry).
 _NEIGHBOURHOOD_COLUMNS = ["neighbourhood_id", "population", "n_cells", "district", "centroid_x", "centroid_y"]
 
 
-def _touching_groups(cells: gpd.GeoDataFrame, rows: np.ndarray) -> dict[str, Any]:
+def _touching_groups(
+    cells: gpd.GeoDataFrame, rows: np.ndarray, *, centroids: np.ndarray | None = None
+) -> dict[str, Any]:
     """Groups of touching cells among ``rows`` (ascending): the columns of their table, their rows and first row.
+
+    ``centroids`` are those of all cells, when at hand.
 
     Groups are numbered by their first row, as :func:`scipy.sparse.csgraph.connected_components`
     numbers them; each figure sums its cells in row order.
@@ -387,12 +396,9 @@ def _touching_groups(cells: gpd.GeoDataFrame, rows: np.ndarray) -> dict[str, Any
             "label": np.empty(0, np.int64),
         }
     geoms = np.asarray(cells.geometry.values, dtype=object)[rows]
-    tree = shapely.STRtree(geoms)
-    a, b = tree.query(geoms, predicate="intersects")
-    graph = scipy.sparse.csr_matrix((np.ones(len(a)), (a, b)), shape=(len(rows), len(rows)))
-    _, label = connected_components(graph, directed=False)
+    label = _touching_labels(geoms)
     population = cells["population"].to_numpy(dtype=float)[rows]
-    centre = shapely.get_coordinates(shapely.centroid(geoms))
+    centre = shapely.get_coordinates(shapely.centroid(geoms)) if centroids is None else centroids[rows]
     n_lab = int(label.max()) + 1
     pop = np.bincount(label, weights=population, minlength=n_lab)
     count = np.bincount(label, minlength=n_lab)
@@ -414,8 +420,7 @@ def _touching_groups(cells: gpd.GeoDataFrame, rows: np.ndarray) -> dict[str, Any
     order = np.argsort(label, kind="stable")
     splits = np.flatnonzero(np.diff(label[order])) + 1
     chunks = np.split(order, splits)
-    polygons = np.empty(n_lab, dtype=object)
-    polygons[:] = [shapely.union_all(geoms[chunk]) for chunk in chunks]
+    polygons = _dissolve(geoms, chunks)
     return {
         "population": pop,
         "n_cells": count,
@@ -427,6 +432,71 @@ def _touching_groups(cells: gpd.GeoDataFrame, rows: np.ndarray) -> dict[str, Any
         "rows": rows,
         "label": label,
     }
+
+
+def _touching_labels(geoms: np.ndarray) -> np.ndarray:
+    """Label of the group of touching (intersecting) geometries of each of ``geoms``, numbered by first member.
+
+    Geometries sharing a vertex touch: they are joined through their vertices
+    (hashed coordinates), which settles the cells of a grid at once. Only pairs
+    whose bounding boxes overlap and that are still apart afterwards are tested
+    exactly (``shapely.intersects``): cells touching away from their vertices
+    (a corner on the side of a larger cell) or points.
+    """
+    n = len(geoms)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    vertex, _ = pd.factorize(coords[:, 0] + 1j * coords[:, 1])
+    heads, tails = [owner], [n + vertex]
+    n_nodes = n + int(vertex.max(initial=-1)) + 1
+    label = _components(heads, tails, n_nodes)[:n]
+    a, b = shapely.STRtree(geoms).query(geoms)
+    apart = (a < b) & (label[a] != label[b])
+    a, b = a[apart], b[apart]
+    touch = shapely.intersects(geoms[a], geoms[b])
+    if touch.any():
+        label = _components([*heads, a[touch]], [*tails, b[touch]], n_nodes)[:n]
+    # numbered by each group's first member (as connected_components numbers a graph of the members alone)
+    _, first, inverse = np.unique(label, return_index=True, return_inverse=True)
+    number = np.empty(len(first), dtype=np.int64)
+    number[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return number[inverse]
+
+
+def _components(heads: list[np.ndarray], tails: list[np.ndarray], n_nodes: int) -> np.ndarray:
+    """Connected-component label of each of ``n_nodes`` nodes of the undirected graph of edges ``heads -> tails``."""
+    head = np.concatenate(heads)
+    graph = scipy.sparse.csr_matrix(
+        (np.ones(len(head), dtype=np.int8), (head, np.concatenate(tails))), shape=(n_nodes, n_nodes)
+    )
+    return connected_components(graph, directed=False)[1]
+
+
+def _dissolve(geoms: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
+    """The union of each group ``chunks`` (positions in ``geoms``) of touching cells, in shapely's normal form.
+
+    Cells of a grid form a polygonal coverage (no overlaps, shared sides with
+    the same corners), which :func:`shapely.coverage_union_all` dissolves many
+    times faster than the general union; a lone valid cell is its own union.
+    GEOS raises on overlapping input and keeps the pieces of a coverage whose
+    sides do not match apart, which leaves an invalid result: such groups (and
+    groups of points, and invalid cells) take the general
+    :func:`shapely.union_all`. Every outline is normalised
+    (:func:`shapely.normalize`), so it does not depend on the method.
+    """
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    merged = np.empty(len(chunks), dtype=object)
+    for k, chunk in enumerate(chunks):
+        if len(chunk) == 1:
+            merged[k] = geoms[chunk[0]] if polygonal[chunk[0]] else None
+        elif polygonal[chunk].all():
+            try:
+                merged[k] = shapely.coverage_union_all(geoms[chunk])
+            except shapely.errors.GEOSException:
+                merged[k] = None
+    redo = np.flatnonzero(shapely.is_missing(merged) | ~shapely.is_valid(merged))
+    for group in redo.tolist():
+        merged[group] = shapely.union_all(geoms[chunks[group]])
+    return shapely.normalize(merged)
 
 
 def _ranked_neighbourhoods(

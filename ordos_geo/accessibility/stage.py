@@ -379,7 +379,17 @@ def _cells_table(
     laps.lap("coverage_e2sfca")
     underserved_mask = ~(true_any <= parameters["underserved_threshold_m"])
     out["underserved"] = underserved_mask
-    table, cell_nb = (neighbourhoods or underserved_neighbourhoods)(out, underserved_mask)
+    if neighbourhoods is None:
+        # the cells were snapped at their centroids, one point each, in order: the neighbourhoods reuse them
+        one_each = (
+            "entrances" not in cells.columns
+            and len(orig.owner) == len(out)
+            and np.array_equal(orig.owner, np.arange(len(out)))
+        )
+        centroids = orig.point_xy if one_each else None
+        table, cell_nb = underserved_neighbourhoods(out, underserved_mask, centroids=centroids)
+    else:
+        table, cell_nb = neighbourhoods(out, underserved_mask)
     out["neighbourhood_id"] = cell_nb
     laps.lap("underserved")
     return out, true_any, table
