@@ -490,3 +490,20 @@ def test_near_network_matches_the_distance_to_every_street():
     expected = shapely.distance(points, line) <= 300
     assert expected.tolist() == [True, True, False, False, True, True, False]
     assert pipeline.study._near_network(network, points, 300.0).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("distance", [12.0, 30.0])
+def test_near_network_on_a_random_grid_matches_brute_force(distance):
+    """Squares, k-d tree and lines together give the distance test of every point to every street."""
+    import numpy as np
+    import shapely
+    from _hand_graphs import X0, Y0, random_grid
+
+    rng = np.random.default_rng(3)
+    network = random_grid(rng)
+    lines = network.edges.geometry.to_numpy()
+    xy = np.column_stack([rng.uniform(X0 - 200, X0 + 1300, 4000), rng.uniform(Y0 - 200, Y0 + 1300, 4000)])
+    points = shapely.points(xy)
+    expected = shapely.distance(points[:, None], lines[None, :]).min(axis=1) <= distance
+    assert 0.1 < expected.mean() < 0.9
+    assert pipeline.study._near_network(network, points, distance).tolist() == expected.tolist()

@@ -430,17 +430,38 @@ def _check_network_covers(
 def _near_network(network: WalkNetwork, points: np.ndarray, distance: float) -> np.ndarray:
     """Which points lie within ``distance`` of a street of ``network`` (metres, the network's CRS).
 
-    A point that near a node with an edge is near that edge: a k-d tree of the
-    nodes settles almost every point of a city at once; only the rest are
-    measured against the edges' lines.
+    A point that near a node with an edge is near that edge. A point sharing a
+    square of side ``distance / sqrt(2)`` with such a node is that near: marking
+    the nodes' squares settles almost every point of a city at once; a k-d tree
+    of the nodes around the others finds their nearest node, and only the
+    points left are measured against the edges' lines.
     """
     adjacency = network.adjacency
     on_edge = (np.diff(adjacency.indptr) > 0) | (np.bincount(adjacency.indices, minlength=adjacency.shape[0]) > 0)
     xy = shapely.get_coordinates(points)
     near = np.zeros(len(points), dtype=bool)
-    if on_edge.any():
-        to_node = cKDTree(network.node_xy[on_edge]).query(xy, distance_upper_bound=distance * 1.001 + 1e-6)[0]
-        near = to_node <= distance
+    node_xy = network.node_xy[on_edge]
+    if len(node_xy) and len(xy):
+        side = distance / np.sqrt(2.0) * (1.0 - 1e-9)  # a square's diagonal stays within the distance
+        origin = np.minimum(node_xy.min(axis=0), xy.min(axis=0)) - 2 * side  # two squares of margin
+        node_sq = np.floor((node_xy - origin) / side).astype(np.int64)
+        point_sq = np.floor((xy - origin) / side).astype(np.int64)
+        n_cols, n_rows = (np.maximum(node_sq.max(axis=0), point_sq.max(axis=0)) + 3).tolist()
+        node_key = node_sq[:, 0] * n_rows + node_sq[:, 1]
+        occupied = np.zeros(n_cols * n_rows, dtype=bool)
+        occupied[node_key] = True
+        near = occupied[point_sq[:, 0] * n_rows + point_sq[:, 1]]
+        rest = np.flatnonzero(~near)
+        if len(rest):
+            # the nodes of the squares within two squares (more than the distance) of a point still open
+            around = np.zeros(n_cols * n_rows, dtype=bool)
+            for dx in range(-2, 3):
+                for dy in range(-2, 3):
+                    around[(point_sq[rest, 0] + dx) * n_rows + point_sq[rest, 1] + dy] = True
+            nodes = node_xy[around[node_key]]
+            if len(nodes):
+                to_node = cKDTree(nodes).query(xy[rest], distance_upper_bound=distance * 1.001 + 1e-6)[0]
+                near[rest] = to_node <= distance
     rest = np.flatnonzero(~near)
     if len(rest) and network.n_edges:
         # the straight pieces of the edges, in the routing grid (shared with snapping): no LineString is built
