@@ -507,3 +507,26 @@ def test_near_network_on_a_random_grid_matches_brute_force(distance):
     expected = shapely.distance(points[:, None], lines[None, :]).min(axis=1) <= distance
     assert 0.1 < expected.mean() < 0.9
     assert pipeline.study._near_network(network, points, distance).tolist() == expected.tolist()
+
+
+def test_assign_districts_matches_a_spatial_join():
+    """Strictly inside a district gets its name (a shared border or the outside none); given districts stay."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    boundaries = gpd.GeoDataFrame(
+        {"name_en": ["A", "B", "City"], "level": ["district", "district", "city"]},
+        geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10), shapely.box(0, 0, 20, 10)],
+        crs="EPSG:32649",
+    )
+    rng = np.random.default_rng(5)
+    xy = np.vstack([rng.uniform(-5, 25, (300, 2)), [[10, 5], [0, 0], [10, 10], [5, 10], [15, 5], [3, 3]]])
+    features = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=boundaries.crs)
+    joined = gpd.sjoin(features, boundaries.iloc[:2], how="left", predicate="within")["name_en"]
+    expected = [v if isinstance(v, str) else None for v in joined.reindex(features.index)]
+    assert expected[-6:] == [None, None, None, None, "B", "A"]
+    assert pipeline.assign_districts(features, boundaries)["district"].tolist() == expected
+    given = features.assign(district=[" ", "Z"] + [None] * (len(features) - 2))
+    assigned = pipeline.assign_districts(given, boundaries)["district"].tolist()
+    assert assigned[:2] == [expected[0], "Z"] and assigned[2:] == expected[2:]
