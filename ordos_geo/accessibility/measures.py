@@ -477,10 +477,14 @@ def _dissolve(geoms: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
     Cells of a grid form a polygonal coverage (no overlaps, shared sides with
     the same corners), which :func:`shapely.coverage_union_all` dissolves many
     times faster than the general union; a lone valid cell is its own union.
-    GEOS raises on overlapping input and keeps the pieces of a coverage whose
-    sides do not match apart, which leaves an invalid result: such groups (and
-    groups of points, and invalid cells) take the general
-    :func:`shapely.union_all`. Every outline is normalised
+    GEOS raises on overlapping input: such groups (and groups of points, and
+    invalid cells) take the general :func:`shapely.union_all` of their cells.
+    A coverage union can also come out invalid: cells that meet only at a
+    corner give a ring that touches itself, and sides that do not match keep
+    pieces apart. Its parts cover exactly the group's cells, so the general
+    union of those few parts is the union of the cells, several times faster
+    than the union of every cell (byte-identical once normalised on the 400k
+    benchmark city's 358 such groups). Every outline is normalised
     (:func:`shapely.normalize`), so it does not depend on the method.
     """
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
@@ -493,6 +497,9 @@ def _dissolve(geoms: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
                 merged[k] = shapely.coverage_union_all(geoms[chunk])
             except shapely.errors.GEOSException:
                 merged[k] = None
+    missing = shapely.is_missing(merged)
+    for group in np.flatnonzero(~missing & ~shapely.is_valid(merged)).tolist():
+        merged[group] = shapely.union_all(shapely.get_parts(merged[group]))
     redo = np.flatnonzero(shapely.is_missing(merged) | ~shapely.is_valid(merged))
     for group in redo.tolist():
         merged[group] = shapely.union_all(geoms[chunks[group]])
