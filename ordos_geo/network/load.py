@@ -88,7 +88,7 @@ def load_walk_network(
     use_cache: bool = True,
     name: str | None = None,
 ) -> WalkNetwork:
-    """Load, clean and project a walk network, with a GraphML cache.
+    """Load, clean and project a walk network, with a cache of its arrays (one ``.npz``).
 
     Parameters
     ----------
@@ -101,7 +101,7 @@ def load_walk_network(
         Metric CRS to project to. Default: chosen from the data
         (:func:`ordos_geo._crs.metric_crs_for`; Ordos: EPSG:4546).
     cache_dir : str or os.PathLike, optional
-        Folder of the GraphML cache; ``None`` disables caching.
+        Folder of the network cache; ``None`` disables caching.
     use_cache : bool
         Read a cached result when present (the cache is written either way).
     name : str, optional
