@@ -16,6 +16,7 @@ import shapely
 
 from ordos_geo._errors import InputDataError, NetworkDataError
 from ordos_geo._validate import polygonal_part
+from ordos_geo.network.arrays import _ragged_rows, _ragged_take
 from ordos_geo.network.rules import (
     SEPARATE_SIDEWALK_SEARCH_M,
     _useful_tags,
@@ -411,14 +412,6 @@ class _Walkable:
     members: dict[int, int]  # how many walkable ways use each node of a pedestrian area
 
 
-def _ragged_rows(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of the entries of ``rows`` of a ragged array (``offsets``), and each entry's row number."""
-    sizes = offsets[rows + 1] - offsets[rows]
-    owner = np.repeat(np.arange(len(rows)), sizes)
-    starts = np.repeat(offsets[rows] - (np.cumsum(sizes) - sizes), sizes)
-    return starts + np.arange(len(owner)), owner
-
-
 def _cut_pieces(data: _OsmData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut the ways ``rows`` at nodes absent from the extract, drop repeated nodes, keep runs of >= 2 nodes.
 
@@ -633,14 +626,12 @@ def _walkable_ways(data: _OsmData) -> tuple[_Walkable, dict[str, Any]]:
     piece_line = line_of[piece_way]
     order = np.flatnonzero(piece_line >= 0)
     order = order[np.argsort(piece_line[order], kind="stable")]
-    at, _ = _ragged_rows(offsets, order)
-    new_offsets = np.zeros(len(order) + 1, dtype=np.int64)
-    np.cumsum(np.diff(offsets)[order], out=new_offsets[1:])
+    new_offsets, piece_nodes = _ragged_take(offsets, nodes, order)
     result = _Walkable(
         lines=walkable[lines],
         piece_line=piece_line[order],
         piece_off=new_offsets,
-        piece_nodes=nodes[at],
+        piece_nodes=piece_nodes,
         areas=areas,
         members={},
     )

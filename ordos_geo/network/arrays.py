@@ -200,13 +200,20 @@ class WalkNetwork:
         return len(self.edge_offsets) - 1
 
 
+def _ragged_rows(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the entries of ``rows`` of a ragged array (``offsets``), and each entry's row number."""
+    sizes = offsets[rows + 1] - offsets[rows]
+    owner = np.repeat(np.arange(len(rows)), sizes)
+    starts = np.repeat(offsets[rows] - (np.cumsum(sizes) - sizes), sizes)
+    return starts + np.arange(len(owner)), owner
+
+
 def _ragged_take(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``rows`` of a ragged array (``values[offsets[i]:offsets[i + 1]]``), as new offsets and values."""
-    sizes = (offsets[1:] - offsets[:-1])[rows]
+    at, _ = _ragged_rows(offsets, rows)
     new_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=new_offsets[1:])
-    starts = np.repeat(offsets[:-1][rows] - new_offsets[:-1], sizes)
-    return new_offsets, _take_xy(values, starts + np.arange(new_offsets[-1]))
+    np.cumsum(offsets[rows + 1] - offsets[rows], out=new_offsets[1:])
+    return new_offsets, _take_xy(values, at)
 
 
 def _as_points(xy: np.ndarray) -> np.ndarray:
