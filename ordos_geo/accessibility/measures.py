@@ -499,9 +499,8 @@ def _dissolve(geoms: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
                 merged[k] = None
     missing = shapely.is_missing(merged)
     for group in np.flatnonzero(~missing & ~shapely.is_valid(merged)).tolist():
-        merged[group] = shapely.union_all(shapely.get_parts(merged[group]))
-    redo = np.flatnonzero(shapely.is_missing(merged) | ~shapely.is_valid(merged))
-    for group in redo.tolist():
+        merged[group] = shapely.union_all(shapely.get_parts(merged[group]))  # the general union: valid
+    for group in np.flatnonzero(missing).tolist():
         merged[group] = shapely.union_all(geoms[chunks[group]])
     return shapely.normalize(merged)
 
