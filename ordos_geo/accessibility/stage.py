@@ -381,11 +381,7 @@ def _cells_table(
     out["underserved"] = underserved_mask
     if neighbourhoods is None:
         # the cells were snapped at their centroids, one point each, in order: the neighbourhoods reuse them
-        one_each = (
-            "entrances" not in cells.columns
-            and len(orig.owner) == len(out)
-            and np.array_equal(orig.owner, np.arange(len(out)))
-        )
+        one_each = "entrances" not in cells.columns and orig.one_point_each and orig.n_owners == len(out)
         centroids = orig.point_xy if one_each else None
         table, cell_nb = underserved_neighbourhoods(out, underserved_mask, centroids=centroids)
     else:

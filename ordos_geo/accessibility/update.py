@@ -561,8 +561,7 @@ def _near_origins(index: _NetworkIndex, orig: SnappedPoints, added: SnappedPoint
     """
     ok = added.reachable
     owners = np.unique(added.owner[ok])
-    one_each = len(orig.owner) == orig.n_owners and bool(np.all(np.diff(orig.owner) > 0))
-    if not one_each or len(owners) > _NEAR_MAX_FACILITIES:
+    if not orig.one_point_each or len(owners) > _NEAR_MAX_FACILITIES:
         return None
     reach = limit / index.reach_ratio + 2.0
     x, y = index.node_xy[:, 0], index.node_xy[:, 1]

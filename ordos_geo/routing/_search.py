@@ -151,7 +151,7 @@ class _NearestSearch:
         self.o_v = index.v[o_edge]
         self.o_u = index.u[o_edge]
         self.o_two_way = index.twin[o_edge] >= 0
-        self.one_point_each = len(orig.owner) == orig.n_owners and np.array_equal(orig.owner, np.arange(orig.n_owners))
+        self.one_point_each = orig.one_point_each
         s_o, s_d, s_cost = _same_edge_pairs(index, o_edge, self.o_off, d_edge, d_off)
         self.s_o = s_o
         self.s_group = d_group[s_d]

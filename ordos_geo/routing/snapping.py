@@ -90,6 +90,11 @@ class SnappedPoints:
         """Boolean mask of access points within the snapping distance."""
         return self.edge >= 0
 
+    @property
+    def one_point_each(self) -> bool:
+        """Whether every input row has exactly one access point, in row order (point ``i`` is row ``i``'s)."""
+        return len(self.owner) == self.n_owners and np.array_equal(self.owner, np.arange(self.n_owners))
+
     def owner_snap_distance_m(self) -> np.ndarray:
         """Smallest snap distance of each input row (``inf`` for rows without access points)."""
         out = np.full(self.n_owners, np.inf)
