@@ -116,7 +116,7 @@ def _timed(fn, *args, **kwargs):
 def worker(n_nodes: int, *, seed: int) -> dict:
     from ordos_geo import indicators, pipeline
     from ordos_geo.accessibility.measures import _service_area_rows
-    from ordos_geo.routing._index import _network_index
+    from ordos_geo.routing.index import network_index
     from ordos_geo.what_if import what_if
 
     study, build_s = _timed(_study, n_nodes, seed)
@@ -160,7 +160,7 @@ def worker(n_nodes: int, *, seed: int) -> dict:
             "changed_indicators": len(outcome.indicators),
         }
 
-    index = _network_index(study.network)
+    index = network_index(study.network)
     sample = min(40, first.facilities_snapped.n_owners)
     rows = np.arange(sample)
     _, areas_s = _timed(_service_area_rows, index, first.facilities_snapped.take(rows), cfg.thresholds_m, 50.0)

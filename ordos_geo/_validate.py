@@ -7,20 +7,26 @@ finite and non-negative, a vector layer has a CRS.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from ordos_geo._errors import InputDataError, InputFileNotFoundError
 
 __all__ = [
     "check_columns",
+    "check_distance",
+    "check_facility_ids",
     "check_input_file",
+    "check_network_frame",
     "check_non_negative_finite",
     "check_unique",
     "describe_rows",
@@ -184,6 +190,107 @@ def check_unique(values: pd.Series, *, name: str, column: str, row_labels: Seque
             f"{name}: column `{column}` must be unique but {', '.join(dupes[:MAX_ROWS_LISTED])} repeat "
             f"({describe_rows(labels[duplicated])}); give each row its own id or drop the column to generate ids"
         )
+        raise InputDataError(msg)
+
+
+def check_distance(value: float, *, name: str) -> float:
+    """A distance option as a float, once checked to be a positive finite number of metres.
+
+    Parameters
+    ----------
+    value : float
+        The option's value (metres).
+    name : str
+        The option's name for the message (``"max_distance_m"``).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputDataError
+        When ``value`` is zero, negative, infinite or NaN.
+
+    Examples
+    --------
+    >>> check_distance(500, name="max_distance_m")
+    500.0
+    """
+    value = float(value)
+    if not (value > 0 and math.isfinite(value)):
+        msg = f"{name} must be a positive finite number of metres, got {value!r}"
+        raise InputDataError(msg)
+    return value
+
+
+def check_facility_ids(facilities: pd.DataFrame, *, what: str = "facilities") -> np.ndarray:
+    """The ``facility_id`` of each facility as strings, once checked to be present and unique.
+
+    Parameters
+    ----------
+    facilities : pandas.DataFrame
+        The facility table (a GeoDataFrame as read by ``ordos_geo.io.read_facilities``).
+    what : str, default "facilities"
+        The table's name for the message.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of ``str`` ids, aligned with the rows.
+
+    Raises
+    ------
+    InputDataError
+        When the column is missing or has duplicated values (the first five named).
+    """
+    if "facility_id" not in facilities.columns:
+        msg = f"{what}: column `facility_id` is missing; give each facility a unique id"
+        raise InputDataError(msg)
+    ids = facilities["facility_id"].astype(str).to_numpy()
+    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+    if dup.any():
+        examples = ", ".join(sorted(set(ids[dup]))[:5])
+        msg = f"{what}: column `facility_id` has {dup.sum()} duplicated values ({examples}); ids must be unique"
+        raise InputDataError(msg)
+    return ids
+
+
+def check_network_frame(gdf: gpd.GeoDataFrame, network_crs: pyproj.CRS, *, what: str) -> None:
+    """Raise unless ``gdf`` is a GeoDataFrame in the walk network's CRS with no missing or empty geometry.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The frame to be snapped onto the walk network or measured on it.
+    network_crs : pyproj.CRS
+        The walk network's metric CRS (``WalkNetwork.crs``).
+    what : str
+        The frame's name for the message (``"population cells"``).
+
+    Raises
+    ------
+    InputDataError
+        Naming the fix: set the CRS, project with ``gdf.to_crs(network.crs)``,
+        or drop the rows without geometry (the first five listed).
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        msg = f"{what}: expected a GeoDataFrame, got {type(gdf).__name__}"
+        raise InputDataError(msg)
+    if gdf.crs is None:
+        msg = f"{what}: has no CRS; set it (gdf.set_crs) and project it to the network CRS with gdf.to_crs(network.crs)"
+        raise InputDataError(msg)
+    if pyproj.CRS.from_user_input(gdf.crs) != network_crs:
+        msg = (
+            f"{what}: CRS {gdf.crs.to_string()} differs from the walk network's {network_crs.to_string()}; "
+            "project it first with gdf.to_crs(network.crs)"
+        )
+        raise InputDataError(msg)
+    geoms = gdf.geometry.values
+    bad = np.flatnonzero(shapely.is_missing(np.asarray(geoms)) | shapely.is_empty(np.asarray(geoms)))
+    if len(bad):
+        rows = ", ".join(str(r) for r in bad[:5])
+        msg = f"{what}: {len(bad)} rows have missing or empty geometry (rows {rows}); drop or fix them"
         raise InputDataError(msg)
 
 

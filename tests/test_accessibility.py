@@ -352,7 +352,7 @@ def test_forked_children_give_identical_results(monkeypatch):
         return pid
 
     monkeypatch.setattr(os, "fork", counting_fork)
-    monkeypatch.setattr(routing._search, "_FORK_MIN_WORK", 0)
+    monkeypatch.setattr(routing.search, "_FORK_MIN_WORK", 0)
     monkeypatch.setattr(routing.snapping, "_FORK_MIN_POINTS", 0)
     forked = acc.compute_accessibility(network, cells, fac, service_areas_by="none", progress=False)
     assert len(forks) == 3  # cell centroids, half of the cell snapping, the per-kind nearest searches

@@ -269,7 +269,7 @@ def test_the_earlier_result_stays_as_it_was_and_a_kind_searched_again_keeps_the_
 
 def test_catchment_pairs_of_an_added_venue_are_searched_from_the_cells_near_it_only():
     from ordos_geo.accessibility.update import _near_origins
-    from ordos_geo.routing._index import _network_index
+    from ordos_geo.routing.index import network_index
 
     network, cells, fac = _grid_study(12)
     options = dict(catchment_m=120.0, e2sfca_steps=[(60.0, 1.0), (120.0, 0.5)], service_areas_by="none")
@@ -278,7 +278,7 @@ def test_catchment_pairs_of_an_added_venue_are_searched_from_the_cells_near_it_o
     new = pd.concat([fac, court], ignore_index=True)
     update = acc.update_accessibility(network, before, new, progress=False)
     assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False, **options))
-    near = _near_origins(_network_index(network), before.cells_snapped, acc.snap_points(network, court), 120.0)
+    near = _near_origins(network_index(network), before.cells_snapped, acc.snap_points(network, court), 120.0)
     paired = update.catchment_pairs.loc[
         update.catchment_pairs["destination"] == update.facilities["facility_id"].tolist().index("c0"), "origin"
     ]

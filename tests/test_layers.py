@@ -3,6 +3,11 @@
 base < io, config < network, sample < routing < accessibility, siting, trails, indicators
 < maps, report < pipeline, batch, fetch < cli. A module may import its own layer or any lower one,
 never a higher one; siting and trails import neither each other nor accessibility.
+
+A unit's private names stay inside it: no module imports an underscored name, or from an
+underscored module, of another unit (``ordos_geo.routing._fork``, ``ordos_geo.network.arrays._x``).
+The base modules themselves (``ordos_geo._validate``, ``ordos_geo._labels``) are shared by every
+layer: their public names may be imported anywhere, their underscored ones nowhere else.
 """
 
 from __future__ import annotations
@@ -72,14 +77,14 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path) -> list[tuple[int, str]]:
-    """Every ``ordos_geo`` module imported anywhere in ``path``, with its line."""
+def _imported_names(path: Path) -> list[tuple[int, str, str | None]]:
+    """Every ``ordos_geo`` import in ``path``: ``(line, module, name)`` (``name`` None for ``import module``)."""
     module = _module_name(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, str, str | None]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
+            found += [(node.lineno, alias.name, None) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
@@ -87,10 +92,18 @@ def _imports(path: Path) -> list[tuple[int, str]]:
                 target = ".".join([*base, node.module] if node.module else base)
             else:
                 target = node.module or ""
-            # `from ordos_geo import io` imports the unit io
-            names = [f"{target}.{alias.name}" for alias in node.names] if target == "ordos_geo" else [target]
-            found += [(node.lineno, name) for name in names]
-    return [(line, name) for line, name in found if name.split(".")[0] == "ordos_geo"]
+            found += [(node.lineno, target, alias.name) for alias in node.names]
+    found.sort(key=lambda item: item[0])  # in line order (ast.walk visits lazy imports last)
+    return [(line, target, name) for line, target, name in found if target.split(".")[0] == "ordos_geo"]
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every ``ordos_geo`` module imported anywhere in ``path``, with its line."""
+    # `from ordos_geo import io` imports the unit io
+    return [
+        (line, f"{target}.{name}" if target == "ordos_geo" and name else target)
+        for line, target, name in _imported_names(path)
+    ]
 
 
 def _modules() -> list[Path]:
@@ -115,8 +128,38 @@ def _violations() -> list[str]:
     return problems
 
 
+def _private_crossings() -> list[str]:
+    """Imports of another unit's private module or name (``_x``), which must stay inside that unit."""
+    problems = []
+    for path in _modules():
+        unit = _unit(_module_name(path))
+        if unit is None:
+            continue
+        for line, target, name in _imported_names(path):
+            full = f"{target}.{name}" if target == "ordos_geo" and name else target
+            other = _unit(full)
+            if other is None or other == unit:
+                continue
+            inner = full.split(".")[2:]  # below the unit: a base module (`_validate`) is itself shared
+            private = [part for part in inner if part.startswith("_")]
+            if target != "ordos_geo" and name and name.startswith("_") and not name.startswith("__"):
+                private.append(name)
+            if private:
+                where = f"{path.relative_to(PACKAGE.parent)}:{line}"
+                what = f"{target} import {name}" if name else target
+                problems.append(
+                    f"{where} imports {what}: private to ordos_geo.{other} ({', '.join(private)}); "
+                    "make it public there (documented, in __all__) or move it to a base module"
+                )
+    return problems
+
+
 def test_every_module_imports_only_its_own_layer_or_lower():
     assert _violations() == []
+
+
+def test_no_module_imports_another_units_private_names():
+    assert _private_crossings() == []
 
 
 def test_every_unit_has_a_layer():
@@ -143,6 +186,32 @@ def test_the_import_parser_sees_lazy_relative_and_package_imports(tmp_path, monk
     module.write_text(source, encoding="utf-8")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", package)
     assert [name for _, name in _imports(module)] == expected
+
+
+def test_a_private_crossing_is_reported(tmp_path, monkeypatch):
+    package = tmp_path / "ordos_geo"
+    (package / "routing").mkdir(parents=True)
+    (package / "accessibility").mkdir()
+    (package / "routing" / "search.py").write_text("from ordos_geo.routing._fork import _Forked\n", encoding="utf-8")
+    (package / "accessibility" / "stage.py").write_text(
+        "from ordos_geo import _labels, settings\n"
+        "from ordos_geo._validate import check_distance\n"
+        "from ordos_geo.routing import pairs_within\n"
+        "from ordos_geo.routing.search import _attach\n"
+        "def f():\n    from ordos_geo.routing._index import network_index\n"
+        "import ordos_geo.network._osm\n"
+        "from ordos_geo._validate import _hidden\n"
+        "from ..routing import _fork\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", package)
+    problems = _private_crossings()
+    assert [p.split(":")[1].split()[0] for p in problems] == ["4", "6", "7", "8", "9"]
+    assert "private to ordos_geo.routing (_attach)" in problems[0]
+    assert "private to ordos_geo.routing (_index)" in problems[1]
+    assert "private to ordos_geo.network (_osm)" in problems[2]
+    assert "private to ordos_geo._validate (_hidden)" in problems[3]
+    assert "private to ordos_geo.routing (_fork)" in problems[4]
 
 
 def test_a_violation_is_reported(tmp_path, monkeypatch):

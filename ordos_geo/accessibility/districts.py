@@ -15,6 +15,7 @@ import shapely
 
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
+from ordos_geo._validate import check_distance, check_network_frame
 from ordos_geo.accessibility.measures import DEFAULT_CATCHMENT_M, underserved_neighbourhoods
 from ordos_geo.accessibility.stage import (
     AccessibilityOptions,
@@ -23,8 +24,6 @@ from ordos_geo.accessibility.stage import (
     compute_accessibility,
 )
 from ordos_geo.network import WalkNetwork, subnetwork
-from ordos_geo.routing._search import _check_distance
-from ordos_geo.routing.snapping import _check_frame
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +105,9 @@ def district_parts(
         msg = f"population cells: column `{by}` is missing; assign districts (pipeline.assign_districts) to split"
         raise InputDataError(msg)
     options = _written_out(options)
-    limit = _check_distance(options.get("max_distance_m", settings.DEFAULT_MAX_DISTANCE_M), "max_distance_m")
-    snap = _check_distance(options.get("max_snap_distance_m", settings.DEFAULT_MAX_SNAP_DISTANCE_M), "snap")
-    catchment = _check_distance(options.get("catchment_m", DEFAULT_CATCHMENT_M), "catchment_m")
+    limit = check_distance(options.get("max_distance_m", settings.DEFAULT_MAX_DISTANCE_M), name="max_distance_m")
+    snap = check_distance(options.get("max_snap_distance_m", settings.DEFAULT_MAX_SNAP_DISTANCE_M), name="snap")
+    catchment = check_distance(options.get("catchment_m", DEFAULT_CATCHMENT_M), name="catchment_m")
     reach = max(limit + 3 * snap, 3 * catchment + 5 * snap) + 1.0
     context = 2 * catchment + 2 * snap
     centroids = np.asarray(shapely.centroid(np.asarray(cells.geometry.values, dtype=object)), dtype=object)
@@ -185,7 +184,7 @@ def compute_accessibility_by_district(
     >>> study = pipeline.load_study()  # doctest: +SKIP
     >>> result = compute_accessibility_by_district(study.network, study.cells, study.facilities)  # doctest: +SKIP
     """
-    _check_frame(network, cells, "population cells")
+    check_network_frame(cells, network.crs, what="population cells")
     options = _written_out(options)
     clock = time.perf_counter()
     parts = district_parts(network, cells, facilities, by=by, **options)

@@ -15,11 +15,9 @@ from shapely.geometry.base import BaseGeometry
 
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
+from ordos_geo._validate import check_distance, check_facility_ids
 from ordos_geo.network import WalkNetwork
-from ordos_geo.routing import SnappedPoints, snap_points
-from ordos_geo.routing._index import _network_index, _NetworkIndex, _unique_sorted
-from ordos_geo.routing._search import _attach, _bounded_search, _check_distance, _triples
-from ordos_geo.routing.distances import _facility_ids
+from ordos_geo.routing import NetworkIndex, SnappedPoints, network_index, node_distances_to_points, snap_points
 
 #: E2SFCA catchment (metres along the network): the 15-minute fitness circle.
 DEFAULT_CATCHMENT_M: float = 1_000.0
@@ -132,7 +130,7 @@ def _substrings(geoms: np.ndarray, geom_length: np.ndarray, start: np.ndarray, e
 
 
 def _reachable_segments(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     group: np.ndarray,
     node: np.ndarray,
     dist: np.ndarray,
@@ -194,7 +192,7 @@ def _reachable_segments(
     full = (a <= 1e-9) & (b >= index.length[e] - 1e-9)
     # a whole edge once per group; drop its partial pieces
     n_edges = len(index.length)
-    full_keys = _unique_sorted(g[full] * n_edges + e[full])
+    full_keys = np.unique(g[full] * n_edges + e[full])
     key = g * n_edges + e
     if len(full_keys):
         slot = np.minimum(np.searchsorted(full_keys, key), len(full_keys) - 1)
@@ -219,7 +217,7 @@ def _reachable_segments(
 
 
 def _service_area_polygons(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     triples: tuple[np.ndarray, np.ndarray, np.ndarray],
     same: tuple[np.ndarray, np.ndarray, np.ndarray],
     thresholds: Sequence[float],
@@ -281,16 +279,16 @@ def service_areas(
         ``facility_id``, ``kind``, ``threshold_m``, polygon geometry; one row
         per reachable facility and threshold, in ``network.crs``.
     """
-    ids = _facility_ids(facilities)
-    thresholds = [_check_distance(t, "thresholds_m") for t in thresholds_m]
-    index = _network_index(network)
+    ids = check_facility_ids(facilities)
+    thresholds = [check_distance(t, name="thresholds_m") for t in thresholds_m]
+    index = network_index(network)
     dest = snap_points(network, facilities, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m)
     kinds = facilities["kind"].astype(str).to_numpy() if "kind" in facilities.columns else np.full(len(ids), "")
     return _service_area_frame(index, dest, ids, kinds, thresholds, buffer_m, network.crs, progress=progress)
 
 
 def _service_area_frame(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     dest: SnappedPoints,
     ids: np.ndarray,
     kinds: np.ndarray,
@@ -318,21 +316,7 @@ def _service_area_rows(index, dest: SnappedPoints, thresholds, buffer_m, *, prog
     d_owner, d_edge, d_off = dest.owner[ok], dest.edge[ok], dest.offset_m[ok]
     if len(d_owner) == 0:
         return []
-    pos, node, cost = _attach(index, d_edge, d_off, "entry")
-    triples = _triples(
-        _bounded_search(
-            index,
-            index.backward,
-            d_owner[pos],
-            node,
-            cost,
-            dest.point_xy[ok],
-            d_owner,
-            max(thresholds),
-            progress=progress,
-            desc="service areas",
-        )
-    )
+    triples = node_distances_to_points(index, dest, max(thresholds), progress=progress, desc="service areas")
     return _service_area_polygons(index, triples, (d_owner, d_edge, d_off), thresholds, buffer_m, dest.n_owners)
 
 

@@ -21,6 +21,7 @@ from ordos_geo._columns import (
 )
 from ordos_geo._errors import InputDataError
 from ordos_geo._options import resolve_options
+from ordos_geo._validate import check_distance, check_facility_ids, check_network_frame
 from ordos_geo.accessibility.measures import (
     DEFAULT_CATCHMENT_M,
     DEFAULT_E2SFCA_STEPS,
@@ -30,11 +31,15 @@ from ordos_geo.accessibility.measures import (
     underserved_neighbourhoods,
 )
 from ordos_geo.network import WalkNetwork
-from ordos_geo.routing import SnappedPoints, snap_points
-from ordos_geo.routing._index import _network_index, _NetworkIndex
-from ordos_geo.routing._search import _check_distance, _pairs_within, _start_nearest
-from ordos_geo.routing.distances import _facility_ids
-from ordos_geo.routing.snapping import _check_frame, _check_snapped, _start_centroids, _start_origin_points
+from ordos_geo.routing import (
+    NetworkIndex,
+    SnappedPoints,
+    check_snapped,
+    network_index,
+    pairs_within,
+    snap_origins_and_destinations,
+    start_nearest,
+)
 
 if TYPE_CHECKING:
     from ordos_geo.config import StudyConfig
@@ -129,7 +134,7 @@ def _validate_facilities(facilities: gpd.GeoDataFrame) -> None:
         if column not in facilities.columns:
             msg = f"facilities: column `{column}` is missing; read facilities with ordos_geo.io.read_facilities"
             raise InputDataError(msg)
-    _facility_ids(facilities)
+    check_facility_ids(facilities)
 
 
 def _validate_cells(cells: gpd.GeoDataFrame) -> None:
@@ -170,7 +175,7 @@ def _coverage_thresholds(
         ]
     else:
         thresholds = [float(t) for t in (thresholds_m or ())]
-    return [_check_distance(t, "thresholds_m") for t in thresholds]
+    return [check_distance(t, name="thresholds_m") for t in thresholds]
 
 
 def _analysed_rows(facilities: gpd.GeoDataFrame, *, public_only: bool, kinds: Sequence[str] | None) -> np.ndarray:
@@ -186,47 +191,8 @@ def _analysed_rows(facilities: gpd.GeoDataFrame, *, public_only: bool, kinds: Se
     return np.flatnonzero(keep)
 
 
-def _snap_inputs(
-    network: WalkNetwork,
-    cells: gpd.GeoDataFrame,
-    fac: gpd.GeoDataFrame,
-    *,
-    max_snap_distance_m: float,
-    access_spacing_m: float,
-    cells_snapped: SnappedPoints | None,
-    facilities_snapped: SnappedPoints | None,
-) -> tuple[_NetworkIndex, SnappedPoints, SnappedPoints]:
-    """The network index, the snapped cells and the snapped facilities ``fac`` (given snaps are used as they are).
-
-    With many cells the centroids are computed in a forked child while the
-    network index is built here, then half of the cells are snapped in a child
-    while the facilities and the other half are snapped here.
-    """
-
-    def facility_points() -> SnappedPoints:
-        if facilities_snapped is not None:
-            return facilities_snapped
-        return snap_points(network, fac, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m)
-
-    if cells_snapped is not None:
-        return _network_index(network), cells_snapped, facility_points()
-    centroids = _start_centroids(cells)
-    cell_points = None
-    try:
-        index = _network_index(network)
-        cell_points = _start_origin_points(network, cells, max_snap_distance_m, centroids=centroids)
-        dest = facility_points()
-        orig = cell_points()
-    except BaseException:
-        if centroids is not None:
-            centroids.cancel()
-        getattr(cell_points, "cancel", lambda: None)()
-        raise
-    return index, orig, dest
-
-
 def _nearest_and_pairs(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     orig: SnappedPoints,
     dest: SnappedPoints,
     ids: np.ndarray,
@@ -243,7 +209,7 @@ def _nearest_and_pairs(
     process finds the catchment pairs.
     """
     rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable") if len(ids) else np.empty(0, np.int64)
-    job = _start_nearest(
+    job = start_nearest(
         index,
         orig,
         dest,
@@ -257,7 +223,7 @@ def _nearest_and_pairs(
     )
     try:
         pairs_clock = time.perf_counter()
-        od = _pairs_within(index, orig, dest, catchment, progress=progress, sort=False)
+        od = pairs_within(index, orig, dest, catchment, progress=progress, sort=False)
         pairs_s = time.perf_counter() - pairs_clock
         per_kind = job.result()
     except BaseException:
@@ -393,7 +359,7 @@ def _cells_table(
 
 def _facility_service_areas(
     network: WalkNetwork,
-    index: _NetworkIndex,
+    index: NetworkIndex,
     dest: SnappedPoints,
     fac: gpd.GeoDataFrame,
     ids: np.ndarray,
@@ -608,14 +574,14 @@ def compute_accessibility(
     walk_speed_kmh = resolved["walk_speed_kmh"]
     max_snap_distance_m = resolved["max_snap_distance_m"]
     laps = _Laps()
-    _check_frame(network, cells, "population cells")
-    _check_frame(network, facilities, "facilities")
+    check_network_frame(cells, network.crs, what="population cells")
+    check_network_frame(facilities, network.crs, what="facilities")
     _validate_cells(cells)
     _validate_facilities(facilities)
     thresholds = _coverage_thresholds(thresholds_m, thresholds_min, walk_speed_kmh)
     service_areas_by = _service_areas_by(service_areas_by, network)
-    limit = _check_distance(max_distance_m, "max_distance_m")
-    catchment = _check_distance(catchment_m, "catchment_m")
+    limit = check_distance(max_distance_m, name="max_distance_m")
+    catchment = check_distance(catchment_m, name="catchment_m")
     service = dict(settings.KIND_SERVICE_DISTANCE_M if service_distance_m is None else service_distance_m)
     analysed = _analysed_rows(facilities, public_only=public_only, kinds=kinds)
     fac = facilities.iloc[analysed].reset_index(drop=True)
@@ -627,18 +593,19 @@ def compute_accessibility(
     kind_of_fac = fac["kind"].astype(str).map(kind_index).to_numpy(dtype=np.int64)
 
     if cells_snapped is not None:
-        cells_snapped = _check_snapped(network, cells, cells_snapped, "population cells")
+        cells_snapped = check_snapped(network, cells, cells_snapped, what="population cells")
     if facilities_snapped is not None:
-        facilities_snapped = _check_snapped(network, facilities, facilities_snapped, "facilities").take(analysed)
-    index, orig, dest = _snap_inputs(
+        facilities_snapped = check_snapped(network, facilities, facilities_snapped, what="facilities").take(analysed)
+    orig, dest = snap_origins_and_destinations(
         network,
         cells,
         fac,
         max_snap_distance_m=max_snap_distance_m,
         access_spacing_m=access_spacing_m,
-        cells_snapped=cells_snapped,
-        facilities_snapped=facilities_snapped,
+        origins_snapped=cells_snapped,
+        destinations_snapped=facilities_snapped,
     )
+    index = network_index(network)
     laps.lap("snapping")
     per_kind, od, child_s, pairs_s = _nearest_and_pairs(
         index, orig, dest, ids, kind_of_fac, kind_names, limit, catchment, progress=progress

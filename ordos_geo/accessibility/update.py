@@ -48,6 +48,7 @@ import shapely
 from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND, covered_column, dist_column, nearest_id_column
 from ordos_geo._errors import InputDataError
+from ordos_geo._validate import check_network_frame
 from ordos_geo.accessibility.measures import _ranked_neighbourhoods, _service_area_rows, _touching_groups
 from ordos_geo.accessibility.stage import (
     AccessibilityResult,
@@ -60,10 +61,15 @@ from ordos_geo.accessibility.stage import (
     _validate_facilities,
 )
 from ordos_geo.network import WalkNetwork
-from ordos_geo.routing import SnappedPoints, snap_points
-from ordos_geo.routing._index import _network_index, _NetworkIndex
-from ordos_geo.routing._search import _TIE_BUDGET_M, _NearestSearch, _pairs_within
-from ordos_geo.routing.snapping import _check_frame
+from ordos_geo.routing import (
+    TIE_BUDGET_M,
+    NearestSearch,
+    NetworkIndex,
+    SnappedPoints,
+    network_index,
+    pairs_within,
+    snap_points,
+)
 
 __all__ = ["update_accessibility"]
 
@@ -137,11 +143,11 @@ def update_accessibility(
     _check_previous(previous)
     opts = previous.parameters
     laps = _Laps()
-    _check_frame(network, facilities, "facilities")
+    check_network_frame(facilities, network.crs, what="facilities")
     _validate_facilities(facilities)
     cells_snapped = previous.cells_snapped
     assert cells_snapped is not None  # checked above
-    index = _network_index(network)
+    index = network_index(network)
     fac = facilities.iloc[_analysed_rows(facilities, public_only=opts["public_only"], kinds=opts["kinds_requested"])]
     fac = fac.reset_index(drop=True)
     ids = fac["facility_id"].astype(str).to_numpy()
@@ -440,7 +446,7 @@ class _KindUpdate:
 
 
 def _nearest_update(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     orig: SnappedPoints,
     previous: AccessibilityResult,
     new_of_old: np.ndarray,
@@ -462,7 +468,7 @@ def _nearest_update(
     """
     n_cells = orig.n_owners
     rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable") if len(ids) else np.empty(0, np.int64)
-    penalty = (rank + 1) * (_TIE_BUDGET_M / max(len(ids), 1))
+    penalty = (rank + 1) * (TIE_BUDGET_M / max(len(ids), 1))
     remap = np.append(new_of_old, -1)  # earlier row -> new row; -1 (no facility) stays -1
     lost_kinds = set(previous.facilities["kind"].astype(str).to_numpy()[new_of_old < 0].tolist())
     per_kind: dict[str, _KindUpdate] = {}
@@ -479,7 +485,7 @@ def _nearest_update(
         per_kind[kind] = _KindUpdate(previous.cells[dist_column(kind)].to_numpy(dtype=float), group, np.empty(0, int))
     added_kinds = sorted({int(k) for k in kind_of_fac[added]} - set(redo))
     if added_kinds:
-        search = _NearestSearch(index, orig, added_snaps, added, rank, kind_of_fac, limit)
+        search = NearestSearch(index, orig, added_snaps, added, rank, kind_of_fac, limit)
         for k in added_kinds:
             best, true, group = (np.empty(n_cells), np.empty(n_cells), np.empty(n_cells, dtype=np.int64))
             search.kind(k, best, true, group)
@@ -490,7 +496,7 @@ def _nearest_update(
                 old.true[nearer], old.group[nearer] = true[nearer], group[nearer]
                 old.rows = np.union1d(old.rows, nearer)
     if redo:
-        search = _NearestSearch(index, orig, dest, np.arange(len(ids)), rank, kind_of_fac, limit)
+        search = NearestSearch(index, orig, dest, np.arange(len(ids)), rank, kind_of_fac, limit)
         for k in redo:
             kind = kind_names[k]
             best, true, group = (np.empty(n_cells), np.empty(n_cells), np.empty(n_cells, dtype=np.int64))
@@ -508,7 +514,7 @@ def _nearest_update(
 
 
 def _pairs_update(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     orig: SnappedPoints,
     old_od: pd.DataFrame | None,
     new_of_old: np.ndarray,
@@ -527,9 +533,9 @@ def _pairs_update(
     if len(added):
         near = _near_origins(index, orig, added_snaps, opts["catchment_m"])
         if near is None:
-            new = _pairs_within(index, orig, added_snaps, opts["catchment_m"], sort=False)
+            new = pairs_within(index, orig, added_snaps, opts["catchment_m"], sort=False)
         else:  # the same pairs in the same order, from the cells that can be within reach only
-            new = _pairs_within(index, orig.take(near), added_snaps, opts["catchment_m"], sort=False)
+            new = pairs_within(index, orig.take(near), added_snaps, opts["catchment_m"], sort=False)
             new["origin"] = near[new["origin"].to_numpy()]
         origin = np.concatenate([origin, new["origin"].to_numpy()])
         destination = np.concatenate([destination, added[new["destination"].to_numpy()]])
@@ -548,7 +554,7 @@ def _pairs_update(
 _NEAR_MAX_FACILITIES = 32
 
 
-def _near_origins(index: _NetworkIndex, orig: SnappedPoints, added: SnappedPoints, limit: float) -> np.ndarray | None:
+def _near_origins(index: NetworkIndex, orig: SnappedPoints, added: SnappedPoints, limit: float) -> np.ndarray | None:
     """Rows of the cells that can be within ``limit`` of an added facility (``None``: take them all).
 
     A walk of at most ``limit`` stays within ``limit / reach_ratio`` of its
@@ -583,7 +589,7 @@ def _near_origins(index: _NetworkIndex, orig: SnappedPoints, added: SnappedPoint
 
 
 def _service_areas_update(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     old_areas: gpd.GeoDataFrame,
     fac: gpd.GeoDataFrame,
     ids: np.ndarray,

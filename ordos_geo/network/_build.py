@@ -30,7 +30,7 @@ from ordos_geo.network._osm import (
     _OsmData,
     _walkable_ways,
 )
-from ordos_geo.network.arrays import WalkNetwork, _adjacency, _encode_records, _json_bytes, _ragged_take, _take_xy
+from ordos_geo.network.arrays import WalkNetwork, _adjacency, _encode_records, _json_bytes, _take_xy, ragged_take
 from ordos_geo.network.rules import _EXTRA_WAY_TAGS, _pedestrian_direction, _useful_tags
 
 logger = logging.getLogger(__name__)
@@ -481,8 +481,8 @@ def _simplify(segments: _Segments, length: np.ndarray) -> _Simplified:
     rank[node_order] = np.arange(len(node_order))
     rows = rows[np.argsort(rank[ru], kind="stable")]
 
-    edge_path_offsets, edge_path_nodes = _ragged_take(row_path_offsets, row_path_nodes, rows)
-    edge_seg_offsets, edge_segments = _ragged_take(row_seg_offsets, row_segments, rows)
+    edge_path_offsets, edge_path_nodes = ragged_take(row_path_offsets, row_path_nodes, rows)
+    edge_seg_offsets, edge_segments = ragged_take(row_seg_offsets, row_segments, rows)
     return _Simplified(
         node_ids=segments.node_ids[node_order],
         lon=segments.lon[node_order],

@@ -16,7 +16,7 @@ import shapely
 
 from ordos_geo._errors import InputDataError, NetworkDataError
 from ordos_geo._validate import polygonal_part
-from ordos_geo.network.arrays import _ragged_rows, _ragged_take
+from ordos_geo.network.arrays import _ragged_rows, ragged_take
 from ordos_geo.network.rules import (
     SEPARATE_SIDEWALK_SEARCH_M,
     _useful_tags,
@@ -626,7 +626,7 @@ def _walkable_ways(data: _OsmData) -> tuple[_Walkable, dict[str, Any]]:
     piece_line = line_of[piece_way]
     order = np.flatnonzero(piece_line >= 0)
     order = order[np.argsort(piece_line[order], kind="stable")]
-    new_offsets, piece_nodes = _ragged_take(offsets, nodes, order)
+    new_offsets, piece_nodes = ragged_take(offsets, nodes, order)
     result = _Walkable(
         lines=walkable[lines],
         piece_line=piece_line[order],

@@ -28,7 +28,7 @@ import numpy as np
 from ordos_geo._errors import InputDataError
 from ordos_geo._optional import import_pyrosm
 from ordos_geo.network._osm import _OsmData
-from ordos_geo.network.arrays import _ragged_rows, _ragged_take
+from ordos_geo.network.arrays import _ragged_rows, ragged_take
 from ordos_geo.network.rules import _useful_tags, _way_tag_keys
 
 
@@ -132,7 +132,7 @@ def _read_osm_pbf(path: Path) -> _OsmData:
     if members:
         keep |= np.isin(ways.ids, np.array(members, dtype=np.int64))
     rows = np.flatnonzero(keep)
-    refs_off, refs = _ragged_take(ways.refs_off, ways.refs, rows)
+    refs_off, refs = ragged_take(ways.refs_off, ways.refs, rows)
     way_tags, tag_sets = _pbf_tag_sets(ways, rows)
     node_rows = np.flatnonzero(np.isin(nodes["id"], refs))  # the nodes the kept ways use, in the file's order
     node_ids = nodes["id"][node_rows].astype(np.int64)

@@ -155,7 +155,7 @@ class WalkNetwork:
             return lines if rows is None else lines[np.asarray(rows, dtype=np.int64)]
         offsets, coords = self.edge_offsets, self.edge_coords
         if rows is not None:
-            offsets, coords = _ragged_take(offsets, coords, np.asarray(rows, dtype=np.int64))
+            offsets, coords = ragged_take(offsets, coords, np.asarray(rows, dtype=np.int64))
         return shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,))
 
     @cached_property
@@ -208,8 +208,34 @@ def _ragged_rows(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.
     return starts + np.arange(len(owner)), owner
 
 
-def _ragged_take(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``rows`` of a ragged array (``values[offsets[i]:offsets[i + 1]]``), as new offsets and values."""
+def ragged_take(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``rows`` of a ragged array (row ``i`` is ``values[offsets[i]:offsets[i + 1]]``), as a new ragged array.
+
+    The layout of :attr:`WalkNetwork.edge_coords` / :attr:`WalkNetwork.edge_offsets`
+    and of :func:`shapely.to_ragged_array`.
+
+    Parameters
+    ----------
+    offsets : numpy.ndarray
+        ``(n_rows + 1,)`` int64 start of each row in ``values``, then the end.
+    values : numpy.ndarray
+        The entries of all rows (``(k, 2)`` coordinates are taken bit for bit).
+    rows : numpy.ndarray
+        int64 row positions to take, in the order wanted (repeats allowed).
+
+    Returns
+    -------
+    offsets : numpy.ndarray
+        ``(len(rows) + 1,)`` int64 offsets of the rows taken.
+    values : numpy.ndarray
+        Their entries, row after row.
+
+    Examples
+    --------
+    >>> offsets, values = ragged_take(np.array([0, 2, 3, 6]), np.arange(6), np.array([2, 0]))
+    >>> offsets.tolist(), values.tolist()
+    ([0, 3, 5], [3, 4, 5, 0, 1])
+    """
     at, _ = _ragged_rows(offsets, rows)
     new_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(offsets[rows + 1] - offsets[rows], out=new_offsets[1:])
@@ -336,7 +362,7 @@ def subnetwork(network: WalkNetwork, edges: np.ndarray) -> WalkNetwork:
     new_of[nodes] = np.arange(len(nodes))
     u, v = new_of[old_u], new_of[old_v]
     table = part.assign(u=u, v=v).reset_index(drop=True)
-    offsets, coords = _ragged_take(network.edge_offsets, network.edge_coords, keep)
+    offsets, coords = ragged_take(network.edge_offsets, network.edge_coords, keep)
     ids = network.node_ids
     edge_keys = list(zip(ids[old_u].tolist(), ids[old_v].tolist(), part["key"].tolist(), strict=True))
     report = {**network.report, "subnetwork_of": {"nodes": network.n_nodes, "edges": network.n_edges}}

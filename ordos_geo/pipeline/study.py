@@ -17,7 +17,7 @@ from ordos_geo import io, settings
 from ordos_geo._errors import InputDataError, NetworkDataError
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.network import WalkNetwork, load_walk_network
-from ordos_geo.routing._index import _network_index
+from ordos_geo.routing import points_near_network
 
 logger = logging.getLogger(__name__)
 
@@ -486,7 +486,7 @@ def _near_network(network: WalkNetwork, points: np.ndarray, distance: float) -> 
     rest = np.flatnonzero(~near)
     if len(rest) and network.n_edges:
         # the straight pieces of the edges, in the routing grid (shared with snapping): no LineString is built
-        near[rest] = _network_index(network).segments.nearest(xy[rest], distance)[0] >= 0
+        near[rest] = points_near_network(network, xy[rest], max_distance_m=distance)
     return near
 
 

@@ -12,9 +12,10 @@ import pandas as pd
 from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND
 from ordos_geo._errors import InputDataError
+from ordos_geo._validate import check_distance, check_facility_ids
 from ordos_geo.network import WalkNetwork
-from ordos_geo.routing._index import _network_index, _unique_sorted
-from ordos_geo.routing._search import _check_distance, _nearest_core, _node_search, _pairs_within
+from ordos_geo.routing.index import _unique_sorted, network_index
+from ordos_geo.routing.search import _nearest_core, _node_search, pairs_within
 from ordos_geo.routing.snapping import SnappedPoints, _snapped_destinations, _snapped_origins
 
 logger = logging.getLogger(__name__)
@@ -67,28 +68,15 @@ def od_distances(
         Long table ``origin``, ``destination`` (row positions in the input
         frames), ``distance_m``, sorted by origin then destination.
     """
-    limit = _check_distance(max_distance_m, "max_distance_m")
+    limit = check_distance(max_distance_m, name="max_distance_m")
     orig = _snapped_origins(network, origins, max_snap_distance_m, origins_snapped)
     dest = _snapped_destinations(
         network, destinations, max_snap_distance_m, access_spacing_m, destinations_snapped, "destinations"
     )
-    index = _network_index(network)
-    table = _pairs_within(index, orig, dest, limit, progress=progress)
+    index = network_index(network)
+    table = pairs_within(index, orig, dest, limit, progress=progress)
     logger.info("od distances: %s pairs within %s m", f"{len(table):,}", f"{limit:,.0f}")
     return table
-
-
-def _facility_ids(facilities: gpd.GeoDataFrame, what: str = "facilities") -> np.ndarray:
-    if "facility_id" not in facilities.columns:
-        msg = f"{what}: column `facility_id` is missing; give each facility a unique id"
-        raise InputDataError(msg)
-    ids = facilities["facility_id"].astype(str).to_numpy()
-    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
-    if dup.any():
-        examples = ", ".join(sorted(set(ids[dup]))[:5])
-        msg = f"{what}: column `facility_id` has {dup.sum()} duplicated values ({examples}); ids must be unique"
-        raise InputDataError(msg)
-    return ids
 
 
 def nearest_facility(
@@ -133,13 +121,13 @@ def nearest_facility(
         ``facility_id`` (``None`` when none). Ties go to the lexicographically
         smallest ``facility_id``.
     """
-    limit = _check_distance(max_distance_m, "max_distance_m")
-    ids = _facility_ids(facilities)
+    limit = check_distance(max_distance_m, name="max_distance_m")
+    ids = check_facility_ids(facilities)
     orig = _snapped_origins(network, origins, max_snap_distance_m, origins_snapped)
     dest = _snapped_destinations(
         network, facilities, max_snap_distance_m, access_spacing_m, facilities_snapped, "facilities"
     )
-    index = _network_index(network)
+    index = network_index(network)
     rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable")
     result = _nearest_core(
         index,
@@ -194,8 +182,8 @@ def node_distances_within(
     distances : numpy.ndarray
         float64 metres along the network, aligned with ``targets``.
     """
-    limit = _check_distance(limit_m, "limit_m")
-    index = _network_index(network)
+    limit = check_distance(limit_m, name="limit_m")
+    index = network_index(network)
     n = index.n_nodes
     wanted = np.asarray(sources, dtype=np.int64).ravel()
     bad = wanted[(wanted < 0) | (wanted >= n)]

@@ -33,14 +33,14 @@ from typing import Literal
 
 import geopandas as gpd
 import numpy as np
-import pyproj
 import shapely
 
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
+from ordos_geo._validate import check_network_frame
 from ordos_geo.network import WalkNetwork
 from ordos_geo.routing._fork import _can_fork, _Forked
-from ordos_geo.routing._index import _network_index, _NetworkIndex
+from ordos_geo.routing.index import NetworkIndex, network_index
 
 #: Origins from which their snapping runs in a forked child while the facilities are snapped.
 _FORK_MIN_POINTS = 50_000
@@ -128,27 +128,6 @@ class SnappedPoints:
         )
 
 
-def _check_frame(network: WalkNetwork, gdf: gpd.GeoDataFrame, what: str) -> None:
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        msg = f"{what}: expected a GeoDataFrame, got {type(gdf).__name__}"
-        raise InputDataError(msg)
-    if gdf.crs is None:
-        msg = f"{what}: has no CRS; set it (gdf.set_crs) and project it to the network CRS with gdf.to_crs(network.crs)"
-        raise InputDataError(msg)
-    if pyproj.CRS.from_user_input(gdf.crs) != network.crs:
-        msg = (
-            f"{what}: CRS {gdf.crs.to_string()} differs from the walk network's {network.crs.to_string()}; "
-            "project it first with gdf.to_crs(network.crs)"
-        )
-        raise InputDataError(msg)
-    geoms = gdf.geometry.values
-    bad = np.flatnonzero(shapely.is_missing(np.asarray(geoms)) | shapely.is_empty(np.asarray(geoms)))
-    if len(bad):
-        rows = ", ".join(str(r) for r in bad[:5])
-        msg = f"{what}: {len(bad)} rows have missing or empty geometry (rows {rows}); drop or fix them"
-        raise InputDataError(msg)
-
-
 def _sample_lines(lines: np.ndarray, owners: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Points every ``spacing_m`` along each line, both ends included."""
     lengths = shapely.length(lines)
@@ -162,7 +141,7 @@ def _sample_lines(lines: np.ndarray, owners: np.ndarray, spacing_m: float) -> tu
 
 
 def _access_points(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     geoms: np.ndarray,
     *,
     polygon_access: str,
@@ -244,7 +223,7 @@ def _access_points(
 
 
 def _snap_xy(
-    index: _NetworkIndex, xy: np.ndarray, max_snap_distance_m: float
+    index: NetworkIndex, xy: np.ndarray, max_snap_distance_m: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Edge, offset (m from u, in edge-length units) and snap distance of each coordinate."""
     n = len(xy)
@@ -303,8 +282,8 @@ def _start_origin_points(
     """
     if centroids is None:
         return lambda: _origin_points(network, origins, max_snap_distance_m)
-    _check_frame(network, origins, "snap_points input")
-    index = _network_index(network)
+    check_network_frame(origins, network.crs, what="snap_points input")
+    index = network_index(network)
     _ = index.segments  # build the shared index before forking
     try:
         (xy,) = centroids.result()
@@ -376,11 +355,11 @@ def snap_points(
     SnappedPoints
         One row per access point.
     """
-    _check_frame(network, gdf, "snap_points input")
+    check_network_frame(gdf, network.crs, what="snap_points input")
     if not access_spacing_m > 0:
         msg = f"access_spacing_m must be positive, got {access_spacing_m!r}"
         raise InputDataError(msg)
-    index = _network_index(network)
+    index = network_index(network)
     entrances = None
     if entrances_column is not None and entrances_column in gdf.columns:
         entrances = gdf[entrances_column].to_numpy(dtype=object)
@@ -409,13 +388,37 @@ def _origin_points(network: WalkNetwork, origins: gpd.GeoDataFrame, max_snap_dis
     return snap_points(network, origins, max_snap_distance_m=max_snap_distance_m, polygon_access="centroid")
 
 
-def _check_snapped(network: WalkNetwork, gdf: gpd.GeoDataFrame, snapped: SnappedPoints, what: str) -> SnappedPoints:
-    """``snapped`` when it snaps the rows of ``gdf`` on ``network``; else one :class:`InputDataError` saying why."""
-    _check_frame(network, gdf, what)
+def check_snapped(network: WalkNetwork, gdf: gpd.GeoDataFrame, snapped: SnappedPoints, *, what: str) -> SnappedPoints:
+    """Check that ``snapped`` snaps the rows of ``gdf`` on ``network``, so a stage can use it instead of snapping again.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walk network the distances are measured on.
+    gdf : geopandas.GeoDataFrame
+        The frame the snaps are of, in ``network.crs``.
+    snapped : SnappedPoints
+        Snaps given by the caller (from :func:`snap_points` or an earlier result).
+    what : str
+        The frame's name for the message (``"population cells"``).
+
+    Returns
+    -------
+    SnappedPoints
+        ``snapped`` itself.
+
+    Raises
+    ------
+    InputDataError
+        When ``gdf`` fails :func:`~ordos_geo._validate.check_network_frame`,
+        ``snapped`` is no :class:`SnappedPoints`, or it snaps another number
+        of rows or another network (one line saying which).
+    """
+    check_network_frame(gdf, network.crs, what=what)
     if not isinstance(snapped, SnappedPoints):
         msg = f"{what}: the snapped points given are a {type(snapped).__name__}, not SnappedPoints"
         raise InputDataError(msg)
-    other_network = snapped.network_key is not None and snapped.network_key != _network_index(network).key
+    other_network = snapped.network_key is not None and snapped.network_key != network_index(network).key
     if snapped.n_owners != len(gdf) or other_network:
         where = "another walk network" if other_network else "this walk network"
         msg = (
@@ -432,7 +435,7 @@ def _snapped_origins(
 ) -> SnappedPoints:
     """The origins snapped at their centroids: ``given`` once checked, else snapped here."""
     if given is not None:
-        return _check_snapped(network, origins, given, "origins")
+        return check_snapped(network, origins, given, what="origins")
     return _origin_points(network, origins, max_snap_distance_m)
 
 
@@ -446,7 +449,94 @@ def _snapped_destinations(
 ) -> SnappedPoints:
     """The destinations snapped at their access points: ``given`` once checked, else snapped here."""
     if given is not None:
-        return _check_snapped(network, destinations, given, what)
+        return check_snapped(network, destinations, given, what=what)
     return snap_points(
         network, destinations, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m
     )
+
+
+def snap_origins_and_destinations(
+    network: WalkNetwork,
+    origins: gpd.GeoDataFrame,
+    destinations: gpd.GeoDataFrame,
+    *,
+    max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
+    access_spacing_m: float = 50.0,
+    origins_snapped: SnappedPoints | None = None,
+    destinations_snapped: SnappedPoints | None = None,
+) -> tuple[SnappedPoints, SnappedPoints]:
+    """Snap origins at their centroids and destinations at their access points, in parallel where it pays.
+
+    The same snaps as ``snap_points(network, origins, polygon_access="centroid")``
+    and ``snap_points(network, destinations)``. With many polygon origins (no
+    entrances) the centroids are computed in a forked child while the network
+    index is built here, then half of the origins are snapped in a child while
+    the destinations and the other half are snapped here.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walk network (metric CRS); both frames must be in ``network.crs``.
+    origins : geopandas.GeoDataFrame
+        Where walks start (population cells), reached at their centroids.
+    destinations : geopandas.GeoDataFrame
+        Where walks end (facilities), reached at their access points.
+    max_snap_distance_m : float, default 300
+        Access points farther than this (metres) from every edge are unreachable.
+    access_spacing_m : float, default 50
+        Spacing of access points along polygon boundaries and lines.
+    origins_snapped, destinations_snapped : SnappedPoints, optional
+        Snaps already made (checked by the caller, see :func:`check_snapped`):
+        used as they are.
+
+    Returns
+    -------
+    tuple of SnappedPoints
+        ``(origins, destinations)``.
+    """
+
+    def destination_points() -> SnappedPoints:
+        if destinations_snapped is not None:
+            return destinations_snapped
+        return snap_points(
+            network, destinations, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m
+        )
+
+    if origins_snapped is not None:
+        return origins_snapped, destination_points()
+    centroids = _start_centroids(origins)
+    origin_points = None
+    try:
+        origin_points = _start_origin_points(network, origins, max_snap_distance_m, centroids=centroids)
+        dest = destination_points()
+        orig = origin_points()
+    except BaseException:
+        if centroids is not None:
+            centroids.cancel()
+        getattr(origin_points, "cancel", lambda: None)()
+        raise
+    return orig, dest
+
+
+def points_near_network(network: WalkNetwork, xy: np.ndarray, *, max_distance_m: float) -> np.ndarray:
+    """Whether each point lies within ``max_distance_m`` (straight line) of an edge of the network.
+
+    The same test as snapping (``snap_points(...).reachable`` of the points),
+    on the straight pieces of the edges hashed in the network index's grid: no
+    LineString is built.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walk network (metric CRS).
+    xy : numpy.ndarray
+        ``(n, 2)`` coordinates in ``network.crs``.
+    max_distance_m : float
+        Largest distance (metres) to the nearest edge.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of the points within ``max_distance_m`` of an edge.
+    """
+    return network_index(network).segments.nearest(np.asarray(xy, dtype=float), max_distance_m)[0] >= 0

@@ -20,7 +20,6 @@ so memory stays bounded by the tile size, never ``n_sources x n_nodes``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -29,28 +28,19 @@ import scipy.sparse
 from scipy.sparse.csgraph import dijkstra
 from tqdm.auto import tqdm
 
-from ordos_geo._errors import InputDataError
 from ordos_geo.routing._fork import _Forked
-from ordos_geo.routing._index import _NetworkIndex, _node_grid, _nodes_in_box
+from ordos_geo.routing.index import NetworkIndex, _node_grid, _nodes_in_box
 from ordos_geo.routing.snapping import SnappedPoints
 
 #: Total tie-break perturbation (metres) spread over facility ranks; removed again from reported distances.
-_TIE_BUDGET_M = 1e-3
+TIE_BUDGET_M = 1e-3
 #: Dense distance entries per Dijkstra call (rows x sub-network nodes), about 128 MB of float64.
 _DENSE_BUDGET = 1 << 24
 #: Node searches (nodes x kinds) from which the per-kind nearest searches are split over a forked child process.
 _FORK_MIN_WORK = 500_000
 
 
-def _check_distance(value: float, name: str) -> float:
-    value = float(value)
-    if not (value > 0 and math.isfinite(value)):
-        msg = f"{name} must be a positive finite number of metres, got {value!r}"
-        raise InputDataError(msg)
-    return value
-
-
-def _attach(index: _NetworkIndex, edge: np.ndarray, offset: np.ndarray, how: str) -> tuple[np.ndarray, ...]:
+def _attach(index: NetworkIndex, edge: np.ndarray, offset: np.ndarray, how: str) -> tuple[np.ndarray, ...]:
     """Node links of points on edges: ``(point position, node, cost)``.
 
     ``how="exit"``: walking from the point to the node; ``how="entry"``: from the node to the point.
@@ -71,7 +61,7 @@ def _attach(index: _NetworkIndex, edge: np.ndarray, offset: np.ndarray, how: str
 
 
 def _same_edge_pairs(
-    index: _NetworkIndex, orig_edge: np.ndarray, orig_offset: np.ndarray, dest_edge: np.ndarray, dest_offset: np.ndarray
+    index: NetworkIndex, orig_edge: np.ndarray, orig_offset: np.ndarray, dest_edge: np.ndarray, dest_offset: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Direct along-edge distances between origin and destination points on the same edge."""
     marked = np.zeros(len(index.length), dtype=np.int8)
@@ -109,15 +99,36 @@ def _augmented(graph: scipy.sparse.csr_matrix, group: np.ndarray, node: np.ndarr
     return scipy.sparse.csr_matrix((data, indices, indptr), shape=(size, size))
 
 
-class _NearestSearch:
-    """Per-kind multi-source searches from the facilities towards every origin (see :func:`_start_nearest`).
+class NearestSearch:
+    """Per-kind multi-source searches from the facilities towards every origin (see :func:`start_nearest`).
 
-    Groups are facilities; ``group_rank`` orders them for the tie rule.
+    Each facility (a group of access points) is one virtual source entering
+    its points at their partial-edge costs, plus a tie-break penalty
+    ``(group_rank + 1) * TIE_BUDGET_M / n_groups`` (removed again from the true
+    distances), so equal distances go to the lowest rank. One search per kind
+    (:meth:`kind`) runs on the transposed graph with ``min_only=True``.
+
+    Parameters
+    ----------
+    index : NetworkIndex
+        The network index (:func:`~ordos_geo.routing.network_index`).
+    orig : SnappedPoints
+        The origins (their rows are the output rows).
+    dest : SnappedPoints
+        The access points of the facilities.
+    dest_group_of_owner : numpy.ndarray
+        Group (facility) of each row of ``dest``.
+    group_rank : numpy.ndarray
+        Tie-break rank of each group (0 first); its length is the number of groups.
+    kinds_of_group : numpy.ndarray
+        Kind position of each group.
+    max_distance_m : float
+        Farther facilities are not found (metres along the network).
     """
 
     def __init__(
         self,
-        index: _NetworkIndex,
+        index: NetworkIndex,
         orig: SnappedPoints,
         dest: SnappedPoints,
         dest_group_of_owner: np.ndarray,
@@ -129,7 +140,7 @@ class _NearestSearch:
         self.n_groups = n_groups
         self.max_distance_m = max_distance_m
         self.kinds_of_group = kinds_of_group
-        delta = _TIE_BUDGET_M / max(n_groups, 1)
+        delta = TIE_BUDGET_M / max(n_groups, 1)
         self.penalty = (group_rank + 1) * delta
         ok = dest.reachable
         d_owner = dest.owner[ok]
@@ -169,7 +180,7 @@ class _NearestSearch:
                 directed=True,
                 indices=n + sources,
                 min_only=True,
-                limit=self.max_distance_m + 2 * _TIE_BUDGET_M,
+                limit=self.max_distance_m + 2 * TIE_BUDGET_M,
                 return_predecessors=True,
             )
             # leave towards v (always) or towards u (two-way streets only)
@@ -200,7 +211,7 @@ class _NearestSearch:
         out_group[:] = full_group
 
 
-class _NearestJob:
+class NearestJob:
     """Nearest-facility searches of several kinds, the first ``n_child`` kinds possibly in a forked child.
 
     On a large network (``nodes x n_child >= _FORK_MIN_WORK``) the kinds
@@ -208,7 +219,7 @@ class _NearestJob:
     caller does other work; the other kinds run here in :meth:`result`.
     """
 
-    def __init__(self, search: _NearestSearch, kind_names: Sequence[str], n_child: int, *, progress=None) -> None:
+    def __init__(self, search: NearestSearch, kind_names: Sequence[str], n_child: int, *, progress=None) -> None:
         self.search = search
         self.kind_names = list(kind_names)
         self.progress = progress
@@ -250,8 +261,8 @@ class _NearestJob:
         return {kind: out[kind] for kind in self.kind_names}
 
 
-def _start_nearest(
-    index: _NetworkIndex,
+def start_nearest(
+    index: NetworkIndex,
     orig: SnappedPoints,
     dest: SnappedPoints,
     dest_group_of_owner: np.ndarray,
@@ -262,15 +273,33 @@ def _start_nearest(
     *,
     child_share: float = 0.5,
     progress: bool | None = None,
-) -> _NearestJob:
-    """Start the per-kind nearest-facility searches; ``child_share`` of the kinds may run in a child process."""
-    search = _NearestSearch(index, orig, dest, dest_group_of_owner, group_rank, kinds_of_group, max_distance_m)
+) -> NearestJob:
+    """Start the per-kind nearest-facility searches; ``child_share`` of the kinds may run in a child process.
+
+    Parameters
+    ----------
+    index, orig, dest, dest_group_of_owner, group_rank, kinds_of_group, max_distance_m
+        As for :class:`NearestSearch`.
+    kind_names : sequence of str
+        Name of each kind position, the keys of the result.
+    child_share : float, default 0.5
+        Share of the kinds searched in a forked child process (on large networks only).
+    progress : bool, optional
+        Show a progress bar; default: only on a terminal.
+
+    Returns
+    -------
+    NearestJob
+        Call :meth:`NearestJob.result` for the distances (the caller may do
+        other work first); :meth:`NearestJob.cancel` when the caller fails.
+    """
+    search = NearestSearch(index, orig, dest, dest_group_of_owner, group_rank, kinds_of_group, max_distance_m)
     n_child = round(child_share * len(kind_names))
-    return _NearestJob(search, kind_names, n_child, progress=progress)
+    return NearestJob(search, kind_names, n_child, progress=progress)
 
 
 def _nearest_core(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     orig: SnappedPoints,
     dest: SnappedPoints,
     dest_group_of_owner: np.ndarray,
@@ -285,7 +314,7 @@ def _nearest_core(
 
     Groups are facilities; ``group_rank`` orders them for the tie rule.
     """
-    job = _start_nearest(
+    job = start_nearest(
         index,
         orig,
         dest,
@@ -330,7 +359,7 @@ def _subgraph(graph: scipy.sparse.csr_matrix, nodes: np.ndarray, local_of: np.nd
 
 
 def _tile_subgraphs(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     graph: scipy.sparse.csr_matrix,
     box: np.ndarray,
     present: np.ndarray,
@@ -379,7 +408,7 @@ def _tile_subgraphs(
 
 
 def _bounded_search(
-    index: _NetworkIndex,
+    index: NetworkIndex,
     graph: scipy.sparse.csr_matrix,
     src_group: np.ndarray,
     src_node: np.ndarray,
@@ -436,7 +465,7 @@ def _bounded_search(
 
 
 def _node_search(
-    index: _NetworkIndex, sources: np.ndarray, limit: float, *, progress: bool | None = None
+    index: NetworkIndex, sources: np.ndarray, limit: float, *, progress: bool | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(positions, nodes, distances)``: walks from the nodes ``sources[positions]`` within ``limit``.
 
@@ -472,7 +501,62 @@ def _triples(search: Iterable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return group, node, dist
 
 
-def _links(index: _NetworkIndex, edge: np.ndarray, offset: np.ndarray, how: str):
+def node_distances_to_points(
+    index: NetworkIndex,
+    points: SnappedPoints,
+    limit: float,
+    *,
+    progress: bool | None = None,
+    desc: str = "network search",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walking distance from every node within ``limit`` to each row of ``points``, as long arrays.
+
+    One bounded search per row, walking backwards from its access points
+    (entered at their partial-edge costs; one-way edges stay one-way) over
+    the sub-network within the Euclidean reach of its tile.
+
+    Parameters
+    ----------
+    index : NetworkIndex
+        The network index (:func:`~ordos_geo.routing.network_index`).
+    points : SnappedPoints
+        The destinations (facilities); unreachable access points are left out.
+    limit : float
+        Largest distance returned (metres along the network).
+    progress : bool, optional
+        Show a progress bar; default: only on a terminal.
+    desc : str, default "network search"
+        Label of the progress bar.
+
+    Returns
+    -------
+    row : numpy.ndarray
+        Row of ``points`` (int64).
+    node : numpy.ndarray
+        Node position (int64).
+    distance : numpy.ndarray
+        Metres from the node to the row's nearest access point, at most ``limit``.
+    """
+    ok = points.reachable
+    owner, edge, offset = points.owner[ok], points.edge[ok], points.offset_m[ok]
+    pos, node, cost = _attach(index, edge, offset, "entry")
+    return _triples(
+        _bounded_search(
+            index,
+            index.backward,
+            owner[pos],
+            node,
+            cost,
+            points.point_xy[ok],
+            owner,
+            limit,
+            progress=progress,
+            desc=desc,
+        )
+    )
+
+
+def _links(index: NetworkIndex, edge: np.ndarray, offset: np.ndarray, how: str):
     """Both node links of each point: ``(node1, cost1, node2, cost2)``, ``node2 = -1`` on one-way edges."""
     length = index.length[edge]
     two_way = index.twin[edge] >= 0
@@ -485,8 +569,8 @@ def _links(index: _NetworkIndex, edge: np.ndarray, offset: np.ndarray, how: str)
     return node1, np.maximum(cost1, 0.0), node2, np.maximum(cost2, 0.0)
 
 
-def _pairs_within(
-    index: _NetworkIndex,
+def pairs_within(
+    index: NetworkIndex,
     orig: SnappedPoints,
     dest: SnappedPoints,
     limit: float,
@@ -494,7 +578,31 @@ def _pairs_within(
     progress: bool | None = None,
     sort: bool = True,
 ) -> pd.DataFrame:
-    """Origin owner, destination owner and network distance of all pairs within ``limit``."""
+    """Origin row, destination row and network distance of every pair within ``limit``.
+
+    Bounded multi-source searches tile by tile (from the destinations,
+    walking backwards, when they are the fewer rows); pairs on the same edge are
+    measured along it; a row with several access points keeps its nearest.
+
+    Parameters
+    ----------
+    index : NetworkIndex
+        The network index (:func:`~ordos_geo.routing.network_index`).
+    orig, dest : SnappedPoints
+        Where walks start and end.
+    limit : float
+        Largest distance returned (metres along the network, snap legs excluded).
+    progress : bool, optional
+        Show a progress bar; default: only on a terminal.
+    sort : bool, default True
+        Sort by origin then destination (``False`` saves the sort).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long table ``origin``, ``destination`` (row positions of the frames
+        snapped), ``distance_m``.
+    """
     o_ok = np.flatnonzero(orig.reachable)
     d_ok = np.flatnonzero(dest.reachable)
     empty = pd.DataFrame({"origin": np.empty(0, np.int64), "destination": np.empty(0, np.int64), "distance_m": []})

@@ -19,7 +19,7 @@ import scipy.sparse
 import shapely
 
 from ordos_geo.network import WalkNetwork
-from ordos_geo.network.arrays import _ragged_take
+from ordos_geo.network.arrays import ragged_take
 
 #: Grids of at most this many cells keep a dense cell -> segments pointer (8 bytes a cell).
 _DENSE_GRID_CELLS = 1 << 24
@@ -37,7 +37,37 @@ def _unique_sorted(values: np.ndarray) -> np.ndarray:
 
 
 @dataclass(eq=False)
-class _NetworkIndex:
+class NetworkIndex:
+    """Arrays, graphs and grids of one :class:`~ordos_geo.network.WalkNetwork` that every search uses.
+
+    Get it with :func:`network_index` (built once per network, cached); it is
+    read-only for its users. Edges are the network's directed edges in order.
+
+    Attributes
+    ----------
+    n_nodes : int
+        Number of nodes.
+    u, v : numpy.ndarray
+        Start and end node of each edge (int64).
+    length : numpy.ndarray
+        Walking length of each edge (metres; the costs of the searches).
+    geom_length : numpy.ndarray
+        Length of each edge's geometry (metres), for positions along it.
+    twin : numpy.ndarray
+        The reverse edge with the same geometry (a two-way street), ``-1`` when one-way.
+    snap_edges : numpy.ndarray
+        The edges points are snapped to (one of each two-way pair).
+    coords, offsets : numpy.ndarray
+        Edge geometries as a ragged array: edge ``e`` runs through ``coords[offsets[e]:offsets[e + 1]]``.
+    forward, backward : scipy.sparse.csr_matrix
+        Adjacency (node to node, edge lengths) and its transpose (walks reversed).
+    node_xy : numpy.ndarray
+        ``(n_nodes, 2)`` node coordinates in the network CRS.
+    reach_ratio : float
+        Lower bound of network length / straight-line distance over the edges,
+        so a walk of ``d`` metres stays within ``d / reach_ratio`` of its start.
+    """
+
     n_nodes: int
     u: np.ndarray
     v: np.ndarray
@@ -58,7 +88,7 @@ class _NetworkIndex:
 
     def lines(self, edges: np.ndarray) -> np.ndarray:
         """The LineStrings of some edges, built from the coordinate arrays."""
-        offsets, coords = _ragged_take(self.offsets, self.coords, np.asarray(edges, dtype=np.int64))
+        offsets, coords = ragged_take(self.offsets, self.coords, np.asarray(edges, dtype=np.int64))
         return shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,))
 
     @property
@@ -83,7 +113,7 @@ class _NetworkIndex:
         """Straight segments of the snapping edges hashed into a square grid (built on first use)."""
         if self._segments is None:
             self._segments = _SegmentGrid.build(
-                *_ragged_take(self.offsets, self.coords, self.snap_edges), self.snap_edges
+                *ragged_take(self.offsets, self.coords, self.snap_edges), self.snap_edges
             )
         return self._segments
 
@@ -268,7 +298,19 @@ class _SegmentGrid:
         return pairs // (int(self.edge.max()) + 1), pairs % (int(self.edge.max()) + 1)
 
 
-def _network_index(network: WalkNetwork) -> _NetworkIndex:
+def network_index(network: WalkNetwork) -> NetworkIndex:
+    """The index of ``network``, built on first use and cached (weakly) on the network.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walk network (metric CRS).
+
+    Returns
+    -------
+    NetworkIndex
+        The same object on every call for the same network.
+    """
     cached = _INDEX_CACHE.get(network)
     if cached is not None:
         return cached
@@ -287,7 +329,7 @@ def _network_index(network: WalkNetwork) -> _NetworkIndex:
         ratio = length / geom_length
     ratio = ratio[(geom_length > 1.0) & np.isfinite(ratio)]
     reach_ratio = float(np.clip(ratio.min(), 0.1, 1.0)) if len(ratio) else 1.0
-    index = _NetworkIndex(
+    index = NetworkIndex(
         n_nodes=network.n_nodes,
         u=u,
         v=v,
@@ -409,7 +451,7 @@ def _count_of(values: np.ndarray) -> np.ndarray:
     return counts
 
 
-def _node_grid(index: _NetworkIndex, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+def _node_grid(index: NetworkIndex, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Nodes bucketed into a square grid: ``(order, bucket_ptr, origin, nx, ny)``."""
     key = round(cell_m, 3)
     if key in index._node_grid:
@@ -427,7 +469,7 @@ def _node_grid(index: _NetworkIndex, cell_m: float) -> tuple[np.ndarray, np.ndar
     return grid
 
 
-def _nodes_in_box(index: _NetworkIndex, grid, cell_m: float, box: np.ndarray) -> np.ndarray:
+def _nodes_in_box(index: NetworkIndex, grid, cell_m: float, box: np.ndarray) -> np.ndarray:
     order, ptr, origin, nx_, ny_ = grid
     x0 = max(int(np.floor((box[0] - origin[0]) / cell_m)), 0)
     y0 = max(int(np.floor((box[1] - origin[1]) / cell_m)), 0)
