@@ -116,7 +116,7 @@ def _timed(fn, *args, **kwargs):
 def worker(n_nodes: int, *, seed: int) -> dict:
     from ordos_geo import indicators, pipeline
     from ordos_geo.accessibility.measures import _service_area_rows
-    from ordos_geo.routing.index import network_index
+    from ordos_geo.routing import network_index
     from ordos_geo.what_if import what_if
 
     study, build_s = _timed(_study, n_nodes, seed)

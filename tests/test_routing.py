@@ -407,3 +407,83 @@ def test_passing_snaps_to_distance_functions_gives_identical_results():
         routing.od_distances(network, origins, fac, max_distance_m=600.0, destinations_snapped=elsewhere)
     with pytest.raises(InputDataError, match="not SnappedPoints"):
         routing.nearest_facility(network, origins, fac, facilities_snapped=fac)
+
+
+# --------------------------------------------------------------------------------------------------
+# the engine's public pieces the analyses use (routing.search, routing.snapping)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_node_distances_to_points_match_networkx_reference():
+    rng = np.random.default_rng(11)
+    network = random_grid(rng)
+    lo, hi = network.node_xy.min(axis=0), network.node_xy.max(axis=0)
+    fac_xy = rng.uniform(lo, hi, size=(30, 2))
+    geoms = list(shapely.points(fac_xy))
+    geoms[0] = shapely.box(*fac_xy[0], *(fac_xy[0] + 120))  # a park: several access points, the nearest counts
+    fac = gpd.GeoDataFrame({"facility_id": [f"f{i}" for i in range(30)]}, geometry=geoms, crs=network.crs)
+    snapped = routing.snap_points(network, fac)
+    index = routing.network_index(network)
+    assert (np.bincount(snapped.owner) > 1).any()
+    assert (index.twin[snapped.edge[snapped.reachable]] < 0).sum() >= 2  # points on one-way edges too
+    limit = 500.0
+    row, node, dist = routing.node_distances_to_points(index, snapped, limit)
+    got = {(int(r), int(n)): float(d) for r, n, d in zip(row, node, dist, strict=True)}
+    # reference: the access points inserted into a networkx graph, walks towards them (reversed graph)
+    ok = np.flatnonzero(snapped.reachable)
+    points = [(("p", int(i)), int(snapped.edge[i]), float(snapped.offset_m[i])) for i in ok]
+    rev = _reference_graph(network, points).reverse(copy=True)
+    expected = {}
+    for owner in range(len(fac)):
+        sources = [("p", int(i)) for i in ok if snapped.owner[i] == owner]
+        reach = nx.multi_source_dijkstra_path_length(rev, sources, cutoff=limit) if sources else {}
+        expected.update({(owner, key[1]): d for key, d in reach.items() if key[0] == "n"})
+    near_limit = {k for k, d in {**got, **expected}.items() if abs(d - limit) < 1e-6}
+    assert set(got) ^ set(expected) <= near_limit
+    assert len(expected) > 1000
+    assert max(abs(got[k] - expected[k]) for k in set(got) & set(expected)) < 1e-6
+
+
+def test_points_near_network_matches_shapely_distance():
+    rng = np.random.default_rng(12)
+    network = random_grid(rng)
+    lo, hi = network.node_xy.min(axis=0) - 150, network.node_xy.max(axis=0) + 150
+    xy = rng.uniform(lo, hi, size=(400, 2))
+    to_street = shapely.distance(shapely.points(xy)[:, None], network.edge_lines()[None, :]).min(axis=1)
+    for distance in (5.0, 40.0, 120.0):
+        near = routing.points_near_network(network, xy, max_distance_m=distance)
+        sure = np.abs(to_street - distance) > 1e-9
+        assert np.array_equal(near[sure], (to_street <= distance)[sure])
+        assert 0 < near.sum() < len(xy)
+
+
+def test_snap_origins_and_destinations_in_child_processes_equal_snap_points(monkeypatch):
+    rng = np.random.default_rng(13)
+    network = random_grid(rng)
+    lo, hi = network.node_xy.min(axis=0), network.node_xy.max(axis=0)
+    corners = rng.uniform(lo, hi, size=(60, 2))
+    cells = gpd.GeoDataFrame(geometry=shapely.box(*corners.T, *(corners + 30).T), crs=network.crs)
+    fac = gpd.GeoDataFrame(
+        {"facility_id": [f"f{i}" for i in range(5)]},
+        geometry=shapely.points(rng.uniform(lo, hi, (5, 2))),
+        crs=network.crs,
+    )
+    forks = []
+    real_fork = os.fork
+
+    def counting_fork():
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    monkeypatch.setattr(routing.snapping, "_FORK_MIN_POINTS", 0)  # take the forked path on a small input
+    orig, dest = routing.snap_origins_and_destinations(network, cells, fac, max_snap_distance_m=200.0)
+    if _can_fork():
+        assert len(forks) == 2  # the centroids, then half of the origins' snapping
+    plain_orig = routing.snap_points(network, cells, max_snap_distance_m=200.0, polygon_access="centroid")
+    plain_dest = routing.snap_points(network, fac, max_snap_distance_m=200.0)
+    for got, plain in ((orig, plain_orig), (dest, plain_dest)):
+        for name in ("owner", "edge", "offset_m", "snap_distance_m", "point_xy"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(plain, name))
+        assert (got.n_owners, got.network_key) == (plain.n_owners, plain.network_key)
+    assert orig.reachable.sum() > 40
