@@ -8,10 +8,11 @@ already be in that CRS (``gdf.to_crs(network.crs)``).
 :func:`compute_accessibility` is the stage: the nearest facility of every kind,
 coverage tiers, the E2SFCA ratio, underserved neighbourhoods and service areas.
 With large inputs it hands work to forked child processes (see
-:mod:`ordos_geo.routing._fork`): the cell centroids while the network index is
-built, half of the cell snapping while the facilities are snapped, and the
-per-kind nearest-facility searches while the E2SFCA catchment pairs are found;
-results are identical to the single-process path.
+:func:`ordos_geo.routing.snap_origins_and_destinations` and
+:func:`ordos_geo.routing.start_nearest`): the cell centroids while the network
+index is built, half of the cell snapping while the facilities are snapped, and
+the per-kind nearest-facility searches while the E2SFCA catchment pairs are
+found; results are identical to the single-process path.
 :func:`compute_accessibility_by_district` runs it district by district on
 buffered streets with the same result.
 
