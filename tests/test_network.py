@@ -201,6 +201,21 @@ def test_building_a_network_from_osm_does_not_import_osmnx() -> None:
     assert result.stdout.split() == ["True", "False"]
 
 
+def test_reading_a_pbf_does_not_import_pyrosms_unused_pandana_probe() -> None:
+    """pyrosm probes pandana (which imports scikit-learn, seconds); the reader skips it and pandana still imports."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ordos_geo._optional import import_pyrosm; import_pyrosm(); "
+        "import pyrosm.utils._compat as probes; "
+        "print(probes.HAS_PANDANA, 'pandana' in sys.modules, 'sklearn' in sys.modules); "
+        "import pandana; print(pandana.__name__)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False", "False", "pandana"]
+
+
 def test_great_circle_lengths_are_osmnx_bit_for_bit() -> None:
     import osmnx as ox
 
