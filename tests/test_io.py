@@ -1136,3 +1136,64 @@ def test_invalid_population_polygons_are_repaired_with_a_warning(tmp_path, caplo
 def test_a_device_is_not_called_a_folder(tmp_path):
     with pytest.raises(InputDataError, match="found a device or pipe"):
         io.read_facilities("/dev/null")
+
+
+def _amap_workbook(path: Path, *, second_sheet_rows: bool = False) -> Path:
+    """A workbook as a bureau keeps an Amap export: a notes sheet, a merged title row, units, a district merged
+    over its venues, empty rows and a total row under the table."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    notes = book.active
+    notes.title = "说明"
+    notes.append(["本表由高德地图导出，坐标为 GCJ-02"])
+    venues = book.create_sheet("体育场馆")
+    venues.append(["鄂尔多斯市体育场馆清单（2024年）"])
+    venues.merge_cells("A1:F1")
+    venues.append(["名称", "kind", "经度", "纬度", "面积", "区县"])
+    venues.append(["东胜体育场", "stadium", LON0, LAT0, "21,000㎡", "东胜区"])
+    venues.append(["全民健身中心", "fitness_centre", str(LON0 + 0.01), str(LAT0), "1.2万平方米", None])
+    venues.append(["社区球场", "multi_sport_court", LON0, LAT0 + 0.01, "3亩", "康巴什区"])
+    venues.merge_cells("F3:F4")  # 东胜区 covers the first two venues
+    venues.append([None] * 6)
+    venues.append(["合计", None, None, None, "35,000㎡", None])
+    if second_sheet_rows:
+        other = book.create_sheet("学校")
+        other.append(["名称", "kind", "lng", "lat"])
+        other.append(["第一中学", "school_venue", LON0, LAT0])
+    book.save(path)
+    return path
+
+
+def test_excel_export_with_title_row_merged_cells_units_and_total_row(tmp_path: Path) -> None:
+    out = io.read_facilities(_amap_workbook(tmp_path / "场馆 清单.xlsx"))
+    assert out["name"].tolist() == ["东胜体育场", "全民健身中心", "社区球场"]
+    assert out["area_m2"].tolist() == pytest.approx([21_000.0, 12_000.0, 3 * 10_000 / 15])
+    assert out["district"].tolist() == ["东胜区", "东胜区", "康巴什区"]
+    assert out.geometry.x.tolist() == pytest.approx([LON0, LON0 + 0.01, LON0])
+
+
+def test_excel_with_several_sheets_of_venues_names_them_and_reads_the_chosen_one(tmp_path: Path) -> None:
+    path = _amap_workbook(tmp_path / "book.xlsx", second_sheet_rows=True)
+    with pytest.raises(InputDataError, match=r"book\.xlsx: has 2 sheets with rows \(体育场馆, 学校\); choose one"):
+        io.read_facilities(path)
+    assert io.read_facilities(path, layer="学校")["kind"].tolist() == ["school_venue"]
+    with pytest.raises(InputDataError, match=r"has no sheet 'venues' \(sheets: 说明, 体育场馆, 学校\)"):
+        io.read_facilities(path, layer="venues")
+
+
+@pytest.mark.parametrize(
+    ("cell", "area"),
+    [("1,200㎡", 1200.0), ("1200 m2", 1200.0), ("0.5公顷", 5000.0), ("1，200平米", 1200.0), (" 800 ", 800.0)],
+)
+def test_area_with_a_unit_is_read_in_square_metres(tmp_path: Path, cell: str, area: float) -> None:
+    path = write_csv(tmp_path / "f.csv", f'name,kind,lon,lat,area_m2\nA,park,{LON0},{LAT0},"{cell}"')
+    assert io.read_facilities(path)["area_m2"].tolist() == pytest.approx([area])
+
+
+def test_area_in_another_unit_is_an_error_naming_the_units(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "f.csv", f"name,kind,lon,lat,area_m2\nA,park,{LON0},{LAT0},2km²")
+    with pytest.raises(
+        InputDataError,
+        match=r"column `area_m2` has non-numeric values \(row 1 \(A\)\); give numbers or numbers with a unit \(㎡",
+    ):
+        io.read_facilities(path)

@@ -49,17 +49,16 @@ def _row_labels(table: pd.DataFrame, positions: Any, *, name_column: str | None 
     return labels
 
 
-def _read_table(file: Path) -> pd.DataFrame:
-    """Read a CSV / TSV / Excel table of strings, trying UTF-8 then GB18030 (Chinese Excel)."""
+def _read_table(file: Path, *, sheet: str | int | None = None) -> pd.DataFrame:
+    """Read a CSV / TSV / Excel table of strings, trying UTF-8 then GB18030 (Chinese Excel).
+
+    An Excel workbook is read as exported from Amap, Baidu or a bureau's
+    spreadsheet: :func:`_excel_sheet` chooses the sheet and the header row.
+    """
     suffix = file.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
-            try:
-                import openpyxl  # noqa: F401
-            except ImportError as error:  # pragma: no cover - dependency
-                msg = f"{file}: reading Excel needs openpyxl: pip install openpyxl"
-                raise MissingDependencyError(msg) from error
-            return pd.read_excel(file, dtype=object, engine="openpyxl")
+            return _excel_sheet(file, sheet=sheet)
         sep = "\t" if suffix == ".tsv" else None
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -76,6 +75,87 @@ def _read_table(file: Path) -> pd.DataFrame:
             raise
         msg = f"{file}: cannot read this table ({error}); save it as UTF-8 CSV or .xlsx with one header row"
         raise InputDataError(msg) from error
+
+
+#: Rows searched for the header of an Excel sheet (title rows above it are skipped).
+_HEADER_SEARCH_ROWS = 10
+
+
+def _excel_sheet(file: Path, *, sheet: str | int | None) -> pd.DataFrame:
+    """One sheet of a workbook as a table: merged cells filled, title rows above the header skipped.
+
+    ``sheet`` (the ``layer`` option) names the sheet or gives its position;
+    without it, the one sheet with rows, or else the one sheet whose header
+    has coordinate columns, is read; several such sheets are an error naming
+    them. The header is the first of the top rows naming a known column
+    (``名称``, ``经度``, ``lon``...), so a title row such as
+    ``鄂尔多斯市体育场馆清单`` above it is skipped; a merged cell gives its
+    value to every cell it covers (a district merged over its venues).
+    """
+    try:
+        import openpyxl
+    except ImportError as error:  # pragma: no cover - dependency
+        msg = f"{file}: reading Excel needs openpyxl: pip install openpyxl"
+        raise MissingDependencyError(msg) from error
+    book = openpyxl.load_workbook(file, data_only=True)  # not read-only: merged ranges are only known then
+    sheets = {ws.title: _sheet_rows(ws) for ws in book.worksheets}
+    book.close()
+    names = list(sheets)
+    if sheet is not None:
+        chosen = names[sheet] if isinstance(sheet, int) and -len(names) <= sheet < len(names) else sheet
+        if chosen not in sheets:
+            msg = f"{file}: has no sheet {sheet!r} (sheets: {', '.join(names)}); {_SHEET_OPTION}"
+            raise InputDataError(msg)
+        return _frame_from_rows(sheets[str(chosen)])
+    filled = [n for n in names if len(sheets[n]) > 1]
+    if len(filled) > 1:
+        filled = [n for n in filled if _header_position(sheets[n]) is not None] or filled
+    if len(filled) > 1:
+        msg = f"{file}: has {len(filled)} sheets with rows ({', '.join(filled)}); choose one: {_SHEET_OPTION}"
+        raise InputDataError(msg)
+    return _frame_from_rows(sheets[filled[0] if filled else names[0]])
+
+
+_SHEET_OPTION = (
+    'study file: [inputs] layers = { <input> = "<sheet>" }; command line: --layer <input>=<sheet>; Python: layer='
+)
+
+
+def _sheet_rows(ws: Any) -> list[list[Any]]:
+    """The cells of a worksheet row by row, merged ranges filled with their top-left value, empty rows dropped."""
+    rows = [list(row) for row in ws.iter_rows(values_only=True)]
+    for merged in ws.merged_cells.ranges:
+        value = ws.cell(merged.min_row, merged.min_col).value
+        for r in range(merged.min_row - 1, min(merged.max_row, len(rows))):
+            for c in range(merged.min_col - 1, min(merged.max_col, len(rows[r]))):
+                rows[r][c] = value
+    return [row for row in rows if any(_filled(v) for v in row)]
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _header_position(rows: list[list[Any]]) -> int | None:
+    """Index of the first of the top rows that names a coordinate or name column, None when none does."""
+    known = {n.lower() for n in (*_LON_NAMES, *_LAT_NAMES, *_LOCATION_NAMES, *_WKT_NAMES, *_NAME_ALIASES)}
+    for position, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+        if any(isinstance(v, str) and v.strip().lower() in known for v in row):
+            return position
+    return None
+
+
+def _frame_from_rows(rows: list[list[Any]]) -> pd.DataFrame:
+    """A table from a sheet's rows: the header row found by :func:`_header_position` (else the first)."""
+    if not rows:
+        raise pd.errors.EmptyDataError
+    start = _header_position(rows) or 0
+    header = [str(v).strip() if _filled(v) else f"Unnamed: {i}" for i, v in enumerate(rows[start])]
+    body = rows[start + 1 :]
+    width = len(header)
+    table = pd.DataFrame([row[:width] + [None] * (width - len(row)) for row in body], columns=header, dtype=object)
+    keep = [c for c in table.columns if not (str(c).startswith("Unnamed: ") and table[c].isna().all())]
+    return table[keep]
 
 
 def _points_from_table(
@@ -197,17 +277,74 @@ def _parse_bool(
     return out if any(v is None for v in out) else out.astype(bool)
 
 
-def _numeric(values: pd.Series, *, name: str, column: str, table: pd.DataFrame, name_column: str | None) -> np.ndarray:
+#: Units a number cell of an area column may carry, and the factor to m² (``"1,200㎡"``, ``"1.2万平方米"``).
+AREA_UNITS: dict[str, float] = {
+    "㎡": 1.0,
+    "m²": 1.0,
+    "m2": 1.0,
+    "平方米": 1.0,
+    "平米": 1.0,
+    "平方": 1.0,
+    "sqm": 1.0,
+    "公顷": 10_000.0,
+    "ha": 10_000.0,
+    "亩": 10_000.0 / 15.0,
+}
+#: Units a number cell of a count of people may carry (``"1,200人"``).
+PEOPLE_UNITS: dict[str, float] = {"人": 1.0, "people": 1.0, "persons": 1.0}
+#: Chinese multipliers before the unit (``"1.2万"`` = 12,000).
+_MULTIPLIERS = {"万": 10_000.0, "亿": 100_000_000.0}
 
-    text = values.astype(object).where(values.notna(), None)
-    cleaned = text.map(lambda v: v.replace(",", "").strip() if isinstance(v, str) else v)
-    cleaned = cleaned.map(lambda v: None if isinstance(v, str) and v == "" else v)
+
+def _numeric(
+    values: pd.Series,
+    *,
+    name: str,
+    column: str,
+    table: pd.DataFrame,
+    name_column: str | None,
+    units: dict[str, float] | None = None,
+) -> np.ndarray:
+    """A column of numbers (NaN where empty): thousands separators dropped, ``units`` (suffix -> factor) applied.
+
+    With ``units`` a cell such as ``"1,200㎡"``, ``"1.2万㎡"`` or ``"3亩"`` is
+    read in the column's unit (here m²); a cell with another unit is an error
+    naming its rows, so an area in hectares is never read as m².
+    """
+    cleaned = values.astype(object).where(values.notna(), None).map(lambda v: _number_text(v, units))
     numbers = np.array(pd.to_numeric(cleaned, errors="coerce"), dtype=float)
     bad = np.flatnonzero(np.isnan(numbers) & cleaned.notna().to_numpy())
     if bad.size:
-        msg = f"{name}: column `{column}` has non-numeric values ({_describe(table, bad, name_column)}); give numbers"
+        accepted = f" or numbers with a unit ({', '.join(units)}, 万 for 10,000)" if units else ""
+        msg = (
+            f"{name}: column `{column}` has non-numeric values ({_describe(table, bad, name_column)}); "
+            f"give numbers{accepted}"
+        )
         raise InputDataError(msg)
     return numbers
+
+
+def _number_text(value: Any, units: dict[str, float] | None) -> Any:
+    """A cell ready for ``pd.to_numeric``: ``"1,200㎡"`` -> ``1200.0``, ``""`` -> None, other text kept (an error)."""
+    if not isinstance(value, str):
+        return value
+    text = value.replace(",", "").replace("，", "").strip()
+    if text == "":
+        return None
+    if not units:
+        return text
+    factor = 1.0
+    lowered = text.lower()
+    for unit in sorted(units, key=len, reverse=True):  # 平方米 before 平方
+        if lowered.endswith(unit.lower()):
+            text, factor = text[: -len(unit)].strip(), units[unit]
+            break
+    if text[-1:] in _MULTIPLIERS:
+        text, factor = text[:-1].strip(), factor * _MULTIPLIERS[text[-1]]
+    try:
+        return float(text) * factor
+    except ValueError:
+        return value
 
 
 def _id_text(value: Any) -> str:

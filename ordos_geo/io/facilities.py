@@ -18,6 +18,8 @@ from ordos_geo._errors import ConfigError, InputDataError
 from ordos_geo._validate import check_columns, check_input_file, check_non_negative_finite, check_unique, describe_rows
 from ordos_geo.io._tables import (
     _NAME_ALIASES,
+    AREA_UNITS,
+    PEOPLE_UNITS,
     _describe,
     _find_column,
     _id_text,
@@ -210,7 +212,9 @@ def read_facilities(
             empty_means="unknown",
         )
     )
-    capacity = _amounts(rows, columns["capacity"], meaning="capacity is a number of people, fix or drop those rows")
+    capacity = _amounts(
+        rows, columns["capacity"], units=PEOPLE_UNITS, meaning="capacity is a number of people, fix or drop those rows"
+    )
     names = _stripped(frame, name_column, empty="")
     district = _stripped(frame, columns["district"], empty=None)
     ids = _facility_ids(rows, columns["facility_id"], keep)
@@ -355,11 +359,15 @@ def _kinds_from_osm_tags(rows: _Rows, geometry_types: np.ndarray) -> np.ndarray:
     return kinds
 
 
-def _amounts(rows: _Rows, column: str | None, *, meaning: str, maximum: float | None = None) -> np.ndarray:
-    """A column of numbers >= 0 (NaN where empty; all NaN without the column)."""
+def _amounts(
+    rows: _Rows, column: str | None, *, meaning: str, units: dict[str, float], maximum: float | None = None
+) -> np.ndarray:
+    """A column of numbers >= 0 in the unit of ``units`` (NaN where empty; all NaN without the column)."""
     if column is None:
         return np.full(len(rows.frame), np.nan)
-    values = _numeric(rows.frame[column], name=rows.name, column=column, table=rows.frame, name_column=rows.name_column)
+    values = _numeric(
+        rows.frame[column], name=rows.name, column=column, table=rows.frame, name_column=rows.name_column, units=units
+    )
     check_non_negative_finite(
         pd.Series(values), name=rows.name, column=column, meaning=meaning, row_labels=rows.labels, maximum=maximum
     )
@@ -380,6 +388,7 @@ def _areas(
     area = _amounts(
         rows,
         column,
+        units=AREA_UNITS,
         maximum=settings.MAX_VENUE_AREA_M2,
         meaning="areas are venue field areas in m² (check the unit), fix or drop those rows",
     )

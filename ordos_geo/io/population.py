@@ -18,7 +18,15 @@ from ordos_geo import settings
 from ordos_geo._crs import metric_crs_for
 from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_columns, check_input_file, check_non_negative_finite
-from ordos_geo.io._tables import _NAME_ALIASES, _TABLE_SUFFIXES, _describe, _find_column, _numeric, _row_labels
+from ordos_geo.io._tables import (
+    _NAME_ALIASES,
+    _TABLE_SUFFIXES,
+    PEOPLE_UNITS,
+    _describe,
+    _find_column,
+    _numeric,
+    _row_labels,
+)
 from ordos_geo.io.vectors import _VECTOR_SUFFIXES, _inside_any, _study_area_parts, read_vector
 
 __all__ = ["read_population"]
@@ -290,7 +298,9 @@ def _population_counts(frame: gpd.GeoDataFrame, *, file: Path, population_column
         )
         raise AssertionError  # pragma: no cover - check_columns raised
     name_column = _find_column(columns, _NAME_ALIASES)
-    values = _numeric(frame[column], name=file.name, column=column, table=frame, name_column=name_column)
+    values = _numeric(
+        frame[column], name=file.name, column=column, table=frame, name_column=name_column, units=PEOPLE_UNITS
+    )
     check_non_negative_finite(
         pd.Series(values),
         name=file.name,

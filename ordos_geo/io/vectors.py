@@ -10,12 +10,13 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from ordos_geo import settings
 from ordos_geo._crs import convert_to_wgs84
 from ordos_geo._errors import InputDataError
-from ordos_geo._validate import check_input_file, polygonal_part
+from ordos_geo._validate import check_input_file, describe_rows, polygonal_part
 from ordos_geo.io._tables import (
     _NAME_ALIASES,
     _TABLE_SUFFIXES,
@@ -51,7 +52,7 @@ def _read_features(
     otherwise); ``empty_hint`` ends the message for a table without rows.
     """
     if file.name.lower().endswith(_TABLE_SUFFIXES):
-        table = _read_table(file).dropna(how="all").reset_index(drop=True)
+        table = _without_total_rows(_read_table(file, sheet=layer).dropna(how="all"), name=file.name)
         if len(table) == 0:
             msg = f"{file}: the table has a header but no rows{empty_hint}"
             raise InputDataError(msg)
@@ -64,6 +65,23 @@ def _read_features(
     frame = _to_wgs84(frame, coordinate_system=coordinate_system, name=file.name)
     _check_degrees(frame, name=file.name, name_column=name_column)
     return frame, name_column
+
+
+#: Labels of a spreadsheet's total rows (``合计`` under the venues), which are not features.
+_TOTAL_LABELS = frozenset({"合计", "总计", "小计", "total", "totals", "sum"})
+
+
+def _without_total_rows(table: pd.DataFrame, *, name: str) -> pd.DataFrame:
+    """The table without its total rows (first filled cell ``合计``/``总计``/``小计``/``Total``), index ``0..n-1``."""
+
+    def first_cell(row: Any) -> str:
+        filled = [v for v in row if v is not None and v == v and str(v).strip()]
+        return "".join(str(filled[0]).split()).lower() if filled else ""
+
+    total = np.array([first_cell(row) in _TOTAL_LABELS for row in table.itertuples(index=False)], dtype=bool)
+    if total.any():
+        logger.info("%s: left out %s total rows (%s)", name, int(total.sum()), describe_rows(np.flatnonzero(total) + 1))
+    return table.loc[~total].reset_index(drop=True)
 
 
 def _check_shapefile_parts(file: Path) -> None:
