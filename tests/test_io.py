@@ -1197,3 +1197,19 @@ def test_area_in_another_unit_is_an_error_naming_the_units(tmp_path: Path) -> No
         match=r"column `area_m2` has non-numeric values \(row 1 \(A\)\); give numbers or numbers with a unit \(㎡",
     ):
         io.read_facilities(path)
+
+
+def test_points_inside_the_study_area_match_the_point_geometry_test() -> None:
+    """The raster reader tests cell centres on coordinates; it keeps the points the STRtree test on geometries keeps."""
+    from ordos_geo.io.vectors import _inside_any, _xy_inside_any
+
+    holed = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], holes=[[(4, 4), (6, 4), (6, 6), (4, 6)]])
+    islands = shapely.MultiPolygon([shapely.box(20, 0, 22, 2), shapely.box(30, 30, 31, 31)])
+    parts = np.array([holed, islands], dtype=object)
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-2, 33, 4000), [0, 10, 5, 4, 21, 22, 30.5, 15]])  # corners, hole, edges
+    y = np.concatenate([rng.uniform(-2, 33, 4000), [0, 5, 5, 5, 1, 2, 31, 5]])
+    expected = _inside_any(parts, shapely.points(x, y))
+    assert _xy_inside_any(parts, x, y).tolist() == expected.tolist()
+    assert expected[-8:].tolist() == [True, True, False, True, True, True, True, False]  # boundaries count
+    assert 0 < expected.sum() < len(x)

@@ -27,7 +27,7 @@ from ordos_geo.io._tables import (
     _numeric,
     _row_labels,
 )
-from ordos_geo.io.vectors import _VECTOR_SUFFIXES, _inside_any, _study_area_parts, read_vector
+from ordos_geo.io.vectors import _VECTOR_SUFFIXES, _inside_any, _study_area_parts, _xy_inside_any, read_vector
 
 __all__ = ["read_population"]
 
@@ -232,7 +232,7 @@ def _population_from_raster(file: Path, *, study_area: Any, crs: Any) -> gpd.Geo
         y0 = transform.d * cols + transform.e * rows + transform.f
         x2 = transform.a * (cols + 1) + transform.b * (rows + 1) + transform.c
         y2 = transform.d * (cols + 1) + transform.e * (rows + 1) + transform.f
-        inside = _inside_any(area, shapely.points((x0 + x2) / 2, (y0 + y2) / 2))
+        inside = _xy_inside_any(area, (x0 + x2) / 2, (y0 + y2) / 2)
         if not inside.any():
             msg = f"{file}: no populated cell centre lies inside the study area; check the raster covers it"
             raise InputDataError(msg)

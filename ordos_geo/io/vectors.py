@@ -257,6 +257,20 @@ def _inside_any(parts: np.ndarray, geometries: np.ndarray, *, tolerance: float =
     return inside
 
 
+def _xy_inside_any(parts: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Boolean mask: which points ``(x, y)`` intersect one of ``parts``, as :func:`_inside_any` on points.
+
+    No point geometries are made: each part is tested on the coordinates inside
+    its bounding box (``shapely.intersects_xy``, the same GEOS predicate).
+    """
+    inside = np.zeros(len(x), dtype=bool)
+    for part, (x0, y0, x1, y1) in zip(parts, shapely.bounds(parts), strict=True):
+        box = np.flatnonzero(~inside & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+        if len(box):
+            inside[box] = shapely.intersects_xy(part, x[box], y[box])
+    return inside
+
+
 def read_vector(
     path: str | os.PathLike[str],
     *,
