@@ -283,3 +283,63 @@ def test_catchment_pairs_of_an_added_venue_are_searched_from_the_cells_near_it_o
         update.catchment_pairs["destination"] == update.facilities["facility_id"].tolist().index("c0"), "origin"
     ]
     assert len(paired) > 0 and set(paired) <= set(near) and len(near) < len(cells)
+
+
+def test_closing_venues_under_a_short_walking_cap_equals_a_full_run_with_ties():
+    # the cap (300 m on a 1.2 km grid) bounds where the cells that lost their venue look for another
+    network, cells, fac = _grid_study(21)
+    twins = fac.iloc[[2, 2]].assign(facility_id=["a-twin", "zz-twin"])  # at the same place: the smallest id wins
+    fac = pd.concat([fac, twins], ignore_index=True)
+    options = dict(
+        max_distance_m=300.0,
+        thresholds_m=(150.0, 300.0),
+        catchment_m=200.0,
+        e2sfca_steps=[(100.0, 1.0), (200.0, 0.5)],
+        underserved_threshold_m=150.0,
+        service_areas_by="none",
+    )
+    before = acc.compute_accessibility(network, cells, fac, progress=False, **options)
+    assert np.isinf(before.cells["dist_m_any"]).any()
+    kind = f"nearest_id_{fac['kind'].iloc[2]}"
+    busiest = before.cells["nearest_id_any"].value_counts().index[0]
+    assert (before.cells[kind] == "a-twin").any() and not before.cells[kind].isin(
+        ["zz-twin", fac["facility_id"].iloc[2]]
+    ).any()
+    for closed, heir in (
+        ([busiest], None),
+        (["a-twin"], fac["facility_id"].iloc[2]),
+        (["a-twin", fac["facility_id"].iloc[2]], "zz-twin"),
+    ):
+        new = fac[~fac["facility_id"].isin(closed)]
+        update = acc.update_accessibility(network, before, new, progress=False)
+        assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False, **options))
+        if heir is not None:
+            assert update.cells.loc[(before.cells[kind] == "a-twin").to_numpy(), kind].eq(heir).all()
+
+
+def test_nodes_near_marks_every_node_within_reach():
+    from ordos_geo.routing import network_index
+
+    network, _, _ = _grid_study(2)
+    index = network_index(network)
+    xy = index.node_xy
+    for seeds, reach in (([0], 150.0), ([5, 77, 140], 95.0), ([30], 2_000.0)):
+        near = index.nodes_near(np.array(seeds), reach)
+        gap = np.abs(xy[:, None, :] - xy[seeds][None, :, :]).max(axis=2).min(axis=1)  # Chebyshev metres
+        assert near[gap <= reach].all() and near[seeds].all()
+        assert not near[gap > 3 * reach].any()
+
+
+def test_a_cell_that_lost_its_venue_finds_the_next_one_at_the_end_of_the_walking_cap():
+    # a 1 km street of 50 m blocks; the cell at 5 m loses the venue at 0 m: the next two (a tie) are 285 m away
+    network = make_network({i: (50.0 * i, 0.0) for i in range(21)}, [(i, i + 1, False) for i in range(20)])
+    cells = square_cells([(5, 5), (500, 5), (990, 5)])
+    xy = [(0, 0), (290, 0), (290, 0), (900, 0)]
+    fac = facilities(xy, ["m", "q", "p", "x"], kinds=["park"] * 4, area_m2=[500.0] * 4)
+    options = dict(max_distance_m=300.0, thresholds_m=(150.0, 300.0), service_areas_by="none")
+    before = acc.compute_accessibility(network, cells, fac, progress=False, **options)
+    new = fac[fac["facility_id"] != "m"]
+    update = acc.update_accessibility(network, before, new, progress=False)
+    assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False, **options))
+    assert update.cells["nearest_id_park"].tolist() == ["p", "p", "x"]
+    np.testing.assert_allclose(update.cells["dist_m_park"], [285.0, 210.0, 90.0])

@@ -395,7 +395,8 @@ def _touching_groups(
         cx = np.where(pop > 0, cx, plain_x)
         cy = np.where(pop > 0, cy, plain_y)
     if "district" in cells.columns:
-        frame = pd.DataFrame({"label": label, "district": cells["district"].to_numpy()[rows], "pop": population})
+        district_of_rows = cells["district"].iloc[rows].to_numpy()  # the rows only: an Arrow column converts slowly
+        frame = pd.DataFrame({"label": label, "district": district_of_rows, "pop": population})
         by = frame.dropna(subset=["district"]).groupby(["label", "district"], as_index=False)["pop"].sum()
         by = by.sort_values(["label", "pop", "district"], ascending=[True, False, True]).drop_duplicates("label")
         district = pd.Series(by["district"].to_numpy(), index=by["label"].to_numpy()).reindex(range(n_lab)).to_numpy()

@@ -464,53 +464,120 @@ def _nearest_update(
     The penalty is the one a full run on the new table uses (it depends on
     every facility id). A kind keeps the earlier distances (shared, not
     copied) and changes them only in the cells an added facility is nearer
-    to; a kind that lost the nearest facility of some cells is searched again.
+    to and in those that lost their nearest facility (:class:`_ChangeSearch`).
     """
     n_cells = orig.n_owners
-    rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable") if len(ids) else np.empty(0, np.int64)
+    rank = _id_rank(ids)
     penalty = (rank + 1) * (TIE_BUDGET_M / max(len(ids), 1))
     remap = np.append(new_of_old, -1)  # earlier row -> new row; -1 (no facility) stays -1
-    lost_kinds = set(previous.facilities["kind"].astype(str).to_numpy()[new_of_old < 0].tolist())
+    search = _ChangeSearch(index, orig, dest, added_snaps, added, rank, kind_of_fac, limit)
     per_kind: dict[str, _KindUpdate] = {}
-    redo: list[int] = []
     for k, kind in enumerate(kind_names):
         old_group = previous.nearest_rows.get(kind)
-        if old_group is None:
-            per_kind[kind] = _KindUpdate(np.full(n_cells, np.inf), np.full(n_cells, -1, np.int64), np.arange(n_cells))
-            continue
-        group = remap[old_group]
-        if kind in lost_kinds and ((group < 0) & (old_group >= 0)).any():  # some cells lost their nearest one
-            redo.append(k)
-            continue
-        per_kind[kind] = _KindUpdate(previous.cells[dist_column(kind)].to_numpy(dtype=float), group, np.empty(0, int))
-    added_kinds = sorted({int(k) for k in kind_of_fac[added]} - set(redo))
-    if added_kinds:
-        search = NearestSearch(index, orig, added_snaps, added, rank, kind_of_fac, limit)
-        for k in added_kinds:
-            best, true, group = (np.empty(n_cells), np.empty(n_cells), np.empty(n_cells, dtype=np.int64))
+        if old_group is None:  # a kind the earlier run did not have: its facilities are all added
+            old = _KindUpdate(np.full(n_cells, np.inf), np.full(n_cells, -1, np.int64), np.arange(n_cells))
+            lost = np.empty(0, np.int64)
+        else:
+            true = previous.cells[dist_column(kind)].to_numpy(dtype=float)
+            old = _KindUpdate(true, remap[old_group], np.empty(0, np.int64))
+            lost = np.flatnonzero((old.group < 0) & (old_group >= 0))
+        per_kind[kind] = search.update(k, old, lost, penalty)
+    return per_kind, penalty
+
+
+def _id_rank(ids: np.ndarray) -> np.ndarray:
+    """Rank of each facility id in sorted order: a full run's tie rule (the smallest id wins)."""
+    return np.argsort(np.argsort(ids, kind="stable"), kind="stable") if len(ids) else np.empty(0, np.int64)
+
+
+def _street_ends(index: NetworkIndex, points: SnappedPoints) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of the reachable ``points`` and the two end nodes of their streets."""
+    ok = np.flatnonzero(points.reachable)
+    edge = points.edge[ok]
+    return ok, index.u[edge], index.v[edge]
+
+
+def _rows_near(index: NetworkIndex, points: SnappedPoints, near: np.ndarray) -> np.ndarray:
+    """Input rows of ``points`` with a reachable point on a street with an end in the node mask ``near``."""
+    ok, u, v = _street_ends(index, points)
+    keep = np.zeros(points.n_owners, dtype=bool)
+    keep[points.owner[ok[near[u] | near[v]]]] = True
+    return np.flatnonzero(keep)
+
+
+class _ChangeSearch:
+    """Nearest-facility searches of one change: from the added facilities, and for the cells that lost theirs.
+
+    Each runs on the cells and from the facilities it can concern only: a
+    walk of at most ``limit`` between a cell and a facility runs between the
+    ends of their streets, so these ends are within ``limit / reach_ratio``
+    of each other in a straight line. An added facility can only be nearer
+    to cells with a street end that near to one of its streets' ends, and a
+    cell that lost its nearest facility can only find another that near. The
+    distances are those of a search over every cell (the same Dijkstra, the
+    same tie rule).
+    """
+
+    def __init__(
+        self,
+        index: NetworkIndex,
+        orig: SnappedPoints,
+        dest: SnappedPoints,
+        added_snaps: SnappedPoints,
+        added: np.ndarray,
+        rank: np.ndarray,
+        kind_of_fac: np.ndarray,
+        limit: float,
+    ) -> None:
+        self.index, self.orig, self.dest = index, orig, dest
+        self.added_snaps, self.added = added_snaps, added
+        self.rank, self.kind_of_fac, self.limit = rank, kind_of_fac, limit
+        self.reach = limit / index.reach_ratio + 2.0
+
+    def update(self, k: int, old: _KindUpdate, lost: np.ndarray, penalty: np.ndarray) -> _KindUpdate:
+        """Kind ``k`` after the change, from ``old`` (rows of the new table; the cells ``lost`` lost theirs).
+
+        The cells an added facility of the kind is nearer to (with the tie
+        rule of ``penalty``) take it; the cells ``lost`` are searched again
+        from every facility of the kind near them.
+        """
+        owners = np.unique(self.added_snaps.owner)
+        owners = owners[self.kind_of_fac[self.added[owners]] == k]
+        if len(owners):
+            points = self.added_snaps.take(owners)
+            _, u, v = _street_ends(self.index, points)
+            rows = _rows_near(self.index, self.orig, self.index.nodes_near(np.concatenate([u, v]), self.reach))
+            best, true, group = self._search(rows, points, self.added[owners], k)
+            nearer = best < old.perturbed(penalty, rows)
+            if nearer.any():
+                old = _with_cells(old, rows[nearer], true[nearer], group[nearer])
+        if len(lost):
+            _, u, v = _street_ends(self.index, self.orig.take(lost))
+            near = self.index.nodes_near(np.concatenate([u, v]), self.reach)
+            facilities = _rows_near(self.index, self.dest, near)
+            facilities = facilities[self.kind_of_fac[facilities] == k]
+            _, true, group = self._search(lost, self.dest.take(facilities), facilities, k)
+            old = _with_cells(old, lost, true, group)
+        return old
+
+    def _search(
+        self, rows: np.ndarray, points: SnappedPoints, groups: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Perturbed distance, true distance and nearest facility row of the cells ``rows`` among ``groups``."""
+        n = len(rows)
+        best, true, group = np.full(n, np.inf), np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+        if n and points.n_owners:
+            cells = self.orig.take(rows)
+            search = NearestSearch(self.index, cells, points, groups, self.rank, self.kind_of_fac, self.limit)
             search.kind(k, best, true, group)
-            old = per_kind[kind_names[k]]
-            nearer = np.flatnonzero(best < old.perturbed(penalty))
-            if len(nearer):
-                old.true = old.true.copy()
-                old.true[nearer], old.group[nearer] = true[nearer], group[nearer]
-                old.rows = np.union1d(old.rows, nearer)
-    if redo:
-        search = NearestSearch(index, orig, dest, np.arange(len(ids)), rank, kind_of_fac, limit)
-        for k in redo:
-            kind = kind_names[k]
-            best, true, group = (np.empty(n_cells), np.empty(n_cells), np.empty(n_cells, dtype=np.int64))
-            search.kind(k, best, true, group)
-            # cells with the same nearest facility keep their distance (the search gives it again up to the
-            # last bits): only the cells that lost theirs, or are now nearer to another, change
-            old_true = previous.cells[dist_column(kind)].to_numpy(dtype=float)
-            with np.errstate(invalid="ignore"):  # inf - inf
-                moved = (group != remap[previous.nearest_rows[kind]]) | (np.abs(true - old_true) > 1e-9)
-            rows = np.flatnonzero(moved)
-            kept = old_true.copy()
-            kept[rows] = true[rows]
-            per_kind[kind] = _KindUpdate(kept, group, rows)
-    return {kind: per_kind[kind] for kind in kind_names}, penalty
+        return best, true, group
+
+
+def _with_cells(old: _KindUpdate, rows: np.ndarray, true: np.ndarray, group: np.ndarray) -> _KindUpdate:
+    """``old`` with the cells ``rows`` set, in copies of its arrays (the earlier result's are shared)."""
+    new_true, new_group = old.true.copy(), old.group.copy()
+    new_true[rows], new_group[rows] = true, group
+    return _KindUpdate(new_true, new_group, np.union1d(old.rows, rows))
 
 
 def _pairs_update(
@@ -559,32 +626,17 @@ def _near_origins(index: NetworkIndex, orig: SnappedPoints, added: SnappedPoints
 
     A walk of at most ``limit`` stays within ``limit / reach_ratio`` of its
     start in a straight line (the search's own tiles rest on this), so a cell
-    pairs with a facility only when an end of its street is that near to the
-    box of the facility's access points and streets. Only for cells with one
+    pairs with a facility only when an end of its street is that near to an
+    end of one of the facility's streets. Only for cells with one
     access point each and a few added facilities, and when the cells left
     still outnumber the facilities (the search then runs the same way round
     and gives the same pairs in the same order).
     """
-    ok = added.reachable
+    ok, u, v = _street_ends(index, added)
     owners = np.unique(added.owner[ok])
     if not orig.one_point_each or len(owners) > _NEAR_MAX_FACILITIES:
         return None
-    reach = limit / index.reach_ratio + 2.0
-    x, y = index.node_xy[:, 0], index.node_xy[:, 1]
-    near = np.zeros(index.n_nodes, dtype=bool)
-    for owner in owners:
-        mine = ok & (added.owner == owner)
-        edge = added.edge[mine]
-        points = np.vstack(
-            [added.point_xy[mine].reshape(-1, 2), index.node_xy[index.u[edge]], index.node_xy[index.v[edge]]]
-        )
-        (x0, y0), (x1, y1) = points.min(axis=0) - reach, points.max(axis=0) + reach
-        near |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-    reachable = orig.reachable
-    edge = orig.edge[reachable]
-    keep = np.zeros(orig.n_owners, dtype=bool)
-    keep[orig.owner[reachable][near[index.u[edge]] | near[index.v[edge]]]] = True
-    rows = np.flatnonzero(keep)
+    rows = _rows_near(index, orig, index.nodes_near(np.concatenate([u, v]), limit / index.reach_ratio + 2.0))
     return rows if len(rows) >= len(owners) else None
 
 
