@@ -343,3 +343,31 @@ def test_a_cell_that_lost_its_venue_finds_the_next_one_at_the_end_of_the_walking
     assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False, **options))
     assert update.cells["nearest_id_park"].tolist() == ["p", "p", "x"]
     np.testing.assert_allclose(update.cells["dist_m_park"], [285.0, 210.0, 90.0])
+
+
+def test_nearest_venue_update_equals_nearest_facility_after_gaining_losing_and_moving_venues():
+    from ordos_geo.accessibility.update import nearest_venue_update
+
+    network, cells, fac = _grid_study(23)
+    limits = dict(max_distance_m=250.0, max_snap_distance_m=300.0)
+    snapped = acc.compute_accessibility(network, cells, fac, progress=False, service_areas_by="none").cells_snapped
+    twin = fac.iloc[[3]].assign(facility_id="a-twin")  # ties with f.. at the same place
+    moved = fac.iloc[[5]].assign(geometry=fac.geometry.iloc[[5]].translate(200.0, 100.0))
+    steps = [
+        fac.iloc[:6],
+        pd.concat([fac.iloc[:6], twin], ignore_index=True),  # a venue gained
+        pd.concat([fac.iloc[1:5], twin, moved], ignore_index=True),  # one lost, one moved
+        pd.concat([fac.iloc[1:3], fac.iloc[4:5]], ignore_index=True),  # the twin and its match lost
+        fac.iloc[:0],
+        fac.iloc[6:9],
+    ]
+    earlier, distance = fac.iloc[:0], np.full(len(cells), np.inf)
+    for venues in steps:
+        distance = nearest_venue_update(network, snapped, earlier, distance, venues, **limits)
+        earlier = venues
+        if venues.empty:
+            assert np.isinf(distance).all()
+            continue
+        full = acc.nearest_facility(network, cells, venues, **limits)["distance_m"].to_numpy()
+        np.testing.assert_allclose(distance, full, rtol=0, atol=1e-9)
+        assert np.isfinite(full).any() and np.isinf(full).any()

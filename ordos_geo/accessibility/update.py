@@ -71,7 +71,7 @@ from ordos_geo.routing import (
     snap_points,
 )
 
-__all__ = ["update_accessibility"]
+__all__ = ["nearest_venue_update", "update_accessibility"]
 
 logger = logging.getLogger(__name__)
 
@@ -545,25 +545,30 @@ class _ChangeSearch:
         owners = owners[self.kind_of_fac[self.added[owners]] == k]
         if len(owners):
             points = self.added_snaps.take(owners)
-            _, u, v = _street_ends(self.index, points)
-            rows = _rows_near(self.index, self.orig, self.index.nodes_near(np.concatenate([u, v]), self.reach))
-            best, true, group = self._search(rows, points, self.added[owners], k)
+            rows = self.rows_near(self.orig, points)
+            best, true, group = self.search(rows, points, self.added[owners], k)
             nearer = best < old.perturbed(penalty, rows)
             if nearer.any():
                 old = _with_cells(old, rows[nearer], true[nearer], group[nearer])
         if len(lost):
-            _, u, v = _street_ends(self.index, self.orig.take(lost))
-            near = self.index.nodes_near(np.concatenate([u, v]), self.reach)
-            facilities = _rows_near(self.index, self.dest, near)
+            facilities = self.rows_near(self.dest, self.orig.take(lost))
             facilities = facilities[self.kind_of_fac[facilities] == k]
-            _, true, group = self._search(lost, self.dest.take(facilities), facilities, k)
+            _, true, group = self.search(lost, self.dest.take(facilities), facilities, k)
             old = _with_cells(old, lost, true, group)
         return old
 
-    def _search(
+    def rows_near(self, points: SnappedPoints, near: SnappedPoints) -> np.ndarray:
+        """Input rows of ``points`` with a street end within the cap's straight-line reach of one of ``near``'s."""
+        _, u, v = _street_ends(self.index, near)
+        return _rows_near(self.index, points, self.index.nodes_near(np.concatenate([u, v]), self.reach))
+
+    def search(
         self, rows: np.ndarray, points: SnappedPoints, groups: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Perturbed distance, true distance and nearest facility row of the cells ``rows`` among ``groups``."""
+        """Perturbed distance, true distance and nearest facility of the cells ``rows`` among ``points``.
+
+        ``groups`` gives the facility row of each input row of ``points``.
+        """
         n = len(rows)
         best, true, group = np.full(n, np.inf), np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
         if n and points.n_owners:
@@ -571,6 +576,83 @@ class _ChangeSearch:
             search = NearestSearch(self.index, cells, points, groups, self.rank, self.kind_of_fac, self.limit)
             search.kind(k, best, true, group)
         return best, true, group
+
+
+def nearest_venue_update(
+    network: WalkNetwork,
+    cells_snapped: SnappedPoints,
+    earlier: gpd.GeoDataFrame,
+    earlier_distance: np.ndarray,
+    venues: gpd.GeoDataFrame,
+    *,
+    max_distance_m: float,
+    max_snap_distance_m: float,
+    access_spacing_m: float = 50.0,
+) -> np.ndarray:
+    """Walking metres from each cell to the nearest of ``venues``, from those to an earlier set of venues.
+
+    Equal to the ``distance_m`` of :func:`~ordos_geo.routing.nearest_facility`
+    on ``venues`` (the distances of cells that keep their venue are the
+    earlier ones), searching only from the venues added (or moved) and, when
+    some are gone, for the cells that may have walked to one of them: those
+    whose earlier distance the gone venues reach (a search from them),
+    searched again from the venues near them. Venues are matched by
+    ``facility_id`` as in :func:`update_accessibility`.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    cells_snapped : SnappedPoints
+        The cells snapped at their centroids (``cells_snapped`` of an
+        :class:`~ordos_geo.accessibility.AccessibilityResult`).
+    earlier, venues : geopandas.GeoDataFrame
+        The earlier and the new venues (``facility_id``, ``kind``, geometry), in ``network.crs``.
+    earlier_distance : numpy.ndarray
+        Each cell's walking metres to the nearest of ``earlier`` (``inf``: none within ``max_distance_m``).
+    max_distance_m, max_snap_distance_m, access_spacing_m : float
+        As for :func:`~ordos_geo.routing.nearest_facility`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Walking metres per cell (``inf`` where no venue is within ``max_distance_m``);
+        ``earlier_distance`` itself when nothing changed.
+
+    Examples
+    --------
+    >>> before = nearest_facility(network, cells, halls)["distance_m"].to_numpy()  # doctest: +SKIP
+    >>> limits = dict(max_distance_m=5000.0, max_snap_distance_m=300.0)
+    >>> after = nearest_venue_update(network, snapped, halls, before, halls.iloc[1:], **limits)  # doctest: +SKIP
+    """
+    old_of_new = _unchanged_rows(earlier, venues)
+    added = np.flatnonzero(old_of_new < 0)
+    gone = np.setdiff1d(np.arange(len(earlier)), old_of_new[old_of_new >= 0])
+    if not len(added) and not len(gone):
+        return earlier_distance
+    if venues.empty:
+        return np.full(cells_snapped.n_owners, np.inf)
+    index = network_index(network)
+    ids = venues["facility_id"].astype(str).to_numpy()
+    dest = snap_points(network, venues, max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m)
+    kinds = np.zeros(len(venues), dtype=np.int64)
+    search = _ChangeSearch(index, cells_snapped, dest, dest.take(added), added, _id_rank(ids), kinds, max_distance_m)
+    distance = earlier_distance.copy()
+    lost = np.empty(0, dtype=np.int64)
+    if len(gone):  # the cells the gone venues reach no farther than their earlier venue (ties included)
+        gone_snaps = snap_points(
+            network, earlier.iloc[gone], max_snap_distance_m=max_snap_distance_m, access_spacing_m=access_spacing_m
+        )
+        rows = search.rows_near(cells_snapped, gone_snaps)
+        _, gone_m, _ = search.search(rows, gone_snaps, np.zeros(len(gone), dtype=np.int64), 0)
+        lost = rows[np.isfinite(gone_m) & (gone_m <= earlier_distance[rows] + 2 * TIE_BUDGET_M)]
+    if len(added):
+        rows = search.rows_near(cells_snapped, search.added_snaps)
+        _, true, _ = search.search(rows, search.added_snaps, added, 0)
+        distance[rows] = np.minimum(distance[rows], true)
+    if len(lost):
+        near = search.rows_near(dest, cells_snapped.take(lost))
+        distance[lost] = search.search(lost, dest.take(near), near, 0)[1]
+    return distance
 
 
 def _with_cells(old: _KindUpdate, rows: np.ndarray, true: np.ndarray, group: np.ndarray) -> _KindUpdate:

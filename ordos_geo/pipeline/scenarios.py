@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
-import shapely
 
 from ordos_geo.config import StudyConfig
 from ordos_geo.pipeline.study import Study
@@ -87,7 +86,8 @@ def update_accessibility(study: Study, previous: Any, facilities: gpd.GeoDataFra
     The main figures come from :func:`ordos_geo.accessibility.update_accessibility`
     (only the added, removed or moved venues are searched from); the
     ``evenings`` and ``winter`` scenarios search only from the venues they
-    gain, or again from all of theirs when they lose one. The result equals
+    gain and, when they lose one, for the cells that walked to it
+    (:func:`ordos_geo.accessibility.update.nearest_venue_update`). The result equals
     that of ``compute_accessibility(study, facilities=facilities)`` (distances
     of unchanged nearest venues up to the last bits).
 
@@ -161,21 +161,20 @@ def _updated_distance(
     new: gpd.GeoDataFrame,
     cells_snapped: SnappedPoints | None,
 ) -> np.ndarray:
-    """The distance to ``new`` from that to ``old``: searched only from the gained venues when none is lost."""
-    old_geoms = dict(zip(old["facility_id"].astype(str), old.geometry.values, strict=True))
-    gained = np.array(
-        [
-            not (i in old_geoms and shapely.equals_exact(old_geoms[i], g, tolerance=0.0))
-            for i, g in zip(new["facility_id"].astype(str), new.geometry.values, strict=True)
-        ],
-        dtype=bool,
-    )
-    lost = len(old) - int((~gained).sum())
-    if old_distance is None or lost:
+    """The distance to ``new`` from that to ``old``: searched from the venues gained and for the cells that lost one."""
+    from ordos_geo.accessibility.update import nearest_venue_update
+
+    if old_distance is None or cells_snapped is None:
         return _nearest_distance(study, new, cells_snapped)
-    if not gained.any():
-        return old_distance
-    return np.minimum(old_distance, _nearest_distance(study, new[gained], cells_snapped))
+    return nearest_venue_update(
+        study.network,
+        cells_snapped,
+        old,
+        old_distance,
+        new,
+        max_distance_m=study.config.max_distance_m,
+        max_snap_distance_m=study.config.max_snap_distance_m,
+    )
 
 
 def _with_scenarios(
