@@ -317,19 +317,6 @@ def test_closing_venues_under_a_short_walking_cap_equals_a_full_run_with_ties():
             assert update.cells.loc[(before.cells[kind] == "a-twin").to_numpy(), kind].eq(heir).all()
 
 
-def test_nodes_near_marks_every_node_within_reach():
-    from ordos_geo.routing import network_index
-
-    network, _, _ = _grid_study(2)
-    index = network_index(network)
-    xy = index.node_xy
-    for seeds, reach in (([0], 150.0), ([5, 77, 140], 95.0), ([30], 2_000.0)):
-        near = index.nodes_near(np.array(seeds), reach)
-        gap = np.abs(xy[:, None, :] - xy[seeds][None, :, :]).max(axis=2).min(axis=1)  # Chebyshev metres
-        assert near[gap <= reach].all() and near[seeds].all()
-        assert not near[gap > 3 * reach].any()
-
-
 def test_a_cell_that_lost_its_venue_finds_the_next_one_at_the_end_of_the_walking_cap():
     # a 1 km street of 50 m blocks; the cell at 5 m loses the venue at 0 m: the next two (a tie) are 285 m away
     network = make_network({i: (50.0 * i, 0.0) for i in range(21)}, [(i, i + 1, False) for i in range(20)])

@@ -487,3 +487,13 @@ def test_snap_origins_and_destinations_in_child_processes_equal_snap_points(monk
             np.testing.assert_array_equal(getattr(got, name), getattr(plain, name))
         assert (got.n_owners, got.network_key) == (plain.n_owners, plain.network_key)
     assert orig.reachable.sum() > 40
+
+
+def test_nodes_near_marks_every_node_within_reach():
+    index = routing.network_index(random_grid(np.random.default_rng(2), size=12))
+    xy = index.node_xy
+    for seeds, reach in (([0], 150.0), ([5, 77, 140], 95.0), ([30], 2_000.0)):
+        near = index.nodes_near(np.array(seeds), reach)
+        gap = np.abs(xy[:, None, :] - xy[seeds][None, :, :]).max(axis=2).min(axis=1)  # Chebyshev metres
+        assert near[gap <= reach].all() and near[seeds].all()
+        assert not near[gap > 3 * reach].any()
