@@ -1213,3 +1213,24 @@ def test_points_inside_the_study_area_match_the_point_geometry_test() -> None:
     assert _xy_inside_any(parts, x, y).tolist() == expected.tolist()
     assert expected[-8:].tolist() == [True, True, False, True, True, True, True, False]  # boundaries count
     assert 0 < expected.sum() < len(x)
+
+
+def test_kinds_in_chinese_and_amap_type_paths(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "amap.csv",
+        "名称,类型,经度,纬度\n"
+        f"园,体育公园,{LON0},{LAT0}\n"
+        f"路径,健身路径,{LON0},{LAT0}\n"
+        f"球场,体育休闲服务;运动场馆;篮球场馆,{LON0},{LAT0}\n"
+        f"馆,体育休闲服务;运动场馆;综合体育馆,{LON0},{LAT0}\n"
+        f"台球,体育休闲服务;运动场馆;台球厅,{LON0},{LAT0}\n",
+    )
+    with pytest.warns(UserWarning, match=r"amap\.csv: 1 rows have Amap/Baidu types .*\(台球厅; row 5 \(台球\)\)"):
+        out = io.read_facilities(path)
+    assert out["kind"].tolist() == ["sports_park", "fitness_path", "multi_sport_court", "gymnasium", "other"]
+
+
+def test_unknown_chinese_kind_is_named(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "f.csv", f"名称,类型,经度,纬度\n馆,冰球馆,{LON0},{LAT0}")
+    with pytest.raises(InputDataError, match=r"f\.csv: column `类型` has unknown kinds '冰球馆' \(row 1 \(馆\)\)"):
+        io.read_facilities(path)

@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ordos_geo import _osm_tags, settings
+from ordos_geo import _labels, _osm_tags, settings
 from ordos_geo._crs import metric_crs_for
 from ordos_geo._errors import ConfigError, InputDataError
 from ordos_geo._validate import check_columns, check_input_file, check_non_negative_finite, check_unique, describe_rows
@@ -54,7 +54,7 @@ FACILITY_COLUMNS: tuple[str, ...] = (
 _ALIASES: dict[str, tuple[str, ...]] = {
     "facility_id": ("facility_id", "id", "fid_", "编号"),
     "name": _NAME_ALIASES,
-    "kind": ("kind", "类别", "设施类型"),
+    "kind": ("kind", "类别", "设施类型", "类型"),
     "area_m2": ("area_m2", "area", "面积", "场地面积", "面积_m2"),
     "open_to_public": ("open_to_public", "open", "public", "对外开放", "开放"),
     "capacity": ("capacity", "容量"),
@@ -312,6 +312,17 @@ def _kinds_from_column(rows: _Rows, column: str) -> np.ndarray:
     """The ``kind`` column, normalised (``" Multi-sport court "`` -> ``multi_sport_court``) and checked."""
     frame, name = rows.frame, rows.name
     kinds = frame[column].map(_normalise_kind).astype(object)
+    unmapped = np.flatnonzero((kinds == _osm_tags.UNMAPPED).to_numpy())
+    if unmapped.size:
+        leaves = sorted({str(v).strip().split(";")[-1] for v in frame[column].iloc[unmapped]})
+        warnings.warn(
+            f"{name}: {unmapped.size} rows have Amap/Baidu types no rule maps to a facility kind "
+            f"({', '.join(leaves[:10])}; {rows.describe(unmapped)}); they are kept as kind 'other'. "
+            f"Add a `kind` column to classify them ({', '.join(settings.FACILITY_KINDS)})",
+            UserWarning,
+            stacklevel=5,  # the caller of read_facilities
+        )
+        kinds.iloc[unmapped] = "other"
     empty = np.flatnonzero(kinds.isna().to_numpy())
     if empty.size:
         msg = (
@@ -495,9 +506,38 @@ def _public_access(
     return access, result if any(v is None for v in result) else result.astype(bool)
 
 
+#: Kinds of the last part of an Amap (高德) / Baidu POI type path (``体育休闲服务;运动场馆;篮球场馆``); the
+#: other sports types (保龄球馆, 台球厅...) become ``other`` with a warning.
+_AMAP_TYPE_KINDS: dict[str, str] = {
+    "综合体育馆": "gymnasium",
+    "体育馆": "gymnasium",
+    "体育场": "stadium",
+    "游泳馆": "swimming_pool",
+    "健身中心": "fitness_centre",
+    "篮球场馆": "multi_sport_court",
+    "足球场": "pitch",
+    "运动场所": "fitness_path",
+    "户外健身场所": "fitness_path",
+    "游乐场": "playground",
+    "公园": "park",
+    "公园广场": "park",
+}
+#: A facility kind from its Chinese name as the report prints it (``体育公园`` -> ``sports_park``).
+_ZH_KINDS: dict[str, str] = {_labels.kind(k, "zh"): k for k in settings.FACILITY_KINDS}
+
+
 def _normalise_kind(value: Any) -> str | None:
-    """``" Multi-sport court "`` -> ``"multi_sport_court"``; empty -> None."""
+    """``" Multi-sport court "`` -> ``multi_sport_court``, ``体育公园`` -> ``sports_park``; empty -> None.
+
+    An Amap/Baidu type path (``体育休闲服务;运动场馆;篮球场馆``) gives the kind of
+    its last part (:data:`_AMAP_TYPE_KINDS`), or ``_osm_tags.UNMAPPED``.
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
-    text = "_".join(str(value).strip().lower().replace("-", " ").split())
+    stripped = str(value).strip()
+    if stripped in _ZH_KINDS:
+        return _ZH_KINDS[stripped]
+    if ";" in stripped:
+        return _AMAP_TYPE_KINDS.get(stripped.rstrip(";").split(";")[-1].strip(), _osm_tags.UNMAPPED)
+    text = "_".join(stripped.lower().replace("-", " ").split())
     return text or None
