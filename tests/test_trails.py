@@ -6,6 +6,7 @@ all edge subsets of a tiny graph.
 
 from __future__ import annotations
 
+import collections
 import itertools
 
 import geopandas as gpd
@@ -18,7 +19,8 @@ import shapely
 from ordos_geo import io, trails
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork, walk_network_from_graph
-from ordos_geo.trails.bound import disc_bound, frontier_bound
+from ordos_geo.trails import bound
+from ordos_geo.trails.bound import _DiscSums, _TubeCap, disc_bound, frontier_bound
 
 CRS = "EPSG:32650"
 X0, Y0 = 500_000.0, 4_000_000.0
@@ -852,6 +854,11 @@ def _brute_force_small(model, *, budget, max_trails) -> float:
     return best
 
 
+def _cell_xy(cells: gpd.GeoDataFrame, model: trails.TrailPrizeModel) -> np.ndarray:
+    """Centroids of the prize cells (the points the tube-area cap uses, as plan_trails passes them)."""
+    return shapely.get_coordinates(cells.geometry.centroid.to_numpy()[model.cell_positions])
+
+
 def _strip(seed: int, nx_: int, ny_: int):
     """A long perturbed grid with residents all along it: a short trail can only serve one end."""
     rng = np.random.default_rng(seed)
@@ -877,7 +884,8 @@ def test_the_loop_disc_bound_holds_for_every_set_of_loops_and_binds(seed, column
     best = _brute_force_shape(model, found, budget=budget, min_len=min_len, max_trails=max_trails)
     allowed = np.ones(model.n_segments, dtype=bool)
     kwargs = dict(budget_m=budget, max_trails=max_trails)
-    loops = disc_bound(model, allowed, network.node_xy, loop=True, min_len_m=min_len, **kwargs)
+    cell_xy = _cell_xy(cells, model)
+    loops = disc_bound(model, allowed, network.node_xy, loop=True, min_len_m=min_len, cell_xy=cell_xy, **kwargs)
     frontier = frontier_bound(model, allowed, **kwargs)
     assert best > 0
     assert loops >= best - 1e-6
@@ -899,7 +907,7 @@ def test_the_connected_disc_bound_holds_for_every_plan_of_connected_trails(seed,
     best = _brute_force_small(model, budget=budget, max_trails=max_trails)
     allowed = np.ones(model.n_segments, dtype=bool)
     kwargs = dict(budget_m=budget, max_trails=max_trails)
-    connected = disc_bound(model, allowed, network.node_xy, loop=False, **kwargs)
+    connected = disc_bound(model, allowed, network.node_xy, loop=False, cell_xy=_cell_xy(cells, model), **kwargs)
     assert best > 0
     assert connected >= best - 1e-6
     assert (connected < frontier_bound(model, allowed, **kwargs)) == binds
@@ -988,3 +996,103 @@ def test_directed_edges_pair_into_the_same_segments_as_a_row_unique():
         ids = {key: j for j, key in enumerate(sorted(firsts, key=firsts.__getitem__))}
         assert segment_of_edge.tolist() == [ids[key] for key in keys]
         assert first_edge.tolist() == sorted(firsts.values())
+
+
+@pytest.mark.parametrize(("ell", "binds"), [(100.0, True), (400.0, False)])
+def test_the_tube_cap_of_a_uniform_raster_is_its_hand_count(ell, binds):
+    # One resident on every 10 m pixel of a 600 m square, each within 50 m of any trail reaching them.
+    g = np.arange(60) * 10.0 + 5.0
+    points = np.array([(x, y) for x in g for y in g])
+    rasters = _DiscSums(points, 200.0)
+    cap = _TubeCap(rasters, points, np.ones(len(points)), np.full(len(points), 50.0), stretch=1.0)
+    assert rasters.pixel == 10.0
+    # Band radius: 50 m + one pixel of smoothing + a pixel diagonal; at most k pixels fit in the band.
+    band = 50.0 + 10.0 + 10.0 * np.sqrt(2.0)
+    k = int((np.pi * band**2 + 2.0 * band * ell) // 100.0)
+    # Pixels in the disc of radius rho + band around the centre pixel (all hold one resident after smoothing).
+    off = np.arange(-20, 21)
+    in_disc = int((np.hypot(*np.meshgrid(off, off)) * 10.0 <= 30.0 + band + 1e-9).sum())
+    assert (k < in_disc) == binds
+    assert cap.at(30, 30, rho=30.0, ell=ell) == pytest.approx(min(k, in_disc))
+    # The threshold form (one transform per density level) gives the same: 1 is a level, the interior's value.
+    assert cap.everywhere(rho=30.0, ell=ell)[30, 30] == pytest.approx(min(k, in_disc))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_connected_trail_reaches_within_its_band_whose_area_the_lemma_caps(seed):
+    # The two facts the tube-area cap rests on, checked with shapely on a perturbed grid at UTM coordinates:
+    # every cell lies within its tube radius of the chord of each segment reaching it (float32 round-off
+    # included), and a connected set of chords of length L has an r-neighbourhood of area <= pi r^2 + 2 r L.
+    rng = np.random.default_rng(seed)
+    network = _perturbed_grid(rng, 6, 5)
+    xy = rng.uniform(-50, 550, (300, 2))
+    cells = _cells(xy, rng.integers(1, 50, len(xy)))
+    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
+    ids = np.arange(model.n_segments)
+    anchor, radius, _, point, tube = bound._anchors(model, ids, network.node_xy, _cell_xy(cells, model))
+    reached = np.flatnonzero(np.diff(model.reach.tocsc().indptr) > 0)
+    chords = shapely.linestrings(np.stack([network.node_xy[model.segment_u], network.node_xy[model.segment_v]], axis=1))
+    for k, c in enumerate(reached):
+        segs = model.reach[:, c].nonzero()[0]
+        to_chord = shapely.distance(shapely.points(point[k]), chords[segs])
+        to_end = np.minimum(
+            np.hypot(*(network.node_xy[model.segment_u[segs]] - anchor[k]).T),
+            np.hypot(*(network.node_xy[model.segment_v[segs]] - anchor[k]).T),
+        )
+        assert to_chord.max() <= tube[k] <= to_chord.max() + 0.06
+        assert to_end.max() <= radius[k] <= to_end.max() + 0.06
+    graph = nx.Graph()
+    graph.add_edges_from((int(u), int(v)) for u, v in zip(model.segment_u, model.segment_v, strict=True))
+    pair = _segment_of_pair(model)
+    for _ in range(20):  # random trees and walks grown from a random node
+        nodes = [int(rng.choice(list(graph.nodes)))]
+        segs = []
+        for _ in range(int(rng.integers(1, 15))):
+            u = int(rng.choice(nodes))
+            v = int(rng.choice(list(graph.neighbors(u))))
+            if pair[frozenset((u, v))] not in segs:
+                segs.append(pair[frozenset((u, v))])
+                nodes.append(v)
+        lines = shapely.union_all(chords[segs])
+        length = float(shapely.length(chords[segs]).sum())
+        for r in (30.0, 120.0):
+            assert shapely.area(shapely.buffer(lines, r, quad_segs=64)) <= np.pi * r**2 + 2 * r * length + 1e-6
+
+
+def _greedy_route(model: trails.TrailPrizeModel, start: int, budget: float) -> list[int]:
+    """A path from ``start`` that always takes the next segment adding the most residents (within budget)."""
+    ends = collections.defaultdict(list)
+    for k, (u, v) in enumerate(zip(model.segment_u.tolist(), model.segment_v.tolist(), strict=True)):
+        ends[u].append((k, v))
+        ends[v].append((k, u))
+    route, seen, at, used = [], {start}, start, 0.0
+    while True:
+        options = [(k, v) for k, v in ends[at] if v not in seen and used + model.segment_length[k] <= budget]
+        if not options:
+            return route
+        k, at = max(options, key=lambda kv: model.population_reached([*route, kv[0]]))
+        route.append(k)
+        seen.add(at)
+        used += model.segment_length[k]
+
+
+def test_the_tube_cap_binds_where_everyone_is_underserved_and_holds_for_greedy_routes(monkeypatch):
+    # A 3,000-node synthetic city, every resident underserved: a 2 km route's disc holds far more than its band.
+    from benchmarks._synthetic import synthetic_cells, synthetic_walk_network
+
+    network = synthetic_walk_network(3000, seed=0)
+    cells = synthetic_cells(network, cells_per_node=2.0, seed=1)
+    cells["under"] = True
+    model = trails.build_prize_model(network, cells, reach_m=300, underserved_column="under")
+    allowed = np.ones(model.n_segments, dtype=bool)
+    kwargs = dict(budget_m=2000.0, max_trails=1, loop=False, cell_xy=_cell_xy(cells, model))
+    monkeypatch.setattr(bound, "_RASTER_SIDE", 250)  # any raster gives a valid bound; a coarser one is faster
+    capped = disc_bound(model, allowed, network.node_xy, **kwargs)
+    monkeypatch.setattr(bound._TubeCap, "best", lambda self, values, rho, ell, refresh: float(np.max(values)))
+    uncapped = disc_bound(model, allowed, network.node_xy, **kwargs)
+    assert capped < 0.95 * uncapped
+    # Greedy routes from the best-reached junctions: each is a feasible trail, so the bound is above it.
+    for start in np.argsort(-model.node_population)[:5].tolist():
+        route = _greedy_route(model, start, 2000.0)
+        assert model.segment_length[route].sum() <= 2000.0
+        assert 0 < model.population_reached(route) <= capped

@@ -34,7 +34,9 @@ residents such a trail can reach are at most
   over the segments that reach it, turn "some reaching segment ends in the
   disc" into one distance test), and
 - *local frontier*: the frontier bound restricted to the segments whose
-  chord midpoint lies in the disc.
+  chord midpoint lies in the disc, and
+- *tube cap*: the most residents the reach tube of a trail of length ``l``
+  can hold in the disc (below).
 
 The best centre gives the bound ``G(l)`` of one trail of length ``l``; up to
 ``max_trails`` trails share the budget, so the plan bound is the best split
@@ -44,6 +46,53 @@ per-pixel totals with a disc; every radius is widened by a pixel diagonal so
 that the discretisation only loosens the bound. The disc bound is much
 tighter than the frontier bound for loops (their disc has a quarter of the
 area) and on cities whose underserved residents are spread out.
+
+Tube-area cap (a trail reaches a band, not its whole disc)
+----------------------------------------------------------
+Give each reached cell ``c`` a point ``x_c`` (its centroid) and a tube
+radius ``r_c``: the largest distance from ``x_c`` to the chord of an allowed
+segment that reaches ``c``. A trail reaching ``c`` contains such a segment, so
+``x_c`` lies within ``r_c`` of the trail's chord graph ``C`` (no assumption on
+walking distances is needed). ``C`` is connected and no longer than
+``L = stretch * l``.
+
+*Lemma.* The ``r``-neighbourhood of a connected union of straight segments of
+total length ``L`` has area at most ``pi r^2 + 2 r L``. Order the segments
+so that each one after the first shares an end ``q_i`` with an earlier one
+(the chord graph is connected); the neighbourhood of a segment of length
+``lambda`` is a stadium of area ``pi r^2 + 2 r lambda`` that contains the
+disc ``D(q_i, r)``, and that disc is already in the neighbourhood of the
+earlier segments (or is the first disc). So each segment adds at most
+``2 r lambda`` to the first disc's ``pi r^2``. This holds for loops, loops
+with spurs, routes and trees alike.
+
+*Counting on the raster.* Take ``R`` (a high quantile of the ``r_c``); the
+cells with ``r_c > R`` are counted in full in a disc of radius
+``rho + max r_c``. Every other cell's population is put in the pixel (side
+``s``) holding ``x_c`` and spread evenly over the pixels whose centres lie
+within ``h s`` of that pixel's centre, ``h s`` about the cells' spacing (a
+smoothing: a raster finer than the cells would put each cell in one pixel,
+and ``k`` pixels would then hold ``k`` whole cells); ``Q`` is the result.
+Every point of a pixel holding part of a reached cell lies within
+``h s + s sqrt(2)`` of ``x_c``, hence within ``T = R + h s + s sqrt(2)`` of
+``C``. Pixels are disjoint squares of area ``s^2``, so at most
+``k = floor((pi T^2 + 2 T L) / s^2)`` pixels hold reached population, and
+all of them have centres within ``rho + R + h s + s sqrt(2)`` of the disc
+centre's pixel centre. The residents reached are therefore at most the sum
+of the ``k`` largest ``Q`` in that disc. It is summed exactly at the best
+centre of ``min(cover, local frontier)``; only where it binds there is it
+made at every centre, in the form ``k t + sum(max(Q - t, 0))``, valid for
+every threshold ``t >= 0`` (each of the ``k`` chosen values is at most
+``t + max(Q - t, 0)``): one FFT disc sum per threshold, the smallest over a
+few thresholds taken (``t = 0`` is the disc's total).
+
+The cap binds where a disc holds much more underserved area than a band can
+cover: a city whose residents are all underserved (about 5 % below the disc
+bound for a 2-3 km route on a 3,000-node synthetic city). Where the
+underserved cells sit in patches no larger than a band, as on the 100k
+benchmark city, it changes nothing: there a loop's band is mostly
+underserved, and what the bound misses is which bands a street loop can
+actually trace between the patches.
 """
 
 from __future__ import annotations
@@ -54,6 +103,7 @@ import math
 
 import numpy as np
 import scipy.fft
+import scipy.spatial
 
 from ordos_geo.trails.prize import TrailPrizeModel
 
@@ -72,6 +122,12 @@ _RADIUS_STEP_M = 40.0
 _KNAPSACK_EVERY = 4
 #: Disc kernels (FFTs) kept for reuse, the most recently used.
 _KERNELS_KEPT = 48
+#: Tube-area cap: density thresholds of its transform form (quantiles of the positive pixel values; and 0).
+_CAP_QUANTILES = (0.3, 0.5, 0.7, 0.85, 0.95)
+#: Tube-area cap: each resident is spread over at most this many pixels around its own (its cell's size).
+_CAP_SPREAD_MAX_PX = 8
+#: Tube-area cap: residents whose tube radius exceeds this quantile are counted in full, outside the cap.
+_CAP_RADIUS_QUANTILE = 0.99
 
 
 def _gains(model: TrailPrizeModel, ids: np.ndarray) -> tuple[np.ndarray, float]:
@@ -135,35 +191,70 @@ def _stretch(model: TrailPrizeModel, ids: np.ndarray, node_xy: np.ndarray) -> fl
 
 
 def _anchors(
-    model: TrailPrizeModel, ids: np.ndarray, node_xy: np.ndarray, *, chunk: int = 16384
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per cell reached by an allowed segment: anchor point, anchor radius and population.
+    model: TrailPrizeModel,
+    ids: np.ndarray,
+    node_xy: np.ndarray,
+    cell_xy: np.ndarray | None = None,
+    *,
+    chunk: int = 1 << 21,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per cell reached by an allowed segment: anchor point and radius, population, point and tube radius.
 
     The anchor is the chord midpoint of the segment the cell is snapped to; the
-    radius the largest distance from it to the nearer end of any allowed
+    anchor radius the largest distance from it to the nearer end of any allowed
     segment reaching the cell. A segment with both ends in a disc of radius
     ``rho`` around ``x`` then reaches only cells whose anchor lies within
-    ``rho + radius`` of ``x``.
+    ``rho + radius`` of ``x``. The cell's point is ``cell_xy`` (its centroid)
+    when given, else its anchor; the tube radius the largest distance from it
+    to the chord of any allowed segment reaching the cell, so the point lies
+    within that distance of every trail that reaches the cell.
     """
-    xy = node_xy.astype(np.float32)
+    origin = node_xy.min(axis=0) if len(node_xy) else np.zeros(2)
+    xy = (node_xy - origin).astype(np.float32)  # centred: float32 keeps centimetres over 100 km
     mid = 0.5 * (xy[model.segment_u] + xy[model.segment_v])
     own = model.cell_segment
     anchor = np.where((own >= 0)[:, None], mid[np.maximum(own, 0)], np.float32(np.nan))
+    point = anchor if cell_xy is None else (cell_xy - origin).astype(np.float32)
+    allowed = np.zeros(model.n_segments, dtype=bool)
+    allowed[ids] = True
+    ux, uy = xy[model.segment_u].T.copy()
+    vx, vy = xy[model.segment_v].T.copy()
+    # Cells x segments: each cell's reaching segments side by side, so a per-cell maximum is a reduceat.
+    by_cell = model.reach.tocsc()
+    counts = np.diff(by_cell.indptr)
     radius = np.full(len(model.population), -1.0)
-    for start in range(0, len(ids), chunk):
-        rows = model.reach[ids[start : start + chunk]]
-        seg = np.repeat(ids[start : start + chunk], np.diff(rows.indptr))
-        at = anchor[rows.indices]
-        near = (
-            np.minimum(
-                np.hypot(*(xy[model.segment_u[seg]] - at).T),
-                np.hypot(*(xy[model.segment_v[seg]] - at).T),
-            ).astype(np.float64)
-            + 1e-3
-        )  # float32 round-off only widens
-        np.maximum.at(radius, rows.indices, near)
-    keep = radius > 0
-    return anchor[keep].astype(np.float64), radius[keep], model.population[keep]
+    tube = np.full(len(model.population), -1.0)
+    bounds = np.searchsorted(by_cell.indptr, np.arange(0, by_cell.nnz + chunk, chunk), side="right") - 1
+    for c0, c1 in itertools.pairwise(np.unique(np.clip(bounds, 0, len(radius))).tolist()):
+        lo, hi = by_cell.indptr[c0], by_cell.indptr[c1]
+        if hi == lo:
+            continue
+        seg = by_cell.indices[lo:hi]
+        n = counts[c0:c1]
+        ax, ay = np.repeat(anchor[c0:c1, 0], n), np.repeat(anchor[c0:c1, 1], n)
+        sx, sy, ex, ey = ux[seg], uy[seg], vx[seg], vy[seg]
+        near = np.minimum(np.hypot(sx - ax, sy - ay), np.hypot(ex - ax, ey - ay))
+        px, py = np.repeat(point[c0:c1, 0], n) - sx, np.repeat(point[c0:c1, 1], n) - sy
+        ex -= sx
+        ey -= sy
+        along = np.clip((px * ex + py * ey) / np.maximum(ex * ex + ey * ey, np.float32(1e-12)), 0, 1)
+        chord = np.hypot(px - along * ex, py - along * ey)
+        off = ~allowed[seg]
+        near[off], chord[off] = -1.0, -1.0
+        full = n > 0
+        starts = (by_cell.indptr[c0:c1] - lo)[full]
+        rows = np.arange(c0, c1)[full]
+        radius[rows] = np.maximum.reduceat(near, starts)
+        tube[rows] = np.maximum.reduceat(chord, starts)
+    keep = radius >= 0
+    # float32 round-off (centimetres at most) only ever widens.
+    return (
+        anchor[keep].astype(np.float64) + origin,
+        radius[keep] + 0.05,
+        model.population[keep],
+        point[keep].astype(np.float64) + origin,
+        tube[keep] + 0.05,
+    )
 
 
 class _DiscSums:
@@ -215,6 +306,119 @@ class _DiscSums:
         return np.maximum(out, 0.0)
 
 
+def _spacing(points: np.ndarray) -> float:
+    """Median distance from a point to its nearest other point (0 for fewer than two)."""
+    if len(points) < 2:
+        return 0.0
+    distance, _ = scipy.spatial.cKDTree(points).query(points, k=2)
+    return float(np.median(distance[:, 1]))
+
+
+class _TubeCap:
+    """The most residents the reach band of one trail can hold in a disc (the tube-area cap).
+
+    Residents are spread evenly over the pixels whose centres lie within
+    ``h`` pixels of their own pixel's centre (``h`` pixel sides about the
+    cells' spacing, at most :data:`_CAP_SPREAD_MAX_PX`; a smoothing), so
+    every point of a pixel holding part of a resident lies within
+    ``spread + pixel diagonal`` of the resident's point. The cap at one disc
+    centre is the exact sum of the ``k`` largest smoothed pixels in its disc
+    (:meth:`at`); at every centre it is the threshold form, one transform per
+    threshold (:meth:`everywhere`), made only when the cap binds at the best
+    centre (:meth:`best`).
+    """
+
+    def __init__(
+        self, rasters: _DiscSums, points: np.ndarray, population: np.ndarray, tube: np.ndarray, *, stretch: float
+    ) -> None:
+        self.rasters, self.stretch = rasters, stretch
+        self.radius = float(np.quantile(tube, _CAP_RADIUS_QUANTILE)) if tube.size else 0.0
+        near = tube <= self.radius
+        self.far_radius = float(tube[~near].max(initial=0.0))
+        s = rasters.pixel
+        # Spread each resident over about its own cell (the points' typical spacing): a raster finer than
+        # the cells would otherwise count one pixel per cell, and k pixels would hold k whole cells.
+        spacing = _spacing(points[near])
+        h = min(max(1, math.ceil(spacing / s)), _CAP_SPREAD_MAX_PX)
+        #: Any point of a pixel holding part of a resident lies within ``spread_m + slack`` of the resident's point.
+        self.spread_m = h * s
+        self.grid = np.zeros(rasters.pad)
+        self.far = np.zeros(rasters.pad)
+        for grid, keep in ((self.grid, near), (self.far, ~near)):
+            ij = np.floor((points[keep] - rasters.lo) / s).astype(np.int64)
+            np.add.at(grid, (ij[:, 0], ij[:, 1]), population[keep])
+        offsets = [(a, b) for a in range(-h, h + 1) for b in range(-h, h + 1) if a * a + b * b <= h * h]
+        # Circular shifts: mass that wraps round the padding can only add to a disc's sum, never leave it.
+        spread = np.zeros(rasters.pad)
+        for o in offsets:
+            spread += np.roll(self.grid, o, axis=(0, 1))
+        self.grid = spread / len(offsets)
+        self.far_ft = scipy.fft.rfft2(self.far)
+        self._level_ft: list[tuple[float, np.ndarray]] | None = None
+        self._everywhere: np.ndarray | None = None
+
+    def _disc(self, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel offsets within ``radius_m`` (+ the raster's slack) of a centre, as two index arrays."""
+        k = math.ceil((radius_m + self.rasters.slack) / self.rasters.pixel)
+        off = np.arange(-k, k + 1)
+        di, dj = np.meshgrid(off, off, indexing="ij")
+        inside = np.hypot(di, dj) * self.rasters.pixel <= radius_m + self.rasters.slack + 1e-9
+        return di[inside], dj[inside]
+
+    def _count(self, ell: float) -> int:
+        """Most pixels the band of a trail of length ``ell`` can touch (see the module docstring)."""
+        band_m = self.radius + self.spread_m + self.rasters.slack
+        area = math.pi * band_m**2 + 2.0 * band_m * self.stretch * ell
+        return math.floor(area / self.rasters.pixel**2 * (1 + 1e-9))
+
+    def _levels(self) -> list[tuple[float, np.ndarray]]:
+        """Density thresholds and the transforms of ``max(Q - t, 0)`` (made on first use)."""
+        if self._level_ft is None:
+            values = self.grid[self.grid > 0]
+            levels = np.unique(np.concatenate([[0.0], np.quantile(values, _CAP_QUANTILES) if values.size else []]))
+            self._level_ft = [(float(t), scipy.fft.rfft2(np.maximum(self.grid - t, 0.0))) for t in levels]
+        return self._level_ft
+
+    def at(self, i: int, j: int, *, rho: float, ell: float) -> float:
+        """The cap at the centre of pixel ``(i, j)``: the ``k`` largest pixels of its disc, summed exactly."""
+        k = self._count(ell)
+        di, dj = self._disc(rho + self.radius + self.spread_m)
+        pixels = self.grid[(i + di) % self.grid.shape[0], (j + dj) % self.grid.shape[1]]
+        cap = (
+            float(np.partition(pixels, pixels.size - k)[pixels.size - k :].sum())
+            if k < pixels.size
+            else float(pixels.sum())
+        )
+        fi, fj = self._disc(rho + self.far_radius)
+        return cap + float(self.far[(i + fi) % self.far.shape[0], (j + fj) % self.far.shape[1]].sum())
+
+    def everywhere(self, *, rho: float, ell: float) -> np.ndarray:
+        """The cap at every disc centre, by the threshold form: ``min_t k t + sum(max(Q - t, 0))``."""
+        k = self._count(ell)
+        kernel = self.rasters.kernel(rho + self.radius + self.spread_m)
+        cap = np.full(self.rasters.shape, np.inf)
+        for t, ft in self._levels():
+            cap = np.minimum(cap, k * t + self.rasters.sums(ft, kernel))
+        return cap + self.rasters.sums(self.far_ft, self.rasters.kernel(rho + self.far_radius))
+
+    def best(self, values: np.ndarray, *, rho: float, ell: float, refresh: bool) -> float:
+        """``max`` over disc centres of ``min(values, cap)``.
+
+        Where the cap does not bind at the best centre (the usual case), that
+        centre's value is the answer and no transform is made. Otherwise the
+        cap everywhere is made when ``refresh`` (or never before), else the
+        last one made is reused: it was made for a length and radius at least
+        these (lengths are visited from the longest down), so it is larger.
+        """
+        at = int(np.argmax(values))
+        top = float(values.ravel()[at])
+        if self.at(*divmod(at, values.shape[1]), rho=rho, ell=ell) >= top:
+            return top
+        if refresh or self._everywhere is None:
+            self._everywhere = self.everywhere(rho=rho, ell=ell)
+        return float(np.max(np.minimum(values, self._everywhere)))
+
+
 def _rate_classes(gain: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rate class of each segment (0 = best gain per metre) and the highest rate in each class."""
     rate = gain / np.maximum(length, 1e-9)
@@ -236,10 +440,12 @@ def _one_trail_bounds(
     *,
     lengths_m: np.ndarray,
     radius_of: tuple[float, float],
+    stretch: float,
+    cell_xy: np.ndarray | None,
 ) -> np.ndarray:
     """``G(l)`` for each length: the most one trail of length ``l`` can reach (best disc centre)."""
     coef, extra = radius_of
-    anchor, a_radius, a_pop = _anchors(model, ids, node_xy)
+    anchor, a_radius, a_pop, point, tube = _anchors(model, ids, node_xy, cell_xy)
     if a_pop.size == 0:
         return np.zeros(len(lengths_m))
     gain, first = _gains(model, ids)
@@ -248,13 +454,14 @@ def _one_trail_bounds(
     max_rho = coef * float(lengths_m.max()) + extra
     step = np.ceil(a_radius / _RADIUS_STEP_M) * _RADIUS_STEP_M
     ends = np.vstack([node_xy[model.segment_u[ids]], node_xy[model.segment_v[ids]]])
-    rasters = _DiscSums(np.vstack([mid, anchor, ends]), max_rho + float(step.max()))
+    rasters = _DiscSums(np.vstack([mid, anchor, ends, point]), max_rho + float(max(step.max(), tube.max())))
+    tube_cap = _TubeCap(rasters, point, a_pop, tube, stretch=stretch)
     cover_ft = {float(r): rasters.transform(anchor[step == r], a_pop[step == r]) for r in np.unique(step)}
     classes, top = _rate_classes(gain, seg_len)
     len_ft = [rasters.transform(mid[classes == j], seg_len[classes == j]) for j in range(len(top))]
     gain_ft = [rasters.transform(mid[classes == j], gain[classes == j]) for j in range(len(top))]
-    # The local frontier grows with the length, so computing it on every few lengths and using the
-    # next one up for the lengths between keeps the bound valid at a fraction of the FFTs.
+    # The local frontier and the tube cap grow with the length, so computing them on every few lengths and
+    # using the next one up for the lengths between keeps the bound valid at a fraction of the FFTs.
     local_at = np.unique(np.concatenate([np.arange(_KNAPSACK_EVERY - 1, len(lengths_m), _KNAPSACK_EVERY), [-1]]))
     local_at = np.unique(np.where(local_at < 0, len(lengths_m) - 1, local_at))
     out = np.zeros(len(lengths_m))
@@ -266,7 +473,7 @@ def _one_trail_bounds(
             local = _local_frontier(rasters, rasters.kernel(rho), len_ft, gain_ft, top, ell=ell, first=first)
         # One inverse transform of the summed products (the transform is linear).
         cover = rasters.inverse(sum(ft * rasters.kernel(rho + r) for r, ft in cover_ft.items()))
-        out[i] = float(np.max(np.minimum(cover, local)))
+        out[i] = tube_cap.best(np.minimum(cover, local), rho=rho, ell=ell, refresh=i in local_at)
     # FFT round-off only ever loosens the bound.
     return out * (1 + 1e-9) + 1e-6 * (1.0 + float(a_pop.sum()))
 
@@ -320,6 +527,7 @@ def disc_bound(
     loop: bool,
     max_spur_m: float = 0.0,
     min_len_m: float = 0.0,
+    cell_xy: np.ndarray | None = None,
 ) -> float:
     """The disc bound of a plan of at most ``max_trails`` trails (see the module docstring).
 
@@ -339,6 +547,9 @@ def disc_bound(
     max_spur_m : float
     min_len_m : float
         Minimum length of each trail (metres).
+    cell_xy : numpy.ndarray, optional
+        ``(n_prize_cells, 2)`` a point of each prize cell (its centroid) for
+        the tube-area cap; default the chord midpoint of its snapped segment.
 
     Returns
     -------
@@ -355,7 +566,9 @@ def disc_bound(
     radius_of = (stretch * 0.25, stretch * max(max_spur_m, 0.0)) if loop else (stretch * 0.5, 0.0)
     n = _LENGTH_STEPS
     lengths = float(budget_m) * (1 + 1e-9) * np.arange(1, n + 1) / n
-    per_trail = np.maximum.accumulate(_one_trail_bounds(model, ids, node_xy, lengths_m=lengths, radius_of=radius_of))
+    per_trail = np.maximum.accumulate(
+        _one_trail_bounds(model, ids, node_xy, lengths_m=lengths, radius_of=radius_of, stretch=stretch, cell_xy=cell_xy)
+    )
     per_trail[lengths < min_len_m * (1 - 1e-9)] = 0.0  # no trail that short: it reaches nobody
     per_step = np.concatenate([[0.0], per_trail])
     return min(_best_split(per_step, max(int(max_trails), 1)), _reachable_population(model, ids))
@@ -371,6 +584,7 @@ def upper_bound(
     shape: str,
     max_spur_m: float = 0.0,
     min_len_m: float = 0.0,
+    cell_xy: np.ndarray | None = None,
 ) -> tuple[float, str]:
     """The smaller of the frontier and disc bounds, and the shape it is proven for.
 
@@ -385,7 +599,14 @@ def upper_bound(
     bound, bound_shape = frontier_bound(model, allowed, budget_m=budget_m, max_trails=max_trails), "network"
     if shape != "loop" or max_spur_m > 0:  # without spurs the loop disc is the smaller one
         connected = disc_bound(
-            model, allowed, node_xy, budget_m=budget_m, max_trails=max_trails, loop=False, min_len_m=min_len_m
+            model,
+            allowed,
+            node_xy,
+            budget_m=budget_m,
+            max_trails=max_trails,
+            loop=False,
+            min_len_m=min_len_m,
+            cell_xy=cell_xy,
         )
         bound = min(bound, connected)
     if shape == "loop":
@@ -398,6 +619,7 @@ def upper_bound(
             loop=True,
             max_spur_m=max_spur_m,
             min_len_m=min_len_m,
+            cell_xy=cell_xy,
         )
         if loops < bound:
             bound, bound_shape = loops, "loop"

@@ -597,6 +597,7 @@ def plan_trails(
         shape=opts.shape,
         max_spur_m=float(opts.max_spur_m),
         min_len_m=opts.min_length_m,
+        cell_xy=shapely.get_coordinates(shapely.centroid(cells.geometry.to_numpy()[model.cell_positions])),
     )
     search = _Solutions(upper=bound, bound_shape=bound_shape)
     if method in ("auto", "heuristic") or opts.shape != "network":
