@@ -21,7 +21,14 @@ from test_network import extract_path, osm_xml
 
 from ordos_geo._errors import NetworkDataError
 from ordos_geo.network import WalkNetwork, clean_walk_graph, load_walk_network, project_network, walk_network_from_graph
-from ordos_geo.network._build import _clean_segments, _graph_from_segments, _network_from_simplified, _Segments
+from ordos_geo.network._build import (
+    _clean_segments,
+    _graph_from_segments,
+    _network_from_simplified,
+    _Segments,
+    _SharedRecords,
+)
+from ordos_geo.network.arrays import _encode_records, _encode_shared_records
 
 _NOT_CLEANING = ("crs", "input_sha256", "cache", "cache_path")
 
@@ -126,8 +133,36 @@ def _random_segments(seed: int) -> _Segments:
         record=np.array(record, dtype=np.int64),
         reverse=np.array(reverse, dtype=bool),
         records=records,
+        shared=_SharedRecords(
+            ids=np.array([r["osmid"] for r in records], dtype=np.int64),
+            tags=[{k: value for k, value in r.items() if k != "osmid"} for r in records],
+            of=np.arange(len(records)),
+        ),
         name=f"random {seed}",
     )
+
+
+def test_shared_way_tags_are_encoded_as_the_records_they_stand_for() -> None:
+    """Each tag set is encoded once and repeated: the arrays equal those of the records written out in full."""
+    tags = [
+        {"highway": "footway", "oneway": False},
+        {"highway": "residential", "name": "达拉特路", "oneway": True},
+        {"highway": ["footway", "steps"], "width": 2.5, "oneway": False},  # a list and a float: value by value
+        {"highway": "pedestrian", "area": "yes", "oneway": False, "area_link": True},  # a key only here
+        {"oneway": False},
+    ]
+    of = np.array([1, 1, 0, 4, 2, 1, 3, 0, 2], dtype=np.int64)  # first used out of order; tag set 4 alone
+    ids = np.arange(len(of), dtype=np.int64) * 7 + 2**40
+    records = [{"osmid": i, **tags[t]} for i, t in zip(ids.tolist(), of.tolist(), strict=True)]
+    expected = _encode_records(records, "record")
+    encoded = _encode_shared_records(ids, tags, of, "record")
+    assert list(encoded) == list(expected)
+    assert encoded["record_keys"].tolist() == ["osmid", "highway", "name", "oneway", "width", "area", "area_link"]
+    for name, array in expected.items():
+        assert encoded[name].dtype == array.dtype, name
+        assert encoded[name].tolist() == array.tolist(), name
+    empty = _encode_shared_records(ids[:0], tags, of[:0], "record")
+    assert list(empty) == ["record_keys"] and empty["record_keys"].tolist() == []
 
 
 @pytest.mark.parametrize("seed", range(40))

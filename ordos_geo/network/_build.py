@@ -30,7 +30,15 @@ from ordos_geo.network._osm import (
     _OsmData,
     _walkable_ways,
 )
-from ordos_geo.network.arrays import WalkNetwork, _adjacency, _encode_records, _json_bytes, _take_xy, ragged_take
+from ordos_geo.network.arrays import (
+    WalkNetwork,
+    _adjacency,
+    _encode_records,
+    _encode_shared_records,
+    _json_bytes,
+    _take_xy,
+    ragged_take,
+)
 from ordos_geo.network.rules import _EXTRA_WAY_TAGS, _pedestrian_direction, _useful_tags
 
 logger = logging.getLogger(__name__)
@@ -51,7 +59,17 @@ class _Segments:
     record: np.ndarray  # position in ``records`` of the segment's way attributes
     reverse: np.ndarray  # bool: drawn against the way's direction
     records: list[dict[str, Any]]
+    shared: _SharedRecords  # the same records, each way's tags held once per tag set
     name: str
+
+
+@dataclass
+class _SharedRecords:
+    """Way records as ``{"osmid": ids[r], **tags[of[r]]}``: one tags dict per tag set (see _encode_shared_records)."""
+
+    ids: np.ndarray
+    tags: list[dict[str, Any]]
+    of: np.ndarray
 
 
 @dataclass
@@ -76,6 +94,7 @@ class _Simplified:
     seg_reverse: np.ndarray
     seg_length: np.ndarray
     records: list[dict[str, Any]]
+    shared: _SharedRecords
     graph_attrs: dict[str, Any]
 
 
@@ -146,10 +165,12 @@ def _segments_from_osm_data(data: _OsmData, *, name: str) -> tuple[_Segments, di
         tags = data.tag_sets[code]
         one_way[code], reverse[code] = _pedestrian_direction(tags)
         shared[code] = {**{k: tags[k] for k in keep_tags if k in tags}, "oneway": bool(one_way[code])}
+    line_ids = data.way_ids[walkable.lines]
     records: list[dict[str, Any]] = [
-        {"osmid": osm_id, **shared[code]}
-        for osm_id, code in zip(data.way_ids[walkable.lines].tolist(), line_sets.tolist(), strict=True)
+        {"osmid": osm_id, **shared[code]} for osm_id, code in zip(line_ids.tolist(), line_sets.tolist(), strict=True)
     ]
+    shared_tags = [shared[code] for code in distinct.tolist()]
+    shared_of = [np.searchsorted(distinct, line_sets)]
     piece_set = line_sets[walkable.piece_line]
     offsets, nodes = walkable.piece_off, walkable.piece_nodes.copy()
     flip = reverse[piece_set]
@@ -172,12 +193,16 @@ def _segments_from_osm_data(data: _OsmData, *, name: str) -> tuple[_Segments, di
     for area in walkable.areas:
         attrs = {"osmid": area.osm_id, **{k: area.tags[k] for k in keep_tags if k in area.tags}}
         records.append(attrs | {"area": "yes", "oneway": False})
+        shared_of.append(np.array([len(shared_tags)]))
+        shared_tags.append({k: value for k, value in records[-1].items() if k != "osmid"})
         area_chains += area.rings
         area_records += [len(records) - 1] * len(area.rings)
         meeting = [n for n in dict.fromkeys(n for ring in area.rings for n in ring) if walkable.members.get(n, 0) >= 2]
         area_links = _area_links(area, meeting, data)
         if area_links:
             records.append(attrs | {"area": "yes", "oneway": False, "area_link": True})
+            shared_of.append(np.array([len(shared_tags)]))
+            shared_tags.append({k: value for k, value in records[-1].items() if k != "osmid"})
         area_chains += [[a, b] for a, b in area_links]
         area_records += [len(records) - 1] * len(area_links)
         links += len(area_links)
@@ -210,6 +235,13 @@ def _segments_from_osm_data(data: _OsmData, *, name: str) -> tuple[_Segments, di
         record=record,
         reverse=seg_reverse,
         records=records,
+        shared=_SharedRecords(
+            ids=np.array(
+                [*line_ids.tolist(), *(record["osmid"] for record in records[len(line_ids) :])], dtype=np.int64
+            ),
+            tags=shared_tags,
+            of=np.concatenate(shared_of).astype(np.int64),
+        ),
         name=name,
     )
     return segments, counts
@@ -251,6 +283,7 @@ def _largest_component(segments: _Segments, report: dict[str, Any]) -> _Segments
         record=segments.record[kept_segments],
         reverse=segments.reverse[kept_segments],
         records=segments.records,
+        shared=segments.shared,
         name=segments.name,
     )
 
@@ -502,6 +535,7 @@ def _simplify(segments: _Segments, length: np.ndarray) -> _Simplified:
         seg_reverse=segments.reverse[edge_segments],
         seg_length=length[edge_segments],
         records=segments.records,
+        shared=segments.shared,
         graph_attrs={},
     )
 
@@ -608,7 +642,7 @@ def _network_from_simplified(simplified: _Simplified, *, crs: Any, report: dict[
     attributes = {
         "graph_attrs": _json_bytes({**simplified.graph_attrs, "crs": target.to_string()}),
         **_encode_records(simplified.node_tags, "node"),
-        **_encode_records(simplified.records, "record"),
+        **_encode_shared_records(simplified.shared.ids, simplified.shared.tags, simplified.shared.of, "record"),
         "record_count": np.array(n_records),
         "seg_offsets": simplified.seg_offsets,
         "seg_record": simplified.seg_record,

@@ -472,12 +472,55 @@ def _encode_records(records: list[dict[str, Any]], prefix: str) -> dict[str, np.
 _Column = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
+def _encode_shared_records(
+    ids: np.ndarray, shared: list[dict[str, Any]], shared_of: np.ndarray, prefix: str, *, id_key: str = "osmid"
+) -> dict[str, np.ndarray]:
+    """:func:`_encode_records` of records ``{id_key: ids[r], **shared[shared_of[r]]}``, without building them.
+
+    Ways with the same tags share one attribute dict: each dict is encoded once
+    and its columns are repeated for the records holding it, so the arrays are
+    the same as :func:`_encode_records` makes from the records, value for value.
+    """
+    if len(ids) == 0:
+        return _encode_records([], prefix)
+    _, first_use = np.unique(shared_of, return_index=True)
+    used = shared_of[np.sort(first_use)]  # the dicts in the order the records first show them (key order)
+    position = np.zeros(len(shared), dtype=np.int64)
+    position[used] = np.arange(len(used))
+    row_of = position[shared_of]
+    columns = _encode_records([shared[i] for i in used.tolist()], prefix)
+    keys = columns[f"{prefix}_keys"].tolist()
+    out: dict[str, np.ndarray] = {f"{prefix}_keys": np.array([id_key, *keys], dtype=str)}
+    encoded = _encode_plain_values(ids.tolist())
+    if encoded is None:  # pragma: no cover - OSM ids are integers
+        msg = f"{prefix} ids are not all integers"
+        raise TypeError(msg)
+    out[f"{prefix}_0_offsets"] = np.arange(len(ids) + 1, dtype=np.int64)
+    out[f"{prefix}_0_list"] = np.zeros(len(ids), dtype=bool)
+    out[f"{prefix}_0_kind"], out[f"{prefix}_0_text_offsets"], out[f"{prefix}_0_text"] = encoded
+    for i in range(len(keys)):
+        offsets = columns[f"{prefix}_{i}_offsets"]
+        out[f"{prefix}_{i + 1}_offsets"], items = ragged_take(offsets, np.arange(offsets[-1]), row_of)
+        out[f"{prefix}_{i + 1}_list"] = columns[f"{prefix}_{i}_list"][row_of]
+        out[f"{prefix}_{i + 1}_kind"] = columns[f"{prefix}_{i}_kind"][items]
+        text_offsets, text = ragged_take(columns[f"{prefix}_{i}_text_offsets"], columns[f"{prefix}_{i}_text"], items)
+        out[f"{prefix}_{i + 1}_text_offsets"], out[f"{prefix}_{i + 1}_text"] = text_offsets, text
+    return out
+
+
 def _encode_plain_column(records: list[dict[str, Any]], key: str) -> _Column | None:
     """One key's column when its values are all ``str``, all ``int`` or all ``bool`` (else ``None``)."""
+    present = np.fromiter((key in record for record in records), dtype=bool, count=len(records))
+    encoded = _encode_plain_values([record[key] for record in records if key in record])
+    if encoded is None:
+        return None
+    return (present.astype(np.int64), np.zeros(len(records), dtype=bool), *encoded)
+
+
+def _encode_plain_values(values: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Item kinds, text offsets and text of values all ``str``, all ``int`` or all ``bool`` (else ``None``)."""
     import pyarrow as pa
 
-    present = np.fromiter((key in record for record in records), dtype=bool, count=len(records))
-    values = [record[key] for record in records if key in record]
     types = set(map(type, values))
     try:
         if types == {str}:
@@ -494,8 +537,7 @@ def _encode_plain_column(records: list[dict[str, Any]], key: str) -> _Column | N
     text_offsets = np.frombuffer(offset_buffer, dtype=np.int32)[: len(values) + 1].astype(np.int64)
     text = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
     text = text[: text_offsets[-1]].copy()
-    kinds = np.full(len(values), kind, dtype=np.int8)
-    return present.astype(np.int64), np.zeros(len(records), dtype=bool), kinds, text_offsets, text
+    return np.full(len(values), kind, dtype=np.int8), text_offsets, text
 
 
 def _encode_column(records: list[dict[str, Any]], key: str) -> _Column:
