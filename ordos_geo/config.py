@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -205,9 +206,16 @@ def _folder_name(value: Any) -> str:
 
 
 def _path(value: Any) -> Path:
+    r"""An absolute path; a Windows path (``输入\pop.tif``) is found on Linux and macOS too."""
     if not isinstance(value, str | Path) or not str(value).strip():
         raise _Invalid(f"must be a path (text), got {_shown(value)}")
-    return Path(value).resolve()
+    path = Path(value)
+    if os.sep == "/" and "\\" in str(value) and not path.exists():
+        # a study file written on Windows, run on a Linux server: there a backslash is a character of the name
+        posix = Path(str(value).replace("\\", "/"))
+        if posix.exists():
+            path = posix
+    return path.resolve()
 
 
 def _mapping_of(keys: Sequence[str], check: Callable[[Any], Any], example: str) -> Callable[[Any], dict[str, Any]]:
@@ -563,7 +571,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(_study_text(path))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        msg = f"{path}: not valid TOML ({exc}); see the README for the study file format"
+        hint = (
+            "; write Windows paths with / or in single quotes ('data\\pop.tif')"
+            if "\\" in str(exc) or "hex value" in str(exc)
+            else ""
+        )
+        msg = f"{path}: not valid TOML ({exc}){hint}; see the README for the study file format"
         raise ConfigError(msg) from exc
     except OSError as exc:
         msg = f"{path}: cannot read the study file ({exc.strerror}); check its permissions"

@@ -298,3 +298,31 @@ def test_study_files_saved_by_windows_editors_are_read(tmp_path, encoding, bom):
     assert config.name == "dongsheng"
     assert config.network == (tmp_path / "东胜.osm.pbf").resolve()
     assert [s.path.name for s in config.facilities] == ["场馆.csv"]
+
+
+def test_a_study_file_written_on_windows_finds_its_inputs_on_linux(tmp_path):
+    folder = tmp_path / "输入 文件"
+    folder.mkdir()
+    for name in ("walk.osm", "pop.tif", "场馆.xlsx", "districts.geojson"):
+        (folder / name).write_bytes(b"x")
+    text = (
+        '[study]\r\nname = "dongsheng"\r\n[inputs]\r\n'
+        "network = '输入 文件\\walk.osm'\r\n"  # single quotes: a literal string, the backslash kept
+        'population = "输入 文件\\\\pop.tif"\r\n'  # an escaped backslash
+        "facilities = { path = '.\\输入 文件\\场馆.xlsx', coordinates = 'gcj02' }\r\n"
+        "boundaries = '输入 文件\\districts.geojson'\r\n"
+    )
+    path = tmp_path / "study.toml"
+    path.write_bytes(text.encode("utf-8"))
+    config = StudyConfig.from_toml(path)
+    assert config.network == (folder / "walk.osm").resolve()
+    assert config.population == (folder / "pop.tif").resolve()
+    assert config.facilities[0].path == (folder / "场馆.xlsx").resolve()
+    assert config.boundaries == (folder / "districts.geojson").resolve()
+    config.check_inputs_exist()
+
+
+def test_an_unescaped_windows_path_says_how_to_write_it(tmp_path):
+    path = _write(tmp_path, '[inputs]\nnetwork = "data\\walk.osm"\n')
+    with pytest.raises(ConfigError, match=r"not valid TOML .*; write Windows paths with / or in single quotes"):
+        StudyConfig.from_toml(path)
