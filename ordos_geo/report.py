@@ -113,6 +113,18 @@ def _is_share(column: str) -> bool:
     return column == "share" or column.startswith(("share", "open_share")) or column.endswith("_share")
 
 
+#: Columns of people counts that do not say "population" in their key (``newly_covered``...).
+_PEOPLE_COLUMNS = frozenset({"added", "upper_bound", "network_shape_reached"})
+
+
+def _is_whole(column: str) -> bool:
+    """People, metres and m² are shown whole (``849``, ``951 m``), as the planner reads them; per-resident m² not."""
+    if "per_capita" in column:
+        return False
+    people = "population" in column or "covered" in column or "reached" in column or column in _PEOPLE_COLUMNS
+    return people or column.endswith(("_m", "_m2"))
+
+
 def _format_value(value: Any, column: str, text: Mapping[str, str]) -> str:
     """Plain (unescaped) text of one table cell; ``column`` is the key that decides the format."""
     if _is_missing(value):
@@ -129,7 +141,7 @@ def _format_value(value: Any, column: str, text: Mapping[str, str]) -> str:
             return "∞" if number > 0 else "-∞"
         if _is_share(column):
             return f"{number:.1%}"
-        if column in ("population",) or abs(number) >= 1000:
+        if _is_whole(column) or abs(number) >= 1000:
             return f"{number:,.0f}"
         if number != 0 and abs(number) < 0.01:
             return f"{number:.4g}"
@@ -192,6 +204,8 @@ def _format_key(frame: pd.DataFrame, row: pd.Series, column: str) -> str:
     if column in ("before", "after", "change") and "indicator" in frame.columns:
         return str(row.get("_indicator_key", row["indicator"]))
     if column in ("target", "value", "gap") and row.get("_unit_key", row.get("unit")) == "share":
+        return "share"
+    if column == "gap" and "upper_bound" in frame.columns:  # a trail plan's gap to its bound: a share of it
         return "share"
     return column
 

@@ -73,7 +73,7 @@ def test_sections_for_sites_trails_before_after(full_report, layers):
         assert heading in full_report.html and heading in full_report.markdown
     # trail length added from the projected geometry: the fixture line is 290.17 m + 290.69 m
     trail = layers.facilities.geometry.iloc[4]
-    assert f"{trail.length:,.2f}".rstrip("0") in full_report.markdown
+    assert f"| {trail.length:,.0f} |" in full_report.markdown  # metres shown whole
     assert "Court A" in full_report.html and "Court B" in full_report.html
 
 
@@ -257,3 +257,19 @@ def test_further_sections_by_heading_key():
     assert "62.5%" in built.markdown
     with pytest.raises(InputDataError, match="no heading for table 'nonsense'"):
         report.build_report(make_scorecard(), make_indicators(), extra_tables={"nonsense": opening})
+
+
+def test_people_metres_and_square_metres_are_whole_numbers_and_a_trail_gap_a_share():
+    sites = pd.DataFrame(
+        {
+            "newly_covered_population": [848.7, 38215.2],
+            "distance_to_nearest_same_kind_m": [950.89, 4773.4],
+            "added_venue_area_m2": [812.5, 20000.0],
+            "delta_per_capita_area_city_m2": [0.0625, 0.125],
+        }
+    )
+    headers, rows, _ = report._display_rows(sites, "zh")
+    assert headers == ["新增覆盖人口", "距最近同类设施 (m)", "新增场地面积 (m²)", "全市人均面积增加 (m²)"]
+    assert rows == [["849", "951", "812", "0.06"], ["38,215", "4,773", "20,000", "0.12"]]
+    trails = pd.DataFrame({"length_m": [6005.2], "upper_bound": [31174.4], "gap": [0.2702]})
+    assert report._display_rows(trails, "zh")[1] == [["6,005", "31,174", "27.0%"]]
