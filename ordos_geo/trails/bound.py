@@ -196,7 +196,7 @@ def _anchors(
     node_xy: np.ndarray,
     cell_xy: np.ndarray | None = None,
     *,
-    chunk: int = 1 << 21,
+    chunk: int = 16384,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per cell reached by an allowed segment: anchor point and radius, population, point and tube radius.
 
@@ -215,45 +215,32 @@ def _anchors(
     own = model.cell_segment
     anchor = np.where((own >= 0)[:, None], mid[np.maximum(own, 0)], np.float32(np.nan))
     point = anchor if cell_xy is None else (cell_xy - origin).astype(np.float32)
-    allowed = np.zeros(model.n_segments, dtype=bool)
-    allowed[ids] = True
+    ax, ay = anchor[:, 0].copy(), anchor[:, 1].copy()
+    px, py = point[:, 0].copy(), point[:, 1].copy()
     ux, uy = xy[model.segment_u].T.copy()
     vx, vy = xy[model.segment_v].T.copy()
-    # Cells x segments: each cell's reaching segments side by side, so a per-cell maximum is a reduceat.
-    by_cell = model.reach.tocsc()
-    counts = np.diff(by_cell.indptr)
-    radius = np.full(len(model.population), -1.0)
-    tube = np.full(len(model.population), -1.0)
-    bounds = np.searchsorted(by_cell.indptr, np.arange(0, by_cell.nnz + chunk, chunk), side="right") - 1
-    for c0, c1 in itertools.pairwise(np.unique(np.clip(bounds, 0, len(radius))).tolist()):
-        lo, hi = by_cell.indptr[c0], by_cell.indptr[c1]
-        if hi == lo:
-            continue
-        seg = by_cell.indices[lo:hi]
-        n = counts[c0:c1]
-        ax, ay = np.repeat(anchor[c0:c1, 0], n), np.repeat(anchor[c0:c1, 1], n)
+    radius = np.full(len(model.population), -1.0, dtype=np.float32)
+    tube = np.full(len(model.population), -1.0, dtype=np.float32)
+    for start in range(0, len(ids), chunk):
+        rows = model.reach[ids[start : start + chunk]]
+        seg = np.repeat(ids[start : start + chunk], np.diff(rows.indptr))
+        cell = rows.indices
         sx, sy, ex, ey = ux[seg], uy[seg], vx[seg], vy[seg]
-        near = np.minimum(np.hypot(sx - ax, sy - ay), np.hypot(ex - ax, ey - ay))
-        px, py = np.repeat(point[c0:c1, 0], n) - sx, np.repeat(point[c0:c1, 1], n) - sy
+        near = np.minimum(np.hypot(sx - ax[cell], sy - ay[cell]), np.hypot(ex - ax[cell], ey - ay[cell]))
+        np.maximum.at(radius, cell, near)
         ex -= sx
         ey -= sy
-        along = np.clip((px * ex + py * ey) / np.maximum(ex * ex + ey * ey, np.float32(1e-12)), 0, 1)
-        chord = np.hypot(px - along * ex, py - along * ey)
-        off = ~allowed[seg]
-        near[off], chord[off] = -1.0, -1.0
-        full = n > 0
-        starts = (by_cell.indptr[c0:c1] - lo)[full]
-        rows = np.arange(c0, c1)[full]
-        radius[rows] = np.maximum.reduceat(near, starts)
-        tube[rows] = np.maximum.reduceat(chord, starts)
+        dx, dy = px[cell] - sx, py[cell] - sy
+        along = np.clip((dx * ex + dy * ey) / np.maximum(ex * ex + ey * ey, np.float32(1e-12)), 0, 1)
+        np.maximum.at(tube, cell, np.hypot(dx - along * ex, dy - along * ey))
     keep = radius >= 0
-    # float32 round-off (centimetres at most) only ever widens.
+    # The 5 cm added cover float32 round-off (about a centimetre at most once centred): they only widen.
     return (
         anchor[keep].astype(np.float64) + origin,
-        radius[keep] + 0.05,
+        radius[keep].astype(np.float64) + 0.05,
         model.population[keep],
         point[keep].astype(np.float64) + origin,
-        tube[keep] + 0.05,
+        tube[keep].astype(np.float64) + 0.05,
     )
 
 
