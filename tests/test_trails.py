@@ -257,7 +257,7 @@ def test_heuristic_exact_and_brute_force_agree_on_tiny_graphs(seed):
     assert model.n_segments == 12
     best = _brute_force(model, range(12), budget=budget, min_len=min_len, max_trails=max_trails)
     kwargs = dict(budget_m=budget, min_trail_m=min_len, max_trails=max_trails, prize_model=model, shape="network")
-    exact = trails.plan_trails(network, cells, method="exact", **kwargs)
+    exact = trails.plan_trails(network, cells, method="exact", time_limit_s=600.0, **kwargs)
     heuristic = trails.plan_trails(network, cells, method="heuristic", **kwargs)
     assert exact.population_reached == pytest.approx(best)
     assert exact.upper_bound == pytest.approx(best)
@@ -693,6 +693,7 @@ def test_exact_loops_and_routes_equal_brute_force(shape, seed):
         prize_model=model,
         method="exact",
         shape=shape,
+        time_limit_s=600.0,  # a proof, not a race: the default 20 s ran out on a loaded CI machine
     )
     assert plan.population_reached == pytest.approx(best)
     assert plan.upper_bound == pytest.approx(best)  # proven optimal: the MILP's bound, for this shape
