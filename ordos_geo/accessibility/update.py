@@ -497,9 +497,17 @@ def _street_ends(index: NetworkIndex, points: SnappedPoints) -> tuple[np.ndarray
     return ok, index.u[edge], index.v[edge]
 
 
-def _rows_near(index: NetworkIndex, points: SnappedPoints, near: np.ndarray) -> np.ndarray:
-    """Input rows of ``points`` with a reachable point on a street with an end in the node mask ``near``."""
-    ok, u, v = _street_ends(index, points)
+def _rows_near(
+    index: NetworkIndex,
+    points: SnappedPoints,
+    near: np.ndarray,
+    ends: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Input rows of ``points`` with a reachable point on a street with an end in the node mask ``near``.
+
+    ``ends`` are the points' :func:`_street_ends`, when at hand.
+    """
+    ok, u, v = _street_ends(index, points) if ends is None else ends
     keep = np.zeros(points.n_owners, dtype=bool)
     keep[points.owner[ok[near[u] | near[v]]]] = True
     return np.flatnonzero(keep)
@@ -533,6 +541,7 @@ class _ChangeSearch:
         self.added_snaps, self.added = added_snaps, added
         self.rank, self.kind_of_fac, self.limit = rank, kind_of_fac, limit
         self.reach = limit / index.reach_ratio + 2.0
+        self._cell_ends: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def update(self, k: int, old: _KindUpdate, lost: np.ndarray, penalty: np.ndarray) -> _KindUpdate:
         """Kind ``k`` after the change, from ``old`` (rows of the new table; the cells ``lost`` lost theirs).
@@ -559,8 +568,17 @@ class _ChangeSearch:
 
     def rows_near(self, points: SnappedPoints, near: SnappedPoints) -> np.ndarray:
         """Input rows of ``points`` with a street end within the cap's straight-line reach of one of ``near``'s."""
-        _, u, v = _street_ends(self.index, near)
-        return _rows_near(self.index, points, self.index.nodes_near(np.concatenate([u, v]), self.reach))
+        _, u, v = self._ends(near)
+        mask = self.index.nodes_near(np.concatenate([u, v]), self.reach)
+        return _rows_near(self.index, points, mask, self._ends(points))
+
+    def _ends(self, points: SnappedPoints) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`_street_ends` of ``points``, kept for the cells (every search reads them)."""
+        if points is not self.orig:
+            return _street_ends(self.index, points)
+        if self._cell_ends is None:
+            self._cell_ends = _street_ends(self.index, points)
+        return self._cell_ends
 
     def search(
         self, rows: np.ndarray, points: SnappedPoints, groups: np.ndarray, k: int

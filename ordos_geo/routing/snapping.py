@@ -113,6 +113,16 @@ class SnappedPoints:
         Equal to snapping only those rows: each row's access points do not depend on the other rows.
         """
         rows = np.asarray(rows, dtype=np.int64)
+        if self.one_point_each:  # point i is row i's: the rows' points, in their order
+            return SnappedPoints(
+                owner=np.arange(len(rows), dtype=np.int64),
+                edge=self.edge[rows],
+                offset_m=self.offset_m[rows],
+                snap_distance_m=self.snap_distance_m[rows],
+                point_xy=self.point_xy[rows],
+                n_owners=len(rows),
+                network_key=self.network_key,
+            )
         renumber = np.full(self.n_owners, -1, dtype=np.int64)
         renumber[rows] = np.arange(len(rows))
         new_owner = renumber[self.owner]
