@@ -470,17 +470,20 @@ def _nearest_update(
     rank = _id_rank(ids)
     penalty = (rank + 1) * (TIE_BUDGET_M / max(len(ids), 1))
     remap = np.append(new_of_old, -1)  # earlier row -> new row; -1 (no facility) stays -1
+    same_rows = np.array_equal(new_of_old, np.arange(len(new_of_old)))  # facilities only added: rows kept
+    gone_kinds = set(previous.facilities["kind"].astype(str).to_numpy()[new_of_old < 0].tolist())
     search = _ChangeSearch(index, orig, dest, added_snaps, added, rank, kind_of_fac, limit)
     per_kind: dict[str, _KindUpdate] = {}
     for k, kind in enumerate(kind_names):
         old_group = previous.nearest_rows.get(kind)
+        lost = np.empty(0, np.int64)
         if old_group is None:  # a kind the earlier run did not have: its facilities are all added
             old = _KindUpdate(np.full(n_cells, np.inf), np.full(n_cells, -1, np.int64), np.arange(n_cells))
-            lost = np.empty(0, np.int64)
         else:
             true = previous.cells[dist_column(kind)].to_numpy(dtype=float)
-            old = _KindUpdate(true, remap[old_group], np.empty(0, np.int64))
-            lost = np.flatnonzero((old.group < 0) & (old_group >= 0))
+            old = _KindUpdate(true, old_group if same_rows else remap[old_group], np.empty(0, np.int64))
+            if kind in gone_kinds:
+                lost = np.flatnonzero((old.group < 0) & (old_group >= 0))
         per_kind[kind] = search.update(k, old, lost, penalty)
     return per_kind, penalty
 
