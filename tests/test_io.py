@@ -1234,3 +1234,19 @@ def test_unknown_chinese_kind_is_named(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "f.csv", f"名称,类型,经度,纬度\n馆,冰球馆,{LON0},{LAT0}")
     with pytest.raises(InputDataError, match=r"f\.csv: column `类型` has unknown kinds '冰球馆' \(row 1 \(馆\)\)"):
         io.read_facilities(path)
+
+
+def test_a_raster_filled_without_declaring_nodata_is_told_the_value(tmp_path: Path) -> None:
+    fill = np.finfo("float32").min  # what ArcGIS writes in empty cells
+    array = np.array([[5.0, fill], [fill, 2.0]], dtype="float32")
+    path = write_raster(tmp_path / "ghsl.tif", array, nodata=None)
+    with pytest.raises(
+        InputDataError,
+        match=r"ghsl\.tif: 2 negative population values that are not nodata, first at \(row 0, col 1\), \(row 1, "
+        r"col 0\); the raster declares no nodata value and these cells all hold -3\.40282347e\+38: declare it, "
+        r"e\.g\. `gdal_edit\.py -a_nodata -3\.40282347e\+38 ghsl\.tif`",
+    ):
+        io.read_population(path)
+    with rasterio.open(path, "r+") as dataset:  # the fix the message gives, as gdal_edit.py does it
+        dataset.nodata = -3.40282347e38
+    assert io.read_population(path)["population"].tolist() == [5.0, 2.0]

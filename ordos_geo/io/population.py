@@ -212,7 +212,7 @@ def _population_from_raster(file: Path, *, study_area: Any, crs: Any) -> gpd.Geo
     valid = ~np.ma.getmaskarray(values)
     if dataset.nodata is not None and np.isnan(dataset.nodata):
         valid &= ~np.isnan(data)
-    _reject_bad_cells(file, data, valid, row_offset, col_offset)
+    _reject_bad_cells(file, data, valid, row_offset, col_offset, nodata=dataset.nodata)
     populated = valid & (data > 0)
     rows, cols = np.nonzero(populated)
     if rows.size == 0:
@@ -266,7 +266,15 @@ def _cell_polygons(rows: np.ndarray, cols: np.ndarray, transform: Any, *, crs_fr
     )
 
 
-def _reject_bad_cells(file: Path, data: np.ndarray, valid: np.ndarray, row_offset: int, col_offset: int) -> None:
+def _reject_bad_cells(
+    file: Path, data: np.ndarray, valid: np.ndarray, row_offset: int, col_offset: int, *, nodata: float | None
+) -> None:
+    """Raise for a non-finite or negative cell that is not nodata, naming the first cells and the fix.
+
+    A raster without a nodata value whose negative cells all hold one value
+    (ArcGIS and some exports fill the empty cells with -3.4e38 or -9999 but do
+    not declare it) is told how to declare it, with that value.
+    """
     for label, bad in (("non-finite", valid & ~np.isfinite(data)), ("negative", valid & (data < 0))):
         if bad.any():
             rows, cols = np.nonzero(bad)
@@ -274,10 +282,16 @@ def _reject_bad_cells(file: Path, data: np.ndarray, valid: np.ndarray, row_offse
                 f"(row {r + row_offset}, col {c + col_offset})"
                 for r, c in zip(rows[:5].tolist(), cols[:5].tolist(), strict=True)
             )
-            msg = (
-                f"{file}: {int(bad.sum()):,} {label} population values that are not nodata, first at {first}; "
-                "people per cell must be >= 0: set those cells to the raster's nodata value or 0"
-            )
+            values = np.unique(data[bad])
+            if nodata is None and values.size == 1:
+                value = f"{values[0]:.9g}"
+                fix = (
+                    f"the raster declares no nodata value and these cells all hold {value}: declare it, "
+                    f"e.g. `gdal_edit.py -a_nodata {value} {file.name}` (on a copy to keep the original)"
+                )
+            else:
+                fix = "people per cell must be >= 0: set those cells to the raster's nodata value or 0"
+            msg = f"{file}: {int(bad.sum()):,} {label} population values that are not nodata, first at {first}; {fix}"
             raise InputDataError(msg)
 
 
