@@ -613,18 +613,20 @@ def _project(lon: np.ndarray, lat: np.ndarray, transformer: pyproj.Transformer) 
 
 def _highway_column(simplified: _Simplified) -> pd.api.extensions.ExtensionArray:
     """Each edge's ``highway`` (the first of a merged list, as :func:`walk_network_from_graph` takes it)."""
-    by_record = [record.get("highway") for record in simplified.records]
-    names, record_codes = np.unique(np.array([str(h) for h in by_record if h is not None]), return_inverse=True)
-    codes = np.full(len(by_record), -1, dtype=np.int64)  # -1: no highway
-    codes[[h is not None for h in by_record]] = record_codes
-    seg_codes = codes[simplified.seg_record]
+    shared = simplified.shared
+    by_set = [tags.get("highway") for tags in shared.tags]  # a record's highway is its tag set's
+    names, set_codes = np.unique(np.array([str(h) for h in by_set if h is not None]), return_inverse=True)
+    codes = np.full(len(by_set), -1, dtype=np.int64)  # -1: no highway
+    codes[[h is not None for h in by_set]] = set_codes
+    seg_sets = shared.of[simplified.seg_record]
+    seg_codes = codes[seg_sets]
     starts = simplified.seg_offsets[:-1]
     edge_codes = seg_codes[starts] if len(starts) else np.empty(0, dtype=np.int64)
     if len(seg_codes):
         low, high = np.minimum.reduceat(seg_codes, starts), np.maximum.reduceat(seg_codes, starts)
         mixed = np.flatnonzero((low != high) | (low < 0))
         offsets = simplified.seg_offsets.tolist()
-        per_segment = np.array(by_record, dtype=object)[simplified.seg_record] if len(mixed) else np.empty(0, object)
+        per_segment = np.array(by_set, dtype=object)[seg_sets] if len(mixed) else np.empty(0, object)
         for e in mixed.tolist():
             values = [h for h in per_segment[offsets[e] : offsets[e + 1]].tolist() if h is not None]
             value = (values[0] if len(set(values)) == 1 else next(iter(set(values)))) if values else None
