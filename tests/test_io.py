@@ -1174,7 +1174,11 @@ def test_excel_export_with_title_row_merged_cells_units_and_total_row(tmp_path: 
 
 def test_excel_with_several_sheets_of_venues_names_them_and_reads_the_chosen_one(tmp_path: Path) -> None:
     path = _amap_workbook(tmp_path / "book.xlsx", second_sheet_rows=True)
-    with pytest.raises(InputDataError, match=r"book\.xlsx: has 2 sheets with rows \(体育场馆, 学校\); choose one"):
+    with pytest.raises(
+        InputDataError,
+        match=r"book\.xlsx: has 2 sheets with rows \(体育场馆, 学校\); choose one: .*; to read them all \(a sheet per "
+        r'district\), list the file once per sheet: extra_facilities = \[\{ path = "book\.xlsx", layer = "学校" \}\]',
+    ):
         io.read_facilities(path)
     assert io.read_facilities(path, layer="学校")["kind"].tolist() == ["school_venue"]
     with pytest.raises(InputDataError, match=r"has no sheet 'venues' \(sheets: 说明, 体育场馆, 学校\)"):

@@ -111,7 +111,11 @@ def _excel_sheet(file: Path, *, sheet: str | int | None) -> pd.DataFrame:
     if len(filled) > 1:
         filled = [n for n in filled if _header_position(sheets[n]) is not None] or filled
     if len(filled) > 1:
-        msg = f"{file}: has {len(filled)} sheets with rows ({', '.join(filled)}); choose one: {_SHEET_OPTION}"
+        msg = (
+            f"{file}: has {len(filled)} sheets with rows ({', '.join(filled)}); choose one: {_SHEET_OPTION}; "
+            "to read them all (a sheet per district), list the file once per sheet: extra_facilities = "
+            f'[{{ path = "{file.name}", layer = "{filled[1]}" }}]'
+        )
         raise InputDataError(msg)
     return _frame_from_rows(sheets[filled[0] if filled else names[0]])
 
