@@ -69,6 +69,7 @@ from ordos_geo.routing import (
     network_index,
     pairs_within,
     snap_points,
+    tie_penalties,
 )
 
 __all__ = ["nearest_venue_update", "update_accessibility"]
@@ -468,7 +469,7 @@ def _nearest_update(
     """
     n_cells = orig.n_owners
     rank = _id_rank(ids)
-    penalty = (rank + 1) * (TIE_BUDGET_M / max(len(ids), 1))
+    penalty = tie_penalties(rank)
     remap = np.append(new_of_old, -1)  # earlier row -> new row; -1 (no facility) stays -1
     same_rows = np.array_equal(new_of_old, np.arange(len(new_of_old)))  # facilities only added: rows kept
     gone_kinds = set(previous.facilities["kind"].astype(str).to_numpy()[new_of_old < 0].tolist())

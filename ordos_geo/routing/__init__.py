@@ -29,6 +29,7 @@ from ordos_geo.routing.search import (
     node_distances_to_points,
     pairs_within,
     start_nearest,
+    tie_penalties,
 )
 from ordos_geo.routing.snapping import (
     SnappedPoints,
@@ -55,4 +56,5 @@ __all__ = [
     "snap_origins_and_destinations",
     "snap_points",
     "start_nearest",
+    "tie_penalties",
 ]

@@ -40,6 +40,31 @@ _DENSE_BUDGET = 1 << 24
 _FORK_MIN_WORK = 500_000
 
 
+def tie_penalties(group_rank: np.ndarray) -> np.ndarray:
+    """Tie-break perturbation (metres) of each facility group from its rank among all groups.
+
+    Equal distances are resolved towards the lower rank by adding
+    ``(rank + 1) * TIE_BUDGET_M / n_groups``; the total stays within
+    :data:`TIE_BUDGET_M`, and the reported distances have it removed again.
+
+    Parameters
+    ----------
+    group_rank : numpy.ndarray
+        ``(n_groups,)`` rank of each group (0 = wins every tie).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_groups,)`` penalties in metres.
+
+    Examples
+    --------
+    >>> tie_penalties(np.array([1, 0])) * 1e3
+    array([1. , 0.5])
+    """
+    return (np.asarray(group_rank) + 1) * (TIE_BUDGET_M / max(len(group_rank), 1))
+
+
 def _attach(index: NetworkIndex, edge: np.ndarray, offset: np.ndarray, how: str) -> tuple[np.ndarray, ...]:
     """Node links of points on edges: ``(point position, node, cost)``.
 
@@ -140,8 +165,7 @@ class NearestSearch:
         self.n_groups = n_groups
         self.max_distance_m = max_distance_m
         self.kinds_of_group = kinds_of_group
-        delta = TIE_BUDGET_M / max(n_groups, 1)
-        self.penalty = (group_rank + 1) * delta
+        self.penalty = tie_penalties(group_rank)
         ok = dest.reachable
         d_owner = dest.owner[ok]
         d_group = dest_group_of_owner[d_owner]
