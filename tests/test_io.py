@@ -1254,3 +1254,15 @@ def test_a_raster_filled_without_declaring_nodata_is_told_the_value(tmp_path: Pa
     with rasterio.open(path, "r+") as dataset:  # the fix the message gives, as gdal_edit.py does it
         dataset.nodata = -3.40282347e38
     assert io.read_population(path)["population"].tolist() == [5.0, 2.0]
+
+
+def test_population_points_all_outside_the_study_area_name_both_extents(tmp_path: Path) -> None:
+    """A study of Helsinki left with the sample's Ordos boundaries: the message shows where each lies."""
+    path = write_csv(tmp_path / "hel.csv", "lon,lat,population\n24.94,60.17,50\n24.96,60.16,20\n24.95,60.165,0")
+    area = gpd.GeoDataFrame(geometry=[shapely.box(109.9, 39.7, 110.0, 39.9)], crs=4326)
+    with pytest.raises(
+        InputDataError,
+        match=r"hel\.csv: all 2 populated points \(lon 24\.940\.\.24\.960, lat 60\.160\.\.60\.170\) lie outside the "
+        r"study area \(lon 109\.900\.\.110\.000, lat 39\.700\.\.39\.900\); give the boundaries of the same place",
+    ):
+        io.read_population(path, study_area=area)

@@ -338,6 +338,16 @@ def _population_from_points(
     inside = np.ones(len(values), dtype=bool)
     if study_area is not None:
         inside = _inside_any(_study_area_parts(study_area, 4326), shapely.point_on_surface(cells.geometry.array))
+    if study_area is not None and populated.any() and not (populated & inside).any():
+        x0, y0, x1, y1 = shapely.total_bounds(cells.geometry.array[populated])
+        a0, b0, a1, b1 = shapely.total_bounds(_study_area_parts(study_area, 4326))
+        msg = (
+            f"{file.name}: all {int(populated.sum()):,} populated points (lon {x0:.3f}..{x1:.3f}, lat "
+            f"{y0:.3f}..{y1:.3f}) lie outside the study area (lon {a0:.3f}..{a1:.3f}, lat {b0:.3f}..{b1:.3f}); "
+            "give the boundaries of the same place (--boundaries or [inputs] boundaries), or check the "
+            "coordinates and their datum (population_coordinates)"
+        )
+        raise InputDataError(msg)
     cells = cells.loc[populated & inside].reset_index(drop=True)
     if len(cells) == 0:
         where = " inside the study area" if study_area is not None else ""
