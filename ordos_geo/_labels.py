@@ -38,6 +38,7 @@ __all__ = [
     "SOURCES",
     "TARGETS",
     "TEXT",
+    "TRAIL_SHAPES",
     "UNITS",
     "Language",
     "check_language",
@@ -48,6 +49,7 @@ __all__ = [
     "source",
     "target",
     "text",
+    "trail_shape",
     "unit",
 ]
 
@@ -450,6 +452,14 @@ SOURCES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
     }
 )
 
+#: Trail shapes (:data:`ordos_geo.settings.TRAIL_SHAPES`) as a reader sees them.
+TRAIL_SHAPES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {"loop": "环线（闭合）", "route": "线路（起终点不同）", "network": "树状网络"},
+        "en": {"loop": "loop", "route": "route", "network": "network"},
+    }
+)
+
 #: The levers that close the venue-area gap (``indicators.area_gap``).
 LEVERS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
     {
@@ -737,6 +747,11 @@ def target(key: str, language: str, *, default: str | None = None) -> str:
 def lever(key: str, language: str) -> str:
     """Name of a lever of the plan (``"open_schools"`` -> ``"开放现未开放的学校体育场馆"``)."""
     return LEVERS[check_language(language)].get(key, key)
+
+
+def trail_shape(key: str, language: str) -> str:
+    """Name of a trail shape (``"loop"`` -> ``"环线（闭合）"``); unknown keys unchanged."""
+    return TRAIL_SHAPES[check_language(language)].get(key, key)
 
 
 def source(citation: str, language: str) -> str:

@@ -165,13 +165,15 @@ _VALUE_LABELS: Mapping[str, Any] = {
     "indicator": label_table.column,
     "served": label_table.column,
     "lever": label_table.lever,
+    "shape": label_table.trail_shape,
+    "bound_shape": label_table.trail_shape,
 }
 
 
 def localize(frame: pd.DataFrame | gpd.GeoDataFrame, language: str) -> pd.DataFrame:
     """A table as a reader of ``language`` sees it, values still numbers and columns still keys.
 
-    Districts, kinds, units, plan citations, indicator and lever names are
+    Districts, kinds, units, plan citations, indicator, lever and trail shape names are
     translated with :mod:`ordos_geo._labels`; a scorecard's ``description`` is
     taken from its ``key`` (kept as given for targets the label table does not
     know) and the ``key`` column is dropped. A geometry column is dropped.

@@ -9,7 +9,16 @@ from ordos_geo._errors import InputDataError
 
 
 @pytest.mark.parametrize(
-    "table", [_labels.TEXT, _labels.COLUMNS, _labels.KINDS, _labels.TARGETS, _labels.LEVERS, _labels.SOURCES]
+    "table",
+    [
+        _labels.TEXT,
+        _labels.COLUMNS,
+        _labels.KINDS,
+        _labels.TARGETS,
+        _labels.LEVERS,
+        _labels.SOURCES,
+        _labels.TRAIL_SHAPES,
+    ],
 )
 def test_both_languages_hold_the_same_keys(table):
     assert set(table) == set(_labels.LANGUAGES)
@@ -23,6 +32,9 @@ def test_every_vocabulary_of_settings_has_a_chinese_label():
         assert _labels.target(target.key, "zh") != target.key
         assert _labels.unit(target.unit, "zh") != target.unit or target.unit == "km"
         assert "《" in _labels.source(target.source, "en")  # the title stays, translated around it
+    for shape in settings.TRAIL_SHAPES:
+        assert _labels.trail_shape(shape, "zh") != shape
+        assert _labels.trail_shape(shape, "en") == shape
 
 
 def test_patterned_columns():

@@ -273,3 +273,11 @@ def test_people_metres_and_square_metres_are_whole_numbers_and_a_trail_gap_a_sha
     assert rows == [["849", "951", "812", "0.06"], ["38,215", "4,773", "20,000", "0.12"]]
     trails = pd.DataFrame({"length_m": [6005.2], "upper_bound": [31174.4], "gap": [0.2702]})
     assert report._display_rows(trails, "zh")[1] == [["6,005", "31,174", "27.0%"]]
+
+
+def test_trail_shapes_are_named_in_the_readers_language():
+    trails = pd.DataFrame({"trail_id": [1, 2], "shape": ["loop", "route"], "bound_shape": ["loop", "network"]})
+    zh = report.localize(trails, "zh")
+    assert zh["shape"].tolist() == ["环线（闭合）", "线路（起终点不同）"]
+    assert zh["bound_shape"].tolist() == ["环线（闭合）", "树状网络"]
+    assert report.localize(trails, "en")[["shape", "bound_shape"]].equals(trails[["shape", "bound_shape"]])
