@@ -19,7 +19,11 @@ districts and one venue per 300 cells in ten kinds, as a
 - **service areas**: the polygons of a sample of venues, extrapolated to all
   (the first run's ``service_areas`` step, left out above).
 
-Run:  .venv/bin/python benchmarks/bench_what_if.py [--sizes 100000 400000]
+The first run, the incremental update and each what-if are timed ``--repeat``
+times (3 by default) in the same process; the tables show the median and the
+range, and the update's share of the first run per pair of runs.
+
+Run:  .venv/bin/python benchmarks/bench_what_if.py [--sizes 100000 400000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -113,17 +118,23 @@ def _timed(fn, *args, **kwargs):
     return value, time.perf_counter() - clock
 
 
-def worker(n_nodes: int, *, seed: int) -> dict:
+def _repeated(repeat: int, fn, *args, **kwargs):
+    """The last value of ``repeat`` calls and every call's seconds (the table shows their median)."""
+    runs = [_timed(fn, *args, **kwargs) for _ in range(repeat)]
+    return runs[-1][0], [seconds for _, seconds in runs]
+
+
+def worker(n_nodes: int, *, seed: int, repeat: int = 3) -> dict:
     from ordos_geo import indicators, pipeline
     from ordos_geo.accessibility.measures import _service_area_rows
     from ordos_geo.routing import network_index
     from ordos_geo.what_if import what_if
 
     study, build_s = _timed(_study, n_nodes, seed)
-    first, first_s = _timed(_first_run, study, study.facilities)
+    first, first_runs = _repeated(repeat, _first_run, study, study.facilities)
     planned = _plan(study, first, seed)
     full, full_s = _timed(_first_run, study, planned)
-    update, update_s = _timed(pipeline.update_accessibility, study, first, planned)
+    update, update_runs = _repeated(repeat, pipeline.update_accessibility, study, first, planned)
     worst, same_ids = _largest_difference(update.cells, full.cells)
 
     cfg = study.config
@@ -152,9 +163,10 @@ def worker(n_nodes: int, *, seed: int) -> dict:
     }
     what_ifs = {}
     for name, change in cases.items():
-        outcome, seconds = _timed(what_if, results, base="existing", **change)
+        outcome, runs = _repeated(repeat, what_if, results, base="existing", **change)
         what_ifs[name] = {
-            "s": seconds,
+            "s": statistics.median(runs),
+            "runs_s": runs,
             "accessibility_s": outcome.timings_s["accessibility"],
             "changed_cells": len(outcome.cells),
             "changed_indicators": len(outcome.indicators),
@@ -170,10 +182,12 @@ def worker(n_nodes: int, *, seed: int) -> dict:
         "cells": len(study.cells),
         "facilities": len(study.facilities),
         "build_s": build_s,
-        "first_s": first_s,
+        "first_s": statistics.median(first_runs),
+        "first_runs_s": first_runs,
         "first_steps_s": {k: round(v, 2) for k, v in first.timings_s.items()},
         "after_plan_full_s": full_s,
-        "after_plan_incremental_s": update_s,
+        "after_plan_incremental_s": statistics.median(update_runs),
+        "after_plan_incremental_runs_s": update_runs,
         "after_plan_steps_s": {k: round(v, 3) for k, v in update.timings_s.items()},
         "largest_distance_difference_m": worst,
         "nearest_ids_equal": same_ids,
@@ -184,26 +198,45 @@ def worker(n_nodes: int, *, seed: int) -> dict:
     }
 
 
+def _spread(runs: list[float]) -> str:
+    return f"[{min(runs):.2f}-{max(runs):.2f}]" if len(runs) > 1 else ""
+
+
+def _share_range(update_runs: list[float], first_runs: list[float]) -> str:
+    """Lowest and highest update / first-run share over the paired runs."""
+    shares = [100 * u / f for u, f in zip(update_runs, first_runs, strict=True)]
+    return f"{min(shares):.1f}-{max(shares):.1f} %"
+
+
 def _table(rows: list[dict]) -> str:
     lines = [
-        "| nodes | cells | venues | first run (s) | after plan full (s) | incremental (s) | ratio | largest diff (m) "
+        "| nodes | cells | venues | first run (s) | after plan full (s) | incremental (s) | ratio (medians; range) "
+        "| largest diff (m) "
         "| ids equal | service areas, all venues (s, extrapolated) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['nodes']:,} | {r['cells']:,} | {r['facilities']:,} | {r['first_s']:.2f} "
+            f"| {r['nodes']:,} | {r['cells']:,} | {r['facilities']:,} "
+            f"| {r['first_s']:.2f} {_spread(r['first_runs_s'])} "
             f"| {r['after_plan_full_s']:.2f} "
-            f"| {r['after_plan_incremental_s']:.2f} | {100 * r['after_plan_incremental_s'] / r['first_s']:.1f} % "
+            f"| {r['after_plan_incremental_s']:.2f} {_spread(r['after_plan_incremental_runs_s'])} "
+            f"| {100 * r['after_plan_incremental_s'] / r['first_s']:.1f} % "
+            f"({_share_range(r['after_plan_incremental_runs_s'], r['first_runs_s'])}) "
             f"| {r['largest_distance_difference_m']:.1e} | {r['nearest_ids_equal']} "
             f"| {r['service_areas_all_s_extrapolated']:.0f} |"
         )
-    lines += ["", "| nodes | what_if | seconds | of which accessibility | changed cells | changed indicators |"]
+    lines += [
+        "",
+        "| nodes | what_if | seconds (median; range) | of which accessibility (last) | changed cells "
+        "| changed indicators |",
+    ]
     lines.append("|---:|---|---:|---:|---:|---:|")
     for r in rows:
         for name, w in r["what_if"].items():
             lines.append(
-                f"| {r['nodes']:,} | {name} | {w['s']:.2f} | {w['accessibility_s']:.2f} | {w['changed_cells']:,} "
+                f"| {r['nodes']:,} | {name} | {w['s']:.2f} {_spread(w['runs_s'])} | {w['accessibility_s']:.2f} "
+                f"| {w['changed_cells']:,} "
                 f"| {w['changed_indicators']} |"
             )
     return "\n".join(lines)
@@ -214,14 +247,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 400_000])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each step (the median is shown)")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print("RESULT " + json.dumps(worker(args.worker, seed=args.seed)))
+        print("RESULT " + json.dumps(worker(args.worker, seed=args.seed, repeat=args.repeat)))
         return 0
     rows = []
     for size in args.sizes:
-        command = [sys.executable, __file__, "--worker", str(size), "--seed", str(args.seed)]
+        command = [
+            sys.executable,
+            __file__,
+            "--worker",
+            str(size),
+            "--seed",
+            str(args.seed),
+            "--repeat",
+            str(args.repeat),
+        ]
         done = subprocess.run(command, capture_output=True, text=True, check=False, env={**os.environ})
         line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
         if line is None:
