@@ -263,6 +263,11 @@ def test_a_second_run_skips_every_finished_study(first_batch, client, studies):
     assert summary.at["grid_a", "per_capita_area_m2"] == pytest.approx(first.at["grid_a", "per_capita_area_m2"])
 
 
+def _tasks_running(dask_worker) -> int:
+    """Tasks whose function still runs on this worker, cancelled ones included (dask's ``executing`` set)."""
+    return len(dask_worker.state.executing) + len(dask_worker.state.long_running)
+
+
 @pytest.mark.slow
 def test_an_interrupted_batch_resumes_with_the_unfinished_studies(client, studies, tmp_path, sequential):
     # five good studies on two workers: when the first finishes at most two others are running, so two never start
@@ -282,9 +287,10 @@ def test_an_interrupted_batch_resumes_with_the_unfinished_studies(client, studie
     with pytest.raises(KeyboardInterrupt):
         batch.run_batch(studies_list, out_dir=tmp_path, client=client, on_record=stop_after_first_success)
     assert not (tmp_path / "batch_summary.csv").exists()
-    # a study already running when the batch stopped may still finish on its worker; wait for the workers
+    # a study already running when the batch stopped may still finish on its worker; wait for the workers.
+    # The scheduler forgets a cancelled key at once while the worker's thread runs on, so ask the workers.
     deadline = time.monotonic() + 300
-    while any(client.processing().values()):
+    while any(client.processing().values()) or any(client.run(_tasks_running).values()):
         assert time.monotonic() < deadline
         time.sleep(0.5)
     done_before = {p.stem for p in (tmp_path / batch.MANIFEST_DIR).glob("*.json")}
