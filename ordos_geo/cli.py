@@ -57,6 +57,11 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
         "--facilities-coordinates", choices=settings.COORDINATE_SYSTEMS, help="datum of --facilities coordinates"
     )
     parser.add_argument("--boundaries", type=Path, help="district/banner boundaries (any vector file)")
+    parser.add_argument(
+        "--boundaries-coordinates",
+        choices=settings.COORDINATE_SYSTEMS,
+        help="datum of the boundaries (Amap/DataV district files: gcj02)",
+    )
     parser.add_argument("--candidates", type=Path, help="candidate sites (points or parcels)")
     parser.add_argument("--proposed-trails", type=Path, help="proposed trail lines to check")
     parser.add_argument(
@@ -134,6 +139,7 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "population": args.population,
         "population_coordinates": args.population_coordinates,
         "boundaries": args.boundaries,
+        "boundaries_coordinates": args.boundaries_coordinates,
         "candidates": args.candidates,
         "proposed_trails": args.proposed_trails,
         "proposed_trails_coordinates": args.proposed_trails_coordinates,

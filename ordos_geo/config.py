@@ -16,6 +16,7 @@ A study names its inputs and parameters::
     facilities_coordinates = "wgs84"   # --facilities-coordinates: wgs84 | gcj02 | bd09
     extra_facilities = [{ path = "amap.csv", coordinates = "gcj02" }]
     boundaries = "districts.geojson"   # --boundaries
+    boundaries_coordinates = "wgs84"   # --boundaries-coordinates: wgs84 | gcj02 (Amap/DataV) | bd09 (Baidu)
     candidates = "parcels.geojson"     # --candidates (optional)
     candidate_land = "candidate_land.geojson"  # OSM land polygons siting turns into candidates (optional)
     proposed_trails = "trails.geojson" # --proposed-trails (optional)
@@ -348,6 +349,7 @@ class StudyConfig:
         "inputs", MISSING, _facility_sources, also=("facilities_coordinates", "extra_facilities")
     )
     boundaries: Path | None = _key("inputs", None, _optional(_path), path=True)
+    boundaries_coordinates: str = _key("inputs", settings.DEFAULT_COORDINATE_SYSTEM, _datum)
     candidates: Path | None = _key("inputs", None, _optional(_path), path=True)
     candidate_land: Path | None = _key("inputs", None, _optional(_path), path=True)
     proposed_trails: Path | None = _key("inputs", None, _optional(_path), path=True)

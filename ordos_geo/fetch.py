@@ -900,10 +900,8 @@ def _choose_boundary(
             crs=4326,
         )
     try:
-        frame = io.read_boundaries(boundaries)
+        frame = io.read_boundaries(boundaries, coordinate_system=boundary_coordinates)
     except OrdosGeoError as error:
         msg = f"{error}; or give a file holding just the one boundary polygon"
         raise InputDataError(msg) from error
-    if boundary_coordinates != "wgs84":
-        frame = frame.set_geometry(raw.geometry.to_numpy()).set_crs(4326, allow_override=True)
     return select_area(area, frame)

@@ -129,6 +129,10 @@ _BASE = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geoj
             '[inputs]\npopulation_coordinates = "gcj"\n',
             r"\[inputs\] population_coordinates must be one of 'wgs84', 'gcj02', 'bd09', got 'gcj'",
         ),
+        (
+            '[inputs]\nboundaries_coordinates = "amap"\n',
+            r"\[inputs\] boundaries_coordinates must be one of 'wgs84', 'gcj02', 'bd09', got 'amap'",
+        ),
         # ranges
         ("[accessibility]\nthresholds_m = [300, -5]\n", r"thresholds_m must be a number > 0, got -5"),
         ("[accessibility]\nthresholds_m = [300, 300]\n", r"thresholds_m lists a distance twice"),

@@ -759,6 +759,32 @@ def test_read_boundaries_fills_names_and_levels(tmp_path: Path) -> None:
         io.read_boundaries(points)
 
 
+def test_boundaries_exported_in_gcj02_read_back_onto_wgs84(tmp_path: Path) -> None:
+    from ordos_geo._crs import wgs84_to_gcj02
+
+    # Dongsheng's real boundary, shifted into GCJ-02 as an Amap/DataV export holds it
+    sample = io.read_boundaries(settings.SAMPLE_DIR / "boundaries.geojson")
+    original = sample.loc[sample["adcode"] == "150602"].reset_index(drop=True)
+    amap = original.copy()
+    amap.geometry = shapely.transform(original.geometry.array, lambda xy: np.column_stack(wgs84_to_gcj02(*xy.T)))
+    path = tmp_path / "districts_amap.geojson"
+    amap.to_file(path, driver="GeoJSON")
+    geod = pyproj.Geod(ellps="WGS84")
+
+    def largest_gap_m(frame: gpd.GeoDataFrame) -> float:
+        got = shapely.get_coordinates(frame.geometry.array)
+        want = shapely.get_coordinates(original.geometry.array)
+        return float(geod.inv(got[:, 0], got[:, 1], want[:, 0], want[:, 1])[2].max())
+
+    assert largest_gap_m(io.read_boundaries(path)) > 300  # taken as WGS-84: hundreds of metres off
+    assert largest_gap_m(io.read_boundaries(path, coordinate_system="gcj02")) < 1.0
+    with pytest.raises(InputDataError) as caught:
+        io.read_boundaries(path, coordinate_system="gcj")
+    assert str(caught.value) == (
+        "districts_amap.geojson: unknown coordinate system 'gcj'; use one of 'wgs84', 'gcj02' (Amap), 'bd09' (Baidu)"
+    )
+
+
 def test_sample_boundaries() -> None:
     path = settings.SAMPLE_DIR / "boundaries.geojson"
     if not path.exists():

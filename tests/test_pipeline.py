@@ -274,6 +274,25 @@ def test_residents_off_the_network_and_facilities_elsewhere_are_reported_and_lef
     assert "Here" in set(study.facilities["name"])
 
 
+def test_boundaries_in_gcj02_are_read_onto_the_wgs84_districts(tmp_path):
+    import numpy as np
+    import shapely
+
+    from ordos_geo import io
+    from ordos_geo._crs import wgs84_to_gcj02
+
+    # the sample's districts as an Amap/DataV export holds them (GCJ-02), named so in the study
+    amap = io.read_boundaries(sample_config().boundaries)
+    amap.geometry = shapely.transform(amap.geometry.array, lambda xy: np.column_stack(wgs84_to_gcj02(*xy.T)))
+    amap.to_file(tmp_path / "districts_amap.geojson", driver="GeoJSON")
+    config = sample_config().with_overrides(boundaries=tmp_path / "districts_amap.geojson")
+    wgs84 = pipeline.load_study(sample_config()).boundaries
+    shifted = pipeline.load_study(config).boundaries
+    read = pipeline.load_study(config.with_overrides(boundaries_coordinates="gcj02")).boundaries
+    assert shifted.geometry.hausdorff_distance(wgs84.geometry).min() > 300  # metres, in the network's CRS
+    assert read.geometry.hausdorff_distance(wgs84.geometry).max() < 1.0
+
+
 def test_implausible_residents_per_hectare_are_refused(tmp_path):
     from ordos_geo._errors import InputDataError
 

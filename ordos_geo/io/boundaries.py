@@ -8,10 +8,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ordos_geo import settings
 from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_columns, check_input_file, check_unique
 from ordos_geo.io._tables import _describe, _find_column, _id_text, _numeric, _row_labels
-from ordos_geo.io.vectors import _VECTOR_SUFFIXES, _check_geometries, _read_vector
+from ordos_geo.io.vectors import _VECTOR_SUFFIXES, _check_geometries, _read_vector, _to_wgs84
 
 __all__ = ["read_boundaries"]
 
@@ -22,6 +23,7 @@ def read_boundaries(
     adcode_column: str = "adcode",
     name_column: str | None = None,
     layer: str | int | None = None,
+    coordinate_system: str = settings.DEFAULT_COORDINATE_SYSTEM,
 ) -> gpd.GeoDataFrame:
     """Read district / banner (or neighbourhood) boundaries.
 
@@ -37,6 +39,10 @@ def read_boundaries(
         ``name``, ``名称``.
     layer : str or int, optional
         Layer of a multi-layer file.
+    coordinate_system : {"wgs84", "gcj02", "bd09"}
+        Datum of degree coordinates: district files exported from Amap or
+        DataV are ``"gcj02"`` (about 500 m off WGS-84 around Ordos), Baidu's
+        ``"bd09"``; undone with :func:`ordos_geo._crs.convert_to_wgs84`.
 
     Returns
     -------
@@ -113,6 +119,4 @@ def read_boundaries(
             )
             raise InputDataError(msg)
         out["share_60plus"] = share
-    if not out.crs.equals(4326):
-        out = out.to_crs(4326)
-    return out
+    return _to_wgs84(out, coordinate_system=coordinate_system, name=file.name)

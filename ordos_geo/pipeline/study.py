@@ -286,7 +286,11 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
 
     layers = config.layers
     boundaries = (
-        io.read_boundaries(config.boundaries, layer=layers.get("boundaries")) if config.boundaries is not None else None
+        io.read_boundaries(
+            config.boundaries, layer=layers.get("boundaries"), coordinate_system=config.boundaries_coordinates
+        )
+        if config.boundaries is not None
+        else None
     )
     planner_targets = None
     if config.planner_targets is not None:
