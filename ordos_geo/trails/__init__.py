@@ -17,9 +17,13 @@ The package, one job per module:
 - :mod:`~ordos_geo.trails.prize`: the prize model (which underserved cells each
   street segment reaches, :func:`build_prize_model`);
 - :mod:`~ordos_geo.trails.rules`: forbidden segments and preferences;
+- :mod:`~ordos_geo.trails._tree_growth`: the ``network`` shape's heuristic
+  (greedy growth of connected trees, leaf swaps, loop closing);
 - :mod:`~ordos_geo.trails.heuristic` and :mod:`~ordos_geo.trails.exact`: the
-  solvers (greedy growth and local search; HiGHS MILPs and the upper bound),
-  over the generic loop/route orienteering layer :mod:`~ordos_geo.trails._orienteering`;
+  loop/route solvers (GRASP starts and iterated local search, whose search
+  state and moves live in :mod:`~ordos_geo.trails._loop_search`; HiGHS MILPs),
+  over the generic orienteering layer :mod:`~ordos_geo.trails._orienteering`;
+- :mod:`~ordos_geo.trails.bound`: the upper bound on any plan (the gap);
 - :mod:`~ordos_geo.trails.plan`: :func:`plan_trails`, :class:`TrailPlan`,
   :func:`trail_report`;
 - :mod:`~ordos_geo.trails.check`: :func:`check_trails`, :class:`TrailCheck`.

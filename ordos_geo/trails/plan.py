@@ -28,9 +28,10 @@ from ordos_geo._errors import InputDataError
 from ordos_geo._options import resolve_options
 from ordos_geo.network import WalkNetwork
 from ordos_geo.trails import _orienteering
+from ordos_geo.trails._tree_growth import _TreeGrower
 from ordos_geo.trails.bound import upper_bound
 from ordos_geo.trails.exact import EXACT_MAX_SEGMENTS, _solve_network_exact, solve_exact
-from ordos_geo.trails.heuristic import _Planner, solve_heuristic
+from ordos_geo.trails.heuristic import solve_heuristic
 from ordos_geo.trails.prize import TrailPrizeModel, build_prize_model
 from ordos_geo.trails.rules import (
     DEFAULT_FORBIDDEN_HIGHWAYS,
@@ -702,7 +703,7 @@ def _network_heuristic(
 ) -> None:
     """The ``network`` heuristic for 1..``max_trails`` trails, the first seeded on each of ``n_starts`` segments."""
     min_len = opts.min_length_m
-    planner = _Planner(model, allowed, cost, budget_m=opts.budget_m, min_trail_m=min_len, jump_m=model.reach_m)
+    planner = _TreeGrower(model, allowed, cost, budget_m=opts.budget_m, min_trail_m=min_len, jump_m=model.reach_m)
     # Multi-start: the first trail starts on each of the n_starts best spread-out segments.
     planner.reset()
     planner.seed(max(int(n_starts), 1), 2 * model.reach_m, network.node_xy)
