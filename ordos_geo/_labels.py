@@ -35,17 +35,23 @@ __all__ = [
     "KINDS",
     "LANGUAGES",
     "LEVERS",
+    "NOTES",
     "SOURCES",
+    "STAGES",
     "TARGETS",
     "TEXT",
     "TRAIL_SHAPES",
     "UNITS",
     "Language",
+    "Note",
     "check_language",
     "column",
     "district",
     "kind",
     "lever",
+    "note_of",
+    "said",
+    "skipped_note",
     "source",
     "target",
     "text",
@@ -459,6 +465,157 @@ TRAIL_SHAPES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
         "en": {"loop": "loop", "route": "route", "network": "network"},
     }
 )
+
+#: The run's notes (warnings and skipped parts) a report reader sees, by key: one template per language.
+#: A :class:`Note` holds the key and the values; its text is the English sentence (the terminal's line).
+NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            "list": "{items}",
+            "skipped": "{stage}：未完成 {part}：{reason}",
+            "off_network": (
+                "{share} 的居民（{n_cells} 个有人口格网中的 {n_off} 个）距 {network} 的任何街道都超过 {snap} 米"
+                "（max_snap_distance_m），按不可达计；请扩大路网范围以覆盖他们"
+            ),
+            "left_out_outside_boundaries": "{files}：研究区（边界）外的 {n} 处设施未计入：{listed}{more}",
+            "left_out_outside_network": "{files}：步行路网范围外的 {n} 处设施未计入：{listed}{more}",
+            "and_more": " 等，另有 {n} 处",
+            "no_host": (
+                "没有候选用地能容纳{site_zh}（{key}）：{n} 处候选用地中，{excluded}；该类设施至少需要 {min_area} m² "
+                "用地{unknown}；请提供更大的地块，或降低最小面积（研究文件中的 [siting] min_land_area_m2，"
+                "或 Python 中的 SitingRule.min_land_area_m2）"
+            ),
+            "none_qualify": "均不符合",
+            "unknown_not_accepted": "（不接受面积未知的用地）",
+            "smaller_than": "{n} 处小于 {min_area} m²（其中最大 {largest} m²）",
+            "unknown_area": "{n} 处用地面积未知（{site_zh}不接受）",
+            "off_network_candidates": "{n} 处距步行路网超过 {snap} 米",
+            "no_trail_planned": (
+                "未规划步道：预算内的步道到达不了任何服务不足的居民；无需新建，或提高 [trails] budget_m / reach_m"
+            ),
+            "no_trail_to_map": (
+                "没有规划或检查的步道，地图无内容；可加入 proposed_trails 进行检查，或查看“步道”一项未规划的原因"
+            ),
+        },
+        "en": {
+            "list": "{items}",
+            "skipped": "{stage}: skipped {part}: {reason}",
+            "off_network": (
+                "{share} of residents ({n_off} of {n_cells} populated cells) are farther than {snap} m "
+                "(max_snap_distance_m) from every street of {network}; they count as unreachable: extend the "
+                "network extract to cover them"
+            ),
+            "left_out_outside_boundaries": (
+                "{files}: {n} facilities outside the study area (boundaries) are left out: {listed}{more}"
+            ),
+            "left_out_outside_network": "{files}: {n} facilities outside the walk network's extent are left out: "
+            "{listed}{more}",
+            "and_more": " and {n} more",
+            "no_host": (
+                "no candidate can host a {site} ({key}): of {n} candidates, {excluded}; the rule needs at least "
+                "{min_area} m² of land{unknown}; give larger parcels or lower the minimum ([siting] "
+                "min_land_area_m2 in the study file, or SitingRule.min_land_area_m2 in Python)"
+            ),
+            "none_qualify": "none qualify",
+            "unknown_not_accepted": " (unknown land area is not accepted)",
+            "smaller_than": "{n} smaller than {min_area} m² (largest of those {largest} m²)",
+            "unknown_area": "{n} with unknown land area (not accepted for {site_type})",
+            "off_network_candidates": "{n} farther than {snap} m from the walk network",
+            "no_trail_planned": (
+                "no trail was planned: no underserved resident can be reached by a trail within the budget; "
+                "nothing to do, or raise [trails] budget_m / reach_m"
+            ),
+            "no_trail_to_map": (
+                "no trail was planned or checked, so there is nothing to map; add proposed_trails to check, or see "
+                "the trails entry of 'skipped' for why none was planned"
+            ),
+        },
+    }
+)
+
+#: Stages and parts named in a skipped-part note (site types are named by :func:`kind`).
+STAGES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {"siting": "选址", "trails": "步道", "maps": "地图", "trail plan": "步道规划"},
+        "en": {},
+    }
+)
+#: How a note's list of phrases is joined.
+_LIST_SEPARATOR = {"zh": "，", "en": ", "}
+
+
+class Note(str):
+    """A sentence of the run's notes: the English text, with the key and values to say it in another language.
+
+    Values are texts (numbers already formatted), other notes, or tuples of
+    notes (a list, joined in the reader's language). Being a ``str``, a note
+    is logged, compared and written to JSON as its English text.
+
+    Examples
+    --------
+    >>> from ordos_geo._labels import Note, said
+    >>> note = Note("and_more", n="3")
+    >>> note, said(note, "zh")
+    (' and 3 more', ' 等，另有 3 处')
+    """
+
+    key: str
+    values: dict[str, object]
+
+    def __new__(cls, key: str, /, **values: object) -> Note:
+        note = super().__new__(cls, _note_text(key, values, "en"))
+        note.key, note.values = key, values
+        return note
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, object]]:  # pickled (dask, copy) by key and values
+        return (self.key,), self.values
+
+
+def _note_text(key: str, values: Mapping[str, object], language: Language) -> str:
+    def shown(value: object) -> str:
+        if isinstance(value, tuple):
+            return _LIST_SEPARATOR[language].join(shown(v) for v in value)
+        return said(value, language) if isinstance(value, str) else str(value)
+
+    return NOTES[language][key].format(**{name: shown(value) for name, value in values.items()})
+
+
+def said(message: str | BaseException, language: str) -> str:
+    """A note (or the note an error was raised with) in ``language``; any other text unchanged.
+
+    Examples
+    --------
+    >>> from ordos_geo._labels import said, skipped_note
+    >>> said(skipped_note("siting", "sports_park", "no land"), "zh")
+    '选址：未完成 体育公园：no land'
+    """
+    language = check_language(language)
+    message = note_of(message)
+    if isinstance(message, _Term):
+        if language == "en":
+            return str(message)
+        return "+".join(STAGES[language].get(p) or KINDS[language].get(p, p) for p in message.split("+"))
+    if isinstance(message, Note):
+        return _note_text(message.key, message.values, language)
+    return str(message)
+
+
+class _Term(str):
+    """A stage, site type or part key (``sports_park+fitness_centre``), named in the reader's language."""
+
+
+def skipped_note(stage: str, part: str, reason: str | BaseException) -> Note:
+    """The note of a part a stage skipped: ``"siting: skipped sports_park: <why>"``, in any language."""
+    return Note("skipped", stage=_Term(stage), part=_Term(part), reason=note_of(reason))
+
+
+def note_of(message: str | BaseException) -> str:
+    """The :class:`Note` an error was raised with, else its text; a text (or note) unchanged."""
+    if isinstance(message, BaseException):
+        first = message.args[0] if len(message.args) == 1 else None
+        return first if isinstance(first, Note) else str(message)
+    return message
+
 
 #: The levers that close the venue-area gap (``indicators.area_gap``).
 LEVERS: Final[Mapping[str, Mapping[str, str]]] = _frozen(

@@ -116,6 +116,28 @@ def test_a_map_with_nothing_to_show_is_skipped_and_reported(results, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_chinese_report_and_summary_say_the_notes_in_chinese(results, tmp_path):
+    config = results.study.config.with_overrides(out=tmp_path, language="zh")
+    run = dataclasses.replace(
+        results, study=dataclasses.replace(results.study, config=config), written={}, skipped=list(results.skipped)
+    )
+    pipeline.write_results(run, maps=True)
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    # the sports park no parcel can host (see the fixture), and the residents beyond every street
+    assert "> 提示与未完成部分: 选址：未完成 体育公园：没有候选用地能容纳体育公园（sports_park）：" in report
+    assert "的居民（6,886 个有人口格网中的 7 个）距 walk_network.osm 的任何街道都超过 300 米" in report
+    assert "no candidate can host" not in report and "of residents" not in report and "skipped" not in report
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    (skip,) = summary["skipped"]
+    assert skip["reason"].startswith("没有候选用地能容纳体育公园（sports_park）：")
+    assert skip["fix"].startswith("请提供更大的地块，或降低最小面积（研究文件中的 [siting] min_land_area_m2")
+    (warning,) = summary["warnings"]
+    assert "按不可达计" in warning and "residents" not in warning
+    # the terminal's line and the results in memory stay English
+    assert str(results.skipped[0]["reason"]).startswith("no candidate can host a sports park (sports_park)")
+
+
+@pytest.mark.slow
 def test_a_full_disk_leaves_the_previous_set_and_one_line(results, tmp_path):
     config = results.study.config.with_overrides(out=tmp_path)
     run = dataclasses.replace(results, study=dataclasses.replace(results.study, config=config), written={})

@@ -12,7 +12,7 @@ import pandas as pd
 from ordos_geo import _labels, indicators, io
 from ordos_geo._errors import OrdosGeoError
 from ordos_geo.config import StudyConfig
-from ordos_geo.pipeline.stages import record_skipped_part
+from ordos_geo.pipeline.stages import record_skipped_part, skipped_for_readers
 from ordos_geo.pipeline.study import Study, StudyResults
 
 logger = logging.getLogger(__name__)
@@ -44,8 +44,9 @@ def commit_stage(results: StudyResults, out: io.OutputSet, stage: str, *, state:
     files = out.files_with_staged()
     done = [s for s in (*out.committed, stage) if s in OUTPUT_GROUPS]
     results.summary["run"] = {"state": state, "stages": done, "files": files}
-    results.summary["skipped"] = list(results.skipped)
-    results.summary["warnings"] = list(results.study.warnings)
+    language = results.study.config.language  # what a reader sees follows the study's language
+    results.summary["skipped"] = [skipped_for_readers(entry, language) for entry in results.skipped]
+    results.summary["warnings"] = [_labels.said(note, language) for note in results.study.warnings]
     staged["summary"] = io.write_json(results.summary, tables / "summary.json")
     for key, path in staged.items():
         results.written[key] = out.final(path)
@@ -202,8 +203,7 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
                 results,
                 "maps",
                 "trails.html",
-                "no trail was planned or checked, so there is nothing to map; "
-                "add proposed_trails to check, or see the trails entry of 'skipped' for why none was planned",
+                _labels.Note("no_trail_to_map"),
             )
         else:
             page(
@@ -221,7 +221,13 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
             )
     scorecard = results.scorecard_after if results.scorecard_after is not None else results.scorecard
     pages.update(report="report.html", report_docx="report.docx", tables="tables.xlsx")
-    notes = [*study.warnings, *(f"{s['stage']}: skipped {s['part']}: {s['reason']}" for s in results.skipped)]
+    notes = [
+        _labels.said(note, language)
+        for note in (
+            *study.warnings,
+            *(_labels.skipped_note(s["stage"], s["part"], s["reason"]) for s in results.skipped),
+        )
+    ]
     built = report.build_report(
         results.scorecard,
         results.indicators,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from ordos_geo import indicators, io
+from ordos_geo import _labels, indicators, io
 from ordos_geo._errors import InfeasibleError, SolverError
 from ordos_geo.config import StudyConfig
 from ordos_geo.indicators import CITYWIDE
@@ -229,8 +230,7 @@ def run_trails_stage(results: StudyResults) -> None:
             results,
             "trails",
             "trail plan",
-            "no trail was planned: no underserved resident can be reached by a "
-            "trail within the budget; nothing to do, or raise [trails] budget_m / reach_m",
+            _labels.Note("no_trail_planned"),
         )
     results.trail_plan_report = trails.trail_report(results.trail_plan, acc.cells, neighbourhoods=acc.underserved)
     if study.proposed_trails is not None:
@@ -342,8 +342,23 @@ def before_after_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFram
 
 
 def record_skipped_part(results: StudyResults, stage: str, part: str, reason: str | Exception) -> None:
-    """Record a part a stage could not do: one warning line, and an entry for summary.json and the report."""
-    text = str(reason)
-    fix = text.rsplit("; ", 1)[1] if "; " in text else ""
-    results.skipped.append({"stage": stage, "part": part, "reason": text, "fix": fix})
-    logger.warning("%s: skipped %s: %s", stage, part, text)
+    """Record a part a stage could not do: one warning line, and an entry for summary.json and the report.
+
+    The entry's ``reason`` is the error's :class:`~ordos_geo._labels.Note` when it was raised with one
+    (English as text, said in the study's language by :func:`skipped_for_readers`).
+    """
+    why = _labels.note_of(reason)
+    results.skipped.append({"stage": stage, "part": part, "reason": why, "fix": _fix(why)})
+    logger.warning("%s", _labels.skipped_note(stage, part, why))
+
+
+def skipped_for_readers(entry: Mapping[str, str], language: str) -> dict[str, str]:
+    """A skipped part's entry with its reason and fix in ``language`` (summary.json)."""
+    why = _labels.said(entry["reason"], language)
+    return {**entry, "reason": why, "fix": _fix(why)}
+
+
+def _fix(reason: str) -> str:
+    """The fix a reason ends with (its last clause after ``; `` or ``；``), or ``""``."""
+    clauses = re.split(r"; |；", reason)
+    return clauses[-1] if len(clauses) > 1 else ""

@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from ordos_geo import io, settings
+from ordos_geo import _labels, io, settings
 from ordos_geo._errors import InputDataError, NetworkDataError
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.network import WalkNetwork, load_walk_network
@@ -364,15 +364,13 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
     _check_network_covers(network, cells, points, config, notes)
     if boundaries is not None:
         boundaries = boundaries.to_crs(crs)
-        facilities = _leave_out_outside(
-            facilities, boundaries.geometry.union_all(), "outside the study area (boundaries)", config, notes
-        )
+        facilities = _leave_out_outside(facilities, boundaries.geometry.union_all(), "boundaries", config, notes)
     else:
         # Without boundaries the network's extent is the study area: a venue farther than the distance cap
         # from it (another city) would count in per-capita area without serving anyone in the study.
         hull = shapely.convex_hull(shapely.multipoints(network.edge_coords))
         facilities = _leave_out_outside(
-            facilities, shapely.buffer(hull, config.max_distance_m), "outside the walk network's extent", config, notes
+            facilities, shapely.buffer(hull, config.max_distance_m), "network", config, notes
         )
     if boundaries is not None:
         cells = assign_districts(cells, boundaries, points=points)
@@ -449,7 +447,15 @@ def _check_network_covers(
             f"{settings.MAX_POPULATION_OFF_NETWORK_SHARE:.0%}); give a network and a population of the same area"
         )
         raise NetworkDataError(msg)
-    _note(notes, f"{text}; they count as unreachable: extend the network extract to cover them")
+    note = _labels.Note(
+        "off_network",
+        share=f"{off:.1%}",
+        n_off=f"{n_off:,}",
+        n_cells=f"{len(cells):,}",
+        snap=f"{snap:g}",
+        network=config.network.name,
+    )
+    _note(notes, note)
 
 
 def _near_network(network: WalkNetwork, points: np.ndarray, distance: float) -> np.ndarray:
@@ -494,25 +500,33 @@ def _near_network(network: WalkNetwork, points: np.ndarray, distance: float) -> 
     return near
 
 
+#: What a facility is outside of: the study area's boundaries, or the walk network's extent.
+_OUTSIDE = {"boundaries": "outside the study area (boundaries)", "network": "outside the walk network's extent"}
+
+
 def _leave_out_outside(
-    facilities: gpd.GeoDataFrame, area: Any, where: str, config: StudyConfig, notes: list[str]
+    facilities: gpd.GeoDataFrame, area: Any, outside: str, config: StudyConfig, notes: list[str]
 ) -> gpd.GeoDataFrame:
-    """Drop facilities outside ``area`` with a warning naming them; refuse when none is left."""
+    """Drop facilities outside ``area`` (``outside``: a key of :data:`_OUTSIDE`) with a warning naming them.
+
+    Refuse when none is left.
+    """
     inside = shapely.intersects(facilities.geometry.to_numpy(), area)
     if inside.all():
         return facilities
     names = facilities.get("name", facilities["facility_id"]).where(lambda v: v.notna(), facilities["facility_id"])
     listed = ", ".join(str(v) for v in names[~inside].head(5))
-    more = "" if (~inside).sum() <= 5 else f" and {(~inside).sum() - 5} more"
+    n_out = int((~inside).sum())
+    more = _labels.Note("and_more", n=n_out - 5) if n_out > 5 else ""
     files = ", ".join(s.path.name for s in config.facilities)
     if not inside.any():
         msg = (
-            f"{files}: every facility is {where} ({listed}{more}); check the coordinates and their datum "
+            f"{files}: every facility is {_OUTSIDE[outside]} ({listed}{more}); check the coordinates and their datum "
             "(--facilities-coordinates: wgs84, gcj02 for Amap, bd09 for Baidu) and that longitude and latitude "
             "are not swapped"
         )
         raise InputDataError(msg)
-    _note(notes, f"{files}: {(~inside).sum()} facilities {where} are left out: {listed}{more}")
+    _note(notes, _labels.Note(f"left_out_outside_{outside}", files=files, n=n_out, listed=listed, more=more))
     return facilities.loc[inside].reset_index(drop=True)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse
 
-from ordos_geo import settings
+from ordos_geo import _labels, settings
 from ordos_geo._columns import ANY_KIND, dist_column, distance_to_kinds
 from ordos_geo._errors import InfeasibleError, InputDataError
 from ordos_geo.network import WalkNetwork
@@ -314,9 +314,10 @@ def _prepare(
         notes = [note] if note else []
         unreachable = by_area & ~reachable
         if unreachable.any():
-            notes.append(f"{int(unreachable.sum())} farther than {max_snap_distance_m:,.0f} m from the walk network")
+            far = {"n": int(unreachable.sum()), "snap": f"{max_snap_distance_m:,.0f}"}
+            notes.append(_labels.Note("off_network_candidates", **far))
         prepared.eligible[key] = eligible
-        prepared.excluded[key] = ", ".join(notes)
+        prepared.excluded[key] = _labels.Note("list", items=tuple(notes))
         logger.info(
             "siting: %s: %s of %s candidates eligible; %s existing %s lock %s residents",
             key,
@@ -330,12 +331,15 @@ def _prepare(
 
 
 def _no_eligible_error(key: str, rule: SitingRule, candidates: gpd.GeoDataFrame, note: str) -> InfeasibleError:
-    msg = (
-        f"no candidate can host a {rule.label} ({key}): of {len(candidates)} candidates, {note or 'none qualify'}; "
-        f"the rule needs at least {rule.min_land_area_m2:,.0f} m² of land"
-        + ("" if rule.unknown_area_ok else " (unknown land area is not accepted)")
-        + "; give larger parcels or lower the minimum ([siting] min_land_area_m2 in the study file, "
-        "or SitingRule.min_land_area_m2 in Python)"
+    msg = _labels.Note(
+        "no_host",
+        site=rule.label,
+        site_zh=_labels.kind(rule.site_type, "zh"),
+        key=key,
+        n=len(candidates),
+        excluded=note or _labels.Note("none_qualify"),
+        min_area=f"{rule.min_land_area_m2:,.0f}",
+        unknown="" if rule.unknown_area_ok else _labels.Note("unknown_not_accepted"),
     )
     return InfeasibleError(msg, part=key)
 

@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from ordos_geo import _labels
 from ordos_geo._errors import InfeasibleError, InputDataError
 from ordos_geo.network import WalkNetwork
 from ordos_geo.siting.rules import SitingRule
@@ -304,7 +305,7 @@ def candidates_from_underserved(network: WalkNetwork, underserved: gpd.GeoDataFr
     return _finish_candidates(out)
 
 
-def eligible_candidates(candidates: gpd.GeoDataFrame, rule: SitingRule) -> tuple[np.ndarray, str]:
+def eligible_candidates(candidates: gpd.GeoDataFrame, rule: SitingRule) -> tuple[np.ndarray, _labels.Note]:
     """Which candidates a rule allows by land area, and a sentence saying what it excluded.
 
     Parameters
@@ -319,8 +320,9 @@ def eligible_candidates(candidates: gpd.GeoDataFrame, rule: SitingRule) -> tuple
     mask : numpy.ndarray of bool
         True where the candidate's land is large enough (or unknown and the
         rule accepts unknown areas).
-    explanation : str
-        E.g. ``"37 smaller than 40,000 m² (largest 31,250 m²), 15 with unknown area"``.
+    explanation : ordos_geo._labels.Note
+        E.g. ``"37 smaller than 40,000 m² (largest 31,250 m²), 15 with unknown area"`` (empty when none
+        is excluded), also said in Chinese by ``_labels.said``.
     """
     area = (
         pd.to_numeric(candidates["area_m2"], errors="coerce").to_numpy(dtype=float)
@@ -334,9 +336,14 @@ def eligible_candidates(candidates: gpd.GeoDataFrame, rule: SitingRule) -> tuple
     small = ~unknown & ~large
     if small.any():
         parts.append(
-            f"{int(small.sum())} smaller than {rule.min_land_area_m2:,.0f} m² "
-            f"(largest of those {np.nanmax(area[small]):,.0f} m²)"
+            _labels.Note(
+                "smaller_than",
+                n=int(small.sum()),
+                min_area=f"{rule.min_land_area_m2:,.0f}",
+                largest=f"{np.nanmax(area[small]):,.0f}",
+            )
         )
     if unknown.any() and not rule.unknown_area_ok:
-        parts.append(f"{int(unknown.sum())} with unknown land area (not accepted for {rule.site_type})")
-    return mask, ", ".join(parts)
+        site = {"site_type": rule.site_type, "site_zh": _labels.kind(rule.site_type, "zh")}
+        parts.append(_labels.Note("unknown_area", n=int(unknown.sum()), **site))
+    return mask, _labels.Note("list", items=tuple(parts))
