@@ -24,9 +24,14 @@ The package, one job per module:
   state and moves live in :mod:`~ordos_geo.trails._loop_search`; HiGHS MILPs),
   over the generic orienteering layer :mod:`~ordos_geo.trails._orienteering`;
 - :mod:`~ordos_geo.trails.bound`: the upper bound on any plan (the gap);
-- :mod:`~ordos_geo.trails.plan`: :func:`plan_trails`, :class:`TrailPlan`,
-  :func:`trail_report`;
-- :mod:`~ordos_geo.trails.check`: :func:`check_trails`, :class:`TrailCheck`.
+- :mod:`~ordos_geo.trails.plan`: :func:`plan_trails`, :class:`TrailOptions`,
+  :class:`TrailPlan`, over :mod:`~ordos_geo.trails._solvers` (which solvers run,
+  the best plan and bound they find);
+- :mod:`~ordos_geo.trails.check`: :func:`check_trails`, :class:`TrailCheck`;
+- :mod:`~ordos_geo.trails.shape`: a trail's shape (closed line, breaks, spurs,
+  walked twice, busy-road crossings), for plans and checks alike;
+- :mod:`~ordos_geo.trails.report`: :func:`trail_report`, whom a plan or a check
+  reaches per neighbourhood and district.
 
 All geometry is in the network's metric CRS (``WalkNetwork.crs``); lengths in
 metres, areas in m².
@@ -34,19 +39,11 @@ metres, areas in m².
 
 from ordos_geo.trails.check import CHECK_SAMPLE_SPACING_M, TrailCheck, check_trails
 from ordos_geo.trails.exact import EXACT_MAX_SEGMENTS
-from ordos_geo.trails.plan import (
-    MAJOR_ROAD_HIGHWAYS,
-    REPORT_COLUMNS,
-    SHAPE_COLUMNS,
-    TRAIL_SHAPES,
-    TrailOptions,
-    TrailPlan,
-    TrailShape,
-    plan_trails,
-    trail_report,
-)
+from ordos_geo.trails.plan import TRAIL_SHAPES, TrailOptions, TrailPlan, TrailShape, plan_trails
 from ordos_geo.trails.prize import UNDERSERVED_DISTANCE_M, TrailPrizeModel, build_prize_model, underserved_mask
+from ordos_geo.trails.report import REPORT_COLUMNS, trail_report
 from ordos_geo.trails.rules import DEFAULT_FORBIDDEN_HIGHWAYS, DEFAULT_PREFERRED_HIGHWAYS
+from ordos_geo.trails.shape import MAJOR_ROAD_HIGHWAYS, SHAPE_COLUMNS
 
 __all__ = [
     "CHECK_SAMPLE_SPACING_M",

@@ -20,8 +20,9 @@ import shapely
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
-from ordos_geo.trails.plan import _components, _report_table, _shape_row, _trail_is_loop
 from ordos_geo.trails.prize import TrailPrizeModel, build_prize_model
+from ordos_geo.trails.report import _report_table
+from ordos_geo.trails.shape import _components, _shape_row, _trail_is_loop
 
 __all__ = ["CHECK_SAMPLE_SPACING_M", "TrailCheck", "check_trails"]
 
@@ -149,6 +150,16 @@ def check_trails(
     Returns
     -------
     TrailCheck
+
+    Examples
+    --------
+    >>> from ordos_geo import pipeline, trails
+    >>> results = pipeline.analyse_study(pipeline.load_study(), stages=("accessibility", "trails"))  # doctest: +SKIP
+    >>> drawn = results.trail_plan.trails.to_crs(4326)  # drawn in WGS-84: here the plan  # doctest: +SKIP
+    >>> cells = results.accessibility.cells  # doctest: +SKIP
+    >>> check = trails.check_trails(results.study.network, cells, drawn)  # doctest: +SKIP
+    >>> check.lines["n_breaks"].tolist()  # each follows the streets unbroken  # doctest: +SKIP
+    [0, 0, 0]
     """
     if not isinstance(proposed, gpd.GeoDataFrame | gpd.GeoSeries) or len(proposed) == 0:
         msg = "proposed trails: expected a non-empty GeoDataFrame of LineStrings"

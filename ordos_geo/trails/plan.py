@@ -1,37 +1,30 @@
-"""Plan fitness trails: :func:`plan_trails`, its result :class:`TrailPlan` and :func:`trail_report`.
+"""Plan fitness trails: :func:`plan_trails`, its options :class:`TrailOptions` and its result :class:`TrailPlan`.
 
 The planner ties the steps together: the prize model (:mod:`.prize`), the
-segment rules (:mod:`.rules`), the heuristics (:mod:`.heuristic`) and, on small
-instances, the exact MILPs (:mod:`.exact`); then it describes each trail's
-shape and builds the trails table.
+segment rules (:mod:`.rules`), the upper bound (:mod:`.bound`) and the solvers
+(:mod:`._solvers`: the heuristics and, on small instances, the exact MILPs);
+then it builds the trails table, each trail described by :mod:`.shape`.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
 from ordos_geo import settings
-from ordos_geo._columns import dist_column
 from ordos_geo._errors import InputDataError
 from ordos_geo._options import resolve_options
 from ordos_geo.network import WalkNetwork
-from ordos_geo.trails import _orienteering
-from ordos_geo.trails._tree_growth import _TreeGrower
+from ordos_geo.trails._solvers import _kept_trails, _run_solvers
 from ordos_geo.trails.bound import upper_bound
-from ordos_geo.trails.exact import EXACT_MAX_SEGMENTS, _solve_network_exact, solve_exact
-from ordos_geo.trails.heuristic import solve_heuristic
 from ordos_geo.trails.prize import TrailPrizeModel, build_prize_model
 from ordos_geo.trails.rules import (
     DEFAULT_FORBIDDEN_HIGHWAYS,
@@ -39,184 +32,24 @@ from ordos_geo.trails.rules import (
     _choice_costs,
     _forbidden_segments,
 )
+from ordos_geo.trails.shape import SHAPE_COLUMNS, _shape_row, _trail_is_loop
 
 if TYPE_CHECKING:
     from ordos_geo.config import StudyConfig
     from ordos_geo.routing import SnappedPoints
-    from ordos_geo.trails.check import TrailCheck
 
 __all__ = [
-    "MAJOR_ROAD_HIGHWAYS",
-    "REPORT_COLUMNS",
-    "SHAPE_COLUMNS",
     "TRAIL_SHAPES",
     "TrailOptions",
     "TrailPlan",
     "TrailShape",
     "plan_trails",
-    "trail_report",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Trail shapes: a closed circuit, an open path, or a connected tree (any connected set of streets).
 TRAIL_SHAPES: tuple[str, ...] = settings.TRAIL_SHAPES
-#: Highway tags whose crossing a trail check counts (busy streets a walker has to cross).
-MAJOR_ROAD_HIGHWAYS: tuple[str, ...] = ("primary", "primary_link", "secondary", "secondary_link")
-#: Columns describing a trail's shape, in the plan's trails table and the check's lines table.
-SHAPE_COLUMNS: tuple[str, ...] = (
-    "closed_line",
-    "n_breaks",
-    "n_spurs",
-    "spur_length_m",
-    "walked_twice_m",
-    "major_road_crossings",
-)
-
-
-def _components(model: TrailPrizeModel, segments: Sequence[int]) -> list[list[int]]:
-    """Connected components (lists of segment ids) of a set of segments."""
-    return _orienteering._components(model.segment_u, model.segment_v, list(segments))
-
-
-def _long_enough(model: TrailPrizeModel, segments: Sequence[int], min_len: float) -> bool:
-    return float(model.segment_length[list(segments)].sum()) >= min_len - 1e-6
-
-
-# --------------------------------------------------------------------------------------------------
-# Results
-# --------------------------------------------------------------------------------------------------
-
-
-def _merged_geometry(network: WalkNetwork, model: TrailPrizeModel, segments: Sequence[int]) -> shapely.Geometry:
-    geoms = network.edge_lines(model.segment_edge[np.asarray(segments, dtype=np.int64)])
-    return shapely.line_merge(shapely.union_all(geoms))
-
-
-def _trail_is_loop(model: TrailPrizeModel, segments: Sequence[int]) -> bool:
-    nodes = set(model.segment_u[segments].tolist()) | set(model.segment_v[segments].tolist())
-    return len(segments) >= len(nodes)
-
-
-def _piece_shape(model: TrailPrizeModel, piece: Sequence[int]) -> tuple[bool, int, float, float]:
-    """Shape of one connected piece of street segments.
-
-    Returns
-    -------
-    closed, n_spurs, spur_length_m, walked_twice_m
-        ``closed``: every junction has two segments of the piece (one simple
-        circuit, merges into one closed line). Spurs are the dead-end
-        branches: what remains after peeling dead ends off a piece that holds a
-        circuit, or what lies off the longest path of a tree. ``walked_twice_m``
-        is the length a walker covers twice to walk every segment once: a
-        closed walk back to the start for a piece with a circuit, an open walk
-        for a tree (pairs of odd junctions joined greedily by the shortest way
-        inside the piece, an upper estimate of the Chinese-postman repeat).
-    """
-    seg_u, seg_v, length = model.segment_u, model.segment_v, model.segment_length
-    degree: dict[int, int] = {}
-    at: dict[int, list[int]] = {}
-    for s in piece:
-        for node in (int(seg_u[s]), int(seg_v[s])):
-            degree[node] = degree.get(node, 0) + 1
-            at.setdefault(node, []).append(int(s))
-    closed = all(d == 2 for d in degree.values())
-    # Peel dead ends: what is left is the circuit part (empty for a tree).
-    left = dict(degree)
-    alive = set(int(s) for s in piece)
-    stack = [n for n, d in left.items() if d == 1]
-    while stack:
-        node = stack.pop()
-        if left[node] != 1:
-            continue
-        for s in at[node]:
-            if s in alive:
-                alive.discard(s)
-                other = int(seg_v[s]) if int(seg_u[s]) == node else int(seg_u[s])
-                left[node] -= 1
-                left[other] -= 1
-                if left[other] == 1:
-                    stack.append(other)
-                break
-    dead_ends = [n for n, d in degree.items() if d == 1]
-    total = float(length[list(piece)].sum())
-    nodes = sorted(degree)
-    index = {n: i for i, n in enumerate(nodes)}
-    graph = scipy.sparse.csr_matrix(
-        (
-            np.concatenate([length[list(piece)], length[list(piece)]]),
-            (
-                np.array([index[int(seg_u[s])] for s in piece] + [index[int(seg_v[s])] for s in piece]),
-                np.array([index[int(seg_v[s])] for s in piece] + [index[int(seg_u[s])] for s in piece]),
-            ),
-        ),
-        shape=(len(nodes), len(nodes)),
-    )
-    odd = [index[n] for n, d in degree.items() if d % 2]
-    dist = dijkstra(graph, directed=False, indices=odd) if odd else np.zeros((0, len(nodes)))
-    if alive:
-        spur_length = max(total - float(length[sorted(alive)].sum()), 0.0)
-        n_spurs = len(dead_ends)
-        unmatched = list(range(len(odd)))
-    else:
-        ends = dijkstra(graph, directed=False, indices=[0])[0]
-        far = int(np.argmax(np.where(np.isfinite(ends), ends, -1)))
-        from_far = dijkstra(graph, directed=False, indices=[far])[0]
-        spine = float(np.max(np.where(np.isfinite(from_far), from_far, -1)))
-        spur_length = max(total - spine, 0.0)
-        n_spurs = max(len(dead_ends) - 2, 0)
-        # An open walk may start and end at the two farthest odd junctions.
-        pair = np.unravel_index(np.argmax(dist[:, odd]), (len(odd), len(odd))) if len(odd) >= 2 else ()
-        unmatched = [i for i in range(len(odd)) if i not in set(pair)]
-    twice = 0.0
-    while len(unmatched) >= 2:
-        i = unmatched.pop(0)
-        j = min(unmatched, key=lambda k: dist[i, odd[k]])
-        unmatched.remove(j)
-        twice += float(dist[i, odd[j]])
-    return closed, n_spurs, spur_length, twice
-
-
-def _major_road_crossings(
-    network: WalkNetwork, model: TrailPrizeModel, line: shapely.Geometry, own_segments: Sequence[int]
-) -> int:
-    """Places where ``line`` crosses or meets a primary/secondary street it does not follow (20 m apart)."""
-    highway = network.edge_table["highway"].astype("string").fillna("")
-    major = np.flatnonzero(highway.isin(list(MAJOR_ROAD_HIGHWAYS)).to_numpy())
-    if major.size == 0 or line is None or shapely.is_empty(line):
-        return 0
-    own = (
-        set(np.asarray(model.segment_edge[list(own_segments)], dtype=np.int64).tolist()) if len(own_segments) else set()
-    )
-    own_seg = set(int(s) for s in own_segments)
-    major = np.asarray([e for e in major.tolist() if e not in own and int(model.segment_of_edge[e]) not in own_seg])
-    if major.size == 0:
-        return 0
-    geoms = network.edge_lines(major)
-    hit = shapely.STRtree(geoms).query(line, predicate="intersects")
-    if hit.size == 0:
-        return 0
-    points = shapely.get_coordinates(shapely.intersection(line, shapely.union_all(geoms[hit])))
-    if len(points) == 0:
-        return 0
-    groups = shapely.get_parts(shapely.union_all(shapely.buffer(shapely.points(points), 10.0)))
-    return len(groups)
-
-
-def _shape_row(
-    network: WalkNetwork, model: TrailPrizeModel, segments: Sequence[int], line: shapely.Geometry | None
-) -> dict[str, Any]:
-    """The :data:`SHAPE_COLUMNS` of one trail (its matched or planned segments and its line)."""
-    pieces = _components(model, list(segments))
-    shapes = [_piece_shape(model, p) for p in pieces]
-    return {
-        "closed_line": len(pieces) == 1 and shapes[0][0],
-        "n_breaks": max(len(pieces) - 1, 0),
-        "n_spurs": int(sum(x[1] for x in shapes)),
-        "spur_length_m": float(sum(x[2] for x in shapes)),
-        "walked_twice_m": float(sum(x[3] for x in shapes)),
-        "major_road_crossings": _major_road_crossings(network, model, line, segments) if line is not None else 0,
-    }
 
 
 @dataclass(eq=False)
@@ -600,38 +433,18 @@ def plan_trails(
         min_len_m=opts.min_length_m,
         cell_xy=shapely.get_coordinates(shapely.centroid(cells.geometry.to_numpy()[model.cell_positions])),
     )
-    search = _Solutions(upper=bound, bound_shape=bound_shape)
-    if method in ("auto", "heuristic") or opts.shape != "network":
-        _network_heuristic(search, network, model, allowed, cost, opts, n_starts=n_starts)
-    run_exact = method == "exact" or (method == "auto" and int(allowed.sum()) <= EXACT_MAX_SEGMENTS)
-    if run_exact and opts.shape == "network":
-        _network_exact(search, model, allowed, opts, time_limit_s=time_limit_s)
-    search.network_value = max(search.value, 0.0)
-    if opts.shape != "network":
-        problem = _orienteering.RouteProblem(
-            reach=model.reach,
-            weight=model.population,
-            seg_u=model.segment_u,
-            seg_v=model.segment_v,
-            seg_len=model.segment_length,
-            cost=cost,
-            allowed=allowed,
-            shape=opts.shape,
-            budget=float(opts.budget_m),
-            min_len=opts.min_length_m,
-            max_trails=int(opts.max_trails),
-        )
-        _route_solvers(
-            search,
-            problem,
-            network,
-            model,
-            opts,
-            run_exact=run_exact,
-            method=method,
-            n_starts=n_starts,
-            time_limit_s=time_limit_s,
-        )
+    search = _run_solvers(
+        network,
+        model,
+        allowed,
+        cost,
+        opts,
+        upper=bound,
+        bound_shape=bound_shape,
+        method=method,
+        n_starts=n_starts,
+        time_limit_s=time_limit_s,
+    )
     trails = _kept_trails(search, model, opts.min_length_m)
     table = _trails_table(network, model, trails, opts)
     gap = (search.upper - search.value) / search.upper if search.upper > 0 else 0.0
@@ -674,132 +487,10 @@ def plan_trails(
     )
 
 
-@dataclass
-class _Solutions:
-    """The best plan found so far by the solvers :func:`plan_trails` runs, and the bound on any plan.
-
-    ``pieces`` holds the trails of a loop/route solver (``None`` while the best
-    plan is the ``network`` shape's ``segments``).
-    """
-
-    upper: float
-    value: float = -1.0
-    segments: list[int] = field(default_factory=list)
-    pieces: list[list[int]] | None = None
-    kept: str = "heuristic"
-    network_value: float = 0.0
-    bound_shape: str = "network"
-
-
-def _network_heuristic(
-    search: _Solutions,
-    network: WalkNetwork,
-    model: TrailPrizeModel,
-    allowed: np.ndarray,
-    cost: np.ndarray,
-    opts: TrailOptions,
-    *,
-    n_starts: int,
-) -> None:
-    """The ``network`` heuristic for 1..``max_trails`` trails, the first seeded on each of ``n_starts`` segments."""
-    min_len = opts.min_length_m
-    planner = _TreeGrower(model, allowed, cost, budget_m=opts.budget_m, min_trail_m=min_len, jump_m=model.reach_m)
-    # Multi-start: the first trail starts on each of the n_starts best spread-out segments.
-    planner.reset()
-    planner.seed(max(int(n_starts), 1), 2 * model.reach_m, network.node_xy)
-    firsts: list[int | None] = [t.segments[0] for t in planner.trails] or [None]
-    for k, first in itertools.product(range(1, opts.max_trails + 1), firsts):
-        if k > 1 and k * min_len > opts.budget_m + 1e-9:
-            break
-        planner.reset()
-        planner.seed(k, 2 * model.reach_m, network.node_xy, first=first)
-        planner.grow()
-        planner.improve()
-        planner.close_loops()
-        segments = [s for t in planner.trails for s in t.segments]
-        segments = [s for c in _components(model, segments) if _long_enough(model, c, min_len) for s in c]
-        value = model.population_reached(segments)
-        logger.debug("trail heuristic with %d seeds: %.0f residents", k, value)
-        if value > search.value + 1e-9 or (abs(value - search.value) <= 1e-9 and len(segments) < len(search.segments)):
-            search.value, search.segments = value, segments
-
-
-def _network_exact(
-    search: _Solutions, model: TrailPrizeModel, allowed: np.ndarray, opts: TrailOptions, *, time_limit_s: float
-) -> None:
-    """The exact MILP of the ``network`` shape; its plan is kept when it reaches more residents."""
-    chosen, objective, dual, status = _solve_network_exact(
-        model,
-        allowed,
-        budget_m=opts.budget_m,
-        min_trail_m=opts.min_length_m,
-        max_trails=opts.max_trails,
-        time_limit_s=time_limit_s,
-    )
-    logger.info("exact trail MILP: %s, %.0f residents, bound %.0f", status, objective, dual)
-    search.upper = min(search.upper, dual)
-    if objective > search.value + 1e-9:
-        search.value, search.segments, search.kept = objective, chosen, "exact"
-
-
-def _route_solvers(
-    search: _Solutions,
-    problem: _orienteering.RouteProblem,
-    network: WalkNetwork,
-    model: TrailPrizeModel,
-    opts: TrailOptions,
-    *,
-    run_exact: bool,
-    method: str,
-    n_starts: int,
-    time_limit_s: float,
-) -> None:
-    """Loops or routes: the orienteering heuristic from the ``network`` plan, and the exact MILP on small instances."""
-    shape = opts.shape
-    found = solve_heuristic(
-        problem,
-        network.node_xy,
-        warm_start=search.segments,
-        n_starts=n_starts,
-        spread_m=2 * model.reach_m,
-        max_spur_m=float(opts.max_spur_m),
-    )
-    search.value, search.pieces, search.kept = found.value, found.trails, "heuristic"
-    logger.info("trail %s heuristic: %.0f residents (network shape: %.0f)", shape, found.value, search.network_value)
-    if run_exact:
-        exact = solve_exact(
-            problem, time_limit_s=time_limit_s, warm_start=[p for p in found.trails] if opts.max_spur_m == 0 else None
-        )
-        logger.info("exact %s MILP: %s, %.0f residents, bound %.0f", shape, exact.status, exact.value, exact.bound)
-        if opts.max_spur_m == 0:  # the MILP has no spurs: its bound holds for this shape only without them
-            search.upper, search.bound_shape = min(search.upper, exact.bound), shape
-        if exact.value > search.value + 1e-9 or (method == "exact" and exact.value >= search.value - 1e-9):
-            search.value, search.pieces, search.kept = exact.value, exact.trails, "exact"
-    search.segments = [s for p in search.pieces for s in p]
-
-
-def _kept_trails(search: _Solutions, model: TrailPrizeModel, min_len: float) -> list[list[int]]:
-    """The trails of the best plan at least ``min_len`` long, most residents first (an empty plan if none helps)."""
-    search.value = max(search.value, 0.0)
-    if search.value <= 0:
-        logger.warning("trails: no underserved resident can be reached by a trail; the plan is empty")
-        search.segments = []
-        search.pieces = []
-    search.upper = max(search.upper, search.value)
-    trails = []
-    for comp in search.pieces if search.pieces is not None else _components(model, search.segments):
-        if not _long_enough(model, comp, min_len):
-            logger.warning(
-                "trails: dropped a %.0f m trail that cannot reach min_trail_m=%.0f m on allowed streets",
-                model.segment_length[comp].sum(),
-                min_len,
-            )
-            continue
-        trails.append(comp)
-    if sum(len(c) for c in trails) != len(search.segments):
-        search.value = model.population_reached([s for c in trails for s in c])
-    trails.sort(key=lambda c: -model.population_reached(c))
-    return trails
+def _merged_geometry(network: WalkNetwork, model: TrailPrizeModel, segments: Sequence[int]) -> shapely.Geometry:
+    """The street segments of one trail merged into a (Multi)LineString in the network CRS."""
+    geoms = network.edge_lines(model.segment_edge[np.asarray(segments, dtype=np.int64)])
+    return shapely.line_merge(shapely.union_all(geoms))
 
 
 #: Columns of the trails table before the plan-level ones (bound, gap, ...) and the geometry.
@@ -857,181 +548,3 @@ def _trails_table(
     table["is_loop"] = table["is_loop"].astype(bool)
     table["closed_line"] = table["closed_line"].astype(bool)
     return table
-
-
-# --------------------------------------------------------------------------------------------------
-# Reports
-# --------------------------------------------------------------------------------------------------
-
-
-REPORT_COLUMNS: tuple[str, ...] = (
-    "level",
-    "neighbourhood_id",
-    "district",
-    "underserved_population",
-    "reached_before",
-    "reached_after",
-    "added",
-    "share_before",
-    "share_after",
-    "trail_length_m",
-    "added_area_m2",
-    "missed",
-)
-
-
-def _report_table(
-    model: TrailPrizeModel,
-    cells: gpd.GeoDataFrame,
-    segment_ids: np.ndarray,
-    *,
-    neighbourhoods: gpd.GeoDataFrame | None,
-    trail_geometry: shapely.Geometry | None,
-    total_length_m: float,
-    width_m: float,
-    existing_reached_column: str,
-) -> pd.DataFrame:
-    if len(cells) != model.n_cells:
-        msg = (
-            f"cells: {len(cells)} rows, but the trail prize model was built on {model.n_cells}; "
-            "pass the same cells the plan or check used"
-        )
-        raise InputDataError(msg)
-    positions = model.cell_positions
-    population = model.population
-    after = np.zeros(len(positions), dtype=bool)
-    after[model.reached_cells(segment_ids)] = True
-    if existing_reached_column in cells.columns:
-        before = cells[existing_reached_column].to_numpy(dtype=bool)[positions]
-    elif dist_column("fitness_trail") in cells.columns:  # existing trails, from the accessibility stage
-        before = cells[dist_column("fitness_trail")].to_numpy(dtype=float)[positions] <= model.reach_m
-    else:
-        before = np.zeros(len(positions), dtype=bool)
-    after |= before
-    if "district" in cells.columns:
-        district = cells["district"].to_numpy(dtype=object)[positions]
-    else:
-        district = np.full(len(positions), None, dtype=object)
-    frame = pd.DataFrame({"population": population, "before": before * population, "after": after * population})
-    rows = []
-    if neighbourhoods is not None and len(neighbourhoods):
-        if "neighbourhood_id" not in neighbourhoods.columns:
-            msg = "neighbourhoods: column `neighbourhood_id` is missing; pass AccessibilityResult.underserved"
-            raise InputDataError(msg)
-        hood = neighbourhoods.to_crs(cells.crs) if neighbourhoods.crs is not None else neighbourhoods
-        centroids = cells.geometry.iloc[positions].centroid.to_numpy()
-        # Points in a tree, each polygon a query: the polygon is prepared once (far faster than the reverse).
-        polys, pts = shapely.STRtree(centroids).query(hood.geometry.to_numpy(), predicate="contains")
-        order = np.lexsort((polys, pts))  # a point in two polygons (none: they are disjoint) goes to the last
-        owner = np.full(len(positions), -1, dtype=np.int64)
-        owner[pts[order]] = polys[order]
-        frame["hood"] = owner
-        sums = frame[frame["hood"] >= 0].groupby("hood")[["population", "before", "after"]].sum()
-        hood_district = (
-            hood["district"].to_numpy(dtype=object) if "district" in hood.columns else np.full(len(hood), None)
-        )
-        lengths = (
-            shapely.length(shapely.intersection(hood.geometry.to_numpy(), trail_geometry))
-            if trail_geometry is not None
-            else np.zeros(len(hood))
-        )
-        for j in range(len(hood)):
-            pop, bef, aft = sums.loc[j].tolist() if j in sums.index else [0.0, 0.0, 0.0]
-            rows.append(
-                {
-                    "level": "neighbourhood",
-                    "neighbourhood_id": hood["neighbourhood_id"].iloc[j],
-                    "district": hood_district[j],
-                    "underserved_population": pop,
-                    "reached_before": bef,
-                    "reached_after": aft,
-                    "trail_length_m": float(lengths[j]),
-                }
-            )
-        # Cells outside any polygon take the district of the cells table.
-    frame["district"] = pd.Series(district, dtype=object).fillna("unknown").to_numpy()
-    for name, group in frame.groupby("district", sort=True):
-        rows.append(
-            {
-                "level": "district",
-                "neighbourhood_id": None,
-                "district": name,
-                "underserved_population": group["population"].sum(),
-                "reached_before": group["before"].sum(),
-                "reached_after": group["after"].sum(),
-                "trail_length_m": np.nan,
-            }
-        )
-    rows.append(
-        {
-            "level": "total",
-            "neighbourhood_id": None,
-            "district": None,
-            "underserved_population": frame["population"].sum(),
-            "reached_before": frame["before"].sum(),
-            "reached_after": frame["after"].sum(),
-            "trail_length_m": total_length_m,
-        }
-    )
-    table = pd.DataFrame(rows)
-    table["neighbourhood_id"] = pd.Series([r["neighbourhood_id"] for r in rows], dtype=object)
-    table["added"] = table["reached_after"] - table["reached_before"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pop = table["underserved_population"].to_numpy(dtype=float)
-        table["share_before"] = np.where(pop > 0, table["reached_before"] / np.where(pop > 0, pop, 1), np.nan)
-        table["share_after"] = np.where(pop > 0, table["reached_after"] / np.where(pop > 0, pop, 1), np.nan)
-    table["added_area_m2"] = table["trail_length_m"] * width_m
-    table["missed"] = (table["added"] <= 0) & (table["underserved_population"] > 0)
-    return table[list(REPORT_COLUMNS)].reset_index(drop=True)
-
-
-def trail_report(
-    result: TrailPlan | TrailCheck,
-    cells: gpd.GeoDataFrame,
-    *,
-    neighbourhoods: gpd.GeoDataFrame | None = None,
-    existing_reached_column: str = "existing_reached",
-) -> pd.DataFrame:
-    """Report whom planned or checked trails reach, per neighbourhood, district and in total.
-
-    Parameters
-    ----------
-    result : TrailPlan or TrailCheck
-        Output of :func:`plan_trails` or :func:`check_trails`.
-    cells : geopandas.GeoDataFrame
-        The same population cells the result was computed on.
-    neighbourhoods : geopandas.GeoDataFrame, optional
-        Underserved neighbourhoods (``AccessibilityResult.underserved``).
-    existing_reached_column : str
-        Boolean column of ``cells`` marking residents existing trails already
-        reach; when absent, ``dist_m_fitness_trail <= reach_m`` (from the
-        accessibility stage) is used if present, else nobody.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``level`` (``"neighbourhood"`` / ``"district"`` / ``"total"``),
-        ``neighbourhood_id``, ``district``, ``underserved_population``,
-        ``reached_before``, ``reached_after``, ``added``, ``share_before``,
-        ``share_after``, ``trail_length_m`` (trail length inside the
-        neighbourhood; total length on the total row; NaN on district rows),
-        ``added_area_m2`` (length x width) and ``missed`` (no resident added).
-    """
-    if isinstance(result, TrailPlan):
-        segment_ids = np.concatenate(result.segment_ids) if result.segment_ids else np.zeros(0, dtype=np.int64)
-        geometry = shapely.union_all(result.trails.geometry.to_numpy()) if len(result.trails) else None
-        total = result.total_length_m
-    else:
-        segment_ids = result.segment_ids
-        geometry = shapely.union_all(result.lines.geometry.to_numpy())
-        total = result.total_length_m
-    return _report_table(
-        result.prize_model,
-        cells,
-        segment_ids,
-        neighbourhoods=neighbourhoods,
-        trail_geometry=geometry,
-        total_length_m=total,
-        width_m=result.width_m,
-        existing_reached_column=existing_reached_column,
-    )
