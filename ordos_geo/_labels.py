@@ -20,8 +20,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -38,6 +40,7 @@ __all__ = [
     "NOTES",
     "SOURCES",
     "STAGES",
+    "STUDY_AREA",
     "TARGETS",
     "TEXT",
     "TRAIL_SHAPES",
@@ -55,6 +58,7 @@ __all__ = [
     "source",
     "target",
     "text",
+    "total_row",
     "trail_shape",
     "unit",
 ]
@@ -386,6 +390,35 @@ DISTRICTS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "citywide": "全市",
         },
         "en": {"citywide": "Citywide"},
+    }
+)
+
+#: What names the whole city (全市) in :data:`DISTRICTS`, :data:`TEXT` and :data:`COLUMNS`, said of the
+#: study area instead when the study does not cover the whole city (:func:`total_row`).
+STUDY_AREA: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            "citywide": "研究区合计",
+            "delta_per_capita": "研究区人均面积变化 m²",
+            "gap_levers": "各项措施的贡献（研究区合计）",
+            "gap_summary": (
+                "按 {year} 年人均 {target} m² 目标，研究区现状缺体育场地面积 {today} m²；"
+                "规划（新建设施、健身步道与方案开放的学校场馆）实施后仍缺 {after} m²；"
+                "再开放其余学校场馆并扩大新建设施后仍缺 {rest} m²。"
+            ),
+            "delta_per_capita_area_city_m2": "研究区人均面积增加 (m²)",
+        },
+        "en": {
+            "citywide": "Study area",
+            "delta_per_capita": "Change in the study area's m² per capita",
+            "gap_levers": "Contribution of each lever (study area)",
+            "gap_summary": (
+                "For {target} m² per resident by {year}, the study area lacks {today} m² of venue area today; "
+                "{after} m² after the plan (new sites, trails, the school venues it opens); {rest} m² after also "
+                "opening the other closed school venues and building the new sites larger."
+            ),
+            "delta_per_capita_area_city_m2": "Change in the study area's m² per resident",
+        },
     }
 )
 
@@ -877,8 +910,40 @@ def check_language(language: str, *, where: str = "labels") -> Language:
 
 
 def text(language: str) -> Mapping[str, str]:
-    """Headings, notes and captions in ``language`` (see :data:`TEXT`)."""
-    return TEXT[check_language(language)]
+    """Headings, notes and captions in ``language`` (see :data:`TEXT`), for the total :func:`total_row` names."""
+    language = check_language(language)
+    if _WHOLE_CITY.get():
+        return TEXT[language]
+    return MappingProxyType({**TEXT[language], **STUDY_AREA[language]})
+
+
+#: Whether the study's total row is the whole city (全市) or only the area it covers (研究区合计).
+_WHOLE_CITY: contextvars.ContextVar[bool] = contextvars.ContextVar("whole_city", default=True)
+
+
+@contextlib.contextmanager
+def total_row(*, whole_city: bool) -> Iterator[None]:
+    """Within the block, the ``citywide`` row and the sentences about it name the whole city or the study area.
+
+    A study of part of the city (the sample: central Dongsheng and Kangbashi) must not call its
+    total 全市: labels read inside ``with total_row(whole_city=False):`` say 研究区合计 / "Study
+    area" (:data:`STUDY_AREA`). The setting is a context variable, like :func:`numpy.errstate`:
+    it ends with the block and does not leak to other threads.
+
+    Examples
+    --------
+    >>> from ordos_geo import _labels
+    >>> with _labels.total_row(whole_city=False):
+    ...     _labels.district("citywide", "zh")
+    '研究区合计'
+    >>> _labels.district("citywide", "zh")
+    '全市'
+    """
+    token = _WHOLE_CITY.set(whole_city)
+    try:
+        yield
+    finally:
+        _WHOLE_CITY.reset(token)
 
 
 def kind(key: str, language: str) -> str:
@@ -888,7 +953,10 @@ def kind(key: str, language: str) -> str:
 
 def district(name: str, language: str) -> str:
     """Name of a district by its ``name_en`` key (``"Dongsheng"`` -> ``"东胜区"``); others unchanged."""
-    return DISTRICTS[check_language(language)].get(str(name), str(name))
+    language = check_language(language)
+    if not _WHOLE_CITY.get() and str(name) in STUDY_AREA[language]:
+        return STUDY_AREA[language][str(name)]
+    return DISTRICTS[language].get(str(name), str(name))
 
 
 def unit(key: str, language: str) -> str:
@@ -930,7 +998,7 @@ def column(key: str, language: str) -> str:
     str
     """
     language = check_language(language)
-    fixed = COLUMNS[language].get(key)
+    fixed = (None if _WHOLE_CITY.get() else STUDY_AREA[language].get(key)) or COLUMNS[language].get(key)
     if fixed is not None:
         return fixed
     for pattern, template in _PATTERNS:

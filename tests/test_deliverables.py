@@ -144,7 +144,12 @@ def test_excel_workbook_in_chinese_with_numbers(sample_run):
     assert not set(headers) & set(indicators.columns)  # every header translated
     rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     city = indicators.set_index("district").loc["citywide"]
-    assert rows["全市"][1] == pytest.approx(city["population"]) and isinstance(rows["全市"][1], int | float)
+    # the sample covers parts of two districts: its total is the study area's, not the city's (全市)
+    total = rows["研究区合计"]
+    assert total[1] == pytest.approx(city["population"]) and isinstance(total[1], int | float)
+    assert "全市" not in rows
+    report = (sample_run / "report.md").read_text(encoding="utf-8")
+    assert f"| 研究区合计 | {city['population']:,.0f} |" in report and "全市" not in report
     assert rows["东胜区"][3] == pytest.approx(indicators.set_index("district").loc["Dongsheng", "per_capita_area_m2"])
     assert "达拉特旗" not in rows  # no residents, no venues
     assert sheet.freeze_panes == "A2" and all(sheet.column_dimensions[c].width > 4 for c in "ABCD")

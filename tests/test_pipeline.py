@@ -315,6 +315,30 @@ def test_boundaries_in_gcj02_are_read_onto_the_wgs84_districts(tmp_path):
     assert read.geometry.hausdorff_distance(wgs84.geometry).max() < 1.0
 
 
+def test_a_study_is_the_whole_city_only_with_every_district_and_residents_in_each():
+    import geopandas as gpd
+    import shapely
+
+    from ordos_geo import io
+    from ordos_geo.pipeline.study import Study
+
+    boundaries = io.read_boundaries(sample_config().boundaries)  # the city and its nine banners and districts
+    districts = boundaries.loc[boundaries["level"] == "district", "name_en"].tolist()
+    assert len(districts) == 9
+
+    def study(bounds, populated):
+        cells = gpd.GeoDataFrame(
+            {"district": districts, "population": [100.0 if d in populated else 0.0 for d in districts]},
+            geometry=shapely.points([(0, 0)] * len(districts)),
+        )
+        return Study(config=None, network=None, cells=cells, facilities=None, boundaries=bounds)
+
+    assert study(boundaries, districts).whole_city
+    assert not study(boundaries, ["Dongsheng", "Kangbashi"]).whole_city  # the sample: parts of two
+    assert not study(boundaries[boundaries["name_en"] != "Uxin"], districts).whole_city
+    assert not study(None, districts).whole_city
+
+
 def test_implausible_residents_per_hectare_are_refused(tmp_path):
     from ordos_geo._errors import InputDataError
 

@@ -131,7 +131,7 @@ def _table(rows: Sequence[tuple[str, str]], title: str = "") -> str:
 
 
 def _labels(language: str) -> Mapping[str, str]:
-    return LABELS[label_table.check_language(language, where="maps")]
+    return label_table.text(label_table.check_language(language, where="maps"))
 
 
 def _district_name(district: Any, language: str) -> str:

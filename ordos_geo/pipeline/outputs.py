@@ -40,7 +40,8 @@ def commit_stage(results: StudyResults, out: io.OutputSet, stage: str, *, state:
     tables, maps = out.staged("tables"), out.staged("maps")
     staged: dict[str, Path] = {}
     if stage in OUTPUT_GROUPS:
-        staged = OUTPUT_GROUPS[stage](results, tables, maps)
+        with _labels.total_row(whole_city=results.study.whole_city):  # 全市 only for a study of the whole city
+            staged = OUTPUT_GROUPS[stage](results, tables, maps)
     files = out.files_with_staged()
     done = [s for s in (*out.committed, stage) if s in OUTPUT_GROUPS]
     results.summary["run"] = {"state": state, "stages": done, "files": files}

@@ -18,6 +18,7 @@ from ordos_geo._errors import InputDataError, NetworkDataError
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.network import WalkNetwork, load_walk_network
 from ordos_geo.routing import points_near_network
+from ordos_geo.sample.facts import DISTRICTS as ORDOS_UNITS
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,22 @@ class Study:
     proposed_trails: gpd.GeoDataFrame | None = None
     trail_exclusions: gpd.GeoDataFrame | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def whole_city(self) -> bool:
+        """Whether the study covers all of Ordos, so its total row is the city (全市).
+
+        True when the boundaries hold the nine banners and districts, each with residents in the
+        study; else the total is the study area (研究区合计), as for the sample (parts of two).
+        """
+        if self.boundaries is None or "district" not in self.cells.columns:
+            return False
+        codes = {unit.adcode for unit in ORDOS_UNITS if unit.level == "district"}
+        present = self.boundaries[self.boundaries["adcode"].isin(list(codes))]
+        if set(present["adcode"]) != codes:
+            return False
+        people = self.cells.groupby("district")["population"].sum()
+        return bool((people.reindex(present["name_en"].astype(str)).fillna(0) > 0).all())
 
 
 @dataclass(eq=False)
