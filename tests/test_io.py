@@ -1034,9 +1034,12 @@ def test_output_set_interrupted_before_a_commit_leaves_the_previous_set(tmp_path
 def test_output_set_refuses_to_replace_an_input(tmp_path):
     drawn = tmp_path / "trails.gpkg"
     drawn.write_bytes(b"user's drawing")
-    with pytest.raises(OutputError, match=r"trails\.gpkg: the input \[inputs\] proposed_trails is also an output"):
-        _output_set(tmp_path, inputs={"proposed_trails": drawn}, planned=["trails.gpkg"]).__enter__()
-    # also when the input is only reachable through another name (a link)
+    # its folder is refused as a whole: outputs are never written beside raw inputs
+    with pytest.raises(
+        OutputError, match=r"the output folder holds the input \[inputs\] proposed_trails \(trails\.gpkg\)"
+    ):
+        _output_set(tmp_path, inputs={"proposed_trails": drawn}, planned=["a.csv"]).__enter__()
+    # an input reachable under an output's name through another folder (a link) is not replaced either
     link = tmp_path / "link"
     link.mkdir()
     (link / "trails.gpkg").symlink_to(drawn)

@@ -191,16 +191,29 @@ def test_inputs_are_never_outputs(tmp_path, monkeypatch, capsys):
     result = _run_cli("trails", "check", "trails.gpkg", "--out", ".", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert "trails.gpkg: the input [inputs] proposed_trails is also an output of this run" in result.stderr
+    assert f"{tmp_path}: the output folder holds the input [inputs] proposed_trails (trails.gpkg)" in result.stderr
     assert _sha(drawn) == before
     # a candidates file named like the siting output, in the output folder
     parcels = tmp_path / "sites.gpkg"
     parcels.write_bytes(b"parcels")
     monkeypatch.chdir(tmp_path)
     assert cli.main(["run", "--candidates", "sites.gpkg", "--out", str(tmp_path)]) == 2
-    assert "[inputs] candidates is also an output" in capsys.readouterr().err
+    assert "the output folder holds the input [inputs] candidates (sites.gpkg)" in capsys.readouterr().err
     assert parcels.read_bytes() == b"parcels"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sites.gpkg", "trails.gpkg"]  # nothing else written
+
+
+def test_an_output_folder_beside_the_raw_inputs_is_refused(capsys):
+    from ordos_geo import settings
+
+    raw = settings.SAMPLE_DIR.resolve()
+    before = sorted(p.name for p in raw.iterdir())
+    assert cli.main(["run", "--out", str(raw), "--no-maps"]) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1
+    assert f"{raw}: the output folder holds the input [inputs] network (walk_network.osm)" in stderr
+    assert "choose another --out" in stderr
+    assert sorted(p.name for p in raw.iterdir()) == before  # nothing written beside the raw inputs
 
 
 def test_output_and_config_paths_that_cannot_work_are_one_line(tmp_path, monkeypatch, capsys):

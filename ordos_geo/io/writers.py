@@ -441,7 +441,8 @@ class OutputSet:
     folders : mapping of str to pathlib.Path
         Role -> folder, e.g. ``{"tables": ..., "maps": ...}``; roles may share a folder.
     inputs : mapping of str to pathlib.Path
-        The run's input files, by key: an output that would replace one is refused.
+        The run's input files, by key: an output folder holding one (outputs beside raw inputs), or an
+        output that would replace one, is refused.
     planned : mapping of str to sequence of str
         Role -> file names the run may write (checked against ``inputs``).
     summary : str
@@ -519,6 +520,14 @@ class OutputSet:
         }
 
     def _refuse_overwriting_inputs(self) -> None:
+        for folder in self._unique:
+            for key, path in self.inputs.items():
+                if folder == path.parent or _same_file(folder, path.parent):
+                    msg = (
+                        f"{folder}: the output folder holds the input [inputs] {key} ({path.name}), and outputs "
+                        f"are never written beside raw inputs; choose another --out, e.g. {folder / 'results'}"
+                    )
+                    raise OutputError(msg)
         for role, folder in self.folders.items():
             for name in {*self.planned.get(role, []), *self._previous.get(role, []), self.summary}:
                 target = folder / name
