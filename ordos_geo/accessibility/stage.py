@@ -306,6 +306,16 @@ def _add_e2sfca_columns(
     out[f"opportunities_{round(catchment)}m"] = np.bincount(od["origin"].to_numpy(), minlength=len(out))
 
 
+def _snapped_centroids(cells: gpd.GeoDataFrame, orig: SnappedPoints) -> np.ndarray | None:
+    """The cells' centroids as snapped (one point each, in order), or ``None`` when they were snapped otherwise.
+
+    Cells without ``entrances`` are snapped at their centroids: the
+    neighbourhoods reuse those points instead of computing them again.
+    """
+    one_each = "entrances" not in cells.columns and orig.one_point_each and orig.n_owners == len(cells)
+    return orig.point_xy if one_each else None
+
+
 def _cells_table(
     cells: gpd.GeoDataFrame,
     orig: SnappedPoints,
@@ -346,9 +356,7 @@ def _cells_table(
     underserved_mask = ~(true_any <= parameters["underserved_threshold_m"])
     out["underserved"] = underserved_mask
     if neighbourhoods is None:
-        # the cells were snapped at their centroids, one point each, in order: the neighbourhoods reuse them
-        one_each = "entrances" not in cells.columns and orig.one_point_each and orig.n_owners == len(out)
-        centroids = orig.point_xy if one_each else None
+        centroids = _snapped_centroids(out, orig)
         table, cell_nb = underserved_neighbourhoods(out, underserved_mask, centroids=centroids)
     else:
         table, cell_nb = neighbourhoods(out, underserved_mask)

@@ -58,6 +58,7 @@ from ordos_geo.accessibility.stage import (
     _facility_of,
     _facility_table,
     _Laps,
+    _snapped_centroids,
     _validate_facilities,
 )
 from ordos_geo.network import WalkNetwork
@@ -238,14 +239,17 @@ def _cells_update(
     prev = previous.cells
     neighbourhoods = functools.partial(_neighbourhoods_update, previous)
     kinds = list(parameters["kinds"])
-    if kinds != list(previous.parameters["kinds"]):
-        # a kind comes or goes: its columns come or go, so the table is built as a full run builds it
+    old_kinds = list(previous.parameters["kinds"])
+    if not old_kinds or not set(old_kinds) <= set(kinds):
+        # a kind goes: its columns go, and the cells that had it as their nearest of any kind choose again
+        # among all kinds; or there was no facility (no nearest-id column to update): the table is built as a
+        # full run builds it
         assert previous.cells_snapped is not None
         arrays = {kind: (u.perturbed(penalty), u.true, u.group) for kind, u in per_kind.items()}
         reuse = {
             name: prev[name]
             for kind, u in per_kind.items()
-            if len(u.rows) == 0
+            if len(u.rows) == 0 and kind in old_kinds
             for name in (dist_column(kind), nearest_id_column(kind))
         }
         cells = prev[list(previous.cell_columns)]
@@ -264,11 +268,14 @@ def _cells_update(
         return out, table
     # the accessibility columns end at neighbourhood_id; a pipeline's scenario columns follow and are redone
     out = prev[list(prev.columns[: prev.columns.get_loc("neighbourhood_id") + 1])]
-    changed = [kind for kind in kinds if len(per_kind[kind].rows)]
+    new_kinds = [kind for kind in kinds if kind not in old_kinds]
+    changed = [kind for kind in kinds if len(per_kind[kind].rows) or kind in new_kinds]
     for kind in changed:
         u = per_kind[kind]
         out[dist_column(kind)] = u.true
         out[nearest_id_column(kind)] = _facility_of(ids, u.group)
+    if new_kinds:  # the per-kind columns in the order of the kinds, as a full run writes them
+        out = out[_kind_ordered_columns(list(out.columns), kinds)]
     touched = np.zeros(len(out), dtype=bool)
     for kind in changed:
         touched[per_kind[kind].rows] = True
@@ -282,6 +289,15 @@ def _cells_update(
     out["neighbourhood_id"] = cell_nb
     laps.lap("underserved")
     return out, table
+
+
+def _kind_ordered_columns(columns: list[str], kinds: Sequence[str]) -> list[str]:
+    """``columns`` with the per-kind distance and nearest-id pairs moved after the any-kind pair, in ``kinds`` order."""
+    per_kind = [name for kind in kinds for name in (dist_column(kind), nearest_id_column(kind))]
+    moved = set(per_kind)
+    others = [name for name in columns if name not in moved]
+    at = others.index(nearest_id_column(ANY_KIND)) + 1
+    return others[:at] + per_kind + others[at:]
 
 
 def _ids_replaced(column: pd.Series, rows: np.ndarray, ids: np.ndarray, group: np.ndarray) -> Any:
@@ -432,7 +448,8 @@ class _KindUpdate:
     """The nearest facility of one kind after the change: true distance and row of the new table per cell.
 
     ``rows`` are the cells whose distance or nearest facility may differ from
-    the earlier run (every cell for a kind the earlier run did not have).
+    the earlier run (for a kind the earlier run did not have: the cells it
+    reaches, the others have none as before).
     """
 
     def __init__(self, true: np.ndarray, group: np.ndarray, rows: np.ndarray) -> None:
@@ -479,7 +496,8 @@ def _nearest_update(
         old_group = previous.nearest_rows.get(kind)
         lost = np.empty(0, np.int64)
         if old_group is None:  # a kind the earlier run did not have: its facilities are all added
-            old = _KindUpdate(np.full(n_cells, np.inf), np.full(n_cells, -1, np.int64), np.arange(n_cells))
+            # no cell had one: the cells it reaches are those that change
+            old = _KindUpdate(np.full(n_cells, np.inf), np.full(n_cells, -1, np.int64), np.empty(0, np.int64))
         else:
             true = previous.cells[dist_column(kind)].to_numpy(dtype=float)
             old = _KindUpdate(true, old_group if same_rows else remap[old_group], np.empty(0, np.int64))
@@ -681,7 +699,10 @@ def _with_cells(old: _KindUpdate, rows: np.ndarray, true: np.ndarray, group: np.
     """``old`` with the cells ``rows`` set, in copies of its arrays (the earlier result's are shared)."""
     new_true, new_group = old.true.copy(), old.group.copy()
     new_true[rows], new_group[rows] = true, group
-    return _KindUpdate(new_true, new_group, np.union1d(old.rows, rows))
+    changed = np.zeros(len(new_true), dtype=bool)  # a mask: np.union1d sorts (or hashes) both arrays again
+    changed[old.rows] = True
+    changed[rows] = True
+    return _KindUpdate(new_true, new_group, np.flatnonzero(changed))
 
 
 def _pairs_update(
@@ -802,7 +823,8 @@ def _neighbourhoods_update(
     affected.discard(0)
     redone = np.array(sorted(affected), dtype=np.int64)
     region = mask & (np.isin(old_nb, redone) | ~old_mask)
-    fresh = _touching_groups(cells, np.flatnonzero(region))
+    assert previous.cells_snapped is not None  # an update needs them
+    fresh = _touching_groups(cells, np.flatnonzero(region), centroids=_snapped_centroids(cells, previous.cells_snapped))
     keep = old_table[~old_table["neighbourhood_id"].isin(redone)]
     kept_ids = keep["neighbourhood_id"].to_numpy(dtype=np.int64)
     on = np.flatnonzero(old_nb > 0)
