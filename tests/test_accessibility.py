@@ -255,6 +255,48 @@ def test_touching_groups_of_cells_whose_corners_differ_in_the_last_bits():
         assert outline.is_valid and shapely.equals_identical(outline, shapely.normalize(union))
 
 
+@pytest.mark.parametrize("exact_corners", [True, False])
+def test_outlines_dissolved_tile_by_tile_are_the_union_of_their_cells(exact_corners):
+    """Groups spanning several 1 km tiles are dissolved piece by piece, then the pieces together.
+
+    Each outline is still the union of its cells, vertex for vertex, also
+    when neighbouring corners differ in the last bits (origin + i x size);
+    the pieces of a group partition its cells by tile.
+    """
+    from ordos_geo.accessibility.measures import _OUTLINE_TILE_M, _touching_groups
+
+    rng = np.random.default_rng(7)
+    mask = ["".join("#" if on else "." for on in row) for row in rng.random((12, 16)) < 0.62]
+    if exact_corners:
+        cells = _grid_cells(mask, size=250.0)
+    else:
+        rows, cols = np.nonzero(np.array([list(line) for line in mask]) == "#")
+        size = 237.1234567
+        x0, y0 = X0 + 0.0596 + cols * size, Y0 + 0.0175 - rows * size
+        cells = gpd.GeoDataFrame(
+            {"population": np.ones(len(rows))}, geometry=shapely.box(x0, y0, x0 + size, y0 + size), crs=CRS
+        )
+    geoms = cells.geometry.to_numpy()
+    groups = _touching_groups(cells, np.arange(len(cells)))
+    expected = _reference_groups(geoms)
+    members = [np.flatnonzero(groups["label"] == k) for k in range(len(groups["first_row"]))]
+    assert [m.tolist() for m in members] == [group for group, _ in expected]
+    for outline, (_, union) in zip(groups["geometry"], expected, strict=True):
+        assert outline.is_valid and shapely.equals_identical(outline, shapely.normalize(union))
+    centre = shapely.get_coordinates(shapely.centroid(geoms))
+    tile = [tuple(t) for t in np.floor(centre / _OUTLINE_TILE_M).astype(int).tolist()]
+    for group in members:
+        tiles = {tile[row] for row in group}
+        pieces = [rows for rows, _ in groups["pieces"].values() if rows[0] in group]
+        if len(tiles) == 1:
+            assert not pieces  # dissolved at once
+        else:
+            assert sorted(np.concatenate(pieces).tolist()) == group.tolist()
+            assert sorted(tile[rows[0]] for rows in pieces) == sorted(tiles)
+            assert all(len({tile[row] for row in rows}) == 1 for rows in pieces)
+    assert max(len({tile[row] for row in group}) for group in members) >= 4  # the case this test is for
+
+
 def test_touching_groups_off_a_grid_match_brute_force_union():
     from ordos_geo.accessibility.measures import _touching_groups
 

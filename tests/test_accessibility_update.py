@@ -358,3 +358,48 @@ def test_nearest_venue_update_equals_nearest_facility_after_gaining_losing_and_m
         full = acc.nearest_facility(network, cells, venues, **limits)["distance_m"].to_numpy()
         np.testing.assert_allclose(distance, full, rtol=0, atol=1e-9)
         assert np.isfinite(full).any() and np.isinf(full).any()
+
+
+def test_an_update_redraws_only_the_outline_pieces_whose_cells_changed():
+    """Neighbourhoods wider than a 1 km tile keep the pieces of the tiles where no cell changed, same object."""
+    from _hand_graphs import random_grid
+
+    rng = np.random.default_rng(31)
+    network = random_grid(rng, size=30, spacing=80.0)  # about 2.3 km across
+    lo, hi = network.node_xy.min(axis=0), network.node_xy.max(axis=0)
+    xs, ys = np.meshgrid(np.arange(lo[0], hi[0], 60.0), np.arange(lo[1], hi[1], 60.0))
+    x, y = xs.ravel(), ys.ravel()
+    cells = gpd.GeoDataFrame(
+        {"cell_id": np.arange(len(x)), "population": rng.uniform(10, 500, len(x))},
+        geometry=shapely.box(x, y, x + 60.0, y + 60.0),  # a raster's cells: corners shared
+        crs=CRS,
+    )
+    fac = _new_rows(network, 2, 3, ["park", "ball_court", "fitness_path"], "f")
+    options = dict(underserved_threshold_m=300.0, service_areas_by="none", progress=False)
+    before = acc.compute_accessibility(network, cells, fac, **options)
+    assert len({key[0] for key in before.outline_pieces}) >= 4  # the largest neighbourhood spans tiles
+    worst = before.underserved.iloc[0]
+    court = _new_rows(network, 1, 1, ["ball_court"], "c").assign(
+        geometry=[shapely.Point(worst.centroid_x, worst.centroid_y)]
+    )
+    new = pd.concat([fac, court], ignore_index=True)
+    update = acc.update_accessibility(network, before, new, progress=False)
+    assert_same_result(update, acc.compute_accessibility(network, cells, new, **options))
+    changed = set(np.flatnonzero(before.cells["underserved"].to_numpy() != update.cells["underserved"].to_numpy()))
+    assert changed
+    kept = redrawn = 0
+    for key, (rows, outline) in update.outline_pieces.items():
+        earlier = before.outline_pieces.get(key)
+        if earlier is not None and np.array_equal(earlier[0], rows):
+            assert outline is earlier[1]
+            kept += 1
+        else:
+            redrawn += 1
+    assert kept > 0 and redrawn > 0
+    # a piece of the earlier run that lost a cell is not carried over
+    lost = [key for key, (rows, _) in before.outline_pieces.items() if changed & set(rows.tolist())]
+    assert lost and all(
+        key not in update.outline_pieces
+        or not np.array_equal(update.outline_pieces[key][0], before.outline_pieces[key][0])
+        for key in lost
+    )

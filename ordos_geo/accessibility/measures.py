@@ -320,6 +320,23 @@ def _service_area_rows(index, dest: SnappedPoints, thresholds, buffer_m, *, prog
     return _service_area_polygons(index, triples, (d_owner, d_edge, d_off), thresholds, buffer_m, dest.n_owners)
 
 
+#: Pieces of neighbourhood outlines: per (tile, first row of the piece), the piece's rows and its outline.
+OutlinePieces = dict[tuple[int, int], tuple[np.ndarray, Any]]
+
+#: Side (metres) of the square tiles a neighbourhood larger than one is dissolved in, piece by piece: an
+#: update redraws the pieces whose cells changed (a plan's new trails and venues touch a few tiles of the
+#: largest neighbourhoods), and merging the pieces costs about their outlines, not their cells.
+_OUTLINE_TILE_M = 1_000.0
+
+
+def _outline_tiles(centre: np.ndarray) -> np.ndarray:
+    """Key of the square tile of side :data:`_OUTLINE_TILE_M` holding each centre (one integer)."""
+    if len(centre) == 0:
+        return np.empty(0, dtype=np.int64)
+    tile = np.floor(centre / _OUTLINE_TILE_M).astype(np.int64)
+    return tile[:, 0] * 4_000_037 + tile[:, 1]
+
+
 def underserved_neighbourhoods(
     cells: gpd.GeoDataFrame,
     underserved: np.ndarray,
@@ -347,9 +364,18 @@ def underserved_neighbourhoods(
     neighbourhood_of_cell : numpy.ndarray
         ``neighbourhood_id`` of each cell, 0 where the cell is not underserved.
     """
-    mask = np.asarray(underserved, dtype=bool)
-    rows = np.flatnonzero(mask)
-    return _ranked_neighbourhoods(cells, [_touching_groups(cells, rows, centroids=centroids)])
+    table, cell_nb, _ = _neighbourhoods_and_pieces(cells, underserved, centroids=centroids)
+    return table, cell_nb
+
+
+def _neighbourhoods_and_pieces(
+    cells: gpd.GeoDataFrame, underserved: np.ndarray, *, centroids: np.ndarray | None = None
+) -> tuple[gpd.GeoDataFrame, np.ndarray, OutlinePieces]:
+    """:func:`underserved_neighbourhoods` and the pieces of their outlines (kept for an update)."""
+    rows = np.flatnonzero(np.asarray(underserved, dtype=bool))
+    groups = _touching_groups(cells, rows, centroids=centroids)
+    table, cell_nb = _ranked_neighbourhoods(cells, [groups])
+    return table, cell_nb, groups["pieces"]
 
 
 #: Columns of the underserved-neighbourhood table (before the geometry).
@@ -357,11 +383,18 @@ _NEIGHBOURHOOD_COLUMNS = ["neighbourhood_id", "population", "n_cells", "district
 
 
 def _touching_groups(
-    cells: gpd.GeoDataFrame, rows: np.ndarray, *, centroids: np.ndarray | None = None
+    cells: gpd.GeoDataFrame,
+    rows: np.ndarray,
+    *,
+    centroids: np.ndarray | None = None,
+    outline_pieces: OutlinePieces | None = None,
 ) -> dict[str, Any]:
     """Groups of touching cells among ``rows`` (ascending): the columns of their table, their rows and first row.
 
-    ``centroids`` are those of all cells, when at hand.
+    ``centroids`` are those of all cells, when at hand. ``outline_pieces``
+    are the pieces of an earlier run's outlines (:func:`_dissolve`), reused
+    where a group keeps exactly the same cells in a tile; ``"pieces"`` holds
+    this call's.
 
     Groups are numbered by their first row, as :func:`scipy.sparse.csgraph.connected_components`
     numbers them; each figure sums its cells in row order.
@@ -378,6 +411,7 @@ def _touching_groups(
             "first_row": np.empty(0, np.int64),
             "rows": rows,
             "label": np.empty(0, np.int64),
+            "pieces": {},
         }
     geoms = np.asarray(cells.geometry.values, dtype=object)[rows]
     label = _touching_labels(geoms)
@@ -405,7 +439,8 @@ def _touching_groups(
     order = np.argsort(label, kind="stable")
     splits = np.flatnonzero(np.diff(label[order])) + 1
     chunks = np.split(order, splits)
-    polygons = _dissolve(geoms, chunks)
+    tile = _outline_tiles(centre)
+    polygons, pieces = _dissolve(geoms, chunks, rows=rows, tile=tile, reuse=outline_pieces)
     return {
         "population": pop,
         "n_cells": count,
@@ -416,6 +451,7 @@ def _touching_groups(
         "first_row": np.array([rows[chunk[0]] for chunk in chunks], dtype=np.int64),
         "rows": rows,
         "label": label,
+        "pieces": pieces,
     }
 
 
@@ -456,38 +492,75 @@ def _components(heads: list[np.ndarray], tails: list[np.ndarray], n_nodes: int) 
     return connected_components(graph, directed=False)[1]
 
 
-def _dissolve(geoms: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
-    """The union of each group ``chunks`` (positions in ``geoms``) of touching cells, in shapely's normal form.
+def _union_of_coverage(parts: np.ndarray) -> Any:
+    """The union of polygons that cover the plane without overlapping (cells, or pieces of a group), valid.
 
     Cells of a grid form a polygonal coverage (no overlaps, shared sides with
     the same corners), which :func:`shapely.coverage_union_all` dissolves many
-    times faster than the general union; a lone valid cell is its own union.
-    GEOS raises on overlapping input: such groups (and groups of points, and
-    invalid cells) take the general :func:`shapely.union_all` of their cells.
-    A coverage union can also come out invalid: cells that meet only at a
-    corner give a ring that touches itself, and sides that do not match keep
-    pieces apart. Its parts cover exactly the group's cells, so the general
-    union of those few parts is the union of the cells, several times faster
-    than the union of every cell (byte-identical once normalised on the 400k
-    benchmark city's 358 such groups). Every outline is normalised
-    (:func:`shapely.normalize`), so it does not depend on the method.
+    times faster than the general union; a lone valid polygon is its own union.
+    GEOS raises on overlapping input: such parts take the general
+    :func:`shapely.union_all`. A coverage union can also come out invalid:
+    cells that meet only at a corner give a ring that touches itself, and sides
+    that do not match keep pieces apart. Its parts cover exactly the input, so
+    the general union of those few parts is the union of the input, several
+    times faster than the union of every cell (byte-identical once normalised
+    on the 400k benchmark city's 358 such groups).
     """
+    if len(parts) == 1 and shapely.is_valid(parts[0]):
+        return parts[0]
+    try:
+        merged = shapely.coverage_union_all(parts)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(parts)
+    if not shapely.is_valid(merged):
+        return shapely.union_all(shapely.get_parts(merged))  # the general union: valid
+    return merged
+
+
+def _dissolve(
+    geoms: np.ndarray,
+    chunks: list[np.ndarray],
+    *,
+    rows: np.ndarray,
+    tile: np.ndarray,
+    reuse: OutlinePieces | None = None,
+) -> tuple[np.ndarray, OutlinePieces]:
+    """The union of each group ``chunks`` (positions in ``geoms``) of touching cells, and the pieces it was made of.
+
+    A group within one tile (``tile``: key per position) is dissolved at once
+    (:func:`_union_of_coverage`); a larger one tile by tile, then its pieces
+    together. A piece whose cells (``rows``: cell row per position) are those
+    of a piece in ``reuse`` is taken from there: an update redraws only the
+    tiles where a group's cells changed. Groups of points (cells given as
+    points) take the general :func:`shapely.union_all`. Every outline is
+    normalised (:func:`shapely.normalize`), so it does not depend on the
+    method: a union of pieces is the union of their cells.
+    """
+    reuse = reuse or {}
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
     merged = np.empty(len(chunks), dtype=object)
+    pieces: OutlinePieces = {}
     for k, chunk in enumerate(chunks):
-        if len(chunk) == 1:
-            merged[k] = geoms[chunk[0]] if polygonal[chunk[0]] else None
-        elif polygonal[chunk].all():
-            try:
-                merged[k] = shapely.coverage_union_all(geoms[chunk])
-            except shapely.errors.GEOSException:
-                merged[k] = None
-    missing = shapely.is_missing(merged)
-    for group in np.flatnonzero(~missing & ~shapely.is_valid(merged)).tolist():
-        merged[group] = shapely.union_all(shapely.get_parts(merged[group]))  # the general union: valid
-    for group in np.flatnonzero(missing).tolist():
-        merged[group] = shapely.union_all(geoms[chunks[group]])
-    return shapely.normalize(merged)
+        if not polygonal[chunk].all():
+            merged[k] = shapely.union_all(geoms[chunk])
+            continue
+        in_order = chunk[np.argsort(tile[chunk], kind="stable")]
+        splits = np.flatnonzero(np.diff(tile[in_order])) + 1
+        if len(splits) == 0:
+            merged[k] = _union_of_coverage(geoms[chunk])
+            continue
+        outlines = []
+        for piece in np.split(in_order, splits):
+            key = (int(tile[piece[0]]), int(rows[piece[0]]))
+            earlier = reuse.get(key)
+            if earlier is not None and np.array_equal(earlier[0], rows[piece]):
+                outline = earlier[1]
+            else:
+                outline = _union_of_coverage(geoms[piece])
+            pieces[key] = (rows[piece], outline)
+            outlines.append(outline)
+        merged[k] = _union_of_coverage(np.array(outlines, dtype=object))
+    return shapely.normalize(merged), pieces
 
 
 def _ranked_neighbourhoods(

@@ -25,10 +25,11 @@ from ordos_geo._validate import check_distance, check_facility_ids, check_networ
 from ordos_geo.accessibility.measures import (
     DEFAULT_CATCHMENT_M,
     DEFAULT_E2SFCA_STEPS,
+    OutlinePieces,
+    _neighbourhoods_and_pieces,
     _service_area_frame,
     e2sfca,
     minutes_to_metres,
-    underserved_neighbourhoods,
 )
 from ordos_geo.network import WalkNetwork
 from ordos_geo.routing import (
@@ -110,6 +111,9 @@ class AccessibilityResult:
         ones and each cell's walking metres to the nearest of them, as
         ``(facilities, distance_m)``; an update redoes the scenario columns
         from them.
+    outline_pieces : dict
+        The pieces the larger neighbourhoods' outlines were dissolved from,
+        tile by tile: an update redraws only the pieces whose cells changed.
 
     The searches and snaps kept here let :func:`~ordos_geo.accessibility.update_accessibility`
     add, remove or move facilities without searching from the others again.
@@ -127,6 +131,7 @@ class AccessibilityResult:
     cell_columns: tuple[str, ...] = ()
     nearest_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
     scenario_venues: Mapping[str, tuple[gpd.GeoDataFrame, np.ndarray]] = field(default_factory=dict)
+    outline_pieces: OutlinePieces = field(default_factory=dict, repr=False)
 
 
 def _validate_facilities(facilities: gpd.GeoDataFrame) -> None:
@@ -327,14 +332,15 @@ def _cells_table(
     laps: _Laps,
     *,
     reuse: Mapping[str, pd.Series] | None = None,
-    neighbourhoods: Callable[[gpd.GeoDataFrame, np.ndarray], tuple[gpd.GeoDataFrame, np.ndarray]] | None = None,
-) -> tuple[gpd.GeoDataFrame, np.ndarray, gpd.GeoDataFrame]:
-    """The cells with every output column, the distance to any kind and the underserved neighbourhoods.
+    neighbourhoods: Callable[[gpd.GeoDataFrame, np.ndarray], tuple[gpd.GeoDataFrame, np.ndarray, OutlinePieces]]
+    | None = None,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, gpd.GeoDataFrame, OutlinePieces]:
+    """The cells with every output column, the distance to any kind, the underserved neighbourhoods and their pieces.
 
     From the per-kind nearest facilities and the catchment pairs; the laps
     ``coverage_e2sfca`` and ``underserved`` are taken. An update passes the
     per-kind columns it keeps (``reuse``) and its own ``neighbourhoods``
-    (default :func:`underserved_neighbourhoods`).
+    (default :func:`~ordos_geo.accessibility.underserved_neighbourhoods`).
     """
     out = cells.copy()
     out["snap_distance_m"] = orig.owner_snap_distance_m()
@@ -357,12 +363,12 @@ def _cells_table(
     out["underserved"] = underserved_mask
     if neighbourhoods is None:
         centroids = _snapped_centroids(out, orig)
-        table, cell_nb = underserved_neighbourhoods(out, underserved_mask, centroids=centroids)
+        table, cell_nb, pieces = _neighbourhoods_and_pieces(out, underserved_mask, centroids=centroids)
     else:
-        table, cell_nb = neighbourhoods(out, underserved_mask)
+        table, cell_nb, pieces = neighbourhoods(out, underserved_mask)
     out["neighbourhood_id"] = cell_nb
     laps.lap("underserved")
-    return out, true_any, table
+    return out, true_any, table, pieces
 
 
 def _facility_service_areas(
@@ -638,7 +644,7 @@ def compute_accessibility(
         "service_area_buffer_m": service_area_buffer_m,
         "access_spacing_m": access_spacing_m,
     }
-    out, true_any, neighbourhoods = _cells_table(cells, orig, fac, ids, per_kind, od, parameters, laps)
+    out, true_any, neighbourhoods, pieces = _cells_table(cells, orig, fac, ids, per_kind, od, parameters, laps)
     # the catchment pairs were found while the child searched: count them under coverage_e2sfca
     laps.timings["nearest"] -= pairs_s
     laps.timings["coverage_e2sfca"] += pairs_s
@@ -680,4 +686,5 @@ def compute_accessibility(
         catchment_pairs=od,
         cell_columns=tuple(cells.columns),
         nearest_rows={kind: arrays[2] for kind, arrays in per_kind.items()},
+        outline_pieces=pieces,
     )

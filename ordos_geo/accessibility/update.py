@@ -49,7 +49,12 @@ from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND, covered_column, dist_column, nearest_id_column
 from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_network_frame
-from ordos_geo.accessibility.measures import _ranked_neighbourhoods, _service_area_rows, _touching_groups
+from ordos_geo.accessibility.measures import (
+    OutlinePieces,
+    _ranked_neighbourhoods,
+    _service_area_rows,
+    _touching_groups,
+)
 from ordos_geo.accessibility.stage import (
     AccessibilityResult,
     _add_e2sfca_columns,
@@ -192,7 +197,7 @@ def update_accessibility(
     laps.lap("nearest")
     od = _pairs_update(index, cells_snapped, previous.catchment_pairs, new_of_old, added_snaps, added, opts)
     parameters = {**opts, "kinds": list(kind_names)}
-    out, neighbourhoods = _cells_update(previous, fac, ids, per_kind, penalty, od, parameters, laps)
+    out, neighbourhoods, pieces = _cells_update(previous, fac, ids, per_kind, penalty, od, parameters, laps)
     areas = _service_areas_update(index, previous.service_areas, fac, ids, new_of_old, added_snaps, added, opts)
     laps.lap("service_areas")
     logger.info(
@@ -214,6 +219,7 @@ def update_accessibility(
         catchment_pairs=od,
         cell_columns=previous.cell_columns,
         nearest_rows={kind: update.group for kind, update in per_kind.items()},
+        outline_pieces=pieces,
     )
 
 
@@ -226,8 +232,8 @@ def _cells_update(
     od: pd.DataFrame,
     parameters: dict,
     laps: _Laps,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The cells with every output column and the underserved neighbourhoods, from the earlier cells.
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, OutlinePieces]:
+    """The cells with every output column, the underserved neighbourhoods and their pieces, from the earlier cells.
 
     The earlier table is taken without copying it (copy-on-write): a column
     that changes is replaced by a copy with its changed cells rewritten (the
@@ -253,7 +259,7 @@ def _cells_update(
             for name in (dist_column(kind), nearest_id_column(kind))
         }
         cells = prev[list(previous.cell_columns)]
-        out, _, table = _cells_table(
+        out, _, table, pieces = _cells_table(
             cells,
             previous.cells_snapped,
             fac,
@@ -265,7 +271,7 @@ def _cells_update(
             reuse=reuse,
             neighbourhoods=neighbourhoods,
         )
-        return out, table
+        return out, table, pieces
     # the accessibility columns end at neighbourhood_id; a pipeline's scenario columns follow and are redone
     out = prev[list(prev.columns[: prev.columns.get_loc("neighbourhood_id") + 1])]
     new_kinds = [kind for kind in kinds if kind not in old_kinds]
@@ -285,10 +291,10 @@ def _cells_update(
     laps.lap("coverage_e2sfca")
     underserved_mask = ~(out[dist_column(ANY_KIND)].to_numpy(dtype=float) <= parameters["underserved_threshold_m"])
     out["underserved"] = underserved_mask
-    table, cell_nb = neighbourhoods(out, underserved_mask)
+    table, cell_nb, pieces = neighbourhoods(out, underserved_mask)
     out["neighbourhood_id"] = cell_nb
     laps.lap("underserved")
-    return out, table
+    return out, table, pieces
 
 
 def _kind_ordered_columns(columns: list[str], kinds: Sequence[str]) -> list[str]:
@@ -806,13 +812,17 @@ def _service_areas_update(
 
 def _neighbourhoods_update(
     previous: AccessibilityResult, cells: gpd.GeoDataFrame, mask: np.ndarray
-) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-    """The underserved neighbourhoods for a new mask: only groups that lose or touch a changed cell are redone."""
+) -> tuple[gpd.GeoDataFrame, np.ndarray, OutlinePieces]:
+    """The underserved neighbourhoods for a new mask, each cell's id and the outlines' pieces.
+
+    Only groups that lose or touch a changed cell are redone, and of their
+    outlines only the tiles whose cells changed (the earlier pieces).
+    """
     old_mask = previous.cells["underserved"].to_numpy(dtype=bool)
     old_nb = previous.cells["neighbourhood_id"].to_numpy(dtype=np.int64)
     old_table = previous.underserved
     if np.array_equal(mask, old_mask):
-        return old_table.copy(), old_nb.copy()
+        return old_table.copy(), old_nb.copy(), previous.outline_pieces
     geoms = np.asarray(cells.geometry.values, dtype=object)
     affected = set(np.unique(old_nb[old_mask & ~mask]).tolist())
     gained = np.flatnonzero(mask & ~old_mask)
@@ -824,7 +834,12 @@ def _neighbourhoods_update(
     redone = np.array(sorted(affected), dtype=np.int64)
     region = mask & (np.isin(old_nb, redone) | ~old_mask)
     assert previous.cells_snapped is not None  # an update needs them
-    fresh = _touching_groups(cells, np.flatnonzero(region), centroids=_snapped_centroids(cells, previous.cells_snapped))
+    fresh = _touching_groups(
+        cells,
+        np.flatnonzero(region),
+        centroids=_snapped_centroids(cells, previous.cells_snapped),
+        outline_pieces=previous.outline_pieces,
+    )
     keep = old_table[~old_table["neighbourhood_id"].isin(redone)]
     kept_ids = keep["neighbourhood_id"].to_numpy(dtype=np.int64)
     on = np.flatnonzero(old_nb > 0)
@@ -840,4 +855,8 @@ def _neighbourhoods_update(
         "first_row": first[kept_ids],
     }
     old_of_cells = np.where(np.isin(old_nb, kept_ids), old_nb, 0)
-    return _ranked_neighbourhoods(cells, [kept, fresh], kept=(old_of_cells, kept_ids))
+    table, cell_nb = _ranked_neighbourhoods(cells, [kept, fresh], kept=(old_of_cells, kept_ids))
+    # a piece's first row keeps its group: the kept groups' pieces stay, the redone ones' are fresh
+    pieces = {key: piece for key, piece in previous.outline_pieces.items() if old_of_cells[key[1]] > 0}
+    pieces.update(fresh["pieces"])
+    return table, cell_nb, pieces
