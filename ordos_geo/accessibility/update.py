@@ -570,6 +570,7 @@ class _ChangeSearch:
         self.rank, self.kind_of_fac, self.limit = rank, kind_of_fac, limit
         self.reach = limit / index.reach_ratio + 2.0
         self._cell_ends: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._from_added: tuple[np.ndarray, NearestSearch | None] | None = None
 
     def update(self, k: int, old: _KindUpdate, lost: np.ndarray, penalty: np.ndarray) -> _KindUpdate:
         """Kind ``k`` after the change, from ``old`` (rows of the new table; the cells ``lost`` lost theirs).
@@ -578,12 +579,10 @@ class _ChangeSearch:
         rule of ``penalty``) take it; the cells ``lost`` are searched again
         from every facility of the kind near them.
         """
-        owners = np.unique(self.added_snaps.owner)
-        owners = owners[self.kind_of_fac[self.added[owners]] == k]
-        if len(owners):
-            points = self.added_snaps.take(owners)
-            rows = self.rows_near(self.orig, points)
-            best, true, group = self.search(rows, points, self.added[owners], k)
+        rows, search = self.from_added()
+        if search is not None and (self.kind_of_fac[self.added] == k).any():
+            best, true, group = np.full(len(rows), np.inf), np.full(len(rows), np.inf), np.full(len(rows), -1)
+            search.kind(k, best, true, group)
             nearer = best < old.perturbed(penalty, rows)
             if nearer.any():
                 old = _with_cells(old, rows[nearer], true[nearer], group[nearer])
@@ -593,6 +592,25 @@ class _ChangeSearch:
             _, true, group = self.search(lost, self.dest.take(facilities), facilities, k)
             old = _with_cells(old, lost, true, group)
         return old
+
+    def from_added(self) -> tuple[np.ndarray, NearestSearch | None]:
+        """The cells near an added facility and one search from all added facilities, each kind on demand.
+
+        One search serves every kind (:meth:`NearestSearch.kind` starts from
+        the kind's facilities only): the network is copied once, not per
+        kind. A cell near an added facility of another kind only is beyond
+        the cap of this kind's, so it finds none.
+        """
+        if self._from_added is None:
+            rows = self.rows_near(self.orig, self.added_snaps)
+            search = None
+            if len(rows) and self.added_snaps.n_owners:
+                cells = self.orig.take(rows)
+                search = NearestSearch(
+                    self.index, cells, self.added_snaps, self.added, self.rank, self.kind_of_fac, self.limit
+                )
+            self._from_added = (rows, search)
+        return self._from_added
 
     def rows_near(self, points: SnappedPoints, near: SnappedPoints) -> np.ndarray:
         """Input rows of ``points`` with a street end within the cap's straight-line reach of one of ``near``'s."""
