@@ -462,16 +462,25 @@ def _touching_labels(geoms: np.ndarray) -> np.ndarray:
     (hashed coordinates), which settles the cells of a grid at once. Only pairs
     whose bounding boxes overlap and that are still apart afterwards are tested
     exactly (``shapely.intersects``): cells touching away from their vertices
-    (a corner on the side of a larger cell) or points.
+    (a corner on the side of a larger cell) or points. Of two groups that
+    touch, one is not the largest: only members outside the largest group
+    are looked up in the tree.
     """
     n = len(geoms)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     vertex, _ = pd.factorize(coords[:, 0] + 1j * coords[:, 1])
     heads, tails = [owner], [n + vertex]
     n_nodes = n + int(vertex.max(initial=-1)) + 1
     label = _components(heads, tails, n_nodes)[:n]
-    a, b = shapely.STRtree(geoms).query(geoms)
-    apart = (a < b) & (label[a] != label[b])
+    # two groups that touch have a pair of touching members, one of them outside the largest group: only the
+    # members outside it are looked up (each pair once)
+    largest = int(np.argmax(np.bincount(label)))
+    outside = np.flatnonzero(label != largest)
+    found, b = shapely.STRtree(geoms).query(geoms[outside])
+    a = outside[found]
+    apart = (label[a] != label[b]) & ((a < b) | (label[b] == largest))
     a, b = a[apart], b[apart]
     touch = shapely.intersects(geoms[a], geoms[b])
     if touch.any():
