@@ -43,7 +43,7 @@ def describe_rows(rows: Iterable[object], *, limit: int = MAX_ROWS_LISTED) -> st
     Parameters
     ----------
     rows : iterable
-        Row labels, as the user sees them (1-based data rows of a table file, or
+        Row labels, as the user sees them (a CSV or Excel table's row numbers as Excel shows them, or
         index labels).
     limit : int
         Maximum number of rows spelled out.

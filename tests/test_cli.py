@@ -427,7 +427,7 @@ def test_run_with_community_polygons_spreads_counts_over_residential_land(popula
         (
             "negative.csv",
             "lon,lat,population\n109.78,39.61,300\n109.79,39.61,-3\n",
-            "negative.csv: column `population` has 1 negative value (row 2)",
+            "negative.csv: column `population` has 1 negative value (row 3)",
         ),
         ("outside.geojson", None, "outside.geojson: 1 of 1 population polygons lie outside the study area"),
     ],

@@ -183,7 +183,7 @@ name,kind,area_m2,lon,lat,open_to_public
 School 1,school_venue,8000,{LON0},{LAT0},maybe
 """,
     )
-    with pytest.raises(InputDataError, match=r"`open_to_public` has values that are not yes/no \(row 1 \(School 1\)\)"):
+    with pytest.raises(InputDataError, match=r"`open_to_public` has values that are not yes/no \(row 2 \(School 1\)\)"):
         io.read_facilities(bad)
 
 
@@ -199,7 +199,7 @@ School,school_venue,,{LON0},{LAT0}
     )
     with caplog.at_level(logging.WARNING, logger="ordos_geo.io"):
         typical = io.read_facilities(path)
-    assert "2 facilities have no area (rows 1 (Court), 3 (School))" in caplog.text
+    assert "2 facilities have no area (rows 2 (Court), 4 (School))" in caplog.text
     assert typical["area_m2"].tolist() == [
         settings.TYPICAL_AREA_M2["multi_sport_court"],
         7000.0,
@@ -357,12 +357,12 @@ Ice,ice rink,900,{LON0},{LAT0}
     with pytest.raises(InputDataError) as info:
         io.read_facilities(path)
     message = str(info.value)
-    assert "column `kind` has unknown kinds 'basketball_hall', 'ice rink' (rows 2 (Hall), 3 (Ice))" in message
+    assert "column `kind` has unknown kinds 'basketball_hall', 'ice rink' (rows 3 (Hall), 4 (Ice))" in message
     assert "valid kinds: " + ", ".join(settings.FACILITY_KINDS) in message
     spelled = write_csv(tmp_path / "s.csv", f"name,kind,area_m2,lon,lat\nCourt, Multi-sport court ,600,{LON0},{LAT0}\n")
     assert io.read_facilities(spelled)["kind"].tolist() == ["multi_sport_court"]
     empty = write_csv(tmp_path / "e.csv", f"name,kind,area_m2,lon,lat\nCourt,,600,{LON0},{LAT0}\n")
-    with pytest.raises(InputDataError, match=r"e\.csv: column `kind` is empty in row 1 \(Court\); give each row"):
+    with pytest.raises(InputDataError, match=r"e\.csv: column `kind` is empty in row 2 \(Court\); give each row"):
         io.read_facilities(empty)
 
 
@@ -374,7 +374,7 @@ name,kind,area_m2,lon,lat
 Court,multi_sport_court,600,{LAT0},{LON0}
 """,
     )
-    swapped = r"look swapped: latitude beyond ±90° .*row 1 \(Court\).*swap the lon_column and lat_column options"
+    swapped = r"look swapped: latitude beyond ±90° .*row 2 \(Court\).*swap the lon_column and lat_column options"
     with pytest.raises(InputDataError, match=swapped):
         io.read_facilities(obvious)
     # a vector layer written (lat, lon): refused as out of range, the message says swapped
@@ -393,7 +393,7 @@ Swapped,multi_sport_court,600,43.2,45.1
 """,
     )
     west = gpd.GeoDataFrame(geometry=[shapely.box(45.0, 43.0, 45.5, 43.5)], crs=4326)
-    expected = r"1 of 2 facilities outside the study area .*row 2 \(Swapped\).*look swapped"
+    expected = r"1 of 2 facilities outside the study area .*row 3 \(Swapped\).*look swapped"
     with pytest.raises(InputDataError, match=expected):
         io.read_facilities(path, study_area=west)
 
@@ -406,7 +406,7 @@ name,kind,area_m2,lon,lat
 Beijing,pitch,7000,116.4,39.9
 """,
     )
-    expected = r"1 of 1 facilities outside the study area .*row 1 \(Beijing\); check the coord"
+    expected = r"1 of 1 facilities outside the study area .*row 2 \(Beijing\); check the coord"
     with pytest.raises(InputDataError, match=expected):
         io.read_facilities(path, study_area=study_area)
 
@@ -432,14 +432,14 @@ D,pitch,-1,{LON0},{LAT0}
     )
     with pytest.raises(
         InputDataError,
-        match=r"f\.csv: column `area_m2` has 2 negative values \(rows 2 \(B\), 4 \(D\)\); areas are venue field areas",
+        match=r"f\.csv: column `area_m2` has 2 negative values \(rows 3 \(B\), 5 \(D\)\); areas are venue field areas",
     ):
         io.read_facilities(path)
     text = write_csv(tmp_path / "t.csv", f"name,kind,area_m2,lon,lat\nA,pitch,big,{LON0},{LAT0}\n")
-    with pytest.raises(InputDataError, match=r"column `area_m2` has non-numeric values \(row 1 \(A\)\)"):
+    with pytest.raises(InputDataError, match=r"column `area_m2` has non-numeric values \(row 2 \(A\)\)"):
         io.read_facilities(text)
     infinite = write_csv(tmp_path / "i.csv", f"name,kind,area_m2,lon,lat\nA,pitch,inf,{LON0},{LAT0}\n")
-    with pytest.raises(InputDataError, match=r"column `area_m2` has 1 infinite value \(row 1 \(A\)\)"):
+    with pytest.raises(InputDataError, match=r"column `area_m2` has 1 infinite value \(row 2 \(A\)\)"):
         io.read_facilities(infinite)
 
 
@@ -452,10 +452,10 @@ id,name,kind,area_m2,lon,lat
 7,B,pitch,7000,{LON0},{LAT0}
 """,
     )
-    with pytest.raises(InputDataError, match=r"column `id` must be unique but 7 repeat \(rows 1 \(A\), 2 \(B\)\)"):
+    with pytest.raises(InputDataError, match=r"column `id` must be unique but 7 repeat \(rows 2 \(A\), 3 \(B\)\)"):
         io.read_facilities(path)
     hole = write_csv(tmp_path / "h.csv", f"name,kind,area_m2,lon,lat\nA,pitch,7000,,{LAT0}\n")
-    with pytest.raises(InputDataError, match=r"1 missing or non-numeric coordinates \(row 1 \(A\)\)"):
+    with pytest.raises(InputDataError, match=r"1 missing or non-numeric coordinates \(row 2 \(A\)\)"):
         io.read_facilities(hole)
 
 
@@ -629,7 +629,7 @@ def test_population_points_bad_inputs(tmp_path: Path) -> None:
     ):
         io.read_population(no_count)
     negative = write_csv(tmp_path / "neg.csv", "name,lon,lat,population\nA,109.98,39.82,300\nB,109.99,39.82,-4\n")
-    with pytest.raises(InputDataError, match=r"neg\.csv: column `population` has 1 negative value \(row 2 \(B\)\)"):
+    with pytest.raises(InputDataError, match=r"neg\.csv: column `population` has 1 negative value \(row 3 \(B\)\)"):
         io.read_population(negative)
 
 
@@ -958,9 +958,9 @@ Kangbashi,public_venues_open_share,0.9,2023,bureau
 @pytest.mark.parametrize(
     ("row", "match"),
     [
-        ("Dongsheng,sports_instructors,3.4,2024,x", r"unknown values \[.sports_instructors.\].*row 1.*use one of"),
+        ("Dongsheng,sports_instructors,3.4,2024,x", r"unknown values \[.sports_instructors.\].*row 2.*use one of"),
         ("Atlantis,regular_exercise_share,0.4,2024,x", r"unknown districts \['Atlantis'\].*Dongsheng"),
-        ("Dongsheng,regular_exercise_share,many,2024,x", "`value` has non-numeric values.*row 1"),
+        ("Dongsheng,regular_exercise_share,many,2024,x", "`value` has non-numeric values.*row 2"),
         ("Dongsheng,regular_exercise_share,38.5,2024,x", "shares outside 0-100 %.*38.5%"),
         ("Dongsheng,regular_exercise_share,0.4,soon,x", "`year` has non-numeric values"),
     ],
@@ -1078,7 +1078,7 @@ def test_a_second_run_into_a_held_folder_refuses_and_a_stale_lock_is_taken_over(
 def test_an_implausible_venue_area_is_refused(tmp_path):
     path = tmp_path / "venues.csv"
     path.write_text(f"name,kind,lon,lat,area_m2\nA,stadium,{LON0},{LAT0},1e308\nB,pitch,{LON0},{LAT0},800\n")
-    with pytest.raises(InputDataError, match=r"`area_m2` has 1 implausibly large \(above 10,000,000\) value \(row 1 "):
+    with pytest.raises(InputDataError, match=r"`area_m2` has 1 implausibly large \(above 10,000,000\) value \(row 2 "):
         io.read_facilities(path)
 
 
@@ -1201,6 +1201,30 @@ def test_excel_export_with_title_row_merged_cells_units_and_total_row(tmp_path: 
     assert out.geometry.x.tolist() == pytest.approx([LON0, LON0 + 0.01, LON0])
 
 
+def test_rows_are_named_by_the_row_number_excel_shows(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["鄂尔多斯市体育场馆清单（2024年）"])  # row 1: a title
+    sheet.append(["制表：体育局"])  # row 2: a note
+    sheet.append(["名称", "kind", "经度", "纬度", "面积"])  # row 3: the header
+    sheet.append(["东胜体育场", "stadium", LON0, LAT0, "21,000㎡"])  # row 4
+    sheet.append([None] * 5)  # row 5: empty
+    sheet.append(["社区球场", "multi_sport_court", LON0, LAT0, "很大"])  # row 6: what Excel shows
+    sheet.append(["合计", None, None, None, "21,000㎡"])  # row 7: a total, left out
+    book.save(tmp_path / "venues.xlsx")
+    with pytest.raises(
+        InputDataError, match=r"venues\.xlsx: column `面积` has non-numeric values \(row 6 \(社区球场\)\)"
+    ):
+        io.read_facilities(tmp_path / "venues.xlsx")
+    # a CSV counts its header line too (row 1), as Excel shows it when opened there
+    csv = write_csv(
+        tmp_path / "venues.csv", f"名称,kind,经度,纬度,面积\n体育场,stadium,{LON0},{LAT0},1\n球场,pitch,{LON0},,2"
+    )
+    with pytest.raises(InputDataError, match=r"1 missing or non-numeric coordinates \(row 3 \(球场\)\)"):
+        io.read_facilities(csv)
+
+
 def test_excel_with_several_sheets_of_venues_names_them_and_reads_the_chosen_one(tmp_path: Path) -> None:
     path = _amap_workbook(tmp_path / "book.xlsx", second_sheet_rows=True)
     with pytest.raises(
@@ -1227,7 +1251,7 @@ def test_area_in_another_unit_is_an_error_naming_the_units(tmp_path: Path) -> No
     path = write_csv(tmp_path / "f.csv", f"name,kind,lon,lat,area_m2\nA,park,{LON0},{LAT0},2km²")
     with pytest.raises(
         InputDataError,
-        match=r"column `area_m2` has non-numeric values \(row 1 \(A\)\); give numbers or numbers with a unit \(㎡",
+        match=r"column `area_m2` has non-numeric values \(row 2 \(A\)\); give numbers or numbers with a unit \(㎡",
     ):
         io.read_facilities(path)
 
@@ -1258,14 +1282,14 @@ def test_kinds_in_chinese_and_amap_type_paths(tmp_path: Path) -> None:
         f"馆,体育休闲服务;运动场馆;综合体育馆,{LON0},{LAT0}\n"
         f"台球,体育休闲服务;运动场馆;台球厅,{LON0},{LAT0}\n",
     )
-    with pytest.warns(UserWarning, match=r"amap\.csv: 1 rows have Amap/Baidu types .*\(台球厅; row 5 \(台球\)\)"):
+    with pytest.warns(UserWarning, match=r"amap\.csv: 1 rows have Amap/Baidu types .*\(台球厅; row 6 \(台球\)\)"):
         out = io.read_facilities(path)
     assert out["kind"].tolist() == ["sports_park", "fitness_path", "multi_sport_court", "gymnasium", "other"]
 
 
 def test_unknown_chinese_kind_is_named(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "f.csv", f"名称,类型,经度,纬度\n馆,冰球馆,{LON0},{LAT0}")
-    with pytest.raises(InputDataError, match=r"f\.csv: column `类型` has unknown kinds '冰球馆' \(row 1 \(馆\)\)"):
+    with pytest.raises(InputDataError, match=r"f\.csv: column `类型` has unknown kinds '冰球馆' \(row 2 \(馆\)\)"):
         io.read_facilities(path)
 
 

@@ -528,7 +528,7 @@ def test_indoor_column_with_a_bad_value_is_one_line(tmp_path):
     with pytest.raises(InputDataError) as caught:
         io.read_facilities(tmp_path / "venues.csv")
     text = str(caught.value)
-    assert text.startswith("venues.csv: column `indoor` has values that are not yes/no (row 2 (School hall)); ")
+    assert text.startswith("venues.csv: column `indoor` has values that are not yes/no (row 3 (School hall)); ")
     assert "\n" not in text and text.endswith("(empty means unknown)")
     # the Chinese column name and values; empty and 未知 are unknown
     table = pd.DataFrame(

@@ -36,11 +36,23 @@ def _find_column(columns: Any, names: tuple[str, ...]) -> str | None:
     return None
 
 
+#: ``attrs`` key of a table read from a CSV or Excel file: each row's number as the planner sees it there
+#: (Excel's row number: the header and any title rows above it counted, 1-based).
+_ROW_NUMBERS = "row_numbers"
+
+
 def _row_labels(table: pd.DataFrame, positions: Any, *, name_column: str | None = None) -> list[str]:
-    """1-based row numbers, with the row's name where there is one: ``3 (Dongsheng Stadium)``."""
+    """Row numbers, with the row's name where there is one: ``3 (Dongsheng Stadium)``.
+
+    A table read from a CSV or Excel file is numbered as the planner sees it in Excel
+    (``attrs["row_numbers"]``); other frames count their rows from 1.
+    """
+    numbers = table.attrs.get(_ROW_NUMBERS)
+    if numbers is None or len(numbers) != len(table):  # not read from a table file, or rows dropped since
+        numbers = range(1, len(table) + 1)
     labels = []
     for position in np.asarray(positions, dtype=int).tolist():
-        label = str(position + 1)
+        label = str(numbers[position])
         if name_column is not None and name_column in table.columns:
             value = table[name_column].iloc[position]
             if isinstance(value, str) and value.strip():
@@ -49,12 +61,29 @@ def _row_labels(table: pd.DataFrame, positions: Any, *, name_column: str | None 
     return labels
 
 
+def _keep_rows(table: pd.DataFrame, keep: Any) -> pd.DataFrame:
+    """The rows of ``table`` where ``keep`` is true, index ``0..n-1``, each keeping its row number in the file."""
+    keep = np.asarray(keep, dtype=bool)
+    numbers = table.attrs.get(_ROW_NUMBERS)
+    out = table.loc[keep].reset_index(drop=True)
+    if numbers is not None and len(numbers) == len(table):
+        out.attrs[_ROW_NUMBERS] = tuple(np.asarray(numbers)[keep].tolist())
+    return out
+
+
 def _read_table(file: Path, *, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a CSV / TSV / Excel table of strings, trying UTF-8 then GB18030 (Chinese Excel).
 
     An Excel workbook is read as exported from Amap, Baidu or a bureau's
     spreadsheet: :func:`_excel_sheet` chooses the sheet and the header row.
+    Rows without any value are left out; ``attrs["row_numbers"]`` holds each
+    row's number as Excel shows it (:func:`_row_labels` names rows by it).
     """
+    table = _read_any_table(file, sheet=sheet)
+    return _keep_rows(table, table.notna().to_numpy().any(axis=1))
+
+
+def _read_any_table(file: Path, *, sheet: str | int | None) -> pd.DataFrame:
     suffix = file.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
@@ -62,9 +91,11 @@ def _read_table(file: Path, *, sheet: str | int | None = None) -> pd.DataFrame:
         sep = "\t" if suffix == ".tsv" else None
         for encoding in ("utf-8-sig", "gb18030"):
             try:
-                return pd.read_csv(file, dtype=str, sep=sep, engine="python", encoding=encoding, skipinitialspace=True)
+                table = pd.read_csv(file, dtype=str, sep=sep, engine="python", encoding=encoding, skipinitialspace=True)
             except UnicodeDecodeError:
                 continue
+            table.attrs[_ROW_NUMBERS] = tuple(range(2, len(table) + 2))  # the header is row 1
+            return table
         msg = f"{file}: cannot decode the text; save the table as UTF-8 CSV"
         raise InputDataError(msg)
     except pd.errors.EmptyDataError as error:
@@ -98,7 +129,8 @@ def _excel_sheet(file: Path, *, sheet: str | int | None) -> pd.DataFrame:
         msg = f"{file}: reading Excel needs openpyxl: pip install openpyxl"
         raise MissingDependencyError(msg) from error
     book = openpyxl.load_workbook(file, data_only=True)  # not read-only: merged ranges are only known then
-    sheets = {ws.title: _sheet_rows(ws) for ws in book.worksheets}
+    numbered = {ws.title: _sheet_rows(ws) for ws in book.worksheets}
+    sheets = {title: [row for _, row in rows] for title, rows in numbered.items()}
     book.close()
     names = list(sheets)
     if sheet is not None:
@@ -106,7 +138,7 @@ def _excel_sheet(file: Path, *, sheet: str | int | None) -> pd.DataFrame:
         if chosen not in sheets:
             msg = f"{file}: has no sheet {sheet!r} (sheets: {', '.join(names)}); {_SHEET_OPTION}"
             raise InputDataError(msg)
-        return _frame_from_rows(sheets[str(chosen)])
+        return _frame_from_rows(numbered[str(chosen)])
     filled = [n for n in names if len(sheets[n]) > 1]
     if len(filled) > 1:
         filled = [n for n in filled if _header_position(sheets[n]) is not None] or filled
@@ -117,7 +149,7 @@ def _excel_sheet(file: Path, *, sheet: str | int | None) -> pd.DataFrame:
             f'[{{ path = "{file.name}", layer = "{filled[1]}" }}]'
         )
         raise InputDataError(msg)
-    return _frame_from_rows(sheets[filled[0] if filled else names[0]])
+    return _frame_from_rows(numbered[filled[0] if filled else names[0]])
 
 
 _SHEET_OPTION = (
@@ -125,15 +157,15 @@ _SHEET_OPTION = (
 )
 
 
-def _sheet_rows(ws: Any) -> list[list[Any]]:
-    """The cells of a worksheet row by row, merged ranges filled with their top-left value, empty rows dropped."""
-    rows = [list(row) for row in ws.iter_rows(values_only=True)]
+def _sheet_rows(ws: Any) -> list[tuple[int, list[Any]]]:
+    """The cells of a worksheet row by row with Excel's row numbers, merged ranges filled, empty rows dropped."""
+    rows = [list(row) for row in ws.iter_rows(min_row=1, values_only=True)]
     for merged in ws.merged_cells.ranges:
         value = ws.cell(merged.min_row, merged.min_col).value
         for r in range(merged.min_row - 1, min(merged.max_row, len(rows))):
             for c in range(merged.min_col - 1, min(merged.max_col, len(rows[r]))):
                 rows[r][c] = value
-    return [row for row in rows if any(_filled(v) for v in row)]
+    return [(number, row) for number, row in enumerate(rows, start=1) if any(_filled(v) for v in row)]
 
 
 def _filled(value: Any) -> bool:
@@ -149,17 +181,20 @@ def _header_position(rows: list[list[Any]]) -> int | None:
     return None
 
 
-def _frame_from_rows(rows: list[list[Any]]) -> pd.DataFrame:
-    """A table from a sheet's rows: the header row found by :func:`_header_position` (else the first)."""
-    if not rows:
+def _frame_from_rows(numbered: list[tuple[int, list[Any]]]) -> pd.DataFrame:
+    """A table from a sheet's numbered rows: the header row found by :func:`_header_position` (else the first)."""
+    if not numbered:
         raise pd.errors.EmptyDataError
+    rows = [row for _, row in numbered]
     start = _header_position(rows) or 0
     header = [str(v).strip() if _filled(v) else f"Unnamed: {i}" for i, v in enumerate(rows[start])]
     body = rows[start + 1 :]
     width = len(header)
     table = pd.DataFrame([row[:width] + [None] * (width - len(row)) for row in body], columns=header, dtype=object)
     keep = [c for c in table.columns if not (str(c).startswith("Unnamed: ") and table[c].isna().all())]
-    return table[keep]
+    table = table[keep]
+    table.attrs[_ROW_NUMBERS] = tuple(number for number, _ in numbered[start + 1 :])
+    return table
 
 
 def _points_from_table(

@@ -58,7 +58,7 @@ def read_planner_targets(path: str | os.PathLike[str], *, districts: Iterable[st
     >>> table = io.read_planner_targets(settings.SAMPLE_DIR / "planner_targets.csv")  # doctest: +SKIP
     """
     file = check_input_file(path, what="planner targets", suffixes=_TABLE_SUFFIXES)
-    table = _read_table(file).dropna(how="all").reset_index(drop=True)
+    table = _read_table(file)
     name = file.name
     columns = {key: _find_column(table.columns, (key,)) for key in _PLANNER_COLUMNS}
     missing = [key for key, column in columns.items() if column is None and key != "source"]

@@ -20,6 +20,7 @@ from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_columns, check_input_file, check_non_negative_finite
 from ordos_geo.io._tables import (
     _NAME_ALIASES,
+    _ROW_NUMBERS,
     _TABLE_SUFFIXES,
     PEOPLE_UNITS,
     _describe,
@@ -155,6 +156,7 @@ def read_population(
             raise InputDataError(msg)
         if not pyproj.CRS.from_user_input(crs).equals(cells.crs):
             cells = cells.to_crs(crs)
+    cells.attrs.pop(_ROW_NUMBERS, None)  # the table's row numbers served its messages; not a property of the cells
     cells.attrs.update(population_form=form, **extra)
     logger.info(
         "%s: %s population, %s populated cells, %s people",

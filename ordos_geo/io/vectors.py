@@ -16,12 +16,13 @@ import shapely
 from ordos_geo import settings
 from ordos_geo._crs import convert_to_wgs84
 from ordos_geo._errors import InputDataError
-from ordos_geo._validate import check_input_file, describe_rows, polygonal_part
+from ordos_geo._validate import check_input_file, polygonal_part
 from ordos_geo.io._tables import (
     _NAME_ALIASES,
     _TABLE_SUFFIXES,
     _describe,
     _find_column,
+    _keep_rows,
     _points_from_table,
     _read_table,
 )
@@ -52,7 +53,7 @@ def _read_features(
     otherwise); ``empty_hint`` ends the message for a table without rows.
     """
     if file.name.lower().endswith(_TABLE_SUFFIXES):
-        table = _without_total_rows(_read_table(file, sheet=layer).dropna(how="all"), name=file.name)
+        table = _without_total_rows(_read_table(file, sheet=layer), name=file.name)
         if len(table) == 0:
             msg = f"{file}: the table has a header but no rows{empty_hint}"
             raise InputDataError(msg)
@@ -80,8 +81,8 @@ def _without_total_rows(table: pd.DataFrame, *, name: str) -> pd.DataFrame:
 
     total = np.array([first_cell(row) in _TOTAL_LABELS for row in table.itertuples(index=False)], dtype=bool)
     if total.any():
-        logger.info("%s: left out %s total rows (%s)", name, int(total.sum()), describe_rows(np.flatnonzero(total) + 1))
-    return table.loc[~total].reset_index(drop=True)
+        logger.info("%s: left out %s total rows (%s)", name, int(total.sum()), _describe(table, np.flatnonzero(total)))
+    return _keep_rows(table, ~total)
 
 
 def _check_shapefile_parts(file: Path) -> None:
