@@ -29,6 +29,10 @@ _GRID_CELL_FACTOR = 0.6
 _INDEX_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+#: Largest bucket side (metres) of the grid :meth:`NetworkIndex.nodes_near` marks nodes in.
+_NEAR_GRID_M = 256.0
+
+
 def _unique_sorted(values: np.ndarray) -> np.ndarray:
     """Sorted unique values (sort-based; faster than hashing for the integer keys used here)."""
     values = np.sort(values)
@@ -112,14 +116,15 @@ class NetworkIndex:
     def nodes_near(self, nodes: np.ndarray, reach: float) -> np.ndarray:
         """Boolean mask of the nodes within ``reach`` metres (at least) of one of ``nodes`` in a straight line.
 
-        The nodes are bucketed in a square grid of side ``reach / 4`` (built
-        once per side); the buckets of ``nodes`` are dilated by ``reach`` and
-        every node in them is marked: a superset of the nodes within
-        ``reach``, found in time proportional to the nodes marked. With
-        ``reach = d / reach_ratio`` it holds every node of every walk of at
-        most ``d`` metres from ``nodes``.
+        The nodes are bucketed in a square grid of side at most ``reach / 4``,
+        a power of two up to :data:`_NEAR_GRID_M` (so searches of different
+        reaches share one grid, built once); the buckets of ``nodes`` are
+        dilated by ``reach`` and every node in them is marked: a superset of
+        the nodes within ``reach``, found in time proportional to the nodes
+        marked. With ``reach = d / reach_ratio`` it holds every node of every
+        walk of at most ``d`` metres from ``nodes``.
         """
-        cell_m = max(reach / 4.0, 1.0)
+        cell_m = min(_NEAR_GRID_M, 2.0 ** math.floor(math.log2(max(reach / 4.0, 1.0))))
         order, ptr, origin, nx_, ny_ = _node_grid(self, cell_m)
         near = np.zeros(self.n_nodes, dtype=bool)
         if len(nodes) == 0:
@@ -130,7 +135,7 @@ class NetworkIndex:
         marked = np.zeros((nx_, ny_), dtype=bool)
         marked[bx, by] = True
         r = math.ceil(reach / cell_m)
-        marked = scipy.ndimage.binary_dilation(marked, structure=np.ones((2 * r + 1, 2 * r + 1), dtype=bool))
+        marked = scipy.ndimage.maximum_filter(marked, size=2 * r + 1, mode="constant")  # a square: row, then column
         buckets = np.flatnonzero(marked.ravel())  # bucket = x * ny + y, as the grid numbers them
         starts, counts = ptr[buckets], ptr[buckets + 1] - ptr[buckets]
         near[order[np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())]] = True
