@@ -17,7 +17,10 @@ same cells and network:
 - the catchment pairs of the added facilities are found and those of the
   removed ones dropped; the E2SFCA ratio, the opportunities, the coverage
   tiers and the underserved neighbourhoods are then computed from the
-  updated distances exactly as in a full run.
+  updated distances exactly as in a full run: only the neighbourhoods that
+  lose or touch a changed cell are grouped again, and of their outlines only
+  the 1 km tiles whose cells changed are dissolved again (the earlier run's
+  ``outline_pieces``).
 
 Distances of the cells whose nearest facility did not change are those of the
 earlier run; a full run computes them again with a tie-break perturbation
