@@ -1225,6 +1225,29 @@ def test_rows_are_named_by_the_row_number_excel_shows(tmp_path: Path) -> None:
         io.read_facilities(csv)
 
 
+def test_csv_with_title_lines_above_the_header(tmp_path: Path) -> None:
+    text = (
+        "鄂尔多斯市体育场馆清单（2024年）,,,,\n"  # line 1: a title, as Excel saves a merged title row
+        "\n"  # line 2: empty
+        "名称,kind,经度,纬度,面积\n"  # line 3: the header
+        f'东胜体育场,stadium,{LON0},{LAT0},"21,000㎡"\n'
+        f"社区球场,multi_sport_court,{LON0 + 0.01},{LAT0},800\n"
+    )
+    path = tmp_path / "venues.csv"
+    path.write_bytes(text.encode("gb18030"))  # saved by a Chinese Excel
+    out = io.read_facilities(path)
+    assert out["name"].tolist() == ["东胜体育场", "社区球场"]
+    assert out["area_m2"].tolist() == pytest.approx([21_000.0, 800.0])
+    assert out.geometry.x.tolist() == pytest.approx([LON0, LON0 + 0.01])
+    # rows named by their line: the title, the empty line and the header counted
+    semicolons = text.replace('"21,000㎡"', "21000㎡").replace(",800", ",很大").replace(",", ";")
+    path.write_bytes(semicolons.encode("gb18030"))
+    with pytest.raises(
+        InputDataError, match=r"venues\.csv: column `面积` has non-numeric values \(row 5 \(社区球场\)\)"
+    ):
+        io.read_facilities(path)
+
+
 def test_excel_with_several_sheets_of_venues_names_them_and_reads_the_chosen_one(tmp_path: Path) -> None:
     path = _amap_workbook(tmp_path / "book.xlsx", second_sheet_rows=True)
     with pytest.raises(

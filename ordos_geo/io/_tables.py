@@ -91,10 +91,13 @@ def _read_any_table(file: Path, *, sheet: str | int | None) -> pd.DataFrame:
         sep = "\t" if suffix == ".tsv" else None
         for encoding in ("utf-8-sig", "gb18030"):
             try:
-                table = pd.read_csv(file, dtype=str, sep=sep, engine="python", encoding=encoding, skipinitialspace=True)
+                start = _csv_header_line(file, encoding=encoding, sep=sep)
+                table = pd.read_csv(
+                    file, dtype=str, sep=sep, engine="python", encoding=encoding, skipinitialspace=True, skiprows=start
+                )
             except UnicodeDecodeError:
                 continue
-            table.attrs[_ROW_NUMBERS] = tuple(range(2, len(table) + 2))  # the header is row 1
+            table.attrs[_ROW_NUMBERS] = tuple(range(start + 2, start + len(table) + 2))  # the header is row start + 1
             return table
         msg = f"{file}: cannot decode the text; save the table as UTF-8 CSV"
         raise InputDataError(msg)
@@ -108,8 +111,24 @@ def _read_any_table(file: Path, *, sheet: str | int | None) -> pd.DataFrame:
         raise InputDataError(msg) from error
 
 
-#: Rows searched for the header of an Excel sheet (title rows above it are skipped).
+#: Rows searched for the header of an Excel sheet or a CSV file (title rows above it are skipped).
 _HEADER_SEARCH_ROWS = 10
+
+
+def _csv_header_line(file: Path, *, encoding: str, sep: str | None) -> int:
+    """Lines above a CSV's header: title lines (``鄂尔多斯市体育场馆清单``) before the first line naming a known column.
+
+    Found as in an Excel sheet (:func:`_header_position`), the top lines split by ``sep`` or,
+    when pandas is to sniff it, by the first of ``,`` ``;`` tab ``|`` that shows such a header.
+    0 when no top line names a known column (the first line is the header, as before).
+    """
+    with file.open(encoding=encoding, newline="") as handle:
+        head = [line for _, line in zip(range(_HEADER_SEARCH_ROWS), handle, strict=False)]
+    for delimiter in (sep,) if sep else (",", ";", "\t", "|"):
+        position = _header_position([list(row) for row in csv.reader(head, delimiter=delimiter)])
+        if position is not None:
+            return position
+    return 0
 
 
 def _excel_sheet(file: Path, *, sheet: str | int | None) -> pd.DataFrame:
@@ -173,11 +192,17 @@ def _filled(value: Any) -> bool:
 
 
 def _header_position(rows: list[list[Any]]) -> int | None:
-    """Index of the first of the top rows that names a coordinate or name column, None when none does."""
+    """Index of the first of the top rows that names a coordinate or name column, None when none does.
+
+    Only title rows (one value, perhaps merged across the row) may stand above it: a row of
+    several values is a header of its own, so a data row holding ``x`` is never taken for one.
+    """
     known = {n.lower() for n in (*_LON_NAMES, *_LAT_NAMES, *_LOCATION_NAMES, *_WKT_NAMES, *_NAME_ALIASES)}
     for position, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
         if any(isinstance(v, str) and v.strip().lower() in known for v in row):
             return position
+        if len({str(v).strip() for v in row if _filled(v)}) > 1:
+            return None
     return None
 
 
