@@ -554,6 +554,28 @@ def test_a_trail_wholly_off_the_network_is_an_error(checked_grid):
         trails.check_trails(network, cells, gpd.GeoDataFrame(geometry=[far], crs=CRS), underserved_column="under")
 
 
+def test_trails_are_named_in_messages_and_a_zero_length_trail_is_not_called_off_the_network(checked_grid, caplog):
+    network, cells, _, _ = checked_grid
+    on = shapely.LineString([(X0, Y0), (X0 + 100, Y0)])
+    far = shapely.LineString([(X0 - 2000, Y0), (X0 - 1000, Y0)])
+    dot = shapely.LineString([(X0 + 100, Y0), (X0 + 100, Y0)])  # on a street, but one point drawn twice
+    named = gpd.GeoDataFrame({"名称": ["河滨步道", "远郊步道"]}, geometry=[on, far], crs=CRS)
+    with pytest.raises(InputDataError, match=r"^proposed trail 2 \(远郊步道, 1,000 m\) lies wholly off the walk"):
+        trails.check_trails(network, cells, named, underserved_column="under")
+    zero = gpd.GeoDataFrame({"name": ["river walk", "gate"]}, geometry=[on, dot], crs=CRS)
+    with pytest.raises(
+        InputDataError,
+        match=r"^proposed trail 2 \(gate\) has no length: its points all lie at one place; draw it with at least "
+        r"two distinct points, or drop it$",
+    ):
+        trails.check_trails(network, cells, zero, underserved_column="under")
+    broken = shapely.MultiLineString([[(X0, Y0), (X0 + 100, Y0)], [(X0 + 300, Y0 + 400), (X0 + 400, Y0 + 400)]])
+    two = gpd.GeoDataFrame({"name": ["river walk", "two blocks"]}, geometry=[on, broken], crs=CRS)
+    with caplog.at_level("WARNING", logger="ordos_geo.trails.check"):
+        trails.check_trails(network, cells, two, underserved_column="under")
+    assert "proposed trail 2 (two blocks) is broken into 2 pieces on the walk network" in caplog.messages
+
+
 def test_check_reports_disconnected_pieces(checked_grid):
     network, cells, _, _ = checked_grid
     lines = shapely.MultiLineString([[(X0, Y0), (X0 + 100, Y0)], [(X0 + 300, Y0 + 400), (X0 + 400, Y0 + 400)]])

@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ordos_geo import _labels, indicators, io
-from ordos_geo._errors import InfeasibleError, SolverError
+from ordos_geo._errors import InfeasibleError, InputDataError, SolverError
 from ordos_geo.config import StudyConfig
 from ordos_geo.indicators import CITYWIDE
 from ordos_geo.pipeline.scenarios import compute_accessibility, update_accessibility
@@ -234,15 +234,19 @@ def run_trails_stage(results: StudyResults) -> None:
         )
     results.trail_plan_report = trails.trail_report(results.trail_plan, acc.cells, neighbourhoods=acc.underserved)
     if study.proposed_trails is not None:
-        results.trail_check = trails.check_trails(
-            study.network,
-            acc.cells,
-            study.proposed_trails,
-            reach_m=cfg.trail_reach_m,
-            neighbourhoods=acc.underserved,
-            width_m=cfg.trail_width_m,
-            prize_model=results.trail_plan.prize_model,
-        )
+        try:
+            results.trail_check = trails.check_trails(
+                study.network,
+                acc.cells,
+                study.proposed_trails,
+                reach_m=cfg.trail_reach_m,
+                neighbourhoods=acc.underserved,
+                width_m=cfg.trail_width_m,
+                prize_model=results.trail_plan.prize_model,
+            )
+        except InputDataError as error:  # a drawn line that cannot be checked: name the file it is in
+            file = cfg.proposed_trails.name if cfg.proposed_trails is not None else "proposed trails"
+            raise InputDataError(f"{file}: {error}") from error
 
 
 def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:

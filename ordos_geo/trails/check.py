@@ -19,6 +19,7 @@ import shapely
 
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
+from ordos_geo.io._tables import _NAME_ALIASES, _find_column
 from ordos_geo.network import WalkNetwork
 from ordos_geo.trails.prize import TrailPrizeModel, build_prize_model
 from ordos_geo.trails.report import _report_table
@@ -92,6 +93,50 @@ def _sample_line(line: shapely.Geometry, spacing: float) -> np.ndarray:
     return np.concatenate(points) if points else np.zeros((0, 2))
 
 
+def _trail_names(proposed: gpd.GeoDataFrame | gpd.GeoSeries) -> list[str]:
+    """Each line's name or trail id (``""`` when it has none), for messages."""
+    column = None
+    if isinstance(proposed, gpd.GeoDataFrame):
+        column = _find_column(proposed.columns.drop(proposed.geometry.name), (*_NAME_ALIASES, "trail_id"))
+    if column is None:
+        return [""] * len(proposed)
+    return ["" if pd.isna(name) else str(name).strip() for name in proposed[column]]
+
+
+def _trail(i: int, names: list[str], detail: str = "") -> str:
+    """``"proposed trail 3 (东区步道, 1,200 m)"``: the line at position ``i``, 1-based, with its name."""
+    said = ", ".join(part for part in (names[i], detail) if part)
+    return f"proposed trail {i + 1} ({said})" if said else f"proposed trail {i + 1}"
+
+
+def _checked_lines(proposed: gpd.GeoDataFrame | gpd.GeoSeries, crs: object) -> tuple[np.ndarray, list[str]]:
+    """The proposed lines in ``crs`` and their names; one line for no CRS, points or polygons, zero length."""
+    if not isinstance(proposed, gpd.GeoDataFrame | gpd.GeoSeries) or len(proposed) == 0:
+        msg = "proposed trails: expected a non-empty GeoDataFrame of LineStrings"
+        raise InputDataError(msg)
+    if proposed.crs is None:
+        msg = "proposed trails: the lines have no CRS; set it (e.g. gdf.set_crs('EPSG:4326'))"
+        raise InputDataError(msg)
+    lines_geom = proposed.to_crs(crs).geometry.to_numpy()
+    kinds = shapely.get_type_id(lines_geom)
+    bad = np.flatnonzero(~np.isin(kinds, [1, 5]))  # LineString, MultiLineString
+    if bad.size:
+        msg = (
+            f"proposed trails: {bad.size} geometries are not (Multi)LineStrings (rows "
+            f"{', '.join(map(str, (bad[:10] + 1).tolist()))}); draw trails as lines"
+        )
+        raise InputDataError(msg)
+    names = _trail_names(proposed)
+    zero = np.flatnonzero(shapely.length(lines_geom) == 0)
+    if zero.size:
+        msg = (
+            f"{_trail(zero[0], names)} has no length: its points all lie at one place; draw it with at least two "
+            "distinct points, or drop it"
+        )
+        raise InputDataError(msg)
+    return lines_geom, names
+
+
 def check_trails(
     network: WalkNetwork,
     cells: gpd.GeoDataFrame,
@@ -161,21 +206,7 @@ def check_trails(
     >>> check.lines["n_breaks"].tolist()  # each follows the streets unbroken  # doctest: +SKIP
     [0, 0, 0]
     """
-    if not isinstance(proposed, gpd.GeoDataFrame | gpd.GeoSeries) or len(proposed) == 0:
-        msg = "proposed trails: expected a non-empty GeoDataFrame of LineStrings"
-        raise InputDataError(msg)
-    if proposed.crs is None:
-        msg = "proposed trails: the lines have no CRS; set it (e.g. gdf.set_crs('EPSG:4326'))"
-        raise InputDataError(msg)
-    lines_geom = proposed.to_crs(network.crs).geometry.to_numpy()
-    kinds = shapely.get_type_id(lines_geom)
-    bad = np.flatnonzero(~np.isin(kinds, [1, 5]))  # LineString, MultiLineString
-    if bad.size:
-        msg = (
-            f"proposed trails: {bad.size} geometries are not (Multi)LineStrings (rows "
-            f"{', '.join(map(str, bad[:10].tolist()))}); draw trails as lines"
-        )
-        raise InputDataError(msg)
+    lines_geom, names = _checked_lines(proposed, network.crs)
     if prize_model is None:
         prize_model = build_prize_model(network, cells, reach_m=reach_m, underserved_column=underserved_column)
     model = prize_model
@@ -241,15 +272,15 @@ def check_trails(
         )
         if not matched and off_len >= float(shapely.length(line)) - 1.0:
             msg = (
-                f"proposed trail {i + 1} ({shapely.length(line):,.0f} m) lies wholly off the walk network, farther "
+                f"{_trail(i, names, f'{shapely.length(line):,.0f} m')} lies wholly off the walk network, farther "
                 f"than {max_snap_distance_m:g} m from every street; check its coordinates and datum "
                 "(--proposed-trails-coordinates) or draw it along walkable streets"
             )
             raise InputDataError(msg)
         if len(pieces) > 1:
-            logger.warning("proposed trail %d is broken into %d pieces on the walk network", i, len(pieces))
+            logger.warning("%s is broken into %d pieces on the walk network", _trail(i, names), len(pieces))
         if off_len > 1:
-            logger.warning("proposed trail %d: %.0f m lie off the walk network", i, off_len)
+            logger.warning("%s: %.0f m lie off the walk network", _trail(i, names), off_len)
     crs = network.crs
     lines = gpd.GeoDataFrame(pd.DataFrame(line_rows), geometry="geometry", crs=crs)
     matched_gdf = gpd.GeoDataFrame(
