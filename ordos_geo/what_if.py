@@ -23,6 +23,8 @@ import pandas as pd
 from ordos_geo import indicators, settings
 from ordos_geo._columns import dist_column, nearest_id_column
 from ordos_geo._errors import InputDataError
+from ordos_geo.io._tables import _LAT_NAMES, _LON_NAMES, _NAME_ALIASES, AREA_UNITS, _describe, _find_column, _numeric
+from ordos_geo.io.facilities import _normalise_kind
 from ordos_geo.pipeline import (
     StudyResults,
     assign_districts,
@@ -205,22 +207,70 @@ def _removed_rows(facilities: gpd.GeoDataFrame, remove: Sequence[str]) -> np.nda
     return np.flatnonzero(ids.isin(wanted).to_numpy())
 
 
+#: Longitude / latitude headers of an ``add`` table (as in facility tables; ``x`` / ``y`` are metres here).
+_LON = tuple(n for n in _LON_NAMES if n != "x")
+_LAT = tuple(n for n in _LAT_NAMES if n != "y")
+
+
 def _as_frame(add: Any, crs: Any) -> gpd.GeoDataFrame:
-    """The venues to add as a GeoDataFrame in ``crs`` (from a GeoDataFrame, lon/lat or x/y)."""
+    """The venues to add as a GeoDataFrame in ``crs`` (from a GeoDataFrame, lon/lat or x/y; a dict is one venue)."""
     if isinstance(add, gpd.GeoDataFrame):
         if add.crs is None:
             msg = "what_if: add has no CRS; set it (add.set_crs(4326) for lon/lat degrees)"
             raise InputDataError(msg)
         return add.to_crs(crs).reset_index(drop=True)
-    table = add.copy() if isinstance(add, pd.DataFrame) else pd.DataFrame(list(add))
-    if {"lon", "lat"} <= set(table.columns):
-        points = gpd.points_from_xy(table["lon"], table["lat"], crs=4326)
-        return gpd.GeoDataFrame(table.drop(columns=["lon", "lat"]), geometry=points).to_crs(crs)
+    if isinstance(add, Mapping):
+        add = [add]
+    table = add.reset_index(drop=True) if isinstance(add, pd.DataFrame) else pd.DataFrame(list(add))
+    if table.empty:
+        return gpd.GeoDataFrame(geometry=[], crs=crs)
+    lon, lat = _find_column(table.columns, _LON), _find_column(table.columns, _LAT)
+    if lon is not None and lat is not None:
+        xy = np.column_stack([_degrees(table, lon), _degrees(table, lat)])
+        _check_degrees(table, xy, (lon, lat))
+        points = gpd.points_from_xy(xy[:, 0], xy[:, 1], crs=4326)
+        return gpd.GeoDataFrame(table.drop(columns=[lon, lat]), geometry=points).to_crs(crs)
     if {"x", "y"} <= set(table.columns):
         points = gpd.points_from_xy(table["x"], table["y"], crs=crs)
         return gpd.GeoDataFrame(table.drop(columns=["x", "y"]), geometry=points)
-    msg = "what_if: add: give each venue lon and lat (WGS-84 degrees), x and y (network CRS metres) or a geometry"
+    found = ", ".join(f"`{c}`" for c in table.columns)
+    msg = (
+        "what_if: add: give each venue lon and lat (WGS-84 degrees), x and y (network CRS metres) or a geometry; "
+        f"columns found: {found}"
+    )
     raise InputDataError(msg)
+
+
+def _venue(table: pd.DataFrame, i: int) -> str:
+    """``"venue 2 (新球场)"``: the row at position ``i`` of an ``add`` table, 1-based, with its name or id."""
+    column = _find_column(table.columns, (*_NAME_ALIASES, "facility_id"))
+    name = None if column is None else table[column].iloc[i]
+    shown = f"what_if_{i + 1}" if name is None or pd.isna(name) else str(name)
+    return f"venue {i + 1} ({shown})"
+
+
+def _degrees(table: pd.DataFrame, column: str) -> np.ndarray:
+    """A lon or lat column as numbers; one line naming the first venue without a number."""
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        given = table[column].iloc[bad[0]]
+        said = "empty" if pd.isna(given) else f"{given!r}, not a number"
+        msg = f"what_if: add: {_venue(table, bad[0])} has no coordinates (`{column}` {said}); give lon/lat degrees"
+        raise InputDataError(msg)
+    return values
+
+
+def _check_degrees(table: pd.DataFrame, xy: np.ndarray, columns: tuple[str, str]) -> None:
+    """One line for a latitude beyond ±90° or a longitude beyond ±180° (saying when they look swapped)."""
+    bad = np.flatnonzero((np.abs(xy[:, 1]) > 90) | (np.abs(xy[:, 0]) > 180))
+    if bad.size:
+        lon, lat = xy[bad[0]]
+        what = f"latitude {lat:g} is beyond ±90°" if abs(lat) > 90 else f"longitude {lon:g} is beyond ±180°"
+        swapped = abs(lat) > 90 and abs(lat) <= 180 and abs(lon) <= 90
+        fix = "longitude and latitude look swapped" if swapped else "give WGS-84 degrees"
+        msg = f"what_if: add: {_venue(table, bad[0])}: {what}; {fix} (`{columns[0]}`, `{columns[1]}`)"
+        raise InputDataError(msg)
 
 
 def _new_venues(results: StudyResults, add: Any, facilities: gpd.GeoDataFrame, removed: np.ndarray) -> gpd.GeoDataFrame:
@@ -235,11 +285,13 @@ def _new_venues(results: StudyResults, add: Any, facilities: gpd.GeoDataFrame, r
     if "kind" not in frame.columns:
         msg = f"what_if: add: each venue needs a kind, one of {', '.join(settings.FACILITY_KINDS)}"
         raise InputDataError(msg)
-    kinds = frame["kind"].astype(str)
-    unknown = sorted(set(kinds) - set(settings.FACILITY_KINDS))
+    given = frame["kind"].astype(str)
+    kinds = given.map(_normalise_kind)  # as in a facility table: 体育公园, an Amap type path, "Sports park"
+    unknown = sorted(set(given[~kinds.isin(settings.FACILITY_KINDS)]))
     if unknown:
         msg = f"what_if: add: unknown kind {unknown[0]!r}; use one of {', '.join(settings.FACILITY_KINDS)}"
         raise InputDataError(msg)
+    frame["kind"] = kinds
     if "facility_id" not in frame.columns:
         frame["facility_id"] = [f"what_if_{i + 1}" for i in range(len(frame))]
     frame["facility_id"] = frame["facility_id"].astype(str)
@@ -250,13 +302,19 @@ def _new_venues(results: StudyResults, add: Any, facilities: gpd.GeoDataFrame, r
     if clash:
         msg = f"what_if: add: facility_id {clash[0]!r} is already taken; give the new venue another id (or remove it)"
         raise InputDataError(msg)
-    if "name" not in frame.columns:
-        frame["name"] = frame["facility_id"]
-    area = (
-        pd.to_numeric(frame["area_m2"], errors="coerce")
-        if "area_m2" in frame.columns
-        else pd.Series(np.nan, frame.index)
+    name = _find_column(frame.columns.drop(frame.geometry.name), _NAME_ALIASES)
+    frame["name"] = (
+        frame["facility_id"] if name is None else frame[name].where(frame[name].notna(), frame["facility_id"])
     )
+    area = pd.Series(np.nan, frame.index)
+    if "area_m2" in frame.columns:  # "1,200㎡", "1.2万平方米", "3亩" read as in a facility table
+        area[:] = _numeric(
+            frame["area_m2"], name="what_if: add", column="area_m2", table=frame, name_column="name", units=AREA_UNITS
+        )
+        negative = np.flatnonzero(area.to_numpy() < 0)
+        if negative.size:
+            msg = f"what_if: add: `area_m2` is negative ({_describe(frame, negative, 'name')}); give field areas in m²"
+            raise InputDataError(msg)
     frame["area_source"] = np.where(area.isna(), "typical", "input")
     frame["area_m2"] = area.fillna(kinds.map(settings.TYPICAL_AREA_M2)).astype(float)
     frame["open_to_public"] = True

@@ -95,13 +95,40 @@ def test_what_if_on_the_existing_venues(results):
         (None, ["nope"], "no venue has facility_id 'nope'"),
         ([{"kind": "park", "lon": LON0 + 0.2, "lat": LAT0}], (), "from the nearest street"),
         ([{"kind": "park", "lon": LON0, "lat": LAT0, "facility_id": "wi-f1"}], (), "'wi-f1' is already taken"),
-        ([{"kind": "park", "where": "here"}], (), "give each venue lon and lat"),
+        ([{"kind": "park", "where": "here"}], (), r"give each venue lon and lat.*; columns found: `kind`, `where`$"),
+        ([{"kind": "park", "lon": LAT0, "lat": LON0}], (), r"venue 1 \(what_if_1\): latitude 109.9 is beyond ±90°"),
+        ([{"kind": "park", "lon": None, "lat": LAT0}], (), r"venue 1 \(what_if_1\) has no coordinates \(`lon` empty"),
+        ([{"kind": "park", "lon": LON0, "lat": LAT0, "area_m2": "big"}], (), r"column `area_m2` has non-numeric"),
+        ([{"kind": "park", "lon": LON0, "lat": LAT0, "area_m2": -5}], (), r"add: `area_m2` is negative \(row 1"),
     ],
 )
 def test_mistakes_are_one_clear_line(results, add, remove, message):
     with pytest.raises(InputDataError, match=message) as caught:
         what_if(results, add=add, remove=remove)
     assert "\n" not in str(caught.value)
+
+
+def test_venues_given_as_planners_write_them(results):
+    """Chinese kinds, Amap type paths, 经度/纬度 columns, areas with units, one venue as a dict, nothing to add."""
+    lon, lat = LON0 + 3 * STEP, LAT0 + 3 * STEP
+    table = pd.DataFrame(
+        {
+            "名称": ["新体育公园", "新球场"],
+            "kind": ["体育公园", "体育休闲服务;运动场馆;篮球场馆"],
+            "经度": [lon, lon + STEP],
+            "纬度": [lat, lat],
+            "area_m2": ["1.2万平方米", "1,200㎡"],
+        }
+    )
+    change = what_if(results, add=table, base="existing")
+    added = change.facilities[change.facilities["facility_id"].str.startswith("what_if_")]
+    assert added["kind"].tolist() == ["sports_park", "multi_sport_court"]
+    assert added["area_m2"].tolist() == [12_000.0, 1_200.0]
+    assert added["name"].tolist() == ["新体育公园", "新球场"]
+    one = what_if(results, add={"kind": "park", "lon": lon, "lat": lat}, base="existing")
+    assert len(one.facilities) == len(results.study.facilities) + 1
+    nothing = what_if(results, add=[], base="existing")
+    assert nothing.indicators.empty and len(nothing.facilities) == len(results.study.facilities)
 
 
 def test_a_run_without_accessibility_is_refused(results):
