@@ -216,6 +216,9 @@ def read_studies(path: str | os.PathLike[str]) -> list[BatchStudy]:
 
 
 def _study_from_file(file: Path, overrides: dict[str, Any], *, source: str) -> BatchStudy:
+    if not file.is_file():  # a CSV row naming a study file that is not there (the folder form only finds files)
+        error = f"{source}: study file {file} not found; fix the `study` column (paths are relative to the CSV)"
+        return BatchStudy(name=str(overrides.get("name") or file.stem), source=source, error=error)
     try:
         config = StudyConfig.from_toml(file).with_overrides(**overrides)
     except OrdosGeoError as exc:

@@ -171,6 +171,16 @@ def test_read_studies_keeps_an_unreadable_study_file_as_a_failed_study(tmp_path)
         batch.read_studies(tmp_path / "missing.csv")
 
 
+def test_a_csv_row_naming_a_missing_study_file_says_which_row_and_column_to_fix(tmp_path):
+    (tmp_path / "batch.csv").write_text("study,name\nstudies/dongsheng.toml,ds\n", encoding="utf-8")
+    (study,) = batch.read_studies(tmp_path / "batch.csv")
+    assert study.name == "ds" and study.config is None
+    missing = tmp_path / "studies" / "dongsheng.toml"
+    assert study.error == (
+        f"batch.csv row 2: study file {missing} not found; fix the `study` column (paths are relative to the CSV)"
+    )
+
+
 def test_fingerprint_follows_input_bytes_and_settings_not_locations(studies, tmp_path):
     config = batch.read_studies(studies)[0].config  # grid_a
     base = batch.study_fingerprint(config)
