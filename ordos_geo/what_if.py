@@ -23,8 +23,7 @@ import pandas as pd
 from ordos_geo import indicators, settings
 from ordos_geo._columns import dist_column, nearest_id_column
 from ordos_geo._errors import InputDataError
-from ordos_geo.io._tables import _LAT_NAMES, _LON_NAMES, _NAME_ALIASES, AREA_UNITS, _describe, _find_column, _numeric
-from ordos_geo.io.facilities import _normalise_kind
+from ordos_geo.io import find_name_column, venue_columns
 from ordos_geo.pipeline import (
     StudyResults,
     assign_districts,
@@ -207,11 +206,6 @@ def _removed_rows(facilities: gpd.GeoDataFrame, remove: Sequence[str]) -> np.nda
     return np.flatnonzero(ids.isin(wanted).to_numpy())
 
 
-#: Longitude / latitude headers of an ``add`` table (as in facility tables; ``x`` / ``y`` are metres here).
-_LON = tuple(n for n in _LON_NAMES if n != "x")
-_LAT = tuple(n for n in _LAT_NAMES if n != "y")
-
-
 def _as_frame(add: Any, crs: Any) -> gpd.GeoDataFrame:
     """The venues to add as a GeoDataFrame in ``crs`` (from a GeoDataFrame, lon/lat or x/y; a dict is one venue)."""
     if isinstance(add, gpd.GeoDataFrame):
@@ -221,10 +215,12 @@ def _as_frame(add: Any, crs: Any) -> gpd.GeoDataFrame:
         return add.to_crs(crs).reset_index(drop=True)
     if isinstance(add, Mapping):
         add = [add]
-    table = add.reset_index(drop=True) if isinstance(add, pd.DataFrame) else pd.DataFrame(list(add))
+    table = add if isinstance(add, pd.DataFrame) else pd.DataFrame(list(add))
     if table.empty:
         return gpd.GeoDataFrame(geometry=[], crs=crs)
-    lon, lat = _find_column(table.columns, _LON), _find_column(table.columns, _LAT)
+    # headers, kinds and areas as in a facility table (经度/lng, 名称, 体育公园, "1,200㎡")
+    table = venue_columns(table, name="what_if: add")
+    lon, lat = ("lon", "lat") if {"lon", "lat"} <= set(table.columns) else (None, None)
     if lon is not None and lat is not None:
         xy = np.column_stack([_degrees(table, lon), _degrees(table, lat)])
         _check_degrees(table, xy, (lon, lat))
@@ -243,7 +239,7 @@ def _as_frame(add: Any, crs: Any) -> gpd.GeoDataFrame:
 
 def _venue(table: pd.DataFrame, i: int) -> str:
     """``"venue 2 (新球场)"``: the row at position ``i`` of an ``add`` table, 1-based, with its name or id."""
-    column = _find_column(table.columns, (*_NAME_ALIASES, "facility_id"))
+    column = find_name_column(table.columns, also=("facility_id",))
     name = None if column is None else table[column].iloc[i]
     shown = f"what_if_{i + 1}" if name is None or pd.isna(name) else str(name)
     return f"venue {i + 1} ({shown})"
@@ -285,13 +281,9 @@ def _new_venues(results: StudyResults, add: Any, facilities: gpd.GeoDataFrame, r
     if "kind" not in frame.columns:
         msg = f"what_if: add: each venue needs a kind, one of {', '.join(settings.FACILITY_KINDS)}"
         raise InputDataError(msg)
-    given = frame["kind"].astype(str)
-    kinds = given.map(_normalise_kind)  # as in a facility table: 体育公园, an Amap type path, "Sports park"
-    unknown = sorted(set(given[~kinds.isin(settings.FACILITY_KINDS)]))
-    if unknown:
-        msg = f"what_if: add: unknown kind {unknown[0]!r}; use one of {', '.join(settings.FACILITY_KINDS)}"
-        raise InputDataError(msg)
-    frame["kind"] = kinds
+    if isinstance(add, gpd.GeoDataFrame):  # a table's kinds and areas are read in _as_frame
+        frame = gpd.GeoDataFrame(venue_columns(frame, name="what_if: add"), geometry=frame.geometry.name, crs=frame.crs)
+    kinds = frame["kind"]
     if "facility_id" not in frame.columns:
         frame["facility_id"] = [f"what_if_{i + 1}" for i in range(len(frame))]
     frame["facility_id"] = frame["facility_id"].astype(str)
@@ -302,19 +294,10 @@ def _new_venues(results: StudyResults, add: Any, facilities: gpd.GeoDataFrame, r
     if clash:
         msg = f"what_if: add: facility_id {clash[0]!r} is already taken; give the new venue another id (or remove it)"
         raise InputDataError(msg)
-    name = _find_column(frame.columns.drop(frame.geometry.name), _NAME_ALIASES)
     frame["name"] = (
-        frame["facility_id"] if name is None else frame[name].where(frame[name].notna(), frame["facility_id"])
+        frame["name"].where(frame["name"].notna(), frame["facility_id"]) if "name" in frame else frame["facility_id"]
     )
-    area = pd.Series(np.nan, frame.index)
-    if "area_m2" in frame.columns:  # "1,200㎡", "1.2万平方米", "3亩" read as in a facility table
-        area[:] = _numeric(
-            frame["area_m2"], name="what_if: add", column="area_m2", table=frame, name_column="name", units=AREA_UNITS
-        )
-        negative = np.flatnonzero(area.to_numpy() < 0)
-        if negative.size:
-            msg = f"what_if: add: `area_m2` is negative ({_describe(frame, negative, 'name')}); give field areas in m²"
-            raise InputDataError(msg)
+    area = frame["area_m2"].astype(float) if "area_m2" in frame.columns else pd.Series(np.nan, frame.index)
     frame["area_source"] = np.where(area.isna(), "typical", "input")
     frame["area_m2"] = area.fillna(kinds.map(settings.TYPICAL_AREA_M2)).astype(float)
     frame["open_to_public"] = True

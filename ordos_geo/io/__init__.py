@@ -10,8 +10,9 @@ JSON, Excel, GraphML, rasters, a run's :class:`OutputSet`),
 :mod:`~ordos_geo.io.download`, :mod:`~ordos_geo.io.facilities`,
 :mod:`~ordos_geo.io.population`, :mod:`~ordos_geo.io.boundaries`,
 :mod:`~ordos_geo.io.osm_features`, :mod:`~ordos_geo.io.vectors` (any vector
-layer, candidate sites, lines), :mod:`~ordos_geo.io.planner_targets`, and the
-table parsing they share in :mod:`~ordos_geo.io._tables`.
+layer, candidate sites, lines), :mod:`~ordos_geo.io.venue_table` (venues given as a
+table in Python), :mod:`~ordos_geo.io.planner_targets`, and the table parsing they
+share in :mod:`~ordos_geo.io._tables`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ordos_geo.io.osm_features import OSM_SUFFIXES, read_osm_features
 from ordos_geo.io.planner_targets import read_planner_targets
 from ordos_geo.io.population import read_population
 from ordos_geo.io.vectors import FACILITY_SUFFIXES, read_candidates, read_lines, read_vector
+from ordos_geo.io.venue_table import find_name_column, venue_columns
 from ordos_geo.io.writers import (
     OutputSet,
     atomic_folder,
@@ -52,6 +54,7 @@ __all__ = [
     "atomic_path",
     "check_output_folder",
     "download_file",
+    "find_name_column",
     "read_boundaries",
     "read_candidates",
     "read_facilities",
@@ -61,6 +64,7 @@ __all__ = [
     "read_population",
     "read_vector",
     "sha256_file",
+    "venue_columns",
     "wait_until_unlocked",
     "write_bytes",
     "write_csv",

@@ -19,7 +19,7 @@ import shapely
 
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
-from ordos_geo.io._tables import _NAME_ALIASES, _find_column
+from ordos_geo.io import find_name_column
 from ordos_geo.network import WalkNetwork
 from ordos_geo.trails.prize import TrailPrizeModel, build_prize_model
 from ordos_geo.trails.report import _report_table
@@ -97,7 +97,7 @@ def _trail_names(proposed: gpd.GeoDataFrame | gpd.GeoSeries) -> list[str]:
     """Each line's name or trail id (``""`` when it has none), for messages."""
     column = None
     if isinstance(proposed, gpd.GeoDataFrame):
-        column = _find_column(proposed.columns.drop(proposed.geometry.name), (*_NAME_ALIASES, "trail_id"))
+        column = find_name_column(proposed.columns.drop(proposed.geometry.name), also=("trail_id",))
     if column is None:
         return [""] * len(proposed)
     return ["" if pd.isna(name) else str(name).strip() for name in proposed[column]]
