@@ -513,6 +513,10 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "left_out_outside_boundaries": "{files}：研究区（边界）外的 {n} 处设施未计入：{listed}{more}",
             "left_out_outside_network": "{files}：步行路网范围外的 {n} 处设施未计入：{listed}{more}",
             "and_more": " 等，另有 {n} 处",
+            "near_boundary": (
+                "{files}：{n} 处设施位于旗区边界外 {tolerance} 米以内，计入最近的旗区：{listed}{more}"
+                "（settings.FACILITY_BOUNDARY_TOLERANCE_M）"
+            ),
             "no_host": (
                 "没有候选用地能容纳{site_zh}（{key}）：{n} 处候选用地中，{excluded}；该类设施至少需要 {min_area} m² "
                 "用地{unknown}；请提供更大的地块，或降低最小面积（研究文件中的 [siting] min_land_area_m2，"
@@ -544,6 +548,10 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "left_out_outside_network": "{files}: {n} facilities outside the walk network's extent are left out: "
             "{listed}{more}",
             "and_more": " and {n} more",
+            "near_boundary": (
+                "{files}: {n} facilities lie outside the districts but within {tolerance} m of one and are counted "
+                "in the nearest: {listed}{more} (settings.FACILITY_BOUNDARY_TOLERANCE_M)"
+            ),
             "no_host": (
                 "no candidate can host a {site} ({key}): of {n} candidates, {excluded}; the rule needs at least "
                 "{min_area} m² of land{unknown}; give larger parcels or lower the minimum ([siting] "

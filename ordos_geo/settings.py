@@ -56,6 +56,7 @@ __all__ = [
     "DEFAULT_WALK_SPEED_KMH",
     "DOWNLOAD_BACKOFF_S",
     "DOWNLOAD_RETRIES",
+    "FACILITY_BOUNDARY_TOLERANCE_M",
     "FACILITY_KINDS",
     "KIND_SERVICE_DISTANCE_M",
     "LANGUAGES",
@@ -209,6 +210,12 @@ DEFAULT_COVERAGE_THRESHOLDS_M: Final[tuple[float, ...]] = (300.0, 500.0, 1_000.0
 DEFAULT_MAX_DISTANCE_M: Final[float] = 5_000.0
 #: Cells or facilities farther than this from any street are unreachable.
 DEFAULT_MAX_SNAP_DISTANCE_M: Final[float] = 300.0
+#: How far outside the district boundaries (metres) a facility is still taken to belong to the study:
+#: a venue across the street from a county line, or on a boundary simplified by tens of metres. It is
+#: counted in its nearest district, with a warning; farther ones are left out (``run``) or refused
+#: (``io.read_facilities(study_area=...)``).
+FACILITY_BOUNDARY_TOLERANCE_M: float = 200.0
+
 #: Plausibility bound: the share of residents farther than the snap distance
 #: from every street above which the network is taken not to cover the
 #: population (another city's network, a clipped extract) and the run stops.

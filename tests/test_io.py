@@ -411,6 +411,21 @@ Beijing,pitch,7000,116.4,39.9
         io.read_facilities(path, study_area=study_area)
 
 
+def test_facilities_just_outside_the_study_area_are_kept_farther_ones_refused(tmp_path: Path) -> None:
+    area = shapely.box(109.90, 39.80, 110.00, 39.90)
+    geod = pyproj.Geod(ellps="WGS84")
+    (lon_near, lon_far), (lat_near, lat_far), _ = geod.fwd([109.95, 109.95], [39.90, 39.90], [0, 0], [150, 300])
+    rows = f"name,kind,lon,lat\nIn,pitch,109.95,39.85\nAcross the line,pitch,{lon_near},{lat_near}\n"
+    near = write_csv(tmp_path / "near.csv", rows)
+    assert settings.FACILITY_BOUNDARY_TOLERANCE_M == 200
+    assert io.read_facilities(near, study_area=area)["name"].tolist() == ["In", "Across the line"]
+    far = write_csv(tmp_path / "far.csv", rows + f"Too far,pitch,{lon_far},{lat_far}\n")
+    with pytest.raises(
+        InputDataError, match=r"far\.csv: 1 of 3 facilities outside the study area .*: row 4 \(Too far\)"
+    ):
+        io.read_facilities(far, study_area=area)
+
+
 def test_crs_less_layer(tmp_path: Path) -> None:
     shp = tmp_path / "venues.shp"
     facility_frame().rename(columns={"open_to_public": "open"}).to_file(shp)

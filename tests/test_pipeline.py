@@ -352,6 +352,43 @@ def test_a_study_is_the_whole_city_only_with_every_district_and_residents_in_eac
     assert not study(None, districts).whole_city
 
 
+def test_facilities_just_outside_the_districts_are_counted_in_the_nearest(tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from ordos_geo import io, settings
+
+    # the two districts the sample covers, and venues 20 m and 1 km outside them (south of central Dongsheng)
+    sample = io.read_boundaries(sample_config().boundaries)
+    districts = sample[sample["name_en"].isin(["Dongsheng", "Kangbashi"])]
+    districts.to_file(tmp_path / "districts.geojson", driver="GeoJSON")
+    metric = districts.to_crs(4546).union_all()
+    centre = gpd.GeoSeries([shapely.Point(109.99, 39.82)], crs=4326).to_crs(4546).iloc[0]
+    rings = [shapely.buffer(metric, d).exterior for d in (20, 1000)]
+    points = gpd.GeoSeries([ring.interpolate(ring.project(centre)) for ring in rings], crs=4546).to_crs(4326)
+    pd.DataFrame(
+        {"name": ["Across the line", "Far away"], "kind": "pitch", "lon": points.x, "lat": points.y, "area_m2": 900}
+    ).to_csv(tmp_path / "venues.csv", index=False)
+    config = sample_config().with_overrides(boundaries=tmp_path / "districts.geojson")
+    config = dataclasses.replace(
+        config, facilities=(*config.facilities, type(config.facilities[0])(tmp_path / "venues.csv"))
+    )
+    study = pipeline.load_study(config)
+    facilities = study.facilities.set_index("name")
+    assert facilities.loc["Across the line", "district"] == "Dongsheng"
+    assert "Far away" not in facilities.index
+    assert settings.FACILITY_BOUNDARY_TOLERANCE_M == 200
+    near = [w for w in study.warnings if "within 200 m" in w]
+    assert near == [
+        "facilities.geojson, facilities_amap_gcj02.csv, venues.csv: 1 facilities lie outside the districts but within "
+        "200 m of one and are counted in the nearest: Across the line (20 m) (settings.FACILITY_BOUNDARY_TOLERANCE_M)"
+    ]
+    assert any(
+        w.endswith("1 facilities outside the study area (boundaries) are left out: Far away") for w in study.warnings
+    )
+
+
 def test_implausible_residents_per_hectare_are_refused(tmp_path):
     from ordos_geo._errors import InputDataError
 

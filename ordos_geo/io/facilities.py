@@ -125,7 +125,8 @@ def read_facilities(
         Trail width in metres.
     study_area : GeoDataFrame, GeoSeries or shapely geometry, optional
         Boundaries the facilities must fall in (a shapely geometry is read as
-        WGS-84). Rows outside raise an error, which suggests swapping lon/lat
+        WGS-84), within ``settings.FACILITY_BOUNDARY_TOLERANCE_M`` (200 m).
+        Rows farther outside raise an error, which suggests swapping lon/lat
         when that would put them inside.
     layer : str or int, optional
         Layer of a multi-layer file (GeoPackage).

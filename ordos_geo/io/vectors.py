@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from ordos_geo import settings
-from ordos_geo._crs import convert_to_wgs84
+from ordos_geo._crs import convert_to_wgs84, metric_crs_for
 from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_input_file, polygonal_part
 from ordos_geo.io._tables import (
@@ -209,11 +209,22 @@ def _check_inside(
     name_column: str | None,
     what: str,
 ) -> None:
-    """Raise if features fall outside the study area, suggesting a lon/lat swap where that fits."""
+    """Raise if features lie farther than ``settings.FACILITY_BOUNDARY_TOLERANCE_M`` outside the study area.
+
+    The message suggests a lon/lat swap where that fits.
+    """
     area = _study_area_parts(study_area, 4326)
-    # a tolerance of ~0.1 m (1e-6 degree) for points drawn exactly on a boundary
+    # a tolerance of ~0.1 m (1e-6 degree) for points drawn exactly on a boundary, then metres for the rest
     inside = _inside_any(area, frame.geometry.to_numpy(), tolerance=1e-6)
     outside = np.flatnonzero(~inside)
+    if outside.size:
+        metric = metric_crs_for(gpd.GeoSeries(area, crs=4326))
+        near = _inside_any(
+            gpd.GeoSeries(area, crs=4326).to_crs(metric).to_numpy(),
+            frame.geometry.iloc[outside].to_crs(metric).to_numpy(),
+            tolerance=settings.FACILITY_BOUNDARY_TOLERANCE_M,
+        )
+        outside = outside[~near]
     if not outside.size:
         return
     xy = shapely.get_coordinates(shapely.point_on_surface(frame.geometry.to_numpy()[outside]))

@@ -381,7 +381,14 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
     _check_network_covers(network, cells, points, config, notes)
     if boundaries is not None:
         boundaries = boundaries.to_crs(crs)
-        facilities = _leave_out_outside(facilities, boundaries.geometry.union_all(), "boundaries", config, notes)
+        facilities = _leave_out_outside(
+            facilities,
+            boundaries.geometry.union_all(),
+            "boundaries",
+            config,
+            notes,
+            tolerance_m=settings.FACILITY_BOUNDARY_TOLERANCE_M,
+        )
     else:
         # Without boundaries the network's extent is the study area: a venue farther than the distance cap
         # from it (another city) would count in per-capita area without serving anyone in the study.
@@ -391,7 +398,7 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         )
     if boundaries is not None:
         cells = assign_districts(cells, boundaries, points=points)
-        facilities = assign_districts(facilities, boundaries)
+        facilities = _nearest_district_nearby(assign_districts(facilities, boundaries), boundaries, config, notes)
         cells = split_population_60plus(cells, boundaries)
     elif "district" not in cells.columns:
         cells["district"] = None
@@ -522,13 +529,20 @@ _OUTSIDE = {"boundaries": "outside the study area (boundaries)", "network": "out
 
 
 def _leave_out_outside(
-    facilities: gpd.GeoDataFrame, area: Any, outside: str, config: StudyConfig, notes: list[str]
+    facilities: gpd.GeoDataFrame,
+    area: Any,
+    outside: str,
+    config: StudyConfig,
+    notes: list[str],
+    *,
+    tolerance_m: float = 0.0,
 ) -> gpd.GeoDataFrame:
-    """Drop facilities outside ``area`` (``outside``: a key of :data:`_OUTSIDE`) with a warning naming them.
+    """Drop facilities farther than ``tolerance_m`` outside ``area`` with a warning naming them.
 
-    Refuse when none is left.
+    ``outside`` is a key of :data:`_OUTSIDE`. Refuse when none is left.
     """
-    inside = shapely.intersects(facilities.geometry.to_numpy(), area)
+    geometry = facilities.geometry.to_numpy()
+    inside = shapely.dwithin(geometry, area, tolerance_m) if tolerance_m > 0 else shapely.intersects(geometry, area)
     if inside.all():
         return facilities
     names = facilities.get("name", facilities["facility_id"]).where(lambda v: v.notna(), facilities["facility_id"])
@@ -545,6 +559,42 @@ def _leave_out_outside(
         raise InputDataError(msg)
     _note(notes, _labels.Note(f"left_out_outside_{outside}", files=files, n=n_out, listed=listed, more=more))
     return facilities.loc[inside].reset_index(drop=True)
+
+
+def _nearest_district_nearby(
+    facilities: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame, config: StudyConfig, notes: list[str]
+) -> gpd.GeoDataFrame:
+    """Give facilities outside every district, but within the tolerance of one, their nearest district.
+
+    ``settings.FACILITY_BOUNDARY_TOLERANCE_M`` (metres, the network's CRS): a venue across the
+    street from the county line serves that county's residents. One warning names them.
+    """
+    districts = boundaries[boundaries["level"] == "district"] if "level" in boundaries.columns else boundaries
+    without = np.flatnonzero(facilities["district"].isna().to_numpy())
+    if not without.size or districts.empty:
+        return facilities
+    tolerance = settings.FACILITY_BOUNDARY_TOLERANCE_M
+    tree = shapely.STRtree(districts.geometry.to_numpy())
+    (which, nearest), distance = tree.query_nearest(
+        facilities.geometry.to_numpy()[without], max_distance=tolerance, return_distance=True, all_matches=False
+    )
+    if not which.size:
+        return facilities
+    rows = without[which]
+    out = facilities.copy()
+    out.loc[out.index[rows], "district"] = districts["name_en"].to_numpy()[nearest]
+    names = out["name"].where(out["name"].astype(bool), out["facility_id"]).to_numpy()[rows]
+    listed = ", ".join(f"{name} ({d:.0f} m)" for name, d in zip(names[:5], distance[:5], strict=False))
+    note = _labels.Note(
+        "near_boundary",
+        files=", ".join(s.path.name for s in config.facilities),
+        n=rows.size,
+        tolerance=f"{tolerance:g}",
+        listed=listed,
+        more=_labels.Note("and_more", n=rows.size - 5) if rows.size > 5 else "",
+    )
+    _note(notes, note)
+    return out
 
 
 def _residential_land(network_file: Path) -> gpd.GeoDataFrame | None:
