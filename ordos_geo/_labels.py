@@ -523,6 +523,18 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "或 Python 中的 SitingRule.min_land_area_m2）"
             ),
             "none_qualify": "均不符合",
+            "in_brackets": "（{text}）",
+            "too_few_eligible": (
+                "{site_zh}：需要 {p} 处选址，但 {n} 处候选用地中只有 {n_eligible} 处符合条件{why}；"
+                "请增加候选用地、放宽规则或减少数量"
+            ),
+            "too_few_distinct": (
+                "方案需要 {total} 处选址，但符合任一类型条件的候选用地只有 {n_eligible} 处（每处只建一个新设施）；"
+                "请增加候选用地或减少数量"
+            ),
+            "budget_too_small": (
+                "预算 {budget} 不足以实施方案：最便宜的符合条件用地合计已需 {cheapest}（{plan}）；请提高预算或减少数量"
+            ),
             "unknown_not_accepted": "（不接受面积未知的用地）",
             "smaller_than": "{n} 处小于 {min_area} m²（其中最大 {largest} m²）",
             "unknown_area": "{n} 处用地面积未知（{site_zh}不接受）",
@@ -558,6 +570,19 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "min_land_area_m2 in the study file, or SitingRule.min_land_area_m2 in Python)"
             ),
             "none_qualify": "none qualify",
+            "in_brackets": " ({text})",
+            "too_few_eligible": (
+                "{key}: p={p} sites requested but only {n_eligible} of {n} candidates are eligible{why}; add "
+                "candidates, relax the rule or lower p"
+            ),
+            "too_few_distinct": (
+                "the plan needs {total} sites but only {n_eligible} distinct candidates are eligible for any type "
+                "(one new facility per site); add candidates or lower p"
+            ),
+            "budget_too_small": (
+                "budget {budget} cannot pay for the plan: the cheapest eligible sites alone cost {cheapest} "
+                "({plan}); raise the budget or lower p"
+            ),
             "unknown_not_accepted": " (unknown land area is not accepted)",
             "smaller_than": "{n} smaller than {min_area} m² (largest of those {largest} m²)",
             "unknown_area": "{n} with unknown land area (not accepted for {site_type})",

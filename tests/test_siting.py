@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse
 import shapely
 
-from ordos_geo import io, siting
+from ordos_geo import _labels, io, siting
 from ordos_geo._errors import InfeasibleError, InputDataError, SolverError
 from ordos_geo.network import walk_network_from_graph
 from ordos_geo.siting import CombinedCoverage, MaximalCoverage, SitingRule
@@ -159,8 +159,12 @@ def test_budget_respected_and_equals_brute_force():
 def test_budget_too_small_raises_with_cheapest_cost():
     weights, dense = random_instance(5, n_cand=4, n_demand=10)
     costs = np.array([5.0, 4.0, 3.0, 6.0])
-    with pytest.raises(InfeasibleError, match=r"cheapest eligible sites alone cost 7\.00"):
+    with pytest.raises(InfeasibleError, match=r"cheapest eligible sites alone cost 7\.00") as caught:
         MaximalCoverage.from_coverage(weights, dense, p=2, budget=6.0, costs=costs)
+    # said in Chinese in a zh report
+    assert _labels.said(caught.value, "zh") == (
+        "预算 6.00 不足以实施方案：最便宜的符合条件用地合计已需 7.00（sites: 2）；请提高预算或减少数量"
+    )
 
 
 def test_capacity_respected_exact_beats_greedy():
@@ -214,10 +218,14 @@ def test_p_larger_than_eligible_candidates_raises():
     eligible = np.array([True, True, False, True, False])
     with pytest.raises(
         InfeasibleError, match=r"p=4 sites requested but only 3 of 5 candidates are eligible \(2 small\)"
-    ):
+    ) as caught:
         MaximalCoverage.from_coverage(weights, dense, p=4, eligible=eligible, excluded="2 small")
-    with pytest.raises(InfeasibleError, match="needs 5 sites but only 4 distinct candidates"):
+    assert _labels.said(caught.value, "zh").startswith(
+        "sites：需要 4 处选址，但 5 处候选用地中只有 3 处符合条件（2 small）"
+    )
+    with pytest.raises(InfeasibleError, match="needs 5 sites but only 4 distinct candidates") as caught:
         CombinedCoverage.from_coverages(weights, {"a": dense[:4], "b": dense[:4]}, p={"a": 3, "b": 2})
+    assert _labels.said(caught.value, "zh").startswith("方案需要 5 处选址，但符合任一类型条件的候选用地只有 4 处")
 
 
 def test_empty_inputs_raise():

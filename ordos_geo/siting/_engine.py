@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+from ordos_geo import _labels
 from ordos_geo._errors import InfeasibleError, InputDataError, SolverError
 from ordos_geo._highs import new_highs
 
@@ -704,10 +705,16 @@ def _check_counts(layers: Sequence[_Layer], n_candidates: int, excluded: Mapping
             raise InputDataError(msg)
         if layer.p > len(layer.sites):
             why = (excluded or {}).get(layer.key, "")
-            why = f" ({why})" if why else ""
-            msg = (
-                f"{layer.key}: p={layer.p} sites requested but only {len(layer.sites)} of {n_candidates} candidates "
-                f"are eligible{why}; add candidates, relax the rule or lower p"
+            msg = _labels.Note(
+                "too_few_eligible",
+                key=layer.key,
+                site_zh=(  # a site type by its Chinese name, a model's own layer key as it is
+                    f"{_labels.kind(layer.key, 'zh')}（{layer.key}）" if layer.key in _labels.KINDS["zh"] else layer.key
+                ),
+                p=layer.p,
+                n_eligible=len(layer.sites),
+                n=n_candidates,
+                why=_labels.Note("in_brackets", text=why) if why else "",
             )
             raise InfeasibleError(msg)
     union = set()
@@ -715,10 +722,7 @@ def _check_counts(layers: Sequence[_Layer], n_candidates: int, excluded: Mapping
         union.update(layer.sites.tolist())
     total = sum(layer.p for layer in layers)
     if total > len(union):
-        msg = (
-            f"the plan needs {total} sites but only {len(union)} distinct candidates are eligible for any type "
-            "(one new facility per site); add candidates or lower p"
-        )
+        msg = _labels.Note("too_few_distinct", total=total, n_eligible=len(union))
         raise InfeasibleError(msg)
 
 
@@ -747,8 +751,10 @@ def _check_budget(layers: Sequence[_Layer], costs: np.ndarray | None, budget: fl
     for layer in layers:
         cheapest += float(np.sort(costs[layer.sites])[: layer.p].sum())
     if cheapest > budget + 1e-9:
-        msg = (
-            f"budget {budget:,.2f} cannot pay for the plan: the cheapest eligible sites alone cost {cheapest:,.2f} "
-            f"({', '.join(f'{layer.key}: {layer.p}' for layer in layers)}); raise the budget or lower p"
+        msg = _labels.Note(
+            "budget_too_small",
+            budget=f"{budget:,.2f}",
+            cheapest=f"{cheapest:,.2f}",
+            plan=", ".join(f"{layer.key}: {layer.p}" for layer in layers),
         )
         raise InfeasibleError(msg)
