@@ -63,6 +63,9 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
         help="datum of the boundaries (Amap/DataV district files: gcj02)",
     )
     parser.add_argument("--candidates", type=Path, help="candidate sites (points or parcels)")
+    parser.add_argument(
+        "--candidates-coordinates", choices=settings.COORDINATE_SYSTEMS, help="datum of the candidate sites"
+    )
     parser.add_argument("--proposed-trails", type=Path, help="proposed trail lines to check")
     parser.add_argument(
         "--proposed-trails-coordinates", choices=settings.COORDINATE_SYSTEMS, help="datum of the proposed trail lines"
@@ -141,6 +144,7 @@ def _study_config(args: argparse.Namespace) -> StudyConfig:
         "boundaries": args.boundaries,
         "boundaries_coordinates": args.boundaries_coordinates,
         "candidates": args.candidates,
+        "candidates_coordinates": args.candidates_coordinates,
         "proposed_trails": args.proposed_trails,
         "proposed_trails_coordinates": args.proposed_trails_coordinates,
         "trail_exclusions": args.trail_exclusions,
@@ -221,6 +225,18 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     for key, path in sorted(written.items()):
         print(f"{key:>18}: {path}")
     return 0
+
+
+def _sites_wanted(text: str) -> int:
+    """``--p``: how many sites, a whole number >= 1 (argparse names the flag in the error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"give a whole number >= 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _cmd_site(args: argparse.Namespace) -> int:
@@ -358,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="facility type to site; school_opening ranks the closed school venues and opens the fewest that "
         "reach the plan's 60 %% open share, citywide and in every district below it",
     )
-    site.add_argument("--p", type=int, default=1, help="number of sites to choose (not used by school_opening)")
+    site.add_argument(
+        "--p", type=_sites_wanted, default=1, help="number of sites to choose (not used by school_opening)"
+    )
     site.add_argument(
         "--method", choices=settings.SITING_METHODS, default=settings.DEFAULT_SITING_METHOD, help="exact MILP or greedy"
     )

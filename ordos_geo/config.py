@@ -18,6 +18,7 @@ A study names its inputs and parameters::
     boundaries = "districts.geojson"   # --boundaries
     boundaries_coordinates = "wgs84"   # --boundaries-coordinates: wgs84 | gcj02 (Amap/DataV) | bd09 (Baidu)
     candidates = "parcels.geojson"     # --candidates (optional)
+    candidates_coordinates = "wgs84"   # --candidates-coordinates: wgs84 | gcj02 | bd09
     candidate_land = "candidate_land.geojson"  # OSM land polygons siting turns into candidates (optional)
     proposed_trails = "trails.geojson" # --proposed-trails (optional)
     proposed_trails_coordinates = "wgs84"  # --proposed-trails-coordinates
@@ -351,6 +352,7 @@ class StudyConfig:
     boundaries: Path | None = _key("inputs", None, _optional(_path), path=True)
     boundaries_coordinates: str = _key("inputs", settings.DEFAULT_COORDINATE_SYSTEM, _datum)
     candidates: Path | None = _key("inputs", None, _optional(_path), path=True)
+    candidates_coordinates: str = _key("inputs", settings.DEFAULT_COORDINATE_SYSTEM, _datum)
     candidate_land: Path | None = _key("inputs", None, _optional(_path), path=True)
     proposed_trails: Path | None = _key("inputs", None, _optional(_path), path=True)
     proposed_trails_coordinates: str = _key("inputs", settings.DEFAULT_COORDINATE_SYSTEM, _datum)

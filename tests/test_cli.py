@@ -451,6 +451,10 @@ def test_bad_population_is_one_line(population_cwd, name, text, expected):
     ("args", "expected"),
     [
         (["site", "--type", "stadium"], "ordos-geo site: error: argument --type: invalid choice: 'stadium'"),
+        (
+            ["site", "--type", "court", "--p", "-3"],
+            "ordos-geo site: error: argument --p: give a whole number >= 1, got '-3'",
+        ),
         (["run", "--thresholds-m", "abc"], "ordos-geo run: error: argument --thresholds-m: invalid float value"),
         (["run", "--bogus"], "ordos-geo: error: unrecognized arguments: --bogus"),
     ],

@@ -130,6 +130,10 @@ _BASE = '[inputs]\nnetwork = "a.osm"\npopulation = "p.tif"\nfacilities = "f.geoj
             r"\[inputs\] population_coordinates must be one of 'wgs84', 'gcj02', 'bd09', got 'gcj'",
         ),
         (
+            '[inputs]\ncandidates_coordinates = "amap"\n',
+            r"\[inputs\] candidates_coordinates must be one of 'wgs84', 'gcj02', 'bd09', got 'amap'",
+        ),
+        (
             '[inputs]\nboundaries_coordinates = "amap"\n',
             r"\[inputs\] boundaries_coordinates must be one of 'wgs84', 'gcj02', 'bd09', got 'amap'",
         ),

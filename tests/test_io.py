@@ -884,6 +884,23 @@ def test_read_lines_and_candidates(tmp_path: Path) -> None:
     assert -0.007 < candidates.geometry.x.iloc[0] - LON0 < -0.004
 
 
+def test_candidates_with_chinese_headers_and_areas_with_units(tmp_path: Path) -> None:
+    """A bureau's candidate sheet: 编号 / 名称 / 用地面积 with units; an empty area stays unknown."""
+    sites = write_csv(
+        tmp_path / "候选地块.csv",
+        f"编号,名称,用地面积,经度,纬度\nC1,北区空地,1.2万平方米,{LON0},{LAT0}\nC2,河滨绿地,3亩,{LON0},{LAT0}\n"
+        f"C3,旧厂房,,{LON0},{LAT0}\n",
+    )
+    candidates = io.read_candidates(sites)
+    assert candidates["candidate_id"].tolist() == ["C1", "C2", "C3"]
+    assert candidates["name"].tolist() == ["北区空地", "河滨绿地", "旧厂房"]
+    assert candidates["area_m2"].iloc[:2].tolist() == pytest.approx([12_000.0, 2_000.0])
+    assert np.isnan(candidates["area_m2"].iloc[2])
+    bad = write_csv(tmp_path / "bad.csv", f"名称,用地面积,经度,纬度\n空地,2km²,{LON0},{LAT0}\n")
+    with pytest.raises(InputDataError, match=r"^bad\.csv: column `area_m2` has non-numeric values \(row 2 \(空地\)\)"):
+        io.read_candidates(bad)
+
+
 def test_osm_features_accept_tuple_tags(shared_data: Path) -> None:
     from types import MappingProxyType
 

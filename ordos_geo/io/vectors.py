@@ -337,14 +337,21 @@ def read_candidates(
     layer: str | int | None = None,
     coordinate_system: str = settings.DEFAULT_COORDINATE_SYSTEM,
 ) -> gpd.GeoDataFrame:
-    """Read candidate sites (points or parcels) into WGS-84; ``siting.candidates_from_file`` sets the schema."""
-    return read_vector(
+    """Read candidate sites (points or parcels) into WGS-84; ``siting.candidates_from_file`` sets the schema.
+
+    Chinese headers are read as the schema's (``编号``, ``名称``, ``用地面积``), land areas with
+    their unit in m² (:func:`~ordos_geo.io.venue_table.candidate_columns`).
+    """
+    from ordos_geo.io.venue_table import candidate_columns  # not at the top: venue_table -> facilities -> vectors
+
+    frame = read_vector(
         path,
         what="candidate sites",
         layer=layer,
         coordinate_system=coordinate_system,
         geometry_types=("Point", "Polygon", "MultiPolygon"),
     )
+    return candidate_columns(frame, name=Path(path).name)
 
 
 def read_lines(

@@ -1,4 +1,4 @@
-"""A planner's table of venues given in Python (not a file) read with the facility table's names and units."""
+"""A planner's table of venues or candidate sites read with the schema's column names and units (m²)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from ordos_geo._errors import InputDataError
 from ordos_geo.io._tables import _LAT_NAMES, _LON_NAMES, _NAME_ALIASES, AREA_UNITS, _describe, _find_column, _numeric
 from ordos_geo.io.facilities import _normalise_kind
 
-__all__ = ["find_name_column", "venue_columns"]
+__all__ = ["candidate_columns", "find_name_column", "venue_columns"]
+
+#: Spellings of the candidate sites' schema columns (``siting.candidates_from_file``), first match wins.
+_CANDIDATE_ALIASES: dict[str, tuple[str, ...]] = {
+    "candidate_id": ("candidate_id", "编号", "id"),
+    "name": _NAME_ALIASES,
+    "area_m2": ("area_m2", "land_area", "area", "用地面积", "占地面积", "面积", "场地面积"),
+    "cost": ("cost", "造价", "投资"),
+}
 
 
 def find_name_column(columns: Any, *, also: tuple[str, ...] = ()) -> str | None:
@@ -24,6 +32,43 @@ def find_name_column(columns: Any, *, also: tuple[str, ...] = ()) -> str | None:
     '名称'
     """
     return _find_column(columns, (*_NAME_ALIASES, *also))
+
+
+def candidate_columns(frame: pd.DataFrame, *, name: str) -> pd.DataFrame:
+    """Candidate sites with the schema's column names (``编号`` -> ``candidate_id``, ``用地面积`` -> ``area_m2``...).
+
+    ``area_m2`` (land area) may carry a unit (``"1.2万平方米"``, ``"3亩"``, ``"2公顷"``)
+    and is returned in m², NaN where empty; another unit is one line naming the rows.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or geopandas.GeoDataFrame
+        One row per candidate site.
+    name : str
+        What the table is, for messages (the file name).
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        A copy with the columns renamed, the same type as ``frame``.
+
+    Examples
+    --------
+    >>> candidate_columns(pd.DataFrame({"编号": ["C1"], "用地面积": ["3亩"]}), name="t")["area_m2"].round().tolist()
+    [2000.0]
+    """
+    rename = {}
+    for standard, names in _CANDIDATE_ALIASES.items():
+        found = _find_column([c for c in frame.columns if c not in rename], names)
+        if found is not None and found != standard and standard not in frame.columns:
+            rename[found] = standard
+    out = frame.rename(columns=rename)
+    if "area_m2" in out.columns:
+        label = "name" if "name" in out.columns else None
+        out["area_m2"] = _numeric(
+            out["area_m2"], name=name, column="area_m2", table=out, name_column=label, units=AREA_UNITS
+        )
+    return out
 
 
 def venue_columns(table: pd.DataFrame, *, name: str) -> pd.DataFrame:

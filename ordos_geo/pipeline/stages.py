@@ -102,11 +102,12 @@ def run_siting_stage(results: StudyResults) -> None:
         return
     candidates = None
     if study.config.candidates is not None:
-        candidates = siting.candidates_from_file(
-            io.read_candidates(study.config.candidates, layer=study.config.layers.get("candidates")).to_crs(
-                study.network.crs
-            )
+        read = io.read_candidates(
+            study.config.candidates,
+            layer=study.config.layers.get("candidates"),
+            coordinate_system=study.config.candidates_coordinates,
         )
+        candidates = siting.candidates_from_file(read.to_crs(study.network.crs), what=study.config.candidates.name)
     osm_features = None
     if candidates is None and study.config.candidate_land is not None:
         # OSM land polygons fetched beside a GraphML network (`ordos-geo fetch`)
