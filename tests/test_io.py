@@ -874,7 +874,7 @@ def test_read_lines_and_candidates(tmp_path: Path) -> None:
     gpd.GeoDataFrame({"name": ["Site"]}, geometry=[shapely.Point(LON0, LAT0)], crs=4326).to_file(points)
     with pytest.raises(
         InputDataError,
-        match=r"points\.geojson: trail lines must be LineString / MultiLineString; "
+        match=r"points\.geojson: trail lines must be LineString / MultiLineString / Polygon / MultiPolygon; "
         r"row 1 \(Site\) are Point",
     ):
         io.read_lines(points)
@@ -882,6 +882,24 @@ def test_read_lines_and_candidates(tmp_path: Path) -> None:
     candidates = io.read_candidates(sites, coordinate_system="gcj02")
     assert candidates["name"].tolist() == ["Vacant lot"]
     assert -0.007 < candidates.geometry.x.iloc[0] - LON0 < -0.004
+
+
+def test_a_trail_drawn_as_a_polygon_is_read_as_its_outline(tmp_path: Path, caplog) -> None:
+    ring = [(LON0, LAT0), (LON0 + 0.01, LAT0), (LON0 + 0.01, LAT0 + 0.01), (LON0, LAT0)]
+    drawn = tmp_path / "loops.geojson"
+    gpd.GeoDataFrame(
+        {"name": ["环湖步道", "river"]},
+        geometry=[shapely.Polygon(ring), shapely.LineString(ring[:2])],
+        crs=4326,
+    ).to_file(drawn)
+    with caplog.at_level("WARNING", logger="ordos_geo.io.vectors"):
+        lines = io.read_lines(drawn)
+    assert lines.geom_type.tolist() == ["LineString", "LineString"]
+    assert shapely.get_coordinates(lines.geometry.iloc[0]) == pytest.approx(np.array(ring), abs=1e-9)
+    assert caplog.messages == [
+        "loops.geojson: 1 trails drawn as polygons (row 1 (环湖步道)) are read as their outlines, loops; "
+        "draw trails as lines"
+    ]
 
 
 def test_candidates_with_chinese_headers_and_areas_with_units(tmp_path: Path) -> None:

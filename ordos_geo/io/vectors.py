@@ -360,11 +360,27 @@ def read_lines(
     layer: str | int | None = None,
     coordinate_system: str = settings.DEFAULT_COORDINATE_SYSTEM,
 ) -> gpd.GeoDataFrame:
-    """Read (Multi)LineStrings, e.g. proposed fitness trails, into WGS-84."""
-    return read_vector(
+    """Read (Multi)LineStrings, e.g. proposed fitness trails, into WGS-84.
+
+    A closed trail drawn as a polygon is read as its outline (a loop), with a warning.
+    """
+    frame = read_vector(
         path,
         what="trail lines",
         layer=layer,
         coordinate_system=coordinate_system,
-        geometry_types=("LineString", "MultiLineString"),
+        geometry_types=("LineString", "MultiLineString", "Polygon", "MultiPolygon"),
     )
+    polygons = np.flatnonzero(frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy())
+    if polygons.size:
+        name_column = _find_column(frame.columns.drop(frame.geometry.name), _NAME_ALIASES)
+        logger.warning(
+            "%s: %d trails drawn as polygons (%s) are read as their outlines, loops; draw trails as lines",
+            Path(path).name,
+            polygons.size,
+            _describe(frame, polygons, name_column),
+        )
+        outlines = np.asarray(frame.geometry.array, dtype=object).copy()
+        outlines[polygons] = shapely.line_merge(shapely.boundary(outlines[polygons]))
+        frame = frame.set_geometry(gpd.GeoSeries(outlines, index=frame.index, crs=frame.crs))
+    return frame
