@@ -857,6 +857,10 @@ def test_check_reports_shape_breaks_spurs_and_major_road_crossings():
     assert not comb.closed_line
     assert (comb.n_breaks, comb.n_spurs, comb.major_road_crossings) == (1, 1, 1)
     assert comb.spur_length_m == pytest.approx(200.0)
+    # The same lines a micrometre off (a GCJ-02 round trip, another export): the same crossings, not fewer.
+    shifted = proposed.set_geometry(proposed.geometry.translate(1e-6, -1e-6))
+    again = trails.check_trails(network, cells, shifted, reach_m=50, underserved_column="under")
+    assert again.lines["major_road_crossings"].tolist() == check.lines["major_road_crossings"].tolist() == [2, 1, 1]
     assert comb.walked_twice_m == pytest.approx(200.0)
 
 

@@ -25,6 +25,9 @@ __all__ = ["MAJOR_ROAD_HIGHWAYS", "SHAPE_COLUMNS"]
 
 #: Highway tags whose crossing a trail check counts (busy streets a walker has to cross).
 MAJOR_ROAD_HIGHWAYS: tuple[str, ...] = ("primary", "primary_link", "secondary", "secondary_link")
+#: A drawn line this close to a major street meets it (m): exports and datum round trips move lines by
+#: micrometres, which must not decide whether a line touching a street's end counts.
+CROSSING_TOLERANCE_M: float = 0.5
 #: Columns describing a trail's shape, in the plan's trails table and the check's lines table.
 SHAPE_COLUMNS: tuple[str, ...] = (
     "closed_line",
@@ -129,7 +132,10 @@ def _piece_shape(model: TrailPrizeModel, piece: Sequence[int]) -> tuple[bool, in
 def _major_road_crossings(
     network: WalkNetwork, model: TrailPrizeModel, line: shapely.Geometry, own_segments: Sequence[int]
 ) -> int:
-    """Places where ``line`` crosses or meets a primary/secondary street it does not follow (20 m apart)."""
+    """Places (20 m apart) where ``line`` crosses or meets a primary/secondary street it does not follow.
+
+    A line within :data:`CROSSING_TOLERANCE_M` of such a street meets it.
+    """
     highway = network.edge_table["highway"].astype("string").fillna("")
     major = np.flatnonzero(highway.isin(list(MAJOR_ROAD_HIGHWAYS)).to_numpy())
     if major.size == 0 or line is None or shapely.is_empty(line):
@@ -142,10 +148,11 @@ def _major_road_crossings(
     if major.size == 0:
         return 0
     geoms = network.edge_lines(major)
-    hit = shapely.STRtree(geoms).query(line, predicate="intersects")
+    hit = shapely.STRtree(geoms).query(line, predicate="dwithin", distance=CROSSING_TOLERANCE_M)
     if hit.size == 0:
         return 0
-    points = shapely.get_coordinates(shapely.intersection(line, shapely.union_all(geoms[hit])))
+    near = shapely.union_all(shapely.buffer(geoms[hit], CROSSING_TOLERANCE_M))
+    points = shapely.get_coordinates(shapely.intersection(line, near))
     if len(points) == 0:
         return 0
     groups = shapely.get_parts(shapely.union_all(shapely.buffer(shapely.points(points), 10.0)))
