@@ -902,6 +902,27 @@ def test_a_trail_drawn_as_a_polygon_is_read_as_its_outline(tmp_path: Path, caplo
     ]
 
 
+def test_trails_given_as_a_table_of_vertices_in_gcj02(tmp_path: Path) -> None:
+    """Planners keep trails as rows of points: 步道编号, 序号, 经度, 纬度 (Amap, GCJ-02), rows in any order."""
+    from ordos_geo._crs import wgs84_to_gcj02
+
+    a = [(LON0, LAT0), (LON0 + 0.01, LAT0), (LON0 + 0.01, LAT0 + 0.01)]
+    b = [(LON0, LAT0 + 0.02), (LON0 + 0.02, LAT0 + 0.02)]
+    lon, lat = wgs84_to_gcj02(np.array(a + b)[:, 0], np.array(a + b)[:, 1])
+    keys = [("T1", "北环", 1), ("T1", "北环", 2), ("T1", "北环", 3), ("T2", "南环", 1), ("T2", "南环", 2)]
+    rows = [(*key, x, y) for key, x, y in zip(keys, lon, lat, strict=True)]
+    rows = [rows[2], rows[3], rows[0], rows[4], rows[1]]  # sorted by the 序号 column, not by row
+    table = pd.DataFrame(rows, columns=["步道编号", "名称", "序号", "经度", "纬度"])
+    table.to_excel(tmp_path / "步道.xlsx", index=False)
+    lines = io.read_lines(tmp_path / "步道.xlsx", coordinate_system="gcj02")
+    assert lines["步道编号"].tolist() == ["T1", "T2"] and lines["名称"].tolist() == ["北环", "南环"]
+    assert shapely.get_coordinates(lines.geometry.iloc[0]) == pytest.approx(np.array(a), abs=1e-6)
+    assert shapely.get_coordinates(lines.geometry.iloc[1]) == pytest.approx(np.array(b), abs=1e-6)
+    table.drop(columns="步道编号").to_csv(tmp_path / "points.csv", index=False)
+    with pytest.raises(InputDataError, match=r"^points\.csv: trail lines must be .* needs a `trail_id` \(步道编号\)"):
+        io.read_lines(tmp_path / "points.csv")
+
+
 def test_candidates_with_chinese_headers_and_areas_with_units(tmp_path: Path) -> None:
     """A bureau's candidate sheet: 编号 / 名称 / 用地面积 with units; an empty area stays unknown."""
     sites = write_csv(

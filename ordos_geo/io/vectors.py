@@ -354,6 +354,40 @@ def read_candidates(
     return candidate_columns(frame, name=Path(path).name)
 
 
+#: Headers of a vertex table's trail column (one row per vertex) and of the vertices' order along it.
+_TRAIL_COLUMN_NAMES = ("trail_id", "步道编号", "线路编号", "line_id", "trail", "步道名称", "步道")
+_ORDER_COLUMN_NAMES = ("seq", "order", "point_order", "vertex", "序号", "顺序", "点序", "点号")
+
+
+def _lines_from_vertices(frame: gpd.GeoDataFrame, *, name: str) -> gpd.GeoDataFrame:
+    """A table of points, one row per vertex, as one LineString per trail (vertices in ``seq`` or row order)."""
+    columns = frame.columns.drop(frame.geometry.name)
+    trail = _find_column(columns, _TRAIL_COLUMN_NAMES)
+    points = np.flatnonzero((frame.geom_type == "Point").to_numpy())
+    if trail is None or len(points) < len(frame):
+        msg = (
+            f"{name}: trail lines must be LineString / MultiLineString; "
+            f"{_describe(frame, points, _find_column(columns, _NAME_ALIASES))} are Point; a table of vertices "
+            "(one row per point) needs a `trail_id` (步道编号) column naming each point's trail and may order "
+            "them with a `seq` (序号) column; or give each trail as a WKT LINESTRING in a `wkt` column"
+        )
+        raise InputDataError(msg)
+    order = _find_column(columns, _ORDER_COLUMN_NAMES)
+    keys = frame[trail].astype(str).str.strip()
+    sequence = pd.to_numeric(frame[order], errors="coerce") if order is not None else pd.Series(np.arange(len(frame)))
+    rows, lines = [], []
+    for key, group in frame.groupby(keys, sort=False):
+        ordered = group.loc[sequence.loc[group.index].sort_values(kind="stable").index]
+        xy = shapely.get_coordinates(ordered.geometry.to_numpy())
+        if len(np.unique(xy, axis=0)) < 2:
+            msg = f"{name}: trail {key!r} has fewer than two distinct points; add its other vertices or drop it"
+            raise InputDataError(msg)
+        rows.append(ordered.drop(columns=[frame.geometry.name]).iloc[0])
+        lines.append(shapely.LineString(xy))
+    logger.info("%s: %d vertices read as %d trails (by `%s`)", name, len(frame), len(lines), trail)
+    return gpd.GeoDataFrame(pd.DataFrame(rows).reset_index(drop=True), geometry=lines, crs=frame.crs)
+
+
 def read_lines(
     path: str | os.PathLike[str],
     *,
@@ -363,14 +397,20 @@ def read_lines(
     """Read (Multi)LineStrings, e.g. proposed fitness trails, into WGS-84.
 
     A closed trail drawn as a polygon is read as its outline (a loop), with a warning.
+    A CSV / Excel table of points, one row per vertex, is read as one line per
+    ``trail_id`` (``步道编号``), its vertices ordered by ``seq`` (``序号``) or by row.
     """
+    types = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
+    table = str(path).lower().endswith(_TABLE_SUFFIXES)
     frame = read_vector(
         path,
         what="trail lines",
         layer=layer,
         coordinate_system=coordinate_system,
-        geometry_types=("LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+        geometry_types=(*types, "Point") if table else types,
     )
+    if table and (frame.geom_type == "Point").any():
+        frame = _lines_from_vertices(frame, name=Path(path).name)
     polygons = np.flatnonzero(frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy())
     if polygons.size:
         name_column = _find_column(frame.columns.drop(frame.geometry.name), _NAME_ALIASES)
