@@ -431,6 +431,25 @@ def test_plan_sites_ranked_table_on_a_street(network):
     assert gaps.loc["multi_sport_court", "gap_abs"] == pytest.approx(0.0)
 
 
+def test_candidates_far_from_every_street_are_named_in_a_warning(network, caplog):
+    cells = line_cells([50, 650], [10, 20])
+    sites = gpd.GeoDataFrame(
+        {"name": ["lot A", "lot in another city"], "area_m2": [900.0, 900.0]},
+        geometry=[shapely.Point(X0 + 600, Y0), shapely.Point(X0 + 600, Y0 + 5000)],
+        crs=CRS,
+    )
+    empty = gpd.GeoDataFrame({"kind": []}, geometry=[], crs=CRS)
+    with caplog.at_level("WARNING", logger="ordos_geo.siting"):
+        result = siting.plan_sites(
+            network, cells, empty, candidates=siting.candidates_from_file(sites), plan={"court": 1}
+        )
+    assert result.chosen["name"].tolist() == ["lot A"]
+    assert caplog.messages == [
+        "siting: 1 of 2 candidate sites lie farther than 300 m from every street and cannot be chosen "
+        "(cand_2 (lot in another city)); check their coordinates and datum (candidates_coordinates)"
+    ]
+
+
 def test_plan_sites_reads_locked_demand_from_dist_columns_and_takes_cell_snaps(network):
     """Demand already covered comes from ``dist_m_<kind>``; without the column it is searched: the same plan."""
     from ordos_geo.routing import snap_points

@@ -290,6 +290,7 @@ def _prepare(
         origins_snapped=cells_snapped,
     )
     reachable = _reachable(network, candidates, max_snap_distance_m)
+    _warn_unreachable(candidates, reachable, max_snap_distance_m)
     prepared = _Prepared(cells, cell_points, candidates, weights, pairs, reachable)
     if existing is not None and "facility_id" in existing and "candidate_id" in candidates:
         same = candidates["candidate_id"].astype(str).isin(set(existing["facility_id"].astype(str))).to_numpy()
@@ -328,6 +329,27 @@ def _prepare(
             f"{prepared.type_weights[key][prepared.locked[key]].sum():,.0f}",
         )
     return prepared
+
+
+def _warn_unreachable(candidates: gpd.GeoDataFrame, reachable: np.ndarray, max_snap_distance_m: float) -> None:
+    """One warning naming the user's candidates no street reaches (a typo, another datum, another city)."""
+    from_file = candidates["source"].astype(str).to_numpy() == "file" if "source" in candidates else True
+    far = np.flatnonzero(~reachable & from_file)
+    if not far.size:
+        return
+    ids = candidates["candidate_id"].astype(str).to_numpy() if "candidate_id" in candidates else far.astype(str)
+    names = candidates["name"].astype(str).to_numpy() if "name" in candidates else ids
+    shown = [ids[i] if names[i] == ids[i] else f"{ids[i]} ({names[i]})" for i in far[:5]]
+    more = f" and {far.size - 5} more" if far.size > 5 else ""
+    logger.warning(
+        "siting: %d of %d candidate sites lie farther than %s m from every street and cannot be chosen (%s%s); "
+        "check their coordinates and datum (candidates_coordinates)",
+        far.size,
+        len(candidates),
+        f"{max_snap_distance_m:,.0f}",
+        ", ".join(shown),
+        more,
+    )
 
 
 def _no_eligible_error(key: str, rule: SitingRule, candidates: gpd.GeoDataFrame, note: str) -> InfeasibleError:
