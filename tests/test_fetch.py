@@ -622,6 +622,13 @@ def test_unknown_area_and_bad_options(services: Services, tmp_path: Path, capsys
     assert len(services.mock.calls) == 0  # nothing was asked of any server
 
 
+def test_an_area_named_as_people_say_it_without_its_suffix() -> None:
+    boundaries = io.read_boundaries(settings.SAMPLE_DIR / "boundaries.geojson")
+    said = {"东胜": "150602", "鄂尔多斯": "150600", "鄂托克": "150624", "鄂托克前旗": "150623", "伊金霍洛": "150627"}
+    for area, adcode in said.items():
+        assert fetch.select_area(area, boundaries)["adcode"].astype(str).tolist() == [adcode], area
+
+
 def test_features_query_of_a_real_county_stays_small(services: Services, tmp_path: Path) -> None:
     """Dongsheng's real outline (1,135 vertices): sent as it is, the 66-fold features query would pass 1 MiB."""
     boundaries = io.read_boundaries(settings.SAMPLE_DIR / "boundaries.geojson")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,18 @@ _LICENCES = {
 }
 
 
+#: The administrative suffix a Chinese place name may be said without (市, 区, 县, 旗, 自治旗...).
+_ZH_SUFFIX = r"(自治旗|自治县|市|区|县|旗)$"
+
+
 def select_area(area: str, boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Return the one boundary row whose adcode, Chinese or English name is ``area``.
 
     Parameters
     ----------
     area : str
-        Adcode (``"150602"``), Chinese name (``"东胜区"``) or English name
-        (``"Dongsheng"``, case-insensitive).
+        Adcode (``"150602"``), Chinese name (``"东胜区"``, or ``"东胜"`` without its
+        suffix) or English name (``"Dongsheng"``, case-insensitive).
     boundaries : geopandas.GeoDataFrame
         As returned by :func:`ordos_geo.io.read_boundaries`.
 
@@ -56,11 +61,14 @@ def select_area(area: str, boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         One row, EPSG:4326.
     """
     key = str(area).strip()
+    name_zh = boundaries["name_zh"].astype(str)
     match = (
         (boundaries["adcode"].astype(str) == key)
-        | (boundaries["name_zh"].astype(str) == key)
+        | (name_zh == key)
         | (boundaries["name_en"].astype(str).str.lower() == key.lower())
     )
+    if not match.any():  # 东胜 for 东胜区, 鄂尔多斯 for 鄂尔多斯市, as people say them
+        match = name_zh.str.replace(_ZH_SUFFIX, "", regex=True) == re.sub(_ZH_SUFFIX, "", key)
     if int(match.sum()) != 1:
         choices = ", ".join(f"{r.adcode} {r.name_zh} ({r.name_en})" for r in boundaries.itertuples())
         found = "no boundary" if not match.any() else f"{int(match.sum())} boundaries"
