@@ -940,6 +940,43 @@ def test_candidates_with_chinese_headers_and_areas_with_units(tmp_path: Path) ->
         io.read_candidates(bad)
 
 
+def test_candidate_costs_and_capacities_with_units_are_read_in_yuan_and_people(tmp_path: Path) -> None:
+    """造价 in 万元 or 亿元 and 服务人口 with 人 are numbers (they silently became empty); other text is one line."""
+    sites = write_csv(
+        tmp_path / "候选.csv",
+        f'编号,名称,造价,服务人口,经度,纬度\nC1,北区,50万元,"1,200人",{LON0},{LAT0}\n'
+        f"C2,南区,0.12亿元,800,{LON0},{LAT0}\nC3,西区,,,{LON0},{LAT0}\n",
+    )
+    candidates = io.read_candidates(sites)
+    assert candidates["cost"].iloc[:2].tolist() == pytest.approx([500_000.0, 12_000_000.0])
+    assert candidates["capacity"].iloc[:2].tolist() == pytest.approx([1_200.0, 800.0])
+    assert np.isnan(candidates["cost"].iloc[2]) and np.isnan(candidates["capacity"].iloc[2])
+    bad = write_csv(tmp_path / "bad.csv", f"名称,造价,经度,纬度\n北区,五十万,{LON0},{LAT0}\n")
+    with pytest.raises(InputDataError, match=r"^bad\.csv: column `cost` has non-numeric values \(row 2 \(北区\)\)"):
+        io.read_candidates(bad)
+
+
+def test_trails_recorded_as_gps_tracks_are_read_from_the_gpx_file(tmp_path: Path) -> None:
+    """A GPS recording (.gpx) gives its track (or route) as the trail, in WGS-84; waypoints alone are one line."""
+    track = [(LON0, LAT0), (LON0 + 0.002, LAT0), (LON0 + 0.002, LAT0 + 0.001)]
+    points = "".join(f'<trkpt lat="{lat}" lon="{lon}"><ele>1300</ele></trkpt>' for lon, lat in track)
+    head = '<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">'
+    waypoint = f'<wpt lat="{LAT0}" lon="{LON0}"><name>起点</name></wpt>'
+    gpx = tmp_path / "河滨步道.gpx"
+    gpx.write_text(f"{head}{waypoint}<trk><name>河滨步道</name><trkseg>{points}</trkseg></trk></gpx>", encoding="utf-8")
+    lines = io.read_lines(gpx)
+    assert len(lines) == 1 and lines["name"].tolist() == ["河滨步道"] and lines.crs.to_epsg() == 4326
+    np.testing.assert_allclose(shapely.get_coordinates(lines.geometry.iloc[0]), np.array(track))
+    route = tmp_path / "route.gpx"
+    route_points = "".join(f'<rtept lat="{lat}" lon="{lon}"/>' for lon, lat in track)
+    route.write_text(f"{head}<rte><name>r</name>{route_points}</rte></gpx>", encoding="utf-8")
+    np.testing.assert_allclose(shapely.get_coordinates(io.read_lines(route).geometry.iloc[0]), np.array(track))
+    only_waypoints = tmp_path / "wpt.gpx"
+    only_waypoints.write_text(f"{head}{waypoint}</gpx>", encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"wpt\.gpx: the GPS file has no track or route"):
+        io.read_lines(only_waypoints)
+
+
 def test_osm_features_accept_tuple_tags(shared_data: Path) -> None:
     from types import MappingProxyType
 

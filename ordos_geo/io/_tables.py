@@ -356,6 +356,8 @@ AREA_UNITS: dict[str, float] = {
 }
 #: Units a number cell of a count of people may carry (``"1,200人"``).
 PEOPLE_UNITS: dict[str, float] = {"人": 1.0, "people": 1.0, "persons": 1.0}
+#: Units a cost cell may carry, read in yuan (``"50万元"`` = 500,000; ``"1.2亿元"``).
+COST_UNITS: dict[str, float] = {"元": 1.0, "人民币": 1.0, "yuan": 1.0, "rmb": 1.0, "cny": 1.0}
 #: Chinese multipliers before the unit (``"1.2万"`` = 12,000).
 _MULTIPLIERS = {"万": 10_000.0, "亿": 100_000_000.0}
 

@@ -32,7 +32,9 @@ __all__ = ["FACILITY_SUFFIXES", "read_candidates", "read_lines", "read_vector"]
 logger = logging.getLogger(__name__)
 
 #: File endings of vector layers.
-_VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".geojsonl", ".geojsons")
+_VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".geojsonl", ".geojsons", ".gpx")
+#: Layers of a GPS file (``.gpx``) that hold lines, in the order a trail is looked for.
+_GPX_LINE_LAYERS = ("tracks", "routes")
 #: File endings :func:`~ordos_geo.io.read_facilities` and :func:`read_vector` read.
 FACILITY_SUFFIXES: tuple[str, ...] = _VECTOR_SUFFIXES + _TABLE_SUFFIXES
 
@@ -388,6 +390,24 @@ def _lines_from_vertices(frame: gpd.GeoDataFrame, *, name: str) -> gpd.GeoDataFr
     return gpd.GeoDataFrame(pd.DataFrame(rows).reset_index(drop=True), geometry=lines, crs=frame.crs)
 
 
+def _gpx_line_layer(file: Path) -> str:
+    """The layer of a GPS file that holds its lines: ``tracks``, or else ``routes``; one line when neither has any."""
+    import pyogrio
+
+    for name in _GPX_LINE_LAYERS:
+        try:
+            count = pyogrio.read_info(file, layer=name, force_feature_count=True)["features"]
+        except Exception:  # not a GPS file GDAL can read: reported by read_vector
+            return name
+        if count > 0:
+            return name
+    msg = (
+        f"{file}: the GPS file has no track or route (only waypoints?); record the trail as a track, or give "
+        "its points as a table with a `trail_id` (步道编号) column"
+    )
+    raise InputDataError(msg)
+
+
 def read_lines(
     path: str | os.PathLike[str],
     *,
@@ -399,9 +419,12 @@ def read_lines(
     A closed trail drawn as a polygon is read as its outline (a loop), with a warning.
     A CSV / Excel table of points, one row per vertex, is read as one line per
     ``trail_id`` (``步道编号``), its vertices ordered by ``seq`` (``序号``) or by row.
+    A GPS file (``.gpx``) is read from its tracks, or else its routes (one line each).
     """
     types = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
     table = str(path).lower().endswith(_TABLE_SUFFIXES)
+    if layer is None and str(path).lower().endswith(".gpx"):
+        layer = _gpx_line_layer(check_input_file(path, what="trail lines", suffixes=FACILITY_SUFFIXES))
     frame = read_vector(
         path,
         what="trail lines",

@@ -9,7 +9,17 @@ import pandas as pd
 
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
-from ordos_geo.io._tables import _LAT_NAMES, _LON_NAMES, _NAME_ALIASES, AREA_UNITS, _describe, _find_column, _numeric
+from ordos_geo.io._tables import (
+    _LAT_NAMES,
+    _LON_NAMES,
+    _NAME_ALIASES,
+    AREA_UNITS,
+    COST_UNITS,
+    PEOPLE_UNITS,
+    _describe,
+    _find_column,
+    _numeric,
+)
 from ordos_geo.io.facilities import _normalise_kind
 
 __all__ = ["candidate_columns", "find_name_column", "venue_columns"]
@@ -19,8 +29,12 @@ _CANDIDATE_ALIASES: dict[str, tuple[str, ...]] = {
     "candidate_id": ("candidate_id", "编号", "id"),
     "name": _NAME_ALIASES,
     "area_m2": ("area_m2", "land_area", "area", "用地面积", "占地面积", "面积", "场地面积"),
-    "cost": ("cost", "造价", "投资"),
+    "cost": ("cost", "造价", "投资", "投资额", "费用"),
+    "capacity": ("capacity", "服务人口", "容纳人数", "容量"),
 }
+
+#: The unit each number column of a candidate table is read in, and the units its cells may carry.
+_CANDIDATE_UNITS: dict[str, dict[str, float]] = {"area_m2": AREA_UNITS, "cost": COST_UNITS, "capacity": PEOPLE_UNITS}
 
 
 def find_name_column(columns: Any, *, also: tuple[str, ...] = ()) -> str | None:
@@ -38,7 +52,8 @@ def candidate_columns(frame: pd.DataFrame, *, name: str) -> pd.DataFrame:
     """Candidate sites with the schema's column names (``编号`` -> ``candidate_id``, ``用地面积`` -> ``area_m2``...).
 
     ``area_m2`` (land area) may carry a unit (``"1.2万平方米"``, ``"3亩"``, ``"2公顷"``)
-    and is returned in m², NaN where empty; another unit is one line naming the rows.
+    and is returned in m², ``cost`` in yuan (``"50万元"``), ``capacity`` in people
+    (``"1,200人"``); NaN where empty; another unit or text is one line naming the rows.
 
     Parameters
     ----------
@@ -56,6 +71,8 @@ def candidate_columns(frame: pd.DataFrame, *, name: str) -> pd.DataFrame:
     --------
     >>> candidate_columns(pd.DataFrame({"编号": ["C1"], "用地面积": ["3亩"]}), name="t")["area_m2"].round().tolist()
     [2000.0]
+    >>> candidate_columns(pd.DataFrame({"编号": ["C1"], "造价": ["50万元"]}), name="t")["cost"].tolist()
+    [500000.0]
     """
     rename = {}
     for standard, names in _CANDIDATE_ALIASES.items():
@@ -63,11 +80,10 @@ def candidate_columns(frame: pd.DataFrame, *, name: str) -> pd.DataFrame:
         if found is not None and found != standard and standard not in frame.columns:
             rename[found] = standard
     out = frame.rename(columns=rename)
-    if "area_m2" in out.columns:
-        label = "name" if "name" in out.columns else None
-        out["area_m2"] = _numeric(
-            out["area_m2"], name=name, column="area_m2", table=out, name_column=label, units=AREA_UNITS
-        )
+    label = "name" if "name" in out.columns else None
+    for column, units in _CANDIDATE_UNITS.items():
+        if column in out.columns:
+            out[column] = _numeric(out[column], name=name, column=column, table=out, name_column=label, units=units)
     return out
 
 
