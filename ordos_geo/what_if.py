@@ -287,10 +287,12 @@ def _new_venues(results: StudyResults, add: Any, facilities: gpd.GeoDataFrame, r
     if "facility_id" not in frame.columns:
         frame["facility_id"] = [f"what_if_{i + 1}" for i in range(len(frame))]
     frame["facility_id"] = frame["facility_id"].astype(str)
+    repeated = sorted(set(frame.loc[frame["facility_id"].duplicated(), "facility_id"]))
+    if repeated:
+        msg = f"what_if: add: facility_id {repeated[0]!r} is given to several new venues; give each its own id"
+        raise InputDataError(msg)
     taken = set(facilities["facility_id"].astype(str)) - set(facilities["facility_id"].astype(str).iloc[removed])
-    clash = sorted(
-        (set(frame["facility_id"]) & taken) | set(frame.loc[frame["facility_id"].duplicated(), "facility_id"])
-    )
+    clash = sorted(set(frame["facility_id"]) & taken)
     if clash:
         msg = f"what_if: add: facility_id {clash[0]!r} is already taken; give the new venue another id (or remove it)"
         raise InputDataError(msg)

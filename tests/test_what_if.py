@@ -95,6 +95,11 @@ def test_what_if_on_the_existing_venues(results):
         (None, ["nope"], "no venue has facility_id 'nope'"),
         ([{"kind": "park", "lon": LON0 + 0.2, "lat": LAT0}], (), "from the nearest street"),
         ([{"kind": "park", "lon": LON0, "lat": LAT0, "facility_id": "wi-f1"}], (), "'wi-f1' is already taken"),
+        (
+            [{"kind": "park", "lon": LON0, "lat": LAT0, "facility_id": "n1"}] * 2,
+            (),
+            r"facility_id 'n1' is given to several new venues; give each its own id$",
+        ),
         ([{"kind": "park", "where": "here"}], (), r"give each venue lon and lat.*; columns found: `kind`, `where`$"),
         ([{"kind": "park", "lon": LAT0, "lat": LON0}], (), r"venue 1 \(what_if_1\): latitude 109.9 is beyond ±90°"),
         ([{"kind": "park", "lon": None, "lat": LAT0}], (), r"venue 1 \(what_if_1\) has no coordinates \(`lon` empty"),
