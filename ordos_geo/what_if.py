@@ -28,6 +28,7 @@ from ordos_geo.pipeline import (
     StudyResults,
     assign_districts,
     before_after_table,
+    nearest_district_within,
     study_indicators,
     update_accessibility,
 )
@@ -305,8 +306,29 @@ def _new_venues(results: StudyResults, add: Any, facilities: gpd.GeoDataFrame, r
     frame["open_to_public"] = True
     frame["public_access"] = "full"
     _check_on_network(results, frame)
-    frame = assign_districts(frame, study.boundaries)
+    frame = _with_districts(frame, study.boundaries)
     return gpd.GeoDataFrame(frame.reindex(columns=columns), geometry="geometry", crs=study.network.crs)
+
+
+def _with_districts(frame: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The new venues' districts: the one holding each, or the nearest within the facilities' tolerance.
+
+    As when a study's facilities are loaded (``settings.FACILITY_BOUNDARY_TOLERANCE_M``); a venue
+    farther outside every district is one line (it would serve no one the study counts).
+    """
+    frame = assign_districts(frame, boundaries)
+    if boundaries is None:
+        return frame
+    tolerance = settings.FACILITY_BOUNDARY_TOLERANCE_M
+    frame, _, _ = nearest_district_within(frame, boundaries, max_distance_m=tolerance)
+    outside = np.flatnonzero(frame["district"].isna().to_numpy())
+    if len(outside):
+        msg = (
+            f"what_if: add: venue {frame['name'].iloc[outside[0]]!r} lies more than {tolerance:g} m outside the "
+            "study's districts; place it inside the study area"
+        )
+        raise InputDataError(msg)
+    return frame
 
 
 def _check_on_network(results: StudyResults, frame: gpd.GeoDataFrame) -> None:

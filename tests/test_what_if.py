@@ -155,3 +155,13 @@ def test_moving_a_venue_to_the_other_district_changes_both_districts_like_a_full
     area = change.indicators[change.indicators["indicator"].eq("venue_area_m2")].set_index("district")["change"]
     assert area["West"] == pytest.approx(-west["area_m2"]) and area["East"] == pytest.approx(west["area_m2"])
     assert "citywide" not in area.index  # the city's venue area is the same
+
+
+def test_a_venue_just_outside_the_districts_counts_in_the_nearest_one(results):
+    """As for a study's facilities: within 200 m of a district it is that district's; farther, one line."""
+    near = {"kind": "park", "lon": LON0 - 2.5 * STEP, "lat": LAT0 + 3 * STEP, "name": "河对岸公园"}  # ~128 m outside
+    change = what_if(results, add=[near], base="existing")
+    assert change.facilities.loc[change.facilities["name"] == "河对岸公园", "district"].tolist() == ["West"]
+    far = {**near, "lon": LON0 - 3.4 * STEP, "name": "远处公园"}  # ~205 m outside, ~290 m from the street
+    with pytest.raises(InputDataError, match=r"venue '远处公园' lies more than 200 m outside the study's districts"):
+        what_if(results, add=[far], base="existing")

@@ -21,6 +21,7 @@ from ordos_geo.pipeline.study import (
     StudyResults,
     assign_districts,
     load_study,
+    nearest_district_within,
     split_population_60plus,
     study_summary,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "compute_accessibility",
     "indoor_school_venues",
     "load_study",
+    "nearest_district_within",
     "planned_facilities",
     "run_study",
     "siting_rules",

@@ -561,6 +561,50 @@ def _leave_out_outside(
     return facilities.loc[inside].reset_index(drop=True)
 
 
+def nearest_district_within(
+    gdf: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame, *, max_distance_m: float
+) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """Give the features without a ``district`` the nearest district within ``max_distance_m``.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Features with a ``district`` column (from :func:`assign_districts`), in the CRS of ``boundaries``.
+    boundaries : geopandas.GeoDataFrame
+        Boundaries with ``name_en`` (and ``level``: only ``"district"`` rows are used).
+    max_distance_m : float
+        Farthest a feature may lie outside its district (CRS units, metres).
+
+    Returns
+    -------
+    features : geopandas.GeoDataFrame
+        ``gdf`` itself when none was near, otherwise a copy with those districts filled.
+    rows : numpy.ndarray
+        Positions of the features given a district.
+    distance_m : numpy.ndarray
+        How far outside it each of them lies.
+
+    Examples
+    --------
+    >>> venues = assign_districts(venues, study.boundaries)  # doctest: +SKIP
+    >>> venues, moved, metres = nearest_district_within(venues, study.boundaries, max_distance_m=200)  # doctest: +SKIP
+    """
+    districts = boundaries[boundaries["level"] == "district"] if "level" in boundaries.columns else boundaries
+    without = np.flatnonzero(gdf["district"].isna().to_numpy())
+    if not without.size or districts.empty:
+        return gdf, np.empty(0, dtype=np.int64), np.empty(0)
+    tree = shapely.STRtree(districts.geometry.to_numpy())
+    (which, nearest), distance = tree.query_nearest(
+        gdf.geometry.to_numpy()[without], max_distance=max_distance_m, return_distance=True, all_matches=False
+    )
+    if not which.size:
+        return gdf, np.empty(0, dtype=np.int64), np.empty(0)
+    rows = without[which]
+    out = gdf.copy()
+    out.loc[out.index[rows], "district"] = districts["name_en"].to_numpy()[nearest]
+    return out, rows, distance
+
+
 def _nearest_district_nearby(
     facilities: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame, config: StudyConfig, notes: list[str]
 ) -> gpd.GeoDataFrame:
@@ -569,20 +613,10 @@ def _nearest_district_nearby(
     ``settings.FACILITY_BOUNDARY_TOLERANCE_M`` (metres, the network's CRS): a venue across the
     street from the county line serves that county's residents. One warning names them.
     """
-    districts = boundaries[boundaries["level"] == "district"] if "level" in boundaries.columns else boundaries
-    without = np.flatnonzero(facilities["district"].isna().to_numpy())
-    if not without.size or districts.empty:
-        return facilities
     tolerance = settings.FACILITY_BOUNDARY_TOLERANCE_M
-    tree = shapely.STRtree(districts.geometry.to_numpy())
-    (which, nearest), distance = tree.query_nearest(
-        facilities.geometry.to_numpy()[without], max_distance=tolerance, return_distance=True, all_matches=False
-    )
-    if not which.size:
+    out, rows, distance = nearest_district_within(facilities, boundaries, max_distance_m=tolerance)
+    if not rows.size:
         return facilities
-    rows = without[which]
-    out = facilities.copy()
-    out.loc[out.index[rows], "district"] = districts["name_en"].to_numpy()[nearest]
     names = out["name"].where(out["name"].astype(bool), out["facility_id"]).to_numpy()[rows]
     listed = ", ".join(f"{name} ({d:.0f} m)" for name, d in zip(names[:5], distance[:5], strict=False))
     note = _labels.Note(
