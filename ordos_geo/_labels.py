@@ -38,6 +38,7 @@ __all__ = [
     "LANGUAGES",
     "LEVERS",
     "NOTES",
+    "SOLVER_STATUS",
     "SOURCES",
     "STAGES",
     "STUDY_AREA",
@@ -55,6 +56,7 @@ __all__ = [
     "note_of",
     "said",
     "skipped_note",
+    "solver_status",
     "source",
     "target",
     "text",
@@ -545,6 +547,62 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "no_trail_to_map": (
                 "没有规划或检查的步道，地图无内容；可加入 proposed_trails 进行检查，或查看“步道”一项未规划的原因"
             ),
+            # siting
+            "more_sites": "{site_zh}还差 {n} 处",
+            "greedy_short": (
+                "贪心法未能放下全部选址（{short}）：受{why}限制；请改用 method='exact'（[siting] method）或放宽条件"
+            ),
+            "why_budget": "预算",
+            "why_minimums": "各组最少数量",
+            "why_distinct": "不同候选用地数量",
+            "minimum_too_high": (
+                "minimums[{k}]：该组要求至少 {need} 处选址，但只有 {have} 处符合条件的候选用地；请降低该组的最少数量"
+            ),
+            "minimums_exceed_p": "各组最少数量之和超过要选的 {total} 处；请增加数量或降低各组的最少数量",
+            "siting_infeasible": (
+                "HiGHS：选址模型无可行解（状态：{status_zh}）：预算、每处用地只建一个新设施的规则或符合条件的候选用地数量"
+                "不能满足各类设施所需的数量；请提高预算、增加候选用地或减少数量"
+            ),
+            "siting_solver_stopped": (
+                "HiGHS 求解中止（状态：{status_zh}，已找到的最好目标值 {best}）；"
+                "请延长 time_limit_s 或改用 method='greedy'"
+            ),
+            "siting_model_rejected": "HiGHS 拒绝了选址模型（passModel 返回错误）；这是程序缺陷，请报告",
+            "no_demand": "demand_weights 为空：没有需要覆盖的有人口需求点",
+            "no_candidates": "没有候选用地；请提供候选用地（文件、OSM 用地或服务不足片区）",
+            "no_candidates_generated": (
+                "没有候选用地：请提供 candidates（点或地块），"
+                "或提供含空地/绿地的 osm_features 及服务不足片区以生成候选用地"
+            ),
+            "candidates_empty": "{what} 为空：请至少给出一处候选用地，或不提供该文件以自动生成候选用地",
+            "no_cells": "cells 为空：没有需要覆盖的有人口格网；请检查人口栅格是否覆盖研究区",
+            # trails
+            "trail_solver_status": (
+                "步道精确求解器（HiGHS）结束，状态：{status_zh}；请改用 method='heuristic'（[trails] method）"
+            ),
+            "proposed_trail": "方案步道 {n}{named}",
+            "proposed_trails_empty": "方案步道：应为非空的线（LineString）GeoDataFrame",
+            "proposed_trails_no_crs": "方案步道：线没有坐标系；请设置（例如 gdf.set_crs('EPSG:4326')）",
+            "proposed_trails_not_lines": (
+                "方案步道：{n} 个几何不是线（(Multi)LineString，第 {rows} 行）；请把步道画成线"
+            ),
+            "trail_no_length": "{trail}长度为零：所有点位于同一处；请至少用两个不同的点绘制，或删除该步道",
+            "trail_off_network": (
+                "{trail}完全不在步行路网上，距任何街道都超过 {snap} 米；请检查其坐标与坐标系"
+                "（--proposed-trails-coordinates），或沿可步行的街道绘制"
+            ),
+            # maps
+            "map_not_a_layer": "{name}：应为 GeoDataFrame，实为 {type}",
+            "map_no_crs": "{name}：图层没有坐标系；制图前请用 .set_crs(...) 设置",
+            "map_missing_columns": "{name}：缺少列 {missing}；现有列：{present}",
+            "unknown_basemap": "地图：未知底图 {basemap}；请使用 {choices} 之一",
+            "page_not_offline": "render_html：页面仍从网络加载 {n} 个资源：{first}",
+            "bad_walk_speed": "coverage_map：walk_speed_kmh 必须为正数，实为 {speed}",
+            "trails_map_empty": "trails_map：请给出 planned 和/或 checked 步道（两者均为空）",
+            "bad_link": "index_page：链接 {href} 不是相对路径或 http(s) 网址",
+            # the run
+            "in_file": "{file}：{text}",
+            "interrupted": "已中断（Ctrl-C）",
         },
         "en": {
             "list": "{items}",
@@ -595,9 +653,108 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "no trail was planned or checked, so there is nothing to map; add proposed_trails to check, or see "
                 "the trails entry of 'skipped' for why none was planned"
             ),
+            "more_sites": "{site}: {n} more",
+            "greedy_short": (
+                "greedy could not place every site ({short}): {why} does not allow it; try method='exact' or relax it"
+            ),
+            "why_budget": "the budget",
+            "why_minimums": "the group minimums",
+            "why_distinct": "too few distinct candidate sites",
+            "minimum_too_high": (
+                "minimums[{k}]: {need} sites required in a group with only {have} eligible candidates; lower it"
+            ),
+            "minimums_exceed_p": "the group minimums add up to more than the {total} sites to choose; raise p or lower "
+            "them",
+            "siting_infeasible": (
+                "HiGHS: the siting model is infeasible (status '{status}'): the budget, the one-facility-per-site "
+                "rule or the number of eligible candidates cannot give every type its p sites; raise the budget, add "
+                "candidates or lower p"
+            ),
+            "siting_solver_stopped": (
+                "HiGHS stopped with status '{status}' (best objective found {best}); raise time_limit_s or use "
+                "method='greedy'"
+            ),
+            "siting_model_rejected": (
+                "HiGHS rejected the siting model (passModel returned an error); this is a bug, please report it"
+            ),
+            "no_demand": "demand_weights is empty: no populated demand points to cover",
+            "no_candidates": "there are no candidate sites; give candidates (a file, OSM land or underserved "
+            "neighbourhoods)",
+            "no_candidates_generated": (
+                "no candidate sites: pass `candidates` (points or parcels), or `osm_features` with vacant/green land "
+                "and `underserved` neighbourhoods to generate them"
+            ),
+            "candidates_empty": (
+                "{what} is empty: give at least one candidate site or leave it out to generate candidates"
+            ),
+            "no_cells": "cells is empty: no populated cells to cover; check the population raster covers the study "
+            "area",
+            "trail_solver_status": "exact trail solver (HiGHS) finished with status '{status}'; use method='heuristic'",
+            "proposed_trail": "proposed trail {n}{named}",
+            "proposed_trails_empty": "proposed trails: expected a non-empty GeoDataFrame of LineStrings",
+            "proposed_trails_no_crs": "proposed trails: the lines have no CRS; set it (e.g. gdf.set_crs('EPSG:4326'))",
+            "proposed_trails_not_lines": (
+                "proposed trails: {n} geometries are not (Multi)LineStrings (rows {rows}); draw trails as lines"
+            ),
+            "trail_no_length": (
+                "{trail} has no length: its points all lie at one place; draw it with at least two distinct points, "
+                "or drop it"
+            ),
+            "trail_off_network": (
+                "{trail} lies wholly off the walk network, farther than {snap} m from every street; check its "
+                "coordinates and datum (--proposed-trails-coordinates) or draw it along walkable streets"
+            ),
+            "map_not_a_layer": "{name}: expected a GeoDataFrame, got {type}",
+            "map_no_crs": "{name}: the layer has no CRS; set it with .set_crs(...) before mapping",
+            "map_missing_columns": "{name}: missing column(s) {missing}; present: {present}",
+            "unknown_basemap": "maps: unknown basemap {basemap}; use one of {choices}",
+            "page_not_offline": "render_html: the page still loads {n} resource(s) from the network: {first}",
+            "bad_walk_speed": "coverage_map: walk_speed_kmh must be positive, got {speed}",
+            "trails_map_empty": "trails_map: give `planned` and/or `checked` trails (both are empty or None)",
+            "bad_link": "index_page: link {href} is not a relative path or http(s) URL",
+            "in_file": "{file}: {text}",
+            "interrupted": "interrupted (Ctrl-C)",
         },
     }
 )
+
+#: HiGHS model statuses (``Highs.modelStatusToString``) as a reader sees them; others stay as HiGHS says them.
+SOLVER_STATUS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            "Infeasible": "无可行解",
+            "Primal infeasible or unbounded": "无可行解或无界",
+            "Unbounded": "无界",
+            "Time limit reached": "达到时间限制",
+            "Iteration limit reached": "达到迭代次数限制",
+            "Solution limit reached": "达到解的个数限制",
+            "Interrupted by user": "被用户中断",
+            "Memory limit reached": "内存不足",
+            "Model error": "模型错误",
+            "Load error": "加载错误",
+            "Presolve error": "预处理错误",
+            "Solve error": "求解错误",
+            "Postsolve error": "后处理错误",
+            "Model empty": "模型为空",
+            "Unknown": "未知",
+            "Not Set": "未设置",
+        },
+        "en": {},
+    }
+)
+
+
+def solver_status(status: str, language: str) -> str:
+    """A HiGHS model status (``"Time limit reached"``) in ``language``; unknown statuses unchanged.
+
+    Examples
+    --------
+    >>> from ordos_geo._labels import solver_status
+    >>> solver_status("Time limit reached", "zh")
+    '达到时间限制'
+    """
+    return SOLVER_STATUS[check_language(language)].get(status, status)
+
 
 #: Stages and parts named in a skipped-part note (site types are named by :func:`kind`).
 STAGES: Final[Mapping[str, Mapping[str, str]]] = _frozen(

@@ -18,6 +18,7 @@ from ordos_geo._errors import InputDataError
         _labels.LEVERS,
         _labels.SOURCES,
         _labels.TRAIL_SHAPES,
+        _labels.NOTES,
     ],
 )
 def test_both_languages_hold_the_same_keys(table):
@@ -61,3 +62,9 @@ def test_districts_and_unknown_keys():
 def test_unknown_language_is_one_clear_error():
     with pytest.raises(InputDataError, match=r"report: unknown language 'fr'; use 'zh' or 'en'"):
         _labels.check_language("fr", where="report")
+
+
+def test_solver_statuses_in_chinese_and_unknown_ones_as_highs_says_them():
+    assert _labels.solver_status("Time limit reached", "zh") == "达到时间限制"
+    assert _labels.solver_status("Time limit reached", "en") == "Time limit reached"
+    assert _labels.solver_status("Some new status", "zh") == "Some new status"

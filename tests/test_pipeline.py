@@ -16,7 +16,7 @@ import time
 import pytest
 
 from ordos_geo import _labels, cli, maps, pipeline
-from ordos_geo._errors import OutputError
+from ordos_geo._errors import InfeasibleError, OutputError, SolverError
 from ordos_geo.config import sample_config
 
 
@@ -91,7 +91,7 @@ def test_a_late_failure_keeps_the_earlier_groups_and_notes_where_it_stopped(resu
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["run"]["state"] == "stopped"
     assert summary["run"]["stopped_after"] == "after_plan"
-    assert summary["run"]["reason"] == "interrupted (Ctrl-C)"
+    assert summary["run"]["reason"] == "已中断（Ctrl-C）"  # in the study's language, as the notes
     names = {p.name for p in tmp_path.iterdir()}
     assert {"accessibility.gpkg", "sites.gpkg", "trails.gpkg", "before_after.csv"} <= names
     assert not names & {"coverage.html", "index.html", "report.html", "charts"}  # no part of the maps group
@@ -135,6 +135,80 @@ def test_a_chinese_report_and_summary_say_the_notes_in_chinese(results, tmp_path
     assert "按不可达计" in warning and "residents" not in warning
     # the terminal's line and the results in memory stay English
     assert str(results.skipped[0]["reason"]).startswith("no candidate can host a sports park (sports_park)")
+
+
+def _solver_failures():
+    """Real errors of the siting and trail solvers: greedy short of sites, group minimums, HiGHS statuses."""
+    import highspy
+    import numpy as np
+    import scipy.sparse
+
+    from ordos_geo.siting import CombinedCoverage, MaximalCoverage
+    from ordos_geo.trails import exact
+
+    weights = np.array([10.0, 1.0, 1.0])
+    cover = {
+        "sports_park": scipy.sparse.csr_matrix(np.array([[1, 1, 0], [0, 0, 1]], dtype=bool)),
+        "fitness_centre": scipy.sparse.csr_matrix(np.array([[1, 0, 0], [0, 1, 1]], dtype=bool)),
+    }
+    p = {"sports_park": 1, "fitness_centre": 1}
+    failures = []
+    # the sports park takes site 0, the only one a fitness centre may use
+    model = CombinedCoverage.from_coverages(
+        weights, cover, p=p, eligible={"sports_park": [0, 1], "fitness_centre": [0]}
+    )
+    with pytest.raises(InfeasibleError) as caught:
+        model.solve("greedy")
+    failures.append(("siting", "fitness_centre", caught.value))
+    with pytest.raises(InfeasibleError) as caught:
+        CombinedCoverage.from_coverages(weights, cover, p=p, minimums=[(np.array([True, False]), 2)])
+    failures.append(("siting", "school_opening", caught.value))
+    rng = np.random.default_rng(2)
+    with pytest.raises(SolverError) as caught:
+        MaximalCoverage.from_coverage(rng.random(200), rng.random((30, 200)) < 0.1, p=5).solve("exact", time_limit_s=0)
+    failures.append(("siting", "multi_sport_court", caught.value))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.addVar(0.0, 1.0)
+    h.addRow(-highspy.kHighsInf, -1.0, 1, np.array([0], dtype=np.int32), np.array([1.0]))  # x <= -1: infeasible
+    with pytest.raises(SolverError) as caught:
+        exact._run(h, highspy)
+    failures.append(("trails", "trail plan", caught.value))
+    return failures
+
+
+@pytest.mark.slow
+def test_a_chinese_run_says_solver_and_map_failures_in_chinese(results, tmp_path, monkeypatch):
+    config = results.study.config.with_overrides(out=tmp_path, language="zh")
+    run = dataclasses.replace(results, study=dataclasses.replace(results.study, config=config), written={}, skipped=[])
+    for stage, part, error in _solver_failures():
+        pipeline.stages.record_skipped_part(run, stage, part, error)
+    real_trails_map = maps.trails_map
+    # the trails map is drawn with nothing to show: its own check fails and the map is skipped, not the run
+    monkeypatch.setattr(maps, "trails_map", lambda planned, checked, **kw: real_trails_map(None, None, **kw))
+    pipeline.write_results(run, maps=True)
+    said = [
+        "贪心法未能放下全部选址（全民健身中心（fitness_centre）还差 1 处）：受不同候选用地数量限制",
+        "minimums[0]：该组要求至少 2 处选址，但只有 1 处符合条件的候选用地；请降低该组的最少数量",
+        "HiGHS 求解中止（状态：达到时间限制，已找到的最好目标值",
+        "步道精确求解器（HiGHS）结束，状态：无可行解；请改用 method='heuristic'",
+        "trails_map：请给出 planned 和/或 checked 步道（两者均为空）",
+    ]
+    english = ["greedy could not", "sites required in a group", "HiGHS stopped", "Time limit", "finished with status"]
+    english += ["Infeasible", "give `planned`", "does not allow", "lower it"]
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    summary = (tmp_path / "summary.json").read_text(encoding="utf-8")
+    for text in (report, summary):
+        assert all(chinese in text for chinese in said)
+        assert not [words for words in english if words in text]
+    skipped = json.loads(summary)["skipped"]
+    assert [(s["stage"], s["part"]) for s in skipped][-1] == ("maps", "trails.html")
+    assert [s["fix"] for s in skipped][:2] == [
+        "请改用 method='exact'（[siting] method）或放宽条件",
+        "请降低该组的最少数量",
+    ]
+    # the terminal's line stays English
+    assert str(run.skipped[0]["reason"]).startswith("greedy could not place every site (fitness_centre: 1 more)")
 
 
 @pytest.mark.slow

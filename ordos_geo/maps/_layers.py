@@ -44,15 +44,13 @@ _DIST_ANY = dist_column(ANY_KIND)
 
 def _check_frame(gdf: Any, name: str, required: Sequence[str] = ()) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
-        msg = f"{name}: expected a GeoDataFrame, got {type(gdf).__name__}"
-        raise InputDataError(msg)
+        raise InputDataError(label_table.Note("map_not_a_layer", name=name, type=type(gdf).__name__))
     if gdf.crs is None:
-        msg = f"{name}: the layer has no CRS; set it with .set_crs(...) before mapping"
-        raise InputDataError(msg)
+        raise InputDataError(label_table.Note("map_no_crs", name=name))
     missing = [column for column in required if column not in gdf.columns]
     if missing:
-        msg = f"{name}: missing column(s) {', '.join(f'`{c}`' for c in missing)}; present: {list(gdf.columns)}"
-        raise InputDataError(msg)
+        said = {"missing": ", ".join(f"`{c}`" for c in missing), "present": str(list(gdf.columns))}
+        raise InputDataError(label_table.Note("map_missing_columns", name=name, **said))
     keep = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
     return gdf.loc[keep]
 

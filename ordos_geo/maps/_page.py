@@ -17,6 +17,7 @@ from folium.template import Template
 
 from ordos_geo import _offline_assets
 from ordos_geo._errors import InputDataError
+from ordos_geo._labels import Note
 from ordos_geo.maps.style import BASEMAPS, MapStyle
 
 logger = logging.getLogger(__package__)  # one logger for the maps package: 'ordos_geo.maps'
@@ -379,8 +380,7 @@ def _new_map(
     """Create the map with its basemap; return it and whether overlays must be shifted to GCJ-02."""
     basemap, tianditu_key, language = style.basemap, style.tianditu_key, style.language
     if basemap not in BASEMAPS:
-        msg = f"maps: unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}"
-        raise InputDataError(msg)
+        raise InputDataError(Note("unknown_basemap", basemap=repr(basemap), choices=", ".join(BASEMAPS)))
     if basemap == "tianditu" and not tianditu_key:
         logger.warning("maps: the Tianditu basemap needs `tianditu_key`; using OpenStreetMap instead")
         basemap = "osm"
@@ -483,6 +483,5 @@ def render_html(m: folium.Map) -> str:
     page = m.get_root().render()
     external = _offline_assets.external_resources(page)
     if external:
-        msg = f"render_html: the page still loads {len(external)} resource(s) from the network: {external[:3]}"
-        raise InputDataError(msg)
+        raise InputDataError(Note("page_not_offline", n=len(external), first=str(external[:3])))
     return page

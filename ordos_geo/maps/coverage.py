@@ -12,6 +12,7 @@ import shapely
 
 from ordos_geo._columns import ANY_KIND, dist_column
 from ordos_geo._errors import InputDataError
+from ordos_geo._labels import Note
 from ordos_geo.maps._layers import (
     _DIST_ANY,
     _add_layer,
@@ -75,8 +76,7 @@ def coverage_map(
     cells = _check_frame(cells, "cells", ["population", _DIST_ANY])
     facilities = _check_frame(facilities, "facilities", ["kind"])
     if walk_speed_kmh <= 0:
-        msg = f"coverage_map: walk_speed_kmh must be positive, got {walk_speed_kmh}"
-        raise InputDataError(msg)
+        raise InputDataError(Note("bad_walk_speed", speed=walk_speed_kmh))
     distance_columns = {ANY_KIND: _DIST_ANY}
     prefix = dist_column("")
     kind_columns = [c.removeprefix(prefix) for c in cells.columns if c.startswith(prefix) and c != _DIST_ANY]

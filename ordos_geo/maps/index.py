@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from ordos_geo._errors import InputDataError
+from ordos_geo._labels import Note
 from ordos_geo.maps.style import _labels
 from ordos_geo.report import html_table
 from ordos_geo.settings import DEFAULT_LANGUAGE, Language
@@ -31,8 +32,7 @@ ul.maps li{margin:.3em 0}
 def _safe_href(href: str) -> str:
     lowered = href.strip().lower()
     if ":" in lowered.split("/", 1)[0] and not lowered.startswith(("http://", "https://")):
-        msg = f"index_page: link {href!r} is not a relative path or http(s) URL"
-        raise InputDataError(msg)
+        raise InputDataError(Note("bad_link", href=repr(href)))
     return html.escape(href, quote=True)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from ordos_geo._crs import metric_crs_for
 from ordos_geo._errors import InputDataError
+from ordos_geo._labels import Note
 from ordos_geo.maps._layers import (
     _add_layer,
     _attribute_popup,
@@ -67,8 +68,7 @@ def trails_map(
         if frame is not None and len(frame)
     }
     if not frames:
-        msg = "trails_map: give `planned` and/or `checked` trails (both are empty or None)"
-        raise InputDataError(msg)
+        raise InputDataError(Note("trails_map_empty"))
     m, gcj02 = _new_map(list(frames.values()), style=style, n_features=0)
     bounds: list[np.ndarray] = []
     legend = []

@@ -58,7 +58,10 @@ def note_stop(results: StudyResults | None, out: io.OutputSet, error: BaseExcept
     """After a failure or Ctrl-C, say in summary.json where the run stopped (if a stage is in place)."""
     if results is None or not out.committed:
         return  # nothing of this run is in place: the previous set stands untouched
-    reason = "interrupted (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else str(error) or type(error).__name__
+    if isinstance(error, KeyboardInterrupt):
+        reason: str = _labels.Note("interrupted")
+    else:
+        reason = _labels.note_of(error) or type(error).__name__
     done = [s for s in out.committed if s in OUTPUT_GROUPS]
     try:
         out.discard_staged()
@@ -67,7 +70,7 @@ def note_stop(results: StudyResults | None, out: io.OutputSet, error: BaseExcept
             "stages": done,
             "files": out.files_with_staged(),
             "stopped_after": done[-1] if done else None,
-            "reason": reason,
+            "reason": _labels.said(reason, results.study.config.language),  # as the run's other notes
         }
         io.write_json(results.summary, out.staged("tables") / "summary.json")
         out.commit("stopped")

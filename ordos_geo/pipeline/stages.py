@@ -247,7 +247,7 @@ def run_trails_stage(results: StudyResults) -> None:
             )
         except InputDataError as error:  # a drawn line that cannot be checked: name the file it is in
             file = cfg.proposed_trails.name if cfg.proposed_trails is not None else "proposed trails"
-            raise InputDataError(f"{file}: {error}") from error
+            raise InputDataError(_labels.Note("in_file", file=file, text=_labels.note_of(error))) from error
 
 
 def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:

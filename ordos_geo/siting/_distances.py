@@ -269,11 +269,9 @@ def _prepare(
     cells_snapped: SnappedPoints | None = None,
 ) -> _Prepared:
     if len(cells) == 0:
-        msg = "cells is empty: no populated cells to cover; check the population raster covers the study area"
-        raise InfeasibleError(msg)
+        raise InfeasibleError(_labels.Note("no_cells"))
     if len(candidates) == 0:
-        msg = "there are no candidate sites; pass candidates or OSM features / underserved neighbourhoods"
-        raise InfeasibleError(msg)
+        raise InfeasibleError(_labels.Note("no_candidates"))
     cells = _to_network_crs(cells, network, "cells")
     candidates = _to_network_crs(candidates, network, "candidates")
     if existing is not None:

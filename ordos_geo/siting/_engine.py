@@ -411,15 +411,18 @@ def _short_of_sites(
     layers: Sequence[_Layer], quota: Sequence[int], *, budget: float | None, minimums: bool
 ) -> InfeasibleError:
     """The error when the greedy cannot place every site, naming what stopped it."""
-    short = ", ".join(f"{layers[i].key}: {q} more" for i, q in enumerate(quota) if q)
-    if budget is not None:
-        why = "the budget"
-    elif minimums:
-        why = "the group minimums"
-    else:
-        why = "too few distinct candidate sites"
-    msg = f"greedy could not place every site ({short}): {why} does not allow it; try method='exact' or relax it"
-    return InfeasibleError(msg)
+    short = tuple(
+        _labels.Note("more_sites", site=layers[i].key, site_zh=_site_zh(layers[i].key), n=q)
+        for i, q in enumerate(quota)
+        if q
+    )
+    why = "why_budget" if budget is not None else "why_minimums" if minimums else "why_distinct"
+    return InfeasibleError(_labels.Note("greedy_short", short=short, why=_labels.Note(why)))
+
+
+def _site_zh(key: str) -> str:
+    """A site type by its Chinese name and key (``体育公园（sports_park）``); a model's own layer key as it is."""
+    return f"{_labels.kind(key, 'zh')}（{key}）" if key in _labels.KINDS["zh"] else key
 
 
 def _budget_reserve(
@@ -609,8 +612,7 @@ def _solve_lp(
         highs.setOptionValue("time_limit", float(time_limit_s))
     status = highs.passModel(lp)
     if status == highspy.HighsStatus.kError:
-        msg = "HiGHS rejected the siting model (passModel returned an error); this is a bug, please report it"
-        raise SolverError(msg)
+        raise SolverError(_labels.Note("siting_model_rejected"))
     if integer and warm_start:
         chosen = set(warm_start)
         index, value = [], []
@@ -623,20 +625,12 @@ def _solve_lp(
     model_status = highs.getModelStatus()
     status_name = highs.modelStatusToString(model_status)
     info = highs.getInfo()
+    named = {"status": status_name, "status_zh": _labels.solver_status(status_name, "zh")}  # for the notes
     if model_status == highspy.HighsModelStatus.kInfeasible:
-        msg = (
-            f"HiGHS: the siting model is infeasible (status {status_name!r}): the budget, the one-facility-per-site "
-            "rule or the number of eligible candidates cannot give every type its p sites; raise the budget, add "
-            "candidates or lower p"
-        )
-        raise InfeasibleError(msg)
+        raise InfeasibleError(_labels.Note("siting_infeasible", **named))
     if model_status != highspy.HighsModelStatus.kOptimal:
         best = info.objective_function_value if integer else float("nan")
-        msg = (
-            f"HiGHS stopped with status {status_name!r} (best objective found {best:,.1f}); "
-            "raise time_limit_s or use method='greedy'"
-        )
-        raise SolverError(msg)
+        raise SolverError(_labels.Note("siting_solver_stopped", best=f"{best:,.1f}", **named))
     values = np.asarray(highs.getSolution().col_value)
     picks = []
     if integer:
@@ -708,9 +702,7 @@ def _check_counts(layers: Sequence[_Layer], n_candidates: int, excluded: Mapping
             msg = _labels.Note(
                 "too_few_eligible",
                 key=layer.key,
-                site_zh=(  # a site type by its Chinese name, a model's own layer key as it is
-                    f"{_labels.kind(layer.key, 'zh')}（{layer.key}）" if layer.key in _labels.KINDS["zh"] else layer.key
-                ),
+                site_zh=_site_zh(layer.key),
                 p=layer.p,
                 n_eligible=len(layer.sites),
                 n=n_candidates,
@@ -733,12 +725,10 @@ def _check_minimums(layers: Sequence[_Layer], minimums: Sequence[tuple[np.ndarra
     for k, (mask, need) in enumerate(minimums):
         have = int((mask & eligible).sum())
         if need > have:
-            msg = f"minimums[{k}]: {need} sites required in a group with only {have} eligible candidates; lower it"
-            raise InfeasibleError(msg)
+            raise InfeasibleError(_labels.Note("minimum_too_high", k=k, need=need, have=have))
     total = sum(layer.p for layer in layers)
     if sum(need for _, need in minimums) > total:
-        msg = f"the group minimums add up to more than the {total} sites to choose; raise p or lower them"
-        raise InfeasibleError(msg)
+        raise InfeasibleError(_labels.Note("minimums_exceed_p", total=total))
 
 
 def _check_budget(layers: Sequence[_Layer], costs: np.ndarray | None, budget: float | None) -> None:

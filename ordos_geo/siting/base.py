@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import scipy.sparse
 
-from ordos_geo import settings
+from ordos_geo import _labels, settings
 from ordos_geo._errors import InfeasibleError, InputDataError
 from ordos_geo.siting._engine import (
     _as_coverage,
@@ -47,8 +47,7 @@ Ordered = list[tuple[int, int, float]]
 def _demand_array(demand_weights: Any) -> np.ndarray:
     weights = np.asarray(demand_weights, dtype=float).ravel()
     if weights.size == 0:
-        msg = "demand_weights is empty: no populated demand points to cover"
-        raise InfeasibleError(msg)
+        raise InfeasibleError(_labels.Note("no_demand"))
     if not np.all(np.isfinite(weights)) or (weights < 0).any():
         bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))[:5].tolist()
         msg = f"demand_weights has negative or non-finite values (positions {bad}); weights are residents >= 0"
@@ -68,8 +67,7 @@ def _coverage_matrices(coverages: Mapping[str, Any], n_demand: int) -> tuple[dic
         n_candidates = covers[key].shape[0]
     assert n_candidates is not None
     if n_candidates == 0:
-        msg = "there are no candidate sites; give candidates (a file, OSM land or underserved neighbourhoods)"
-        raise InfeasibleError(msg)
+        raise InfeasibleError(_labels.Note("no_candidates"))
     return covers, n_candidates
 
 

@@ -105,8 +105,7 @@ def candidates_from_file(gdf: gpd.GeoDataFrame, *, what: str = "candidates") -> 
     """
     _require_crs(gdf, what)
     if len(gdf) == 0:
-        msg = f"{what} is empty: give at least one candidate site or leave it out to generate candidates"
-        raise InfeasibleError(msg)
+        raise InfeasibleError(_labels.Note("candidates_empty", what=what))
     types = gdf.geometry.geom_type
     bad = ~types.isin(["Point", "Polygon", "MultiPolygon"]) | gdf.geometry.is_empty.to_numpy()
     if bad.any():

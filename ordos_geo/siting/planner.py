@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from ordos_geo import settings
+from ordos_geo import _labels, settings
 from ordos_geo._columns import ANY_KIND, distance_to_kinds
 from ordos_geo._errors import InfeasibleError
 from ordos_geo.io import FACILITY_COLUMNS
@@ -243,11 +243,7 @@ def _generate_candidates(
         parts.append(candidates_from_underserved(network, underserved))
     parts = [part for part in parts if len(part)]
     if not parts:
-        msg = (
-            "no candidate sites: pass `candidates` (points or parcels), or `osm_features` with vacant/green land "
-            "and `underserved` neighbourhoods to generate them"
-        )
-        raise InfeasibleError(msg)
+        raise InfeasibleError(_labels.Note("no_candidates_generated"))
     frame = pd.concat(parts, ignore_index=True)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=network.crs)
 

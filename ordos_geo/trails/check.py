@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ordos_geo import settings
+from ordos_geo import _labels, settings
 from ordos_geo._errors import InputDataError
 from ordos_geo.io import find_name_column
 from ordos_geo.network import WalkNetwork
@@ -103,37 +103,29 @@ def _trail_names(proposed: gpd.GeoDataFrame | gpd.GeoSeries) -> list[str]:
     return ["" if pd.isna(name) else str(name).strip() for name in proposed[column]]
 
 
-def _trail(i: int, names: list[str], detail: str = "") -> str:
+def _trail(i: int, names: list[str], detail: str = "") -> _labels.Note:
     """``"proposed trail 3 (东区步道, 1,200 m)"``: the line at position ``i``, 1-based, with its name."""
-    said = ", ".join(part for part in (names[i], detail) if part)
-    return f"proposed trail {i + 1} ({said})" if said else f"proposed trail {i + 1}"
+    said = tuple(part for part in (names[i], detail) if part)
+    named = _labels.Note("in_brackets", text=_labels.Note("list", items=said)) if said else ""
+    return _labels.Note("proposed_trail", n=i + 1, named=named)
 
 
 def _checked_lines(proposed: gpd.GeoDataFrame | gpd.GeoSeries, crs: object) -> tuple[np.ndarray, list[str]]:
     """The proposed lines in ``crs`` and their names; one line for no CRS, points or polygons, zero length."""
     if not isinstance(proposed, gpd.GeoDataFrame | gpd.GeoSeries) or len(proposed) == 0:
-        msg = "proposed trails: expected a non-empty GeoDataFrame of LineStrings"
-        raise InputDataError(msg)
+        raise InputDataError(_labels.Note("proposed_trails_empty"))
     if proposed.crs is None:
-        msg = "proposed trails: the lines have no CRS; set it (e.g. gdf.set_crs('EPSG:4326'))"
-        raise InputDataError(msg)
+        raise InputDataError(_labels.Note("proposed_trails_no_crs"))
     lines_geom = proposed.to_crs(crs).geometry.to_numpy()
     kinds = shapely.get_type_id(lines_geom)
     bad = np.flatnonzero(~np.isin(kinds, [1, 5]))  # LineString, MultiLineString
     if bad.size:
-        msg = (
-            f"proposed trails: {bad.size} geometries are not (Multi)LineStrings (rows "
-            f"{', '.join(map(str, (bad[:10] + 1).tolist()))}); draw trails as lines"
-        )
-        raise InputDataError(msg)
+        rows = ", ".join(map(str, (bad[:10] + 1).tolist()))
+        raise InputDataError(_labels.Note("proposed_trails_not_lines", n=bad.size, rows=rows))
     names = _trail_names(proposed)
     zero = np.flatnonzero(shapely.length(lines_geom) == 0)
     if zero.size:
-        msg = (
-            f"{_trail(zero[0], names)} has no length: its points all lie at one place; draw it with at least two "
-            "distinct points, or drop it"
-        )
-        raise InputDataError(msg)
+        raise InputDataError(_labels.Note("trail_no_length", trail=_trail(zero[0], names)))
     return lines_geom, names
 
 
@@ -271,12 +263,8 @@ def check_trails(
             }
         )
         if not matched and off_len >= float(shapely.length(line)) - 1.0:
-            msg = (
-                f"{_trail(i, names, f'{shapely.length(line):,.0f} m')} lies wholly off the walk network, farther "
-                f"than {max_snap_distance_m:g} m from every street; check its coordinates and datum "
-                "(--proposed-trails-coordinates) or draw it along walkable streets"
-            )
-            raise InputDataError(msg)
+            trail = _trail(i, names, f"{shapely.length(line):,.0f} m")
+            raise InputDataError(_labels.Note("trail_off_network", trail=trail, snap=f"{max_snap_distance_m:g}"))
         if len(pieces) > 1:
             logger.warning("%s is broken into %d pieces on the walk network", _trail(i, names), len(pieces))
         if off_len > 1:

@@ -31,6 +31,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from ordos_geo import _labels
 from ordos_geo._errors import MissingDependencyError, SolverError
 from ordos_geo._highs import new_highs
 from ordos_geo.trails._orienteering import _EPS, RouteProblem, RouteSolution, _components, _trail_ends, _walk_order
@@ -68,8 +69,8 @@ def _run(h: Any, highspy: Any) -> tuple[Any, str]:
     status = h.getModelStatus()
     status_text = h.modelStatusToString(status)
     if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit):
-        msg = f"exact trail solver (HiGHS) finished with status {status_text!r}"
-        raise SolverError(msg)
+        named = {"status": status_text, "status_zh": _labels.solver_status(status_text, "zh")}
+        raise SolverError(_labels.Note("trail_solver_status", **named))
     return status, status_text
 
 
