@@ -42,6 +42,7 @@ def test_run_writes_every_documented_output(sample_run):
         "tables.xlsx",
         "area_gap.csv",
         "scorecard_after.csv",
+        "after_plan.gpkg",
     ):
         assert (sample_run / name).stat().st_size > 0, name
     # every map says which data are real and which synthetic
@@ -142,6 +143,23 @@ def test_older_residents_evenings_and_winter_from_the_cells(sample_run):
     assert "冬季室内场馆" in coverage
     report = (sample_run / "report.md").read_text(encoding="utf-8")
     assert "冬季" in report and "60 岁及以上" in report and "学校体育场馆开放" in report
+
+
+@pytest.mark.slow
+def test_the_pockets_left_after_the_plan_hold_the_residents_still_beyond_1000m(sample_run):
+    before = gpd.read_file(sample_run / "accessibility.gpkg", layer="underserved")
+    after = gpd.read_file(sample_run / "after_plan.gpkg", layer="underserved")
+    population = pd.read_csv(sample_run / "indicators.csv").set_index("district").loc["citywide", "population"]
+    table = pd.read_csv(sample_run / "before_after.csv")
+    share = table[table["district"] == "citywide"].set_index("indicator").loc["share_within_1000m"]
+    # the sample's cells all reach a street, so "underserved" is exactly "not within 1,000 m"
+    assert before["population"].sum() == pytest.approx(population * (1 - share["before"]), rel=1e-9)
+    assert after["population"].sum() == pytest.approx(population * (1 - share["after"]), rel=1e-9)
+    assert 0 < after["population"].sum() < before["population"].sum()
+    assert list(after["neighbourhood_id"]) == list(range(1, len(after) + 1))  # ranked, most populous first
+    assert after["population"].is_monotonic_decreasing
+    # every pocket left lies inside the pockets there were: the plan serves residents, it strands none
+    assert after.union_all().difference(before.union_all()).area < 1e-6 * after.union_all().area
 
 
 @pytest.mark.slow

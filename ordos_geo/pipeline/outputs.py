@@ -144,6 +144,11 @@ def _write_after_plan(results: StudyResults, table_dir: Path, map_dir: Path) -> 
     }
     if results.area_gap is not None:
         written["area_gap"] = io.write_csv(results.area_gap, table_dir / "area_gap.csv")
+    if results.accessibility_after is not None:
+        # the pockets the plan leaves outside the 15-minute circle: where the next round of sites goes
+        written["after_plan"] = io.write_geopackage(
+            {"underserved": results.accessibility_after.underserved}, table_dir / "after_plan.gpkg"
+        )
     return written
 
 
@@ -275,7 +280,7 @@ _GROUP_FILES: dict[str, list[str]] = {
     "accessibility": ["accessibility.gpkg", "indicators.csv", "scorecard.csv"],
     "siting": ["sites.gpkg", "siting_gaps.csv"],
     "trails": ["trails.gpkg", "trail_report.csv"],
-    "after_plan": ["before_after.csv", "scorecard_after.csv", "area_gap.csv"],
+    "after_plan": ["before_after.csv", "scorecard_after.csv", "area_gap.csv", "after_plan.gpkg"],
     "maps": [
         "coverage.html",
         "sites.html",
