@@ -19,7 +19,7 @@ import shapely
 from ordos_geo import io, trails
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork, walk_network_from_graph
-from ordos_geo.trails import bound
+from ordos_geo.trails import _solvers, bound
 from ordos_geo.trails.bound import _DiscSums, _TubeCap, disc_bound, frontier_bound
 
 CRS = "EPSG:32650"
@@ -635,9 +635,16 @@ def test_existing_trails_from_the_accessibility_columns(checked_grid):
     assert check.population_reached_before == pytest.approx(20.0)  # B at 480 m <= 500 m
 
 
-def test_plan_is_empty_when_nobody_is_underserved():
+def test_plan_is_empty_when_nobody_is_underserved(monkeypatch):
     network, _ = _ladder(n=6)
     cells = _cells([[50, 0], [150, 0]], [1, 2], underserved=[False, False])
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("searched for trails though no plan can reach anyone")
+
+    # the bound is 0: no solver runs (on a city's streets the vain search took minutes)
+    for solver in ("_TreeGrower", "solve_heuristic", "solve_exact", "_solve_network_exact"):
+        monkeypatch.setattr(_solvers, solver, no_search)
     plan = trails.plan_trails(network, cells, underserved_column="under")
     assert len(plan.trails) == 0
     assert plan.population_reached == 0 and plan.gap == 0

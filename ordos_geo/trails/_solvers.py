@@ -73,6 +73,11 @@ def _run_solvers(
     (:func:`ordos_geo.trails.bound.upper_bound`); an exact MILP may tighten it.
     """
     search = _Solutions(upper=upper, bound_shape=bound_shape)
+    if upper <= 0:
+        # No plan can reach anyone (no underserved resident within reach_m of an allowed street): the
+        # search would only walk the whole network in vain (minutes on a city's streets).
+        search.value = 0.0
+        return search
     if method in ("auto", "heuristic") or opts.shape != "network":
         _network_heuristic(search, network, model, allowed, cost, opts, n_starts=n_starts)
     run_exact = method == "exact" or (method == "auto" and int(allowed.sum()) <= EXACT_MAX_SEGMENTS)
