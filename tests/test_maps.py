@@ -267,6 +267,19 @@ def test_coverage_layers_and_counts(layers):
     assert not any(layer.show for layer in tiers)
 
 
+def test_the_pockets_left_after_the_plan_are_a_second_hidden_outline_layer(layers):
+    left = layers.underserved.iloc[[1]].assign(population=[37.0], neighbourhood_id=[1])
+    m = _coverage(layers, underserved_after=left)
+    before, after = _layer_named(m, "服务不足片区"), _layer_named(m, "规划实施后仍服务不足的片区")
+    assert (before.n_features, before.show) == (2, True)
+    assert (after.n_features, after.show) == (1, False)  # the map opens on the study as it is
+    assert "规划实施后仍服务不足的片区" in maps.render_html(m)  # the legend names it
+    assert "37" in _data_of(after)["features"][0]["properties"]["_tip"]
+    english = _coverage(layers, underserved_after=left, language="en")
+    assert _layer_named(english, "Still underserved after the plan").n_features == 1
+    assert "Still underserved after the plan" not in maps.render_html(_coverage(layers))  # no layer without one
+
+
 def test_kinds_option_limits_layers(layers):
     m = _coverage(layers, kinds=["park"])
     names = [layer.layer_name for layer in _layers_of(m) + _cell_layers_of(m)]

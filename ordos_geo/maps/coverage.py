@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import folium
 import geopandas as gpd
@@ -37,6 +37,7 @@ def coverage_map(
     boundaries: gpd.GeoDataFrame | None = None,
     service_areas: gpd.GeoDataFrame | None = None,
     underserved: gpd.GeoDataFrame | None = None,
+    underserved_after: gpd.GeoDataFrame | None = None,
     kinds: Sequence[str] | None = None,
     style: MapStyle = _DEFAULT_STYLE,
 ) -> folium.Map:
@@ -60,6 +61,10 @@ def coverage_map(
     underserved : geopandas.GeoDataFrame, optional
         Underserved neighbourhoods (``neighbourhood_id``, ``population``,
         ``n_cells``, ``district``), outlined with their population in a tooltip.
+    underserved_after : geopandas.GeoDataFrame, optional
+        The neighbourhoods still underserved once the plan is built (the
+        after-plan run's ``AccessibilityResult.underserved``): a second
+        outline layer, hidden at first, so the map shows where gaps remain.
     kinds : sequence of str, optional
         Facility kinds to show (distance layers and facility layers); default all present.
     style : MapStyle
@@ -120,25 +125,25 @@ def coverage_map(
             )
     if boundaries is not None and len(boundaries):
         _boundary_layer(m, boundaries, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
-    if underserved is not None and len(underserved):
-        underserved = _check_frame(underserved, "underserved", ["population"])
-        _add_layer(
-            m,
-            _display_geometry(underserved, gcj02=gcj02),
-            _underserved_properties(underserved, labels, language),
-            {
-                "style": {
-                    "color": "#b2182b",
-                    "weight": 2.5,
-                    "dashArray": "6 4",
-                    "fillColor": "#b2182b",
-                    "fillOpacity": 0.06,
-                }
-            },
-            name=html.escape(labels["underserved"]),
-            bounds=bounds,
-        )
-        legend.append(f"<div>{_area_swatch('#b2182b', dash='4 2')}{html.escape(labels['underserved'])}</div>")
+    for frame, key, color, dash, show in (
+        (underserved, "underserved", "#b2182b", "6 4", True),
+        (underserved_after, "underserved_after", "#762a83", None, False),
+    ):
+        if frame is not None and len(frame):
+            legend.append(
+                _neighbourhood_layer(
+                    m,
+                    _check_frame(frame, key, ["population"]),
+                    key,
+                    color,
+                    dash,
+                    show=show,
+                    gcj02=gcj02,
+                    labels=labels,
+                    language=language,
+                    bounds=bounds,
+                )
+            )
     kind_rows = _facility_layers(m, facilities, kinds, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
     legend.append(f'<div class="kinds">{"".join(kind_rows)}</div>')
     return _finish_map(
@@ -149,3 +154,32 @@ def coverage_map(
         labels=labels,
         style=style,
     )
+
+
+def _neighbourhood_layer(
+    m: folium.Map,
+    neighbourhoods: gpd.GeoDataFrame,
+    key: str,
+    color: str,
+    dash: str | None,
+    *,
+    show: bool,
+    gcj02: bool,
+    labels: Mapping[str, str],
+    language: str,
+    bounds: list[np.ndarray],
+) -> str:
+    """Outline neighbourhoods (their population in a tooltip) as the layer ``labels[key]``; its legend row."""
+    line: dict[str, object] = {"color": color, "weight": 2.5, "fillColor": color, "fillOpacity": 0.06}
+    if dash is not None:
+        line["dashArray"] = dash
+    _add_layer(
+        m,
+        _display_geometry(neighbourhoods, gcj02=gcj02),
+        _underserved_properties(neighbourhoods, labels, language),
+        {"style": line},
+        name=html.escape(labels[key]),
+        bounds=bounds,
+        show=show,
+    )
+    return f"<div>{_area_swatch(color, dash='4 2' if dash else '')}{html.escape(labels[key])}</div>"

@@ -188,6 +188,7 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
             boundaries=study.boundaries,
             service_areas=acc.service_areas,
             underserved=acc.underserved,
+            underserved_after=results.accessibility_after.underserved if results.accessibility_after else None,
             style=style,
         ),
     )
