@@ -33,6 +33,7 @@ from ordos_geo.settings import LANGUAGES, Language
 
 __all__ = [
     "COLUMNS",
+    "DIRECTIONS",
     "DISTRICTS",
     "KINDS",
     "LANGUAGES",
@@ -576,6 +577,17 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "没有候选用地：请提供 candidates（点或地块），"
                 "或提供含空地/绿地的 osm_features 及服务不足片区以生成候选用地"
             ),
+            "site_covers": "覆盖{where} {population} 名{who}，{far}",
+            "site_now_from": "目前距最近的{site_zh} {distance}",
+            "site_none_within": "{distance} 内没有{site_zh}",
+            "site_nothing_new": (
+                "{service} m 内没有新增{who}（已有设施服务或已被排名更靠前的选址覆盖）；"
+                "在{district_zh}新增场地面积 {area} m²"
+            ),
+            "site_where": "{district_zh}{direction_zh}",
+            "the_study_area": "研究区",
+            "who_residents": "居民",
+            "who_60plus": " 60 岁及以上居民",  # spaced from the number before it
             "candidates_empty": "{what} 为空：请至少给出一处候选用地，或不提供该文件以自动生成候选用地",
             "no_cells": "cells 为空：没有需要覆盖的有人口格网；请检查人口栅格是否覆盖研究区",
             # trails
@@ -686,6 +698,17 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "no candidate sites: pass `candidates` (points or parcels), or `osm_features` with vacant/green land "
                 "and `underserved` neighbourhoods to generate them"
             ),
+            "site_covers": "covers {population} {who} of {where} {far}",
+            "site_now_from": "now {distance} from any {site}",
+            "site_none_within": "with no {site} within {distance}",
+            "site_nothing_new": (
+                "no new {who} within {service} m (already served or covered by a higher-ranked site); adds {area} m² "
+                "of venue area in {district}"
+            ),
+            "site_where": "{direction}{district}",
+            "the_study_area": "the study area",
+            "who_residents": "residents",
+            "who_60plus": "residents aged 60+",
             "candidates_empty": (
                 "{what} is empty: give at least one candidate site or leave it out to generate candidates"
             ),
@@ -719,6 +742,25 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
         },
     }
 )
+
+#: Where a new site lies in its district (``ordos_geo.siting`` reasons): a compass point or the centre.
+DIRECTIONS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            "east": "东部",
+            "north-east": "东北部",
+            "north": "北部",
+            "north-west": "西北部",
+            "west": "西部",
+            "south-west": "西南部",
+            "south": "南部",
+            "south-east": "东南部",
+            "central": "中部",
+        },
+        "en": {},
+    }
+)
+
 
 #: HiGHS model statuses (``Highs.modelStatusToString``) as a reader sees them; others stay as HiGHS says them.
 SOLVER_STATUS: Final[Mapping[str, Mapping[str, str]]] = _frozen(

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
 from ordos_geo import _labels, cli, maps, pipeline
@@ -209,6 +210,12 @@ def test_a_chinese_run_says_solver_and_map_failures_in_chinese(results, tmp_path
     ]
     # the terminal's line stays English
     assert str(run.skipped[0]["reason"]).startswith("greedy could not place every site (fitness_centre: 1 more)")
+    # why each site ranks where it does: Chinese in the map's popups and the workbook
+    sites_page = (tmp_path / "sites.html").read_text(encoding="utf-8")
+    workbook = pd.read_excel(tmp_path / "tables.xlsx", sheet_name=_labels.text("zh")["sheet_sites"])
+    reasons = workbook[_labels.column("reason", "zh")]
+    assert reasons.str.startswith("覆盖东胜区").any() and not reasons.str.contains("residents").any()
+    assert "目前距最近的多功能运动场" in sites_page and "from any court" not in sites_page
 
 
 @pytest.mark.slow

@@ -418,6 +418,16 @@ def test_plan_sites_ranked_table_on_a_street(network):
     assert table["distance_to_nearest_same_kind_m"].tolist() == pytest.approx([1000.0, 500.0, 0.0], abs=1e-6)
     # mean current distance of the newly covered: (40*650 + 50*850 + 60*1050 + 70*1250) / 220 = 995 m
     assert table["reason"].iloc[0] == "covers 220 residents of east Dongsheng now 995 m from any court"
+    assert table["reason"].iloc[1] == (
+        "no new residents within 500 m (already served or covered by a higher-ranked site); adds 800 m² of venue "
+        "area in Dongsheng"
+    )
+    # a Chinese study's reasons are Chinese (sites.html, the workbook), the figures the same
+    zh = siting.plan_sites(network, cells, facilities, candidates=cands, plan={"court": 1}, language="zh")
+    assert zh.ranked["multi_sport_court"]["reason"].tolist()[:2] == [
+        "覆盖东胜区东部 220 名居民，目前距最近的多功能运动场 995 m",
+        "500 m 内没有新增居民（已有设施服务或已被排名更靠前的选址覆盖）；在东胜区新增场地面积 800 m²",
+    ]
     assert table["in_plan"].tolist() == [True, False, False]
     chosen = result.chosen
     assert chosen["candidate_id"].tolist() == ["cand_3"]
@@ -773,6 +783,9 @@ def test_sports_health_centre_serves_residents_aged_60_plus(network):
     # per-capita area is still over all 700 residents
     assert table["delta_per_capita_area_city_m2"].iloc[0] == pytest.approx(1_000.0 / 700.0)
     assert table["reason"].iloc[0].startswith("covers 50 residents aged 60+")
+    assert _labels.said(
+        siting.planner._reason(siting.DEFAULT_RULES["sports_health_centre"], 50, "", "", np.inf, 1), "zh"
+    ) == ("覆盖研究区 50 名 60 岁及以上居民，5.0 km 内没有运动健康中心")
     # with the parcel large enough, x=1000 reaches 650..1250 (105) and wins
     big = line_candidates([0, 500, 1000], [2_000.0, 2_000.0, 2_000.0])
     chosen = siting.plan_sites(network, cells, None, candidates=big, plan={"sports_health_centre": 1}).chosen

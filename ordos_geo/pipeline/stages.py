@@ -132,6 +132,7 @@ def run_siting_stage(results: StudyResults) -> None:
                 thresholds_m=study.config.thresholds_m,
                 max_snap_distance_m=study.config.max_snap_distance_m,
                 cells_snapped=results.accessibility.cells_snapped,
+                language=study.config.language,
             )
             return
         except (InfeasibleError, SolverError) as error:

@@ -116,19 +116,28 @@ def _format_km(metres: float) -> str:
 
 def _reason(
     rule: SitingRule, population: float, district: str, direction: str, distance_m: float, area_m2: float
-) -> str:
-    where = f"{direction} {district}".strip() if district else "the study area"
-    who = "residents aged 60+" if rule.weight_column == "population_60plus" else "residents"
+) -> _labels.Note:
+    """Why a site ranks where it does, as a note to say in the study's language."""
+    site = {"site": rule.label, "site_zh": _labels.kind(rule.kind, "zh")}
+    who = _labels.Note("who_60plus" if rule.weight_column == "population_60plus" else "who_residents")
+    district_said = {"district": district, "district_zh": _labels.district(district, "zh")}
+    if not district:
+        district_said = {"district": _labels.Note("the_study_area"), "district_zh": _labels.Note("the_study_area")}
     if population <= 0:
-        return (
-            f"no new {who} within {rule.service_distance_m:,.0f} m (already served or covered by a higher-ranked "
-            f"site); adds {area_m2:,.0f} m² of venue area in {district or 'the study area'}"
-        )
+        service = f"{rule.service_distance_m:,.0f}"
+        return _labels.Note("site_nothing_new", who=who, service=service, area=f"{area_m2:,.0f}", **district_said)
+    where = district_said["district"]
+    if district:
+        said_direction = {
+            "direction": f"{direction} " if direction else "",
+            "direction_zh": _labels.DIRECTIONS["zh"].get(direction, ""),
+        }
+        where = _labels.Note("site_where", **said_direction, **district_said)
     if not math.isfinite(distance_m):
-        far = f"with no {rule.label} within {_format_km(settings.DEFAULT_MAX_DISTANCE_M)}"
+        far = _labels.Note("site_none_within", distance=_format_km(settings.DEFAULT_MAX_DISTANCE_M), **site)
     else:
-        far = f"now {_format_km(distance_m)} from any {rule.label}"
-    return f"covers {population:,.0f} {who} of {where} {far}"
+        far = _labels.Note("site_now_from", distance=_format_km(distance_m), **site)
+    return _labels.Note("site_covers", population=f"{population:,.0f}", who=who, where=where, far=far)
 
 
 def _site_cells(pairs: pd.DataFrame, n_sites: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,6 +159,7 @@ def _ranked_table(
     distance_same_kind: np.ndarray,
     site_district: np.ndarray,
     shortlist: int | None,
+    language: str,
 ) -> gpd.GeoDataFrame:
     ranking = _greedy([replace(layer, p=len(layer.sites))], None, None, prepared.candidates.shape[0])
     order = [cand for _, cand, _ in ranking.picks]
@@ -215,7 +225,8 @@ def _ranked_table(
             )
         else:
             direction = ""
-        row["reason"] = _reason(rule, newly, district or "", direction, mean_distance, rule.added_venue_area_m2)
+        reason = _reason(rule, newly, district or "", direction, mean_distance, rule.added_venue_area_m2)
+        row["reason"] = _labels.said(reason, language)
         rows.append(row)
     table = pd.DataFrame(rows)
     base = prepared.candidates.iloc[table["candidate_index"].to_numpy() if len(table) else []].reset_index(drop=True)
@@ -266,6 +277,7 @@ def plan_sites(
     max_snap_distance_m: float = settings.DEFAULT_MAX_SNAP_DISTANCE_M,
     time_limit_s: float | None = settings.DEFAULT_SITING_TIME_LIMIT_S,
     cells_snapped: SnappedPoints | None = None,
+    language: str = "en",
 ) -> SitingResult:
     """Rank candidate sites per type and choose the joint plan.
 
@@ -315,6 +327,8 @@ def plan_sites(
         ``cells`` already snapped on ``network`` with ``max_snap_distance_m``
         (``AccessibilityResult.cells_snapped``): the walks from the cells start
         there instead of snapping the cells again (the same result).
+    language : {"en", "zh"}
+        Language of the ``reason`` column (``"zh"``: 覆盖东胜区南部 19,945 名居民，...).
 
     Returns
     -------
@@ -327,6 +341,7 @@ def plan_sites(
         rule, how many it excluded and the largest area seen), p larger than
         the eligible candidates, or a budget that cannot pay for the plan.
     """
+    language = _labels.check_language(language, where="plan_sites")
     types = _plan_counts(DEFAULT_PLAN if plan is None else plan, rules)
     used_rules = {key: rules[key] for key in types}
     candidates = _plan_candidates(network, candidates, osm_features, underserved)
@@ -364,6 +379,7 @@ def plan_sites(
             distance_same_kind=same_kind,
             site_district=site_district,
             shortlist=shortlist,
+            language=language,
         )
         chosen_rows += _chosen_rows(key, rule, model, site_district, same_kind, method)
     chosen = _chosen_frame(chosen_rows, prepared.candidates)
