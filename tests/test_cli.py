@@ -254,7 +254,7 @@ def test_site_command_ranks_one_type(tmp_path, capsys):
     chosen = gpd.read_file(tmp_path / "sites.gpkg", layer="sites")
     assert len(chosen) == 3
     assert not (tmp_path / "sites_sports_park.csv").exists()
-    assert "covers" in capsys.readouterr().out
+    assert "覆盖" in capsys.readouterr().out  # the reasons, in the sample study's language
 
 
 @pytest.mark.slow
@@ -270,7 +270,7 @@ def test_site_command_sports_health_centres(tmp_path, capsys):
     assert ranked.loc[ranked["in_plan"], "newly_covered_population"].sum() == pytest.approx(
         chosen["newly_covered_population"].sum()
     )
-    assert "residents aged 60+" in capsys.readouterr().out
+    assert "名 60 岁及以上居民" in capsys.readouterr().out  # the reasons, in the sample study's language
 
 
 @pytest.mark.slow
