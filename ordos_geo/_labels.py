@@ -42,6 +42,7 @@ __all__ = [
     "SOLVER_STATUS",
     "SOURCES",
     "STAGES",
+    "STATUSES",
     "STUDY_AREA",
     "TARGETS",
     "TEXT",
@@ -59,6 +60,7 @@ __all__ = [
     "skipped_note",
     "solver_status",
     "source",
+    "status",
     "target",
     "text",
     "total_row",
@@ -147,6 +149,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "title": "就近健身设施规划报告",
             "scorecard_after": "规划目标评分卡（规划实施后）",
             "scorecard_before": "规划目标评分卡（现状）",
+            "scorecard_plan": "规划目标评分卡（现状与规划实施后）",
             "districts": "分区指标",
             "charts": "图表",
             "sites": "选定新建设施",
@@ -197,6 +200,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "sheet_older_residents": "60岁及以上居民",
             "sheet_older_residents_grid": "60岁及以上居民",
             "sheet_scorecard": "评分卡（现状）",
+            "sheet_scorecard_plan": "评分卡",
             "sheet_indicators": "分区指标",
             "sheet_gap": "距目标差距",
             "sheet_gap_levers": "措施贡献",
@@ -279,6 +283,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "title": "Nearby-fitness facility planning report",
             "scorecard_after": "Plan scorecard (after the plan)",
             "scorecard_before": "Plan scorecard (today)",
+            "scorecard_plan": "Plan scorecard (today and after the plan)",
             "districts": "Indicators by district",
             "charts": "Charts",
             "sites": "Chosen new sites",
@@ -334,6 +339,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "sheet_older_residents_grid": "Residents 60+",
             "sheet_scorecard_after": "Scorecard after plan",
             "sheet_scorecard": "Scorecard today",
+            "sheet_scorecard_plan": "Scorecard",
             "sheet_indicators": "Indicators",
             "sheet_gap": "Gap to target",
             "sheet_gap_levers": "Levers",
@@ -457,11 +463,14 @@ TARGETS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "per_capita_area_2024": "人均体育场地面积",
             "per_capita_area_2025": "人均体育场地面积",
             "open_school_share": "学校体育场馆向社会开放占比",
+            "fitness_circle_300m": "步行 300 m 内有健身设施的人口比例（15 分钟健身圈 300 m 层级）",
+            "fitness_circle_500m": "步行 500 m 内有健身设施的人口比例（15 分钟健身圈 500 m 层级）",
             "fitness_circle_15min": "步行 1,000 m 内有健身设施的人口比例（15 分钟健身圈）",
             "new_sports_parks": "新建改建体育公园",
             "new_fitness_centres": "新建改建小型全民健身中心",
             "new_multi_sport_courts": "新建改建多功能运动场",
             "new_fitness_trails_km": "新建改建健身步道",
+            "new_sports_health_centres": "打造运动健康中心",
             "five_ones": "市级公共体育设施“五个一”",
             "sports_instructors_per_1000": "每千人拥有社会体育指导员（人）",
             "regular_exercise_share": "经常参加体育锻炼的人数比例",
@@ -471,6 +480,24 @@ TARGETS: Final[Mapping[str, Mapping[str, str]]] = _frozen(
         "en": {target.key: target.description for target in (*settings.PLAN_TARGETS, *settings.PLANNER_TARGETS)}
         | {"winter_indoor_1000m": "population share within a 1,000 m walk of an indoor venue in winter (not official)"}
         | {"five_ones": "city-level five ones (stadium, gymnasium, pool, fitness centre, sports park)"},
+    }
+)
+
+#: The ``status`` of a scorecard row (``settings.SCORECARD_STATUSES``).
+STATUSES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            "met": "✓ 达标",
+            "not_met": "✗ 未达标",
+            "unknown": "未知（本研究无法测算）",
+            "not_computed": "本工具不计算（非空间指标，可在 planner_targets 中填报）",
+        },
+        "en": {
+            "met": "✓ met",
+            "not_met": "✗ not met",
+            "unknown": "unknown (this study cannot measure it)",
+            "not_computed": "not computed by this tool (non-spatial; enter it in planner_targets)",
+        },
     }
 )
 
@@ -937,6 +964,11 @@ _COLUMNS_ZH: dict[str, str] = {
     "unit": "单位",
     "met": "是否达标",
     "gap": "差距",
+    "status": "现状是否达标",
+    "value_after": "规划实施后",
+    "status_after": "规划实施后是否达标",
+    "gap_after": "规划实施后差距",
+    "met_after": "规划实施后达标",
     # before / after
     "indicator": "指标",
     "before": "规划前",
@@ -1035,6 +1067,11 @@ _COLUMNS_EN: dict[str, str] = {
     "unit": "Unit",
     "met": "Met",
     "gap": "Gap",
+    "status": "Status today",
+    "value_after": "After the plan",
+    "status_after": "Status after the plan",
+    "gap_after": "Gap after the plan",
+    "met_after": "Met after the plan",
     "indicator": "Indicator",
     "before": "Before",
     "after": "After",
@@ -1201,6 +1238,11 @@ def unit(key: str, language: str) -> str:
 def target(key: str, language: str, *, default: str | None = None) -> str:
     """What a plan target measures, by its key; ``default`` (else the key) when unknown."""
     return TARGETS[check_language(language)].get(key, key if default is None else default)
+
+
+def status(key: str, language: str) -> str:
+    """Name of a scorecard status (``"not_computed"`` -> ``"本工具不计算（...）"``); unknown keys unchanged."""
+    return STATUSES[check_language(language)].get(key, key)
 
 
 def lever(key: str, language: str) -> str:

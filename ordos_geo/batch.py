@@ -376,7 +376,8 @@ def _scorecard_figures(scorecard: pd.DataFrame | None) -> dict[str, Any]:
         if key in table.index:
             figures[value_column] = float(table.at[key, "value"])
             figures[gap_column] = float(table.at[key, "gap"])
-    met = table["met"].dropna()
+    scored = table["status"].isin(["met", "not_met"]) if "status" in table.columns else table["met"].notna()
+    met = table.loc[scored, "met"]  # the targets the study measured (not the unknown or not computed ones)
     figures["targets_met"] = int(met.astype(bool).sum())
     figures["targets"] = len(met)
     return figures

@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -58,6 +59,7 @@ __all__ = [
     "lever_areas",
     "planner_scorecard",
     "scorecard",
+    "scorecard_before_after",
     "venue_area_m2",
 ]
 
@@ -399,16 +401,20 @@ def scorecard(
         not an official target, shown for comparison.
     planner_values : pandas.DataFrame, optional
         The non-spatial figures a planner entered
-        (:func:`ordos_geo.io.read_planner_targets`); their targets
-        (``settings.PLANNER_TARGETS``) are scored after the others, each with
-        the value of :func:`planner_scorecard` for ``district``.
+        (:func:`ordos_geo.io.read_planner_targets`). The non-spatial targets
+        (``settings.PLANNER_TARGETS``) follow the others, each with the value
+        of :func:`planner_scorecard` for ``district``; a target without a
+        figure is listed with status ``not_computed`` (this tool does not
+        compute it), never left out.
 
     Returns
     -------
     pandas.DataFrame
         ``key``, ``description``, ``year``, ``source``, ``target``, ``value``,
         ``unit``, ``met`` (bool), ``gap`` (``max(target - value, 0)``; NaN
-        when the value is unknown).
+        when the value is unknown), ``status`` (``settings.SCORECARD_STATUSES``:
+        ``met``, ``not_met``, ``unknown`` when the study cannot measure it,
+        ``not_computed`` for a non-spatial target without a figure).
     """
     row = indicators.loc[indicators["district"] == district]
     if row.empty:
@@ -428,49 +434,85 @@ def scorecard(
             return float(row.get("per_capita_area_m2", math.nan))
         if key == "open_school_share":
             return float(row.get("open_school_share", math.nan))
-        if key == "fitness_circle_15min":
-            return float(row.get("share_within_1000m", math.nan))
+        if key in settings.FITNESS_CIRCLE_TARGETS_M:
+            return float(row.get(f"share_within_{settings.FITNESS_CIRCLE_TARGETS_M[key]}m", math.nan))
         logger.warning("scorecard: no rule to measure target %r; its value is left unknown", key)
         return math.nan
 
-    records = []
-    for target in targets:
-        value = value_of(target)
-        known = not math.isnan(value)
-        records.append(
-            {
-                "key": target.key,
-                "description": target.description,
-                "year": target.year,
-                "source": target.source,
-                "target": float(target.target),
-                "value": value,
-                "unit": target.unit,
-                "met": bool(known and value >= target.target - 1e-12),
-                "gap": max(float(target.target) - value, 0.0) if known else math.nan,
-            }
-        )
+    records = [_scored(target, value_of(target)) for target in targets]
     winter = row.get("share_within_1000m_winter", math.nan)
     if not math.isnan(float(winter)):
         # not a plan target: the 15-minute circle again, with the indoor venues that serve in winter only
-        records.append(
-            {
-                "key": "winter_indoor_1000m",
-                "description": "population share within a 1,000 m walk of an indoor venue in winter (not official)",
-                "year": 2025,
-                "source": settings.WINTER_NOTE,
-                "target": 1.0,
-                "value": float(winter),
-                "unit": "share",
-                "met": bool(float(winter) >= 1.0 - 1e-12),
-                "gap": max(1.0 - float(winter), 0.0),
-            }
+        winter_row = settings.PlanTarget(
+            "winter_indoor_1000m",
+            "population share within a 1,000 m walk of an indoor venue in winter (not official)",
+            1.0,
+            "share",
+            2025,
+            settings.WINTER_NOTE,
         )
-    table = pd.DataFrame(records)
+        records.append(_scored(winter_row, float(winter)))
+    entered = pd.DataFrame(columns=["key", "value"])
     if planner_values is not None:
         entered = planner_scorecard(planner_values, indicators)
-        entered = entered[entered["district"] == district].drop(columns=["district"])
-        table = pd.concat([table, entered[table.columns]], ignore_index=True)
+        entered = entered[(entered["district"] == district) & entered["value"].notna()]
+    given = dict(zip(entered["key"], entered["value"], strict=True))
+    for target in settings.PLANNER_TARGETS:
+        records.append(_scored(target, float(given.get(target.key, math.nan)), status="not_computed"))
+    return pd.DataFrame(records)
+
+
+def _scored(target: settings.PlanTarget, value: float, *, status: str = "unknown") -> dict[str, Any]:
+    """One scorecard row: ``target`` against ``value``; ``status`` is the one an unknown value gets."""
+    known = not math.isnan(value)
+    met = bool(known and value >= target.target - 1e-12)
+    return {
+        "key": target.key,
+        "description": target.description,
+        "year": target.year,
+        "source": target.source,
+        "target": float(target.target),
+        "value": value,
+        "unit": target.unit,
+        "met": met,
+        "gap": max(float(target.target) - value, 0.0) if known else math.nan,
+        "status": ("met" if met else "not_met") if known else status,
+    }
+
+
+def scorecard_before_after(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """One row per target: today's value and status beside the ones after the plan.
+
+    Parameters
+    ----------
+    before, after : pandas.DataFrame
+        :func:`scorecard` of the study as it is and with the plan built
+        (same targets; a target missing from ``after`` has no value after).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``key``, ``description``, ``year``, ``source``, ``target``, ``unit``,
+        ``value``, ``status`` (today), ``value_after``, ``status_after``,
+        ``gap_after``, ``met_after``; the values are those of the two
+        scorecards, not computed again.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ordos_geo import indicators
+    >>> today = indicators.scorecard(pd.DataFrame({"district": ["citywide"], "per_capita_area_m2": [3.0]}))
+    >>> after = indicators.scorecard(pd.DataFrame({"district": ["citywide"], "per_capita_area_m2": [3.6]}))
+    >>> row = indicators.scorecard_before_after(today, after).set_index("key").loc["per_capita_area_2024"]
+    >>> (float(row["value"]), row["status"], float(row["value_after"]), row["status_after"])
+    (3.0, 'not_met', 3.6, 'met')
+    """
+    shown = ["key", "description", "year", "source", "target", "unit", "value", "status"]
+    later = after.set_index("key")[["value", "status", "gap", "met"]]
+    later = later.rename(columns=lambda c: f"{c}_after")
+    table = before[shown].join(later, on="key")
+    table["status_after"] = table["status_after"].fillna("unknown")
+    table["met_after"] = table["met_after"].fillna(False).astype(bool)
     return table
 
 

@@ -37,7 +37,7 @@ from ordos_geo import _labels as label_table
 from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND, dist_column
 from ordos_geo._errors import InputDataError, MissingDependencyError
-from ordos_geo.indicators import CITYWIDE
+from ordos_geo.indicators import CITYWIDE, scorecard_before_after
 from ordos_geo.settings import DEFAULT_LANGUAGE, DEFAULT_WALK_SPEED_KMH, Language
 
 __all__ = [
@@ -167,6 +167,8 @@ _VALUE_LABELS: Mapping[str, Any] = {
     "lever": label_table.lever,
     "shape": label_table.trail_shape,
     "bound_shape": label_table.trail_shape,
+    "status": label_table.status,
+    "status_after": label_table.status,
 }
 
 
@@ -198,6 +200,8 @@ def localize(frame: pd.DataFrame | gpd.GeoDataFrame, language: str) -> pd.DataFr
             for key, description in zip(out["key"], out["description"], strict=True)
         ]
         out = out.drop(columns="key")
+    if "status" in out.columns:  # the status says met / not met / unknown / not computed: the flag would repeat it
+        out = out.drop(columns=[c for c in ("met", "met_after") if c in out.columns])
     return out
 
 
@@ -205,7 +209,10 @@ def _format_key(frame: pd.DataFrame, row: pd.Series, column: str) -> str:
     """The key deciding how a cell is formatted: per row in long tables (indicator, unit)."""
     if column in ("before", "after", "change") and "indicator" in frame.columns:
         return str(row.get("_indicator_key", row["indicator"]))
-    if column in ("target", "value", "gap") and row.get("_unit_key", row.get("unit")) == "share":
+    if (
+        column in ("target", "value", "gap", "value_after", "gap_after")
+        and row.get("_unit_key", row.get("unit")) == "share"
+    ):
         return "share"
     if column == "gap" and "upper_bound" in frame.columns:  # a trail plan's gap to its bound: a share of it
         return "share"
@@ -228,6 +235,8 @@ def _display_rows(
     for _, row in table.iterrows():
         rows.append([_format_value(row[c], _format_key(table, row, str(c)), text) for c in columns])
         met.append(row["met"] if "met" in table.columns else None)
+    if "met" in raw.columns and "met" not in table.columns:  # shown as its status: the row is still coloured
+        met = raw["met"].tolist()
     return [label_table.column(str(c), language) for c in columns], rows, met
 
 
@@ -808,8 +817,7 @@ def build_report(  # noqa: C901 - older than the complexity limit; split when ne
     if unknown_schools:
         blocks.append(("note", text["schools_unknown"].format(n=unknown_schools)))
     if scorecard_after is not None:
-        table(text["scorecard_after"], scorecard_after, "scorecard_after")
-        table(text["scorecard_before"], scorecard, "scorecard")
+        table(text["scorecard_plan"], _scorecard_plan_table(scorecard, scorecard_after), "scorecard_plan")
     else:
         table(text["scorecard"], scorecard, "scorecard")
     table(text["districts"], _district_table(indicators), "indicators")
@@ -846,6 +854,17 @@ def build_report(  # noqa: C901 - older than the complexity limit; split when ne
         title=page_title,
         language=language,
     )
+
+
+def _scorecard_plan_table(scorecard: pd.DataFrame, scorecard_after: pd.DataFrame) -> pd.DataFrame:
+    """Each target with its value and status today and after the plan (the two scorecards side by side)."""
+    for name, frame in (("scorecard", scorecard), ("scorecard_after", scorecard_after)):
+        if "status" not in frame.columns:
+            msg = f"build_report: {name} has no `status` column; make it with ordos_geo.indicators.scorecard"
+            raise InputDataError(msg)
+    both = scorecard_before_after(scorecard, scorecard_after)
+    columns = ["key", "description", "year", "target", "value", "value_after", "unit", "status", "status_after"]
+    return both[[*columns, "source"]]
 
 
 def _render_html(title: str, blocks: list[Block], charts: Mapping[str, bytes], language: str) -> str:

@@ -58,11 +58,13 @@ __all__ = [
     "DOWNLOAD_RETRIES",
     "FACILITY_BOUNDARY_TOLERANCE_M",
     "FACILITY_KINDS",
+    "FITNESS_CIRCLE_TARGETS_M",
     "KIND_SERVICE_DISTANCE_M",
     "LANGUAGES",
     "MAX_POPULATION_OFF_NETWORK_SHARE",
     "MAX_RESIDENTS_PER_HECTARE",
     "MAX_VENUE_AREA_M2",
+    "NEW_COUNT_TARGETS",
     "OUTPUTS_DIR",
     "PLANNER_TARGETS",
     "PLAN_2024",
@@ -75,6 +77,7 @@ __all__ = [
     "PUBLIC_ACCESS_LEVELS",
     "RESIDENTIAL_OSM_TAGS",
     "SAMPLE_DIR",
+    "SCORECARD_STATUSES",
     "SITE_TYPES",
     "SITING_METHODS",
     "SITING_OBJECTIVES",
@@ -309,6 +312,8 @@ PLAN_TARGETS: Final[tuple[PlanTarget, ...]] = (
     PlanTarget("per_capita_area_2024", "per-capita sports venue area", 3.4, "m2_per_capita", 2024, PLAN_2024),
     PlanTarget("per_capita_area_2025", "per-capita sports venue area", 3.5, "m2_per_capita", 2025, PLAN_2025),
     PlanTarget("open_school_share", "share of school sports venues open to the public", 0.6, "share", 2024, PLAN_2024),
+    PlanTarget("fitness_circle_300m", "population share within a 300 m walk of a venue", 1.0, "share", 2025, PLAN_2025),
+    PlanTarget("fitness_circle_500m", "population share within a 500 m walk of a venue", 1.0, "share", 2025, PLAN_2025),
     PlanTarget(
         "fitness_circle_15min", "population share within a 1,000 m walk of a venue", 1.0, "share", 2025, PLAN_2025
     ),
@@ -316,8 +321,30 @@ PLAN_TARGETS: Final[tuple[PlanTarget, ...]] = (
     PlanTarget("new_fitness_centres", "new small fitness centres", 3, "count", 2024, PLAN_2024),
     PlanTarget("new_multi_sport_courts", "new multi-sport courts", 3, "count", 2024, PLAN_2024),
     PlanTarget("new_fitness_trails_km", "new fitness trails", 10.0, "km", 2024, PLAN_2024),
+    PlanTarget("new_sports_health_centres", "new sports-health centres", 2, "count", 2024, PLAN_2024),
     PlanTarget("five_ones", "city-level five ones present", 5, "count", 2024, PLAN_2024),
 )
+
+#: The walk (m) each fitness-circle target of ``PLAN_TARGETS`` measures: the share of residents within it
+#: (``share_within_<m>m`` of the indicators; unknown when the study's ``thresholds_m`` leave it out).
+FITNESS_CIRCLE_TARGETS_M: Final[MappingProxyType[str, int]] = MappingProxyType(
+    {"fitness_circle_300m": 300, "fitness_circle_500m": 500, "fitness_circle_15min": 1000}
+)
+
+#: The build targets of ``PLAN_TARGETS`` counted from the new venues of a kind (siting's sites, what-if's venues).
+NEW_COUNT_TARGETS: Final[MappingProxyType[str, str]] = MappingProxyType(
+    {
+        "sports_park": "new_sports_parks",
+        "fitness_centre": "new_fitness_centres",
+        "multi_sport_court": "new_multi_sport_courts",
+        "sports_health_centre": "new_sports_health_centres",
+    }
+)
+
+#: The ``status`` of a scorecard row: ``met`` / ``not_met``; ``unknown`` when the study cannot measure it
+#: (e.g. no school venue, or a walk outside ``thresholds_m``); ``not_computed`` for a non-spatial target
+#: (``PLANNER_TARGETS``) no figure was entered for: this tool does not compute it.
+SCORECARD_STATUSES: Final[tuple[str, ...]] = ("met", "not_met", "unknown", "not_computed")
 
 #: The plan's targets the tool cannot compute from maps: a planner enters them
 #: per district in a small CSV (``district, indicator, value, year, source``,

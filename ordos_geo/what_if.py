@@ -39,13 +39,6 @@ __all__ = ["WhatIf", "what_if"]
 
 logger = logging.getLogger(__name__)
 
-#: Build targets of the scorecard counted from new venues of a kind.
-_NEW_COUNT_KEYS: dict[str, str] = {
-    "sports_park": "new_sports_parks",
-    "fitness_centre": "new_fitness_centres",
-    "multi_sport_court": "new_multi_sport_courts",
-}
-
 
 @dataclass(frozen=True, eq=False)
 class WhatIf:
@@ -359,7 +352,7 @@ def _changed_counts(
     planned = removed[~np.isin(removed["facility_id"].astype(str).to_numpy(dtype=object), existing_ids)]
     for frame, sign in ((added, 1.0), (planned, -1.0)):
         kinds = frame["kind"].astype(str)
-        for kind, key in _NEW_COUNT_KEYS.items():
+        for kind, key in settings.NEW_COUNT_TARGETS.items():
             n = float((kinds == kind).sum())
             if n:
                 out[key] = out.get(key, 0.0) + sign * n

@@ -236,6 +236,8 @@ def test_the_bad_study_is_reported_in_one_line_and_the_rest_finish(first_batch, 
         assert table.at[name, "fitness_circle_share"] == pytest.approx(scorecard.at["fitness_circle_15min", "value"])
         assert table.at[name, "open_school_share"] == pytest.approx(scorecard.at["open_school_share", "value"])
         assert table.at[name, "targets_met"] == scorecard["met"].sum()
+        assert table.at[name, "targets"] == scorecard["status"].isin(["met", "not_met"]).sum()
+        assert table.at[name, "targets"] < len(scorecard)  # the non-spatial targets no one entered are not counted
         assert table.at[name, "runtime_s"] > 0
         assert table.at[name, "worker"].startswith("tcp://")
     assert len(set(table["worker"])) <= 2

@@ -13,12 +13,6 @@ from ordos_geo import _labels, settings
 
 pytestmark = pytest.mark.slow
 
-#: Site types of the plan and their scorecard keys (the plan's build targets).
-NEW_COUNT_KEYS = {
-    "sports_park": "new_sports_parks",
-    "fitness_centre": "new_fitness_centres",
-    "multi_sport_court": "new_multi_sport_courts",
-}
 ENGLISH_DISTRICTS = ("Dongsheng", "Kangbashi", "Dalad", "Jungar", "Otog", "Hanggin", "Uxin", "Ejin Horo")
 
 
@@ -44,16 +38,17 @@ def test_scorecard_after_and_report_count_the_chosen_sites(sample_run):
     chosen = gpd.read_file(sample_run / "sites.gpkg", layer="sites")
     counts = chosen["kind"].value_counts()
     after = pd.read_csv(sample_run / "scorecard_after.csv").set_index("key")
-    # the report's first table is the scorecard after the plan
+    # the report's first table is the scorecard, today and after the plan
     first_table = (sample_run / "report.md").read_text(encoding="utf-8").split("\n## ")[1]
     lines = [line.strip("| ").split(" | ") for line in first_table.splitlines() if line.startswith("| ")]
     header, rows = lines[0], {row[0]: row for row in lines[2:]}
-    for kind, key in NEW_COUNT_KEYS.items():
+    for kind, key in settings.NEW_COUNT_TARGETS.items():
         expected = int(counts.get(kind, 0))
         assert expected > 0, kind
         assert after.loc[key, "value"] == expected, key
         row = rows[_labels.target(key, "zh")]
-        assert row[header.index("现值")] == str(expected), key
+        assert row[header.index("规划实施后")] == str(expected), key
+        assert row[header.index("现值")] == "0", key
     trails = gpd.read_file(sample_run / "trails.gpkg", layer="planned")
     assert after.loc["new_fitness_trails_km", "value"] == pytest.approx(trails["length_m"].sum() / 1000, rel=1e-9)
 
@@ -129,8 +124,7 @@ def test_excel_workbook_in_chinese_with_numbers(sample_run):
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.load_workbook(sample_run / "tables.xlsx")
     assert {
-        "评分卡（规划后）",
-        "评分卡（现状）",
+        "评分卡",
         "分区指标",
         "规划前后对比",
         "候选选址排名",

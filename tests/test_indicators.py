@@ -12,7 +12,14 @@ import shapely
 
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
-from ordos_geo.indicators import CITYWIDE, compute_indicators, five_ones, scorecard, venue_area_m2
+from ordos_geo.indicators import (
+    CITYWIDE,
+    compute_indicators,
+    five_ones,
+    scorecard,
+    scorecard_before_after,
+    venue_area_m2,
+)
 
 CRS = "EPSG:32650"
 X0, Y0 = 500_000.0, 4_400_000.0
@@ -176,9 +183,20 @@ def test_scorecard(cells, facilities, boundaries):
     card = scorecard(
         table,
         _five_ones_facilities(include_big_park=False),
-        new_counts={"new_sports_parks": 1, "new_fitness_trails_km": 4.5},
+        new_counts={"new_sports_parks": 1, "new_fitness_trails_km": 4.5, "new_sports_health_centres": 2},
     ).set_index("key")
-    assert card.index.tolist() == [t.key for t in settings.PLAN_TARGETS]
+    # every target of the plan, then the non-spatial ones (listed even though no figure was entered)
+    assert card.index.tolist() == [t.key for t in (*settings.PLAN_TARGETS, *settings.PLANNER_TARGETS)]
+    # the 15-minute circle at each walk: 100 of 1,000 residents within 300 m, 400 within 500 m
+    assert card.loc["fitness_circle_300m", "value"] == pytest.approx(0.1)
+    assert card.loc["fitness_circle_500m", "value"] == pytest.approx(0.4)
+    assert card.loc["fitness_circle_500m", "status"] == "not_met"
+    assert card.loc["new_sports_health_centres", "target"] == 2
+    assert card.loc["new_sports_health_centres", "status"] == "met"
+    for target in settings.PLANNER_TARGETS:
+        row = card.loc[target.key]
+        assert math.isnan(row["value"]) and not row["met"] and row["status"] == "not_computed", target.key
+    assert card.loc["per_capita_area_2025", "status"] == "met"
     assert card.loc["per_capita_area_2025", "value"] == pytest.approx(31.8)
     assert bool(card.loc["per_capita_area_2025", "met"])
     assert card.loc["per_capita_area_2025", "gap"] == 0.0
@@ -198,9 +216,37 @@ def test_scorecard(cells, facilities, boundaries):
     assert b.loc["per_capita_area_2024", "value"] == pytest.approx(3_800.0 / 600.0)
     assert math.isnan(b.loc["five_ones", "value"])
     assert not b.loc["five_ones", "met"]
+    assert b.loc["five_ones", "status"] == "unknown"
+    # a walk the study did not measure (thresholds_m without 300) is unknown, not "not met"
+    no_300 = scorecard(table.drop(columns="share_within_300m")).set_index("key")
+    assert no_300.loc["fitness_circle_300m", "status"] == "unknown"
+    assert no_300.loc["fitness_circle_500m", "status"] == "not_met"
     assert card["met"].dtype == bool
     with pytest.raises(InputDataError, match="district"):
         scorecard(table, district="nowhere")
+
+
+def test_scorecard_before_after_sets_each_target_beside_its_value_after_the_plan(cells, facilities, boundaries):
+    table = compute_indicators(cells, facilities, boundaries=boundaries)
+    today = scorecard(table, facilities)
+    after_cells = cells.assign(covered_300m=True)  # every resident within 300 m after the plan
+    after = scorecard(
+        compute_indicators(after_cells, facilities, boundaries=boundaries),
+        facilities,
+        new_counts={"new_fitness_centres": 3, "new_sports_health_centres": 1},
+    )
+    both = scorecard_before_after(today, after).set_index("key")
+    assert both.index.tolist() == today["key"].tolist()
+    assert both.loc["fitness_circle_300m", "value"] == pytest.approx(0.1)
+    assert both.loc["fitness_circle_300m", "value_after"] == pytest.approx(1.0)
+    assert (both.loc["fitness_circle_300m", "status"], both.loc["fitness_circle_300m", "status_after"]) == (
+        "not_met",
+        "met",
+    )
+    assert both.loc["new_fitness_centres", "value"] == 0 and both.loc["new_fitness_centres", "status_after"] == "met"
+    assert both.loc["new_sports_health_centres", "value_after"] == 1
+    assert both.loc["new_sports_health_centres", "status_after"] == "not_met"
+    assert both.loc["regular_exercise_share", "status_after"] == "not_computed"
 
 
 def test_indicators_from_accessibility_result(facilities, boundaries):

@@ -281,3 +281,46 @@ def test_trail_shapes_are_named_in_the_readers_language():
     assert zh["shape"].tolist() == ["环线（闭合）", "线路（起终点不同）"]
     assert zh["bound_shape"].tolist() == ["环线（闭合）", "树状网络"]
     assert report.localize(trails, "en")[["shape", "bound_shape"]].equals(trails[["shape", "bound_shape"]])
+
+
+@pytest.mark.parametrize(
+    ("language", "headers", "not_computed"),
+    [
+        (
+            "zh",
+            ["指标", "年份", "目标值", "现值", "规划实施后", "单位", "现状是否达标", "规划实施后是否达标"],
+            "本工具不计算",
+        ),
+        ("en", ["Target", "Year", "Target value", "Value", "After the plan"], "not computed by this tool"),
+    ],
+)
+def test_scorecard_shows_each_target_today_and_after_the_plan(language, headers, not_computed):
+    from ordos_geo import _labels, indicators, settings
+
+    today = indicators.scorecard(
+        pd.DataFrame({"district": ["citywide"], "per_capita_area_m2": [3.0], "share_within_500m": [0.5]})
+    )
+    after = indicators.scorecard(
+        pd.DataFrame({"district": ["citywide"], "per_capita_area_m2": [3.45], "share_within_500m": [1.0]}),
+        new_counts={"new_sports_health_centres": 2},
+    )
+    built = report.build_report(today, make_indicators(), scorecard_after=after, language=language, synthetic=False)
+    first = built.markdown.split("\n## ")[1]
+    lines = [line.strip("| ").split(" | ") for line in first.splitlines() if line.startswith("| ")]
+    header, rows = lines[0], lines[2:]
+    assert header[: len(headers)] == headers
+    by_target = {(row[0], row[1]): dict(zip(header, row, strict=True)) for row in rows}
+    every = (*settings.PLAN_TARGETS, *settings.PLANNER_TARGETS)
+    assert len(rows) == len(every)  # one row per target, none left out
+    value, after_column, status, status_after = header[3], header[4], header[6], header[7]
+    area = by_target[(_labels.target("per_capita_area_2024", language), "2024")]
+    assert (area[value], area[after_column]) == ("3", "3.45")
+    assert area[status].endswith(_labels.text(language)["not_met"]) and area[status_after].startswith("✓")
+    walk = by_target[(_labels.target("fitness_circle_500m", language), "2025")]
+    assert (walk[value], walk[after_column], walk[status_after]) == ("50.0%", "100.0%", _labels.status("met", language))
+    health = by_target[(_labels.target("new_sports_health_centres", language), "2024")]
+    assert (health["目标值" if language == "zh" else "Target value"], health[after_column]) == ("2", "2")
+    for target in settings.PLANNER_TARGETS:
+        row = by_target[(_labels.target(target.key, language), str(target.year))]
+        assert not_computed in row[status] and not_computed in row[status_after], target.key
+    assert "scorecard_plan" in built.tables and "scorecard_after" not in built.tables

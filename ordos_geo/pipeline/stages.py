@@ -11,7 +11,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from ordos_geo import _labels, indicators, io
+from ordos_geo import _labels, indicators, io, settings
 from ordos_geo._errors import InfeasibleError, InputDataError, SolverError
 from ordos_geo.config import StudyConfig
 from ordos_geo.indicators import CITYWIDE
@@ -311,13 +311,12 @@ def run_after_plan_stage(results: StudyResults, map_parts: Callable | None) -> N
 
 
 def new_facility_counts(results: StudyResults) -> dict[str, float]:
-    """How many sports parks, fitness centres and courts the plan adds, and its trail kilometres."""
+    """How many sites of each build target the plan adds (``settings.NEW_COUNT_TARGETS``), and its trail kilometres."""
     counts: dict[str, float] = {}
     if results.siting is not None:
         kinds = results.siting.new_facilities["kind"].value_counts()
-        counts["new_sports_parks"] = float(kinds.get("sports_park", 0))
-        counts["new_fitness_centres"] = float(kinds.get("fitness_centre", 0))
-        counts["new_multi_sport_courts"] = float(kinds.get("multi_sport_court", 0))
+        for kind, key in settings.NEW_COUNT_TARGETS.items():
+            counts[key] = float(kinds.get(kind, 0))
     if results.trail_plan is not None:
         counts["new_fitness_trails_km"] = float(results.trail_plan.trails["length_m"].sum() / 1000.0)
     return counts
