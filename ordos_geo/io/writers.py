@@ -454,7 +454,8 @@ class OutputSet:
     >>> out = pathlib.Path(tempfile.mkdtemp())
     >>> with OutputSet({"tables": out}, inputs={}, planned={"tables": ["a.csv"]}) as outputs:
     ...     _ = write_text("x\\n", outputs.staged("tables") / "a.csv")
-    ...     outputs.commit("first")
+    ...     [path.name for path in outputs.commit("first")]
+    ['a.csv']
     >>> sorted(p.name for p in out.iterdir())
     ['a.csv']
     """
