@@ -207,6 +207,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "sheet_before_after": "规划前后对比",
             "sheet_sites": "候选选址排名",
             "sheet_trails": "健身步道",
+            "sheet_checked_trails": "方案步道核查",
         },
         "en": {
             "coverage_title": "Nearby fitness: walking access",
@@ -346,6 +347,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "sheet_before_after": "Before and after",
             "sheet_sites": "Ranked sites",
             "sheet_trails": "Trails",
+            "sheet_checked_trails": "Checked trails",
         },
     }
 )
@@ -1000,6 +1002,10 @@ _COLUMNS_ZH: dict[str, str] = {
     "length_m": "长度 (m)",
     "population_reached": "覆盖人口",
     "n_segments": "路段数",
+    "matched_length_m": "与街道重合长度 (m)",
+    "off_network_length_m": "不在步行路网上的长度 (m)",
+    "credited_length_m": "计入长度 (m)",
+    "n_pieces": "在路网上的段数",
     "is_loop": "环线",
     "shape": "步道形态",
     "closed_line": "闭合环线",
@@ -1100,6 +1106,10 @@ _COLUMNS_EN: dict[str, str] = {
     "length_m": "Length (m)",
     "population_reached": "Population reached",
     "n_segments": "Segments",
+    "matched_length_m": "Along streets (m)",
+    "off_network_length_m": "Off the walk network (m)",
+    "credited_length_m": "Credited length (m)",
+    "n_pieces": "Pieces on the network",
     "is_loop": "Loop",
     "shape": "Shape",
     "closed_line": "One closed line",

@@ -196,14 +196,30 @@ def test_the_plan_improves_coverage(sample_run):
 
 @pytest.mark.slow
 def test_trails_check_command_reports_the_proposed_trails(tmp_path, capsys):
-    proposed = settings.SAMPLE_DIR / "proposed_trails.geojson"
-    code = main(["trails", "check", str(proposed), "--out", str(tmp_path)])
+    # the sample's drawn trails under the planner's own ids and Chinese names
+    proposed = tmp_path / "drawn" / "步道方案.geojson"
+    proposed.parent.mkdir()
+    sample = gpd.read_file(settings.SAMPLE_DIR / "proposed_trails.geojson")
+    ids, names = ["北-1", "西-2", "东-3"], ["北城健身步道", "西区健身步道", "东区穿越步道"]
+    sample.assign(trail_id=ids, name=names).to_file(proposed, driver="GeoJSON")
+    out = tmp_path / "out"
+    code = main(["trails", "check", str(proposed), "--out", str(out)])
     assert code == 0
-    report = pd.read_csv(tmp_path / "trail_report.csv")
+    # each layer of trails.gpkg, the report's table and the map's popups name the trails as the file does
+    lines = gpd.read_file(out / "trails.gpkg", layer="checked_lines")
+    assert lines[["trail_id", "name"]].values.tolist() == [list(pair) for pair in zip(ids, names, strict=True)]
+    assert set(gpd.read_file(out / "trails.gpkg", layer="checked")["trail_id"]) == set(ids)
+    assert gpd.read_file(out / "trails.gpkg", layer="off_network")["trail_id"].tolist() == ["东-3"]  # off the streets
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert all(f"| {i} | {n} | " in report for i, n in zip(ids, names, strict=True))
+    page = (out / "trails.html").read_text(encoding="utf-8")
+    popup = r"步道编号\u003c/th\u003e\u003ctd\u003e{}\u003c/td\u003e"  # the popups' HTML, escaped in the page's JSON
+    assert all(popup.format(i) in page for i in ids)
+    report = pd.read_csv(out / "trail_report.csv")
     assert set(report["trails"]) == {"planned", "checked"}
-    assert "checked" in {name for name, _ in pyogrio.list_layers(tmp_path / "trails.gpkg")}
+    assert "checked" in {name for name, _ in pyogrio.list_layers(out / "trails.gpkg")}
     # per drawn line, its shape (issue 16), checked against the drawn file itself
-    lines = gpd.read_file(tmp_path / "trails.gpkg", layer="checked_lines")
+    lines = gpd.read_file(out / "trails.gpkg", layer="checked_lines")
     drawn = gpd.read_file(proposed).to_crs(lines.crs)
     assert len(lines) == len(drawn)
     assert lines["closed_line"].tolist() == [bool(g.is_closed) for g in drawn.geometry]

@@ -921,6 +921,26 @@ def test_trails_given_as_a_table_of_vertices_in_gcj02(tmp_path: Path) -> None:
     table.drop(columns="步道编号").to_csv(tmp_path / "points.csv", index=False)
     with pytest.raises(InputDataError, match=r"^points\.csv: trail lines must be .* needs a `trail_id` \(步道编号\)"):
         io.read_lines(tmp_path / "points.csv")
+    # the ids and names a check of them keeps (trails.gpkg, the report, the map)
+    assert io.trail_labels(lines).values.tolist() == [["T1", "北环"], ["T2", "南环"]]
+
+
+def test_trail_labels_number_trails_without_ids_and_refuse_missing_or_repeated_ids() -> None:
+    geometry = [shapely.LineString([(0, 0), (1, 0)])] * 3
+    unnamed = gpd.GeoDataFrame({"status": ["a", "b", "c"]}, geometry=geometry, crs=4326)
+    assert io.trail_labels(unnamed).to_dict("list") == {"trail_id": [1, 2, 3]}  # numbered from 1, no name column
+    numbered = gpd.GeoDataFrame(
+        {"line_id": [7.0, 8.0, 9.0], "步道名称": ["甲", "乙", "丙"]}, geometry=geometry, crs=4326
+    )
+    assert io.trail_labels(numbered).to_dict("list") == {"trail_id": ["7", "8", "9"], "name": ["甲", "乙", "丙"]}
+    repeated = unnamed.assign(trail_id=["T1", "T2", "T1"])
+    with pytest.raises(InputDataError, match=r"^d\.geojson: column `trail_id` gives the id 'T1' to rows 1, 3; give"):
+        io.trail_labels(repeated, name="d.geojson")
+    empty = unnamed.assign(步道编号=["T1", None, " "])
+    with pytest.raises(
+        InputDataError, match=r"^d\.geojson: column `步道编号` is empty in rows 2, 3; give each trail an"
+    ):
+        io.trail_labels(empty, name="d.geojson")
 
 
 def test_candidates_with_chinese_headers_and_areas_with_units(tmp_path: Path) -> None:

@@ -628,7 +628,9 @@ def test_sites_map_layers_and_popups(layers, site_inputs):
 def test_trails_map_band_and_reached(trail_inputs):
     planned, checked, underserved = trail_inputs
     x0, y0 = ORIGIN
-    off = gpd.GeoDataFrame({"line": [0], "length_m": [80.0]}, geometry=[LineString([(x0, y0), (x0 + 80, y0)])], crs=CRS)
+    off = gpd.GeoDataFrame(
+        {"trail_id": ["T1"], "length_m": [80.0]}, geometry=[LineString([(x0, y0), (x0 + 80, y0)])], crs=CRS
+    )
     m = maps.trails_map(
         planned,
         checked,

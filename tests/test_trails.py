@@ -852,15 +852,15 @@ def test_check_reports_shape_breaks_spurs_and_major_road_crossings():
         crs=CRS,
     )
     check = trails.check_trails(network, cells, proposed, reach_m=50, underserved_column="under")
-    rows = check.lines.set_index("line")
+    rows = check.lines.set_index("trail_id")  # numbered from 1: the input has no ids
     # Hand counts.
-    assert rows.loc[0, "closed_line"] and rows.loc[0, "is_loop"]
-    assert rows.loc[0, "major_road_crossings"] == 2
-    assert (rows.loc[0, "n_breaks"], rows.loc[0, "n_spurs"], rows.loc[0, "walked_twice_m"]) == (0, 0, 0.0)
-    assert not rows.loc[1, "closed_line"] and not rows.loc[1, "is_loop"]
-    assert rows.loc[1, "major_road_crossings"] == 1
+    assert rows.loc[1, "closed_line"] and rows.loc[1, "is_loop"]
+    assert rows.loc[1, "major_road_crossings"] == 2
     assert (rows.loc[1, "n_breaks"], rows.loc[1, "n_spurs"], rows.loc[1, "walked_twice_m"]) == (0, 0, 0.0)
-    comb = rows.loc[2]
+    assert not rows.loc[2, "closed_line"] and not rows.loc[2, "is_loop"]
+    assert rows.loc[2, "major_road_crossings"] == 1
+    assert (rows.loc[2, "n_breaks"], rows.loc[2, "n_spurs"], rows.loc[2, "walked_twice_m"]) == (0, 0, 0.0)
+    comb = rows.loc[3]
     assert not comb.closed_line
     assert (comb.n_breaks, comb.n_spurs, comb.major_road_crossings) == (1, 1, 1)
     assert comb.spur_length_m == pytest.approx(200.0)

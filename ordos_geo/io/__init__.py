@@ -23,7 +23,7 @@ from ordos_geo.io.facilities import FACILITY_COLUMN_NAMES, FACILITY_COLUMNS, rea
 from ordos_geo.io.osm_features import OSM_SUFFIXES, read_osm_features
 from ordos_geo.io.planner_targets import read_planner_targets
 from ordos_geo.io.population import read_population
-from ordos_geo.io.vectors import FACILITY_SUFFIXES, read_candidates, read_lines, read_vector
+from ordos_geo.io.vectors import FACILITY_SUFFIXES, read_candidates, read_lines, read_vector, trail_labels
 from ordos_geo.io.venue_table import find_name_column, venue_columns
 from ordos_geo.io.writers import (
     OutputSet,
@@ -64,6 +64,7 @@ __all__ = [
     "read_population",
     "read_vector",
     "sha256_file",
+    "trail_labels",
     "venue_columns",
     "wait_until_unlocked",
     "write_bytes",

@@ -27,7 +27,7 @@ from ordos_geo.io._tables import (
     _read_table,
 )
 
-__all__ = ["FACILITY_SUFFIXES", "read_candidates", "read_lines", "read_vector"]
+__all__ = ["FACILITY_SUFFIXES", "read_candidates", "read_lines", "read_vector", "trail_labels"]
 
 logger = logging.getLogger(__name__)
 
@@ -388,6 +388,69 @@ def _lines_from_vertices(frame: gpd.GeoDataFrame, *, name: str) -> gpd.GeoDataFr
         lines.append(shapely.LineString(xy))
     logger.info("%s: %d vertices read as %d trails (by `%s`)", name, len(frame), len(lines), trail)
     return gpd.GeoDataFrame(pd.DataFrame(rows).reset_index(drop=True), geometry=lines, crs=frame.crs)
+
+
+def trail_labels(frame: pd.DataFrame, *, name: str = "proposed trails") -> pd.DataFrame:
+    """Each drawn trail's ``trail_id`` and ``name`` as the planner gave them; ids 1, 2, ... when there are none.
+
+    The id is the first of the columns :func:`read_lines` groups a vertex table by
+    (``trail_id``, ``步道编号``, ``线路编号``, ``line_id``, ``trail``, ``步道名称``, ``步道``),
+    read as text; the name is the ``name`` (``名称``, ``步道名称``...) column beside it.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or geopandas.GeoDataFrame
+        One row per trail (:func:`read_lines`).
+    name : str
+        What the table is, for messages (the file name).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``trail_id`` and, when the input names its trails, ``name``; indexed like ``frame``.
+
+    Raises
+    ------
+    InputDataError
+        An id missing or given to two trails (one line naming the rows, 1-based).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> trail_labels(pd.DataFrame({"步道编号": ["T1", "T2"], "名称": ["北城步道", "西区步道"]})).values.tolist()
+    [['T1', '北城步道'], ['T2', '西区步道']]
+    >>> trail_labels(pd.DataFrame({"length": [1.0, 2.0]}))["trail_id"].tolist()
+    [1, 2]
+    """
+    columns = frame.columns.drop(frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) else frame.columns
+    id_column = _find_column(columns, _TRAIL_COLUMN_NAMES)
+    name_column = _find_column(
+        columns.drop(id_column) if id_column is not None else columns, (*_NAME_ALIASES, "步道名称")
+    )
+    labels = pd.DataFrame(index=frame.index)
+    if id_column is None:
+        labels["trail_id"] = np.arange(1, len(frame) + 1)
+    else:
+        ids = frame[id_column].astype("string").str.strip()
+        ids = ids.str.removesuffix(".0") if pd.api.types.is_float_dtype(frame[id_column]) else ids  # 3.0 -> 3
+        missing = np.flatnonzero((ids.isna() | (ids == "")).fillna(True).to_numpy(dtype=bool))
+        if missing.size:
+            rows = ", ".join(str(r + 1) for r in missing[:10])
+            msg = (
+                f"{name}: column `{id_column}` is empty in rows {rows}; give each trail an id, or leave the column "
+                "out to number the trails 1, 2, ..."
+            )
+            raise InputDataError(msg)
+        repeated = ids[ids.duplicated(keep=False)]
+        if len(repeated):
+            first = repeated.iloc[0]
+            rows = ", ".join(str(r + 1) for r in np.flatnonzero((ids == first).to_numpy()))
+            msg = f"{name}: column `{id_column}` gives the id {first!r} to rows {rows}; give each trail its own id"
+            raise InputDataError(msg)
+        labels["trail_id"] = ids.astype(object)
+    if name_column is not None:
+        labels["name"] = frame[name_column].astype("string").str.strip().astype(object)
+    return labels
 
 
 def _gpx_line_layer(file: Path) -> str:

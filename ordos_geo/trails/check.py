@@ -19,7 +19,7 @@ import shapely
 
 from ordos_geo import _labels, settings
 from ordos_geo._errors import InputDataError
-from ordos_geo.io import find_name_column
+from ordos_geo.io import find_name_column, trail_labels
 from ordos_geo.network import WalkNetwork
 from ordos_geo.trails.prize import TrailPrizeModel, build_prize_model
 from ordos_geo.trails.report import _report_table
@@ -43,7 +43,9 @@ class TrailCheck:
         One row per underserved neighbourhood, per district and a total row
         (see :func:`trail_report`).
     lines : geopandas.GeoDataFrame
-        One row per proposed line: ``line`` (row position), ``length_m`` (drawn),
+        One row per proposed line: ``trail_id`` and ``name`` as the input gives
+        them (:func:`ordos_geo.io.trail_labels`: ids 1, 2, ... when it has none,
+        no ``name`` when it has none), ``length_m`` (drawn),
         ``matched_length_m``, ``off_network_length_m``, ``credited_length_m``
         (drawn length less the part off the network), ``n_pieces`` (connected
         pieces of matched network), ``population_reached``, ``is_loop`` (the
@@ -53,11 +55,11 @@ class TrailCheck:
         ``walked_twice_m``, ``major_road_crossings`` of primary/secondary
         streets by the drawn line), geometry (as drawn, in the network CRS).
     matched : geopandas.GeoDataFrame
-        Matched street segments: ``line``, ``segment``, ``edge`` (index into
+        Matched street segments: ``trail_id``, ``segment``, ``edge`` (index into
         ``network.edges``), ``piece`` (connected piece id), ``length_m``, geometry.
     off_network : geopandas.GeoDataFrame
         Parts of the proposed lines farther than ``max_snap_distance_m`` from
-        every street: ``line``, ``length_m``, geometry.
+        every street: ``trail_id``, ``length_m``, geometry.
     segment_ids : numpy.ndarray
         Matched segment ids of :attr:`prize_model`.
     population_reached_before, population_reached_after : float
@@ -111,7 +113,10 @@ def _trail(i: int, names: list[str], detail: str = "") -> _labels.Note:
 
 
 def _checked_lines(proposed: gpd.GeoDataFrame | gpd.GeoSeries, crs: object) -> tuple[np.ndarray, list[str]]:
-    """The proposed lines in ``crs`` and their names; one line for no CRS, points or polygons, zero length."""
+    """The proposed lines in ``crs`` and their names; one line for no CRS, points or polygons, zero length.
+
+    The checks a drawn-trails file passes at load (``pipeline.load_study``); here for lines given in Python.
+    """
     if not isinstance(proposed, gpd.GeoDataFrame | gpd.GeoSeries) or len(proposed) == 0:
         raise InputDataError(_labels.Note("proposed_trails_empty"))
     if proposed.crs is None:
@@ -199,6 +204,8 @@ def check_trails(
     [0, 0, 0]
     """
     lines_geom, names = _checked_lines(proposed, network.crs)
+    labels = trail_labels(proposed if isinstance(proposed, gpd.GeoDataFrame) else pd.DataFrame(index=proposed.index))
+    trail_id = labels["trail_id"].to_numpy()
     if prize_model is None:
         prize_model = build_prize_model(network, cells, reach_m=reach_m, underserved_column=underserved_column)
     model = prize_model
@@ -221,7 +228,7 @@ def check_trails(
         if off_len > 1e-6:
             off_rows.append(
                 {
-                    "line": i,
+                    "trail_id": trail_id[i],
                     "length_m": off_len,
                     "geometry": shapely.line_merge(off) if off.geom_type == "MultiLineString" else off,
                 }
@@ -239,7 +246,7 @@ def check_trails(
             for s in piece:
                 matched_rows.append(
                     {
-                        "line": i,
+                        "trail_id": trail_id[i],
                         "segment": int(s),
                         "edge": int(model.segment_edge[s]),
                         "piece": p,
@@ -250,7 +257,7 @@ def check_trails(
         all_segments.update(matched)
         line_rows.append(
             {
-                "line": i,
+                **labels.iloc[i].to_dict(),
                 "length_m": float(shapely.length(line)),
                 "matched_length_m": float(model.segment_length[matched].sum()) if matched else 0.0,
                 "off_network_length_m": off_len,
@@ -272,12 +279,12 @@ def check_trails(
     crs = network.crs
     lines = gpd.GeoDataFrame(pd.DataFrame(line_rows), geometry="geometry", crs=crs)
     matched_gdf = gpd.GeoDataFrame(
-        pd.DataFrame(matched_rows, columns=["line", "segment", "edge", "piece", "length_m", "geometry"]),
+        pd.DataFrame(matched_rows, columns=["trail_id", "segment", "edge", "piece", "length_m", "geometry"]),
         geometry="geometry",
         crs=crs,
     )
     off_gdf = gpd.GeoDataFrame(
-        pd.DataFrame(off_rows, columns=["line", "length_m", "geometry"]), geometry="geometry", crs=crs
+        pd.DataFrame(off_rows, columns=["trail_id", "length_m", "geometry"]), geometry="geometry", crs=crs
     )
     segment_ids = np.asarray(sorted(all_segments), dtype=np.int64)
     total_length = float(lines["credited_length_m"].sum())  # parts off the network are not credited
