@@ -20,12 +20,24 @@ ANY_KIND = "any"
 
 
 def dist_column(kind: str) -> str:
-    """Name of the distance column for ``kind`` (``"any"`` for all kinds), e.g. ``dist_m_park``."""
+    """Name of the distance column for ``kind`` (``"any"`` for all kinds), e.g. ``dist_m_park``.
+
+    Examples
+    --------
+    >>> dist_column("park"), dist_column(ANY_KIND)
+    ('dist_m_park', 'dist_m_any')
+    """
     return f"dist_m_{kind}"
 
 
 def nearest_id_column(kind: str) -> str:
-    """Name of the nearest-facility id column for ``kind``, e.g. ``nearest_id_park``."""
+    """Name of the nearest-facility id column for ``kind``, e.g. ``nearest_id_park``.
+
+    Examples
+    --------
+    >>> nearest_id_column("park")
+    'nearest_id_park'
+    """
     return f"nearest_id_{kind}"
 
 
@@ -34,6 +46,11 @@ def covered_column(threshold_m: float, scenario: str | None = None) -> str:
 
     With a ``scenario`` (``"winter"``, ``"evenings"``) the column of that
     scenario's venue set, e.g. ``covered_1000m_winter``.
+
+    Examples
+    --------
+    >>> covered_column(1000.0), covered_column(500, "winter")
+    ('covered_1000m', 'covered_500m_winter')
     """
     name = f"covered_{round(float(threshold_m))}m"
     return f"{name}_{scenario}" if scenario else name
@@ -54,6 +71,12 @@ def distance_to_kinds(cells: gpd.GeoDataFrame, kinds: Sequence[str]) -> np.ndarr
     -------
     numpy.ndarray
         One distance per cell.
+
+    Examples
+    --------
+    >>> cells = gpd.GeoDataFrame({"dist_m_park": [400.0, np.inf], "dist_m_gymnasium": [900.0, 700.0]})
+    >>> distance_to_kinds(cells, ["park", "gymnasium", "stadium"]).tolist()
+    [400.0, 700.0]
     """
     best = np.full(len(cells), np.inf)
     for kind in kinds:
@@ -87,6 +110,13 @@ def with_scenario(
     Returns
     -------
     geopandas.GeoDataFrame
+
+    Examples
+    --------
+    >>> cells = gpd.GeoDataFrame({"population": [10.0, 20.0]})
+    >>> winter = with_scenario(cells, "winter", np.array([400.0, 1200.0]), thresholds_m=[500, 1000])
+    >>> list(winter.columns), winter["covered_1000m_winter"].tolist()
+    (['population', 'dist_m_winter', 'covered_500m_winter', 'covered_1000m_winter'], [True, False])
     """
     distance = np.asarray(distance_m, dtype=float)
     out = cells.copy(deep=False)  # columns are added, never written into: the input keeps its own

@@ -53,6 +53,15 @@ def clean_walk_graph(
         ``nodes_dropped``, ``edges_dropped`` (directed edges, before
         simplification), ``nodes_not_strongly_connected``, ``nodes`` and
         ``edges`` (after simplification).
+
+    Examples
+    --------
+    >>> g = nx.MultiDiGraph(nx.path_graph(4), crs="EPSG:4326")  # a street of 4 nodes, both ways
+    >>> nx.set_node_attributes(g, {i: {"x": 109.78 + 0.001 * i, "y": 39.6} for i in g})
+    >>> g.add_node(9, x=109.9, y=39.7)  # an island
+    >>> clean, report = clean_walk_graph(g)
+    >>> clean.number_of_nodes(), report["components_dropped"], report["nodes_dropped"]
+    (2, 1, 1)
     """
     import osmnx as ox
 
@@ -109,6 +118,17 @@ def graph_from_osm_file(path: str | os.PathLike[str], *, simplify: bool = True) 
     ------
     NetworkDataError
         No walkable way in the file, or nothing left after repair.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> osm = Path(tempfile.mkdtemp()) / "street.osm"
+    >>> nodes = '<node id="1" lat="39.60" lon="109.78"/><node id="2" lat="39.60" lon="109.79"/>'
+    >>> way = '<way id="9"><nd ref="1"/><nd ref="2"/><tag k="highway" v="footway"/></way>'
+    >>> _ = osm.write_text(f'<osm version="0.6">{nodes}{way}</osm>')
+    >>> graph, report = graph_from_osm_file(osm)
+    >>> graph.number_of_edges(), report["ways_walkable"], graph.graph["crs"]
+    (2, 1, 'epsg:4326')
     """
     file = check_input_file(path, what="walk network", suffixes=_XML_SUFFIXES + _PBF_SUFFIXES)
     segments, counts = _segments_from_osm_data(_read_osm_file(file), name=file.name)
@@ -133,6 +153,13 @@ def project_network(graph: nx.MultiDiGraph, *, crs: Any = None) -> nx.MultiDiGra
     networkx.MultiDiGraph
         A projected copy (node ``x``/``y``, edge ``geometry`` in ``crs``;
         lengths unchanged). Returned as is if already in ``crs``.
+
+    Examples
+    --------
+    >>> g = nx.MultiDiGraph(nx.path_graph(2), crs="EPSG:4326")
+    >>> nx.set_node_attributes(g, {0: {"x": 109.78, "y": 39.6}, 1: {"x": 109.79, "y": 39.6}})
+    >>> project_network(g).graph["crs"]  # CGCS2000 / 3-degree Gauss-Kruger CM 111E
+    'EPSG:4546'
     """
     import osmnx as ox
 

@@ -67,6 +67,19 @@ def od_distances(
     pandas.DataFrame
         Long table ``origin``, ``destination`` (row positions in the input
         frames), ``distance_m``, sorted by origin then destination.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
+    >>> halls = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0, 200.0], [-5.0, -5.0]), crs=net.crs)
+    >>> od_distances(net, homes, halls, max_distance_m=150.0).to_numpy().tolist()
+    [[0.0, 0.0, 10.0], [1.0, 1.0, 10.0]]
     """
     limit = check_distance(max_distance_m, name="max_distance_m")
     orig = _snapped_origins(network, origins, max_snap_distance_m, origins_snapped)
@@ -120,6 +133,21 @@ def nearest_facility(
         snap legs excluded; ``inf`` when none within the cap) and
         ``facility_id`` (``None`` when none). Ties go to the lexicographically
         smallest ``facility_id``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
+    >>> halls = gpd.GeoDataFrame({"facility_id": ["gym"]}, geometry=gpd.points_from_xy([0.0], [-5.0]), crs=net.crs)
+    >>> nearest_facility(net, homes, halls)
+       distance_m facility_id
+    0        10.0         gym
+    1       190.0         gym
     """
     limit = check_distance(max_distance_m, name="max_distance_m")
     ids = check_facility_ids(facilities)
@@ -181,6 +209,18 @@ def node_distances_within(
         int64 node positions, ascending within each source; a source reaches itself at 0.
     distances : numpy.ndarray
         float64 metres along the network, aligned with ``targets``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> indptr, targets, distances = node_distances_within(net, [0], 150.0)
+    >>> targets.tolist(), distances.tolist()
+    ([0, 1], [0.0, 100.0])
     """
     limit = check_distance(limit_m, name="limit_m")
     index = network_index(network)

@@ -149,6 +149,25 @@ class NearestSearch:
         Kind position of each group.
     max_distance_m : float
         Farther facilities are not found (metres along the network).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import geopandas as gpd
+    >>> from ordos_geo.routing import network_index, snap_points
+    >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
+    >>> halls = gpd.GeoDataFrame(geometry=gpd.points_from_xy([30.0, 170.0], [-5.0, -5.0]), crs=net.crs)
+    >>> orig, dest = snap_points(net, homes, polygon_access="centroid"), snap_points(net, halls)
+    >>> search = NearestSearch(network_index(net), orig, dest, np.arange(2), np.arange(2), np.array([0, 0]), 1000.0)
+    >>> best, true, group = np.empty(2), np.empty(2), np.empty(2, dtype=np.int64)
+    >>> search.kind(0, best, true, group)
+    >>> true.tolist(), group.tolist()
+    ([20.0, 20.0], [0, 1])
     """
 
     def __init__(
@@ -241,6 +260,24 @@ class NearestJob:
     On a large network (``nodes x n_child >= _FORK_MIN_WORK``) the kinds
     ``[0, n_child)`` run in a child process (:class:`_Forked`) while the
     caller does other work; the other kinds run here in :meth:`result`.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import geopandas as gpd
+    >>> from ordos_geo.routing import network_index, snap_points
+    >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
+    >>> halls = gpd.GeoDataFrame(geometry=gpd.points_from_xy([30.0, 170.0], [-5.0, -5.0]), crs=net.crs)
+    >>> orig, dest = snap_points(net, homes, polygon_access="centroid"), snap_points(net, halls)
+    >>> groups, kinds = np.arange(2), np.array([0, 0])  # each hall its own facility, both of kind 0
+    >>> job = start_nearest(network_index(net), orig, dest, groups, groups, kinds, ["any"], 1000.0)
+    >>> isinstance(job, NearestJob), job.result()["any"][1].tolist()
+    (True, [20.0, 20.0])
     """
 
     def __init__(self, search: NearestSearch, kind_names: Sequence[str], n_child: int, *, progress=None) -> None:
@@ -316,6 +353,25 @@ def start_nearest(
     NearestJob
         Call :meth:`NearestJob.result` for the distances (the caller may do
         other work first); :meth:`NearestJob.cancel` when the caller fails.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import geopandas as gpd
+    >>> from ordos_geo.routing import network_index, snap_points
+    >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
+    >>> halls = gpd.GeoDataFrame(geometry=gpd.points_from_xy([30.0, 170.0], [-5.0, -5.0]), crs=net.crs)
+    >>> orig, dest = snap_points(net, homes, polygon_access="centroid"), snap_points(net, halls)
+    >>> groups, kinds = np.arange(2), np.array([0, 0])  # each hall its own facility, both of kind 0
+    >>> job = start_nearest(network_index(net), orig, dest, groups, groups, kinds, ["any"], 1000.0)
+    >>> best, true, group = job.result()["any"]  # per home: distance with tie-break, metres, nearest hall
+    >>> true.tolist(), group.tolist()
+    ([20.0, 20.0], [0, 1])
     """
     search = NearestSearch(index, orig, dest, dest_group_of_owner, group_rank, kinds_of_group, max_distance_m)
     n_child = round(child_share * len(kind_names))
@@ -560,6 +616,23 @@ def node_distances_to_points(
         Node position (int64).
     distance : numpy.ndarray
         Metres from the node to the row's nearest access point, at most ``limit``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import geopandas as gpd
+    >>> from ordos_geo.routing import network_index, snap_points
+    >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
+    >>> halls = gpd.GeoDataFrame(geometry=gpd.points_from_xy([30.0, 170.0], [-5.0, -5.0]), crs=net.crs)
+    >>> orig, dest = snap_points(net, homes, polygon_access="centroid"), snap_points(net, halls)
+    >>> row, node, distance = node_distances_to_points(network_index(net), dest, 150.0)
+    >>> row.tolist(), node.tolist(), distance.tolist()
+    ([0, 0, 1, 1], [0, 1, 1, 2], [30.0, 70.0, 70.0, 30.0])
     """
     ok = points.reachable
     owner, edge, offset = points.owner[ok], points.edge[ok], points.offset_m[ok]
@@ -626,6 +699,24 @@ def pairs_within(
     pandas.DataFrame
         Long table ``origin``, ``destination`` (row positions of the frames
         snapped), ``distance_m``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import geopandas as gpd
+    >>> from ordos_geo.routing import network_index, snap_points
+    >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
+    >>> halls = gpd.GeoDataFrame(geometry=gpd.points_from_xy([30.0, 170.0], [-5.0, -5.0]), crs=net.crs)
+    >>> orig, dest = snap_points(net, homes, polygon_access="centroid"), snap_points(net, halls)
+    >>> pairs_within(network_index(net), orig, dest, 150.0)
+       origin  destination  distance_m
+    0       0            0        20.0
+    1       1            1        20.0
     """
     o_ok = np.flatnonzero(orig.reachable)
     d_ok = np.flatnonzero(dest.reachable)

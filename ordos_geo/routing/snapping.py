@@ -72,6 +72,19 @@ class SnappedPoints:
     network_key : str or None
         Fingerprint of the network snapped to (``None`` when unknown), checked
         when the snaps are passed to a distance function instead of snapping again.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
+    >>> snapped = snap_points(net, homes)
+    >>> snapped.offset_m.tolist(), snapped.snap_distance_m.tolist(), snapped.owner_reachable().tolist()
+    ([10.0, 90.0], [5.0, 5.0], [True, True])
     """
 
     owner: np.ndarray
@@ -364,6 +377,19 @@ def snap_points(
     -------
     SnappedPoints
         One row per access point.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> park = gpd.GeoDataFrame(geometry=[shapely.box(40.0, 10.0, 60.0, 30.0)], crs=net.crs)
+    >>> snapped = snap_points(net, park, access_spacing_m=20.0)  # the fence, sampled every 20 m
+    >>> len(snapped), float(snapped.snap_distance_m.min())
+    (4, 10.0)
     """
     check_network_frame(gdf, network.crs, what="snap_points input")
     if not access_spacing_m > 0:
@@ -423,6 +449,19 @@ def check_snapped(network: WalkNetwork, gdf: gpd.GeoDataFrame, snapped: SnappedP
         When ``gdf`` fails :func:`~ordos_geo._validate.check_network_frame`,
         ``snapped`` is no :class:`SnappedPoints`, or it snaps another number
         of rows or another network (one line saying which).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
+    >>> snapped = snap_points(net, homes, polygon_access="centroid")
+    >>> check_snapped(net, homes, snapped, what="homes") is snapped
+    True
     """
     check_network_frame(gdf, network.crs, what=what)
     if not isinstance(snapped, SnappedPoints):
@@ -503,6 +542,20 @@ def snap_origins_and_destinations(
     -------
     tuple of SnappedPoints
         ``(origins, destinations)``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
+    >>> halls = gpd.GeoDataFrame(geometry=gpd.points_from_xy([100.0], [-20.0]), crs=net.crs)
+    >>> origins, destinations = snap_origins_and_destinations(net, homes, halls)
+    >>> origins.n_owners, destinations.offset_m.tolist()
+    (2, [100.0])
     """
 
     def destination_points() -> SnappedPoints:
@@ -548,5 +601,16 @@ def points_near_network(network: WalkNetwork, xy: np.ndarray, *, max_distance_m:
     -------
     numpy.ndarray
         Boolean mask of the points within ``max_distance_m`` of an edge.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> points_near_network(net, np.array([[50.0, 20.0], [50.0, 400.0]]), max_distance_m=300.0).tolist()
+    [True, False]
     """
     return network_index(network).segments.nearest(np.asarray(xy, dtype=float), max_distance_m)[0] >= 0
