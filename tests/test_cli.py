@@ -244,6 +244,48 @@ def test_bad_input_is_one_line_without_traceback(tmp_path):
     assert not (tmp_path / "out").exists()  # nothing written when an input is bad
 
 
+def _drawn(path, trails):
+    """A GeoJSON file of drawn trails: (properties, coordinates) per feature, WGS-84 near the sample's streets."""
+    features = [
+        {"type": "Feature", "properties": props, "geometry": {"type": kind, "coordinates": xy}}
+        for props, (kind, xy) in trails
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), "utf-8")
+    return path
+
+
+_LINE = ("LineString", [[109.936, 39.8413], [109.9759, 39.8416]])
+
+
+@pytest.mark.parametrize(
+    ("trails", "line"),
+    [
+        (  # the same id twice
+            [({"trail_id": "T1"}, _LINE), ({"trail_id": "T1"}, _LINE)],
+            "步道.geojson: column `trail_id` gives the id 'T1' to rows 1, 2; give each trail its own id",
+        ),
+        (  # one point drawn twice
+            [({"名称": "北门"}, ("LineString", [[109.936, 39.8413], [109.936, 39.8413]]))],
+            "步道.geojson: proposed trail 1 (北门) has no length: its points all lie at one place; draw it with "
+            "at least two distinct points, or drop it",
+        ),
+        (  # a point, not a line
+            [({"trail_id": "T1"}, ("Point", [109.936, 39.8413]))],
+            "步道.geojson: trail lines must be LineString / MultiLineString / Polygon / MultiPolygon; row 1 are Point; "
+            "draw trails as lines, or give a table of their points with a `trail_id` (步道编号) column",
+        ),
+    ],
+)
+def test_a_bad_drawn_trails_file_stops_the_run_at_load(tmp_path, trails, line):
+    drawn = _drawn(tmp_path / "步道.geojson", trails)
+    out = tmp_path / "out"
+    result = _run_cli("run", "--proposed-trails", str(drawn), "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"ordos-geo: error: {line}"
+    assert "Traceback" not in result.stderr
+    assert not out.exists()  # stopped before the accessibility stage wrote anything
+
+
 def test_missing_config_file_is_named(tmp_path):
     result = _run_cli("run", "--config", "nope.toml", cwd=tmp_path)
     assert result.returncode == 2

@@ -294,6 +294,7 @@ def read_vector(
     geometry_types: tuple[str, ...] | None = None,
     lon_column: str | None = None,
     lat_column: str | None = None,
+    geometry_fix: str = "drop those rows or export the layer again with the right geometry",
 ) -> gpd.GeoDataFrame:
     """Read any vector layer (or a CSV/Excel table with lon/lat or WKT columns) into WGS-84.
 
@@ -311,6 +312,8 @@ def read_vector(
         Accepted shapely geometry types; other rows raise, naming them.
     lon_column, lat_column : str, optional
         Coordinate columns of a table.
+    geometry_fix : str
+        What to do about rows of another geometry type, for the message.
 
     Returns
     -------
@@ -327,7 +330,7 @@ def read_vector(
             found = ", ".join(sorted(set(frame.geom_type.iloc[wrong])))
             msg = (
                 f"{file.name}: {what} must be {' / '.join(geometry_types)}; "
-                f"{_describe(frame, wrong, name_column)} are {found}"
+                f"{_describe(frame, wrong, name_column)} are {found}; {geometry_fix}"
             )
             raise InputDataError(msg)
     return frame
@@ -494,6 +497,7 @@ def read_lines(
         layer=layer,
         coordinate_system=coordinate_system,
         geometry_types=(*types, "Point") if table else types,
+        geometry_fix="draw trails as lines, or give a table of their points with a `trail_id` (步道编号) column",
     )
     if table and (frame.geom_type == "Point").any():
         frame = _lines_from_vertices(frame, name=Path(path).name)

@@ -329,6 +329,10 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         if config.proposed_trails is not None
         else None
     )
+    if config.proposed_trails is not None and proposed_trails is not None:  # lines with a length and one id each
+        from ordos_geo import trails
+
+        trails.check_drawn_trails(proposed_trails, name=config.proposed_trails.name)
     trail_exclusions = (
         io.read_vector(config.trail_exclusions, what="trail exclusions", layer=layers.get("trail_exclusions"))
         if config.trail_exclusions is not None

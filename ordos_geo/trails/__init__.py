@@ -27,7 +27,8 @@ The package, one job per module:
 - :mod:`~ordos_geo.trails.plan`: :func:`plan_trails`, :class:`TrailOptions`,
   :class:`TrailPlan`, over :mod:`~ordos_geo.trails._solvers` (which solvers run,
   the best plan and bound they find);
-- :mod:`~ordos_geo.trails.check`: :func:`check_trails`, :class:`TrailCheck`;
+- :mod:`~ordos_geo.trails.check`: :func:`check_trails`, :class:`TrailCheck`, :func:`check_drawn_trails`
+  (what a drawn file needs before any work);
 - :mod:`~ordos_geo.trails.shape`: a trail's shape (closed line, breaks, spurs,
   walked twice, busy-road crossings), for plans and checks alike;
 - :mod:`~ordos_geo.trails.report`: :func:`trail_report`, whom a plan or a check
@@ -37,7 +38,7 @@ All geometry is in the network's metric CRS (``WalkNetwork.crs``); lengths in
 metres, areas in m².
 """
 
-from ordos_geo.trails.check import CHECK_SAMPLE_SPACING_M, TrailCheck, check_trails
+from ordos_geo.trails.check import CHECK_SAMPLE_SPACING_M, TrailCheck, check_drawn_trails, check_trails
 from ordos_geo.trails.exact import EXACT_MAX_SEGMENTS
 from ordos_geo.trails.plan import TRAIL_SHAPES, TrailOptions, TrailPlan, TrailShape, plan_trails
 from ordos_geo.trails.prize import UNDERSERVED_DISTANCE_M, TrailPrizeModel, build_prize_model, underserved_mask
@@ -61,6 +62,7 @@ __all__ = [
     "TrailPrizeModel",
     "TrailShape",
     "build_prize_model",
+    "check_drawn_trails",
     "check_trails",
     "plan_trails",
     "trail_report",

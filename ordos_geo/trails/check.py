@@ -25,7 +25,7 @@ from ordos_geo.trails.prize import TrailPrizeModel, build_prize_model
 from ordos_geo.trails.report import _report_table
 from ordos_geo.trails.shape import _components, _shape_row, _trail_is_loop
 
-__all__ = ["CHECK_SAMPLE_SPACING_M", "TrailCheck", "check_trails"]
+__all__ = ["CHECK_SAMPLE_SPACING_M", "TrailCheck", "check_drawn_trails", "check_trails"]
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +132,41 @@ def _checked_lines(proposed: gpd.GeoDataFrame | gpd.GeoSeries, crs: object) -> t
     if zero.size:
         raise InputDataError(_labels.Note("trail_no_length", trail=_trail(zero[0], names)))
     return lines_geom, names
+
+
+def check_drawn_trails(proposed: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str) -> None:
+    """Refuse drawn trails no check can use, before any work: one line naming the file, the trail and the fix.
+
+    The lines need a CRS, each a (Multi)LineString with a length, and each its own id
+    (:func:`ordos_geo.io.trail_labels`). Whether they lie on the walk network is
+    :func:`check_trails`' part.
+
+    Parameters
+    ----------
+    proposed : geopandas.GeoDataFrame or geopandas.GeoSeries
+        The drawn trails (:func:`ordos_geo.io.read_lines`).
+    name : str
+        Where they come from (the file name), said first in a message.
+
+    Raises
+    ------
+    InputDataError
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> dot = gpd.GeoDataFrame({"name": ["gate"]}, geometry=[shapely.LineString([(0, 0), (0, 0)])], crs=4326)
+    >>> check_drawn_trails(dot, name="drawn.geojson")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ordos_geo._errors.InputDataError: drawn.geojson: proposed trail 1 (gate) has no length: ...; draw it with ...
+    """
+    try:
+        _checked_lines(proposed, proposed.crs)
+    except InputDataError as error:
+        raise InputDataError(_labels.Note("in_file", file=name, text=_labels.note_of(error))) from error
+    if isinstance(proposed, gpd.GeoDataFrame):
+        trail_labels(proposed, name=name)
 
 
 def check_trails(
