@@ -287,6 +287,33 @@ def test_candidates_from_file_computes_parcel_area_in_metres():
     assert mask.tolist() == [True, True]
 
 
+def test_candidates_from_a_geodataframe_read_units_as_a_file_and_name_an_unreadable_value():
+    sites = gpd.GeoDataFrame(
+        {
+            "编号": ["C1", "C2", "C3"],
+            "名称": ["北区空地", "河滨绿地", "南湖地块"],
+            "造价": ["50万元", "0.12亿元", 800_000],
+            "服务人口": ["1,200人", "3万人", None],
+            "用地面积": ["1.2万平方米", "3亩", ""],
+        },
+        geometry=[shapely.Point(X0, Y0), shapely.Point(X0 + 100, Y0), shapely.Point(X0 + 200, Y0)],
+        crs=CRS,
+    )
+    cands = siting.candidates_from_file(sites, what="sites")
+    assert cands["candidate_id"].tolist() == ["C1", "C2", "C3"]
+    assert cands["cost"].tolist() == [500_000.0, 12_000_000.0, 800_000.0]  # yuan
+    assert cands["capacity"].tolist()[:2] == [1_200.0, 30_000.0] and np.isnan(cands["capacity"].iloc[2])
+    assert cands["area_m2"].tolist()[:2] == pytest.approx([12_000.0, 3 * 10_000 / 15]) and np.isnan(cands["area_m2"][2])
+    # the same table from a file is read the same (one parser)
+    from_file = io.candidate_columns(pd.DataFrame(sites.drop(columns="geometry")), name="sites")
+    assert from_file["cost"].tolist() == cands["cost"].tolist()
+    unreadable = sites.assign(造价=["50万元", "about 50万", "60万元"])
+    with pytest.raises(
+        InputDataError, match=r"^sites: column `cost` has non-numeric values \(row 2 \(河滨绿地\)\); give numbers or "
+    ):
+        siting.candidates_from_file(unreadable, what="sites")
+
+
 def test_candidates_from_osm_keeps_vacant_green_parks_without_sport_and_large_schools():
     geoms = [
         _square(X0, Y0, 50),  # grass -> kept

@@ -24,7 +24,7 @@ from ordos_geo.io.osm_features import OSM_SUFFIXES, read_osm_features
 from ordos_geo.io.planner_targets import read_planner_targets
 from ordos_geo.io.population import read_population
 from ordos_geo.io.vectors import FACILITY_SUFFIXES, read_candidates, read_lines, read_vector, trail_labels
-from ordos_geo.io.venue_table import find_name_column, venue_columns
+from ordos_geo.io.venue_table import candidate_columns, find_name_column, venue_columns
 from ordos_geo.io.writers import (
     OutputSet,
     atomic_folder,
@@ -52,6 +52,7 @@ __all__ = [
     "OutputSet",
     "atomic_folder",
     "atomic_path",
+    "candidate_columns",
     "check_output_folder",
     "download_file",
     "find_name_column",

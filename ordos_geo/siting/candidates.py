@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 
 from ordos_geo import _labels
 from ordos_geo._errors import InfeasibleError, InputDataError
+from ordos_geo.io import candidate_columns
 from ordos_geo.network import WalkNetwork
 from ordos_geo.siting.rules import SitingRule
 
@@ -86,14 +87,22 @@ def _finish_candidates(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def candidates_from_file(gdf: gpd.GeoDataFrame, *, what: str = "candidates") -> gpd.GeoDataFrame:
     """Candidate sites from a user table of points or parcels.
 
+    The columns are read as a candidate file's are
+    (:func:`ordos_geo.io.candidate_columns`, the one parser of both): Chinese
+    headers (``编号``, ``名称``, ``用地面积``, ``造价``, ``服务人口``) name the
+    schema's columns, and ``area_m2``, ``cost`` and ``capacity`` may carry their
+    unit (``"1.2万平方米"``, ``"50万元"``, ``"1,200人"``). A value that cannot be
+    read is an error naming the column and the row; before, a GeoDataFrame's
+    unreadable value silently became NaN (unknown area, no cost).
+
     Parameters
     ----------
     gdf : geopandas.GeoDataFrame
         Points or (Multi)Polygons with a CRS. Optional columns: ``candidate_id``
         (default ``"cand_<row>"``), ``name``, ``area_m2`` (land area, m²; for
         parcels without it the polygon area is computed in a metric CRS; points
-        without it have unknown area), ``cost`` (any currency, >= 0),
-        ``land_type`` and ``capacity`` (residents).
+        without it have unknown area), ``cost`` (yuan, >= 0), ``land_type`` and
+        ``capacity`` (residents).
     what : str, default "candidates"
         Name of the input in error messages (e.g. the file name).
 
@@ -102,6 +111,21 @@ def candidates_from_file(gdf: gpd.GeoDataFrame, *, what: str = "candidates") -> 
     geopandas.GeoDataFrame
         :data:`CANDIDATE_COLUMNS` + other input columns + geometry, same CRS,
         ``source == "file"``.
+
+    Raises
+    ------
+    InputDataError
+        No CRS, a geometry other than a point or a polygon, repeated ids, a
+        negative number, or a value that is not a number with an accepted unit.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> sites = gpd.GeoDataFrame(
+    ...     {"编号": ["C1"], "造价": ["50万元"], "服务人口": ["1,200人"]}, geometry=[shapely.Point(0, 0)], crs=4546
+    ... )
+    >>> candidates_from_file(sites)[["candidate_id", "cost", "capacity"]].values.tolist()
+    [['C1', 500000.0, 1200.0]]
     """
     _require_crs(gdf, what)
     if len(gdf) == 0:
@@ -114,7 +138,7 @@ def candidates_from_file(gdf: gpd.GeoDataFrame, *, what: str = "candidates") -> 
         rows = describe_rows((np.flatnonzero(bad.to_numpy()) + 1).tolist())
         msg = f"{what}: geometry must be Point or (Multi)Polygon; {rows} are {sorted(set(types[bad].astype(str)))}"
         raise InputDataError(msg)
-    frame = gpd.GeoDataFrame(gdf.copy(), geometry=gdf.geometry.name, crs=gdf.crs)
+    frame = gpd.GeoDataFrame(candidate_columns(gdf, name=what), geometry=gdf.geometry.name, crs=gdf.crs)
     if "candidate_id" in frame:
         ids = frame["candidate_id"].astype(str)
         if ids.duplicated().any():
@@ -126,7 +150,7 @@ def candidates_from_file(gdf: gpd.GeoDataFrame, *, what: str = "candidates") -> 
         frame["candidate_id"] = [f"cand_{i + 1}" for i in range(len(frame))]
     computed = _metric_areas(frame)
     if "area_m2" in frame:
-        given = pd.to_numeric(frame["area_m2"], errors="coerce").to_numpy(dtype=float)
+        given = frame["area_m2"].to_numpy(dtype=float)
         negative = np.flatnonzero(given < 0)
         if negative.size:
             first = (negative + 1).tolist()[:10]
@@ -137,7 +161,7 @@ def candidates_from_file(gdf: gpd.GeoDataFrame, *, what: str = "candidates") -> 
         frame["area_m2"] = computed
     for column in ("cost", "capacity"):
         if column in frame:
-            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+            values = frame[column].to_numpy(dtype=float)
             if (values < 0).any():
                 msg = f"{what}: column `{column}` has negative values; fix them or drop the column"
                 raise InputDataError(msg)
