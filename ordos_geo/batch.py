@@ -148,6 +148,13 @@ class BatchStudy:
     error : str or None
         Why the study cannot run (its study file is unreadable); it is
         reported as failed without running.
+
+    Examples
+    --------
+    >>> from ordos_geo.config import sample_config
+    >>> study = BatchStudy("ordos_sample", sample_config())
+    >>> study.config.name, study.adcode, study.error
+    ('ordos_sample', None, None)
     """
 
     name: str
@@ -662,6 +669,14 @@ def write_batch_summary(
     Returns
     -------
     dict of str to pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> summary = pd.DataFrame({"study": ["dongsheng_2024"], "status": ["ok"]})  # run_batch's table
+    >>> paths = write_batch_summary(summary, out_dir=tempfile.mkdtemp())
+    >>> sorted(path.name for path in paths.values())
+    ['batch_summary.csv', 'batch_summary.xlsx', 'index.html']
     """
     from ordos_geo import maps
 

@@ -437,7 +437,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ordos-geo`` command."""
+    """Entry point of the ``ordos-geo`` command.
+
+    Examples
+    --------
+    >>> main(["run", "--out", "ordos_out"])  # the sample study, every stage  # doctest: +SKIP
+    0
+    >>> main(["run", "--config", "no_such_study.toml"])  # one error line on stderr, exit status 2
+    2
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = _configure_logging(args.verbose)

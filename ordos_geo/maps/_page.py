@@ -478,6 +478,12 @@ def render_html(m: folium.Map) -> str:
     ------
     InputDataError
         If the page would still load a script or stylesheet from the network.
+
+    Examples
+    --------
+    >>> page = render_html(folium.Map(location=[39.82, 109.98], zoom_start=12, tiles=None))
+    >>> page.startswith("<!DOCTYPE html>"), "https://cdn" in page  # Leaflet inlined, nothing from a CDN
+    (True, False)
     """
     _offline_assets.make_offline(m)
     page = m.get_root().render()

@@ -66,6 +66,14 @@ def index_page(
     -------
     str
         The HTML page (no external resources).
+
+    Examples
+    --------
+    >>> card = pd.DataFrame({"key": ["five_ones"], "description": ["five ones"], "target": [5.0], "value": [4.0],
+    ...                      "unit": ["count"], "met": [False], "gap": [1.0]})
+    >>> page = index_page({"coverage": "coverage.html"}, card, language="zh")
+    >>> page.startswith("<!DOCTYPE html>"), '<a href="coverage.html">步行可达性地图</a>' in page
+    (True, True)
     """
     labels = _labels(language)
     page_title = html.escape(title if title is not None else labels["index_title"])

@@ -59,6 +59,16 @@ def trails_map(
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> import shapely
+    >>> line = shapely.LineString([(109.97, 39.81), (109.99, 39.82)])
+    >>> trail = gpd.GeoDataFrame({"name": ["滨河步道"]}, geometry=[line], crs=4326)
+    >>> from ordos_geo.maps import render_html
+    >>> page = render_html(trails_map(trail))  # the HTML of trails.html
+    >>> page.startswith("<!DOCTYPE html>"), "滨河步道" in page
+    (True, True)
     """
     language = style.language
     labels = _labels(language)

@@ -60,6 +60,14 @@ def compute_accessibility(
     Returns
     -------
     ordos_geo.accessibility.AccessibilityResult
+
+    Examples
+    --------
+    >>> from ordos_geo import pipeline
+    >>> study = pipeline.load_study()  # doctest: +SKIP
+    >>> acc = compute_accessibility(study)  # doctest: +SKIP
+    >>> [column for column in acc.cells if column.endswith("_winter")]  # doctest: +SKIP
+    ['dist_m_winter', 'covered_300m_winter', 'covered_500m_winter', 'covered_1000m_winter']
     """
     from ordos_geo import accessibility
 
@@ -209,6 +217,15 @@ def indoor_school_venues(facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         The matching rows (none when the table has no ``indoor`` column).
+
+    Examples
+    --------
+    >>> venues = gpd.GeoDataFrame({"facility_id": ["a", "b", "c"],
+    ...                            "kind": ["school_venue", "school_venue", "gymnasium"],
+    ...                            "indoor": [True, False, True],
+    ...                            "public_access": ["after_school", "full", "full"]})
+    >>> indoor_school_venues(venues)["facility_id"].tolist()
+    ['a']
     """
     if "indoor" not in facilities or "public_access" not in facilities:
         return facilities.iloc[:0]

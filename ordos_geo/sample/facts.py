@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class AdminUnit:
-    """A county-level unit (or the city) with its 2020 census population."""
+    """A county-level unit (or the city) with its 2020 census population.
+
+    Examples
+    --------
+    >>> kangbashi = next(unit for unit in DISTRICTS if unit.name_en == "Kangbashi")
+    >>> kangbashi.adcode, kangbashi.name_zh, kangbashi.population_2020
+    ('150603', '康巴什区', 118796)
+    """
 
     adcode: str
     name_zh: str
@@ -73,6 +80,11 @@ def core_population(unit: AdminUnit) -> int:
     Rounded half up to a whole person (Dongsheng 574,242 -> 172,273; Kangbashi
     118,796 -> 35,639), so the ratio of two districts matches the census ratio to
     within rounding.
+
+    Examples
+    --------
+    >>> {unit.name_en: core_population(unit) for unit in DISTRICTS if unit.name_en in ("Dongsheng", "Kangbashi")}
+    {'Dongsheng': 172273, 'Kangbashi': 35639}
     """
     return math.floor(unit.population_2020 * CORE_POPULATION_SHARE + 0.5)
 

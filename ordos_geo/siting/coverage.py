@@ -58,6 +58,15 @@ class CombinedCoverage(CoverageModel):
     :meth:`solve`.
 
     The solved values are the attributes of :class:`~ordos_geo.siting.base.CoverageModel`.
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> covers = scipy.sparse.csr_matrix([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 1]])  # 3 candidates x 4 demand points
+    >>> model = CombinedCoverage.from_coverages([10.0, 20.0, 30.0, 40.0], {"court": covers, "centre": covers},
+    ...                                         p={"court": 1, "centre": 1}).solve()
+    >>> {key: sites.tolist() for key, sites in model.selected.items()}, model.objective_value  # one site each
+    ({'court': [2], 'centre': [1]}, 90.0)
     """
 
     # -- constructors ---------------------------------------------------------------------------
@@ -222,6 +231,14 @@ class MaximalCoverage(CoverageModel):
     whose coverage is removed from the objective (not sites forced into the
     ``p``), and a budget and capacities are supported (see
     :class:`CombinedCoverage` for the capacitated form).
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> covers = scipy.sparse.csr_matrix([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 1]])  # 3 candidates x 4 demand points
+    >>> model = MaximalCoverage.from_coverage([10.0, 20.0, 30.0, 40.0], covers, p=2).solve()
+    >>> model.selected_sites.tolist(), model.objective_value, model.gap_abs
+    ([1, 2], 90.0, 0.0)
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -45,6 +45,13 @@ class SitingRule:
     weight_column : str, default "population"
         Cell column the type serves: ``"population"`` (all residents) or
         ``"population_60plus"`` for the sports-health centre.
+
+    Examples
+    --------
+    >>> rule = SitingRule("pump_track", "multi_sport_court", min_land_area_m2=1200.0, service_distance_m=800.0,
+    ...                   added_venue_area_m2=1000.0)
+    >>> rule.locked_kinds, rule.label, DEFAULT_RULES["fitness_centre"].service_distance_m
+    (('multi_sport_court',), 'pump track', 1000.0)
     """
 
     site_type: str
@@ -172,6 +179,11 @@ def resolve_site_type(name: str, rules: Mapping[str, SitingRule] = DEFAULT_RULES
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> resolve_site_type("court"), resolve_site_type("Fitness-Center")
+    ('multi_sport_court', 'fitness_centre')
     """
     key = name.strip().lower().replace("-", "_")
     if key in rules:

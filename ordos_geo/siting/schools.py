@@ -58,6 +58,15 @@ class SchoolOpeningResult:
         nothing has to open).
     target_share : float
         The share the plan asks for.
+
+    Examples
+    --------
+    >>> from ordos_geo import pipeline
+    >>> study = pipeline.load_study()  # doctest: +SKIP
+    >>> acc = pipeline.compute_accessibility(study)  # doctest: +SKIP
+    >>> result = plan_school_opening(study.network, acc.cells, study.facilities)  # doctest: +SKIP
+    >>> result.target_share, list(result.districts.columns)[:3]  # doctest: +SKIP
+    (0.6, ['district', 'n_school_venues', 'n_open_before'])
     """
 
     ranked: gpd.GeoDataFrame

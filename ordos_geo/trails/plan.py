@@ -97,6 +97,15 @@ class TrailPlan:
         ``"network"`` (the frontier and disc bounds of any plan of connected
         trails, which also hold for loops and routes but ignore their shape);
         see :mod:`ordos_geo.trails.bound`.
+
+    Examples
+    --------
+    >>> from ordos_geo import pipeline
+    >>> study = pipeline.load_study()  # doctest: +SKIP
+    >>> acc = pipeline.compute_accessibility(study)  # doctest: +SKIP
+    >>> plan = plan_trails(study.network, acc.cells, budget_m=10_000)  # doctest: +SKIP
+    >>> plan.population_reached <= plan.upper_bound  # doctest: +SKIP
+    True
     """
 
     trails: gpd.GeoDataFrame
@@ -195,6 +204,12 @@ class TrailOptions:
     InputDataError
         A non-positive budget, a negative minimum length, no trail, an
         unknown shape or a negative spur length.
+
+    Examples
+    --------
+    >>> options = TrailOptions(budget_m=5_000.0, shape="route")
+    >>> options.budget_m, options.shape, options.reach_m == settings.DEFAULT_TRAIL_REACH_M
+    (5000.0, 'route', True)
     """
 
     budget_m: float = settings.DEFAULT_TRAIL_BUDGET_M
