@@ -154,6 +154,10 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "charts": "图表",
             "sites": "选定新建设施",
             "trails": "健身步道",
+            "trails_total": (
+                "{n} 条步道共 {length} m，合计覆盖 {reached} 名步行 1,000 m 内无健身设施的居民"
+                "（每人只计一次；各步道覆盖范围有重叠时，逐条的覆盖人口相加会多于合计）"
+            ),
             "before_after": "规划前后对比",
             "gap": "距目标的差距",
             "gap_intro": (
@@ -289,6 +293,10 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "charts": "Charts",
             "sites": "Chosen new sites",
             "trails": "Fitness trails",
+            "trails_total": (
+                "The {n} trails, {length} m in all, reach {reached} residents with no venue within a 1,000 m walk "
+                "(each counted once; where trails reach the same residents, the rows add up to more)"
+            ),
             "before_after": "Before and after the plan",
             "gap": "Gap to target",
             "gap_intro": (
@@ -943,6 +951,7 @@ _COLUMNS_ZH: dict[str, str] = {
     "open_share_after": "方案后开放比例",
     "newly_covered_in_plan": "方案中新增覆盖人口",
     "population_60plus": "60 岁及以上人口",
+    "population_underserved": "步行 1,000 m 内无健身设施的人口",
     "served": "服务对象",
     # indicators
     "district": "旗区",
@@ -1052,6 +1061,7 @@ _COLUMNS_EN: dict[str, str] = {
     "open_share_after": "Open share after",
     "newly_covered_in_plan": "Newly covered in the plan",
     "population_60plus": "Residents aged 60+",
+    "population_underserved": "Residents with no venue within a 1,000 m walk",
     "served": "Serves",
     "district": "District",
     "population": "Population",

@@ -201,7 +201,9 @@ def compute_indicators(
         ``share_covered_service``, ``n_facilities``, ``n_<kind>`` for every
         kind of ``settings.FACILITY_KINDS``, ``n_missing_area``; then, when the
         cells have them, ``share_within_<t>m_<scenario>`` per scenario and
-        tier, ``population_60plus`` and ``share_60plus_within_<d>m``.
+        tier, ``population_60plus`` and ``share_60plus_within_<d>m``; when the
+        cells have ``underserved``, ``population_underserved`` (the residents
+        outside the 15-minute circle, whom the underserved neighbourhoods hold).
     """
     if "population" not in cells.columns:
         msg = "population cells: column `population` is missing; read cells with ordos_geo.io.read_population"
@@ -242,6 +244,7 @@ def compute_indicators(
     covered["share_covered_service"] = (
         cells["covered_service"].fillna(False).astype(bool).to_numpy() if "covered_service" in cells.columns else None
     )
+    underserved = cells["underserved"].fillna(False).astype(bool).to_numpy() if "underserved" in cells.columns else None
     scenarios = {}
     for scenario in ("evenings", "winter"):
         for t in thresholds_m:
@@ -280,6 +283,8 @@ def compute_indicators(
         }
         for column, mask in covered.items():
             row[column] = _share(float(population[cmask & mask].sum()), pop) if mask is not None else math.nan
+        if underserved is not None:  # the residents outside the 15-minute circle (the underserved neighbourhoods')
+            row["population_underserved"] = float(population[cmask & underserved].sum())
         row["n_facilities"] = int(fmask.sum())
         for k in settings.FACILITY_KINDS:
             row[f"n_{k}"] = int((fmask & (kind == k)).sum())

@@ -44,6 +44,7 @@ __all__ = [
     "CHART_NAMES",
     "Report",
     "build_report",
+    "cell_text",
     "distance_band_shares",
     "distance_histogram",
     "html_table",
@@ -147,6 +148,21 @@ def _format_value(value: Any, column: str, text: Mapping[str, str]) -> str:
             return f"{number:.4g}"
         return f"{number:,.2f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+def cell_text(value: Any, column: str, language: str) -> str:
+    """A value as the report's tables write it in ``language`` (plain text, not escaped), by its column key.
+
+    Shares as percentages (``share_of_network_shape`` 0.885 -> ``88.5%``), people, metres and m² whole,
+    yes/no as ✓/✗: map popups use it so that a figure reads the same on the map as in the report.
+
+    Examples
+    --------
+    >>> from ordos_geo import report
+    >>> report.cell_text(0.88496, "share_of_network_shape", "zh"), report.cell_text(13220.0, "population_reached", "zh")
+    ('88.5%', '13,220')
+    """
+    return _format_value(value, column, label_table.text(label_table.check_language(language, where="cell_text")))
 
 
 def _table_frame(frame: pd.DataFrame | gpd.GeoDataFrame) -> pd.DataFrame:
@@ -591,7 +607,7 @@ def _without(frame: pd.DataFrame, districts: set[str]) -> pd.DataFrame:
 #: (every column goes to the CSV and the Excel workbook).
 _DISTRICT_COLUMNS = (
     ("district", "population", "venue_area_m2", "per_capita_area_m2", "open_school_share"),
-    ("share_covered_service", "n_facilities"),
+    ("share_covered_service", "population_underserved", "n_facilities"),
 )
 
 
@@ -693,6 +709,7 @@ def build_report(  # noqa: C901 - older than the complexity limit; split when ne
     cells_after: gpd.GeoDataFrame | pd.DataFrame | None = None,
     sites: gpd.GeoDataFrame | pd.DataFrame | None = None,
     trails: gpd.GeoDataFrame | pd.DataFrame | None = None,
+    trails_reached: float | None = None,
     before_after: pd.DataFrame | None = None,
     extra_tables: Mapping[str, pd.DataFrame] | None = None,
     language: Language = DEFAULT_LANGUAGE,
@@ -736,6 +753,10 @@ def build_report(  # noqa: C901 - older than the complexity limit; split when ne
         The chosen sites (rank, candidate_id, name, newly_covered_population, ...).
     trails : geopandas.GeoDataFrame, optional
         Planned or checked trails; ``length_m`` is added from a projected geometry if absent.
+    trails_reached : float, optional
+        The underserved residents the planned trails reach together
+        (:attr:`ordos_geo.trails.TrailPlan.population_reached`: each resident once,
+        where the reach of two trails overlaps); said under the trail table.
     before_after : pandas.DataFrame, optional
         ``district``, ``indicator``, ``before``, ``after``, ``change`` (see
         :func:`ordos_geo.pipeline.before_after_table`).
@@ -834,7 +855,11 @@ def build_report(  # noqa: C901 - older than the complexity limit; split when ne
     if sites is not None:
         table(text["sites"], _site_table(sites), "sites")
     if trails is not None:
-        table(text["trails"], _trail_table(trails), "trails")
+        trail_table = _trail_table(trails)
+        table(text["trails"], trail_table, "trails")
+        if trails_reached is not None and len(trail_table) and "length_m" in trail_table:
+            length, reached = f"{trail_table['length_m'].sum():,.0f}", f"{trails_reached:,.0f}"
+            blocks.append(("p", text["trails_total"].format(n=len(trail_table), length=length, reached=reached)))
     if before_after is not None:
         table(text["before_after"], _without(before_after, empty), "before_after")
     for key, frame in (extra_tables or {}).items():

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import html
+import json
 import re
+from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from ordos_geo import _labels, settings
 
@@ -216,3 +220,85 @@ def test_browser_every_page_and_index_link(language, request):
             assert "东胜区" in report_text and "Dongsheng" not in report_text
         else:
             assert "Dongsheng" in report_text and "东胜区" not in report_text
+
+
+def test_every_figure_reads_the_same_in_every_output(sample_run):
+    from _cross_check import cross_check
+
+    cross_check(sample_run, "zh")
+
+
+def _helsinki_study(folder: Path, network: Path) -> Path:
+    """A user's study of central Helsinki (real OSM streets): two districts, residents on a grid, ten venues.
+
+    The venues lie in the south-west only, so the north-east is outside the 15-minute circle and the plan
+    has sites and a trail to place; the districts carry the share of residents aged 60+.
+    """
+    lo, hi, la, ha = 24.9356, 24.9530, 60.1645, 60.1785
+    mid = (lo + hi) / 2
+    districts = gpd.GeoDataFrame(
+        {"adcode": ["X1", "X2"], "name": ["West", "East"], "share_60plus": [0.25, 0.15]},
+        geometry=[shapely.box(lo, la, mid, ha), shapely.box(mid, la, hi, ha)],
+        crs="EPSG:4326",
+    )
+    districts.to_file(folder / "districts.geojson", driver="GeoJSON")
+    rng = np.random.default_rng(1)
+    grid = [
+        (x, y) for x in np.linspace(lo + 0.0005, hi - 0.0005, 16) for y in np.linspace(la + 0.0005, ha - 0.0005, 24)
+    ]
+    pd.DataFrame(
+        {"lon": [p[0] for p in grid], "lat": [p[1] for p in grid], "population": rng.integers(5, 60, len(grid))}
+    ).to_csv(folder / "population.csv", index=False)
+    kinds = ["stadium", "gymnasium", "swimming_pool", "fitness_centre", "sports_park", "multi_sport_court"]
+    kinds += ["school_venue", "school_venue", "school_venue", "fitness_path"]
+    areas = [20_000, 3_000, 1_250, 2_500, 45_000, 800, 6_000, 5_000, 4_000, 200]
+    venues = gpd.GeoDataFrame(
+        {
+            "facility_id": [f"V{i:02d}" for i in range(len(kinds))],
+            "name": [f"venue {i}" for i in range(len(kinds))],
+            "kind": kinds,
+            "area_m2": [float(a) for a in areas],
+            "open_to_public": [not (k == "school_venue" and i % 2 == 0) for i, k in enumerate(kinds)],
+        },
+        geometry=shapely.points(
+            lo + 0.002 + 0.004 * rng.random(len(kinds)), la + 0.001 + 0.003 * rng.random(len(kinds))
+        ),
+        crs="EPSG:4326",
+    )
+    venues.to_file(folder / "facilities.geojson", driver="GeoJSON")
+    study = folder / "study.toml"
+    study.write_text(
+        f'[study]\nname = "helsinki"\nlanguage = "en"\n\n[inputs]\nnetwork = "{network.as_posix()}"\n'
+        'population = "population.csv"\nfacilities = "facilities.geojson"\nboundaries = "districts.geojson"\n\n'
+        "[trails]\nbudget_m = 3000\nmin_trail_m = 500\n",
+        encoding="utf-8",
+    )
+    return study
+
+
+def test_a_real_extract_runs_through_the_cli_and_every_figure_agrees(helsinki_pbf, tmp_path, capsys):
+    from _cross_check import cross_check
+
+    from ordos_geo.cli import main
+
+    study = _helsinki_study(tmp_path, helsinki_pbf)
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(study), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["run"]["state"] == "complete" and summary["skipped"] == []
+    # the plan has something to do on real streets: every site type, the sports-health centres, a trail
+    assert {"sports_park", "fitness_centre", "multi_sport_court", "sports_health_centre"} <= set(
+        summary["plan"]["sites"]
+    )
+    assert summary["plan"]["trails"]["n"] >= 1 and summary["citywide"]["population_underserved"] > 0
+    after = pd.read_csv(out / "scorecard_after.csv").set_index("key")
+    assert after.loc["new_sports_health_centres", "status"] == "met"
+    assert (after.loc[[t.key for t in settings.PLANNER_TARGETS], "status"] == "not_computed").all()
+    cross_check(out, "en")
+    # a bad input is one line naming the file and the fix, never a traceback
+    (tmp_path / "people.csv").write_text("x,y,people\n24.94,60.17,10\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", "--config", str(study), "--population", str(tmp_path / "people.csv"), "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "Traceback" not in error and len(error.splitlines()) == 1
+    assert "people.csv" in error and "--population-column" in error

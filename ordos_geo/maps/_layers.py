@@ -32,6 +32,7 @@ from ordos_geo.maps.style import (
     _table,
     _text,
 )
+from ordos_geo.report import cell_text
 from ordos_geo.settings import FACILITY_KINDS
 
 #: Display tolerance (m) for simplifying polygons and lines.
@@ -356,9 +357,9 @@ def _attribute_popup(row: pd.Series, language: str, *, skip: Sequence[str] = ("g
             value = label_table.district(value, language)
         elif column == "kind" and isinstance(value, str):
             value = label_table.kind(value, language)
-        if isinstance(value, float | np.floating):
-            text = _fmt_number(value, 1 if abs(float(value)) < 1000 else 0)
-        elif isinstance(value, bool | np.bool_ | int | np.integer | str):
+        if isinstance(value, bool | np.bool_ | int | np.integer | float | np.floating):
+            text = html.escape(cell_text(value, str(column), language))  # as the report writes it
+        elif isinstance(value, str):
             text = _text(value)
         else:
             continue

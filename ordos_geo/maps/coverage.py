@@ -182,4 +182,7 @@ def _neighbourhood_layer(
         bounds=bounds,
         show=show,
     )
-    return f"<div>{_area_swatch(color, dash='4 2' if dash else '')}{html.escape(labels[key])}</div>"
+    # the residents they hold: the study's population_underserved (summary.json, report, indicators.csv)
+    total = f"{labels['population']} {float(neighbourhoods['population'].sum()):,.0f}"
+    said = f"{labels[key]}（{total}）" if language == "zh" else f"{labels[key]} ({total.lower()})"
+    return f"<div>{_area_swatch(color, dash='4 2' if dash else '')}{html.escape(said)}</div>"

@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ordos_geo import _labels as label_table
 from ordos_geo._columns import ANY_KIND
 from ordos_geo.maps._layers import (
     _DIST_ANY,
@@ -42,17 +43,20 @@ _SITE_TYPE_COLUMNS = ("site_type", "type", "facility_type", "kind")
 
 def _site_popup(row: pd.Series, labels: Mapping[str, str], site_type: str, language: str) -> str:
     delta = _number(row.get("delta_per_capita_area_city_m2"), 4)
-    return _table(
-        [
-            (html.escape(labels["rank"]), _text(row.get("rank", row.get("plan_order")))),
-            (html.escape(labels["kind"]), _kind_name(site_type, language)),
-            (html.escape(labels["candidate_id"]), _text(row.get("candidate_id"))),
-            (html.escape(labels["newly_covered"]), _fmt_number(row.get("newly_covered_population"))),
-            (html.escape(labels["delta_per_capita"]), "" if delta is None else f"{delta:+.4f}"),
-            (html.escape(labels["reason"]), _text(row.get("reason"))),
-        ],
-        title=_text(row.get("name")) or _text(row.get("candidate_id")),
-    )
+    rows = [
+        (html.escape(labels["rank"]), _text(row.get("rank", row.get("plan_order")))),
+        (html.escape(labels["kind"]), _kind_name(site_type, language)),
+        (html.escape(labels["candidate_id"]), _text(row.get("candidate_id"))),
+        (html.escape(labels["newly_covered"]), _fmt_number(row.get("newly_covered_population"))),
+    ]
+    in_plan = _number(row.get("newly_covered_in_plan"))
+    if in_plan is not None:  # a chosen site among the ranked: whom it adds in the plan, as the report says
+        rows.append((html.escape(label_table.column("newly_covered_in_plan", language)), _fmt_number(in_plan)))
+    rows += [
+        (html.escape(labels["delta_per_capita"]), "" if delta is None else f"{delta:+.4f}"),
+        (html.escape(labels["reason"]), _text(row.get("reason"))),
+    ]
+    return _table(rows, title=_text(row.get("name")) or _text(row.get("candidate_id")))
 
 
 def _split_chosen(chosen: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame] | None) -> dict[str, gpd.GeoDataFrame]:

@@ -248,6 +248,7 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
         cells_after=results.accessibility_after.cells if results.accessibility_after is not None else None,
         sites=results.siting.chosen if results.siting is not None else None,
         trails=results.trail_plan.trails if results.trail_plan is not None else None,
+        trails_reached=results.trail_plan.population_reached if results.trail_plan is not None else None,
         before_after=results.before_after,
         extra_tables=_report_tables(results),
         language=language,

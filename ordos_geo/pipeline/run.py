@@ -13,6 +13,7 @@ from ordos_geo.pipeline.outputs import OUTPUT_GROUPS, commit_stage, note_stop, o
 from ordos_geo.pipeline.stages import (
     citywide_indicators,
     outside_reach_shares,
+    plan_summary,
     run_accessibility_stage,
     run_after_plan_stage,
     run_siting_stage,
@@ -189,4 +190,5 @@ def _analyse(results: StudyResults, stages: tuple[str, ...], map_parts: Callable
         with _stage("after plan"):
             run_after_plan_stage(results, map_parts)
             results.summary["citywide_after_plan"] = citywide_indicators(results.indicators_after)
+            results.summary["plan"] = plan_summary(results)
         yield "after_plan"

@@ -38,6 +38,33 @@ def citywide_indicators(indicators: pd.DataFrame | None) -> dict[str, Any]:
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
 
 
+def plan_summary(results: StudyResults) -> dict[str, Any]:
+    """The plan's new sites and trails and whom they reach, as the report and maps give them, for summary.json.
+
+    ``sites``: per site type the number chosen and the residents they newly cover (the sum of the chosen
+    sites' ``newly_covered_population``); ``trails``: the number of planned trails, their length (km) and
+    the underserved residents they reach together (each once: :attr:`~ordos_geo.trails.TrailPlan.population_reached`).
+    """
+    out: dict[str, Any] = {}
+    if results.siting is not None:
+        chosen = results.siting.chosen
+        out["sites"] = {
+            str(site_type): {
+                "n": len(group),
+                "newly_covered_population": float(group["newly_covered_population"].sum()),
+            }
+            for site_type, group in chosen.groupby("site_type", sort=False)
+        }
+    plan = results.trail_plan
+    if plan is not None:
+        out["trails"] = {
+            "n": len(plan.trails),
+            "length_km": float(plan.trails["length_m"].sum()) / 1000.0 if len(plan.trails) else 0.0,
+            "underserved_reached": float(plan.population_reached),
+        }
+    return out
+
+
 def outside_reach_shares(cells: gpd.GeoDataFrame) -> dict[str, float]:
     """People in cells farther than ``max_snap_distance_m`` from every street (no walking distance at all)."""
     total = float(cells["population"].sum())
@@ -335,7 +362,8 @@ def before_after_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFram
     pandas.DataFrame
         ``district``, ``indicator``, ``before``, ``after``, ``change``.
     """
-    figures = [c for c in before.columns if c == "per_capita_area_m2" or c.startswith("share_") or c == "venue_area_m2"]
+    kept = ("venue_area_m2", "per_capita_area_m2", "population_underserved")
+    figures = [c for c in before.columns if c in kept or c.startswith("share_")]
     b = before.set_index("district")[figures]
     a = after.set_index("district")[figures].reindex(b.index)
     long_b = b.stack(future_stack=True).rename("before")

@@ -58,6 +58,8 @@ class SitingResult:
         ``delta_per_capita_area_district_m2`` (added venue area over the
         population), ``district``, ``distance_to_nearest_same_kind_m`` (walking,
         ``inf`` beyond ``settings.DEFAULT_MAX_DISTANCE_M``), ``in_plan``,
+        ``newly_covered_in_plan`` (a chosen site's ``newly_covered_population``
+        of ``chosen``: the residents it adds in plan order; NaN when not chosen),
         ``reason``, candidate attributes and ``geometry``.
     chosen : geopandas.GeoDataFrame
         The chosen plan, all types (``site_type``, ``plan_order``,
@@ -383,6 +385,12 @@ def plan_sites(
         )
         chosen_rows += _chosen_rows(key, rule, model, site_district, same_kind, method)
     chosen = _chosen_frame(chosen_rows, prepared.candidates)
+    for key, table in ranked.items():
+        # a chosen site's residents as the plan counts them (sites.gpkg, the report): its rank's greedy
+        # figure above counts the higher-ranked sites, which the plan may not build
+        in_plan = chosen.loc[chosen["site_type"] == key].set_index("candidate_id")["newly_covered_population"]
+        newly = table["candidate_id"].map(in_plan).where(table["in_plan"].astype(bool)).astype(float)
+        table.insert(table.columns.get_loc("in_plan") + 1, "newly_covered_in_plan", newly)
     logger.info(
         "siting: chose %s sites (%s), newly covered %s residents (%s)",
         len(chosen),
