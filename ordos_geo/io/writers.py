@@ -55,7 +55,7 @@ logger = logging.getLogger(__package__)  # one logger for the io package: 'ordos
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+    r"""Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     Parameters
     ----------
@@ -66,6 +66,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     ------
     pathlib.Path
         Where to write. Removed if the body raises.
+
+    Examples
+    --------
+    >>> final = Path(tempfile.mkdtemp()) / "cells.csv"
+    >>> with atomic_path(final) as tmp:
+    ...     _ = tmp.write_text("cell_id,population\n")
+    >>> final.read_text(), tmp.exists()  # renamed into place
+    ('cell_id,population\n', False)
     """
     final = Path(path)
     try:
@@ -91,19 +99,42 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def write_bytes(data: bytes, path: str | os.PathLike[str]) -> Path:
-    """Write ``data`` to ``path`` atomically and return the path."""
+    """Write ``data`` to ``path`` atomically and return the path.
+
+    Examples
+    --------
+    >>> write_bytes(b"PK", Path(tempfile.mkdtemp()) / "report.docx").read_bytes()
+    b'PK'
+    """
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
 
 def write_text(text: str, path: str | os.PathLike[str]) -> Path:
-    r"""Write UTF-8 ``text`` to ``path`` atomically (``\n`` line ends) and return the path."""
+    r"""Write UTF-8 ``text`` to ``path`` atomically (``\n`` line ends) and return the path.
+
+    Examples
+    --------
+    >>> path = write_text("鄂尔多斯\n", Path(tempfile.mkdtemp()) / "note.txt")
+    >>> path.read_bytes()
+    b'\xe9\x84\x82\xe5\xb0\x94\xe5\xa4\x9a\xe6\x96\xaf\n'
+    """
     return write_bytes(text.encode("utf-8"), path)
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``obj`` as indented, key-sorted UTF-8 JSON atomically."""
+    """Write ``obj`` as indented, key-sorted UTF-8 JSON atomically.
+
+    Examples
+    --------
+    >>> path = write_json({"n_cells": np.int64(6886), "area": "东胜区"}, Path(tempfile.mkdtemp()) / "summary.json")
+    >>> print(path.read_text(encoding="utf-8"), end="")
+    {
+      "area": "东胜区",
+      "n_cells": 6886
+    }
+    """
     return write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True, default=_json_default) + "\n", path)
 
 
@@ -117,7 +148,15 @@ def _json_default(value: Any) -> Any:
 
 
 def write_csv(table: pd.DataFrame, path: str | os.PathLike[str], *, index: bool = False) -> Path:
-    r"""Write ``table`` as UTF-8 CSV atomically (``\n`` line ends)."""
+    r"""Write ``table`` as UTF-8 CSV atomically (``\n`` line ends).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"district": ["东胜区"], "population": [172273]})
+    >>> path = write_csv(table, Path(tempfile.mkdtemp()) / "districts.csv")
+    >>> path.read_text(encoding="utf-8")
+    'district,population\n东胜区,172273\n'
+    """
     return write_text(table.to_csv(index=index, lineterminator="\n"), path)
 
 
@@ -126,6 +165,14 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, precis
 
     Uses geopandas' ``to_json`` so the bytes depend only on the data (no
     timestamps), which keeps committed sample files byte-identical across rebuilds.
+
+    Examples
+    --------
+    >>> hall = gpd.points_from_xy([109.963312345], [39.8225])
+    >>> points = gpd.GeoDataFrame({"name": ["体育馆"]}, geometry=hall, crs=4326)
+    >>> path = write_geojson(points, Path(tempfile.mkdtemp()) / "halls.geojson", precision=4)
+    >>> json.loads(path.read_text(encoding="utf-8"))["features"][0]["geometry"]["coordinates"]
+    [109.9633, 39.8225]
     """
     text = gdf.to_json(drop_id=True, ensure_ascii=False, indent=1, to_wgs84=False)
     if precision is not None:
@@ -143,6 +190,14 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.Path
         Layer name -> layer. Written in order.
     path : str or os.PathLike
         Destination ``.gpkg``; replaced whole on success.
+
+    Examples
+    --------
+    >>> import pyogrio
+    >>> points = gpd.GeoDataFrame({"name": ["体育馆"]}, geometry=gpd.points_from_xy([109.96], [39.82]), crs=4326)
+    >>> path = write_geopackage({"halls": points, "parks": points.iloc[:0]}, Path(tempfile.mkdtemp()) / "out.gpkg")
+    >>> [name for name, _ in pyogrio.list_layers(path)]
+    ['halls', 'parks']
     """
     with atomic_path(path) as tmp:
         for name, layer in layers.items():
@@ -158,7 +213,14 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.Path
 
 
 def write_with(writer: Callable[[Path], None], path: str | os.PathLike[str]) -> Path:
-    """Call ``writer(tmp_path)`` and move the result onto ``path`` atomically."""
+    """Call ``writer(tmp_path)`` and move the result onto ``path`` atomically.
+
+    Examples
+    --------
+    >>> path = write_with(lambda tmp: tmp.write_text("made by another library"), Path(tempfile.mkdtemp()) / "x.txt")
+    >>> path.read_text()
+    'made by another library'
+    """
     with atomic_path(path) as tmp:
         writer(tmp)
     return Path(path)
@@ -180,6 +242,14 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
         ``.<name>.part`` beside ``path``: write every file there. If the body
         raises, the staging folder is removed and ``path`` is untouched, so a
         failed run never leaves a folder holding only some of its files.
+
+    Examples
+    --------
+    >>> folder = Path(tempfile.mkdtemp()) / "maps"
+    >>> with atomic_folder(folder) as staging:
+    ...     _ = (staging / "coverage.html").write_text("<!DOCTYPE html>")
+    >>> sorted(p.name for p in folder.iterdir()), staging.exists()
+    (['coverage.html'], False)
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +266,14 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (cache keys, batch fingerprints)."""
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (cache keys, batch fingerprints).
+
+    Examples
+    --------
+    >>> path = write_bytes(b"abc", Path(tempfile.mkdtemp()) / "abc.bin")
+    >>> sha256_file(path)[:16]
+    'ba7816bf8f01cfea'
+    """
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -286,7 +363,18 @@ def write_excel(
 
 
 def write_graphml(graph: Any, path: str | os.PathLike[str]) -> Path:
-    """Save an osmnx graph as GraphML atomically (``osmnx.save_graphml``)."""
+    """Save an osmnx graph as GraphML atomically (``osmnx.save_graphml``).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> graph = nx.MultiDiGraph(nx.path_graph(2), crs="EPSG:4326")
+    >>> nx.set_node_attributes(graph, {0: {"x": 109.78, "y": 39.6}, 1: {"x": 109.79, "y": 39.6}})
+    >>> nx.set_edge_attributes(graph, 857.0, "length")
+    >>> path = write_graphml(graph, Path(tempfile.mkdtemp()) / "walk.graphml")
+    >>> path.read_text().count("<edge ")
+    2
+    """
     import osmnx as ox
 
     return write_with(lambda tmp: ox.save_graphml(graph, tmp), path)
@@ -304,6 +392,16 @@ def write_raster(array: np.ndarray, profile: Mapping[str, Any], path: str | os.P
         driver, size and count are set from ``array``.
     path : str or os.PathLike
         Destination ``.tif``.
+
+    Examples
+    --------
+    >>> import rasterio
+    >>> from rasterio.transform import from_origin
+    >>> profile = {"crs": "EPSG:4326", "transform": from_origin(109.9, 39.9, 1 / 1200, 1 / 1200), "nodata": -99999.0}
+    >>> path = write_raster(np.full((2, 3), 12.5), profile, Path(tempfile.mkdtemp()) / "population.tif")
+    >>> with rasterio.open(path) as raster:
+    ...     raster.shape, float(raster.read(1).sum())
+    ((2, 3), 75.0)
     """
     import rasterio
 
@@ -344,6 +442,12 @@ def check_output_folder(folder: str | os.PathLike[str], *, flag: str = "--out") 
     -------
     pathlib.Path
         The folder, absolute.
+
+    Examples
+    --------
+    >>> out = check_output_folder(Path(tempfile.mkdtemp()) / "ordos_out")  # created, proved writable
+    >>> out.is_dir(), out.is_absolute(), list(out.iterdir())
+    (True, True, [])
     """
     path = Path(folder).resolve()
     if path.exists() and not path.is_dir():

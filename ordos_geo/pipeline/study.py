@@ -50,6 +50,12 @@ class Study:
     warnings : list of str
         Plausibility warnings found while loading (one line each, with the fix);
         they go into ``summary.json`` and the report.
+
+    Examples
+    --------
+    >>> study = load_study()  # the embedded sample  # doctest: +SKIP
+    >>> study.network.crs.to_string(), len(study.cells), len(study.facilities), study.whole_city  # doctest: +SKIP
+    ('EPSG:4546', 6886, 272, False)
     """
 
     config: StudyConfig
@@ -82,7 +88,15 @@ class Study:
 
 @dataclass(eq=False)
 class StudyResults:
-    """What :func:`run_study` computed and where it wrote it."""
+    """What :func:`run_study` computed and where it wrote it.
+
+    Examples
+    --------
+    >>> from ordos_geo import pipeline
+    >>> results = pipeline.run_study(stages=("accessibility",))  # the sample  # doctest: +SKIP
+    >>> results.study.config.name, len(results.accessibility.cells), results.siting  # doctest: +SKIP
+    ('ordos_sample', 6886, None)
+    """
 
     study: Study
     accessibility: Any = None
@@ -139,6 +153,15 @@ def assign_districts(
     -------
     geopandas.GeoDataFrame
         A copy with ``district`` filled.
+
+    Examples
+    --------
+    >>> districts = gpd.GeoDataFrame({"name_en": ["Kangbashi", "Dongsheng"], "level": ["district", "district"]},
+    ...                              geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], crs=4546)
+    >>> boxes = [shapely.box(1, 1, 2, 2), shapely.box(15, 5, 16, 6), shapely.box(30, 0, 31, 1)]
+    >>> cells = gpd.GeoDataFrame(geometry=boxes, crs=4546)
+    >>> assign_districts(cells, districts)["district"].tolist()
+    ['Kangbashi', 'Dongsheng', None]
     """
     out = gdf.copy()
     if "district" not in out.columns:
@@ -271,6 +294,13 @@ def split_population_60plus(cells: gpd.GeoDataFrame, boundaries: gpd.GeoDataFram
     -------
     geopandas.GeoDataFrame
         ``cells``, or a copy with ``population_60plus`` (residents, not rounded).
+
+    Examples
+    --------
+    >>> districts = pd.DataFrame({"name_en": ["Dongsheng", "Kangbashi"], "share_60plus": [0.1158, 0.0878]})
+    >>> cells = gpd.GeoDataFrame({"population": [1000.0, 500.0], "district": ["Dongsheng", "Kangbashi"]})
+    >>> split_population_60plus(cells, districts)["population_60plus"].round(1).tolist()
+    [115.8, 43.9]
     """
     if "population_60plus" in cells.columns or "share_60plus" not in boundaries.columns:
         return cells
@@ -297,6 +327,13 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
     -------
     Study
         Inputs projected to the network's metric CRS, districts assigned.
+
+    Examples
+    --------
+    >>> study = load_study()  # the embedded sample; or load_study("study.toml")  # doctest: +SKIP
+    >>> people = study.cells.groupby("district")["population"].sum()  # doctest: +SKIP
+    >>> people.round().to_dict()  # doctest: +SKIP
+    {'Dongsheng': 172273.0, 'Kangbashi': 35639.0}
     """
     config = as_study_config(config)
     config.check_inputs_exist()
@@ -663,7 +700,14 @@ def _concat_facilities(frames: list[gpd.GeoDataFrame], names: list[str]) -> gpd.
 
 
 def study_summary(study: Study) -> dict[str, Any]:
-    """Counts of nodes, edges, cells, people, facilities by kind and by district."""
+    """Counts of nodes, edges, cells, people, facilities by kind and by district.
+
+    Examples
+    --------
+    >>> summary = study_summary(load_study())  # doctest: +SKIP
+    >>> summary["cells"], summary["population_by_district"]  # doctest: +SKIP
+    (6886, {'Dongsheng': 172273.0, 'Kangbashi': 35639.0})
+    """
     cells = study.cells
     fac = study.facilities
     return {
