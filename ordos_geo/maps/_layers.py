@@ -71,7 +71,14 @@ def _display_geometry(gdf: gpd.GeoDataFrame, *, gcj02: bool, tolerance_m: float 
 
 
 def shift_to_gcj02(geometries: np.ndarray) -> np.ndarray:
-    """Shift WGS-84 longitude/latitude geometries to GCJ-02 (Amap's datum)."""
+    """Shift WGS-84 longitude/latitude geometries to GCJ-02 (Amap's datum).
+
+    Examples
+    --------
+    >>> shifted = shift_to_gcj02(np.array([shapely.Point(109.96, 39.82)]))  # Dongsheng, about 500 m east on Amap tiles
+    >>> shapely.get_coordinates(shifted).round(4).tolist()
+    [[109.9656, 39.821]]
+    """
 
     def transform(xy: np.ndarray) -> np.ndarray:
         lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])

@@ -75,6 +75,17 @@ def coverage_map(
     -------
     folium.Map
         A self-contained map (see :func:`render_html`).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> from ordos_geo.maps import render_html
+    >>> boxes = [shapely.box(109.960, 39.82, 109.961, 39.821), shapely.box(109.961, 39.82, 109.962, 39.821)]
+    >>> cells = gpd.GeoDataFrame({"population": [120.0, 80.0], "dist_m_any": [250.0, np.inf]}, geometry=boxes, crs=4326)
+    >>> halls = gpd.GeoDataFrame({"kind": ["gymnasium"], "name": ["东胜体育馆"]},
+    ...                          geometry=gpd.points_from_xy([109.9605], [39.8215]), crs=4326)
+    >>> "东胜体育馆" in render_html(coverage_map(cells, halls))  # the page of coverage.html
+    True
     """
     language, walk_speed_kmh = style.language, style.walk_speed_kmh
     labels = _labels(language)

@@ -110,6 +110,19 @@ def sites_map(
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> import shapely
+    >>> from ordos_geo.maps import render_html
+    >>> cells = gpd.GeoDataFrame({"population": [80.0], "dist_m_any": [1400.0]},
+    ...                          geometry=[shapely.box(109.961, 39.82, 109.962, 39.821)], crs=4326)
+    >>> courts = gpd.GeoDataFrame({"rank": [1], "candidate_id": ["C1"], "name": ["空地"],
+    ...                            "newly_covered_population": [80.0], "delta_per_capita_area_city_m2": [0.004],
+    ...                            "reason": ["covers 80 residents"]},
+    ...                           geometry=gpd.points_from_xy([109.9615], [39.8205]), crs=4326)
+    >>> "空地" in render_html(sites_map({"multi_sport_court": courts}, None, cells))  # the page of sites.html
+    True
     """
     language, walk_speed_kmh = style.language, style.walk_speed_kmh
     labels = _labels(language)

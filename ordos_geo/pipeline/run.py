@@ -115,6 +115,13 @@ def analyse_study(
     -------
     StudyResults
         Parts a stage could not do are in ``results.skipped``.
+
+    Examples
+    --------
+    >>> from ordos_geo.pipeline import load_study
+    >>> results = analyse_study(load_study(), stages=("accessibility",))  # the sample, in memory  # doctest: +SKIP
+    >>> results.accessibility.cells["covered_1000m"].dtype, results.siting, results.written  # doctest: +SKIP
+    (dtype('bool'), None, {})
     """
     results = StudyResults(study=study, summary=study_summary(study))
     for _ in _analyse(results, stages, map_parts):
@@ -141,6 +148,14 @@ def write_results(results: StudyResults, *, maps: bool = True) -> dict[str, Path
     -------
     dict of str to pathlib.Path
         Everything written, also kept in ``results.written``.
+
+    Examples
+    --------
+    >>> from ordos_geo.pipeline import load_study
+    >>> results = analyse_study(load_study(), stages=("accessibility",))  # doctest: +SKIP
+    >>> written = write_results(results, maps=False)  # into the study's out folder  # doctest: +SKIP
+    >>> written["summary"].name  # doctest: +SKIP
+    'summary.json'
     """
     cfg = results.study.config
     stages = ("accessibility", "siting", "trails", *(("maps",) if maps else ()))
