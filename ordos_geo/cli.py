@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import signal
@@ -136,6 +137,10 @@ def _add_study_options(parser: argparse.ArgumentParser) -> None:
 
 def _study_config(args: argparse.Namespace) -> StudyConfig:
     config = StudyConfig.from_toml(args.config) if args.config else sample_config()
+    if args.network is not None and args.config is None:
+        # A user's own network makes it a user's study: the sample's Ordos districts, drawn trails and
+        # planner figures are not theirs (the districts made every resident "outside the study area").
+        config = dataclasses.replace(config, boundaries=None, proposed_trails=None, planner_targets=None)
     overrides = {
         "name": args.name,
         "network": args.network,

@@ -302,3 +302,30 @@ def test_a_real_extract_runs_through_the_cli_and_every_figure_agrees(helsinki_pb
     error = capsys.readouterr().err.strip()
     assert "Traceback" not in error and len(error.splitlines()) == 1
     assert "people.csv" in error and "--population-column" in error
+
+
+def test_a_tiny_real_extract_without_districts_or_candidates_still_agrees(shared_data, tmp_path):
+    """Munich's 200 m OSM extract, no districts: everyone served, nothing to site, no trail; all outputs agree."""
+    from _cross_check import cross_check
+
+    from ordos_geo.cli import main
+
+    lo, la, hi, ha = 10.0683, 48.1352, 10.0707, 48.1368
+    x, y = np.meshgrid(np.linspace(lo, hi, 6), np.linspace(la, ha, 6))
+    people = np.arange(36) % 7 * 5 + 5
+    pd.DataFrame({"lon": x.ravel(), "lat": y.ravel(), "population": people}).to_csv(
+        tmp_path / "people.csv", index=False
+    )
+    venues = gpd.GeoDataFrame(
+        {"name": ["court", "path"], "kind": ["multi_sport_court", "fitness_path"], "area_m2": [500.0, 200.0]},
+        geometry=shapely.points([lo + 0.0002, lo + 0.0004], [la + 0.0002, la + 0.0001]),
+        crs="EPSG:4326",
+    )
+    venues.to_file(tmp_path / "venues.geojson", driver="GeoJSON")
+    args = ["--network", str(shared_data / "munich_small.osm"), "--population", str(tmp_path / "people.csv")]
+    args += ["--facilities", str(tmp_path / "venues.geojson"), "--out", str(tmp_path / "out")]
+    assert main(["run", *args]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["population"] == people.sum() and summary["citywide"]["population_underserved"] == 0
+    assert {entry["stage"] for entry in summary["skipped"]} >= {"siting", "trails"}
+    cross_check(tmp_path / "out", "zh")
