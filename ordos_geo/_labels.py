@@ -36,6 +36,7 @@ __all__ = [
     "DIRECTIONS",
     "DISTRICTS",
     "KINDS",
+    "LAND_TYPES",
     "LANGUAGES",
     "LEVERS",
     "NOTES",
@@ -54,6 +55,7 @@ __all__ = [
     "column",
     "district",
     "kind",
+    "land_type",
     "lever",
     "note_of",
     "said",
@@ -622,6 +624,8 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "在{district_zh}新增场地面积 {area} m²"
             ),
             "site_where": "{district_zh}{direction_zh}",
+            "osm_candidate": "{land_zh}（OSM {osm_id}）",
+            "underserved_candidate": "服务不足片区 {n} 的街道节点{district_zh}",
             "the_study_area": "研究区",
             "who_residents": "居民",
             "who_60plus": " 60 岁及以上居民",  # spaced from the number before it
@@ -743,6 +747,8 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "of venue area in {district}"
             ),
             "site_where": "{direction}{district}",
+            "osm_candidate": "{land} (OSM {osm_id})",
+            "underserved_candidate": "street node at underserved neighbourhood {n}{district}",
             "the_study_area": "the study area",
             "who_residents": "residents",
             "who_60plus": "residents aged 60+",
@@ -779,6 +785,35 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
         },
     }
 )
+
+#: Land types of candidate sites (``ordos_geo.siting`` candidates' ``land_type``).
+LAND_TYPES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
+    {
+        "zh": {
+            "grass": "草地",
+            "brownfield": "待再开发用地",
+            "greenfield": "未开发用地",
+            "park": "公园",
+            "school_grounds": "学校用地",
+            "parcel": "地块",
+            "unknown": "未知",
+        },
+        "en": {"school_grounds": "school grounds"},
+    }
+)
+
+
+def land_type(key: str, language: str) -> str:
+    """Name of a candidate's land type (``"brownfield"`` -> ``"待再开发用地"``); others unchanged.
+
+    Examples
+    --------
+    >>> from ordos_geo._labels import land_type
+    >>> land_type("grass", "zh"), land_type("school_grounds", "en"), land_type("wasteland", "zh")
+    ('草地', 'school grounds', 'wasteland')
+    """
+    return LAND_TYPES[check_language(language)].get(key, key)
+
 
 #: Where a new site lies in its district (``ordos_geo.siting`` reasons): a compass point or the centre.
 DIRECTIONS: Final[Mapping[str, Mapping[str, str]]] = _frozen(

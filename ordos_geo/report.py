@@ -176,6 +176,7 @@ _VALUE_LABELS: Mapping[str, Any] = {
     "district": label_table.district,
     "kind": label_table.kind,
     "site_type": label_table.kind,
+    "land_type": label_table.land_type,
     "unit": label_table.unit,
     "source": label_table.source,
     "indicator": label_table.column,

@@ -216,6 +216,8 @@ def test_a_chinese_run_says_solver_and_map_failures_in_chinese(results, tmp_path
     reasons = workbook[_labels.column("reason", "zh")]
     assert reasons.str.startswith("覆盖东胜区").any() and not reasons.str.contains("residents").any()
     assert "目前距最近的多功能运动场" in sites_page and "from any court" not in sites_page
+    names = workbook[_labels.column("name", "zh")]  # land without an OSM name: named by its land type
+    assert names.str.contains("（OSM way").any() and not names.str.contains(r"\(OSM way").any()
 
 
 @pytest.mark.slow

@@ -341,6 +341,10 @@ def test_candidates_from_osm_keeps_vacant_green_parks_without_sport_and_large_sc
     assert cands["land_type"].tolist() == ["grass", "park", "school_grounds"]
     assert cands["area_m2"].tolist() == pytest.approx([2_500.0, 2_500.0, 22_500.0])
     assert (cands["source"] == "osm").all()
+    # land without an OSM name is named by its type and OSM id, in the study's language
+    assert cands["name"].tolist() == ["grass (OSM 1)", "Quiet Park", "Big School"]
+    zh = siting.candidates_from_osm(features.assign(name=None), language="zh")
+    assert zh["name"].tolist() == ["草地（OSM 1）", "公园（OSM 3）", "学校用地（OSM 5）"]
 
 
 # ---------------------------------------------------------------------------
@@ -568,6 +572,9 @@ def test_candidates_from_underserved_snap_to_nearest_node(network):
     assert cands["candidate_id"].tolist() == ["underserved_7", "underserved_9"]
     assert np.isnan(cands["area_m2"]).all()
     assert cands.geometry.x.tolist() == pytest.approx([X0 + 200, X0 + 1000])
+    assert cands["name"].iloc[0] == "street node at underserved neighbourhood 7 (Dongsheng)"
+    zh = siting.candidates_from_underserved(network, underserved, language="zh")
+    assert zh["name"].tolist() == ["服务不足片区 7 的街道节点（东胜区）", "服务不足片区 9 的街道节点（东胜区）"]
 
 
 def test_chosen_sites_as_facilities_schema(network):

@@ -183,7 +183,7 @@ def _tag(features: gpd.GeoDataFrame, key: str) -> pd.Series:
 
 
 def candidates_from_osm(
-    features: gpd.GeoDataFrame, *, min_school_grounds_m2: float = DEFAULT_MIN_SCHOOL_GROUNDS_M2
+    features: gpd.GeoDataFrame, *, min_school_grounds_m2: float = DEFAULT_MIN_SCHOOL_GROUNDS_M2, language: str = "en"
 ) -> gpd.GeoDataFrame:
     """Candidate sites on vacant or green land in an OSM extract.
 
@@ -204,6 +204,8 @@ def candidates_from_osm(
         Any CRS; areas are computed in metres.
     min_school_grounds_m2 : float, default 10,000
         Smallest school grounds offered (m²).
+    language : {"en", "zh"}
+        Language of the names given to land without an OSM name (``grass (OSM way12)``, ``草地（OSM way12）``).
 
     Returns
     -------
@@ -240,7 +242,7 @@ def candidates_from_osm(
         {
             "candidate_id": [f"osm_{i}" for i in osm_ids[keep]],
             "name": [
-                n if n else f"{t.replace('_', ' ')} (OSM {i})"
+                n if n else _labels.said(_osm_name(t, i), language)
                 for n, t, i in zip(names[keep], land_type[keep], osm_ids[keep], strict=True)
             ],
             "source": "osm",
@@ -264,7 +266,25 @@ def candidates_from_osm(
     return _finish_candidates(frame)
 
 
-def candidates_from_underserved(network: WalkNetwork, underserved: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _osm_name(land: str, osm_id: str) -> _labels.Note:
+    """The name of an OSM candidate without one: its land type and OSM id (``grass (OSM way12)``)."""
+    said = {"land": _labels.land_type(land, "en").replace("_", " "), "land_zh": _labels.land_type(land, "zh")}
+    return _labels.Note("osm_candidate", osm_id=osm_id, **said)
+
+
+def _underserved_name(neighbourhood: str, district: object) -> _labels.Note:
+    """The name of a candidate at an underserved neighbourhood's street node, with its district."""
+    named = isinstance(district, str) and bool(district)
+    said = {
+        "district": f" ({district})" if named else "",
+        "district_zh": f"（{_labels.district(str(district), 'zh')}）" if named else "",
+    }
+    return _labels.Note("underserved_candidate", n=neighbourhood, **said)
+
+
+def candidates_from_underserved(
+    network: WalkNetwork, underserved: gpd.GeoDataFrame, *, language: str = "en"
+) -> gpd.GeoDataFrame:
     """Candidate sites at the network node nearest each underserved neighbourhood's centre.
 
     The land available there is unknown: ``area_m2`` is NaN, which the rules
@@ -280,6 +300,8 @@ def candidates_from_underserved(network: WalkNetwork, underserved: gpd.GeoDataFr
         ``AccessibilityResult.underserved``: ``neighbourhood_id``, ``population``,
         ``district`` and polygon geometry; ``centroid_x``/``centroid_y`` (network
         CRS) when present, else the polygon centroids.
+    language : {"en", "zh"}
+        Language of the candidates' names (``服务不足片区 3 的街道节点（东胜区）``).
 
     Returns
     -------
@@ -310,7 +332,7 @@ def candidates_from_underserved(network: WalkNetwork, underserved: gpd.GeoDataFr
         {
             "candidate_id": [f"underserved_{n}" for n in table["nid"]],
             "name": [
-                f"street node at underserved neighbourhood {n}" + (f" ({d})" if isinstance(d, str) and d else "")
+                _labels.said(_underserved_name(n, d), language)
                 for n, d in zip(table["nid"], table["district"], strict=True)
             ],
             "source": "underserved",

@@ -247,13 +247,17 @@ def _ranked_table(
 
 
 def _generate_candidates(
-    network: WalkNetwork, osm_features: gpd.GeoDataFrame | None, underserved: gpd.GeoDataFrame | None
+    network: WalkNetwork,
+    osm_features: gpd.GeoDataFrame | None,
+    underserved: gpd.GeoDataFrame | None,
+    language: str,
 ) -> gpd.GeoDataFrame:
     parts = []
     if osm_features is not None:
-        parts.append(_to_network_crs(candidates_from_osm(osm_features), network, "OSM features"))
+        osm = candidates_from_osm(osm_features, language=language)
+        parts.append(_to_network_crs(osm, network, "OSM features"))
     if underserved is not None:
-        parts.append(candidates_from_underserved(network, underserved))
+        parts.append(candidates_from_underserved(network, underserved, language=language))
     parts = [part for part in parts if len(part)]
     if not parts:
         raise InfeasibleError(_labels.Note("no_candidates_generated"))
@@ -346,7 +350,7 @@ def plan_sites(
     language = _labels.check_language(language, where="plan_sites")
     types = _plan_counts(DEFAULT_PLAN if plan is None else plan, rules)
     used_rules = {key: rules[key] for key in types}
-    candidates = _plan_candidates(network, candidates, osm_features, underserved)
+    candidates = _plan_candidates(network, candidates, osm_features, underserved, language)
     if facilities is not None:
         facilities = _to_network_crs(facilities, network, "facilities")
     prepared = _prepare(
@@ -414,10 +418,11 @@ def _plan_candidates(
     candidates: gpd.GeoDataFrame | None,
     osm_features: gpd.GeoDataFrame | None,
     underserved: gpd.GeoDataFrame | None,
+    language: str,
 ) -> gpd.GeoDataFrame:
     """The candidates given (through :func:`candidates_from_file` unless they have its schema) or generated."""
     if candidates is None:
-        candidates = _generate_candidates(network, osm_features, underserved)
+        candidates = _generate_candidates(network, osm_features, underserved, language)
     elif "source" not in candidates or "candidate_id" not in candidates:
         candidates = candidates_from_file(candidates)
     return _to_network_crs(candidates, network, "candidates").reset_index(drop=True)
