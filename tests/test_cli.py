@@ -211,7 +211,7 @@ def test_trails_check_command_reports_the_proposed_trails(tmp_path, capsys):
     assert set(gpd.read_file(out / "trails.gpkg", layer="checked")["trail_id"]) == set(ids)
     assert gpd.read_file(out / "trails.gpkg", layer="off_network")["trail_id"].tolist() == ["东-3"]  # off the streets
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert all(f"| {i} | {n} | " in report for i, n in zip(ids, names, strict=True))
+    assert all(f"| {i} | " in report for i in ids) and not any(n in report for n in names)  # ids, names in the gpkg
     page = (out / "trails.html").read_text(encoding="utf-8")
     popup = r"步道编号\u003c/th\u003e\u003ctd\u003e{}\u003c/td\u003e"  # the popups' HTML, escaped in the page's JSON
     assert all(popup.format(i) in page for i in ids)

@@ -339,8 +339,9 @@ def _report_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
         tables["school_opening"] = pd.DataFrame(opening.ranked[columns])
     check = results.trail_check
     if check is not None and not check.lines.empty:
-        # the drawn trails by the planner's own ids and names, as in trails.gpkg and the map's popups
-        columns = ["trail_id", "name", "length_m", "off_network_length_m", "population_reached", "closed_line"]
+        # the drawn trails by the planner's own ids, as in trails.gpkg and the map's popups (names stay there: a
+        # zh report holds no English names)
+        columns = ["trail_id", "length_m", "off_network_length_m", "population_reached", "closed_line"]
         columns += ["n_breaks", "n_spurs", "major_road_crossings"]
         tables["checked_trails"] = pd.DataFrame(check.lines[[c for c in columns if c in check.lines.columns]])
     return tables
