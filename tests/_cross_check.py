@@ -206,6 +206,15 @@ def check_scorecard(out: Outputs) -> None:
     today = out.today
     after = out.after
     before_after = pd.read_csv(run / "before_after.csv").set_index(["district", "indicator"])
+    # the index page shows the report's scorecard, cell for cell
+    index = (run / "index.html").read_text(encoding="utf-8")
+    first = re.search(r"<table.*?</table>", index, flags=re.S).group(0)
+    rows = [
+        re.findall(r"<t[hd]>(.*?)</t[hd]>", tr, flags=re.S)
+        for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", first, flags=re.S)
+    ]
+    card = md[text["scorecard_plan"]]
+    assert [[html.unescape(c) for c in row] for row in rows] == [list(card[0]), *[list(r.values()) for r in card]]
     for key, indicator in TARGET_INDICATORS.items():
         assert today.loc[key, "value"] == pytest.approx(indicators.loc[CITYWIDE, indicator], nan_ok=True), key
         assert after.loc[key, "value"] == pytest.approx(summary["citywide_after_plan"][indicator], nan_ok=True), key

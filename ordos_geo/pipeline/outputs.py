@@ -229,7 +229,6 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
                     style=style,
                 ),
             )
-    scorecard = results.scorecard_after if results.scorecard_after is not None else results.scorecard
     pages.update(report="report.html", report_docx="report.docx", tables="tables.xlsx")
     notes = [
         _labels.said(note, language)
@@ -257,7 +256,11 @@ def _write_maps(results: StudyResults, table_dir: Path, map_dir: Path) -> dict[s
         notes=notes,
     )
     written["index"] = io.write_text(
-        maps.index_page(pages, scorecard, language=language, synthetic=cfg.synthetic), map_dir / "index.html"
+        # the report's scorecard: each target today and after the plan (after-plan values are not "today's")
+        maps.index_page(
+            pages, built.tables.get("scorecard_plan", results.scorecard), language=language, synthetic=cfg.synthetic
+        ),
+        map_dir / "index.html",
     )
     written["report"] = io.write_text(built.html, map_dir / "report.html")
     written["report_md"] = io.write_text(built.markdown, map_dir / "report.md")
