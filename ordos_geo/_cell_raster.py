@@ -323,8 +323,8 @@ def distance_codes(distance: np.ndarray, limits: Sequence[float], steps: Sequenc
     numpy.ndarray
         ``uint16`` codes.
 
-    Example
-    -------
+    Examples
+    --------
     >>> distance_codes(np.array([0.0, 4.0, 300.0, 301.0, 612.0, np.inf]), (500,), (10, 25)).tolist()
     [0, 1, 30, 31, 55, 65535]
     """

@@ -343,8 +343,8 @@ class StudyConfig:
     the study file: its section, default, check and flag, validated (with the
     cross-key rules) whenever a config is built or overridden.
 
-    Example
-    -------
+    Examples
+    --------
     >>> from ordos_geo.config import sample_config
     >>> sample_config().with_overrides(max_distance_m=3000.0).max_distance_m
     3000.0
@@ -651,8 +651,8 @@ class FetchConfig:
     name (``worldpop``, ``worldpop_unconstrained``, ``none``), a URL or an
     absolute path.
 
-    Example
-    -------
+    Examples
+    --------
     >>> FetchConfig(area="150602").with_overrides(overpass_timeout_s=600).overpass_timeout_s
     600.0
     """

@@ -52,8 +52,8 @@ def read_planner_targets(path: str | os.PathLike[str], *, districts: Iterable[st
         the same district and indicator twice for one year; one line naming
         the file, the rows and the fix.
 
-    Example
-    -------
+    Examples
+    --------
     >>> from ordos_geo import io, settings
     >>> table = io.read_planner_targets(settings.SAMPLE_DIR / "planner_targets.csv")  # doctest: +SKIP
     """

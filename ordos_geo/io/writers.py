@@ -552,8 +552,8 @@ class OutputSet:
     summary : str
         Name of the summary file (in the first role's folder) holding the list of files.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp())
     >>> with OutputSet({"tables": out}, inputs={}, planned={"tables": ["a.csv"]}) as outputs:

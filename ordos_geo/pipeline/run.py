@@ -63,8 +63,8 @@ def run_study(
     StudyResults
         Results and the paths written; ``results.skipped`` lists skipped parts.
 
-    Example
-    -------
+    Examples
+    --------
     >>> results = run_study(stages=("accessibility",))  # doctest: +SKIP
     >>> results.summary["run"]["state"]  # doctest: +SKIP
     'complete'

@@ -157,8 +157,8 @@ def plan_school_opening(
     -------
     SchoolOpeningResult
 
-    Example
-    -------
+    Examples
+    --------
     >>> from ordos_geo import pipeline
     >>> study = pipeline.load_study()  # doctest: +SKIP
     >>> acc = pipeline.compute_accessibility(study)  # doctest: +SKIP
