@@ -78,8 +78,10 @@ def od_distances(
     >>> net = walk_network_from_graph(g)
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
     >>> halls = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0, 200.0], [-5.0, -5.0]), crs=net.crs)
-    >>> od_distances(net, homes, halls, max_distance_m=150.0).to_numpy().tolist()
-    [[0.0, 0.0, 10.0], [1.0, 1.0, 10.0]]
+    >>> od_distances(net, homes, halls, max_distance_m=150.0)  # each home's far hall is 190 m away
+       origin  destination  distance_m
+    0       0            0        10.0
+    1       1            1        10.0
     """
     limit = check_distance(max_distance_m, name="max_distance_m")
     orig = _snapped_origins(network, origins, max_snap_distance_m, origins_snapped)
