@@ -185,6 +185,7 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "school_opening_districts": "学校体育场馆开放：各区达到 60% 所需开放数",
             "school_opening": "学校体育场馆开放：建议优先开放的场馆",
             "planner_targets": "规划填报的非空间指标（分区）",
+            "pockets_after": "规划实施后仍服务不足的片区（人口最多者；全部见 after_plan.gpkg 与可达性地图）",
             "scenarios": "全天、晚间与周末（含课后开放的学校）、冬季（仅室内场馆）步行可达人口比例",
             "older_residents": "60 岁及以上居民：适老健身场所步行可达比例（人口按 2020 年普查各区比例拆分）",
             "older_residents_grid": "60 岁及以上居民：适老健身场所步行可达比例（人口取自所给的 60 岁及以上人口栅格）",
@@ -326,6 +327,8 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "school_opening_districts": "School venues to open: the fewest per district to reach 60 %",
             "school_opening": "School venues to open first",
             "planner_targets": "Non-spatial targets entered by the planner, by district",
+            "pockets_after": "Neighbourhoods still underserved after the plan (the most populous; all of them "
+            "in after_plan.gpkg and on the coverage map)",
             "scenarios": "Coverage all day, in the evenings and at weekends (with after-school venues), and in winter "
             "(indoor venues only)",
             "older_residents": "Residents aged 60+ near a venue suited to them (split by the 2020 census share per "
@@ -1064,6 +1067,7 @@ _COLUMNS_ZH: dict[str, str] = {
     "bound_shape": "上界适用形态",
     "level": "层级",
     "neighbourhood_id": "片区编号",
+    "n_cells": "格网数",
     "underserved_population": "服务不足人口",
     "reached_before": "规划前覆盖人口",
     "reached_after": "规划后覆盖人口",
@@ -1169,6 +1173,7 @@ _COLUMNS_EN: dict[str, str] = {
     "bound_shape": "Bound holds for",
     "level": "Level",
     "neighbourhood_id": "Neighbourhood",
+    "n_cells": "Cells",
     "underserved_population": "Underserved population",
     "reached_before": "Reached before",
     "reached_after": "Reached after",

@@ -14,6 +14,7 @@ import pytest
 
 from ordos_geo import _labels, settings
 from ordos_geo.cli import main
+from ordos_geo.pipeline import outputs
 
 
 @pytest.mark.slow
@@ -160,6 +161,13 @@ def test_the_pockets_left_after_the_plan_hold_the_residents_still_beyond_1000m(s
     assert after["population"].is_monotonic_decreasing
     # every pocket left lies inside the pockets there were: the plan serves residents, it strands none
     assert after.union_all().difference(before.union_all()).area < 1e-6 * after.union_all().area
+    # the report lists the most populous of them, as the GeoPackage has them
+    report = (sample_run / "report.md").read_text(encoding="utf-8")
+    section = report.split("## " + _labels.text("zh")["pockets_after"], 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    listed = [(int(cells[0]), float(cells[2].replace(",", ""))) for cells in rows[1:]]
+    expected = after.head(outputs.REPORTED_POCKETS)
+    assert listed == list(zip(expected["neighbourhood_id"], expected["population"].round(), strict=True))
 
 
 @pytest.mark.slow
@@ -205,7 +213,7 @@ def test_trails_check_command_reports_the_proposed_trails(tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["trails", "check", str(proposed), "--out", str(out)])
     assert code == 0
-    # each layer of trails.gpkg, the report's table and the map's popups name the trails as the file does
+    # each layer of trails.gpkg and the map's popups name the trails as the file does; the report's table by id
     lines = gpd.read_file(out / "trails.gpkg", layer="checked_lines")
     assert lines[["trail_id", "name"]].values.tolist() == [list(pair) for pair in zip(ids, names, strict=True)]
     assert set(gpd.read_file(out / "trails.gpkg", layer="checked")["trail_id"]) == set(ids)

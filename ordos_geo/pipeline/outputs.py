@@ -315,6 +315,10 @@ def _older_residents_key(study: Study) -> str:
     return "older_residents_grid" if study.population_input.get("population_60plus") else "older_residents"
 
 
+#: The most populous neighbourhoods still underserved after the plan that the report lists.
+REPORTED_POCKETS = 10
+
+
 def _report_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
     """The report's further sections, by heading key of :func:`ordos_geo.report.build_report`."""
     tables: dict[str, pd.DataFrame] = {}
@@ -347,6 +351,11 @@ def _report_tables(results: StudyResults) -> dict[str, pd.DataFrame]:
         columns = ["trail_id", "length_m", "off_network_length_m", "population_reached", "closed_line"]
         columns += ["n_breaks", "n_spurs", "major_road_crossings"]
         tables["checked_trails"] = pd.DataFrame(check.lines[[c for c in columns if c in check.lines.columns]])
+    if results.accessibility_after is not None:
+        # where gaps remain once the plan is built (all of them in after_plan.gpkg and on the coverage map)
+        left = results.accessibility_after.underserved
+        columns = ["neighbourhood_id", "district", "population", "n_cells"]
+        tables["pockets_after"] = pd.DataFrame(left[columns].head(REPORTED_POCKETS))
     return tables
 
 
