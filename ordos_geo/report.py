@@ -50,6 +50,7 @@ __all__ = [
     "html_table",
     "localize",
     "to_docx",
+    "value_label",
     "workbook_sheets",
 ]
 
@@ -187,6 +188,25 @@ _VALUE_LABELS: Mapping[str, Any] = {
     "status": label_table.status,
     "status_after": label_table.status,
 }
+
+
+def value_label(value: str, column: str, language: str) -> str:
+    """A cell holding a key (district, kind, unit, trail shape, status, ...) as a reader of ``language`` sees it.
+
+    Keys are translated by their column, as :func:`localize` does for the
+    report's tables; other text is returned unchanged. Map popups use it so
+    that a value reads the same on the map as in the report.
+
+    Examples
+    --------
+    >>> from ordos_geo import report
+    >>> report.value_label("loop", "shape", "zh"), report.value_label("Dongsheng", "district", "zh")
+    ('环线（闭合）', '东胜区')
+    >>> report.value_label("北城健身步道", "name", "en")
+    '北城健身步道'
+    """
+    lookup = _VALUE_LABELS.get(column)
+    return lookup(value, label_table.check_language(language, where="value_label")) if lookup else value
 
 
 def localize(frame: pd.DataFrame | gpd.GeoDataFrame, language: str) -> pd.DataFrame:

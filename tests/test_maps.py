@@ -24,7 +24,7 @@ from _map_fixtures import CRS, ORIGIN, XSS_NAME, make_layers, make_scorecard
 from PIL import Image
 from shapely.geometry import LineString, Point, box
 
-from ordos_geo import _cell_raster, _offline_assets, maps
+from ordos_geo import _cell_raster, _offline_assets, maps, report
 from ordos_geo._errors import InputDataError
 from ordos_geo.maps._layers import _feature_collection
 from ordos_geo.maps._page import _CellsLayer, _FeatureLayer
@@ -278,6 +278,18 @@ def test_the_pockets_left_after_the_plan_are_a_second_hidden_outline_layer(layer
     english = _coverage(layers, underserved_after=left, language="en")
     assert _layer_named(english, "Still underserved after the plan").n_features == 1
     assert "Still underserved after the plan" not in maps.render_html(_coverage(layers))  # no layer without one
+
+
+def test_trail_popups_name_shapes_as_the_report_does(trail_inputs):
+    planned, _, underserved = trail_inputs
+    shaped = planned.assign(shape=["loop"], bound_shape=["network"])
+    for language, loop, network in (("zh", "环线（闭合）", "树状网络"), ("en", "loop", "network")):
+        m = maps.trails_map(shaped, None, underserved=underserved, style=maps.MapStyle(language=language))
+        name = "规划步道 (1)" if language == "zh" else "Planned trails (1)"
+        popup = _data_of(_layer_named(m, name))["features"][0]["properties"]["_pop"]
+        assert f"<td>{loop}</td>" in popup and f"<td>{network}</td>" in popup
+        assert language == "en" or ("loop" not in popup and "network" not in popup)
+        assert report.value_label("loop", "shape", language) == loop  # the report's own word
 
 
 def test_kinds_option_limits_layers(layers):

@@ -32,7 +32,7 @@ from ordos_geo.maps.style import (
     _table,
     _text,
 )
-from ordos_geo.report import cell_text
+from ordos_geo.report import cell_text, value_label
 from ordos_geo.settings import FACILITY_KINDS
 
 #: Display tolerance (m) for simplifying polygons and lines.
@@ -360,10 +360,8 @@ def _attribute_popup(row: pd.Series, language: str, *, skip: Sequence[str] = ("g
     for column, value in row.items():
         if column in skip or len(rows) >= limit:
             continue
-        if column == "district" and isinstance(value, str):
-            value = label_table.district(value, language)
-        elif column == "kind" and isinstance(value, str):
-            value = label_table.kind(value, language)
+        if isinstance(value, str):
+            value = value_label(value, str(column), language)  # districts, kinds, trail shapes, ... as the report
         if isinstance(value, bool | np.bool_ | int | np.integer | float | np.floating):
             text = html.escape(cell_text(value, str(column), language))  # as the report writes it
         elif isinstance(value, str):
