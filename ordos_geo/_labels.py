@@ -620,7 +620,7 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "或提供含空地/绿地的 osm_features 及服务不足片区以生成候选用地"
             ),
             "site_covers": "覆盖{where} {population} 名{who}，{far}",
-            "site_now_from": "目前距最近的{site_zh} {distance}",
+            "site_now_from": "他们目前到最近的{site_zh}平均 {distance}",
             "site_none_within": "{distance} 内没有{site_zh}",
             "site_nothing_new": (
                 "{service} m 内没有新增{who}（已有设施服务或已被排名更靠前的选址覆盖）；"
@@ -743,7 +743,7 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "and `underserved` neighbourhoods to generate them"
             ),
             "site_covers": "covers {population} {who} of {where} {far}",
-            "site_now_from": "now {distance} from any {site}",
+            "site_now_from": "now {distance} on average from any {site}",
             "site_none_within": "with no {site} within {distance}",
             "site_nothing_new": (
                 "no new {who} within {service} m (already served or covered by a higher-ranked site); adds {area} m² "

@@ -215,7 +215,7 @@ def test_a_chinese_run_says_solver_and_map_failures_in_chinese(results, tmp_path
     workbook = pd.read_excel(tmp_path / "tables.xlsx", sheet_name=_labels.text("zh")["sheet_sites"])
     reasons = workbook[_labels.column("reason", "zh")]
     assert reasons.str.startswith("覆盖东胜区").any() and not reasons.str.contains("residents").any()
-    assert "目前距最近的多功能运动场" in sites_page and "from any court" not in sites_page
+    assert "目前到最近的多功能运动场平均" in sites_page and "from any court" not in sites_page
     names = workbook[_labels.column("name", "zh")]  # land without an OSM name: named by its land type
     assert names.str.contains("（OSM way").any() and not names.str.contains(r"\(OSM way").any()
 

@@ -448,7 +448,7 @@ def test_plan_sites_ranked_table_on_a_street(network):
     assert table["delta_per_capita_area_city_m2"].tolist() == pytest.approx([800 / 280] * 3)
     assert table["distance_to_nearest_same_kind_m"].tolist() == pytest.approx([1000.0, 500.0, 0.0], abs=1e-6)
     # mean current distance of the newly covered: (40*650 + 50*850 + 60*1050 + 70*1250) / 220 = 995 m
-    assert table["reason"].iloc[0] == "covers 220 residents of east Dongsheng now 995 m from any court"
+    assert table["reason"].iloc[0] == "covers 220 residents of east Dongsheng now 995 m on average from any court"
     assert table["reason"].iloc[1] == (
         "no new residents within 500 m (already served or covered by a higher-ranked site); adds 800 m² of venue "
         "area in Dongsheng"
@@ -456,7 +456,7 @@ def test_plan_sites_ranked_table_on_a_street(network):
     # a Chinese study's reasons are Chinese (sites.html, the workbook), the figures the same
     zh = siting.plan_sites(network, cells, facilities, candidates=cands, plan={"court": 1}, language="zh")
     assert zh.ranked["multi_sport_court"]["reason"].tolist()[:2] == [
-        "覆盖东胜区东部 220 名居民，目前距最近的多功能运动场 995 m",
+        "覆盖东胜区东部 220 名居民，他们目前到最近的多功能运动场平均 995 m",
         "500 m 内没有新增居民（已有设施服务或已被排名更靠前的选址覆盖）；在东胜区新增场地面积 800 m²",
     ]
     assert table["in_plan"].tolist() == [True, False, False]
