@@ -621,6 +621,7 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             ),
             "site_covers": "覆盖{where} {population} 名{who}，{far}",
             "site_now_from": "他们目前到最近的{site_zh}平均 {distance}",
+            "site_covers_in_plan": "在规划方案中新覆盖 {population} 名居民（排名更靠前、与其覆盖相同居民的选址未入选）",
             "site_none_within": "{distance} 内没有{site_zh}",
             "site_nothing_new": (
                 "{service} m 内没有新增{who}（已有设施服务或已被排名更靠前的选址覆盖）；"
@@ -744,6 +745,9 @@ NOTES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             ),
             "site_covers": "covers {population} {who} of {where} {far}",
             "site_now_from": "now {distance} on average from any {site}",
+            "site_covers_in_plan": (
+                "covers {population} new residents in the plan (the higher-ranked sites that share them are not built)"
+            ),
             "site_none_within": "with no {site} within {distance}",
             "site_nothing_new": (
                 "no new {who} within {service} m (already served or covered by a higher-ranked site); adds {area} m² "

@@ -411,7 +411,8 @@ def test_from_geodataframe_coverage_matches_hand_distances(network):
     assert ruled.selected_sites.tolist() == [2]
 
 
-def test_plan_sites_ranked_table_on_a_street(network):
+def street_with_a_court() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Seven cells along the street (10..70 residents at x = 50..1250) and one existing court at x=0."""
     xs = [50, 250, 450, 650, 850, 1050, 1250]
     population = [10, 20, 30, 40, 50, 60, 70]
     # one existing court at x=0: current walking distances along the street are the x values
@@ -433,6 +434,11 @@ def test_plan_sites_ranked_table_on_a_street(network):
         dist_m_any=np.array(xs, dtype=float),
         dist_m_multi_sport_court=np.array(xs, dtype=float),
     )
+    return facilities, cells
+
+
+def test_plan_sites_ranked_table_on_a_street(network):
+    facilities, cells = street_with_a_court()
     cands = line_candidates([0, 500, 1000], [900.0, 900.0, 900.0])
     result = siting.plan_sites(network, cells, facilities, candidates=cands, plan={"court": 1})
     table = result.ranked["multi_sport_court"]
@@ -470,6 +476,29 @@ def test_plan_sites_ranked_table_on_a_street(network):
     gaps = result.gaps.set_index("instance")
     assert gaps.loc["combined", "exact_objective"] == pytest.approx(220.0)
     assert gaps.loc["multi_sport_court", "gap_abs"] == pytest.approx(0.0)
+
+
+def test_a_chosen_site_whose_rank_adds_nobody_says_what_it_brings_in_the_plan(network):
+    # the street of test_plan_sites_ranked_table_on_a_street; x=1000 is out of the budget, so the plan builds x=500
+    facilities, cells = street_with_a_court()
+    cands = siting.candidates_from_file(
+        gpd.GeoDataFrame(
+            {"area_m2": [900.0] * 3, "cost": [10.0, 10.0, 100.0]},
+            geometry=[shapely.Point(X0 + x, Y0) for x in (0, 500, 1000)],
+            crs=CRS,
+        )
+    )
+    for language, said in (("en", "covers 90 new residents in the plan"), ("zh", "在规划方案中新覆盖 90 名居民")):
+        result = siting.plan_sites(
+            network, cells, facilities, candidates=cands, plan={"court": 1}, budget=50.0, language=language
+        )
+        table = result.ranked["multi_sport_court"].set_index("candidate_id")
+        assert result.chosen["candidate_id"].tolist() == ["cand_2"]
+        # its rank comes after x=1000, which takes its 650 and 850 (40 + 50): nothing new there, 90 in the plan
+        assert table.loc["cand_2", "newly_covered_population"] == 0.0
+        assert table.loc["cand_2", "newly_covered_in_plan"] == pytest.approx(90.0)
+        assert table.loc["cand_2", "reason"].startswith(said)
+        assert table.loc["cand_3", "reason"].startswith("covers 220" if language == "en" else "覆盖东胜区东部 220")
 
 
 def test_candidates_far_from_every_street_are_named_in_a_warning(network, caplog):

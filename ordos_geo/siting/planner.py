@@ -395,6 +395,12 @@ def plan_sites(
         in_plan = chosen.loc[chosen["site_type"] == key].set_index("candidate_id")["newly_covered_population"]
         newly = table["candidate_id"].map(in_plan).where(table["in_plan"].astype(bool)).astype(float)
         table.insert(table.columns.get_loc("in_plan") + 1, "newly_covered_in_plan", newly)
+        # a chosen site whose rank adds nobody (a higher-ranked site the plan does not build covers its residents)
+        # says what it brings in the plan, not "nothing new"
+        shared = (table["newly_covered_population"] <= 0) & (newly > 0)
+        table.loc[shared, "reason"] = [
+            _labels.said(_labels.Note("site_covers_in_plan", population=f"{n:,.0f}"), language) for n in newly[shared]
+        ]
     logger.info(
         "siting: chose %s sites (%s), newly covered %s residents (%s)",
         len(chosen),
