@@ -76,6 +76,24 @@ class SitingResult:
         The solved joint model.
     rules : dict of str to SitingRule
         The rules used.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import shapely
+    >>> boxes = [shapely.box(0.0, 0.0, 20.0, 20.0), shapely.box(180.0, 0.0, 200.0, 20.0)]
+    >>> people = {"population": [50.0, 80.0], "district": ["Dongsheng"] * 2, "dist_m_any": [1500.0, 1500.0]}
+    >>> cells = gpd.GeoDataFrame(people, geometry=boxes, crs=net.crs)
+    >>> lots = gpd.GeoDataFrame({"candidate_id": ["west", "east"], "area_m2": [1000.0, 1000.0]},
+    ...                         geometry=gpd.points_from_xy([10.0, 190.0], [-5.0, -5.0]), crs=net.crs)
+    >>> result = plan_sites(net, cells, None, candidates=lots, plan={"court": 1})
+    >>> list(result.ranked), result.chosen[["candidate_id", "site_type"]].values.tolist()
+    (['multi_sport_court'], [['west', 'multi_sport_court']])
     """
 
     ranked: dict[str, gpd.GeoDataFrame]
@@ -346,6 +364,26 @@ def plan_sites(
         No candidates, none large enough for a type (the message names the
         rule, how many it excluded and the largest area seen), p larger than
         the eligible candidates, or a budget that cannot pay for the plan.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import shapely
+    >>> boxes = [shapely.box(0.0, 0.0, 20.0, 20.0), shapely.box(180.0, 0.0, 200.0, 20.0)]
+    >>> people = {"population": [50.0, 80.0], "district": ["Dongsheng"] * 2, "dist_m_any": [1500.0, 1500.0]}
+    >>> cells = gpd.GeoDataFrame(people, geometry=boxes, crs=net.crs)
+    >>> lots = gpd.GeoDataFrame({"candidate_id": ["west", "east"], "area_m2": [1000.0, 1000.0]},
+    ...                         geometry=gpd.points_from_xy([10.0, 190.0], [-5.0, -5.0]), crs=net.crs)
+    >>> result = plan_sites(net, cells, None, candidates=lots, plan={"court": 1})  # one court within 500 m
+    >>> result.ranked["multi_sport_court"][["rank", "candidate_id", "newly_covered_population"]]
+       rank candidate_id  newly_covered_population
+    0     1         west                     130.0
+    1     2         east                       0.0
     """
     language = _labels.check_language(language, where="plan_sites")
     types = _plan_counts(DEFAULT_PLAN if plan is None else plan, rules)
