@@ -93,6 +93,13 @@ def venue_area_m2(facilities: gpd.GeoDataFrame, *, trail_width_m: float = settin
     pandas.Series
         0 for kinds not counted (parks, playgrounds), closed school venues and
         missing areas.
+
+    Examples
+    --------
+    >>> venues = gpd.GeoDataFrame({"kind": ["gymnasium", "park", "school_venue"], "area_m2": [3000.0, 50000.0, 800.0],
+    ...                            "open_to_public": [True, True, False]})
+    >>> venue_area_m2(venues).tolist()  # parks and closed school venues count 0
+    [3000.0, 0.0, 0.0]
     """
     for column in ("kind",):
         if column not in facilities.columns:
@@ -204,6 +211,17 @@ def compute_indicators(
         tier, ``population_60plus`` and ``share_60plus_within_<d>m``; when the
         cells have ``underserved``, ``population_underserved`` (the residents
         outside the 15-minute circle, whom the underserved neighbourhoods hold).
+
+    Examples
+    --------
+    >>> cells = gpd.GeoDataFrame({"population": [600.0, 400.0], "district": ["Dongsheng", "Dongsheng"],
+    ...                           "covered_300m": [True, False], "covered_1000m": [True, True]})
+    >>> venues = gpd.GeoDataFrame({"kind": ["gymnasium"], "area_m2": [3000.0], "district": ["Dongsheng"]})
+    >>> table = compute_indicators(cells, venues, thresholds_m=(300, 1000))
+    >>> table[["district", "population", "per_capita_area_m2", "share_within_300m"]]
+        district  population  per_capita_area_m2  share_within_300m
+    0  Dongsheng      1000.0                 3.0                0.6
+    1   citywide      1000.0                 3.0                0.6
     """
     if "population" not in cells.columns:
         msg = "population cells: column `population` is missing; read cells with ordos_geo.io.read_population"
@@ -327,6 +345,16 @@ def five_ones(facilities: gpd.GeoDataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``item``, ``kinds``, ``rule``, ``present`` (bool), ``n``, ``names``
         (``"; "``-joined names of the qualifying facilities).
+
+    Examples
+    --------
+    >>> hall = {"facility_id": ["a"], "name": ["东胜体育馆"], "kind": ["gymnasium"], "area_m2": [3000.0]}
+    >>> venues = gpd.GeoDataFrame(hall, geometry=gpd.points_from_xy([109.96], [39.82]), crs=4326)
+    >>> five_ones(venues)[["item", "present", "n"]].head(3)
+                item  present  n
+    0        stadium    False  0
+    1      gymnasium     True  1
+    2  swimming_hall    False  0
     """
     kind = facilities["kind"].astype(str)
     area = (
@@ -420,6 +448,18 @@ def scorecard(
         when the value is unknown), ``status`` (``settings.SCORECARD_STATUSES``:
         ``met``, ``not_met``, ``unknown`` when the study cannot measure it,
         ``not_computed`` for a non-spatial target without a figure).
+
+    Examples
+    --------
+    >>> cells = gpd.GeoDataFrame({"population": [600.0, 400.0], "district": ["Dongsheng", "Dongsheng"],
+    ...                           "covered_1000m": [True, True]})
+    >>> venues = gpd.GeoDataFrame({"kind": ["gymnasium"], "area_m2": [3000.0], "district": ["Dongsheng"]})
+    >>> card = scorecard(compute_indicators(cells, venues))
+    >>> card.set_index("key").loc[["per_capita_area_2024", "fitness_circle_15min"], ["target", "value", "status"]]
+                          target  value   status
+    key
+    per_capita_area_2024     3.4    3.0  not_met
+    fitness_circle_15min     1.0    1.0      met
     """
     row = indicators.loc[indicators["district"] == district]
     if row.empty:
@@ -545,6 +585,16 @@ def planner_scorecard(planner_values: pd.DataFrame, indicators: pd.DataFrame) ->
         ``met``, ``gap``; one row per
         district with a value and per target citywide (value NaN when no
         district gave one).
+
+    Examples
+    --------
+    >>> values = pd.DataFrame({"district": ["Dongsheng"], "indicator": ["sports_instructors_per_1000"],
+    ...                        "year": [2024], "value": [2.9], "source": ["体育局"]})  # read_planner_targets' table
+    >>> today = pd.DataFrame({"district": ["Dongsheng", "citywide"], "population": [1000.0, 1000.0]})
+    >>> planner_scorecard(values, today)[["district", "key", "target", "value", "met"]].head(2)
+        district                          key  target  value    met
+    0  Dongsheng  sports_instructors_per_1000     3.4    2.9  False
+    1   citywide  sports_instructors_per_1000     3.4    2.9  False
     """
     latest = planner_values.sort_values("year", kind="stable").groupby(["district", "indicator"]).tail(1)
     population = indicators.set_index("district")["population"].astype(float)
@@ -714,6 +764,15 @@ def area_gap(
         ``target_m2_per_capita``, ``population``, ``venue_area_m2``,
         ``required_area_m2``, ``missing_area_m2``, ``lever``, ``area_added_m2``,
         ``share_of_gap``, ``missing_after_m2``.
+
+    Examples
+    --------
+    >>> today = pd.DataFrame({"district": ["Dongsheng"], "population": [1000.0], "venue_area_m2": [3000.0]})
+    >>> gap = area_gap(today, {"new_sites": {"Dongsheng": 300.0}})  # 3.4 and 3.5 m² per resident
+    >>> gap[["year", "missing_area_m2", "area_added_m2", "missing_after_m2"]]
+       year  missing_area_m2  area_added_m2  missing_after_m2
+    0  2024            400.0          300.0             100.0
+    1  2025            500.0          300.0             200.0
     """
     per_capita = [t for t in targets if t.unit == "m2_per_capita"]
     rows = []

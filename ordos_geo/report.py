@@ -91,6 +91,15 @@ class Report:
     title : str
         The report's title.
     language : {"zh", "en"}
+
+    Examples
+    --------
+    >>> card = pd.DataFrame({"key": ["per_capita_area_2024"], "description": ["per-capita area"], "target": [3.4],
+    ...                      "value": [2.9], "unit": ["m2_per_capita"], "met": [False]})
+    >>> rows = pd.DataFrame({"district": ["Dongsheng", "citywide"], "population": [10.0, 10.0]})
+    >>> result = build_report(card, rows, language="zh")
+    >>> result.title, sorted(result.tables), sorted(result.charts)[0]
+    ('就近健身设施规划报告', ['indicators', 'scorecard'], 'area_by_district.png')
     """
 
     html: str
@@ -225,6 +234,14 @@ def localize(frame: pd.DataFrame | gpd.GeoDataFrame, language: str) -> pd.DataFr
     Returns
     -------
     pandas.DataFrame
+
+    Examples
+    --------
+    >>> card = pd.DataFrame({"key": ["per_capita_area_2024"], "description": ["per-capita area"], "target": [3.4],
+    ...                      "value": [2.9], "unit": ["m2_per_capita"], "met": [False]})
+    >>> localize(card, "zh")
+      description  target  value  unit    met
+    0    人均体育场地面积     3.4    2.9  m²/人  False
     """
     language = label_table.check_language(language, where="report")
     out = _table_frame(frame).copy()
@@ -289,6 +306,12 @@ def html_table(frame: pd.DataFrame, language: str, *, css_class: str | None = No
         Language of headers and labels.
     css_class : str, optional
         ``class`` attribute of the table.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"district": ["Dongsheng", "citywide"], "population": [172273.0, 172273.0]})
+    >>> html_table(rows, "zh")[:60]
+    '<table><thead><tr><th>旗区</th><th>人口</th></tr></thead><tbody>'
     """
     headers, rows, met = _display_rows(frame, language)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in headers)
@@ -393,6 +416,13 @@ def distance_histogram(
         Population per bin (reachable cells).
     unreachable : float
         Population of unreachable cells.
+
+    Examples
+    --------
+    >>> cells = pd.DataFrame({"population": [100.0, 50.0, 20.0], "dist_m_any": [120.0, 800.0, np.inf]})
+    >>> edges, population, unreachable = distance_histogram(cells, bin_m=500.0)
+    >>> edges.tolist(), population.tolist(), unreachable
+    ([0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0], [100.0, 50.0, 0.0, 0.0, 0.0], 20.0)
     """
     distances = cells[dist_column(ANY_KIND)].to_numpy(dtype=float)
     weights = cells["population"].to_numpy(dtype=float)
@@ -413,6 +443,14 @@ def distance_band_shares(indicators: pd.DataFrame) -> tuple[list[str], list[floa
         ``"0–300"``, ``"300–500"``, ..., ``"> 1,000"`` (metres).
     shares : list of float
         Share of the population in each band (sums to 1 when the shares are known).
+
+    Examples
+    --------
+    >>> shares = pd.DataFrame({"district": ["citywide"], "share_within_300m": [0.5], "share_within_500m": [0.7],
+    ...                        "share_within_1000m": [0.9]})
+    >>> labels, values = distance_band_shares(shares)
+    >>> labels, [round(value, 2) for value in values]
+    (['0–300', '300–500', '500–1,000', '> 1,000'], [0.5, 0.2, 0.2, 0.1])
     """
     row = indicators.loc[indicators["district"] == "citywide"]
     row = row.iloc[0] if len(row) else indicators.iloc[-1]
@@ -990,6 +1028,13 @@ def workbook_sheets(
         Sheet name -> table with translated headers.
     number_formats : dict
         Sheet name -> {header: Excel number format}.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"district": ["Dongsheng", "citywide"], "population": [10.0, 10.0]})
+    >>> sheets, number_formats = workbook_sheets({"indicators": rows}, "zh")
+    >>> list(sheets), list(sheets["分区指标"].columns), number_formats
+    (['分区指标'], ['旗区', '人口'], {'分区指标': {'人口': '#,##0.00'}})
     """
     language = label_table.check_language(language, where="workbook_sheets")
     text = label_table.text(language)

@@ -292,6 +292,12 @@ class PlanTarget:
         Year by which the target applies.
     source : str
         The planning document that sets it.
+
+    Examples
+    --------
+    >>> target = PLAN_TARGETS[0]
+    >>> target.key, target.target, target.unit, target.year
+    ('per_capita_area_2024', 3.4, 'm2_per_capita', 2024)
     """
 
     key: str

@@ -67,6 +67,14 @@ class WhatIf:
         ``"plan"`` (the change was made to the plan's venues) or ``"existing"``.
     timings_s : dict
         Seconds spent updating the accessibility and the indicators.
+
+    Examples
+    --------
+    >>> from ordos_geo import pipeline
+    >>> results = pipeline.analyse_study(pipeline.load_study())  # doctest: +SKIP
+    >>> change = what_if(results, remove=["F012"])  # close one venue of the plan's set  # doctest: +SKIP
+    >>> change.base, list(change.indicators.columns)  # doctest: +SKIP
+    ('plan', ['district', 'indicator', 'before', 'after', 'change'])
     """
 
     indicators: pd.DataFrame

@@ -47,6 +47,11 @@ def minutes_to_metres(
     -------
     float or numpy.ndarray
         Distance in metres, same shape as ``minutes``.
+
+    Examples
+    --------
+    >>> minutes_to_metres(15), minutes_to_metres([5, 10], walk_speed_kmh=6.0).tolist()
+    (1125.0, [500.0, 1000.0])
     """
     if not walk_speed_kmh > 0:
         msg = f"walk_speed_kmh must be positive, got {walk_speed_kmh!r}"
@@ -94,6 +99,13 @@ def e2sfca(
     numpy.ndarray
         Supply per resident reachable from each cell (m² per person for areas);
         0 where no facility is within the catchment.
+
+    Examples
+    --------
+    >>> od = pd.DataFrame({"origin": [0, 1], "destination": [0, 0], "distance_m": [200.0, 800.0]})
+    >>> ratio = e2sfca(od, np.array([100.0, 100.0]), np.array([1000.0]))  # 1,000 m² shared, weights 1 and 0.22
+    >>> ratio.round(2).tolist()
+    [8.2, 1.8]
     """
     population = np.asarray(population, dtype=float)
     supply = np.nan_to_num(np.asarray(supply, dtype=float), nan=0.0)
@@ -278,6 +290,20 @@ def service_areas(
     geopandas.GeoDataFrame
         ``facility_id``, ``kind``, ``threshold_m``, polygon geometry; one row
         per reachable facility and threshold, in ``network.crs``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> halls = gpd.GeoDataFrame({"facility_id": ["gym"], "kind": ["gymnasium"]}, crs=net.crs,
+    ...                          geometry=gpd.points_from_xy([0.0], [-5.0]))
+    >>> areas = service_areas(net, halls, thresholds_m=(100.0, 300.0))  # the streets within reach, buffered 50 m
+    >>> areas["threshold_m"].tolist(), areas.geometry.bounds["maxx"].tolist()
+    ([100.0, 300.0], [150.0, 250.0])
     """
     ids = check_facility_ids(facilities)
     thresholds = [check_distance(t, name="thresholds_m") for t in thresholds_m]
@@ -363,6 +389,16 @@ def underserved_neighbourhoods(
         ``centroid_x`` / ``centroid_y`` and the dissolved polygon.
     neighbourhood_of_cell : numpy.ndarray
         ``neighbourhood_id`` of each cell, 0 where the cell is not underserved.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> boxes = [shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(5, 0, 6, 1)]
+    >>> people = {"population": [10.0, 20.0, 5.0], "district": ["Dongsheng"] * 3}
+    >>> cells = gpd.GeoDataFrame(people, geometry=boxes, crs=4546)  # two touching cells and one apart
+    >>> neighbourhoods, of_cell = underserved_neighbourhoods(cells, np.array([True, True, True]))
+    >>> neighbourhoods[["neighbourhood_id", "population", "n_cells"]].values.tolist(), of_cell.tolist()
+    ([[1.0, 30.0, 2.0], [2.0, 5.0, 1.0]], [1, 1, 2])
     """
     table, cell_nb, _ = _neighbourhoods_and_pieces(cells, underserved, centroids=centroids)
     return table, cell_nb

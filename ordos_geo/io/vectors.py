@@ -319,6 +319,13 @@ def read_vector(
     -------
     geopandas.GeoDataFrame
         All attribute columns, geometry in EPSG:4326, index ``0..n-1``.
+
+    Examples
+    --------
+    >>> from ordos_geo import settings
+    >>> trails = read_vector(settings.SAMPLE_DIR / "proposed_trails.geojson", what="trail lines")
+    >>> len(trails), trails.crs.to_epsg(), list(trails.columns)
+    (3, 4326, ['trail_id', 'name', 'status', 'geometry'])
     """
     file = check_input_file(path, what=what, suffixes=FACILITY_SUFFIXES)
     frame, name_column = _read_features(
@@ -346,6 +353,16 @@ def read_candidates(
 
     Chinese headers are read as the schema's (``编号``, ``名称``, ``用地面积``), land areas with
     their unit in m² (:func:`~ordos_geo.io.venue_table.candidate_columns`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> table = Path(tempfile.mkdtemp()) / "sites.csv"
+    >>> site = {"编号": ["S1"], "名称": ["空地"], "用地面积": ["0.5公顷"], "lon": [109.96], "lat": [39.82]}
+    >>> pd.DataFrame(site).to_csv(table, index=False)
+    >>> read_candidates(table)[["candidate_id", "name", "area_m2"]]  # 0.5 ha read as m²
+      candidate_id name  area_m2
+    0           S1   空地   5000.0
     """
     from ordos_geo.io.venue_table import candidate_columns  # not at the top: venue_table -> facilities -> vectors
 
@@ -486,6 +503,16 @@ def read_lines(
     A CSV / Excel table of points, one row per vertex, is read as one line per
     ``trail_id`` (``步道编号``), its vertices ordered by ``seq`` (``序号``) or by row.
     A GPS file (``.gpx``) is read from its tracks, or else its routes (one line each).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> table = Path(tempfile.mkdtemp()) / "trail_points.csv"  # one row per vertex
+    >>> pd.DataFrame({"步道编号": ["T1"] * 3, "序号": [1, 2, 3], "经度": [109.96, 109.97, 109.97],
+    ...               "纬度": [39.82, 39.82, 39.83]}).to_csv(table, index=False)
+    >>> lines = read_lines(table)
+    >>> len(lines), lines.geom_type[0], len(lines.geometry[0].coords)
+    (1, 'LineString', 3)
     """
     types = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
     table = str(path).lower().endswith(_TABLE_SUFFIXES)

@@ -98,6 +98,16 @@ def study_indicators(study: Study, cells: gpd.GeoDataFrame, facilities: gpd.GeoD
     -------
     pandas.DataFrame
         As :func:`ordos_geo.indicators.compute_indicators`.
+
+    Examples
+    --------
+    >>> from ordos_geo import pipeline
+    >>> study = pipeline.load_study()  # doctest: +SKIP
+    >>> acc = pipeline.compute_accessibility(study)  # doctest: +SKIP
+    >>> table = study_indicators(study, acc.cells, study.facilities)  # doctest: +SKIP
+    >>> citywide = table.iloc[-1]  # a row per district, then the total  # doctest: +SKIP
+    >>> citywide["district"], round(citywide["population"])  # doctest: +SKIP
+    ('citywide', 207912)
     """
     cfg = study.config
     return indicators.compute_indicators(
@@ -188,6 +198,14 @@ def siting_rules(config: StudyConfig) -> Mapping[str, Any]:
     Returns
     -------
     mapping of str to ordos_geo.siting.SitingRule
+
+    Examples
+    --------
+    >>> from ordos_geo.config import sample_config
+    >>> config = sample_config().with_overrides(siting_min_land_area_m2={"multi_sport_court": 600.0})
+    >>> rules = siting_rules(config)
+    >>> sorted(rules), rules["multi_sport_court"].min_land_area_m2
+    (['fitness_centre', 'multi_sport_court', 'sports_health_centre', 'sports_park'], 600.0)
     """
     from ordos_geo import siting
 
@@ -290,6 +308,14 @@ def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         Facilities schema, in the network CRS.
+
+    Examples
+    --------
+    >>> from ordos_geo import pipeline
+    >>> results = pipeline.analyse_study(pipeline.load_study())  # doctest: +SKIP
+    >>> after = planned_facilities(results)  # doctest: +SKIP
+    >>> len(after) > len(results.study.facilities), after.crs == results.study.network.crs  # doctest: +SKIP
+    (True, True)
     """
     study = results.study
     existing = study.facilities
@@ -361,6 +387,14 @@ def before_after_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFram
     -------
     pandas.DataFrame
         ``district``, ``indicator``, ``before``, ``after``, ``change``.
+
+    Examples
+    --------
+    >>> before = pd.DataFrame({"district": ["citywide"], "population": [1000.0], "per_capita_area_m2": [2.9]})
+    >>> after = before.assign(per_capita_area_m2=[3.2])
+    >>> before_after_table(before, after)
+       district           indicator  before  after  change
+    0  citywide  per_capita_area_m2     2.9    3.2     0.3
     """
     kept = ("venue_area_m2", "per_capita_area_m2", "population_underserved")
     figures = [c for c in before.columns if c in kept or c.startswith("share_")]

@@ -213,6 +213,17 @@ def candidates_from_osm(
         Candidates (:data:`CANDIDATE_COLUMNS`), ``source == "osm"``, sorted by
         ``candidate_id`` (``osm_<type><id>``, e.g. ``osm_way123``, or ``osm_row<i>``), same CRS as
         ``features``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> tags = {"osm_type": ["way", "way"], "osm_id": [11, 12], "landuse": ["brownfield", None],
+    ...         "leisure": [None, "park"], "sport": [None, "basketball"], "name": ["空地", "篮球公园"]}
+    >>> parcels = [shapely.box(0, 0, 50, 40), shapely.box(100, 0, 200, 100)]
+    >>> features = gpd.GeoDataFrame(tags, geometry=parcels, crs=4546)
+    >>> candidates_from_osm(features)[["candidate_id", "land_type", "area_m2"]]  # the park already has a sport
+      candidate_id   land_type  area_m2
+    0    osm_way11  brownfield   2000.0
     """
     _require_crs(features, "OSM features")
     if len(features) == 0:
@@ -308,6 +319,21 @@ def candidates_from_underserved(
     geopandas.GeoDataFrame
         Candidates (:data:`CANDIDATE_COLUMNS`) in the network CRS, one per
         distinct node, ``source == "underserved"``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> import shapely
+    >>> gap = gpd.GeoDataFrame({"neighbourhood_id": [1], "population": [80.0], "district": ["Dongsheng"]},
+    ...                        geometry=[shapely.box(170.0, 0.0, 200.0, 20.0)], crs=net.crs)
+    >>> sites = candidates_from_underserved(net, gap)
+    >>> sites[["candidate_id", "network_node"]].values.tolist(), sites.geometry.x.tolist()  # land area unknown
+    ([['underserved_1', 2]], [200.0])
     """
     if len(underserved) == 0:
         return _finish_candidates(gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=network.crs))
@@ -368,6 +394,17 @@ def eligible_candidates(candidates: gpd.GeoDataFrame, rule: SitingRule) -> tuple
     explanation : ordos_geo._labels.Note
         E.g. ``"37 smaller than 40,000 m² (largest 31,250 m²), 15 with unknown area"`` (empty when none
         is excluded), also said in Chinese by ``_labels.said``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> from ordos_geo.siting import DEFAULT_RULES
+    >>> sites = gpd.GeoDataFrame({"area_m2": [2000.0, np.nan]}, geometry=[shapely.Point(0, 0)] * 2, crs=4546)
+    >>> mask, note = eligible_candidates(sites, DEFAULT_RULES["sports_park"])  # needs 4 ha of surveyed land
+    >>> mask.tolist()
+    [False, False]
+    >>> print(note)
+    1 smaller than 40,000 m² (largest of those 2,000 m²), 1 with unknown land area (not accepted for sports_park)
     """
     area = (
         pd.to_numeric(candidates["area_m2"], errors="coerce").to_numpy(dtype=float)

@@ -71,6 +71,24 @@ class TrailCheck:
         Trail width for the venue area (m).
     prize_model : TrailPrizeModel
         The reach model used (same rule as the planner).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from ordos_geo.network import walk_network_from_graph
+    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
+    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
+    >>> nx.set_edge_attributes(g, 100.0, "length")
+    >>> net = walk_network_from_graph(g)
+    >>> boxes = [shapely.box(0.0, 0.0, 20.0, 20.0), shapely.box(180.0, 0.0, 200.0, 20.0)]
+    >>> people = {"population": [50.0, 80.0], "dist_m_any": [400.0, 1500.0]}
+    >>> cells = gpd.GeoDataFrame(people, geometry=boxes, crs=net.crs)
+    >>> line = shapely.LineString([(100.0, 2.0), (200.0, 2.0)])
+    >>> drawn = gpd.GeoDataFrame({"name": ["河滨步道"]}, geometry=[line], crs=net.crs)
+    >>> check = check_trails(net, cells, drawn)  # along the second street, past the underserved cell
+    >>> check.lines[["trail_id", "name", "matched_length_m", "population_reached"]]
+       trail_id  name  matched_length_m  population_reached
+    0         1  河滨步道             100.0                80.0
     """
 
     report: pd.DataFrame
