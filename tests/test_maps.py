@@ -274,7 +274,11 @@ def test_the_pockets_left_after_the_plan_are_a_second_hidden_outline_layer(layer
     assert (before.n_features, before.show) == (2, True)
     assert (after.n_features, after.show) == (1, False)  # the map opens on the study as it is
     assert "规划实施后仍服务不足的片区" in maps.render_html(m)  # the legend names it
-    assert "37" in _data_of(after)["features"][0]["properties"]["_tip"]
+    data = _data_of(after)
+    assert data is _data_of(before) or data == _data_of(before)  # one data variable for both layers
+    shared = [f["properties"] for f in data["features"] if f["properties"]["_in"] == 3]
+    assert len(shared) == 1 and len(data["features"]) == 2  # the outline left as it is is written once
+    assert "37" in shared[0]["_tip1"] and "37" not in shared[0]["_tip"]  # each layer's own tooltip
     english = _coverage(layers, underserved_after=left, language="en")
     assert _layer_named(english, "Still underserved after the plan").n_features == 1
     assert "Still underserved after the plan" not in maps.render_html(_coverage(layers))  # no layer without one

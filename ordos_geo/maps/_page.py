@@ -78,7 +78,7 @@ window.ordos = (function () {
       },
       onEachFeature: function (f, lyr) {
         var p = f.properties || {};
-        var tip = p._tip || '';
+        var tip = p[o.tipKey || '_tip'] || '';
         if (o.popLabel) {
           tip = o.popLabel + ': ' + (p._p === null || p._p === undefined ? '–' : p._p.toLocaleString('en-US'));
           if (p._d) { tip += '<br>' + o.districtLabel + ': ' + p._d; }
@@ -88,6 +88,8 @@ window.ordos = (function () {
         if (p._pop) { lyr.bindPopup(p._pop, {maxWidth: 360}); }
       }
     };
+    // layers sharing one data variable: each draws the features whose _in has its bit, with its own tooltip
+    if (o.only) { opts.filter = function (f) { return ((f.properties || {})._in & o.only) !== 0; }; }
     if (!o.cluster || !L.markerClusterGroup) { return L.geoJSON(data, opts); }
     // Markers of one kind merge into a numbered circle of the kind's colour until zoomed in.
     var group = L.markerClusterGroup({maxClusterRadius: 45, showCoverageOnHover: false, animate: false,

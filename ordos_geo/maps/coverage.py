@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -21,9 +22,10 @@ from ordos_geo.maps._layers import (
     _check_frame,
     _display_geometry,
     _facility_layers,
+    _feature_collection,
     _underserved_properties,
 )
-from ordos_geo.maps._page import _finish_map, _new_map
+from ordos_geo.maps._page import _Data, _FeatureLayer, _finish_map, _new_map
 from ordos_geo.maps.style import _DEFAULT_STYLE, MapStyle, _area_swatch, _distance_legend, _labels
 from ordos_geo.settings import FACILITY_KINDS
 
@@ -136,25 +138,13 @@ def coverage_map(
             )
     if boundaries is not None and len(boundaries):
         _boundary_layer(m, boundaries, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
-    for frame, key, color, dash, show in (
-        (underserved, "underserved", "#b2182b", "6 4", True),
-        (underserved_after, "underserved_after", "#762a83", None, False),
-    ):
-        if frame is not None and len(frame):
-            legend.append(
-                _neighbourhood_layer(
-                    m,
-                    _check_frame(frame, key, ["population"]),
-                    key,
-                    color,
-                    dash,
-                    show=show,
-                    gcj02=gcj02,
-                    labels=labels,
-                    language=language,
-                    bounds=bounds,
-                )
-            )
+    outlines = {
+        key: _check_frame(frame, key, ["population"])
+        for key, frame in (("underserved", underserved), ("underserved_after", underserved_after))
+        if frame is not None and len(frame)
+    }
+    if outlines:
+        legend += _neighbourhood_layers(m, outlines, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
     kind_rows = _facility_layers(m, facilities, kinds, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
     legend.append(f'<div class="kinds">{"".join(kind_rows)}</div>')
     return _finish_map(
@@ -167,33 +157,63 @@ def coverage_map(
     )
 
 
-def _neighbourhood_layer(
+#: Outline style, first shown or not, of the neighbourhoods of today and of those left after the plan.
+_NEIGHBOURHOOD_STYLES: dict[str, tuple[str, str | None, bool]] = {
+    "underserved": ("#b2182b", "6 4", True),
+    "underserved_after": ("#762a83", None, False),
+}
+
+
+def _neighbourhood_layers(
     m: folium.Map,
-    neighbourhoods: gpd.GeoDataFrame,
-    key: str,
-    color: str,
-    dash: str | None,
+    outlines: Mapping[str, gpd.GeoDataFrame],
     *,
-    show: bool,
     gcj02: bool,
     labels: Mapping[str, str],
     language: str,
     bounds: list[np.ndarray],
-) -> str:
-    """Outline neighbourhoods (their population in a tooltip) as the layer ``labels[key]``; its legend row."""
-    line: dict[str, object] = {"color": color, "weight": 2.5, "fillColor": color, "fillOpacity": 0.06}
-    if dash is not None:
-        line["dashArray"] = dash
-    _add_layer(
-        m,
-        _display_geometry(neighbourhoods, gcj02=gcj02),
-        _underserved_properties(neighbourhoods, labels, language),
-        {"style": line},
-        name=html.escape(labels[key]),
-        bounds=bounds,
-        show=show,
-    )
-    # the residents they hold: the study's population_underserved (summary.json, report, indicators.csv)
-    total = f"{labels['population']} {float(neighbourhoods['population'].sum()):,.0f}"
-    said = f"{labels[key]}（{total}）" if language == "zh" else f"{labels[key]} ({total.lower()})"
-    return f"<div>{_area_swatch(color, dash='4 2' if dash else '')}{html.escape(said)}</div>"
+) -> list[str]:
+    """Outline neighbourhoods (population in a tooltip), one layer per key of ``outlines``; their legend rows.
+
+    The layers share one data variable: an outline the plan leaves as it is
+    (the same polygon today and after) is written once and drawn by both
+    layers, each with its own tooltip (ids are ranked again after the plan),
+    so the page does not grow by the neighbourhoods the plan does not touch.
+    """
+    features: dict[bytes, dict[str, Any]] = {}  # by the outline's WKB, in order of first appearance
+    geometries: list[Any] = []
+    counts: dict[str, int] = {}
+    for bit, (key, frame) in enumerate(outlines.items()):
+        shown = _display_geometry(frame, gcj02=gcj02)
+        tips = _underserved_properties(frame, labels, language)
+        for geometry, wkb, tip in zip(shown, shapely.to_wkb(frame.geometry.values), tips, strict=True):
+            feature = features.get(wkb)
+            if feature is None:
+                feature = features[wkb] = {"_in": 0}
+                geometries.append(geometry)
+            feature["_in"] |= 1 << bit
+            feature[_tip_key(bit)] = tip["_tip"]
+        counts[key] = len(frame)
+    data = _Data(_feature_collection(np.array(geometries, dtype=object), list(features.values())))
+    m.add_child(data)
+    bounds.append(np.asarray(shapely.total_bounds(np.array(geometries, dtype=object))))
+    rows = []
+    for bit, (key, frame) in enumerate(outlines.items()):
+        color, dash, show = _NEIGHBOURHOOD_STYLES[key]
+        line: dict[str, object] = {"color": color, "weight": 2.5, "fillColor": color, "fillOpacity": 0.06}
+        if dash is not None:
+            line["dashArray"] = dash
+        options = {"style": line, "only": 1 << bit, "tipKey": _tip_key(bit)}
+        layer = _FeatureLayer(data, options, name=html.escape(labels[key]), show=show)
+        layer.n_features = counts[key]
+        m.add_child(layer)
+        # the residents they hold: the study's population_underserved (summary.json, report, indicators.csv)
+        total = f"{labels['population']} {float(frame['population'].sum()):,.0f}"
+        said = f"{labels[key]}（{total}）" if language == "zh" else f"{labels[key]} ({total.lower()})"
+        rows.append(f"<div>{_area_swatch(color, dash='4 2' if dash else '')}{html.escape(said)}</div>")
+    return rows
+
+
+def _tip_key(bit: int) -> str:
+    """Property holding the tooltip of the ``bit``-th layer sharing a data variable (the first one's is ``_tip``)."""
+    return "_tip" if bit == 0 else f"_tip{bit}"
