@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from _cross_check import markdown_tables
 
 from ordos_geo import _labels, settings
 from ordos_geo.cli import main
@@ -163,9 +164,9 @@ def test_the_pockets_left_after_the_plan_hold_the_residents_still_beyond_1000m(s
     assert after.union_all().difference(before.union_all()).area < 1e-6 * after.union_all().area
     # the report lists the most populous of them, as the GeoPackage has them
     report = (sample_run / "report.md").read_text(encoding="utf-8")
-    section = report.split("## " + _labels.text("zh")["pockets_after"], 1)[1].split("\n## ", 1)[0]
-    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ") and "---" not in line]
-    listed = [(int(cells[0]), float(cells[2].replace(",", ""))) for cells in rows[1:]]
+    rows = markdown_tables(report)[_labels.text("zh")["pockets_after"]]
+    id_column, population_column = _labels.column("neighbourhood_id", "zh"), _labels.column("population", "zh")
+    listed = [(int(row[id_column]), float(row[population_column].replace(",", ""))) for row in rows]
     expected = after.head(outputs.REPORTED_POCKETS)
     assert listed == list(zip(expected["neighbourhood_id"], expected["population"].round(), strict=True))
 

@@ -144,13 +144,35 @@ def _add_layer(
     overlay: bool = True,
     show: bool = True,
 ) -> _FeatureLayer:
+    data = _add_data(m, geometries, properties, bounds=bounds)
+    return _add_feature_layer(m, data, options, name=name, n_features=len(geometries), overlay=overlay, show=show)
+
+
+def _add_data(
+    m: folium.Map, geometries: np.ndarray, properties: Sequence[Mapping[str, Any]], *, bounds: list[np.ndarray]
+) -> _Data:
+    """One data variable of features for the layers drawn from it; their extent goes into ``bounds``."""
     data = _Data(_feature_collection(geometries, properties))
     m.add_child(data)
-    layer = _FeatureLayer(data, options, name=name, overlay=overlay, show=show)
-    layer.n_features = len(geometries)
-    m.add_child(layer)
     if len(geometries):
         bounds.append(np.asarray(shapely.total_bounds(geometries)))
+    return data
+
+
+def _add_feature_layer(
+    m: folium.Map,
+    data: _Data,
+    options: Mapping[str, Any],
+    *,
+    name: str,
+    n_features: int,
+    overlay: bool = True,
+    show: bool = True,
+) -> _FeatureLayer:
+    """A layer drawing ``n_features`` of the features of ``data`` (all, or those its options select)."""
+    layer = _FeatureLayer(data, options, name=name, overlay=overlay, show=show)
+    layer.n_features = n_features
+    m.add_child(layer)
     return layer
 
 

@@ -16,16 +16,17 @@ from ordos_geo._errors import InputDataError
 from ordos_geo._labels import Note
 from ordos_geo.maps._layers import (
     _DIST_ANY,
+    _add_data,
+    _add_feature_layer,
     _add_layer,
     _boundary_layer,
     _cells_layers,
     _check_frame,
     _display_geometry,
     _facility_layers,
-    _feature_collection,
     _underserved_properties,
 )
-from ordos_geo.maps._page import _Data, _FeatureLayer, _finish_map, _new_map
+from ordos_geo.maps._page import _finish_map, _new_map
 from ordos_geo.maps.style import _DEFAULT_STYLE, MapStyle, _area_swatch, _distance_legend, _labels
 from ordos_geo.settings import FACILITY_KINDS
 
@@ -194,9 +195,7 @@ def _neighbourhood_layers(
             feature["_in"] |= 1 << bit
             feature[_tip_key(bit)] = tip["_tip"]
         counts[key] = len(frame)
-    data = _Data(_feature_collection(np.array(geometries, dtype=object), list(features.values())))
-    m.add_child(data)
-    bounds.append(np.asarray(shapely.total_bounds(np.array(geometries, dtype=object))))
+    data = _add_data(m, np.array(geometries, dtype=object), list(features.values()), bounds=bounds)
     rows = []
     for bit, (key, frame) in enumerate(outlines.items()):
         color, dash, show = _NEIGHBOURHOOD_STYLES[key]
@@ -204,9 +203,7 @@ def _neighbourhood_layers(
         if dash is not None:
             line["dashArray"] = dash
         options = {"style": line, "only": 1 << bit, "tipKey": _tip_key(bit)}
-        layer = _FeatureLayer(data, options, name=html.escape(labels[key]), show=show)
-        layer.n_features = counts[key]
-        m.add_child(layer)
+        _add_feature_layer(m, data, options, name=html.escape(labels[key]), n_features=counts[key], show=show)
         # the residents they hold: the study's population_underserved (summary.json, report, indicators.csv)
         total = f"{labels['population']} {float(frame['population'].sum()):,.0f}"
         said = f"{labels[key]}（{total}）" if language == "zh" else f"{labels[key]} ({total.lower()})"
