@@ -13,24 +13,35 @@ from ordos_geo._errors import MissingDependencyError
 __all__ = ["new_highs"]
 
 _BANNER_SHOWN = False
+_STDOUT_FD = 1
 
 
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
-    """Silence C-level stdout (HiGHS prints a banner when its first instance is built)."""
+    """Send file descriptor 1 to the null device for the duration (C-level output such as HiGHS's banner).
+
+    HiGHS prints its banner with C ``printf``, which writes to descriptor 1 whatever
+    ``sys.stdout`` is. Under doctest, pytest's capture, ``contextlib.redirect_stdout`` or
+    Jupyter, ``sys.stdout`` is another object (with no descriptor, or one that is not 1), so
+    descriptor 1 itself is redirected, not ``sys.stdout.fileno()``. When descriptor 1 is
+    closed there is nothing to silence.
+    """
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stdout.flush()
     try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
+        saved = os.dup(_STDOUT_FD)
+    except OSError:
         yield
         return
-    sys.stdout.flush()
-    saved = os.dup(fd)
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), fd)
-            yield
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, _STDOUT_FD)
+        finally:
+            os.close(devnull)
+        yield
     finally:
-        os.dup2(saved, fd)
+        os.dup2(saved, _STDOUT_FD)
         os.close(saved)
 
 
@@ -45,6 +56,8 @@ def new_highs() -> Any:
     if _BANNER_SHOWN:
         highs = highspy.Highs()
     else:
+        # HiGHS prints its banner to descriptor 1 when the process's first instance is built,
+        # before any option can be set on it.
         with _quiet_stdout():
             highs = highspy.Highs()
         _BANNER_SHOWN = True

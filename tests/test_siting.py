@@ -695,6 +695,80 @@ print(model.objective_value)
     assert float(out.stdout.strip().splitlines()[-1]) == 8.0
 
 
+_EXACT_SOLVE = """
+import numpy as np
+import scipy.sparse
+from ordos_geo.siting import MaximalCoverage
+
+def exact_solve():
+    coverage = scipy.sparse.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool))
+    return MaximalCoverage.from_coverage(np.array([5.0, 1.0, 7.0]), coverage, p=1).solve("exact")
+"""
+
+
+def _child_env():
+    import os
+    from pathlib import Path
+
+    import ordos_geo
+
+    root = str(Path(ordos_geo.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+
+
+def test_no_highs_banner_under_redirect_stdout(capfd):
+    """A fresh process's first HiGHS instance (the one that prints the banner) inside redirect_stdout.
+
+    HiGHS writes its banner to descriptor 1 with C printf; the child inherits this test's
+    descriptor 1, which capfd reads.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        _EXACT_SOLVE
+        + """
+import contextlib, io, sys
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    model = exact_solve()
+sys.stderr.write(f"objective={model.objective_value} captured={buf.getvalue()!r}")
+"""
+    )
+    done = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=_child_env())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == "objective=8.0 captured=''"
+    assert capfd.readouterr().out == ""
+
+
+def test_no_highs_banner_under_pytest_capfd(tmp_path):
+    """A fresh pytest whose only test solves exactly under capfd reads nothing on descriptor 1."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_banner.py").write_text(
+        _EXACT_SOLVE
+        + """
+
+def test_exact_solve_prints_nothing(capfd):
+    model = exact_solve()
+    out, _ = capfd.readouterr()
+    assert (out, model.objective_value) == ("", 8.0)
+""",
+        encoding="utf-8",
+    )
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_banner.py")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_child_env(),
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "1 passed" in done.stdout
+
+
 # ---------------------------------------------------------------------------
 # group minimums (school venues to open per district)
 # ---------------------------------------------------------------------------
