@@ -94,6 +94,24 @@ def test_greedy_strictly_suboptimal_and_exact_finds_optimum():
     assert greedy.upper_bound >= 10.0 - 1e-9
 
 
+@pytest.mark.parametrize("method", ["greedy", "exact"])
+def test_solved_values_are_python_floats_whichever_the_method(method):
+    """objective_value and the other values read the same type after greedy and exact (greedy's were numpy)."""
+    weights = np.array([3.0, 3.0, 2.0, 2.0])
+    dense = np.array([[1, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1]], dtype=bool)
+    model = MaximalCoverage.from_coverage(weights, scipy.sparse.csr_matrix(dense), p=2).solve(method)
+    values = {
+        "objective_value": model.objective_value,
+        "greedy_objective": model.greedy_objective,
+        "upper_bound": model.upper_bound,
+        **{f"gain {site}": gain for _, site, gain in model.pick_order},
+    }
+    if method == "exact":
+        values |= {"exact_objective": model.exact_objective, "gap_abs": model.gap_abs, "gap_rel": model.gap_rel}
+    assert {name: type(value) for name, value in values.items()} == dict.fromkeys(values, float)
+    assert model.objective_value == (10.0 if method == "exact" else 8.0)  # 3 + 2 + 3 + 2, greedy 6 + 2
+
+
 def test_deterministic_tie_breaking():
     # four identical candidates and two identical pairs: ties everywhere
     dense = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=bool)

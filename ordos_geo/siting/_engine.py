@@ -361,7 +361,7 @@ def _greedy(
             deferred.append((neg, neg_alone, cand, li, local))
             continue
         # Accept.
-        value = -neg
+        value = float(-neg)  # the heap holds numpy floats; the model's values are Python floats
         _take(layers[li], remaining[li], local, value)
         objective += value
         picks.append((li, cand, value))
@@ -377,7 +377,7 @@ def _greedy(
         bound = min(bound, online_bound(objective))
     if sum(quota) > 0:
         raise _short_of_sites(layers, quota, budget=budget, minimums=bool(minimums))
-    return _GreedyOutcome(picks=picks, objective=objective, upper_bound=max(bound, objective))
+    return _GreedyOutcome(picks=picks, objective=objective, upper_bound=float(max(bound, objective)))
 
 
 def _online_bound(layers: Sequence[_Layer], stored: Sequence[np.ndarray], objective: float) -> float:

@@ -170,7 +170,7 @@ class CoverageModel:
     >>> from ordos_geo.siting import MaximalCoverage
     >>> covers = scipy.sparse.csr_matrix([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 1]])  # 3 candidates x 4 demand points
     >>> model = MaximalCoverage.from_coverage([10.0, 20.0, 30.0, 40.0], covers, p=1).solve("greedy")
-    >>> model.selected["sites"].tolist(), float(model.objective_value), model.covered["sites"].tolist()
+    >>> model.selected["sites"].tolist(), model.objective_value, model.covered["sites"].tolist()
     ([1], 50.0, [0.0, 1.0, 1.0, 0.0])
     """
 
