@@ -53,6 +53,11 @@ def number(value: object) -> float:
     return float("nan") if value is None else float(value)  # type: ignore[arg-type]
 
 
+def markdown_row(line: str) -> list[str]:
+    """The cells of a report.md table row (``| a | b \\| c |`` -> ``["a", "b | c"]``), unescaped."""
+    return [html.unescape(c.replace("\\|", "|")) for c in re.split(r" (?<!\\)\| ", line.strip("| "))]
+
+
 def markdown_tables(text: str) -> dict[str, list[dict[str, str]]]:
     """The first table under each ``##``/``###`` heading of report.md, as rows of header -> cell."""
     tables: dict[str, list[dict[str, str]]] = {}
@@ -61,9 +66,7 @@ def markdown_tables(text: str) -> dict[str, list[dict[str, str]]]:
         lines = [line for line in body.splitlines() if line.startswith("| ")]
         if not lines or heading in tables:
             continue
-        split = [
-            [html.unescape(c.replace("\\|", "|")) for c in re.split(r" (?<!\\)\| ", line.strip("| "))] for line in lines
-        ]
+        split = [markdown_row(line) for line in lines]
         tables[heading] = [dict(zip(split[0], row, strict=True)) for row in split[2:]]
     return tables
 
@@ -144,31 +147,24 @@ def cross_check(run: Path, language: str) -> None:
 
 def check_districts(out: Outputs) -> None:
     """The districts' figures: from the cells by hand, the CSV, summary.json, the workbook and the report."""
-    language = out.language
-    text = out.text
-    col = out.col
-    summary = out.summary
-    indicators = out.indicators
-    md = out.md
-    book = out.book
-    cells = out.cells
-    district_rows = {row[col("district")]: row for row in md[text["districts"]]}
-    sheet_rows = {row[col("district")]: row for row in book[text["sheet_indicators"]]}
-    shown_districts = [d for d in indicators.index if indicators.loc[d, "population"] > 0]
+    text, col = out.text, out.col
+    district_rows = {row[col("district")]: row for row in out.md[text["districts"]]}
+    sheet_rows = {row[col("district")]: row for row in out.book[text["sheet_indicators"]]}
+    shown_districts = [d for d in out.indicators.index if out.indicators.loc[d, "population"] > 0]
     for district in shown_districts:
-        mask = np.ones(len(cells), bool) if district == CITYWIDE else (cells["district"] == district).to_numpy()
-        people = cells.loc[mask, "population"].to_numpy(dtype=float)
-        row = indicators.loc[district]
+        mask = np.ones(len(out.cells), bool) if district == CITYWIDE else (out.cells["district"] == district).to_numpy()
+        people = out.cells.loc[mask, "population"].to_numpy(dtype=float)
+        row = out.indicators.loc[district]
         # the total row reads "study area" (研究区合计) unless the study covers the whole city (全市)
         label = next(
             n
-            for n in (_labels.district(district, language), _labels.STUDY_AREA[language].get(district))
+            for n in (_labels.district(district, out.language), _labels.STUDY_AREA[out.language].get(district))
             if n in district_rows
         )
         for t in TIERS_M:
-            by_hand = people[cells.loc[mask, f"covered_{t}m"].astype(bool).to_numpy()].sum() / people.sum()
+            by_hand = people[out.cells.loc[mask, f"covered_{t}m"].astype(bool).to_numpy()].sum() / people.sum()
             assert row[f"share_within_{t}m"] == pytest.approx(by_hand, rel=1e-9), (district, t)
-        underserved = people[cells.loc[mask, "underserved"].astype(bool).to_numpy()].sum()
+        underserved = people[out.cells.loc[mask, "underserved"].astype(bool).to_numpy()].sum()
         assert row["population_underserved"] == pytest.approx(underserved), district
         figures = {f"share_within_{t}m": "share" for t in TIERS_M}
         figures |= {"population": "whole", "population_underserved": "whole", "per_capita_area_m2": "m2"}
@@ -178,76 +174,59 @@ def check_districts(out: Outputs) -> None:
             assert number(sheet_rows[label][col(key)]) == pytest.approx(row[key], nan_ok=True), (district, key)
         if district == CITYWIDE:
             for key in (*figures, "venue_area_m2", "n_school_venues_open"):
-                assert summary["citywide"][key] == pytest.approx(row[key], nan_ok=True), key
+                assert out.summary["citywide"][key] == pytest.approx(row[key], nan_ok=True), key
 
 
 def check_word_matches_report(out: Outputs) -> None:
     """The report and the Word document hold the same tables, cell for cell."""
-    run = out.run
-    md_text = out.md_text
-    lines = [line for line in md_text.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
-    md_cells = [
-        [html.unescape(c.replace("\\|", "|")) for c in re.split(r" (?<!\\)\| ", line.strip("| "))] for line in lines
-    ]
-    word_cells = [row for table in docx_tables(run / "report.docx") for row in table]
+    lines = [line for line in out.md_text.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
+    md_cells = [markdown_row(line) for line in lines]
+    word_cells = [row for table in docx_tables(out.run / "report.docx") for row in table]
     assert word_cells == md_cells
 
 
 def check_scorecard(out: Outputs) -> None:
     """The scorecard, today and after the plan: the CSVs, the indicators, summary.json, workbook and report."""
-    run = out.run
-    language = out.language
-    text = out.text
-    col = out.col
-    summary = out.summary
-    indicators = out.indicators
-    md = out.md
-    book = out.book
-    today = out.today
-    after = out.after
-    before_after = pd.read_csv(run / "before_after.csv").set_index(["district", "indicator"])
+    text, col = out.text, out.col
+    before_after = pd.read_csv(out.run / "before_after.csv").set_index(["district", "indicator"])
     # the index page shows the report's scorecard, cell for cell
-    index = (run / "index.html").read_text(encoding="utf-8")
+    index = (out.run / "index.html").read_text(encoding="utf-8")
     first = re.search(r"<table.*?</table>", index, flags=re.S).group(0)
     rows = [
         re.findall(r"<t[hd]>(.*?)</t[hd]>", tr, flags=re.S)
         for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", first, flags=re.S)
     ]
-    card = md[text["scorecard_plan"]]
+    card = out.md[text["scorecard_plan"]]
     assert [[html.unescape(c) for c in row] for row in rows] == [list(card[0]), *[list(r.values()) for r in card]]
     for key, indicator in TARGET_INDICATORS.items():
-        assert today.loc[key, "value"] == pytest.approx(indicators.loc[CITYWIDE, indicator], nan_ok=True), key
-        assert after.loc[key, "value"] == pytest.approx(summary["citywide_after_plan"][indicator], nan_ok=True), key
+        assert out.today.loc[key, "value"] == pytest.approx(out.indicators.loc[CITYWIDE, indicator], nan_ok=True), key
+        assert out.after.loc[key, "value"] == pytest.approx(
+            out.summary["citywide_after_plan"][indicator], nan_ok=True
+        ), key
         if (CITYWIDE, indicator) in before_after.index:
-            assert after.loc[key, "value"] == pytest.approx(before_after.loc[(CITYWIDE, indicator), "after"]), key
-    card_rows = {(r[col("description")], r[col("year")]): r for r in md[text["scorecard_plan"]]}
-    card_sheet = {(r[col("description")], r[col("year")]): r for r in book[text["sheet_scorecard_plan"]]}
-    assert len(card_rows) == len(today) == len(after)
-    for key in today.index:
-        target = _labels.target(key, language)
-        row, sheet = card_rows[(target, str(today.loc[key, "year"]))], card_sheet[(target, today.loc[key, "year"])]
-        kind = "share" if today.loc[key, "unit"] == "share" else "m2"
-        assert row[col("value")] == shown(today.loc[key, "value"], kind), key
-        assert row[col("value_after")] == shown(after.loc[key, "value"], kind), key
-        assert row[col("status")] == _labels.status(today.loc[key, "status"], language), key
-        assert row[col("status_after")] == _labels.status(after.loc[key, "status"], language), key
-        assert number(sheet[col("value")]) == pytest.approx(today.loc[key, "value"], nan_ok=True), key
-        assert number(sheet[col("value_after")]) == pytest.approx(after.loc[key, "value"], nan_ok=True), key
+            assert out.after.loc[key, "value"] == pytest.approx(before_after.loc[(CITYWIDE, indicator), "after"]), key
+    card_rows = {(r[col("description")], r[col("year")]): r for r in out.md[text["scorecard_plan"]]}
+    card_sheet = {(r[col("description")], r[col("year")]): r for r in out.book[text["sheet_scorecard_plan"]]}
+    assert len(card_rows) == len(out.today) == len(out.after)
+    for key in out.today.index:
+        target = _labels.target(key, out.language)
+        row = card_rows[(target, str(out.today.loc[key, "year"]))]
+        sheet = card_sheet[(target, out.today.loc[key, "year"])]
+        kind = "share" if out.today.loc[key, "unit"] == "share" else "m2"
+        assert row[col("value")] == shown(out.today.loc[key, "value"], kind), key
+        assert row[col("value_after")] == shown(out.after.loc[key, "value"], kind), key
+        assert row[col("status")] == _labels.status(out.today.loc[key, "status"], out.language), key
+        assert row[col("status_after")] == _labels.status(out.after.loc[key, "status"], out.language), key
+        assert number(sheet[col("value")]) == pytest.approx(out.today.loc[key, "value"], nan_ok=True), key
+        assert number(sheet[col("value_after")]) == pytest.approx(out.after.loc[key, "value"], nan_ok=True), key
 
 
 def check_sites(out: Outputs) -> None:
     """The new sites: the plan's counts, the residents each newly covers, in every output."""
-    run = out.run
-    language = out.language
-    text = out.text
-    col = out.col
-    summary = out.summary
-    md = out.md
-    book = out.book
-    after = out.after
+    text, col = out.text, out.col
     plan = out.summary.get("plan", {})
-    if (run / "sites.gpkg").is_file():
-        sites = gpd.read_file(run / "sites.gpkg", layer="sites")
+    if (out.run / "sites.gpkg").is_file():
+        sites = gpd.read_file(out.run / "sites.gpkg", layer="sites")
         counts = sites["site_type"].value_counts()
         for site_type, key in {
             "sports_park": "new_sports_parks",
@@ -255,23 +234,24 @@ def check_sites(out: Outputs) -> None:
             "multi_sport_court": "new_multi_sport_courts",
             "sports_health_centre": "new_sports_health_centres",
         }.items():
-            assert after.loc[key, "value"] == counts.get(site_type, 0), key
+            assert out.after.loc[key, "value"] == counts.get(site_type, 0), key
             assert plan["sites"].get(site_type, {}).get("n", 0) == counts.get(site_type, 0), key
         n_health = (
-            summary["citywide_after_plan"]["n_sports_health_centre"] - summary["citywide"]["n_sports_health_centre"]
+            out.summary["citywide_after_plan"]["n_sports_health_centre"]
+            - out.summary["citywide"]["n_sports_health_centre"]
         )
         assert n_health == counts.get("sports_health_centre", 0)
-        site_rows = md[text["sites"]]
-        ranked = {(r[col("candidate_id")], r[col("site_type")]): r for r in book[text["sheet_sites"]]}
-        pops = popups((run / "sites.html").read_text(encoding="utf-8"))
+        site_rows = out.md[text["sites"]]
+        ranked = {(r[col("candidate_id")], r[col("site_type")]): r for r in out.book[text["sheet_sites"]]}
+        pops = popups((out.run / "sites.html").read_text(encoding="utf-8"))
         for i, site in sites.iterrows():
             newly = site["newly_covered_population"]
             assert site_rows[i][col("name")] == site["name"]
             assert site_rows[i][col("newly_covered_population")] == shown(newly, "whole"), site["name"]
-            sheet_row = ranked[(site["candidate_id"], _labels.kind(site["site_type"], language))]
+            sheet_row = ranked[(site["candidate_id"], _labels.kind(site["site_type"], out.language))]
             assert sheet_row[col("newly_covered_in_plan")] == pytest.approx(newly), site["name"]
             # its star (the plan) and its square among the ranked candidates, which gives the plan's figure too
-            kind = _labels.kind(site["site_type"], language)
+            kind = _labels.kind(site["site_type"], out.language)
             popup = [
                 p.get(col("newly_covered_in_plan"), p[text["newly_covered"]])
                 for p in pops
@@ -288,19 +268,14 @@ def check_sites(out: Outputs) -> None:
 
 def check_trails(out: Outputs) -> None:
     """The planned trails: each one's residents in the GeoPackage, report and popups; their total everywhere."""
-    run = out.run
-    text = out.text
-    col = out.col
-    md_text = out.md_text
-    md = out.md
-    after = out.after
+    text, col = out.text, out.col
     plan = out.summary.get("plan", {})
-    if (run / "trails.gpkg").is_file() and "trails" in plan and plan["trails"]["n"]:
-        planned = gpd.read_file(run / "trails.gpkg", layer="planned")
-        report_rows = {r[col("trail_id")]: r for r in md[text["trails"]]}
+    if (out.run / "trails.gpkg").is_file() and "trails" in plan and plan["trails"]["n"]:
+        planned = gpd.read_file(out.run / "trails.gpkg", layer="planned")
+        report_rows = {r[col("trail_id")]: r for r in out.md[text["trails"]]}
         trail_pops = {
             p[col("trail_id")]: p
-            for p in popups((run / "trails.html").read_text(encoding="utf-8"))
+            for p in popups((out.run / "trails.html").read_text(encoding="utf-8"))
             if col("trail_id") in p
         }
         for _, trail in planned.iterrows():
@@ -314,9 +289,9 @@ def check_trails(out: Outputs) -> None:
                 == share
                 == trail_pops[trail_id][col("share_of_network_shape")]
             )
-        assert after.loc["new_fitness_trails_km", "value"] == pytest.approx(planned["length_m"].sum() / 1000)
+        assert out.after.loc["new_fitness_trails_km", "value"] == pytest.approx(planned["length_m"].sum() / 1000)
         assert plan["trails"]["length_km"] == pytest.approx(planned["length_m"].sum() / 1000)
-        report_csv = pd.read_csv(run / "trail_report.csv")
+        report_csv = pd.read_csv(out.run / "trail_report.csv")
         total = report_csv[(report_csv["level"] == "total") & (report_csv["trails"] == "planned")]
         assert plan["trails"]["underserved_reached"] == pytest.approx(total["reached_after"].iloc[0])
         assert (
@@ -325,29 +300,24 @@ def check_trails(out: Outputs) -> None:
                 length=shown(planned["length_m"].sum(), "whole"),
                 reached=shown(plan["trails"]["underserved_reached"], "whole"),
             )
-            in md_text
+            in out.md_text
         )
 
 
 def check_underserved(out: Outputs) -> None:
     """The residents outside the 15-minute circle: cells, neighbourhoods, indicators, summary, map legend."""
-    run = out.run
-    text = out.text
-    col = out.col
-    summary = out.summary
-    indicators = out.indicators
-    cells = out.cells
-    neighbourhoods = gpd.read_file(run / "accessibility.gpkg", layer="underserved")
-    total = float(cells.loc[cells["underserved"].astype(bool), "population"].sum())
+    text, col = out.text, out.col
+    neighbourhoods = gpd.read_file(out.run / "accessibility.gpkg", layer="underserved")
+    total = float(out.cells.loc[out.cells["underserved"].astype(bool), "population"].sum())
     assert neighbourhoods["population"].sum() == pytest.approx(total)
-    assert summary["citywide"]["population_underserved"] == pytest.approx(total)
-    assert indicators.loc[CITYWIDE, "population_underserved"] == pytest.approx(total)
-    coverage = (run / "coverage.html").read_text(encoding="utf-8")
+    assert out.summary["citywide"]["population_underserved"] == pytest.approx(total)
+    assert out.indicators.loc[CITYWIDE, "population_underserved"] == pytest.approx(total)
+    coverage = (out.run / "coverage.html").read_text(encoding="utf-8")
     legend = re.findall(re.escape(text["underserved"]) + r"\W+\w+ ([\d,]+)", coverage, flags=re.I)
     assert legend == ([shown(total, "whole")] if total > 0 else [])  # no layer when everyone is served
-    if (run / "after_plan.gpkg").is_file():  # the same once the plan is built
-        still = gpd.read_file(run / "after_plan.gpkg", layer="underserved")["population"].sum()
-        assert summary["citywide_after_plan"]["population_underserved"] == pytest.approx(still)
+    if (out.run / "after_plan.gpkg").is_file():  # the same once the plan is built
+        still = gpd.read_file(out.run / "after_plan.gpkg", layer="underserved")["population"].sum()
+        assert out.summary["citywide_after_plan"]["population_underserved"] == pytest.approx(still)
         legend = re.findall(re.escape(text["underserved_after"]) + r"\W+\w+ ([\d,]+)", coverage, flags=re.I)
         assert legend == ([shown(still, "whole")] if still > 0 else [])
     tips = popups(coverage, "_tip")
