@@ -201,7 +201,7 @@ def _grid_cells(mask: list[str], *, size=100.0, turn=0.0) -> gpd.GeoDataFrame:
 
 @pytest.mark.parametrize("turn", [0.0, 0.0123])
 def test_touching_groups_on_a_grid_match_brute_force_union(turn):
-    from ordos_geo.accessibility.measures import _touching_groups
+    from ordos_geo.accessibility.neighbourhoods import _touching_groups
 
     # edge and corner (diagonal) touches, a ring around a hole, a hole touching the outline at a corner, a lone cell
     mask = [
@@ -237,7 +237,7 @@ def test_touching_groups_of_cells_whose_corners_differ_in_the_last_bits():
     Then GEOS's coverage union of a group comes out invalid; the union of its
     parts must still be the union of the cells, vertex for vertex.
     """
-    from ordos_geo.accessibility.measures import _touching_groups
+    from ordos_geo.accessibility.neighbourhoods import _touching_groups
 
     mask = ["###...#.#", "#.#....#.", "###..#..#", "....#.#..", "#....#...", "......##.", "..#..#.#.", "......#.."]
     rows, cols = np.nonzero(np.array([list(line) for line in mask]) == "#")
@@ -263,7 +263,7 @@ def test_outlines_dissolved_tile_by_tile_are_the_union_of_their_cells(exact_corn
     when neighbouring corners differ in the last bits (origin + i x size);
     the pieces of a group partition its cells by tile.
     """
-    from ordos_geo.accessibility.measures import _OUTLINE_TILE_M, _touching_groups
+    from ordos_geo.accessibility.neighbourhoods import _OUTLINE_TILE_M, _touching_groups
 
     rng = np.random.default_rng(7)
     mask = ["".join("#" if on else "." for on in row) for row in rng.random((12, 16)) < 0.62]
@@ -298,7 +298,7 @@ def test_outlines_dissolved_tile_by_tile_are_the_union_of_their_cells(exact_corn
 
 
 def test_touching_groups_off_a_grid_match_brute_force_union():
-    from ordos_geo.accessibility.measures import _touching_groups
+    from ordos_geo.accessibility.neighbourhoods import _touching_groups
 
     box = lambda x0, y0, x1, y1: shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)  # noqa: E731
     geoms = np.array(

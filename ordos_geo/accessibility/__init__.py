@@ -17,7 +17,9 @@ found; results are identical to the single-process path.
 buffered streets with the same result.
 
 - :mod:`~ordos_geo.accessibility.measures`: minutes to metres, the E2SFCA
-  ratio, walking service areas, underserved neighbourhoods;
+  ratio, walking service areas;
+- :mod:`~ordos_geo.accessibility.neighbourhoods`: underserved cells grouped
+  into neighbourhoods of touching cells, with their dissolved outlines;
 - :mod:`~ordos_geo.accessibility.stage`: :func:`compute_accessibility` in
   named steps and its :class:`AccessibilityResult`;
 - :mod:`~ordos_geo.accessibility.districts`: the stage split by district;
@@ -39,8 +41,8 @@ from ordos_geo.accessibility.measures import (
     e2sfca,
     minutes_to_metres,
     service_areas,
-    underserved_neighbourhoods,
 )
+from ordos_geo.accessibility.neighbourhoods import underserved_neighbourhoods
 from ordos_geo.accessibility.stage import AccessibilityOptions, AccessibilityResult, compute_accessibility
 from ordos_geo.accessibility.update import update_accessibility
 from ordos_geo.routing import SnappedPoints, nearest_facility, od_distances, snap_points

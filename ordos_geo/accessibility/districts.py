@@ -16,7 +16,8 @@ import shapely
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_distance, check_network_frame
-from ordos_geo.accessibility.measures import DEFAULT_CATCHMENT_M, underserved_neighbourhoods
+from ordos_geo.accessibility.measures import DEFAULT_CATCHMENT_M
+from ordos_geo.accessibility.neighbourhoods import underserved_neighbourhoods
 from ordos_geo.accessibility.stage import (
     AccessibilityOptions,
     AccessibilityResult,

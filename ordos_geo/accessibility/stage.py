@@ -25,12 +25,11 @@ from ordos_geo._validate import check_distance, check_facility_ids, check_networ
 from ordos_geo.accessibility.measures import (
     DEFAULT_CATCHMENT_M,
     DEFAULT_E2SFCA_STEPS,
-    OutlinePieces,
-    _neighbourhoods_and_pieces,
     _service_area_frame,
     e2sfca,
     minutes_to_metres,
 )
+from ordos_geo.accessibility.neighbourhoods import OutlinePieces, _neighbourhoods_and_pieces
 from ordos_geo.network import WalkNetwork
 from ordos_geo.routing import (
     NetworkIndex,

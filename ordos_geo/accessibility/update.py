@@ -52,12 +52,8 @@ from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND, covered_column, dist_column, nearest_id_column
 from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_network_frame
-from ordos_geo.accessibility.measures import (
-    OutlinePieces,
-    _ranked_neighbourhoods,
-    _service_area_rows,
-    _touching_groups,
-)
+from ordos_geo.accessibility.measures import _service_area_rows
+from ordos_geo.accessibility.neighbourhoods import OutlinePieces, _ranked_neighbourhoods, _touching_groups
 from ordos_geo.accessibility.stage import (
     AccessibilityResult,
     _add_e2sfca_columns,
