@@ -499,3 +499,24 @@ def test_sample_network_through_the_package_loader():
     # walking back north means a detour over another bridge
     back = nx.shortest_path_length(graph, south_end, north_end, weight="length")
     assert back > bridge_m + 500.0
+
+
+def test_tiny_street_is_three_nodes_100_m_apart_walkable_both_ways():
+    from ordos_geo.routing import node_distances_within
+    from ordos_geo.sample import tiny_street
+
+    net = tiny_street()
+    assert net.crs.to_epsg() == 32649
+    assert net.node_xy.tolist() == [[0.0, 0.0], [100.0, 0.0], [200.0, 0.0]]
+    assert sorted(zip(net.edge_table["u"].tolist(), net.edge_table["v"].tolist(), strict=True)) == [
+        (0, 1),
+        (1, 0),
+        (1, 2),
+        (2, 1),
+    ]
+    reference = nx.path_graph(3)
+    nx.set_edge_attributes(reference, 100.0, "length")
+    for source in range(3):
+        _, targets, distances = node_distances_within(net, [source], 1000.0)
+        expected = nx.single_source_dijkstra_path_length(reference, source, weight="length")
+        assert dict(zip(targets.tolist(), distances.tolist(), strict=True)) == expected

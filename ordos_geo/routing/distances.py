@@ -70,12 +70,8 @@ def od_distances(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
     >>> halls = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0.0, 200.0], [-5.0, -5.0]), crs=net.crs)
     >>> od_distances(net, homes, halls, max_distance_m=150.0)  # each home's far hall is 190 m away
@@ -138,12 +134,8 @@ def nearest_facility(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
     >>> halls = gpd.GeoDataFrame({"facility_id": ["gym"]}, geometry=gpd.points_from_xy([0.0], [-5.0]), crs=net.crs)
     >>> nearest_facility(net, homes, halls)
@@ -214,12 +206,8 @@ def node_distances_within(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> indptr, targets, distances = node_distances_within(net, [0], 150.0)
     >>> targets.tolist(), distances.tolist()
     ([0, 1], [0.0, 100.0])

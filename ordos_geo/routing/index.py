@@ -74,12 +74,8 @@ class NetworkIndex:
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> index = network_index(net)
     >>> index.n_nodes, index.length.tolist(), index.twin.tolist()  # two two-way streets
     (3, [100.0, 100.0, 100.0, 100.0], [1, 0, 3, 2])
@@ -358,12 +354,8 @@ def network_index(network: WalkNetwork) -> NetworkIndex:
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> index = network_index(net)
     >>> network_index(net) is index, index.snap_edges.tolist()
     (True, [0, 2])

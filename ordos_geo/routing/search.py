@@ -152,12 +152,8 @@ class NearestSearch:
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> import geopandas as gpd
     >>> from ordos_geo.routing import network_index, snap_points
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
@@ -263,12 +259,8 @@ class NearestJob:
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> import geopandas as gpd
     >>> from ordos_geo.routing import network_index, snap_points
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
@@ -356,12 +348,8 @@ def start_nearest(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> import geopandas as gpd
     >>> from ordos_geo.routing import network_index, snap_points
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
@@ -619,12 +607,8 @@ def node_distances_to_points(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> import geopandas as gpd
     >>> from ordos_geo.routing import network_index, snap_points
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
@@ -702,12 +686,8 @@ def pairs_within(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> import geopandas as gpd
     >>> from ordos_geo.routing import network_index, snap_points
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)

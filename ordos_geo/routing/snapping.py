@@ -75,12 +75,8 @@ class SnappedPoints:
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
     >>> snapped = snap_points(net, homes)
     >>> snapped.offset_m.tolist(), snapped.snap_distance_m.tolist(), snapped.owner_reachable().tolist()
@@ -380,12 +376,8 @@ def snap_points(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> park = gpd.GeoDataFrame(geometry=[shapely.box(40.0, 10.0, 60.0, 30.0)], crs=net.crs)
     >>> snapped = snap_points(net, park, access_spacing_m=20.0)  # the fence, sampled every 20 m
     >>> len(snapped), float(snapped.snap_distance_m.min())
@@ -452,12 +444,8 @@ def check_snapped(network: WalkNetwork, gdf: gpd.GeoDataFrame, snapped: SnappedP
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
     >>> snapped = snap_points(net, homes, polygon_access="centroid")
     >>> check_snapped(net, homes, snapped, what="homes") is snapped
@@ -545,12 +533,8 @@ def snap_origins_and_destinations(
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10.0, 190.0], [5.0, 5.0]), crs=net.crs)
     >>> halls = gpd.GeoDataFrame(geometry=gpd.points_from_xy([100.0], [-20.0]), crs=net.crs)
     >>> origins, destinations = snap_origins_and_destinations(net, homes, halls)
@@ -604,12 +588,8 @@ def points_near_network(network: WalkNetwork, xy: np.ndarray, *, max_distance_m:
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> points_near_network(net, np.array([[50.0, 20.0], [50.0, 400.0]]), max_distance_m=300.0).tolist()
     [True, False]
     """

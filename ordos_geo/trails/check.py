@@ -74,12 +74,8 @@ class TrailCheck:
 
     Examples
     --------
-    >>> import networkx as nx
-    >>> from ordos_geo.network import walk_network_from_graph
-    >>> g = nx.MultiDiGraph(nx.path_graph(3), crs="EPSG:32649")  # nodes 0 - 1 - 2, 100 m apart
-    >>> nx.set_node_attributes(g, {i: {"x": 100.0 * i, "y": 0.0} for i in g})
-    >>> nx.set_edge_attributes(g, 100.0, "length")
-    >>> net = walk_network_from_graph(g)
+    >>> from ordos_geo.sample import tiny_street
+    >>> net = tiny_street()  # nodes 0 - 1 - 2, 100 m apart along y = 0
     >>> boxes = [shapely.box(0.0, 0.0, 20.0, 20.0), shapely.box(180.0, 0.0, 200.0, 20.0)]
     >>> people = {"population": [50.0, 80.0], "dist_m_any": [400.0, 1500.0]}
     >>> cells = gpd.GeoDataFrame(people, geometry=boxes, crs=net.crs)
