@@ -444,6 +444,33 @@ def test_node_distances_to_points_match_networkx_reference():
     assert max(abs(got[k] - expected[k]) for k in set(got) & set(expected)) < 1e-6
 
 
+def test_node_distances_to_points_read_zero_at_a_node_on_an_access_point():
+    """A node on an access point is 0 m away (it read 1e-9); every other distance is networkx's, exactly."""
+    network = make_network(  # node 4 sits on node 1, joined by a zero-length edge
+        {0: (0, 0), 1: (100, 0), 2: (200, 0), 3: (200, 150), 4: (100, 0)},
+        [(0, 1, False), (1, 2, False), (2, 3, True), (1, 4, False)],
+    )
+    # facility 0 stands on node 1; facility 1 is 60 m up the one-way edge 2 -> 3
+    snapped = routing.snap_points(network, facilities([(100, 0), (200, 60)], ["on_node", "mid_edge"]))
+    row, node, dist = routing.node_distances_to_points(routing.network_index(network), snapped, 1_000.0)
+    got = {(int(r), int(n)): float(d) for r, n, d in zip(row, node, dist, strict=True)}
+    ok = np.flatnonzero(snapped.reachable)
+    points = [(("p", int(i)), int(snapped.edge[i]), float(snapped.offset_m[i])) for i in ok]
+    rev = _reference_graph(network, points).reverse(copy=True)
+    expected = {}
+    for i in ok:
+        reach = nx.single_source_dijkstra_path_length(rev, ("p", int(i)), cutoff=1_000.0)
+        expected.update({(int(snapped.owner[i]), key[1]): d for key, d in reach.items() if key[0] == "n"})
+    assert got == expected
+    assert got[(0, 1)] == got[(0, 4)] == 0.0
+    assert {key: d for key, d in got.items() if key[0] == 1} == {
+        (1, 2): 60.0,
+        (1, 1): 160.0,
+        (1, 4): 160.0,
+        (1, 0): 260.0,
+    }
+
+
 def test_points_near_network_matches_shapely_distance():
     rng = np.random.default_rng(12)
     network = random_grid(rng)

@@ -338,8 +338,9 @@ def _adjacency(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> scip
     shortest = length[order]
     if len(starts) < len(code):  # parallel edges: the shortest of each
         shortest = np.minimum.reduceat(shortest, starts)
-    # Zero-length edges would vanish from a sparse matrix; keep them as a tiny positive length.
-    weights = np.maximum(shortest, 1e-9)
+    # A zero-length edge is an explicit zero: the matrix is built from its arrays, which keeps it, and
+    # csgraph's searches take an explicit zero as an edge of length 0.
+    weights = shortest
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(code[starts] // n, minlength=n), out=indptr[1:])
     return scipy.sparse.csr_matrix((weights, code[starts] % n, indptr), shape=(n, n))

@@ -115,7 +115,9 @@ def _augmented(graph: scipy.sparse.csr_matrix, group: np.ndarray, node: np.ndarr
     group, node, cost = group[order], node[order], cost[order]
     first = np.ones(len(group), dtype=bool)
     first[1:] = (group[1:] != group[:-1]) | (node[1:] != node[:-1])
-    group, node, cost = group[first], node[first], np.maximum(cost[first], 1e-9)
+    # A zero link (an access point on the node) stays 0: the matrix is built from its arrays, which keeps
+    # explicit zeros, and csgraph's searches take an explicit zero as an edge of length 0.
+    group, node, cost = group[first], node[first], cost[first]
     counts = np.bincount(group, minlength=n_groups)
     indptr = np.concatenate([graph.indptr.astype(np.int64), graph.indptr[-1] + np.cumsum(counts)])
     indices = np.concatenate([graph.indices.astype(np.int64), node])
