@@ -925,6 +925,33 @@ def test_trails_given_as_a_table_of_vertices_in_gcj02(tmp_path: Path) -> None:
     assert io.trail_labels(lines).values.tolist() == [["T1", "北环"], ["T2", "南环"]]
 
 
+def test_a_table_of_vertices_keeps_only_the_columns_of_whole_trails(tmp_path: Path, caplog) -> None:
+    """序号, 经度, 纬度 and a per-vertex elevation say nothing of a line; the id, name and a name given once stay."""
+    table = pd.DataFrame(
+        {
+            "trail_id": ["T1", "T1", "T1", "T2", "T2"],
+            "name": ["北环", "北环", "北环", "南环", "南环"],
+            "管理单位": ["东胜区", None, None, "康巴什区", "康巴什区"],  # written on T1's first vertex only
+            "宽度": [2.0, 2.0, 2.0, 3.0, 3.0],
+            "序号": [1, 2, 3, 1, 2],
+            "经度": [LON0, LON0 + 0.01, LON0 + 0.01, LON0, LON0],  # T2 runs north: its longitude is constant
+            "纬度": [LAT0, LAT0, LAT0 + 0.01, LAT0 + 0.02, LAT0 + 0.03],
+            "高程": [1300.0, 1302.0, 1301.0, 1299.0, 1299.0],
+        }
+    )
+    table.to_csv(tmp_path / "trail_points.csv", index=False)
+    with caplog.at_level("INFO", logger="ordos_geo.io.vectors"):
+        lines = io.read_lines(tmp_path / "trail_points.csv")
+    assert lines.drop(columns="geometry").to_dict("list") == {
+        "trail_id": ["T1", "T2"],
+        "name": ["北环", "南环"],
+        "管理单位": ["东胜区", "康巴什区"],
+        "宽度": ["2.0", "3.0"],  # a CSV's columns are read as text
+    }
+    assert [len(line.coords) for line in lines.geometry] == [3, 2]
+    assert "per-vertex columns left out: 序号, 经度, 纬度, 高程" in caplog.text
+
+
 def test_trail_labels_number_trails_without_ids_and_refuse_missing_or_repeated_ids() -> None:
     geometry = [shapely.LineString([(0, 0), (1, 0)])] * 3
     unnamed = gpd.GeoDataFrame({"status": ["a", "b", "c"]}, geometry=geometry, crs=4326)

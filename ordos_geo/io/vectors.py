@@ -382,7 +382,12 @@ _ORDER_COLUMN_NAMES = ("seq", "order", "point_order", "vertex", "序号", "顺�
 
 
 def _lines_from_vertices(frame: gpd.GeoDataFrame, *, name: str) -> gpd.GeoDataFrame:
-    """A table of points, one row per vertex, as one LineString per trail (vertices in ``seq`` or row order)."""
+    """A table of points, one row per vertex, as one LineString per trail (vertices in ``seq`` or row order).
+
+    A line keeps the columns that are the same on every vertex of every trail (``trail_id``, ``name``...;
+    blank cells aside, so a name written on the first vertex only is kept); per-vertex columns (``seq``,
+    longitude, latitude, elevation...) say nothing of a line and are left out.
+    """
     columns = frame.columns.drop(frame.geometry.name)
     trail = _find_column(columns, _TRAIL_COLUMN_NAMES)
     points = np.flatnonzero((frame.geom_type == "Point").to_numpy())
@@ -397,17 +402,27 @@ def _lines_from_vertices(frame: gpd.GeoDataFrame, *, name: str) -> gpd.GeoDataFr
     order = _find_column(columns, _ORDER_COLUMN_NAMES)
     keys = frame[trail].astype(str).str.strip()
     sequence = pd.to_numeric(frame[order], errors="coerce") if order is not None else pd.Series(np.arange(len(frame)))
-    rows, lines = [], []
+    lines = []
     for key, group in frame.groupby(keys, sort=False):
         ordered = group.loc[sequence.loc[group.index].sort_values(kind="stable").index]
         xy = shapely.get_coordinates(ordered.geometry.to_numpy())
         if len(np.unique(xy, axis=0)) < 2:
             msg = f"{name}: trail {key!r} has fewer than two distinct points; add its other vertices or drop it"
             raise InputDataError(msg)
-        rows.append(ordered.drop(columns=[frame.geometry.name]).iloc[0])
         lines.append(shapely.LineString(xy))
-    logger.info("%s: %d vertices read as %d trails (by `%s`)", name, len(frame), len(lines), trail)
-    return gpd.GeoDataFrame(pd.DataFrame(rows).reset_index(drop=True), geometry=lines, crs=frame.crs)
+    per_trail = pd.DataFrame(frame[columns]).groupby(keys.rename(None), sort=False)
+    varying = per_trail.nunique(dropna=True).gt(1).any()
+    kept = columns[~varying.reindex(columns, fill_value=False).to_numpy()]
+    logger.info(
+        "%s: %d vertices read as %d trails (by `%s`; per-vertex columns left out: %s)",
+        name,
+        len(frame),
+        len(lines),
+        trail,
+        ", ".join(map(str, columns.difference(kept, sort=False))) or "none",
+    )
+    attributes = per_trail[list(kept)].first().reset_index(drop=True)
+    return gpd.GeoDataFrame(attributes, geometry=lines, crs=frame.crs)
 
 
 def trail_labels(frame: pd.DataFrame, *, name: str = "proposed trails") -> pd.DataFrame:
