@@ -36,6 +36,20 @@ def _find_column(columns: Any, names: tuple[str, ...]) -> str | None:
     return None
 
 
+def _required_column(frame: gpd.GeoDataFrame, column: str, aliases: tuple[str, ...], *, name: str, hint: str) -> str:
+    """The attribute ``column`` of ``frame``, else the first of ``column, *aliases`` it has (case-insensitively).
+
+    Raises :class:`~ordos_geo._errors.InputDataError` naming ``column``, the
+    columns found and ``hint`` when the frame has none of them.
+    """
+    attributes = frame.columns.drop(frame.geometry.name)
+    found = column if column in attributes else _find_column(attributes, (column, *aliases))
+    if found is None:
+        check_columns(frame, [column], name=name, hint=hint)
+        raise AssertionError  # pragma: no cover - check_columns raised
+    return found
+
+
 #: ``attrs`` key of a table read from a CSV or Excel file: each row's number as the planner sees it there
 #: (Excel's row number: the header and any title rows above it counted, 1-based).
 _ROW_NUMBERS = "row_numbers"

@@ -11,10 +11,13 @@ import pandas as pd
 from ordos_geo import settings
 from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_columns, check_input_file, check_unique
-from ordos_geo.io._tables import _describe, _find_column, _id_text, _numeric, _row_labels
+from ordos_geo.io._tables import _describe, _find_column, _id_text, _numeric, _required_column, _row_labels
 from ordos_geo.io.vectors import _VECTOR_SUFFIXES, _check_geometries, _read_vector, _to_wgs84
 
 __all__ = ["read_boundaries"]
+
+#: Other spellings of the area code column, tried (case-insensitively) when ``adcode_column`` is absent.
+_ADCODE_NAMES = ("adcode", "code", "id", "区划代码")
 
 
 def read_boundaries(
@@ -64,19 +67,13 @@ def read_boundaries(
     file = check_input_file(path, what="boundary", suffixes=_VECTOR_SUFFIXES)
     frame = _read_vector(file, layer=layer, what="boundary").reset_index(drop=True)
     attributes = frame.columns.drop(frame.geometry.name)
-    code_col = (
-        adcode_column
-        if adcode_column in frame.columns
-        else _find_column(attributes, (adcode_column, "adcode", "code", "id", "区划代码"))
+    code_col = _required_column(
+        frame,
+        adcode_column,
+        _ADCODE_NAMES,
+        name=file.name,
+        hint="add a column `adcode` with a unique code per area (the 6-digit 区划代码, or any id)",
     )
-    if code_col is None:
-        check_columns(
-            frame,
-            [adcode_column],
-            name=file.name,
-            hint="add a column `adcode` with a unique code per area (the 6-digit 区划代码, or any id)",
-        )
-        raise AssertionError  # pragma: no cover - check_columns raised
     if name_column is not None:
         check_columns(frame, [name_column], name=file.name, hint="give the name of a column the file has")
     name_col = name_column or _find_column(attributes, ("name_zh", "name", "名称"))

@@ -17,7 +17,7 @@ import shapely
 from ordos_geo import settings
 from ordos_geo._crs import metric_crs_for
 from ordos_geo._errors import InputDataError
-from ordos_geo._validate import check_columns, check_input_file, check_non_negative_finite
+from ordos_geo._validate import check_input_file, check_non_negative_finite
 from ordos_geo.io._tables import (
     _NAME_ALIASES,
     _ROW_NUMBERS,
@@ -26,6 +26,7 @@ from ordos_geo.io._tables import (
     _describe,
     _find_column,
     _numeric,
+    _required_column,
     _row_labels,
 )
 from ordos_geo.io.vectors import _VECTOR_SUFFIXES, _inside_any, _study_area_parts, _xy_inside_any, read_vector
@@ -36,6 +37,8 @@ logger = logging.getLogger(__package__)  # one logger for the io package: 'ordos
 
 
 _RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img")
+#: Other spellings of the population column, tried (case-insensitively) when ``population_column`` is absent.
+_POPULATION_NAMES = ("pop", "人口", "人口数", "常住人口")
 
 
 def read_population(
@@ -300,19 +303,13 @@ def _reject_bad_cells(
 def _population_counts(frame: gpd.GeoDataFrame, *, file: Path, population_column: str) -> np.ndarray:
     """The population column of a table or vector file as numbers >= 0 (one-line errors otherwise)."""
     columns = frame.columns.drop(frame.geometry.name)
-    column = (
-        population_column
-        if population_column in columns
-        else _find_column(columns, (population_column, "pop", "人口", "人口数", "常住人口"))
+    column = _required_column(
+        frame,
+        population_column,
+        _POPULATION_NAMES,
+        name=file.name,
+        hint="name the count column with --population-column or [inputs] population_column",
     )
-    if column is None:
-        check_columns(
-            frame,
-            [population_column],
-            name=file.name,
-            hint="name the count column with --population-column or [inputs] population_column",
-        )
-        raise AssertionError  # pragma: no cover - check_columns raised
     name_column = _find_column(columns, _NAME_ALIASES)
     values = _numeric(
         frame[column], name=file.name, column=column, table=frame, name_column=name_column, units=PEOPLE_UNITS
