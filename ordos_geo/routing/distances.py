@@ -10,12 +10,11 @@ import numpy as np
 import pandas as pd
 
 from ordos_geo import settings
-from ordos_geo._columns import ANY_KIND
 from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_distance, check_facility_ids
 from ordos_geo.network import WalkNetwork
 from ordos_geo.routing.index import _unique_sorted, network_index
-from ordos_geo.routing.search import _nearest_core, _node_search, pairs_within
+from ordos_geo.routing.search import NearestSearch, _node_search, pairs_within
 from ordos_geo.routing.snapping import SnappedPoints, _snapped_destinations, _snapped_origins
 
 logger = logging.getLogger(__name__)
@@ -151,18 +150,12 @@ def nearest_facility(
     )
     index = network_index(network)
     rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable")
-    result = _nearest_core(
-        index,
-        orig,
-        dest,
-        np.arange(len(facilities)),
-        rank,
-        np.zeros(len(facilities), dtype=np.int64),
-        [ANY_KIND],
-        limit,
-        progress=False,
+    search = NearestSearch(
+        index, orig, dest, np.arange(len(facilities)), rank, np.zeros(len(facilities), dtype=np.int64), limit
     )
-    _, true, group = result[ANY_KIND]
+    true = np.empty(orig.n_owners)
+    group: np.ndarray = np.empty(orig.n_owners, dtype=np.int64)
+    search.kind(0, np.empty(orig.n_owners), true, group)  # one kind, searched here (no child process)
     facility = np.where(group >= 0, ids[np.maximum(group, 0)], None) if len(ids) else np.full(len(origins), None)
     return pd.DataFrame({"distance_m": true, "facility_id": facility}, index=origins.index)
 

@@ -368,40 +368,6 @@ def start_nearest(
     return NearestJob(search, kind_names, n_child, progress=progress)
 
 
-def _nearest_core(
-    index: NetworkIndex,
-    orig: SnappedPoints,
-    dest: SnappedPoints,
-    dest_group_of_owner: np.ndarray,
-    group_rank: np.ndarray,
-    kinds_of_group: np.ndarray,
-    kind_names: Sequence[str],
-    max_distance_m: float,
-    *,
-    progress: bool | None = None,
-) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per kind: perturbed distance, true distance and nearest group of each origin owner.
-
-    Groups are facilities; ``group_rank`` orders them for the tie rule.
-    """
-    job = start_nearest(
-        index,
-        orig,
-        dest,
-        dest_group_of_owner,
-        group_rank,
-        kinds_of_group,
-        kind_names,
-        max_distance_m,
-        progress=progress,
-    )
-    try:
-        return job.result()
-    except BaseException:
-        job.cancel()
-        raise
-
-
 def _reduce_min(best: np.ndarray, best_group: np.ndarray, pos: np.ndarray, cand: np.ndarray, cand_group: np.ndarray):
     """In place: ``best[pos] = min(best[pos], cand)`` keeping the group of the minimum (smaller group on ties)."""
     if len(pos) == 0:
