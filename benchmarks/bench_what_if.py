@@ -62,7 +62,7 @@ def _first_run(study, facilities):
     from ordos_geo import accessibility, pipeline
 
     options = accessibility.AccessibilityOptions.from_config(study.config)
-    all_day, venues = pipeline.scenarios._scenario_split(facilities, study.config)
+    all_day, venues = pipeline.scenarios._scenario_split(facilities)
     result = accessibility.compute_accessibility(
         study.network, study.cells, all_day, options=options, service_areas_by="none", progress=False
     )

@@ -337,7 +337,7 @@ def _facility_layers(
 
 
 def _boundary_layer(
-    m: folium.Map, boundaries: gpd.GeoDataFrame, *, gcj02: bool, labels: Mapping[str, str], language: str, bounds: list
+    m: folium.Map, boundaries: gpd.GeoDataFrame, *, gcj02: bool, labels: Mapping[str, str], language: str
 ) -> None:
     boundaries = _check_frame(boundaries, "boundaries")
     if "level" in boundaries.columns and (boundaries["level"] == "district").any():

@@ -5,11 +5,10 @@ from __future__ import annotations
 import html
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 import folium
-import geopandas as gpd
 import numpy as np
 from branca.element import Figure
 from folium.map import Layer
@@ -373,12 +372,7 @@ class _Script(folium.MacroElement):
         return super().render(**kwargs)
 
 
-def _new_map(
-    frames: Sequence[gpd.GeoDataFrame],
-    *,
-    style: MapStyle,
-    n_features: int,
-) -> tuple[folium.Map, bool]:
+def _new_map(*, style: MapStyle, n_features: int) -> tuple[folium.Map, bool]:
     """Create the map with its basemap; return it and whether overlays must be shifted to GCJ-02."""
     basemap, tianditu_key, language = style.basemap, style.tianditu_key, style.language
     if basemap not in BASEMAPS:

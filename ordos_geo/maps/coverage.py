@@ -105,7 +105,7 @@ def coverage_map(
     for kind in ordered:
         if kinds is None or kind in kinds:
             distance_columns[kind] = dist_column(kind)
-    m, gcj02 = _new_map([cells, facilities], style=style, n_features=len(facilities))
+    m, gcj02 = _new_map(style=style, n_features=len(facilities))
     bounds: list[np.ndarray] = []
     populated = _cells_layers(
         m,
@@ -138,7 +138,7 @@ def coverage_map(
                 show=False,
             )
     if boundaries is not None and len(boundaries):
-        _boundary_layer(m, boundaries, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
+        _boundary_layer(m, boundaries, gcj02=gcj02, labels=labels, language=language)
     outlines = {
         key: _check_frame(frame, key, ["population"])
         for key, frame in (("underserved", underserved), ("underserved_after", underserved_after))

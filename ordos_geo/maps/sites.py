@@ -138,7 +138,7 @@ def sites_map(
     cells_before = _check_frame(cells_before, "cells_before", ["population", _DIST_ANY])
     if cells_after is not None:
         cells_after = _check_frame(cells_after, "cells_after", ["population", _DIST_ANY])
-    m, gcj02 = _new_map([cells_before], style=style, n_features=0)
+    m, gcj02 = _new_map(style=style, n_features=0)
     bounds: list[np.ndarray] = []
     populated: list[np.ndarray] = []
     for cells, key, shown in ((cells_before, "before", cells_after is None), (cells_after, "after", True)):
@@ -159,7 +159,7 @@ def sites_map(
         if view is not None:
             populated.append(view)
     if boundaries is not None and len(boundaries):
-        _boundary_layer(m, boundaries, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
+        _boundary_layer(m, boundaries, gcj02=gcj02, labels=labels, language=language)
     legend = [_distance_legend(labels, walk_speed_kmh)]
     for site_type, candidates in ranked.items():
         candidates = _check_frame(candidates, f"ranked[{site_type!r}]", ["rank"])

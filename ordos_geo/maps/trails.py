@@ -79,7 +79,7 @@ def trails_map(
     }
     if not frames:
         raise InputDataError(Note("trails_map_empty"))
-    m, gcj02 = _new_map(list(frames.values()), style=style, n_features=0)
+    m, gcj02 = _new_map(style=style, n_features=0)
     bounds: list[np.ndarray] = []
     legend = []
     styles = {"planned": ("#1b7837", ""), "checked": ("#762a83", "8 5")}
@@ -149,7 +149,7 @@ def trails_map(
             )
             legend.append(f"<div>{_area_swatch(color, dash='4 2')}{html.escape(labels[key])}</div>")
     if boundaries is not None and len(boundaries):
-        _boundary_layer(m, boundaries, gcj02=gcj02, labels=labels, language=language, bounds=bounds)
+        _boundary_layer(m, boundaries, gcj02=gcj02, labels=labels, language=language)
     return _finish_map(
         m,
         bounds,

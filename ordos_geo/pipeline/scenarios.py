@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 
-from ordos_geo.config import StudyConfig
 from ordos_geo.pipeline.study import Study
 
 if TYPE_CHECKING:
@@ -74,7 +73,7 @@ def compute_accessibility(
     cfg = study.config
     options = accessibility.AccessibilityOptions.from_config(cfg)
     facilities = study.facilities if facilities is None else facilities
-    all_day, venues = _scenario_split(facilities, cfg)
+    all_day, venues = _scenario_split(facilities)
     # service areas per venue on small networks only: on a city they would dominate the stage
     if cfg.split_by_district:
         result = accessibility.compute_accessibility_by_district(
@@ -121,7 +120,7 @@ def update_accessibility(study: Study, previous: Any, facilities: gpd.GeoDataFra
     """
     from ordos_geo import accessibility
 
-    all_day, venues = _scenario_split(facilities, study.config)
+    all_day, venues = _scenario_split(facilities)
     result = accessibility.update_accessibility(study.network, previous, all_day)
     distances = {}
     for name, frame in venues.items():
@@ -130,9 +129,7 @@ def update_accessibility(study: Study, previous: Any, facilities: gpd.GeoDataFra
     return _with_scenarios(study, result, venues, distances)
 
 
-def _scenario_split(
-    facilities: gpd.GeoDataFrame, cfg: StudyConfig
-) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
+def _scenario_split(facilities: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
     """The venues of the main figures (open all day) and those each scenario adds to them."""
     after_school = (
         facilities["public_access"].eq("after_school").to_numpy()

@@ -165,7 +165,6 @@ def _access_points(
     *,
     polygon_access: str,
     spacing_m: float,
-    max_snap_distance_m: float,
     entrances: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates ``(k, 2)`` and owner row of every access point."""
@@ -397,7 +396,6 @@ def snap_points(
         geoms,
         polygon_access=polygon_access,
         spacing_m=access_spacing_m,
-        max_snap_distance_m=max_snap_distance_m,
         entrances=entrances,
     )
     edge, offset, snap = _snap_xy(index, xy, max_snap_distance_m)

@@ -34,7 +34,6 @@ class _Layer:
     group_weight: np.ndarray  # weight of each group (uncovered demand only)
     demand_group: np.ndarray  # per original demand: group index, -1 if not coverable / locked / zero
     capacity: np.ndarray | None  # per layer-site capacity (weight units) or None
-    n_locked_demand: int = 0
     locked_weight: float = 0.0
 
 
@@ -122,7 +121,6 @@ def _make_layer(
         group_weight=group_weight,
         demand_group=demand_group,
         capacity=layer_capacity,
-        n_locked_demand=int(locked_demand.sum()),
         locked_weight=float(weights[locked_demand].sum()),
     )
 
