@@ -123,25 +123,19 @@ class SnappedPoints:
         """
         rows = np.asarray(rows, dtype=np.int64)
         if self.one_point_each:  # point i is row i's: the rows' points, in their order
-            return SnappedPoints(
-                owner=np.arange(len(rows), dtype=np.int64),
-                edge=self.edge[rows],
-                offset_m=self.offset_m[rows],
-                snap_distance_m=self.snap_distance_m[rows],
-                point_xy=self.point_xy[rows],
-                n_owners=len(rows),
-                network_key=self.network_key,
-            )
-        renumber = np.full(self.n_owners, -1, dtype=np.int64)
-        renumber[rows] = np.arange(len(rows))
-        new_owner = renumber[self.owner]
-        keep = new_owner >= 0
+            points, owner = rows, np.arange(len(rows), dtype=np.int64)
+        else:
+            renumber = np.full(self.n_owners, -1, dtype=np.int64)
+            renumber[rows] = np.arange(len(rows))
+            new_owner = renumber[self.owner]
+            points = new_owner >= 0  # the points of the rows taken, in their order
+            owner = new_owner[points]
         return SnappedPoints(
-            owner=new_owner[keep],
-            edge=self.edge[keep],
-            offset_m=self.offset_m[keep],
-            snap_distance_m=self.snap_distance_m[keep],
-            point_xy=self.point_xy[keep],
+            owner=owner,
+            edge=self.edge[points],
+            offset_m=self.offset_m[points],
+            snap_distance_m=self.snap_distance_m[points],
+            point_xy=self.point_xy[points],
             n_owners=len(rows),
             network_key=self.network_key,
         )
