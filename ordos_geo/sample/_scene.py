@@ -94,18 +94,12 @@ def add_grid(
     x_min, x_max = xs[0][0], xs[-1][0]
     y_min, y_max = ys[0][0], ys[-1][0]
     lines = list(extra_lines)
-    for x, name in xs:
+    north_south = [(((x, y_min), (x, y_max)), name) for x, name in xs]
+    east_west = [(((x_min, y), (x_max, y)), name) for y, name in ys]
+    for ends, name in north_south + east_west:  # in this order: the random street classes stay as they were
         highway = name[0] if name else ("tertiary" if rng.random() < 0.25 else "residential")
         label = name[1] if name else None
-        seg = LineString([(x, y_min), (x, y_max)]).intersection(land)
-        for part in lines_of(seg):
-            scene.osm.add(part.coords, street_tags(highway, label))
-            lines.append(_extended(part, 0.5))
-    for y, name in ys:
-        highway = name[0] if name else ("tertiary" if rng.random() < 0.25 else "residential")
-        label = name[1] if name else None
-        seg = LineString([(x_min, y), (x_max, y)]).intersection(land)
-        for part in lines_of(seg):
+        for part in lines_of(LineString(ends).intersection(land)):
             scene.osm.add(part.coords, street_tags(highway, label))
             lines.append(_extended(part, 0.5))
     # traffic signals where a primary road meets another arterial
