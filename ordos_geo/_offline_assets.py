@@ -178,7 +178,7 @@ def _walk(element: Element) -> Iterator[Element]:
         yield from _walk(child)
 
 
-def make_offline(root: Element) -> Figure:  # noqa: C901 - older than the complexity limit; split when next changed
+def make_offline(root: Element) -> Figure:
     """Replace every CDN resource in ``root``'s figure by an inline copy.
 
     Idempotent: call it again after adding elements. The CSS/JS go first in the
@@ -217,18 +217,13 @@ def make_offline(root: Element) -> Figure:  # noqa: C901 - older than the comple
         css = getattr(element, "default_css", None)
         if not js and not css:
             continue
-        for name, url in list(js or []):
-            if name in _INLINE_JS:
-                needed_js.add(name)
-            elif name not in _DROPPED:
-                msg = f"map element {type(element).__name__} loads {url} ({name}), which has no offline copy"
-                raise InputDataError(msg)
-        for name, url in list(css or []):
-            if name in _INLINE_CSS:
-                needed_css.add(name)
-            elif name not in _DROPPED:
-                msg = f"map element {type(element).__name__} loads {url} ({name}), which has no offline copy"
-                raise InputDataError(msg)
+        for assets, inline, needed in ((js, _INLINE_JS, needed_js), (css, _INLINE_CSS, needed_css)):
+            for name, url in list(assets or []):
+                if name in inline:
+                    needed.add(name)
+                elif name not in _DROPPED:
+                    msg = f"map element {type(element).__name__} loads {url} ({name}), which has no offline copy"
+                    raise InputDataError(msg)
         element.default_js = []  # type: ignore[attr-defined]
         element.default_css = []  # type: ignore[attr-defined]
     # Leaflet is always needed by a folium map, even after an earlier call emptied the lists.
