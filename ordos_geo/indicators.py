@@ -445,9 +445,12 @@ def scorecard(
     pandas.DataFrame
         ``key``, ``description``, ``year``, ``source``, ``target``, ``value``,
         ``unit``, ``met`` (bool), ``gap`` (``max(target - value, 0)``; NaN
-        when the value is unknown), ``status`` (``settings.SCORECARD_STATUSES``:
-        ``met``, ``not_met``, ``unknown`` when the study cannot measure it,
-        ``not_computed`` for a non-spatial target without a figure).
+        when the value or the target is unknown), ``status``
+        (``settings.SCORECARD_STATUSES``: ``met``, ``not_met``, ``unknown``
+        when the study cannot measure it, ``not_computed`` for a non-spatial
+        target without a figure, ``no_target`` for a measure the plans give no
+        figure for: the 300 / 500 m tiers of the 15-minute circle, whose
+        shares are shown as values).
 
     Examples
     --------
@@ -508,8 +511,13 @@ def scorecard(
 
 
 def _scored(target: settings.PlanTarget, value: float, *, status: str = "unknown") -> dict[str, Any]:
-    """One scorecard row: ``target`` against ``value``; ``status`` is the one an unknown value gets."""
+    """One scorecard row: ``target`` against ``value``; ``status`` is the one an unknown value gets.
+
+    A target without a figure (``settings.NO_TARGET``) gives its value with status ``no_target``.
+    """
     known = not math.isnan(value)
+    if math.isnan(target.target):
+        known, status = False, "no_target"
     met = bool(known and value >= target.target - 1e-12)
     return {
         "key": target.key,

@@ -19,6 +19,7 @@ Sources for the planning targets
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -65,6 +66,7 @@ __all__ = [
     "MAX_RESIDENTS_PER_HECTARE",
     "MAX_VENUE_AREA_M2",
     "NEW_COUNT_TARGETS",
+    "NO_TARGET",
     "OUTPUTS_DIR",
     "PLANNER_TARGETS",
     "PLAN_2024",
@@ -285,7 +287,8 @@ class PlanTarget:
     description : str
         What is measured, in the target's own unit.
     target : float
-        The value to reach.
+        The value to reach; NaN when the plan names the measure but gives it no
+        figure (the scorecard shows its value with status ``no_target``).
     unit : str
         Unit of ``target`` (``"m2_per_capita"``, ``"share"``, ``"count"``, ``"km"``).
     year : int
@@ -313,13 +316,21 @@ PLAN_2024: Final[str] = "《鄂尔多斯市创建全国全民运动健身模范�
 #: Citation of the 2021-2025 plan (3.5 m² per resident by 2025, the 15-minute fitness circle).
 PLAN_2025: Final[str] = "《鄂尔多斯市全民健身实施计划（2021—2025年）》（鄂府发〔2023〕30号）"
 
+#: The ``target`` of a measure the plans name without a figure (the 300 / 500 m tiers of the 15-minute circle).
+NO_TARGET: Final[float] = math.nan
+
 #: The plan's targets, in the order the scorecard lists them.
 PLAN_TARGETS: Final[tuple[PlanTarget, ...]] = (
     PlanTarget("per_capita_area_2024", "per-capita sports venue area", 3.4, "m2_per_capita", 2024, PLAN_2024),
     PlanTarget("per_capita_area_2025", "per-capita sports venue area", 3.5, "m2_per_capita", 2025, PLAN_2025),
     PlanTarget("open_school_share", "share of school sports venues open to the public", 0.6, "share", 2024, PLAN_2024),
-    PlanTarget("fitness_circle_300m", "population share within a 300 m walk of a venue", 1.0, "share", 2025, PLAN_2025),
-    PlanTarget("fitness_circle_500m", "population share within a 500 m walk of a venue", 1.0, "share", 2025, PLAN_2025),
+    # The 300 / 500 m tiers of the 15-minute circle: the plans set no share for them, so they are shown without one.
+    PlanTarget(
+        "fitness_circle_300m", "population share within a 300 m walk of a venue", NO_TARGET, "share", 2025, PLAN_2025
+    ),
+    PlanTarget(
+        "fitness_circle_500m", "population share within a 500 m walk of a venue", NO_TARGET, "share", 2025, PLAN_2025
+    ),
     PlanTarget(
         "fitness_circle_15min", "population share within a 1,000 m walk of a venue", 1.0, "share", 2025, PLAN_2025
     ),
@@ -349,8 +360,9 @@ NEW_COUNT_TARGETS: Final[MappingProxyType[str, str]] = MappingProxyType(
 
 #: The ``status`` of a scorecard row: ``met`` / ``not_met``; ``unknown`` when the study cannot measure it
 #: (e.g. no school venue, or a walk outside ``thresholds_m``); ``not_computed`` for a non-spatial target
-#: (``PLANNER_TARGETS``) no figure was entered for: this tool does not compute it.
-SCORECARD_STATUSES: Final[tuple[str, ...]] = ("met", "not_met", "unknown", "not_computed")
+#: (``PLANNER_TARGETS``) no figure was entered for: this tool does not compute it; ``no_target`` for a
+#: measure the plans give no figure for (``NO_TARGET``): its value is shown, met or not is not asked.
+SCORECARD_STATUSES: Final[tuple[str, ...]] = ("met", "not_met", "unknown", "not_computed", "no_target")
 
 #: The plan's targets the tool cannot compute from maps: a planner enters them
 #: per district in a small CSV (``district, indicator, value, year, source``,

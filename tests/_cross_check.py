@@ -217,6 +217,13 @@ def check_scorecard(out: Outputs) -> None:
         assert row[col("value_after")] == shown(out.after.loc[key, "value"], kind), key
         assert row[col("status")] == _labels.status(out.today.loc[key, "status"], out.language), key
         assert row[col("status_after")] == _labels.status(out.after.loc[key, "status"], out.language), key
+        # the target as given ("–" where the plans give no figure: those rows are "no target", never "not met")
+        assert row[col("target")] == shown(out.today.loc[key, "target"], kind), key
+        assert number(sheet[col("target")]) == pytest.approx(out.today.loc[key, "target"], nan_ok=True), key
+        no_target = bool(np.isnan(out.today.loc[key, "target"]))
+        assert (
+            (out.today.loc[key, "status"] == "no_target") == no_target == (out.after.loc[key, "status"] == "no_target")
+        )
         assert number(sheet[col("value")]) == pytest.approx(out.today.loc[key, "value"], nan_ok=True), key
         assert number(sheet[col("value_after")]) == pytest.approx(out.after.loc[key, "value"], nan_ok=True), key
 

@@ -187,10 +187,18 @@ def test_scorecard(cells, facilities, boundaries):
     ).set_index("key")
     # every target of the plan, then the non-spatial ones (listed even though no figure was entered)
     assert card.index.tolist() == [t.key for t in (*settings.PLAN_TARGETS, *settings.PLANNER_TARGETS)]
-    # the 15-minute circle at each walk: 100 of 1,000 residents within 300 m, 400 within 500 m
+    # the 15-minute circle at each walk: 100 of 1,000 residents within 300 m, 400 within 500 m; the plans give
+    # the 300 / 500 m tiers no figure, so they show their share with no target (not "not met" against 100 %)
     assert card.loc["fitness_circle_300m", "value"] == pytest.approx(0.1)
     assert card.loc["fitness_circle_500m", "value"] == pytest.approx(0.4)
-    assert card.loc["fitness_circle_500m", "status"] == "not_met"
+    for tier in ("fitness_circle_300m", "fitness_circle_500m"):
+        row = card.loc[tier]
+        assert (row["status"], bool(row["met"]), math.isnan(row["target"]), math.isnan(row["gap"])) == (
+            "no_target",
+            False,
+            True,
+            True,
+        ), tier
     assert card.loc["new_sports_health_centres", "target"] == 2
     assert card.loc["new_sports_health_centres", "status"] == "met"
     for target in settings.PLANNER_TARGETS:
@@ -217,10 +225,13 @@ def test_scorecard(cells, facilities, boundaries):
     assert math.isnan(b.loc["five_ones", "value"])
     assert not b.loc["five_ones", "met"]
     assert b.loc["five_ones", "status"] == "unknown"
-    # a walk the study did not measure (thresholds_m without 300) is unknown, not "not met"
+    # a walk the study did not measure (thresholds_m without 1,000) is unknown, not "not met"
+    no_1000 = scorecard(table.drop(columns="share_within_1000m")).set_index("key")
+    assert no_1000.loc["fitness_circle_15min", "status"] == "unknown"
+    assert math.isnan(no_1000.loc["fitness_circle_15min", "value"])
     no_300 = scorecard(table.drop(columns="share_within_300m")).set_index("key")
-    assert no_300.loc["fitness_circle_300m", "status"] == "unknown"
-    assert no_300.loc["fitness_circle_500m", "status"] == "not_met"
+    assert no_300.loc["fitness_circle_300m", "status"] == "no_target"
+    assert math.isnan(no_300.loc["fitness_circle_300m", "value"])
     assert card["met"].dtype == bool
     with pytest.raises(InputDataError, match="district"):
         scorecard(table, district="nowhere")
@@ -229,7 +240,7 @@ def test_scorecard(cells, facilities, boundaries):
 def test_scorecard_before_after_sets_each_target_beside_its_value_after_the_plan(cells, facilities, boundaries):
     table = compute_indicators(cells, facilities, boundaries=boundaries)
     today = scorecard(table, facilities)
-    after_cells = cells.assign(covered_300m=True)  # every resident within 300 m after the plan
+    after_cells = cells.assign(covered_300m=True, covered_500m=True, covered_1000m=True)  # all within 300 m
     after = scorecard(
         compute_indicators(after_cells, facilities, boundaries=boundaries),
         facilities,
@@ -240,6 +251,10 @@ def test_scorecard_before_after_sets_each_target_beside_its_value_after_the_plan
     assert both.loc["fitness_circle_300m", "value"] == pytest.approx(0.1)
     assert both.loc["fitness_circle_300m", "value_after"] == pytest.approx(1.0)
     assert (both.loc["fitness_circle_300m", "status"], both.loc["fitness_circle_300m", "status_after"]) == (
+        "no_target",
+        "no_target",
+    )
+    assert (both.loc["fitness_circle_15min", "status"], both.loc["fitness_circle_15min", "status_after"]) == (
         "not_met",
         "met",
     )

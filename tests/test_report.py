@@ -298,10 +298,24 @@ def test_scorecard_shows_each_target_today_and_after_the_plan(language, headers,
     from ordos_geo import _labels, indicators, settings
 
     today = indicators.scorecard(
-        pd.DataFrame({"district": ["citywide"], "per_capita_area_m2": [3.0], "share_within_500m": [0.5]})
+        pd.DataFrame(
+            {
+                "district": ["citywide"],
+                "per_capita_area_m2": [3.0],
+                "share_within_500m": [0.5],
+                "share_within_1000m": [0.8],
+            }
+        )
     )
     after = indicators.scorecard(
-        pd.DataFrame({"district": ["citywide"], "per_capita_area_m2": [3.45], "share_within_500m": [1.0]}),
+        pd.DataFrame(
+            {
+                "district": ["citywide"],
+                "per_capita_area_m2": [3.45],
+                "share_within_500m": [1.0],
+                "share_within_1000m": [1.0],
+            }
+        ),
         new_counts={"new_sports_health_centres": 2},
     )
     built = report.build_report(today, make_indicators(), scorecard_after=after, language=language, synthetic=False)
@@ -316,10 +330,21 @@ def test_scorecard_shows_each_target_today_and_after_the_plan(language, headers,
     area = by_target[(_labels.target("per_capita_area_2024", language), "2024")]
     assert (area[value], area[after_column]) == ("3", "3.45")
     assert area[status].endswith(_labels.text(language)["not_met"]) and area[status_after].startswith("✓")
+    target_column = "目标值" if language == "zh" else "Target value"
+    circle = by_target[(_labels.target("fitness_circle_15min", language), "2025")]
+    assert (circle[target_column], circle[value], circle[after_column]) == ("100.0%", "80.0%", "100.0%")
+    assert (circle[status], circle[status_after]) == (
+        _labels.status("not_met", language),
+        _labels.status("met", language),
+    )
+    # the 500 m tier: the plans give it no figure, so its shares are shown with no target, not "not met" against 100 %
     walk = by_target[(_labels.target("fitness_circle_500m", language), "2025")]
-    assert (walk[value], walk[after_column], walk[status_after]) == ("50.0%", "100.0%", _labels.status("met", language))
+    no_target = _labels.status("no_target", language)
+    assert (walk[target_column], walk[value], walk[after_column]) == ("–", "50.0%", "100.0%")
+    assert (walk[status], walk[status_after]) == (no_target, no_target)
+    assert no_target == {"zh": "无目标（规划未给出数值）", "en": "no target (the plans give no figure)"}[language]
     health = by_target[(_labels.target("new_sports_health_centres", language), "2024")]
-    assert (health["目标值" if language == "zh" else "Target value"], health[after_column]) == ("2", "2")
+    assert (health[target_column], health[after_column]) == ("2", "2")
     for target in settings.PLANNER_TARGETS:
         row = by_target[(_labels.target(target.key, language), str(target.year))]
         assert not_computed in row[status] and not_computed in row[status_after], target.key

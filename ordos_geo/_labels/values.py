@@ -148,12 +148,14 @@ STATUSES: Final[Mapping[str, Mapping[str, str]]] = _frozen(
             "not_met": "✗ 未达标",
             "unknown": "未知（本研究无法测算）",
             "not_computed": "本工具不计算（非空间指标，可在 planner_targets 中填报）",
+            "no_target": "无目标（规划未给出数值）",
         },
         "en": {
             "met": "✓ met",
             "not_met": "✗ not met",
             "unknown": "unknown (this study cannot measure it)",
             "not_computed": "not computed by this tool (non-spatial; enter it in planner_targets)",
+            "no_target": "no target (the plans give no figure)",
         },
     }
 )
