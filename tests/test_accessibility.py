@@ -327,6 +327,87 @@ def test_touching_groups_off_a_grid_match_brute_force_union():
     assert _touching_groups(points_frame, np.arange(4))["label"].tolist() == [0, 1, 0, 2]
 
 
+def _raster_cells(path, mask: list[str]) -> gpd.GeoDataFrame:
+    """Cells read from a WGS-84 GeoTIFF (about 90 m pixels near Ordos) where ``mask`` has ``#``, in a UTM CRS."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from ordos_geo import io
+
+    on = np.array([list(line) for line in mask]) == "#"
+    people = np.where(on, np.arange(1, on.size + 1).reshape(on.shape), 0).astype("float32")
+    profile = {"driver": "GTiff", "height": on.shape[0], "width": on.shape[1], "count": 1, "dtype": "float32"}
+    profile |= {"crs": "EPSG:4326", "transform": from_origin(109.78, 39.61, 1 / 1200, 1 / 1200), "nodata": -1.0}
+    with rasterio.open(path, "w", **profile) as raster:
+        raster.write(people, 1)
+    return io.read_population(path, crs=CRS)
+
+
+@pytest.mark.parametrize("seed", [None, 3, 8])
+def test_raster_cells_are_grouped_and_outlined_off_the_grid_as_their_union(tmp_path, seed):
+    """A raster's cells (projected: not squares on the axes) take the grid path; it equals the union of polygons.
+
+    Labels are the 8-connected regions of the grid; outlines are traced along
+    the pixel edges with a vertex at every corner: vertex for vertex what the
+    union of the cells gives, also for cells meeting at a corner only, holes
+    touching an outline at a corner and rings around a hole.
+    """
+    from ordos_geo.accessibility._raster_groups import raster_groups
+    from ordos_geo.accessibility.neighbourhoods import _touching_groups
+    from ordos_geo.io import RASTER_WIDTH
+
+    if seed is None:  # edge and corner touches, a ring around a hole, a hole touching the outline at a corner
+        mask = ["###...#.#", "#.#....#.", "###..#..#", "....#.#..", "#....#...", "......##.", "..#..#.#.", "......#.."]
+    else:
+        rng = np.random.default_rng(seed)
+        mask = ["".join("#" if on else "." for on in row) for row in rng.random((16, 21)) < 0.58]
+    cells = _raster_cells(tmp_path / "people.tif", mask)
+    assert cells.attrs[RASTER_WIDTH] == len(mask[0])
+    geoms = cells.geometry.to_numpy()
+    rows = np.arange(len(cells))
+    assert raster_groups(cells, rows, geoms) is not None  # the case this test is for
+    off_grid = _touching_groups(cells, rows)
+    plain = cells.copy()
+    del plain.attrs[RASTER_WIDTH]
+    assert raster_groups(plain, rows, geoms) is None
+    by_union = _touching_groups(plain, rows)
+    expected = _reference_groups(geoms)
+    members = [np.flatnonzero(off_grid["label"] == k).tolist() for k in range(len(off_grid["first_row"]))]
+    assert members == [group for group, _ in expected]
+    assert off_grid["label"].tolist() == by_union["label"].tolist()
+    assert shapely.equals_identical(off_grid["geometry"], by_union["geometry"]).all()
+    for outline, (_, union) in zip(off_grid["geometry"], expected, strict=True):
+        assert outline.is_valid and shapely.equals_identical(outline, shapely.normalize(union))
+    for name in ("population", "n_cells", "centroid_x", "centroid_y", "first_row"):
+        np.testing.assert_array_equal(off_grid[name], by_union[name])
+    if seed is None:
+        outlines = list(off_grid["geometry"])
+        assert any(o.geom_type == "MultiPolygon" for o in outlines)  # cells meeting at a corner only
+        assert any(o.geom_type == "Polygon" and len(o.interiors) == 1 for o in outlines)  # the ring
+
+
+def test_raster_cells_changed_after_reading_are_grouped_by_the_union_of_polygons(tmp_path):
+    """The grid path reads corners off the cells: cells moved, redrawn or repeated since reading are not a grid."""
+    from ordos_geo.accessibility._raster_groups import raster_groups
+    from ordos_geo.accessibility.neighbourhoods import _touching_groups
+
+    cells = _raster_cells(tmp_path / "people.tif", ["##.#", "###.", ".#.#"])
+    rows = np.arange(len(cells))
+    assert raster_groups(cells, rows, cells.geometry.to_numpy()) is not None
+    moved = cells.copy()
+    moved.loc[2, "geometry"] = shapely.affinity.translate(moved.geometry.iloc[2], 0.5, 0.0)
+    turned = cells.copy()
+    turned.loc[0, "geometry"] = shapely.reverse(turned.geometry.iloc[0])  # the same cell, its ring the other way
+    twice = cells.copy()
+    twice.loc[1, "cell_id"] = twice["cell_id"].iloc[0]
+    for changed in (moved, turned, twice):
+        geoms = changed.geometry.to_numpy()
+        assert raster_groups(changed, rows, geoms) is None
+        groups = _touching_groups(changed, rows)
+        expected = _reference_groups(geoms)
+        assert [np.flatnonzero(groups["label"] == k).tolist() for k in range(len(expected))] == [g for g, _ in expected]
+
+
 # --------------------------------------------------------------------------------------------------
 # the embedded sample
 # --------------------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ buffered streets with the same result.
 - :mod:`~ordos_geo.accessibility.measures`: minutes to metres, the E2SFCA
   ratio, walking service areas;
 - :mod:`~ordos_geo.accessibility.neighbourhoods`: underserved cells grouped
-  into neighbourhoods of touching cells, with their dissolved outlines;
+  into neighbourhoods of touching cells, with their dissolved outlines (a
+  raster's cells are grouped and outlined off its grid);
 - :mod:`~ordos_geo.accessibility.stage`: :func:`compute_accessibility` in
   named steps and its :class:`AccessibilityResult`;
 - :mod:`~ordos_geo.accessibility.districts`: the stage split by district;

@@ -11,6 +11,8 @@ import scipy.sparse
 import shapely
 from scipy.sparse.csgraph import connected_components
 
+from ordos_geo.accessibility._raster_groups import raster_groups
+
 #: Pieces of neighbourhood outlines: per (tile, first row of the piece), the piece's rows and its outline.
 OutlinePieces = dict[tuple[int, int], tuple[np.ndarray, Any]]
 
@@ -98,7 +100,9 @@ def _touching_groups(
     this call's.
 
     Groups are numbered by their first row, as :func:`scipy.sparse.csgraph.connected_components`
-    numbers them; each figure sums its cells in row order.
+    numbers them; each figure sums its cells in row order. A raster's cells
+    are grouped and outlined off the grid (:mod:`._raster_groups`: the same
+    groups and outlines, no pieces); other cells by their polygons.
     """
     if len(rows) == 0:
         empty = np.empty(0)
@@ -115,7 +119,8 @@ def _touching_groups(
             "pieces": {},
         }
     geoms = np.asarray(cells.geometry.values, dtype=object)[rows]
-    label = _touching_labels(geoms)
+    read_off_grid = raster_groups(cells, rows, geoms)
+    label = _touching_labels(geoms) if read_off_grid is None else read_off_grid[0]
     population = cells["population"].to_numpy(dtype=float)[rows]
     centre = shapely.get_coordinates(shapely.centroid(geoms)) if centroids is None else centroids[rows]
     n_lab = int(label.max()) + 1
@@ -140,8 +145,11 @@ def _touching_groups(
     order = np.argsort(label, kind="stable")
     splits = np.flatnonzero(np.diff(label[order])) + 1
     chunks = np.split(order, splits)
-    tile = _outline_tiles(centre)
-    polygons, pieces = _dissolve(geoms, chunks, rows=rows, tile=tile, reuse=outline_pieces)
+    pieces: OutlinePieces = {}
+    if read_off_grid is not None:
+        polygons = read_off_grid[1]
+    else:
+        polygons, pieces = _dissolve(geoms, chunks, rows=rows, tile=_outline_tiles(centre), reuse=outline_pieces)
     return {
         "population": pop,
         "n_cells": count,

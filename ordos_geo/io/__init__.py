@@ -22,7 +22,7 @@ from ordos_geo.io.download import download_file
 from ordos_geo.io.facilities import FACILITY_COLUMN_NAMES, FACILITY_COLUMNS, read_facilities
 from ordos_geo.io.osm_features import OSM_SUFFIXES, read_osm_features
 from ordos_geo.io.planner_targets import read_planner_targets
-from ordos_geo.io.population import read_population
+from ordos_geo.io.population import RASTER_WIDTH, read_population
 from ordos_geo.io.vectors import FACILITY_SUFFIXES, read_candidates, read_lines, read_vector, trail_labels
 from ordos_geo.io.venue_table import candidate_columns, find_name_column, venue_columns
 from ordos_geo.io.writers import (
@@ -49,6 +49,7 @@ __all__ = [
     "FACILITY_COLUMN_NAMES",
     "FACILITY_SUFFIXES",
     "OSM_SUFFIXES",
+    "RASTER_WIDTH",
     "OutputSet",
     "atomic_folder",
     "atomic_path",

@@ -40,6 +40,11 @@ _RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img")
 #: Other spellings of the population column, tried (case-insensitively) when ``population_column`` is absent.
 _POPULATION_NAMES = ("pop", "人口", "人口数", "常住人口")
 
+#: ``attrs`` key of a cells table read from a raster: the raster's width, by which each ``cell_id`` is
+#: ``row * width + col`` and every corner shared by neighbouring cells is one point (the groups of touching
+#: cells and their outlines are then read off the grid; see :mod:`ordos_geo.accessibility`).
+RASTER_WIDTH = "raster_width"
+
 
 def read_population(
     path: str | os.PathLike[str],
@@ -109,7 +114,8 @@ def read_population(
         for points the ``cell_id`` column if present and unique, else the row
         position), ``population`` (float, people), ``geometry`` (the cell
         polygon; points stay points). ``attrs["population_form"]`` is
-        ``"raster"``, ``"points"`` or ``"polygons"``; points add
+        ``"raster"``, ``"points"`` or ``"polygons"``; a raster adds
+        ``attrs[RASTER_WIDTH]`` (its width), points add
         ``attrs["outside_study_area"]``, polygons
         ``attrs["population_polygons"]`` and
         ``attrs["polygons_without_residential"]``.
@@ -242,11 +248,13 @@ def _population_from_raster(file: Path, *, study_area: Any, crs: Any) -> gpd.Geo
             msg = f"{file}: no populated cell centre lies inside the study area; check the raster covers it"
             raise InputDataError(msg)
         rows, cols, population = rows[inside], cols[inside], population[inside]
-    return gpd.GeoDataFrame(
+    cells = gpd.GeoDataFrame(
         {"cell_id": rows.astype(np.int64) * width + cols.astype(np.int64), "population": population},
         geometry=_cell_polygons(rows, cols, transform, crs_from=crs_of_raster, crs_to=crs),
         crs=crs,
     )
+    cells.attrs[RASTER_WIDTH] = int(width)
+    return cells
 
 
 def _cell_polygons(rows: np.ndarray, cols: np.ndarray, transform: Any, *, crs_from: Any, crs_to: Any) -> np.ndarray:

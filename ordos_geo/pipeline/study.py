@@ -394,7 +394,7 @@ def load_study(config: StudyConfig | str | Path | None = None, *, use_cache: boo
         "form": cells.attrs["population_form"],
         "coordinates": config.population_coordinates if cells.attrs["population_form"] != "raster" else None,
     }
-    population_input |= {k: v for k, v in cells.attrs.items() if k != "population_form"}
+    population_input |= {k: v for k, v in cells.attrs.items() if k not in ("population_form", io.RASTER_WIDTH)}
     if config.population_60plus is not None:
         cells = _with_population_60plus(cells, config.population_60plus, study_area=study_area)
         population_input["population_60plus"] = config.population_60plus.name

@@ -1,0 +1,192 @@
+"""Groups of touching raster cells and their outlines, read off the grid: labelled and traced, not unioned.
+
+Cells made from a population raster (:func:`ordos_geo.io.read_population`)
+are its pixels: ``cell_id`` is ``row * width + col`` and every corner shared by
+neighbouring pixels is one point (``attrs[RASTER_WIDTH]`` holds the width).
+Two such cells touch exactly when their rows and columns each differ by at
+most one, so the groups of touching cells are the 8-connected regions of the
+grid (:func:`scipy.ndimage.label`), and the outline of a group is traced along
+the pixel edges (:func:`rasterio.features.shapes`, GDAL's polygonizer) with a
+vertex at every pixel corner, each corner's point taken from a cell that has it:
+vertex for vertex the union of the group's cells, in a fraction of the time a
+union of polygons takes (about 0.1 s against 1 s for 173k cells). Anything
+else (vector cells, a table whose cells were changed after reading) takes the
+union of polygons.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import rasterio.features
+import scipy.ndimage
+import shapely
+
+from ordos_geo.io import RASTER_WIDTH
+
+#: Largest grid window (pixels) read off at once; a sparser or larger set of cells takes the union of polygons.
+_MAX_WINDOW_PIXELS = 40_000_000
+
+#: Corner of each of a raster cell's first four ring vertices, as (rows, columns) from its own place: the
+#: order in which :func:`ordos_geo.io.read_population` makes them (checked against the neighbours).
+_RING_CORNERS = ((0, 0), (0, 1), (1, 1), (1, 0))
+
+
+def raster_groups(cells: Any, rows: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The group of touching cells of each of ``rows`` (numbered by first member) and each group's outline.
+
+    ``geoms`` are the cells' polygons at ``rows``. ``None`` when the cells are
+    not a raster's pixels with their corners shared (then the caller unions
+    polygons): no ``attrs[RASTER_WIDTH]``, a cell that is not the 4-corner
+    ring the reader makes, corners that neighbours do not share exactly, or a
+    window too large for the cells in it.
+    """
+    width = cells.attrs.get(RASTER_WIDTH)
+    if not width or "cell_id" not in cells.columns or len(rows) == 0:
+        return None
+    ids = cells["cell_id"].to_numpy()[rows]
+    if ids.dtype.kind not in "iu" or not (shapely.get_type_id(geoms) == 3).all():
+        return None
+    if not (shapely.get_num_coordinates(geoms) == 5).all():
+        return None
+    row, col = np.divmod(ids.astype(np.int64), int(width))
+    height, breadth = int(row.max() - row.min()) + 3, int(col.max() - col.min()) + 3  # a border of one empty pixel
+    if height * breadth > max(_MAX_WINDOW_PIXELS, 64 * len(rows)):
+        return None
+    r, c = row - row.min() + 1, col - col.min() + 1
+    at = np.full((height, breadth), -1, dtype=np.int64)  # the position (in rows) of the cell at each place
+    at[r, c] = np.arange(len(rows))
+    if not np.array_equal(at[r, c], np.arange(len(rows))):  # two cells at one place
+        return None
+    ring = shapely.get_coordinates(geoms).reshape(len(rows), 5, 2)
+    if not _corners_shared(at, r, c, ring):
+        return None
+    occupied = at >= 0
+    region, _ = scipy.ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
+    label = _numbered_by_first(region[r, c])
+    outlines = _traced_outlines(at, r, c, ring, label)
+    return label, outlines
+
+
+def _numbered_by_first(label: np.ndarray) -> np.ndarray:
+    """Group labels renumbered by each group's first member (as ``connected_components`` numbers a graph)."""
+    _, first, inverse = np.unique(label, return_index=True, return_inverse=True)
+    number = np.empty(len(first), dtype=np.int64)
+    number[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return number[inverse]
+
+
+def _corners_shared(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarray) -> bool:
+    """Whether every cell's ring runs round its place as :data:`_RING_CORNERS` says and shares its corners exactly.
+
+    Checked against the neighbours to the east, south, south-east and
+    south-west: a corner of two touching cells is the same point in both.
+    """
+    if not np.array_equal(ring[:, 4], ring[:, 0]):
+        return False
+    # (neighbour's step in rows and columns, [(this cell's vertex, the neighbour's vertex at the same corner)])
+    shared = (
+        ((0, 1), [(1, 0), (2, 3)]),
+        ((1, 0), [(3, 0), (2, 1)]),
+        ((1, 1), [(2, 0)]),
+        ((1, -1), [(3, 1)]),
+    )
+    for (dr, dc), pairs in shared:
+        other = at[r + dr, c + dc]
+        has = np.flatnonzero(other >= 0)
+        for mine, theirs in pairs:
+            if not np.array_equal(ring[has, mine], ring[other[has], theirs]):
+                return False
+    return True
+
+
+def _traced_outlines(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """The outline of each group ``label``: its pixel edges traced, a vertex at every corner, valid, normalised.
+
+    GDAL traces the 4-connected regions of each group: a group whose cells
+    meet at a corner only is several of them (a multipolygon; its parts touch
+    at points). A region's interior is connected and its pixel edges do not
+    cross, so a traced ring is invalid only where it passes a corner twice (the
+    region's outside or a hole reaches that corner from two sides): such a
+    group is made valid by the general union of its parts, as the union of
+    polygons does.
+    """
+    n_groups = int(label.max()) + 1
+    value = np.zeros(at.shape, dtype=np.int32)
+    value[r, c] = label + 1
+    occupied = at >= 0
+    ring_xy: list[Any] = []
+    ring_sizes: list[int] = []
+    rings_per_polygon: list[int] = []
+    group_of_polygon: list[int] = []
+    for shape, group in rasterio.features.shapes(value, mask=occupied, connectivity=4):
+        rings = shape["coordinates"]
+        rings_per_polygon.append(len(rings))
+        group_of_polygon.append(int(group) - 1)
+        for line in rings:
+            ring_xy.extend(line)
+            ring_sizes.append(len(line))
+    corners, ring_offsets, revisiting = _every_corner(
+        np.asarray(ring_xy, dtype=float), np.asarray(ring_sizes, dtype=np.int64)
+    )
+    points = _corner_points(at, ring, corners)
+    polygon_offsets = np.concatenate([[0], np.cumsum(rings_per_polygon)])
+    polygons = shapely.from_ragged_array(shapely.GeometryType.POLYGON, points, (ring_offsets, polygon_offsets))
+    group_of = np.asarray(group_of_polygon, dtype=np.int64)
+    outlines = np.empty(n_groups, dtype=object)
+    parts = np.bincount(group_of, minlength=n_groups)
+    single = np.flatnonzero(parts[group_of] == 1)
+    outlines[group_of[single]] = polygons[single]
+    several = np.flatnonzero(parts[group_of] > 1)
+    if len(several):
+        order = several[np.argsort(group_of[several], kind="stable")]
+        groups = np.unique(group_of[order])
+        outlines[groups] = shapely.multipolygons(polygons[order], indices=np.searchsorted(groups, group_of[order]))
+    polygon_of_ring = np.repeat(np.arange(len(rings_per_polygon)), rings_per_polygon)
+    for g in np.unique(group_of[polygon_of_ring[revisiting]]).tolist():
+        outlines[g] = shapely.union_all(shapely.get_parts(outlines[g]))  # the general union: valid
+    return shapely.normalize(outlines)
+
+
+def _every_corner(xy: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Closed rings of pixel corners (column, row) with every corner along their sides, their offsets, and revisits.
+
+    GDAL keeps the corners where a ring turns; a union of cells has one at
+    every corner of a cell on its boundary, which keeps the sides of two
+    outlines that meet made of the same vertices. The third value lists the
+    rings that pass a corner twice.
+    """
+    ends = np.cumsum(sizes)
+    last = np.zeros(len(xy), dtype=bool)
+    last[ends - 1] = True
+    ring_of = np.repeat(np.arange(len(sizes)), sizes)[~last]
+    start = xy[~last]
+    step = (np.roll(xy, -1, axis=0) - xy)[~last]
+    count = np.abs(step).sum(axis=1).astype(np.int64)
+    along = np.repeat(np.arange(len(count)), count)
+    k = np.arange(len(along)) - np.repeat(np.cumsum(count) - count, count)
+    inside = start[along] + np.sign(step[along]) * k[:, None]  # every corner but each ring's closing one
+    per_ring = np.bincount(ring_of[along], minlength=len(sizes))
+    at_close = np.cumsum(per_ring)  # where each ring's closing vertex goes (before the shift below)
+    closed = np.insert(inside, at_close, inside[at_close - per_ring], axis=0)
+    offsets = np.concatenate([[0], np.cumsum(per_ring + 1)])
+    ring = ring_of[along]
+    span = int(inside.max(initial=0)) + 2
+    key = (ring * span + inside[:, 1].astype(np.int64)) * span + inside[:, 0].astype(np.int64)
+    ordered = np.sort(key)
+    revisiting = np.unique(ordered[1:][ordered[1:] == ordered[:-1]] // (span * span))
+    return closed, offsets, revisiting
+
+
+def _corner_points(at: np.ndarray, ring: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """The point of each pixel corner (column, row in the window), taken from a cell that has the corner."""
+    col, row = corners[:, 0].astype(np.int64), corners[:, 1].astype(np.int64)
+    points = np.full((len(corners), 2), np.nan)
+    missing = np.ones(len(corners), dtype=bool)
+    for vertex, (dr, dc) in enumerate(_RING_CORNERS):
+        cell = at[row - dr, col - dc]
+        take = missing & (cell >= 0)
+        points[take] = ring[cell[take], vertex]
+        missing &= ~take
+    return points
