@@ -83,7 +83,8 @@ def _corners_shared(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarr
     Checked against the neighbours to the east, south, south-east and
     south-west: a corner of two touching cells is the same point in both.
     """
-    if not np.array_equal(ring[:, 4], ring[:, 0]):
+    point = ring.view(np.complex128)[..., 0]  # (cells, 5): x + iy, one comparison a corner
+    if not np.array_equal(point[:, 4], point[:, 0]):
         return False
     # (neighbour's step in rows and columns, [(this cell's vertex, the neighbour's vertex at the same corner)])
     shared = (
@@ -96,7 +97,7 @@ def _corners_shared(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarr
         other = at[r + dr, c + dc]
         has = np.flatnonzero(other >= 0)
         for mine, theirs in pairs:
-            if not np.array_equal(ring[has, mine], ring[other[has], theirs]):
+            if not np.array_equal(point[has, mine], point[other[has], theirs]):
                 return False
     return True
 
