@@ -759,7 +759,7 @@ def _unknown_school_venues(indicators: pd.DataFrame) -> int:
     return int(pd.to_numeric(values, errors="coerce").fillna(0).max())
 
 
-def build_report(  # noqa: C901 - older than the complexity limit; split when next changed
+def build_report(
     scorecard: pd.DataFrame,
     indicators: pd.DataFrame,
     *,
@@ -867,20 +867,8 @@ def build_report(  # noqa: C901 - older than the complexity limit; split when ne
     indicators = _without(indicators, empty)
     if indicators_after is not None:
         indicators_after = _without(_check_table(indicators_after, "indicators_after", ("district",)), empty)
-    for name, frame in (("cells", cells), ("cells_after", cells_after)):
-        if frame is not None:
-            _check_table(frame, name, ("population", dist_column(ANY_KIND)))
     text = label_table.text(language)
-    font = _cjk_font() if language == "zh" else None
-    chart_language = language if (language == "en" or font is not None) else "en"
-    if language == "zh" and font is None:
-        logger.info("report: no CJK font installed; chart labels are in English")
-    chart_text = label_table.text(chart_language)
-    charts = {
-        CHART_NAMES[0]: _area_chart(indicators, indicators_after, chart_language, font),
-        CHART_NAMES[1]: _coverage_chart(indicators, chart_language, font),
-        CHART_NAMES[2]: _distance_chart(indicators, cells, chart_text, font, walk_speed_kmh, cells_after),
-    }
+    charts = _charts(indicators, indicators_after, cells, cells_after, language=language, walk_speed_kmh=walk_speed_kmh)
     captions = (text["chart_area"], text["chart_coverage"], text["chart_distance"])
 
     blocks: list[Block] = []
@@ -904,13 +892,7 @@ def build_report(  # noqa: C901 - older than the complexity limit; split when ne
         table(text["scorecard"], scorecard, "scorecard")
     table(text["districts"], _district_table(indicators), "indicators")
     if area_gap is not None:
-        gap = _check_table(area_gap, "area_gap", ("district", "year", "lever", "area_added_m2", "missing_after_m2"))
-        per_district, levers = _gap_tables(_without(gap, empty))
-        blocks += [("h2", text["gap"]), ("p", text["gap_intro"])]
-        blocks += [("p", line) for line in _gap_summary(per_district, language)]
-        blocks += [("h3", text["gap_districts"]), ("table", per_district)]
-        blocks += [("h3", text["gap_levers"]), ("table", levers)]
-        tables["gap"], tables["gap_levers"] = per_district, levers
+        blocks += _gap_section(_without(_check_table(area_gap, "area_gap", _GAP_COLUMNS), empty), tables, language)
     blocks.append(("h2", text["charts"]))
     blocks += [("figure", name, caption) for name, caption in zip(charts, captions, strict=True)]
     if sites is not None:
@@ -918,9 +900,7 @@ def build_report(  # noqa: C901 - older than the complexity limit; split when ne
     if trails is not None:
         trail_table = _trail_table(trails)
         table(text["trails"], trail_table, "trails")
-        if trails_reached is not None and len(trail_table) and "length_m" in trail_table:
-            length, reached = f"{trail_table['length_m'].sum():,.0f}", f"{trails_reached:,.0f}"
-            blocks.append(("p", text["trails_total"].format(n=len(trail_table), length=length, reached=reached)))
+        blocks += _trails_total(trail_table, trails_reached, text)
     if before_after is not None:
         table(text["before_after"], _without(before_after, empty), "before_after")
     for key, frame in (extra_tables or {}).items():
@@ -940,6 +920,59 @@ def build_report(  # noqa: C901 - older than the complexity limit; split when ne
         title=page_title,
         language=language,
     )
+
+
+#: The columns an ``area_gap`` table needs (:func:`ordos_geo.indicators.area_gap`).
+_GAP_COLUMNS = ("district", "year", "lever", "area_added_m2", "missing_after_m2")
+
+
+def _gap_section(area_gap: pd.DataFrame, tables: dict[str, pd.DataFrame], language: Language) -> list[Block]:
+    """The "gap to target" section: its summary and two tables (added to ``tables`` as ``gap`` and ``gap_levers``)."""
+    text = label_table.text(language)
+    per_district, levers = _gap_tables(area_gap)
+    tables["gap"], tables["gap_levers"] = per_district, levers
+    return [
+        ("h2", text["gap"]),
+        ("p", text["gap_intro"]),
+        *[("p", line) for line in _gap_summary(per_district, language)],
+        ("h3", text["gap_districts"]),
+        ("table", per_district),
+        ("h3", text["gap_levers"]),
+        ("table", levers),
+    ]
+
+
+def _trails_total(trail_table: pd.DataFrame, trails_reached: float | None, text: Mapping[str, str]) -> list[Block]:
+    """The line under the trail table: how many trails, how long, and the underserved residents they reach."""
+    if trails_reached is None or not len(trail_table) or "length_m" not in trail_table:
+        return []
+    length, reached = f"{trail_table['length_m'].sum():,.0f}", f"{trails_reached:,.0f}"
+    return [("p", text["trails_total"].format(n=len(trail_table), length=length, reached=reached))]
+
+
+def _charts(
+    indicators: pd.DataFrame,
+    indicators_after: pd.DataFrame | None,
+    cells: gpd.GeoDataFrame | pd.DataFrame | None,
+    cells_after: gpd.GeoDataFrame | pd.DataFrame | None,
+    *,
+    language: Language,
+    walk_speed_kmh: float,
+) -> dict[str, bytes]:
+    """The report's charts (PNG) by :data:`CHART_NAMES`, labelled in ``language`` or English without a CJK font."""
+    for name, frame in (("cells", cells), ("cells_after", cells_after)):
+        if frame is not None:
+            _check_table(frame, name, ("population", dist_column(ANY_KIND)))
+    font = _cjk_font() if language == "zh" else None
+    chart_language = language if (language == "en" or font is not None) else "en"
+    if language == "zh" and font is None:
+        logger.info("report: no CJK font installed; chart labels are in English")
+    chart_text = label_table.text(chart_language)
+    return {
+        CHART_NAMES[0]: _area_chart(indicators, indicators_after, chart_language, font),
+        CHART_NAMES[1]: _coverage_chart(indicators, chart_language, font),
+        CHART_NAMES[2]: _distance_chart(indicators, cells, chart_text, font, walk_speed_kmh, cells_after),
+    }
 
 
 def _scorecard_plan_table(scorecard: pd.DataFrame, scorecard_after: pd.DataFrame) -> pd.DataFrame:
@@ -1061,7 +1094,7 @@ def workbook_sheets(
     return sheets, formats
 
 
-def to_docx(report: Report) -> bytes:  # noqa: C901 - older than the complexity limit; split when next changed
+def to_docx(report: Report) -> bytes:
     """The report as a Word document (A4, portrait): the same sections, tables and charts.
 
     Parameters
@@ -1084,14 +1117,35 @@ def to_docx(report: Report) -> bytes:  # noqa: C901 - older than the complexity 
     """
     try:
         import docx
-        from docx.enum.section import WD_ORIENT
-        from docx.oxml.ns import qn
-        from docx.shared import Mm, Pt
+        from docx.shared import Mm
     except ImportError as error:  # pragma: no cover - python-docx is a dependency
         msg = "report.docx needs python-docx: pip install 'python-docx>=1.1'"
         raise MissingDependencyError(msg) from error
 
     document = docx.Document()
+    _docx_page(document, report.title)
+    for block in report.blocks:
+        kind = block[0]
+        if kind in ("h2", "h3"):
+            document.add_heading(block[1], level=1 if kind == "h2" else 2)
+        elif kind == "table":
+            _docx_table(document, block[1], report.language)
+        elif kind == "figure":
+            document.add_picture(io.BytesIO(report.charts[block[1]]), width=Mm(170))
+            document.add_paragraph(block[2], style="Caption")
+        else:
+            document.add_paragraph(block[1])
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _docx_page(document: Any, title: str) -> None:
+    """A4 portrait, 20 mm margins, a Chinese font for every style, 10 pt text; the title as the first heading."""
+    from docx.enum.section import WD_ORIENT
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
     section = document.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Mm(210), Mm(297)
@@ -1101,33 +1155,26 @@ def to_docx(report: Report) -> bytes:  # noqa: C901 - older than the complexity 
         style = document.styles[style_name]
         style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "Microsoft YaHei")
     document.styles["Normal"].font.size = Pt(10)
-    document.core_properties.title = report.title
-    document.add_heading(report.title, level=0)
-    for block in report.blocks:
-        kind = block[0]
-        if kind in ("h2", "h3"):
-            document.add_heading(block[1], level=1 if kind == "h2" else 2)
-        elif kind == "table":
-            headers, rows, _ = _display_rows(block[1], report.language)
-            table = document.add_table(rows=1 + len(rows), cols=len(headers))
-            table.style = "Table Grid"
-            for j, header in enumerate(headers):
-                table.cell(0, j).text = header
-                for run in table.cell(0, j).paragraphs[0].runs:
-                    run.font.bold = True
-            for i, cells in enumerate(rows, start=1):
-                for j, value in enumerate(cells):
-                    table.cell(i, j).text = value
-            for row in table.rows:
-                for cell in row.cells:
-                    for paragraph in cell.paragraphs:
-                        for run in paragraph.runs:
-                            run.font.size = Pt(7 if len(headers) > 8 else 8)
-        elif kind == "figure":
-            document.add_picture(io.BytesIO(report.charts[block[1]]), width=Mm(170))
-            document.add_paragraph(block[2], style="Caption")
-        else:
-            document.add_paragraph(block[1])
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    document.core_properties.title = title
+    document.add_heading(title, level=0)
+
+
+def _docx_table(document: Any, frame: pd.DataFrame, language: str) -> None:
+    """One of the report's tables: bold headers, cells in 8 pt (7 pt when it has more than eight columns)."""
+    from docx.shared import Pt
+
+    headers, rows, _ = _display_rows(frame, language)
+    table = document.add_table(rows=1 + len(rows), cols=len(headers))
+    table.style = "Table Grid"
+    for j, header in enumerate(headers):
+        table.cell(0, j).text = header
+        for run in table.cell(0, j).paragraphs[0].runs:
+            run.font.bold = True
+    for i, cells in enumerate(rows, start=1):
+        for j, value in enumerate(cells):
+            table.cell(i, j).text = value
+    for row in table.rows:
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                for run in paragraph.runs:
+                    run.font.size = Pt(7 if len(headers) > 8 else 8)
