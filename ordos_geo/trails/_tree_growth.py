@@ -29,6 +29,20 @@ class _Tree:
     length: float = 0.0
 
 
+def _segments_back(pred: dict[int, tuple[int, int]], target: int) -> list[int]:
+    """The segments of the search tree's path from ``target`` back to its source, in that order.
+
+    ``pred`` maps a node to ``(previous node, segment walked)`` as
+    :meth:`_TreeGrower._tree` fills it; a source has no entry.
+    """
+    path = []
+    node = target
+    while node in pred:
+        node, segment = pred[node]
+        path.append(segment)
+    return path
+
+
 class _TreeGrower:
     """Greedy growth of up to ``max_trails`` connected trails, then local improvement."""
 
@@ -209,11 +223,7 @@ class _TreeGrower:
             multi = [w for w in order if hops[w] > 1 and est[w] > 0]
             multi.sort(key=lambda w: est[w] / cost[w], reverse=True)
             for w in multi[:top]:
-                path = []
-                node = w
-                while node in pred:
-                    node, s = pred[node]
-                    path.append(s)
+                path = _segments_back(pred, w)
                 if any(s in tabu for s in path):
                     continue
                 gain = self.union_gain(path)
@@ -292,12 +302,7 @@ class _TreeGrower:
                 # The nearest node at least the deficit away, else the farthest reachable.
                 need = self.deficit(t)
                 target = next((w for w in order if dist[w] >= need), order[-1])
-                path = []
-                node = target
-                while node in pred:
-                    node, s = pred[node]
-                    path.append(s)
-                self.add(t, path)
+                self.add(t, _segments_back(pred, target))
 
     def improve(self, max_rounds: int = 40) -> None:
         """Swap a low-value leaf segment for a better addition while it helps."""
@@ -362,11 +367,7 @@ class _TreeGrower:
                 # First trail node reached (other than the leaf) through free segments.
                 for w in order:
                     if w in trail.degree:
-                        path = []
-                        node = w
-                        while node in pred:
-                            node, s = pred[node]
-                            path.append(s)
+                        path = _segments_back(pred, w)
                         gain = self.union_gain(path)
                         key = (gain, -dist[w], path)
                         if best is None or key[:2] > best[:2]:
