@@ -26,8 +26,9 @@ import shapely
 
 from ordos_geo.io import RASTER_WIDTH
 
-#: Largest grid window (pixels) read off at once; a sparser or larger set of cells takes the union of polygons.
-_MAX_WINDOW_PIXELS = 40_000_000
+#: Largest grid window (pixels) read off at once (about 10 bytes a pixel: a prefecture's 100 m grid, 3,000 x
+#: 3,000, takes 90 MB); a larger window, or one far sparser than its cells, takes the union of polygons.
+_MAX_WINDOW_PIXELS = 16_000_000
 
 #: Corner of each of a raster cell's first four ring vertices, as (rows, columns) from its own place: the
 #: order in which :func:`ordos_geo.io.read_population` makes them (checked against the neighbours).
@@ -56,7 +57,7 @@ def raster_groups(cells: Any, rows: np.ndarray, geoms: np.ndarray) -> tuple[np.n
     if height * breadth > max(_MAX_WINDOW_PIXELS, 64 * len(rows)):
         return None
     r, c = row - row.min() + 1, col - col.min() + 1
-    at = np.full((height, breadth), -1, dtype=np.int64)  # the position (in rows) of the cell at each place
+    at = np.full((height, breadth), -1, dtype=np.int32)  # the position (in rows) of the cell at each place
     at[r, c] = np.arange(len(rows))
     if not np.array_equal(at[r, c], np.arange(len(rows))):  # two cells at one place
         return None
@@ -67,6 +68,8 @@ def raster_groups(cells: Any, rows: np.ndarray, geoms: np.ndarray) -> tuple[np.n
     region, _ = scipy.ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
     label = _numbered_by_first(region[r, c])
     outlines = _traced_outlines(at, r, c, ring, label)
+    if outlines is None:
+        return None
     return label, outlines
 
 
@@ -103,7 +106,9 @@ def _corners_shared(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarr
     return True
 
 
-def _traced_outlines(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarray, label: np.ndarray) -> np.ndarray:
+def _traced_outlines(
+    at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarray, label: np.ndarray
+) -> np.ndarray | None:
     """The outline of each group ``label``: its pixel edges traced, a vertex at every corner, valid, normalised.
 
     GDAL traces the 4-connected regions of each group: a group whose cells
@@ -112,7 +117,7 @@ def _traced_outlines(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndar
     cross, so a traced ring is invalid only where it passes a corner twice (the
     region's outside or a hole reaches that corner from two sides): such a
     group is made valid by the general union of its parts, as the union of
-    polygons does.
+    polygons does. ``None`` if a traced corner is not a corner of any cell.
     """
     n_groups = int(label.max()) + 1
     value = np.zeros(at.shape, dtype=np.int32)
@@ -133,6 +138,8 @@ def _traced_outlines(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndar
         np.asarray(ring_xy, dtype=float), np.asarray(ring_sizes, dtype=np.int64)
     )
     points = _corner_points(at, ring, corners)
+    if np.isnan(points).any():  # a traced corner no cell has: not this grid's outline (never seen)
+        return None
     polygon_offsets = np.concatenate([[0], np.cumsum(rings_per_polygon)])
     polygons = shapely.from_ragged_array(shapely.GeometryType.POLYGON, points, (ring_offsets, polygon_offsets))
     group_of = np.asarray(group_of_polygon, dtype=np.int64)
