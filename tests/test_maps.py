@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import io
 import json
 import logging
 import re
@@ -21,7 +20,6 @@ import pyproj
 import pytest
 import shapely
 from _map_fixtures import CRS, ORIGIN, XSS_NAME, make_layers, make_scorecard
-from PIL import Image
 from shapely.geometry import LineString, Point, box
 
 from ordos_geo import _cell_raster, _offline_assets, maps, report
@@ -105,12 +103,6 @@ def _distance_class(distance: np.ndarray) -> np.ndarray:
     """Class of each distance by hand: number of breaks (300, 500, 1,000, 2,000 m) it exceeds; 4 if unreachable."""
     distance = np.asarray(distance, dtype=float)
     return np.where(np.isfinite(distance), sum((distance > b).astype(int) for b in (300, 500, 1000, 2000)), 4)
-
-
-def _png_pixels(uri: str) -> tuple[np.ndarray, np.ndarray]:
-    """Palette indices and RGBA of a ``data:image/png`` URI."""
-    image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
-    return np.asarray(image), np.asarray(image.convert("RGBA"))
 
 
 TO_MERCATOR = pyproj.Transformer.from_crs(CRS, 3857, always_xy=True)
