@@ -71,7 +71,7 @@ def test_update_equals_a_full_run_after_adding_removing_and_moving():
     new = pd.concat([kept, moved, added], ignore_index=True)
     lost = set(fac["facility_id"].iloc[[1, 6]])
     assert lost & set(before.cells["nearest_id_any"].dropna())
-    update = acc.update_accessibility(network, before, new, progress=False)
+    update = acc.update_accessibility(network, before, new)
     full = acc.compute_accessibility(network, cells, new, progress=False)
     assert_same_result(update, full)
     assert "dist_m_gymnasium" in update.cells.columns
@@ -91,7 +91,7 @@ def test_only_the_neighbourhoods_that_change_are_redone_and_all_are_ranked_again
     )
     closed = before.cells["nearest_id_any"].value_counts().index[0]
     for new in (pd.concat([fac, court], ignore_index=True), fac[fac["facility_id"] != closed]):
-        update = acc.update_accessibility(network, before, new, progress=False)
+        update = acc.update_accessibility(network, before, new)
         full = acc.compute_accessibility(network, cells, new, **options)
         assert_same_result(update, full)
         assert not update.cells["underserved"].equals(before.cells["underserved"])
@@ -107,7 +107,7 @@ def test_update_from_nothing_and_to_nothing_of_a_kind():
     before = acc.compute_accessibility(network, cells, fac.iloc[:0], progress=False)
     assert np.isinf(before.cells["dist_m_any"]).all()
     for new in (parks, fac, fac[fac["kind"] != "park"]):
-        update = acc.update_accessibility(network, before, new, progress=False)
+        update = acc.update_accessibility(network, before, new)
         assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False))
         before = update
     assert "dist_m_park" not in before.cells.columns
@@ -122,7 +122,7 @@ def test_update_breaks_ties_like_a_full_run():
     for new_id, expected in (("a", "a"), ("z", "m")):
         east = facilities([(200, 0)], [new_id], kinds=["park"], area_m2=[500.0])
         new = pd.concat([west, east], ignore_index=True)
-        update = acc.update_accessibility(network, before, new, progress=False)
+        update = acc.update_accessibility(network, before, new)
         assert update.cells["nearest_id_any"].iloc[0] == expected
         assert update.cells["dist_m_any"].iloc[0] == pytest.approx(100.0)
         assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False))
@@ -138,12 +138,12 @@ def test_update_with_a_venue_on_a_street_island():
     assert np.isinf(before.cells["dist_m_any"].iloc[2])
     island = facilities([(200, 1000)], ["isle"], kinds=["park"], area_m2=[400.0])
     new = pd.concat([fac, island], ignore_index=True)
-    update = acc.update_accessibility(network, before, new, progress=False)
+    update = acc.update_accessibility(network, before, new)
     assert update.cells["dist_m_any"].tolist() == pytest.approx([50.0, 150.0, 50.0])
     assert update.cells["nearest_id_any"].tolist() == ["main", "main", "isle"]
     assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False))
     # closing the island's venue leaves its cell unreachable again
-    back = acc.update_accessibility(network, update, fac, progress=False)
+    back = acc.update_accessibility(network, update, fac)
     assert_same_result(back, before)
 
 
@@ -153,7 +153,7 @@ def test_update_keeps_the_kinds_and_options_of_the_earlier_run():
     before = acc.compute_accessibility(network, cells, fac, progress=False, **options)
     added = _new_rows(network, 2, 3, ["gymnasium", "park", "fitness_path"], "g")
     new = pd.concat([fac.iloc[2:], added], ignore_index=True)
-    update = acc.update_accessibility(network, before, new, progress=False)
+    update = acc.update_accessibility(network, before, new)
     assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False, **options))
     assert "dist_m_fitness_path" not in update.cells.columns
 
@@ -181,7 +181,7 @@ def test_points_farther_than_the_snap_limit_stay_unreachable():
         crs=CRS,
     )
     new = pd.concat([fac, far], ignore_index=True)
-    update = acc.update_accessibility(network, before, new, progress=False)
+    update = acc.update_accessibility(network, before, new)
     assert update.facilities["reachable"].tolist() == [True, False]
     assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False))
 
@@ -199,7 +199,7 @@ def test_update_on_the_sample_equals_a_full_run():
     extra["facility_id"] = [f"new-{i}" for i in range(4)]
     extra["geometry"] = extra.geometry.translate(-300.0, 500.0)
     new = pd.concat([fac[~fac["facility_id"].isin(busiest)], moved, extra], ignore_index=True)
-    update = acc.update_accessibility(study.network, before, new, progress=False)
+    update = acc.update_accessibility(study.network, before, new)
     full = acc.compute_accessibility(study.network, study.cells, new, service_areas_by="none", progress=False)
     assert_same_result(update, full)
     changed = update.cells["dist_m_any"].to_numpy() != before.cells["dist_m_any"].to_numpy()
@@ -253,7 +253,7 @@ def test_the_earlier_result_stays_as_it_was_and_a_kind_searched_again_keeps_the_
     closed = before.cells["nearest_id_park"].value_counts().index[0]
     assert len(parks) >= 2
     new = fac[fac["facility_id"] != closed]
-    update = acc.update_accessibility(network, before, new, progress=False)
+    update = acc.update_accessibility(network, before, new)
     assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False))
     pd.testing.assert_frame_equal(before.cells, snapshot)
     stayed = (before.cells["nearest_id_park"] != closed).to_numpy()
@@ -276,7 +276,7 @@ def test_catchment_pairs_of_an_added_venue_are_searched_from_the_cells_near_it_o
     before = acc.compute_accessibility(network, cells, fac, progress=False, **options)
     court = _new_rows(network, 4, 1, ["multi_sport_court"], "c").assign(geometry=[cells.geometry.centroid.iloc[0]])
     new = pd.concat([fac, court], ignore_index=True)
-    update = acc.update_accessibility(network, before, new, progress=False)
+    update = acc.update_accessibility(network, before, new)
     assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False, **options))
     near = _near_origins(network_index(network), before.cells_snapped, acc.snap_points(network, court), 120.0)
     paired = update.catchment_pairs.loc[
@@ -311,7 +311,7 @@ def test_closing_venues_under_a_short_walking_cap_equals_a_full_run_with_ties():
         (["a-twin", fac["facility_id"].iloc[2]], "zz-twin"),
     ):
         new = fac[~fac["facility_id"].isin(closed)]
-        update = acc.update_accessibility(network, before, new, progress=False)
+        update = acc.update_accessibility(network, before, new)
         assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False, **options))
         if heir is not None:
             assert update.cells.loc[(before.cells[kind] == "a-twin").to_numpy(), kind].eq(heir).all()
@@ -326,7 +326,7 @@ def test_a_cell_that_lost_its_venue_finds_the_next_one_at_the_end_of_the_walking
     options = dict(max_distance_m=300.0, thresholds_m=(150.0, 300.0), service_areas_by="none")
     before = acc.compute_accessibility(network, cells, fac, progress=False, **options)
     new = fac[fac["facility_id"] != "m"]
-    update = acc.update_accessibility(network, before, new, progress=False)
+    update = acc.update_accessibility(network, before, new)
     assert_same_result(update, acc.compute_accessibility(network, cells, new, progress=False, **options))
     assert update.cells["nearest_id_park"].tolist() == ["p", "p", "x"]
     np.testing.assert_allclose(update.cells["dist_m_park"], [285.0, 210.0, 90.0])
@@ -383,7 +383,7 @@ def test_an_update_redraws_only_the_outline_pieces_whose_cells_changed():
         geometry=[shapely.Point(worst.centroid_x, worst.centroid_y)]
     )
     new = pd.concat([fac, court], ignore_index=True)
-    update = acc.update_accessibility(network, before, new, progress=False)
+    update = acc.update_accessibility(network, before, new)
     assert_same_result(update, acc.compute_accessibility(network, cells, new, **options))
     changed = set(np.flatnonzero(before.cells["underserved"].to_numpy() != update.cells["underserved"].to_numpy()))
     assert changed

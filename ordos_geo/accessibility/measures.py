@@ -232,7 +232,6 @@ def _service_area_polygons(
     same: tuple[np.ndarray, np.ndarray, np.ndarray],
     thresholds: Sequence[float],
     buffer_m: float,
-    n_groups: int,
 ) -> list[tuple[int, float, BaseGeometry]]:
     out = []
     for threshold in sorted(thresholds):
@@ -337,4 +336,4 @@ def _service_area_rows(index, dest: SnappedPoints, thresholds, buffer_m, *, prog
     if len(d_owner) == 0:
         return []
     triples = node_distances_to_points(index, dest, max(thresholds), progress=progress, desc="service areas")
-    return _service_area_polygons(index, triples, (d_owner, d_edge, d_off), thresholds, buffer_m, dest.n_owners)
+    return _service_area_polygons(index, triples, (d_owner, d_edge, d_off), thresholds, buffer_m)

@@ -102,8 +102,6 @@ def update_accessibility(
     network: WalkNetwork,
     previous: AccessibilityResult,
     facilities: gpd.GeoDataFrame,
-    *,
-    progress: bool | None = None,
 ) -> AccessibilityResult:
     """The accessibility of the same cells with a new facility table, searching only from the facilities that changed.
 
@@ -122,8 +120,6 @@ def update_accessibility(
         The new facility table, as ``compute_accessibility`` takes it, in
         ``network.crs``: the earlier facilities with rows added, removed or
         changed. Rows are matched by ``facility_id``.
-    progress : bool, optional
-        Show progress bars; default: only on a terminal.
 
     Returns
     -------
@@ -197,7 +193,7 @@ def update_accessibility(
     od = _pairs_update(index, cells_snapped, previous.catchment_pairs, new_of_old, added_snaps, added, opts)
     parameters = {**opts, "kinds": list(kind_names)}
     out, neighbourhoods, pieces = _cells_update(previous, fac, ids, per_kind, penalty, od, parameters, laps)
-    areas = _service_areas_update(index, previous.service_areas, fac, ids, new_of_old, added_snaps, added, opts)
+    areas = _service_areas_update(index, previous.service_areas, fac, ids, added_snaps, added, opts)
     laps.lap("service_areas")
     logger.info(
         "accessibility update: %d facilities added, %d removed (%s facilities of %d kinds)",
@@ -793,7 +789,6 @@ def _service_areas_update(
     old_areas: gpd.GeoDataFrame,
     fac: gpd.GeoDataFrame,
     ids: np.ndarray,
-    new_of_old: np.ndarray,
     added_snaps: SnappedPoints,
     added: np.ndarray,
     opts: dict,
