@@ -728,3 +728,25 @@ def test_assign_districts_matches_a_spatial_join():
     given = features.assign(district=[" ", "Z"] + [None] * (len(features) - 2))
     assigned = pipeline.assign_districts(given, boundaries)["district"].tolist()
     assert assigned[:2] == [expected[0], "Z"] and assigned[2:] == expected[2:]
+
+
+def test_service_areas_are_drawn_only_when_a_map_shows_them(tmp_path, monkeypatch):
+    """Without the maps stage the service-area polygons (most of the stage on a dense extract) are not drawn."""
+    from _grid_study import write_grid_study
+
+    import ordos_geo.accessibility.stage as stage
+
+    study = write_grid_study(tmp_path / "grid", name="grid_areas", n=8, n_facilities=3)
+    drawn = []
+    frame = stage._service_area_frame
+    monkeypatch.setattr(stage, "_service_area_frame", lambda *a, **k: drawn.append(1) or frame(*a, **k))
+    lean = pipeline.run_study(study, stages=("accessibility",))
+    assert drawn == [] and lean.accessibility.service_areas.empty
+    full = pipeline.run_study(study, stages=("accessibility", "maps"))
+    areas = full.accessibility.service_areas
+    assert drawn == [1] and len(areas) == 3 * len(lean.study.config.thresholds_m)
+    # the cells are the same either way
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(full.accessibility.cells.drop(columns="geometry")),
+        pd.DataFrame(lean.accessibility.cells.drop(columns="geometry")),
+    )

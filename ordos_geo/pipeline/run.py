@@ -77,7 +77,8 @@ def run_study(
             with _stage("load"):
                 study = load_study(config, use_cache=use_cache)
             results = StudyResults(study=study, summary=study_summary(study))
-            for stage in _analyse(results, stages, map_parts):
+            # the service-area polygons are drawn only for the coverage map
+            for stage in _analyse(results, stages, map_parts, service_areas="maps" in stages):
                 commit_stage(results, out, stage)
             if "maps" in stages and results.accessibility is not None:
                 with _stage("maps"):
@@ -182,13 +183,15 @@ def _stage(name: str) -> Iterator[None]:
     progress.info("%s done in %.1f s", name, time.perf_counter() - start)
 
 
-def _analyse(results: StudyResults, stages: tuple[str, ...], map_parts: Callable | None = None) -> Iterator[str]:
+def _analyse(
+    results: StudyResults, stages: tuple[str, ...], map_parts: Callable | None = None, *, service_areas: bool = True
+) -> Iterator[str]:
     """Run the analysis stages in order, yielding each stage's name once its results are complete."""
     cfg = results.study.config
     if "accessibility" not in stages:
         return
     with _stage("accessibility"):
-        run_accessibility_stage(results, map_parts)
+        run_accessibility_stage(results, map_parts, service_areas=service_areas)
         results.summary["population_input"].update(outside_reach_shares(results.accessibility.cells))
         results.summary["citywide"] = citywide_indicators(results.indicators)
     yield "accessibility"

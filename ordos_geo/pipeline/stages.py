@@ -75,10 +75,13 @@ def outside_reach_shares(cells: gpd.GeoDataFrame) -> dict[str, float]:
     }
 
 
-def run_accessibility_stage(results: StudyResults, map_parts: Callable | None) -> None:
-    """Compute accessibility, the indicators and the scorecard of the study as it is."""
+def run_accessibility_stage(results: StudyResults, map_parts: Callable | None, *, service_areas: bool = True) -> None:
+    """Compute accessibility, the indicators and the scorecard of the study as it is.
+
+    ``service_areas=False`` leaves out the service-area polygons (drawn only for the coverage map).
+    """
     study = results.study
-    results.accessibility = compute_accessibility(study, map_parts=map_parts)
+    results.accessibility = compute_accessibility(study, map_parts=map_parts, service_areas=service_areas)
     results.indicators = study_indicators(study, results.accessibility.cells, study.facilities)
     results.scorecard = indicators.scorecard(results.indicators, study.facilities, planner_values=study.planner_targets)
 
@@ -343,7 +346,10 @@ def run_after_plan_stage(results: StudyResults, map_parts: Callable | None) -> N
         # the same cells on the same network: search only from the new sites, trails and opened venues
         results.accessibility_after = update_accessibility(study, previous, after)
     else:  # split by district: no snaps kept
-        results.accessibility_after = compute_accessibility(study, facilities=after, map_parts=map_parts)
+        # no map draws the service areas after the plan: not drawn
+        results.accessibility_after = compute_accessibility(
+            study, facilities=after, map_parts=map_parts, service_areas=False
+        )
     results.indicators_after = study_indicators(study, results.accessibility_after.cells, after)
     new_counts = new_facility_counts(results)
     results.scorecard_after = indicators.scorecard(
