@@ -62,7 +62,8 @@ class WhatIf:
     facilities : geopandas.GeoDataFrame
         The facility table after the change.
     accessibility : ordos_geo.accessibility.AccessibilityResult
-        The accessibility after the change.
+        The accessibility after the change (without service-area polygons:
+        no map shows them).
     base : str
         ``"plan"`` (the change was made to the plan's venues) or ``"existing"``.
     timings_s : dict
@@ -164,7 +165,7 @@ def what_if(
     added = _new_venues(results, add, facilities, removed)
     kept = facilities.drop(index=facilities.index[removed])
     new = gpd.GeoDataFrame(pd.concat([kept, added], ignore_index=True), geometry="geometry", crs=facilities.crs)
-    accessibility = update_accessibility(study, before, new)
+    accessibility = update_accessibility(study, before, new, service_areas=False)  # no map shows them
     access_s = time.perf_counter() - clock
     ind_after = study_indicators(study, accessibility.cells, new)
     counts = _changed_counts(counts, study.facilities, facilities.iloc[removed], added)

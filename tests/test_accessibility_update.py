@@ -101,6 +101,30 @@ def test_only_the_neighbourhoods_that_change_are_redone_and_all_are_ranked_again
         assert 0 < len(kept) < len(full.underserved)
 
 
+def test_an_update_without_service_areas_leaves_them_out_and_says_so(monkeypatch):
+    """The added venues' service-area polygons are drawn only when asked; everything else is the same."""
+    import ordos_geo.accessibility.update as update_module
+
+    network, cells, fac = _grid_study(3)
+    before = acc.compute_accessibility(network, cells, fac, service_areas_by="facility", progress=False)
+    assert len(before.service_areas) > 0
+    new = pd.concat([fac, _new_rows(network, 9, 2, ["park", "ball_court"], "n")], ignore_index=True)
+    drawn = []
+    rows = update_module._service_area_rows
+    monkeypatch.setattr(update_module, "_service_area_rows", lambda *a, **k: drawn.append(1) or rows(*a, **k))
+    lean = acc.update_accessibility(network, before, new, service_areas=False)
+    assert drawn == [] and lean.service_areas.empty and lean.parameters["service_areas_by"] == "none"
+    full = acc.update_accessibility(network, before, new)
+    assert drawn == [1] and len(full.service_areas) > len(before.service_areas)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(lean.cells.drop(columns="geometry")), pd.DataFrame(full.cells.drop(columns="geometry"))
+    )
+    assert_geodataframe_equal(lean.underserved, full.underserved)
+    assert {k: v for k, v in lean.parameters.items() if k != "service_areas_by"} == {
+        k: v for k, v in full.parameters.items() if k != "service_areas_by"
+    }
+
+
 def test_update_from_nothing_and_to_nothing_of_a_kind():
     network, cells, fac = _grid_study(5)
     parks = fac[fac["kind"] == "park"]

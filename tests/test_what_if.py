@@ -46,6 +46,15 @@ def _assert_like_a_full_run(results, change, base_cells):
     assert sorted(change.cells["cell_id"]) == sorted(acc.cells.loc[moved, "cell_id"])
 
 
+def test_the_after_plan_and_a_what_if_draw_no_service_areas(results):
+    """No map shows service areas after the plan or of a what-if (most of a small study's update): none drawn."""
+    assert len(results.accessibility.service_areas) > 0
+    assert results.accessibility_after.service_areas.empty
+    assert results.accessibility_after.parameters["service_areas_by"] == "none"
+    change = what_if(results, remove=[results.study.facilities["facility_id"].iloc[0]], base="existing")
+    assert change.accessibility.service_areas.empty
+
+
 def test_adding_a_court_where_the_walk_is_longest(results):
     cells = results.accessibility_after.cells
     far = cells.geometry.centroid.to_crs(4326).iloc[int(cells["dist_m_any"].to_numpy().argmax())]

@@ -102,6 +102,8 @@ def update_accessibility(
     network: WalkNetwork,
     previous: AccessibilityResult,
     facilities: gpd.GeoDataFrame,
+    *,
+    service_areas: bool = True,
 ) -> AccessibilityResult:
     """The accessibility of the same cells with a new facility table, searching only from the facilities that changed.
 
@@ -120,6 +122,12 @@ def update_accessibility(
         The new facility table, as ``compute_accessibility`` takes it, in
         ``network.crs``: the earlier facilities with rows added, removed or
         changed. Rows are matched by ``facility_id``.
+    service_areas : bool, default True
+        Draw the service-area polygons of the added facilities, as a full
+        run with the earlier options does. ``False`` leaves every polygon
+        out (an empty table, ``parameters["service_areas_by"]`` is
+        ``"none"``): on a small study they are most of an update's time, and
+        only the coverage map of a first run draws them.
 
     Returns
     -------
@@ -193,7 +201,11 @@ def update_accessibility(
     od = _pairs_update(index, cells_snapped, previous.catchment_pairs, new_of_old, added_snaps, added, opts)
     parameters = {**opts, "kinds": list(kind_names)}
     out, neighbourhoods, pieces = _cells_update(previous, fac, ids, per_kind, penalty, od, parameters, laps)
-    areas = _service_areas_update(index, previous.service_areas, fac, ids, added_snaps, added, opts)
+    if service_areas:
+        areas = _service_areas_update(index, previous.service_areas, fac, ids, added_snaps, added, opts)
+    else:
+        areas = previous.service_areas.iloc[:0].copy()
+        parameters["service_areas_by"] = "none"
     laps.lap("service_areas")
     logger.info(
         "accessibility update: %d facilities added, %d removed (%s facilities of %d kinds)",

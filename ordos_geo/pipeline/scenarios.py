@@ -93,7 +93,9 @@ def compute_accessibility(
     return _with_scenarios(study, result, venues, distances)
 
 
-def update_accessibility(study: Study, previous: Any, facilities: gpd.GeoDataFrame) -> Any:
+def update_accessibility(
+    study: Study, previous: Any, facilities: gpd.GeoDataFrame, *, service_areas: bool = True
+) -> Any:
     """:func:`compute_accessibility` with another facility table, searching only from the venues that changed.
 
     The main figures come from :func:`ordos_geo.accessibility.update_accessibility`
@@ -113,6 +115,10 @@ def update_accessibility(study: Study, previous: Any, facilities: gpd.GeoDataFra
     facilities : geopandas.GeoDataFrame
         The new facility table (every venue, as ``study.facilities``), in the
         network CRS.
+    service_areas : bool, default True
+        Draw the added venues' service-area polygons (only the coverage map
+        of a first run draws them); see
+        :func:`ordos_geo.accessibility.update_accessibility`.
 
     Returns
     -------
@@ -127,7 +133,7 @@ def update_accessibility(study: Study, previous: Any, facilities: gpd.GeoDataFra
     from ordos_geo import accessibility
 
     all_day, venues = _scenario_split(facilities)
-    result = accessibility.update_accessibility(study.network, previous, all_day)
+    result = accessibility.update_accessibility(study.network, previous, all_day, service_areas=service_areas)
     distances = {}
     for name, frame in venues.items():
         old_frame, old_distance = previous.scenario_venues.get(name, (frame.iloc[:0], None))

@@ -343,10 +343,10 @@ def run_after_plan_stage(results: StudyResults, map_parts: Callable | None) -> N
     results.facilities_after = after
     previous = results.accessibility
     if previous.cells_snapped is not None and previous.catchment_pairs is not None:
-        # the same cells on the same network: search only from the new sites, trails and opened venues
-        results.accessibility_after = update_accessibility(study, previous, after)
+        # the same cells on the same network: search only from the new sites, trails and opened venues; no map
+        # draws the service areas after the plan: not drawn
+        results.accessibility_after = update_accessibility(study, previous, after, service_areas=False)
     else:  # split by district: no snaps kept
-        # no map draws the service areas after the plan: not drawn
         results.accessibility_after = compute_accessibility(
             study, facilities=after, map_parts=map_parts, service_areas=False
         )
