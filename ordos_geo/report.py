@@ -291,8 +291,9 @@ def _display_rows(
         met.append(row["met"] if "met" in table.columns else None)
     if "met" in raw.columns and "met" not in table.columns:  # shown as its status: the row is still coloured
         met = raw["met"].tolist()
-        if "status" in raw.columns:  # a measure with no target is neither met nor missed: not coloured
-            met = [None if status == "no_target" else flag for flag, status in zip(met, raw["status"], strict=True)]
+        if "status" in raw.columns:  # a target without a value, or a measure without a target: not coloured
+            scored = ("met", "not_met")
+            met = [flag if status in scored else None for flag, status in zip(met, raw["status"], strict=True)]
     return [label_table.column(str(c), language) for c in columns], rows, met
 
 

@@ -283,6 +283,22 @@ def test_trail_shapes_are_named_in_the_readers_language():
     assert report.localize(trails, "en")[["shape", "bound_shape"]].equals(trails[["shape", "bound_shape"]])
 
 
+def test_only_scored_targets_are_coloured_met_or_not_met():
+    """A target without a value (unknown, not computed) or a measure without a target is neither met nor missed."""
+    import re
+
+    from ordos_geo import indicators
+
+    values = {"district": ["citywide"], "per_capita_area_m2": [3.5], "share_within_500m": [0.5]}
+    card = indicators.scorecard(pd.DataFrame(values | {"share_within_1000m": [0.8]}))
+    statuses = card["status"].tolist()
+    assert {"met", "not_met", "not_computed", "no_target"} <= set(statuses)  # the cases this test is for
+    body = report.html_table(card, "en").split("<tbody>")[1]
+    coloured = [found or "" for found in re.findall(r'<tr(?: class="([^"]+)")?>', body)]
+    expected = {"met": "met", "not_met": "not-met"}
+    assert coloured == [expected.get(status, "") for status in statuses]
+
+
 @pytest.mark.parametrize(
     ("language", "headers", "not_computed"),
     [
