@@ -66,14 +66,14 @@ def raster_groups(cells: Any, rows: np.ndarray, geoms: np.ndarray) -> tuple[np.n
         return None
     occupied = at >= 0
     region, _ = scipy.ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
-    label = _numbered_by_first(region[r, c])
+    label = numbered_by_first(region[r, c])
     outlines = _traced_outlines(at, r, c, ring, label)
     if outlines is None:
         return None
     return label, outlines
 
 
-def _numbered_by_first(label: np.ndarray) -> np.ndarray:
+def numbered_by_first(label: np.ndarray) -> np.ndarray:
     """Group labels renumbered by each group's first member (as ``connected_components`` numbers a graph)."""
     _, first, inverse = np.unique(label, return_index=True, return_inverse=True)
     number = np.empty(len(first), dtype=np.int64)
@@ -90,19 +90,14 @@ def _corners_shared(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarr
     point = ring.view(np.complex128)[..., 0]  # (cells, 5): x + iy, one comparison a corner
     if not np.array_equal(point[:, 4], point[:, 0]):
         return False
-    # (neighbour's step in rows and columns, [(this cell's vertex, the neighbour's vertex at the same corner)])
-    shared = (
-        ((0, 1), [(1, 0), (2, 3)]),
-        ((1, 0), [(3, 0), (2, 1)]),
-        ((1, 1), [(2, 0)]),
-        ((1, -1), [(3, 1)]),
-    )
-    for (dr, dc), pairs in shared:
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
         other = at[r + dr, c + dc]
         has = np.flatnonzero(other >= 0)
-        for mine, theirs in pairs:
-            if not np.array_equal(point[has, mine], point[other[has], theirs]):
-                return False
+        for mine, (mr, mc) in enumerate(_RING_CORNERS):
+            for theirs, (tr, tc) in enumerate(_RING_CORNERS):
+                same_corner = (mr, mc) == (dr + tr, dc + tc)
+                if same_corner and not np.array_equal(point[has, mine], point[other[has], theirs]):
+                    return False
     return True
 
 

@@ -11,7 +11,7 @@ import scipy.sparse
 import shapely
 from scipy.sparse.csgraph import connected_components
 
-from ordos_geo.accessibility._raster_groups import raster_groups
+from ordos_geo.accessibility._raster_groups import numbered_by_first, raster_groups
 
 #: Pieces of neighbourhood outlines: per (tile, first row of the piece), the piece's rows and its outline.
 OutlinePieces = dict[tuple[int, int], tuple[np.ndarray, Any]]
@@ -194,11 +194,7 @@ def _touching_labels(geoms: np.ndarray) -> np.ndarray:
     touch = shapely.intersects(geoms[a], geoms[b])
     if touch.any():
         label = _components([*heads, a[touch]], [*tails, b[touch]], n_nodes)[:n]
-    # numbered by each group's first member (as connected_components numbers a graph of the members alone)
-    _, first, inverse = np.unique(label, return_index=True, return_inverse=True)
-    number = np.empty(len(first), dtype=np.int64)
-    number[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return number[inverse]
+    return numbered_by_first(label)
 
 
 def _components(heads: list[np.ndarray], tails: list[np.ndarray], n_nodes: int) -> np.ndarray:
