@@ -128,26 +128,29 @@ class NetworkIndex:
         a power of two up to :data:`_NEAR_GRID_M` (so searches of different
         reaches share one grid, built once); the buckets of ``nodes`` are
         dilated by ``reach`` and every node in them is marked: a superset of
-        the nodes within ``reach``, found in time proportional to the nodes
-        marked. With ``reach = d / reach_ratio`` it holds every node of every
-        walk of at most ``d`` metres from ``nodes``.
+        the nodes within ``reach``, read off each node's bucket (no sort).
+        With ``reach = d / reach_ratio`` it holds every node of every walk of
+        at most ``d`` metres from ``nodes``.
         """
-        cell_m = min(_NEAR_GRID_M, 2.0 ** math.floor(math.log2(max(reach / 4.0, 1.0))))
-        order, ptr, origin, nx_, ny_ = _node_grid(self, cell_m)
-        near = np.zeros(self.n_nodes, dtype=bool)
         if len(nodes) == 0:
-            return near
-        xy = self.node_xy[np.asarray(nodes, dtype=np.int64)]
-        bx = np.clip(np.floor((xy[:, 0] - origin[0]) / cell_m).astype(np.int64), 0, nx_ - 1)
-        by = np.clip(np.floor((xy[:, 1] - origin[1]) / cell_m).astype(np.int64), 0, ny_ - 1)
-        marked = np.zeros((nx_, ny_), dtype=bool)
-        marked[bx, by] = True
+            return np.zeros(self.n_nodes, dtype=bool)
+        cell_m = min(_NEAR_GRID_M, 2.0 ** math.floor(math.log2(max(reach / 4.0, 1.0))))
+        bucket, shape = self._node_buckets(cell_m)
+        marked = np.zeros(shape[0] * shape[1], dtype=bool)
+        marked[bucket[np.asarray(nodes, dtype=np.int64)]] = True
         r = math.ceil(reach / cell_m)
-        marked = scipy.ndimage.maximum_filter(marked, size=2 * r + 1, mode="constant")  # a square: row, then column
-        buckets = np.flatnonzero(marked.ravel())  # bucket = x * ny + y, as the grid numbers them
-        starts, counts = ptr[buckets], ptr[buckets + 1] - ptr[buckets]
-        near[order[np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())]] = True
-        return near
+        # a square: row, then column
+        marked = scipy.ndimage.maximum_filter(marked.reshape(shape), size=2 * r + 1, mode="constant").ravel()
+        return marked[bucket]
+
+    def _node_buckets(self, cell_m: float) -> tuple[np.ndarray, tuple[int, int]]:
+        """Bucket of each node in a square grid of side ``cell_m`` (``x * ny + y``), and the grid's ``(nx, ny)``."""
+        key = ("buckets", round(cell_m, 3))
+        if key not in self._node_grid:
+            cells = np.floor((self.node_xy - self.node_xy.min(axis=0)) / cell_m).astype(np.int64)
+            shape = (int(cells[:, 0].max(initial=0)) + 1, int(cells[:, 1].max(initial=0)) + 1)
+            self._node_grid[key] = (cells[:, 0] * shape[1] + cells[:, 1], shape)
+        return self._node_grid[key]
 
     @property
     def segments(self) -> _SegmentGrid:
