@@ -14,6 +14,7 @@ from _map_fixtures import XSS_NAME, make_indicators, make_layers, make_scorecard
 
 from ordos_geo import _offline_assets, report
 from ordos_geo._errors import InputDataError
+from ordos_geo.report.build import _display_rows
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -268,11 +269,11 @@ def test_people_metres_and_square_metres_are_whole_numbers_and_a_trail_gap_a_sha
             "delta_per_capita_area_city_m2": [0.0625, 0.125],
         }
     )
-    headers, rows, _ = report._display_rows(sites, "zh")
+    headers, rows, _ = _display_rows(sites, "zh")
     assert headers == ["新增覆盖人口", "距最近同类设施 (m)", "新增场地面积 (m²)", "全市人均面积增加 (m²)"]
     assert rows == [["849", "951", "812", "0.06"], ["38,215", "4,773", "20,000", "0.12"]]
     trails = pd.DataFrame({"length_m": [6005.2], "upper_bound": [31174.4], "gap": [0.2702]})
-    assert report._display_rows(trails, "zh")[1] == [["6,005", "31,174", "27.0%"]]
+    assert _display_rows(trails, "zh")[1] == [["6,005", "31,174", "27.0%"]]
 
 
 def test_trail_shapes_are_named_in_the_readers_language():
