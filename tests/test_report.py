@@ -14,7 +14,7 @@ from _map_fixtures import XSS_NAME, make_indicators, make_layers, make_scorecard
 
 from ordos_geo import _offline_assets, report
 from ordos_geo._errors import InputDataError
-from ordos_geo.report.build import _display_rows
+from ordos_geo.report.tables import _display_rows
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
