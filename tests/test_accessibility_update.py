@@ -401,7 +401,7 @@ def test_an_update_redraws_only_the_outline_pieces_whose_cells_changed():
     fac = _new_rows(network, 2, 3, ["park", "ball_court", "fitness_path"], "f")
     options = dict(underserved_threshold_m=300.0, service_areas_by="none", progress=False)
     before = acc.compute_accessibility(network, cells, fac, **options)
-    assert len({key[0] for key in before.outline_pieces}) >= 4  # the largest neighbourhood spans tiles
+    assert len({key[0] for key in before.outlines.pieces}) >= 4  # the largest neighbourhood spans tiles
     worst = before.underserved.iloc[0]
     court = _new_rows(network, 1, 1, ["ball_court"], "c").assign(
         geometry=[shapely.Point(worst.centroid_x, worst.centroid_y)]
@@ -412,8 +412,8 @@ def test_an_update_redraws_only_the_outline_pieces_whose_cells_changed():
     changed = set(np.flatnonzero(before.cells["underserved"].to_numpy() != update.cells["underserved"].to_numpy()))
     assert changed
     kept = redrawn = 0
-    for key, (rows, outline) in update.outline_pieces.items():
-        earlier = before.outline_pieces.get(key)
+    for key, (rows, outline) in update.outlines.pieces.items():
+        earlier = before.outlines.pieces.get(key)
         if earlier is not None and np.array_equal(earlier[0], rows):
             assert outline is earlier[1]
             kept += 1
@@ -421,9 +421,66 @@ def test_an_update_redraws_only_the_outline_pieces_whose_cells_changed():
             redrawn += 1
     assert kept > 0 and redrawn > 0
     # a piece of the earlier run that lost a cell is not carried over
-    lost = [key for key, (rows, _) in before.outline_pieces.items() if changed & set(rows.tolist())]
+    lost = [key for key, (rows, _) in before.outlines.pieces.items() if changed & set(rows.tolist())]
     assert lost and all(
-        key not in update.outline_pieces
-        or not np.array_equal(update.outline_pieces[key][0], before.outline_pieces[key][0])
+        key not in update.outlines.pieces
+        or not np.array_equal(update.outlines.pieces[key][0], before.outlines.pieces[key][0])
         for key in lost
     )
+
+
+def _raster_like_cells(network: WalkNetwork, rng: np.random.Generator, size_m: float) -> gpd.GeoDataFrame:
+    """Pixels of a north-up grid over the network as the population reader makes them: corners shared, in its order."""
+    from ordos_geo.io import RASTER_WIDTH
+
+    lo, hi = network.node_xy.min(axis=0), network.node_xy.max(axis=0)
+    n_cols, n_rows = int((hi[0] - lo[0]) // size_m), int((hi[1] - lo[1]) // size_m)
+    row, col = np.divmod(np.arange(n_rows * n_cols), n_cols)
+    corner_row = row[:, None] + np.array([0, 0, 1, 1, 0])  # the reader's ring: (0, 0), (0, 1), (1, 1), (1, 0)
+    corner_col = col[:, None] + np.array([0, 1, 1, 0, 0])
+    xy = np.column_stack([lo[0] + corner_col.ravel() * size_m, hi[1] - corner_row.ravel() * size_m])
+    rings = np.arange(0, 5 * len(row) + 1, 5)
+    geoms = shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy, (rings, np.arange(len(row) + 1)))
+    cells = gpd.GeoDataFrame(
+        {"cell_id": row * n_cols + col, "population": rng.uniform(10, 500, len(row))}, geometry=geoms, crs=CRS
+    )
+    cells.attrs[RASTER_WIDTH] = n_cols
+    return cells
+
+
+def test_an_update_of_a_rasters_cells_reads_their_corners_from_the_first_run(monkeypatch):
+    """A raster's cells checked by the first run are not checked again by an update that only adds venues.
+
+    The update's neighbourhoods equal a full run's, outline for outline; a
+    venue closed (cells newly underserved, which the first run did not
+    check) has those cells checked, and equals a full run too.
+    """
+    from _hand_graphs import random_grid
+
+    from ordos_geo.accessibility import _raster_groups
+
+    rng = np.random.default_rng(31)
+    network = random_grid(rng, size=30, spacing=80.0)
+    cells = _raster_like_cells(network, rng, 60.0)
+    fac = _new_rows(network, 2, 3, ["park", "ball_court", "fitness_path"], "f")
+    options = dict(underserved_threshold_m=300.0, service_areas_by="none", progress=False)
+    before = acc.compute_accessibility(network, cells, fac, **options)
+    grid = before.outlines.grid
+    assert grid is not None and not before.outlines.pieces  # the grid path, no pieces of polygons
+    worst = before.underserved.iloc[0]
+    court = _new_rows(network, 1, 1, ["ball_court"], "c").assign(
+        geometry=[shapely.Point(worst.centroid_x, worst.centroid_y)]
+    )
+    more = pd.concat([fac, court], ignore_index=True)
+    with monkeypatch.context() as patched:
+        patched.setattr(_raster_groups, "_checked", lambda *args: pytest.fail("checked the cells again"))
+        update = acc.update_accessibility(network, before, more)
+    assert update.outlines.grid is grid
+    assert (update.cells["underserved"] != before.cells["underserved"]).any()
+    assert_same_result(update, acc.compute_accessibility(network, cells, more, **options))
+
+    fewer = fac.iloc[1:]
+    closed = acc.update_accessibility(network, before, fewer)
+    gained = closed.cells["underserved"].to_numpy() & ~before.cells["underserved"].to_numpy()
+    assert gained.any() and closed.outlines.grid is not grid
+    assert_same_result(closed, acc.compute_accessibility(network, cells, fewer, **options))

@@ -17,6 +17,7 @@ polygons.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,42 +36,106 @@ _MAX_WINDOW_PIXELS = 16_000_000
 _RING_CORNERS = ((0, 0), (0, 1), (1, 1), (1, 0))
 
 
-def raster_groups(cells: Any, rows: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The group of touching cells of each of ``rows`` (numbered by first member) and each group's outline.
+@dataclass(frozen=True, eq=False)
+class RasterCells:
+    """Cells checked to be a raster's pixels sharing their corners, and their corner points.
 
-    ``geoms`` are the cells' polygons at ``rows``. ``None`` when the cells are
-    not a raster's pixels with their corners shared (then the caller unions
-    polygons): no ``attrs[RASTER_WIDTH]``, a cell that is not the 4-corner
-    ring the reader makes, corners that neighbours do not share exactly, or a
-    window too large for the cells in it.
+    Kept by a run for its updates: the underserved cells of an update are
+    (mostly) among those of the run, and their grouping then reads their
+    corners from here instead of reading and checking their polygons again.
+
+    Attributes
+    ----------
+    width : int
+        The raster's width (``cell_id = row * width + col``).
+    position : numpy.ndarray
+        Per row of the cell table, its position in ``corners`` (-1: not checked).
+    corners : numpy.ndarray
+        ``(n, 4)`` complex: the points ``x + iy`` of each checked cell's
+        corners, in the order of :data:`_RING_CORNERS`.
+    """
+
+    width: int
+    position: np.ndarray
+    corners: np.ndarray
+
+    def has(self, cells: Any, rows: np.ndarray) -> bool:
+        """Whether all of ``rows`` of ``cells`` (a table of as many rows as checked) were checked."""
+        return len(self.position) == len(cells) and bool((self.position[rows] >= 0).all())
+
+
+def raster_groups(
+    cells: Any, rows: np.ndarray, geoms: np.ndarray, *, checked: RasterCells | None = None
+) -> tuple[np.ndarray, np.ndarray, RasterCells] | None:
+    """The group of touching cells of each of ``rows`` (numbered by first member), each group's outline, the check.
+
+    ``geoms`` are the cells' polygons at ``rows``. ``checked`` holds cells
+    an earlier call checked (its third value): when every one of ``rows`` is
+    among them, their corners are read from it and the polygons are neither
+    read nor checked again. ``None`` when the cells are not a raster's pixels
+    with their corners shared (then the caller unions polygons): no
+    ``attrs[RASTER_WIDTH]``, a cell that is not the 4-corner ring the reader
+    makes, corners that neighbours do not share exactly, or a window too large
+    for the cells in it.
     """
     width = cells.attrs.get(RASTER_WIDTH)
     if not width or "cell_id" not in cells.columns or len(rows) == 0:
         return None
+    if checked is None or checked.width != int(width) or not checked.has(cells, rows):
+        checked = _checked(cells, rows, geoms, int(width))
+        if checked is None:
+            return None
+    window = _window(cells["cell_id"].to_numpy()[rows], checked.width)
+    assert window is not None  # no limit
+    at, r, c = window
+    occupied = at >= 0
+    region, _ = scipy.ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
+    label = numbered_by_first(region[r, c])
+    outlines = _traced_outlines(at, r, c, checked.corners[checked.position[rows]], label)
+    if outlines is None:
+        return None
+    return label, outlines, checked
+
+
+def _checked(cells: Any, rows: np.ndarray, geoms: np.ndarray, width: int) -> RasterCells | None:
+    """``rows`` checked to be a raster's pixels, one at a place, each a ring round it sharing its corners exactly."""
     ids = cells["cell_id"].to_numpy()[rows]
     if ids.dtype.kind not in "iu" or not (shapely.get_type_id(geoms) == 3).all():
         return None
     if not (shapely.get_num_coordinates(geoms) == 5).all():
         return None
-    row, col = np.divmod(ids.astype(np.int64), int(width))
-    height, breadth = int(row.max() - row.min()) + 3, int(col.max() - col.min()) + 3  # a border of one empty pixel
-    if height * breadth > max(_MAX_WINDOW_PIXELS, 64 * len(rows)):
+    window = _window(ids, width, max_pixels=max(_MAX_WINDOW_PIXELS, 64 * len(rows)))
+    if window is None:
         return None
-    r, c = row - row.min() + 1, col - col.min() + 1
-    at = np.full((height, breadth), -1, dtype=np.int32)  # the position (in rows) of the cell at each place
-    at[r, c] = np.arange(len(rows))
+    at, r, c = window
     if not np.array_equal(at[r, c], np.arange(len(rows))):  # two cells at one place
         return None
     ring = shapely.get_coordinates(geoms).reshape(len(rows), 5, 2)
-    if not _corners_shared(at, r, c, ring):
+    point = np.ascontiguousarray(ring).view(np.complex128)[..., 0]  # (cells, 5): x + iy, one comparison a corner
+    if not _corners_shared(at, r, c, point):
         return None
-    occupied = at >= 0
-    region, _ = scipy.ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
-    label = numbered_by_first(region[r, c])
-    outlines = _traced_outlines(at, r, c, ring, label)
-    if outlines is None:
+    position = np.full(len(cells), -1, dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    return RasterCells(width=width, position=position, corners=point[:, :4].copy())
+
+
+def _window(
+    ids: np.ndarray, width: int, *, max_pixels: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The grid window of the cells ``ids`` with a border of one empty pixel: each place's cell, each cell's place.
+
+    ``(at, r, c)``: ``at`` holds the position (in ``ids``) of the cell at each
+    place (-1: none), ``r`` and ``c`` are each cell's row and column in it.
+    ``None`` when the window has more than ``max_pixels``.
+    """
+    row, col = np.divmod(ids.astype(np.int64), width)
+    height, breadth = int(row.max() - row.min()) + 3, int(col.max() - col.min()) + 3
+    if max_pixels is not None and height * breadth > max_pixels:
         return None
-    return label, outlines
+    r, c = row - row.min() + 1, col - col.min() + 1
+    at = np.full((height, breadth), -1, dtype=np.int32)
+    at[r, c] = np.arange(len(ids))
+    return at, r, c
 
 
 def numbered_by_first(label: np.ndarray) -> np.ndarray:
@@ -81,13 +146,13 @@ def numbered_by_first(label: np.ndarray) -> np.ndarray:
     return number[inverse]
 
 
-def _corners_shared(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarray) -> bool:
+def _corners_shared(at: np.ndarray, r: np.ndarray, c: np.ndarray, point: np.ndarray) -> bool:
     """Whether every cell's ring runs round its place as :data:`_RING_CORNERS` says and shares its corners exactly.
 
-    Checked against the neighbours to the east, south, south-east and
-    south-west: a corner of two touching cells is the same point in both.
+    ``point`` holds each ring's five vertices as ``x + iy``. Checked against
+    the neighbours to the east, south, south-east and south-west: a corner
+    of two touching cells is the same point in both.
     """
-    point = ring.view(np.complex128)[..., 0]  # (cells, 5): x + iy, one comparison a corner
     if not np.array_equal(point[:, 4], point[:, 0]):
         return False
     for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
@@ -102,10 +167,11 @@ def _corners_shared(at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarr
 
 
 def _traced_outlines(
-    at: np.ndarray, r: np.ndarray, c: np.ndarray, ring: np.ndarray, label: np.ndarray
+    at: np.ndarray, r: np.ndarray, c: np.ndarray, corners: np.ndarray, label: np.ndarray
 ) -> np.ndarray | None:
     """The outline of each group ``label``: its pixel edges traced, a vertex at every corner, valid, normalised.
 
+    ``corners`` are the cells' corner points (:attr:`RasterCells.corners`).
     GDAL traces the 4-connected regions of each group: a group whose cells
     meet at a corner only is several of them (a multipolygon; its parts touch
     at points). A region's interior is connected and its pixel edges do not
@@ -129,10 +195,10 @@ def _traced_outlines(
         for line in rings:
             ring_xy.extend(line)
             ring_sizes.append(len(line))
-    corners, ring_offsets, revisiting = _every_corner(
+    traced, ring_offsets, revisiting = _every_corner(
         np.asarray(ring_xy, dtype=float), np.asarray(ring_sizes, dtype=np.int64)
     )
-    points = _corner_points(at, ring, corners)
+    points = _corner_points(at, corners, traced)
     if np.isnan(points).any():  # a traced corner no cell has: not this grid's outline (never seen)
         return None
     polygon_offsets = np.concatenate([[0], np.cumsum(rings_per_polygon)])
@@ -183,14 +249,14 @@ def _every_corner(xy: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.nda
     return closed, offsets, revisiting
 
 
-def _corner_points(at: np.ndarray, ring: np.ndarray, corners: np.ndarray) -> np.ndarray:
-    """The point of each pixel corner (column, row in the window), taken from a cell that has the corner."""
-    col, row = corners[:, 0].astype(np.int64), corners[:, 1].astype(np.int64)
-    points = np.full((len(corners), 2), np.nan)
-    missing = np.ones(len(corners), dtype=bool)
+def _corner_points(at: np.ndarray, corners: np.ndarray, traced: np.ndarray) -> np.ndarray:
+    """The point of each traced pixel corner (column, row in the window), taken from a cell that has the corner."""
+    col, row = traced[:, 0].astype(np.int64), traced[:, 1].astype(np.int64)
+    points = np.full(len(traced), np.nan + 1j * np.nan)
+    missing = np.ones(len(traced), dtype=bool)
     for vertex, (dr, dc) in enumerate(_RING_CORNERS):
         cell = at[row - dr, col - dc]
         take = missing & (cell >= 0)
-        points[take] = ring[cell[take], vertex]
+        points[take] = corners[cell[take], vertex]
         missing &= ~take
-    return points
+    return np.column_stack((points.real, points.imag))

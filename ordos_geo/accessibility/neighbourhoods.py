@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -11,10 +12,30 @@ import scipy.sparse
 import shapely
 from scipy.sparse.csgraph import connected_components
 
-from ordos_geo.accessibility._raster_groups import numbered_by_first, raster_groups
+from ordos_geo.accessibility._raster_groups import RasterCells, numbered_by_first, raster_groups
 
 #: Pieces of neighbourhood outlines: per (tile, first row of the piece), the piece's rows and its outline.
 OutlinePieces = dict[tuple[int, int], tuple[np.ndarray, Any]]
+
+
+@dataclass(frozen=True, eq=False)
+class Outlines:
+    """What an update reuses of a run's neighbourhood outlines.
+
+    Attributes
+    ----------
+    pieces : dict
+        The pieces the larger neighbourhoods' outlines were dissolved from,
+        tile by tile (cells unioned as polygons): an update redraws only the
+        pieces whose cells changed.
+    grid : RasterCells or None
+        The underserved cells checked to be a raster's pixels (outlines read
+        off the grid): an update reads their corners from here.
+    """
+
+    pieces: OutlinePieces = field(default_factory=dict)
+    grid: RasterCells | None = None
+
 
 #: Side (metres) of the square tiles a neighbourhood larger than one is dissolved in, piece by piece: an
 #: update redraws the pieces whose cells changed (a plan's new trails and venues touch a few tiles of the
@@ -67,18 +88,18 @@ def underserved_neighbourhoods(
     >>> neighbourhoods[["neighbourhood_id", "population", "n_cells"]].values.tolist(), of_cell.tolist()
     ([[1.0, 30.0, 2.0], [2.0, 5.0, 1.0]], [1, 1, 2])
     """
-    table, cell_nb, _ = _neighbourhoods_and_pieces(cells, underserved, centroids=centroids)
+    table, cell_nb, _ = _neighbourhoods_and_outlines(cells, underserved, centroids=centroids)
     return table, cell_nb
 
 
-def _neighbourhoods_and_pieces(
+def _neighbourhoods_and_outlines(
     cells: gpd.GeoDataFrame, underserved: np.ndarray, *, centroids: np.ndarray | None = None
-) -> tuple[gpd.GeoDataFrame, np.ndarray, OutlinePieces]:
-    """:func:`underserved_neighbourhoods` and the pieces of their outlines (kept for an update)."""
+) -> tuple[gpd.GeoDataFrame, np.ndarray, Outlines]:
+    """:func:`underserved_neighbourhoods` and what an update reuses of their outlines."""
     rows = np.flatnonzero(np.asarray(underserved, dtype=bool))
     groups = _touching_groups(cells, rows, centroids=centroids)
     table, cell_nb = _ranked_neighbourhoods(cells, [groups])
-    return table, cell_nb, groups["pieces"]
+    return table, cell_nb, Outlines(groups["pieces"], groups["grid"])
 
 
 #: Columns of the underserved-neighbourhood table (before the geometry).
@@ -90,14 +111,14 @@ def _touching_groups(
     rows: np.ndarray,
     *,
     centroids: np.ndarray | None = None,
-    outline_pieces: OutlinePieces | None = None,
+    outlines: Outlines | None = None,
 ) -> dict[str, Any]:
     """Groups of touching cells among ``rows`` (ascending): the columns of their table, their rows and first row.
 
-    ``centroids`` are those of all cells, when at hand. ``outline_pieces``
-    are the pieces of an earlier run's outlines (:func:`_dissolve`), reused
-    where a group keeps exactly the same cells in a tile; ``"pieces"`` holds
-    this call's.
+    ``centroids`` are those of all cells, when at hand. ``outlines`` are
+    what an earlier run keeps of its outlines: its pieces (:func:`_dissolve`),
+    reused where a group keeps exactly the same cells in a tile, and its
+    checked raster cells; ``"pieces"`` and ``"grid"`` hold this call's.
 
     Groups are numbered by their first row, as :func:`scipy.sparse.csgraph.connected_components`
     numbers them; each figure sums its cells in row order. A raster's cells
@@ -117,9 +138,10 @@ def _touching_groups(
             "rows": rows,
             "label": np.empty(0, np.int64),
             "pieces": {},
+            "grid": None,
         }
     geoms = np.asarray(cells.geometry.values, dtype=object)[rows]
-    read_off_grid = raster_groups(cells, rows, geoms)
+    read_off_grid = raster_groups(cells, rows, geoms, checked=outlines.grid if outlines is not None else None)
     label = _touching_labels(geoms) if read_off_grid is None else read_off_grid[0]
     population = cells["population"].to_numpy(dtype=float)[rows]
     centre = shapely.get_coordinates(shapely.centroid(geoms)) if centroids is None else centroids[rows]
@@ -149,7 +171,8 @@ def _touching_groups(
     if read_off_grid is not None:
         polygons = read_off_grid[1]
     else:
-        polygons, pieces = _dissolve(geoms, chunks, rows=rows, tile=_outline_tiles(centre), reuse=outline_pieces)
+        reuse = outlines.pieces if outlines is not None else None
+        polygons, pieces = _dissolve(geoms, chunks, rows=rows, tile=_outline_tiles(centre), reuse=reuse)
     return {
         "population": pop,
         "n_cells": count,
@@ -161,6 +184,7 @@ def _touching_groups(
         "rows": rows,
         "label": label,
         "pieces": pieces,
+        "grid": read_off_grid[2] if read_off_grid is not None else None,
     }
 
 

@@ -29,7 +29,7 @@ from ordos_geo.accessibility.measures import (
     e2sfca,
     minutes_to_metres,
 )
-from ordos_geo.accessibility.neighbourhoods import OutlinePieces, _neighbourhoods_and_pieces
+from ordos_geo.accessibility.neighbourhoods import Outlines, _neighbourhoods_and_outlines
 from ordos_geo.network import WalkNetwork
 from ordos_geo.routing import (
     NetworkIndex,
@@ -110,9 +110,11 @@ class AccessibilityResult:
         ones and each cell's walking metres to the nearest of them, as
         ``(facilities, distance_m)``; an update redoes the scenario columns
         from them.
-    outline_pieces : dict
-        The pieces the larger neighbourhoods' outlines were dissolved from,
-        tile by tile: an update redraws only the pieces whose cells changed.
+    outlines : Outlines
+        What an update reuses of the neighbourhoods' outlines: the pieces the
+        larger ones were dissolved from, tile by tile (an update redraws only
+        the pieces whose cells changed), or the underserved cells checked to
+        be a raster's pixels (an update reads their corners from it).
 
     The searches and snaps kept here let :func:`~ordos_geo.accessibility.update_accessibility`
     add, remove or move facilities without searching from the others again.
@@ -138,7 +140,7 @@ class AccessibilityResult:
     cell_columns: tuple[str, ...] = ()
     nearest_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
     scenario_venues: Mapping[str, tuple[gpd.GeoDataFrame, np.ndarray]] = field(default_factory=dict)
-    outline_pieces: OutlinePieces = field(default_factory=dict, repr=False)
+    outlines: Outlines = field(default_factory=Outlines, repr=False)
 
 
 def _validate_facilities(facilities: gpd.GeoDataFrame) -> None:
@@ -339,10 +341,10 @@ def _cells_table(
     laps: _Laps,
     *,
     reuse: Mapping[str, pd.Series] | None = None,
-    neighbourhoods: Callable[[gpd.GeoDataFrame, np.ndarray], tuple[gpd.GeoDataFrame, np.ndarray, OutlinePieces]]
+    neighbourhoods: Callable[[gpd.GeoDataFrame, np.ndarray], tuple[gpd.GeoDataFrame, np.ndarray, Outlines]]
     | None = None,
-) -> tuple[gpd.GeoDataFrame, np.ndarray, gpd.GeoDataFrame, OutlinePieces]:
-    """The cells with every output column, the distance to any kind, the underserved neighbourhoods and their pieces.
+) -> tuple[gpd.GeoDataFrame, np.ndarray, gpd.GeoDataFrame, Outlines]:
+    """The cells with every output column, the distance to any kind, the underserved neighbourhoods, their outlines.
 
     From the per-kind nearest facilities and the catchment pairs; the laps
     ``coverage_e2sfca`` and ``underserved`` are taken. An update passes the
@@ -370,12 +372,12 @@ def _cells_table(
     out["underserved"] = underserved_mask
     if neighbourhoods is None:
         centroids = _snapped_centroids(out, orig)
-        table, cell_nb, pieces = _neighbourhoods_and_pieces(out, underserved_mask, centroids=centroids)
+        table, cell_nb, outlines = _neighbourhoods_and_outlines(out, underserved_mask, centroids=centroids)
     else:
-        table, cell_nb, pieces = neighbourhoods(out, underserved_mask)
+        table, cell_nb, outlines = neighbourhoods(out, underserved_mask)
     out["neighbourhood_id"] = cell_nb
     laps.lap("underserved")
-    return out, true_any, table, pieces
+    return out, true_any, table, outlines
 
 
 def _facility_service_areas(
@@ -664,7 +666,7 @@ def compute_accessibility(
         "service_area_buffer_m": service_area_buffer_m,
         "access_spacing_m": access_spacing_m,
     }
-    out, true_any, neighbourhoods, pieces = _cells_table(cells, orig, fac, ids, per_kind, od, parameters, laps)
+    out, true_any, neighbourhoods, outlines = _cells_table(cells, orig, fac, ids, per_kind, od, parameters, laps)
     # the catchment pairs were found while the child searched: count them under coverage_e2sfca
     laps.timings["nearest"] -= pairs_s
     laps.timings["coverage_e2sfca"] += pairs_s
@@ -706,5 +708,5 @@ def compute_accessibility(
         catchment_pairs=od,
         cell_columns=tuple(cells.columns),
         nearest_rows={kind: arrays[2] for kind, arrays in per_kind.items()},
-        outline_pieces=pieces,
+        outlines=outlines,
     )

@@ -20,7 +20,8 @@ same cells and network:
   updated distances exactly as in a full run: only the neighbourhoods that
   lose or touch a changed cell are grouped again, and of their outlines only
   the 1 km tiles whose cells changed are dissolved again (the earlier run's
-  ``outline_pieces``).
+  ``outlines``); a raster's cells the earlier run checked are traced from
+  the corners it kept.
 
 Distances of the cells whose nearest facility did not change are those of the
 earlier run; a full run computes them again with a tie-break perturbation
@@ -53,7 +54,7 @@ from ordos_geo._columns import ANY_KIND, covered_column, dist_column, nearest_id
 from ordos_geo._errors import InputDataError
 from ordos_geo._validate import check_network_frame
 from ordos_geo.accessibility.measures import _service_area_rows
-from ordos_geo.accessibility.neighbourhoods import OutlinePieces, _ranked_neighbourhoods, _touching_groups
+from ordos_geo.accessibility.neighbourhoods import Outlines, _ranked_neighbourhoods, _touching_groups
 from ordos_geo.accessibility.stage import (
     AccessibilityResult,
     _add_e2sfca_columns,
@@ -200,7 +201,7 @@ def update_accessibility(
     laps.lap("nearest")
     od = _pairs_update(index, cells_snapped, previous.catchment_pairs, new_of_old, added_snaps, added, opts)
     parameters = {**opts, "kinds": list(kind_names)}
-    out, neighbourhoods, pieces = _cells_update(previous, fac, ids, per_kind, penalty, od, parameters, laps)
+    out, neighbourhoods, outlines = _cells_update(previous, fac, ids, per_kind, penalty, od, parameters, laps)
     if service_areas:
         areas = _service_areas_update(index, previous.service_areas, fac, ids, added_snaps, added, opts)
     else:
@@ -226,7 +227,7 @@ def update_accessibility(
         catchment_pairs=od,
         cell_columns=previous.cell_columns,
         nearest_rows={kind: update.group for kind, update in per_kind.items()},
-        outline_pieces=pieces,
+        outlines=outlines,
     )
 
 
@@ -239,8 +240,8 @@ def _cells_update(
     od: pd.DataFrame,
     parameters: dict,
     laps: _Laps,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, OutlinePieces]:
-    """The cells with every output column, the underserved neighbourhoods and their pieces, from the earlier cells.
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Outlines]:
+    """The cells with every output column, the underserved neighbourhoods and their outlines, from the earlier cells.
 
     The earlier table is taken without copying it (copy-on-write): a column
     that changes is replaced by a copy with its changed cells rewritten (the
@@ -266,7 +267,7 @@ def _cells_update(
             for name in (dist_column(kind), nearest_id_column(kind))
         }
         cells = prev[list(previous.cell_columns)]
-        out, _, table, pieces = _cells_table(
+        out, _, table, outlines = _cells_table(
             cells,
             previous.cells_snapped,
             fac,
@@ -278,7 +279,7 @@ def _cells_update(
             reuse=reuse,
             neighbourhoods=neighbourhoods,
         )
-        return out, table, pieces
+        return out, table, outlines
     # the accessibility columns end at neighbourhood_id; a pipeline's scenario columns follow and are redone
     out = prev[list(prev.columns[: prev.columns.get_loc("neighbourhood_id") + 1])]
     new_kinds = [kind for kind in kinds if kind not in old_kinds]
@@ -298,10 +299,10 @@ def _cells_update(
     laps.lap("coverage_e2sfca")
     underserved_mask = ~(out[dist_column(ANY_KIND)].to_numpy(dtype=float) <= parameters["underserved_threshold_m"])
     out["underserved"] = underserved_mask
-    table, cell_nb, pieces = neighbourhoods(out, underserved_mask)
+    table, cell_nb, outlines = neighbourhoods(out, underserved_mask)
     out["neighbourhood_id"] = cell_nb
     laps.lap("underserved")
-    return out, table, pieces
+    return out, table, outlines
 
 
 def _kind_ordered_columns(columns: list[str], kinds: Sequence[str]) -> list[str]:
@@ -836,17 +837,18 @@ def _service_areas_update(
 
 def _neighbourhoods_update(
     previous: AccessibilityResult, cells: gpd.GeoDataFrame, mask: np.ndarray
-) -> tuple[gpd.GeoDataFrame, np.ndarray, OutlinePieces]:
-    """The underserved neighbourhoods for a new mask, each cell's id and the outlines' pieces.
+) -> tuple[gpd.GeoDataFrame, np.ndarray, Outlines]:
+    """The underserved neighbourhoods for a new mask, each cell's id and what a next update reuses of the outlines.
 
     Only groups that lose or touch a changed cell are redone, and of their
-    outlines only the tiles whose cells changed (the earlier pieces).
+    outlines only the tiles whose cells changed (the earlier pieces); a
+    raster's cells that the earlier run checked are not checked again.
     """
     old_mask = previous.cells["underserved"].to_numpy(dtype=bool)
     old_nb = previous.cells["neighbourhood_id"].to_numpy(dtype=np.int64)
     old_table = previous.underserved
     if np.array_equal(mask, old_mask):
-        return old_table.copy(), old_nb.copy(), previous.outline_pieces
+        return old_table.copy(), old_nb.copy(), previous.outlines
     geoms = np.asarray(cells.geometry.values, dtype=object)
     affected = set(np.unique(old_nb[old_mask & ~mask]).tolist())
     gained = np.flatnonzero(mask & ~old_mask)
@@ -862,7 +864,7 @@ def _neighbourhoods_update(
         cells,
         np.flatnonzero(region),
         centroids=_snapped_centroids(cells, previous.cells_snapped),
-        outline_pieces=previous.outline_pieces,
+        outlines=previous.outlines,
     )
     keep = old_table[~old_table["neighbourhood_id"].isin(redone)]
     kept_ids = keep["neighbourhood_id"].to_numpy(dtype=np.int64)
@@ -881,6 +883,7 @@ def _neighbourhoods_update(
     old_of_cells = np.where(np.isin(old_nb, kept_ids), old_nb, 0)
     table, cell_nb = _ranked_neighbourhoods(cells, [kept, fresh], kept=(old_of_cells, kept_ids))
     # a piece's first row keeps its group: the kept groups' pieces stay, the redone ones' are fresh
-    pieces = {key: piece for key, piece in previous.outline_pieces.items() if old_of_cells[key[1]] > 0}
+    pieces = {key: piece for key, piece in previous.outlines.pieces.items() if old_of_cells[key[1]] > 0}
     pieces.update(fresh["pieces"])
-    return table, cell_nb, pieces
+    # the earlier check holds for its cells; a fresh one (cells it did not have) only for the fresh cells
+    return table, cell_nb, Outlines(pieces, fresh["grid"] if fresh["grid"] is not None else previous.outlines.grid)
