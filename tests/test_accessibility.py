@@ -575,3 +575,18 @@ def test_accessibility_options_mirror_the_config_and_equal_the_keywords():
     )
     with pytest.raises(InputDataError, match="max_distance_m given both in options= and as keywords"):
         acc.compute_accessibility(network, cells, fac, options=options, max_distance_m=900.0)
+
+
+def test_a_neighbourhood_lies_in_the_district_holding_most_of_its_residents():
+    """Most residents wins; a tie goes to the first name; cells without a district do not count; none: missing."""
+    pairs = [(("b", 5.0), ("a", 5.0)), (("b", 7.0), ("a", 3.0)), ((None, 4.0), (None, 4.0)), (("a", 1.0), (None, 90.0))]
+    boxes, districts, people = [], [], []
+    for k, pair in enumerate(pairs):  # each pair: two touching cells, 10 km from the next pair
+        for j, (district, population) in enumerate(pair):
+            boxes.append(shapely.box(X0 + 10_000 * k + 100 * j, Y0, X0 + 10_000 * k + 100 * (j + 1), Y0 + 100))
+            districts.append(district)
+            people.append(population)
+    cells = gpd.GeoDataFrame({"population": people, "district": districts}, geometry=boxes, crs=CRS)
+    table, of_cell = acc.underserved_neighbourhoods(cells, np.ones(len(cells), dtype=bool))
+    by_first_cell = table.set_index("neighbourhood_id")["district"][of_cell[::2]].tolist()
+    assert by_first_cell[:2] == ["a", "b"] and pd.isna(by_first_cell[2]) and by_first_cell[3] == "a"

@@ -157,11 +157,13 @@ def _touching_groups(
         cx = np.where(pop > 0, cx, plain_x)
         cy = np.where(pop > 0, cy, plain_y)
     if "district" in cells.columns:
-        district_of_rows = cells["district"].iloc[rows].to_numpy()  # the rows only: an Arrow column converts slowly
-        frame = pd.DataFrame({"label": label, "district": district_of_rows, "pop": population})
-        by = frame.dropna(subset=["district"]).groupby(["label", "district"], as_index=False)["pop"].sum()
-        by = by.sort_values(["label", "pop", "district"], ascending=[True, False, True]).drop_duplicates("label")
-        district = pd.Series(by["district"].to_numpy(), index=by["label"].to_numpy()).reindex(range(n_lab)).to_numpy()
+        # the rows only (an Arrow column converts slowly), as codes in the order of the names (missing: -1)
+        code, names = pd.factorize(cells["district"].iloc[rows].to_numpy(), sort=True)
+        frame = pd.DataFrame({"label": label, "code": code, "pop": population})[code >= 0]
+        by = frame.groupby(["label", "code"], as_index=False)["pop"].sum()
+        by = by.sort_values(["label", "pop", "code"], ascending=[True, False, True]).drop_duplicates("label")
+        name = np.asarray(names, dtype=object)[by["code"].to_numpy()]
+        district = pd.Series(name, index=by["label"].to_numpy()).reindex(range(n_lab)).to_numpy()
     else:
         district = np.full(n_lab, None, dtype=object)
     order = np.argsort(label, kind="stable")
