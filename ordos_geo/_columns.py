@@ -82,7 +82,11 @@ def distance_to_kinds(cells: gpd.GeoDataFrame, kinds: Sequence[str]) -> np.ndarr
     for kind in kinds:
         column = dist_column(kind)
         if column in cells:
-            best = np.minimum(best, pd.to_numeric(cells[column], errors="coerce").fillna(np.inf).to_numpy(dtype=float))
+            distance = cells[column]
+            if not pd.api.types.is_float_dtype(distance.dtype):
+                distance = pd.to_numeric(distance, errors="coerce")
+            # fmin: a missing distance (NaN) is no venue, as inf
+            np.fmin(best, distance.to_numpy(dtype=float, na_value=np.nan), out=best)
     return best
 
 

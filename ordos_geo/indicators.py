@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -53,7 +54,9 @@ __all__ = [
     "CITYWIDE",
     "LARGE_FITNESS_CENTRE_MIN_AREA_M2",
     "LEVERS",
+    "CellDistricts",
     "area_gap",
+    "cell_districts",
     "compute_indicators",
     "five_ones",
     "lever_areas",
@@ -164,6 +167,137 @@ def _district_boundaries(boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return boundaries
 
 
+@dataclass(frozen=True)
+class CellDistricts:
+    """The cells' districts as integer codes, grouped once for the per-district sums of :func:`compute_indicators`.
+
+    Built by :func:`cell_districts`; a study's cells keep their districts, so
+    its first and after-plan runs (and what-if changes) share one.
+
+    Attributes
+    ----------
+    names : list
+        The districts holding cells, in order of first appearance: code ``i`` is ``names[i]``.
+    codes : numpy.ndarray
+        Each cell's district code (-1: no district).
+    order : numpy.ndarray
+        Cell positions sorted by code, stably: each district's cells in their own order.
+    starts : numpy.ndarray
+        Where the cells of code ``i`` start in ``order`` (``len(names) + 1`` entries, the last ``len(order)``).
+    """
+
+    names: list[Any]
+    codes: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+
+
+def cell_districts(cells: pd.DataFrame) -> CellDistricts:
+    """Group the cells by their ``district`` column, for :func:`compute_indicators` (``districts=``).
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        Population cells with ``district`` (missing or null: no district).
+
+    Returns
+    -------
+    CellDistricts
+
+    Examples
+    --------
+    >>> groups = cell_districts(pd.DataFrame({"district": ["Dongsheng", None, "Kangbashi", "Dongsheng"]}))
+    >>> groups.names, groups.codes.tolist(), groups.order.tolist(), groups.starts.tolist()
+    (['Dongsheng', 'Kangbashi'], [0, -1, 1, 0], [1, 0, 3, 2], [1, 3, 4])
+    """
+    if "district" in cells.columns:
+        codes, uniques = pd.factorize(cells["district"])
+        names = list(uniques)
+    else:
+        codes, names = np.full(len(cells), -1, dtype=np.intp), []
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(names) + 1), side="left")
+    return CellDistricts(names=names, codes=codes, order=order, starts=starts)
+
+
+def _district_sums(
+    values: np.ndarray, masks: Mapping[str, np.ndarray | None], groups: CellDistricts
+) -> dict[str, list[float]]:
+    """Sums of ``values`` where each mask holds (everywhere for None): per district code, citywide, then 0.0.
+
+    Each district's values are summed in the cells' order, as ``values[in_district & mask].sum()`` would:
+    the same numbers to the last bit, without a pass over every cell per district and mask. The last
+    entry (0.0) is that of a district without cells.
+    """
+    ordered = values[groups.order]
+    bounds = list(zip(groups.starts[:-1].tolist(), groups.starts[1:].tolist(), strict=True))
+    out = {}
+    for key, mask in masks.items():
+        kept = None if mask is None else mask[groups.order]
+        totals = [
+            float(ordered[start:stop].sum() if kept is None else ordered[start:stop][kept[start:stop]].sum())
+            for start, stop in bounds
+        ]
+        totals.append(float(values.sum() if mask is None else values[mask].sum()))
+        out[key] = [*totals, 0.0]
+    return out
+
+
+def _cell_figures(
+    cells: pd.DataFrame,
+    population: np.ndarray,
+    districts: CellDistricts,
+    *,
+    thresholds_m: Sequence[float],
+    age_distance_m: float,
+    age_friendly_kinds: Sequence[str],
+) -> tuple[list[float], dict[str, list[float]], dict[str, list[float]]]:
+    """The cells' figures of :func:`compute_indicators` per district code, then citywide, then a district without cells.
+
+    Returns the residents, the coverage figures (``share_within_<t>m``, ``share_covered_service``,
+    ``population_underserved``) and the later ones (the scenarios' shares and the older residents').
+    """
+
+    def flags(column: str) -> np.ndarray:
+        return cells[column].fillna(False).astype(bool).to_numpy()
+
+    covered = {
+        column.replace("covered_", "share_within_"): flags(column) if column in cells.columns else None
+        for column in [covered_column(t) for t in thresholds_m]
+    }
+    covered["share_covered_service"] = flags("covered_service") if "covered_service" in cells.columns else None
+    scenarios = {
+        f"share_within_{round(float(t))}m_{scenario}": flags(covered_column(t, scenario))
+        for scenario in ("evenings", "winter")
+        for t in thresholds_m
+        if covered_column(t, scenario) in cells.columns
+    }
+    masks = {"": None, **{column: mask for column, mask in covered.items() if mask is not None}, **scenarios}
+    if "underserved" in cells.columns:  # the residents outside the 15-minute circle (the underserved neighbourhoods')
+        masks["population_underserved"] = flags("underserved")
+    people = _district_sums(population, masks, districts)
+    pop = people[""]
+
+    def shares(column: str) -> list[float]:
+        return [_share(part, whole) for part, whole in zip(people[column], pop, strict=True)]
+
+    coverage = {
+        column: shares(column) if mask is not None else [math.nan] * len(pop) for column, mask in covered.items()
+    }
+    if "population_underserved" in masks:
+        coverage["population_underserved"] = people["population_underserved"]
+    later = {column: shares(column) for column in scenarios}
+    if "population_60plus" in cells.columns:
+        older = pd.to_numeric(cells["population_60plus"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        near = distance_to_kinds(cells, age_friendly_kinds) <= age_distance_m
+        aged = _district_sums(older, {"": None, "near": near}, districts)
+        later["population_60plus"] = aged[""]
+        later[f"share_60plus_within_{round(float(age_distance_m))}m"] = [
+            _share(part, whole) for part, whole in zip(aged["near"], aged[""], strict=True)
+        ]
+    return pop, coverage, later
+
+
 def compute_indicators(
     cells: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
@@ -173,6 +307,7 @@ def compute_indicators(
     trail_width_m: float = settings.DEFAULT_TRAIL_WIDTH_M,
     age_distance_m: float = settings.DEFAULT_AGE_DISTANCE_M,
     age_friendly_kinds: Sequence[str] = settings.AGE_FRIENDLY_KINDS,
+    districts: CellDistricts | None = None,
 ) -> pd.DataFrame:
     """Plan indicators per district and citywide.
 
@@ -197,6 +332,10 @@ def compute_indicators(
         Walk suited to residents aged 60+ (``share_60plus_within_<d>m``).
     age_friendly_kinds : sequence of str, default settings.AGE_FRIENDLY_KINDS
         Venues suited to them (their ``dist_m_<kind>`` columns are used).
+    districts : CellDistricts, optional
+        ``cell_districts(cells)``, when at hand: the cells of a study keep
+        their districts, so its runs group them once
+        (``Study.cell_districts``); grouped here otherwise.
 
     Returns
     -------
@@ -227,11 +366,16 @@ def compute_indicators(
         msg = "population cells: column `population` is missing; read cells with ordos_geo.io.read_population"
         raise InputDataError(msg)
     population = pd.to_numeric(cells["population"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-    # districts as integer codes (-1: none): comparing 800k strings per district is the slow part otherwise
-    cell_code, cell_names = (
-        pd.factorize(cells["district"]) if "district" in cells.columns else (np.full(len(cells), -1), [])
-    )
-    code_of = {name: i for i, name in enumerate(cell_names)}
+    # districts as integer codes grouped once: comparing 800k strings per district is the slow part otherwise
+    if districts is None:
+        districts = cell_districts(cells)
+    elif len(districts.codes) != len(cells):
+        msg = (
+            f"compute_indicators: `districts` groups {len(districts.codes)} cells, not {len(cells)}; "
+            "pass cell_districts(cells)"
+        )
+        raise InputDataError(msg)
+    code_of = {name: i for i, name in enumerate(districts.names)}
     fac_district = _facility_districts(facilities, boundaries).to_numpy()
     area = venue_area_m2(facilities, trail_width_m=trail_width_m).to_numpy(dtype=float)
     kind = facilities["kind"].astype(str).to_numpy()
@@ -253,45 +397,29 @@ def compute_indicators(
     )
     missing_area = np.isin(kind, list(settings.AREA_COUNTED_KINDS)) & np.isnan(raw_area) & (kind != "fitness_trail")
 
-    covered = {}
-    for t in thresholds_m:
-        column = covered_column(t)
-        covered[column.replace("covered_", "share_within_")] = (
-            cells[column].fillna(False).astype(bool).to_numpy() if column in cells.columns else None
-        )
-    covered["share_covered_service"] = (
-        cells["covered_service"].fillna(False).astype(bool).to_numpy() if "covered_service" in cells.columns else None
+    pop, coverage, later = _cell_figures(
+        cells,
+        population,
+        districts,
+        thresholds_m=thresholds_m,
+        age_distance_m=age_distance_m,
+        age_friendly_kinds=age_friendly_kinds,
     )
-    underserved = cells["underserved"].fillna(False).astype(bool).to_numpy() if "underserved" in cells.columns else None
-    scenarios = {}
-    for scenario in ("evenings", "winter"):
-        for t in thresholds_m:
-            column = covered_column(t, scenario)
-            if column in cells.columns:
-                scenarios[f"share_within_{round(float(t))}m_{scenario}"] = (
-                    cells[column].fillna(False).astype(bool).to_numpy()
-                )
-    older = None
-    if "population_60plus" in cells.columns:
-        older = pd.to_numeric(cells["population_60plus"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-        near = distance_to_kinds(cells, age_friendly_kinds) <= age_distance_m
-        older_column = f"share_60plus_within_{round(float(age_distance_m))}m"
-
     names = set(code_of) | {d for d in fac_district if d is not None}
     if boundaries is not None:
         names |= set(_district_boundaries(boundaries)["name_en"].dropna().astype(str))
     rows = []
     for name in [*sorted(names, key=str), CITYWIDE]:
-        cmask = np.ones(len(cells), bool) if name == CITYWIDE else cell_code == code_of.get(name, -2)
+        # the cells' figures: the district's code, then citywide, then a district without cells
+        slot = len(districts.names) if name == CITYWIDE else code_of.get(name, len(districts.names) + 1)
         fmask = np.ones(len(facilities), bool) if name == CITYWIDE else fac_district == name
-        pop = float(population[cmask].sum())
         venue = float(area[fmask].sum())
         school = fmask & (kind == "school_venue")
         row = {
             "district": name,
-            "population": pop,
+            "population": pop[slot],
             "venue_area_m2": venue,
-            "per_capita_area_m2": _share(venue, pop),
+            "per_capita_area_m2": _share(venue, pop[slot]),
             "n_school_venues": int(school.sum()),
             "n_school_venues_open": int((school & open_).sum()),
             "n_school_venues_open_unknown": int((school & unknown_open).sum()),
@@ -299,19 +427,12 @@ def compute_indicators(
             if (school & unknown_open).any()
             else _share(float((school & open_).sum()), float(school.sum())),
         }
-        for column, mask in covered.items():
-            row[column] = _share(float(population[cmask & mask].sum()), pop) if mask is not None else math.nan
-        if underserved is not None:  # the residents outside the 15-minute circle (the underserved neighbourhoods')
-            row["population_underserved"] = float(population[cmask & underserved].sum())
+        row.update({column: values[slot] for column, values in coverage.items()})
         row["n_facilities"] = int(fmask.sum())
         for k in settings.FACILITY_KINDS:
             row[f"n_{k}"] = int((fmask & (kind == k)).sum())
         row["n_missing_area"] = int((fmask & missing_area).sum())
-        for column, mask in scenarios.items():
-            row[column] = _share(float(population[cmask & mask].sum()), pop)
-        if older is not None:
-            row["population_60plus"] = float(older[cmask].sum())
-            row[older_column] = _share(float(older[cmask & near].sum()), float(older[cmask].sum()))
+        row.update({column: values[slot] for column, values in later.items()})
         rows.append(row)
     table = pd.DataFrame(rows)
     city = table.iloc[-1]

@@ -14,6 +14,7 @@ from ordos_geo import settings
 from ordos_geo._errors import InputDataError
 from ordos_geo.indicators import (
     CITYWIDE,
+    cell_districts,
     compute_indicators,
     five_ones,
     scorecard,
@@ -115,6 +116,48 @@ def test_indicators_by_hand(cells, facilities, boundaries):
     assert table["n_missing_area"].tolist() == [1, 0, 1]
     for kind in settings.FACILITY_KINDS:
         assert f"n_{kind}" in table.columns
+
+
+def test_indicators_from_grouped_cells_equal_the_masked_sums_to_the_last_bit(facilities, boundaries):
+    """Cells grouped once (``cell_districts``, shared by a study's runs) give each figure as ``values[mask].sum()``."""
+    rng = np.random.default_rng(7)
+    n = 3_000
+    district = rng.choice(np.array(["B", "A", None], dtype=object), n)  # interleaved, some outside every district
+    population = rng.gamma(2.0, 30.0, n)
+    covered = rng.random(n) < 0.3
+    underserved = rng.random(n) < 0.2
+    cells = gpd.GeoDataFrame(
+        {
+            "population": population,
+            "district": district,
+            "covered_300m": covered,
+            "underserved": underserved,
+            "population_60plus": population * 0.25,
+            "dist_m_park": rng.uniform(0.0, 1_000.0, n),
+        }
+    )
+    more = pd.concat([boundaries, boundaries.iloc[[0]].assign(name_en="C")], ignore_index=True)  # C: no cells
+    groups = cell_districts(cells)
+    table = compute_indicators(cells, facilities, more, thresholds_m=(300,), districts=groups)
+    pd.testing.assert_frame_equal(
+        table, compute_indicators(cells, facilities, more, thresholds_m=(300,)), check_exact=True
+    )
+    table = table.set_index("district")
+    assert table.index.tolist() == ["A", "B", "C", CITYWIDE]
+    for name, cell in [("A", district == "A"), ("B", district == "B"), (CITYWIDE, np.ones(n, bool))]:
+        people = population[cell].sum()
+        assert table.loc[name, "population"] == people  # exactly, not approximately
+        assert table.loc[name, "share_within_300m"] == population[cell & covered].sum() / people
+        assert table.loc[name, "population_underserved"] == population[cell & underserved].sum()
+        near = cell & (cells["dist_m_park"].to_numpy() <= 500.0)
+        assert (
+            table.loc[name, "share_60plus_within_500m"]
+            == (population * 0.25)[near].sum() / (population * 0.25)[cell].sum()
+        )
+    assert table.loc["C", "population"] == 0.0 and table.loc["C", "population_underserved"] == 0.0
+    assert math.isnan(table.loc["C", "share_within_300m"]) and math.isnan(table.loc["C", "share_60plus_within_500m"])
+    with pytest.raises(InputDataError, match="cell_districts"):
+        compute_indicators(cells.iloc[1:], facilities, districts=groups)
 
 
 def test_indicators_without_boundaries_unplaced_facility_only_citywide(cells, facilities):

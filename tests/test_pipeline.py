@@ -728,6 +728,8 @@ def test_assign_districts_matches_a_spatial_join():
     given = features.assign(district=[" ", "Z"] + [None] * (len(features) - 2))
     assigned = pipeline.assign_districts(given, boundaries)["district"].tolist()
     assert assigned[:2] == [expected[0], "Z"] and assigned[2:] == expected[2:]
+    points = shapely.point_on_surface(given.geometry.to_numpy())  # at hand (the cells'): the same districts
+    assert pipeline.assign_districts(given, boundaries, points=points)["district"].tolist() == assigned
 
 
 def test_service_areas_are_drawn_only_when_a_map_shows_them(tmp_path, monkeypatch):

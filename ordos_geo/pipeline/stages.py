@@ -93,7 +93,8 @@ def study_indicators(study: Study, cells: gpd.GeoDataFrame, facilities: gpd.GeoD
     ----------
     study : Study
     cells : geopandas.GeoDataFrame
-        Cells with the accessibility columns (``AccessibilityResult.cells``).
+        The study's cells with the accessibility columns (``AccessibilityResult.cells``);
+        their districts are those of ``study.cell_districts``.
     facilities : geopandas.GeoDataFrame
         Every venue.
 
@@ -120,6 +121,7 @@ def study_indicators(study: Study, cells: gpd.GeoDataFrame, facilities: gpd.GeoD
         thresholds_m=cfg.thresholds_m,
         trail_width_m=cfg.trail_width_m,
         age_distance_m=cfg.age_distance_m,
+        districts=study.cell_districts,
     )
 
 
@@ -320,6 +322,11 @@ def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:
     >>> len(after) > len(results.study.facilities), after.crs == results.study.network.crs  # doctest: +SKIP
     (True, True)
     """
+    return _planned_facilities(results)[0]
+
+
+def _planned_facilities(results: StudyResults) -> tuple[gpd.GeoDataFrame, int]:
+    """:func:`planned_facilities`, and how many of its last rows are the planned trails."""
     study = results.study
     existing = study.facilities
     if results.school_opening is not None and not results.school_opening.opened.empty:
@@ -330,16 +337,19 @@ def planned_facilities(results: StudyResults) -> gpd.GeoDataFrame:
     frames = [existing]
     if results.siting is not None and not results.siting.new_facilities.empty:
         frames.append(results.siting.new_facilities.to_crs(study.network.crs))
+    n_trails = 0
     if results.trail_plan is not None and not results.trail_plan.trails.empty:
         frames.append(results.trail_plan.as_facilities().to_crs(study.network.crs))
+        n_trails = len(frames[-1])
     combined = pd.concat(frames, ignore_index=True)
-    return gpd.GeoDataFrame(combined, geometry="geometry", crs=study.network.crs)
+    return gpd.GeoDataFrame(combined, geometry="geometry", crs=study.network.crs), n_trails
 
 
 def run_after_plan_stage(results: StudyResults, map_parts: Callable | None) -> None:
     """Recompute accessibility and indicators with the planned sites and trails added."""
     study = results.study
-    after = assign_districts(planned_facilities(results), study.boundaries)
+    planned, n_trails = _planned_facilities(results)
+    after = assign_districts(planned, study.boundaries)
     results.facilities_after = after
     previous = results.accessibility
     if previous.cells_snapped is not None and previous.catchment_pairs is not None:
@@ -356,9 +366,8 @@ def run_after_plan_stage(results: StudyResults, map_parts: Callable | None) -> N
         results.indicators_after, after, new_counts=new_counts, planner_values=study.planner_targets
     )
     results.before_after = before_after_table(results.indicators, results.indicators_after)
-    trails = None
-    if results.trail_plan is not None and not results.trail_plan.trails.empty:
-        trails = assign_districts(results.trail_plan.as_facilities().to_crs(study.network.crs), study.boundaries)
+    # the planned trails with their districts: the last rows of the facilities after the plan
+    trails = after.iloc[len(after) - n_trails :] if n_trails else None
     levers = indicators.lever_areas(
         study.facilities,
         sites=results.siting.chosen if results.siting is not None else None,

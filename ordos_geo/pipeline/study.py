@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from ordos_geo import _labels, io, settings
+from ordos_geo import _labels, indicators, io, settings
 from ordos_geo._errors import InputDataError, NetworkDataError
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.network import WalkNetwork, load_walk_network
@@ -50,6 +51,10 @@ class Study:
     warnings : list of str
         Plausibility warnings found while loading (one line each, with the fix);
         they go into ``summary.json`` and the report.
+    cell_districts : ordos_geo.indicators.CellDistricts
+        The cells grouped by district (:func:`ordos_geo.indicators.cell_districts`),
+        on first use: every indicators table of the study (today, after the
+        plan, what-if changes) reuses them.
 
     Examples
     --------
@@ -68,6 +73,11 @@ class Study:
     proposed_trails: gpd.GeoDataFrame | None = None
     trail_exclusions: gpd.GeoDataFrame | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @cached_property
+    def cell_districts(self) -> indicators.CellDistricts:
+        """The cells grouped by district, once per study (the cells' districts never change after loading)."""
+        return indicators.cell_districts(self.cells)
 
     @property
     def whole_city(self) -> bool:
@@ -173,14 +183,14 @@ def assign_districts(
         districts = districts[districts["level"] == "district"]
     if districts.empty:
         return out
-    if points is None:
-        points = shapely.point_on_surface(out.geometry.to_numpy())
-    located = _district_of(shapely.get_coordinates(points), districts)
     current = out["district"]
     missing = current.isna().to_numpy(copy=True)
     if not missing.all():
         missing |= (current.astype(str).str.strip() == "").to_numpy()
-    district = np.where(missing, located, current.to_numpy(dtype=object))
+    # only the features without a district are located (after the plan: the new sites and trails)
+    points = shapely.point_on_surface(out.geometry.to_numpy()[missing]) if points is None else points[missing]
+    district = current.to_numpy(dtype=object, copy=True)
+    district[missing] = _district_of(shapely.get_coordinates(points), districts)
     out["district"] = pd.Series(district, index=out.index, dtype=object).where(lambda d: d.notna(), None)
     return out
 
