@@ -16,6 +16,7 @@ from scipy.spatial import cKDTree
 
 from ordos_geo import _labels, indicators, io, settings
 from ordos_geo._errors import InputDataError, NetworkDataError
+from ordos_geo._xy import xy_bounds
 from ordos_geo.config import StudyConfig, sample_config
 from ordos_geo.network import WalkNetwork, load_walk_network
 from ordos_geo.routing import points_near_network
@@ -549,10 +550,10 @@ def _near_network(network: WalkNetwork, points: np.ndarray, distance: float) -> 
     node_xy = network.node_xy[on_edge]
     if len(node_xy) and len(xy):
         side = distance / np.sqrt(2.0) * (1.0 - 1e-9)  # a square's diagonal stays within the distance
-        origin = np.minimum(node_xy.min(axis=0), xy.min(axis=0)) - 2 * side  # two squares of margin
+        origin = np.minimum(xy_bounds(node_xy)[0], xy_bounds(xy)[0]) - 2 * side  # two squares of margin
         node_sq = np.floor((node_xy - origin) / side).astype(np.int64)
         point_sq = np.floor((xy - origin) / side).astype(np.int64)
-        n_cols, n_rows = (np.maximum(node_sq.max(axis=0), point_sq.max(axis=0)) + 3).tolist()
+        n_cols, n_rows = (np.maximum(xy_bounds(node_sq)[1], xy_bounds(point_sq)[1]) + 3).tolist()
         node_key = node_sq[:, 0] * n_rows + node_sq[:, 1]
         occupied = np.zeros(n_cols * n_rows, dtype=bool)
         occupied[node_key] = True

@@ -19,6 +19,7 @@ import scipy.ndimage
 import scipy.sparse
 import shapely
 
+from ordos_geo._xy import xy_bounds
 from ordos_geo.network import WalkNetwork
 from ordos_geo.network.arrays import ragged_take
 
@@ -148,14 +149,9 @@ class NetworkIndex:
         return marked[bucket]
 
     def _node_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """The smallest and largest node coordinates, ``(x, y)`` each (kept: the grids start from them).
-
-        Column by column: numpy reduces an ``(n, 2)`` array along its first axis
-        about fifteen times slower (15 ms at 400k nodes).
-        """
+        """The smallest and largest node coordinates, ``(x, y)`` each (kept: the grids start from them)."""
         if "bounds" not in self._node_grid:
-            x, y = self.node_xy[:, 0], self.node_xy[:, 1]
-            self._node_grid["bounds"] = (np.array([x.min(), y.min()]), np.array([x.max(), y.max()]))
+            self._node_grid["bounds"] = xy_bounds(self.node_xy)
         return self._node_grid["bounds"]
 
     def _node_buckets(self, cell_m: float) -> tuple[np.ndarray, tuple[int, int]]:
@@ -211,8 +207,8 @@ class _SegmentGrid:
         first[1:] = seg_line[1:] != seg_line[:-1]
         start_cum = (cum - seg_len)[first]
         before = cum - seg_len - start_cum[np.cumsum(first) - 1]
-        lo = np.minimum(a, b).min(axis=0) - 1.0
-        hi = np.maximum(a, b).max(axis=0) + 1.0
+        lo = np.minimum(xy_bounds(a)[0], xy_bounds(b)[0]) - 1.0
+        hi = np.maximum(xy_bounds(a)[1], xy_bounds(b)[1]) + 1.0
         area = float(np.prod(hi - lo))
         cell_m = float(np.clip(_GRID_CELL_FACTOR * math.sqrt(area / max(len(a), 1)), 5.0, 250.0))
         n_cols = int((hi[0] - lo[0]) // cell_m) + 1

@@ -105,6 +105,7 @@ import numpy as np
 import scipy.fft
 import scipy.spatial
 
+from ordos_geo._xy import xy_bounds
 from ordos_geo.trails.prize import TrailPrizeModel
 
 __all__ = ["disc_bound", "frontier_bound", "upper_bound"]
@@ -209,7 +210,7 @@ def _anchors(
     to the chord of any allowed segment reaching the cell, so the point lies
     within that distance of every trail that reaches the cell.
     """
-    origin = node_xy.min(axis=0) if len(node_xy) else np.zeros(2)
+    origin = xy_bounds(node_xy)[0] if len(node_xy) else np.zeros(2)
     xy = (node_xy - origin).astype(np.float32)  # centred: float32 keeps centimetres over 100 km
     mid = 0.5 * (xy[model.segment_u] + xy[model.segment_v])
     own = model.cell_segment
@@ -248,7 +249,7 @@ class _DiscSums:
     """Sums of per-point weights within a disc around every pixel centre of a raster (FFT convolutions)."""
 
     def __init__(self, points: np.ndarray, max_radius_m: float) -> None:
-        lo, hi = points.min(axis=0), points.max(axis=0)
+        lo, hi = xy_bounds(points)
         self.pixel = max(float((hi - lo).max()) / _RASTER_SIDE, _MIN_PIXEL_M)
         self.lo = lo
         self.shape = tuple(int(s) for s in np.floor((hi - lo) / self.pixel).astype(int) + 1)
