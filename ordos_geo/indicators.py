@@ -184,6 +184,12 @@ class CellDistricts:
         Cell positions sorted by code, stably: each district's cells in their own order.
     starts : numpy.ndarray
         Where the cells of code ``i`` start in ``order`` (``len(names) + 1`` entries, the last ``len(order)``).
+
+    Examples
+    --------
+    >>> districts = cell_districts(pd.DataFrame({"district": ["Dongsheng", "Kangbashi", "Dongsheng"]}))
+    >>> isinstance(districts, CellDistricts), districts.names, districts.codes.tolist()
+    (True, ['Dongsheng', 'Kangbashi'], [0, 1, 0])
     """
 
     names: list[Any]
