@@ -367,6 +367,34 @@ _STAGE_DONE = re.compile(r"progress INFO: (?P<stage>[\w ]+?) done in (?P<seconds
 _LOG = re.compile(r"^\d\d:\d\d:\d\d (?P<name>[\w.]+) (?P<level>[A-Z]+): (?P<message>.*)$")
 
 
+_STAGE_START = re.compile(r"progress INFO: (?P<stage>[\w ]+?) \.\.\.$")
+#: The log lines that end the accessibility computation of the first run and of the after-plan update.
+_ACCESSIBILITY_END = {
+    "accessibility": re.compile(r"accessibility\.stage INFO: accessibility: [\d,]+ cells"),
+    "after plan": re.compile(r"accessibility\.update INFO: accessibility update: "),
+}
+
+
+def stage_spans(stderr: list[tuple[float, str]]) -> dict[str, dict[str, float]]:
+    """Per stage, seconds from its start line to its done line, and to its accessibility log line if it has one.
+
+    Taken from the times the lines arrived (milliseconds), not from the
+    rounded seconds the done lines print.
+    """
+    started: dict[str, float] = {}
+    spans: dict[str, dict[str, float]] = {}
+    for at, line in stderr:
+        start, done = _STAGE_START.search(line), _STAGE_DONE.search(line)
+        if start:
+            started[start["stage"]] = at
+        elif done and done["stage"] in started:
+            spans.setdefault(done["stage"], {})["stage_s"] = at - started[done["stage"]]
+        for stage, pattern in _ACCESSIBILITY_END.items():
+            if stage in started and pattern.search(line):
+                spans.setdefault(stage, {})["accessibility_s"] = at - started[stage]
+    return spans
+
+
 def progress_lines(stderr: list[tuple[float, str]]) -> list[tuple[float, float, str]]:
     """(time since start, time since the previous line, text) of each log line the run printed."""
     out = []
@@ -650,6 +678,14 @@ def bench_size(
         result["progress"] = progress_lines(run["stderr"])
         result["stages_s"] = stage_times(run["stderr"])
         print("  stage times: " + ", ".join(f"{stage} {sec:.1f} s" for stage, sec in result["stages_s"].items()))
+        spans = result["stage_spans_s"] = stage_spans(run["stderr"])
+        first, after = spans.get("accessibility", {}), spans.get("after plan", {})
+        for what, key in (("whole stage", "stage_s"), ("accessibility computation", "accessibility_s")):
+            if key in first and key in after:
+                print(
+                    f"  after plan / first run, {what}: {after[key]:.3f} s / {first[key]:.3f} s = "
+                    f"{100 * after[key] / first[key]:.1f} %"
+                )
         coverage = next(iter(folder.glob("results/**/coverage.html")), None)
         if coverage is not None:
             result["coverage_html_mb"] = coverage.stat().st_size / 1e6
