@@ -590,3 +590,29 @@ def test_a_neighbourhood_lies_in_the_district_holding_most_of_its_residents():
     table, of_cell = acc.underserved_neighbourhoods(cells, np.ones(len(cells), dtype=bool))
     by_first_cell = table.set_index("neighbourhood_id")["district"][of_cell[::2]].tolist()
     assert by_first_cell[:2] == ["a", "b"] and pd.isna(by_first_cell[2]) and by_first_cell[3] == "a"
+
+
+def test_e2sfca_of_added_facilities_goes_on_from_the_earlier_ratios_to_the_last_bit():
+    """Pairs of added facilities summed onto the earlier ratios equal one pass over all pairs, bit for bit."""
+    from ordos_geo.accessibility.measures import e2sfca
+
+    rng = np.random.default_rng(5)
+    n_cells, n_old, n_new = 200, 30, 10
+    population = rng.uniform(0.0, 900.0, n_cells)
+    supply = rng.uniform(0.0, 5000.0, n_old + n_new)
+
+    def pairs(n, facilities):
+        return pd.DataFrame(
+            {
+                "origin": rng.integers(0, n_cells, n),
+                "destination": rng.choice(facilities, n),
+                "distance_m": rng.uniform(0.0, 1000.0, n),
+            }
+        )
+
+    old, added = pairs(3000, np.arange(n_old)), pairs(1500, np.arange(n_old, n_old + n_new))
+    everything = pd.concat([old, added], ignore_index=True)
+    one_pass = e2sfca(everything, population, supply)
+    earlier = e2sfca(old, population, supply[:n_old].tolist() + [0.0] * n_new)
+    assert np.array_equal(e2sfca(added, population, supply, earlier=earlier), one_pass)
+    assert not np.array_equal(earlier + e2sfca(added, population, supply), one_pass)  # the order of the sums matters

@@ -11,6 +11,7 @@ from _hand_graphs import CRS, X0, Y0, facilities, grid_study, make_network, squa
 from geopandas.testing import assert_geodataframe_equal
 
 from ordos_geo import accessibility as acc
+from ordos_geo import settings
 from ordos_geo._columns import dist_column
 from ordos_geo._errors import InputDataError
 from ordos_geo.network import WalkNetwork
@@ -478,6 +479,12 @@ def test_an_update_of_a_rasters_cells_reads_their_corners_from_the_first_run(mon
     assert update.outlines.grid is grid
     assert (update.cells["underserved"] != before.cells["underserved"]).any()
     assert_same_result(update, acc.compute_accessibility(network, cells, more, **options))
+    # venues only added: the E2SFCA goes on from the earlier ratios, and equals one pass over all pairs to the bit
+    counted = update.facilities["kind"].isin(settings.AREA_COUNTED_KINDS).to_numpy()
+    supply = np.where(counted, update.facilities["area_m2"].to_numpy(dtype=float), 0.0)
+    population = cells["population"].to_numpy()
+    one_pass = acc.e2sfca(update.catchment_pairs, population, supply)
+    assert np.array_equal(update.cells["e2sfca_m2_per_capita"].to_numpy(), one_pass) and one_pass.any()
 
     fewer = fac.iloc[1:]
     closed = acc.update_accessibility(network, before, fewer)

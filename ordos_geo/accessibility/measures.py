@@ -72,6 +72,7 @@ def e2sfca(
     supply: np.ndarray,
     *,
     steps: Sequence[tuple[float, float]] = DEFAULT_E2SFCA_STEPS,
+    earlier: np.ndarray | None = None,
 ) -> np.ndarray:
     """Enhanced two-step floating catchment ratio of supply per resident.
 
@@ -91,6 +92,12 @@ def e2sfca(
         Supply of each facility, e.g. venue field area in m² (destination positions).
     steps : sequence of (upper bound m, weight)
         Increasing distance bounds and their weights.
+    earlier : numpy.ndarray, optional
+        The ratios of the cells from pairs of other facilities, which ``od``
+        follows (facilities added to those of an earlier call): each cell's
+        sum goes on from its earlier value, pair by pair, so the result is
+        that of one call on the earlier pairs followed by ``od``, to the
+        last bit.
 
     Returns
     -------
@@ -113,7 +120,11 @@ def e2sfca(
     demand = np.bincount(dest, weights=population[origin] * weight, minlength=len(supply))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(demand > 0, supply / demand, 0.0)
-    return np.bincount(origin, weights=ratio[dest] * weight, minlength=len(population))
+    if earlier is None:
+        return np.bincount(origin, weights=ratio[dest] * weight, minlength=len(population))
+    out = np.array(earlier, dtype=float)
+    np.add.at(out, origin, ratio[dest] * weight)  # in pair order, as one bincount over both sets of pairs adds
+    return out
 
 
 def _substrings(geoms: np.ndarray, geom_length: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:

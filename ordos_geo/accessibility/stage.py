@@ -306,8 +306,15 @@ def _add_e2sfca_columns(
     *,
     e2sfca_steps: Sequence[tuple[float, float]],
     catchment: float,
+    first_added_pair: int | None = None,
 ) -> None:
-    """Add the E2SFCA ratio (field area of the counted kinds per resident) and the opportunities in the catchment."""
+    """Add the E2SFCA ratio (field area of the counted kinds per resident) and the opportunities in the catchment.
+
+    ``first_added_pair``: the pairs from this row on are those of facilities
+    added to the ones of the pairs before it, whose figures ``out`` already
+    holds (an update that only adds facilities): only the added pairs are
+    summed, onto those figures, with the same result as summing all pairs.
+    """
     area = (
         pd.to_numeric(fac["area_m2"], errors="coerce").to_numpy(dtype=float)
         if "area_m2" in fac.columns
@@ -316,8 +323,16 @@ def _add_e2sfca_columns(
     counted = fac["kind"].isin(settings.AREA_COUNTED_KINDS).to_numpy()
     supply = np.where(counted, np.nan_to_num(area, nan=0.0), 0.0)
     population = out["population"].to_numpy(dtype=float)
-    out["e2sfca_m2_per_capita"] = e2sfca(od, population, supply, steps=e2sfca_steps)
-    out[f"opportunities_{round(catchment)}m"] = np.bincount(od["origin"].to_numpy(), minlength=len(out))
+    ratio_column, opportunities_column = "e2sfca_m2_per_capita", f"opportunities_{round(catchment)}m"
+    if first_added_pair is None:
+        out[ratio_column] = e2sfca(od, population, supply, steps=e2sfca_steps)
+        out[opportunities_column] = np.bincount(od["origin"].to_numpy(), minlength=len(out))
+        return
+    added = od.iloc[first_added_pair:]
+    earlier = out[ratio_column].to_numpy(dtype=float)
+    out[ratio_column] = e2sfca(added, population, supply, steps=e2sfca_steps, earlier=earlier)
+    opportunities = out[opportunities_column].to_numpy(dtype=np.int64)
+    out[opportunities_column] = opportunities + np.bincount(added["origin"].to_numpy(), minlength=len(out))
 
 
 def _snapped_centroids(cells: gpd.GeoDataFrame, orig: SnappedPoints) -> np.ndarray | None:

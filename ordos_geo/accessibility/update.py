@@ -201,7 +201,12 @@ def update_accessibility(
     laps.lap("nearest")
     od = _pairs_update(index, cells_snapped, previous.catchment_pairs, new_of_old, added_snaps, added, opts)
     parameters = {**opts, "kinds": list(kind_names)}
-    out, neighbourhoods, outlines = _cells_update(previous, fac, ids, per_kind, penalty, od, parameters, laps)
+    # facilities only added (every earlier row kept in place): the earlier pairs lead the new ones
+    assert previous.catchment_pairs is not None  # checked above
+    first_added_pair = len(previous.catchment_pairs) if _rows_kept(new_of_old) else None
+    out, neighbourhoods, outlines = _cells_update(
+        previous, fac, ids, per_kind, penalty, od, parameters, laps, first_added_pair=first_added_pair
+    )
     if service_areas:
         areas = _service_areas_update(index, previous.service_areas, fac, ids, added_snaps, added, opts)
     else:
@@ -240,6 +245,8 @@ def _cells_update(
     od: pd.DataFrame,
     parameters: dict,
     laps: _Laps,
+    *,
+    first_added_pair: int | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Outlines]:
     """The cells with every output column, the underserved neighbourhoods and their outlines, from the earlier cells.
 
@@ -248,7 +255,9 @@ def _cells_update(
     nearest facility of any kind only in the cells where a kind changed), the
     others (the input cells, their snaps, the kinds that did not change) are
     shared. The E2SFCA ratio and the opportunities are computed again from
-    the catchment pairs, as in a full run.
+    the catchment pairs, as in a full run; when facilities were only added
+    (the pairs from ``first_added_pair`` on are theirs), from the added pairs
+    onto the earlier figures, which gives the same sums.
     """
     prev = previous.cells
     neighbourhoods = functools.partial(_neighbourhoods_update, previous)
@@ -295,7 +304,14 @@ def _cells_update(
         touched[per_kind[kind].rows] = True
     rows = np.flatnonzero(touched)
     _any_update(out, per_kind, kinds, rows, ids, penalty, parameters)
-    _add_e2sfca_columns(out, fac, od, e2sfca_steps=parameters["e2sfca_steps"], catchment=parameters["catchment_m"])
+    _add_e2sfca_columns(
+        out,
+        fac,
+        od,
+        e2sfca_steps=parameters["e2sfca_steps"],
+        catchment=parameters["catchment_m"],
+        first_added_pair=first_added_pair,
+    )
     laps.lap("coverage_e2sfca")
     underserved_mask = ~(out[dist_column(ANY_KIND)].to_numpy(dtype=float) <= parameters["underserved_threshold_m"])
     out["underserved"] = underserved_mask
@@ -502,7 +518,7 @@ def _nearest_update(
     rank = _id_rank(ids)
     penalty = tie_penalties(rank)
     remap = np.append(new_of_old, -1)  # earlier row -> new row; -1 (no facility) stays -1
-    same_rows = np.array_equal(new_of_old, np.arange(len(new_of_old)))  # facilities only added: rows kept
+    same_rows = _rows_kept(new_of_old)  # facilities only added: rows kept
     gone_kinds = set(previous.facilities["kind"].astype(str).to_numpy()[new_of_old < 0].tolist())
     search = _ChangeSearch(index, orig, dest, added_snaps, added, rank, kind_of_fac, limit)
     per_kind: dict[str, _KindUpdate] = {}
@@ -519,6 +535,11 @@ def _nearest_update(
                 lost = np.flatnonzero((old.group < 0) & (old_group >= 0))
         per_kind[kind] = search.update(k, old, lost, penalty)
     return per_kind, penalty
+
+
+def _rows_kept(new_of_old: np.ndarray) -> bool:
+    """Whether every earlier facility row is the same row of the new table (facilities only added, or none)."""
+    return bool(np.array_equal(new_of_old, np.arange(len(new_of_old))))
 
 
 def _id_rank(ids: np.ndarray) -> np.ndarray:
@@ -749,10 +770,11 @@ def _pairs_update(
     """The catchment pairs of the new table: the unchanged facilities' earlier ones and the added ones' new ones."""
     assert old_od is not None
     origin = old_od["origin"].to_numpy()
-    destination = new_of_old[old_od["destination"].to_numpy()]
+    destination = old_od["destination"].to_numpy()
     distance = old_od["distance_m"].to_numpy()
-    keep = destination >= 0
-    if not keep.all():
+    if not _rows_kept(new_of_old):
+        destination = new_of_old[destination]
+        keep = destination >= 0
         origin, destination, distance = origin[keep], destination[keep], distance[keep]
     if len(added):
         near = _near_origins(index, orig, added_snaps, opts["catchment_m"])
