@@ -108,32 +108,31 @@ def venue_area_m2(facilities: gpd.GeoDataFrame, *, trail_width_m: float = settin
         if column not in facilities.columns:
             msg = f"facilities: column `{column}` is missing; read facilities with ordos_geo.io.read_facilities"
             raise InputDataError(msg)
-    kind = facilities["kind"].astype(str)
-    if "area_m2" in facilities.columns:
-        area = pd.to_numeric(facilities["area_m2"], errors="coerce").astype(float)
-    else:
-        area = pd.Series(np.nan, index=facilities.index)
-    trail_missing = (kind == "fitness_trail") & area.isna()
+    kind = facilities["kind"].astype(str).to_numpy()
+    area = (
+        pd.to_numeric(facilities["area_m2"], errors="coerce").to_numpy(dtype=float, copy=True)
+        if "area_m2" in facilities.columns
+        else np.full(len(facilities), np.nan)
+    )
+    trail_missing = (kind == "fitness_trail") & np.isnan(area)
     if trail_missing.any() and facilities.crs is not None:
         trails = facilities.loc[trail_missing]
         lines = trails.geometry if not trails.crs.is_geographic else trails.to_crs(metric_crs_for(trails)).geometry
         is_line = np.isin(shapely.get_type_id(np.asarray(lines.values)), (1, 2, 5))
-        area.loc[trail_missing] = np.where(is_line, lines.length.to_numpy() * trail_width_m, np.nan)
+        area[trail_missing] = np.where(is_line, lines.length.to_numpy() * trail_width_m, np.nan)
     negative = area < 0
     if negative.any():
-        rows = ", ".join(str(r) for r in np.flatnonzero(negative.to_numpy())[:5])
+        rows = ", ".join(str(r) for r in np.flatnonzero(negative)[:5])
         msg = (
             f"facilities: column `area_m2` has {int(negative.sum())} negative values (rows {rows}); "
             "areas are field areas in m², fix or drop those rows"
         )
         raise InputDataError(msg)
-    counted = kind.isin(settings.AREA_COUNTED_KINDS)
-    if "open_to_public" in facilities.columns:
-        open_ = facilities["open_to_public"].fillna(False).astype(bool)
-    else:
-        open_ = pd.Series(True, index=facilities.index)
-    counted &= (kind != "school_venue") | open_
-    return area.where(counted, 0.0).fillna(0.0)
+    counted = np.isin(kind, list(settings.AREA_COUNTED_KINDS)) & ~np.isnan(area)
+    if "open_to_public" in facilities.columns:  # school venues count when open to the public
+        counted &= (kind != "school_venue") | facilities["open_to_public"].fillna(False).astype(bool).to_numpy()
+    name = "area_m2" if "area_m2" in facilities.columns else None
+    return pd.Series(np.where(counted, area, 0.0), index=facilities.index, name=name)
 
 
 def _facility_districts(facilities: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None) -> pd.Series:
@@ -483,13 +482,14 @@ def five_ones(facilities: gpd.GeoDataFrame) -> pd.DataFrame:
     1      gymnasium     True  1
     2  swimming_hall    False  0
     """
-    kind = facilities["kind"].astype(str)
+    # numpy arrays: five items over a city's venues, where pandas' per-call overhead is most of the time
+    kind = facilities["kind"].astype(str).to_numpy()
     area = (
-        pd.to_numeric(facilities["area_m2"], errors="coerce").astype(float)
+        pd.to_numeric(facilities["area_m2"], errors="coerce").to_numpy(dtype=float)
         if "area_m2" in facilities.columns
-        else pd.Series(np.nan, index=facilities.index)
+        else np.full(len(facilities), np.nan)
     )
-    land_area = area.copy()
+    land_area = area
     if facilities.crs is not None and len(facilities):
         polygon = np.isin(shapely.get_type_id(np.asarray(facilities.geometry.values)), (3, 6))
         metric = (
@@ -497,20 +497,21 @@ def five_ones(facilities: gpd.GeoDataFrame) -> pd.DataFrame:
             if not facilities.crs.is_geographic
             else facilities.geometry.to_crs(metric_crs_for(facilities))
         )
-        area = area.where(area.notna() | ~polygon, metric.area)
-        land_area = land_area.where(~polygon, metric.area)
+        polygon_area = shapely.area(np.asarray(metric.values))
+        area = np.where(np.isnan(area) & polygon, polygon_area, area)
+        land_area = np.where(polygon, polygon_area, land_area)
     names = (
         facilities["name"].astype(str)
         if "name" in facilities.columns
         else facilities.get("facility_id", pd.Series(facilities.index.astype(str), index=facilities.index)).astype(str)
-    )
+    ).to_numpy()
     min_area = {
         "large_fitness_centre": LARGE_FITNESS_CENTRE_MIN_AREA_M2,
         "sports_park": settings.SPORTS_PARK_MIN_AREA_M2,
     }
     rows = []
     for item, kinds in settings.CITY_LEVEL_FIVE_ONES.items():
-        mask = kind.isin(kinds)
+        mask = np.isin(kind, kinds)
         rule = f"kind in {', '.join(kinds)}"
         if item == "sports_park":
             mask &= land_area >= min_area[item]

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ordos_geo import _labels, indicators, io, settings
@@ -415,10 +416,15 @@ def before_after_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFram
     figures = [c for c in before.columns if c in kept or c.startswith("share_")]
     b = before.set_index("district")[figures]
     a = after.set_index("district")[figures].reindex(b.index)
-    long_b = b.stack(future_stack=True).rename("before")
-    long_a = a.stack(future_stack=True).rename("after")
-    table = pd.concat([long_b, long_a], axis=1).reset_index()
-    table.columns = ["district", "indicator", "before", "after"]
+    # long: the figures of each district in turn, as DataFrame.stack gives them
+    table = pd.DataFrame(
+        {
+            "district": b.index.repeat(len(figures)),
+            "indicator": b.columns[np.tile(np.arange(len(figures)), len(b))],
+            "before": b.to_numpy().ravel(),
+            "after": a.to_numpy().ravel(),
+        }
+    )
     table["change"] = table["after"] - table["before"]
     return table
 
