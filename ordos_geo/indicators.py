@@ -778,9 +778,9 @@ def planner_scorecard(planner_values: pd.DataFrame, indicators: pd.DataFrame) ->
 LEVERS: tuple[str, ...] = ("new_sites", "trails", "opened_schools", "open_schools", "larger_sites")
 
 
-def _by_district(values: pd.Series, district: pd.Series) -> dict[str | None, float]:
+def _by_district(values: np.ndarray, district: np.ndarray) -> dict[str | None, float]:
     totals: dict[str | None, float] = {}
-    for name, value in zip(district.to_numpy(dtype=object), values.to_numpy(dtype=float), strict=True):
+    for name, value in zip(district, values.astype(float, copy=False), strict=True):
         key = None if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
         totals[key] = totals.get(key, 0.0) + (0.0 if math.isnan(value) else float(value))
     return totals
@@ -838,31 +838,41 @@ def lever_areas(
     >>> lever_areas(schools)["open_schools"]
     {'Dongsheng': 8000.0}
     """
-    district = facilities["district"] if "district" in facilities.columns else pd.Series(None, index=facilities.index)
-    closed = (facilities["kind"].astype(str) == "school_venue") & ~facilities.get(
-        "open_to_public", pd.Series(True, index=facilities.index)
-    ).fillna(False).astype(bool)
+    # numpy arrays: a few masks over a city's venues, where pandas' per-call overhead is most of the time
+    district = (
+        facilities["district"].to_numpy(dtype=object)
+        if "district" in facilities.columns
+        else np.full(len(facilities), None, dtype=object)
+    )
+    closed = (facilities["kind"].astype(str).to_numpy() == "school_venue") & ~(
+        facilities["open_to_public"].fillna(False).astype(bool).to_numpy()
+        if "open_to_public" in facilities.columns
+        else np.ones(len(facilities), dtype=bool)
+    )
     area = pd.to_numeric(facilities.get("area_m2", pd.Series(np.nan, index=facilities.index)), errors="coerce")
     levers: dict[str, dict[str | None, float]] = {lever: {} for lever in LEVERS}
     chosen = (
-        facilities["facility_id"].astype(str).isin({str(i) for i in opened})
+        facilities["facility_id"].astype(str).isin({str(i) for i in opened}).to_numpy()
         if "facility_id" in facilities.columns
-        else pd.Series(False, index=facilities.index)
+        else np.zeros(len(facilities), dtype=bool)
     )
-    levers["opened_schools"] = _by_district(area[closed & chosen], district[closed & chosen])
-    levers["open_schools"] = _by_district(area[closed & ~chosen], district[closed & ~chosen])
+    values = area.to_numpy(dtype=float)
+    levers["opened_schools"] = _by_district(values[closed & chosen], district[closed & chosen])
+    levers["open_schools"] = _by_district(values[closed & ~chosen], district[closed & ~chosen])
     if sites is not None and len(sites):
+        site_district = sites["district"].to_numpy(dtype=object)
         added = pd.to_numeric(sites["added_venue_area_m2"], errors="coerce")
-        levers["new_sites"] = _by_district(added, sites["district"])
+        levers["new_sites"] = _by_district(added.to_numpy(dtype=float), site_district)
         largest = area.groupby(facilities["kind"].astype(str)).max()
         size = sites["kind"].astype(str).map(largest).astype(float)
         if "area_m2" in sites.columns:
             # a parcel caps the size; np.fmin keeps the size where the parcel is unknown (NaN stays NaN
             # only when there is no precedent of the kind, which gives 0 below)
             size = size.where(size.isna(), np.fmin(size, pd.to_numeric(sites["area_m2"], errors="coerce")))
-        levers["larger_sites"] = _by_district((size - added).clip(lower=0).fillna(0.0), sites["district"])
+        levers["larger_sites"] = _by_district((size - added).clip(lower=0).fillna(0.0).to_numpy(), site_district)
     if trails is not None and len(trails):
-        levers["trails"] = _by_district(venue_area_m2(trails, trail_width_m=trail_width_m), trails["district"])
+        trail_area = venue_area_m2(trails, trail_width_m=trail_width_m).to_numpy()
+        levers["trails"] = _by_district(trail_area, trails["district"].to_numpy(dtype=object))
     return levers
 
 
