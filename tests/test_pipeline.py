@@ -752,3 +752,22 @@ def test_service_areas_are_drawn_only_when_a_map_shows_them(tmp_path, monkeypatc
         pd.DataFrame(full.accessibility.cells.drop(columns="geometry")),
         pd.DataFrame(lean.accessibility.cells.drop(columns="geometry")),
     )
+
+
+def test_a_studys_cell_districts_follow_the_cells_it_holds():
+    """The grouping is made once for the study's cells, and again when another table is assigned."""
+    import geopandas as gpd
+    import shapely
+
+    from ordos_geo.pipeline.study import Study
+
+    def cells(districts):
+        return gpd.GeoDataFrame(
+            {"district": districts, "population": 1.0}, geometry=shapely.points([(0, 0)] * len(districts))
+        )
+
+    study = Study(config=None, network=None, cells=cells(["a", "b", "a"]), facilities=None, boundaries=None)
+    first = study.cell_districts
+    assert study.cell_districts is first and first.names == ["a", "b"] and first.codes.tolist() == [0, 1, 0]
+    study.cells = cells(["c", "c", "d"])
+    assert study.cell_districts.names == ["c", "d"] and study.cell_districts.codes.tolist() == [0, 0, 1]

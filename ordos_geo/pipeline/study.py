@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +54,7 @@ class Study:
     cell_districts : ordos_geo.indicators.CellDistricts
         The cells grouped by district (:func:`ordos_geo.indicators.cell_districts`),
         on first use: every indicators table of the study (today, after the
-        plan, what-if changes) reuses them.
+        plan, what-if changes) reuses them; assigning other cells groups those.
 
     Examples
     --------
@@ -75,10 +74,19 @@ class Study:
     trail_exclusions: gpd.GeoDataFrame | None = None
     warnings: list[str] = field(default_factory=list)
 
-    @cached_property
+    @property
     def cell_districts(self) -> indicators.CellDistricts:
-        """The cells grouped by district, once per study (the cells' districts never change after loading)."""
-        return indicators.cell_districts(self.cells)
+        """The cells grouped by district, once for the study's cells (again if another table is assigned).
+
+        Kept with the table it was made from, so ``study.cells = other``
+        groups ``other``; editing the districts of the same table in place
+        is not seen (assign a new table instead).
+        """
+        kept = self.__dict__.get("_cell_districts")
+        if kept is None or kept[0] is not self.cells:
+            kept = (self.cells, indicators.cell_districts(self.cells))
+            self.__dict__["_cell_districts"] = kept
+        return kept[1]
 
     @property
     def whole_city(self) -> bool:
