@@ -207,8 +207,9 @@ class _SegmentGrid:
         first[1:] = seg_line[1:] != seg_line[:-1]
         start_cum = (cum - seg_len)[first]
         before = cum - seg_len - start_cum[np.cumsum(first) - 1]
-        lo = np.minimum(xy_bounds(a)[0], xy_bounds(b)[0]) - 1.0
-        hi = np.maximum(xy_bounds(a)[1], xy_bounds(b)[1]) + 1.0
+        (a_low, a_high), (b_low, b_high) = xy_bounds(a), xy_bounds(b)
+        lo = np.minimum(a_low, b_low) - 1.0
+        hi = np.maximum(a_high, b_high) + 1.0
         area = float(np.prod(hi - lo))
         cell_m = float(np.clip(_GRID_CELL_FACTOR * math.sqrt(area / max(len(a), 1)), 5.0, 250.0))
         n_cols = int((hi[0] - lo[0]) // cell_m) + 1
@@ -519,15 +520,10 @@ def _node_grid(index: NetworkIndex, cell_m: float) -> tuple[np.ndarray, np.ndarr
     key = round(cell_m, 3)
     if key in index._node_grid:
         return index._node_grid[key]
-    xy = index.node_xy
-    origin = index._node_bounds()[0]
-    cx = np.floor((xy[:, 0] - origin[0]) / cell_m).astype(np.int64)
-    cy = np.floor((xy[:, 1] - origin[1]) / cell_m).astype(np.int64)
-    nx_, ny_ = int(cx.max()) + 1, int(cy.max()) + 1
-    bucket = cx * ny_ + cy
+    bucket, (nx_, ny_) = index._node_buckets(cell_m)
     order = np.argsort(bucket, kind="stable")
     ptr = np.concatenate([[0], np.cumsum(np.bincount(bucket, minlength=nx_ * ny_))])
-    grid = (order, ptr, origin, nx_, ny_)
+    grid = (order, ptr, index._node_bounds()[0], nx_, ny_)
     index._node_grid[key] = grid
     return grid
 
