@@ -81,12 +81,17 @@ def raster_groups(
     width = cells.attrs.get(RASTER_WIDTH)
     if not width or "cell_id" not in cells.columns or len(rows) == 0:
         return None
+    ids = cells["cell_id"].to_numpy()[rows]
     if checked is None or checked.width != int(width) or not checked.has(cells, rows):
-        checked = _checked(cells, rows, geoms, int(width))
+        if ids.dtype.kind not in "iu":
+            return None
+        window = _window(ids, int(width), max_pixels=max(_MAX_WINDOW_PIXELS, 64 * len(rows)))
+        checked = None if window is None else _checked(cells, rows, geoms, int(width), window)
         if checked is None:
             return None
-    window = _window(cells["cell_id"].to_numpy()[rows], checked.width)
-    assert window is not None  # no limit
+    else:
+        window = _window(ids, checked.width)
+    assert window is not None
     at, r, c = window
     occupied = at >= 0
     region, _ = scipy.ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
@@ -97,15 +102,14 @@ def raster_groups(
     return label, outlines, checked
 
 
-def _checked(cells: Any, rows: np.ndarray, geoms: np.ndarray, width: int) -> RasterCells | None:
-    """``rows`` checked to be a raster's pixels, one at a place, each a ring round it sharing its corners exactly."""
-    ids = cells["cell_id"].to_numpy()[rows]
-    if ids.dtype.kind not in "iu" or not (shapely.get_type_id(geoms) == 3).all():
-        return None
-    if not (shapely.get_num_coordinates(geoms) == 5).all():
-        return None
-    window = _window(ids, width, max_pixels=max(_MAX_WINDOW_PIXELS, 64 * len(rows)))
-    if window is None:
+def _checked(
+    cells: Any, rows: np.ndarray, geoms: np.ndarray, width: int, window: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> RasterCells | None:
+    """``rows`` checked to be a raster's pixels, one at a place, each a ring round it sharing its corners exactly.
+
+    ``window`` is :func:`_window` of their ids.
+    """
+    if not (shapely.get_type_id(geoms) == 3).all() or not (shapely.get_num_coordinates(geoms) == 5).all():
         return None
     at, r, c = window
     if not np.array_equal(at[r, c], np.arange(len(rows))):  # two cells at one place
