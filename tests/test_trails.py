@@ -1130,3 +1130,111 @@ def test_the_tube_cap_binds_where_everyone_is_underserved_and_holds_for_greedy_r
         route = _greedy_route(model, start, 2000.0)
         assert model.segment_length[route].sum() <= 2000.0
         assert 0 < model.population_reached(route) <= capped
+
+
+# ------------------------------------------------------------------------------------------------ band starts
+
+
+def _loop_problem(model: trails.TrailPrizeModel, *, budget: float, max_trails: int = 1, min_len: float = 0.0):
+    from ordos_geo.trails._orienteering import RouteProblem
+
+    return RouteProblem(
+        reach=model.reach,
+        weight=model.population,
+        seg_u=model.segment_u,
+        seg_v=model.segment_v,
+        seg_len=model.segment_length,
+        cost=model.segment_length.copy(),
+        allowed=np.ones(model.n_segments, dtype=bool),
+        shape="loop",
+        budget=budget,
+        min_len=min_len,
+        max_trails=max_trails,
+    )
+
+
+@pytest.mark.parametrize("degrees", [0.0, 30.0, -20.0])
+def test_street_direction_is_the_grids_angle(degrees):
+    from ordos_geo.trails._band_starts import street_direction
+    from ordos_geo.trails._loop_search import _Search
+
+    nodes, edges = _grid(6, 5)
+    theta = np.radians(degrees)
+    cos, sin = np.cos(theta), np.sin(theta)
+    turned = {n: (x * cos - y * sin, x * sin + y * cos) for n, (x, y) in nodes.items()}
+    network = walk_network_from_graph(_graph(turned, edges))
+    model = trails.build_prize_model(network, _cells([[50.0, 0.0]], [1.0]), reach_m=100, underserved_column="under")
+    search = _Search(_loop_problem(model, budget=1_000.0), detour_m=500.0, seed=0)
+    assert street_direction(search, network.node_xy) == pytest.approx(theta, abs=1e-9)
+
+
+def test_band_sums_equal_a_count_of_the_cells_in_each_band():
+    from ordos_geo.trails._band_starts import _BandRaster
+    from ordos_geo.trails._loop_search import _Search
+
+    rng = np.random.default_rng(5)
+    network = walk_network_from_graph(_graph(*_grid(8, 8)))
+    xy = rng.uniform(0, 700, size=(300, 2))
+    cells = _cells(xy, rng.integers(1, 50, 300))
+    model = trails.build_prize_model(network, cells, reach_m=100, underserved_column="under")
+    search = _Search(_loop_problem(model, budget=1_600.0), detour_m=500.0, seed=0)
+    cell_xy = network.node_xy[0] + xy[model.cell_positions]  # the network's coordinates (X0, Y0 at node 0)
+    raster = _BandRaster(search, cell_xy, 100.0, 0.0)
+    weight = raster.weight
+    table = raster.table(weight)
+    rp = 10  # reach in pixels (10 m)
+    for a_px, b_px in [(20, 20), (35, 5), (12, 28)]:
+        band = raster.boxes(table, b_px + rp, a_px + rp)
+        if a_px > rp and b_px > rp:
+            band = band - raster.boxes(table, b_px - rp, a_px - rp)
+        for row, col in rng.integers(0, min(raster.shape), size=(20, 2)):
+            dr, dc = np.abs(raster.row - row), np.abs(raster.col - col)
+            outer = (dr <= b_px + rp) & (dc <= a_px + rp)
+            inner = (dr <= b_px - rp) & (dc <= a_px - rp) if a_px > rp and b_px > rp else np.zeros(len(dr), bool)
+            assert band[row, col] == pytest.approx(weight[outer & ~inner].sum())
+    # The best rectangle of a perimeter is the band holding most: no centre and aspect on the raster holds more.
+    value, a, b, _ = raster.best_rectangles(weight, 1_600.0, n=1, spread=200.0)[0]
+    assert a + b == pytest.approx(400.0)
+    for a_px in range(4, 37, 5):
+        b_px = 40 - a_px
+        band = raster.boxes(table, b_px + rp, a_px + rp)
+        if a_px > rp and b_px > rp:
+            band = band - raster.boxes(table, b_px - rp, a_px - rp)
+        assert band.max() <= value + 1e-9
+
+
+def test_a_band_start_traces_the_ring_of_underserved_residents():
+    # Residents only along the sides of a 1,200 x 800 m rectangle of a 100 m grid; a 4 km loop can reach them
+    # all only by walking exactly that rectangle.
+    from ordos_geo.trails._band_starts import _BandRaster, start_band_loops
+    from ordos_geo.trails._loop_search import _Search
+    from ordos_geo.trails.heuristic import solve_heuristic
+
+    nodes, edges = _grid(21, 15)
+    network = walk_network_from_graph(_graph(nodes, edges))
+    x0, y0, x1, y1 = 400.0, 300.0, 1_600.0, 1_100.0
+    ring = [(x, y0) for x in np.arange(x0, x1, 100.0)] + [(x1, y) for y in np.arange(y0, y1, 100.0)]
+    ring += [(x, y1) for x in np.arange(x1, x0, -100.0)] + [(x0, y) for y in np.arange(y1, y0, -100.0)]
+    xy = np.asarray(ring)  # at the ring's junctions
+    population = np.arange(1, len(xy) + 1, dtype=float)
+    model = trails.build_prize_model(network, _cells(xy, population), reach_m=30, underserved_column="under")
+    problem = _loop_problem(model, budget=4_000.0)
+    cell_xy = network.node_xy[0] + xy[model.cell_positions]
+    search = _Search(problem, detour_m=1_500.0, seed=0)
+    raster = _BandRaster(search, cell_xy, 30.0, 0.0)
+    assert start_band_loops(search, raster, network.node_xy, 1)
+    (loop,) = search.trails
+
+    def on_ring(p: np.ndarray) -> bool:
+        x, y = p - network.node_xy[0]
+        side_x = (abs(x - x0) < 1 or abs(x - x1) < 1) and y0 - 1 <= y <= y1 + 1
+        side_y = (abs(y - y0) < 1 or abs(y - y1) < 1) and x0 - 1 <= x <= x1 + 1
+        return side_x or side_y
+
+    ends = network.node_xy[model.segment_u], network.node_xy[model.segment_v]
+    ring_segments = {s for s in range(model.n_segments) if on_ring(ends[0][s]) and on_ring(ends[1][s])}
+    assert len(ring_segments) == 40
+    assert set(loop.segs) == ring_segments and len(loop.nodes) == 40
+    assert search.value() == pytest.approx(population.sum())
+    found = solve_heuristic(problem, network.node_xy, cell_xy=cell_xy, reach_m=30.0)
+    assert found.value == pytest.approx(population.sum())

@@ -66,11 +66,14 @@ def _run_solvers(
     method: str,
     n_starts: int,
     time_limit_s: float,
+    cell_xy: np.ndarray | None = None,
 ) -> _Solutions:
     """Run the solvers ``opts.shape`` and ``method`` call for; the best plan found and the tightest bound.
 
     ``upper`` and ``bound_shape`` are the bound proven before solving
     (:func:`ordos_geo.trails.bound.upper_bound`); an exact MILP may tighten it.
+    ``cell_xy`` (the prize cells' positions) lets loops also start on the
+    rectangles whose reach band holds most residents.
     """
     search = _Solutions(upper=upper, bound_shape=bound_shape)
     if upper <= 0:
@@ -108,6 +111,7 @@ def _run_solvers(
             method=method,
             n_starts=n_starts,
             time_limit_s=time_limit_s,
+            cell_xy=cell_xy,
         )
     return search
 
@@ -174,6 +178,7 @@ def _route_solvers(
     method: str,
     n_starts: int,
     time_limit_s: float,
+    cell_xy: np.ndarray | None = None,
 ) -> None:
     """Loops or routes: the orienteering heuristic from the ``network`` plan, and the exact MILP on small instances."""
     shape = opts.shape
@@ -184,6 +189,8 @@ def _route_solvers(
         n_starts=n_starts,
         spread_m=2 * model.reach_m,
         max_spur_m=float(opts.max_spur_m),
+        cell_xy=cell_xy,
+        reach_m=model.reach_m,
     )
     search.value, search.pieces, search.kept = found.value, found.trails, "heuristic"
     logger.info("trail %s heuristic: %.0f residents (network shape: %.0f)", shape, found.value, search.network_value)

@@ -1,7 +1,9 @@
 """The loop/route heuristic: GRASP starts followed by an iterated local search.
 
 :func:`solve_heuristic` starts one to ``max_trails`` trails (on spread-out
-high-prize seed segments, or from the trees of the ``network`` plan), improves
+high-prize seed segments, from the trees of the ``network`` plan, or, for
+loops, on the rectangles whose reach band holds most residents: see
+:mod:`ordos_geo.trails._band_starts`), improves
 them with the moves of :class:`~ordos_geo.trails._loop_search._Search` (add,
 drop, 2-opt-style stretch replacement, end moves), then perturbs a random
 stretch and searches again a few times, keeping the best plan found. The
@@ -15,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ordos_geo.trails._band_starts import _BandRaster, start_band_loops, street_direction
 from ordos_geo.trails._loop_search import _Search
 from ordos_geo.trails._orienteering import _EPS, RouteProblem, RouteSolution, _components
 
@@ -75,6 +78,8 @@ def solve_heuristic(
     detour_m: float = 1_500.0,
     max_spur_m: float = 0.0,
     seed: int = 0,
+    cell_xy: np.ndarray | None = None,
+    reach_m: float = 500.0,
 ) -> RouteSolution:
     """Plan loops or routes with GRASP starts and an iterated local search.
 
@@ -99,6 +104,12 @@ def solve_heuristic(
         Longest dead-end spur added after the search (0: none).
     seed : int
         Random seed of the perturbations (the result is deterministic).
+    cell_xy : numpy.ndarray, optional
+        ``(n_cells,)`` x 2 positions of the prize cells (metres). Loops then
+        also start on the rectangles whose reach band holds most residents
+        (:mod:`ordos_geo.trails._band_starts`), one to ``max_trails`` of them.
+    reach_m : float
+        Reach of a trail (metres), the width of those bands on each side.
 
     Returns
     -------
@@ -139,12 +150,32 @@ def solve_heuristic(
                     best_value, best_snap = local_best, local_snap
             if state is not None:
                 search.rng.bit_generator.state = state
+    if search.loop and cell_xy is not None and len(cell_xy):
+        band_value, band_snap = _band_plans(search, node_xy, np.asarray(cell_xy, dtype=float), reach_m, n_kicks)
+        if band_value > best_value + _EPS:
+            best_value, best_snap = band_value, band_snap
     search.restore(best_snap)
     if max_spur_m > 0:
         for t in range(len(search.trails)):
             search.add_spurs(t, max_spur_m)
     trails = [list(t.segs) + list(t.spurs) for t in search.trails]
     return RouteSolution(trails, search.value(), math.inf, "heuristic")
+
+
+def _band_plans(
+    search: _Search, node_xy: np.ndarray, cell_xy: np.ndarray, reach_m: float, n_kicks: int
+) -> tuple[float, list[tuple[list[int], list[int], list[int]]]]:
+    """The best plan of one to ``max_trails`` loops started on reach bands and searched; its value and snapshot."""
+    raster = _BandRaster(search, cell_xy, reach_m, street_direction(search, node_xy))
+    best_value, best_snap = -1.0, []
+    for k in range(1, search.p.max_trails + 1):
+        if k > 1 and k * search.p.min_len > search.p.budget + 1e-9:
+            break
+        if start_band_loops(search, raster, node_xy, k):
+            local_best, local_snap = _search_with_kicks(search, n_kicks)
+            if local_best > best_value + _EPS:
+                best_value, best_snap = local_best, local_snap
+    return best_value, best_snap
 
 
 def _start_trails(

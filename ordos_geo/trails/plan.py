@@ -314,7 +314,8 @@ def plan_trails(
     1..``max_trails`` trails and ``n_starts`` first seeds. Loops and routes are
     an orienteering problem with coverage prizes (see
     :mod:`ordos_geo.trails._orienteering`): GRASP starts, one of them from the spine of
-    the ``network`` plan, then an iterated local search with add, drop and
+    the ``network`` plan and, for loops, some on the street rectangles whose
+    reach band holds most underserved residents, then an iterated local search with add, drop and
     2-opt-style stretch replacements; small instances are also solved exactly
     (MILP with lazily added subtour cuts). The ``network`` plan is always
     computed too, and :attr:`TrailPlan.network_population_reached` reports it.
@@ -437,6 +438,7 @@ def plan_trails(
         preference_factor=preference_factor,
         green_land=green_land,
     )
+    cell_xy = shapely.get_coordinates(shapely.centroid(cells.geometry.to_numpy()[model.cell_positions]))
     bound, bound_shape = upper_bound(
         model,
         allowed,
@@ -446,7 +448,7 @@ def plan_trails(
         shape=opts.shape,
         max_spur_m=float(opts.max_spur_m),
         min_len_m=opts.min_length_m,
-        cell_xy=shapely.get_coordinates(shapely.centroid(cells.geometry.to_numpy()[model.cell_positions])),
+        cell_xy=cell_xy,
     )
     search = _run_solvers(
         network,
@@ -459,6 +461,7 @@ def plan_trails(
         method=method,
         n_starts=n_starts,
         time_limit_s=time_limit_s,
+        cell_xy=cell_xy,
     )
     trails = _kept_trails(search, model, opts.min_length_m)
     table = _trails_table(network, model, trails, opts)
