@@ -309,6 +309,20 @@ def check_trails(out: Outputs) -> None:
             )
             in out.md_text
         )
+        # The bound line: the plan's bound, its share and gap, and the network shape, from trails.gpkg.
+        first = planned.iloc[0]
+        reached = plan["trails"]["underserved_reached"]
+        assert (
+            text["trails_bound"].format(
+                bound=shown(first["upper_bound"], "whole"),
+                shape=text[f"bound_for_{first['bound_shape']}"],
+                reached=shown(reached, "whole"),
+                share=shown(reached / first["upper_bound"], "share"),
+                gap=shown(first["gap"], "share"),
+                network=shown(first["network_shape_reached"], "whole"),
+            )
+            in out.md_text
+        )
 
 
 def check_underserved(out: Outputs) -> None:

@@ -366,3 +366,39 @@ def test_scorecard_shows_each_target_today_and_after_the_plan(language, headers,
         row = by_target[(_labels.target(target.key, language), str(target.year))]
         assert not_computed in row[status] and not_computed in row[status_after], target.key
     assert "scorecard_plan" in built.tables and "scorecard_after" not in built.tables
+
+
+_ZH_BOUND_LINE = "任何方案覆盖的人口都不超过 40,000 人（可证明的上界，证明适用于环线）；" + (
+    "本方案覆盖 22,624 人，为上界的 56.6%，差距 43.4%。"
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            "No plan within the same budget and trail rules can reach more than 40,000 residents (an upper bound "
+            "proven for loops); this plan reaches 22,624, 56.6% of it, a gap of 43.4%.",
+        ),
+        ("zh", _ZH_BOUND_LINE),
+    ],
+)
+def test_the_trail_plans_bound_and_gap_are_said_under_the_trail_table(layers, language, expected):
+    trails = layers.facilities.iloc[[4]].copy()
+    trails["length_m"] = 9_733.9
+    trails["upper_bound"] = 40_000.0
+    trails["gap"] = 1 - 22_624 / 40_000
+    trails["bound_shape"] = "loop"
+    trails["network_shape_reached"] = 25_565.0
+    built = report.build_report(
+        make_scorecard(), make_indicators(), trails=trails, trails_reached=22_624.0, language=language
+    )
+    (line,) = [block[1] for block in built.blocks if block[0] == "p" and "40,000" in block[1]]
+    assert expected in line
+    assert line.index("25,565") > line.index(expected) + len(expected)  # the network shape, after the gap
+    # Without a bound (a checked plan, or an older table) the line is left out.
+    plain = report.build_report(
+        make_scorecard(), make_indicators(), trails=trails.drop(columns="upper_bound"), trails_reached=22_624.0
+    )
+    assert not [block for block in plain.blocks if block[0] == "p" and "40,000" in block[1]]

@@ -96,6 +96,15 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "{n} 条步道共 {length} m，合计覆盖 {reached} 名步行 1,000 m 内无健身设施的居民"
                 "（每人只计一次；各步道覆盖范围有重叠时，逐条的覆盖人口相加会多于合计）"
             ),
+            "trails_bound": (
+                "在相同预算与步道形态规则下，任何方案覆盖的人口都不超过 {bound} 人（可证明的上界，证明适用于{shape}）；"
+                "本方案覆盖 {reached} 人，为上界的 {share}，差距 {gap}。"
+                "上界放宽了路段须连成可行走步道的要求，差距可能主要来自上界的宽松，而不一定说明方案还能提高这么多；"
+                "同样预算的树状方案覆盖 {network} 人，可作参照。"
+            ),
+            "bound_for_network": "任意连通的步道，因而也适用于环线与线路",
+            "bound_for_loop": "环线",
+            "bound_for_route": "线路",
             "before_after": "规划前后对比",
             "gap": "距目标的差距",
             "gap_intro": (
@@ -236,6 +245,16 @@ TEXT: Final[Mapping[str, Mapping[str, str]]] = _frozen(
                 "The {n} trails, {length} m in all, reach {reached} residents with no venue within a 1,000 m walk "
                 "(each counted once; where trails reach the same residents, the rows add up to more)"
             ),
+            "trails_bound": (
+                "No plan within the same budget and trail rules can reach more than {bound} residents (an upper "
+                "bound proven for {shape}); this plan reaches {reached}, {share} of it, a gap of {gap}. "
+                "The bound relaxes the rule that the segments form walkable trails, so a large gap may say more about "
+                "the bound than about how much the plan could gain; the network shape reaches {network} with "
+                "the same budget."
+            ),
+            "bound_for_network": "any connected trails, hence also for loops and routes",
+            "bound_for_loop": "loops",
+            "bound_for_route": "routes",
             "before_after": "Before and after the plan",
             "gap": "Gap to target",
             "gap_intro": (

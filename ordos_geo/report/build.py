@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ordos_geo import _labels as label_table
@@ -315,6 +316,7 @@ def build_report(
         trail_table = _trail_table(trails)
         table(text["trails"], trail_table, "trails")
         blocks += _trails_total(trail_table, trails_reached, text)
+        blocks += _trails_bound(trail_table, trails_reached, language)
     if before_after is not None:
         table(text["before_after"], _without(before_after, empty), "before_after")
     for key, frame in (extra_tables or {}).items():
@@ -362,6 +364,27 @@ def _trails_total(trail_table: pd.DataFrame, trails_reached: float | None, text:
         return []
     length, reached = f"{trail_table['length_m'].sum():,.0f}", f"{trails_reached:,.0f}"
     return [("p", text["trails_total"].format(n=len(trail_table), length=length, reached=reached))]
+
+
+def _trails_bound(trail_table: pd.DataFrame, trails_reached: float | None, language: Language) -> list[Block]:
+    """The line on the plan's upper bound: what no plan can beat, the gap, and what the gap means."""
+    columns = ("upper_bound", "gap", "bound_shape", "network_shape_reached")
+    if trails_reached is None or not len(trail_table) or any(c not in trail_table for c in columns):
+        return []
+    row = trail_table.iloc[0]
+    bound = float(row["upper_bound"])
+    if not np.isfinite(bound) or bound <= 0:
+        return []
+    text = label_table.text(language)
+    line = text["trails_bound"].format(
+        bound=f"{bound:,.0f}",
+        shape=text.get(f"bound_for_{row['bound_shape']}", str(row["bound_shape"])),
+        reached=f"{trails_reached:,.0f}",
+        share=f"{trails_reached / bound:.1%}",
+        gap=f"{float(row['gap']):.1%}",
+        network=f"{float(row['network_shape_reached']):,.0f}",
+    )
+    return [("p", line)]
 
 
 def _scorecard_plan_table(scorecard: pd.DataFrame, scorecard_after: pd.DataFrame) -> pd.DataFrame:
