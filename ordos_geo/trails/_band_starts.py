@@ -40,6 +40,9 @@ _ASPECT_STEP_PX = 5
 _SHRINK = (1.0, 0.92, 0.84, 0.76, 0.68)
 #: Corner junctions looked at around each corner (the nearest free one is taken).
 _CORNER_NEIGHBOURS = 16
+#: A leg between two corners is at most this many times their straight-line distance, plus the slack (metres).
+_LEG_STRETCH = 1.6
+_LEG_SLACK_M = 200.0
 #: Kept rectangles of the same shape have centres at least this many reaches apart.
 _SPREAD_REACHES = 2.0
 
@@ -87,13 +90,17 @@ class _BandRaster:
         return table
 
     def boxes(self, table: np.ndarray, half_rows: int, half_cols: int) -> np.ndarray:
-        """Sum of the box of ``2 h + 1`` pixels a side around every pixel (clipped at the raster's edge)."""
+        """Sum of the box of ``2 h + 1`` pixels a side around every pixel (clipped at the raster's edge).
+
+        The table is padded by repeating its edges, so that the clipped corners
+        are plain slices of it.
+        """
         ny, nx = self.shape
-        r0 = np.clip(np.arange(ny) - half_rows, 0, ny)[:, None]
-        r1 = np.clip(np.arange(ny) + half_rows + 1, 0, ny)[:, None]
-        c0 = np.clip(np.arange(nx) - half_cols, 0, nx)[None, :]
-        c1 = np.clip(np.arange(nx) + half_cols + 1, 0, nx)[None, :]
-        return table[r1, c1] - table[r0, c1] - table[r1, c0] + table[r0, c0]
+        hr, hc = half_rows + 1, half_cols + 1
+        padded = np.pad(table, ((hr, hr), (hc, hc)), mode="edge")
+        lo_r, hi_r = slice(1, 1 + ny), slice(2 * hr, 2 * hr + ny)
+        lo_c, hi_c = slice(1, 1 + nx), slice(2 * hc, 2 * hc + nx)
+        return padded[hi_r, hi_c] - padded[lo_r, hi_c] - padded[hi_r, lo_c] + padded[lo_r, lo_c]
 
     def best_rectangles(
         self, weight: np.ndarray, perimeter: float, *, n: int, spread: float
@@ -137,12 +144,16 @@ class _BandRaster:
         return centre + local @ self.rot
 
 
-def _trace(search: _Search, corner_nodes: list[int], limit: float) -> tuple[list[int], list[int]] | None:
+def _trace(
+    search: _Search, corner_nodes: list[int], node_xy: np.ndarray, limit: float
+) -> tuple[list[int], list[int]] | None:
     """A simple cycle through the four corner junctions by cheapest legs through free junctions, or None.
 
     The corners and the junctions of the legs traced so far are held (given an
-    owner) so that later legs go around them; each leg may be at most what is
-    left of ``limit``.
+    owner) so that later legs go around them. Each leg may be at most what is
+    left of ``limit``, and at most :data:`_LEG_STRETCH` times the straight
+    line between its corners (plus :data:`_LEG_SLACK_M`): a leg that must go
+    around a river or a rail yard is not looked for across the whole city.
     """
     if len(set(corner_nodes)) < len(corner_nodes):
         return None
@@ -156,7 +167,9 @@ def _trace(search: _Search, corner_nodes: list[int], limit: float) -> tuple[list
         for i in range(len(corner_nodes)):
             src, dst = corner_nodes[i], corner_nodes[(i + 1) % len(corner_nodes)]
             left = limit - sum(search.len[s] for s in segs)
-            _, pred, _ = search.dijkstra(src, left, search.cost, {dst}, settle=True)
+            straight = float(np.hypot(*(node_xy[dst] - node_xy[src])))
+            leg_limit = min(left, _LEG_STRETCH * straight + _LEG_SLACK_M)
+            _, pred, _ = search.dijkstra(src, leg_limit, search.cost, {dst}, settle=True)
             if dst not in pred:
                 return None
             leg_nodes, leg_segs = search.path_to(pred, dst)
@@ -201,7 +214,7 @@ def start_band_loops(search: _Search, raster: _BandRaster, node_xy: np.ndarray, 
                     free = [int(x) for x in np.atleast_1d(near) if search.owner[int(x)] < 0]
                     if free:
                         corner_nodes.append(free[0])
-                traced = _trace(search, corner_nodes, target) if len(corner_nodes) == 4 else None
+                traced = _trace(search, corner_nodes, node_xy, target) if len(corner_nodes) == 4 else None
                 if traced is None:
                     continue
                 length = sum(search.len[s] for s in traced[1])

@@ -165,17 +165,23 @@ def solve_heuristic(
 def _band_plans(
     search: _Search, node_xy: np.ndarray, cell_xy: np.ndarray, reach_m: float, n_kicks: int
 ) -> tuple[float, list[tuple[list[int], list[int], list[int]]]]:
-    """The best plan of one to ``max_trails`` loops started on reach bands and searched; its value and snapshot."""
+    """The plan of loops started on reach bands, searched; its value and snapshot (``-1`` if none starts).
+
+    One to ``max_trails`` loops are started; only the start reaching most
+    residents is searched (on the benchmark cities the best start stays the
+    best after the search, and the search is most of the time).
+    """
     raster = _BandRaster(search, cell_xy, reach_m, street_direction(search, node_xy))
-    best_value, best_snap = -1.0, []
+    best_start, best_snap = -1.0, []
     for k in range(1, search.p.max_trails + 1):
         if k > 1 and k * search.p.min_len > search.p.budget + 1e-9:
             break
-        if start_band_loops(search, raster, node_xy, k):
-            local_best, local_snap = _search_with_kicks(search, n_kicks)
-            if local_best > best_value + _EPS:
-                best_value, best_snap = local_best, local_snap
-    return best_value, best_snap
+        if start_band_loops(search, raster, node_xy, k) and search.value() > best_start + _EPS:
+            best_start, best_snap = search.value(), search.snapshot()
+    if not best_snap:
+        return -1.0, []
+    search.restore(best_snap)
+    return _search_with_kicks(search, n_kicks)
 
 
 def _start_trails(
