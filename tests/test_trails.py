@@ -1238,3 +1238,25 @@ def test_a_band_start_traces_the_ring_of_underserved_residents():
     assert search.value() == pytest.approx(population.sum())
     found = solve_heuristic(problem, network.node_xy, cell_xy=cell_xy, reach_m=30.0)
     assert found.value == pytest.approx(population.sum())
+
+
+def test_a_short_loop_fills_up_to_min_length_in_a_few_moves_on_short_streets():
+    # 10 m blocks (as the crossings and sidewalks of a real extract): a loop 960 m short of min_trail_m fills up
+    # with the move that brings it closest, not with the smallest detour each time (each move is a dozen searches;
+    # taking the smallest, this loop took 48 moves, and a central Helsinki plan 270 s instead of 14 s).
+    from ordos_geo.trails._loop_search import _Search
+
+    network = walk_network_from_graph(_graph(*_grid(40, 40, spacing=10.0)))
+    model = trails.build_prize_model(network, _cells([[200.0, 200.0]], [50.0]), reach_m=30, underserved_column="under")
+    search = _Search(_loop_problem(model, budget=2_000.0, min_len=1_000.0), detour_m=1_500.0, seed=0)
+    seed = int(np.argmax(model.segment_population))
+    search.set_trail(0, *search.start_trail(seed))
+    assert search.trails[0].length == pytest.approx(40.0)
+    moves = []
+    set_trail = search.set_trail
+    search.set_trail = lambda t, nodes, segs: (moves.append(len(segs)), set_trail(t, nodes, segs))  # type: ignore[method-assign]
+    search.improve(0)
+    assert 1_000.0 - 1e-6 <= search.trails[0].length <= 2_000.0 + 1e-6
+    assert search.value() == pytest.approx(50.0)
+    assert len(moves) <= 20
+    assert moves == sorted(moves)  # every move lengthens the loop

@@ -458,10 +458,13 @@ class _Search:
         return out
 
     @staticmethod
-    def _key(gain: float, dlen: float, *, short: bool, room_to_shrink: bool, over: bool = False) -> tuple | None:
+    def _key(gain: float, dlen: float, *, need: float, room_to_shrink: bool, over: bool = False) -> tuple | None:
         """Preference of a move: improving and shorter, best ratio, same reach shorter, fill up to min length.
 
         Over budget, only shortening moves count, least population lost per metre first.
+        A trail ``need`` metres short of ``min_len`` fills up with the move that
+        brings it closest to ``min_len`` (then the shortest such move): one
+        move where streets are long, not hundreds where they are 15 m pieces.
         """
         if over:
             return (4, gain / -dlen, -dlen) if dlen < -_EPS else None
@@ -471,8 +474,8 @@ class _Search:
             return (2, gain / max(dlen, 1.0), -dlen)
         if gain >= -_EPS and dlen < -_EPS and room_to_shrink:
             return (1, -dlen, 0.0)
-        if short and gain >= -_EPS and dlen > _EPS:
-            return (0, -dlen, 0.0)
+        if need > 0 and gain >= -_EPS and dlen > _EPS:
+            return (0, min(dlen, need), -dlen)
         return None
 
     def improve(self, t: int, *, fill: bool = True, max_moves: int = 400, n_exact: int = 40) -> None:
@@ -486,12 +489,12 @@ class _Search:
             marg, prize = self._prize_weights(t)
             weights = [self.cost, prize]
             cands = self._loop_candidates(t, weights) if self.loop else self._route_candidates(t, weights, marg)
-            short = fill and tr.length < self.p.min_len - 1e-6
+            need = self.p.min_len - tr.length if fill and tr.length < self.p.min_len - 1e-6 else 0.0
             over = self.allowance(t) < -1e-6
             ranked = []
             for est, dlen, args in cands:
                 room = tr.length + dlen >= self.p.min_len - 1e-6
-                key = self._key(est, dlen, short=short, room_to_shrink=room, over=over)
+                key = self._key(est, dlen, need=need, room_to_shrink=room, over=over)
                 if key is not None or est > -_EPS:
                     ranked.append((key or (-1, 0.0, 0.0), est, dlen, args))
             ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
@@ -505,7 +508,7 @@ class _Search:
                 seen.add(sig)
                 gain = self.delta(removed, added)
                 room = tr.length + dlen >= self.p.min_len - 1e-6
-                key = self._key(gain, dlen, short=short, room_to_shrink=room, over=over)
+                key = self._key(gain, dlen, need=need, room_to_shrink=room, over=over)
                 if key is not None and (best_key is None or key > best_key):
                     best, best_key = (nodes, segs), key
             if best is None:
