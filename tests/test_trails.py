@@ -1238,3 +1238,88 @@ def test_a_band_start_traces_the_ring_of_underserved_residents():
     assert search.value() == pytest.approx(population.sum())
     found = solve_heuristic(problem, network.node_xy, cell_xy=cell_xy, reach_m=30.0)
     assert found.value == pytest.approx(population.sum())
+
+
+def _reference_free_paths(seg_u, seg_v, seg_len, weight, usable, owner, used, source, targets):
+    """Least-weight paths from ``source`` by networkx: held junctions other than targets closed, targets sinks."""
+
+    def passable(x: int) -> bool:
+        return owner[x] < 0 and x not in targets
+
+    graph = nx.DiGraph()
+    for s in usable:
+        if used[s]:
+            continue
+        for x, y in ((int(seg_u[s]), int(seg_v[s])), (int(seg_v[s]), int(seg_u[s]))):
+            tail = "source" if x == source else (x if passable(x) else None)
+            head = ("sink", y) if y in targets else (y if passable(y) and y != source else None)
+            if tail is None or head is None:
+                continue
+            if not graph.has_edge(tail, head) or graph[tail][head]["w"] > weight[s]:
+                graph.add_edge(tail, head, w=float(weight[s]), seg=int(s))
+    if "source" not in graph:
+        return {}
+    dist, paths = nx.single_source_dijkstra(graph, "source", weight="w")
+    found = {}
+    for head, path in paths.items():
+        if head == "source":
+            continue
+        segs = [graph[a][b]["seg"] for a, b in itertools.pairwise(path)]
+        y = head[1] if isinstance(head, tuple) else head
+        found[(y, isinstance(head, tuple))] = (dist[head], float(seg_len[segs].sum()), segs)
+    return found
+
+
+@pytest.mark.parametrize("scale", [(0.2, 1.0), (1.0, 1.0), (1.0, 2.5)])
+def test_free_paths_equal_a_networkx_search_with_held_junctions_walked_segments_and_a_length_limit(scale):
+    # Random street graph with parallel segments; trail 0 holds the targets, trail 1 holds junctions never
+    # entered, some segments are walked. Weights below, equal to and above the length: the least-weight path
+    # is kept only when its true length is within the limit.
+    from ordos_geo.trails._free_paths import FreeGraph
+
+    rng = np.random.default_rng(11)
+    n = 40
+    u = rng.integers(0, n, 110)
+    v = (u + rng.integers(1, 6, 110)) % n
+    u, v = np.concatenate([u, u[:10]]), np.concatenate([v, v[:10]])  # ten parallel pairs
+    seg_len = rng.uniform(10.0, 100.0, len(u))
+    usable = np.flatnonzero(u != v)
+    owner = [-1] * n
+    targets = {int(x) for x in rng.choice(n, 8, replace=False)}
+    for x in targets:
+        owner[x] = 0
+    for x in rng.choice(sorted(set(range(n)) - targets), 5, replace=False):
+        owner[int(x)] = 1
+    used = (rng.random(len(u)) < 0.15).tolist()
+    free = [x for x in range(n) if owner[x] < 0]
+    sources = sorted(targets)[:3] + free[:2] + [next(x for x in range(n) if owner[x] == 1)]
+    graph = FreeGraph(u, v, seg_len, usable, n)
+    limit = 160.0
+    weights = [seg_len * rng.uniform(*scale, len(u)), None]
+    checked = too_long = 0
+    for weight, paths in zip(
+        weights, graph.search(sources, limit, weights, targets, owner=owner, used=used), strict=True
+    ):
+        w = seg_len if weight is None else weight
+        for k, source in enumerate(sources):
+            expected = _reference_free_paths(u, v, seg_len, w, usable, owner, used, source, targets)
+            got = {}
+            for node in paths.reached(k).tolist():
+                nodes, segs = paths.path(k, node)
+                assert nodes[0] == source and nodes[-1] == paths.junction[node]
+                assert paths.true[k, node] == pytest.approx(seg_len[segs].sum())
+                got[(nodes[-1], bool(node >= paths.n_free))] = (float(w[segs].sum()), seg_len[segs].sum(), segs)
+            for key, (dist, length, segs) in expected.items():
+                if length > limit:
+                    too_long += 1
+                    assert key not in got
+                    continue
+                checked += 1
+                assert got[key][0] == pytest.approx(dist)
+                assert got[key][2] == segs
+            assert set(got) <= set(expected)
+            along = paths.along(np.asarray(w, dtype=float))[k]
+            for (y, is_sink), (dist, _, _) in got.items():
+                node = paths.sink[y] if is_sink else int(np.flatnonzero(paths.junction[: paths.n_free] == y)[0])
+                assert along[node] == pytest.approx(dist)
+    assert checked > 20 and too_long > 5
