@@ -66,6 +66,7 @@ class FreePaths:
     seg: np.ndarray
     true: np.ndarray
     _rows: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict, init=False, repr=False)
+    _junctions: list[int] = field(default_factory=list, init=False, repr=False)
 
     def reached(self, k: int) -> np.ndarray:
         """Local nodes source ``k`` reaches within the limit (itself excluded)."""
@@ -73,16 +74,18 @@ class FreePaths:
 
     def path(self, k: int, node: int) -> tuple[list[int], list[int]]:
         """Junctions and segments of the tree path from source ``k`` to local ``node`` (source first)."""
-        if k not in self._rows:
+        if k not in self._rows:  # Python lists: a path is walked one step at a time
             self._rows[k] = (self.pred[k].tolist(), self.seg[k].tolist())
+        if not self._junctions:
+            self._junctions.extend(self.junction.tolist())
         pred, seg = self._rows[k]
-        local = [node]
-        segs = []
+        junction = self._junctions
+        nodes, segs = [junction[node]], []
         while pred[node] >= 0:
             segs.append(seg[node])
             node = pred[node]
-            local.append(node)
-        nodes = self.junction[local[::-1]].tolist()
+            nodes.append(junction[node])
+        nodes.reverse()
         segs.reverse()
         return nodes, segs
 
@@ -118,8 +121,9 @@ class FreeGraph:
         np.cumsum(np.bincount(ends, minlength=n_nodes), out=self.adj_ptr[1:])
         self.adj_seg = np.concatenate([ids, ids])[order]
         self.adj_other = np.concatenate([seg_v[ids], seg_u[ids]]).astype(np.int64)[order]
-        rows = np.repeat(np.arange(n_nodes), np.diff(self.adj_ptr))
-        self.lengths = _csr(rows, self.adj_other, self.adj_seg, self.seg_len, n_nodes)[0]
+        # Parallel segments stay side by side: the C search relaxes every entry.
+        data = np.maximum(self.seg_len[self.adj_seg], _TINY)
+        self.lengths = scipy.sparse.csr_matrix((data, self.adj_other, self.adj_ptr), shape=(n_nodes, n_nodes))
         self._local = np.full(n_nodes, -1, dtype=np.int64)  # scratch: local node entered at each junction
 
     def search(

@@ -41,7 +41,7 @@ class _Search:
         self.p = problem
         self.loop = problem.shape == "loop"
         self.indptr = problem.reach.indptr.astype(np.int64)
-        self.indices = problem.reach.indices.astype(np.int64)
+        self.indices = problem.reach.indices
         self.weight = problem.weight
         self.len = problem.seg_len.tolist()
         self.cost = problem.cost.tolist()
@@ -54,8 +54,7 @@ class _Search:
         self.adj_seg = self.graph.adj_seg.tolist()
         self.adj_other = self.graph.adj_other.tolist()
         #: Population each segment reaches on its own (an upper bound of its marginal gain).
-        rows = np.repeat(np.arange(len(self.len)), np.diff(self.indptr))
-        self.standalone = np.bincount(rows, weights=self.weight[self.indices], minlength=len(self.len))
+        self.standalone = np.asarray(problem.reach @ self.weight, dtype=float)
         self.detour_m = float(detour_m)
         self.max_sources = 8
         self.turn = 0
@@ -336,6 +335,7 @@ class _Search:
         limit = min(self.detour_m, max(allowance, 0.0) + tr.length)
         positions = self._sources(n)
         found = self.paths([tr.nodes[i] for i in positions], limit, weights, targets)
+        gains: dict[tuple[int, ...], float] = {}  # many paths come twice (both ways, both weightings)
         for k, i in enumerate(positions):
             src = tr.nodes[i]
             for paths in found:
@@ -345,7 +345,7 @@ class _Search:
                         continue
                     j = index[tgt]
                     pnodes, psegs = paths.path(k, node)
-                    est_add = self.path_gain(psegs)
+                    est_add = self.path_gain(psegs, gains)
                     for a, b in ((i, j), (j, i)):  # remove the arc a -> b, keep b -> a
                         rlen, runi = arc(a, b)
                         if rlen > self.detour_m + plen:  # local moves only: no wholesale shortcuts
@@ -385,6 +385,7 @@ class _Search:
         limit = min(self.detour_m, max(allowance, 0.0) + tr.length)
         positions = self._sources(n, ends=True)
         found = self.paths([tr.nodes[i] for i in positions], limit, weights, targets)
+        gains: dict[tuple[int, ...], float] = {}  # many paths come twice (both ways, both weightings)
         for k, i in enumerate(positions):
             src = tr.nodes[i]
             is_end = i in (0, n - 1)
@@ -411,7 +412,7 @@ class _Search:
                     if dlen > max(allowance, -2e-6) + 1e-6:
                         continue
                     path = paths.path(k, node)
-                    est_add = self.path_gain(path[1])
+                    est_add = self.path_gain(path[1], gains)
                     cands.append((est_add - runi, dlen, (t, i, path, tgt)))
         if n > 2:  # trim an end
             cands.append((-uniq[0], -self.len[tr.segs[0]], (t, -1, None, 0)))
@@ -458,8 +459,18 @@ class _Search:
             picks |= {0, n - 1}
         return sorted(picks)
 
-    def path_gain(self, segs: list[int]) -> float:
-        """Population the segments add together (cells nobody reaches yet, counted once)."""
+    def path_gain(self, segs: list[int], known: dict[tuple[int, ...], float] | None = None) -> float:
+        """Population the segments add together (cells nobody reaches yet, counted once).
+
+        ``known`` holds the gains of paths priced before on the same state
+        (keyed by the segments in either direction); the gain is taken from
+        and added to it.
+        """
+        if known is not None and segs:
+            key = tuple(segs) if segs[0] <= segs[-1] else tuple(segs[::-1])
+            if key not in known:
+                known[key] = self.path_gain(segs)
+            return known[key]
         cells = self.cells(segs)
         if cells.size == 0:
             return 0.0
