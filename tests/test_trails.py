@@ -1323,3 +1323,26 @@ def test_free_paths_equal_a_networkx_search_with_held_junctions_walked_segments_
                 node = paths.sink[y] if is_sink else int(np.flatnonzero(paths.junction[: paths.n_free] == y)[0])
                 assert along[node] == pytest.approx(dist)
     assert checked > 20 and too_long > 5
+
+
+def test_move_deltas_and_path_gains_equal_the_value_of_the_segments_after_the_move():
+    rng = np.random.default_rng(8)
+    network = _perturbed_grid(rng, 7, 7, drop=0.05)
+    cells = _cells(rng.uniform(-30, 650, size=(80, 2)), rng.integers(1, 100, 80))
+    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
+    search = _loop_search(model, model.segment_length.copy(), budget=3_000.0, max_trails=1)
+    problem = search.p
+    search.set_trail(0, *search.start_trail(int(np.argmax(model.segment_population))))
+    segs = search.trails[0].segs
+    before = problem.value(segs)
+    known: dict[tuple[int, ...], float] = {}
+    for _ in range(60):
+        removed = [int(s) for s in rng.choice(segs, int(rng.integers(0, len(segs) + 1)), replace=False)]
+        added = [int(s) for s in rng.integers(0, model.n_segments, int(rng.integers(0, 6)))]
+        after = [s for s in segs if s not in removed] + added
+        assert search.delta(removed, added) == pytest.approx(problem.value(after) - before)
+        fresh = [s for s in added if s not in segs] or [int(rng.integers(model.n_segments))]
+        expected = problem.value(segs + fresh) - before
+        assert search.path_gain(fresh) == pytest.approx(expected)
+        assert search.path_gain(fresh, known) == pytest.approx(expected)
+        assert search.path_gain(fresh[::-1], known) == pytest.approx(expected)  # the same path the other way

@@ -42,6 +42,7 @@ class _Search:
         self.loop = problem.shape == "loop"
         self.indptr = problem.reach.indptr.astype(np.int64)
         self.indices = problem.reach.indices
+        self._ptr = self.indptr.tolist()  # sliced one segment at a time
         self.weight = problem.weight
         self.len = problem.seg_len.tolist()
         self.cost = problem.cost.tolist()
@@ -73,7 +74,7 @@ class _Search:
     def cells(self, segs: list[int]) -> np.ndarray:
         if not segs:
             return np.zeros(0, dtype=np.int64)
-        ptr, ind = self.indptr, self.indices
+        ptr, ind = self._ptr, self.indices
         return np.concatenate([ind[ptr[s] : ptr[s + 1]] for s in segs])
 
     def value(self) -> float:
@@ -87,11 +88,15 @@ class _Search:
         out, inn = self.cells(removed), self.cells(added)
         if out.size + inn.size == 0:
             return 0.0
-        touched = np.concatenate([out, inn])
-        uniq, inv = np.unique(touched, return_inverse=True)
-        change = np.bincount(inv, weights=np.concatenate([-np.ones(out.size), np.ones(inn.size)]), minlength=len(uniq))
+        # Cells sorted with their side in the lowest bit: one sort, no inverse index.
+        key = np.sort(np.concatenate([out.astype(np.int64) * 2, inn.astype(np.int64) * 2 + 1]))
+        cell = key >> 1
+        heads = np.flatnonzero(np.concatenate([[True], cell[1:] != cell[:-1]]))
+        n_in = np.add.reduceat(key & 1, heads)
+        n_out = np.diff(np.append(heads, key.size)) - n_in
+        uniq = cell[heads]
         old = self.count[uniq]
-        new = old + change
+        new = old + n_in - n_out
         return float((self.weight[uniq] * ((new > 0).astype(float) - (old > 0))).sum())
 
     def marginals(self, segs: np.ndarray) -> np.ndarray:
