@@ -974,15 +974,19 @@ def _loop_search(model: trails.TrailPrizeModel, cost: np.ndarray, *, budget: flo
     return heuristic._Search(problem, detour_m=1_000.0, seed=0)
 
 
+def _random_loop_search(rng, size: int, n_cells: int, span: float, *, budget: float, max_trails: int):
+    """A loop search over a perturbed ``size`` x ``size`` grid with random cells (reach 120 m); and its network."""
+    network = _perturbed_grid(rng, size, size, drop=0.05)
+    cells = _cells(rng.uniform(-30, span, size=(n_cells, 2)), rng.integers(1, 100, n_cells))
+    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
+    return _loop_search(model, model.segment_length.copy(), budget=budget, max_trails=max_trails), network
+
+
 def test_seeds_priced_in_batches_equal_the_scan_of_every_candidate(monkeypatch):
     # Batches of 3 candidates (of ~130) make the batched choice stop early or grow; it must equal the full scan.
     from ordos_geo.trails import heuristic
 
-    rng = np.random.default_rng(7)
-    network = _perturbed_grid(rng, 8, 8, drop=0.05)
-    cells = _cells(rng.uniform(-30, 750, size=(120, 2)), rng.integers(1, 100, 120))
-    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
-    search = _loop_search(model, model.segment_length.copy(), budget=2_000.0, max_trails=3)
+    search, network = _random_loop_search(np.random.default_rng(7), 8, 120, 750, budget=2_000.0, max_trails=3)
     problem = search.p
     candidates = np.flatnonzero(problem.usable())
     search.set_trail(0, *search.start_trail(int(candidates[0])))  # some cells reached: marginals < standalone
@@ -1327,21 +1331,19 @@ def test_free_paths_equal_a_networkx_search_with_held_junctions_walked_segments_
 
 def test_move_deltas_and_path_gains_equal_the_value_of_the_segments_after_the_move():
     rng = np.random.default_rng(8)
-    network = _perturbed_grid(rng, 7, 7, drop=0.05)
-    cells = _cells(rng.uniform(-30, 650, size=(80, 2)), rng.integers(1, 100, 80))
-    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
-    search = _loop_search(model, model.segment_length.copy(), budget=3_000.0, max_trails=1)
+    search, _ = _random_loop_search(rng, 7, 80, 650, budget=3_000.0, max_trails=1)
     problem = search.p
-    search.set_trail(0, *search.start_trail(int(np.argmax(model.segment_population))))
+    n_segments = len(problem.seg_len)
+    search.set_trail(0, *search.start_trail(int(np.argmax(search.standalone))))
     segs = search.trails[0].segs
     before = problem.value(segs)
     known: dict[tuple[int, ...], float] = {}
     for _ in range(60):
         removed = [int(s) for s in rng.choice(segs, int(rng.integers(0, len(segs) + 1)), replace=False)]
-        added = [int(s) for s in rng.integers(0, model.n_segments, int(rng.integers(0, 6)))]
+        added = [int(s) for s in rng.integers(0, n_segments, int(rng.integers(0, 6)))]
         after = [s for s in segs if s not in removed] + added
         assert search.delta(removed, added) == pytest.approx(problem.value(after) - before)
-        fresh = [s for s in added if s not in segs] or [int(rng.integers(model.n_segments))]
+        fresh = [s for s in added if s not in segs] or [int(rng.integers(n_segments))]
         expected = problem.value(segs + fresh) - before
         assert search.path_gain(fresh) == pytest.approx(expected)
         assert search.path_gain(fresh, known) == pytest.approx(expected)
