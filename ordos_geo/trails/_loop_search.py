@@ -5,12 +5,13 @@
 search in the spirit of EA4OP (Kobeaga, Merino and Lozano 2018, *EJOR* 269):
 the *add* move replaces one stretch of a trail by a detour through unused
 junctions (a path found by a bounded Dijkstra, once on the choice cost and once
-on a prize-discounted length; the moves search from all their sources at once
-in C on a local sub-graph, see :mod:`ordos_geo.trails._free_paths`), the *drop* move replaces a stretch by a shorter
-path (the street-graph version of 2-opt: two junctions of the trail are joined
-another way), routes also grow and shrink at their ends, and a perturbation
-removes a random stretch. :func:`ordos_geo.trails.heuristic.solve_heuristic`
-starts the trails and runs the search.
+on a prize-discounted length; a move searches from all its sources at once, in
+C on a local sub-graph: :mod:`ordos_geo.trails._free_paths`), the *drop* move
+replaces a stretch by a shorter path (the street-graph version of 2-opt: two
+junctions of the trail are joined another way), routes also grow and shrink at
+their ends, and a perturbation removes a random stretch.
+:func:`ordos_geo.trails.heuristic.solve_heuristic` starts the trails and runs
+the search.
 """
 
 from __future__ import annotations
