@@ -1348,3 +1348,27 @@ def test_move_deltas_and_path_gains_equal_the_value_of_the_segments_after_the_mo
         assert search.path_gain(fresh) == pytest.approx(expected)
         assert search.path_gain(fresh, known) == pytest.approx(expected)
         assert search.path_gain(fresh[::-1], known) == pytest.approx(expected)  # the same path the other way
+
+
+def test_free_paths_on_a_hand_built_graph_keep_the_least_weight_path_only_within_the_limit():
+    # 0-1-2 is 200 m (weight 200), 0-3-2 is 300 m but weighs 60, 0-1-4-2 is 160 m through junction 4 held by
+    # another trail; junction 2 is the target (held by the searching trail, like junction 0, the source).
+    from ordos_geo.trails._free_paths import FreeGraph
+
+    u, v = np.array([0, 1, 0, 3, 1, 4]), np.array([1, 2, 3, 2, 4, 2])
+    length = np.array([100.0, 100.0, 150.0, 150.0, 50.0, 10.0])
+    cheap = np.array([100.0, 100.0, 30.0, 30.0, 50.0, 10.0])
+    graph = FreeGraph(u, v, length, np.arange(6), 5)
+    owner = [0, -1, 0, -1, 1]
+    used = [False] * 6
+
+    def reach(limit: float, weight: np.ndarray | None, walked: list[bool]) -> tuple[list[int], float] | None:
+        (paths,) = graph.search([0], limit, [weight], {0, 2}, owner=owner, used=walked)
+        node = paths.sink[2]
+        return (paths.path(0, node)[1], float(paths.true[0, node])) if paths.pred[0, node] >= 0 else None
+
+    assert reach(350.0, None, used) == ([0, 1], 200.0)  # not through held junction 4 (160 m)
+    assert reach(350.0, cheap, used) == ([2, 3], 300.0)  # the cheaper way, 300 m long
+    assert reach(250.0, cheap, used) is None  # its least-weight path is too long
+    assert reach(350.0, None, [False, True, False, False, False, False]) == ([2, 3], 300.0)  # 1-2 walked
+    assert reach(199.0, None, used) is None
