@@ -974,15 +974,19 @@ def _loop_search(model: trails.TrailPrizeModel, cost: np.ndarray, *, budget: flo
     return heuristic._Search(problem, detour_m=1_000.0, seed=0)
 
 
+def _random_loop_search(rng, size: int, n_cells: int, span: float, *, budget: float, max_trails: int):
+    """A loop search over a perturbed ``size`` x ``size`` grid with random cells (reach 120 m); and its network."""
+    network = _perturbed_grid(rng, size, size, drop=0.05)
+    cells = _cells(rng.uniform(-30, span, size=(n_cells, 2)), rng.integers(1, 100, n_cells))
+    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
+    return _loop_search(model, model.segment_length.copy(), budget=budget, max_trails=max_trails), network
+
+
 def test_seeds_priced_in_batches_equal_the_scan_of_every_candidate(monkeypatch):
     # Batches of 3 candidates (of ~130) make the batched choice stop early or grow; it must equal the full scan.
     from ordos_geo.trails import heuristic
 
-    rng = np.random.default_rng(7)
-    network = _perturbed_grid(rng, 8, 8, drop=0.05)
-    cells = _cells(rng.uniform(-30, 750, size=(120, 2)), rng.integers(1, 100, 120))
-    model = trails.build_prize_model(network, cells, reach_m=120, underserved_column="under")
-    search = _loop_search(model, model.segment_length.copy(), budget=2_000.0, max_trails=3)
+    search, network = _random_loop_search(np.random.default_rng(7), 8, 120, 750, budget=2_000.0, max_trails=3)
     problem = search.p
     candidates = np.flatnonzero(problem.usable())
     search.set_trail(0, *search.start_trail(int(candidates[0])))  # some cells reached: marginals < standalone
@@ -1260,3 +1264,133 @@ def test_a_short_loop_fills_up_to_min_length_in_a_few_moves_on_short_streets():
     assert search.value() == pytest.approx(50.0)
     assert len(moves) <= 20
     assert moves == sorted(moves)  # every move lengthens the loop
+
+
+def _reference_free_paths(seg_u, seg_v, seg_len, weight, usable, owner, used, source, targets):
+    """Least-weight paths from ``source`` by networkx: held junctions other than targets closed, targets sinks."""
+
+    def passable(x: int) -> bool:
+        return owner[x] < 0 and x not in targets
+
+    graph = nx.DiGraph()
+    for s in usable:
+        if used[s]:
+            continue
+        for x, y in ((int(seg_u[s]), int(seg_v[s])), (int(seg_v[s]), int(seg_u[s]))):
+            tail = "source" if x == source else (x if passable(x) else None)
+            head = ("sink", y) if y in targets else (y if passable(y) and y != source else None)
+            if tail is None or head is None:
+                continue
+            if not graph.has_edge(tail, head) or graph[tail][head]["w"] > weight[s]:
+                graph.add_edge(tail, head, w=float(weight[s]), seg=int(s))
+    if "source" not in graph:
+        return {}
+    dist, paths = nx.single_source_dijkstra(graph, "source", weight="w")
+    found = {}
+    for head, path in paths.items():
+        if head == "source":
+            continue
+        segs = [graph[a][b]["seg"] for a, b in itertools.pairwise(path)]
+        y = head[1] if isinstance(head, tuple) else head
+        found[(y, isinstance(head, tuple))] = (dist[head], float(seg_len[segs].sum()), segs)
+    return found
+
+
+@pytest.mark.parametrize("scale", [(0.2, 1.0), (1.0, 1.0), (1.0, 2.5)])
+def test_free_paths_equal_a_networkx_search_with_held_junctions_walked_segments_and_a_length_limit(scale):
+    # Random street graph with parallel segments; trail 0 holds the targets, trail 1 holds junctions never
+    # entered, some segments are walked. Weights below, equal to and above the length: the least-weight path
+    # is kept only when its true length is within the limit.
+    from ordos_geo.trails._free_paths import FreeGraph
+
+    rng = np.random.default_rng(11)
+    n = 40
+    u = rng.integers(0, n, 110)
+    v = (u + rng.integers(1, 6, 110)) % n
+    u, v = np.concatenate([u, u[:10]]), np.concatenate([v, v[:10]])  # ten parallel pairs
+    seg_len = rng.uniform(10.0, 100.0, len(u))
+    usable = np.flatnonzero(u != v)
+    owner = [-1] * n
+    targets = {int(x) for x in rng.choice(n, 8, replace=False)}
+    for x in targets:
+        owner[x] = 0
+    for x in rng.choice(sorted(set(range(n)) - targets), 5, replace=False):
+        owner[int(x)] = 1
+    used = (rng.random(len(u)) < 0.15).tolist()
+    free = [x for x in range(n) if owner[x] < 0]
+    sources = sorted(targets)[:3] + free[:2] + [next(x for x in range(n) if owner[x] == 1)]
+    graph = FreeGraph(u, v, seg_len, usable, n)
+    limit = 160.0
+    weights = [seg_len * rng.uniform(*scale, len(u)), None]
+    checked = too_long = 0
+    for weight, paths in zip(
+        weights, graph.search(sources, limit, weights, targets, owner=owner, used=used), strict=True
+    ):
+        w = seg_len if weight is None else weight
+        for k, source in enumerate(sources):
+            expected = _reference_free_paths(u, v, seg_len, w, usable, owner, used, source, targets)
+            got = {}
+            for node in paths.reached(k).tolist():
+                nodes, segs = paths.path(k, node)
+                assert nodes[0] == source and nodes[-1] == paths.junction[node]
+                assert paths.true[k, node] == pytest.approx(seg_len[segs].sum())
+                got[(nodes[-1], bool(node >= paths.n_free))] = (float(w[segs].sum()), seg_len[segs].sum(), segs)
+            for key, (dist, length, segs) in expected.items():
+                if length > limit:
+                    too_long += 1
+                    assert key not in got
+                    continue
+                checked += 1
+                assert got[key][0] == pytest.approx(dist)
+                assert got[key][2] == segs
+            assert set(got) <= set(expected)
+            along = paths.along(np.asarray(w, dtype=float))[k]
+            for (y, is_sink), (dist, _, _) in got.items():
+                node = paths.sink[y] if is_sink else int(np.flatnonzero(paths.junction[: paths.n_free] == y)[0])
+                assert along[node] == pytest.approx(dist)
+    assert checked > 20 and too_long > 5
+
+
+def test_move_deltas_and_path_gains_equal_the_value_of_the_segments_after_the_move():
+    rng = np.random.default_rng(8)
+    search, _ = _random_loop_search(rng, 7, 80, 650, budget=3_000.0, max_trails=1)
+    problem = search.p
+    n_segments = len(problem.seg_len)
+    search.set_trail(0, *search.start_trail(int(np.argmax(search.standalone))))
+    segs = search.trails[0].segs
+    before = problem.value(segs)
+    known: dict[tuple[int, ...], float] = {}
+    for _ in range(60):
+        removed = [int(s) for s in rng.choice(segs, int(rng.integers(0, len(segs) + 1)), replace=False)]
+        added = [int(s) for s in rng.integers(0, n_segments, int(rng.integers(0, 6)))]
+        after = [s for s in segs if s not in removed] + added
+        assert search.delta(removed, added) == pytest.approx(problem.value(after) - before)
+        fresh = [s for s in added if s not in segs] or [int(rng.integers(n_segments))]
+        expected = problem.value(segs + fresh) - before
+        assert search.path_gain(fresh) == pytest.approx(expected)
+        assert search.path_gain(fresh, known) == pytest.approx(expected)
+        assert search.path_gain(fresh[::-1], known) == pytest.approx(expected)  # the same path the other way
+
+
+def test_free_paths_on_a_hand_built_graph_keep_the_least_weight_path_only_within_the_limit():
+    # 0-1-2 is 200 m (weight 200), 0-3-2 is 300 m but weighs 60, 0-1-4-2 is 160 m through junction 4 held by
+    # another trail; junction 2 is the target (held by the searching trail, like junction 0, the source).
+    from ordos_geo.trails._free_paths import FreeGraph
+
+    u, v = np.array([0, 1, 0, 3, 1, 4]), np.array([1, 2, 3, 2, 4, 2])
+    length = np.array([100.0, 100.0, 150.0, 150.0, 50.0, 10.0])
+    cheap = np.array([100.0, 100.0, 30.0, 30.0, 50.0, 10.0])
+    graph = FreeGraph(u, v, length, np.arange(6), 5)
+    owner = [0, -1, 0, -1, 1]
+    used = [False] * 6
+
+    def reach(limit: float, weight: np.ndarray | None, walked: list[bool]) -> tuple[list[int], float] | None:
+        (paths,) = graph.search([0], limit, [weight], {0, 2}, owner=owner, used=walked)
+        node = paths.sink[2]
+        return (paths.path(0, node)[1], float(paths.true[0, node])) if paths.pred[0, node] >= 0 else None
+
+    assert reach(350.0, None, used) == ([0, 1], 200.0)  # not through held junction 4 (160 m)
+    assert reach(350.0, cheap, used) == ([2, 3], 300.0)  # the cheaper way, 300 m long
+    assert reach(250.0, cheap, used) is None  # its least-weight path is too long
+    assert reach(350.0, None, [False, True, False, False, False, False]) == ([2, 3], 300.0)  # 1-2 walked
+    assert reach(199.0, None, used) is None

@@ -4,12 +4,14 @@
 :class:`~ordos_geo.trails._orienteering.RouteProblem` and the moves of the local
 search in the spirit of EA4OP (Kobeaga, Merino and Lozano 2018, *EJOR* 269):
 the *add* move replaces one stretch of a trail by a detour through unused
-junctions (a path found by a bounded Dijkstra, once on true length and once on
-a prize-discounted length), the *drop* move replaces a stretch by a shorter
-path (the street-graph version of 2-opt: two junctions of the trail are joined
-another way), routes also grow and shrink at their ends, and a perturbation
-removes a random stretch. :func:`ordos_geo.trails.heuristic.solve_heuristic`
-starts the trails and runs the search.
+junctions (a path found by a bounded Dijkstra, once on the choice cost and once
+on a prize-discounted length; a move searches from all its sources at once, in
+C on a local sub-graph: :mod:`ordos_geo.trails._free_paths`), the *drop* move
+replaces a stretch by a shorter path (the street-graph version of 2-opt: two
+junctions of the trail are joined another way), routes also grow and shrink at
+their ends, and a perturbation removes a random stretch.
+:func:`ordos_geo.trails.heuristic.solve_heuristic` starts the trails and runs
+the search.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ordos_geo.trails._free_paths import FreeGraph, FreePaths
 from ordos_geo.trails._orienteering import _EPS, RouteProblem
 from ordos_geo.trails.prize import _ranges
 
@@ -39,23 +42,21 @@ class _Search:
         self.p = problem
         self.loop = problem.shape == "loop"
         self.indptr = problem.reach.indptr.astype(np.int64)
-        self.indices = problem.reach.indices.astype(np.int64)
+        self.indices = problem.reach.indices
+        self._ptr = self.indptr.tolist()  # sliced one segment at a time
         self.weight = problem.weight
         self.len = problem.seg_len.tolist()
         self.cost = problem.cost.tolist()
         self.su, self.sv = problem.seg_u.tolist(), problem.seg_v.tolist()
         ids = np.flatnonzero(problem.usable() & (problem.seg_u != problem.seg_v))
         n_nodes = int(max(problem.seg_u.max(initial=0), problem.seg_v.max(initial=0))) + 1
-        nodes = np.concatenate([problem.seg_u[ids], problem.seg_v[ids]])
-        order = np.argsort(nodes, kind="stable")
-        ptr = np.zeros(n_nodes + 1, dtype=np.int64)
-        np.cumsum(np.bincount(nodes, minlength=n_nodes), out=ptr[1:])
-        self.adj_ptr = ptr.tolist()
-        self.adj_seg = np.concatenate([ids, ids])[order].tolist()
-        self.adj_other = np.concatenate([problem.seg_v[ids], problem.seg_u[ids]])[order].tolist()
+        #: The usable graph the moves' many-source searches run on (in C).
+        self.graph = FreeGraph(problem.seg_u, problem.seg_v, problem.seg_len, ids, n_nodes)
+        self.adj_ptr = self.graph.adj_ptr.tolist()
+        self.adj_seg = self.graph.adj_seg.tolist()
+        self.adj_other = self.graph.adj_other.tolist()
         #: Population each segment reaches on its own (an upper bound of its marginal gain).
-        rows = np.repeat(np.arange(len(self.len)), np.diff(self.indptr))
-        self.standalone = np.bincount(rows, weights=self.weight[self.indices], minlength=len(self.len))
+        self.standalone = np.asarray(problem.reach @ self.weight, dtype=float)
         self.detour_m = float(detour_m)
         self.max_sources = 8
         self.turn = 0
@@ -74,7 +75,7 @@ class _Search:
     def cells(self, segs: list[int]) -> np.ndarray:
         if not segs:
             return np.zeros(0, dtype=np.int64)
-        ptr, ind = self.indptr, self.indices
+        ptr, ind = self._ptr, self.indices
         return np.concatenate([ind[ptr[s] : ptr[s + 1]] for s in segs])
 
     def value(self) -> float:
@@ -88,11 +89,15 @@ class _Search:
         out, inn = self.cells(removed), self.cells(added)
         if out.size + inn.size == 0:
             return 0.0
-        touched = np.concatenate([out, inn])
-        uniq, inv = np.unique(touched, return_inverse=True)
-        change = np.bincount(inv, weights=np.concatenate([-np.ones(out.size), np.ones(inn.size)]), minlength=len(uniq))
+        # Cells sorted with their side in the lowest bit: one sort, no inverse index.
+        key = np.sort(np.concatenate([out.astype(np.int64) * 2, inn.astype(np.int64) * 2 + 1]))
+        cell = key >> 1
+        heads = np.flatnonzero(np.concatenate([[True], cell[1:] != cell[:-1]]))
+        n_in = np.add.reduceat(key & 1, heads)
+        n_out = np.diff(np.append(heads, key.size)) - n_in
+        uniq = cell[heads]
         old = self.count[uniq]
-        new = old + change
+        new = old + n_in - n_out
         return float((self.weight[uniq] * ((new > 0).astype(float) - (old > 0))).sum())
 
     def marginals(self, segs: np.ndarray) -> np.ndarray:
@@ -146,7 +151,13 @@ class _Search:
 
     # ---- paths through free junctions ----
     def dijkstra(
-        self, source: int, limit: float, weight: list[float] | None, targets: set[int], *, settle: bool = False
+        self,
+        source: int,
+        limit: float,
+        weight: list[float] | np.ndarray | None,
+        targets: set[int],
+        *,
+        settle: bool = False,
     ) -> tuple[dict[int, float], dict[int, tuple[int, int]], dict[int, float]]:
         """Bounded Dijkstra from ``source`` through free junctions and unused segments.
 
@@ -154,7 +165,9 @@ class _Search:
         trails not in ``targets`` are never entered. Returns search distance (``weight``),
         predecessor (junction, segment) and true length of each reached junction.
         With ``settle``, the search stops once every target is settled: the
-        paths to the targets are final then (use only those).
+        paths to the targets are final then (use only those). The one-source
+        searches that stop early use it; the moves search from many sources
+        at once with :meth:`paths`.
         """
         left = len(targets - {source}) if settle else -1
         dist = {source: 0.0}
@@ -211,6 +224,12 @@ class _Search:
         nodes.reverse()
         segs.reverse()
         return nodes, segs
+
+    def paths(
+        self, sources: list[int], limit: float, weights: list[np.ndarray | None], targets: set[int]
+    ) -> list[FreePaths]:
+        """Least-weight paths from each source through free junctions to ``targets`` (see :class:`FreeGraph`)."""
+        return self.graph.search(sources, limit, weights, targets, owner=self.owner, used=self.used)
 
     # ---- construction ----
     def start_trail(self, seg: int) -> tuple[list[int], list[int]] | None:
@@ -296,7 +315,7 @@ class _Search:
         return max(dist, key=dist.__getitem__), pred
 
     # ---- moves ----
-    def _loop_candidates(self, t: int, weights: list[list[float]]) -> list[tuple]:
+    def _loop_candidates(self, t: int, weights: list[np.ndarray | None]) -> list[tuple]:
         """Candidate moves on loop ``t``: (estimated gain, delta length, removed, added, nodes, segs builder).
 
         A path ``P`` from junction ``i`` to junction ``j`` of the loop through
@@ -320,17 +339,19 @@ class _Search:
 
         cands = []
         limit = min(self.detour_m, max(allowance, 0.0) + tr.length)
-        for i in self._sources(n):
+        positions = self._sources(n)
+        found = self.paths([tr.nodes[i] for i in positions], limit, weights, targets)
+        gains: dict[tuple[int, ...], float] = {}  # many paths come twice (both ways, both weightings)
+        for k, i in enumerate(positions):
             src = tr.nodes[i]
-            for w in weights:
-                _, pred, true = self.dijkstra(src, limit, w, targets, settle=True)
-                for tgt in targets:
-                    if tgt == src or tgt not in pred:
+            for paths in found:
+                for tgt, node in paths.sink.items():
+                    plen = float(paths.true[k, node])
+                    if tgt == src or plen == math.inf:
                         continue
                     j = index[tgt]
-                    psegs = self.path_to(pred, tgt)[1]
-                    plen = true[tgt]
-                    est_add = self.path_gain(psegs)
+                    pnodes, psegs = paths.path(k, node)
+                    est_add = self.path_gain(psegs, gains)
                     for a, b in ((i, j), (j, i)):  # remove the arc a -> b, keep b -> a
                         rlen, runi = arc(a, b)
                         if rlen > self.detour_m + plen:  # local moves only: no wholesale shortcuts
@@ -338,14 +359,13 @@ class _Search:
                         dlen = plen - rlen
                         if dlen > max(allowance, -2e-6) + 1e-6:
                             continue
-                        cands.append((est_add - runi, dlen, (t, a, b, pred, tgt, src)))
+                        cands.append((est_add - runi, dlen, (t, a, b, pnodes, psegs)))
         return cands
 
-    def _build_loop(self, t: int, a: int, b: int, pred: dict, tgt: int, src: int) -> tuple[list, list, list, list]:
-        """Removed segments, added segments, new junctions and segments when arc ``a -> b`` is replaced."""
+    def _build_loop(self, t: int, a: int, b: int, pnodes: list[int], psegs: list[int]) -> tuple[list, list, list, list]:
+        """Removed, added, new junctions and segments when arc ``a -> b`` is replaced by ``pnodes``/``psegs``."""
         tr = self.trails[t]
         n = len(tr.nodes)
-        pnodes, psegs = self.path_to(pred, tgt)  # src ... tgt
         span = (a - b) % n  # kept arc b -> a
         keep_pos = [(b + k) % n for k in range(span + 1)]
         keep_nodes = [tr.nodes[x] for x in keep_pos]
@@ -357,7 +377,7 @@ class _Search:
             pnodes, psegs = pnodes[::-1], psegs[::-1]
         return removed, psegs, keep_nodes + pnodes[1:-1], keep_segs + psegs
 
-    def _route_candidates(self, t: int, weights: list[list[float]], marg: dict[int, float]) -> list[tuple]:
+    def _route_candidates(self, t: int, weights: list[np.ndarray | None], marg: np.ndarray) -> list[tuple]:
         """Candidate moves on route ``t``: replace a stretch, extend or trim an end."""
         tr = self.trails[t]
         n = len(tr.nodes)
@@ -367,50 +387,58 @@ class _Search:
         uniq = self.unique_values(tr.segs)
         cum_len = np.concatenate([[0.0], np.cumsum([self.len[s] for s in tr.segs])]).tolist()
         cum_uni = np.concatenate([[0.0], np.cumsum(uniq)]).tolist()
-        cands: list[tuple[float, float, tuple[int, int, dict[int, tuple[int, int]] | None, int]]] = []
+        cands: list[tuple[float, float, tuple[int, int, tuple[list[int], list[int]] | None, int]]] = []
         limit = min(self.detour_m, max(allowance, 0.0) + tr.length)
-        for i in self._sources(n, ends=True):
+        positions = self._sources(n, ends=True)
+        found = self.paths([tr.nodes[i] for i in positions], limit, weights, targets)
+        gains: dict[tuple[int, ...], float] = {}  # many paths come twice (both ways, both weightings)
+        for k, i in enumerate(positions):
             src = tr.nodes[i]
             is_end = i in (0, n - 1)
-            for w in weights:
-                _, pred, true = self.dijkstra(src, limit, w, targets)
-                reached = [x for x in pred if x in targets]
+            for paths in found:
+                true = paths.true[k]
+                reached = [node for tgt, node in paths.sink.items() if tgt != src and true[node] < math.inf]
                 if is_end:
                     # Extensions: the free junctions whose path adds most per metre (segment marginals summed
                     # down the search tree, an overestimate used only to pick which ones to price exactly).
-                    free = [x for x in pred if x not in targets]
-                    rough: dict[int, float] = {src: 0.0}
-                    for x in sorted(free, key=true.__getitem__):
-                        parent, s = pred[x]
-                        rough[x] = rough.get(parent, 0.0) + marg.get(s, 0.0)
-                    free.sort(key=lambda x: rough[x] / max(true[x], 1.0), reverse=True)
-                    reached += free[: self.max_sources]
-                for tgt in reached:
-                    if tgt in targets:
+                    free = paths.reached(k)
+                    free = free[free < paths.n_free]
+                    rough = paths.along(marg)[k, free]
+                    order = np.lexsort((true[free], -rough / np.maximum(true[free], 1.0)))
+                    reached += free[order[: self.max_sources]].tolist()
+                for node in reached:
+                    tgt = int(paths.junction[node])
+                    if node >= paths.n_free:
                         j = index[tgt]
                         lo, hi = min(i, j), max(i, j)
                         rlen, runi = cum_len[hi] - cum_len[lo], cum_uni[hi] - cum_uni[lo]
                     else:
                         rlen = runi = 0.0
-                    dlen = true[tgt] - rlen
+                    dlen = float(true[node]) - rlen
                     if dlen > max(allowance, -2e-6) + 1e-6:
                         continue
-                    psegs = self.path_to(pred, tgt)[1]
-                    est_add = self.path_gain(psegs)
-                    cands.append((est_add - runi, dlen, (t, i, pred, tgt)))
+                    path = paths.path(k, node)
+                    est_add = self.path_gain(path[1], gains)
+                    cands.append((est_add - runi, dlen, (t, i, path, tgt)))
         if n > 2:  # trim an end
             cands.append((-uniq[0], -self.len[tr.segs[0]], (t, -1, None, 0)))
             cands.append((-uniq[-1], -self.len[tr.segs[-1]], (t, -1, None, n - 1)))
         return cands
 
-    def _build_route(self, t: int, i: int, pred: dict | None, tgt: int) -> tuple[list, list, list, list]:
-        """Removed segments, added segments, new junctions and segments of a route move (trim, stretch or end)."""
+    def _build_route(
+        self, t: int, i: int, path: tuple[list[int], list[int]] | None, tgt: int
+    ) -> tuple[list, list, list, list]:
+        """Removed, added, new junctions and segments of a route move (trim, stretch or end).
+
+        ``path`` (junctions and segments from position ``i`` to junction
+        ``tgt``) is None for a trim of the end at position ``tgt``.
+        """
         tr = self.trails[t]
-        if pred is None:  # trim end at position tgt
+        if path is None:  # trim end at position tgt
             if tgt == 0:
                 return [tr.segs[0]], [], tr.nodes[1:], tr.segs[1:]
             return [tr.segs[-1]], [], tr.nodes[:-1], tr.segs[:-1]
-        pnodes, psegs = self.path_to(pred, tgt)
+        pnodes, psegs = path
         if tgt in set(tr.nodes):
             j = tr.nodes.index(tgt)
             lo, hi = min(i, j), max(i, j)
@@ -437,8 +465,18 @@ class _Search:
             picks |= {0, n - 1}
         return sorted(picks)
 
-    def path_gain(self, segs: list[int]) -> float:
-        """Population the segments add together (cells nobody reaches yet, counted once)."""
+    def path_gain(self, segs: list[int], known: dict[tuple[int, ...], float] | None = None) -> float:
+        """Population the segments add together (cells nobody reaches yet, counted once).
+
+        ``known`` holds the gains of paths priced before on the same state
+        (keyed by the segments in either direction); the gain is taken from
+        and added to it.
+        """
+        if known is not None and segs:
+            key = tuple(segs) if segs[0] <= segs[-1] else tuple(segs[::-1])
+            if key not in known:
+                known[key] = self.path_gain(segs)
+            return known[key]
         cells = self.cells(segs)
         if cells.size == 0:
             return 0.0
@@ -487,7 +525,7 @@ class _Search:
         for _ in range(max_moves):
             tr = self.trails[t]
             marg, prize = self._prize_weights(t)
-            weights = [self.cost, prize]
+            weights: list[np.ndarray | None] = [self.p.cost, prize]
             cands = self._loop_candidates(t, weights) if self.loop else self._route_candidates(t, weights, marg)
             need = self.p.min_len - tr.length if fill and tr.length < self.p.min_len - 1e-6 else 0.0
             over = self.allowance(t) < -1e-6
@@ -515,28 +553,24 @@ class _Search:
                 return
             self.set_trail(t, best[0], best[1])
 
-    def _prize_weights(self, t: int) -> tuple[dict[int, float], list[float]]:
-        """Marginal population of nearby free segments, and lengths discounted by it (detours seek prizes)."""
+    def _prize_weights(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Marginal population of nearby free segments (0 elsewhere), and lengths discounted by it."""
         density = max(self.value() / max(self.total_length(), 1.0), 1e-6)
         ids = self._nearby(t)
-        w = list(self.len)
-        marg: dict[int, float] = {}
+        seg_len = self.p.seg_len
+        w = seg_len.astype(float)
+        marg = np.zeros(len(seg_len))
         if ids.size:
-            gain = self.marginals(ids)
-            factor = 1.0 / (1.0 + gain / (density * np.maximum(self.p.seg_len[ids], 1.0)))
-            for s, g, f in zip(ids.tolist(), gain.tolist(), factor.tolist(), strict=True):
-                w[s] = self.len[s] * f
-                marg[s] = g
+            marg[ids] = self.marginals(ids)
+            w[ids] = seg_len[ids] / (1.0 + marg[ids] / (density * np.maximum(seg_len[ids], 1.0)))
         return marg, w
 
     def _nearby(self, t: int) -> np.ndarray:
+        """Segments of the shortest-path trees within half a move's reach of every twelfth junction of trail ``t``."""
         tr = self.trails[t]
-        seen: set[int] = set()
         limit = min(self.detour_m, max(self.allowance(t), 0.0) + tr.length)
-        for src in tr.nodes[:: max(1, len(tr.nodes) // 12)]:
-            _, pred, _ = self.dijkstra(src, limit / 2, None, set())
-            seen.update(s for _, s in pred.values())
-        return np.asarray(sorted(seen), dtype=np.int64)
+        (paths,) = self.paths(tr.nodes[:: max(1, len(tr.nodes) // 12)], limit / 2, [None], set())
+        return np.unique(paths.seg[paths.seg >= 0])
 
     def perturb(self, t: int) -> bool:
         """Replace a random stretch of trail ``t`` by the shortest other way round (a shake)."""
