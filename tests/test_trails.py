@@ -1394,3 +1394,49 @@ def test_free_paths_on_a_hand_built_graph_keep_the_least_weight_path_only_within
     assert reach(250.0, cheap, used) is None  # its least-weight path is too long
     assert reach(350.0, None, [False, True, False, False, False, False]) == ([2, 3], 300.0)  # 1-2 walked
     assert reach(199.0, None, used) is None
+
+
+def test_tree_growths_search_equals_networkx_around_walked_and_parallel_segments():
+    from ordos_geo.trails._tree_growth import _Tree, _TreeGrower
+
+    rng = np.random.default_rng(21)
+    nodes, edges = _grid(7, 6)
+    nodes = {n: (x + rng.uniform(-20, 20), y + rng.uniform(-20, 20)) for n, (x, y) in nodes.items()}
+    edges = [(u, v, float(np.hypot(*np.subtract(nodes[u], nodes[v]))) * rng.uniform(1.0, 1.3)) for u, v in edges]
+    edges += [(u, v, length * rng.uniform(0.7, 1.5)) for u, v, length in edges[::6]]  # parallel streets
+    network = walk_network_from_graph(_graph(nodes, edges))
+    model = trails.build_prize_model(network, _cells([[250.0, 250.0]], [10.0]), reach_m=100, underserved_column="under")
+    grower = _TreeGrower(
+        model,
+        np.ones(model.n_segments, dtype=bool),
+        model.segment_length,
+        budget_m=2_000.0,
+        min_trail_m=0.0,
+        jump_m=400,
+    )
+    walked = [int(s) for s in rng.choice(model.n_segments, 12, replace=False)]
+    grower.trails.append(_Tree())
+    grower.add(0, walked)
+    grower.remove(0, walked[0])  # back in the graph
+    walked = walked[1:]
+
+    def reference(sources: list[int], limit: float) -> dict[int, float]:
+        graph = nx.MultiGraph()
+        graph.add_nodes_from(range(network.n_nodes))
+        for s in set(range(model.n_segments)) - set(walked):
+            graph.add_edge(int(model.segment_u[s]), int(model.segment_v[s]), length=float(model.segment_length[s]))
+        return nx.multi_source_dijkstra_path_length(graph, set(sources), cutoff=limit, weight="length")
+
+    checked = 0
+    for sources, limit in [([0], 350.0), (list(grower.trails[0].degree), 400.0), ([5, 17, 30], 1e9)]:
+        order, dist, pred = grower._tree(sources, limit)
+        expected = reference(sources, limit)
+        assert set(order) == set(expected) - set(sources)
+        assert [dist[n] for n in order] == sorted(dist[n] for n in order)  # nearest first
+        for n in order:
+            assert dist[n] == pytest.approx(expected[n], abs=1e-6)
+            parent, s = pred[n]
+            assert {int(model.segment_u[s]), int(model.segment_v[s])} == {parent, n} and s not in walked
+            assert dist[n] == pytest.approx(dist[parent] + model.segment_length[s], abs=1e-6)
+            checked += 1
+    assert checked > 60

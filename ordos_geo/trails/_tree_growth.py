@@ -12,14 +12,18 @@ heuristic (:mod:`ordos_geo.trails.heuristic`).
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse
+from scipy.sparse.csgraph import dijkstra
 
 from ordos_geo.trails.prize import TrailPrizeModel, _ranges, _unique
+
+#: Smallest edge weight handed to the C search (a zero-length segment stays an edge).
+_TINY = 1e-9
 
 
 @dataclass
@@ -82,12 +86,29 @@ class _TreeGrower:
         self.su_list, self.sv_list = su.tolist(), sv.tolist()
         self.standalone = model.segment_population
         self._top: np.ndarray | None = None
+        # The same adjacency as a CSR graph for the C searches of _tree (parallel segments side by side);
+        # a segment some trail walks has infinite weight while it is walked.
+        entry_seg = segs[order]
+        self._entry_seg = entry_seg
+        self._free_weight = np.maximum(self.length[entry_seg], _TINY)
+        self._graph = scipy.sparse.csr_matrix(
+            (self._free_weight.copy(), other[order], indptr), shape=(n_nodes, n_nodes)
+        )
+        entries = np.argsort(entry_seg, kind="stable")  # each allowed segment's two entries, side by side
+        self._seg_entry_ptr = np.zeros(len(self.length) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(entry_seg, minlength=len(self.length)), out=self._seg_entry_ptr[1:])
+        self._seg_entries = entries
+        rows = np.repeat(np.arange(n_nodes, dtype=np.int64), np.diff(indptr))
+        keys = rows * n_nodes + other[order]
+        self._key_order = np.argsort(keys, kind="stable")
+        self._keys = keys[self._key_order]
         self.reset()
 
     # ---- state ----
     def reset(self) -> None:
         self.count = np.zeros(len(self.weight), dtype=np.int32)
         self.trail_of = np.full(len(self.length), -1, dtype=np.int64)
+        self._graph.data[:] = self._free_weight
         self.trails: list[_Tree] = []
 
     def rows(self, segs: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,6 +143,7 @@ class _TreeGrower:
             if self.trail_of[s] >= 0:
                 continue
             self.trail_of[s] = t
+            self._walk(s, walked=True)
             trail.segments.append(int(s))
             trail.length += self.len_list[s]
             for node in (self.su_list[s], self.sv_list[s]):
@@ -134,6 +156,7 @@ class _TreeGrower:
         trail.segments.remove(s)
         trail.length -= self.len_list[s]
         self.trail_of[s] = -1
+        self._walk(s, walked=False)
         for node in (self.su_list[s], self.sv_list[s]):
             trail.degree[node] -= 1
             if trail.degree[node] == 0:
@@ -148,43 +171,43 @@ class _TreeGrower:
         others = sum(self.deficit(j) for j in range(len(self.trails)) if j != t)
         return self.budget - self.total_length() - others
 
+    def _walk(self, s: int, *, walked: bool) -> None:
+        """Take segment ``s`` out of the C searches' graph while a trail walks it (or put it back)."""
+        entries = self._seg_entries[self._seg_entry_ptr[s] : self._seg_entry_ptr[s + 1]]
+        self._graph.data[entries] = math.inf if walked else self._free_weight[entries]
+
     # ---- candidates ----
     def _tree(self, sources: Iterable[int], limit: float) -> tuple[list[int], dict[int, float], dict[int, tuple]]:
-        """Bounded Dijkstra over free allowed segments from the trail's nodes (true lengths)."""
-        dist: dict[int, float] = {}
-        pred: dict[int, tuple[int, int]] = {}
-        heap = []
-        for node in sources:
-            dist[node] = 0.0
-            heap.append((0.0, node))
-        heapq.heapify(heap)
-        order: list[int] = []
-        inc_ptr, inc_seg, inc_other, length, trail_of = (
-            self.inc_ptr,
-            self.inc_seg,
-            self.inc_other,
-            self.len_list,
-            self.trail_of,
+        """Bounded Dijkstra over free allowed segments from ``sources`` (true lengths), in C.
+
+        Returns the reached junctions in order of distance (the sources and
+        junctions at distance 0 left out), the distance of each junction
+        reached (the sources at 0) and its predecessor (junction, segment).
+        Of parallel free segments the shortest is the one walked.
+        """
+        src = np.unique(np.fromiter(sources, dtype=np.int64))
+        if src.size == 0:
+            return [], {}, {}
+        dist, parent, _ = dijkstra(
+            self._graph, directed=True, indices=src, limit=limit, min_only=True, return_predecessors=True
         )
-        while heap:
-            d, node = heapq.heappop(heap)
-            if d > dist[node]:
-                continue
-            if d > 0:
-                order.append(node)
-            if node + 1 >= len(inc_ptr):
-                continue
-            for k in range(inc_ptr[node], inc_ptr[node + 1]):
-                s = inc_seg[k]
-                if trail_of[s] >= 0:
-                    continue
-                nd = d + length[s]
-                m = inc_other[k]
-                if nd <= limit and nd < dist.get(m, math.inf):
-                    dist[m] = nd
-                    pred[m] = (node, s)
-                    heapq.heappush(heap, (nd, m))
-        return order, dist, pred
+        reached = np.flatnonzero(parent >= 0)
+        d = dist[reached]
+        by_distance = np.lexsort((reached, d))
+        reached, d = reached[by_distance], d[by_distance]
+        up = parent[reached].astype(np.int64)
+        keys = up * self._graph.shape[0] + reached
+        lo = np.searchsorted(self._keys, keys, side="left")
+        hi = np.searchsorted(self._keys, keys, side="right")
+        segment = self._entry_seg[self._key_order[lo]]
+        for k in np.flatnonzero(hi - lo > 1).tolist():  # parallel segments: the shortest free one
+            entries = self._key_order[lo[k] : hi[k]]
+            segment[k] = self._entry_seg[entries[int(np.argmin(self._graph.data[entries]))]]
+        order = reached.tolist()
+        distance = dict.fromkeys(src.tolist(), 0.0)
+        distance.update(zip(order, d.tolist(), strict=True))
+        pred = dict(zip(order, zip(up.tolist(), segment.tolist(), strict=True), strict=True))
+        return order, distance, pred
 
     def best_candidate(self, t: int, *, tabu: frozenset[int] = frozenset(), top: int = 5) -> tuple[float, float, list]:
         """Best (ratio, gain, segments) addition to trail ``t`` within its length allowance."""
