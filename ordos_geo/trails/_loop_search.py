@@ -350,8 +350,7 @@ class _Search:
                     if tgt == src or plen == math.inf:
                         continue
                     j = index[tgt]
-                    pnodes, psegs = paths.path(k, node)
-                    est_add = self.path_gain(psegs, gains)
+                    arcs = []
                     for a, b in ((i, j), (j, i)):  # remove the arc a -> b, keep b -> a
                         rlen, runi = arc(a, b)
                         if rlen > self.detour_m + plen:  # local moves only: no wholesale shortcuts
@@ -359,6 +358,12 @@ class _Search:
                         dlen = plen - rlen
                         if dlen > max(allowance, -2e-6) + 1e-6:
                             continue
+                        arcs.append((a, b, runi, dlen))
+                    if not arcs:  # a path no move can use is not walked back nor priced
+                        continue
+                    pnodes, psegs = paths.path(k, node)
+                    est_add = self.path_gain(psegs, gains)
+                    for a, b, runi, dlen in arcs:
                         cands.append((est_add - runi, dlen, (t, a, b, pnodes, psegs)))
         return cands
 
