@@ -105,7 +105,7 @@ def solve_heuristic(
     seed : int
         Random seed of the perturbations (the result is deterministic).
     cell_xy : numpy.ndarray, optional
-        ``(n_cells,)`` x 2 positions of the prize cells (metres). Loops then
+        ``(n_cells, 2)`` positions of the prize cells (metres). Loops then
         also start on the rectangles whose reach band holds most residents
         (:mod:`ordos_geo.trails._band_starts`), one to ``max_trails`` of them.
     reach_m : float
