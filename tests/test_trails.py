@@ -1440,3 +1440,24 @@ def test_tree_growths_search_equals_networkx_around_walked_and_parallel_segments
             assert dist[n] == pytest.approx(dist[parent] + model.segment_length[s], abs=1e-6)
             checked += 1
     assert checked > 60
+
+
+def test_the_band_raster_of_a_whole_prefecture_stays_within_its_pixel_cap():
+    from ordos_geo.trails import _band_starts
+    from ordos_geo.trails._loop_search import _Search
+
+    rng = np.random.default_rng(8)
+    network = walk_network_from_graph(_graph(*_grid(8, 8)))
+    cells = _cells(rng.uniform(0, 700, size=(300, 2)), rng.integers(1, 50, 300))
+    model = trails.build_prize_model(network, cells, reach_m=500, underserved_column="under")
+    search = _Search(_loop_problem(model, budget=10_000.0), detour_m=1_500.0, seed=0)
+    spread = rng.uniform(0, 300_000, size=(len(model.population), 2))  # cells across 300 km, as Ordos is
+    raster = _band_starts._BandRaster(search, spread, 500.0, 0.0)
+    rows, cols = raster.shape
+    assert rows * cols <= _band_starts._MAX_PIXELS + rows + cols + 1
+    assert raster.px == pytest.approx(np.sqrt((300_000 + 2_000) ** 2 / _band_starts._MAX_PIXELS), rel=0.01)
+    # Every cell lands in the raster and the band sums hold all of them in one big enough box.
+    assert raster.row.min() >= 0 and raster.row.max() < rows and raster.col.max() < cols
+    assert raster.boxes(raster.table(raster.weight), rows, cols).max() == pytest.approx(raster.weight.sum())
+    small = _band_starts._BandRaster(search, spread / 1_000, 500.0, 0.0)  # 300 m across: reach / 10 pixels
+    assert small.px == pytest.approx(50.0)

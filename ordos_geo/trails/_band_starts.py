@@ -6,8 +6,9 @@ aligned with the streets, that band is the box of half-sides ``a + r`` and
 ``b + r`` minus the box of half-sides ``a - r`` and ``b - r`` (nothing is taken
 out when the rectangle is narrower than ``2 r``). With an integral image of the
 population still to reach (a summed-area table over a raster of ``r / 10``
-pixels), the band of every centre is four look-ups per box, so every position
-and every aspect of a loop of a given perimeter is priced at once.
+pixels, coarser where the study is too large for 4 million of them), the band
+of every centre is four look-ups per box, so every position and every aspect of
+a loop of a given perimeter is priced at once.
 
 The best few spread-out rectangles are then traced on the street graph: their
 four corners are joined by cheapest paths through free junctions (each leg
@@ -33,6 +34,8 @@ from ordos_geo.trails._loop_search import _Search
 
 #: Raster pixels per reach (the band's edges are placed to ``reach_m / _PIXELS_PER_REACH``).
 _PIXELS_PER_REACH = 10
+#: Most raster pixels (each summed-area table and band sum is an array of this many floats).
+_MAX_PIXELS = 4_000_000
 #: Rectangles traced per trail (the best spread-out ones by band population).
 _CANDIDATES = 8
 #: Steps of the rectangle's half-side ``a`` (the other follows from the perimeter), in pixels.
@@ -72,16 +75,17 @@ class _BandRaster:
         reachable[np.unique(search.p.reach[np.flatnonzero(search.p.usable())].indices)] = True
         self.weight = np.where(reachable, np.asarray(search.weight, dtype=float), 0.0)
         self.reach = float(reach_m)
-        self.px = self.reach / _PIXELS_PER_REACH
         cos, sin = np.cos(angle), np.sin(angle)
         self.rot = np.array([[cos, sin], [-sin, cos]])  # world -> streets' frame
         uv = cell_xy @ self.rot.T
         self.origin = uv.min(axis=0) - 2 * self.reach
         extent = uv.max(axis=0) + 2 * self.reach - self.origin
+        # reach / 10, coarser where the study is so large (a whole prefecture) that the raster would pass the cap
+        self.px = max(self.reach / _PIXELS_PER_REACH, float(np.sqrt(extent[0] * extent[1] / _MAX_PIXELS)))
         self.shape = (int(extent[1] // self.px) + 1, int(extent[0] // self.px) + 1)
         self.row = ((uv[:, 1] - self.origin[1]) // self.px).astype(np.int64)
-        self._tree: scipy.spatial.cKDTree | None = None
         self.col = ((uv[:, 0] - self.origin[0]) // self.px).astype(np.int64)
+        self._tree: scipy.spatial.cKDTree | None = None
 
     def junction_tree(self, node_xy: np.ndarray) -> scipy.spatial.cKDTree:
         """A k-d tree of the junctions (built once per raster), to find a free junction near a corner."""
