@@ -411,6 +411,11 @@ def test_planner_rejects_bad_input():
         trails.plan_trails(network, cells)
     with pytest.raises(InputDataError, match="budget_m"):
         trails.plan_trails(network, cells, underserved_column="under", budget_m=0)
+    holed = _cells([[50, 0], [150, 0], [250, 0]], [1, 2, 3])
+    holed.loc[1, "geometry"] = shapely.Polygon()
+    holed.loc[2, "geometry"] = None
+    with pytest.raises(InputDataError, match=r"2 cell\(s\) without a geometry \(row positions 1, 2\)"):
+        trails.plan_trails(network, holed, underserved_column="under")
 
 
 def test_trail_options_plan_as_the_keywords_and_mirror_the_config():

@@ -300,6 +300,14 @@ def _check_cells(network: WalkNetwork, cells: gpd.GeoDataFrame) -> None:
     if bad.size:
         msg = f"cells: column `population` has {bad.size} negative or non-finite values; fix or drop those cells"
         raise InputDataError(msg)
+    geometry = cells.geometry.to_numpy()
+    empty = np.flatnonzero(shapely.is_missing(geometry) | shapely.is_empty(geometry))
+    if empty.size:
+        rows = ", ".join(str(r) for r in empty[:5].tolist()) + (", ..." if empty.size > 5 else "")
+        msg = (
+            f"cells: {empty.size} cell(s) without a geometry (row positions {rows}); drop them or give each its polygon"
+        )
+        raise InputDataError(msg)
 
 
 def build_prize_model(
