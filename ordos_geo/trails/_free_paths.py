@@ -104,7 +104,7 @@ class FreeGraph:
     seg_len : numpy.ndarray
         True length of every segment (metres).
     usable : numpy.ndarray
-        Ids of the segments the searches may walk (no self-loops).
+        Ids of the segments the searches may walk (the loop search leaves self-loops out).
     n_nodes : int
         Number of junctions.
     """

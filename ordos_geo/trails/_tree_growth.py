@@ -17,13 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse
 from scipy.sparse.csgraph import dijkstra
 
+from ordos_geo.trails._free_paths import FreeGraph
 from ordos_geo.trails.prize import TrailPrizeModel, _ranges, _unique
-
-#: Smallest edge weight handed to the C search (a zero-length segment stays an edge).
-_TINY = 1e-9
 
 
 @dataclass
@@ -71,35 +68,26 @@ class _TreeGrower:
         self.min_len = float(min_trail_m)
         self.jump_m = float(jump_m)
         su, sv = model.segment_u, model.segment_v
-        ids = np.flatnonzero(allowed)
-        nodes = np.concatenate([su[ids], sv[ids]])
-        segs = np.concatenate([ids, ids])
-        other = np.concatenate([sv[ids], su[ids]])
-        order = np.argsort(nodes, kind="stable")
         n_nodes = int(max(su.max(initial=0), sv.max(initial=0))) + 1
-        indptr = np.zeros(n_nodes + 1, dtype=np.int64)
-        np.cumsum(np.bincount(nodes, minlength=n_nodes), out=indptr[1:])
-        self.inc_ptr = indptr.tolist()
-        self.inc_seg = segs[order].tolist()
-        self.inc_other = other[order].tolist()
+        # The allowed segments' adjacency, also as a CSR graph of lengths for the C searches of _tree
+        # (parallel segments side by side); a segment some trail walks has infinite weight while it is walked.
+        graph = FreeGraph(su, sv, self.length, np.flatnonzero(allowed), n_nodes)
+        self.inc_ptr = graph.adj_ptr.tolist()
+        self.inc_seg = graph.adj_seg.tolist()
+        self.inc_other = graph.adj_other.tolist()
         self.len_list = self.length.tolist()
         self.su_list, self.sv_list = su.tolist(), sv.tolist()
         self.standalone = model.segment_population
         self._top: np.ndarray | None = None
-        # The same adjacency as a CSR graph for the C searches of _tree (parallel segments side by side);
-        # a segment some trail walks has infinite weight while it is walked.
-        entry_seg = segs[order]
-        self._entry_seg = entry_seg
-        self._free_weight = np.maximum(self.length[entry_seg], _TINY)
-        self._graph = scipy.sparse.csr_matrix(
-            (self._free_weight.copy(), other[order], indptr), shape=(n_nodes, n_nodes)
-        )
-        entries = np.argsort(entry_seg, kind="stable")  # each allowed segment's two entries, side by side
+        self._graph = graph.lengths.copy()
+        self._free_weight = graph.lengths.data
+        self._entry_seg = graph.adj_seg
+        entries = np.argsort(graph.adj_seg, kind="stable")  # each allowed segment's two entries, side by side
         self._seg_entry_ptr = np.zeros(len(self.length) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(entry_seg, minlength=len(self.length)), out=self._seg_entry_ptr[1:])
+        np.cumsum(np.bincount(graph.adj_seg, minlength=len(self.length)), out=self._seg_entry_ptr[1:])
         self._seg_entries = entries
-        rows = np.repeat(np.arange(n_nodes, dtype=np.int64), np.diff(indptr))
-        keys = rows * n_nodes + other[order]
+        rows = np.repeat(np.arange(n_nodes, dtype=np.int64), np.diff(graph.adj_ptr))
+        keys = rows * n_nodes + graph.adj_other
         self._key_order = np.argsort(keys, kind="stable")
         self._keys = keys[self._key_order]
         self.reset()
