@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.spatial
 
+from ordos_geo._xy import xy_bounds
 from ordos_geo.trails._loop_search import _Search
 
 #: Raster pixels per reach (the band's edges are placed to ``reach_m / _PIXELS_PER_REACH``).
@@ -78,8 +79,9 @@ class _BandRaster:
         cos, sin = np.cos(angle), np.sin(angle)
         self.rot = np.array([[cos, sin], [-sin, cos]])  # world -> streets' frame
         uv = cell_xy @ self.rot.T
-        self.origin = uv.min(axis=0) - 2 * self.reach
-        extent = uv.max(axis=0) + 2 * self.reach - self.origin
+        lo, hi = xy_bounds(uv)
+        self.origin = lo - 2 * self.reach
+        extent = hi + 2 * self.reach - self.origin
         # reach / 10, coarser where the study is so large (a whole prefecture) that the raster would pass the cap
         self.px = max(self.reach / _PIXELS_PER_REACH, float(np.sqrt(extent[0] * extent[1] / _MAX_PIXELS)))
         self.shape = (int(extent[1] // self.px) + 1, int(extent[0] // self.px) + 1)
