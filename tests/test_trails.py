@@ -414,7 +414,7 @@ def test_planner_rejects_bad_input():
     holed = _cells([[50, 0], [150, 0], [250, 0]], [1, 2, 3])
     holed.loc[1, "geometry"] = shapely.Polygon()
     holed.loc[2, "geometry"] = None
-    with pytest.raises(InputDataError, match=r"2 cell\(s\) without a geometry \(row positions 1, 2\)"):
+    with pytest.raises(InputDataError, match=r"cells: 2 rows have missing or empty geometry \(rows 1, 2\)"):
         trails.plan_trails(network, holed, underserved_column="under")
 
 

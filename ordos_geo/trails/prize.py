@@ -34,6 +34,7 @@ import shapely
 from ordos_geo import settings
 from ordos_geo._columns import ANY_KIND, dist_column
 from ordos_geo._errors import InputDataError
+from ordos_geo._validate import check_network_frame
 from ordos_geo.network import WalkNetwork
 from ordos_geo.routing import SnappedPoints, node_distances_within, snap_points
 
@@ -289,24 +290,11 @@ def _check_cells(network: WalkNetwork, cells: gpd.GeoDataFrame) -> None:
     if "population" not in cells.columns:
         msg = "cells: column `population` is missing; pass the population cells from ordos_geo.io.read_population"
         raise InputDataError(msg)
-    if cells.crs is None or not network.crs.equals(cells.crs):
-        msg = (
-            f"cells: CRS {cells.crs} differs from the network CRS {network.crs.to_string()}; "
-            "project them first with cells.to_crs(network.crs)"
-        )
-        raise InputDataError(msg)
+    check_network_frame(cells, network.crs, what="cells")  # its CRS, and no missing or empty geometry
     population = cells["population"].to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(population) | (population < 0))
     if bad.size:
         msg = f"cells: column `population` has {bad.size} negative or non-finite values; fix or drop those cells"
-        raise InputDataError(msg)
-    geometry = cells.geometry.to_numpy()
-    empty = np.flatnonzero(shapely.is_missing(geometry) | shapely.is_empty(geometry))
-    if empty.size:
-        rows = ", ".join(str(r) for r in empty[:5].tolist()) + (", ..." if empty.size > 5 else "")
-        msg = (
-            f"cells: {empty.size} cell(s) without a geometry (row positions {rows}); drop them or give each its polygon"
-        )
         raise InputDataError(msg)
 
 
